@@ -1,0 +1,5 @@
+import sys
+
+from turktui.cli import main
+
+sys.exit(main())

@@ -1,0 +1,84 @@
+"""turktui's command line: the app (default), plus `emulator`, `paths`, `extend`, `history`
+and `resolve`. Heavy imports (textual, boto3) happen only in the command that needs them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from turktui import __version__
+from turktui.cli.options import add_connection_options
+from turktui.core.errors import TurkError
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+DESCRIPTION = """\
+Watch your Amazon Mechanical Turk HITs and add assignments to them safely.
+
+Without a command, opens the terminal app. The default endpoint is the MTurk SANDBOX;
+pass --production to work on real money, or --demo to try everything on a local,
+seeded MTurk-compatible service.
+"""
+
+EPILOG = """\
+commands:
+  turktui                      open the app (see the options above)
+  turktui emulator             serve the MTurk-compatible service for other tools
+  turktui paths                print where config, history and logs live
+  turktui extend HIT_ID N      add assignments from the shell (token-protected)
+  turktui history              list recorded requests
+  turktui resolve              settle requests whose outcome is unknown
+
+Run `turktui COMMAND --help` for a command's options.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="turktui",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"turktui {__version__}")
+    add_connection_options(parser)
+    parser.add_argument(
+        "--auto-refresh",
+        metavar="SECONDS",
+        type=float,
+        default=None,
+        help="reload the HIT list every SECONDS (paused while a dialog is open; 0 = off)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from turktui.cli import commands
+
+    commands.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["emulator"]:
+        # The emulator wing parses its own options (it must not depend on the app).
+        from turktui.emulator import cli_main
+
+        return cli_main(argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    try:
+        if handler is None:
+            from turktui.cli.run_app import run_app
+
+            return run_app(args)
+        return int(handler(args))
+    except TurkError as exc:
+        print(f"turktui: error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"turktui: hint: {exc.hint}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("turktui: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,130 @@
+"""Connection options shared by the app and every command that talks to MTurk."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import Any
+
+from turktui.core.config import Paths, Settings, load_settings
+from turktui.core.environment import Environment, resolve_environment
+from turktui.core.errors import ConfigurationError
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def add_connection_options(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
+    """Add --demo/--profile/--sandbox/--production/--endpoint-url/--read-only.
+
+    Subcommands pass suppress=True so that an option given before the command name is
+    not overwritten by the subparser's default (an argparse quirk).
+    """
+    default: Any = argparse.SUPPRESS if suppress else None
+    flag_default: Any = argparse.SUPPRESS if suppress else False
+    group = parser.add_argument_group("connection")
+    group.add_argument(
+        "--demo", action="store_true", default=flag_default,
+        help="use an embedded, seeded MTurk-compatible service on loopback (no AWS needed)",
+    )
+    group.add_argument(
+        "--demo-hits", metavar="N", type=_non_negative_int, default=default,
+        help="how many HITs the demo service is seeded with (default 200)",
+    )
+    group.add_argument(
+        "--profile", metavar="NAME", default=default,
+        help="AWS profile to use (default: boto3's credential chain, AWS_PROFILE, ...)",
+    )
+    env = group.add_mutually_exclusive_group()
+    env.add_argument(
+        "--sandbox", action="store_true", default=flag_default,
+        help="use the MTurk requester sandbox (the default)",
+    )
+    env.add_argument(
+        "--production", action="store_true", default=flag_default,
+        help="use the real MTurk marketplace: real workers, real money",
+    )
+    group.add_argument(
+        "--endpoint-url", metavar="URL", default=default,
+        help="talk to this endpoint instead (e.g. a local emulator)",
+    )
+    group.add_argument(
+        "--read-only", action="store_true", default=flag_default,
+        help="never change anything: extension actions are removed",
+    )
+
+
+@dataclass
+class Connection:
+    """What a command needs to talk to MTurk; `close()` stops an embedded demo service."""
+
+    env: Environment
+    settings: Settings
+    paths: Paths
+    demo_server: Any = None
+
+    def service(self) -> Any:
+        from turktui.core.service import MTurkService
+
+        return MTurkService(
+            self.env,
+            connect_timeout=self.settings.connect_timeout,
+            read_timeout=self.settings.read_timeout,
+        )
+
+    def close(self) -> None:
+        if self.demo_server is not None:
+            self.demo_server.stop()
+            self.demo_server = None
+
+
+def load_config(args: argparse.Namespace) -> tuple[Settings, Paths]:
+    paths = Paths.default()
+    settings = load_settings(paths.config_file)
+    settings = settings.merged(
+        profile=getattr(args, "profile", None),
+        endpoint_url=getattr(args, "endpoint_url", None),
+        demo_hits=getattr(args, "demo_hits", None),
+        auto_refresh=getattr(args, "auto_refresh", None),
+    )
+    if getattr(args, "read_only", False):
+        settings = settings.merged(read_only=True)
+    return settings, paths
+
+
+def open_connection(args: argparse.Namespace, *, start_demo: bool = True) -> Connection:
+    """Resolve the environment from options + config; start the demo service if asked."""
+    settings, paths = load_config(args)
+    demo = getattr(args, "demo", False)
+    if demo and (getattr(args, "production", False) or getattr(args, "endpoint_url", None)):
+        raise ConfigurationError("--demo cannot be combined with --production or --endpoint-url")
+    server = None
+    demo_url = None
+    if demo and start_demo:
+        from turktui.emulator import EmulatorServer
+
+        server = EmulatorServer(host="127.0.0.1", port=0, hits=settings.demo_hits, seed=1)
+        server.start()
+        demo_url = server.url
+    try:
+        env = resolve_environment(
+            demo_url=demo_url,
+            sandbox=getattr(args, "sandbox", False),
+            production=getattr(args, "production", False),
+            endpoint_url=settings.endpoint_url,
+            profile=settings.profile,
+            read_only=settings.read_only,
+            default=settings.environment,
+        )
+    except ValueError as exc:
+        if server is not None:
+            server.stop()
+        raise ConfigurationError(str(exc)) from exc
+    return Connection(env=env, settings=settings, paths=paths, demo_server=server)

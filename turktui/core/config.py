@@ -1,0 +1,118 @@
+"""Where turktui keeps things (platformdirs) and the optional TOML config file.
+
+Config example (`turktui paths` prints where it lives):
+
+    # ~/.config/turktui/config.toml
+    profile = "mturk-ops"
+    environment = "sandbox"     # or "production"
+    endpoint_url = ""           # overrides environment when set
+    read_only = false
+    auto_refresh = 60           # seconds; 0 turns it off
+    demo_hits = 200
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from turktui.core.errors import ConfigurationError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+APP_NAME = "turktui"
+
+
+@dataclass(frozen=True, slots=True)
+class Paths:
+    config_file: Path
+    data_dir: Path
+    history_db: Path
+    log_dir: Path
+
+    @classmethod
+    def default(cls) -> Paths:
+        import platformdirs
+
+        config_override = os.environ.get("TURKTUI_CONFIG")
+        config_dir = Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+        data_dir = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+        log_dir = Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+        return cls(
+            config_file=Path(config_override) if config_override else config_dir / "config.toml",
+            data_dir=data_dir,
+            history_db=data_dir / "history.sqlite3",
+            log_dir=log_dir,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    profile: str | None = None
+    environment: str = "sandbox"
+    endpoint_url: str | None = None
+    read_only: bool = False
+    auto_refresh: float = 0.0
+    demo_hits: int = 200
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+
+    def merged(self, **overrides: Any) -> Settings:
+        """Command-line values win over the file; None means 'not given'."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "profile": (str,),
+    "environment": (str,),
+    "endpoint_url": (str,),
+    "read_only": (bool,),
+    "auto_refresh": (int, float),
+    "demo_hits": (int,),
+    "connect_timeout": (int, float),
+    "read_timeout": (int, float),
+}
+
+
+def load_settings(path: Path) -> Settings:
+    """Read the config file if it exists. Any problem → ConfigurationError (one line)."""
+    if not path.exists():
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"config file {path} is not valid TOML: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"cannot read config file {path}: {exc}") from exc
+    known = {f.name for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in known:
+            raise ConfigurationError(
+                f"config file {path}: unknown key {key!r} (known: {', '.join(sorted(known))})"
+            )
+        allowed = _TYPES[key]
+        if (isinstance(value, bool) and bool not in allowed) or not isinstance(value, allowed):
+            kind = " or ".join(t.__name__ for t in allowed)
+            raise ConfigurationError(f"config file {path}: {key} must be a {kind}")
+        values[key] = value
+    if values.get("environment", "sandbox") not in ("sandbox", "production"):
+        raise ConfigurationError(
+            f"config file {path}: environment must be \"sandbox\" or \"production\""
+        )
+    if values.get("endpoint_url") == "":
+        values["endpoint_url"] = None
+    if values.get("profile") == "":
+        values["profile"] = None
+    for key in ("auto_refresh", "connect_timeout", "read_timeout"):
+        if key in values and values[key] < 0:
+            raise ConfigurationError(f"config file {path}: {key} must not be negative")
+    if values.get("demo_hits", 0) < 0:
+        raise ConfigurationError(f"config file {path}: demo_hits must not be negative")
+    return Settings(**values)

@@ -1,0 +1,1 @@
+"""The request lifecycle: plan → record → send → record outcome → resolve."""

@@ -1,0 +1,1 @@
+"""The request history: a SQLite store under the user data dir."""

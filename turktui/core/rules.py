@@ -1,0 +1,195 @@
+"""MTurk's rules for CreateAdditionalAssignmentsForHIT, as pure code (no I/O).
+
+The service is the final judge; this module lets the app refuse what MTurk would refuse
+before anything is sent, and explain why in words. The emulator implements the same rules
+independently (turktui/emulator) and tests cross-check the two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from enum import Enum
+
+from turktui.core.text import one_line
+
+UTC = timezone.utc
+
+#: HITs created before this moment can never be extended (HITTooOldForExtension).
+EXTENSION_CUTOFF = datetime(2015, 7, 22, tzinfo=UTC)
+#: A HIT created with fewer than this many assignments can never reach it.
+SMALL_HIT_LIMIT = 10
+#: MaxAssignments is never above this.
+MAX_TOTAL_ASSIGNMENTS = 1_000_000
+#: MTurk commission and the extra commission for HITs with 10 or more assignments.
+BASE_FEE_RATE = Decimal("0.20")
+LARGE_HIT_EXTRA_FEE_RATE = Decimal("0.20")
+MIN_FEE_PER_ASSIGNMENT = Decimal("0.01")
+CENT = Decimal("0.01")
+
+
+class Blocker(Enum):
+    """Why a HIT cannot be extended at all."""
+
+    TOO_OLD = "too_old"
+    NO_HEADROOM = "no_headroom"  # fewer than 10 and already at 9
+    AT_CAP = "at_cap"  # already at 1,000,000
+    UNKNOWN_CREATION = "unknown_creation"
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionRange:
+    """What may be added to one HIT: `low..high` inclusive, or nothing (`blocker`)."""
+
+    max_assignments: int
+    low: int
+    high: int
+    reason: str
+    blocker: Blocker | None = None
+
+    @property
+    def extendable(self) -> bool:
+        return self.blocker is None
+
+    def allows(self, n: int) -> bool:
+        return self.extendable and self.low <= n <= self.high
+
+    @property
+    def label(self) -> str:
+        """Short headroom text for a table cell: '+5', '+999,990', 'none (9 of 9)', 'too old'."""
+        if self.blocker is Blocker.TOO_OLD:
+            return "too old"
+        if self.blocker is Blocker.NO_HEADROOM:
+            return f"none ({self.max_assignments} of {SMALL_HIT_LIMIT - 1})"
+        if self.blocker is Blocker.AT_CAP:
+            return "none (at cap)"
+        if self.blocker is Blocker.UNKNOWN_CREATION:
+            return "unknown"
+        return f"+{self.high:,}"
+
+
+def extension_range(max_assignments: int, created: datetime | None) -> ExtensionRange:
+    """The allowed number of additional assignments for a HIT, with the reason in words."""
+    if created is None:
+        return ExtensionRange(
+            max_assignments, 0, 0,
+            "the HIT's creation time is unknown, so MTurk's date rule cannot be checked",
+            Blocker.UNKNOWN_CREATION,
+        )
+    if created < EXTENSION_CUTOFF:
+        return ExtensionRange(
+            max_assignments, 0, 0,
+            f"this HIT was created on {created:%Y-%m-%d}, before 2015-07-22; "
+            "MTurk never extends HITs that old",
+            Blocker.TOO_OLD,
+        )
+    if max_assignments < SMALL_HIT_LIMIT:
+        high = SMALL_HIT_LIMIT - 1 - max_assignments
+        if high < 1:
+            return ExtensionRange(
+                max_assignments, 0, 0,
+                f"this HIT has {max_assignments} assignments; a HIT created with fewer than "
+                f"{SMALL_HIT_LIMIT} can never reach {SMALL_HIT_LIMIT}, so none can be added",
+                Blocker.NO_HEADROOM,
+            )
+        return ExtensionRange(
+            max_assignments, 1, high,
+            f"this HIT was created with {max_assignments} assignment"
+            f"{'s' if max_assignments != 1 else ''} and can never reach {SMALL_HIT_LIMIT}",
+        )
+    high = MAX_TOTAL_ASSIGNMENTS - max_assignments
+    if high < 1:
+        return ExtensionRange(
+            max_assignments, 0, 0,
+            f"this HIT already has the most assignments MTurk allows ({MAX_TOTAL_ASSIGNMENTS:,})",
+            Blocker.AT_CAP,
+        )
+    return ExtensionRange(
+        max_assignments, 1, high,
+        f"a HIT may have at most {MAX_TOTAL_ASSIGNMENTS:,} assignments",
+    )
+
+
+def range_text(rng: ExtensionRange) -> str:
+    """'1–5: this HIT was created with 4 assignments and can never reach 10'."""
+    if not rng.extendable:
+        return f"Cannot be extended: {rng.reason}."
+    span = f"{rng.low:,}" if rng.low == rng.high else f"{rng.low:,}\u2013{rng.high:,}"
+    return f"{span}: {rng.reason}"
+
+
+class InputProblem(ValueError):
+    """What the operator typed is not an allowed number; the message says why."""
+
+
+_INT64_MAX = 2**63 - 1
+
+
+def parse_count(text: str, rng: ExtensionRange | None = None) -> int:
+    """Parse the number of additional assignments exactly as typed.
+
+    Only plain ASCII digits are accepted: no sign, spaces, separators, exponents or
+    non-ASCII digits, so what is sent is exactly what the operator saw.
+    """
+    if text == "":
+        raise InputProblem("Enter the number of assignments to add.")
+    if text.strip() != text or " " in text:
+        raise InputProblem("Remove the spaces: type digits only.")
+    if not all("0" <= ch <= "9" for ch in text):
+        if text[0] in "+-" and text[1:].isascii() and text[1:].isdigit():
+            if text[0] == "-":
+                raise InputProblem("The number must be positive.")
+            raise InputProblem("Type the number without a sign.")
+        if any(ch.isdigit() for ch in text) and all(ch.isdigit() for ch in text):
+            raise InputProblem("Use the digits 0-9 only.")
+        raise InputProblem(f"Not a whole number: {_shown(text)}.")
+    if len(text) > 19 or int(text) > _INT64_MAX:
+        raise InputProblem("That number is far too large.")
+    n = int(text)
+    if n < 1:
+        raise InputProblem("Add at least 1 assignment.")
+    if rng is not None:
+        if not rng.extendable:
+            raise InputProblem(range_text(rng))
+        if n > rng.high:
+            raise InputProblem(f"At most {rng.high:,} can be added: {rng.reason}.")
+    return n
+
+
+def _shown(text: str, limit: int = 20) -> str:
+    return repr(one_line(text, max_length=limit))
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """What adding n assignments costs, in dollars."""
+
+    rewards: Decimal
+    fee: Decimal
+    total: Decimal
+    fee_rate: Decimal
+    large_hit: bool
+
+    @property
+    def tier(self) -> str:
+        pct = int(self.fee_rate * 100)
+        if self.large_hit:
+            return f"{pct}% fee (20% + 20% for HITs with {SMALL_HIT_LIMIT}+ assignments)"
+        return f"{pct}% fee (HITs with fewer than {SMALL_HIT_LIMIT} assignments)"
+
+
+def extension_cost(reward: Decimal, n: int, new_max: int) -> Cost:
+    """reward × n plus MTurk's fee (20%, +20% at 10+ assignments, at least $0.01 each)."""
+    large = new_max >= SMALL_HIT_LIMIT
+    rate = BASE_FEE_RATE + (LARGE_HIT_EXTRA_FEE_RATE if large else Decimal(0))
+    rewards = (reward * n).quantize(CENT, rounding=ROUND_HALF_UP)
+    fee = max(reward * rate, MIN_FEE_PER_ASSIGNMENT) * n
+    fee = fee.quantize(CENT, rounding=ROUND_HALF_UP)
+    return Cost(rewards=rewards, fee=fee, total=rewards + fee, fee_rate=rate, large_hit=large)
+
+
+def format_money(amount: Decimal | None) -> str:
+    if amount is None:
+        return "?"
+    return f"${amount.quantize(CENT, rounding=ROUND_HALF_UP):,}"

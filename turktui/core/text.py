@@ -1,0 +1,57 @@
+"""Make untrusted text (HIT titles, descriptions, service messages) safe to show literally.
+
+Nothing here knows about Rich or Textual: the UI must still build `rich.text.Text` objects
+instead of markup strings. This module only removes what a terminal would *act on*:
+C0/C1 controls (ESC starts CSI/OSC sequences), bidi overrides and invisible format characters.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls become their visible "control picture" (U+2400 block): ESC shows as ␛.
+_C0_PICTURES = {code: chr(0x2400 + code) for code in range(0x20)}
+_C0_PICTURES[0x7F] = "\u2421"  # ␡
+
+# Everything a terminal acts on or that reorders/hides text: C0/C1 controls (ESC starts
+# CSI/OSC sequences), soft hyphen, Arabic letter mark, zero-width and bidi controls,
+# line/paragraph separators, BOM, interlinear annotations, private-use and surrogates.
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
+    "\ufeff\ufff9-\ufffb\ue000-\uf8ff\ud800-\udfff\U000f0000-\U0010ffff]"
+)
+
+
+def _replace(match: re.Match[str], keep_newlines: bool) -> str:
+    ch = match.group()
+    code = ord(ch)
+    if keep_newlines and code == 0x0A:
+        return "\n"
+    if keep_newlines and code == 0x09:
+        return "    "
+    if code < 0x20 or code == 0x7F:
+        return _C0_PICTURES[code]
+    return f"\u27e8U+{code:04X}\u27e9"  # ⟨U+202E⟩
+
+
+def sanitize(text: object, *, keep_newlines: bool = False, max_length: int | None = None) -> str:
+    """Return `text` with every control, escape and invisible character made visible.
+
+    `keep_newlines` keeps LF (for wrapped detail views); tabs become spaces there.
+    `max_length` truncates (counting characters) and ends with an ellipsis.
+    Non-string input (a number where a string was expected) is converted with str().
+    """
+    if text is None:
+        return ""
+    if not isinstance(text, str):
+        text = str(text)
+    if _UNSAFE.search(text):
+        text = _UNSAFE.sub(lambda m: _replace(m, keep_newlines), text)
+    if max_length is not None and len(text) > max_length:
+        text = text[: max(0, max_length - 1)] + "\u2026"
+    return text
+
+
+def one_line(text: object, max_length: int | None = None) -> str:
+    """Sanitize for a single table cell: newlines and tabs become visible too."""
+    return sanitize(text, keep_newlines=False, max_length=max_length)
