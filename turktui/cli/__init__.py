@@ -13,6 +13,7 @@ from turktui.core.errors import TurkError
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+EXIT_INTERNAL = 70  # EX_SOFTWARE
 
 DESCRIPTION = """\
 Watch your Amazon Mechanical Turk HITs and add assignments to them safely.
@@ -82,3 +83,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("turktui: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # last resort: never a traceback in front of an operator
+        where = _log_crash(exc)
+        print(f"turktui: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if where:
+            print(f"turktui: details were written to {where}", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _log_crash(exc: BaseException) -> str | None:
+    """Write the traceback to the log directory; return its path (None if impossible)."""
+    import os
+    import traceback
+
+    if os.environ.get("TURKTUI_DEBUG"):
+        traceback.print_exception(exc)
+    try:
+        from turktui.core.config import Paths
+
+        log_dir = Paths.default().log_dir
+        log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = log_dir / "crash.log"
+        with open(path, "a", encoding="utf-8") as handle:
+            traceback.print_exception(exc, file=handle)
+        return str(path)
+    except Exception:
+        return None

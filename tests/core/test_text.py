@@ -1,0 +1,44 @@
+"""Untrusted text is made visible, never acted on."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from turktui.core.text import one_line, sanitize
+
+
+def test_escape_sequences_become_visible() -> None:
+    shown = one_line("a\x1b[31mred\x1b]52;c;aGk=\x07\x9b2J")
+    assert "\x1b" not in shown and "\x07" not in shown and "\x9b" not in shown
+    assert shown.startswith("a␛[31mred␛]52;c;aGk=␇")
+    assert "⟨U+009B⟩" in shown
+
+
+def test_bidi_and_zero_width_are_shown_as_code_points() -> None:
+    shown = one_line("abc\u202edef\u200bghi\ufeff")
+    assert shown == "abc⟨U+202E⟩def⟨U+200B⟩ghi⟨U+FEFF⟩"
+
+
+def test_markup_and_non_latin_text_pass_through_unchanged() -> None:
+    for text in ("[bold]x[/]", "[link=http://x]y", "日本語 العربية 🎉", "plain"):
+        assert one_line(text) == text
+
+
+def test_newlines_kept_only_when_asked() -> None:
+    assert one_line("a\nb\tc") == "a␊b␉c"
+    assert sanitize("a\nb\tc", keep_newlines=True) == "a\nb    c"
+
+
+def test_truncation_ends_with_ellipsis() -> None:
+    assert one_line("x" * 10_000, max_length=40) == "x" * 39 + "…"
+    assert one_line(None) == ""
+    assert one_line(42) == "42"
+
+
+@settings(max_examples=500)
+@given(st.text())
+def test_nothing_a_terminal_acts_on_survives(text: str) -> None:
+    shown = one_line(text)
+    assert not any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in shown)
+    assert not any(0x202A <= ord(ch) <= 0x202E or 0x2066 <= ord(ch) <= 0x2069 for ch in shown)
