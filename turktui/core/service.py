@@ -101,7 +101,7 @@ class MTurkService:
                 session = boto3.session.Session(profile_name=self.env.profile, region_name=REGION)
             config = botocore.config.Config(
                 region_name=REGION,
-                retries={"mode": "standard", "max_attempts": attempts},
+                retries={"mode": "standard", "total_max_attempts": attempts},
                 connect_timeout=self._connect_timeout,
                 read_timeout=self._read_timeout,
                 user_agent_extra=f"turktui/{__version__}",
