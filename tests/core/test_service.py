@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from turktui.core import errors
-from turktui.core.environment import EnvKind, Environment, resolve_environment
+from turktui.core.environment import Environment, EnvKind, resolve_environment
 from turktui.core.service import MTurkService
 from turktui.emulator import EmulatorServer
 
