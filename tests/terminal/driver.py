@@ -1,0 +1,114 @@
+"""Drive the installed `turktui` console script in a real pseudo-terminal.
+
+pexpect gives the program a pty of a chosen size; pyte plays the bytes it writes into an
+in-memory VT100 screen, so tests can assert on what a person would actually see.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pexpect
+import pyte
+
+
+def turktui_script() -> str:
+    """The console script installed beside this interpreter (what a user runs)."""
+    candidate = Path(sys.executable).with_name("turktui")
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("turktui")
+    if not found:
+        raise RuntimeError("the turktui console script is not installed")
+    return found
+
+
+class Terminal:
+    def __init__(
+        self,
+        args: list[str],
+        *,
+        env: dict[str, str],
+        columns: int = 80,
+        lines: int = 24,
+    ) -> None:
+        self.screen = pyte.Screen(columns, lines)
+        self.stream = pyte.ByteStream(self.screen)
+        self.raw = bytearray()
+        self.child = pexpect.spawn(
+            turktui_script(),
+            args,
+            env=env,
+            dimensions=(lines, columns),
+            timeout=30,
+        )
+
+    # -- reading -----------------------------------------------------------------------------
+    def pump(self, duration: float = 0.05) -> None:
+        deadline = time.monotonic() + duration
+        while True:
+            try:
+                data = self.child.read_nonblocking(65536, timeout=0.02)
+            except pexpect.TIMEOUT:
+                data = b""
+            except pexpect.EOF:
+                return
+            if data:
+                self.raw.extend(data)
+                self.stream.feed(data)
+            if time.monotonic() >= deadline and not data:
+                return
+
+    def text(self) -> str:
+        return "\n".join(line.rstrip() for line in self.screen.display)
+
+    def wait_for(self, predicate: str | Callable[[str], bool], timeout: float = 20.0) -> str:
+        check = (lambda s: predicate in s) if isinstance(predicate, str) else predicate
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.pump(0.05)
+            screen = self.text()
+            if check(screen):
+                return screen
+            if not self.child.isalive():
+                break
+        raise AssertionError(f"timed out waiting for {predicate!r}; screen was:\n{self.text()}")
+
+    # -- writing -----------------------------------------------------------------------------
+    def send(self, keys: str) -> None:
+        self.child.send(keys)
+        self.pump(0.1)
+
+    def close(self) -> int | None:
+        if self.child.isalive():
+            self.child.sendcontrol("q")
+            try:
+                self.child.expect(pexpect.EOF, timeout=5)
+            except (pexpect.TIMEOUT, pexpect.EOF):
+                pass
+        if self.child.isalive():
+            self.child.terminate(force=True)
+        self.child.close()
+        return self.child.exitstatus
+
+
+def terminal_env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "XDG_", "TURKTUI_"))}
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_DATA_HOME=str(home / "data"),
+        XDG_STATE_HOME=str(home / "state"),
+        XDG_CACHE_HOME=str(home / "cache"),
+        AWS_CONFIG_FILE=str(home / "no-aws-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(home / "no-aws-credentials"),
+        TERM="xterm-256color",
+        ESCDELAY="25",
+    )
+    env.update(extra)
+    return env

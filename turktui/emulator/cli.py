@@ -1,0 +1,87 @@
+"""``turktui emulator``: run the MTurk-compatible service in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+from decimal import Decimal, InvalidOperation
+from types import FrameType
+
+from .faults import parse_spec
+
+
+class _ArgError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _ArgError(message)
+
+
+def _parser() -> _Parser:
+    p = _Parser(prog="turktui emulator",
+                description="Serve an MTurk-compatible requester API on loopback.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    p.add_argument("--hits", type=int, default=200, help="seeded HITs (0: empty account)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--faults", default=None, help="e.g. 'ListHITs:latency=20ms;*:throttle=0.05'")
+    p.add_argument("--balance", default="10000.00")
+    return p
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def cli_main(argv: list[str]) -> int:
+    """Entry point; returns the exit status (0 on Ctrl-C/SIGTERM, 2 on bad arguments)."""
+    from .server import EmulatorServer
+
+    try:
+        args = _parser().parse_args(argv)
+        if not 0 <= args.port <= 65535:
+            raise _ArgError(f"--port must be within 0..65535, got {args.port}")
+        if args.hits < 0:
+            raise _ArgError(f"--hits must not be negative, got {args.hits}")
+        try:
+            bal = Decimal(args.balance)
+        except InvalidOperation:
+            raise _ArgError(f"--balance must be a decimal amount, got {args.balance!r}") from None
+        if not bal.is_finite() or bal < 0:
+            raise _ArgError(f"--balance must be a non-negative amount, got {args.balance!r}")
+        if args.faults:
+            try:
+                parse_spec(args.faults)
+            except ValueError as exc:
+                raise _ArgError(f"--faults: {exc}") from None
+    except _ArgError as exc:
+        print(f"turktui emulator: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        srv = EmulatorServer(host=args.host, port=args.port, hits=args.hits, seed=args.seed,
+                             faults=args.faults, balance=args.balance)
+    except OSError as exc:
+        print(f"turktui emulator: error: cannot listen on {args.host}:{args.port}: {exc}",
+              file=sys.stderr)
+        return 1
+    previous = None
+    with contextlib.suppress(ValueError):  # not in the main thread
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        print(f"MTurk-compatible service at {srv.url} (HITs: {args.hits}, seed: {args.seed})"
+              " — Ctrl-C to stop")
+        print(f"Try: AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws mturk list-hits "
+              f"--endpoint-url {srv.url} --region us-east-1")
+        sys.stdout.flush()
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    return 0

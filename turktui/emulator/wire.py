@@ -1,0 +1,180 @@
+"""Input shapes of the emulated operations and AWS-style request validation.
+
+A small hand-written subset of MTurk's request model: enough to reject missing
+required members, wrong JSON types and out-of-range values with the same
+``ValidationException`` messages AWS produces.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+from typing import Any
+
+from .errors import ApiError, validation
+
+TARGET_PREFIX = "MTurkRequesterServiceV20170117."
+
+_ENTITY_ID = re.compile(r"^[A-Z0-9]+$")
+
+# member -> (type, required, constraints)
+Spec = dict[str, tuple[str, bool, dict[str, Any]]]
+_ID: dict[str, Any] = {"min": 1, "max": 64, "pattern": _ENTITY_ID}
+_TOKEN: dict[str, Any] = {"min": 1, "max": 64}
+_PAGE: dict[str, Any] = {"min": 1, "max": 255}
+_SIZE: dict[str, Any] = {"min": 1, "max": 100}
+
+INPUTS: dict[str, Spec] = {
+    "CreateHIT": {
+        "MaxAssignments": ("integer", False, {}),
+        "AutoApprovalDelayInSeconds": ("long", False, {}),
+        "LifetimeInSeconds": ("long", True, {}),
+        "AssignmentDurationInSeconds": ("long", True, {}),
+        "Reward": ("string", True, {}),
+        "Title": ("string", True, {}),
+        "Keywords": ("string", False, {}),
+        "Description": ("string", True, {}),
+        "Question": ("string", False, {}),
+        "RequesterAnnotation": ("string", False, {}),
+        "QualificationRequirements": ("list", False, {}),
+        "UniqueRequestToken": ("string", False, _TOKEN),
+        "AssignmentReviewPolicy": ("structure", False, {}),
+        "HITReviewPolicy": ("structure", False, {}),
+        "HITLayoutId": ("string", False, _ID),
+        "HITLayoutParameters": ("list", False, {}),
+    },
+    "GetHIT": {"HITId": ("string", True, _ID)},
+    "ListHITs": {
+        "NextToken": ("string", False, _PAGE),
+        "MaxResults": ("integer", False, _SIZE),
+    },
+    "CreateAdditionalAssignmentsForHIT": {
+        "HITId": ("string", True, _ID),
+        "NumberOfAdditionalAssignments": ("integer", True, {}),
+        "UniqueRequestToken": ("string", False, _TOKEN),
+    },
+    "UpdateExpirationForHIT": {
+        "HITId": ("string", True, _ID),
+        "ExpireAt": ("timestamp", True, {}),
+    },
+    "DeleteHIT": {"HITId": ("string", True, _ID)},
+    "GetAccountBalance": {},
+    "ListAssignmentsForHIT": {
+        "HITId": ("string", True, _ID),
+        "NextToken": ("string", False, _PAGE),
+        "MaxResults": ("integer", False, _SIZE),
+        "AssignmentStatuses": ("list", False, {"enum": ("Submitted", "Approved", "Rejected")}),
+    },
+}
+
+_INT_LIMITS = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+
+
+def aws_member_name(name: str) -> str:
+    """AWS writes member names with a lowercased first letter: HITId → hITId."""
+    return name[:1].lower() + name[1:]
+
+
+def _repr(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return f"'{value}'"
+    return f"'{json.dumps(value)}'"
+
+
+def _check(name: str, kind: str, value: Any, cons: dict[str, Any]) -> str | None:
+    """One member's constraint failure message, or None."""
+    where = f"Value {_repr(value)} at '{aws_member_name(name)}' failed to satisfy constraint: "
+    if kind == "string":
+        if not isinstance(value, str):
+            return where + "Member must be of type string"
+        if "min" in cons and len(value) < cons["min"]:
+            return where + f"Member must have length greater than or equal to {cons['min']}"
+        if "max" in cons and len(value) > cons["max"]:
+            return where + f"Member must have length less than or equal to {cons['max']}"
+        if "pattern" in cons and not cons["pattern"].match(value):
+            pattern = cons["pattern"].pattern
+            return where + f"Member must satisfy regular expression pattern: {pattern}"
+        return None
+    if kind in ("integer", "long"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            return where + f"Member must be of type {kind}"
+        lo, hi = _INT_LIMITS[kind]
+        if not lo <= value <= hi:
+            return where + f"Member must be of type {kind}"
+        if "min" in cons and value < cons["min"]:
+            return where + f"Member must have value greater than or equal to {cons['min']}"
+        if "max" in cons and value > cons["max"]:
+            return where + f"Member must have value less than or equal to {cons['max']}"
+        return None
+    if kind == "timestamp":
+        if parse_timestamp(value) is None:
+            return where + "Member must be a timestamp"
+        return None
+    if kind == "list":
+        if not isinstance(value, list):
+            return where + "Member must be of type list"
+        enum = cons.get("enum")
+        if enum and any(v not in enum for v in value):
+            return where + ("Member must satisfy constraint: [Member must satisfy enum value set: ["
+                            + ", ".join(enum) + "]]")
+        return None
+    if kind == "structure":
+        if not isinstance(value, dict):
+            return where + "Member must be of type structure"
+        return None
+    return None
+
+
+def validate_input(op: str, params: dict[str, Any]) -> None:
+    """Raise a ValidationException for every failed constraint of ``params``."""
+    errors: list[str] = []
+    for name, (kind, required, cons) in INPUTS[op].items():
+        value = params.get(name)
+        if value is None:
+            if required:
+                errors.append(f"Value null at '{aws_member_name(name)}' failed to satisfy "
+                              "constraint: Member must not be null")
+            continue
+        msg = _check(name, kind, value, cons)
+        if msg:
+            errors.append(msg)
+    if errors:
+        raise validation(errors)
+
+
+def parse_timestamp(value: Any) -> float | None:
+    """Epoch seconds from a JSON number or an ISO-8601 string; None if neither."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+        try:
+            ts = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if ts.tzinfo is None:
+            ts = ts.replace(tzinfo=_dt.timezone.utc)
+        return ts.timestamp()
+    return None
+
+
+def decode_body(raw: bytes) -> dict[str, Any]:
+    """The request's JSON object ({} for an empty body) or a SerializationException."""
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(400, "SerializationException",
+                       f"Could not parse the request body as JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ApiError(400, "SerializationException", "The request body must be a JSON object")
+    return value
