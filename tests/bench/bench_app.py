@@ -1,0 +1,180 @@
+"""Benchmark: the app loading 10,000 HITs vs a plain boto3 paginator, against the emulator.
+
+Run from the repo root: ``python -m tests.bench.bench_app [--hits 10000] [--rounds 5]``.
+The emulator runs in its own subprocess (no shared GIL); each round starts a fresh
+interpreter for (a) a boto3 paginator script and (b) the app driven headless, alternating.
+All times are measured from just before the child process is spawned.
+Budgets: all rows ≤ 1.5× paginator; first page ≤ 1.0 s; keypress ≤ 100 ms; RSS ≤ 250 MB.
+Not collected by pytest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+EMULATOR = """
+import sys
+from turktui.emulator import EmulatorServer
+srv = EmulatorServer(hits={hits}, seed=1).start()
+print(srv.url, flush=True)
+sys.stdin.read()
+srv.stop()
+"""
+
+PAGINATOR = """
+import json, resource, sys, time
+import boto3
+client = boto3.client("mturk", region_name="us-east-1", endpoint_url=sys.argv[1])
+n = 0
+for page in client.get_paginator("list_hits").paginate(PaginationConfig={"PageSize": 100}):
+    n += len(page["HITs"])
+print(json.dumps({"done": time.time(), "hits": n,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+# Drives the real app headless: startup path as `turktui --endpoint-url URL`.
+DRIVER = """
+import asyncio, json, resource, statistics, sys, time
+from textual import events
+from turktui.cli import build_parser
+from turktui.cli.options import open_connection
+from turktui.ui.app import TurkTuiApp
+from turktui.ui.context import AppContext
+from turktui.ui.screens.main import MainScreen
+
+args = build_parser().parse_args(["--endpoint-url", sys.argv[1]])
+conn = open_connection(args)
+ctx = AppContext(env=conn.env, service=conn.service(), settings=conn.settings, paths=conn.paths)
+app = TurkTuiApp(ctx)
+marks = {}
+original_page = MainScreen.on_hits_page
+
+def on_hits_page(self, message):
+    original_page(self, message)
+    if "first_page" not in marks and self.table.rows:
+        marks["first_page_msg"] = time.time()
+        self.call_after_refresh(lambda: marks.setdefault("first_page", time.time()))
+
+MainScreen.on_hits_page = on_hits_page
+latencies = []
+
+async def press_down_while_loading(table, main):
+    await asyncio.sleep(0.05)
+    while not (main.generation and not main.is_loading):
+        if table.view and table.cursor < len(table.view) - 1:
+            before = table.cursor
+            t0 = time.perf_counter()
+            app.post_message(events.Key("down", None))
+            while table.cursor == before:
+                await asyncio.sleep(0.001)
+            painted = asyncio.Event()
+            table.call_after_refresh(painted.set)
+            await painted.wait()
+            latencies.append(time.perf_counter() - t0)
+        await asyncio.sleep(0.05)
+
+async def main():
+    async with app.run_test(headless=True, size=(120, 40)) as pilot:
+        main = app.main_screen
+        table = main.table
+        marks["mounted"] = time.time()
+        await press_down_while_loading(table, main)
+        await pilot.pause()
+        marks["all_rows"] = time.time()
+        await pilot.press("G")
+        assert table.cursor == len(table.view) - 1, (table.cursor, len(table.view))
+        marks["navigable"] = time.time()
+        marks["rows"] = len(table.rows)
+        marks["error"] = str(main.load_error) if main.load_error else None
+
+asyncio.run(main())
+conn.close()
+marks["key_max_ms"] = max(latencies) * 1000 if latencies else None
+marks["key_median_ms"] = statistics.median(latencies) * 1000 if latencies else None
+marks["keys"] = len(latencies)
+marks["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(marks))
+"""
+
+
+def _run(code: str, url: str) -> tuple[float, dict]:
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "AKIDBENCH", "AWS_SECRET_ACCESS_KEY": "bench",
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
+           "PYTHONPATH": str(ROOT)}
+    env.pop("AWS_PROFILE", None)
+    start = time.time()
+    out = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True,
+                         env=env, cwd=ROOT, timeout=300)
+    if out.returncode != 0:
+        raise SystemExit(f"child failed:\n{out.stderr[-3000:]}")
+    return start, json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hits", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    opts = parser.parse_args(argv)
+    server = subprocess.Popen([sys.executable, "-c", EMULATOR.format(hits=opts.hits)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()
+        print(f"emulator at {url} with {opts.hits:,} HITs; {opts.rounds} rounds")
+        base: list[float] = []
+        base_rss: list[float] = []
+        first: list[float] = []
+        full: list[float] = []
+        nav: list[float] = []
+        keys: list[float] = []
+        rss: list[float] = []
+        for n in range(opts.rounds):
+            start, result = _run(PAGINATOR, url)
+            assert result["hits"] == opts.hits, result
+            base.append(result["done"] - start)
+            base_rss.append(result["rss_mb"])
+            start, marks = _run(DRIVER, url)
+            assert marks["rows"] == opts.hits and not marks["error"], marks
+            first.append(marks["first_page"] - start)
+            full.append(marks["all_rows"] - start)
+            nav.append(marks["navigable"] - start)
+            keys.append(marks["key_max_ms"] or 0.0)
+            rss.append(marks["rss_mb"])
+            print(f"round {n + 1}: paginator {base[-1]:.2f}s | app first page {first[-1]:.2f}s, "
+                  f"all rows {full[-1]:.2f}s, navigable {nav[-1]:.2f}s, worst key "
+                  f"{keys[-1]:.0f} ms ({marks['keys']} presses), RSS {rss[-1]:.0f} MB")
+    finally:
+        if server.stdin:
+            server.stdin.close()
+        server.wait(timeout=10)
+    med = statistics.median
+    b = med(base)
+    rows = [
+        ("boto3 paginator, all pages", f"{b:.2f} s", "", ""),
+        ("app: first page visible", f"{med(first):.2f} s", "≤ 1.00 s", f"{med(first) / 1.0:.2f}"),
+        ("app: all rows listed", f"{med(full):.2f} s", f"≤ {1.5 * b:.2f} s (1.5×)",
+         f"{med(full) / (1.5 * b):.2f}"),
+        ("app: navigable (G → last)", f"{med(nav):.2f} s", "", ""),
+        ("app: worst keypress", f"{med(keys):.0f} ms", "≤ 100 ms", f"{med(keys) / 100:.2f}"),
+        ("app: peak RSS", f"{med(rss):.0f} MB", "≤ 250 MB", f"{med(rss) / 250:.2f}"),
+        ("paginator: peak RSS", f"{med(base_rss):.0f} MB", "", ""),
+    ]
+    print(f"\nmedians of {opts.rounds} rounds ({opts.hits:,} HITs)")
+    print(f"{'measure':30} {'median':>10} {'budget':>22} {'ratio':>6}")
+    for name, value, budget, ratio in rows:
+        print(f"{name:30} {value:>10} {budget:>22} {ratio:>6}")
+    print(f"all rows / paginator = {med(full) / b:.2f}×")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Shared, generic fixtures: a hermetic environment and an emulator + app context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+#: Every test sees the same moment: snapshots and relative times stay deterministic.
+FIXED_NOW = datetime(2026, 6, 15, 12, 0, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def hermetic_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Never read real config or credentials, never reach AWS."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    for var, sub in (
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_DATA_HOME", ".local/share"),
+        ("XDG_STATE_HOME", ".local/state"),
+        ("XDG_CACHE_HOME", ".cache"),
+    ):
+        monkeypatch.setenv(var, str(home / sub))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "no-such-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "no-such-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for var in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "TURKTUI_CONFIG",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+@pytest.fixture
+def fixed_clock() -> Callable[[], datetime]:
+    return lambda: FIXED_NOW
+
+
+@pytest.fixture
+def make_emulator() -> Iterator[Callable[..., Any]]:
+    """Factory: `make_emulator(hits=200, **kw)` → a started EmulatorServer on a free port,
+    seeded (seed=1) and frozen at FIXED_NOW; stopped after the test."""
+    from turktui.emulator import EmulatorServer
+
+    servers: list[Any] = []
+
+    def make(hits: int = 200, **kwargs: Any) -> Any:
+        kwargs.setdefault("seed", 1)
+        kwargs.setdefault("now", FIXED_NOW.timestamp)
+        server = EmulatorServer(host="127.0.0.1", port=0, hits=hits, **kwargs)
+        server.start()
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def emulator(make_emulator: Callable[..., Any]) -> Any:
+    return make_emulator(200)
+
+
+@pytest.fixture
+def make_context(tmp_path: Path) -> Callable[..., Any]:
+    """Factory: `make_context(url, kind=EnvKind.DEMO, read_only=False, ...)` → AppContext
+    with a fixed clock and paths under tmp_path."""
+    from turktui.core.config import Paths, Settings
+    from turktui.core.environment import Environment, EnvKind
+    from turktui.core.service import MTurkService
+    from turktui.ui.context import AppContext
+
+    def make(
+        url: str,
+        kind: EnvKind = EnvKind.DEMO,
+        *,
+        read_only: bool = False,
+        profile: str | None = None,
+        credentials: tuple[str, str] | None = None,
+        settings: Settings | None = None,
+    ) -> AppContext:
+        env = Environment(kind, url, profile, read_only)
+        service = MTurkService(
+            env, credentials=credentials, connect_timeout=1.0, read_timeout=5.0, max_attempts=1
+        )
+        paths = Paths(
+            config_file=tmp_path / "config.toml",
+            data_dir=tmp_path / "data",
+            history_db=tmp_path / "data" / "history.sqlite3",
+            log_dir=tmp_path / "logs",
+        )
+        return AppContext(
+            env=env,
+            service=service,
+            settings=settings or Settings(),
+            paths=paths,
+            clock=lambda: FIXED_NOW,
+        )
+
+    return make
+
+
+@pytest.fixture
+def demo_context(emulator: Any, make_context: Callable[..., Any]) -> Any:
+    from turktui.core.environment import EnvKind
+
+    return make_context(emulator.url, EnvKind.DEMO)

@@ -1,0 +1,466 @@
+"""Pilot tests of the main screen against the emulator (hermetic, fixed clock)."""
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import Any
+
+import pytest
+
+from tests.ui.helpers import screen_text, wait_for, wait_loaded
+from turktui.core.environment import EnvKind
+from turktui.core.models import Hit
+from turktui.ui.app import TurkTuiApp
+from turktui.ui.screens.detail import DetailScreen
+from turktui.ui.screens.help import HelpScreen
+from turktui.ui.widgets.hit_table import headroom
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def test_loads_all_hits_and_shows_count(demo_context: Any) -> None:
+    app = TurkTuiApp(demo_context)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        table = app.main_screen.table
+        assert len(table.rows) == 200
+        assert len(table.view) == 200
+        text = screen_text(app)
+        assert "200 HITs" in text
+        assert "1/200" in text
+        assert app.selected_hit is not None
+        assert app.selected_hit.hit_id == table.rows[0].hit_id
+
+
+async def test_rows_stream_in_with_progress(make_emulator: Any, make_context: Any) -> None:
+    server = make_emulator(1000)
+    server.faults.add(op="ListHITs", latency=0.05)
+    app = TurkTuiApp(make_context(server.url))
+    seen: list[str] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.main_screen.table
+        await wait_for(pilot, lambda: 0 < len(table.rows) < 1000)
+        seen.append(screen_text(app))
+        # Usable while loading: the cursor moves.
+        await pilot.press("down")
+        assert table.cursor == 1
+        await wait_loaded(pilot)
+        assert len(table.rows) == 1000
+        assert "1,000 HITs" in screen_text(app)
+        assert table.cursor == 1
+    assert any("Loading\u2026" in s and "(page " in s for s in seen), seen[-1][-400:]
+
+
+async def test_sorting_cycles_and_reverses(demo_context: Any) -> None:
+    app = TurkTuiApp(demo_context)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_loaded(pilot)
+        table = app.main_screen.table
+        await pilot.press("s")
+        assert table.sort_key == "hit_id"
+        ids = [table.rows[i].hit_id for i in table.view]
+        assert ids == sorted(ids)
+        assert "HIT id\u25b2" in screen_text(app)
+        await pilot.press("S")
+        ids = [table.rows[i].hit_id for i in table.view]
+        assert ids == sorted(ids, reverse=True)
+        assert "HIT id\u25bc" in screen_text(app)
+        await pilot.press("s")
+        assert table.sort_key == "title"
+        table.sort_by("max", reverse=True)
+        await pilot.pause()
+        maxes = [table.rows[i].max_assignments for i in table.view]
+        assert maxes == sorted(maxes, reverse=True)
+        assert "sort: Max \u25bc" in screen_text(app)
+
+
+async def test_click_header_sorts(demo_context: Any) -> None:
+    app = TurkTuiApp(demo_context)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_loaded(pilot)
+        table = app.main_screen.table
+        x = next(x for x, col, _w in table._layout(table._content_width()) if col.key == "status")
+        await pilot.click(table, offset=(x + 1, 0))
+        assert table.sort_key == "status"
+
+
+async def test_text_filter(demo_context: Any) -> None:
+    app = TurkTuiApp(demo_context)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        table = app.main_screen.table
+        await pilot.press("slash")
+        await pilot.press(*"TWEETS")
+        assert table.filter_text == "TWEETS"
+        titles = [table.rows[i].title for i in table.view]
+        assert titles and all("tweets" in t.lower() for t in titles)
+        assert len(titles) < 200
+        await pilot.press("enter")
+        assert table.has_focus
+        assert "filter: \u201cTWEETS\u201d" in screen_text(app)
+        # Matching by id too.
+        target = table.rows[150].hit_id
+        table.set_filter(target[:12].lower())
+        assert [table.rows[i].hit_id for i in table.view] == [target]
+        await pilot.press("escape")
+        assert len(table.view) == 200 and not table.filtered
+
+
+async def test_quick_filters(demo_context: Any) -> None:
+    app = TurkTuiApp(demo_context)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        table = app.main_screen.table
+        now = demo_context.clock()
+        await pilot.press("x")
+        shown = [table.rows[i] for i in table.view]
+        assert shown and all(headroom(h).extendable for h in shown)
+        assert len(shown) < 200
+        assert "extendable only" in screen_text(app)
+        await pilot.press("x", "o")
+        shown = [table.rows[i] for i in table.view]
+        assert shown and all(h.is_expired(now) for h in shown)
+        assert "expired only" in screen_text(app)
+        await pilot.press("x")  # both: expired and extendable
+        shown = [table.rows[i] for i in table.view]
+        assert all(h.is_expired(now) and headroom(h).extendable for h in shown)
+        await pilot.press("escape")
+        assert len(table.view) == 200
+
+
+async def test_refresh_keeps_cursor_on_same_hit(emulator: Any, demo_context: Any) -> None:
+    app = TurkTuiApp(demo_context)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        table = app.main_screen.table
+        table.sort_by("title")
+        await pilot.press("down", "down", "down", "down", "down")
+        chosen = app.selected_hit
+        before = table.cursor
+        assert chosen is not None
+        # New HITs sort before the chosen one: its position changes, the cursor follows it.
+        for n in range(3):
+            emulator.state.add_hit(Title=f"!!! new {n}", MaxAssignments=3)
+        await pilot.press("r")
+        await wait_loaded(pilot)
+        assert len(table.rows) == 203
+        assert app.selected_hit is not None
+        assert app.selected_hit.hit_id == chosen.hit_id
+        assert chosen.title.casefold() > "!!!"
+        assert table.cursor == before + 3
+
+
+async def test_update_hit_replaces_row_in_place(demo_context: Any) -> None:
+    app = TurkTuiApp(demo_context)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("down", "down")
+        hit = app.selected_hit
+        assert hit is not None
+        bigger = Hit(**{**{f: getattr(hit, f) for f in hit.__slots__}, "max_assignments": 777})
+        app.update_hit(bigger)
+        await pilot.pause()
+        assert app.selected_hit == bigger
+        assert app.main_screen.table.cursor == 2
+        assert "777" in screen_text(app)
+
+
+async def test_detail_view_shows_every_field(demo_context: Any) -> None:
+    app = TurkTuiApp(demo_context)
+    async with app.run_test(size=(100, 50)) as pilot:
+        await wait_loaded(pilot)
+        table = app.main_screen.table
+        table.set_filter("Qualification requirements")
+        await pilot.press("enter")
+        assert isinstance(app.screen, DetailScreen)
+        text = screen_text(app)
+        hit = app.screen.hit
+        for expected in (
+            hit.hit_id, "Description", "Keywords", "Annotation", "Qualifications",
+            "Review status", "Assignment duration", "Auto-approval delay", "HIT type id",
+            "HIT group id", "Headroom", "Worker locale", "UTC",
+        ):
+            assert expected in text, expected
+        await pilot.press("escape")
+        assert app.screen is app.main_screen
+        await pilot.press("d")
+        assert isinstance(app.screen, DetailScreen)
+
+
+async def test_help_screen(demo_context: Any) -> None:
+    app = TurkTuiApp(demo_context)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert "extend" in screen_text(app)
+        await pilot.press("escape")
+        assert app.screen is app.main_screen
+
+
+async def test_copy_hit_id(demo_context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = TurkTuiApp(demo_context)
+    copied: list[str] = []
+    monkeypatch.setattr(app, "copy_to_clipboard", copied.append)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("c")
+        assert copied == [app.selected_hit.hit_id]
+
+
+async def test_extend_and_history_call_the_flow(
+    demo_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[str, Any]] = []
+    fake = types.ModuleType("turktui.ui.extend_flow")
+    fake.open_extend = lambda app, hit: calls.append(("extend", hit))  # type: ignore[attr-defined]
+    fake.open_history = lambda app: calls.append(("history", app))  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "turktui.ui.extend_flow", fake)
+    app = TurkTuiApp(demo_context)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("down", "e", "h")
+        assert calls == [("extend", app.main_screen.table.rows[1]), ("history", app)]
+
+
+async def test_extend_unavailable_is_said(
+    demo_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "turktui.ui.extend_flow", None)  # import → ImportError
+    app = TurkTuiApp(demo_context)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("e")
+        await pilot.pause()
+        assert any("not available" in str(n.message) for n in app._notifications)
+
+
+async def test_read_only_hides_extend(emulator: Any, make_context: Any,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[Any] = []
+    fake = types.ModuleType("turktui.ui.extend_flow")
+    fake.open_extend = lambda app, hit: calls.append(hit)  # type: ignore[attr-defined]
+    fake.open_history = lambda app: None  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "turktui.ui.extend_flow", fake)
+    app = TurkTuiApp(make_context(emulator.url, read_only=True))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_loaded(pilot)
+        text = screen_text(app)
+        assert "READ-ONLY" in text
+        assert "e Extend " not in text.splitlines()[-1]
+        assert "History" in text.splitlines()[-1]
+        assert not app.check_action("extend", ())
+        await pilot.press("e")
+        assert calls == []
+        from turktui.ui.commands import app_commands
+
+        assert not [n for n, _, _ in app_commands(app) if n.startswith("Extend")]
+
+
+async def test_footer_shows_extend_when_writable(demo_context: Any) -> None:
+    app = TurkTuiApp(demo_context)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_loaded(pilot)
+        footer = screen_text(app).splitlines()[-1]
+        for label in ("Filter", "Extendable", "Expired", "Sort", "Refresh", "Detail",
+                      "Extend", "History", "Copy", "Help", "Quit"):
+            assert label in footer, label
+
+
+@pytest.mark.parametrize(
+    ("kind", "url", "words"),
+    [
+        (EnvKind.DEMO, None, "DEMO"),
+        (EnvKind.SANDBOX, None, "SANDBOX"),
+        (EnvKind.PRODUCTION, None, "PRODUCTION \u2014 real money"),
+        (EnvKind.CUSTOM, None, "CUSTOM"),
+    ],
+)
+async def test_environment_banner(
+    emulator: Any, make_context: Any, kind: EnvKind, url: str | None, words: str
+) -> None:
+    creds = ("AKIDTEST", "secret") if kind is not EnvKind.DEMO else None
+    ctx = make_context(emulator.url, kind, profile="ops", credentials=creds)
+    app = TurkTuiApp(ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        await wait_for(pilot, lambda: ctx.balance is not None)
+        top = "\n".join(screen_text(app).splitlines()[:3])
+        assert words in top
+        assert "$10,000.00" in top
+        assert emulator.url in top.replace("\n", "")
+        if kind is not EnvKind.DEMO:
+            assert "profile ops" in top
+        banner = app.main_screen.query_one("#banner")
+        assert banner.has_class(f"-{kind.value}")
+
+
+async def test_balance_failure_is_shown(make_emulator: Any, make_context: Any) -> None:
+    server = make_emulator(20)
+    server.faults.add(op="GetAccountBalance", error=1.0)
+    ctx = make_context(server.url)
+    app = TurkTuiApp(ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        await wait_for(pilot, lambda: "balance_error" in ctx.extras)
+        assert "balance unavailable" in screen_text(app)
+        assert len(app.main_screen.table.rows) == 20
+
+
+async def test_service_error_then_retry(make_emulator: Any, make_context: Any) -> None:
+    server = make_emulator(30)
+    server.faults.add(op="ListHITs", error=1.0)
+    app = TurkTuiApp(make_context(server.url))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        text = screen_text(app)
+        assert "Could not load HITs" in text
+        assert "MTurk service error" in text
+        assert "Press r to retry" in text
+        assert "Traceback" not in text
+        server.faults.clear()
+        await pilot.press("r")
+        await wait_loaded(pilot)
+        assert len(app.main_screen.table.rows) == 30
+        assert app.main_screen.table.display
+        assert "30 HITs" in screen_text(app)
+
+
+async def test_throttled(make_emulator: Any, make_context: Any) -> None:
+    server = make_emulator(30)
+    server.faults.add(op="ListHITs", throttle=1.0)
+    app = TurkTuiApp(make_context(server.url))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        text = screen_text(app)
+        assert "Throttled" in text
+        assert "retry" in text
+
+
+async def test_refresh_failure_keeps_rows(make_emulator: Any, make_context: Any) -> None:
+    server = make_emulator(30)
+    app = TurkTuiApp(make_context(server.url))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        server.faults.add(op="ListHITs", error=1.0)
+        await pilot.press("r")
+        await wait_loaded(pilot)
+        assert len(app.main_screen.table.rows) == 30
+        assert "refresh failed" in screen_text(app)
+        assert any("Refresh failed" in str(n.title) for n in app._notifications)
+
+
+async def test_unreachable_endpoint(make_context: Any) -> None:
+    app = TurkTuiApp(make_context("http://127.0.0.1:9"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        text = screen_text(app)
+        assert "Endpoint unreachable" in text
+        assert "r to retry" in text
+
+
+async def test_no_credentials(emulator: Any, make_context: Any) -> None:
+    app = TurkTuiApp(make_context(emulator.url, EnvKind.SANDBOX))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_loaded(pilot)
+        text = screen_text(app).replace("\n", " ")
+        assert "No AWS credentials" in text
+        assert "--demo" in text
+        assert "aws configure" in text
+
+
+async def test_hostile_titles_are_literal(demo_context: Any) -> None:
+    app = TurkTuiApp(demo_context)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_loaded(pilot)
+        table = app.main_screen.table
+        table.set_filter("markup")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "[bold red]URGENT[/] Rich mar" in text
+        table.set_filter("ANSI")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "RED ANSI title" in text
+        assert "\x1b" not in text
+        assert "\u241b[31m" in text  # ESC shown as a visible symbol
+        await pilot.press("enter")
+        detail = screen_text(app)
+        assert "\x1b" not in detail and "\u241b" in detail
+        await pilot.press("escape")
+        table.set_filter("Requester annotation")
+        await pilot.press("enter")
+        assert "batch=[red]7[/red]" in screen_text(app)
+
+
+async def test_columns_adapt_to_width(demo_context: Any) -> None:
+    app = TurkTuiApp(demo_context)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        table = app.main_screen.table
+        cols = table.visible_columns()
+        assert cols == ["hit_id", "title", "status", "max", "headroom"]
+        lines = screen_text(app).splitlines()
+        assert all(len(line) <= 80 for line in lines)
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause()
+        wide = table.visible_columns()
+        assert set(wide) >= {"hit_id", "title", "status", "max", "available", "pending",
+                             "completed", "reward", "created", "expires", "headroom"}
+        full_id = table.rows[0].hit_id
+        assert full_id in screen_text(app)
+
+
+async def test_navigation_keys(demo_context: Any) -> None:
+    app = TurkTuiApp(demo_context)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        table = app.main_screen.table
+        await pilot.press("j", "j", "k")
+        assert table.cursor == 1
+        await pilot.press("G")
+        assert table.cursor == 199
+        assert table.scroll_y > 0
+        assert "200/200" in screen_text(app)
+        await pilot.press("g")
+        assert table.cursor == 0 and table.scroll_y == 0
+        await pilot.press("pagedown")
+        assert table.cursor > 10
+        await pilot.press("pageup")
+        assert table.cursor == 0
+
+
+async def test_command_palette_lists_actions(demo_context: Any) -> None:
+    app = TurkTuiApp(demo_context)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        from turktui.ui.commands import app_commands
+
+        names = [n for n, _, _ in app_commands(app)]
+        for expected in ("Refresh HITs", "Filter HITs", "Extend HIT", "Request history",
+                         "Toggle extendable only", "Toggle expired only", "Sort by Title"):
+            assert expected in names
+        await pilot.press("ctrl+p")
+        await pilot.press(*"expired only")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.main_screen.table.expired_only)
+
+
+async def test_auto_refresh_pauses_under_dialogs(
+    emulator: Any, make_context: Any
+) -> None:
+    from turktui.core.config import Settings
+
+    ctx = make_context(emulator.url, settings=Settings(auto_refresh=1.0))
+    app = TurkTuiApp(ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        first = app.main_screen.generation
+        await wait_for(pilot, lambda: app.main_screen.generation > first, timeout=5)
+        await wait_loaded(pilot)
+        await pilot.press("question_mark")
+        paused = app.main_screen.generation
+        await pilot.pause(1.6)
+        assert app.main_screen.generation == paused

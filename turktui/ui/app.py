@@ -1,0 +1,168 @@
+"""The turktui application: wires the context, the workers and the screens together.
+
+Startup is kept fast: boto3 is only imported by the load worker (in a thread, after the
+first frame), and HITs are streamed page by page into a virtual table.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.worker import get_current_worker
+
+from turktui.core.errors import TurkError
+from turktui.core.models import Hit
+from turktui.ui.commands import TurkCommands
+from turktui.ui.context import AppContext
+from turktui.ui.messages import BalanceFailed, BalanceLoaded, HitsFailed, HitsLoaded, HitsPage
+from turktui.ui.screens.main import MainScreen
+from turktui.ui.widgets.env_banner import EnvBanner
+
+PAGE_SIZE = 100
+
+
+class TurkTuiApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "turktui"
+    COMMANDS = App.COMMANDS | {TurkCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", show=False),
+    ]
+
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.main_screen = MainScreen(ctx)
+        self._reload_timer = None
+        if ctx.env.is_production:
+            self.add_class("-production")
+
+    def get_default_screen(self) -> MainScreen:
+        return self.main_screen
+
+    def start_up(self) -> None:
+        """Called by the main screen once its first frame is painted."""
+        self.reload_hits()
+        self.refresh_balance()
+        seconds = float(self.ctx.settings.auto_refresh or 0)
+        if seconds > 0:
+            self._reload_timer = self.set_interval(max(1.0, seconds), self._auto_reload_tick)
+
+    # -- public API (used by the extend/history flows) ---------------------------------------
+    @property
+    def selected_hit(self) -> Hit | None:
+        return self.main_screen.table.cursor_hit
+
+    def update_hit(self, hit: Hit) -> None:
+        """Replace the row of `hit.hit_id` in place (sort, filter and cursor are kept)."""
+        self.main_screen.table.update_hit(hit)
+        self.main_screen.update_status()
+        from turktui.ui.screens.detail import DetailScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, DetailScreen) and screen.hit.hit_id == hit.hit_id:
+                screen.show_hit(hit)
+
+    def reload_hits(self) -> None:
+        """Fetch every HIT again; the cursor stays on the same HIT."""
+        generation = self.main_screen.begin_load()
+        self._load_hits(generation)
+
+    def refresh_balance(self) -> None:
+        self._load_balance()
+
+    def refresh_banners(self) -> None:
+        for screen in self.screen_stack:
+            for banner in screen.query(EnvBanner):
+                banner.refresh_content()
+
+    def copy_hit_id(self, hit: Hit | None) -> None:
+        if hit is None:
+            self.notify("No HIT selected.", severity="warning")
+            return
+        self.copy_to_clipboard(hit.hit_id)
+        self.notify(f"Copied HIT id {hit.hit_id}", markup=False, timeout=3)
+
+    # -- workers -----------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def _load_hits(self, generation: int) -> None:
+        worker = get_current_worker()
+        target = self.main_screen
+        pages = 0
+        batch: list[Hit] = []
+        last_post = 0.0
+        try:
+            for hits in self.ctx.service.iter_hit_pages(PAGE_SIZE):
+                if worker.is_cancelled:
+                    return
+                pages += 1
+                batch.extend(hits)
+                # First page at once; then batches ≥ 0.1 s apart, so the UI thread (and the
+                # GIL) is not woken 100 times for 100 pages.
+                now = time.monotonic()
+                if pages == 1 or now - last_post >= 0.1:
+                    target.post_message(HitsPage(generation, pages, batch))
+                    batch, last_post = [], now
+            if batch:
+                target.post_message(HitsPage(generation, pages, batch))
+            target.post_message(HitsLoaded(generation, pages))
+        except TurkError as exc:
+            target.post_message(HitsFailed(generation, exc))
+        except Exception as exc:  # last resort: a message, never a traceback
+            target.post_message(HitsFailed(generation, exc))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="balance")
+    def _load_balance(self) -> None:
+        target = self.main_screen
+        try:
+            target.post_message(BalanceLoaded(self.ctx.service.get_balance()))
+        except Exception as exc:  # TurkError or worse: the banner says "unavailable"
+            target.post_message(BalanceFailed(exc))
+
+    def _auto_reload_tick(self) -> None:
+        # Paused while a dialog or another screen is open, and while a load is running.
+        if self.screen is not self.main_screen or self.main_screen.is_loading:
+            return
+        self.reload_hits()
+
+    # -- actions -----------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Read-only: `e` is removed outright (not merely dimmed) from the footer.
+        return not (action == "extend" and self.ctx.read_only)
+
+    def action_reload_hits(self) -> None:
+        self.reload_hits()
+
+    def action_help(self) -> None:
+        from turktui.ui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.ctx.read_only))
+
+    def action_extend(self) -> None:
+        if self.ctx.read_only:
+            self.notify("Read-only session: extending is disabled.", severity="warning")
+            return
+        hit = self.selected_hit
+        if hit is None:
+            self.notify("No HIT selected.", severity="warning")
+            return
+        try:
+            from turktui.ui.extend_flow import open_extend
+        except ImportError:
+            self.notify("Extending is not available in this build.", severity="warning")
+            return
+        open_extend(self, hit)
+
+    def action_history(self) -> None:
+        try:
+            from turktui.ui.extend_flow import open_history
+        except ImportError:
+            self.notify("Request history is not available in this build.", severity="warning")
+            return
+        open_history(self)

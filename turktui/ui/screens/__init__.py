@@ -1,0 +1,1 @@
+"""Screens: the HIT list (main), one HIT's detail, and the key help."""

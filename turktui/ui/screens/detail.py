@@ -1,0 +1,156 @@
+"""Everything about one HIT, wrapped (never truncated), service text shown literally."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from turktui.core.models import Hit
+from turktui.core.rules import extension_range, format_money, range_text
+from turktui.core.text import sanitize
+from turktui.core.timefmt import ago_label, expires_label, iso
+from turktui.ui.context import AppContext
+from turktui.ui.widgets.env_banner import EnvBanner
+
+if TYPE_CHECKING:
+    from turktui.ui.app import TurkTuiApp
+
+#: Well-known system qualification type ids, named for people.
+KNOWN_QUALS = {
+    "000000000000000000L0": "Percent assignments approved",
+    "00000000000000000040": "Number of HITs approved",
+    "00000000000000000071": "Worker locale",
+    "00000000000000000060": "Adult content",
+    "2F1QJWKUDD8XADTFD2Q0G6UTO95ALH": "Masters (production)",
+    "2ARFPLSP75KLA8M8DH1HTEQFJT3SY6": "Masters (sandbox)",
+}
+
+
+def duration_words(seconds: int) -> str:
+    if seconds <= 0:
+        return "?"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size} {unit}")
+            seconds %= size
+    return " ".join(parts[:2])
+
+
+def qual_text(q: dict[str, Any]) -> str:
+    qid = sanitize(q.get("QualificationTypeId", "?"))
+    name = KNOWN_QUALS.get(str(q.get("QualificationTypeId")), "")
+    out = f"{name} ({qid})" if name else qid
+    comparator = sanitize(q.get("Comparator", ""))
+    values: list[str] = []
+    ints = q.get("IntegerValues")
+    if isinstance(ints, list):
+        values += [sanitize(v) for v in ints]
+    locales = q.get("LocaleValues")
+    if isinstance(locales, list):
+        for loc in locales:
+            if isinstance(loc, dict):
+                country = sanitize(loc.get("Country", "?"))
+                sub = loc.get("Subdivision")
+                values.append(f"{country}-{sanitize(sub)}" if sub else country)
+    out += f" {comparator}"
+    if values:
+        out += " " + ", ".join(values)
+    guard = q.get("ActionsGuarded")
+    if guard:
+        out += f" [guards {sanitize(guard)}]"
+    elif q.get("RequiredToPreview"):
+        out += " [required to preview]"
+    return out
+
+
+def detail_renderable(hit: Hit, ctx: AppContext) -> Table:
+    now = ctx.clock()
+    rng = extension_range(hit.max_assignments, hit.created)
+
+    def lit(value: object) -> Text:
+        return Text(sanitize(value, keep_newlines=True) or "\u2014", overflow="fold")
+
+    grid = Table.grid(padding=(0, 2), expand=True)
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(ratio=1, overflow="fold")
+    rows: list[tuple[str, Text]] = [
+        ("HIT id", lit(hit.hit_id)),
+        ("Title", lit(hit.title)),
+        ("Status", lit(hit.status)),
+        ("Review status", lit(hit.review_status)),
+        (
+            "Assignments",
+            Text(
+                f"max {hit.max_assignments:,} \u00b7 available {hit.available:,} \u00b7 "
+                f"pending {hit.pending:,} \u00b7 completed {hit.completed:,}"
+            ),
+        ),
+        ("Reward", Text(format_money(hit.reward))),
+        ("Created", Text(f"{iso(hit.created)} ({ago_label(hit.created, now)})")),
+        ("Expires", Text(f"{iso(hit.expiration)} ({expires_label(hit.expiration, now)})")),
+        ("Headroom", Text(f"{rng.label} \u2014 {range_text(rng)}", overflow="fold")),
+        ("Assignment duration", Text(duration_words(hit.assignment_duration))),
+        ("Auto-approval delay", Text(duration_words(hit.auto_approval_delay))),
+        ("HIT type id", lit(hit.hit_type_id)),
+        ("HIT group id", lit(hit.hit_group_id)),
+        ("Layout id", lit(hit.layout_id)),
+        ("Keywords", lit(hit.keywords)),
+        ("Annotation", lit(hit.annotation)),
+    ]
+    quals = Text("\n".join(qual_text(q) for q in hit.qualification_requirements) or "none")
+    rows.append(("Qualifications", quals))
+    rows.append(("Description", lit(hit.description)))
+    for label, value in rows:
+        grid.add_row(label, value)
+    return grid
+
+
+class DetailScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,backspace", "close", "Back"),
+        Binding("c", "copy_id", "Copy id"),
+        Binding("e", "app.extend", "Extend"),
+        Binding("h", "app.history", "History"),
+        Binding("j,down", "scroll_down", "Down", show=False),
+        Binding("k,up", "scroll_up", "Up", show=False),
+    ]
+
+    def __init__(self, ctx: AppContext, hit: Hit) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.hit = hit
+
+    def compose(self) -> ComposeResult:
+        yield EnvBanner(self.ctx, id="banner")
+        with VerticalScroll(id="detail-scroll"):
+            yield Static(detail_renderable(self.hit, self.ctx), id="detail", markup=False)
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#detail-scroll").focus()
+
+    def show_hit(self, hit: Hit) -> None:
+        """Called by the app when this HIT changes (e.g. after an extension)."""
+        self.hit = hit
+        self.query_one("#detail", Static).update(detail_renderable(hit, self.ctx))
+
+    def action_close(self) -> None:
+        self.dismiss()
+
+    def action_copy_id(self) -> None:
+        app: TurkTuiApp = self.app  # type: ignore[assignment]
+        app.copy_hit_id(self.hit)
+
+    def action_scroll_down(self) -> None:
+        self.query_one("#detail-scroll").scroll_down(animate=False)
+
+    def action_scroll_up(self) -> None:
+        self.query_one("#detail-scroll").scroll_up(animate=False)

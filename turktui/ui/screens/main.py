@@ -1,0 +1,266 @@
+"""The main screen: context banner, the HIT list, filter input, status line and footer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from turktui.core.models import Hit
+from turktui.ui.context import AppContext
+from turktui.ui.errors import describe, one_line_summary
+from turktui.ui.messages import BalanceFailed, BalanceLoaded, HitsFailed, HitsLoaded, HitsPage
+from turktui.ui.widgets.env_banner import EnvBanner
+from turktui.ui.widgets.hit_table import COLUMN_LABELS, HitTable
+from turktui.ui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from turktui.ui.app import TurkTuiApp
+
+
+class MainScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "app.help", "Help"),
+        Binding("slash", "filter", "Filter"),
+        Binding("x", "toggle_extendable", "Extendable"),
+        Binding("o", "toggle_expired", "Expired"),
+        Binding("s", "sort_next", "Sort"),
+        Binding("S", "sort_reverse", "Reverse", show=False),
+        Binding("r", "app.reload_hits", "Refresh"),
+        Binding("enter,d", "detail", "Detail"),
+        Binding("e", "app.extend", "Extend"),
+        Binding("h", "app.history", "History"),
+        Binding("c", "copy_id", "Copy"),
+        Binding("q", "app.quit", "Quit"),
+        Binding("escape", "escape", "Clear filters", show=False),
+    ]
+
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.is_loading = False
+        self.load_pages = 0
+        self.load_error: BaseException | None = None
+        self.generation = 0
+        self._streaming = True
+        self._staging: list[Hit] = []
+        self._keep_id: str | None = None
+        self._status_timer: object = None
+
+    @property
+    def tui(self) -> TurkTuiApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield EnvBanner(self.ctx, id="banner")
+        yield HitTable(self.ctx.clock, id="hits")
+        yield Static("", id="error-panel", markup=False)
+        yield Input(placeholder="filter id or title (Enter: keep, Esc: clear)", id="filter")
+        yield StatusBar(id="status")
+        yield Footer(compact=True, show_command_palette=False)
+
+    @property
+    def table(self) -> HitTable:
+        return self.query_one(HitTable)
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.query_one("#error-panel").display = False
+        self.table.focus()
+        self.update_status()
+        # Paint the first frame before the worker imports boto3 (slow).
+        self.call_after_refresh(self.tui.start_up)
+
+    # -- loading -----------------------------------------------------------------------------
+    def begin_load(self) -> int:
+        """Start a new load generation; the old rows stay on screen until the new ones arrive."""
+        self.generation += 1
+        self.is_loading = True
+        self.load_pages = 0
+        self.load_error = None
+        self._staging = []
+        self._streaming = not self.table.rows
+        hit = self.table.cursor_hit
+        self._keep_id = hit.hit_id if hit else None
+        if self._streaming:
+            self.table.empty_message = "Loading HITs\u2026"
+            self.show_error(None)
+        self.update_status()
+        return self.generation
+
+    def on_hits_page(self, message: HitsPage) -> None:
+        if message.generation != self.generation:
+            return
+        self.load_pages = message.page
+        if self._streaming:
+            self.table.append_rows(message.hits)
+        else:
+            self._staging.extend(message.hits)
+        # The progress line is re-laid out on each update: at most ~5×/s while loading.
+        if self._status_timer is None:
+            self.update_status()
+            self._status_timer = self.set_timer(0.2, self._status_tick)
+
+    def _status_tick(self) -> None:
+        self._status_timer = None
+        self.update_status()
+
+    def on_hits_loaded(self, message: HitsLoaded) -> None:
+        if message.generation != self.generation:
+            return
+        self.is_loading = False
+        if not self._streaming:
+            self.table.set_rows(self._staging, keep_id=self._keep_id)
+            self._staging = []
+        else:
+            self.table.rebuild()
+        self.table.empty_message = "No HITs in this account." if not self.table.rows else ""
+        self.update_status()
+
+    def on_hits_failed(self, message: HitsFailed) -> None:
+        if message.generation != self.generation:
+            return
+        self.is_loading = False
+        self.load_error = message.error
+        self._staging = []
+        if not self.table.rows:
+            self.show_error(message.error)
+        else:
+            self.app.notify(
+                one_line_summary(message.error) + " \u2014 press r to retry.",
+                title="Refresh failed",
+                severity="error",
+                timeout=8,
+                markup=False,
+            )
+        self.update_status()
+
+    def show_error(self, error: BaseException | None) -> None:
+        """Show a failure where the table would be (or hide it again)."""
+        panel = self.query_one("#error-panel", Static)
+        if error is None:
+            panel.display = False
+            self.table.display = True
+            return
+        title, message, hint = describe(error)
+        text = Text()
+        text.append(f"Could not load HITs \u2014 {title}\n\n", style="bold")
+        text.append(message + "\n")
+        if hint:
+            text.append("\n" + hint + "\n")
+        text.append("\nPress r to retry, q to quit.", style="bold")
+        panel.update(text)
+        panel.display = True
+        self.table.display = False
+        panel.focus()
+
+    def on_balance_loaded(self, message: BalanceLoaded) -> None:
+        self.ctx.balance = message.balance
+        self.ctx.extras.pop("balance_error", None)
+        self.tui.refresh_banners()
+
+    def on_balance_failed(self, message: BalanceFailed) -> None:
+        self.ctx.extras["balance_error"] = one_line_summary(message.error)
+        self.tui.refresh_banners()
+
+    # -- status ------------------------------------------------------------------------------
+    def update_status(self) -> None:
+        table = self.table
+        total = len(table.rows)
+        if self.is_loading and self._streaming:
+            left = f"Loading\u2026 {total:,} HITs (page {self.load_pages})"
+        elif self.is_loading:
+            left = f"Refreshing\u2026 {len(self._staging):,} HITs (page {self.load_pages})"
+        elif self.load_error is not None and not total:
+            left = "Not loaded \u2014 press r to retry"
+        else:
+            left = f"{total:,} HIT{'s' if total != 1 else ''}"
+            if self.load_error is not None:
+                left += " (refresh failed: r to retry)"
+        if table.filtered:
+            left += f" \u00b7 {len(table.view):,} shown"
+            bits = []
+            if table.filter_text:
+                bits.append(f"\u201c{table.filter_text}\u201d")
+            if table.extendable_only:
+                bits.append("extendable only")
+            if table.expired_only:
+                bits.append("expired only")
+            left += " \u00b7 filter: " + ", ".join(bits)
+        if table.sort_key:
+            arrow = "\u25bc" if table.sort_reverse else "\u25b2"
+            left += f" \u00b7 sort: {COLUMN_LABELS[table.sort_key]} {arrow}"
+        right = f"{table.cursor + 1:,}/{len(table.view):,}" if table.view else ""
+        self.query_one(StatusBar).show(left, right)
+
+    def on_hit_table_cursor_moved(self, message: HitTable.CursorMoved) -> None:
+        self.update_status()
+
+    def on_hit_table_sort_changed(self, message: HitTable.SortChanged) -> None:
+        self.update_status()
+
+    def on_hit_table_activated(self, message: HitTable.Activated) -> None:
+        self.action_detail()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.update_status)
+
+    # -- actions -----------------------------------------------------------------------------
+    def action_sort_next(self) -> None:
+        self.table.cycle_sort()
+
+    def action_sort_reverse(self) -> None:
+        self.table.reverse_sort()
+
+    def action_toggle_extendable(self) -> None:
+        self.table.set_filter(extendable_only=not self.table.extendable_only)
+        self.update_status()
+
+    def action_toggle_expired(self) -> None:
+        self.table.set_filter(expired_only=not self.table.expired_only)
+        self.update_status()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.table.set_filter(event.value)
+        self.update_status()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = bool(box.value)
+        self.table.focus()
+
+    def action_escape(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.has_focus or self.table.filtered:
+            box.value = ""
+            box.display = False
+            self.table.set_filter("", extendable_only=False, expired_only=False)
+            self.table.focus()
+            self.update_status()
+
+    def action_clear_filters(self) -> None:
+        self.action_escape()
+
+    def action_detail(self) -> None:
+        hit = self.table.cursor_hit
+        if hit is None:
+            self.app.notify("No HIT selected.", severity="warning")
+            return
+        from turktui.ui.screens.detail import DetailScreen
+
+        self.app.push_screen(DetailScreen(self.ctx, hit))
+
+    def action_copy_id(self) -> None:
+        self.tui.copy_hit_id(self.table.cursor_hit)

@@ -1,0 +1,1 @@
+"""Widgets of the main screen, split by domain."""

@@ -1,0 +1,64 @@
+"""The always-visible context line: which MTurk, which account, how much money, read-only.
+
+Production is said in words ("PRODUCTION — real money") as well as in red, so it survives
+NO_COLOR and 16-colour terminals.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from turktui.core.environment import EnvKind
+from turktui.core.rules import format_money
+from turktui.core.text import one_line
+from turktui.ui.context import AppContext
+
+KIND_WORDS = {
+    EnvKind.DEMO: "DEMO (local emulator, no money)",
+    EnvKind.SANDBOX: "SANDBOX (test money)",
+    EnvKind.PRODUCTION: "\u26a0 PRODUCTION \u2014 real money",
+    EnvKind.CUSTOM: "CUSTOM endpoint",
+}
+
+
+def balance_text(ctx: AppContext) -> str:
+    problem = ctx.extras.get("balance_error")
+    if ctx.balance is not None:
+        return f"balance {format_money(ctx.balance.available)}"
+    if problem:
+        return "balance unavailable"
+    return "balance \u2026"
+
+
+def banner_text(ctx: AppContext) -> Text:
+    env = ctx.env
+    text = Text(no_wrap=False, overflow="fold")
+    text.append(f" {KIND_WORDS[env.kind]} ", style="bold")
+    if env.read_only:
+        text.append("\u2502 READ-ONLY ", style="bold")
+    text.append("\u2502 ")
+    text.append(balance_text(ctx))
+    who = "demo credentials" if env.kind is EnvKind.DEMO else (
+        f"profile {env.profile}" if env.profile else "default credentials"
+    )
+    text.append(f" \u2502 {one_line(who)}")
+    text.append(f" \u2502 {one_line(env.endpoint_url)}")
+    return text
+
+
+class EnvBanner(Static):
+    """One (wrapping) line at the top of every screen; coloured by environment kind."""
+
+    def __init__(self, ctx: AppContext, **kwargs: object) -> None:
+        super().__init__(markup=False, **kwargs)  # type: ignore[arg-type]
+        self.ctx = ctx
+        self.add_class(f"-{ctx.env.kind.value}")
+        if ctx.env.read_only:
+            self.add_class("-read-only")
+
+    def on_mount(self) -> None:
+        self.refresh_content()
+
+    def refresh_content(self) -> None:
+        self.update(banner_text(self.ctx))
