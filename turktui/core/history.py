@@ -1,1 +1,644 @@
-"""The request history: a SQLite store under the user data dir."""
+"""The request history: a SQLite store under the user data dir.
+
+Every extension request is written here *before* it is sent, and every attempt and outcome
+after, so that a crash, a lost connection or kill -9 never leaves a request nobody knows
+about. Design points (and why):
+
+* WAL + busy_timeout + `BEGIN IMMEDIATE`: the app and a CLI run can write at once.
+* `PRAGMA user_version` + an append-only migration list: old files are upgraded in place;
+  a file from a *newer* turktui is refused (never downgraded or overwritten).
+* File 0600, directory 0700, set explicitly (umask-independent): it names HITs and accounts.
+* An index on `created` keeps "newest first" instant with 100,000+ records.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import stat
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+UTC = timezone.utc
+
+
+class HistoryError(Exception):
+    """The history file cannot be used; the message says why and what to do."""
+
+
+class HistoryCorrupt(HistoryError):
+    pass
+
+
+class HistoryTooNew(HistoryError):
+    pass
+
+
+class State(str, Enum):
+    """Where a request is in its life. Unsettled states need `resolve`."""
+
+    PLANNED = "planned"  # recorded, not sent yet
+    SENDING = "sending"  # at least one attempt started; outcome not recorded yet
+    SUCCEEDED = "succeeded"
+    REFUSED = "refused"  # MTurk (or the rules) said no: nothing changed
+    FAILED = "failed"  # a service error where nothing was applied
+    UNKNOWN = "unknown"  # may or may not have been applied
+    RESOLVED_SUCCEEDED = "resolved_succeeded"  # settled later: it was applied
+    RESOLVED_NOT_APPLIED = "resolved_not_applied"  # settled later: it was not applied
+
+    @property
+    def settled(self) -> bool:
+        return self not in UNSETTLED
+
+    @property
+    def applied(self) -> bool | None:
+        """True/False when known, None when it may or may not have been applied."""
+        if self in (State.SUCCEEDED, State.RESOLVED_SUCCEEDED):
+            return True
+        if self in (State.REFUSED, State.FAILED, State.RESOLVED_NOT_APPLIED, State.PLANNED):
+            return False
+        return None
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+
+UNSETTLED = (State.PLANNED, State.SENDING, State.UNKNOWN)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One request sent to MTurk for a record (extension or expiration update)."""
+
+    number: int
+    at: datetime
+    operation: str
+    outcome: str  # "ok", "error", "started"
+    error_code: str = ""
+    error_message: str = ""
+    duration: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One intent to add assignments to one HIT, with everything needed to settle it later."""
+
+    id: int
+    created: datetime
+    updated: datetime
+    env_kind: str
+    endpoint: str
+    profile: str | None
+    hit_id: str
+    hit_title: str
+    n: int
+    token: str
+    max_before: int
+    expected_after: int
+    state: State
+    expire_at: datetime | None = None
+    error_code: str = ""
+    error_message: str = ""
+    attempt_count: int = 0
+    first_sent: datetime | None = None
+    duration: float | None = None
+    batch_id: str | None = None
+    expiry_state: str = ""  # "", "succeeded", "failed", "skipped"
+    expiry_error: str = ""
+    note: str = ""
+    attempts: tuple[Attempt, ...] = field(default=())
+
+    @property
+    def settled(self) -> bool:
+        return self.state.settled
+
+
+def _ts(moment: datetime | None) -> float | None:
+    return None if moment is None else moment.timestamp()
+
+
+def _dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
+
+
+# Append-only: never edit a shipped step; add a new one. Index i upgrades version i → i+1.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE requests (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created REAL NOT NULL,
+        updated REAL NOT NULL,
+        env_kind TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        profile TEXT,
+        hit_id TEXT NOT NULL,
+        hit_title TEXT NOT NULL DEFAULT '',
+        n INTEGER NOT NULL,
+        token TEXT NOT NULL,
+        max_before INTEGER NOT NULL,
+        expected_after INTEGER NOT NULL,
+        expire_at REAL,
+        state TEXT NOT NULL,
+        error_code TEXT NOT NULL DEFAULT '',
+        error_message TEXT NOT NULL DEFAULT '',
+        attempt_count INTEGER NOT NULL DEFAULT 0,
+        first_sent REAL,
+        duration REAL,
+        batch_id TEXT
+    );
+    CREATE INDEX requests_created ON requests(created DESC, id DESC);
+    CREATE INDEX requests_state ON requests(state);
+    CREATE INDEX requests_token ON requests(token);
+    CREATE TABLE attempts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        request_id INTEGER NOT NULL REFERENCES requests(id),
+        number INTEGER NOT NULL,
+        at REAL NOT NULL,
+        operation TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        error_code TEXT NOT NULL DEFAULT '',
+        error_message TEXT NOT NULL DEFAULT '',
+        duration REAL
+    );
+    CREATE INDEX attempts_request ON attempts(request_id);
+    """,
+    """
+    ALTER TABLE requests ADD COLUMN expiry_state TEXT NOT NULL DEFAULT '';
+    ALTER TABLE requests ADD COLUMN expiry_error TEXT NOT NULL DEFAULT '';
+    ALTER TABLE requests ADD COLUMN note TEXT NOT NULL DEFAULT '';
+    CREATE INDEX requests_hit ON requests(hit_id);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_COLUMNS = (
+    "id, created, updated, env_kind, endpoint, profile, hit_id, hit_title, n, token, "
+    "max_before, expected_after, expire_at, state, error_code, error_message, attempt_count, "
+    "first_sent, duration, batch_id, expiry_state, expiry_error, note"
+)
+_SEARCHABLE = ("hit_id", "hit_title", "token", "state", "error_code", "error_message", "note")
+_UPDATABLE = {
+    "state", "error_code", "error_message", "first_sent", "duration", "expiry_state",
+    "expiry_error", "note", "hit_title", "batch_id",
+}
+
+
+def _is_busy(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _prepare_dir(directory: Path) -> None:
+    """Create the data directory 0700 (chmod explicitly: umask must not loosen it)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        if stat.S_IMODE(directory.stat().st_mode) != 0o700:
+            os.chmod(directory, 0o700)
+    except OSError:  # pragma: no cover - e.g. a directory owned by someone else
+        pass
+
+
+def _create_file(path: Path) -> None:
+    """Create the database file 0600 before SQLite does (SQLite would honour the umask)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
+class HistoryStore:
+    """Thread-safe access to one history file (one connection, guarded by a lock)."""
+
+    def __init__(self, path: Path | str, *, busy_timeout: float = 15.0) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        _prepare_dir(self.path.parent)
+        existed = self.path.exists()
+        if existed and self.path.stat().st_size == 0:
+            existed = False  # created by us a moment ago (or by a racing process)
+        if not existed:
+            _create_file(self.path)
+        try:
+            self._db = sqlite3.connect(
+                str(self.path), timeout=busy_timeout, isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            raise HistoryError(f"cannot open the history file {self.path}: {exc}") from exc
+        deadline = time.monotonic() + busy_timeout
+        while True:
+            try:
+                self._init(busy_timeout)
+                break
+            except HistoryError:
+                self._db.close()
+                raise
+            except sqlite3.OperationalError as exc:
+                # Another process may be creating or migrating the same file right now; a
+                # few SQLite paths (WAL set-up/recovery) answer BUSY without waiting.
+                if _is_busy(exc) and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                    continue
+                self._db.close()
+                if _is_busy(exc):
+                    raise HistoryError(f"the history file {self.path} is busy: {exc}") from exc
+                raise HistoryCorrupt(self._corrupt_message(exc)) from exc
+            except sqlite3.DatabaseError as exc:
+                self._db.close()
+                raise HistoryCorrupt(self._corrupt_message(exc)) from exc
+        for suffix in ("-wal", "-shm"):
+            side = Path(str(self.path) + suffix)
+            try:
+                if side.exists() and stat.S_IMODE(side.stat().st_mode) & 0o077:
+                    os.chmod(side, 0o600)
+            except OSError:  # pragma: no cover
+                pass
+
+    def _corrupt_message(self, exc: BaseException) -> str:
+        return (f"the history file {self.path} is damaged or not a turktui history ({exc}). "
+                "It was left untouched: move it aside to start a new history.")
+
+    def _init(self, busy_timeout: float) -> None:
+        """Pragmas, version check and migrations (retried as a whole when BUSY)."""
+        self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise HistoryTooNew(
+                f"the history file {self.path} was written by a newer turktui (schema "
+                f"{version}; this version knows up to {SCHEMA_VERSION}). Upgrade turktui; "
+                "the file was left untouched."
+            )
+        # Reading the schema detects "file is not a database" before anything is written.
+        self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        mode = self._db.execute("PRAGMA journal_mode").fetchone()[0]
+        if str(mode).lower() != "wal":
+            mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":  # pragma: no cover - e.g. a network filesystem
+            raise HistoryError(f"the history file {self.path} cannot use WAL mode ({mode})")
+        self._db.execute("PRAGMA synchronous = FULL")
+        self._db.execute("PRAGMA foreign_keys = ON")
+        self._migrate(version)
+
+    # -- plumbing --------------------------------------------------------------------------
+    def _migrate(self, version: int) -> None:
+        if version == SCHEMA_VERSION:
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            # Re-read under the write lock: another process may have migrated meanwhile.
+            current = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if current > SCHEMA_VERSION:
+                raise HistoryTooNew(f"the history file {self.path} was upgraded by a newer turktui")
+            for step in range(current, SCHEMA_VERSION):
+                for statement in MIGRATIONS[step].split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {step + 1}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def _write(self, fn: Any) -> Any:
+        """Run fn(cursor) in one IMMEDIATE transaction (waits politely for other writers)."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise HistoryError(f"cannot write the history file {self.path}: {exc}") from exc
+            try:
+                result = fn(self._db)
+                self._db.execute("COMMIT")
+                return result
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- writes ----------------------------------------------------------------------------
+    def create(
+        self,
+        *,
+        env_kind: str,
+        endpoint: str,
+        profile: str | None,
+        hit_id: str,
+        hit_title: str,
+        n: int,
+        token: str,
+        max_before: int,
+        expected_after: int,
+        expire_at: datetime | None = None,
+        state: State = State.PLANNED,
+        batch_id: str | None = None,
+        now: datetime | None = None,
+    ) -> int:
+        """Insert a new record (committed durably when this returns); returns its id."""
+        stamp = (now or datetime.now(UTC)).timestamp()
+
+        def insert(db: sqlite3.Connection) -> int:
+            cur = db.execute(
+                "INSERT INTO requests (created, updated, env_kind, endpoint, profile, hit_id, "
+                "hit_title, n, token, max_before, expected_after, expire_at, state, batch_id) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (stamp, stamp, env_kind, endpoint, profile, hit_id, hit_title, n, token,
+                 max_before, expected_after, _ts(expire_at), State(state).value, batch_id),
+            )
+            return int(cur.lastrowid or 0)
+
+        return int(self._write(insert))
+
+    def update(self, record_id: int, *, now: datetime | None = None, **values: Any) -> None:
+        """Change some fields of a record (state, error_*, note, ...)."""
+        unknown = set(values) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"cannot update {sorted(unknown)}")
+        stamp = (now or datetime.now(UTC)).timestamp()
+        converted = {
+            k: (v.value if isinstance(v, State) else _ts(v) if isinstance(v, datetime) else v)
+            for k, v in values.items()
+        }
+
+        def run(db: sqlite3.Connection) -> None:
+            assignments = ", ".join(f"{k} = ?" for k in converted)
+            sql = f"UPDATE requests SET updated = ?{', ' if converted else ''}{assignments} "
+            cur = db.execute(sql + "WHERE id = ?", (stamp, *converted.values(), record_id))
+            if cur.rowcount != 1:
+                raise HistoryError(f"no history record #{record_id}")
+
+        self._write(run)
+
+    def add_attempt(
+        self,
+        record_id: int,
+        *,
+        operation: str,
+        outcome: str,
+        at: datetime,
+        error_code: str = "",
+        error_message: str = "",
+        duration: float | None = None,
+        state: State | None = None,
+        count: bool = True,
+        **values: Any,
+    ) -> int:
+        """Record one attempt and (in the same transaction) the record's new state/fields."""
+        unknown = set(values) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"cannot update {sorted(unknown)}")
+        if state is not None:
+            values["state"] = state
+        converted = {
+            k: (v.value if isinstance(v, State) else _ts(v) if isinstance(v, datetime) else v)
+            for k, v in values.items()
+        }
+
+        def run(db: sqlite3.Connection) -> int:
+            row = db.execute(
+                "SELECT coalesce(max(number), 0) FROM attempts WHERE request_id = ?", (record_id,)
+            ).fetchone()
+            number = int(row[0]) + 1
+            db.execute(
+                "INSERT INTO attempts (request_id, number, at, operation, outcome, error_code, "
+                "error_message, duration) VALUES (?,?,?,?,?,?,?,?)",
+                (record_id, number, at.timestamp(), operation, outcome, error_code,
+                 error_message, duration),
+            )
+            sets = ["updated = ?"]
+            params: list[Any] = [at.timestamp()]
+            if count:
+                sets.append("attempt_count = attempt_count + 1")
+            for key, value in converted.items():
+                sets.append(f"{key} = ?")
+                params.append(value)
+            db.execute(f"UPDATE requests SET {', '.join(sets)} WHERE id = ?", (*params, record_id))
+            return number
+
+        return int(self._write(run))
+
+    def finish_attempt(
+        self,
+        record_id: int,
+        number: int,
+        *,
+        outcome: str,
+        error_code: str = "",
+        error_message: str = "",
+        duration: float | None = None,
+        now: datetime | None = None,
+        **values: Any,
+    ) -> None:
+        """Fill in a started attempt's result and the record's new fields in one commit."""
+        unknown = set(values) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"cannot update {sorted(unknown)}")
+        stamp = (now or datetime.now(UTC)).timestamp()
+        converted = {
+            k: (v.value if isinstance(v, State) else _ts(v) if isinstance(v, datetime) else v)
+            for k, v in values.items()
+        }
+
+        def run(db: sqlite3.Connection) -> None:
+            db.execute(
+                "UPDATE attempts SET outcome = ?, error_code = ?, error_message = ?, "
+                "duration = ? WHERE request_id = ? AND number = ?",
+                (outcome, error_code, error_message, duration, record_id, number),
+            )
+            sets = ["updated = ?", *(f"{k} = ?" for k in converted)]
+            db.execute(
+                f"UPDATE requests SET {', '.join(sets)} WHERE id = ?",
+                (stamp, *converted.values(), record_id),
+            )
+
+        self._write(run)
+
+    def import_many(self, rows: Iterable[dict[str, Any]]) -> int:
+        """Bulk insert (tests, benchmarks, future imports) in one transaction."""
+
+        def run(db: sqlite3.Connection) -> int:
+            count = 0
+            for row in rows:
+                created = _ts(row.get("created")) or time.time()
+                db.execute(
+                    "INSERT INTO requests (created, updated, env_kind, endpoint, profile, hit_id,"
+                    " hit_title, n, token, max_before, expected_after, state, error_code,"
+                    " error_message, attempt_count) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (created, created, row.get("env_kind", "demo"), row.get("endpoint", ""),
+                     row.get("profile"), row["hit_id"], row.get("hit_title", ""), row["n"],
+                     row["token"], row.get("max_before", 0), row.get("expected_after", 0),
+                     State(row.get("state", State.SUCCEEDED)).value, row.get("error_code", ""),
+                     row.get("error_message", ""), row.get("attempt_count", 1)),
+                )
+                count += 1
+            return count
+
+        return int(self._write(run))
+
+    # -- reads -----------------------------------------------------------------------------
+    def _row(self, row: Sequence[Any], attempts: tuple[Attempt, ...] = ()) -> Record:
+        (rid, created, updated, env_kind, endpoint, profile, hit_id, title, n, token, before,
+         after, expire_at, state, code, message, count, first_sent, duration, batch, e_state,
+         e_error, note) = row
+        try:
+            parsed_state = State(state)
+        except ValueError:  # a state from a newer version: treat as not settled
+            parsed_state = State.UNKNOWN
+        return Record(
+            id=rid, created=_dt(created) or datetime.fromtimestamp(0, UTC),
+            updated=_dt(updated) or datetime.fromtimestamp(0, UTC), env_kind=env_kind,
+            endpoint=endpoint, profile=profile, hit_id=hit_id, hit_title=title or "", n=n,
+            token=token, max_before=before, expected_after=after, state=parsed_state,
+            expire_at=_dt(expire_at), error_code=code or "", error_message=message or "",
+            attempt_count=count or 0, first_sent=_dt(first_sent), duration=duration,
+            batch_id=batch, expiry_state=e_state or "", expiry_error=e_error or "",
+            note=note or "", attempts=attempts,
+        )
+
+    def get(self, record_id: int, *, with_attempts: bool = True) -> Record | None:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_COLUMNS} FROM requests WHERE id = ?", (record_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            attempts: tuple[Attempt, ...] = ()
+            if with_attempts:
+                attempts = tuple(
+                    Attempt(num, _dt(at) or datetime.fromtimestamp(0, UTC), op, outcome, code,
+                            msg, dur)
+                    for num, at, op, outcome, code, msg, dur in self._db.execute(
+                        "SELECT number, at, operation, outcome, error_code, error_message, "
+                        "duration FROM attempts WHERE request_id = ? ORDER BY number",
+                        (record_id,),
+                    )
+                )
+            return self._row(row, attempts)
+
+    def find_by_token(self, token: str) -> list[Record]:
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM requests WHERE token = ? ORDER BY id", (token,)
+            ).fetchall()
+        return [self._row(r) for r in rows]
+
+    @staticmethod
+    def _where(text: str | None, states: Iterable[State | str] | None) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if states is not None:
+            values = [State(s).value for s in states]
+            clauses.append(f"state IN ({', '.join('?' for _ in values)})")
+            params.extend(values)
+        if text:
+            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern += "%"
+            clauses.append(
+                "(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in _SEARCHABLE) + ")"
+            )
+            params.extend([pattern] * len(_SEARCHABLE))
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def query(
+        self,
+        *,
+        text: str | None = None,
+        states: Iterable[State | str] | None = None,
+        limit: int = 500,
+        offset: int = 0,
+    ) -> list[Record]:
+        """Newest first, optionally filtered by text (any column) and states."""
+        where, params = self._where(text, states)
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM requests{where} ORDER BY created DESC, id DESC "
+                "LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            ).fetchall()
+        return [self._row(r) for r in rows]
+
+    def count(self, *, text: str | None = None, states: Iterable[State | str] | None = None) -> int:
+        where, params = self._where(text, states)
+        with self._lock:
+            return int(self._db.execute(f"SELECT count(*) FROM requests{where}", params)
+                       .fetchone()[0])
+
+    def unsettled(self) -> list[Record]:
+        """Records that may need `resolve`: planned, sending or unknown (oldest first)."""
+        return list(reversed(self.query(states=UNSETTLED, limit=10_000)))
+
+
+def open_history(path: Path | str) -> HistoryStore:
+    """Open (creating if needed) the history file; HistoryError says what is wrong."""
+    try:
+        return HistoryStore(path)
+    except OSError as exc:
+        raise HistoryError(f"cannot open the history file {path}: {exc}") from exc
+
+
+def record_to_json(record: Record) -> dict[str, Any]:
+    """A JSON-ready dict (ISO times, state as text)."""
+
+    def iso(moment: datetime | None) -> str | None:
+        return None if moment is None else moment.astimezone(UTC).isoformat()
+
+    return {
+        "id": record.id,
+        "created": iso(record.created),
+        "updated": iso(record.updated),
+        "environment": record.env_kind,
+        "endpoint": record.endpoint,
+        "profile": record.profile,
+        "hit_id": record.hit_id,
+        "hit_title": record.hit_title,
+        "n": record.n,
+        "token": record.token,
+        "max_before": record.max_before,
+        "expected_after": record.expected_after,
+        "expire_at": iso(record.expire_at),
+        "state": record.state.value,
+        "error_code": record.error_code,
+        "error_message": record.error_message,
+        "attempt_count": record.attempt_count,
+        "first_sent": iso(record.first_sent),
+        "duration": record.duration,
+        "batch_id": record.batch_id,
+        "expiry_state": record.expiry_state,
+        "expiry_error": record.expiry_error,
+        "note": record.note,
+        "attempts": [
+            {"number": a.number, "at": iso(a.at), "operation": a.operation,
+             "outcome": a.outcome, "error_code": a.error_code,
+             "error_message": a.error_message, "duration": a.duration}
+            for a in record.attempts
+        ],
+    }
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=False)

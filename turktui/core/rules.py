@@ -55,6 +55,23 @@ class ExtensionRange:
     def allows(self, n: int) -> bool:
         return self.extendable and self.low <= n <= self.high
 
+    def refusal_code(self, n: int) -> str | None:
+        """The TurkErrorCode MTurk answers when asked to add `n` (None: it would accept).
+
+        Mirrors MTurk's order of checks: the count itself, the age, the 10-boundary, the cap.
+        """
+        if n < 1:
+            return "AWS.ParameterOutOfRange"
+        if self.blocker is Blocker.TOO_OLD:
+            return "AWS.MechanicalTurk.HITTooOldForExtension"
+        if self.blocker is Blocker.UNKNOWN_CREATION:
+            return "unknown"
+        if self.max_assignments < SMALL_HIT_LIMIT <= self.max_assignments + n:
+            return "AWS.MechanicalTurk.InvalidMaximumAssignmentsIncrease"
+        if self.max_assignments + n > MAX_TOTAL_ASSIGNMENTS:
+            return "AWS.ParameterOutOfRange"
+        return None
+
     @property
     def label(self) -> str:
         """Short headroom text for a table cell: '+5', '+999,990', 'none (9 of 9)', 'too old'."""
@@ -71,6 +88,8 @@ class ExtensionRange:
 
 def extension_range(max_assignments: int, created: datetime | None) -> ExtensionRange:
     """The allowed number of additional assignments for a HIT, with the reason in words."""
+    if created is not None and created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)  # naive times are UTC (the wire is epoch UTC)
     if created is None:
         return ExtensionRange(
             max_assignments, 0, 0,
@@ -134,8 +153,8 @@ def parse_count(text: str, rng: ExtensionRange | None = None) -> int:
     """
     if text == "":
         raise InputProblem("Enter the number of assignments to add.")
-    if text.strip() != text or " " in text:
-        raise InputProblem("Remove the spaces: type digits only.")
+    if any(ch.isspace() for ch in text):
+        raise InputProblem("Remove the spaces and line breaks: type digits only.")
     if not all("0" <= ch <= "9" for ch in text):
         if text[0] in "+-" and text[1:].isascii() and text[1:].isdigit():
             if text[0] == "-":
@@ -150,11 +169,22 @@ def parse_count(text: str, rng: ExtensionRange | None = None) -> int:
     if n < 1:
         raise InputProblem("Add at least 1 assignment.")
     if rng is not None:
-        if not rng.extendable:
-            raise InputProblem(range_text(rng))
-        if n > rng.high:
-            raise InputProblem(f"At most {rng.high:,} can be added: {rng.reason}.")
+        check_count(n, rng)
     return n
+
+
+def check_count(n: int, rng: ExtensionRange) -> None:
+    """Validate an already-parsed count against a HIT's range (the engine's guard)."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise InputProblem("The number of assignments must be a whole number.")
+    if n < 1:
+        raise InputProblem("Add at least 1 assignment.")
+    if n > _INT64_MAX:
+        raise InputProblem("That number is far too large.")
+    if not rng.extendable:
+        raise InputProblem(range_text(rng))
+    if n > rng.high:
+        raise InputProblem(f"At most {rng.high:,} can be added: {rng.reason}.")
 
 
 def _shown(text: str, limit: int = 20) -> str:

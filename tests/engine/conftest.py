@@ -1,0 +1,106 @@
+"""Fixtures for engine/history/CLI tests: hermetic dirs, one emulator, fast backoff."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from turktui.core.engine import Backoff, Engine
+from turktui.core.environment import Environment, EnvKind
+from turktui.core.history import HistoryStore
+from turktui.core.service import MTurkService
+from turktui.emulator import EmulatorServer
+
+UTC = timezone.utc
+
+
+def hermetic_env(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
+    """Point HOME/XDG at tmp and remove every AWS_* variable (no real config, no real keys)."""
+    for key in list(os.environ):
+        if key.startswith("AWS_") or key.startswith("TURKTUI_"):
+            monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HOME", str(tmp / "home"))
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(name, str(tmp / name.lower()))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp / "nonexistent-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp / "nonexistent-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture(autouse=True)
+def _hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    hermetic_env(monkeypatch, tmp_path)
+
+
+class Clock:
+    """A controllable clock shared by the emulator and the engine."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.offset)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EmulatorServer]:
+    srv = EmulatorServer(host="127.0.0.1", port=0, hits=0, seed=1,
+                         balance="100000000.00").start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def emulator(server: EmulatorServer) -> Iterator[EmulatorServer]:
+    server.faults.clear()
+    yield server
+    server.faults.clear()
+
+
+@pytest.fixture
+def env(server: EmulatorServer) -> Environment:
+    return Environment(EnvKind.DEMO, server.url)
+
+
+@pytest.fixture
+def service(env: Environment) -> MTurkService:
+    return MTurkService(env, read_timeout=0.3, connect_timeout=0.5)
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> Iterator[HistoryStore]:
+    store = HistoryStore(tmp_path / "data" / "history.sqlite3")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def engine(service: MTurkService, history: HistoryStore, env: Environment,
+           clock: Clock) -> Engine:
+    return Engine(service, history, env, clock=clock,
+                  backoff=Backoff(attempts=5, base=0.01, cap=0.05, total=2.0), seed=1)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> object:
+    """Run `async def` tests with asyncio.run (no pytest-asyncio needed)."""
+    import asyncio
+    import inspect
+
+    if inspect.iscoroutinefunction(pyfuncitem.obj):
+        names = pyfuncitem._fixtureinfo.argnames
+        asyncio.run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
+        return True
+    return None

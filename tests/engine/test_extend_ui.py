@@ -1,0 +1,351 @@
+"""Pilot tests of the extend dialog, the production confirmation, the history screen and the
+start-up offer to resolve, in a small host App that offers the app's public API."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.app import App
+from textual.widgets import Button, Input, Static
+
+from turktui.core.config import Paths, Settings
+from turktui.core.engine import new_token
+from turktui.core.environment import Environment, EnvKind
+from turktui.core.history import State
+from turktui.core.models import Balance, Hit
+from turktui.core.service import MTurkService
+from turktui.ui import extend_flow
+from turktui.ui.context import AppContext
+from turktui.ui.screens.confirm import ConfirmScreen
+from turktui.ui.screens.extend import ExtendScreen
+from turktui.ui.screens.history import HistoryScreen, RecordList, RecordScreen
+
+UTC = timezone.utc
+OP = "CreateAdditionalAssignmentsForHIT"
+
+
+class Host(App[None]):
+    """Stands in for TurkTuiApp: ctx, update_hit, refresh_balance."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.updated: list[Hit] = []
+        self.balance_refreshes = 0
+
+    def update_hit(self, hit: Hit) -> None:
+        self.updated.append(hit)
+
+    def refresh_balance(self) -> None:
+        self.balance_refreshes += 1
+
+
+def make_ctx(url: str, tmp_path: Path, kind: EnvKind = EnvKind.DEMO, *, read_only: bool = False,
+             balance: str | None = "100.00") -> AppContext:
+    env = Environment(kind, url, None, read_only)
+    creds = ("AKIDTESTTESTTEST0000", "secret") if kind is not EnvKind.DEMO else None
+    paths = Paths(config_file=tmp_path / "c.toml", data_dir=tmp_path / "data",
+                  history_db=tmp_path / "data" / "history.sqlite3", log_dir=tmp_path / "log")
+    return AppContext(env=env, service=MTurkService(env, credentials=creds, read_timeout=2),
+                      settings=Settings(), paths=paths,
+                      balance=Balance(Decimal(balance)) if balance else None)
+
+
+def screen_text(app: Any) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def text_of(screen: Any, selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+async def wait_until(pilot: Any, cond: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+        await pilot.pause()
+
+
+def hit_for(emulator: Any, service: MTurkService, **fields: Any) -> Hit:
+    return service.get_hit(emulator.state.add_hit(**fields))
+
+
+async def open_dialog(app: Host, pilot: Any, hit: Hit) -> ExtendScreen:
+    extend_flow.open_extend(app, hit)
+    await pilot.pause()
+    assert isinstance(app.screen, ExtendScreen)
+    return app.screen
+
+
+@pytest.mark.parametrize("fields, expect_range, expect_typed", [
+    ({"MaxAssignments": 4, "Reward": "1.00"},
+     "1\u20135: this HIT was created with 4 assignments and can never reach 10",
+     ("2", "4 \u2192 6", "$2.40", "20% fee")),
+    ({"MaxAssignments": 12, "Reward": "1.00"},
+     "1\u2013999,988: a HIT may have at most 1,000,000 assignments",
+     ("3", "12 \u2192 15", "$4.20", "40% fee")),
+    ({"MaxAssignments": 8, "Reward": "0.05"},
+     "1: this HIT was created with 8 assignments and can never reach 10",
+     ("1", "8 \u2192 9", "$0.06", "enough")),
+])
+async def test_live_range_and_cost(emulator, tmp_path, fields, expect_range, expect_typed) -> None:
+    ctx = make_ctx(emulator.url, tmp_path)
+    hit = hit_for(emulator, ctx.service, **fields)
+    app = Host(ctx)
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_dialog(app, pilot, hit)
+        assert text_of(screen, "#extend-range") == expect_range
+        assert screen.query_one("#extend-submit", Button).disabled
+        assert "Enter the number" in text_of(screen, "#extend-problem")
+        n, *parts = expect_typed
+        await pilot.press(*n)
+        preview = text_of(screen, "#extend-preview")
+        for part in parts:
+            assert part in preview, preview
+        assert "$100.00" in preview
+        assert not screen.query_one("#extend-submit", Button).disabled
+        assert text_of(screen, "#extend-problem") == ""
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ExtendScreen)
+    assert emulator.state.get_hit_raw(hit.hit_id)["MaxAssignments"] == fields["MaxAssignments"]
+
+
+@pytest.mark.parametrize("fields, says", [
+    ({"MaxAssignments": 9}, "can never reach 10, so none can be added"),
+    ({"MaxAssignments": 20, "CreationTime": datetime(2015, 1, 1, tzinfo=UTC).timestamp()},
+     "before 2015-07-22"),
+])
+async def test_cannot_be_extended_says_why(emulator, tmp_path, fields, says) -> None:
+    ctx = make_ctx(emulator.url, tmp_path)
+    hit = hit_for(emulator, ctx.service, **fields)
+    app = Host(ctx)
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_dialog(app, pilot, hit)
+        assert says in text_of(screen, "#extend-blocked")
+        assert not screen.query("#extend-count") and not screen.query("#extend-submit")
+        await pilot.press("enter")  # "Close" has focus
+        assert not isinstance(app.screen, ExtendScreen)
+
+
+async def test_expired_hit_offers_expiration_and_does_both(emulator, tmp_path) -> None:
+    ctx = make_ctx(emulator.url, tmp_path)
+    now = emulator.state.now()
+    hit = hit_for(emulator, ctx.service, MaxAssignments=3, Reward="0.50",
+                  CreationTime=now - 5 * 86400, Expiration=now - 3600, HITStatus="Reviewable")
+    app = Host(ctx)
+    async with app.run_test(size=(100, 45)) as pilot:
+        screen = await open_dialog(app, pilot, hit)
+        assert "will not reopen" in text_of(screen, "#extend-expired")
+        assert screen.query_one("#extend-expire", Input).value == "1d"
+        await pilot.press("2")
+        assert "Expiration: \u2192" in text_of(screen, "#extend-preview")
+        screen.query_one("#extend-expire", Input).value = "soon"
+        await pilot.pause()
+        assert "Expiration:" in text_of(screen, "#extend-problem")
+        assert screen.query_one("#extend-submit", Button).disabled
+        screen.query_one("#extend-expire", Input).value = "2d"
+        await pilot.pause()
+        screen.query_one("#extend-count", Input).focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.updated)
+    raw = emulator.state.get_hit_raw(hit.hit_id)
+    assert raw["MaxAssignments"] == 5
+    assert raw["Expiration"] > now + 86400 and raw["HITStatus"] == "Assignable"
+    assert app.updated[-1].max_assignments == 5 and app.balance_refreshes == 1
+
+
+INVALID = ["0", "-1", "+5", "abc", "1e3", " 5", "5 ", "\uff15", "\u0663", "6", "1,0",
+           "99999999999999999999", "Add five", ""]
+
+
+async def test_every_invalid_input_disables_submit(emulator, tmp_path) -> None:
+    ctx = make_ctx(emulator.url, tmp_path)
+    hit = hit_for(emulator, ctx.service, MaxAssignments=4, Reward="1.00")
+    sent = emulator.state.request_count(OP)
+    app = Host(ctx)
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_dialog(app, pilot, hit)
+        field = screen.query_one("#extend-count", Input)
+        for value in INVALID:
+            field.value = value
+            await pilot.pause()
+            assert screen.query_one("#extend-submit", Button).disabled, value
+            assert text_of(screen, "#extend-problem"), value
+            await pilot.press("enter")
+            assert app.screen is screen  # Enter does nothing while invalid
+        field.value = "5"
+        await pilot.pause()
+        assert not screen.query_one("#extend-submit", Button).disabled
+    assert emulator.state.request_count(OP) == sent
+
+
+async def test_insufficient_balance_disables_submit(emulator, tmp_path) -> None:
+    ctx = make_ctx(emulator.url, tmp_path, balance="1.00")
+    hit = hit_for(emulator, ctx.service, MaxAssignments=4, Reward="1.00")
+    app = Host(ctx)
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_dialog(app, pilot, hit)
+        await pilot.press("3")
+        assert "NOT enough" in text_of(screen, "#extend-preview")
+        assert screen.query_one("#extend-submit", Button).disabled
+
+
+async def test_submit_success_records_and_updates(emulator, tmp_path) -> None:
+    ctx = make_ctx(emulator.url, tmp_path)
+    hit = hit_for(emulator, ctx.service, MaxAssignments=2, Reward="0.25")
+    sent = emulator.state.request_count(OP)
+    app = Host(ctx)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await open_dialog(app, pilot, hit)
+        await pilot.press("3", "enter")
+        await wait_until(pilot, lambda: "last_outcome" in ctx.extras)
+        outcome = ctx.extras["last_outcome"]
+        assert outcome.record.state is State.SUCCEEDED
+        assert app.updated[-1].max_assignments == 5
+        assert any("Added 3 assignments" in str(n.message) for n in app._notifications)
+    assert emulator.state.request_count(OP) == sent + 1
+    assert ctx.history.count() == 1
+
+
+async def test_refusal_is_announced_and_recorded(emulator, tmp_path) -> None:
+    ctx = make_ctx(emulator.url, tmp_path, balance=None)
+    hit = hit_for(emulator, ctx.service, MaxAssignments=2, Reward="9.00")
+    emulator.state.set_balance("1.00")
+    app = Host(ctx)
+    try:
+        async with app.run_test(size=(100, 40)) as pilot:
+            await open_dialog(app, pilot, hit)
+            await pilot.press("2", "enter")
+            await wait_until(pilot, lambda: "last_outcome" in ctx.extras)
+            outcome = ctx.extras["last_outcome"]
+            assert outcome.record.state is State.REFUSED
+            assert outcome.record.error_code == "AWS.MechanicalTurk.InsufficientFunds"
+            assert any(n.title == "Not applied" for n in app._notifications)
+    finally:
+        emulator.state.set_balance("100000000.00")
+    assert emulator.state.get_hit_raw(hit.hit_id)["MaxAssignments"] == 2
+
+
+async def test_production_confirmation_restates_and_guards(emulator, tmp_path) -> None:
+    ctx = make_ctx(emulator.url, tmp_path, EnvKind.PRODUCTION)
+    hit = hit_for(emulator, ctx.service, MaxAssignments=10, Reward="1.00", Title="[b]x[/b]")
+    sent = emulator.state.request_count(OP)
+    app = Host(ctx)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await open_dialog(app, pilot, hit)
+        await pilot.press("2", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        body = text_of(app.screen, "#confirm-body")
+        for part in ("PRODUCTION: add 2 assignments", "10 \u2192 12", "$2.80", "40% fee",
+                     "$100.00", "real money", "[b]x[/b]"):
+            assert part in body, body
+        await pilot.press("enter")  # focus is on Cancel: a stray Enter never sends
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert emulator.state.request_count(OP) == sent
+        await open_dialog(app, pilot, hit)
+        await pilot.press("2", "enter")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_until(pilot, lambda: "last_outcome" in ctx.extras)
+    assert emulator.state.get_hit_raw(hit.hit_id)["MaxAssignments"] == 12
+    assert emulator.state.request_count(OP) == sent + 1
+
+
+async def test_read_only_offers_no_extension(emulator, tmp_path) -> None:
+    ctx = make_ctx(emulator.url, tmp_path, read_only=True)
+    hit = hit_for(emulator, ctx.service, MaxAssignments=2)
+    app = Host(ctx)
+    async with app.run_test(size=(100, 40)) as pilot:
+        extend_flow.open_extend(app, hit)
+        await pilot.pause()
+        assert not isinstance(app.screen, ExtendScreen)
+        assert any("Read-only" in str(n.message) for n in app._notifications)
+        app.push_screen(ExtendScreen(hit, ctx))
+        await pilot.pause()
+        assert "Read-only" in text_of(app.screen, "#extend-blocked")
+        assert not app.screen.query("#extend-submit")
+
+
+async def test_history_screen_100k_filter_detail(emulator, tmp_path) -> None:
+    ctx = make_ctx(emulator.url, tmp_path)
+    app = Host(ctx)
+    async with app.run_test(size=(120, 40)) as pilot:
+        history = extend_flow.get_history(app)
+        history.import_many({"hit_id": f"HIT{i:06d}", "n": 1, "token": f"t{i}",
+                             "hit_title": f"Survey {i} \x1b[31m"} for i in range(100_000))
+        t0 = time.perf_counter()
+        extend_flow.open_history(app)
+        await pilot.pause()
+        elapsed = time.perf_counter() - t0
+        screen = app.screen
+        assert isinstance(screen, HistoryScreen)
+        assert elapsed < 1.0, elapsed
+        listing = screen.query_one(RecordList)
+        assert listing.total == 100_000 and len(listing._pages) == 1  # one page fetched
+        assert "100,000 records" in text_of(screen, "#history-count")
+        assert "HIT099999" in screen_text(app) and "\x1b" not in screen_text(app)
+        await pilot.press("end")
+        await pilot.pause()
+        assert listing.current.hit_id == "HIT000000" and "HIT000000" in screen_text(app)
+        await pilot.press("home")
+        await pilot.press("slash", *"HIT09999", "enter")
+        await pilot.pause()
+        assert screen.total == 10 and screen.records[0].hit_id == "HIT099999"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, RecordScreen)
+        assert "HIT099999" in text_of(app.screen, "#record-text")
+        assert "\x1b" not in text_of(app.screen, "#record-text")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
+
+
+def _crashed_record(emulator: Any, ctx: AppContext, history: Any) -> tuple[int, str]:
+    hit_id = emulator.state.add_hit(MaxAssignments=3, Reward="1.00")
+    token = new_token()
+    rid = history.create(env_kind="demo", endpoint=emulator.url, profile=None, hit_id=hit_id,
+                         hit_title="t", n=2, token=token, max_before=3, expected_after=5)
+    now = datetime.now(UTC)
+    history.add_attempt(rid, operation=OP, outcome="started", at=now, state=State.SENDING,
+                        first_sent=now - timedelta(minutes=5))
+    ctx.service.create_additional_assignments(hit_id, 2, token)  # applied; never recorded
+    return rid, hit_id
+
+
+async def test_startup_offers_to_resolve_unsettled(emulator, tmp_path) -> None:
+    ctx = make_ctx(emulator.url, tmp_path)
+    app = Host(ctx)
+    history = extend_flow.get_history(app)
+    rid, hit_id = _crashed_record(emulator, ctx, history)
+    async with app.run_test(size=(100, 40)) as pilot:
+        extend_flow.check_unsettled(app)
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert f"#{rid}" in text_of(app.screen, "#confirm-body")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: history.get(rid).state is State.RESOLVED_SUCCEEDED)
+    assert emulator.state.get_hit_raw(hit_id)["MaxAssignments"] == 5
+
+
+async def test_resolve_from_history_screen(emulator, tmp_path) -> None:
+    ctx = make_ctx(emulator.url, tmp_path)
+    app = Host(ctx)
+    history = extend_flow.get_history(app)
+    rid, hit_id = _crashed_record(emulator, ctx, history)
+    async with app.run_test(size=(120, 40)) as pilot:
+        extend_flow.open_history(app)
+        await pilot.pause()
+        await pilot.press("r")
+        await wait_until(pilot, lambda: history.get(rid).state is State.RESOLVED_SUCCEEDED)
+        await wait_until(pilot, lambda: app.screen.records[0].state
+                         is State.RESOLVED_SUCCEEDED)
+    assert emulator.state.get_hit_raw(hit_id)["MaxAssignments"] == 5

@@ -1,0 +1,232 @@
+"""Glue between the app and the engine: the extend dialog, confirmation, the worker that runs
+the engine, the history screen and start-up resolution of unsettled requests.
+
+The app calls `open_extend(app, hit)` (`e`), `open_history(app)` (`h`) and, once mounted,
+`check_unsettled(app)`. The app must offer `ctx` (AppContext) and, optionally,
+`update_hit(hit)` and `refresh_balance()`; everything else is here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Any
+
+from turktui.core.engine import Engine, Event, Outcome, Plan, PlanRefused
+from turktui.core.history import HistoryError, HistoryStore, Record, State
+from turktui.core.history import open_history as _open
+from turktui.core.models import Hit
+from turktui.core.text import one_line
+from turktui.ui.screens.confirm import ConfirmScreen
+from turktui.ui.screens.extend import ExtendRequest, ExtendScreen, describe_request
+from turktui.ui.screens.history import HistoryScreen
+
+_OPEN_LOCK = threading.Lock()
+
+
+def get_history(app: Any) -> HistoryStore | None:
+    """The app's one history store (opened on first use); None after telling the operator."""
+    ctx = app.ctx
+    with _OPEN_LOCK:
+        if ctx.history is None:
+            try:
+                ctx.history = _open(ctx.paths.history_db)
+            except HistoryError as exc:
+                ctx.extras["history_error"] = str(exc)
+                _notify(app, f"Request history unavailable: {exc}", severity="error",
+                        timeout=15)
+                return None
+        return ctx.history
+
+
+def make_engine(app: Any, history: HistoryStore) -> Engine:
+    ctx = app.ctx
+    engine = ctx.extras.get("engine")
+    if engine is None or engine.history is not history or engine.service is not ctx.service:
+        engine = Engine(ctx.service, history, ctx.env, clock=ctx.clock)
+        ctx.extras["engine"] = engine
+    return engine
+
+
+def _notify(app: Any, message: str, **kw: Any) -> None:
+    """Notify from any thread; service text is made safe and never parsed as markup."""
+    kw.setdefault("markup", False)
+    text = one_line(message, max_length=400)
+    try:
+        app.call_from_thread(app.notify, text, **kw)
+    except RuntimeError:  # already on the app's thread
+        app.notify(text, **kw)
+
+
+# -- extend --------------------------------------------------------------------------------
+def open_extend(app: Any, hit: Hit) -> None:
+    """Show the dialog for `hit`; on submit plan, confirm on production, then run."""
+    ctx = app.ctx
+    if ctx.read_only:
+        app.notify("Read-only session: extending is disabled.", severity="warning")
+        return
+
+    def submitted(request: ExtendRequest | None) -> None:
+        if request is not None:
+            submit_request(app, request)
+
+    app.push_screen(ExtendScreen(hit, ctx), submitted)
+
+
+def submit_request(app: Any, request: ExtendRequest) -> None:
+    history = get_history(app)
+    if history is None:
+        return
+    engine = make_engine(app, history)
+    try:
+        plan = engine.plan(request.hit, request.n, request.expire_at)
+    except PlanRefused as exc:
+        app.notify(one_line(f"Not sent: {exc.message}"), severity="error", markup=False)
+        return
+    if not app.ctx.env.is_production:
+        run_plan(app, engine, plan)
+        return
+    balance = app.ctx.balance.available if app.ctx.balance is not None else None
+    body = describe_request(request, app.ctx.env.kind.banner, balance)
+
+    def confirmed(yes: bool | None) -> None:
+        if yes:
+            run_plan(app, engine, plan)
+        else:
+            app.notify("Cancelled: nothing was sent.", markup=False)
+
+    app.push_screen(ConfirmScreen("Confirm: PRODUCTION request", body, danger=True), confirmed)
+
+
+def run_plan(app: Any, engine: Engine, plan: Plan) -> Any:
+    """Run the engine in a thread worker; progress and result arrive as notifications."""
+    hit = plan.hit
+    app.notify(one_line(f"Adding {plan.n:,} to HIT {hit.hit_id}…"), markup=False, timeout=4)
+
+    def on_event(event: Event) -> None:
+        if event.kind == "retry" or (event.kind == "attempt" and event.attempt > 1) \
+                or event.kind == "expiration":
+            _notify(app, event.message, timeout=4)
+
+    def work() -> Outcome | None:
+        try:
+            outcome = engine.execute(plan, on_event)
+        except HistoryError as exc:
+            _notify(app, f"Not sent: the history could not be written ({exc}).",
+                    severity="error", timeout=15)
+            return None
+        app.call_from_thread(announce, app, outcome)
+        return outcome
+
+    return app.run_worker(work, thread=True, group="extend", exit_on_error=False,
+                          name=f"extend {hit.hit_id}")
+
+
+def announce(app: Any, outcome: Outcome) -> None:
+    """Tell the operator and refresh what changed (runs on the app thread)."""
+    state = outcome.record.state
+    app.ctx.extras["last_outcome"] = outcome
+    if outcome.succeeded:
+        severity, title = "information", "Done"
+        if outcome.record.expiry_state == "failed":
+            severity = "warning"
+    elif state in (State.REFUSED, State.FAILED, State.RESOLVED_NOT_APPLIED):
+        severity, title = "error", "Not applied"
+    else:
+        severity, title = "warning", "Outcome unknown"
+    message = outcome.message
+    if state is State.UNKNOWN:
+        message += " Open the history (h) and resolve it (r)."
+    app.notify(one_line(message, max_length=400), title=title, severity=severity,
+               markup=False, timeout=10 if outcome.succeeded else 20)
+    if outcome.hit is not None and hasattr(app, "update_hit"):
+        with contextlib.suppress(Exception):  # the list may not hold this HIT any more
+            app.update_hit(outcome.hit)
+    if hasattr(app, "refresh_balance"):
+        app.refresh_balance()
+    for screen in app.screen_stack:
+        if isinstance(screen, HistoryScreen):
+            screen.reload()
+
+
+# -- history and resolve -------------------------------------------------------------------
+def open_history(app: Any) -> None:
+    history = get_history(app)
+    if history is None:
+        return
+    if isinstance(app.screen, HistoryScreen):
+        return
+    resolve = None if app.ctx.read_only else (lambda rec: resolve_records(app, [rec]))
+    app.push_screen(HistoryScreen(history, resolve))
+
+
+def resolve_records(app: Any, records: list[Record]) -> Any:
+    """Settle records in a worker (may re-send with the original token: see the engine)."""
+    history = get_history(app)
+    if history is None or not records:
+        return None
+    engine = make_engine(app, history)
+    mine = [r for r in records if r.endpoint == app.ctx.env.endpoint_url]
+    if len(mine) < len(records):
+        app.notify(f"{len(records) - len(mine)} request(s) were made against another endpoint; "
+                   "connect to it to resolve them.", severity="warning", markup=False)
+    if not mine:
+        return None
+
+    def work() -> list[Outcome]:
+        outcomes = []
+        for record in mine:
+            full = history.get(record.id) or record
+            try:
+                outcome = engine.resolve(full)
+            except (PlanRefused, HistoryError) as exc:
+                _notify(app, f"#{record.id}: {exc}", severity="error")
+                continue
+            outcomes.append(outcome)
+            app.call_from_thread(announce, app, outcome)
+        return outcomes
+
+    app.notify(f"Resolving {len(mine)} request(s)…", markup=False, timeout=4)
+    return app.run_worker(work, thread=True, group="extend", exit_on_error=False,
+                          name="resolve")
+
+
+def check_unsettled(app: Any) -> None:
+    """At start-up: offer to resolve requests left unsettled by an earlier session."""
+    if app.ctx.read_only:
+        return
+
+    def work() -> None:
+        history = get_history(app)
+        if history is None:
+            return
+        try:
+            pending = [r for r in history.unsettled() if r.endpoint == app.ctx.env.endpoint_url]
+        except HistoryError:
+            return
+        if pending:
+            app.call_from_thread(_offer, app, pending)
+
+    app.run_worker(work, thread=True, group="history", exit_on_error=False,
+                   name="check unsettled")
+
+
+def _offer(app: Any, pending: list[Record]) -> None:
+    lines = [f"{len(pending)} request(s) from an earlier session have no recorded outcome "
+             "(the program stopped or the connection dropped):", ""]
+    for rec in pending[:8]:
+        lines.append(f"#{rec.id}  +{rec.n:,} on HIT {one_line(rec.hit_id)}  ({rec.state.label})")
+    if len(pending) > 8:
+        lines.append(f"… and {len(pending) - 8} more")
+    lines += ["", "Resolving re-sends a request with its original token within 24 hours "
+              "(MTurk applies it at most once); after that it only compares MaxAssignments."]
+
+    def answered(yes: bool | None) -> None:
+        if yes:
+            resolve_records(app, pending)
+        else:
+            app.notify("Unsettled requests remain: open the history (h) to resolve them later.",
+                       markup=False)
+
+    app.push_screen(ConfirmScreen("Unsettled requests", "\n".join(lines), yes="Resolve now",
+                                  no="Later"), answered)

@@ -1,0 +1,305 @@
+"""The "add assignments" dialog: live range, new maximum, cost and balance on every keystroke.
+
+It only collects and validates the operator's intent; `turktui.ui.extend_flow` plans,
+confirms (production) and runs it. Service text is shown through `one_line` in `Text`
+objects, never as markup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.validation import ValidationResult, Validator
+from textual.widgets import Button, Footer, Input, Static
+
+from turktui.core.models import Hit
+from turktui.core.rules import (
+    ExtensionRange,
+    InputProblem,
+    extension_cost,
+    extension_range,
+    format_money,
+    parse_count,
+    range_text,
+)
+from turktui.core.text import one_line
+from turktui.core.timefmt import expires_label, iso, parse_duration
+from turktui.ui.context import AppContext
+
+DEFAULT_EXPIRE_IN = "1d"
+
+
+@dataclass(frozen=True, slots=True)
+class ExtendRequest:
+    """What the operator asked for (validated by the rules, not yet planned)."""
+
+    hit: Hit
+    n: int
+    expire_at: datetime | None = None
+
+
+class CountValidator(Validator):
+    """Textual validator wrapping `parse_count` so the Input shows the same message."""
+
+    def __init__(self, rng: ExtensionRange) -> None:
+        super().__init__()
+        self.rng = rng
+
+    def validate(self, value: str) -> ValidationResult:
+        try:
+            parse_count(value, self.rng)
+        except InputProblem as exc:
+            return self.failure(str(exc))
+        return self.success()
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+class ExtendScreen(ModalScreen[ExtendRequest | None]):
+    """Dismisses with an ExtendRequest (submit) or None (cancel)."""
+
+    DEFAULT_CSS = """
+    ExtendScreen { align: center middle; }
+    ExtendScreen #extend-dialog {
+        width: 84; height: auto; max-height: 100%;
+        border: thick $accent; background: $surface; padding: 0 1;
+    }
+    ExtendScreen.-production #extend-dialog { border: thick red; }
+    ExtendScreen #extend-title { text-style: bold; }
+    ExtendScreen #extend-env.-production { background: red; color: white; text-style: bold; }
+    ExtendScreen #extend-problem { color: $error; }
+    ExtendScreen #extend-blocked { color: $warning; }
+    ExtendScreen #extend-expired { color: $warning; }
+    ExtendScreen .field-label { margin-top: 1; }
+    ExtendScreen #extend-buttons { height: auto; margin-top: 1; align-horizontal: right; }
+    ExtendScreen #extend-buttons Button { margin-left: 1; }
+    ExtendScreen Input { width: 100%; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("enter", "submit", "Add", priority=False),
+    ]
+
+    def __init__(self, hit: Hit, ctx: AppContext) -> None:
+        super().__init__()
+        self.hit = hit
+        self.ctx = ctx
+        self.rng = extension_range(hit.max_assignments, hit.created)
+        self.expired = hit.is_expired(ctx.clock())
+        self.count: int | None = None
+        self.problem: str | None = "Enter the number of assignments to add."
+        self.expire_at: datetime | None = None
+        self.expire_problem: str | None = None
+        if ctx.env.is_production:
+            self.add_class("-production")
+
+    # -- layout ----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        env = self.ctx.env
+        with Vertical(id="extend-dialog"):
+            yield Static(Text("Add assignments"), id="extend-title")
+            yield Static(Text(env.kind.banner + (" \u2014 real workers, real money"
+                                                 if env.is_production else "")),
+                         id="extend-env", classes="-production" if env.is_production else "")
+            yield Static(self._hit_text(), id="extend-hit", markup=False)
+            if self.ctx.read_only:
+                yield Static(Text("Read-only session: nothing can be changed."),
+                             id="extend-blocked")
+            elif not self.rng.extendable:
+                yield Static(Text(range_text(self.rng)), id="extend-blocked")
+            else:
+                yield Static(Text("Assignments to add", style="bold"), classes="field-label")
+                yield Input(
+                    placeholder=f"{self.rng.low:,}\u2013{self.rng.high:,}",
+                    validators=[CountValidator(self.rng)],
+                    validate_on=["changed", "submitted"],
+                    restrict=None,
+                    id="extend-count",
+                )
+                yield Static(Text(range_text(self.rng)), id="extend-range")
+                if self.expired:
+                    yield Static(Text(
+                        "This HIT has expired: added assignments will not reopen it unless its "
+                        "expiration is extended too."), id="extend-expired")
+                    yield Static(Text("Also extend the expiration to this long from now "
+                                      "(e.g. 6h, 1d, 1w; empty = leave it expired)"),
+                                 classes="field-label")
+                    yield Input(value=DEFAULT_EXPIRE_IN, id="extend-expire")
+                yield Static(Text(""), id="extend-preview")
+                yield Static(Text(""), id="extend-problem")
+            with Horizontal(id="extend-buttons"):
+                if not self.ctx.read_only and self.rng.extendable:
+                    yield Button("Add assignments", id="extend-submit", variant="primary",
+                                 disabled=True)
+                yield Button("Cancel" if self.rng.extendable else "Close", id="extend-cancel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.expired and self.rng.extendable and not self.ctx.read_only:
+            self._update_expiration(DEFAULT_EXPIRE_IN)
+        self._refresh()
+        inputs = self.query("#extend-count")
+        if inputs:
+            inputs.first().focus()
+        else:
+            self.query_one("#extend-cancel").focus()
+
+    def _hit_text(self) -> Text:
+        hit = self.hit
+        now = self.ctx.clock()
+        text = Text()
+        text.append("HIT ", style="dim")
+        text.append(one_line(hit.hit_id))
+        text.append("\n")
+        text.append(one_line(hit.title, max_length=78) or "(untitled)", style="bold")
+        text.append("\n")
+        text.append(f"Status {one_line(hit.status) or '?'} \u00b7 max {hit.max_assignments:,} "
+                    f"\u00b7 available {hit.available:,} \u00b7 pending {hit.pending:,} "
+                    f"\u00b7 completed {hit.completed:,}\n")
+        text.append(f"Created {iso(hit.created)} \u00b7 expires {iso(hit.expiration)} "
+                    f"({expires_label(hit.expiration, now)}) \u00b7 reward "
+                    f"{format_money(hit.reward)}")
+        return text
+
+    # -- live updates ----------------------------------------------------------------------
+    @on(Input.Changed, "#extend-count")
+    def _count_changed(self, event: Input.Changed) -> None:
+        try:
+            self.count = parse_count(event.value, self.rng)
+            self.problem = None
+        except InputProblem as exc:
+            self.count = None
+            self.problem = str(exc)
+        self._refresh()
+
+    @on(Input.Changed, "#extend-expire")
+    def _expire_changed(self, event: Input.Changed) -> None:
+        self._update_expiration(event.value)
+        self._refresh()
+
+    def _update_expiration(self, value: str) -> None:
+        if not value.strip():
+            self.expire_at, self.expire_problem = None, None
+            return
+        try:
+            seconds = parse_duration(value)
+        except ValueError as exc:
+            self.expire_at, self.expire_problem = None, str(exc)
+            return
+        self.expire_at = self.ctx.clock() + timedelta(seconds=seconds)
+        self.expire_problem = None
+
+    def preview_text(self) -> Text:
+        """New maximum, cost with fee tier, balance and whether it suffices."""
+        text = Text()
+        balance = self.ctx.balance.available if self.ctx.balance is not None else None
+        if self.count is None:
+            text.append(f"Balance available: {format_money(balance)}")
+            return text
+        n = self.count
+        new_max = self.hit.max_assignments + n
+        text.append(f"New maximum: {self.hit.max_assignments:,} \u2192 {new_max:,} "
+                    f"(+{plural(n, 'assignment')})\n")
+        if self.hit.reward is None:
+            text.append("Estimated cost: unknown (the HIT's reward is unknown)\n")
+        else:
+            cost = extension_cost(self.hit.reward, n, new_max)
+            text.append(f"Estimated cost: {format_money(cost.total)} = "
+                        f"{format_money(cost.rewards)} rewards + {format_money(cost.fee)} fee "
+                        f"({cost.tier})\n")
+            if balance is None:
+                text.append("Balance available: unknown", style="")
+            elif cost.total <= balance:
+                text.append(f"Balance available: {format_money(balance)} \u2014 enough")
+            else:
+                text.append(f"Balance available: {format_money(balance)} \u2014 NOT enough "
+                            f"(short {format_money(cost.total - balance)})", style="bold")
+        if self.expired:
+            if self.expire_at is not None:
+                text.append(f"\nExpiration: \u2192 {iso(self.expire_at)}")
+            else:
+                text.append("\nExpiration: unchanged (the HIT stays expired)")
+        return text
+
+    def insufficient(self) -> bool:
+        balance = self.ctx.balance.available if self.ctx.balance is not None else None
+        if self.count is None or balance is None or self.hit.reward is None:
+            return False
+        new_max = self.hit.max_assignments + self.count
+        return extension_cost(self.hit.reward, self.count, new_max).total > balance
+
+    def _refresh(self) -> None:
+        if not self.rng.extendable or self.ctx.read_only:
+            return
+        self.query_one("#extend-preview", Static).update(self.preview_text())
+        problem = self.problem
+        if problem is None and self.expire_problem:
+            problem = f"Expiration: {self.expire_problem}"
+        if problem is None and self.insufficient():
+            problem = "The available balance does not cover this cost."
+        self.query_one("#extend-problem", Static).update(Text(one_line(problem or "")))
+        self.query_one("#extend-submit", Button).disabled = problem is not None
+
+    @property
+    def can_submit(self) -> bool:
+        buttons = self.query("#extend-submit")
+        return bool(buttons) and not buttons.first(Button).disabled
+
+    # -- actions ---------------------------------------------------------------------------
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_submit()
+
+    @on(Button.Pressed, "#extend-submit")
+    def _pressed_submit(self) -> None:
+        self.action_submit()
+
+    @on(Button.Pressed, "#extend-cancel")
+    def _pressed_cancel(self) -> None:
+        self.action_cancel()
+
+    def action_submit(self) -> None:
+        if not self.can_submit or self.count is None:
+            if self.problem and self.rng.extendable:
+                self.app.bell()
+            return
+        self.dismiss(ExtendRequest(self.hit, self.count, self.expire_at if self.expired
+                                   else None))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def describe_request(request: ExtendRequest, env_banner: str, balance: Decimal | None) -> str:
+    """The production confirmation: exactly what will happen and what it costs."""
+    hit = request.hit
+    new_max = hit.max_assignments + request.n
+    lines = [
+        f"{env_banner}: add {plural(request.n, 'assignment')} to HIT {one_line(hit.hit_id)}",
+        f"\u201c{one_line(hit.title, max_length=70)}\u201d",
+        f"MaxAssignments {hit.max_assignments:,} \u2192 {new_max:,}.",
+    ]
+    if hit.reward is not None:
+        cost = extension_cost(hit.reward, request.n, new_max)
+        lines.append(f"Cost: {format_money(cost.total)} ({format_money(cost.rewards)} rewards "
+                     f"+ {format_money(cost.fee)} fee, {cost.tier}).")
+    else:
+        lines.append("Cost: unknown (the HIT's reward is unknown).")
+    lines.append(f"Balance available: {format_money(balance)}.")
+    if request.expire_at is not None:
+        lines.append(f"The expiration will be set to {iso(request.expire_at)}.")
+    lines.append("This spends real money and real workers will see it.")
+    return "\n".join(lines)
