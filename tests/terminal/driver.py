@@ -6,6 +6,7 @@ in-memory VT100 screen, so tests can assert on what a person would actually see.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -86,11 +87,9 @@ class Terminal:
 
     def close(self) -> int | None:
         if self.child.isalive():
-            self.child.sendcontrol("q")
-            try:
+            self.child.send("q")
+            with contextlib.suppress(pexpect.TIMEOUT, pexpect.EOF):
                 self.child.expect(pexpect.EOF, timeout=5)
-            except (pexpect.TIMEOUT, pexpect.EOF):
-                pass
         if self.child.isalive():
             self.child.terminate(force=True)
         self.child.close()

@@ -205,8 +205,8 @@ class Cost:
     def tier(self) -> str:
         pct = int(self.fee_rate * 100)
         if self.large_hit:
-            return f"{pct}% fee (20% + 20% for HITs with {SMALL_HIT_LIMIT}+ assignments)"
-        return f"{pct}% fee (HITs with fewer than {SMALL_HIT_LIMIT} assignments)"
+            return f"{pct}% fee: 20% + 20% at {SMALL_HIT_LIMIT}+ assignments"
+        return f"{pct}% fee: under {SMALL_HIT_LIMIT} assignments"
 
 
 def extension_cost(reward: Decimal, n: int, new_max: int) -> Cost:

@@ -25,26 +25,23 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Footer, Input, Static
 
-from turktui.core.history import HistoryStore, Record, State
+from turktui.core.history import HistoryError, HistoryStore, Record, State
 from turktui.core.text import one_line, sanitize
 from turktui.core.timefmt import iso
 
 PAGE = 200
 FILTER_DELAY = 0.15
-#: (label, width) of the list's columns; the title takes what is left.
-COLUMNS = (("#", 7), ("Created (UTC)", 19), ("State", 24), ("Add", 9), ("Max", 17),
-           ("HIT", 31), ("Error", 28))
-
 _STATE_MARK = {
     State.SUCCEEDED: "\u2713 succeeded",
-    State.RESOLVED_SUCCEEDED: "\u2713 resolved: applied",
-    State.RESOLVED_NOT_APPLIED: "\u2717 resolved: not applied",
+    State.RESOLVED_SUCCEEDED: "\u2713 resolved ok",
+    State.RESOLVED_NOT_APPLIED: "\u2717 not applied",
     State.REFUSED: "\u2717 refused",
     State.FAILED: "\u2717 failed",
     State.UNKNOWN: "? unknown",
     State.SENDING: "? sending",
     State.PLANNED: "\u2026 planned",
 }
+WIDE = 120
 
 
 def state_label(state: State) -> str:
@@ -55,23 +52,48 @@ def _fit(text: str, width: int) -> str:
     return set_cell_size(text, width)
 
 
+def _cut(text: str, width: int) -> str:
+    """Fit `text` to `width` cells, marking a cut with an ellipsis."""
+    if len(text) > width:
+        return set_cell_size(text, width - 1) + "\u2026"
+    return _fit(text, width)
+
+
+def _layout(width: int) -> list[tuple[str, int]]:
+    """(column, width) for this terminal width; the title takes what is left."""
+    wide = width >= WIDE
+    columns = [("#", 5), ("Created (UTC)", 19 if wide else 11), ("State", 13), ("Add", 8),
+               ("Max", 17 if wide else 11), ("HIT", 30 if wide else 14)]
+    if wide:
+        columns.append(("Error", 36))
+    used = sum(w + 1 for _, w in columns)
+    columns.insert(6, ("Title", max(8, width - used)))
+    return columns
+
+
+def _cells(rec: Record, wide: bool) -> dict[str, str]:
+    created = iso(rec.created).removesuffix(" UTC")
+    return {
+        "#": f"{rec.id}",
+        "Created (UTC)": created if wide else created[5:16],
+        "State": state_label(rec.state),
+        "Add": f"+{rec.n:,}",
+        "Max": f"{rec.max_before:,}\u2192{rec.expected_after:,}",
+        "HIT": one_line(rec.hit_id),
+        "Title": one_line(rec.hit_title),
+        "Error": one_line(rec.error_code),
+    }
+
+
 def record_line(rec: Record, width: int) -> str:
     """One record as a fixed-width line (text already made safe)."""
-    cells = (f"{rec.id}", iso(rec.created).removesuffix(" UTC"), state_label(rec.state),
-             f"+{rec.n:,}", f"{rec.max_before:,}\u2192{rec.expected_after:,}",
-             one_line(rec.hit_id), one_line(rec.error_code))
-    parts = [_fit(c, w) for c, (_, w) in zip(cells, COLUMNS, strict=True)]
-    used = sum(w + 1 for _, w in COLUMNS)
-    title = one_line(rec.hit_title)
-    line = " ".join(parts[:6]) + " " + _fit(title, max(10, width - used)) + " " + parts[6]
-    return _fit(line, width)
+    layout = _layout(width)
+    cells = _cells(rec, width >= WIDE)
+    return _fit(" ".join(_cut(cells[name], w) for name, w in layout), width)
 
 
 def header_line(width: int) -> str:
-    used = sum(w + 1 for _, w in COLUMNS)
-    labels = [_fit(label, w) for label, w in COLUMNS]
-    line = " ".join(labels[:6]) + " " + _fit("Title", max(10, width - used)) + " " + labels[6]
-    return _fit(line, width)
+    return _fit(" ".join(_fit(name, w) for name, w in _layout(width)), width)
 
 
 class RecordList(ScrollView, can_focus=True):
@@ -220,6 +242,7 @@ class HistoryScreen(Screen[None]):
         self.filter_text = ""
         self.only_unsettled = False
         self._timer: Any = None
+        self._error: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Request history (newest first)"), id="history-title")
@@ -244,19 +267,36 @@ class HistoryScreen(Screen[None]):
         """Re-count and show the newest matching records (more are fetched on scroll)."""
         states = (State.PLANNED, State.SENDING, State.UNKNOWN) if self.only_unsettled else None
         text = self.filter_text or None
+        self._error = None
 
         def fetch(offset: int, limit: int) -> list[Record]:
-            return self.history.query(text=text, states=states, limit=limit, offset=offset)
+            try:
+                return self.history.query(text=text, states=states, limit=limit, offset=offset)
+            except HistoryError as exc:  # damaged after opening: say so, never crash
+                self._show_error(exc)
+                return []
 
         first = fetch(0, PAGE)
-        self.total = len(first) if len(first) < PAGE else self.history.count(text=text,
-                                                                               states=states)
+        try:
+            self.total = len(first) if len(first) < PAGE else self.history.count(
+                text=text, states=states)
+        except HistoryError as exc:
+            self._show_error(exc)
+            self.total = len(first)
+        if self._error is not None:
+            self.query_one(RecordList).set_source(lambda offset, limit: [], 0, [])
+            return
         self.query_one(RecordList).set_source(fetch, self.total, first)
         what = "unsettled " if self.only_unsettled else ""
         suffix = f" matching \u201c{one_line(self.filter_text)}\u201d" if self.filter_text else ""
         self.query_one("#history-count", Static).update(
             Text(f"{self.total:,} {what}record{'s' if self.total != 1 else ''}{suffix} \u00b7 "
                  "enter: detail \u00b7 r: resolve \u00b7 u: unsettled only"))
+
+    def _show_error(self, exc: Exception) -> None:
+        self._error = str(exc)
+        self.query_one("#history-count", Static).update(
+            Text(one_line(f"The history cannot be read: {exc}", max_length=400)))
 
     @property
     def current(self) -> Record | None:
@@ -297,10 +337,18 @@ class HistoryScreen(Screen[None]):
         self.only_unsettled = not self.only_unsettled
         self.reload()
 
+    def _full(self, rec: Record) -> Record:
+        """The record with its attempts (the listed one if the file cannot be read now)."""
+        try:
+            return self.history.get(rec.id) or rec
+        except HistoryError as exc:
+            self._show_error(exc)
+            return rec
+
     def action_detail(self) -> None:
         rec = self.current
         if rec is not None:
-            full = self.history.get(rec.id) or rec
+            full = self._full(rec)
             self.app.push_screen(RecordScreen(full, self.resolve_cb))
 
     def action_resolve(self) -> None:
@@ -314,7 +362,7 @@ class HistoryScreen(Screen[None]):
         if self.resolve_cb is None:
             self.notify("Resolving is not available here.", severity="warning")
             return
-        self.resolve_cb(self.history.get(rec.id) or rec)
+        self.resolve_cb(self._full(rec))
 
 
 def record_text(rec: Record) -> Text:
