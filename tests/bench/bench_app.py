@@ -41,20 +41,21 @@ print(json.dumps({"done": time.time(), "hits": n,
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
-# Drives the real app headless: startup path as `turktui --endpoint-url URL`.
+# Drives the real app headless: the same startup path as `turktui --endpoint-url URL`
+# (connection, loader process started, *then* Textual imported), minus the terminal.
 DRIVER = """
 import asyncio, json, resource, statistics, sys, time
-from textual import events
 from turktui.cli import build_parser
 from turktui.cli.options import open_connection
-from turktui.ui.app import TurkTuiApp
-from turktui.ui.context import AppContext
-from turktui.ui.screens.main import MainScreen
+from turktui.cli.run_app import build_app, start_prefetch
 
 args = build_parser().parse_args(["--endpoint-url", sys.argv[1]])
 conn = open_connection(args)
-ctx = AppContext(env=conn.env, service=conn.service(), settings=conn.settings, paths=conn.paths)
-app = TurkTuiApp(ctx)
+service = conn.service()
+loader = start_prefetch(service)
+from textual import events
+from turktui.ui.screens.main import MainScreen
+app = build_app(conn, service, loader)
 marks = {}
 original_page = MainScreen.on_hits_page
 
@@ -97,6 +98,8 @@ async def main():
         marks["error"] = str(main.load_error) if main.load_error else None
 
 asyncio.run(main())
+if loader is not None:
+    loader.close()
 conn.close()
 marks["key_max_ms"] = max(latencies) * 1000 if latencies else None
 marks["key_median_ms"] = statistics.median(latencies) * 1000 if latencies else None

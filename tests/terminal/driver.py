@@ -87,7 +87,7 @@ class Terminal:
 
     def close(self) -> int | None:
         if self.child.isalive():
-            self.child.send("q")
+            self.child.sendcontrol("q")
             with contextlib.suppress(pexpect.TIMEOUT, pexpect.EOF):
                 self.child.expect(pexpect.EOF, timeout=5)
         if self.child.isalive():

@@ -248,7 +248,7 @@ async def test_read_only_hides_extend(emulator: Any, make_context: Any,
         await wait_loaded(pilot)
         text = screen_text(app)
         assert "READ-ONLY" in text
-        assert "e Extend " not in text.splitlines()[-1]
+        assert "eExtend" not in text.splitlines()[-1]
         assert "History" in text.splitlines()[-1]
         assert not app.check_action("extend", ())
         await pilot.press("e")
@@ -263,8 +263,19 @@ async def test_footer_shows_extend_when_writable(demo_context: Any) -> None:
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_loaded(pilot)
         footer = screen_text(app).splitlines()[-1]
-        for label in ("Filter", "Extendable", "Expired", "Sort", "Refresh", "Detail",
-                      "Extend", "History", "Copy", "Help", "Quit"):
+        for label in ("/Find", "xHeadroom", "oExpired", "sSort", "rReload", "Info",
+                      "eExtend", "hHistory", "cCopy", "?Help", "qQuit"):
+            assert label in footer, label
+
+
+async def test_footer_fits_every_action_at_80_columns(demo_context: Any) -> None:
+    app = TurkTuiApp(demo_context)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        footer = screen_text(app).splitlines()[-1].rstrip()
+        assert footer.endswith("qQuit"), footer
+        for label in ("?Help", "/Find", "xHeadroom", "oExpired", "sSort", "rReload",
+                      "Info", "eExtend", "hHistory", "cCopy"):
             assert label in footer, label
 
 

@@ -4,16 +4,23 @@ and `resolve`. Heavy imports (textual, boto3) happen only in the command that ne
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from turktui import __version__
 from turktui.cli.options import add_connection_options
 from turktui.core.errors import TurkError
+from turktui.core.history import HistoryError
 
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70  # EX_SOFTWARE
+#: How long a hung-up (or quitting) app waits for requests in flight to record their outcome.
+#: Past it the record stays "sending" and `turktui resolve` settles it.
+HANGUP_GRACE = 20.0
 
 DESCRIPTION = """\
 Watch your Amazon Mechanical Turk HITs and add assignments to them safely.
@@ -73,12 +80,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if handler is None:
             from turktui.cli.run_app import run_app
 
-            return run_app(args)
+            _install_hangup_handler()
+            try:
+                return run_app(args)
+            finally:
+                _wait_in_flight()
         return int(handler(args))
     except TurkError as exc:
         print(f"turktui: error: {exc.message}", file=sys.stderr)
         if exc.hint:
             print(f"turktui: hint: {exc.hint}", file=sys.stderr)
+        return EXIT_USAGE
+    except HistoryError as exc:
+        print(f"turktui: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("turktui: interrupted", file=sys.stderr)
@@ -91,9 +105,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+def _wait_in_flight(timeout: float = HANGUP_GRACE) -> bool:
+    """Let engine requests in flight record their outcome (only if the engine was used)."""
+    engine = sys.modules.get("turktui.core.engine")
+    if engine is None:
+        return True
+    return bool(engine.IN_FLIGHT.wait_idle(timeout))
+
+
+def _install_hangup_handler() -> None:
+    """The terminal went away (SSH dropped): end the app instead of leaving it running
+    against a dead tty, but first let a request in flight record its outcome.
+
+    Python's default for SIGHUP kills the process at once (the record then stays "sending"
+    until resolve); Textual does not handle it. The handler runs on the main thread, which
+    is the app's event loop, so it must not block: a helper thread waits, then exits.
+    """
+    if not hasattr(signal, "SIGHUP"):  # pragma: no cover - Windows
+        return
+
+    def finish(signum: int) -> None:
+        _wait_in_flight()
+        os._exit(128 + signum)  # the terminal is gone: no screen to restore, no one to tell
+
+    def on_hangup(signum: int, frame: object) -> None:
+        threading.Thread(target=finish, args=(signum,), name="hangup", daemon=True).start()
+
+    signal.signal(signal.SIGHUP, on_hangup)
+
+
 def _log_crash(exc: BaseException) -> str | None:
     """Write the traceback to the log directory; return its path (None if impossible)."""
-    import os
     import traceback
 
     if os.environ.get("TURKTUI_DEBUG"):
@@ -103,8 +145,12 @@ def _log_crash(exc: BaseException) -> str | None:
 
         log_dir = Paths.default().log_dir
         log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(log_dir, 0o700)  # mkdir's mode is filtered by the umask; be explicit
         path = log_dir / "crash.log"
-        with open(path, "a", encoding="utf-8") as handle:
+        # 0600 whatever the umask: a traceback names HITs, endpoints and paths.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(fd, 0o600)
+        with open(fd, "a", encoding="utf-8") as handle:
             traceback.print_exception(exc, file=handle)
         return str(path)
     except Exception:

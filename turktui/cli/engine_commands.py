@@ -162,7 +162,7 @@ def cmd_extend(args: argparse.Namespace) -> int:
         RequestRefused,
         TurkError,
     )
-    from turktui.core.history import HistoryError, State, record_to_json
+    from turktui.core.history import HistoryError, OutcomeNotRecorded, State, record_to_json
     from turktui.core.rules import InputProblem, extension_range, parse_count, range_text
     from turktui.core.timefmt import iso, parse_duration
 
@@ -250,7 +250,16 @@ def cmd_extend(args: argparse.Namespace) -> int:
                         event.kind == "attempt" and event.attempt > 1):
                     out.info(f"  {_safe(event.message)}")
 
-            outcome = engine.execute(plan, progress)
+            try:
+                outcome = engine.execute(plan, progress)
+            except OutcomeNotRecorded as exc:
+                code = EXIT_UNKNOWN if exc.maybe_sent else EXIT_SERVICE
+                return out.result(code, {**base, "state": "unknown" if exc.maybe_sent
+                                         else "failed", "record_id": exc.record_id},
+                                  f"turktui: {_safe(exc)}")
+            except HistoryError as exc:  # before sending: nothing was sent
+                return out.result(EXIT_SERVICE, {**base, "state": "failed"},
+                                  f"turktui: not sent: {_safe(exc)}")
         finally:
             history.close()
         record = outcome.record
@@ -355,6 +364,10 @@ def cmd_resolve(args: argparse.Namespace) -> int:
                 except PlanRefused as exc:
                     out.info(f"#{record.id}: {exc.message}")
                     continue
+                except HistoryError as exc:
+                    return out.result(EXIT_SERVICE, {"records": [record_to_json(r)
+                                                                 for r in results]},
+                                      f"turktui: #{record.id}: {_safe(exc)}")
                 results.append(outcome.record)
                 out.say(f"#{record.id}: {_safe(outcome.message)}")
             still = [r for r in results if not r.settled]

@@ -1,12 +1,48 @@
-"""`turktui` without a subcommand: open the connection, run the app, always clean up."""
+"""`turktui` without a subcommand: open the connection, run the app, always clean up.
+
+The HIT loader process is started *before* Textual is imported: listing HITs (boto3's
+import, ~100 round trips, parsing) then overlaps the app's own startup on another core.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING, Any
 
-from turktui.cli.options import open_connection
+from turktui.cli.options import Connection, open_connection
 from turktui.core.errors import TurkError
+from turktui.core.loader import HitLoader
+
+if TYPE_CHECKING:
+    from turktui.ui.app import TurkTuiApp
+
+PAGE_SIZE = 100
+
+
+def start_prefetch(service: Any) -> HitLoader | None:
+    """Start listing HITs (and the balance) in a child process right away."""
+    spec = getattr(service, "spec", None)
+    if spec is None:
+        return None
+    try:
+        return HitLoader(spec(), page_size=PAGE_SIZE, balance=True)
+    except OSError:  # cannot spawn: the app lists HITs itself
+        return None
+
+
+def build_app(conn: Connection, service: Any, loader: HitLoader | None) -> TurkTuiApp:
+    from turktui.ui.app import TurkTuiApp
+    from turktui.ui.context import AppContext
+
+    ctx = AppContext(
+        env=conn.env,
+        service=service,
+        settings=conn.settings,
+        paths=conn.paths,
+        hit_loader=loader,
+    )
+    return TurkTuiApp(ctx)
 
 
 def run_app(args: argparse.Namespace) -> int:
@@ -16,21 +52,16 @@ def run_app(args: argparse.Namespace) -> int:
         conn = open_connection(args)
     except OSError as exc:  # e.g. the demo service could not bind a port
         raise TurkError(f"cannot start: {exc}") from exc
+    service = conn.service()
+    loader = start_prefetch(service)
     try:
-        from turktui.ui.app import TurkTuiApp
-        from turktui.ui.context import AppContext
-
-        ctx = AppContext(
-            env=conn.env,
-            service=conn.service(),
-            settings=conn.settings,
-            paths=conn.paths,
-        )
-        app = TurkTuiApp(ctx)
+        app = build_app(conn, service, loader)
         app.run()
         if app.return_code and app.return_code != 0:
             return int(app.return_code)
         return 0
     finally:
+        if loader is not None:
+            loader.close()  # idempotent; the app normally has closed it already
         conn.close()
         sys.stdout.flush()

@@ -41,9 +41,23 @@ class Paths:
         import platformdirs
 
         config_override = os.environ.get("TURKTUI_CONFIG")
-        config_dir = Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
-        data_dir = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-        log_dir = Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+        try:
+            config_dir = Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+            data_dir = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+            log_dir = Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+        except (RuntimeError, KeyError, OSError) as exc:
+            # No HOME and no passwd entry (e.g. a container with an arbitrary uid):
+            # platformdirs cannot place anything. Say so instead of a traceback.
+            raise ConfigurationError(
+                "cannot find your home directory to keep the config, history and logs in: "
+                f"set HOME (or XDG_CONFIG_HOME, XDG_DATA_HOME and XDG_STATE_HOME) ({exc})"
+            ) from exc
+        for where in (config_dir, data_dir, log_dir):
+            if not where.is_absolute():  # "~" left unexpanded: never write under the cwd
+                raise ConfigurationError(
+                    f"cannot find your home directory (got {str(where)!r}): set HOME (or "
+                    "XDG_CONFIG_HOME, XDG_DATA_HOME and XDG_STATE_HOME)"
+                )
         return cls(
             config_file=Path(config_override) if config_override else config_dir / "config.toml",
             data_dir=data_dir,

@@ -17,9 +17,11 @@ textual or boto3.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -34,7 +36,13 @@ from turktui.core.errors import (
     TurkError,
     UnexpectedResponse,
 )
-from turktui.core.history import HistoryStore, Record, State
+from turktui.core.history import (
+    HistoryError,
+    HistoryStore,
+    OutcomeNotRecorded,
+    Record,
+    State,
+)
 from turktui.core.models import Hit
 from turktui.core.rules import (
     Cost,
@@ -58,6 +66,39 @@ RESEND_MARGIN = timedelta(minutes=15)
 #: extension request returned successfully and before the outcome is recorded, to prove
 #: that `resolve` settles such records. Never set it outside tests.
 CRASH_AFTER_SEND_ENV = "TURKTUI_TEST_CRASH_AFTER_SEND"
+
+
+class _InFlight:
+    """Counts engine operations between "about to send" and "outcome recorded", so that a
+    process told to stop (the terminal hung up) can let them finish recording first."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._count = 0
+
+    @contextlib.contextmanager
+    def track(self) -> Any:
+        with self._cond:
+            self._count += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._count -= 1
+                self._cond.notify_all()
+
+    @property
+    def count(self) -> int:
+        with self._cond:
+            return self._count
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True when nothing is in flight (waits at most `timeout` seconds)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._count == 0, timeout=timeout)
+
+
+IN_FLIGHT = _InFlight()
 
 
 def new_token() -> str:
@@ -204,7 +245,14 @@ class Engine:
 
     # -- execution -------------------------------------------------------------------------
     def execute(self, plan: Plan, on_event: Callable[[Event], None] | None = None) -> Outcome:
-        """Record, send (retrying with the same token), record the outcome, refresh the HIT."""
+        """Record, send (retrying with the same token), record the outcome, refresh the HIT.
+
+        HistoryError before anything was sent: nothing was sent. Afterwards it is raised as
+        OutcomeNotRecorded (the record stays unsettled for `resolve`)."""
+        with IN_FLIGHT.track():
+            return self._execute(plan, on_event)
+
+    def _execute(self, plan: Plan, on_event: Callable[[Event], None] | None) -> Outcome:
         emit = on_event or (lambda event: None)
         started = time.monotonic()
         hit = plan.hit
@@ -215,10 +263,28 @@ class Engine:
             expire_at=plan.expire_at, batch_id=plan.batch_id, now=self.clock(),
         )
         emit(Event("recorded", record_id, f"Recorded request #{record_id}"))
-        record = self.history.get(record_id, with_attempts=False)
-        assert record is not None
-        result = self._send(record, emit)
-        return self._after_send(record, result, emit, started=started)
+        try:
+            record = self.history.get(record_id, with_attempts=False)
+            assert record is not None
+            result = self._send(record, emit)
+            return self._after_send(record, result, emit, started=started)
+        except OutcomeNotRecorded:
+            raise
+        except HistoryError as exc:
+            raise self._not_recorded(record_id, exc) from exc
+
+    def _not_recorded(self, record_id: int, exc: HistoryError) -> OutcomeNotRecorded:
+        """Was anything sent? Ask the history (it may still answer reads)."""
+        maybe_sent = True
+        with contextlib.suppress(HistoryError):
+            rec = self.history.get(record_id, with_attempts=False)
+            if rec is not None and rec.first_sent is None and rec.attempt_count == 0:
+                maybe_sent = False
+        what = ("it may have been sent; its outcome could not be recorded, so it stays "
+                "unsettled: run resolve once the history is writable again"
+                if maybe_sent else "nothing was sent")
+        return OutcomeNotRecorded(f"request #{record_id}: {what} ({exc})", record_id,
+                                  maybe_sent=maybe_sent)
 
     def _send(self, record: Record, emit: Callable[[Event], None]) -> _SendResult:
         """The retry loop. Every attempt is recorded before it is sent and after it answers."""
@@ -401,6 +467,10 @@ class Engine:
 
     def resolve(self, record: Record, on_event: Callable[[Event], None] | None = None) -> Outcome:
         """Settle one unsettled record for this environment (see module docs)."""
+        with IN_FLIGHT.track():
+            return self._resolve(record, on_event)
+
+    def _resolve(self, record: Record, on_event: Callable[[Event], None] | None) -> Outcome:
         emit = on_event or (lambda event: None)
         if record.endpoint != self.env.endpoint_url:
             raise PlanRefused(

@@ -20,7 +20,7 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
@@ -40,6 +40,36 @@ class HistoryCorrupt(HistoryError):
 
 class HistoryTooNew(HistoryError):
     pass
+
+
+class OutcomeNotRecorded(HistoryError):
+    """The history failed *after* a request was recorded (and maybe sent): the record stays
+    unsettled, so `resolve` settles it once the history is writable again."""
+
+    def __init__(self, message: str, record_id: int, *, maybe_sent: bool) -> None:
+        super().__init__(message)
+        self.record_id = record_id
+        self.maybe_sent = maybe_sent
+
+
+def describe_sqlite_error(exc: BaseException) -> str:
+    """SQLite's terse text plus what it means for an operator."""
+    text = str(exc)
+    low = text.lower()
+    if "full" in low:
+        return f"the disk is full ({text})"
+    if "readonly" in low or "read-only" in low:
+        return f"the file or its directory is read-only ({text})"
+    if "unable to open" in low:
+        return f"the file cannot be opened ({text})"
+    if "disk i/o" in low:
+        return f"a disk I/O error occurred ({text})"
+    return text
+
+
+def _is_damage(exc: BaseException) -> bool:
+    low = str(exc).lower()
+    return any(word in low for word in ("malformed", "not a database", "corrupt", "encrypted"))
 
 
 class State(str, Enum):
@@ -253,6 +283,12 @@ class HistoryStore:
                 self._db.close()
                 if _is_busy(exc):
                     raise HistoryError(f"the history file {self.path} is busy: {exc}") from exc
+                if not _is_damage(exc):
+                    # Read-only, full disk, I/O: the file is fine, the place is not.
+                    raise HistoryError(
+                        f"cannot use the history file {self.path}: {describe_sqlite_error(exc)}"
+                        ". It was left untouched."
+                    ) from exc
                 raise HistoryCorrupt(self._corrupt_message(exc)) from exc
             except sqlite3.DatabaseError as exc:
                 self._db.close()
@@ -264,6 +300,22 @@ class HistoryStore:
                     os.chmod(side, 0o600)
             except OSError:  # pragma: no cover
                 pass
+
+    def _check_size(self) -> None:
+        """A truncated file still opens (page 1 is intact) and fails later, mid-operation.
+        Its header promises more pages than the file holds: refuse it now, untouched."""
+        pages = int(self._db.execute("PRAGMA page_count").fetchone()[0])
+        size = int(self._db.execute("PRAGMA page_size").fetchone()[0])
+        wal = Path(str(self.path) + "-wal")
+        with contextlib.suppress(OSError):
+            if wal.exists() and wal.stat().st_size > 0:
+                return  # pages may live in the WAL until a checkpoint: the size proves nothing
+        actual = self.path.stat().st_size
+        if pages and actual < pages * size:
+            raise sqlite3.DatabaseError(
+                f"database disk image is malformed: {actual:,} bytes, the header promises "
+                f"{pages * size:,} (the file was truncated)"
+            )
 
     def _corrupt_message(self, exc: BaseException) -> str:
         return (f"the history file {self.path} is damaged or not a turktui history ({exc}). "
@@ -281,6 +333,7 @@ class HistoryStore:
             )
         # Reading the schema detects "file is not a database" before anything is written.
         self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        self._check_size()
         mode = self._db.execute("PRAGMA journal_mode").fetchone()[0]
         if str(mode).lower() != "wal":
             mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -316,11 +369,19 @@ class HistoryStore:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise HistoryError(f"cannot write the history file {self.path}: {exc}") from exc
+                raise HistoryError(f"cannot write the history file {self.path}: "
+                                   f"{describe_sqlite_error(exc)}") from exc
             try:
                 result = fn(self._db)
                 self._db.execute("COMMIT")
                 return result
+            except sqlite3.Error as exc:
+                # Full disk, read-only file, I/O error, damage found mid-write: a HistoryError
+                # callers can show, never a raw sqlite3 traceback. Nothing was committed.
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise HistoryError(f"cannot write the history file {self.path}: "
+                                   f"{describe_sqlite_error(exc)}") from exc
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
                     self._db.execute("ROLLBACK")
@@ -336,10 +397,20 @@ class HistoryStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """The lock, and sqlite3 errors (a file damaged after opening) as HistoryError."""
+        with self._lock:
+            try:
+                yield self._db
+            except sqlite3.Error as exc:
+                raise HistoryError(f"cannot read the history file {self.path}: "
+                                   f"{describe_sqlite_error(exc)}") from exc
+
     @property
     def schema_version(self) -> int:
-        with self._lock:
-            return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        with self._reading() as db:
+            return int(db.execute("PRAGMA user_version").fetchone()[0])
 
     # -- writes ----------------------------------------------------------------------------
     def create(
@@ -521,7 +592,7 @@ class HistoryStore:
         )
 
     def get(self, record_id: int, *, with_attempts: bool = True) -> Record | None:
-        with self._lock:
+        with self._reading():
             row = self._db.execute(
                 f"SELECT {_COLUMNS} FROM requests WHERE id = ?", (record_id,)
             ).fetchone()
@@ -541,7 +612,7 @@ class HistoryStore:
             return self._row(row, attempts)
 
     def find_by_token(self, token: str) -> list[Record]:
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 f"SELECT {_COLUMNS} FROM requests WHERE token = ? ORDER BY id", (token,)
             ).fetchall()
@@ -574,7 +645,7 @@ class HistoryStore:
     ) -> list[Record]:
         """Newest first, optionally filtered by text (any column) and states."""
         where, params = self._where(text, states)
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 f"SELECT {_COLUMNS} FROM requests{where} ORDER BY created DESC, id DESC "
                 "LIMIT ? OFFSET ?",
@@ -584,7 +655,7 @@ class HistoryStore:
 
     def count(self, *, text: str | None = None, states: Iterable[State | str] | None = None) -> int:
         where, params = self._where(text, states)
-        with self._lock:
+        with self._reading():
             return int(self._db.execute(f"SELECT count(*) FROM requests{where}", params)
                        .fetchone()[0])
 

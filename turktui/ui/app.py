@@ -1,13 +1,16 @@
 """The turktui application: wires the context, the workers and the screens together.
 
-Startup is kept fast: boto3 is only imported by the load worker (in a thread, after the
-first frame), and HITs are streamed page by page into a virtual table.
+Startup is kept fast and the UI responsive: HITs are listed by a child process
+(`turktui.core.loader`, usually started by `run_app` before Textual is imported) and
+streamed page by page into a virtual table; the UI process does not even import boto3
+until something other than listing needs it.
 """
 
 from __future__ import annotations
 
 import time
-from typing import ClassVar
+from collections.abc import Iterator
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import App
@@ -15,10 +18,18 @@ from textual.binding import Binding, BindingType
 from textual.worker import get_current_worker
 
 from turktui.core.errors import TurkError
+from turktui.core.loader import HitLoader
 from turktui.core.models import Hit
 from turktui.ui.commands import TurkCommands
 from turktui.ui.context import AppContext
-from turktui.ui.messages import BalanceFailed, BalanceLoaded, HitsFailed, HitsLoaded, HitsPage
+from turktui.ui.messages import (
+    BalanceFailed,
+    BalanceLoaded,
+    BalanceWanted,
+    HitsFailed,
+    HitsLoaded,
+    HitsPage,
+)
 from turktui.ui.screens.main import MainScreen
 from turktui.ui.widgets.env_banner import EnvBanner
 
@@ -39,6 +50,7 @@ class TurkTuiApp(App[int]):
         self.ctx = ctx
         self.main_screen = MainScreen(ctx)
         self._reload_timer = None
+        self._loader: HitLoader | None = None
         if ctx.env.is_production:
             self.add_class("-production")
 
@@ -47,8 +59,11 @@ class TurkTuiApp(App[int]):
 
     def start_up(self) -> None:
         """Called by the main screen once its first frame is painted."""
-        self.reload_hits()
-        self.refresh_balance()
+        # The loader also fetches the balance (after the first page), so the UI process
+        # does not import boto3 while rows stream in.
+        generation = self.main_screen.begin_load()
+        loader, self.ctx.hit_loader = self.ctx.hit_loader, None
+        self._start_load(generation, loader, with_balance=True)
         seconds = float(self.ctx.settings.auto_refresh or 0)
         if seconds > 0:
             self._reload_timer = self.set_interval(max(1.0, seconds), self._auto_reload_tick)
@@ -71,7 +86,7 @@ class TurkTuiApp(App[int]):
     def reload_hits(self) -> None:
         """Fetch every HIT again; the cursor stays on the same HIT."""
         generation = self.main_screen.begin_load()
-        self._load_hits(generation)
+        self._start_load(generation, None, with_balance=False)
 
     def refresh_balance(self) -> None:
         self._load_balance()
@@ -89,32 +104,80 @@ class TurkTuiApp(App[int]):
         self.notify(f"Copied HIT id {hit.hit_id}", markup=False, timeout=3)
 
     # -- workers -----------------------------------------------------------------------------
+    def _start_load(self, generation: int, loader: HitLoader | None, with_balance: bool) -> None:
+        # Stop a running load now: its worker is blocked on the pipe, and killing the child
+        # is what unblocks it.
+        self._close_loader()
+        self._load_hits(generation, loader, with_balance)
+
+    def _close_loader(self) -> None:
+        loader, self._loader = self._loader, None
+        if loader is not None:
+            loader.close()
+
+    def on_unmount(self) -> None:
+        # Never leave a child process (or a worker thread blocked on its pipe) behind.
+        self._close_loader()
+        if self.ctx.hit_loader is not None:
+            self.ctx.hit_loader.close()
+
+    def _in_process_events(self) -> Iterator[tuple[str, Any]]:
+        """For a stand-in service that cannot be rebuilt in a child process."""
+        pages = 0
+        for hits in self.ctx.service.iter_hit_pages(PAGE_SIZE):
+            pages += 1
+            yield "page", hits
+        yield "done", pages
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
-    def _load_hits(self, generation: int) -> None:
+    def _load_hits(self, generation: int, loader: HitLoader | None, with_balance: bool) -> None:
         worker = get_current_worker()
         target = self.main_screen
         pages = 0
         batch: list[Hit] = []
         last_post = 0.0
+        balance_seen = False
         try:
-            for hits in self.ctx.service.iter_hit_pages(PAGE_SIZE):
+            spec = getattr(self.ctx.service, "spec", None)
+            if loader is None and spec is not None:
+                loader = HitLoader(spec(), page_size=PAGE_SIZE, balance=with_balance)
+            if loader is not None:
                 if worker.is_cancelled:
                     return
-                pages += 1
-                batch.extend(hits)
-                # First page at once; then batches ≥ 0.1 s apart, so the UI thread (and the
-                # GIL) is not woken 100 times for 100 pages.
-                now = time.monotonic()
-                if pages == 1 or now - last_post >= 0.1:
-                    target.post_message(HitsPage(generation, pages, batch))
-                    batch, last_post = [], now
-            if batch:
-                target.post_message(HitsPage(generation, pages, batch))
-            target.post_message(HitsLoaded(generation, pages))
+                self._loader = loader
+            events = loader.events() if loader is not None else self._in_process_events()
+            for kind, payload in events:
+                if worker.is_cancelled:
+                    return
+                if kind == "page":
+                    pages += 1
+                    batch.extend(payload)
+                    # First page at once; then batches ≥ 0.1 s apart, so the UI thread is
+                    # not woken 100 times for 100 pages.
+                    now = time.monotonic()
+                    if pages == 1 or now - last_post >= 0.1:
+                        target.post_message(HitsPage(generation, pages, batch))
+                        batch, last_post = [], now
+                elif kind == "balance":
+                    balance_seen = True
+                    target.post_message(BalanceLoaded(payload))
+                elif kind == "balance_error":
+                    balance_seen = True
+                    target.post_message(BalanceFailed(payload))
+                elif kind == "done":
+                    if batch:
+                        target.post_message(HitsPage(generation, pages, batch))
+                    target.post_message(HitsLoaded(generation, pages))
         except TurkError as exc:
             target.post_message(HitsFailed(generation, exc))
         except Exception as exc:  # last resort: a message, never a traceback
             target.post_message(HitsFailed(generation, exc))
+        finally:
+            if loader is not None:
+                loader.close()
+        if with_balance and not balance_seen and not worker.is_cancelled:
+            # The listing failed before the balance was asked for: ask on its own.
+            target.post_message(BalanceWanted())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="balance")
     def _load_balance(self) -> None:

@@ -28,6 +28,9 @@ class AppContext:
     #: the request history store (turktui.core.history), None until opened
     history: Any = None
     balance: Balance | None = None
+    #: a turktui.core.loader.HitLoader started before Textual was imported (by run_app);
+    #: the first load takes it over. None: the app starts its own.
+    hit_loader: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -13,7 +13,7 @@ import threading
 from typing import Any
 
 from turktui.core.engine import Engine, Event, Outcome, Plan, PlanRefused
-from turktui.core.history import HistoryError, HistoryStore, Record, State
+from turktui.core.history import HistoryError, HistoryStore, OutcomeNotRecorded, Record, State
 from turktui.core.history import open_history as _open
 from turktui.core.models import Hit
 from turktui.core.text import one_line
@@ -111,6 +111,11 @@ def run_plan(app: Any, engine: Engine, plan: Plan) -> Any:
     def work() -> Outcome | None:
         try:
             outcome = engine.execute(plan, on_event)
+        except OutcomeNotRecorded as exc:
+            # Sent (maybe), but the history failed afterwards: never claim "not sent".
+            _notify(app, f"The history could not be written: {exc}", severity="error",
+                    timeout=30)
+            return None
         except HistoryError as exc:
             _notify(app, f"Not sent: the history could not be written ({exc}).",
                     severity="error", timeout=15)

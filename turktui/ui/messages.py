@@ -41,3 +41,7 @@ class BalanceFailed(Message):
     def __init__(self, error: BaseException) -> None:
         super().__init__()
         self.error = error
+
+
+class BalanceWanted(Message):
+    """The loader could not fetch the balance: fetch it on its own."""

@@ -14,7 +14,14 @@ from textual.widgets import Footer, Input, Static
 from turktui.core.models import Hit
 from turktui.ui.context import AppContext
 from turktui.ui.errors import describe, one_line_summary
-from turktui.ui.messages import BalanceFailed, BalanceLoaded, HitsFailed, HitsLoaded, HitsPage
+from turktui.ui.messages import (
+    BalanceFailed,
+    BalanceLoaded,
+    BalanceWanted,
+    HitsFailed,
+    HitsLoaded,
+    HitsPage,
+)
 from turktui.ui.widgets.env_banner import EnvBanner
 from turktui.ui.widgets.hit_table import COLUMN_LABELS, HitTable
 from turktui.ui.widgets.status_bar import StatusBar
@@ -24,15 +31,18 @@ if TYPE_CHECKING:
 
 
 class MainScreen(Screen[None]):
+    # Footer labels are terse so that every action fits at 80 columns (htop-style: the key,
+    # coloured, right before its label); `?` lists them in full. Navigation keys are only
+    # in `?` help.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "app.help", "Help"),
-        Binding("slash", "filter", "Filter"),
-        Binding("x", "toggle_extendable", "Extendable"),
-        Binding("o", "toggle_expired", "Expired"),
+        Binding("slash", "filter", "Find", tooltip="Filter by text"),
+        Binding("x", "toggle_extendable", "Headroom", tooltip="Only extendable HITs"),
+        Binding("o", "toggle_expired", "Expired", tooltip="Only expired HITs"),
         Binding("s", "sort_next", "Sort"),
         Binding("S", "sort_reverse", "Reverse", show=False),
-        Binding("r", "app.reload_hits", "Refresh"),
-        Binding("enter,d", "detail", "Detail"),
+        Binding("r", "app.reload_hits", "Reload"),
+        Binding("enter,d", "detail", "Info", tooltip="Details of the HIT"),
         Binding("e", "app.extend", "Extend"),
         Binding("h", "app.history", "History"),
         Binding("c", "copy_id", "Copy"),
@@ -163,6 +173,9 @@ class MainScreen(Screen[None]):
         self.ctx.balance = message.balance
         self.ctx.extras.pop("balance_error", None)
         self.tui.refresh_banners()
+
+    def on_balance_wanted(self, message: BalanceWanted) -> None:
+        self.tui.refresh_balance()
 
     def on_balance_failed(self, message: BalanceFailed) -> None:
         self.ctx.extras["balance_error"] = one_line_summary(message.error)
