@@ -33,18 +33,42 @@ srv.stop()
 PAGINATOR = """
 import json, resource, sys, time
 import boto3
+
+def peak_rss_mb():
+    # VmHWM: this process's own peak. ru_maxrss is not: Linux carries it across exec, so a
+    # child spawned by a big parent (e.g. the suite after the AWS CLI run) would report
+    # the parent's peak.
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 client = boto3.client("mturk", region_name="us-east-1", endpoint_url=sys.argv[1])
 n = 0
 for page in client.get_paginator("list_hits").paginate(PaginationConfig={"PageSize": 100}):
     n += len(page["HITs"])
 print(json.dumps({"done": time.time(), "hits": n,
-                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "rss_mb": peak_rss_mb()}))
 """
 
 # Drives the real app headless: the same startup path as `turktui --endpoint-url URL`
 # (connection, loader process started, *then* Textual imported), minus the terminal.
 DRIVER = """
 import asyncio, json, resource, statistics, sys, time
+
+def peak_rss_mb():
+    # VmHWM: this process's own peak. ru_maxrss is not: Linux carries it across exec, so a
+    # child spawned by a big parent (e.g. the suite after the AWS CLI run) would report
+    # the parent's peak.
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 from turktui.cli import build_parser
 from turktui.cli.options import open_connection
 from turktui.cli.run_app import build_app, start_prefetch
@@ -104,7 +128,7 @@ conn.close()
 marks["key_max_ms"] = max(latencies) * 1000 if latencies else None
 marks["key_median_ms"] = statistics.median(latencies) * 1000 if latencies else None
 marks["keys"] = len(latencies)
-marks["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+marks["rss_mb"] = peak_rss_mb()
 print(json.dumps(marks))
 """
 

@@ -9,9 +9,14 @@ from textual.widgets import Static
 class StatusBar(Static):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(markup=False, **kwargs)  # type: ignore[arg-type]
+        self._shown: tuple[str, str, int] | None = None
 
     def show(self, left: str, right: str = "") -> None:
         width = max(0, self.size.width)
+        # Called on every cursor move: skip identical updates.
+        if self._shown == (left, right, width):
+            return
+        self._shown = (left, right, width)
         text = Text(left, no_wrap=True, overflow="ellipsis")
         if right:
             gap = width - text.cell_len - len(right) - 1
@@ -20,4 +25,6 @@ class StatusBar(Static):
             else:
                 text.append("  " + right)
         text.truncate(max(1, width), overflow="ellipsis") if width else None
-        self.update(text)
+        # Fixed size (one full-width line, see app.tcss): a repaint, never a relayout, which
+        # would cost the whole screen a layout pass per keypress.
+        self.update(text, layout=False)
