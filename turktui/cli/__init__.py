@@ -84,6 +84,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 return run_app(args)
             finally:
+                engine = sys.modules.get("turktui.core.engine")
+                if engine is not None and engine.IN_FLIGHT.count:
+                    # Quit with a request in flight: let it record its outcome first.
+                    print("turktui: waiting for a request in flight to record its outcome…",
+                          file=sys.stderr, flush=True)
                 _wait_in_flight()
         return int(handler(args))
     except TurkError as exc:
@@ -113,6 +118,25 @@ def _wait_in_flight(timeout: float = HANGUP_GRACE) -> bool:
     return bool(engine.IN_FLIGHT.wait_idle(timeout))
 
 
+_DETACHED: list[int] = []
+
+
+def _detach_terminal() -> None:
+    """Point stdin at a pipe nobody writes (reads block) and stdout/stderr at /dev/null.
+
+    A hung-up tty reads as endless EOF: Textual's input thread would spin at 100% CPU while
+    we wait for a request in flight, and every screen update would fail with EIO."""
+    try:
+        read_end, write_end = os.pipe()
+        _DETACHED.append(write_end)  # kept open (never written) so reads block, not EOF
+        os.dup2(read_end, 0)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+    except OSError:  # pragma: no cover - nothing better to do; we exit soon anyway
+        pass
+
+
 def _install_hangup_handler() -> None:
     """The terminal went away (SSH dropped): end the app instead of leaving it running
     against a dead tty, but first let a request in flight record its outcome.
@@ -129,6 +153,7 @@ def _install_hangup_handler() -> None:
         os._exit(128 + signum)  # the terminal is gone: no screen to restore, no one to tell
 
     def on_hangup(signum: int, frame: object) -> None:
+        _detach_terminal()
         threading.Thread(target=finish, args=(signum,), name="hangup", daemon=True).start()
 
     signal.signal(signal.SIGHUP, on_hangup)

@@ -55,8 +55,13 @@ def register(sub: argparse._SubParsersAction, add_connection_options: Callable[.
         description="Add N assignments to a HIT, safely.", epilog=EXTEND_EPILOG,
         formatter_class=fmt,
     )
-    extend.add_argument("hit_id", metavar="HIT_ID")
-    extend.add_argument("n", metavar="N", help="how many assignments to add (digits only)")
+    # `HIT_ID N` (one HIT), or several HIT ids with a bulk mode (turktui.cli.bulk_commands).
+    extend.add_argument("hit_id", metavar="HIT_ID", nargs="*",
+                        help="HIT_ID N: add N to one HIT; several HIT ids: see the bulk modes")
+    from turktui.cli.bulk_commands import BULK_EPILOG, add_bulk_options
+
+    add_bulk_options(extend)
+    extend.epilog = EXTEND_EPILOG + BULK_EPILOG
     extend.add_argument("--token", metavar="T",
                         help="UniqueRequestToken to use (default: a new one); ≤ 64 characters")
     extend.add_argument("--expire-in", metavar="DURATION",
@@ -75,6 +80,7 @@ def register(sub: argparse._SubParsersAction, add_connection_options: Callable[.
     history.add_argument("--filter", metavar="TEXT", help="only records mentioning TEXT")
     history.add_argument("--unsettled", action="store_true",
                          help="only planned/sending/unknown records")
+    history.add_argument("--batch", metavar="ID", help="only the members of batch ID")
     add_connection_options(history, suppress=True)
     history.set_defaults(handler=cmd_history)
 
@@ -86,6 +92,8 @@ def register(sub: argparse._SubParsersAction, add_connection_options: Callable[.
     resolve.add_argument("--yes", "-y", action="store_true",
                          help="act without asking (otherwise: list and ask)")
     resolve.add_argument("--json", action="store_true", help="print one JSON object")
+    resolve.add_argument("--batch", metavar="ID",
+                         help="only the unsettled members of batch ID")
     add_connection_options(resolve, suppress=True)
     resolve.set_defaults(handler=cmd_resolve)
 
@@ -155,6 +163,7 @@ def _history(conn: Any) -> Any:
 def cmd_extend(args: argparse.Namespace) -> int:
     from turktui.core.engine import Engine, PlanRefused, check_token, estimated_cost_text
     from turktui.core.errors import (
+        AccessDenied,
         ConfigurationError,
         CredentialsExpired,
         CredentialsMissing,
@@ -167,6 +176,15 @@ def cmd_extend(args: argparse.Namespace) -> int:
     from turktui.core.timefmt import iso, parse_duration
 
     out = _Out(args.json)
+    from turktui.cli import bulk_commands
+
+    if bulk_commands.is_bulk(args):
+        return bulk_commands.cmd_extend_bulk(args)
+    if len(args.hit_id or []) != 2:
+        return out.result(EXIT_USAGE, {"state": "usage"},
+                          "turktui: give HIT_ID N for one HIT, or several HIT ids with --add N, "
+                          "--top-up-to T or --top-up-to-nine")
+    args.hit_id, args.n = args.hit_id
     base = {"hit_id": args.hit_id}
     try:
         n = parse_count(args.n)
@@ -196,7 +214,8 @@ def cmd_extend(args: argparse.Namespace) -> int:
         except HitNotFound as exc:
             return out.result(EXIT_REFUSED, {**base, "state": "refused", "error_code": exc.code},
                               f"turktui: refused: {_safe(exc.message)}")
-        except (ConfigurationError, CredentialsMissing, CredentialsExpired) as exc:
+        except (ConfigurationError, CredentialsMissing, CredentialsExpired, AccessDenied) as exc:
+            # Credentials/setup problems are the operator's to fix (exit 2), not outages.
             hint = f"\nturktui: hint: {exc.hint}" if exc.hint else ""
             return out.result(EXIT_USAGE, {**base, "state": "usage"},
                               f"turktui: {_safe(exc.message)}{hint}")
@@ -291,13 +310,18 @@ def _record_line(record: Any) -> str:
         title = title[:29] + "\u2026"
     return (f"#{record.id:<6} {iso(record.created)}  {record.state.label:<20} "
             f"+{record.n:<7,} {_safe(record.hit_id)}  {title}  "
-            f"{_safe(record.error_code)}")
+            f"{_safe(record.error_code)}"
+            + (f"  [{_safe(record.batch_id)}]" if record.batch_id else ""))
 
 
 def cmd_history(args: argparse.Namespace) -> int:
     from turktui.cli.options import load_config
     from turktui.core.history import UNSETTLED, HistoryError, open_history, record_to_json
 
+    if getattr(args, "batch", None):
+        from turktui.cli.bulk_commands import cmd_history_batch
+
+        return cmd_history_batch(args)
     _, paths = load_config(args)
     out = _Out(args.json)
     try:
@@ -326,6 +350,10 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     from turktui.core.engine import Engine, PlanRefused
     from turktui.core.history import HistoryError, State, record_to_json
 
+    if getattr(args, "batch", None):
+        from turktui.cli.bulk_commands import cmd_resolve_batch
+
+        return cmd_resolve_batch(args)
     out = _Out(args.json)
     conn = _open(args)
     try:

@@ -273,6 +273,24 @@ class Engine:
         except HistoryError as exc:
             raise self._not_recorded(record_id, exc) from exc
 
+    def execute_recorded(
+        self, record: Record, on_event: Callable[[Event], None] | None = None
+    ) -> Outcome:
+        """Send a record that is already in the history (bulk batches record every member
+        first, in one transaction): the same send/record/refresh path as `execute`, with the
+        record's own token. Only for records never sent or known not applied (planned,
+        failed); unknown ones go through `resolve`."""
+        with IN_FLIGHT.track():
+            emit = on_event or (lambda event: None)
+            started = time.monotonic()
+            try:
+                result = self._send(record, emit)
+                return self._after_send(record, result, emit, started=started)
+            except OutcomeNotRecorded:
+                raise
+            except HistoryError as exc:
+                raise self._not_recorded(record.id, exc) from exc
+
     def _not_recorded(self, record_id: int, exc: HistoryError) -> OutcomeNotRecorded:
         """Was anything sent? Ask the history (it may still answer reads)."""
         maybe_sent = True
@@ -387,10 +405,15 @@ class Engine:
             elif hit is not None:
                 note += f" Confirmed: MaxAssignments is {hit.max_assignments}."
         if resolved:
+            if state is State.FAILED:
+                # Still could not reach MTurk (no credentials, network...): still unsettled,
+                # and the operator needs to know why, not just "unknown".
+                note = (note + " Could not settle it: "
+                        f"{result.error_message or result.error_code}.").strip()
             state = {
                 State.SUCCEEDED: State.RESOLVED_SUCCEEDED,
                 State.REFUSED: State.RESOLVED_NOT_APPLIED,
-                State.FAILED: State.UNKNOWN,  # still could not reach MTurk: still unsettled
+                State.FAILED: State.UNKNOWN,
             }.get(state, state)
         values: dict[str, Any] = {"state": state, "error_code": result.error_code,
                                   "error_message": result.error_message, "note": note.strip()}

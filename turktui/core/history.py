@@ -215,7 +215,8 @@ _COLUMNS = (
     "max_before, expected_after, expire_at, state, error_code, error_message, attempt_count, "
     "first_sent, duration, batch_id, expiry_state, expiry_error, note"
 )
-_SEARCHABLE = ("hit_id", "hit_title", "token", "state", "error_code", "error_message", "note")
+_SEARCHABLE = ("hit_id", "hit_title", "token", "state", "error_code", "error_message", "note",
+               "batch_id")  # batch_id: typing a batch id lists its members
 _UPDATABLE = {
     "state", "error_code", "error_message", "first_sent", "duration", "expiry_state",
     "expiry_error", "note", "hit_title", "batch_id",
@@ -570,6 +571,53 @@ class HistoryStore:
             return count
 
         return int(self._write(run))
+
+    def create_many(self, rows: Sequence[dict[str, Any]], *, now: datetime | None = None
+                    ) -> list[int]:
+        """Insert many new records (a bulk batch) in ONE transaction: all are recorded, or
+        none (so a batch is never half-recorded). Each row takes `create`'s keywords."""
+        stamp = (now or datetime.now(UTC)).timestamp()
+
+        def insert(db: sqlite3.Connection) -> list[int]:
+            ids: list[int] = []
+            for row in rows:
+                cur = db.execute(
+                    "INSERT INTO requests (created, updated, env_kind, endpoint, profile, "
+                    "hit_id, hit_title, n, token, max_before, expected_after, expire_at, state, "
+                    "batch_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (stamp, stamp, row["env_kind"], row["endpoint"], row.get("profile"),
+                     row["hit_id"], row.get("hit_title", ""), row["n"], row["token"],
+                     row["max_before"], row["expected_after"], _ts(row.get("expire_at")),
+                     State(row.get("state", State.PLANNED)).value, row.get("batch_id")),
+                )
+                ids.append(int(cur.lastrowid or 0))
+            return ids
+
+        return list(self._write(insert))
+
+    def batch_records(self, batch_id: str) -> list[Record]:
+        """Every member of a batch, in the order they were recorded."""
+        with self._reading():
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM requests WHERE batch_id = ? ORDER BY id", (batch_id,)
+            ).fetchall()
+        return [self._row(r) for r in rows]
+
+    def batch_states(self, batch_id: str) -> dict[State, int]:
+        """How many members of a batch are in each state."""
+        with self._reading():
+            rows = self._db.execute(
+                "SELECT state, count(*) FROM requests WHERE batch_id = ? GROUP BY state",
+                (batch_id,),
+            ).fetchall()
+        out: dict[State, int] = {}
+        for state, count in rows:
+            try:
+                key = State(state)
+            except ValueError:
+                key = State.UNKNOWN
+            out[key] = out.get(key, 0) + int(count)
+        return out
 
     # -- reads -----------------------------------------------------------------------------
     def _row(self, row: Sequence[Any], attempts: tuple[Attempt, ...] = ()) -> Record:

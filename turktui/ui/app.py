@@ -196,7 +196,7 @@ class TurkTuiApp(App[int]):
     # -- actions -----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Read-only: `e` is removed outright (not merely dimmed) from the footer.
-        return not (action == "extend" and self.ctx.read_only)
+        return not (action in ("extend", "bulk") and self.ctx.read_only)
 
     def action_reload_hits(self) -> None:
         self.reload_hits()
@@ -221,6 +221,18 @@ class TurkTuiApp(App[int]):
             self.notify("Extending is not available in this build.", severity="warning")
             return
         open_extend(self, hit)
+
+    def marked_hits(self) -> list[Hit]:
+        return self.main_screen.table.marked_hits
+
+    def action_bulk(self) -> None:
+        """`b`: the bulk dialog for the marked HITs (turktui.ui.bulk_flow)."""
+        if self.ctx.read_only:
+            self.notify("Read-only session: extending is disabled.", severity="warning")
+            return
+        from turktui.ui.bulk_flow import open_bulk
+
+        open_bulk(self)
 
     def action_history(self) -> None:
         try:

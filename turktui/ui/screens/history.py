@@ -42,6 +42,7 @@ _STATE_MARK = {
     State.PLANNED: "\u2026 planned",
 }
 WIDE = 120
+BATCH_WIDE = 150  # from here a Batch column; below it a ▣ before "Add" marks batch members
 
 
 def state_label(state: State) -> str:
@@ -66,6 +67,8 @@ def _layout(width: int) -> list[tuple[str, int]]:
                ("Max", 17 if wide else 11), ("HIT", 30 if wide else 14)]
     if wide:
         columns.append(("Error", 36))
+    if width >= BATCH_WIDE:
+        columns.append(("Batch", 12))
     used = sum(w + 1 for _, w in columns)
     columns.insert(6, ("Title", max(8, width - used)))
     return columns
@@ -77,11 +80,12 @@ def _cells(rec: Record, wide: bool) -> dict[str, str]:
         "#": f"{rec.id}",
         "Created (UTC)": created if wide else created[5:16],
         "State": state_label(rec.state),
-        "Add": f"+{rec.n:,}",
+        "Add": ("\u25a3" if rec.batch_id else "") + f"+{rec.n:,}",
         "Max": f"{rec.max_before:,}\u2192{rec.expected_after:,}",
         "HIT": one_line(rec.hit_id),
         "Title": one_line(rec.hit_title),
         "Error": one_line(rec.error_code),
+        "Batch": one_line((rec.batch_id or "").removeprefix("batch-")),
     }
 
 
@@ -231,6 +235,8 @@ class HistoryScreen(Screen[None]):
         Binding("slash", "focus_filter", "Filter"),
         Binding("r", "resolve", "Resolve"),
         Binding("u", "toggle_unsettled", "Unsettled"),
+        Binding("b", "filter_batch", "Batch", tooltip="Only this record's batch"),
+        Binding("B", "resolve_batch", "Resolve batch", show=False),
     ]
 
     def __init__(self, history: HistoryStore,
@@ -291,7 +297,7 @@ class HistoryScreen(Screen[None]):
         suffix = f" matching \u201c{one_line(self.filter_text)}\u201d" if self.filter_text else ""
         self.query_one("#history-count", Static).update(
             Text(f"{self.total:,} {what}record{'s' if self.total != 1 else ''}{suffix} \u00b7 "
-                 "enter: detail \u00b7 r: resolve \u00b7 u: unsettled only"))
+                 "enter: detail \u00b7 r: resolve \u00b7 u: unsettled only \u00b7 b: batch"))
 
     def _show_error(self, exc: Exception) -> None:
         self._error = str(exc)
@@ -349,7 +355,57 @@ class HistoryScreen(Screen[None]):
         rec = self.current
         if rec is not None:
             full = self._full(rec)
-            self.app.push_screen(RecordScreen(full, self.resolve_cb))
+            self.app.push_screen(RecordScreen(full, self.resolve_cb,
+                                              batch=self._batch_text(full)))
+
+    # -- batches ---------------------------------------------------------------------------
+    def _batch_text(self, rec: Record, limit: int = 30) -> Text | None:
+        """The record's batch: its members' states, for the detail view."""
+        if not rec.batch_id:
+            return None
+        try:
+            members = self.history.batch_records(rec.batch_id)
+        except HistoryError as exc:
+            return Text(one_line(f"Batch members cannot be read: {exc}", max_length=300))
+        counts: dict[str, int] = {}
+        for m in members:
+            counts[state_label(m.state)] = counts.get(state_label(m.state), 0) + 1
+        text = Text()
+        text.append(f"\nBatch {one_line(rec.batch_id)}: {len(members):,} members \u2014 ",
+                    style="bold")
+        text.append(", ".join(f"{n:,} {label}" for label, n in counts.items()) + "\n")
+        for m in members[:limit]:
+            here = "\u25b6" if m.id == rec.id else " "
+            text.append(one_line(f"{here} #{m.id:<6} {state_label(m.state):<16} "
+                                 f"+{m.n:<6,} {m.hit_id}") + "\n")
+        if len(members) > limit:
+            text.append(f"  \u2026 and {len(members) - limit:,} more (b in the list: "
+                        "only this batch)\n")
+        return text
+
+    def action_filter_batch(self) -> None:
+        """Show only the current record's batch (again: show everything)."""
+        rec = self.current
+        field = self.query_one("#history-filter", Input)
+        if rec is None or not rec.batch_id:
+            if field.value:
+                field.value = ""
+                return
+            self.notify("This request is not part of a batch.", markup=False)
+            return
+        field.value = "" if field.value == rec.batch_id else rec.batch_id
+
+    def action_resolve_batch(self) -> None:
+        rec = self.current
+        if rec is None or not rec.batch_id:
+            self.notify("This request is not part of a batch.", markup=False)
+            return
+        if self.resolve_cb is None:
+            self.notify("Resolving is not available here.", severity="warning")
+            return
+        from turktui.ui.bulk_flow import resolve_batch
+
+        resolve_batch(self.app, rec.batch_id)
 
     def action_resolve(self) -> None:
         rec = self.current
@@ -420,14 +476,18 @@ class RecordScreen(ModalScreen[None]):
         Binding("r", "resolve", "Resolve"),
     ]
 
-    def __init__(self, record: Record, resolve: Callable[[Record], None] | None) -> None:
+    def __init__(self, record: Record, resolve: Callable[[Record], None] | None,
+                 *, batch: Text | None = None) -> None:
         super().__init__()
         self.record = record
         self.resolve_cb = resolve
+        self.batch = batch
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="record-box"):
             yield Static(record_text(self.record), id="record-text", markup=False)
+            if self.batch is not None:
+                yield Static(self.batch, id="record-batch", markup=False)
         yield Footer()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -48,6 +49,12 @@ class MainScreen(Screen[None]):
         Binding("c", "copy_id", "Copy"),
         Binding("q", "app.quit", "Quit"),
         Binding("escape", "escape", "Clear filters", show=False),
+        # Bulk: marks and the bulk dialog (hidden from the 80-column footer; the status
+        # line says "N marked · b: bulk" once something is marked).
+        Binding("space", "toggle_mark", "Mark", show=False),
+        Binding("a", "mark_all", "Mark all shown", show=False),
+        Binding("u", "clear_marks", "Clear marks", show=False),
+        Binding("b", "app.bulk", "Bulk", show=False),
     ]
 
     def __init__(self, ctx: AppContext) -> None:
@@ -107,6 +114,11 @@ class MainScreen(Screen[None]):
         if message.generation != self.generation:
             return
         self.load_pages = message.page
+        # Rows live until the next reload. Without this, every time the heap grows by 25%
+        # the cyclic GC rescans all of it (profiled: 50-80 ms pauses at 50,000 HITs, i.e.
+        # keys lagging > 100 ms). freeze() is O(1); the frozen rows are still freed by
+        # reference counting when a reload replaces them (they hold no cycles).
+        gc.freeze()
         if self._streaming:
             self.table.append_rows(message.hits)
         else:
@@ -208,6 +220,8 @@ class MainScreen(Screen[None]):
         if table.sort_key:
             arrow = "\u25bc" if table.sort_reverse else "\u25b2"
             left += f" \u00b7 sort: {COLUMN_LABELS[table.sort_key]} {arrow}"
+        if table.marked:
+            left += f" \u00b7 {len(table.marked):,} marked (b: bulk)"
         right = f"{table.cursor + 1:,}/{len(table.view):,}" if table.view else ""
         self.query_one(StatusBar).show(left, right)
 
@@ -274,6 +288,18 @@ class MainScreen(Screen[None]):
         from turktui.ui.screens.detail import DetailScreen
 
         self.app.push_screen(DetailScreen(self.ctx, hit))
+
+    def action_toggle_mark(self) -> None:
+        self.table.toggle_mark()
+        self.update_status()
+
+    def action_mark_all(self) -> None:
+        self.table.mark_visible()
+        self.update_status()
+
+    def action_clear_marks(self) -> None:
+        self.table.clear_marks()
+        self.update_status()
 
     def action_copy_id(self) -> None:
         self.tui.copy_hit_id(self.table.cursor_hit)

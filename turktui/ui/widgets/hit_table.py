@@ -176,6 +176,8 @@ class HitTable(ScrollView, can_focus=True):
         self._columns_cache: tuple[int, list[tuple[int, Column, int]]] | None = None
         self._rebuild_timer: Any = None
         self._size_timer: Any = None
+        #: Marked HIT ids (bulk actions). Keyed by id, so marks survive sort/filter/refresh.
+        self.marked: set[str] = set()
 
     # -- data --------------------------------------------------------------------------------
     @property
@@ -194,6 +196,7 @@ class HitTable(ScrollView, can_focus=True):
             keep_id = self.cursor_hit.hit_id
         self.rows = list(hits)
         self._index = {hit.hit_id: i for i, hit in enumerate(self.rows)}
+        self.marked.intersection_update(self._index)  # HITs gone after a refresh: unmarked
         self._cells = [None] * len(self.rows)
         self.rebuild(keep_id=keep_id)
 
@@ -242,6 +245,30 @@ class HitTable(ScrollView, can_focus=True):
         self._cells[index] = None
         self.rebuild()
         return True
+
+    # -- marks (bulk) ----------------------------------------------------------------------
+    @property
+    def marked_hits(self) -> list[Hit]:
+        """The marked HITs, in list order (whether shown by the filter or not)."""
+        return [hit for hit in self.rows if hit.hit_id in self.marked] if self.marked else []
+
+    def toggle_mark(self) -> None:
+        """Mark/unmark the cursor row and move down (space)."""
+        hit = self.cursor_hit
+        if hit is None:
+            return
+        self.marked.symmetric_difference_update({hit.hit_id})
+        self.refresh()
+        self.move_cursor(1)
+
+    def mark_visible(self) -> None:
+        """Mark every row the filter shows."""
+        self.marked.update(self.rows[i].hit_id for i in self.view)
+        self.refresh()
+
+    def clear_marks(self) -> None:
+        self.marked.clear()
+        self.refresh()
 
     def matches(self, hit: Hit, now: datetime) -> bool:
         if self.filter_text:
@@ -494,6 +521,9 @@ class HitTable(ScrollView, can_focus=True):
         for _x, col, w in layout:
             parts.append(fit(cells[_INDEX[col.key]], w, col.right))
         text = " ".join(parts)
+        if self.marked and hit.hit_id in self.marked:
+            # A ● right after the gutter: a mark visible without colour.
+            text = text[:1] + "\u25cf" + text[2:]
         return Strip([Segment(fit(text, width), style)], width)
 
     def _header(self, layout: list[tuple[int, Column, int]], width: int, base: Style) -> Strip:

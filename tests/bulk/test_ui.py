@@ -1,0 +1,272 @@
+"""Pilot tests: marking, every mode's preview, cancel, partial failure, retry, production."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from tests.bulk.conftest import OP
+from tests.conftest import FIXED_NOW
+from tests.ui.helpers import screen_text, wait_for, wait_loaded
+from turktui.core.environment import EnvKind
+from turktui.core.history import State
+from turktui.ui.app import TurkTuiApp
+from turktui.ui.screens.bulk import BatchScreen, BulkScreen
+from turktui.ui.screens.confirm import ConfirmScreen
+
+NOW = FIXED_NOW.timestamp()
+OLD = datetime(2014, 3, 1, tzinfo=timezone.utc).timestamp()
+MIXED = [(1, False), (4, False), (7, False), (9, False), (10, False), (25, False), (4, True)]
+
+
+def seed(server: Any, spec: list[tuple[int, bool]] = MIXED, **kw: Any) -> list[str]:
+    return [server.state.add_hit(MaxAssignments=m, Reward="0.10", Title=f"Survey max {m}"
+                                 + (" old" if old else ""),
+                                 CreationTime=OLD if old else NOW - 86400, **kw)
+            for m, old in spec]
+
+
+async def start(pilot: Any) -> Any:
+    await wait_loaded(pilot)
+    return pilot.app.main_screen.table
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_marking_survives_sort_filter_and_refresh(make_emulator, make_context,
+                                                        size) -> None:
+    server = make_emulator(0)
+    ids = seed(server, [(m, False) for m in (3, 12, 20, 5)])
+    app = TurkTuiApp(make_context(server.url))
+    async with app.run_test(size=size) as pilot:
+        table = await start(pilot)
+        first = table.cursor_hit.hit_id
+        await pilot.press("space")
+        assert table.marked == {first} and table.cursor == 1  # marked and moved down
+        assert "\u25cf" in screen_text(app) and "1 marked (b: bulk)" in screen_text(app)
+        await pilot.press("space")
+        assert len(table.marked) == 2
+        await pilot.press("s", "s", "s", "s")  # sort by Max
+        await pilot.pause()
+        assert len(table.marked) == 2 and screen_text(app).count("\u25cf") == 2
+        await pilot.press("slash", *"max 2", "enter")  # filter: only "Survey max 20"
+        await pilot.pause()
+        assert len(table.view) == 1
+        await pilot.press("a")  # marks only what is shown
+        assert len(table.marked) == 3
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(table.marked) == 3 and "3 marked" in screen_text(app)
+        # A refresh keeps marks of HITs still listed and drops the vanished one.
+        server.state.update_hit(first, Expiration=NOW - 10)
+        server.state.op_delete_hit({"HITId": first})
+        await pilot.press("r")
+        await wait_loaded(pilot)
+        assert first not in table.marked and len(table.marked) == 2
+        assert {h.hit_id for h in table.marked_hits} <= set(ids)
+        await pilot.press("u")
+        assert not table.marked and "marked" not in screen_text(app)
+
+
+async def test_bulk_needs_marks(make_emulator, make_context) -> None:
+    server = make_emulator(0)
+    seed(server)
+    app = TurkTuiApp(make_context(server.url))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start(pilot)
+        await pilot.press("b")
+        await pilot.pause()
+        assert not isinstance(app.screen, BulkScreen)
+        assert any("Mark HITs with space first" in n.message for n in app._notifications)
+
+
+async def test_read_only_has_no_bulk(make_emulator, make_context) -> None:
+    server = make_emulator(0)
+    seed(server)
+    app = TurkTuiApp(make_context(server.url, read_only=True))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start(pilot)
+        await pilot.press("a", "b")
+        await pilot.pause()
+        assert not isinstance(app.screen, BulkScreen)
+
+
+async def _open_bulk(pilot: Any) -> BulkScreen:
+    await start(pilot)
+    await pilot.press("a", "b")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, BulkScreen))
+    return pilot.app.screen  # type: ignore[no-any-return]
+
+
+async def _set(pilot: Any, screen: BulkScreen, mode: str, value: str) -> str:
+    await pilot.click(f"#mode-{mode}")
+    box = screen.query_one("#bulk-number")
+    box.value = value
+    await pilot.pause()
+    return screen_text(pilot.app)
+
+
+async def test_every_mode_preview(make_emulator, make_context) -> None:
+    server = make_emulator(0)
+    seed(server)
+    app = TurkTuiApp(make_context(server.url))
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await _open_bulk(pilot)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "7 marked HITs" in text
+        # Default: add 5 to each.
+        plan = {(ln.hit.max_assignments, "old" in ln.hit.title): ln.change_text
+                for ln in screen.preview.lines}
+        assert plan[1, False] == "+5 (1 \u2192 6)" and plan[7, False] == "capped +2 (7 \u2192 9)"
+        assert plan[9, False] == "refused" and plan[4, True] == "refused"
+        assert "capped" in text and "\u2717 refused" in text and "created on 2014-03-01" in text
+        assert "5 of 7 HITs to send" in text and "1 capped" in text and "2 refused" in text
+        assert "balance" in text
+        text = await _set(pilot, screen, "top-up", "20")
+        plan = {(ln.hit.max_assignments, "old" in ln.hit.title): ln.change_text
+                for ln in screen.preview.lines}
+        assert plan[4, False] == "capped +5 (4 \u2192 9)"
+        assert plan[10, False] == "+10 (10 \u2192 20)" and plan[25, False] == "nothing to do"
+        assert "already at 25 (target 20)" in text
+        text = await _set(pilot, screen, "nine", "")
+        plan = {(ln.hit.max_assignments, "old" in ln.hit.title): ln.change_text
+                for ln in screen.preview.lines}
+        assert plan[1, False] == "+8 (1 \u2192 9)" and plan[10, False] == "nothing to do"
+        assert "3 of 7 HITs to send" in text
+        text = await _set(pilot, screen, "nine", "2")
+        assert screen.preview.lines[4].change_text == "+2 (10 \u2192 12)"
+        # Invalid: submit disabled, the reason shown.
+        text = await _set(pilot, screen, "add", "0")
+        assert screen.preview is None and "at least 1" in text
+        assert screen.query_one("#bulk-send").disabled
+
+
+async def test_send_then_rows_and_history_show_the_batch(make_emulator, make_context) -> None:
+    server = make_emulator(0)
+    ids = seed(server)
+    app = TurkTuiApp(make_context(server.url))
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await _open_bulk(pilot)
+        expected = {ln.hit.hit_id: ln.new_max for ln in screen.preview.to_send}
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, BatchScreen))
+        batch = app.screen
+        await wait_for(pilot, lambda: not batch.running)
+        assert batch.report.succeeded == 5 and "5 of 5 succeeded" in screen_text(app)
+        for hit_id, new_max in expected.items():
+            assert server.state.get_hit_raw(hit_id)["MaxAssignments"] == new_max
+        await pilot.press("escape")
+        await pilot.pause()
+        rows = {h.hit_id: h.max_assignments for h in app.main_screen.table.rows}
+        assert all(rows[h] == m for h, m in expected.items())
+        assert set(ids) >= set(expected)
+
+
+async def test_cancel_then_retry(make_emulator, make_context) -> None:
+    server = make_emulator(0)
+    seed(server, [(20, False)] * 36)
+    server.faults.add(op=OP, latency=0.4)
+    app = TurkTuiApp(make_context(server.url))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_bulk(pilot)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, BatchScreen))
+        batch = app.screen
+        await wait_for(pilot, lambda: batch.progress is not None and batch.progress.done >= 3)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: not batch.running)
+        report = batch.report
+        assert report.cancelled and 0 < report.not_sent < 36
+        assert "not sent (cancelled)" in screen_text(app) or report.not_sent
+        assert "retry" in screen_text(app)
+        planned = {r.id: r.token for r in report.records if r.state is State.PLANNED}
+        sent = server.state.request_count(OP)
+        server.faults.clear()
+        await pilot.press("r")
+        await wait_for(pilot, lambda: batch.report is not None and not batch.running)
+        assert batch.report.all_succeeded
+        assert server.state.request_count(OP) == sent + len(planned)
+        assert {r.id: r.token for r in batch.report.records if r.id in planned} == planned
+
+
+async def test_partial_failure_shown_per_hit(make_emulator, make_context) -> None:
+    server = make_emulator(0)
+    ids = seed(server, [(20, False)] * 4, Expiration=NOW - 60)
+    app = TurkTuiApp(make_context(server.url))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _open_bulk(pilot)
+        for hit_id in ids[:2]:  # deleted while the dialog was open
+            server.state.op_delete_hit({"HITId": hit_id})
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, BatchScreen))
+        batch = app.screen
+        await wait_for(pilot, lambda: not batch.running)
+        text = screen_text(app)
+        assert batch.report.succeeded == 2 and batch.report.refused == 2
+        assert text.count("refused:") == 2 and "does not exist" in text
+        assert text.count("added +") == 2
+        assert batch.query_one("#batch-retry").disabled  # nothing retryable: refused stay
+
+
+async def test_production_confirmation_restates_totals(make_emulator, make_context) -> None:
+    server = make_emulator(0)
+    seed(server)
+    app = TurkTuiApp(make_context(server.url, EnvKind.PRODUCTION,
+                                   credentials=("AKIDTESTTESTTEST0000", "test-secret")))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _open_bulk(pilot)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        text = screen_text(app)
+        assert "Send 5 requests" in text and "+22 assignments" in text
+        assert "Total cost: $" in text and "Not sent: 2 refused" in text
+        await pilot.press("n")
+        await pilot.pause()
+        assert server.state.request_count(OP) == 0
+
+
+async def test_history_shows_batches_filters_and_resolves_per_batch(make_emulator,
+                                                                     make_context) -> None:
+    from turktui.core.batch import AdaptiveRate, BatchRunner
+    from turktui.core.bulk import AddEach, plan_bulk
+    from turktui.core.engine import Backoff, Engine
+    from turktui.core.history import HistoryStore
+    from turktui.ui.screens.history import HistoryScreen, RecordScreen
+
+    server = make_emulator(0)
+    ids = seed(server, [(20, False)] * 3)
+    ctx = make_context(server.url)
+    store = HistoryStore(ctx.paths.history_db)
+    engine = Engine(ctx.service, store, ctx.env, clock=ctx.clock, backoff=Backoff(attempts=1))
+    single = engine.extend(ctx.service.get_hit(seed(server, [(30, False)])[0]), 1)
+    server.faults.add(op=OP, drop=1.0)  # applied, answers lost → unknown
+    report = BatchRunner(engine, pacer=AdaptiveRate(None)).run(
+        plan_bulk([ctx.service.get_hit(h) for h in ids], AddEach(2)))
+    server.faults.clear()
+    store.close()
+    assert report.unknown == 3
+    app = TurkTuiApp(ctx)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await start(pilot)
+        await pilot.press("h")
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        hist = app.screen
+        text = screen_text(app)
+        assert "\u25a3+2" in text and report.batch_id.removeprefix("batch-") in text
+        assert len(hist.records) == 4
+        await pilot.press("b")  # only this batch
+        await wait_for(pilot, lambda: len(hist.records) == 3)
+        assert {r.batch_id for r in hist.records} == {report.batch_id}
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RecordScreen))
+        text = screen_text(app)
+        assert f"Batch {report.batch_id}: 3 members" in text and "3 ? unknown" in text
+        await pilot.press("escape")
+        await pilot.press("B")  # resolve the whole batch (re-sent with the same tokens)
+        await wait_for(pilot, lambda: all(r.settled for r in
+                                          app.ctx.history.batch_records(report.batch_id)))
+        for h in ids:
+            assert server.state.get_hit_raw(h)["MaxAssignments"] == 22
+        assert app.ctx.history.get(single.record.id).state is State.SUCCEEDED

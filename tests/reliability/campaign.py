@@ -1,0 +1,264 @@
+"""The reliability campaign: every category at full scale, figures as Markdown.
+
+    python -m tests.reliability.campaign [--trials N] [--cli-trials M] [--seed S]
+                                         [--examples K] [--kills K] [--per-writer W]
+
+Prints the figures and writes them to `.bench/reliability.md`; exits 1 on any violation.
+The default `pytest` run executes the same functions at a small scale
+(tests/reliability/test_*.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from tests.reliability import durability, environment, exactly_once, hostile_data, hostile_input
+from tests.reliability import secrets_perms as sp
+from tests.reliability.common import Section, StaticResponder, hermetic
+
+REPORT = Path(__file__).resolve().parents[2] / ".bench" / "reliability.md"
+
+
+def _timed(section: Section, fn: Callable[[], Any]) -> Any:
+    t0 = time.monotonic()
+    try:
+        return fn()
+    finally:
+        section.add("wall time", f"{time.monotonic() - t0:.1f} s")
+
+
+def exactly_once_section(tmp: Path, trials: int, cli_trials: int, seed: int) -> Section:
+    sec = Section("1. Exactly once under faults")
+    server = exactly_once.new_emulator()
+    try:
+        t0 = time.monotonic()
+        eng = exactly_once.run_engine_trials(trials, seed, tmp / "engine", server)
+        cli = exactly_once.run_cli_trials(cli_trials, seed + 1, tmp / "cli-home", server)
+        elapsed = time.monotonic() - t0
+    finally:
+        server.stop()
+    both = exactly_once.merge(eng, cli)
+    sec.add("trials (engine + CLI subprocess)", f"{eng.total:,} + {cli.total:,} = "
+                                                f"{both.total:,}")
+    for kind, count in sorted(both.trials.items()):
+        sec.add(f"trials: {kind}", count)
+    sec.add("extensions applied (exactly once)", both.applied)
+    sec.add("not applied (refused / failed / never sent)", both.not_applied)
+    sec.add("records settled by resolve", both.resolved)
+    sec.add("CLI processes SIGKILLed (hook or random moment)", cli.killed)
+    sec.add("final record states", ", ".join(f"{k} {v:,}" for k, v in
+                                              sorted(both.states.items())))
+    sec.add("**double extensions**", both.double)
+    sec.add("**lost or wrong history records**", both.lost_or_wrong)
+    sec.add("**unknown outcomes left unresolved**", both.unresolved)
+    sec.add("**balance charged other than exactly once**", both.wrong_balance)
+    sec.add("**out-of-rules requests sent**", both.invalid_sent)
+    sec.add("wall time", f"{elapsed:.1f} s")
+    sec.failures += both.failures
+    return sec
+
+
+def durability_section(tmp: Path, seed: int, kills: int, per_writer: int) -> Section:
+    sec = Section("2. History durability")
+    res = _timed(sec, lambda: durability.run_all(tmp / "durability", seed, kills=kills,
+                                                 per_writer=per_writer))
+    sec.rows.insert(0, ("writer processes SIGKILLed at random moments", res.kills))
+    sec.rows.insert(1, ("acknowledged (committed) writes before the kills", res.acknowledged))
+    sec.rows.insert(2, ("records found afterwards", res.records_found))
+    sec.rows.insert(3, ("**acknowledged records lost**", res.lost))
+    sec.rows.insert(4, ("**acknowledged updates lost**", res.lost_updates))
+    sec.rows.insert(5, ("**integrity_check failures** (checked after every kill)",
+                        res.integrity_failures))
+    for writers, (want, got) in sorted(res.concurrent.items()):
+        sec.rows.insert(-1, (f"{writers} concurrent writer processes: records expected / "
+                             "found", f"{want:,} / {got:,}"))
+    for case, message, ok, same in res.files:
+        verdict = ("clear message" if ok else "UNCLEAR") + (", file unchanged" if same
+                                                             else ", FILE MODIFIED")
+        sec.rows.insert(-1, (f"{case}", f"{verdict}: “{message}”"))
+    sec.failures += res.failures
+    sec.rows.insert(-1, ("app starts with each bad history (see test_durability)",
+                         "covered in pytest"))
+    return sec
+
+
+def hostile_input_section(tmp: Path, examples: int, seed: int) -> Section:
+    from turktui.core.history import HistoryStore
+
+    sec = Section("3a. Hostile input (hypothesis)")
+    hostile_input.SEED["value"] = seed
+    t0 = time.monotonic()
+    sec.add("parse_count: any text → refusal or the typed number within the rules",
+            hostile_input.check_parse_count(examples))
+    with HistoryStore(tmp / "hypothesis.sqlite3") as store:
+        ran, sent, invalid = hostile_input.check_dialog_to_engine(examples, store)
+    sec.add("dialog path → engine.plan/execute: examples", ran)
+    sec.add("requests that reached the service", sent)
+    sec.add("**invalid requests sent** (judged by the emulator's rules)", invalid)
+    sec.add("CLI `extend HIT N`: argparse + parse_count", hostile_input.check_cli_argument(
+        examples))
+    sec.add("--token / --expire-in", hostile_input.check_tokens_and_durations(examples))
+    sec.add("wall time", f"{time.monotonic() - t0:.1f} s")
+    if invalid:
+        sec.fail(f"{invalid} invalid requests sent")
+    return sec
+
+
+def hostile_data_section(tmp: Path) -> Section:
+    sec = Section("3b. Hostile service data")
+    t0 = time.monotonic()
+    server = exactly_once.new_emulator()
+    responder = StaticResponder(hostile_data.responder_answers()).start()
+    try:
+        ids = hostile_data.add_hostile_hits(server.state)
+        stored = hostile_data.run_pilot(hostile_data.make_ctx(server.url, tmp / "hd1"), ids)
+        weird = hostile_data.run_pilot(hostile_data.make_ctx(responder.url, tmp / "hd2"),
+                                       ["1", "2", "3", "4"])
+        raw, found = hostile_data.terminal_bytes(server.url, tmp / "hd-term")
+    finally:
+        server.stop()
+        responder.stop()
+    for name, rep in (("markup/escapes/controls/bidi/10k titles", stored),
+                      ("malformed timestamps, missing fields, numbers as strings", weird)):
+        sec.add(f"{name}: screens rendered", len(rep.screens))
+        sec.add(f"{name}: crash", rep.crashed or "none")
+        sec.add(f"{name}: markup shown literally", rep.literal_markup)
+        sec.add(f"{name}: extension through the dialog", rep.extended)
+        sec.add(f"**{name}: unsafe characters rendered**", len(rep.unsafe))
+        if rep.crashed or rep.unsafe or not rep.literal_markup:
+            sec.fail(f"{name}: {rep.crashed} {rep.unsafe[:3]} literal={rep.literal_markup}")
+    sec.add("pty: bytes written by the console script", len(raw))
+    sec.add("**pty: escape sequences from data found**", len(found))
+    sec.failures += [f"terminal bytes: {f}" for f in found]
+    sec.add("wall time", f"{time.monotonic() - t0:.1f} s")
+    return sec
+
+
+def environment_section(tmp: Path) -> Section:
+    sec = Section("4. Hostile environment")
+    t0 = time.monotonic()
+    server = exactly_once.new_emulator()
+    try:
+        hit_id = server.state.add_hit(MaxAssignments=3)
+        rep = environment.cli_cases(tmp / "env", server.url, hit_id)
+        environment.app_cases(tmp / "env-app", rep)
+    finally:
+        server.stop()
+    for case in rep.cases:
+        # resolve's reason is on its last line; everything else says it first
+        shown = (case.lines or [""])[-1 if "resolve" in case.name else 0]
+        sec.add(f"CLI {case.name}", f"exit {case.rc}, {'ok' if case.ok else case.why}: "
+                                    f"“{shown[:100]}”")
+    for name, text, ok in rep.app:
+        sec.add(f"app {name}", f"{'ok' if ok else 'FAIL'}: “{text[:90]}”")
+    sec.failures += rep.failures
+    sec.add("wall time", f"{time.monotonic() - t0:.1f} s")
+    return sec
+
+
+def secrets_section(tmp: Path) -> Section:
+    sec = Section("5. Secrets and permissions")
+    t0 = time.monotonic()
+    server = exactly_once.new_emulator()
+    try:
+        rep = sp.secrets_check(tmp / "secrets", server)
+        sp.permissions_check(tmp / "perms", rep)
+    finally:
+        server.stop()
+    sec.add("places scanned for the fake key id and secret", len(rep.scanned))
+    sec.add("**leaks**", len(rep.leaks))
+    for name, mode in rep.modes.items():
+        sec.add(f"mode of {name} (created under umask 000)" if name != "crash.log"
+                else "mode of crash.log", mode)
+    sec.failures += rep.leaks + rep.bad_modes
+    sec.add("wall time", f"{time.monotonic() - t0:.1f} s")
+    return sec
+
+
+def hangup_section(tmp: Path) -> Section:
+    sec = Section("6. Dropped SSH session")
+    t0 = time.monotonic()
+    server = exactly_once.new_emulator()
+    try:
+        rep = sp.hangup_check(tmp / "hangup", server)
+    finally:
+        server.stop()
+    sec.add("idle app: exit after hang-up", f"{rep.idle_exit_seconds:.2f} s")
+    sec.add("request in flight (2 s answer): exit after hang-up",
+            f"{rep.exit_seconds:.2f} s (exit code {rep.exit_code})")
+    sec.add("CPU used in the first second after the hang-up",
+            f"{rep.cpu_seconds_while_waiting:.2f} s")
+    sec.add("the request's record after the hang-up", rep.record_state)
+    sec.add("after `turktui resolve --yes`", f"{rep.settled_state}, MaxAssignments "
+                                              f"+{rep.max_delta} (asked +2)")
+    sec.failures += rep.failures
+    sec.add("wall time", f"{time.monotonic() - t0:.1f} s")
+    return sec
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.reliability.campaign",
+                                     description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--trials", type=int, default=1000, help="engine trials (1000)")
+    parser.add_argument("--cli-trials", type=int, default=150, help="CLI trials (150)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--examples", type=int, default=10_000,
+                        help="hypothesis examples per property (10000)")
+    parser.add_argument("--kills", type=int, default=40, help="writer SIGKILLs (40)")
+    parser.add_argument("--per-writer", type=int, default=1000,
+                        help="records per concurrent writer (1000)")
+    parser.add_argument("--output", type=Path, default=REPORT)
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    sections: list[Section] = []
+    with hermetic() as tmp:
+        steps: list[Callable[[], Section]] = [
+            lambda: exactly_once_section(tmp, args.trials, args.cli_trials, args.seed),
+            lambda: durability_section(tmp, args.seed, args.kills, args.per_writer),
+            lambda: hostile_input_section(tmp, args.examples, args.seed),
+            lambda: hostile_data_section(tmp),
+            lambda: environment_section(tmp),
+            lambda: secrets_section(tmp),
+            lambda: hangup_section(tmp),
+        ]
+        for number, step in enumerate(steps, 1):
+            try:
+                section = step()
+            except Exception as exc:  # a crashed category is a finding, not the end
+                import traceback
+
+                section = Section(f"step {number} crashed")
+                section.fail(f"{type(exc).__name__}: {exc}")
+                traceback.print_exc()
+            # Temp paths say nothing and change every run.
+            section.rows = [(n, v.replace(str(tmp), "$TMP") if isinstance(v, str) else v)
+                            for n, v in section.rows]
+            sections.append(section)
+            print(section.markdown(), "\n", flush=True)
+    total = sum(len(s.failures) for s in sections)
+    head = (f"## Reliability campaign — {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC\n\n"
+            f"`python -m tests.reliability.campaign --trials {args.trials} --cli-trials "
+            f"{args.cli_trials} --seed {args.seed} --examples {args.examples} --kills "
+            f"{args.kills} --per-writer {args.per_writer}` on {platform.system()} "
+            f"{platform.machine()}, {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}; {time.monotonic() - started:.0f} s in all; "
+            f"**{total} violations**.\n")
+    text = head + "\n" + "\n\n".join(s.markdown() for s in sections) + "\n"
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text, encoding="utf-8")
+    print(head)
+    print(f"(written to {args.output})")
+    return 1 if total else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

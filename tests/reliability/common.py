@@ -1,0 +1,182 @@
+"""Shared pieces of the reliability campaign: hermetic environments, the fake credentials,
+running the `turktui` CLI as a subprocess, and a small figures table.
+
+Everything here works both inside pytest (where tests/conftest.py already made HOME/XDG
+hermetic) and from `python -m tests.reliability.campaign` (which calls `hermetic()`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+#: Recognisable fake credentials: they must never show up in any file or output.
+FAKE_KEY_ID = "AKIAFAKEKEYTURKTUI99"
+FAKE_SECRET = "turktuiFAKEsecretDoNotLeak0000000000000000"
+OP_EXTEND = "CreateAdditionalAssignmentsForHIT"
+REPO_ROOT = str(Path(__file__).resolve().parents[2])
+
+
+def cli_env(home: Path, *, keys: bool = True, **extra: str) -> dict[str, str]:
+    """A subprocess environment with every per-user path under `home` and no real AWS."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "TURKTUI_", "XDG_"))}
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_DATA_HOME=str(home / "data"),
+        XDG_STATE_HOME=str(home / "state"),
+        XDG_CACHE_HOME=str(home / "cache"),
+        AWS_CONFIG_FILE=str(home / "no-aws-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(home / "no-aws-credentials"),
+        AWS_EC2_METADATA_DISABLED="true",
+        PYTHONPATH=REPO_ROOT,
+    )
+    if keys:
+        env.update(AWS_ACCESS_KEY_ID=FAKE_KEY_ID, AWS_SECRET_ACCESS_KEY=FAKE_SECRET)
+    env.update(extra)
+    return env
+
+
+def history_path(home: Path) -> Path:
+    return home / "data" / "turktui" / "history.sqlite3"
+
+
+def write_config(home: Path, text: str) -> None:
+    path = home / "config" / "turktui" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def turktui_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "turktui", *args]
+
+
+def run_cli(env: dict[str, str], *args: str, timeout: float = 60,
+            extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(turktui_cmd(*args), env={**env, **(extra or {})},
+                          capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+def json_out(res: subprocess.CompletedProcess[str]) -> dict[str, Any] | None:
+    try:
+        data = json.loads(res.stdout)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+@contextlib.contextmanager
+def hermetic() -> Iterator[Path]:
+    """For the campaign outside pytest: HOME/XDG → a temp dir, no AWS configuration."""
+    saved = dict(os.environ)
+    with tempfile.TemporaryDirectory(prefix="turktui-campaign-") as tmp:
+        home = Path(tmp) / "home"
+        home.mkdir()
+        for key in list(os.environ):
+            if key.startswith(("AWS_", "TURKTUI_", "XDG_")):
+                del os.environ[key]
+        os.environ.update(cli_env(home, keys=False))
+        try:
+            yield Path(tmp)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+
+# -- a tiny JSON responder (for answers the emulator will not give) ------------------------
+class StaticResponder:
+    """Answers MTurk JSON 1.1 requests from a table {operation: (status, body)}.
+
+    Used for hostile data the emulator refuses to store (malformed timestamps, numbers as
+    strings) and for errors it never produces (invalid or expired credentials)."""
+
+    def __init__(self, answers: dict[str, tuple[int, Any]],
+                 default: tuple[int, Any] | None = None) -> None:
+        self.answers = answers
+        self.default = default or (400, {"__type": "UnknownOperationException",
+                                         "message": "unknown"})
+        self.requests: list[str] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                target = self.headers.get("X-Amz-Target", "")
+                op = target.rsplit(".", 1)[-1]
+                owner.requests.append(op)
+                status, body = owner.answers.get(op, owner.default)
+                data = (body if isinstance(body, bytes) else json.dumps(body).encode())
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("x-amzn-RequestId", "00000000-0000-0000-0000-000000000000")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> StaticResponder:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# -- figures -------------------------------------------------------------------------------
+@dataclass
+class Section:
+    """One category's figures: ordered (name, value) rows plus failures (must be empty)."""
+
+    title: str
+    rows: list[tuple[str, Any]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def add(self, name: str, value: Any) -> None:
+        self.rows.append((name, value))
+
+    def fail(self, text: str) -> None:
+        self.failures.append(text)
+
+    def markdown(self) -> str:
+        lines = [f"### {self.title}", "", "| figure | value |", "|---|---|"]
+        for name, value in self.rows:
+            shown = f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) \
+                else str(value)
+            lines.append(f"| {name} | {shown} |")
+        lines.append(f"| **violations** | **{len(self.failures)}** |")
+        if self.failures:
+            lines += ["", "Violations:", ""] + [f"- {f}" for f in self.failures[:20]]
+        return "\n".join(lines)

@@ -1,0 +1,381 @@
+"""Exactly-once under faults: randomized, seeded trials over the engine and the CLI.
+
+Each trial makes a fresh HIT, picks n within the rules and a fault, runs the engine (or
+`turktui extend` as a subprocess, possibly SIGKILLed), resolves until settled, and then
+checks the emulator against the history:
+
+* MaxAssignments grew by exactly n or exactly 0 (never 2n: a *double extension*);
+* n only when the record says applied, 0 only when it says not applied (else *wrong record*);
+* the balance moved by exactly the cost once (or not at all);
+* exactly one record for the intent (none only if the process died before recording and
+  nothing was applied: otherwise a *lost record*); no record left unsettled.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tests.reliability.common import (
+    OP_EXTEND,
+    cli_env,
+    history_path,
+    json_out,
+    run_cli,
+    turktui_cmd,
+    write_config,
+)
+from turktui.core.engine import Backoff, Engine, PlanRefused
+from turktui.core.environment import Environment, EnvKind
+from turktui.core.history import HistoryStore, Record
+from turktui.core.rules import extension_cost, extension_range
+from turktui.core.service import MTurkService
+from turktui.emulator import EmulatorServer
+
+UTC = timezone.utc
+ENGINE_FAULTS = ("none", "drop", "throttle", "error", "latency", "mixed", "stale", "beyond")
+CLI_FAULTS = ("none", "drop", "throttle", "error", "latency", "crash_after_send", "sigkill")
+#: The engine's client read timeout in trials, and a latency that always exceeds it.
+READ_TIMEOUT = 0.25
+LATENCY = 0.4
+CLI_READ_TIMEOUT = 1
+CLI_LATENCY = 1.3
+
+
+@dataclass
+class Tally:
+    """Figures of a batch of trials (summed across batches by the campaign)."""
+
+    trials: Counter[str] = field(default_factory=Counter)
+    states: Counter[str] = field(default_factory=Counter)
+    applied: int = 0
+    not_applied: int = 0
+    double: int = 0
+    lost_or_wrong: int = 0
+    unresolved: int = 0
+    wrong_balance: int = 0
+    resolved: int = 0
+    killed: int = 0
+    invalid_sent: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.trials.values())
+
+    @property
+    def violations(self) -> int:
+        return (self.double + self.lost_or_wrong + self.unresolved + self.wrong_balance
+                + self.invalid_sent)
+
+    def fail(self, kind: str, text: str) -> None:
+        self.failures.append(f"[{kind}] {text}")
+
+
+def new_emulator() -> EmulatorServer:
+    """Real clock (token windows are real), a deep balance, no seeded HITs."""
+    return EmulatorServer(host="127.0.0.1", port=0, hits=0, seed=1,
+                          balance="1000000000.00").start()
+
+
+def random_hit_fields(rng: random.Random, now: float) -> dict[str, Any]:
+    """A HIT that can be extended: ≥ 10 (any size) or < 10 with room, created recently."""
+    if rng.random() < 0.35:
+        max_a = rng.randint(1, 8)
+    else:
+        max_a = rng.choice([10, 11, 50, 999, rng.randint(10, 5000), 999_990])
+    reward = rng.choice(["0.01", "0.05", "0.50", "1.25", "3.00"])
+    return {"MaxAssignments": max_a, "Reward": reward,
+            "CreationTime": now - rng.uniform(60, 30 * 86400),
+            "Title": f"trial {rng.randrange(10**9)}"}
+
+
+def random_n(rng: random.Random, max_a: int, created: datetime) -> int:
+    r = extension_range(max_a, created)
+    assert r.extendable
+    if rng.random() < 0.3:
+        return r.high if rng.random() < 0.5 else r.low
+    return rng.randint(r.low, min(r.high, r.low + rng.choice([0, 3, 20, 500])))
+
+
+def _expected_cost(raw: dict[str, Any], n: int, max_before: int) -> Decimal:
+    return extension_cost(Decimal(raw["Reward"]), n, max_before + n).total
+
+
+def check_trial(tally: Tally, kind: str, *, n: int, max_before: int, max_after: int,
+                paid: Decimal, cost: Decimal, records: list[Record],
+                allow_missing: bool = False, planned_before: int | None = None) -> None:
+    """Compare reality (the emulator) with what the history says; count violations."""
+    delta = max_after - max_before
+    if delta not in (0, n):
+        if delta > n:
+            tally.double += 1
+            tally.fail(kind, f"double extension: +{delta} for n={n}")
+        else:
+            tally.lost_or_wrong += 1
+            tally.fail(kind, f"partial extension: +{delta} for n={n}")
+        return
+    applied = delta == n
+    tally.applied += applied
+    tally.not_applied += not applied
+    if paid != (cost if applied else Decimal(0)):
+        tally.wrong_balance += 1
+        tally.fail(kind, f"balance moved by {paid}, expected {cost if applied else 0}")
+    if not records:
+        if applied or not allow_missing:
+            tally.lost_or_wrong += 1
+            tally.fail(kind, f"no history record (applied={applied})")
+        else:
+            tally.states["(never recorded)"] += 1
+        return
+    if len(records) > 1:
+        tally.lost_or_wrong += 1
+        tally.fail(kind, f"{len(records)} records for one intent")
+    rec = records[0]
+    tally.states[rec.state.value] += 1
+    if not rec.settled:
+        tally.unresolved += 1
+        tally.fail(kind, f"record #{rec.id} left {rec.state.value}")
+        return
+    seen = max_before if planned_before is None else planned_before
+    if rec.n != n or rec.max_before != seen or rec.expected_after != seen + n:
+        tally.lost_or_wrong += 1
+        tally.fail(kind, f"record #{rec.id} says n={rec.n} {rec.max_before}→"
+                         f"{rec.expected_after}, asked n={n} from {max_before}")
+    if rec.state.applied is not applied:
+        tally.lost_or_wrong += 1
+        tally.fail(kind, f"record #{rec.id} is {rec.state.value} but applied={applied}")
+
+
+# -- engine trials -------------------------------------------------------------------------
+def _add_faults(server: EmulatorServer, kind: str, rng: random.Random) -> float:
+    """Configure this trial's faults; return how long a late request may still be in the
+    emulator (latency), so verification waits for it."""
+    k = rng.randint(1, 6)  # ≥ 5 exhausts the engine's 5 attempts: unknown/failed → resolve
+    seed = rng.randrange(2**31)
+    if kind == "drop":
+        server.faults.add(op=OP_EXTEND, drop=1.0, count=k, seed=seed)
+    elif kind == "throttle":
+        server.faults.add(op=OP_EXTEND, throttle=1.0, count=k, seed=seed)
+    elif kind == "error":
+        server.faults.add(op=OP_EXTEND, error=1.0, count=k, seed=seed)
+    elif kind == "latency":
+        server.faults.add(op=OP_EXTEND, latency=LATENCY, count=min(k, 3), seed=seed)
+        return LATENCY
+    elif kind == "mixed":
+        # Rates, not certainties: any order of drop / 5xx / throttle / slow answers.
+        server.faults.add(op=OP_EXTEND, drop=0.3, error=0.2, throttle=0.2,
+                          count=rng.randint(2, 8), seed=seed)
+        if rng.random() < 0.3:
+            server.faults.add(op=OP_EXTEND, latency=LATENCY, count=1, seed=seed)
+            return LATENCY
+        if rng.random() < 0.3:
+            server.faults.add(op="GetHIT", throttle=0.5, error=0.3, count=3, seed=seed)
+    return 0.0
+
+
+def engine_trial(server: EmulatorServer, engine: Engine, history: HistoryStore,
+                 rng: random.Random, tally: Tally, kind: str) -> None:
+    state = server.state
+    now = time.time()
+    fields = random_hit_fields(rng, now)
+    hit_id = state.add_hit(**fields)
+    hit = engine.service.get_hit(hit_id)
+    before_requests = state.request_count(OP_EXTEND)
+    if kind == "beyond":
+        tally.trials[kind] += 1
+        # Hostile intent: n outside the rules must never reach MTurk.
+        r = extension_range(hit.max_assignments, hit.created)
+        n = rng.choice([0, -1, r.high + 1, r.high + rng.randint(2, 10**6), 10**18])
+        try:
+            engine.plan(hit, n)
+        except PlanRefused:
+            pass
+        else:
+            tally.invalid_sent += 1
+            tally.fail(kind, f"plan accepted n={n} for max {hit.max_assignments}")
+        if state.request_count(OP_EXTEND) != before_requests:
+            tally.invalid_sent += 1
+            tally.fail(kind, "a request was sent for a refused plan")
+        tally.not_applied += 1
+        return
+    n = random_n(rng, hit.max_assignments, hit.created or datetime.now(UTC))
+    if kind == "stale":
+        # Someone else changed the HIT after we read it: MTurk refuses, nothing changes.
+        if hit.max_assignments < 9 and hit.max_assignments + n < 10:
+            state.update_hit(hit_id, MaxAssignments=9)
+        else:
+            kind = "none"  # this HIT cannot be made stale that way
+    tally.trials[kind] += 1
+    raw_before = state.get_hit_raw(hit_id)
+    max_before = raw_before["MaxAssignments"]
+    balance_before = state.balance
+    linger = _add_faults(server, kind, rng)
+    plan = engine.plan(hit, n)
+    outcome = engine.execute(plan)
+    time.sleep(linger)  # a timed-out request may still be applied by the emulator
+    rounds = 0
+    record = outcome.record
+    while not record.settled and rounds < 4:
+        if rounds:
+            server.faults.clear()
+        full = history.get(record.id)
+        assert full is not None
+        record = engine.resolve(full).record
+        time.sleep(linger)
+        rounds += 1
+    server.faults.clear()
+    tally.resolved += rounds > 0
+    check_trial(tally, kind, n=n, max_before=max_before,
+                max_after=state.get_hit_raw(hit_id)["MaxAssignments"],
+                paid=balance_before - state.balance,
+                cost=_expected_cost(raw_before, n, max_before),
+                records=history.find_by_token(plan.token), planned_before=hit.max_assignments)
+
+
+def run_engine_trials(count: int, seed: int, workdir: Path,
+                      server: EmulatorServer | None = None) -> Tally:
+    """`count` engine trials against one long-lived emulator (faults set per trial)."""
+    own = server is None
+    server = server or new_emulator()
+    rng = random.Random(seed)
+    tally = Tally()
+    env = Environment(EnvKind.DEMO, server.url)
+    service = MTurkService(env, read_timeout=READ_TIMEOUT, connect_timeout=0.5, max_attempts=2)
+    workdir.mkdir(parents=True, exist_ok=True)
+    history = HistoryStore(workdir / f"engine-{seed}.sqlite3")
+    engine = Engine(service, history, env,
+                    backoff=Backoff(attempts=5, base=0.003, cap=0.02, total=1.0), seed=seed)
+    try:
+        for i in range(count):
+            kind = ENGINE_FAULTS[i % len(ENGINE_FAULTS)] if i < len(ENGINE_FAULTS) \
+                else rng.choice(ENGINE_FAULTS)
+            server.faults.clear()
+            try:
+                engine_trial(server, engine, history, rng, tally, kind)
+            except Exception as exc:  # a crash of the engine is a finding, not a test error
+                tally.lost_or_wrong += 1
+                tally.fail(kind, f"trial raised {type(exc).__name__}: {exc}")
+    finally:
+        server.faults.clear()
+        history.close()
+        if own:
+            server.stop()
+    return tally
+
+
+# -- CLI trials ----------------------------------------------------------------------------
+def _cli_faults(server: EmulatorServer, kind: str, rng: random.Random) -> float:
+    k = rng.randint(1, 3)  # the CLI's real backoff (0.25 s, doubling) keeps k small
+    seed = rng.randrange(2**31)
+    if kind == "drop":
+        server.faults.add(op=OP_EXTEND, drop=1.0, count=k, seed=seed)
+    elif kind == "throttle":
+        server.faults.add(op=OP_EXTEND, throttle=1.0, count=k, seed=seed)
+    elif kind == "error":
+        server.faults.add(op=OP_EXTEND, error=1.0, count=k, seed=seed)
+    elif kind == "latency":
+        server.faults.add(op=OP_EXTEND, latency=CLI_LATENCY, count=1, seed=seed)
+        return CLI_LATENCY
+    elif kind == "sigkill" and rng.random() < 0.5:
+        # Make the request slow so the kill often lands while it is in flight.
+        server.faults.add(op=OP_EXTEND, latency=0.5, count=1, seed=seed)
+        return 0.5
+    return 0.0
+
+
+def cli_trial(server: EmulatorServer, home: Path, rng: random.Random, tally: Tally,
+              kind: str) -> None:
+    state = server.state
+    hit_id = state.add_hit(**random_hit_fields(rng, time.time()))
+    raw_before = state.get_hit_raw(hit_id)
+    max_before = raw_before["MaxAssignments"]
+    created = datetime.fromtimestamp(raw_before["CreationTime"], UTC)
+    n = random_n(rng, max_before, created)
+    balance_before = state.balance
+    tally.trials[f"cli:{kind}"] += 1
+    env = cli_env(home)
+    linger = _cli_faults(server, kind, rng)
+    args = ["extend", hit_id, str(n), "--endpoint-url", server.url, "--yes", "--json"]
+    killed = False
+    if kind == "sigkill":
+        proc = subprocess.Popen(turktui_cmd(*args), env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.0, 1.6))  # start-up is ~0.6 s: before, during or after
+        proc.send_signal(signal.SIGKILL)
+        killed = proc.wait() == -signal.SIGKILL
+    else:
+        extra = {"TURKTUI_TEST_CRASH_AFTER_SEND": "1"} if kind == "crash_after_send" else None
+        res = run_cli(env, *args, extra=extra)
+        killed = res.returncode == -signal.SIGKILL
+        data = json_out(res)
+        if not killed and (data is None or "exit_code" not in data):
+            tally.lost_or_wrong += 1
+            tally.fail(kind, f"no JSON result (rc={res.returncode}): {res.stderr[-300:]}")
+        elif not killed and data is not None and data["exit_code"] != res.returncode:
+            tally.lost_or_wrong += 1
+            tally.fail(kind, f"JSON exit_code {data['exit_code']} != rc {res.returncode}")
+    tally.killed += killed
+    time.sleep(linger)
+    server.faults.clear()
+    for attempt in range(4):
+        res = run_cli(env, "resolve", "--yes", "--json", "--endpoint-url", server.url)
+        if res.returncode == 0:
+            break
+        tally.resolved += attempt == 0
+    with HistoryStore(history_path(home)) as history:
+        records = [r for r in history.query(text=hit_id, limit=10) if r.hit_id == hit_id]
+        if any(r.attempt_count for r in records) and records[0].state.value.startswith(
+                "resolved"):
+            tally.resolved += 1
+    check_trial(tally, f"cli:{kind}", n=n, max_before=max_before,
+                max_after=state.get_hit_raw(hit_id)["MaxAssignments"],
+                paid=balance_before - state.balance,
+                cost=_expected_cost(raw_before, n, max_before), records=records,
+                allow_missing=killed)
+
+
+def run_cli_trials(count: int, seed: int, home: Path,
+                   server: EmulatorServer | None = None) -> Tally:
+    """`count` CLI trials sharing one history (as an operator's machine would)."""
+    own = server is None
+    server = server or new_emulator()
+    rng = random.Random(seed)
+    tally = Tally()
+    home.mkdir(parents=True, exist_ok=True)
+    write_config(home, f"read_timeout = {CLI_READ_TIMEOUT}\nconnect_timeout = 1\n")
+    try:
+        for i in range(count):
+            kind = CLI_FAULTS[i % len(CLI_FAULTS)] if i < len(CLI_FAULTS) \
+                else rng.choice(CLI_FAULTS)
+            server.faults.clear()
+            try:
+                cli_trial(server, home, rng, tally, kind)
+            except Exception as exc:
+                tally.lost_or_wrong += 1
+                tally.fail(kind, f"trial raised {type(exc).__name__}: {exc}")
+    finally:
+        server.faults.clear()
+        if own:
+            server.stop()
+    return tally
+
+
+def merge(a: Tally, b: Tally) -> Tally:
+    out = Tally()
+    for t in (a, b):
+        out.trials.update(t.trials)
+        out.states.update(t.states)
+        for name in ("applied", "not_applied", "double", "lost_or_wrong", "unresolved",
+                     "wrong_balance", "resolved", "killed", "invalid_sent"):
+            setattr(out, name, getattr(out, name) + getattr(t, name))
+        out.failures += t.failures
+    return out

@@ -1,0 +1,446 @@
+"""Bulk `turktui extend`: several HITs (arguments or --from-file) with one mode, and
+`--batch` for `turktui history` / `turktui resolve`.
+
+    turktui extend HIT1 HIT2 ... --add N
+    turktui extend --from-file ids.txt --top-up-to 9
+    turktui extend HIT1 HIT2 --top-up-to-nine [--large-add N]
+    turktui extend --retry-batch BATCH_ID
+
+The preview is printed first (every HIT's planned change, capped or refused with the reason,
+its cost, the totals against the balance); production asks for confirmation restating the
+totals (unless --yes). Every member is recorded (one token each) before anything is sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from turktui.cli.engine_commands import (
+    EXIT_CANCELLED,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_SERVICE,
+    EXIT_UNKNOWN,
+    EXIT_USAGE,
+    _confirm,
+    _history,
+    _open,
+    _Out,
+    _safe,
+)
+
+BULK_EPILOG = """
+Several HITs (bulk):
+  turktui extend HIT1 HIT2 ... --add N            add N to each (capped by each HIT's rules)
+  turktui extend HIT1 ... --top-up-to T           raise each to T (HITs under 10: at most 9)
+  turktui extend HIT1 ... --top-up-to-nine [--large-add N]
+                                                  HITs under 10 to 9; HITs at 10+ get N
+  turktui extend --from-file ids.txt --add N      one HIT id per line, # starts a comment
+  turktui extend --retry-batch BATCH_ID           re-send what did not succeed (same tokens)
+Every member gets its own token and the whole batch is recorded before anything is sent.
+With several HITs the exit code is the worst outcome: 5 (some unknown or not sent) over
+4 (some service errors) over 3 (some refused, by the rules or MTurk) over 0 (all
+succeeded). HITs the mode leaves alone ("nothing to do") do not count as refused.
+"""
+
+
+def add_bulk_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("several HITs (bulk)")
+    modes = group.add_mutually_exclusive_group()
+    modes.add_argument("--add", metavar="N", help="add N assignments to each HIT")
+    modes.add_argument("--top-up-to", metavar="T",
+                       help="raise each HIT's maximum to T (HITs under 10: at most 9)")
+    modes.add_argument("--top-up-to-nine", action="store_true",
+                       help="raise HITs under 10 to 9; see --large-add for HITs at 10+")
+    modes.add_argument("--retry-batch", metavar="BATCH_ID",
+                       help="re-send the members of a batch that did not succeed")
+    group.add_argument("--large-add", metavar="N", default="",
+                       help="with --top-up-to-nine: add N to HITs at 10+ (default: none)")
+    group.add_argument("--from-file", metavar="PATH",
+                       help="read HIT ids from PATH (one per line, # comments)")
+    group.add_argument("--workers", metavar="N", type=int, default=6,
+                       help="requests in flight at once (1-16, default 6)")
+
+
+def is_bulk(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "add", None) is not None or getattr(args, "top_up_to", None)
+                is not None or getattr(args, "top_up_to_nine", False)
+                or getattr(args, "from_file", None) or getattr(args, "retry_batch", None))
+
+
+def read_ids(path: str) -> list[str]:
+    """HIT ids from a file: one per line; blank lines and `#` comments are ignored."""
+    ids = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        text = line.split("#", 1)[0].strip()
+        if text:
+            ids.append(text)
+    return ids
+
+
+def _mode(args: argparse.Namespace) -> Any:
+    from turktui.core.bulk import parse_mode
+
+    if args.add is not None:
+        return parse_mode("add", args.add)
+    if args.top_up_to is not None:
+        return parse_mode("top-up", args.top_up_to)
+    if args.top_up_to_nine:
+        return parse_mode("nine", args.large_add or "")
+    return None
+
+
+def preview_lines(preview: Any, width: int = 110) -> list[str]:
+    """The preview as fixed-width lines (service text made safe)."""
+    out = [f"{'HIT id':<30} {'Max':>7}  {'Change':<24} {'Cost':>10}  Reason"]
+    for line in preview.lines:
+        reason = _safe(line.reason)
+        text = (f"{_safe(line.hit.hit_id)[:30]:<30} {line.hit.max_assignments:>7,}  "
+                f"{line.change_text[:24]:<24} {line.cost_text:>10}  {reason}")
+        out.append(text[:width] + ("\u2026" if len(text) > width else ""))
+    return out
+
+
+def _fetch(service: Any, ids: Sequence[str], workers: int) -> tuple[list[Any], dict[str, str]]:
+    """Read every HIT (a few at a time): (hits found, {id: why not}); TurkError on outages."""
+    from turktui.core.errors import HitNotFound
+
+    missing: dict[str, str] = {}
+
+    def one(hit_id: str) -> Any:
+        try:
+            return service.get_hit(hit_id)
+        except HitNotFound as exc:
+            missing[hit_id] = exc.message
+            return None
+
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(ids) or 1))) as pool:
+        hits = list(pool.map(one, ids))
+    return [h for h in hits if h is not None], missing
+
+
+def _exit_code(report: Any, refused_lines: int) -> int:
+    if report.unknown or report.not_sent:
+        return EXIT_UNKNOWN
+    if report.failed:
+        return EXIT_SERVICE
+    if report.refused or refused_lines:
+        return EXIT_REFUSED
+    return EXIT_OK
+
+
+def _run(runner: Any, fn: Any, out: _Out) -> Any:
+    """Run a batch in a thread so Ctrl-C cancels what has not started (and waits for what
+    is in flight to be recorded)."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["report"] = fn()
+        except BaseException as exc:  # handed to the main thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="bulk", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.2)
+    except KeyboardInterrupt:
+        out.info("turktui: cancelling: requests in flight finish and are recorded\u2026")
+        runner.cancel()
+        thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["report"]
+
+
+def _member_printer(out: _Out) -> Any:
+    from turktui.core.batch import member_status
+
+    def member(outcome: Any) -> None:
+        rec = outcome.record
+        out.say(f"  {_safe(rec.hit_id)}: {_safe(member_status(rec))}")
+
+    return member
+
+
+def _payload(report: Any, preview: Any = None) -> dict[str, Any]:
+    from turktui.core.history import record_to_json
+
+    payload: dict[str, Any] = {
+        "batch_id": report.batch_id,
+        "succeeded": report.succeeded, "refused": report.refused, "failed": report.failed,
+        "unknown": report.unknown, "not_sent": report.not_sent,
+        "members": [record_to_json(r) for r in report.records],
+    }
+    if preview is not None:
+        payload["preview"] = [
+            {"hit_id": line.hit.hit_id, "status": line.status.value, "n": line.n,
+             "max_before": line.hit.max_assignments, "new_max": line.new_max,
+             "reason": line.reason,
+             "cost": str(line.cost.total) if line.cost is not None else None}
+            for line in preview.lines
+        ]
+        payload["total_cost"] = str(preview.total_cost)
+        payload["total_assignments"] = preview.total_assignments
+    return payload
+
+
+def cmd_extend_bulk(args: argparse.Namespace) -> int:
+    from turktui.core.batch import BatchRunner
+    from turktui.core.bulk import BulkLine, BulkPreview, LineStatus, ModeProblem
+    from turktui.core.engine import Engine, PlanRefused
+    from turktui.core.errors import (
+        AccessDenied,
+        ConfigurationError,
+        CredentialsExpired,
+        CredentialsMissing,
+        TurkError,
+    )
+    from turktui.core.history import HistoryError
+    from turktui.core.models import Hit
+
+    out = _Out(args.json)
+    if args.retry_batch:
+        return _retry(args, out)
+    try:
+        mode = _mode(args)
+    except ModeProblem as exc:
+        return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: {exc}")
+    if mode is None:
+        return out.result(EXIT_USAGE, {"state": "usage"},
+                          "turktui: with several HITs, choose --add N, --top-up-to T or "
+                          "--top-up-to-nine")
+    if args.large_add and not args.top_up_to_nine:
+        return out.result(EXIT_USAGE, {"state": "usage"},
+                          "turktui: --large-add goes with --top-up-to-nine")
+    if not 1 <= args.workers <= 16:
+        return out.result(EXIT_USAGE, {"state": "usage"}, "turktui: --workers must be 1-16")
+    if getattr(args, "token", None):
+        return out.result(EXIT_USAGE, {"state": "usage"},
+                          "turktui: --token is for one HIT; a batch makes one token per HIT")
+    ids = list(args.hit_id or [])
+    if args.from_file:
+        try:
+            ids += read_ids(args.from_file)
+        except (OSError, UnicodeError) as exc:
+            return out.result(EXIT_USAGE, {"state": "usage"},
+                              f"turktui: --from-file: {_safe(exc)}")
+    ids = list(dict.fromkeys(ids))  # one intent per HIT, in the order given
+    if not ids:
+        return out.result(EXIT_USAGE, {"state": "usage"}, "turktui: no HIT ids given")
+    conn = _open(args)
+    try:
+        env = conn.env
+        if env.read_only:
+            return out.result(EXIT_USAGE, {"state": "usage"},
+                              "turktui: read-only session: nothing can be changed")
+        service = conn.service()
+        try:
+            hits, missing = _fetch(service, ids, args.workers)
+        except (ConfigurationError, CredentialsMissing, CredentialsExpired, AccessDenied) as exc:
+            hint = f"\nturktui: hint: {exc.hint}" if exc.hint else ""
+            return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: {_safe(exc.message)}"
+                              f"{hint}")
+        except TurkError as exc:
+            return out.result(EXIT_SERVICE, {"state": "failed"},
+                              f"turktui: cannot read the HITs: {_safe(exc.message)}")
+        balance: Decimal | None
+        try:
+            balance = service.get_balance().available
+        except TurkError:
+            balance = None
+        from turktui.core.bulk import plan_bulk
+
+        planned = plan_bulk(hits, mode, balance)
+        by_id = {line.hit.hit_id: line for line in planned.lines}
+        lines = [by_id.get(hid) or BulkLine(Hit(hid), LineStatus.REFUSED, None, 0,
+                                            f"not found: {missing.get(hid, '')}")
+                 for hid in ids]
+        preview = BulkPreview(mode, tuple(lines), balance)
+        for text in preview_lines(preview):
+            out.info(text)
+        out.info(f"{env.kind.banner}: {mode.describe()}: {preview.totals_text()}")
+        if not preview.send_count:
+            return out.result(EXIT_REFUSED, {"state": "refused", **_preview_only(preview)},
+                              "turktui: nothing to send (see the reasons above)")
+        if preview.sufficient is False:
+            return out.result(EXIT_REFUSED, {"state": "refused", **_preview_only(preview)},
+                              "turktui: refused (nothing sent): the balance does not cover "
+                              "the total cost")
+        if env.is_production and not args.yes:
+            answer = _confirm(f"Send {preview.send_count:,} requests (+"
+                              f"{preview.total_assignments:,} assignments, "
+                              f"{_safe(preview.totals_text().split(' · cost ')[-1])}) to "
+                              "PRODUCTION (real money)?")
+            if answer is None:
+                return out.result(EXIT_USAGE, {"state": "usage"},
+                                  "turktui: production needs confirmation: no terminal to ask "
+                                  "on, pass --yes to confirm")
+            if not answer:
+                return out.result(EXIT_CANCELLED, {"state": "cancelled"},
+                                  "turktui: cancelled; nothing was sent")
+        try:
+            history = _history(conn)
+        except HistoryError as exc:
+            return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: {exc}")
+        try:
+            runner = BatchRunner(Engine(service, history, env), workers=args.workers)
+            try:
+                bid, records = runner.record(preview)
+            except (PlanRefused, HistoryError) as exc:
+                return out.result(EXIT_REFUSED if isinstance(exc, PlanRefused) else
+                                  EXIT_SERVICE, {"state": "failed"},
+                                  f"turktui: not sent: {_safe(exc)}")
+            out.info(f"Recorded batch {bid} ({len(records):,} requests); sending\u2026")
+            report = _run(runner, lambda: runner.send(bid, records,
+                                                      member=_member_printer(out)), out)
+        finally:
+            history.close()
+        refused_lines = preview.refused_count
+        code = _exit_code(report, refused_lines)
+        message = f"Batch {bid}: {report.summary()}"
+        if refused_lines:
+            message += f"; {refused_lines:,} refused before sending"
+        if report.retryable:
+            message += f". Retry with `turktui extend --retry-batch {bid}`."
+        return out.result(code, _payload(report, preview), message)
+    finally:
+        conn.close()
+
+
+def _preview_only(preview: Any) -> dict[str, Any]:
+    return {k: v for k, v in _payload(_EmptyReport(), preview).items()
+            if k in ("preview", "total_cost", "total_assignments")}
+
+
+class _EmptyReport:
+    batch_id = None
+    succeeded = refused = failed = unknown = not_sent = 0
+    records: list[Any] = []
+
+
+def _retry(args: argparse.Namespace, out: _Out) -> int:
+    from turktui.core.batch import BatchRunner
+    from turktui.core.engine import Engine
+    from turktui.core.history import HistoryError
+
+    conn = _open(args)
+    try:
+        if conn.env.read_only:
+            return out.result(EXIT_USAGE, {"state": "usage"},
+                              "turktui: read-only session: nothing can be changed")
+        try:
+            history = _history(conn)
+        except HistoryError as exc:
+            return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: {exc}")
+        try:
+            bid = args.retry_batch
+            members = history.batch_records(bid)
+            if not members:
+                return out.result(EXIT_USAGE, {"state": "usage"},
+                                  f"turktui: no batch {_safe(bid)} in the history")
+            runner = BatchRunner(Engine(conn.service(), history, conn.env),
+                                 workers=args.workers)
+            pending = runner.pending(bid)
+            out.info(f"Batch {_safe(bid)}: {len(members):,} members, {len(pending):,} to "
+                     "re-send with their recorded tokens")
+            if pending and conn.env.is_production and not args.yes:
+                answer = _confirm(f"Re-send {len(pending):,} requests to PRODUCTION?")
+                if answer is None:
+                    return out.result(EXIT_USAGE, {"state": "usage"},
+                                      "turktui: pass --yes to confirm without a terminal")
+                if not answer:
+                    return out.result(EXIT_CANCELLED, {"state": "cancelled"},
+                                      "turktui: cancelled; nothing was sent")
+            report = _run(runner, lambda: runner.retry(bid, member=_member_printer(out)), out)
+        finally:
+            history.close()
+        return out.result(_exit_code(report, 0), _payload(report),
+                          f"Batch {_safe(bid)}: {report.summary()}")
+    finally:
+        conn.close()
+
+
+def cmd_history_batch(args: argparse.Namespace) -> int:
+    """`turktui history --batch ID`: the members of one batch and their states."""
+    from turktui.cli.engine_commands import _record_line
+    from turktui.cli.options import load_config
+    from turktui.core.history import HistoryError, open_history, record_to_json
+
+    _, paths = load_config(args)
+    out = _Out(args.json)
+    try:
+        history = open_history(paths.history_db)
+    except HistoryError as exc:
+        return out.result(EXIT_USAGE, {"records": []}, f"turktui: {exc}")
+    try:
+        members = history.batch_records(args.batch)
+        if args.json:
+            return out.result(EXIT_OK, {"batch_id": args.batch, "count": len(members),
+                                        "records": [record_to_json(history.get(r.id) or r)
+                                                    for r in members]},
+                              f"{len(members)} members")
+        for record in members:
+            print(_record_line(record))
+        states = history.batch_states(args.batch)
+        summary = ", ".join(f"{n} {s.label}" for s, n in sorted(states.items(),
+                                                                 key=lambda kv: kv[0].value))
+        print(f"batch {_safe(args.batch)}: {len(members)} member"
+              f"{'s' if len(members) != 1 else ''}" + (f" ({summary})" if summary else ""))
+        return EXIT_OK
+    finally:
+        history.close()
+
+
+def cmd_resolve_batch(args: argparse.Namespace) -> int:
+    """`turktui resolve --batch ID`: settle the unsettled members of one batch."""
+    from turktui.core.batch import BatchRunner
+    from turktui.core.engine import Engine
+    from turktui.core.history import HistoryError, record_to_json
+
+    out = _Out(args.json)
+    conn = _open(args)
+    try:
+        try:
+            history = _history(conn)
+        except HistoryError as exc:
+            return out.result(EXIT_USAGE, {"records": []}, f"turktui: {exc}")
+        try:
+            members = history.batch_records(args.batch)
+            if not members:
+                return out.result(EXIT_USAGE, {"records": []},
+                                  f"turktui: no batch {_safe(args.batch)} in the history")
+            mine = [r for r in members if not r.settled
+                    and r.endpoint == conn.env.endpoint_url]
+            if not mine:
+                return out.result(EXIT_OK, {"records": []},
+                                  f"Nothing to resolve in batch {_safe(args.batch)}.")
+            if conn.env.read_only:
+                return out.result(EXIT_USAGE, {"records": []},
+                                  "turktui: read-only session: nothing can be changed")
+            out.info(f"Batch {_safe(args.batch)}: {len(mine)} unsettled member(s)")
+            if not args.yes:
+                answer = _confirm(f"Resolve {len(mine)} request(s) on {conn.env.kind.banner}?")
+                if answer is None:
+                    return out.result(EXIT_USAGE, {"records": [record_to_json(r) for r in mine]},
+                                      "turktui: pass --yes to resolve without a terminal")
+                if not answer:
+                    return out.result(EXIT_CANCELLED, {"records": []}, "Cancelled.")
+            runner = BatchRunner(Engine(conn.service(), history, conn.env))
+            report = runner.resolve(args.batch, member=lambda o: out.say(
+                f"#{o.record.id}: {_safe(o.message)}"))
+        finally:
+            history.close()
+        still = [r for r in report.records if not r.settled]
+        code = EXIT_UNKNOWN if still else EXIT_OK
+        return out.result(code, {"records": [record_to_json(r) for r in report.records]},
+                          f"Batch {_safe(args.batch)}: {report.summary()}")
+    finally:
+        conn.close()
