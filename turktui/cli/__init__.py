@@ -148,13 +148,21 @@ def _install_hangup_handler() -> None:
     if not hasattr(signal, "SIGHUP"):  # pragma: no cover - Windows
         return
 
-    def finish(signum: int) -> None:
+    # The handler only writes to a pipe: starting a thread (or taking any lock) inside a
+    # signal handler can deadlock if the main thread was interrupted holding that lock
+    # (e.g. while Textual starts a worker thread). A thread started now does the waiting.
+    read_end, write_end = os.pipe()
+
+    def finish() -> None:
+        signum = os.read(read_end, 1)[0]
         _wait_in_flight()
         os._exit(128 + signum)  # the terminal is gone: no screen to restore, no one to tell
 
+    threading.Thread(target=finish, name="hangup", daemon=True).start()
+
     def on_hangup(signum: int, frame: object) -> None:
         _detach_terminal()
-        threading.Thread(target=finish, args=(signum,), name="hangup", daemon=True).start()
+        os.write(write_end, bytes([signum]))
 
     signal.signal(signal.SIGHUP, on_hangup)
 

@@ -67,6 +67,16 @@ class TurkTuiApp(App[int]):
         seconds = float(self.ctx.settings.auto_refresh or 0)
         if seconds > 0:
             self._reload_timer = self.set_interval(max(1.0, seconds), self._auto_reload_tick)
+        # Requests an earlier session left without an outcome are offered for resolution.
+        # Checked at once, before this session can have sent anything of its own.
+        self._check_unsettled()
+
+    def _check_unsettled(self) -> None:
+        try:
+            from turktui.ui.extend_flow import check_unsettled
+        except ImportError:  # pragma: no cover - partial installs
+            return
+        check_unsettled(self)
 
     # -- public API (used by the extend/history flows) ---------------------------------------
     @property

@@ -102,6 +102,8 @@ def run_plan(app: Any, engine: Engine, plan: Plan) -> Any:
     """Run the engine in a thread worker; progress and result arrive as notifications."""
     hit = plan.hit
     app.notify(one_line(f"Adding {plan.n:,} to HIT {hit.hit_id}…"), markup=False, timeout=4)
+    flight = object()
+    _set_in_flight(app, flight, f"+{plan.n:,} to {one_line(hit.hit_id)}")
 
     def on_event(event: Event) -> None:
         if event.kind == "retry" or (event.kind == "attempt" and event.attempt > 1) \
@@ -109,6 +111,13 @@ def run_plan(app: Any, engine: Engine, plan: Plan) -> Any:
             _notify(app, event.message, timeout=4)
 
     def work() -> Outcome | None:
+        try:
+            return _execute()
+        finally:
+            with contextlib.suppress(RuntimeError):  # the app may already be gone
+                app.call_from_thread(_set_in_flight, app, flight, None)
+
+    def _execute() -> Outcome | None:
         try:
             outcome = engine.execute(plan, on_event)
         except OutcomeNotRecorded as exc:
@@ -125,6 +134,19 @@ def run_plan(app: Any, engine: Engine, plan: Plan) -> Any:
 
     return app.run_worker(work, thread=True, group="extend", exit_on_error=False,
                           name=f"extend {hit.hit_id}")
+
+
+def _set_in_flight(app: Any, key: object, label: str | None) -> None:
+    """Keep `ctx.extras["in_flight"]` (shown in the status line) in step with the workers."""
+    flights: dict[object, str] = app.ctx.extras.setdefault("in_flight", {})
+    if label is None:
+        flights.pop(key, None)
+    else:
+        flights[key] = label
+    main = getattr(app, "main_screen", None)
+    if main is not None and hasattr(main, "update_status"):
+        with contextlib.suppress(Exception):  # not mounted yet / already gone
+            main.update_status()
 
 
 def announce(app: Any, outcome: Outcome) -> None:

@@ -25,6 +25,10 @@ HELP_ROWS: list[tuple[str, str]] = [
     ("c", "copy the HIT id to the clipboard (OSC 52)"),
     ("e", "extend: add assignments (absent when read-only)"),
     ("h", "history of extension requests"),
+    ("space", "mark / unmark the HIT and move down"),
+    ("a", "mark every HIT shown (after filters)"),
+    ("u", "clear all marks"),
+    ("b", "bulk: extend the marked HITs (absent when read-only)"),
     ("Esc", "clear filters / go back"),
     ("ctrl+p", "command palette: every action by name"),
     ("?", "this help"),
@@ -37,7 +41,7 @@ def help_table(read_only: bool) -> Table:
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
     for key, what in HELP_ROWS:
-        if read_only and key == "e":
+        if read_only and key in ("e", "b"):
             continue
         table.add_row(key, what)
     return table

@@ -222,6 +222,11 @@ class MainScreen(Screen[None]):
             left += f" \u00b7 sort: {COLUMN_LABELS[table.sort_key]} {arrow}"
         if table.marked:
             left += f" \u00b7 {len(table.marked):,} marked (b: bulk)"
+        flights = list(self.ctx.extras.get("in_flight", {}).values())
+        if len(flights) == 1:
+            left = f"\u27f3 adding {flights[0]}\u2026 \u00b7 " + left
+        elif flights:
+            left = f"\u27f3 {len(flights)} requests in flight \u00b7 " + left
         right = f"{table.cursor + 1:,}/{len(table.view):,}" if table.view else ""
         self.query_one(StatusBar).show(left, right)
 
