@@ -118,3 +118,28 @@ def demo_context(emulator: Any, make_context: Callable[..., Any]) -> Any:
     from turktui.core.environment import EnvKind
 
     return make_context(emulator.url, EnvKind.DEMO)
+
+
+# -- engine-level fixtures: each test package provides its own `server` (an emulator) ----------
+@pytest.fixture
+def env(server: Any) -> Any:
+    from turktui.core.environment import Environment, EnvKind
+
+    return Environment(EnvKind.DEMO, server.url)
+
+
+@pytest.fixture
+def service(env: Any) -> Any:
+    """Short timeouts: fault tests must not wait long for a dropped or slow answer."""
+    from turktui.core.service import MTurkService
+
+    return MTurkService(env, read_timeout=0.3, connect_timeout=0.5)
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> Iterator[Any]:
+    from turktui.core.history import HistoryStore
+
+    store = HistoryStore(tmp_path / "data" / "history.sqlite3")
+    yield store
+    store.close()

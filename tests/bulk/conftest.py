@@ -7,13 +7,12 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from turktui.core.engine import Backoff, Engine
-from turktui.core.environment import Environment, EnvKind
+from turktui.core.environment import Environment
 from turktui.core.history import HistoryStore
 from turktui.core.models import Hit
 from turktui.core.service import MTurkService
@@ -29,23 +28,6 @@ def server() -> Iterator[EmulatorServer]:
                          balance="100000.00").start()
     yield srv
     srv.stop()
-
-
-@pytest.fixture
-def env(server: EmulatorServer) -> Environment:
-    return Environment(EnvKind.DEMO, server.url)
-
-
-@pytest.fixture
-def service(env: Environment) -> MTurkService:
-    return MTurkService(env, read_timeout=0.3, connect_timeout=0.5)
-
-
-@pytest.fixture
-def history(tmp_path: Path) -> Iterator[HistoryStore]:
-    store = HistoryStore(tmp_path / "data" / "history.sqlite3")
-    yield store
-    store.close()
 
 
 @pytest.fixture

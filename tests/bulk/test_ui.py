@@ -250,6 +250,12 @@ async def test_history_shows_batches_filters_and_resolves_per_batch(make_emulato
     app = TurkTuiApp(ctx)
     async with app.run_test(size=(160, 48)) as pilot:
         await start(pilot)
+        # The three unknown members are offered for resolution at start-up: later.
+        from turktui.ui.screens.confirm import ConfirmScreen
+
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "3 request(s) from an earlier session" in screen_text(app)
+        await pilot.press("n")
         await pilot.press("h")
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
         hist = app.screen

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from turktui.core.engine import Backoff, Engine
-from turktui.core.environment import Environment, EnvKind
+from turktui.core.environment import Environment
 from turktui.core.history import HistoryStore
 from turktui.core.service import MTurkService
 from turktui.emulator import EmulatorServer
@@ -62,23 +62,6 @@ def emulator(server: EmulatorServer) -> Iterator[EmulatorServer]:
     server.faults.clear()
     yield server
     server.faults.clear()
-
-
-@pytest.fixture
-def env(server: EmulatorServer) -> Environment:
-    return Environment(EnvKind.DEMO, server.url)
-
-
-@pytest.fixture
-def service(env: Environment) -> MTurkService:
-    return MTurkService(env, read_timeout=0.3, connect_timeout=0.5)
-
-
-@pytest.fixture
-def history(tmp_path: Path) -> Iterator[HistoryStore]:
-    store = HistoryStore(tmp_path / "data" / "history.sqlite3")
-    yield store
-    store.close()
 
 
 @pytest.fixture
