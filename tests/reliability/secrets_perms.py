@@ -125,7 +125,7 @@ PERMS_RUNNER = (
     "         token='t', max_before=1, expected_after=2)\n"
     "import sqlite3\n"
     "c = sqlite3.connect(sys.argv[1]); c.execute('SELECT count(*) FROM requests').fetchone()\n"
-    "print(oct(os.umask(0)))\n"
+    "print(oct(os.umask(0)), flush=True)\n"
     # Keep the connections (so the WAL/SHM files) open while the parent looks.
     "sys.stdin.read()\n"
 )
