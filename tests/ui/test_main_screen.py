@@ -475,3 +475,15 @@ async def test_auto_refresh_pauses_under_dialogs(
         paused = app.main_screen.generation
         await pilot.pause(1.6)
         assert app.main_screen.generation == paused
+
+
+async def test_keys_typed_right_after_slash_go_to_the_filter(demo_context) -> None:
+    """A paste or a fast typist: "/bold⏎" in one burst filters instead of firing bindings."""
+    app = TurkTuiApp(demo_context)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("slash", "b", "o", "l", "d", "enter")
+        await pilot.pause()
+        assert app.main_screen.table.filter_text == "bold"
+        assert app.screen is app.main_screen  # no detail view, no bulk dialog
+        assert not app.main_screen.table.expired_only

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.worker import get_current_worker
@@ -77,6 +77,13 @@ class TurkTuiApp(App[int]):
         except ImportError:  # pragma: no cover - partial installs
             return
         check_unsettled(self)
+
+    def _on_key(self, event: events.Key) -> None:
+        # Runs before App._on_key checks the bindings (Textual dispatches handlers along the
+        # MRO): type-ahead after "/" goes to the filter box instead (see MainScreen).
+        if self.main_screen.capture_typeahead(event):
+            event.stop()
+            event.prevent_default()
 
     # -- public API (used by the extend/history flows) ---------------------------------------
     @property

@@ -6,7 +6,7 @@ import gc
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -66,6 +66,8 @@ class MainScreen(Screen[None]):
         self.generation = 0
         self._streaming = True
         self._staging: list[Hit] = []
+        #: "/" was pressed and the filter box has not received focus yet
+        self._filter_opening = False
         self._keep_id: str | None = None
         self._status_timer: object = None
 
@@ -260,7 +262,27 @@ class MainScreen(Screen[None]):
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.display = True
+        self._filter_opening = True
         box.focus()
+
+    def capture_typeahead(self, event: events.Key) -> bool:
+        """Keys typed right after "/" (a fast typist, a paste, tmux send-keys) reach the app
+        before the focus has moved to the filter box: they belong to the filter, not to
+        bindings. Called by the app before it checks bindings; True = consumed."""
+        if not self._filter_opening:
+            return False
+        box = self.query_one("#filter", Input)
+        if box.has_focus or not box.display or self.app.screen is not self:
+            self._filter_opening = False
+            return False
+        if event.key == "enter":
+            self._filter_opening = False
+            self._filter_submitted(None)
+            return True
+        if event.is_printable and event.character:
+            box.insert_text_at_cursor(event.character)
+            return True
+        return False
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -268,7 +290,7 @@ class MainScreen(Screen[None]):
         self.update_status()
 
     @on(Input.Submitted, "#filter")
-    def _filter_submitted(self, event: Input.Submitted) -> None:
+    def _filter_submitted(self, event: Input.Submitted | None) -> None:
         box = self.query_one("#filter", Input)
         box.display = bool(box.value)
         self.table.focus()
