@@ -84,8 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 return run_app(args)
             finally:
-                engine = sys.modules.get("turktui.core.engine")
-                if engine is not None and engine.IN_FLIGHT.count:
+                in_flight = getattr(sys.modules.get("turktui.core.engine"), "IN_FLIGHT", None)
+                if in_flight is not None and in_flight.count:
                     # Quit with a request in flight: let it record its outcome first.
                     print("turktui: waiting for a request in flight to record its outcome…",
                           file=sys.stderr, flush=True)
@@ -113,9 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _wait_in_flight(timeout: float = HANGUP_GRACE) -> bool:
     """Let engine requests in flight record their outcome (only if the engine was used)."""
     engine = sys.modules.get("turktui.core.engine")
-    if engine is None:
+    # The module may be half-imported by a worker right now: then nothing is in flight yet.
+    in_flight = getattr(engine, "IN_FLIGHT", None)
+    if in_flight is None:
         return True
-    return bool(engine.IN_FLIGHT.wait_idle(timeout))
+    return bool(in_flight.wait_idle(timeout))
 
 
 _DETACHED: list[int] = []
@@ -142,29 +144,26 @@ def _install_hangup_handler() -> None:
     against a dead tty, but first let a request in flight record its outcome.
 
     Python's default for SIGHUP kills the process at once (the record then stays "sending"
-    until resolve); Textual does not handle it. The handler runs on the main thread, which
-    is the app's event loop, so it must not block: a helper thread waits, then exits.
+    until resolve); Textual does not handle it.
     """
     if not hasattr(signal, "SIGHUP"):  # pragma: no cover - Windows
         return
 
-    # The handler only writes to a pipe: starting a thread (or taking any lock) inside a
-    # signal handler can deadlock if the main thread was interrupted holding that lock
-    # (e.g. while Textual starts a worker thread). A thread started now does the waiting.
-    read_end, write_end = os.pipe()
+    # No Python-level handler: those run only on the main thread, between bytecodes, and
+    # the main thread may sit in the event loop's epoll with nothing to wake it, while the
+    # kernel hands SIGHUP to another thread. Instead SIGHUP is blocked here, before any
+    # thread exists (threads inherit the mask), and one thread takes it with sigwait().
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
 
-    def finish() -> None:
-        signum = os.read(read_end, 1)[0]
-        _wait_in_flight()
-        os._exit(128 + signum)  # the terminal is gone: no screen to restore, no one to tell
+    def wait_for_hangup() -> None:
+        signum = signal.sigwait({signal.SIGHUP})
+        try:
+            _detach_terminal()
+            _wait_in_flight()
+        finally:  # whatever happens, the terminal is gone: no screen to restore
+            os._exit(128 + signum)
 
-    threading.Thread(target=finish, name="hangup", daemon=True).start()
-
-    def on_hangup(signum: int, frame: object) -> None:
-        _detach_terminal()
-        os.write(write_end, bytes([signum]))
-
-    signal.signal(signal.SIGHUP, on_hangup)
+    threading.Thread(target=wait_for_hangup, name="hangup", daemon=True).start()
 
 
 def _log_crash(exc: BaseException) -> str | None:
