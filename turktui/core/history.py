@@ -156,6 +156,20 @@ def _ts(moment: datetime | None) -> float | None:
     return None if moment is None else moment.timestamp()
 
 
+def _check_updatable(values: dict[str, Any]) -> None:
+    unknown = set(values) - _UPDATABLE
+    if unknown:
+        raise ValueError(f"cannot update {sorted(unknown)}")
+
+
+def _columns(values: dict[str, Any]) -> dict[str, Any]:
+    """Field values as SQLite stores them: states by value, datetimes as epoch seconds."""
+    return {
+        k: (v.value if isinstance(v, State) else _ts(v) if isinstance(v, datetime) else v)
+        for k, v in values.items()
+    }
+
+
 def _dt(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, tz=UTC)
 
@@ -448,14 +462,9 @@ class HistoryStore:
 
     def update(self, record_id: int, *, now: datetime | None = None, **values: Any) -> None:
         """Change some fields of a record (state, error_*, note, ...)."""
-        unknown = set(values) - _UPDATABLE
-        if unknown:
-            raise ValueError(f"cannot update {sorted(unknown)}")
+        _check_updatable(values)
         stamp = (now or datetime.now(UTC)).timestamp()
-        converted = {
-            k: (v.value if isinstance(v, State) else _ts(v) if isinstance(v, datetime) else v)
-            for k, v in values.items()
-        }
+        converted = _columns(values)
 
         def run(db: sqlite3.Connection) -> None:
             assignments = ", ".join(f"{k} = ?" for k in converted)
@@ -481,15 +490,10 @@ class HistoryStore:
         **values: Any,
     ) -> int:
         """Record one attempt and (in the same transaction) the record's new state/fields."""
-        unknown = set(values) - _UPDATABLE
-        if unknown:
-            raise ValueError(f"cannot update {sorted(unknown)}")
+        _check_updatable(values)
         if state is not None:
             values["state"] = state
-        converted = {
-            k: (v.value if isinstance(v, State) else _ts(v) if isinstance(v, datetime) else v)
-            for k, v in values.items()
-        }
+        converted = _columns(values)
 
         def run(db: sqlite3.Connection) -> int:
             row = db.execute(
@@ -527,14 +531,9 @@ class HistoryStore:
         **values: Any,
     ) -> None:
         """Fill in a started attempt's result and the record's new fields in one commit."""
-        unknown = set(values) - _UPDATABLE
-        if unknown:
-            raise ValueError(f"cannot update {sorted(unknown)}")
+        _check_updatable(values)
         stamp = (now or datetime.now(UTC)).timestamp()
-        converted = {
-            k: (v.value if isinstance(v, State) else _ts(v) if isinstance(v, datetime) else v)
-            for k, v in values.items()
-        }
+        converted = _columns(values)
 
         def run(db: sqlite3.Connection) -> None:
             db.execute(
