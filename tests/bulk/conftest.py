@@ -63,15 +63,3 @@ def hit(max_assignments: int, *, reward: str | None = "0.50", old: bool = False,
                title="t", max_assignments=max_assignments,
                reward=Decimal(reward) if reward is not None else None, created=created)
 
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> object:
-    """Run `async def` (Pilot) tests with asyncio.run (no pytest-asyncio needed)."""
-    import asyncio
-    import inspect
-
-    if inspect.iscoroutinefunction(pyfuncitem.obj):
-        names = pyfuncitem._fixtureinfo.argnames
-        asyncio.run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
-        return True
-    return None

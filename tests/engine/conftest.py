@@ -75,15 +75,3 @@ def engine(service: MTurkService, history: HistoryStore, env: Environment,
     return Engine(service, history, env, clock=clock,
                   backoff=Backoff(attempts=5, base=0.01, cap=0.05, total=2.0), seed=1)
 
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> object:
-    """Run `async def` tests with asyncio.run (no pytest-asyncio needed)."""
-    import asyncio
-    import inspect
-
-    if inspect.iscoroutinefunction(pyfuncitem.obj):
-        names = pyfuncitem._fixtureinfo.argnames
-        asyncio.run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
-        return True
-    return None

@@ -4,7 +4,6 @@ record (the TURKTUI_TEST_CRASH_AFTER_SEND test hook)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import subprocess_env
 from turktui.core.rules import extension_cost
 
 OP = "CreateAdditionalAssignmentsForHIT"
@@ -20,21 +20,8 @@ OP = "CreateAdditionalAssignmentsForHIT"
 
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "TURKTUI_", "XDG_"))}
-    env.update(
-        HOME=str(tmp_path / "home"),
-        XDG_CONFIG_HOME=str(tmp_path / "config"),
-        XDG_DATA_HOME=str(tmp_path / "data"),
-        XDG_STATE_HOME=str(tmp_path / "state"),
-        XDG_CACHE_HOME=str(tmp_path / "cache"),
-        AWS_CONFIG_FILE=str(tmp_path / "nonexistent"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "nonexistent"),
-        AWS_ACCESS_KEY_ID="AKIDTESTTESTTEST0000",
-        AWS_SECRET_ACCESS_KEY="test-secret",
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-    return env
+    return subprocess_env(tmp_path, AWS_ACCESS_KEY_ID="AKIDTESTTESTTEST0000",
+                          AWS_SECRET_ACCESS_KEY="test-secret")
 
 
 def run(env: dict[str, str], *args: str, extra: dict[str, str] | None = None,

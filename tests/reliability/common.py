@@ -29,19 +29,9 @@ REPO_ROOT = str(Path(__file__).resolve().parents[2])
 
 def cli_env(home: Path, *, keys: bool = True, **extra: str) -> dict[str, str]:
     """A subprocess environment with every per-user path under `home` and no real AWS."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "TURKTUI_", "XDG_"))}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / "config"),
-        XDG_DATA_HOME=str(home / "data"),
-        XDG_STATE_HOME=str(home / "state"),
-        XDG_CACHE_HOME=str(home / "cache"),
-        AWS_CONFIG_FILE=str(home / "no-aws-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(home / "no-aws-credentials"),
-        AWS_EC2_METADATA_DISABLED="true",
-        PYTHONPATH=REPO_ROOT,
-    )
+    from tests.conftest import subprocess_env
+
+    env = subprocess_env(home, PYTHONPATH=REPO_ROOT)
     if keys:
         env.update(AWS_ACCESS_KEY_ID=FAKE_KEY_ID, AWS_SECRET_ACCESS_KEY=FAKE_SECRET)
     env.update(extra)

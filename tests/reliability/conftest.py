@@ -24,15 +24,3 @@ def emu(live_emulator: EmulatorServer) -> Iterator[EmulatorServer]:
     yield live_emulator
     live_emulator.faults.clear()
 
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> object:
-    """Run `async def` tests with asyncio.run (no pytest-asyncio needed)."""
-    import asyncio
-    import inspect
-
-    if inspect.iscoroutinefunction(pyfuncitem.obj):
-        names = pyfuncitem._fixtureinfo.argnames
-        asyncio.run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
-        return True
-    return None

@@ -7,7 +7,6 @@ in-memory VT100 screen, so tests can assert on what a person would actually see.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import sys
 import time
@@ -97,17 +96,7 @@ class Terminal:
 
 
 def terminal_env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "XDG_", "TURKTUI_"))}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / "config"),
-        XDG_DATA_HOME=str(home / "data"),
-        XDG_STATE_HOME=str(home / "state"),
-        XDG_CACHE_HOME=str(home / "cache"),
-        AWS_CONFIG_FILE=str(home / "no-aws-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(home / "no-aws-credentials"),
-        TERM="xterm-256color",
-        ESCDELAY="25",
-    )
-    env.update(extra)
-    return env
+    """A hermetic environment (tests/conftest.py) plus what a real terminal session has."""
+    from tests.conftest import subprocess_env
+
+    return subprocess_env(home, **{"TERM": "xterm-256color", "ESCDELAY": "25", **extra})
