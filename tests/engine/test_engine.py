@@ -162,7 +162,9 @@ def test_unreachable_is_failed_not_unknown(history, clock) -> None:
               created=datetime.now(timezone.utc))
     outcome = engine.extend(hit, 1)
     assert outcome.record.state is State.FAILED
-    assert outcome.record.attempt_count == 3
+    # The HIT is read just before sending (fresh numbers): unreachable, nothing is sent.
+    assert outcome.record.attempt_count == 0
+    assert outcome.record.error_code == "GetHIT"
 
 
 def test_expired_hit_also_extended_in_time(emulator, service, engine, history, clock) -> None:

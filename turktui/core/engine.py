@@ -37,11 +37,17 @@ from turktui.core.errors import (
     UnexpectedResponse,
 )
 from turktui.core.history import (
+    NOT_APPLIED,
     HistoryError,
     HistoryStore,
+    IntentBusy,
     OutcomeNotRecorded,
     Record,
     State,
+    StateChanged,
+    current_owner,
+    describe_owner,
+    owner_alive,
 )
 from turktui.core.models import Hit
 from turktui.core.rules import (
@@ -49,8 +55,11 @@ from turktui.core.rules import (
     ExtensionRange,
     InputProblem,
     check_count,
+    check_expiration,
+    expiration_matches,
     extension_cost,
     extension_range,
+    is_expire_now,
 )
 
 UTC = timezone.utc
@@ -62,6 +71,13 @@ MAX_TOKEN_LENGTH = 64
 #: MTurk honours a UniqueRequestToken for 24 hours. Re-send only well inside that window.
 TOKEN_WINDOW = timedelta(hours=24)
 RESEND_MARGIN = timedelta(minutes=15)
+#: The local clock may be wrong (it was ahead when the request was sent, or it was set
+#: since): judged by the local clock alone, the window is shortened by this much more. When
+#: MTurk's `Date` header was recorded, MTurk's own clock must agree as well.
+CLOCK_MARGIN = timedelta(hours=1)
+#: "Expire now" is confirmed when the HIT's Expiration is not after MTurk's time; without
+#: MTurk's `Date`, the local clock plus this tolerance stands in.
+EXPIRE_NOW_TOLERANCE = timedelta(minutes=10)
 #: Test hook (documented): when set to "1", the process SIGKILLs itself right after the
 #: extension request returned successfully and before the outcome is recorded, to prove
 #: that `resolve` settles such records. Never set it outside tests.
@@ -136,6 +152,11 @@ class Plan:
     new_max: int
     expire_at: datetime | None = None
     batch_id: str | None = None
+    #: A top-up's target MaxAssignments: n is recomputed from MaxAssignments read just
+    #: before sending (None: "add n" whatever the HIT has by then).
+    target: int | None = None
+    #: Send even though the HIT has another unsettled request (the operator confirmed it).
+    allow_second: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +233,7 @@ class Engine:
         self.backoff = backoff or Backoff()
         self.sleep = sleep
         self._rng = random.Random(seed)
+        self.owner = current_owner()
 
     # -- planning --------------------------------------------------------------------------
     def plan(
@@ -222,6 +244,8 @@ class Engine:
         *,
         token: str | None = None,
         batch_id: str | None = None,
+        target: int | None = None,
+        allow_second: bool = False,
     ) -> Plan:
         """Validate with the rules; PlanRefused says why nothing may be sent."""
         if self.env.read_only:
@@ -231,8 +255,13 @@ class Engine:
             check_count(n, rng)
         except InputProblem as exc:
             raise PlanRefused(str(exc)) from exc
-        if expire_at is not None and expire_at <= self.clock():
-            raise PlanRefused("The new expiration must be in the future.", "expiration")
+        if expire_at is not None:
+            if not is_expire_now(expire_at) and expire_at <= self.clock():
+                raise PlanRefused("The new expiration must be in the future.", "expiration")
+            try:
+                expire_at = check_expiration(expire_at, hit.expiration)
+            except InputProblem as exc:
+                raise PlanRefused(str(exc), "expiration") from exc
         if token is not None:
             try:
                 check_token(token)
@@ -241,7 +270,8 @@ class Engine:
         new_max = hit.max_assignments + n
         cost = extension_cost(hit.reward, n, new_max) if hit.reward is not None else None
         return Plan(hit=hit, n=n, token=token or new_token(), range=rng, cost=cost,
-                    new_max=new_max, expire_at=expire_at, batch_id=batch_id)
+                    new_max=new_max, expire_at=expire_at, batch_id=batch_id, target=target,
+                    allow_second=allow_second)
 
     # -- execution -------------------------------------------------------------------------
     def execute(self, plan: Plan, on_event: Callable[[Event], None] | None = None) -> Outcome:
@@ -256,22 +286,144 @@ class Engine:
         emit = on_event or (lambda event: None)
         started = time.monotonic()
         hit = plan.hit
-        record_id = self.history.create(
-            env_kind=self.env.kind.value, endpoint=self.env.endpoint_url, profile=self.env.profile,
-            hit_id=hit.hit_id, hit_title=hit.title, n=plan.n, token=plan.token,
-            max_before=hit.max_assignments, expected_after=plan.new_max,
-            expire_at=plan.expire_at, batch_id=plan.batch_id, now=self.clock(),
-        )
+        prior = self._token_used(plan)
+        if prior is not None:
+            message = (f"Request #{prior.id} with this token already added {prior.n:,} to HIT "
+                       f"{prior.hit_id} (max {prior.max_before:,} → "
+                       f"{prior.expected_after:,}); nothing was sent.")
+            emit(Event("done", prior.id, message))
+            return Outcome(prior, self._try_get_hit(prior.hit_id), message)
+        try:
+            record_id = self.history.create(
+                env_kind=self.env.kind.value, endpoint=self.env.endpoint_url,
+                profile=self.env.profile, hit_id=hit.hit_id, hit_title=hit.title, n=plan.n,
+                token=plan.token, max_before=hit.max_assignments, expected_after=plan.new_max,
+                expire_at=plan.expire_at, batch_id=plan.batch_id, now=self.clock(),
+                owner=self.owner, target=plan.target, allow_second=plan.allow_second,
+            )
+        except IntentBusy as exc:
+            raise PlanRefused(f"{exc}. One request per HIT at a time: settle it first "
+                              "(turktui resolve), or confirm a second one explicitly.",
+                              "busy") from exc
         emit(Event("recorded", record_id, f"Recorded request #{record_id}"))
         try:
             record = self.history.get(record_id, with_attempts=False)
             assert record is not None
-            result = self._send(record, emit)
-            return self._after_send(record, result, emit, started=started)
+            return self._fresh_and_send(record, emit, started)
         except OutcomeNotRecorded:
             raise
+        except StateChanged as exc:
+            raise PlanRefused(str(exc), "changed") from exc
         except HistoryError as exc:
             raise self._not_recorded(record_id, exc) from exc
+
+    def _token_used(self, plan: Plan) -> Record | None:
+        """A token names one request. An earlier record with this token that was applied,
+        for the same HIT and n, is that request (returned: nothing is sent again); one for
+        another HIT or n, or one in conflict, is refused; a not-applied one may be re-sent."""
+        for prior in self.history.find_by_token(plan.token):
+            if prior.endpoint != self.env.endpoint_url:
+                continue
+            if prior.hit_id != plan.hit.hit_id or prior.n != plan.n:
+                raise PlanRefused(
+                    f"The token {plan.token} was already used by request #{prior.id} "
+                    f"(+{prior.n:,} on HIT {prior.hit_id}); a token names one request, so use "
+                    "another.", "token")
+            if prior.state is State.CONFLICT:
+                raise PlanRefused(
+                    f"Request #{prior.id} with this token is in conflict; check the HIT "
+                    "before asking again (with a new token).", "token")
+            if prior.state.applied:
+                return prior
+        return None
+
+    def _fresh_and_send(self, record: Record, emit: Callable[[Event], None],
+                        started: float) -> Outcome:
+        fresh = self._fresh(record)
+        if isinstance(fresh, Outcome):
+            return fresh
+        result = self._send(fresh, emit)
+        return self._after_send(fresh, result, emit, started=started)
+
+    def _read(self, hit_id: str) -> tuple[Hit | None, datetime | None]:
+        """GetHIT, with MTurk's `Date` of that answer when the service exposes it."""
+        try:
+            hit = self.service.get_hit(hit_id)
+        except TurkError:
+            return None, None
+        dated = getattr(self.service, "server_date", None)
+        when = dated() if callable(dated) else None
+        return hit, when if isinstance(when, datetime) else None
+
+    def _fresh(self, record: Record) -> Record | Outcome:
+        """Plans from fresh numbers: read MaxAssignments (and Expiration) just before the
+        first send, re-check the rules with them, and record what was read. A top-up's n is
+        recomputed from its target. Returns the record to send, or the Outcome when nothing
+        may be sent (state refused/failed, recorded)."""
+        try:
+            hit = self.service.get_hit(record.hit_id)
+        except RequestRefused as err:  # e.g. the HIT no longer exists: MTurk said no
+            return self._settle_unsent(record, State.REFUSED, err.code or "GetHIT",
+                                       err.message)
+        except TurkError as err:
+            return self._settle_unsent(
+                record, State.FAILED, "GetHIT",
+                f"the HIT could not be read just before sending, so nothing was sent "
+                f"({err.message})")
+        dated = getattr(self.service, "server_date", None)
+        server = dated() if callable(dated) else None
+        if not isinstance(server, datetime):
+            server = None
+        now = self.clock()
+        m = hit.max_assignments
+        n = record.n
+        note = ""
+        if record.target is not None:
+            n = record.target - m
+            if n < 1:
+                return self._settle_unsent(
+                    record, State.REFUSED, "nothing_to_do",
+                    f"MaxAssignments read just before sending is {m:,}, already at the target "
+                    f"{record.target:,}; nothing was sent.", hit=hit, fresh_max=m)
+        if m != record.max_before:
+            note = (f"MaxAssignments was {record.max_before:,} when planned and {m:,} just "
+                    "before sending; the request was made from the fresh value.")
+            if record.target is not None:
+                note = note[:-1] + f" (+{n:,} to reach {record.target:,})."
+        rng = extension_range(m, hit.created)
+        try:
+            check_count(n, rng)
+        except InputProblem as exc:
+            return self._settle_unsent(record, State.REFUSED, "rules",
+                                       f"{exc} (MaxAssignments read just before sending: "
+                                       f"{m:,}); nothing was sent.", hit=hit, fresh_max=m)
+        if record.expire_at is not None:
+            try:
+                check_expiration(record.expire_at, hit.expiration)
+            except InputProblem as exc:
+                return self._settle_unsent(record, State.REFUSED, "expiration",
+                                           f"{exc} Nothing was sent.", hit=hit, fresh_max=m)
+        values: dict[str, Any] = {"n": n, "max_before": m, "expected_after": m + n,
+                                  "read_at": now, "read_at_server": server}
+        if note:
+            values["note"] = note
+        self.history.update(record.id, now=now, expect=record.state, **values)
+        updated = self.history.get(record.id, with_attempts=False)
+        assert updated is not None
+        return updated
+
+    def _settle_unsent(self, record: Record, state: State, code: str, message: str, *,
+                       hit: Hit | None = None, fresh_max: int | None = None) -> Outcome:
+        values: dict[str, Any] = {"state": state, "error_code": code,
+                                  "error_message": message.rstrip(".")}
+        if fresh_max is not None:
+            values["max_before"] = fresh_max
+            values["expected_after"] = fresh_max
+            values["read_at"] = self.clock()
+        self.history.update(record.id, now=self.clock(), expect=record.state, **values)
+        final = self.history.get(record.id)
+        assert final is not None
+        return Outcome(final, hit, _summary(final.state, final))
 
     def execute_recorded(
         self, record: Record, on_event: Callable[[Event], None] | None = None
@@ -284,10 +436,13 @@ class Engine:
             emit = on_event or (lambda event: None)
             started = time.monotonic()
             try:
-                result = self._send(record, emit)
-                return self._after_send(record, result, emit, started=started)
+                claimed = self.history.claim(record.id, expect=(State.PLANNED, State.FAILED),
+                                             owner=self.owner, now=self.clock())
+                return self._fresh_and_send(claimed, emit, started)
             except OutcomeNotRecorded:
                 raise
+            except StateChanged as exc:
+                raise PlanRefused(str(exc), "changed") from exc
             except HistoryError as exc:
                 raise self._not_recorded(record.id, exc) from exc
 
@@ -304,12 +459,14 @@ class Engine:
         return OutcomeNotRecorded(f"request #{record_id}: {what} ({exc})", record_id,
                                   maybe_sent=maybe_sent)
 
-    def _send(self, record: Record, emit: Callable[[Event], None]) -> _SendResult:
-        """The retry loop. Every attempt is recorded before it is sent and after it answers."""
+    def _send(self, record: Record, emit: Callable[[Event], None], *,
+              maybe_applied: bool = False) -> _SendResult:
+        """The retry loop. Every attempt is recorded before it is sent and after it answers.
+        maybe_applied: an earlier attempt (another run) may have gone through."""
         result = _SendResult(State.FAILED)
-        maybe_applied = False
         waited = 0.0
         first_sent = record.first_sent
+        expect = record.state  # compare-and-set: the state this record was read in
         for attempt in range(1, self.backoff.attempts + 1):
             now = self.clock()
             extra: dict[str, Any] = {}
@@ -318,8 +475,9 @@ class Engine:
                 extra["first_sent"] = now
             number = self.history.add_attempt(
                 record.id, operation=OP_EXTEND, outcome="started", at=now, state=State.SENDING,
-                **extra,
+                expect=expect, **extra,
             )
+            expect = State.SENDING
             emit(Event("attempt", record.id, f"Sending (attempt {attempt})…", attempt))
             t0 = time.monotonic()
             try:
@@ -331,8 +489,7 @@ class Engine:
                     error_message=err.message, duration=time.monotonic() - t0, now=self.clock(),
                 )
                 result.state = State.SUCCEEDED
-                result.note = "MTurk reports this token was already processed: an earlier " \
-                    "attempt went through."
+                result.note = "MTurk reports this token was already processed."
                 result.errors.append(err)
                 return result
             except RequestRefused as err:
@@ -391,19 +548,48 @@ class Engine:
         self, record: Record, result: _SendResult, emit: Callable[[Event], None],
         *, resolved: bool = False, started: float | None = None,
     ) -> Outcome:
-        """Confirm, record the final state, update the expiration, refresh the HIT."""
+        """Confirm with GetHIT, record the final state (a compare-and-set on `sending`),
+        update the expiration, refresh the HIT.
+
+        A 200, a "token already processed" and a re-send are all questions: the record says
+        succeeded only when GetHIT shows the MaxAssignments it expected; a different value is
+        a `conflict` (with before/expected/actual), never a success."""
         hit: Hit | None = None
         note = result.note
         state = result.state
-        if state is State.SUCCEEDED and any(
-            isinstance(e, TokenAlreadyProcessed) for e in result.errors
-        ):
-            hit = self._try_get_hit(record.hit_id)
-            if hit is not None and hit.max_assignments != record.expected_after:
-                note += (f" MaxAssignments is now {hit.max_assignments} (expected "
-                         f"{record.expected_after}); it may have been changed by something else.")
-            elif hit is not None:
-                note += f" Confirmed: MaxAssignments is {hit.max_assignments}."
+        actual: int | None = None
+        processed = any(isinstance(e, TokenAlreadyProcessed) for e in result.errors)
+        if state is State.SUCCEEDED:
+            hit, _ = self._read(record.hit_id)
+            answer = ("MTurk reported the token as already processed" if processed
+                      else "MTurk accepted the request")
+            if hit is None:
+                if processed:
+                    state = State.UNKNOWN
+                    note += (" The HIT could not be read to confirm it; resolve will check "
+                             "again.")
+                else:
+                    note += " (Not confirmed: the HIT could not be read afterwards.)"
+            else:
+                actual = hit.max_assignments
+                if actual == record.expected_after:
+                    note += f" Confirmed: MaxAssignments is {actual:,}."
+                else:
+                    state = State.CONFLICT
+                    note = (f"{answer}, but MaxAssignments is {actual:,}: before "
+                            f"{record.max_before:,}, expected {record.expected_after:,}. "
+                            "It is not recorded as a success; check the HIT.")
+        elif resolved and result.state in (State.REFUSED, State.UNKNOWN) and any(
+                isinstance(e, RequestRefused) for e in result.errors):
+            # A re-send was refused, yet the original attempt may have gone through: only
+            # the HIT can tell (and only if nothing else explains its numbers).
+            hit, _ = self._read(record.hit_id)
+            if hit is not None:
+                state, cnote, actual = self._judge(record, hit)
+                note = (f"The re-send was refused ({result.error_message or result.error_code})."
+                        f" {cnote}")
+            else:
+                state = State.UNKNOWN
         if resolved:
             if state is State.FAILED:
                 # Still could not reach MTurk (no credentials, network...): still unsettled,
@@ -417,31 +603,37 @@ class Engine:
             }.get(state, state)
         values: dict[str, Any] = {"state": state, "error_code": result.error_code,
                                   "error_message": result.error_message, "note": note.strip()}
+        if actual is not None:
+            values["actual_after"] = actual
         if started is not None:
             values["duration"] = time.monotonic() - started
-        self.history.update(record.id, now=self.clock(), **values)
+        self.history.update(record.id, now=self.clock(), expect=State.SENDING, **values)
         emit(Event("answered", record.id, _summary(state, record)))
         if state in (State.SUCCEEDED, State.RESOLVED_SUCCEEDED) and record.expire_at is not None \
                 and not record.expiry_state:
             self._update_expiration(record, emit)
-        if hit is None or record.expire_at is not None:
+            hit = None
+        if hit is None:
             hit = self._try_get_hit(record.hit_id)
             if hit is not None:
                 emit(Event("refreshed", record.id, "HIT refreshed"))
         final = self.history.get(record.id)
         assert final is not None
-        message = _summary(final.state, final)
-        if final.note:
-            message += " " + final.note
-        if final.expiry_state == "failed":
-            message += f" The expiration was NOT updated: {final.expiry_error}"
+        message = outcome_message(final)
         emit(Event("done", record.id, message))
         return Outcome(record=final, hit=hit, message=message)
 
     def _update_expiration(self, record: Record, emit: Callable[[Event], None]) -> None:
-        """UpdateExpirationForHIT is idempotent (same ExpireAt), so plain retries are safe."""
+        """UpdateExpirationForHIT has no request token: MTurk derives one from the HIT id and
+        ExpireAt (to the second) and refuses a repeat with "already processed". So a retry
+        after a lost answer, an "already processed", a refusal after a lost answer and a
+        plain 200 are all confirmed with GetHIT: `succeeded` only when the HIT's Expiration
+        is the one asked for, `conflict` when MTurk claimed it and the HIT disagrees."""
         assert record.expire_at is not None
         last = ""
+        claimed = False  # MTurk said it was done (200 or already processed)
+        processed = False
+        maybe = False  # an attempt may have been applied without an answer
         for attempt in range(1, self.backoff.attempts + 1):
             now = self.clock()
             t0 = time.monotonic()
@@ -449,6 +641,14 @@ class Engine:
                        attempt))
             try:
                 self.service.update_expiration(record.hit_id, record.expire_at)
+            except TokenAlreadyProcessed as err:
+                self.history.add_attempt(
+                    record.id, operation=OP_EXPIRE, outcome="already_processed", at=now,
+                    error_code=err.code, error_message=err.message,
+                    duration=time.monotonic() - t0, count=False,
+                )
+                last, claimed, processed = err.message, True, True
+                break
             except TurkError as err:
                 last = err.message
                 self.history.add_attempt(
@@ -456,17 +656,47 @@ class Engine:
                     error_code=getattr(err, "code", "") or type(err).__name__,
                     error_message=err.message, duration=time.monotonic() - t0, count=False,
                 )
+                maybe = maybe or err.outcome_unknown or isinstance(err, UnexpectedResponse)
                 if err.transient and attempt < self.backoff.attempts:
                     self.sleep(self.backoff.delay(attempt, self._rng))
                     continue
                 break
             self.history.add_attempt(
                 record.id, operation=OP_EXPIRE, outcome="ok", at=now,
-                duration=time.monotonic() - t0, count=False, expiry_state="succeeded",
+                duration=time.monotonic() - t0, count=False,
             )
+            claimed = True
+            break
+        if not claimed and not maybe:
+            self.history.update(record.id, now=self.clock(), expiry_state="failed",
+                                expiry_error=last)
             return
-        self.history.update(record.id, now=self.clock(), expiry_state="failed",
-                            expiry_error=last)
+        hit, server = self._read(record.hit_id)
+        when = server or (self.clock() + EXPIRE_NOW_TOLERANCE)
+        expected = record.expire_at
+        if hit is not None and expiration_matches(expected, hit.expiration, when):
+            self.history.update(record.id, now=self.clock(), expiry_state="succeeded",
+                                expiry_error="", expiry_actual=hit.expiration)
+            return
+        if hit is None:
+            self.history.update(
+                record.id, now=self.clock(), expiry_state="unknown",
+                expiry_error=(f"{last + '; ' if last else ''}the HIT could not be read to "
+                              "confirm the expiration: check it by hand"))
+            return
+        shown = _when(hit.expiration)
+        said = "said it was already processed" if processed else "accepted"
+        if claimed:
+            self.history.update(
+                record.id, now=self.clock(), expiry_state="conflict",
+                expiry_actual=hit.expiration,
+                expiry_error=(f"MTurk {said}"
+                              f" the new expiration {_when(expected)}, but the HIT expires "
+                              f"{shown}"))
+        else:
+            self.history.update(
+                record.id, now=self.clock(), expiry_state="failed", expiry_actual=hit.expiration,
+                expiry_error=f"{last} (the HIT still expires {shown})")
 
     def _try_get_hit(self, hit_id: str) -> Hit | None:
         try:
@@ -482,16 +712,34 @@ class Engine:
         return self.execute(self.plan(hit, n, expire_at, token=token), on_event)
 
     # -- resolution ------------------------------------------------------------------------
-    def can_resend(self, record: Record) -> bool:
-        """Inside MTurk's 24-hour token window (with a margin), re-sending is safe."""
+    def can_resend(self, record: Record, server_now: datetime | None = None) -> bool:
+        """Inside MTurk's 24-hour token window, judged conservatively, re-sending is safe.
+
+        The local clock must say so with a margin for its own error (CLOCK_MARGIN), and when
+        MTurk's `Date` was recorded when the HIT was read before sending and is known now,
+        MTurk's clock must say so too (that read came before the first send, so the time it
+        measures is never shorter than the real one)."""
         if record.first_sent is None:
             return False
-        return self.clock() - record.first_sent < TOKEN_WINDOW - RESEND_MARGIN
+        limit = TOKEN_WINDOW - RESEND_MARGIN
+        if self.clock() - record.first_sent >= limit - CLOCK_MARGIN:
+            return False
+        if record.read_at_server is not None and server_now is not None:
+            return server_now - record.read_at_server < limit
+        return True
+
+    def is_live(self, record: Record) -> bool:
+        """Owned by another process that is still running (leave it alone)."""
+        return bool(record.owner) and record.owner != self.owner and owner_alive(
+            record.owner, record.updated, self.clock())
 
     def resolve(self, record: Record, on_event: Callable[[Event], None] | None = None) -> Outcome:
         """Settle one unsettled record for this environment (see module docs)."""
         with IN_FLIGHT.track():
-            return self._resolve(record, on_event)
+            try:
+                return self._resolve(record, on_event)
+            except StateChanged as exc:
+                raise PlanRefused(str(exc), "changed") from exc
 
     def _resolve(self, record: Record, on_event: Callable[[Event], None] | None) -> Outcome:
         emit = on_event or (lambda event: None)
@@ -503,51 +751,83 @@ class Engine:
             return Outcome(record, None, _summary(record.state, record))
         if self.env.read_only:
             raise PlanRefused("This session is read-only: nothing can be changed.", "read_only")
+        if self.is_live(record):
+            raise PlanRefused(
+                f"request #{record.id} belongs to a running process "
+                f"({describe_owner(record.owner)}); it was left alone", "live")
+        # Take it over: a compare-and-set on the state read, refused if its owner is live.
+        record = self.history.claim(record.id, expect=record.state, owner=self.owner,
+                                    now=self.clock())
         if record.state is State.PLANNED or (
             record.first_sent is None and record.attempt_count == 0
         ):
             self.history.update(
-                record.id, now=self.clock(), state=State.RESOLVED_NOT_APPLIED,
+                record.id, now=self.clock(), expect=record.state,
+                state=State.RESOLVED_NOT_APPLIED,
                 note="Never sent (the program stopped before sending); nothing was applied.",
             )
             final = self.history.get(record.id)
             assert final is not None
             return Outcome(final, None, _summary(final.state, final) + " It was never sent.")
-        if self.can_resend(record):
+        hit, server = self._read(record.hit_id)
+        if self.can_resend(record, server):
             emit(Event("resolve", record.id,
                        f"Re-sending request #{record.id} with its original token"))
-            result = self._send(record, emit)
+            result = self._send(record, emit, maybe_applied=True)
             return self._after_send(record, result, emit, resolved=True)
-        return self._resolve_by_comparison(record, emit)
+        return self._resolve_by_comparison(record, hit, emit)
 
-    def _resolve_by_comparison(self, record: Record, emit: Callable[[Event], None]) -> Outcome:
-        """Past the token window: decide from MaxAssignments alone, never re-send."""
-        try:
-            hit = self.service.get_hit(record.hit_id)
-        except TurkError as err:
-            self.history.update(
-                record.id, now=self.clock(), state=State.UNKNOWN,
-                note=f"Could not read the HIT to settle this request: {err.message}",
-            )
-            final = self.history.get(record.id)
-            assert final is not None
-            return Outcome(final, None, _summary(final.state, final) + " " + final.note)
+    def _judge(self, record: Record, hit: Hit) -> tuple[State, str, int]:
+        """Comparison: (state, note, MaxAssignments now). Concludes only when nothing else
+        explains the numbers: another recorded request on the HIT that may have changed it
+        after this one read MaxAssignments makes the answer "cannot tell"."""
         now_max = hit.max_assignments
+        since = record.read_at or record.created
+        others = [
+            r for r in self.history.intents_on(record.endpoint, record.hit_id,
+                                               since=record.created - TOKEN_WINDOW,
+                                               exclude=record.id)
+            if r.state not in NOT_APPLIED and r.updated >= since
+            and not (r.state is State.PLANNED and r.first_sent is None)
+        ]
+        numbers = (f"MaxAssignments is {now_max:,}; this request expected {record.max_before:,} "
+                   f"\u2192 {record.expected_after:,}")
+        if others:
+            listed = ", ".join(f"#{r.id} (+{r.n:,}, {r.state.label})" for r in others[:5])
+            more = f" and {len(others) - 5} more" if len(others) > 5 else ""
+            return State.UNKNOWN, (
+                f"Cannot tell: {numbers}, and other requests on this HIT may have changed it "
+                f"since: {listed}{more}. Check the HIT by hand; turktui will not re-send."
+            ), now_max
         if now_max == record.expected_after:
-            state = State.RESOLVED_SUCCEEDED
-            note = (f"Settled by comparison: MaxAssignments is {now_max}, the expected value "
-                    f"after adding {record.n}, so it went through.")
-        elif now_max == record.max_before:
-            state = State.RESOLVED_NOT_APPLIED
-            note = (f"Settled by comparison: MaxAssignments is still {now_max}, the value "
-                    "before, so it was not applied.")
-        else:
-            state = State.UNKNOWN
-            note = (f"Cannot tell: MaxAssignments is {now_max}, neither {record.max_before} "
-                    f"(not applied) nor {record.expected_after} (applied); the HIT changed in "
-                    "other ways since. Check it by hand; the token window has passed, so "
-                    "turktui will not re-send.")
-        self.history.update(record.id, now=self.clock(), state=state, note=note)
+            return State.RESOLVED_SUCCEEDED, (
+                f"Settled by comparison: MaxAssignments is {now_max:,}, the expected value "
+                f"after adding {record.n:,}, so it went through."), now_max
+        if now_max == record.max_before:
+            return State.RESOLVED_NOT_APPLIED, (
+                f"Settled by comparison: MaxAssignments is still {now_max:,}, the value "
+                "before, so it was not applied."), now_max
+        return State.UNKNOWN, (
+            f"Cannot tell: {numbers}; the HIT changed in other ways since. Check it by hand; "
+            "the token window has passed, so turktui will not re-send."), now_max
+
+    def _resolve_by_comparison(self, record: Record, hit: Hit | None,
+                               emit: Callable[[Event], None]) -> Outcome:
+        """Past the token window: decide from MaxAssignments alone, never re-send."""
+        if hit is None:
+            try:
+                hit = self.service.get_hit(record.hit_id)
+            except TurkError as err:
+                self.history.update(
+                    record.id, now=self.clock(), expect=record.state, state=State.UNKNOWN,
+                    note=f"Could not read the HIT to settle this request: {err.message}",
+                )
+                final = self.history.get(record.id)
+                assert final is not None
+                return Outcome(final, None, _summary(final.state, final) + " " + final.note)
+        state, note, now_max = self._judge(record, hit)
+        self.history.update(record.id, now=self.clock(), expect=record.state, state=state,
+                            note=note, actual_after=now_max)
         if state is State.RESOLVED_SUCCEEDED and record.expire_at is not None \
                 and not record.expiry_state:
             note += " The requested expiration change was not made (too late to be safe)."
@@ -560,15 +840,49 @@ class Engine:
     def resolve_all(
         self, on_event: Callable[[Event], None] | None = None
     ) -> list[Outcome]:
-        """Resolve every unsettled record made against this environment's endpoint."""
+        """Resolve every unsettled record made against this environment's endpoint (records
+        owned by another running process are left alone)."""
         out = []
         for record in self.history.unsettled():
-            if record.endpoint != self.env.endpoint_url:
+            if record.endpoint != self.env.endpoint_url or self.is_live(record):
                 continue
             full = self.history.get(record.id)
             assert full is not None
-            out.append(self.resolve(full, on_event))
+            try:
+                out.append(self.resolve(full, on_event))
+            except PlanRefused as exc:
+                if exc.code not in ("live", "changed"):
+                    raise
         return out
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return "unknown"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def outcome_message(record: Record) -> str:
+    """The one-paragraph outcome shown by the CLI and the app."""
+    message = _summary(record.state, record)
+    if record.note:
+        message += " " + record.note
+    if record.expiry_state == "failed":
+        message += f" The expiration was NOT updated: {record.expiry_error}"
+    elif record.expiry_state == "conflict":
+        message += f" Expiration CONFLICT: {record.expiry_error}."
+    elif record.expiry_state == "unknown":
+        message += f" Expiration unknown: {record.expiry_error}."
+    return message
+
+
+def needs_attention(record: Record) -> bool:
+    """A conflict (assignments or expiration): exit 6, shown with its numbers."""
+    return record.state is State.CONFLICT or record.expiry_state == "conflict"
+
+
+#: error codes of requests refused by turktui itself with fresh numbers (nothing sent).
+LOCAL_REFUSALS = ("rules", "nothing_to_do", "expiration")
 
 
 def _summary(state: State, record: Record) -> str:
@@ -579,9 +893,15 @@ def _summary(state: State, record: Record) -> str:
                          f"{record.expected_after:,}).",
         State.RESOLVED_SUCCEEDED: f"Request #{record.id} ({what}) went through.",
         State.RESOLVED_NOT_APPLIED: f"Request #{record.id} ({what}) was not applied.",
-        State.REFUSED: f"MTurk refused {what}: {record.error_message or record.error_code}",
+        State.REFUSED: (f"Not sent {what}: {record.error_message}." if record.error_code
+                        in LOCAL_REFUSALS else
+                        f"MTurk refused {what}: {record.error_message or record.error_code}"),
         State.FAILED: f"Could not send {what}: {record.error_message}. Nothing was applied.",
         State.UNKNOWN: f"Outcome of {what} is unknown (request #{record.id}).",
+        State.CONFLICT: f"CONFLICT on request #{record.id} ({what}): MTurk's answer and the "
+                        f"HIT disagree (before {record.max_before:,}, expected "
+                        f"{record.expected_after:,}, actual "
+                        f"{'?' if record.actual_after is None else f'{record.actual_after:,}'}).",
         State.SENDING: f"Request #{record.id} ({what}) is being sent.",
         State.PLANNED: f"Request #{record.id} ({what}) is planned.",
     }[state]

@@ -83,6 +83,9 @@ class State(str, Enum):
     UNKNOWN = "unknown"  # may or may not have been applied
     RESOLVED_SUCCEEDED = "resolved_succeeded"  # settled later: it was applied
     RESOLVED_NOT_APPLIED = "resolved_not_applied"  # settled later: it was not applied
+    #: MTurk's answer and the HIT disagree with what the record expected (e.g. "already
+    #: processed" while MaxAssignments shows no change): needs the operator, never a success.
+    CONFLICT = "conflict"
 
     @property
     def settled(self) -> bool:
@@ -95,7 +98,7 @@ class State(str, Enum):
             return True
         if self in (State.REFUSED, State.FAILED, State.RESOLVED_NOT_APPLIED, State.PLANNED):
             return False
-        return None
+        return None  # unknown, sending, conflict
 
     @property
     def label(self) -> str:
@@ -103,6 +106,96 @@ class State(str, Enum):
 
 
 UNSETTLED = (State.PLANNED, State.SENDING, State.UNKNOWN)
+#: States that may still change MaxAssignments (or did, or may have): an intent that holds
+#: its HIT. Settled-not-applied states do not.
+NOT_APPLIED = (State.REFUSED, State.FAILED, State.RESOLVED_NOT_APPLIED)
+
+
+class StateChanged(Exception):
+    """A compare-and-set found the record no longer in the state it was read in (another
+    thread or process changed it): nothing was written."""
+
+    def __init__(self, record_id: int, expected: Iterable[State], actual: State | None) -> None:
+        exp = "/".join(s.value for s in expected)
+        now = actual.value if actual is not None else "missing"
+        super().__init__(f"request #{record_id} changed meanwhile (expected {exp}, now {now}); "
+                         "nothing was written")
+        self.record_id = record_id
+        self.actual = actual
+
+
+class IntentBusy(Exception):
+    """A HIT already has an unsettled request in the history (one intent per HIT at a
+    time): nothing was recorded. `records` are the unsettled ones."""
+
+    def __init__(self, records: Sequence[Record]) -> None:
+        first = records[0]
+        hits = sorted({r.hit_id for r in records})
+        what = (f"HIT {first.hit_id} already has an unsettled request #{first.id} "
+                f"({first.state.label}, +{first.n:,}, max {first.max_before:,} → "
+                f"{first.expected_after:,})") if len(hits) == 1 else (
+                f"{len(hits):,} HITs already have unsettled requests (e.g. #{first.id} on HIT "
+                f"{first.hit_id}, {first.state.label})")
+        super().__init__(what)
+        self.records = list(records)
+
+
+# -- owners: which process a record being sent belongs to ---------------------------------
+def _proc_start(pid: int) -> str:
+    """The process's start time in clock ticks since boot (Linux), '' when unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            data = fh.read().decode("ascii", "replace")
+    except OSError:
+        return ""
+    fields = data[data.rfind(")") + 2:].split()
+    return fields[19] if len(fields) > 19 else ""
+
+
+def current_owner() -> str:
+    """'host|pid|start' for this process (start distinguishes a reused pid)."""
+    import socket
+
+    pid = os.getpid()
+    return f"{socket.gethostname()}|{pid}|{_proc_start(pid)}"
+
+
+#: A record owned by a process on another host cannot be checked: it counts as live until
+#: it has not changed for this long (a send settles within minutes; batches record often).
+OTHER_HOST_STALE = 3600.0
+
+
+def owner_alive(owner: str, updated: datetime | None = None,
+                now: datetime | None = None) -> bool:
+    """Is the process that owns a record still running? Unknown owners (records from before
+    owners were recorded) are not; another host's are until OTHER_HOST_STALE passed."""
+    import socket
+
+    if not owner:
+        return False
+    parts = owner.split("|")
+    if len(parts) != 3 or not parts[1].isdigit():
+        return False
+    host, pid_text, start = parts
+    if host != socket.gethostname():
+        if updated is None:
+            return True
+        moment = now or datetime.now(UTC)
+        return (moment - updated).total_seconds() < OTHER_HOST_STALE
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return start == _proc_start(pid) or not start
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, someone else's
+    except OSError:
+        return False
+    if start:
+        return _proc_start(pid) in ("", start)
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +239,12 @@ class Record:
     expiry_error: str = ""
     note: str = ""
     attempts: tuple[Attempt, ...] = field(default=())
+    owner: str = ""  # 'host|pid|start' of the process sending it ('' before schema 3)
+    actual_after: int | None = None  # MaxAssignments GetHIT showed when settling
+    target: int | None = None  # a top-up's target MaxAssignments (n is recomputed from it)
+    read_at: datetime | None = None  # when max_before was read from GetHIT (local clock)
+    read_at_server: datetime | None = None  # the same moment by MTurk's `Date` header
+    expiry_actual: datetime | None = None  # the Expiration GetHIT showed (expiry conflict)
 
     @property
     def settled(self) -> bool:
@@ -172,6 +271,49 @@ def _columns(values: dict[str, Any]) -> dict[str, Any]:
 
 def _dt(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, tz=UTC)
+
+
+class OwnedElsewhere(StateChanged):
+    """The record belongs to another process that is still running: leave it alone."""
+
+    def __init__(self, record_id: int, owner: str) -> None:
+        Exception.__init__(self, f"request #{record_id} is being handled by another running "
+                                 f"process ({describe_owner(owner)}); it was left alone")
+        self.record_id = record_id
+        self.actual = None
+        self.owner = owner
+
+
+def describe_owner(owner: str) -> str:
+    parts = owner.split("|")
+    if len(parts) == 3:
+        return f"pid {parts[1]} on {parts[0]}"
+    return owner or "unknown"
+
+
+def _state_or_none(value: Any) -> State | None:
+    try:
+        return State(value)
+    except ValueError:
+        return None
+
+
+def _expected(expect: State | Iterable[State] | None) -> tuple[State, ...]:
+    if expect is None:
+        return ()
+    if isinstance(expect, State):
+        return (expect,)
+    return tuple(expect)
+
+
+def _compare(db: sqlite3.Connection, record_id: int, expected: tuple[State, ...]) -> None:
+    """Inside a write transaction: StateChanged unless the record is in `expected`."""
+    if not expected:
+        return
+    row = db.execute("SELECT state FROM requests WHERE id = ?", (record_id,)).fetchone()
+    actual = _state_or_none(row[0]) if row else None
+    if actual not in expected:
+        raise StateChanged(record_id, expected, actual)
 
 
 # Append-only: never edit a shipped step; add a new one. Index i upgrades version i → i+1.
@@ -221,19 +363,29 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE requests ADD COLUMN note TEXT NOT NULL DEFAULT '';
     CREATE INDEX requests_hit ON requests(hit_id);
     """,
+    """
+    ALTER TABLE requests ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+    ALTER TABLE requests ADD COLUMN actual_after INTEGER;
+    ALTER TABLE requests ADD COLUMN target INTEGER;
+    ALTER TABLE requests ADD COLUMN read_at REAL;
+    ALTER TABLE requests ADD COLUMN read_at_server REAL;
+    ALTER TABLE requests ADD COLUMN expiry_actual REAL;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _COLUMNS = (
     "id, created, updated, env_kind, endpoint, profile, hit_id, hit_title, n, token, "
     "max_before, expected_after, expire_at, state, error_code, error_message, attempt_count, "
-    "first_sent, duration, batch_id, expiry_state, expiry_error, note"
+    "first_sent, duration, batch_id, expiry_state, expiry_error, note, owner, actual_after, "
+    "target, read_at, read_at_server, expiry_actual"
 )
 _SEARCHABLE = ("hit_id", "hit_title", "token", "state", "error_code", "error_message", "note",
                "batch_id")  # batch_id: typing a batch id lists its members
 _UPDATABLE = {
     "state", "error_code", "error_message", "first_sent", "duration", "expiry_state",
-    "expiry_error", "note", "hit_title", "batch_id",
+    "expiry_error", "note", "hit_title", "batch_id", "owner", "actual_after", "read_at",
+    "read_at_server", "expiry_actual", "n", "max_before", "expected_after",
 }
 
 
@@ -444,29 +596,69 @@ class HistoryStore:
         state: State = State.PLANNED,
         batch_id: str | None = None,
         now: datetime | None = None,
+        owner: str | None = None,
+        target: int | None = None,
+        allow_second: bool = True,
     ) -> int:
-        """Insert a new record (committed durably when this returns); returns its id."""
-        stamp = (now or datetime.now(UTC)).timestamp()
+        """Insert a new record (committed durably when this returns); returns its id.
 
-        def insert(db: sqlite3.Connection) -> int:
-            cur = db.execute(
-                "INSERT INTO requests (created, updated, env_kind, endpoint, profile, hit_id, "
-                "hit_title, n, token, max_before, expected_after, expire_at, state, batch_id) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (stamp, stamp, env_kind, endpoint, profile, hit_id, hit_title, n, token,
-                 max_before, expected_after, _ts(expire_at), State(state).value, batch_id),
-            )
-            return int(cur.lastrowid or 0)
+        With allow_second=False the insert is refused (IntentBusy, nothing written) when the
+        HIT already has an unsettled request on this endpoint: the check and the insert are
+        one IMMEDIATE transaction, so two processes cannot both pass it."""
+        row = {"env_kind": env_kind, "endpoint": endpoint, "profile": profile,
+               "hit_id": hit_id, "hit_title": hit_title, "n": n, "token": token,
+               "max_before": max_before, "expected_after": expected_after,
+               "expire_at": expire_at, "state": state, "batch_id": batch_id, "owner": owner,
+               "target": target}
+        return self.create_many([row], now=now, allow_second=allow_second)[0]
 
-        return int(self._write(insert))
+    def _busy(self, db: sqlite3.Connection, endpoint: str, hit_ids: Sequence[str]) -> list[Record]:
+        """Unsettled records on these HITs (same endpoint), oldest first."""
+        out: list[Record] = []
+        states = [s.value for s in UNSETTLED]
+        ids = list(dict.fromkeys(hit_ids))
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            rows = db.execute(
+                f"SELECT {_COLUMNS} FROM requests WHERE endpoint = ? AND hit_id IN "
+                f"({', '.join('?' for _ in chunk)}) AND state IN "
+                f"({', '.join('?' for _ in states)}) ORDER BY id",
+                (endpoint, *chunk, *states),
+            ).fetchall()
+            out.extend(self._row(r) for r in rows)
+        return out
 
-    def update(self, record_id: int, *, now: datetime | None = None, **values: Any) -> None:
-        """Change some fields of a record (state, error_*, note, ...)."""
+    def unsettled_for(self, endpoint: str, hit_ids: Sequence[str]) -> list[Record]:
+        """Unsettled records on these HITs at this endpoint (the one-intent check, read-only:
+        a dialog shows them before asking)."""
+        with self._reading() as db:
+            return self._busy(db, endpoint, hit_ids)
+
+    def intents_on(self, endpoint: str, hit_id: str, *, since: datetime,
+                   exclude: int | None = None) -> list[Record]:
+        """Every record on a HIT at this endpoint created since `since` (comparison needs to
+        know what else may have changed MaxAssignments)."""
+        with self._reading() as db:
+            rows = db.execute(
+                f"SELECT {_COLUMNS} FROM requests WHERE endpoint = ? AND hit_id = ? AND "
+                "created >= ? AND id != ? ORDER BY id",
+                (endpoint, hit_id, since.timestamp(), exclude if exclude is not None else -1),
+            ).fetchall()
+        return [self._row(r) for r in rows]
+
+    def update(self, record_id: int, *, now: datetime | None = None,
+               expect: State | Iterable[State] | None = None, **values: Any) -> None:
+        """Change some fields of a record (state, error_*, note, ...).
+
+        `expect`: a compare-and-set: write only if the record is still in (one of) these
+        states, else StateChanged and nothing is written."""
         _check_updatable(values)
         stamp = (now or datetime.now(UTC)).timestamp()
         converted = _columns(values)
+        expected = _expected(expect)
 
         def run(db: sqlite3.Connection) -> None:
+            _compare(db, record_id, expected)
             assignments = ", ".join(f"{k} = ?" for k in converted)
             sql = f"UPDATE requests SET updated = ?{', ' if converted else ''}{assignments} "
             cur = db.execute(sql + "WHERE id = ?", (stamp, *converted.values(), record_id))
@@ -474,6 +666,31 @@ class HistoryStore:
                 raise HistoryError(f"no history record #{record_id}")
 
         self._write(run)
+
+    def claim(self, record_id: int, *, expect: State | Iterable[State], owner: str,
+              now: datetime | None = None) -> Record:
+        """Take a record over for sending/settling: a compare-and-set on its state that also
+        refuses (StateChanged) while another live process owns it. Returns it as claimed."""
+        expected = _expected(expect)
+        stamp = (now or datetime.now(UTC)).timestamp()
+
+        def run(db: sqlite3.Connection) -> None:
+            row = db.execute("SELECT state, owner, updated FROM requests WHERE id = ?",
+                             (record_id,)).fetchone()
+            actual = _state_or_none(row[0]) if row else None
+            if row is None or (expected and actual not in expected):
+                raise StateChanged(record_id, expected, actual)
+            holder = row[1] or ""
+            if holder and holder != owner and owner_alive(holder, _dt(row[2]),
+                                                          _dt(stamp)):
+                raise OwnedElsewhere(record_id, holder)
+            db.execute("UPDATE requests SET owner = ?, updated = ? WHERE id = ?",
+                       (owner, stamp, record_id))
+
+        self._write(run)
+        record = self.get(record_id, with_attempts=False)
+        assert record is not None
+        return record
 
     def add_attempt(
         self,
@@ -487,15 +704,19 @@ class HistoryStore:
         duration: float | None = None,
         state: State | None = None,
         count: bool = True,
+        expect: State | Iterable[State] | None = None,
         **values: Any,
     ) -> int:
-        """Record one attempt and (in the same transaction) the record's new state/fields."""
+        """Record one attempt and (in the same transaction) the record's new state/fields
+        (`expect`: compare-and-set on the state, as in `update`)."""
         _check_updatable(values)
         if state is not None:
             values["state"] = state
         converted = _columns(values)
+        expected = _expected(expect)
 
         def run(db: sqlite3.Connection) -> int:
+            _compare(db, record_id, expected)
             row = db.execute(
                 "SELECT coalesce(max(number), 0) FROM attempts WHERE request_id = ?", (record_id,)
             ).fetchone()
@@ -571,23 +792,33 @@ class HistoryStore:
 
         return int(self._write(run))
 
-    def create_many(self, rows: Sequence[dict[str, Any]], *, now: datetime | None = None
-                    ) -> list[int]:
+    def create_many(self, rows: Sequence[dict[str, Any]], *, now: datetime | None = None,
+                    allow_second: bool = True) -> list[int]:
         """Insert many new records (a bulk batch) in ONE transaction: all are recorded, or
-        none (so a batch is never half-recorded). Each row takes `create`'s keywords."""
+        none (so a batch is never half-recorded). Each row takes `create`'s keywords.
+        allow_second=False: IntentBusy (nothing written) if any HIT has an unsettled record
+        on the row's endpoint (or appears twice among the rows)."""
         stamp = (now or datetime.now(UTC)).timestamp()
 
         def insert(db: sqlite3.Connection) -> list[int]:
+            if not allow_second and rows:
+                by_endpoint: dict[str, list[str]] = {}
+                for row in rows:
+                    by_endpoint.setdefault(row["endpoint"], []).append(row["hit_id"])
+                busy = [r for ep, ids in by_endpoint.items() for r in self._busy(db, ep, ids)]
+                if busy:
+                    raise IntentBusy(busy)
             ids: list[int] = []
             for row in rows:
                 cur = db.execute(
                     "INSERT INTO requests (created, updated, env_kind, endpoint, profile, "
                     "hit_id, hit_title, n, token, max_before, expected_after, expire_at, state, "
-                    "batch_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "batch_id, owner, target) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (stamp, stamp, row["env_kind"], row["endpoint"], row.get("profile"),
                      row["hit_id"], row.get("hit_title", ""), row["n"], row["token"],
                      row["max_before"], row["expected_after"], _ts(row.get("expire_at")),
-                     State(row.get("state", State.PLANNED)).value, row.get("batch_id")),
+                     State(row.get("state", State.PLANNED)).value, row.get("batch_id"),
+                     row.get("owner") or "", row.get("target")),
                 )
                 ids.append(int(cur.lastrowid or 0))
             return ids
@@ -622,7 +853,8 @@ class HistoryStore:
     def _row(self, row: Sequence[Any], attempts: tuple[Attempt, ...] = ()) -> Record:
         (rid, created, updated, env_kind, endpoint, profile, hit_id, title, n, token, before,
          after, expire_at, state, code, message, count, first_sent, duration, batch, e_state,
-         e_error, note) = row
+         e_error, note) = row[:23]
+        owner, actual, target, read_at, read_srv, e_actual = (tuple(row[23:29]) + (None,) * 6)[:6]
         try:
             parsed_state = State(state)
         except ValueError:  # a state from a newer version: treat as not settled
@@ -635,7 +867,9 @@ class HistoryStore:
             expire_at=_dt(expire_at), error_code=code or "", error_message=message or "",
             attempt_count=count or 0, first_sent=_dt(first_sent), duration=duration,
             batch_id=batch, expiry_state=e_state or "", expiry_error=e_error or "",
-            note=note or "", attempts=attempts,
+            note=note or "", attempts=attempts, owner=owner or "", actual_after=actual,
+            target=target, read_at=_dt(read_at), read_at_server=_dt(read_srv),
+            expiry_actual=_dt(e_actual),
         )
 
     def get(self, record_id: int, *, with_attempts: bool = True) -> Record | None:
@@ -749,6 +983,12 @@ def record_to_json(record: Record) -> dict[str, Any]:
         "expiry_state": record.expiry_state,
         "expiry_error": record.expiry_error,
         "note": record.note,
+        "owner": describe_owner(record.owner) if record.owner else None,
+        "actual_after": record.actual_after,
+        "target": record.target,
+        "read_at": iso(record.read_at),
+        "read_at_server": iso(record.read_at_server),
+        "expiry_actual": iso(record.expiry_actual),
         "attempts": [
             {"number": a.number, "at": iso(a.at), "operation": a.operation,
              "outcome": a.outcome, "error_code": a.error_code,

@@ -223,3 +223,73 @@ def format_money(amount: Decimal | None) -> str:
     if amount is None:
         return "?"
     return f"${amount.quantize(CENT, rounding=ROUND_HALF_UP):,}"
+
+
+# -- UpdateExpirationForHIT -------------------------------------------------------------------
+#: "To expire a HIT immediately, provide the value 0 or set ExpireAt to a time in the past"
+#: (API reference). turktui sends this fixed past moment, never the client's own "now": a
+#: client clock behind MTurk's turns "now" into a shortening MTurk refuses
+#: ("The value -380572 is invalid for ExpirationIncrementInSeconds", aws-sdk-ruby #2065).
+EXPIRE_NOW = datetime(1970, 1, 1, tzinfo=UTC)
+#: "Valid values range from 60 to 31536000" (aws-sdk-java #1817): MTurk measures a new
+#: expiration from the current one, to the second.
+MIN_EXPIRATION_INCREMENT = 60
+MAX_EXPIRATION_INCREMENT = 365 * 86400
+
+
+def is_expire_now(expire_at: datetime | None) -> bool:
+    return expire_at is not None and expire_at.timestamp() <= EXPIRE_NOW.timestamp()
+
+
+def whole_second(moment: datetime) -> datetime:
+    """MTurk reads ExpireAt to the second (and derives its idempotency token from it): what
+    the history records must be exactly what is sent."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.replace(microsecond=0)
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def check_expiration(requested: datetime, current: datetime | None) -> datetime:
+    """The ExpireAt to send for `requested` given the HIT's `current` expiration, or
+    InputProblem saying why MTurk would refuse it (and what the expiration is now).
+
+    * EXPIRE_NOW (or any moment at/before the epoch) expires the HIT now: sent as epoch 0;
+    * otherwise the new expiration must lie 60 s to 365 days after the current one: no
+      shortening, no move of less than a minute, no more than a year in one step.
+    """
+    if is_expire_now(requested):
+        return EXPIRE_NOW
+    if current is None:
+        raise InputProblem("The HIT's current expiration is unknown, so the change cannot be "
+                           "checked against MTurk's rules; nothing was sent.")
+    if current.tzinfo is None:
+        current = current.replace(tzinfo=UTC)
+    wanted = whole_second(requested)
+    increment = int(wanted.timestamp()) - int(current.timestamp())
+    if increment <= 0:
+        raise InputProblem(
+            f"MTurk cannot shorten an expiration: it is currently {_when(current)} and "
+            f"{_when(wanted)} is not later. To expire the HIT now, expire it now instead.")
+    if increment < MIN_EXPIRATION_INCREMENT:
+        raise InputProblem(
+            f"The new expiration must be at least {MIN_EXPIRATION_INCREMENT} seconds after the "
+            f"current one ({_when(current)}); {_when(wanted)} is only {increment} s later.")
+    if increment > MAX_EXPIRATION_INCREMENT:
+        raise InputProblem(
+            f"MTurk moves an expiration by at most 365 days at a time: it is currently "
+            f"{_when(current)}, and {_when(wanted)} is {increment / 86400:,.1f} days later.")
+    return wanted
+
+
+def expiration_matches(expected: datetime, actual: datetime | None, now: datetime) -> bool:
+    """Does the HIT's Expiration show the change asked for? To the second; for "expire now"
+    any expiration not after `now` (MTurk's own time, when known) does."""
+    if actual is None:
+        return False
+    if is_expire_now(expected):
+        return actual.timestamp() <= now.timestamp()
+    return int(actual.timestamp()) == int(expected.timestamp())

@@ -76,6 +76,7 @@ class MTurkService:
         self._max_attempts = max_attempts
         self._lock = threading.Lock()
         self._clients: dict[int, Any] = {}
+        self._dates = threading.local()
 
     # -- another process -------------------------------------------------------------------
     def spec(self) -> dict[str, Any]:
@@ -134,6 +135,7 @@ class MTurkService:
             )
             client = session.client("mturk", endpoint_url=self.env.endpoint_url, config=config)
             client.meta.events.register("before-parse.mturk.ListHITs", _take_raw_hits)
+            client.meta.events.register("after-call.mturk", self._take_date)
             return client
         except bex.ProfileNotFound as exc:
             raise ConfigurationError(
@@ -144,6 +146,20 @@ class MTurkService:
             raise ConfigurationError(f"Cannot set up the MTurk client: {exc}") from exc
         except ValueError as exc:  # e.g. an invalid endpoint URL
             raise ConfigurationError(f"Cannot set up the MTurk client: {exc}") from exc
+
+    def _take_date(self, http_response: Any = None, **_: Any) -> None:
+        """Keep MTurk's `Date` header of this thread's last answer (its clock, not ours)."""
+        from email.utils import parsedate_to_datetime
+
+        try:
+            text = http_response.headers.get("Date") if http_response is not None else None
+            self._dates.last = parsedate_to_datetime(text) if text else None
+        except (TypeError, ValueError, AttributeError):
+            self._dates.last = None
+
+    def server_date(self) -> datetime | None:
+        """MTurk's time (its `Date` header) on this thread's last answered call, or None."""
+        return getattr(self._dates, "last", None)
 
     @property
     def reads(self) -> Any:
