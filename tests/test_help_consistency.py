@@ -42,6 +42,6 @@ def test_every_command_in_the_readme_exists() -> None:
 
 def test_exit_codes_in_help_match_the_readme() -> None:
     text = _help(["extend"])
-    for code in range(6):
+    for code in range(7):
         assert re.search(rf"^\s*{code}\s+\S", text, re.M), f"exit code {code} not in help"
         assert re.search(rf"^\| {code} \|", README, re.M), f"exit code {code} not in README"

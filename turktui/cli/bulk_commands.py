@@ -23,6 +23,7 @@ from typing import Any
 
 from turktui.cli.engine_commands import (
     EXIT_CANCELLED,
+    EXIT_CONFLICT,
     EXIT_OK,
     EXIT_REFUSED,
     EXIT_SERVICE,
@@ -44,9 +45,9 @@ Several HITs (bulk):
   turktui extend --from-file ids.txt --add N      one HIT id per line, # starts a comment
   turktui extend --retry-batch BATCH_ID           re-send what did not succeed (same tokens)
 Every member gets its own token and the whole batch is recorded before anything is sent.
-With several HITs the exit code is the worst outcome: 5 (some unknown or not sent) over
-4 (some service errors) over 3 (some refused, by the rules or MTurk) over 0 (all
-succeeded). HITs the mode leaves alone ("nothing to do") do not count as refused.
+With several HITs the exit code is the worst outcome: 6 (some in conflict) over 5 (some
+unknown or not sent) over 4 (some service errors) over 3 (some refused, by the rules or
+MTurk) over 0 (all succeeded). HITs the mode leaves alone ("nothing to do") do not count as refused.
 """
 
 
@@ -126,6 +127,8 @@ def _fetch(service: Any, ids: Sequence[str], workers: int) -> tuple[list[Any], d
 
 
 def _exit_code(report: Any, refused_lines: int) -> int:
+    if report.conflict:
+        return EXIT_CONFLICT
     if report.unknown or report.not_sent:
         return EXIT_UNKNOWN
     if report.failed:
@@ -293,7 +296,8 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
         try:
             runner = BatchRunner(Engine(service, history, env), workers=args.workers)
             try:
-                bid, records = runner.record(preview)
+                bid, records = runner.record(
+                    preview, allow_second=bool(getattr(args, "allow_second", False)))
             except (PlanRefused, HistoryError) as exc:
                 return out.result(EXIT_REFUSED if isinstance(exc, PlanRefused) else
                                   EXIT_SERVICE, {"state": "failed"},
@@ -438,8 +442,10 @@ def cmd_resolve_batch(args: argparse.Namespace) -> int:
                 f"#{o.record.id}: {_safe(o.message)}"))
         finally:
             history.close()
+        for record_id, error in sorted(report.errors.items()):
+            out.info(f"#{record_id}: {_safe(error)}")
         still = [r for r in report.records if not r.settled]
-        code = EXIT_UNKNOWN if still else EXIT_OK
+        code = EXIT_CONFLICT if report.conflict else EXIT_UNKNOWN if still else EXIT_OK
         return out.result(code, {"records": [record_to_json(r) for r in report.records]},
                           f"Batch {_safe(args.batch)}: {report.summary()}")
     finally:

@@ -21,6 +21,7 @@ EXIT_USAGE = 2
 EXIT_REFUSED = 3
 EXIT_SERVICE = 4
 EXIT_UNKNOWN = 5
+EXIT_CONFLICT = 6
 
 EXIT_CODES = """\
 exit codes:
@@ -30,12 +31,19 @@ exit codes:
   3  refused: by turktui's rules (nothing sent) or by MTurk (nothing changed)
   4  service error: MTurk could not be reached or failed, and nothing was applied
   5  outcome unknown: the request may have been applied; run `turktui resolve`
+  6  conflict: MTurk's answer and the HIT disagree (e.g. "already processed" but
+     MaxAssignments or the expiration did not change as recorded); check the HIT: the
+     history shows before/expected/actual
 """
 
 EXTEND_EPILOG = EXIT_CODES + """
 The request is recorded in the history before it is sent, and every retry reuses the same
 UniqueRequestToken, so MTurk applies it at most once. --token lets a script re-run the same
-intent safely within MTurk's 24-hour token window.
+intent safely within MTurk's 24-hour token window. One request per HIT at a time: a HIT
+with an unsettled request in the history is refused (exit 3) unless --allow-second. The
+HIT is read again just before sending: the record holds the MaxAssignments read then.
+Expiration (--expire-in) follows MTurk's rules: never earlier than the current one, 60 s
+to 365 days later; `--expire-in now` expires the HIT now.
 """
 
 RESOLVE_EPILOG = """\
@@ -65,7 +73,11 @@ def register(sub: argparse._SubParsersAction, add_connection_options: Callable[.
     extend.add_argument("--token", metavar="T",
                         help="UniqueRequestToken to use (default: a new one); ≤ 64 characters")
     extend.add_argument("--expire-in", metavar="DURATION",
-                        help="also set the HIT to expire DURATION from now (e.g. 6h, 2d)")
+                        help="also set the HIT to expire DURATION from now (e.g. 6h, 2d; "
+                             "'now' expires it now)")
+    extend.add_argument("--allow-second", action="store_true",
+                        help="send even though the HIT already has an unsettled request in "
+                             "the history (it is shown first)")
     extend.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     extend.add_argument("--json", action="store_true", help="print one JSON object")
     add_connection_options(extend, suppress=True)
@@ -161,7 +173,13 @@ def _history(conn: Any) -> Any:
 
 
 def cmd_extend(args: argparse.Namespace) -> int:
-    from turktui.core.engine import Engine, PlanRefused, check_token, estimated_cost_text
+    from turktui.core.engine import (
+        Engine,
+        PlanRefused,
+        check_token,
+        estimated_cost_text,
+        needs_attention,
+    )
     from turktui.core.errors import (
         AccessDenied,
         ConfigurationError,
@@ -172,7 +190,13 @@ def cmd_extend(args: argparse.Namespace) -> int:
         TurkError,
     )
     from turktui.core.history import HistoryError, OutcomeNotRecorded, State, record_to_json
-    from turktui.core.rules import InputProblem, extension_range, parse_count, range_text
+    from turktui.core.rules import (
+        EXPIRE_NOW,
+        InputProblem,
+        extension_range,
+        parse_count,
+        range_text,
+    )
     from turktui.core.timefmt import iso, parse_duration
 
     out = _Out(args.json)
@@ -196,7 +220,8 @@ def cmd_extend(args: argparse.Namespace) -> int:
         except InputProblem as exc:
             return out.result(EXIT_USAGE, {**base, "state": "usage"}, f"turktui: --token: {exc}")
     expire_seconds = None
-    if args.expire_in:
+    expire_now = (args.expire_in or "").strip().lower() == "now"
+    if args.expire_in and not expire_now:
         try:
             expire_seconds = parse_duration(args.expire_in)
         except ValueError as exc:
@@ -236,9 +261,21 @@ def cmd_extend(args: argparse.Namespace) -> int:
         try:
             engine = Engine(service, history, env)
             expire_at = (engine.clock() + timedelta(seconds=expire_seconds)
-                         if expire_seconds else None)
+                         if expire_seconds else EXPIRE_NOW if expire_now else None)
+            busy = history.unsettled_for(env.endpoint_url, [hit.hit_id])
+            for other in busy:
+                out.info(f"HIT {_safe(hit.hit_id)} already has an unsettled request: "
+                         f"{_record_line(other)}")
+            if busy and not args.allow_second:
+                return out.result(
+                    EXIT_REFUSED, {**base, "state": "refused", "error_code": "busy",
+                                   "unsettled": [r.id for r in busy]},
+                    f"turktui: refused (nothing sent): HIT {_safe(hit.hit_id)} has "
+                    f"{len(busy)} unsettled request(s) (#{busy[0].id}). One request per HIT "
+                    "at a time: run `turktui resolve`, or pass --allow-second to send anyway.")
             try:
-                plan = engine.plan(hit, n, expire_at, token=args.token)
+                plan = engine.plan(hit, n, expire_at, token=args.token,
+                                   allow_second=bool(args.allow_second))
             except PlanRefused as exc:
                 return out.result(EXIT_REFUSED, {**base, "state": "refused",
                                                  "error_code": exc.code},
@@ -249,8 +286,9 @@ def cmd_extend(args: argparse.Namespace) -> int:
                 f"{hit.max_assignments:,} \u2192 {plan.new_max:,}; cost "
                 f"{estimated_cost_text(plan)}"
             )
-            if expire_at is not None:
-                summary += f"; expiration \u2192 {iso(expire_at)}"
+            if plan.expire_at is not None:
+                summary += ("; expire it now" if expire_now else
+                            f"; expiration {iso(hit.expiration)} \u2192 {iso(plan.expire_at)}")
             if hit.is_expired(engine.clock()) and expire_at is None:
                 summary += " (the HIT has expired: added assignments will not reopen it)"
             out.info(summary)
@@ -271,6 +309,10 @@ def cmd_extend(args: argparse.Namespace) -> int:
 
             try:
                 outcome = engine.execute(plan, progress)
+            except PlanRefused as exc:  # another request took the HIT meanwhile, a token...
+                return out.result(EXIT_REFUSED, {**base, "state": "refused",
+                                                 "error_code": exc.code},
+                                  f"turktui: refused (nothing sent): {_safe(exc.message)}")
             except OutcomeNotRecorded as exc:
                 code = EXIT_UNKNOWN if exc.maybe_sent else EXIT_SERVICE
                 return out.result(code, {**base, "state": "unknown" if exc.maybe_sent
@@ -288,6 +330,10 @@ def cmd_extend(args: argparse.Namespace) -> int:
         }.get(record.state, EXIT_UNKNOWN)
         if code == EXIT_OK and record.expiry_state == "failed":
             code = EXIT_SERVICE
+        if code == EXIT_OK and record.expiry_state == "unknown":
+            code = EXIT_UNKNOWN
+        if needs_attention(record):
+            code = EXIT_CONFLICT
         payload = record_to_json(record)
         payload["record_id"] = payload.pop("id")
         payload["max_after"] = outcome.hit.max_assignments if outcome.hit else None
@@ -311,7 +357,24 @@ def _record_line(record: Any) -> str:
     return (f"#{record.id:<6} {iso(record.created)}  {record.state.label:<20} "
             f"+{record.n:<7,} {_safe(record.hit_id)}  {title}  "
             f"{_safe(record.error_code)}"
-            + (f"  [{_safe(record.batch_id)}]" if record.batch_id else ""))
+            + (f"  [{_safe(record.batch_id)}]" if record.batch_id else "")
+            + _conflict_text(record))
+
+
+def _conflict_text(record: Any) -> str:
+    """'  before 5, expected 7, actual 5' for a conflict (assignments or expiration)."""
+    from turktui.core.history import State
+    from turktui.core.timefmt import iso
+
+    text = ""
+    if record.state is State.CONFLICT:
+        actual = "?" if record.actual_after is None else f"{record.actual_after:,}"
+        text += (f"  CONFLICT: before {record.max_before:,}, expected "
+                 f"{record.expected_after:,}, actual {actual}")
+    if record.expiry_state == "conflict":
+        text += (f"  EXPIRATION CONFLICT: expected {iso(record.expire_at)}, actual "
+                 f"{iso(record.expiry_actual)}")
+    return text
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -347,8 +410,8 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
-    from turktui.core.engine import Engine, PlanRefused
-    from turktui.core.history import HistoryError, State, record_to_json
+    from turktui.core.engine import Engine, PlanRefused, needs_attention
+    from turktui.core.history import HistoryError, State, describe_owner, record_to_json
 
     if getattr(args, "batch", None):
         from turktui.cli.bulk_commands import cmd_resolve_batch
@@ -368,9 +431,16 @@ def cmd_resolve(args: argparse.Namespace) -> int:
             if others:
                 out.info(f"{others} unsettled record(s) belong to other endpoints; connect to "
                          "them to resolve those.")
-            if not mine:
-                return out.result(EXIT_OK, {"records": []}, "Nothing to resolve.")
             engine = Engine(conn.service(), history, conn.env)
+            live = [r for r in mine if engine.is_live(r)]
+            for record in live:
+                out.info(f"{_record_line(record)}  \u2192 left alone: being sent by a running "
+                         f"process ({describe_owner(record.owner)})")
+            mine = [r for r in mine if r not in live]
+            if not mine:
+                return out.result(EXIT_UNKNOWN if live else EXIT_OK, {"records": []},
+                                  f"Nothing to resolve now ({len(live)} in progress elsewhere)."
+                                  if live else "Nothing to resolve.")
             for record in mine:
                 how = ("re-send with its original token" if engine.can_resend(record)
                        else "compare MaxAssignments (token window over: no re-send)")
@@ -399,7 +469,9 @@ def cmd_resolve(args: argparse.Namespace) -> int:
                 results.append(outcome.record)
                 out.say(f"#{record.id}: {_safe(outcome.message)}")
             still = [r for r in results if not r.settled]
-            code = EXIT_UNKNOWN if still else EXIT_OK
+            code = EXIT_UNKNOWN if still or live else EXIT_OK
+            if any(needs_attention(r) for r in results):
+                code = EXIT_CONFLICT
             message = (f"{len(results) - len(still)} settled, {len(still)} still unknown"
                        if still else f"{len(results)} settled")
             return out.result(code, {"records": [record_to_json(r) for r in results]}, message)

@@ -32,11 +32,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from turktui.core.bulk import BulkPreview
+from turktui.core.bulk import BulkPreview, TopUpTo, TopUpToNine
 from turktui.core.engine import Engine, Outcome, PlanRefused
 from turktui.core.errors import Throttled
-from turktui.core.history import HistoryError, OutcomeNotRecorded, Record, State
+from turktui.core.history import HistoryError, IntentBusy, OutcomeNotRecorded, Record, State
 from turktui.core.models import Hit
+from turktui.core.rules import SMALL_HIT_LIMIT
 
 DEFAULT_WORKERS = 6
 #: Requests per second before any throttling is seen (None: as fast as the bounded number
@@ -206,6 +207,11 @@ class BatchReport:
         return self.count(State.UNKNOWN, State.SENDING)
 
     @property
+    def conflict(self) -> int:
+        return sum(1 for r in self.records if r.state is State.CONFLICT
+                   or r.expiry_state == "conflict")
+
+    @property
     def not_sent(self) -> int:
         return self.count(State.PLANNED)
 
@@ -225,6 +231,8 @@ class BatchReport:
             parts.append(f"{self.failed:,} failed")
         if self.unknown:
             parts.append(f"{self.unknown:,} unknown")
+        if self.conflict:
+            parts.append(f"{self.conflict:,} in conflict")
         if self.not_sent:
             parts.append(f"{self.not_sent:,} not sent" + (" (cancelled)" if self.cancelled
                                                           else ""))
@@ -277,13 +285,17 @@ class BatchRunner:
     # -- recording -------------------------------------------------------------------------
     def record(
         self, preview: BulkPreview, *, batch_id: str | None = None,
-        expire_at: datetime | None = None,
+        expire_at: datetime | None = None, allow_second: bool = False,
     ) -> tuple[str, list[Record]]:
         """Plan one token per HIT to send and record them all in one transaction.
 
         PlanRefused (nothing recorded) when a member no longer passes the rules (e.g. the
-        session is read-only); HistoryError (nothing recorded) when the file cannot be
-        written."""
+        session is read-only) or, unless allow_second, when a HIT already has an unsettled
+        request (code "busy": one intent per HIT at a time, checked in the same transaction
+        as the insert); HistoryError (nothing recorded) when the file cannot be written.
+
+        Top-ups record their target: each member's n is recomputed from MaxAssignments read
+        just before it is sent, so two overlapping top-ups never add twice."""
         lines = preview.to_send
         if not lines:
             raise PlanRefused("Nothing to send: no HIT in this batch can be extended.",
@@ -292,14 +304,21 @@ class BatchRunner:
         plans = [self.base.plan(line.hit, line.n or 0, expire_at, batch_id=bid)
                  for line in lines]
         env = self.base.env
+        mode = preview.mode
         rows = [
             {"env_kind": env.kind.value, "endpoint": env.endpoint_url, "profile": env.profile,
              "hit_id": p.hit.hit_id, "hit_title": p.hit.title, "n": p.n, "token": p.token,
              "max_before": p.hit.max_assignments, "expected_after": p.new_max,
-             "expire_at": p.expire_at, "batch_id": bid}
+             "expire_at": p.expire_at, "batch_id": bid, "owner": self.base.owner,
+             "target": _target(mode, p.hit.max_assignments, p.new_max)}
             for p in plans
         ]
-        self.history.create_many(rows, now=self.base.clock())
+        try:
+            self.history.create_many(rows, now=self.base.clock(), allow_second=allow_second)
+        except IntentBusy as exc:
+            raise PlanRefused(f"{exc}. One request per HIT at a time: settle them first "
+                              "(turktui resolve), or confirm a second request explicitly.",
+                              "busy") from exc
         return bid, self.history.batch_records(bid)
 
     # -- sending ---------------------------------------------------------------------------
@@ -308,9 +327,11 @@ class BatchRunner:
         expire_at: datetime | None = None,
         progress: Callable[[BatchProgress], None] | None = None,
         member: Callable[[Outcome], None] | None = None,
+        allow_second: bool = False,
     ) -> BatchReport:
         """record + send."""
-        bid, records = self.record(preview, batch_id=batch_id, expire_at=expire_at)
+        bid, records = self.record(preview, batch_id=batch_id, expire_at=expire_at,
+                                   allow_second=allow_second)
         return self.send(bid, records, progress=progress, member=member)
 
     def send(
@@ -422,6 +443,15 @@ class BatchRunner:
                 progress(BatchProgress(total, i, 0, total - i))
         return BatchReport(batch_id, self.history.batch_records(batch_id), outcomes, errors,
                            sent=len(outcomes), elapsed=time.monotonic() - started)
+
+
+def _target(mode: object, before: int, after: int) -> int | None:
+    """The MaxAssignments a top-up aims at (None for "add n": n stays n)."""
+    if isinstance(mode, TopUpTo):
+        return after
+    if isinstance(mode, TopUpToNine) and before < SMALL_HIT_LIMIT:
+        return after
+    return None
 
 
 def batch_ids(records: Iterable[Record]) -> list[str]:

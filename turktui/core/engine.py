@@ -672,7 +672,9 @@ class Engine:
                                 expiry_error=last)
             return
         hit, server = self._read(record.hit_id)
-        when = server or (self.clock() + EXPIRE_NOW_TOLERANCE)
+        # "Expire now" is confirmed by an Expiration not after MTurk's time (its `Date` has
+        # whole seconds, and may be missing: the later of both clocks, with a tolerance).
+        when = max(server or self.clock(), self.clock()) + EXPIRE_NOW_TOLERANCE
         expected = record.expire_at
         if hit is not None and expiration_matches(expected, hit.expiration, when):
             self.history.update(record.id, now=self.clock(), expiry_state="succeeded",

@@ -9,10 +9,11 @@ The app calls `open_extend(app, hit)` (`e`), `open_history(app)` (`h`) and, once
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from typing import Any
 
-from turktui.core.engine import Engine, Event, Outcome, Plan, PlanRefused
+from turktui.core.engine import Engine, Event, Outcome, Plan, PlanRefused, needs_attention
 from turktui.core.history import HistoryError, HistoryStore, OutcomeNotRecorded, Record, State
 from turktui.core.history import open_history as _open
 from turktui.core.models import Hit
@@ -120,6 +121,14 @@ def run_plan(app: Any, engine: Engine, plan: Plan) -> Any:
     def _execute() -> Outcome | None:
         try:
             outcome = engine.execute(plan, on_event)
+        except PlanRefused as exc:
+            if exc.code == "busy" and not plan.allow_second:
+                # One request per HIT at a time: show the fact and ask before a second one.
+                with contextlib.suppress(RuntimeError):
+                    app.call_from_thread(_confirm_second, app, engine, plan, exc.message)
+                return None
+            _notify(app, f"Not sent: {exc.message}", severity="error", timeout=15)
+            return None
         except OutcomeNotRecorded as exc:
             # Sent (maybe), but the history failed afterwards: never claim "not sent".
             _notify(app, f"The history could not be written: {exc}", severity="error",
@@ -134,6 +143,26 @@ def run_plan(app: Any, engine: Engine, plan: Plan) -> Any:
 
     return app.run_worker(work, thread=True, group="extend", exit_on_error=False,
                           name=f"extend {hit.hit_id}")
+
+
+def _confirm_second(app: Any, engine: Engine, plan: Plan, fact: str) -> None:
+    """The HIT already has an unsettled request: send a second one only if confirmed."""
+    body = "\n".join([
+        one_line(fact, max_length=300), "",
+        f"Send another +{plan.n:,} to HIT {one_line(plan.hit.hit_id)} anyway? Its "
+        "MaxAssignments is read again just before sending; the unsettled request may still "
+        "add its own assignments. Resolve it first (history: h, then r) if unsure.",
+    ])
+
+    def answered(yes: bool | None) -> None:
+        if yes:
+            run_plan(app, engine, dataclasses.replace(plan, allow_second=True))
+        else:
+            app.notify("Not sent: the HIT already has an unsettled request.", markup=False)
+
+    app.push_screen(ConfirmScreen("This HIT has an unsettled request", body,
+                                  yes="Send a second request", no="Cancel", danger=True),
+                    answered)
 
 
 def _set_in_flight(app: Any, key: object, label: str | None) -> None:
@@ -153,9 +182,11 @@ def announce(app: Any, outcome: Outcome) -> None:
     """Tell the operator and refresh what changed (runs on the app thread)."""
     state = outcome.record.state
     app.ctx.extras["last_outcome"] = outcome
-    if outcome.succeeded:
+    if needs_attention(outcome.record):
+        severity, title = "error", "Conflict: check the HIT"
+    elif outcome.succeeded:
         severity, title = "information", "Done"
-        if outcome.record.expiry_state == "failed":
+        if outcome.record.expiry_state in ("failed", "unknown"):
             severity = "warning"
     elif state in (State.REFUSED, State.FAILED, State.RESOLVED_NOT_APPLIED):
         severity, title = "error", "Not applied"
@@ -228,7 +259,10 @@ def check_unsettled(app: Any) -> None:
         if history is None:
             return
         try:
-            pending = [r for r in history.unsettled() if r.endpoint == app.ctx.env.endpoint_url]
+            engine = make_engine(app, history)
+            # Records of a process still running (another app, a CLI batch) are its own.
+            pending = [r for r in history.unsettled()
+                       if r.endpoint == app.ctx.env.endpoint_url and not engine.is_live(r)]
         except HistoryError:
             return
         if pending:

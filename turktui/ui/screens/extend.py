@@ -25,6 +25,7 @@ from turktui.core.models import Hit
 from turktui.core.rules import (
     ExtensionRange,
     InputProblem,
+    check_expiration,
     extension_cost,
     extension_range,
     format_money,
@@ -198,7 +199,13 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
         except ValueError as exc:
             self.expire_at, self.expire_problem = None, str(exc)
             return
-        self.expire_at = self.ctx.clock() + timedelta(seconds=seconds)
+        wanted = self.ctx.clock() + timedelta(seconds=seconds)
+        try:
+            # MTurk's rules (no shortening, 60 s to 365 days later), naming the current one.
+            self.expire_at = check_expiration(wanted, self.hit.expiration)
+        except InputProblem as exc:
+            self.expire_at, self.expire_problem = None, str(exc)
+            return
         self.expire_problem = None
 
     def preview_text(self) -> Text:
@@ -228,7 +235,8 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
                             f"(short {format_money(cost.total - balance)})", style="bold")
         if self.expired:
             if self.expire_at is not None:
-                text.append(f"\nExpiration: \u2192 {iso(self.expire_at)}")
+                text.append(f"\nExpiration: {iso(self.hit.expiration)} \u2192 "
+                            f"{iso(self.expire_at)}")
             else:
                 text.append("\nExpiration: unchanged (the HIT stays expired)")
         return text

@@ -40,6 +40,7 @@ _STATE_MARK = {
     State.UNKNOWN: "? unknown",
     State.SENDING: "? sending",
     State.PLANNED: "\u2026 planned",
+    State.CONFLICT: "! conflict",
 }
 WIDE = 120
 BATCH_WIDE = 150  # from here a Batch column; below it a ▣ before "Add" marks batch members
@@ -435,6 +436,10 @@ def record_text(rec: Record) -> Text:
     row("HIT", rec.hit_id)
     row("Title (then)", one_line(rec.hit_title))
     row("Added", f"+{rec.n:,} (max {rec.max_before:,} \u2192 {rec.expected_after:,})")
+    if rec.actual_after is not None:
+        row("Actual (GetHIT)", f"max {rec.actual_after:,}"
+            + (f" \u2014 CONFLICT: before {rec.max_before:,}, expected "
+               f"{rec.expected_after:,}" if rec.state is State.CONFLICT else ""))
     row("Environment", f"{rec.env_kind} \u00b7 {rec.endpoint}"
         + (f" \u00b7 profile {rec.profile}" if rec.profile else ""))
     row("Token", rec.token)
@@ -445,6 +450,8 @@ def record_text(rec: Record) -> Text:
     row("Attempts", rec.attempt_count)
     if rec.expire_at is not None:
         row("Expiration", f"\u2192 {iso(rec.expire_at)} ({rec.expiry_state or 'pending'})")
+        if rec.expiry_actual is not None:
+            row("Expiration (GetHIT)", iso(rec.expiry_actual))
         if rec.expiry_error:
             row("Expiration error", one_line(rec.expiry_error))
     row("Error code", one_line(rec.error_code))
