@@ -145,7 +145,7 @@ async def test_expired_hit_offers_expiration_and_does_both(emulator, tmp_path) -
         assert "will not reopen" in text_of(screen, "#extend-expired")
         assert screen.query_one("#extend-expire", Input).value == "1d"
         await pilot.press("2")
-        assert "Expiration: \u2192" in text_of(screen, "#extend-preview")
+        assert "\u2192 " in text_of(screen, "#extend-preview").split("Expiration: ")[1]
         screen.query_one("#extend-expire", Input).value = "soon"
         await pilot.pause()
         assert "Expiration:" in text_of(screen, "#extend-problem")
