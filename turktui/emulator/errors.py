@@ -60,6 +60,17 @@ def request_error(message: str, now: float, turk_code: str | None = None) -> Api
     return ApiError(400, "RequestError", message + stamp(now), turk_code, mturk_style=True)
 
 
+def parameter_validation(message: str, now: float) -> ApiError:
+    """MTurk's ``ParameterValidationError`` (HTTP 400): a value outside its allowed range.
+
+    Seen as the error code of real UpdateExpirationForHIT answers (aws-sdk-java issue #1817:
+    "Error Code: ParameterValidationError"; aws-sdk-ruby issue #2065:
+    ``Aws::MTurk::Errors::ParameterValidationError``). The body's other members are not
+    public; it is sent like a RequestError (``Message`` with the ms stamp, no TurkErrorCode).
+    """
+    return ApiError(400, "ParameterValidationError", message + stamp(now), mturk_style=True)
+
+
 def service_fault(message: str, now: float) -> ApiError:
     """An MTurk ``ServiceFault`` (HTTP 500)."""
     return ApiError(500, "ServiceFault", message + stamp(now), SERVICE_UNAVAILABLE,

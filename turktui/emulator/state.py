@@ -41,6 +41,7 @@ from .errors import (
     INVALID_PAGINATION_TOKEN,
     PARAMETER_OUT_OF_RANGE,
     hit_does_not_exist,
+    parameter_validation,
     request_error,
 )
 from .ids import hashed_id, random_id
@@ -364,12 +365,25 @@ class MTurkState:
             return {}
 
     def op_update_expiration_for_hit(self, p: dict[str, Any]) -> dict[str, Any]:
+        """MTurk's UpdateExpirationForHIT (see FIDELITY.md).
+
+        Order of checks: the HIT exists; the implicit token (HIT id + ExpireAt to the
+        second) was not processed in the last 24 hours; a future ExpireAt moves the
+        expiration 60 s .. 365 days forward. A past (or current) ExpireAt expires the HIT
+        now. Only an applied request consumes its token.
+        """
+        op = "UpdateExpirationForHIT"
         with self.lock:
             now = self.now()
             rec = self._live_hit(p["HITId"], now)
             at = parse_timestamp(p["ExpireAt"])
             assert at is not None  # validated by wire.validate_input
+            token = rules.expiration_token(p["HITId"], at)
+            self._check_token(op, token, now)
             d = rec.data
+            refusal = rules.expiration_refusal(d["Expiration"], at, now)
+            if refusal:
+                raise parameter_validation(refusal, now)
             if at <= now:
                 d["Expiration"] = now
                 if d.get("HITStatus") == "Assignable":
@@ -381,6 +395,7 @@ class MTurkState:
                         and d.get("NumberOfAssignmentsAvailable", 0) > 0):
                     d["HITStatus"] = "Assignable"
             rec.changed()
+            self._remember_token(op, token, now)
             return {}
 
     def op_delete_hit(self, p: dict[str, Any]) -> dict[str, Any]:

@@ -7,8 +7,8 @@ required members, wrong JSON types and out-of-range values with the same
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
+import math
 import re
 from typing import Any
 
@@ -145,25 +145,27 @@ def validate_input(op: str, params: dict[str, Any]) -> None:
         raise validation(errors)
 
 
+# The instants MTurk's Java service can hold: year 1 to year 9999 (epoch seconds). A JSON
+# number outside this range (1e308) is not a timestamp AWS can deserialize.
+MIN_EPOCH = -62135596800.0
+MAX_EPOCH = 253402300799.0
+
+
 def parse_timestamp(value: Any) -> float | None:
-    """Epoch seconds from a JSON number or an ISO-8601 string; None if neither."""
-    if isinstance(value, bool):
+    """Epoch seconds from a finite JSON number (AWS JSON 1.1 timestamps); None otherwise.
+
+    botocore (and the AWS CLI) always send timestamps as epoch-second numbers; strings,
+    booleans, NaN, infinities and numbers beyond year 9999 are not timestamps.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            pass
-        try:
-            ts = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        if ts.tzinfo is None:
-            ts = ts.replace(tzinfo=_dt.timezone.utc)
-        return ts.timestamp()
-    return None
+    try:
+        out = float(value)
+    except OverflowError:
+        return None
+    if not math.isfinite(out) or not MIN_EPOCH <= out <= MAX_EPOCH:
+        return None
+    return out
 
 
 def decode_body(raw: bytes) -> dict[str, Any]:
