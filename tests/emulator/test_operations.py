@@ -208,7 +208,7 @@ def test_insufficient_funds(srv: EmulatorServer, client: Any) -> None:
     _, msg, turk = _refused(client, "create_additional_assignments_for_hit", HITId=hid,
                             NumberOfAdditionalAssignments=1)
     assert turk == "AWS.MechanicalTurk.InsufficientFunds"
-    assert "enough funds" in msg and msg.endswith(")")
+    assert msg.startswith("This Requester has insufficient funds") and msg.endswith(")")
     assert srv.state.get_hit_raw(hid)["MaxAssignments"] == 2
     assert srv.state.balance == Decimal("1.19")
     srv.state.set_balance("1.20")

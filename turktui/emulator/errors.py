@@ -20,6 +20,11 @@ PARAMETER_OUT_OF_RANGE = "AWS.ParameterOutOfRange"
 INVALID_PAGINATION_TOKEN = "AWS.MechanicalTurk.InvalidPaginationToken"
 SERVICE_UNAVAILABLE = "AWS.ServiceUnavailable"
 
+# MTurk's own text when the balance does not cover a request (see FIDELITY.md).
+INSUFFICIENT_FUNDS_TEXT = (
+    "This Requester has insufficient funds in their account to complete this transaction. "
+    "Please visit https://requester.mturk.com/prepayments/new to purchase Prepaid HITs.")
+
 
 class ApiError(Exception):
     """An error answer: ``status`` + JSON body ``{"__type": ..., ...}``."""

@@ -6,9 +6,14 @@ changes, so a 100-HIT ``ListHITs`` page is a join of cached byte strings.
 
 Simplifications (documented choices):
 
-* HIT status changes only through operations: ``UpdateExpirationForHIT`` to the
-  past turns an Assignable HIT Unassignable (pending work) or Reviewable;
-  the mere passing of time does not change a stored status.
+* HIT status moves with time: an Assignable HIT whose expiration has passed reads
+  as Reviewable (MTurk: "a HIT moves to the Reviewable state when all of the
+  assignments have been submitted or the HIT has expired"), or Unassignable while
+  accepted work is still pending (a choice; see FIDELITY.md). The change is applied
+  lazily, whenever the HIT is read or touched, and stored.
+* Submitted (not yet approved or rejected) assignments count in none of
+  NumberOfAssignmentsPending/Available/Completed; the emulator keeps their number
+  beside the wire form (``NumberOfAssignmentsSubmitted`` in :meth:`MTurkState.add_hit`).
 * ``CreateAdditionalAssignmentsForHIT`` never touches ``Expiration``. On a HIT
   that has not expired, a Reviewable/Unassignable status becomes Assignable
   again (there is new work to take); an expired HIT keeps its status.
@@ -37,6 +42,7 @@ from typing import Any
 from . import rules
 from .errors import (
     INSUFFICIENT_FUNDS,
+    INSUFFICIENT_FUNDS_TEXT,
     INVALID_HIT_STATE,
     INVALID_PAGINATION_TOKEN,
     PARAMETER_OUT_OF_RANGE,
@@ -68,11 +74,12 @@ _JSON = json.JSONEncoder(separators=(",", ":"))
 class _Hit:
     """One stored HIT: its wire dict, listing sequence number and cached JSON."""
 
-    __slots__ = ("blob", "data", "seq")
+    __slots__ = ("blob", "data", "seq", "submitted")
 
-    def __init__(self, seq: int, data: dict[str, Any]) -> None:
+    def __init__(self, seq: int, data: dict[str, Any], submitted: int = 0) -> None:
         self.seq = seq
         self.data = data
+        self.submitted = submitted
         self.blob: bytes | None = None
 
     def json(self) -> bytes:
@@ -135,7 +142,14 @@ class MTurkState:
     def get_hit_raw(self, hit_id: str) -> dict[str, Any]:
         """A copy of the HIT's wire dict (deleted HITs included; KeyError if unknown)."""
         with self.lock:
-            return json.loads(self._hits[hit_id].json())
+            rec = self._hits[hit_id]
+            self._settle(rec, self.now())
+            return json.loads(rec.json())
+
+    def submitted_count(self, hit_id: str) -> int:
+        """Submitted assignments awaiting review (counted in none of the wire numbers)."""
+        with self.lock:
+            return self._hits[hit_id].submitted
 
     def is_deleted(self, hit_id: str) -> bool:
         with self.lock:
@@ -172,6 +186,8 @@ class MTurkState:
             rec.changed()
 
     def _insert(self, fields: dict[str, Any]) -> str:
+        fields = dict(fields)
+        submitted = int(fields.pop("NumberOfAssignmentsSubmitted", 0) or 0)
         unknown = set(fields) - _MEMBER_SET
         if unknown:
             raise TypeError(f"unknown HIT fields: {sorted(unknown)}")
@@ -207,8 +223,8 @@ class MTurkState:
         if data.get("NumberOfAssignmentsAvailable") is None:
             data["NumberOfAssignmentsAvailable"] = max(
                 0, data["MaxAssignments"] - data["NumberOfAssignmentsPending"]
-                - data["NumberOfAssignmentsCompleted"])
-        rec = _Hit(self._next_seq, _normalize(data))
+                - data["NumberOfAssignmentsCompleted"] - submitted)
+        rec = _Hit(self._next_seq, _normalize(data), submitted)
         self._next_seq += 1
         self._hits[hit_id] = rec
         self._by_seq[rec.seq] = rec
@@ -222,7 +238,17 @@ class MTurkState:
         i = bisect.bisect_left(self._live, rec.seq)
         if i >= len(self._live) or self._live[i] != rec.seq:
             raise hit_does_not_exist(hit_id, now)
+        self._settle(rec, now)
         return rec
+
+    @staticmethod
+    def _settle(rec: _Hit, now: float) -> None:
+        """Apply what the passing of time did to the HIT (an expired HIT is not Assignable)."""
+        d = rec.data
+        if d.get("HITStatus") == "Assignable" and d["Expiration"] <= now:
+            d["HITStatus"] = "Unassignable" if d.get("NumberOfAssignmentsPending") else (
+                "Reviewable")
+            rec.changed()
 
     # ------------------------------------------------------------ idempotency
     def _check_token(self, op: str, token: str | None, now: float) -> None:
@@ -274,6 +300,10 @@ class MTurkState:
                 start = bisect.bisect_right(self._live, last)
             seqs = self._live[start:start + size]
             by_seq = self._by_seq
+            now = self.now()
+            settle = self._settle
+            for s in seqs:
+                settle(by_seq[s], now)
             body = b",".join([by_seq[s].json() for s in seqs])
             more = start + size < len(self._live)
             token = self._make_token("hits", seqs[-1]) if more and seqs else None
@@ -309,8 +339,7 @@ class MTurkState:
                 raise request_error("The Title must not be empty.", now, PARAMETER_OUT_OF_RANGE)
             cost = rules.cost_for(reward, max_a, max_a)
             if cost > self._balance:
-                raise request_error("You do not have enough funds to complete this request.",
-                                    now, INSUFFICIENT_FUNDS)
+                raise request_error(INSUFFICIENT_FUNDS_TEXT, now, INSUFFICIENT_FUNDS)
             fields: dict[str, Any] = {
                 "Title": p["Title"], "Description": p["Description"],
                 "Reward": rules.money(reward), "MaxAssignments": max_a,
@@ -351,10 +380,7 @@ class MTurkState:
             after = d["MaxAssignments"] + n
             cost = rules.cost_for(reward, n, after)
             if cost > self._balance:
-                raise request_error(
-                    f"You do not have enough funds to complete this request: the cost is "
-                    f"${rules.money(cost)}, the available balance ${rules.money(self._balance)}.",
-                    now, INSUFFICIENT_FUNDS)
+                raise request_error(INSUFFICIENT_FUNDS_TEXT, now, INSUFFICIENT_FUNDS)
             d["MaxAssignments"] = after
             d["NumberOfAssignmentsAvailable"] = d.get("NumberOfAssignmentsAvailable", 0) + n
             if d["Expiration"] > now and d.get("HITStatus") in ("Reviewable", "Unassignable"):
