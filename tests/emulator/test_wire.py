@@ -39,7 +39,8 @@ def test_raw_bodies_validate(srv: EmulatorServer) -> None:
         ("DeleteHIT", {"HITId": hid}),
         ("CreateHIT", {"LifetimeInSeconds": 60, "AssignmentDurationInSeconds": 60,
                        "Reward": "0.05", "Title": "t", "Description": "d",
-                       "MaxAssignments": 4}),
+                       "MaxAssignments": 4, "HITLayoutId": "LAYOUT1",
+                       "HITLayoutParameters": [{"Name": "n", "Value": "v"}]}),
     ]
     for op, body in calls:
         status, headers, data = raw_call(srv.url, op, body)

@@ -19,6 +19,7 @@ INVALID_HIT_STATE = "AWS.MechanicalTurk.InvalidHITState"
 PARAMETER_OUT_OF_RANGE = "AWS.ParameterOutOfRange"
 INVALID_PAGINATION_TOKEN = "AWS.MechanicalTurk.InvalidPaginationToken"
 SERVICE_UNAVAILABLE = "AWS.ServiceUnavailable"
+MISSING_PARAMETERS = "AWS.MissingParameters"
 
 # MTurk's own text when the balance does not cover a request (see FIDELITY.md).
 INSUFFICIENT_FUNDS_TEXT = (

@@ -45,13 +45,14 @@ from .errors import (
     INSUFFICIENT_FUNDS_TEXT,
     INVALID_HIT_STATE,
     INVALID_PAGINATION_TOKEN,
+    MISSING_PARAMETERS,
     PARAMETER_OUT_OF_RANGE,
     hit_does_not_exist,
     parameter_validation,
     request_error,
 )
 from .ids import hashed_id, random_id
-from .wire import parse_timestamp
+from .wire import clean, parse_timestamp
 
 # Member order of botocore's HIT shape.
 HIT_MEMBERS = (
@@ -335,6 +336,13 @@ class MTurkState:
                     raise request_error(f"The value {p[name]} is invalid for {name}. Valid "
                                         "values range from 30 to 31536000.", now,
                                         PARAMETER_OUT_OF_RANGE)
+            if p.get("Question") is None and p.get("HITLayoutId") is None:
+                raise request_error("Your request is missing required parameters. Required "
+                                    "parameters include Question or HITLayoutId.", now,
+                                    MISSING_PARAMETERS)
+            if p.get("Question") is not None and p.get("HITLayoutId") is not None:
+                raise request_error("Your request must include either a Question or a "
+                                    "HITLayoutId, not both.", now, PARAMETER_OUT_OF_RANGE)
             if not p["Title"].strip():
                 raise request_error("The Title must not be empty.", now, PARAMETER_OUT_OF_RANGE)
             cost = rules.cost_for(reward, max_a, max_a)
@@ -348,10 +356,12 @@ class MTurkState:
                 "Keywords": p.get("Keywords", ""), "CreationTime": now,
                 "Expiration": now + p["LifetimeInSeconds"],
             }
-            for name in ("Question", "RequesterAnnotation", "QualificationRequirements",
-                         "HITLayoutId"):
+            for name in ("Question", "RequesterAnnotation", "HITLayoutId"):
                 if p.get(name) is not None:
                     fields[name] = p[name]
+            if p.get("QualificationRequirements") is not None:
+                fields["QualificationRequirements"] = clean(
+                    "QualificationRequirementList", p["QualificationRequirements"])
             hit_id = self._insert(fields)
             self._balance -= cost
             self._remember_token(op, p.get("UniqueRequestToken"), now)
