@@ -75,12 +75,14 @@ _JSON = json.JSONEncoder(separators=(",", ":"))
 class _Hit:
     """One stored HIT: its wire dict, listing sequence number and cached JSON."""
 
-    __slots__ = ("blob", "data", "seq", "submitted")
+    __slots__ = ("blob", "born", "data", "seq", "submitted")
 
     def __init__(self, seq: int, data: dict[str, Any], submitted: int = 0) -> None:
         self.seq = seq
         self.data = data
         self.submitted = submitted
+        # service time of CreateHIT (None: seeded or added by a test, never lagging)
+        self.born: float | None = None
         self.blob: bytes | None = None
 
     def json(self) -> bytes:
@@ -101,7 +103,22 @@ class MTurkState:
     """Thread-safe in-memory MTurk requester account."""
 
     def __init__(self, *, seed: int = 1, balance: str = "10000.00",
-                 now: Callable[[], float] | None = None) -> None:
+                 now: Callable[[], float] | None = None, modification_lag: float = 0.0,
+                 listing_lag: float = 0.0) -> None:
+        """``now``: the service clock (default ``time.time``; tests inject their own).
+
+        ``modification_lag``: for this many seconds after CreateHIT, the new HIT's
+        CreateAdditionalAssignmentsForHIT and UpdateExpirationForHIT answer a RequestError.
+        ``listing_lag``: a new HIT appears in ListHITs only this many seconds after
+        CreateHIT (GetHIT finds it at once). Both off (0) by default; both may be changed at
+        any time through the attributes of the same names.
+        """
+        for name, value in (("modification_lag", modification_lag),
+                            ("listing_lag", listing_lag)):
+            if not (value >= 0 and value != float("inf")):
+                raise ValueError(f"{name} must be a non-negative number of seconds, got {value}")
+        self.modification_lag = float(modification_lag)
+        self.listing_lag = float(listing_lag)
         self.lock = threading.RLock()
         self._clock = now or time.time
         self._offset = 0.0
@@ -299,18 +316,42 @@ class MTurkState:
             if p.get("NextToken"):
                 last = self._read_token("hits", p["NextToken"], self.now())
                 start = bisect.bisect_right(self._live, last)
-            seqs = self._live[start:start + size]
             by_seq = self._by_seq
             now = self.now()
+            if self.listing_lag > 0:
+                seqs, more = self._visible_page(start, size, now)
+            else:
+                seqs = self._live[start:start + size]
+                more = start + size < len(self._live)
             settle = self._settle
             for s in seqs:
                 settle(by_seq[s], now)
             body = b",".join([by_seq[s].json() for s in seqs])
-            more = start + size < len(self._live)
             token = self._make_token("hits", seqs[-1]) if more and seqs else None
         head = b'{"NumResults":%d,"HITs":[' % len(seqs)
         tail = b'],"NextToken":"%s"}' % token.encode() if token else b"]}"
         return head + body + tail
+
+    def _visible_page(self, start: int, size: int, now: float) -> tuple[list[int], bool]:
+        """Up to ``size`` listed seqs from index ``start``, skipping HITs still being indexed,
+        and whether a further listed HIT exists."""
+        lag = self.listing_lag
+        out: list[int] = []
+        for s in self._live[start:]:
+            born = self._by_seq[s].born
+            if born is not None and now - born < lag:
+                continue
+            if len(out) == size:
+                return out, True
+            out.append(s)
+        return out, False
+
+    def _check_modification_lag(self, rec: _Hit, now: float) -> None:
+        born = rec.born
+        if born is not None and now - born < self.modification_lag:
+            raise request_error(
+                f"HIT {rec.data['HITId']} was created moments ago and cannot be modified yet. "
+                "Please try again in a few seconds.", now)
 
     def op_get_account_balance(self, p: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
@@ -363,6 +404,7 @@ class MTurkState:
                 fields["QualificationRequirements"] = clean(
                     "QualificationRequirementList", p["QualificationRequirements"])
             hit_id = self._insert(fields)
+            self._hits[hit_id].born = now
             self._balance -= cost
             self._remember_token(op, p.get("UniqueRequestToken"), now)
             return b'{"HIT":' + self._hits[hit_id].json() + b"}"
@@ -379,6 +421,7 @@ class MTurkState:
             token = p.get("UniqueRequestToken")
             self._check_token(op, token, now)
             rec = self._live_hit(p["HITId"], now)
+            self._check_modification_lag(rec, now)
             d = rec.data
             refusal = rules.extension_refusal(d["CreationTime"], d["MaxAssignments"], n)
             if refusal:
@@ -414,6 +457,7 @@ class MTurkState:
             rec = self._live_hit(p["HITId"], now)
             at = parse_timestamp(p["ExpireAt"])
             assert at is not None  # validated by wire.validate_input
+            self._check_modification_lag(rec, now)
             token = rules.expiration_token(p["HITId"], at)
             self._check_token(op, token, now)
             d = rec.data
