@@ -17,8 +17,12 @@ Simplifications (documented choices):
 * ``CreateAdditionalAssignmentsForHIT`` never touches ``Expiration``. On a HIT
   that has not expired, a Reviewable/Unassignable status becomes Assignable
   again (there is new work to take); an expired HIT keeps its status.
-* ``DeleteHIT`` is allowed when no work is pending and the HIT is expired or
-  Reviewable (MTurk: only Reviewable HITs whose work is settled can be disposed).
+* ``DeleteHIT`` is allowed when no work is pending or awaiting review and the HIT
+  is expired or Reviewable (MTurk: only Reviewable HITs "with all of their submitted
+  assignments already either approved or rejected" can be disposed).
+* Assignments (ListAssignmentsForHIT) are generated from the HIT's counts
+  (:mod:`.assignments`); Submitted work is approved automatically at its
+  AutoApprovalTime as the service clock passes it.
   Deleted HITs disappear from every operation ("does not exist").
 """
 
@@ -39,7 +43,7 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from . import rules
+from . import assignments, rules
 from .errors import (
     INSUFFICIENT_FUNDS,
     INSUFFICIENT_FUNDS_TEXT,
@@ -75,12 +79,20 @@ _JSON = json.JSONEncoder(separators=(",", ":"))
 class _Hit:
     """One stored HIT: its wire dict, listing sequence number and cached JSON."""
 
-    __slots__ = ("blob", "born", "data", "seq", "submitted")
+    __slots__ = ("asg", "auto_at", "blob", "born", "data", "seq", "submitted", "t0")
 
-    def __init__(self, seq: int, data: dict[str, Any], submitted: int = 0) -> None:
+    def __init__(self, seq: int, data: dict[str, Any], submitted: int = 0,
+                 t0: float = 0.0) -> None:
         self.seq = seq
         self.data = data
         self.submitted = submitted
+        # assignments are generated relative to t0 (service time of insertion), lazily
+        self.t0 = t0
+        self.asg: list[dict[str, Any]] | None = None
+        self.auto_at = float("inf")
+        if submitted:
+            times = assignments.submitted_times(data, t0, submitted)
+            self.auto_at = times[0] + int(data.get("AutoApprovalDelayInSeconds") or 0)
         # service time of CreateHIT (None: seeded or added by a test, never lagging)
         self.born: float | None = None
         self.blob: bytes | None = None
@@ -201,6 +213,7 @@ class MTurkState:
             rec = self._hits[hit_id]
             rec.data.update(fields)
             rec.data = _normalize(rec.data)
+            rec.asg = None
             rec.changed()
 
     def _insert(self, fields: dict[str, Any]) -> str:
@@ -242,7 +255,7 @@ class MTurkState:
             data["NumberOfAssignmentsAvailable"] = max(
                 0, data["MaxAssignments"] - data["NumberOfAssignmentsPending"]
                 - data["NumberOfAssignmentsCompleted"] - submitted)
-        rec = _Hit(self._next_seq, _normalize(data), submitted)
+        rec = _Hit(self._next_seq, _normalize(data), submitted, now)
         self._next_seq += 1
         self._hits[hit_id] = rec
         self._by_seq[rec.seq] = rec
@@ -261,12 +274,30 @@ class MTurkState:
 
     @staticmethod
     def _settle(rec: _Hit, now: float) -> None:
-        """Apply what the passing of time did to the HIT (an expired HIT is not Assignable)."""
+        """Apply what the passing of time did to the HIT: an expired HIT is not Assignable;
+        Submitted work past its AutoApprovalTime is Approved (and counts as completed)."""
         d = rec.data
         if d.get("HITStatus") == "Assignable" and d["Expiration"] <= now:
             d["HITStatus"] = "Unassignable" if d.get("NumberOfAssignmentsPending") else (
                 "Reviewable")
             rec.changed()
+        if now >= rec.auto_at:
+            work = MTurkState._assignments(rec)
+            approved = assignments.auto_approve(work, now)
+            rec.submitted -= approved
+            d["NumberOfAssignmentsCompleted"] = d.get("NumberOfAssignmentsCompleted", 0) + approved
+            rec.auto_at = min((a["AutoApprovalTime"] for a in work
+                               if a["AssignmentStatus"] == "Submitted"), default=float("inf"))
+            rec.changed()
+
+    @staticmethod
+    def _assignments(rec: _Hit) -> list[dict[str, Any]]:
+        """The HIT's Submitted/Approved/Rejected assignments (generated on first use)."""
+        d = rec.data
+        completed = d.get("NumberOfAssignmentsCompleted", 0)
+        if rec.asg is None or len(rec.asg) != completed + rec.submitted:
+            rec.asg = assignments.build(d, completed, rec.submitted, rec.t0)
+        return rec.asg
 
     # ------------------------------------------------------------ idempotency
     def _check_token(self, op: str, token: str | None, now: float) -> None:
@@ -484,7 +515,7 @@ class MTurkState:
             rec = self._live_hit(p["HITId"], now)
             d = rec.data
             expired = d["Expiration"] <= now
-            if d.get("NumberOfAssignmentsPending", 0) > 0 or not (
+            if d.get("NumberOfAssignmentsPending", 0) > 0 or rec.submitted > 0 or not (
                     expired or d.get("HITStatus") == "Reviewable"):
                 raise request_error(
                     f"This HIT is currently in the state '{d.get('HITStatus')}'. This operation "
@@ -497,56 +528,17 @@ class MTurkState:
 
     def op_list_assignments_for_hit(self, p: dict[str, Any]) -> dict[str, Any]:
         size = p.get("MaxResults") or 10
+        statuses = p.get("AssignmentStatuses") or ["Submitted", "Approved", "Rejected"]
         with self.lock:
             now = self.now()
             rec = self._live_hit(p["HITId"], now)
-            d = dict(rec.data)
-        statuses = p.get("AssignmentStatuses") or ["Submitted", "Approved", "Rejected"]
-        kind = f"asg:{d['HITId']}:{','.join(sorted(statuses))}"
-        start = self._read_token(kind, p["NextToken"], now) if p.get("NextToken") else 0
-        wanted = [i for i in range(d.get("NumberOfAssignmentsCompleted", 0))
-                  if _assignment_status(i) in statuses]
-        page = wanted[start:start + size]
-        out: dict[str, Any] = {
-            "NumResults": len(page),
-            "Assignments": [_assignment(d, i) for i in page],
-        }
-        if start + size < len(wanted):
-            out["NextToken"] = self._make_token(kind, start + size)
+            kind = f"asg:{rec.data['HITId']}:{','.join(sorted(statuses))}"
+            start = self._read_token(kind, p["NextToken"], now) if p.get("NextToken") else 0
+            wanted = [a for a in self._assignments(rec) if a["AssignmentStatus"] in statuses]
+            page = [dict(a) for a in wanted[start:start + size]]
+            more = start + size < len(wanted)
+            token = self._make_token(kind, start + size) if more else None
+        out: dict[str, Any] = {"NumResults": len(page), "Assignments": page}
+        if token:
+            out["NextToken"] = token
         return out
-
-
-def _assignment_status(i: int) -> str:
-    """Completed work: every 7th assignment rejected, the rest approved."""
-    return "Rejected" if i % 7 == 6 else "Approved"
-
-
-def _assignment(hit: dict[str, Any], i: int) -> dict[str, Any]:
-    """Synthetic, deterministic completed assignment number ``i`` of ``hit``."""
-    hit_id = hit["HITId"]
-    accept = hit["CreationTime"] + 60.0 * (i + 1)
-    submit = accept + 120.0 + (i * 37) % 600
-    status = _assignment_status(i)
-    out: dict[str, Any] = {
-        "AssignmentId": hashed_id(f"asg|{hit_id}|{i}"),
-        "WorkerId": hashed_id(f"worker|{hit_id}|{i % 97}", 14, prefix="A"),
-        "HITId": hit_id,
-        "AssignmentStatus": status,
-        "AutoApprovalTime": submit + hit.get("AutoApprovalDelayInSeconds", 259200),
-        "AcceptTime": accept,
-        "SubmitTime": submit,
-        "Deadline": accept + hit.get("AssignmentDurationInSeconds", 3600),
-        "Answer": (
-            '<?xml version="1.0" encoding="ASCII"?><QuestionFormAnswers xmlns="http://'
-            "mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/"
-            'QuestionFormAnswers.xsd"><Answer><QuestionIdentifier>answer</QuestionIdentifier>'
-            f"<FreeText>answer {i}</FreeText></Answer></QuestionFormAnswers>"
-        ),
-    }
-    if status == "Approved":
-        out["ApprovalTime"] = submit + 3600.0
-    else:
-        out["RejectionTime"] = submit + 3600.0
-        out["RequesterFeedback"] = "The answer did not follow the instructions."
-    return out
-
