@@ -221,8 +221,10 @@ class EmulatorServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, hits: int = 200, seed: int = 1,
                  faults: str | FaultInjector | None = None, balance: str = "10000.00",
-                 now: Callable[[], float] | None = None) -> None:
-        self.state = MTurkState(seed=seed, balance=balance, now=now)
+                 now: Callable[[], float] | None = None, modification_lag: float = 0.0,
+                 listing_lag: float = 0.0) -> None:
+        self.state = MTurkState(seed=seed, balance=balance, now=now,
+                                modification_lag=modification_lag, listing_lag=listing_lag)
         if hits:
             self.state.add_hits(build_hits(hits, seed, self.state.now()))
         self.faults = faults if isinstance(faults, FaultInjector) else FaultInjector(faults)
