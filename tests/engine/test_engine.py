@@ -114,7 +114,7 @@ def test_refusal_records_code_and_message(emulator, service, engine, history) ->
     rec = history.get(outcome.record.id)
     assert rec.state is State.REFUSED
     assert rec.error_code == "AWS.MechanicalTurk.InsufficientFunds"
-    assert "enough funds" in rec.error_message
+    assert "insufficient funds" in rec.error_message
     assert emulator.state.get_hit_raw(hit.hit_id)["MaxAssignments"] == 3
 
 

@@ -259,7 +259,7 @@ class Engine:
             if not is_expire_now(expire_at) and expire_at <= self.clock():
                 raise PlanRefused("The new expiration must be in the future.", "expiration")
             try:
-                expire_at = check_expiration(expire_at, hit.expiration)
+                expire_at = check_expiration(expire_at, hit.expiration, self.clock())
             except InputProblem as exc:
                 raise PlanRefused(str(exc), "expiration") from exc
         if token is not None:
@@ -399,7 +399,7 @@ class Engine:
                                        f"{m:,}); nothing was sent.", hit=hit, fresh_max=m)
         if record.expire_at is not None:
             try:
-                check_expiration(record.expire_at, hit.expiration)
+                check_expiration(record.expire_at, hit.expiration, now)
             except InputProblem as exc:
                 return self._settle_unsent(record, State.REFUSED, "expiration",
                                            f"{exc} Nothing was sent.", hit=hit, fresh_max=m)

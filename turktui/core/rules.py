@@ -253,13 +253,17 @@ def _when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def check_expiration(requested: datetime, current: datetime | None) -> datetime:
+def check_expiration(requested: datetime, current: datetime | None,
+                     now: datetime | None = None) -> datetime:
     """The ExpireAt to send for `requested` given the HIT's `current` expiration, or
     InputProblem saying why MTurk would refuse it (and what the expiration is now).
 
     * EXPIRE_NOW (or any moment at/before the epoch) expires the HIT now: sent as epoch 0;
     * otherwise the new expiration must lie 60 s to 365 days after the current one: no
-      shortening, no move of less than a minute, no more than a year in one step.
+      shortening, no move of less than a minute, no more than a year in one step. Whether
+      MTurk measures from the current expiration or from its "now" once a HIT has expired is
+      not documented: both readings must allow it (the minimum from the later of the two,
+      the maximum from the current expiration).
     """
     if is_expire_now(requested):
         return EXPIRE_NOW
@@ -270,6 +274,13 @@ def check_expiration(requested: datetime, current: datetime | None) -> datetime:
         current = current.replace(tzinfo=UTC)
     wanted = whole_second(requested)
     increment = int(wanted.timestamp()) - int(current.timestamp())
+    base = max(current, now) if now is not None else current
+    if now is not None and base is now and increment > 0:
+        from_now = int(wanted.timestamp()) - int(now.timestamp())
+        if from_now < MIN_EXPIRATION_INCREMENT:
+            raise InputProblem(
+                f"The new expiration must be at least {MIN_EXPIRATION_INCREMENT} seconds from "
+                f"now (the HIT expired at {_when(current)}); {_when(wanted)} is too soon.")
     if increment <= 0:
         raise InputProblem(
             f"MTurk cannot shorten an expiration: it is currently {_when(current)} and "

@@ -202,7 +202,7 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
         wanted = self.ctx.clock() + timedelta(seconds=seconds)
         try:
             # MTurk's rules (no shortening, 60 s to 365 days later), naming the current one.
-            self.expire_at = check_expiration(wanted, self.hit.expiration)
+            self.expire_at = check_expiration(wanted, self.hit.expiration, self.ctx.clock())
         except InputProblem as exc:
             self.expire_at, self.expire_problem = None, str(exc)
             return
