@@ -601,6 +601,8 @@ class Engine:
                 State.REFUSED: State.RESOLVED_NOT_APPLIED,
                 State.FAILED: State.UNKNOWN,
             }.get(state, state)
+        if not resolved and record.note:  # e.g. what the read just before sending found
+            note = f"{record.note} {note}"
         values: dict[str, Any] = {"state": state, "error_code": result.error_code,
                                   "error_message": result.error_message, "note": note.strip()}
         if actual is not None:
