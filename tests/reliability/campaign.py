@@ -1,6 +1,7 @@
 """The reliability campaign: every category at full scale, figures as Markdown.
 
-    python -m tests.reliability.campaign [--trials N] [--cli-trials M] [--seed S]
+    python -m tests.reliability.campaign [--trials N] [--cli-trials M] [--truth-trials T]
+                                         [--seed S]
                                          [--examples K] [--kills K] [--per-writer W]
 
 Prints the figures and writes them to `.bench/reliability.md`; exits 1 on any violation.
@@ -63,6 +64,29 @@ def exactly_once_section(tmp: Path, trials: int, cli_trials: int, seed: int) -> 
     sec.add("**out-of-rules requests sent**", both.invalid_sent)
     sec.add("wall time", f"{elapsed:.1f} s")
     sec.failures += both.failures
+    return sec
+
+
+def truth_section(tmp: Path, trials: int, seed: int) -> Section:
+    sec = Section("1b. Truthful outcomes (what the history says is what MTurk did)")
+    t0 = time.monotonic()
+    tally = exactly_once.run_truth_trials(trials, seed, tmp / "truth")
+    sec.add("trials", f"{tally.total:,}")
+    for kind, count in sorted(tally.trials.items()):
+        sec.add(f"trials: {kind}", count)
+    sec.add("final record states", ", ".join(f"{k} {v:,}" for k, v in
+                                              sorted(tally.states.items())))
+    sec.add("second requests refused (one per HIT at a time)", tally.refused_second)
+    sec.add("conflicts reported with before/expected/actual", tally.conflicts)
+    sec.add("comparisons that said \"cannot tell\" (another request on the HIT)",
+            tally.cannot_tell)
+    sec.add("**double extensions**", tally.double)
+    sec.add("**records claiming success MTurk contradicts**", tally.false_success)
+    sec.add("**records claiming failure MTurk contradicts**", tally.false_failure)
+    sec.add("**live records of another process settled by resolve**", tally.live_overwritten)
+    sec.add("**records left planned/sending**", tally.unresolved)
+    sec.add("wall time", f"{time.monotonic() - t0:.1f} s")
+    sec.failures += tally.failures
     return sec
 
 
@@ -210,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=1000, help="engine trials (1000)")
     parser.add_argument("--cli-trials", type=int, default=150, help="CLI trials (150)")
+    parser.add_argument("--truth-trials", type=int, default=70,
+                        help="truthful-outcome trials, cycling through 7 kinds (70)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--examples", type=int, default=10_000,
                         help="hypothesis examples per property (10000)")
@@ -223,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     with hermetic() as tmp:
         steps: list[Callable[[], Section]] = [
             lambda: exactly_once_section(tmp, args.trials, args.cli_trials, args.seed),
+            lambda: truth_section(tmp, args.truth_trials, args.seed),
             lambda: durability_section(tmp, args.seed, args.kills, args.per_writer),
             lambda: hostile_input_section(tmp, args.examples, args.seed),
             lambda: hostile_data_section(tmp),
@@ -247,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     total = sum(len(s.failures) for s in sections)
     head = (f"## Reliability campaign — {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC\n\n"
             f"`python -m tests.reliability.campaign --trials {args.trials} --cli-trials "
-            f"{args.cli_trials} --seed {args.seed} --examples {args.examples} --kills "
+            f"{args.cli_trials} --truth-trials {args.truth_trials} --seed {args.seed} "
+            f"--examples {args.examples} --kills "
             f"{args.kills} --per-writer {args.per_writer}` on {platform.system()} "
             f"{platform.machine()}, {os.cpu_count()} cores, Python "
             f"{platform.python_version()}; {time.monotonic() - started:.0f} s in all; "

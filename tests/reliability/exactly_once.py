@@ -13,13 +13,15 @@ checks the emulator against the history:
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import random
 import signal
 import subprocess
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,7 @@ from tests.reliability.common import (
     turktui_cmd,
     write_config,
 )
-from turktui.core.engine import Backoff, Engine, PlanRefused
+from turktui.core.engine import Backoff, Engine, PlanRefused, new_token
 from turktui.core.environment import Environment, EnvKind
 from turktui.core.history import HistoryStore, Record
 from turktui.core.rules import extension_cost, extension_range
@@ -238,7 +240,7 @@ def engine_trial(server: EmulatorServer, engine: Engine, history: HistoryStore,
                 max_after=state.get_hit_raw(hit_id)["MaxAssignments"],
                 paid=balance_before - state.balance,
                 cost=_expected_cost(raw_before, n, max_before),
-                records=history.find_by_token(plan.token), planned_before=hit.max_assignments)
+                records=history.find_by_token(plan.token))  # the record holds fresh numbers
 
 
 def run_engine_trials(count: int, seed: int, workdir: Path,
@@ -379,3 +381,380 @@ def merge(a: Tally, b: Tally) -> Tally:
             setattr(out, name, getattr(out, name) + getattr(t, name))
         out.failures += t.failures
     return out
+
+
+# -- truthful outcomes (issue 11) -------------------------------------------------------------
+#: Trial kinds where the answer, the clock or another process could fool the history.
+TRUTH_KINDS = ("expire_drop", "token_reuse", "two_processes", "resolve_vs_batch",
+               "overlap_topup", "second_intent", "skewed_clock")
+
+
+@dataclass
+class TruthTally:
+    """Figures of the truth trials. A violation is a record that claims what MTurk
+    contradicts (or a double extension); "cannot tell" with the numbers is honest."""
+
+    trials: Counter[str] = field(default_factory=Counter)
+    states: Counter[str] = field(default_factory=Counter)
+    double: int = 0
+    false_success: int = 0  # recorded applied/succeeded, reality says otherwise
+    false_failure: int = 0  # recorded not applied/failed, reality says it was
+    live_overwritten: int = 0  # another process's live record settled by resolve
+    unresolved: int = 0  # left planned/sending after everything finished
+    conflicts: int = 0  # conflicts reported (with numbers): honest, not violations
+    cannot_tell: int = 0  # comparison refused to conclude (with numbers): honest
+    refused_second: int = 0  # second intents refused (one per HIT at a time)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.trials.values())
+
+    @property
+    def violations(self) -> int:
+        return (self.double + self.false_success + self.false_failure
+                + self.live_overwritten + self.unresolved)
+
+    def fail(self, kind: str, text: str) -> None:
+        self.failures.append(f"[{kind}] {text}")
+
+
+def _mturk_dates(server: EmulatorServer) -> Any:
+    """MTurk's `Date` follows MTurk's clock: make the emulator's follow its own (its `now`),
+    so a trial can move MTurk's time and the engine sees it in the header."""
+    from email.utils import formatdate
+
+    import turktui.emulator.server as srv_mod
+
+    handler = srv_mod._Handler
+    original = handler.date_time_string
+
+    def dated(self: Any, timestamp: float | None = None) -> str:
+        return formatdate(self.server.owner.state.now(), usegmt=True)
+
+    handler.date_time_string = dated  # type: ignore[method-assign]
+    return lambda: setattr(handler, "date_time_string", original)
+
+
+class _Offset:
+    """A clock: real time plus an offset (seconds), as epoch or aware datetime."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def epoch(self) -> float:
+        return time.time() + self.offset
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.epoch(), UTC)
+
+
+def _judge_records(tally: TruthTally, kind: str, hit_id: str, before: int, after: int,
+                   records: list[Record]) -> None:
+    """Reality (before → after) against every record on the HIT."""
+    for rec in records:
+        tally.states[rec.state.value] += 1
+        if rec.state.value in ("planned", "sending"):
+            tally.unresolved += 1
+            tally.fail(kind, f"#{rec.id} left {rec.state.value}")
+        if rec.state.value == "conflict":
+            tally.conflicts += 1
+        if rec.state.value == "unknown" and "Cannot tell" in rec.note:
+            tally.cannot_tell += 1
+    applied = [r for r in records if r.state.applied is True]
+    claimed = sum(r.n for r in applied)
+    unknown = [r for r in records if r.state.applied is None]
+    delta = after - before
+    if not unknown and claimed != delta:
+        bad = "false_success" if claimed > delta else "false_failure"
+        setattr(tally, bad, getattr(tally, bad) + 1)
+        tally.fail(kind, f"HIT {hit_id}: records claim +{claimed}, reality +{delta}")
+    elif unknown and claimed > delta:
+        tally.false_success += 1
+        tally.fail(kind, f"HIT {hit_id}: records claim at least +{claimed}, reality +{delta}")
+    # Fresh numbers: applied records on one HIT form a chain (no two from the same read).
+    chain = sorted(applied, key=lambda r: r.max_before)
+    for prev, nxt in itertools.pairwise(chain):
+        if nxt.max_before != prev.expected_after:
+            tally.false_success += 1
+            tally.fail(kind, f"HIT {hit_id}: #{prev.id} {prev.max_before}→{prev.expected_after}"
+                             f" and #{nxt.id} {nxt.max_before}→{nxt.expected_after}")
+
+
+def _records_for(history: HistoryStore, hit_id: str) -> list[Record]:
+    return [r for r in history.query(text=hit_id, limit=100) if r.hit_id == hit_id]
+
+
+def _hit(state: Any, rng: random.Random, **extra: Any) -> str:
+    fields = random_hit_fields(rng, time.time())
+    fields.update(extra)
+    return str(state.add_hit(**fields))
+
+
+def _truth_engine(server: EmulatorServer, history: HistoryStore, seed: int,
+                  clock: Any = None) -> Engine:
+    env = Environment(EnvKind.DEMO, server.url)
+    service = MTurkService(env, read_timeout=READ_TIMEOUT, connect_timeout=0.5, max_attempts=2)
+    return Engine(service, history, env, clock=clock,
+                  backoff=Backoff(attempts=3, base=0.003, cap=0.02, total=1.0), seed=seed)
+
+
+def _settle(engine: Engine, history: HistoryStore, hit_id: str) -> None:
+    for _ in range(3):
+        pending = [r for r in _records_for(history, hit_id) if not r.settled]
+        if not pending:
+            return
+        for rec in pending:
+            full = history.get(rec.id)
+            assert full is not None
+            with contextlib.suppress(PlanRefused):
+                engine.resolve(full)
+
+
+def trial_expire_drop(server: EmulatorServer, work: Path, rng: random.Random,
+                      tally: TruthTally, kind: str) -> None:
+    """Extend an expired HIT and its expiration while the expiration's answers are lost:
+    MTurk's implicit token refuses the repeat; the record must say what the HIT shows."""
+    state = server.state
+    now = state.now()
+    hit_id = _hit(state, rng, MaxAssignments=rng.randint(1, 8), Expiration=now - 3600,
+                  HITStatus="Reviewable", CreationTime=now - 86400)
+    with HistoryStore(work / "expire.sqlite3") as history:
+        engine = _truth_engine(server, history, rng.randrange(2**31))
+        server.faults.add(op="UpdateExpirationForHIT", drop=1.0, count=rng.randint(1, 2),
+                          seed=rng.randrange(2**31))
+        before = state.get_hit_raw(hit_id)["MaxAssignments"]
+        target = datetime.now(UTC) + timedelta(days=rng.randint(1, 30))
+        outcome = engine.extend(engine.service.get_hit(hit_id), 1, target)
+        server.faults.clear()
+        _settle(engine, history, hit_id)
+        rec = history.get(outcome.record.id)
+        assert rec is not None
+        raw = state.get_hit_raw(hit_id)
+        shows = int(raw["Expiration"]) == int(target.timestamp())
+        if rec.expiry_state == "succeeded" and not shows:
+            tally.false_success += 1
+            tally.fail(kind, f"#{rec.id} expiration succeeded but the HIT expires "
+                             f"{raw['Expiration']}")
+        if rec.expiry_state in ("failed", "") and shows and rec.state.applied:
+            tally.false_failure += 1
+            tally.fail(kind, f"#{rec.id} expiration {rec.expiry_state or 'not recorded'} "
+                             "but it was applied")
+        tally.states[f"expiry {rec.expiry_state or 'none'}"] += 1
+        _judge_records(tally, kind, hit_id, before, raw["MaxAssignments"], [rec])
+
+
+def trial_token_reuse(server: EmulatorServer, work: Path, rng: random.Random,
+                      tally: TruthTally, kind: str) -> None:
+    """A token used for HIT A, then (from another machine's history) for HIT B."""
+    state = server.state
+    a = _hit(state, rng, MaxAssignments=rng.randint(10, 5000))
+    b = _hit(state, rng, MaxAssignments=rng.randint(10, 5000))
+    token = new_token()
+    before = state.get_hit_raw(b)["MaxAssignments"]
+    with HistoryStore(work / f"reuse-a-{token}.sqlite3") as ha, \
+            HistoryStore(work / f"reuse-b-{token}.sqlite3") as hb:
+        ea = _truth_engine(server, ha, 1)
+        eb = _truth_engine(server, hb, 2)
+        ea.extend(ea.service.get_hit(a), 1, token=token)
+        with contextlib.suppress(PlanRefused):
+            eb.extend(eb.service.get_hit(b), 1, token=token)
+        _settle(eb, hb, b)
+        _judge_records(tally, kind, b, before, state.get_hit_raw(b)["MaxAssignments"],
+                       _records_for(hb, b))
+
+
+def _cli_home(work: Path, name: str) -> tuple[Path, dict[str, str]]:
+    home = work / name
+    home.mkdir(parents=True, exist_ok=True)
+    write_config(home, f"read_timeout = {CLI_READ_TIMEOUT}\nconnect_timeout = 1\n")
+    return home, cli_env(home)
+
+
+def trial_two_processes(server: EmulatorServer, work: Path, rng: random.Random,
+                        tally: TruthTally, kind: str) -> None:
+    """Two `turktui extend` processes for one HIT at once (one history)."""
+    state = server.state
+    hit_id = _hit(state, rng, MaxAssignments=rng.randint(10, 500))
+    before = state.get_hit_raw(hit_id)["MaxAssignments"]
+    home, env = _cli_home(work, f"two-{hit_id}")
+    if rng.random() < 0.7:
+        server.faults.add(op=OP_EXTEND, latency=0.3, count=1)
+    n = rng.randint(1, 5)
+    args = ["extend", hit_id, str(n), "--endpoint-url", server.url, "--yes", "--json"]
+    procs = [subprocess.Popen(turktui_cmd(*args), env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+             for _ in range(2)]
+    codes = [p.wait(timeout=90) for p in procs]
+    for p in procs:
+        p.communicate()
+    server.faults.clear()
+    tally.refused_second += codes.count(3)
+    run_cli(env, "resolve", "--yes", "--json", "--endpoint-url", server.url)
+    with HistoryStore(history_path(home)) as history:
+        records = _records_for(history, hit_id)
+    _judge_records(tally, kind, hit_id, before, state.get_hit_raw(hit_id)["MaxAssignments"],
+                   records)
+
+
+def trial_resolve_vs_batch(server: EmulatorServer, work: Path, rng: random.Random,
+                           tally: TruthTally, kind: str) -> None:
+    """`turktui resolve` while a batch is sending in another process."""
+    state = server.state
+    hits = [_hit(state, rng, MaxAssignments=rng.randint(10, 100)) for _ in range(12)]
+    before = {h: state.get_hit_raw(h)["MaxAssignments"] for h in hits}
+    home, env = _cli_home(work, f"batch-{hits[0]}")
+    ids = home / "ids.txt"
+    ids.write_text("\n".join(hits) + "\n", encoding="utf-8")
+    server.faults.add(op=OP_EXTEND, latency=0.15)
+    batch = subprocess.Popen(
+        turktui_cmd("extend", "--from-file", str(ids), "--add", "1", "--workers", "1",
+                    "--endpoint-url", server.url, "--yes", "--json"),
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        text=True)
+    deadline = time.monotonic() + 30
+    path = history_path(home)
+    while time.monotonic() < deadline and not path.exists():
+        time.sleep(0.02)
+    while time.monotonic() < deadline:  # until the batch is recorded and sending
+        with HistoryStore(path) as history:
+            if any(r.attempt_count for h in hits[:1] for r in _records_for(history, h)):
+                break
+        time.sleep(0.02)
+    run_cli(env, "resolve", "--yes", "--json", "--endpoint-url", server.url)
+    batch.communicate(timeout=120)
+    server.faults.clear()
+    with HistoryStore(path) as history:
+        for h in hits:
+            records = _records_for(history, h)
+            for rec in records:
+                if rec.state.value == "resolved_not_applied" and "Never sent" in rec.note \
+                        and state.get_hit_raw(h)["MaxAssignments"] != before[h]:
+                    tally.live_overwritten += 1
+                    tally.fail(kind, f"#{rec.id} marked never sent, but it was applied")
+            if batch.returncode == 3:
+                tally.live_overwritten += 1
+                tally.fail(kind, "the batch exited 3: members were taken from it")
+            _judge_records(tally, kind, h, before[h], state.get_hit_raw(h)["MaxAssignments"],
+                           records)
+
+
+def trial_overlap_topup(server: EmulatorServer, work: Path, rng: random.Random,
+                        tally: TruthTally, kind: str) -> None:
+    """Two `--top-up-to T` runs over the same HITs at the same time."""
+    state = server.state
+    target = rng.randint(30, 60)
+    hits = [_hit(state, rng, MaxAssignments=rng.randint(10, target - 1)) for _ in range(6)]
+    before = {h: state.get_hit_raw(h)["MaxAssignments"] for h in hits}
+    home, env = _cli_home(work, f"topup-{hits[0]}")
+    ids = home / "ids.txt"
+    ids.write_text("\n".join(hits) + "\n", encoding="utf-8")
+    args = ["extend", "--from-file", str(ids), "--top-up-to", str(target),
+            "--endpoint-url", server.url, "--yes", "--json"]
+    procs = [subprocess.Popen(turktui_cmd(*args), env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+             for _ in range(2)]
+    for p in procs:
+        p.communicate(timeout=120)
+    tally.refused_second += sum(p.returncode == 3 for p in procs)
+    run_cli(env, "resolve", "--yes", "--json", "--endpoint-url", server.url)
+    with HistoryStore(history_path(home)) as history:
+        for h in hits:
+            after = state.get_hit_raw(h)["MaxAssignments"]
+            if after > target:
+                tally.double += 1
+                tally.fail(kind, f"HIT {h} topped up to {after}, target {target}")
+            _judge_records(tally, kind, h, before[h], after, _records_for(history, h))
+
+
+def trial_second_intent(server: EmulatorServer, work: Path, rng: random.Random,
+                        tally: TruthTally, kind: str) -> None:
+    """A +n whose answers were 5xx (not applied, unknown), a second +n on the same HIT that
+    succeeded, then resolve after the token window: comparison must not conclude."""
+    state = server.state
+    hit_id = _hit(state, rng, MaxAssignments=rng.randint(10, 500))
+    before = state.get_hit_raw(hit_id)["MaxAssignments"]
+    clock = _Offset()
+    with HistoryStore(work / f"second-{hit_id}.sqlite3") as history:
+        engine = _truth_engine(server, history, rng.randrange(2**31), clock.now)
+        n = rng.randint(1, 5)
+        server.faults.add(op=OP_EXTEND, error=1.0, count=3)
+        first = engine.extend(engine.service.get_hit(hit_id), n)
+        server.faults.clear()
+        engine.execute(engine.plan(engine.service.get_hit(hit_id), n, allow_second=True))
+        clock.offset += 25 * 3600  # past the window (by the local clock)
+        rec = history.get(first.record.id)
+        assert rec is not None
+        if not rec.settled:
+            with contextlib.suppress(PlanRefused):
+                engine.resolve(rec)
+        _judge_records(tally, kind, hit_id, before, state.get_hit_raw(hit_id)["MaxAssignments"],
+                       _records_for(history, hit_id))
+
+
+def trial_skewed_clock(server: EmulatorServer, work: Path, rng: random.Random,
+                       tally: TruthTally, kind: str) -> None:
+    """The local clock ahead while sending (answers lost), corrected later; MTurk forgot the
+    token by then: resolve must not re-send."""
+    mturk = _Offset()
+    own = EmulatorServer(host="127.0.0.1", port=0, hits=0, seed=rng.randrange(2**31),
+                         balance="1000000.00", now=mturk.epoch).start()
+    restore = _mturk_dates(own)
+    local = _Offset()
+    try:
+        state = own.state
+        hit_id = _hit(state, rng, MaxAssignments=rng.randint(10, 500))
+        before = state.get_hit_raw(hit_id)["MaxAssignments"]
+        with HistoryStore(work / f"skew-{hit_id}.sqlite3") as history:
+            engine = _truth_engine(own, history, rng.randrange(2**31), local.now)
+            skew = rng.uniform(0.5, 6) * 3600
+            local.offset = skew
+            own.faults.add(op=OP_EXTEND, drop=1.0)  # applied, every answer lost
+            engine.extend(engine.service.get_hit(hit_id), rng.randint(1, 5))
+            own.faults.clear()
+            later = rng.uniform(23.9, 30) * 3600
+            mturk.offset = later
+            local.offset = later  # corrected meanwhile
+            _settle(engine, history, hit_id)
+            after = state.get_hit_raw(hit_id)["MaxAssignments"]
+            _judge_records(tally, kind, hit_id, before, after, _records_for(history, hit_id))
+    finally:
+        restore()
+        own.stop()
+
+
+_TRUTH_TRIALS = {
+    "expire_drop": trial_expire_drop,
+    "token_reuse": trial_token_reuse,
+    "two_processes": trial_two_processes,
+    "resolve_vs_batch": trial_resolve_vs_batch,
+    "overlap_topup": trial_overlap_topup,
+    "second_intent": trial_second_intent,
+    "skewed_clock": trial_skewed_clock,
+}
+
+
+def run_truth_trials(count: int, seed: int, workdir: Path,
+                     server: EmulatorServer | None = None,
+                     kinds: tuple[str, ...] = TRUTH_KINDS) -> TruthTally:
+    """`count` trials cycling through `kinds` (each kind at least once when count allows)."""
+    own = server is None
+    server = server or new_emulator()
+    rng = random.Random(seed)
+    tally = TruthTally()
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        for i in range(count):
+            kind = kinds[i % len(kinds)]
+            server.faults.clear()
+            tally.trials[kind] += 1
+            try:
+                _TRUTH_TRIALS[kind](server, workdir, rng, tally, kind)
+            except Exception as exc:  # a crash is a finding, not a test error
+                tally.false_success += 1
+                tally.fail(kind, f"trial raised {type(exc).__name__}: {exc}")
+    finally:
+        server.faults.clear()
+        if own:
+            server.stop()
+    return tally

@@ -418,7 +418,7 @@ class Engine:
                                   "error_message": message.rstrip(".")}
         if fresh_max is not None:
             values["max_before"] = fresh_max
-            values["expected_after"] = fresh_max
+            values["expected_after"] = fresh_max + record.n  # had it been sent
             values["read_at"] = self.clock()
         self.history.update(record.id, now=self.clock(), expect=record.state, **values)
         final = self.history.get(record.id)
