@@ -591,7 +591,8 @@ class Engine:
             else:
                 state = State.UNKNOWN
         if resolved:
-            if state is State.FAILED:
+            if state in (State.FAILED, State.UNKNOWN) and (result.error_message
+                                                           or result.error_code):
                 # Still could not reach MTurk (no credentials, network...): still unsettled,
                 # and the operator needs to know why, not just "unknown".
                 note = (note + " Could not settle it: "
