@@ -138,3 +138,15 @@ def test_insufficient_funds_real_text(srv: EmulatorServer, client: Any, op: str)
     assert srv.state.balance == Decimal("1.19")
     assert srv.state.hit_ids() == [hid]
     assert srv.state.get_hit_raw(hid)["MaxAssignments"] == 2
+
+
+def test_date_header_follows_the_service_clock(srv: EmulatorServer, clock: Clock) -> None:
+    # AWS answers carry the service's own time in the HTTP Date header (RFC 9110 §6.6.1);
+    # with an injected (skewed) clock the header says the service's time, not the host's.
+    from email.utils import parsedate_to_datetime
+
+    from tests.emulator.helpers import raw_call
+
+    clock.t = T0 + 12345.6
+    _, headers, _ = raw_call(srv.url, "GetAccountBalance", {})
+    assert parsedate_to_datetime(headers["Date"]).timestamp() == int(T0 + 12345.6)

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -90,7 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
             f"x-amzn-RequestId: {uuid.uuid4()}",
             f"Content-Type: {CONTENT_TYPE}",
             f"Content-Length: {len(body)}",
-            f"Date: {self.date_time_string()}",
+            f"Date: {formatdate(self.server.owner.state.now(), usegmt=True)}",
         ]
         if close or self.close_connection:
             self.close_connection = True
