@@ -419,23 +419,6 @@ class TruthTally:
         self.failures.append(f"[{kind}] {text}")
 
 
-def _mturk_dates(server: EmulatorServer) -> Any:
-    """MTurk's `Date` follows MTurk's clock: make the emulator's follow its own (its `now`),
-    so a trial can move MTurk's time and the engine sees it in the header."""
-    from email.utils import formatdate
-
-    import turktui.emulator.server as srv_mod
-
-    handler = srv_mod._Handler
-    original = handler.date_time_string
-
-    def dated(self: Any, timestamp: float | None = None) -> str:
-        return formatdate(self.server.owner.state.now(), usegmt=True)
-
-    handler.date_time_string = dated  # type: ignore[method-assign]
-    return lambda: setattr(handler, "date_time_string", original)
-
-
 class _Offset:
     """A clock: real time plus an offset (seconds), as epoch or aware datetime."""
 
@@ -695,11 +678,10 @@ def trial_second_intent(server: EmulatorServer, work: Path, rng: random.Random,
 def trial_skewed_clock(server: EmulatorServer, work: Path, rng: random.Random,
                        tally: TruthTally, kind: str) -> None:
     """The local clock ahead while sending (answers lost), corrected later; MTurk forgot the
-    token by then: resolve must not re-send."""
+    token by then: resolve must not re-send. (The emulator's `Date` follows its clock.)"""
     mturk = _Offset()
     own = EmulatorServer(host="127.0.0.1", port=0, hits=0, seed=rng.randrange(2**31),
                          balance="1000000.00", now=mturk.epoch).start()
-    restore = _mturk_dates(own)
     local = _Offset()
     try:
         state = own.state
@@ -719,7 +701,6 @@ def trial_skewed_clock(server: EmulatorServer, work: Path, rng: random.Random,
             after = state.get_hit_raw(hit_id)["MaxAssignments"]
             _judge_records(tally, kind, hit_id, before, after, _records_for(history, hit_id))
     finally:
-        restore()
         own.stop()
 
 
