@@ -427,3 +427,26 @@ def test_history_schema_upgrade_keeps_old_records(tmp_path: Path) -> None:
         assert store.schema_version == len(MIGRATIONS)
     finally:
         store.close()
+
+
+def test_another_thread_of_this_process_is_left_alone(emulator, service, engine, history,
+                                                       env, clock) -> None:
+    """The app's history screen must not settle a request its own worker is sending."""
+    hit = make_hit(emulator, service, 10)
+    emulator.faults.add(OP, latency=0.6, count=1)
+    other = Engine(MTurkService(env, read_timeout=5), history, env, clock=clock)
+    done: list[object] = []
+    worker = threading.Thread(target=lambda: done.append(other.extend(hit, 1)))
+    worker.start()
+    deadline = time.monotonic() + 10
+    while not history.unsettled() or history.unsettled()[0].state is not State.SENDING:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    record = history.unsettled()[0]
+    assert engine.is_live(record)
+    with pytest.raises(PlanRefused) as info:
+        engine.resolve(record)
+    assert info.value.code == "live"
+    worker.join(10)
+    assert done and history.get(record.id).state is State.SUCCEEDED
+    assert max_of(emulator, hit.hit_id) == 11

@@ -117,6 +117,35 @@ class _InFlight:
 IN_FLIGHT = _InFlight()
 
 
+class _Working:
+    """Records this process is sending or settling right now (another thread of the same
+    process shares its owner string, so ownership alone cannot keep it off)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: set[tuple[str, int]] = set()
+
+    def busy(self, key: tuple[str, int]) -> bool:
+        with self._lock:
+            return key in self._keys
+
+    @contextlib.contextmanager
+    def hold(self, key: tuple[str, int]) -> Any:
+        with self._lock:
+            if key in self._keys:
+                raise PlanRefused(f"request #{key[1]} is being handled by another part of this "
+                                  "program right now; it was left alone", "live")
+            self._keys.add(key)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._keys.discard(key)
+
+
+WORKING = _Working()
+
+
 def new_token() -> str:
     """A fresh UniqueRequestToken: 'turktui-' + 32 hex digits (40 chars, MTurk allows 64)."""
     return TOKEN_PREFIX + uuid.uuid4().hex
@@ -309,7 +338,8 @@ class Engine:
         try:
             record = self.history.get(record_id, with_attempts=False)
             assert record is not None
-            return self._fresh_and_send(record, emit, started)
+            with WORKING.hold(self._key(record_id)):
+                return self._fresh_and_send(record, emit, started)
         except OutcomeNotRecorded:
             raise
         except StateChanged as exc:
@@ -436,9 +466,11 @@ class Engine:
             emit = on_event or (lambda event: None)
             started = time.monotonic()
             try:
-                claimed = self.history.claim(record.id, expect=(State.PLANNED, State.FAILED),
-                                             owner=self.owner, now=self.clock())
-                return self._fresh_and_send(claimed, emit, started)
+                with WORKING.hold(self._key(record.id)):
+                    claimed = self.history.claim(record.id,
+                                                 expect=(State.PLANNED, State.FAILED),
+                                                 owner=self.owner, now=self.clock())
+                    return self._fresh_and_send(claimed, emit, started)
             except OutcomeNotRecorded:
                 raise
             except StateChanged as exc:
@@ -733,8 +765,15 @@ class Engine:
             return server_now - record.read_at_server < limit
         return True
 
+    def _key(self, record_id: int) -> tuple[str, int]:
+        return (str(self.history.path), record_id)
+
     def is_live(self, record: Record) -> bool:
-        """Owned by another process that is still running (leave it alone)."""
+        """Owned by another process that is still running, or being sent/settled by another
+        thread of this one (leave it alone)."""
+        return WORKING.busy(self._key(record.id)) or self._owned_elsewhere(record)
+
+    def _owned_elsewhere(self, record: Record) -> bool:
         return bool(record.owner) and record.owner != self.owner and owner_alive(
             record.owner, record.updated, self.clock())
 
@@ -742,7 +781,8 @@ class Engine:
         """Settle one unsettled record for this environment (see module docs)."""
         with IN_FLIGHT.track():
             try:
-                return self._resolve(record, on_event)
+                with WORKING.hold(self._key(record.id)):
+                    return self._resolve(record, on_event)
             except StateChanged as exc:
                 raise PlanRefused(str(exc), "changed") from exc
 
@@ -756,7 +796,7 @@ class Engine:
             return Outcome(record, None, _summary(record.state, record))
         if self.env.read_only:
             raise PlanRefused("This session is read-only: nothing can be changed.", "read_only")
-        if self.is_live(record):
+        if self._owned_elsewhere(record):  # (this process's other threads: see resolve)
             raise PlanRefused(
                 f"request #{record.id} belongs to a running process "
                 f"({describe_owner(record.owner)}); it was left alone", "live")
