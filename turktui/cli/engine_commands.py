@@ -442,7 +442,8 @@ def cmd_resolve(args: argparse.Namespace) -> int:
                                   f"Nothing to resolve now ({len(live)} in progress elsewhere)."
                                   if live else "Nothing to resolve.")
             for record in mine:
-                how = ("re-send with its original token" if engine.can_resend(record)
+                how = ("re-send with its original token (if MTurk's clock agrees)"
+                       if engine.can_resend(record)
                        else "compare MaxAssignments (token window over: no re-send)")
                 if record.state is State.PLANNED:
                     how = "mark as never sent"

@@ -9,6 +9,11 @@ about. Design points (and why):
   a file from a *newer* turktui is refused (never downgraded or overwritten).
 * File 0600, directory 0700, set explicitly (umask-independent): it names HITs and accounts.
 * An index on `created` keeps "newest first" instant with 100,000+ records.
+* Records have owners ('host|pid|process start'): `claim` refuses a record whose owner is
+  still running, and every state change can be a compare-and-set (`expect=`) on the state
+  that was read (StateChanged, nothing written, when another process moved it).
+* One intent per HIT: `create`/`create_many` with allow_second=False refuse (IntentBusy) a
+  HIT with an unsettled record, checked inside the inserting transaction.
 """
 
 from __future__ import annotations
