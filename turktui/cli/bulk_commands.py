@@ -34,6 +34,7 @@ from turktui.cli.engine_commands import (
     _Out,
     _safe,
 )
+from turktui.cli.prompts import confirm_spend
 
 BULK_EPILOG = """
 Several HITs (bulk):
@@ -274,18 +275,11 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
             return out.result(EXIT_REFUSED, {"state": "refused", **_preview_only(preview)},
                               "turktui: refused (nothing sent): the balance does not cover "
                               "the total cost")
-        if env.is_production and not args.yes:
-            answer = _confirm(f"Send {preview.send_count:,} requests (+"
-                              f"{preview.total_assignments:,} assignments, "
-                              f"{_safe(preview.totals_text().split(' · cost ')[-1])}) to "
-                              "PRODUCTION (real money)?")
-            if answer is None:
-                return out.result(EXIT_USAGE, {"state": "usage"},
-                                  "turktui: production needs confirmation: no terminal to ask "
-                                  "on, pass --yes to confirm")
-            if not answer:
-                return out.result(EXIT_CANCELLED, {"state": "cancelled"},
-                                  "turktui: cancelled; nothing was sent")
+        declined = confirm_spend(
+            env, f"Send {preview.send_count:,} requests (+{preview.total_assignments:,} "
+            f"assignments, {_safe(preview.totals_text().split(' · cost ')[-1])})", args.yes)
+        if declined is not None:
+            return out.result(declined.code, {"state": declined.state}, declined.message)
         try:
             history = _history(conn)
         except HistoryError as exc:
@@ -351,14 +345,10 @@ def _retry(args: argparse.Namespace, out: _Out) -> int:
             pending = runner.pending(bid)
             out.info(f"Batch {_safe(bid)}: {len(members):,} members, {len(pending):,} to "
                      "re-send with their recorded tokens")
-            if pending and conn.env.is_production and not args.yes:
-                answer = _confirm(f"Re-send {len(pending):,} requests to PRODUCTION?")
-                if answer is None:
-                    return out.result(EXIT_USAGE, {"state": "usage"},
-                                      "turktui: pass --yes to confirm without a terminal")
-                if not answer:
-                    return out.result(EXIT_CANCELLED, {"state": "cancelled"},
-                                      "turktui: cancelled; nothing was sent")
+            declined = (confirm_spend(conn.env, f"Re-send {len(pending):,} requests",
+                                      args.yes) if pending else None)
+            if declined is not None:
+                return out.result(declined.code, {"state": declined.state}, declined.message)
             report = _run(runner, lambda: runner.retry(bid, member=_member_printer(out)), out)
         finally:
             history.close()

@@ -116,12 +116,16 @@ class _Out:
 
     def say(self, text: str) -> None:
         if not self.as_json:
-            print(text, flush=True)
+            print(_redact(text), flush=True)
 
     def info(self, text: str) -> None:
-        print(text, file=sys.stderr if self.as_json else sys.stdout, flush=True)
+        print(_redact(text), file=sys.stderr if self.as_json else sys.stdout, flush=True)
 
     def result(self, code: int, payload: dict[str, Any], message: str) -> int:
+        from turktui.core.text import redact_obj
+
+        payload = redact_obj(payload)  # type: ignore[assignment]
+        message = _redact(message)
         if self.as_json:
             payload = {"exit_code": code, "message": message, **payload}
             print(json.dumps(payload, ensure_ascii=False, default=str), flush=True)
@@ -132,9 +136,16 @@ class _Out:
 
 
 def _safe(text: object) -> str:
-    from turktui.core.text import one_line
+    from turktui.core.text import one_line, redact
 
-    return one_line(text)
+    return one_line(redact(text))
+
+
+def _redact(text: str) -> str:
+    """No URL password ever reaches the terminal (old records may still hold one)."""
+    from turktui.core.text import redact
+
+    return redact(text)
 
 
 def _confirm(question: str) -> bool | None:
@@ -161,6 +172,7 @@ def _history(conn: Any) -> Any:
 
 
 def cmd_extend(args: argparse.Namespace) -> int:
+    from turktui.cli.prompts import confirm_spend
     from turktui.core.engine import Engine, PlanRefused, check_token, estimated_cost_text
     from turktui.core.errors import (
         AccessDenied,
@@ -254,15 +266,10 @@ def cmd_extend(args: argparse.Namespace) -> int:
             if hit.is_expired(engine.clock()) and expire_at is None:
                 summary += " (the HIT has expired: added assignments will not reopen it)"
             out.info(summary)
-            if env.is_production and not args.yes:
-                answer = _confirm("Send this request to PRODUCTION (real money)?")
-                if answer is None:
-                    return out.result(EXIT_USAGE, {**base, "state": "usage"},
-                                      "turktui: production needs confirmation: no terminal to "
-                                      "ask on, pass --yes to confirm")
-                if not answer:
-                    return out.result(EXIT_CANCELLED, {**base, "state": "cancelled"},
-                                      "turktui: cancelled; nothing was sent")
+            declined = confirm_spend(env, "Send this request", args.yes)
+            if declined is not None:
+                return out.result(declined.code, {**base, "state": declined.state},
+                                  declined.message)
 
             def progress(event: Any) -> None:
                 if event.kind in ("retry", "expiration") or (
@@ -338,7 +345,7 @@ def cmd_history(args: argparse.Namespace) -> int:
                                                                     for r in full]},
                               f"{len(records)} of {total} records")
         for record in records:
-            print(_record_line(record))
+            print(_redact(_record_line(record)))
         print(f"{len(records)} of {total} record{'s' if total != 1 else ''} "
               f"({paths.history_db})")
         return EXIT_OK

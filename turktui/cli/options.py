@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, replace
 from typing import Any
 
 from turktui.core.config import Paths, Settings, load_settings
-from turktui.core.environment import Environment, resolve_environment
+from turktui.core.environment import Environment, EnvKind, parse_endpoint, resolve_environment
 from turktui.core.errors import ConfigurationError
 
 
@@ -86,6 +87,12 @@ class Connection:
 
 
 def load_config(args: argparse.Namespace) -> tuple[Settings, Paths]:
+    given = getattr(args, "endpoint_url", None)
+    if given is not None and not given.strip():
+        # An empty URL must never fall back to the configured environment (maybe production).
+        raise ConfigurationError(
+            "--endpoint-url is empty: give a URL (e.g. http://127.0.0.1:8443) or leave it out"
+        )
     paths = Paths.default()
     settings = load_settings(paths.config_file)
     settings = settings.merged(
@@ -122,9 +129,24 @@ def open_connection(args: argparse.Namespace, *, start_demo: bool = True) -> Con
             profile=settings.profile,
             read_only=settings.read_only,
             default=settings.environment,
+            confirm_custom=settings.confirm_custom,
         )
     except ValueError as exc:
         if server is not None:
             server.stop()
-        raise ConfigurationError(str(exc)) from exc
+        raise ConfigurationError(f"{_where_url(args, exc)}{exc}") from exc
+    if settings.endpoint_url and not demo and parse_endpoint(settings.endpoint_url).had_userinfo:
+        print("turktui: note: the user:password part of the endpoint URL is not used, stored "
+              "or shown", file=sys.stderr, flush=True)
+    if env.kind is EnvKind.DEMO:
+        # Demo records live in their own file: a production audit never mixes with play.
+        paths = replace(paths, history_db=paths.demo_history_db)
     return Connection(env=env, settings=settings, paths=paths, demo_server=server)
+
+
+def _where_url(args: argparse.Namespace, exc: ValueError) -> str:
+    if not str(exc).startswith("the endpoint URL"):
+        return ""
+    if getattr(args, "endpoint_url", None):
+        return "--endpoint-url: "
+    return "config endpoint_url: "

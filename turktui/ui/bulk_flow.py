@@ -50,7 +50,7 @@ def open_bulk(app: Any, hits: list[Hit] | None = None) -> None:
 
 
 def submit_bulk(app: Any, preview: BulkPreview) -> None:
-    if not app.ctx.env.is_production:
+    if not app.ctx.env.needs_confirmation:
         run_batch(app, preview)
         return
 
@@ -61,7 +61,8 @@ def submit_bulk(app: Any, preview: BulkPreview) -> None:
             app.notify("Cancelled: nothing was sent.", markup=False)
 
     body = batch_confirm_text(preview, app.ctx.env.kind.banner)
-    app.push_screen(ConfirmScreen("Confirm: PRODUCTION batch", body, danger=True), confirmed)
+    app.push_screen(ConfirmScreen(f"Confirm: {app.ctx.env.kind.banner} batch", body,
+                                  danger=True), confirmed)
 
 
 def _runner(app: Any) -> BatchRunner | None:

@@ -83,7 +83,7 @@ def submit_request(app: Any, request: ExtendRequest) -> None:
     except PlanRefused as exc:
         app.notify(one_line(f"Not sent: {exc.message}"), severity="error", markup=False)
         return
-    if not app.ctx.env.is_production:
+    if not app.ctx.env.needs_confirmation:
         run_plan(app, engine, plan)
         return
     balance = app.ctx.balance.available if app.ctx.balance is not None else None
@@ -95,7 +95,8 @@ def submit_request(app: Any, request: ExtendRequest) -> None:
         else:
             app.notify("Cancelled: nothing was sent.", markup=False)
 
-    app.push_screen(ConfirmScreen("Confirm: PRODUCTION request", body, danger=True), confirmed)
+    app.push_screen(ConfirmScreen(f"Confirm: {app.ctx.env.kind.banner} request", body,
+                                  danger=True), confirmed)
 
 
 def run_plan(app: Any, engine: Engine, plan: Plan) -> Any:
