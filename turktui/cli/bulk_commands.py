@@ -360,14 +360,14 @@ def _retry(args: argparse.Namespace, out: _Out) -> int:
 
 def cmd_history_batch(args: argparse.Namespace) -> int:
     """`turktui history --batch ID`: the members of one batch and their states."""
-    from turktui.cli.engine_commands import _record_line
+    from turktui.cli.engine_commands import _record_line, history_file
     from turktui.cli.options import load_config
     from turktui.core.history import HistoryError, open_history, record_to_json
 
     _, paths = load_config(args)
     out = _Out(args.json)
     try:
-        history = open_history(paths.history_db)
+        history = open_history(history_file(args, paths))
     except HistoryError as exc:
         return out.result(EXIT_USAGE, {"records": []}, f"turktui: {exc}")
     try:
