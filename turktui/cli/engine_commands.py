@@ -355,12 +355,13 @@ def history_scope(args: argparse.Namespace) -> tuple[str | None, str | None]:
         kinds.add(args.env)
     if len(kinds) > 1:
         raise ValueError(f"contradictory environment filters: {', '.join(sorted(kinds))}")
-    urls = {u for u in (getattr(args, "endpoint", None), getattr(args, "endpoint_url", None))
-            if u is not None}
     endpoint = None
-    for url in urls:
+    for option, url in (("--endpoint", getattr(args, "endpoint", None)),
+                        ("--endpoint-url", getattr(args, "endpoint_url", None))):
+        if url is None:
+            continue
         if not url.strip():
-            raise ValueError("--endpoint is empty: give a URL or leave it out")
+            raise ValueError(f"{option} is empty: give a URL or leave it out")
         normal = parse_endpoint(url).url
         if endpoint is not None and normal != endpoint:
             raise ValueError("--endpoint and --endpoint-url name different endpoints")
@@ -486,8 +487,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
                     out.info(text)
                 out.info(report.summary())
                 results += [o.record for o in report.outcomes]
-            unknown = sum(r.still_unknown for r in reports) + sum(
-                len(r.records) for r in reports if r.unreachable is not None)
+            unknown = sum(r.still_unknown + len(r.skipped) for r in reports)
             settled = sum(r.settled for r in reports)
             code = EXIT_UNKNOWN if unknown else EXIT_OK
             message = (f"{settled} settled, {unknown} still unknown" if unknown
@@ -496,8 +496,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
                 "records": [record_to_json(r) for r in results],
                 "endpoints": [{"environment": r.target.env_kind, "endpoint": r.target.endpoint,
                                "profile": r.target.profile, "settled": r.settled,
-                               "still_unknown": (len(r.records) if r.unreachable is not None
-                                                 else r.still_unknown),
+                               "still_unknown": r.still_unknown + len(r.skipped),
                                "unreachable": r.unreachable,
                                "retry": r.target.retry_command()} for r in reports],
             }
