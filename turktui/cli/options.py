@@ -72,13 +72,15 @@ class Connection:
     demo_server: Any = None
 
     def service(self) -> Any:
+        """The MTurk service; changing calls and their outcomes go to the request log."""
+        from turktui.core.requestlog import LoggedService
         from turktui.core.service import MTurkService
 
-        return MTurkService(
+        return LoggedService(MTurkService(
             self.env,
             connect_timeout=self.settings.connect_timeout,
             read_timeout=self.settings.read_timeout,
-        )
+        ), self.env)
 
     def close(self) -> None:
         if self.demo_server is not None:
@@ -138,6 +140,11 @@ def open_connection(args: argparse.Namespace, *, start_demo: bool = True) -> Con
     if settings.endpoint_url and not demo and parse_endpoint(settings.endpoint_url).had_userinfo:
         print("turktui: note: the user:password part of the endpoint URL is not used, stored "
               "or shown", file=sys.stderr, flush=True)
+    from turktui.core import requestlog
+
+    if requestlog.setup(paths.log_dir) is not None:
+        requestlog.note(env, f"turktui {getattr(args, 'command', None) or 'app'}"
+                             + (" (read-only)" if env.read_only else ""))
     if env.kind is EnvKind.DEMO:
         # Demo records live in their own file: a production audit never mixes with play.
         paths = replace(paths, history_db=paths.demo_history_db)

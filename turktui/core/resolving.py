@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from turktui.core import requestlog
 from turktui.core.engine import Engine, Event, Outcome, PlanRefused
 from turktui.core.environment import Environment, EnvKind, parse_endpoint
 from turktui.core.errors import TurkError
@@ -117,9 +118,10 @@ def same_endpoint(a: str, b: str) -> bool:
 
 def default_service_factory(**timeouts: float) -> Callable[[Environment], Any]:
     def make(env: Environment) -> Any:
+        from turktui.core.requestlog import LoggedService
         from turktui.core.service import MTurkService
 
-        return MTurkService(env, **timeouts)
+        return LoggedService(MTurkService(env, **timeouts), env)
 
     return make
 
@@ -142,6 +144,8 @@ def resolve_group(
         service.get_balance()  # read-only probe: is this endpoint there, do we have access?
     except TurkError as exc:
         report.unreachable = exc.message
+        requestlog.note(engine.env, f"resolve: cannot reach it ({exc.message}); "
+                                    f"{len(records)} request(s) left unknown")
         return report
     for record in records:
         if allow is not None and not allow(record):
@@ -154,6 +158,8 @@ def resolve_group(
             report.errors.append(f"#{record.id}: {one_line(redact(str(exc)))}")
             continue
         report.outcomes.append(outcome)
+        requestlog.note(engine.env, f"resolve #{record.id} HIT {record.hit_id} +{record.n}: "
+                                    f"{outcome.record.state.value}")
         if on_outcome is not None:
             on_outcome(outcome)
     return report
