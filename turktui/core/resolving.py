@@ -14,6 +14,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from turktui.core import requestlog
@@ -136,10 +137,12 @@ def resolve_group(
     allow: Callable[[Record], bool] | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
     on_event: Callable[[Event], None] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> GroupReport:
     """Settle `records` (all made against `target`) through `service`, which talks to it."""
     report = GroupReport(target, list(records))
-    engine = Engine(service, history, target.environment(confirm_custom=confirm_custom))
+    engine = Engine(service, history, target.environment(confirm_custom=confirm_custom),
+                    clock=clock)
     try:
         service.get_balance()  # read-only probe: is this endpoint there, do we have access?
     except TurkError as exc:
@@ -175,6 +178,7 @@ def resolve_everywhere(
     allow: Callable[[Record], bool] | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
     on_event: Callable[[Event], None] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> list[GroupReport]:
     """One Engine per (environment, endpoint, profile); `reuse` = (env, service) of the
     current session, used for records made against exactly that endpoint and profile."""
@@ -188,5 +192,6 @@ def resolve_everywhere(
             service = make_service(env)
         reports.append(resolve_group(target, group, history, service,
                                      confirm_custom=confirm_custom, allow=allow,
-                                     on_outcome=on_outcome, on_event=on_event))
+                                     on_outcome=on_outcome, on_event=on_event,
+                                     clock=clock))
     return reports
