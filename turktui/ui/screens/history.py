@@ -435,7 +435,7 @@ class HistoryScreen(Screen[None]):
             self.notify("This request is not part of a batch.", markup=False)
             return
         if self.resolve_cb is None:
-            self.notify("Resolving is not available here.", severity="warning")
+            self._resolve_off()
             return
         from turktui.ui.bulk_flow import resolve_batch
 
@@ -450,9 +450,17 @@ class HistoryScreen(Screen[None]):
                         markup=False)
             return
         if self.resolve_cb is None:
-            self.notify("Resolving is not available here.", severity="warning")
+            self._resolve_off()
             return
         self.resolve_cb(self._full(rec))
+
+    def _resolve_off(self) -> None:
+        ctx = getattr(self.app, "ctx", None)
+        if ctx is not None and getattr(ctx, "read_only", False):
+            self.notify("read-only: resolving is off (it may re-send requests).",
+                        severity="warning", markup=False)
+        else:
+            self.notify("Resolving is not available here.", severity="warning")
 
 
 def record_text(rec: Record) -> Text:
