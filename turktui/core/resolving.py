@@ -74,6 +74,8 @@ class GroupReport:
     outcomes: list[Outcome] = field(default_factory=list)
     #: Why the endpoint could not be used (None when it answered).
     unreachable: str | None = None
+    #: "reach" (network, timeouts, 5xx) or "use" (credentials, access): what went wrong.
+    cannot: str = "reach"
     errors: list[str] = field(default_factory=list)
     skipped: list[Record] = field(default_factory=list)
 
@@ -90,7 +92,8 @@ class GroupReport:
 
     def summary(self) -> str:
         if self.unreachable is not None:
-            return (f"{self.target.label}: cannot reach it ({one_line(redact(self.unreachable))}); "
+            return (f"{self.target.label}: cannot {self.cannot} it "
+                    f"({one_line(redact(self.unreachable))}); "
                     f"{len(self.records) - len(self.skipped)} request(s) still unknown. "
                     f"Retry: {self.target.retry_command()}")
         text = f"{self.target.label}: {self.settled} settled"
@@ -147,7 +150,8 @@ def resolve_group(
         service.get_balance()  # read-only probe: is this endpoint there, do we have access?
     except TurkError as exc:
         report.unreachable = exc.message
-        requestlog.note(engine.env, f"resolve: cannot reach it ({exc.message}); "
+        report.cannot = "reach" if exc.transient else "use"
+        requestlog.note(engine.env, f"resolve: cannot {report.cannot} it ({exc.message}); "
                                     f"{len(records)} request(s) left unknown")
         return report
     for record in records:
