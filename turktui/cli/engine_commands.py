@@ -40,9 +40,13 @@ intent safely within MTurk's 24-hour token window.
 
 RESOLVE_EPILOG = """\
 Settles requests whose outcome is unknown (the app or a command was killed, the connection
-dropped). Within 24 hours of the first attempt the request is re-sent with its original
-token (MTurk applies a token at most once); after that turktui never re-sends, and instead
-compares the HIT's MaxAssignments with the values before/after recorded for the request.
+dropped). Each request is settled at the endpoint it was sent to, with the profile it was
+sent with (--endpoint-url/--production/--sandbox/--profile only narrow the list). Within 24
+hours of the first attempt the request is re-sent with its original token (MTurk applies a
+token at most once); after that turktui never re-sends, and instead compares the HIT's
+MaxAssignments with the values before/after recorded for the request. Production (and
+non-loopback custom) requests are confirmed one by one unless --yes. An endpoint that
+cannot be reached is named, with the exact command to retry, and the exit code is 5.
 
 """ + EXIT_CODES.replace("the assignments were added (or were already added by this token)",
                          "every unsettled request was settled")

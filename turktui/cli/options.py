@@ -50,11 +50,13 @@ def add_connection_options(parser: argparse.ArgumentParser, *, suppress: bool = 
     )
     env.add_argument(
         "--production", action="store_true", default=flag_default,
-        help="use the real MTurk marketplace: real workers, real money",
+        help="use the real MTurk marketplace: real workers, real money (with --endpoint-url: "
+             "that endpoint is treated as production in every respect)",
     )
     group.add_argument(
         "--endpoint-url", metavar="URL", default=default,
-        help="talk to this endpoint instead (e.g. a local emulator)",
+        help="talk to this endpoint instead (e.g. a local emulator); MTurk's production host "
+             "is production however it is written; a non-loopback endpoint asks before spending",
     )
     group.add_argument(
         "--read-only", action="store_true", default=flag_default,
