@@ -431,8 +431,8 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     from turktui.core.engine import Engine
     from turktui.core.history import HistoryError, State, record_to_json
     from turktui.core.resolving import (
-        default_service_factory,
         group_by_target,
+        like_service_factory,
         resolve_everywhere,
         same_endpoint,
     )
@@ -477,10 +477,11 @@ def cmd_resolve(args: argparse.Namespace) -> int:
                            if code == EXIT_USAGE else "Cancelled.")
                 return out.result(code, {"records": [record_to_json(r) for r in records]},
                                   message)
-            make = default_service_factory(connect_timeout=conn.settings.connect_timeout,
-                                           read_timeout=conn.settings.read_timeout)
+            service = conn.service()
+            make = like_service_factory(service, connect_timeout=conn.settings.connect_timeout,
+                                        read_timeout=conn.settings.read_timeout)
             reports = resolve_everywhere(
-                records, history, make, reuse=(conn.env, conn.service()),
+                records, history, make, reuse=(conn.env, service),
                 confirm_custom=conn.settings.confirm_custom,
                 allow=lambda r: r.id in allowed,
                 on_outcome=lambda o: out.say(f"#{o.record.id}: {_safe(o.message)}"),

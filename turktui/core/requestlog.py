@@ -108,6 +108,10 @@ class LoggedService:
         self._service = service
         self._env = env
 
+    @property
+    def wrapped(self) -> Any:
+        return self._service
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._service, name)
 

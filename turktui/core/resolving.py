@@ -120,12 +120,15 @@ def same_endpoint(a: str, b: str) -> bool:
         return a == b
 
 
-def default_service_factory(**timeouts: float) -> Callable[[Environment], Any]:
-    def make(env: Environment) -> Any:
-        from turktui.core.requestlog import LoggedService
-        from turktui.core.service import MTurkService
+def like_service_factory(service: Any, **timeouts: float) -> Callable[[Environment], Any]:
+    """Services for other endpoints, made like `service` (the session's own, duck-typed:
+    this module never imports the boto3 wrapper, so the UI may use it). Changing calls go
+    to the request log."""
+    inner = getattr(service, "wrapped", service)
+    kind = type(inner)
 
-        return LoggedService(MTurkService(env, **timeouts), env)
+    def make(env: Environment) -> Any:
+        return requestlog.LoggedService(kind(env, **timeouts), env)
 
     return make
 

@@ -225,7 +225,7 @@ def resolve_records(app: Any, records: list[Record], *, confirmed: bool = False)
         return None
 
     def work() -> list[Outcome]:
-        from turktui.core.resolving import default_service_factory, resolve_everywhere
+        from turktui.core.resolving import like_service_factory, resolve_everywhere
 
         ctx = app.ctx
         here = ctx.env.endpoint_url
@@ -235,8 +235,8 @@ def resolve_records(app: Any, records: list[Record], *, confirmed: bool = False)
                 outcome = dataclasses.replace(outcome, hit=None)
             app.call_from_thread(announce, app, outcome)
 
-        make = default_service_factory(
-            connect_timeout=getattr(ctx.settings, "connect_timeout", 5.0),
+        make = like_service_factory(
+            ctx.service, connect_timeout=getattr(ctx.settings, "connect_timeout", 5.0),
             read_timeout=getattr(ctx.settings, "read_timeout", 30.0))
         reports = resolve_everywhere(records, history, make, reuse=(ctx.env, ctx.service),
                                      confirm_custom=confirm_custom, on_outcome=on_outcome,
