@@ -199,3 +199,13 @@ def test_resolve_asks_per_production_record(emulator, cli_env) -> None:
     res = run(cli_env, "resolve", "--yes", "--json")
     assert res.returncode == 0, res.stdout + res.stderr
     assert emulator.state.get_hit_raw(hit_id)["MaxAssignments"] == 5
+
+
+def test_resolve_profile_option_replaces_the_recorded_profile(emulator, cli_env) -> None:
+    _crash(cli_env, emulator)
+    res = run(cli_env, "resolve", "--yes", "--profile", "nope")
+    assert res.returncode == 5, res.stdout + res.stderr
+    assert "cannot use it" in res.stdout and "nope" in res.stdout
+    assert (f"Retry: turktui resolve --endpoint-url {emulator.url} --profile nope"
+            in res.stdout)
+    assert emulator.state.request_count(OP) == 1  # nothing re-sent

@@ -41,7 +41,8 @@ intent safely within MTurk's 24-hour token window.
 RESOLVE_EPILOG = """\
 Settles requests whose outcome is unknown (the app or a command was killed, the connection
 dropped). Each request is settled at the endpoint it was sent to, with the profile it was
-sent with (--endpoint-url/--production/--sandbox/--profile only narrow the list). Within 24
+sent with (--endpoint-url/--production/--sandbox only narrow the list; --profile replaces
+the recorded profile, e.g. when it was renamed). Within 24
 hours of the first attempt the request is re-sent with its original token (MTurk applies a
 token at most once); after that turktui never re-sends, and instead compares the HIT's
 MaxAssignments with the values before/after recorded for the request. Production (and
@@ -452,15 +453,14 @@ def cmd_resolve(args: argparse.Namespace) -> int:
             records = history.unsettled()
             if _explicit_endpoint(args):  # only the records made against the endpoint given
                 records = [r for r in records if same_endpoint(r.endpoint, conn.env.endpoint_url)]
-            if getattr(args, "profile", None):
-                records = [r for r in records if r.profile == args.profile]
             if not records:
                 return out.result(EXIT_OK, {"records": []}, "Nothing to resolve.")
             if conn.env.read_only:
                 return out.result(EXIT_USAGE, {"records": [record_to_json(r) for r in records]},
                                   f"turktui: read-only session: {len(records)} unsettled "
                                   "request(s) left as they are")
-            groups = group_by_target(records)
+            override = getattr(args, "profile", None)  # --profile: use it for every record
+            groups = group_by_target(records, profile=override)
             planner = Engine(None, history, conn.env)
             for target, group in groups.items():
                 out.info(f"{target.label}: {len(group)} unsettled")
@@ -482,7 +482,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
                                         read_timeout=conn.settings.read_timeout)
             reports = resolve_everywhere(
                 records, history, make, reuse=(conn.env, service),
-                confirm_custom=conn.settings.confirm_custom,
+                confirm_custom=conn.settings.confirm_custom, profile=override,
                 allow=lambda r: r.id in allowed,
                 on_outcome=lambda o: out.say(f"#{o.record.id}: {_safe(o.message)}"),
             )

@@ -105,10 +105,15 @@ class GroupReport:
         return text
 
 
-def group_by_target(records: Iterable[Record]) -> dict[Target, list[Record]]:
+def group_by_target(records: Iterable[Record], *, profile: str | None = None
+                    ) -> dict[Target, list[Record]]:
+    """Records by where they went; `profile` (the operator's --profile) replaces theirs."""
     groups: dict[Target, list[Record]] = {}
     for record in records:
-        groups.setdefault(Target.of(record), []).append(record)
+        target = Target.of(record)
+        if profile:
+            target = Target(target.env_kind, target.endpoint, profile)
+        groups.setdefault(target, []).append(record)
     return groups
 
 
@@ -186,11 +191,13 @@ def resolve_everywhere(
     on_outcome: Callable[[Outcome], None] | None = None,
     on_event: Callable[[Event], None] | None = None,
     clock: Callable[[], datetime] | None = None,
+    profile: str | None = None,
 ) -> list[GroupReport]:
     """One Engine per (environment, endpoint, profile); `reuse` = (env, service) of the
-    current session, used for records made against exactly that endpoint and profile."""
+    current session, used for records made against exactly that endpoint and profile.
+    `profile` (given by the operator) replaces the records' own."""
     reports = []
-    for target, group in group_by_target(records).items():
+    for target, group in group_by_target(records, profile=profile).items():
         env = target.environment(confirm_custom=confirm_custom)
         if reuse is not None and reuse[0].endpoint_url == target.endpoint \
                 and reuse[0].profile == target.profile:
