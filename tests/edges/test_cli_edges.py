@@ -209,3 +209,21 @@ def test_resolve_profile_option_replaces_the_recorded_profile(emulator, cli_env)
     assert (f"Retry: turktui resolve --endpoint-url {emulator.url} --profile nope"
             in res.stdout)
     assert emulator.state.request_count(OP) == 1  # nothing re-sent
+
+
+def test_resolve_batch_goes_where_the_batch_went(emulator, cli_env) -> None:
+    ids = [emulator.state.add_hit(MaxAssignments=20, Reward="0.10") for _ in range(2)]
+    emulator.faults.add(op=OP, drop=1.0)  # applied, every answer lost → unknown
+    try:
+        res = run(cli_env, "extend", *ids, "--add", "1", "--yes", "--json",
+                  "--endpoint-url", emulator.url)
+    finally:
+        emulator.faults.clear()
+    assert res.returncode == 5, res.stdout + res.stderr
+    batch = json.loads(res.stdout)["batch_id"]
+    resolved = run(cli_env, "resolve", "--batch", batch, "--yes", "--json")  # no endpoint
+    assert resolved.returncode == 0, resolved.stdout + resolved.stderr
+    data = json.loads(resolved.stdout)
+    assert {r["state"] for r in data["records"]} == {"resolved_succeeded"}
+    assert data["message"] == f"2 settled in batch {batch}"
+    assert [emulator.state.get_hit_raw(h)["MaxAssignments"] for h in ids] == [21, 21]

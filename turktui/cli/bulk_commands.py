@@ -22,13 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from turktui.cli.engine_commands import (
-    EXIT_CANCELLED,
     EXIT_OK,
     EXIT_REFUSED,
     EXIT_SERVICE,
     EXIT_UNKNOWN,
     EXIT_USAGE,
-    _confirm,
     _history,
     _open,
     _Out,
@@ -390,10 +388,10 @@ def cmd_history_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_resolve_batch(args: argparse.Namespace) -> int:
-    """`turktui resolve --batch ID`: settle the unsettled members of one batch."""
-    from turktui.core.batch import BatchRunner
-    from turktui.core.engine import Engine
-    from turktui.core.history import HistoryError, record_to_json
+    """`turktui resolve --batch ID`: settle the unsettled members of one batch, each at the
+    endpoint it was sent to (see `engine_commands.resolve_records`)."""
+    from turktui.cli.engine_commands import resolve_records
+    from turktui.core.history import HistoryError
 
     out = _Out(args.json)
     conn = _open(args)
@@ -407,30 +405,12 @@ def cmd_resolve_batch(args: argparse.Namespace) -> int:
             if not members:
                 return out.result(EXIT_USAGE, {"records": []},
                                   f"turktui: no batch {_safe(args.batch)} in the history")
-            mine = [r for r in members if not r.settled
-                    and r.endpoint == conn.env.endpoint_url]
-            if not mine:
-                return out.result(EXIT_OK, {"records": []},
-                                  f"Nothing to resolve in batch {_safe(args.batch)}.")
-            if conn.env.read_only:
-                return out.result(EXIT_USAGE, {"records": []},
-                                  "turktui: read-only session: nothing can be changed")
-            out.info(f"Batch {_safe(args.batch)}: {len(mine)} unsettled member(s)")
-            if not args.yes:
-                answer = _confirm(f"Resolve {len(mine)} request(s) on {conn.env.kind.banner}?")
-                if answer is None:
-                    return out.result(EXIT_USAGE, {"records": [record_to_json(r) for r in mine]},
-                                      "turktui: pass --yes to resolve without a terminal")
-                if not answer:
-                    return out.result(EXIT_CANCELLED, {"records": []}, "Cancelled.")
-            runner = BatchRunner(Engine(conn.service(), history, conn.env))
-            report = runner.resolve(args.batch, member=lambda o: out.say(
-                f"#{o.record.id}: {_safe(o.message)}"))
+            pending = [history.get(r.id) or r for r in members if not r.settled]
+            out.info(f"Batch {_safe(args.batch)}: {len(members)} member(s), "
+                     f"{len(pending)} unsettled")
+            return resolve_records(args, conn, history, pending, out,
+                                   label=f" in batch {_safe(args.batch)}")
         finally:
             history.close()
-        still = [r for r in report.records if not r.settled]
-        code = EXIT_UNKNOWN if still else EXIT_OK
-        return out.result(code, {"records": [record_to_json(r) for r in report.records]},
-                          f"Batch {_safe(args.batch)}: {report.summary()}")
     finally:
         conn.close()

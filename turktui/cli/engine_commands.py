@@ -429,14 +429,7 @@ def _explicit_endpoint(args: argparse.Namespace) -> bool:
 
 def cmd_resolve(args: argparse.Namespace) -> int:
     """Settle every unsettled record at its own endpoint with its own profile."""
-    from turktui.core.engine import Engine
-    from turktui.core.history import HistoryError, State, record_to_json
-    from turktui.core.resolving import (
-        group_by_target,
-        like_service_factory,
-        resolve_everywhere,
-        same_endpoint,
-    )
+    from turktui.core.history import HistoryError
 
     if getattr(args, "batch", None):
         from turktui.cli.bulk_commands import cmd_resolve_batch
@@ -450,66 +443,80 @@ def cmd_resolve(args: argparse.Namespace) -> int:
         except HistoryError as exc:
             return out.result(EXIT_USAGE, {"records": []}, f"turktui: {exc}")
         try:
-            records = history.unsettled()
-            if _explicit_endpoint(args):  # only the records made against the endpoint given
-                records = [r for r in records if same_endpoint(r.endpoint, conn.env.endpoint_url)]
-            if not records:
-                return out.result(EXIT_OK, {"records": []}, "Nothing to resolve.")
-            if conn.env.read_only:
-                return out.result(EXIT_USAGE, {"records": [record_to_json(r) for r in records]},
-                                  f"turktui: read-only session: {len(records)} unsettled "
-                                  "request(s) left as they are")
-            override = getattr(args, "profile", None)  # --profile: use it for every record
-            groups = group_by_target(records, profile=override)
-            planner = Engine(None, history, conn.env)
-            for target, group in groups.items():
-                out.info(f"{target.label}: {len(group)} unsettled")
-                for record in group:
-                    how = ("re-send with its original token" if planner.can_resend(record)
-                           else "compare MaxAssignments (token window over: no re-send)")
-                    if record.state is State.PLANNED:
-                        how = "mark as never sent"
-                    out.info(f"  {_record_line(record)}  \u2192 {how}")
-            allowed = _ask_resolve(args, groups, conn.settings.confirm_custom)
-            if isinstance(allowed, int):
-                code = allowed
-                message = ("turktui: pass --yes to resolve without a terminal"
-                           if code == EXIT_USAGE else "Cancelled.")
-                return out.result(code, {"records": [record_to_json(r) for r in records]},
-                                  message)
-            service = conn.service()
-            make = like_service_factory(service, connect_timeout=conn.settings.connect_timeout,
-                                        read_timeout=conn.settings.read_timeout)
-            reports = resolve_everywhere(
-                records, history, make, reuse=(conn.env, service),
-                confirm_custom=conn.settings.confirm_custom, profile=override,
-                allow=lambda r: r.id in allowed,
-                on_outcome=lambda o: out.say(f"#{o.record.id}: {_safe(o.message)}"),
-            )
-            results = []
-            for report in reports:
-                for text in report.errors:
-                    out.info(text)
-                out.info(report.summary())
-                results += [o.record for o in report.outcomes]
-            unknown = sum(r.still_unknown + len(r.skipped) for r in reports)
-            settled = sum(r.settled for r in reports)
-            code = EXIT_UNKNOWN if unknown else EXIT_OK
-            message = (f"{settled} settled, {unknown} still unknown" if unknown
-                       else f"{settled} settled")
-            payload = {
-                "records": [record_to_json(r) for r in results],
-                "endpoints": [{"environment": r.target.env_kind, "endpoint": r.target.endpoint,
-                               "profile": r.target.profile, "settled": r.settled,
-                               "still_unknown": r.still_unknown + len(r.skipped),
-                               "unreachable": r.unreachable,
-                               "retry": r.target.retry_command()} for r in reports],
-            }
-            return out.result(code, payload, message)
+            return resolve_records(args, conn, history, history.unsettled(), out)
         finally:
             history.close()
     finally:
         conn.close()
+
+
+def resolve_records(args: argparse.Namespace, conn: Any, history: Any, records: list[Any],
+                    out: _Out, *, label: str = "") -> int:
+    """Settle `records` (unsettled) each at its own endpoint: list, confirm, resolve, report.
+    Used by `turktui resolve` and `turktui resolve --batch ID`."""
+    from turktui.core.engine import Engine
+    from turktui.core.history import State, record_to_json
+    from turktui.core.resolving import (
+        group_by_target,
+        like_service_factory,
+        resolve_everywhere,
+        same_endpoint,
+    )
+
+    if _explicit_endpoint(args):  # only the records made against the endpoint given
+        records = [r for r in records if same_endpoint(r.endpoint, conn.env.endpoint_url)]
+    if not records:
+        return out.result(EXIT_OK, {"records": []}, f"Nothing to resolve{label}.")
+    if conn.env.read_only:
+        return out.result(EXIT_USAGE, {"records": [record_to_json(r) for r in records]},
+                          f"turktui: read-only session: {len(records)} unsettled "
+                          "request(s) left as they are")
+    override = getattr(args, "profile", None)  # --profile: use it for every record
+    groups = group_by_target(records, profile=override)
+    planner = Engine(None, history, conn.env)
+    for target, group in groups.items():
+        out.info(f"{target.label}: {len(group)} unsettled")
+        for record in group:
+            how = ("re-send with its original token" if planner.can_resend(record)
+                   else "compare MaxAssignments (token window over: no re-send)")
+            if record.state is State.PLANNED:
+                how = "mark as never sent"
+            out.info(f"  {_record_line(record)}  \u2192 {how}")
+    allowed = _ask_resolve(args, groups, conn.settings.confirm_custom)
+    if isinstance(allowed, int):
+        code = allowed
+        message = ("turktui: pass --yes to resolve without a terminal"
+                   if code == EXIT_USAGE else "Cancelled.")
+        return out.result(code, {"records": [record_to_json(r) for r in records]}, message)
+    service = conn.service()
+    make = like_service_factory(service, connect_timeout=conn.settings.connect_timeout,
+                                read_timeout=conn.settings.read_timeout)
+    reports = resolve_everywhere(
+        records, history, make, reuse=(conn.env, service),
+        confirm_custom=conn.settings.confirm_custom, profile=override,
+        allow=lambda r: r.id in allowed,
+        on_outcome=lambda o: out.say(f"#{o.record.id}: {_safe(o.message)}"),
+    )
+    results = []
+    for report in reports:
+        for text in report.errors:
+            out.info(text)
+        out.info(report.summary())
+        results += [o.record for o in report.outcomes]
+    unknown = sum(r.still_unknown + len(r.skipped) for r in reports)
+    settled = sum(r.settled for r in reports)
+    code = EXIT_UNKNOWN if unknown else EXIT_OK
+    message = (f"{settled} settled, {unknown} still unknown" if unknown
+               else f"{settled} settled")
+    payload = {
+        "records": [record_to_json(r) for r in results],
+        "endpoints": [{"environment": r.target.env_kind, "endpoint": r.target.endpoint,
+                       "profile": r.target.profile, "settled": r.settled,
+                       "still_unknown": r.still_unknown + len(r.skipped),
+                       "unreachable": r.unreachable,
+                       "retry": r.target.retry_command()} for r in reports],
+    }
+    return out.result(code, payload, message + label)
 
 
 def _ask_resolve(args: argparse.Namespace, groups: dict[Any, list[Any]],

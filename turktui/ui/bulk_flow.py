@@ -179,6 +179,17 @@ def resolve_batch(app: Any, batch_id: str) -> Any:
     history = get_history(app)
     if history is None:
         return None
+    try:
+        pending = [r for r in history.batch_records(batch_id) if not r.settled]
+    except HistoryError as exc:
+        app.notify(one_line(f"The history cannot be read: {exc}"), severity="error",
+                   markup=False)
+        return None
+    if any(r.endpoint != app.ctx.env.endpoint_url for r in pending):
+        # Sent elsewhere: settle each member at the endpoint it went to.
+        from turktui.ui.extend_flow import resolve_records
+
+        return resolve_records(app, pending)
     runner = BatchRunner(make_engine(app, history))
 
     def work() -> BatchReport:
