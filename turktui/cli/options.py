@@ -145,8 +145,11 @@ def open_connection(args: argparse.Namespace, *, start_demo: bool = True) -> Con
     from turktui.core import requestlog
 
     if requestlog.setup(paths.log_dir) is not None:
-        requestlog.note(env, f"turktui {getattr(args, 'command', None) or 'app'}"
-                             + (" (read-only)" if env.read_only else ""))
+        command = getattr(args, "command", None) or "app"
+        requestlog.note(env, f"turktui {command}"
+                             + (" (read-only)" if env.read_only else "")
+                             + (" (each record at its own endpoint)" if command == "resolve"
+                                else ""))
     if env.kind is EnvKind.DEMO:
         # Demo records live in their own file: a production audit never mixes with play.
         paths = replace(paths, history_db=paths.demo_history_db)
