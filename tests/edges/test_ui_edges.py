@@ -281,7 +281,13 @@ async def test_marks_cleared_on_extended_hits_after_a_batch(make_emulator,
 async def test_read_only_keys_say_why(make_emulator, make_context) -> None:
     server = make_emulator(0)
     seed(server, [(3, False)])
-    app = TurkTuiApp(make_context(server.url, read_only=True))
+    ctx = make_context(server.url, read_only=True)
+    history = open_history(ctx.paths.history_db)
+    history.create(env_kind="demo", endpoint=server.url, profile=None, hit_id="HITLEFT",
+                   hit_title="Left", n=1, token="turktui-left-000000000001", max_before=3,
+                   expected_after=4, state=State.UNKNOWN, now=FIXED_NOW)
+    history.close()
+    app = TurkTuiApp(ctx)
     async with app.run_test(size=(80, 24)) as pilot:
         await start(pilot)
         await pilot.press("e")
@@ -291,4 +297,9 @@ async def test_read_only_keys_say_why(make_emulator, make_context) -> None:
         await wait_for(pilot, lambda: any("read-only: bulk extension is off" in n
                                           for n in notes(app)))
         assert not isinstance(app.screen, BulkScreen)
+        await pilot.press("h")
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        await pilot.press("r")
+        await wait_for(pilot, lambda: any("read-only: resolving is off" in n
+                                          for n in notes(app)))
         assert server.state.request_count(OP) == 0
