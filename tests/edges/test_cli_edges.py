@@ -147,6 +147,8 @@ def test_demo_records_live_in_their_own_file(cli_env) -> None:
     assert [r["hit_id"] for r in demo["records"]] == [hit_id]
     assert demo["file"].endswith("history-demo.sqlite3")
     assert "--env demo" in run(cli_env, "history").stdout
+    assert f"demo:    {data_dir(cli_env) / 'history-demo.sqlite3'}" in run(cli_env,
+                                                                          "paths").stdout
 
 
 # -- resolve goes where the record went --------------------------------------------------------
