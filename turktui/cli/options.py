@@ -77,6 +77,7 @@ class Connection:
             self.env,
             connect_timeout=self.settings.connect_timeout,
             read_timeout=self.settings.read_timeout,
+            request_deadline=self.settings.request_deadline,
         )
 
     def close(self) -> None:

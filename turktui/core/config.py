@@ -76,6 +76,8 @@ class Settings:
     demo_hits: int = 200
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
+    #: overall bound of one request to MTurk (connect + retries + whole answer); 0 = none
+    request_deadline: float = 20.0
 
     def merged(self, **overrides: Any) -> Settings:
         """Command-line values win over the file; None means 'not given'."""
@@ -91,6 +93,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "demo_hits": (int,),
     "connect_timeout": (int, float),
     "read_timeout": (int, float),
+    "request_deadline": (int, float),
 }
 
 
@@ -124,7 +127,7 @@ def load_settings(path: Path) -> Settings:
         values["endpoint_url"] = None
     if values.get("profile") == "":
         values["profile"] = None
-    for key in ("auto_refresh", "connect_timeout", "read_timeout"):
+    for key in ("auto_refresh", "connect_timeout", "read_timeout", "request_deadline"):
         if key in values and values[key] < 0:
             raise ConfigurationError(f"config file {path}: {key} must not be negative")
     if values.get("demo_hits", 0) < 0:

@@ -226,6 +226,9 @@ class Engine:
         """Validate with the rules; PlanRefused says why nothing may be sent."""
         if self.env.read_only:
             raise PlanRefused("This session is read-only: nothing can be changed.", "read_only")
+        if hit.problem:  # a value MTurk sent did not validate: a plan on it would be a guess
+            raise PlanRefused(f"MTurk sent data turktui cannot trust for this HIT "
+                              f"({hit.problem}); it cannot be extended.", "unreadable")
         rng = extension_range(hit.max_assignments, hit.created)
         try:
             check_count(n, rng)
