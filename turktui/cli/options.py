@@ -16,8 +16,8 @@ def _non_negative_int(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
+    if not 0 <= value <= 100_000:
+        raise argparse.ArgumentTypeError("must be 0 to 100000")
     return value
 
 

@@ -46,6 +46,9 @@ def build_app(conn: Connection, service: Any, loader: HitLoader | None) -> TurkT
         paths=conn.paths,
         hit_loader=loader,
     )
+    from turktui.cli import settle_and_leave
+
+    ctx.extras["settle_in_flight"] = settle_and_leave
     return TurkTuiApp(ctx)
 
 
@@ -56,6 +59,12 @@ def run_app(args: argparse.Namespace) -> int:
         conn = open_connection(args)
     except OSError as exc:  # e.g. the demo service could not bind a port
         raise TurkError(f"cannot start: {exc}") from exc
+    from turktui.cli import undrivable_terminal
+
+    problem = undrivable_terminal()  # after the config: its errors come first
+    if problem:
+        conn.close()
+        raise TurkError(problem)
     service = conn.service()
     loader = start_prefetch(service)
     try:

@@ -68,34 +68,99 @@ RESEND_MARGIN = timedelta(minutes=15)
 CRASH_AFTER_SEND_ENV = "TURKTUI_TEST_CRASH_AFTER_SEND"
 
 
+class _Flight:
+    """One tracked operation; `attach` names its history record once there is one."""
+
+    __slots__ = ("history", "hit_id", "record_id")
+
+    def __init__(self) -> None:
+        self.history: Any = None
+        self.record_id: int | None = None
+        self.hit_id = ""
+
+
 class _InFlight:
     """Counts engine operations between "about to send" and "outcome recorded", so that a
-    process told to stop (the terminal hung up) can let them finish recording first."""
+    process told to stop (the terminal hung up, a signal, quitting) can let them finish
+    recording first, say which HITs they are for, and record the ones it cannot wait for
+    as unknown (`mark_unknown`) instead of leaving them "sending"."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._count = 0
+        self._flights: list[_Flight] = []
+        #: flights left by KeyboardInterrupt/SystemExit (a signal): their records may still
+        #: say "sending"
+        self._interrupted: list[_Flight] = []
+        self._local = threading.local()
 
     @contextlib.contextmanager
     def track(self) -> Any:
+        flight = _Flight()
         with self._cond:
             self._count += 1
+            self._flights.append(flight)
+        outer = getattr(self._local, "flight", None)
+        self._local.flight = flight
         try:
-            yield
+            yield flight
+        except BaseException as exc:
+            if not isinstance(exc, Exception):
+                with self._cond:
+                    self._interrupted.append(flight)
+            raise
         finally:
+            self._local.flight = outer
             with self._cond:
                 self._count -= 1
+                self._flights.remove(flight)
                 self._cond.notify_all()
+
+    def attach(self, history: Any, record_id: int, hit_id: str) -> None:
+        """Name the record the current thread's operation is about (called by the engine)."""
+        flight = getattr(self._local, "flight", None)
+        if flight is not None:
+            flight.history, flight.record_id, flight.hit_id = history, record_id, hit_id
 
     @property
     def count(self) -> int:
         with self._cond:
             return self._count
 
+    def hit_ids(self) -> list[str]:
+        """The HITs of the operations in flight (for "waiting for the request to HIT …")."""
+        with self._cond:
+            return [f.hit_id for f in self._flights if f.hit_id]
+
     def wait_idle(self, timeout: float) -> bool:
         """True when nothing is in flight (waits at most `timeout` seconds)."""
         with self._cond:
             return self._cond.wait_for(lambda: self._count == 0, timeout=timeout)
+
+    def mark_unknown(self, reason: str) -> list[int]:
+        """Record every operation still in flight (or cut short by a signal) whose record
+        says "sending" as "unknown", with `reason` in its note; returns their record ids.
+        A record that meanwhile got its real outcome is left alone. Never raises."""
+        with self._cond:
+            flights = [*self._flights, *self._interrupted]
+            self._interrupted.clear()
+        marked: list[int] = []
+        for flight in flights:
+            if flight.history is None or flight.record_id is None:
+                continue
+            history = flight.history
+            try:
+                lock = getattr(history, "_lock", None) or contextlib.nullcontext()
+                with lock:  # the read and the write as one step for this process's writers
+                    record = history.get(flight.record_id, with_attempts=False)
+                    if record is None or record.state is not State.SENDING:
+                        continue
+                    note = f"{record.note} {reason}".strip()
+                    history.update(flight.record_id, state=State.UNKNOWN, note=note)
+                marked.append(flight.record_id)
+            except Exception:  # the history is failing: the record stays "sending"
+                continue
+        return marked
 
 
 IN_FLIGHT = _InFlight()
@@ -265,6 +330,7 @@ class Engine:
             max_before=hit.max_assignments, expected_after=plan.new_max,
             expire_at=plan.expire_at, batch_id=plan.batch_id, now=self.clock(),
         )
+        IN_FLIGHT.attach(self.history, record_id, hit.hit_id)
         emit(Event("recorded", record_id, f"Recorded request #{record_id}"))
         try:
             record = self.history.get(record_id, with_attempts=False)
@@ -284,6 +350,7 @@ class Engine:
         record's own token. Only for records never sent or known not applied (planned,
         failed); unknown ones go through `resolve`."""
         with IN_FLIGHT.track():
+            IN_FLIGHT.attach(self.history, record.id, record.hit_id)
             emit = on_event or (lambda event: None)
             started = time.monotonic()
             try:
@@ -494,6 +561,7 @@ class Engine:
     def resolve(self, record: Record, on_event: Callable[[Event], None] | None = None) -> Outcome:
         """Settle one unsettled record for this environment (see module docs)."""
         with IN_FLIGHT.track():
+            IN_FLIGHT.attach(self.history, record.id, record.hit_id)
             return self._resolve(record, on_event)
 
     def _resolve(self, record: Record, on_event: Callable[[Event], None] | None) -> Outcome:
