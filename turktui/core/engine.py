@@ -148,19 +148,37 @@ class _InFlight:
         for flight in flights:
             if flight.history is None or flight.record_id is None:
                 continue
-            history = flight.history
-            try:
-                lock = getattr(history, "_lock", None) or contextlib.nullcontext()
-                with lock:  # the read and the write as one step for this process's writers
-                    record = history.get(flight.record_id, with_attempts=False)
-                    if record is None or record.state is not State.SENDING:
-                        continue
-                    note = f"{record.note} {reason}".strip()
-                    history.update(flight.record_id, state=State.UNKNOWN, note=note)
+            if self._mark(flight.history, flight.record_id, reason):
                 marked.append(flight.record_id)
-            except Exception:  # the history is failing: the record stays "sending"
-                continue
         return marked
+
+    @staticmethod
+    def _mark(history: Any, record_id: int, reason: str) -> bool:
+        def mark(store: Any) -> bool:
+            lock = getattr(store, "_lock", None) or contextlib.nullcontext()
+            with lock:  # the read and the write as one step for this process's writers
+                record = store.get(record_id, with_attempts=False)
+                if record is None or record.state is not State.SENDING:
+                    return False
+                store.update(record_id, state=State.UNKNOWN, note=f"{record.note} {reason}"
+                             .strip())
+                return True
+
+        try:
+            return mark(history)
+        except Exception:  # e.g. the command already closed its store: open it again
+            pass
+        try:
+            store = type(history)(history.path)
+        except Exception:  # the history is failing: the record stays "sending"
+            return False
+        try:
+            return mark(store)
+        except Exception:
+            return False
+        finally:
+            with contextlib.suppress(Exception):
+                store.close()
 
 
 IN_FLIGHT = _InFlight()
