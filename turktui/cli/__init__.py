@@ -235,17 +235,58 @@ def settle_in_flight(grace: float = HANGUP_GRACE, *, stream: object = None) -> l
     return marked
 
 
-def settle_and_leave(code: int) -> None:
-    """The app's terminal is restored: settle what is in flight; if a request still runs
-    (stuck past the grace, or the operator pressed Ctrl-C), leave now, without waiting for
-    its thread (the event loop would, for as long as the server keeps it)."""
-    settle_in_flight()
+#: After quitting, how long the app's worker threads may take to wind down before the
+#: process leaves without them (a thread stuck on a locked history or a slow answer).
+DRAIN_GRACE = 2.0
+
+
+def settle_and_leave(code: int, history: Any = None) -> None:
+    """Called by the app once its terminal is restored, before the event loop closes (which
+    would wait for every worker thread, however stuck). Settles what is in flight (see
+    `settle_in_flight`); if a request or another worker thread still runs, leaves now:
+    exit `code`, or 5 (an outcome is unknown, as for `turktui extend`) after a plain quit."""
+    marked = settle_in_flight()
     in_flight = _in_flight()
-    if in_flight is not None and in_flight.count:  # type: ignore[attr-defined]
+    stuck = bool(in_flight is not None and in_flight.count)  # type: ignore[attr-defined]
+    if not stuck and _drain_executor(DRAIN_GRACE):
+        return
+    if history is not None:
+        _close_quietly(history)
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code or (5 if marked or stuck else 0))
+
+
+def _drain_executor(timeout: float) -> bool:
+    """Let the running loop's worker threads finish (at most `timeout`); True if they did."""
+    import asyncio
+    import time
+
+    try:
+        executor = getattr(asyncio.get_running_loop(), "_default_executor", None)
+    except RuntimeError:
+        return True
+    if executor is None:
+        return True
+    executor.shutdown(wait=False)  # idle threads leave at once
+    threads = list(getattr(executor, "_threads", ()))
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return not any(thread.is_alive() for thread in threads)
+
+
+def _close_quietly(history: Any) -> None:
+    """Close (and checkpoint) the history unless a worker is inside it right now."""
+    lock = getattr(history, "_lock", None)
+    if lock is None or not lock.acquire(blocking=False):
+        return
+    try:
         with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
-        os._exit(code or 5)  # 5: an outcome is unknown, as for `turktui extend`
+            history.close()
+    finally:
+        lock.release()
 
 
 def _wait_in_flight(timeout: float = HANGUP_GRACE) -> bool:

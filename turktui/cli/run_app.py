@@ -67,6 +67,7 @@ def run_app(args: argparse.Namespace) -> int:
         raise TurkError(problem)
     service = conn.service()
     loader = start_prefetch(service)
+    app = None
     try:
         app = build_app(conn, service, loader)
         app.run()
@@ -74,6 +75,11 @@ def run_app(args: argparse.Namespace) -> int:
             return int(app.return_code)
         return 0
     finally:
+        history = app.ctx.history if app is not None else None
+        if history is not None:
+            from turktui.cli import _close_quietly
+
+            _close_quietly(history)  # checkpoints the WAL
         if loader is not None:
             loader.close()  # idempotent; the app normally has closed it already
         conn.close()

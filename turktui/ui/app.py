@@ -77,7 +77,7 @@ class TurkTuiApp(App[int]):
                 loop.remove_signal_handler(sig)
             settle = self.ctx.extras.get("settle_in_flight")
             if settle is not None:
-                settle(self.return_code or 0)
+                settle(self.return_code or 0, self.ctx.history)
 
     def _on_signal(self, signum: int) -> None:
         self.ctx.extras["signal"] = signum
