@@ -163,7 +163,10 @@ def signals_cli(workdir: Path, report: WorldReport, cases: int) -> None:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "turktui", "extend", f"SIG{i}", "1", "--endpoint-url",
                  server.url], env=cli_env(home), stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                # As from an interactive shell: a campaign started in the background would
+                # hand its SIGINT-ignored disposition down, and turktui rightly keeps it.
+                preexec_fn=_default_sigint)
             try:
                 t_end = time.monotonic() + 30
                 while CREATE not in server.ops() and time.monotonic() < t_end:
@@ -188,6 +191,10 @@ def signals_cli(workdir: Path, report: WorldReport, cases: int) -> None:
         if proc.returncode != 128 + sig or states != ["unknown"]:
             report.wrong_records.append(f"signal {i} ({sig.name}): exit {proc.returncode}, "
                                         f"records {states}")
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def signals_app(workdir: Path, report: WorldReport, cases: int) -> None:
