@@ -108,3 +108,14 @@ def test_a_five_megabyte_title_opens_fast_and_is_copied_whole(tmp_path: Path) ->
     assert elapsed < 2.0, elapsed  # was 48 s
     assert "Title" in shown and "TTTT" in shown
     assert copied == title
+
+
+def test_a_bulk_preview_refuses_an_unreadable_hit_and_keeps_the_others() -> None:
+    from turktui.core.bulk import AddEach, LineStatus, plan_bulk
+    from turktui.core.models import Hit
+
+    good = Hit.from_api(hit_json("GOOD", MaxAssignments=3))
+    bad = Hit.from_api(hit_json("BAD", MaxAssignments="nan"))
+    preview = plan_bulk([good, bad], AddEach(1))
+    status = {line.hit.hit_id: line.status for line in preview.lines}
+    assert status["BAD"] is LineStatus.REFUSED and status["GOOD"] is LineStatus.SEND
