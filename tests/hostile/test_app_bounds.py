@@ -158,3 +158,18 @@ def test_a_history_locked_by_another_process_never_freezes_the_app(tmp_path: Pat
     assert session.terminal_problems() == []
 
 
+
+
+def test_quitting_the_app_checkpoints_the_history_wal(tmp_path: Path) -> None:
+    session = Session(["--demo", "--demo-hits", "5"], app_env(tmp_path))
+    path = history_path(tmp_path)
+    try:
+        session.wait(lambda: "Quit" in session.text(), 40, "the app")
+        wait_for(path.exists, 20, "the history to be opened")
+        session.send("q")
+        status, _ = session.exit_status(10)
+    finally:
+        session.close()
+    wal = Path(str(path) + "-wal")
+    assert status == 0
+    assert not wal.exists() or wal.stat().st_size == 0
