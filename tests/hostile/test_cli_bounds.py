@@ -113,3 +113,33 @@ def test_numeric_arguments_have_ranges(tmp_path: Path, args: list[str]) -> None:
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2, (result.returncode, result.stderr)
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+
+
+def test_ctrl_c_during_a_bulk_batch_ends_cleanly_with_nothing_left_sending(
+        tmp_path: Path) -> None:
+    write_config(tmp_path, "request_deadline = 2\n")
+    stop = threading.Event()
+    with HostileServer(hanging_create(stop)) as server:
+        proc = spawn(cli_env(tmp_path), "extend", "BULK1", "BULK2", "BULK3", "--add", "1",
+                     "--workers", "1", "--yes", "--json", "--endpoint-url", server.url)
+        try:
+            wait_for(lambda: CREATE in server.ops(), 30, "the first extension to be sent")
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            stop.set()
+            if proc.poll() is None:
+                proc.kill()
+    assert "KeyError" not in err and "internal error" not in err and "Traceback" not in err
+    assert proc.returncode == 5, err  # the one in flight: unknown; the rest: never sent
+    states = sorted(r.state.value for r in records(tmp_path))
+    assert "sending" not in states and states.count("unknown") == 1, states
+    assert server.ops().count(CREATE) == 1
+    assert json.loads(out)["unknown"] == 1
+
+
+def test_a_nan_request_deadline_in_the_config_is_one_line(tmp_path: Path) -> None:
+    write_config(tmp_path, "request_deadline = nan\n")
+    result = subprocess.run([sys.executable, "-m", "turktui", "history"], env=cli_env(tmp_path),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "request_deadline" in result.stderr

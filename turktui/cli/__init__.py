@@ -48,6 +48,9 @@ commands:
   turktui resolve              settle requests whose outcome is unknown
 
 Run `turktui COMMAND --help` for a command's options.
+
+Every command and the app end on SIGTERM, SIGINT (Ctrl-C) and SIGHUP with exit code
+128 + the signal (143, 130, 129); a request in flight is recorded as unknown for resolve.
 """
 
 
@@ -93,6 +96,8 @@ class Interrupted(KeyboardInterrupt):
 
 
 def _raise_interrupted(signum: int, frame: object) -> None:
+    if signum == getattr(signal, "SIGHUP", None):
+        _detach_terminal()  # the terminal is gone: writing to it would fail (EIO)
     raise Interrupted(signum)
 
 

@@ -128,8 +128,9 @@ def load_settings(path: Path) -> Settings:
     if values.get("profile") == "":
         values["profile"] = None
     for key in ("auto_refresh", "connect_timeout", "read_timeout", "request_deadline"):
-        if key in values and values[key] < 0:
-            raise ConfigurationError(f"config file {path}: {key} must not be negative")
+        if key in values and not 0 <= values[key] < float("inf"):  # also NaN
+            raise ConfigurationError(f"config file {path}: {key} must not be negative "
+                                     "(nor NaN or infinite)")
     if values.get("demo_hits", 0) < 0:
         raise ConfigurationError(f"config file {path}: demo_hits must not be negative")
     return Settings(**values)
