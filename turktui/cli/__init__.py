@@ -97,7 +97,7 @@ class Interrupted(KeyboardInterrupt):
 
 def _raise_interrupted(signum: int, frame: object) -> None:
     if signum == getattr(signal, "SIGHUP", None):
-        _detach_terminal()  # the terminal is gone: writing to it would fail (EIO)
+        _detach_terminal(only_ttys=True)  # the terminal is gone: writes would fail (EIO)
     raise Interrupted(signum)
 
 
@@ -307,18 +307,28 @@ def _wait_in_flight(timeout: float = HANGUP_GRACE) -> bool:
 _DETACHED: list[int] = []
 
 
-def _detach_terminal() -> None:
-    """Point stdin at a pipe nobody writes (reads block) and stdout/stderr at /dev/null.
+def _detach_terminal(*, only_ttys: bool = False) -> None:
+    """Point stdin at a pipe nobody writes (reads block) and stdout/stderr at /dev/null
+    (with `only_ttys`, only those that are the terminal: a pipe or file still works).
 
     A hung-up tty reads as endless EOF: Textual's input thread would spin at 100% CPU while
     we wait for a request in flight, and every screen update would fail with EIO."""
+
+    def gone(fd: int) -> bool:
+        try:
+            return not only_ttys or os.isatty(fd)
+        except OSError:  # pragma: no cover
+            return True
+
     try:
-        read_end, write_end = os.pipe()
-        _DETACHED.append(write_end)  # kept open (never written) so reads block, not EOF
-        os.dup2(read_end, 0)
+        if gone(0):
+            read_end, write_end = os.pipe()
+            _DETACHED.append(write_end)  # kept open (never written) so reads block, not EOF
+            os.dup2(read_end, 0)
         null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 1)
-        os.dup2(null, 2)
+        for fd in (1, 2):
+            if gone(fd):
+                os.dup2(null, fd)
     except OSError:  # pragma: no cover - nothing better to do; we exit soon anyway
         pass
 
