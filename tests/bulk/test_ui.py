@@ -92,11 +92,15 @@ async def test_read_only_has_no_bulk(make_emulator, make_context) -> None:
         assert not isinstance(app.screen, BulkScreen)
 
 
-async def _open_bulk(pilot: Any) -> BulkScreen:
+async def _open_bulk(pilot: Any, amount: str = "5") -> BulkScreen:
+    """Mark everything, open the dialog and type the amount (nothing is prefilled)."""
     await start(pilot)
     await pilot.press("a", "b")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, BulkScreen))
-    return pilot.app.screen  # type: ignore[no-any-return]
+    screen: BulkScreen = pilot.app.screen  # type: ignore[assignment]
+    await pilot.press(*amount)
+    await wait_for(pilot, lambda: screen.preview is not None)
+    return screen
 
 
 async def _set(pilot: Any, screen: BulkScreen, mode: str, value: str) -> str:
@@ -116,7 +120,7 @@ async def test_every_mode_preview(make_emulator, make_context) -> None:
         await pilot.pause()
         text = screen_text(app)
         assert "7 marked HITs" in text
-        # Default: add 5 to each.
+        # Add 5 to each (typed by _open_bulk).
         plan = {(ln.hit.max_assignments, "old" in ln.hit.title): ln.change_text
                 for ln in screen.preview.lines}
         assert plan[1, False] == "+5 (1 \u2192 6)" and plan[7, False] == "capped +2 (7 \u2192 9)"

@@ -14,6 +14,7 @@ from tests.emulator.shapes import assert_output
 from turktui.emulator import EmulatorServer
 
 RECENT = 1_700_000_000.0  # 2023-11-14
+Q = "<ExternalQuestion/>"
 
 
 def _ext(client: Any, hit_id: str, n: int, token: str | None = None) -> dict[str, Any]:
@@ -34,7 +35,7 @@ def _refused(client: Any, call: str, **kw: Any) -> tuple[str, str, str | None]:
 def test_create_hit_and_get_hit(srv: EmulatorServer, client: Any) -> None:
     out = client.create_hit(
         LifetimeInSeconds=3600, AssignmentDurationInSeconds=600, Reward="0.50",
-        Title="Label cats", Description="Is it a cat?", Keywords="cat, image",
+        Title="Label cats", Description="Is it a cat?", Keywords="cat, image", Question=Q,
         RequesterAnnotation="batch-1",
         QualificationRequirements=[{"QualificationTypeId": "00000000000000000071",
                                     "Comparator": "In",
@@ -58,7 +59,7 @@ def test_create_hit_and_get_hit(srv: EmulatorServer, client: Any) -> None:
 
 def test_create_hit_validation_and_token(srv: EmulatorServer, client: Any) -> None:
     base = {"LifetimeInSeconds": 3600, "AssignmentDurationInSeconds": 600, "Reward": "0.10",
-            "Title": "T", "Description": "D"}
+            "Title": "T", "Description": "D", "Question": Q}
     code, msg, turk = _refused(client, "create_hit", **{**base, "MaxAssignments": 0})
     assert code == "RequestError" and "MaxAssignments" in msg
     assert turk == "AWS.ParameterOutOfRange"
@@ -208,7 +209,7 @@ def test_insufficient_funds(srv: EmulatorServer, client: Any) -> None:
     _, msg, turk = _refused(client, "create_additional_assignments_for_hit", HITId=hid,
                             NumberOfAdditionalAssignments=1)
     assert turk == "AWS.MechanicalTurk.InsufficientFunds"
-    assert "enough funds" in msg and msg.endswith(")")
+    assert msg.startswith("This Requester has insufficient funds") and msg.endswith(")")
     assert srv.state.get_hit_raw(hid)["MaxAssignments"] == 2
     assert srv.state.balance == Decimal("1.19")
     srv.state.set_balance("1.20")
@@ -239,7 +240,7 @@ def test_idempotency_token_window(srv: EmulatorServer, client: Any) -> None:
     _ext(client, hid, 1, token="tok-2")
     # tokens are per operation
     client.create_hit(LifetimeInSeconds=60, AssignmentDurationInSeconds=60, Reward="0.01",
-                      Title="t", Description="d", UniqueRequestToken="tok-2")
+                      Title="t", Description="d", Question=Q, UniqueRequestToken="tok-2")
     # token longer than 64 characters is a validation error
     code, _, _ = _refused(client, "create_additional_assignments_for_hit", HITId=hid,
                           NumberOfAdditionalAssignments=1, UniqueRequestToken="x" * 65)

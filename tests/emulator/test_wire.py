@@ -33,12 +33,14 @@ def test_raw_bodies_validate(srv: EmulatorServer) -> None:
         ("GetAccountBalance", {}),
         ("ListAssignmentsForHIT", {"HITId": hid}),
         ("CreateAdditionalAssignmentsForHIT", {"HITId": hid, "NumberOfAdditionalAssignments": 1}),
-        ("UpdateExpirationForHIT", {"HITId": hid, "ExpireAt": time.time() + 3600}),
-        ("UpdateExpirationForHIT", {"HITId": hid, "ExpireAt": "2001-01-01T00:00:00Z"}),
+        ("UpdateExpirationForHIT", {"HITId": hid,
+                                    "ExpireAt": srv.state.get_hit_raw(hid)["Expiration"] + 3600}),
+        ("UpdateExpirationForHIT", {"HITId": hid, "ExpireAt": 0}),
         ("DeleteHIT", {"HITId": hid}),
         ("CreateHIT", {"LifetimeInSeconds": 60, "AssignmentDurationInSeconds": 60,
                        "Reward": "0.05", "Title": "t", "Description": "d",
-                       "MaxAssignments": 4}),
+                       "MaxAssignments": 4, "HITLayoutId": "LAYOUT1",
+                       "HITLayoutParameters": [{"Name": "n", "Value": "v"}]}),
     ]
     for op, body in calls:
         status, headers, data = raw_call(srv.url, op, body)

@@ -22,18 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from turktui.cli.engine_commands import (
-    EXIT_CANCELLED,
     EXIT_OK,
     EXIT_REFUSED,
     EXIT_SERVICE,
     EXIT_UNKNOWN,
     EXIT_USAGE,
-    _confirm,
     _history,
     _open,
     _Out,
     _safe,
 )
+from turktui.cli.prompts import confirm_spend
 
 BULK_EPILOG = """
 Several HITs (bulk):
@@ -280,18 +279,11 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
             return out.result(EXIT_REFUSED, {"state": "refused", **_preview_only(preview)},
                               "turktui: refused (nothing sent): the balance does not cover "
                               "the total cost")
-        if env.is_production and not args.yes:
-            answer = _confirm(f"Send {preview.send_count:,} requests (+"
-                              f"{preview.total_assignments:,} assignments, "
-                              f"{_safe(preview.totals_text().split(' · cost ')[-1])}) to "
-                              "PRODUCTION (real money)?")
-            if answer is None:
-                return out.result(EXIT_USAGE, {"state": "usage"},
-                                  "turktui: production needs confirmation: no terminal to ask "
-                                  "on, pass --yes to confirm")
-            if not answer:
-                return out.result(EXIT_CANCELLED, {"state": "cancelled"},
-                                  "turktui: cancelled; nothing was sent")
+        declined = confirm_spend(
+            env, f"Send {preview.send_count:,} requests (+{preview.total_assignments:,} "
+            f"assignments, {_safe(preview.totals_text().split(' · cost ')[-1])})", args.yes)
+        if declined is not None:
+            return out.result(declined.code, {"state": declined.state}, declined.message)
         try:
             history = _history(conn)
         except HistoryError as exc:
@@ -357,14 +349,10 @@ def _retry(args: argparse.Namespace, out: _Out) -> int:
             pending = runner.pending(bid)
             out.info(f"Batch {_safe(bid)}: {len(members):,} members, {len(pending):,} to "
                      "re-send with their recorded tokens")
-            if pending and conn.env.is_production and not args.yes:
-                answer = _confirm(f"Re-send {len(pending):,} requests to PRODUCTION?")
-                if answer is None:
-                    return out.result(EXIT_USAGE, {"state": "usage"},
-                                      "turktui: pass --yes to confirm without a terminal")
-                if not answer:
-                    return out.result(EXIT_CANCELLED, {"state": "cancelled"},
-                                      "turktui: cancelled; nothing was sent")
+            declined = (confirm_spend(conn.env, f"Re-send {len(pending):,} requests",
+                                      args.yes) if pending else None)
+            if declined is not None:
+                return out.result(declined.code, {"state": declined.state}, declined.message)
             report = _run(runner, lambda: runner.retry(bid, member=_member_printer(out)), out)
         finally:
             history.close()
@@ -376,14 +364,14 @@ def _retry(args: argparse.Namespace, out: _Out) -> int:
 
 def cmd_history_batch(args: argparse.Namespace) -> int:
     """`turktui history --batch ID`: the members of one batch and their states."""
-    from turktui.cli.engine_commands import _record_line
+    from turktui.cli.engine_commands import _record_line, history_file
     from turktui.cli.options import load_config
     from turktui.core.history import HistoryError, open_history, record_to_json
 
     _, paths = load_config(args)
     out = _Out(args.json)
     try:
-        history = open_history(paths.history_db)
+        history = open_history(history_file(args, paths))
     except HistoryError as exc:
         return out.result(EXIT_USAGE, {"records": []}, f"turktui: {exc}")
     try:
@@ -406,10 +394,10 @@ def cmd_history_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_resolve_batch(args: argparse.Namespace) -> int:
-    """`turktui resolve --batch ID`: settle the unsettled members of one batch."""
-    from turktui.core.batch import BatchRunner
-    from turktui.core.engine import Engine
-    from turktui.core.history import HistoryError, record_to_json
+    """`turktui resolve --batch ID`: settle the unsettled members of one batch, each at the
+    endpoint it was sent to (see `engine_commands.resolve_records`)."""
+    from turktui.cli.engine_commands import resolve_records
+    from turktui.core.history import HistoryError
 
     out = _Out(args.json)
     conn = _open(args)
@@ -423,30 +411,12 @@ def cmd_resolve_batch(args: argparse.Namespace) -> int:
             if not members:
                 return out.result(EXIT_USAGE, {"records": []},
                                   f"turktui: no batch {_safe(args.batch)} in the history")
-            mine = [r for r in members if not r.settled
-                    and r.endpoint == conn.env.endpoint_url]
-            if not mine:
-                return out.result(EXIT_OK, {"records": []},
-                                  f"Nothing to resolve in batch {_safe(args.batch)}.")
-            if conn.env.read_only:
-                return out.result(EXIT_USAGE, {"records": []},
-                                  "turktui: read-only session: nothing can be changed")
-            out.info(f"Batch {_safe(args.batch)}: {len(mine)} unsettled member(s)")
-            if not args.yes:
-                answer = _confirm(f"Resolve {len(mine)} request(s) on {conn.env.kind.banner}?")
-                if answer is None:
-                    return out.result(EXIT_USAGE, {"records": [record_to_json(r) for r in mine]},
-                                      "turktui: pass --yes to resolve without a terminal")
-                if not answer:
-                    return out.result(EXIT_CANCELLED, {"records": []}, "Cancelled.")
-            runner = BatchRunner(Engine(conn.service(), history, conn.env))
-            report = runner.resolve(args.batch, member=lambda o: out.say(
-                f"#{o.record.id}: {_safe(o.message)}"))
+            pending = [history.get(r.id) or r for r in members if not r.settled]
+            out.info(f"Batch {_safe(args.batch)}: {len(members)} member(s), "
+                     f"{len(pending)} unsettled")
+            return resolve_records(args, conn, history, pending, out,
+                                   label=f" in batch {_safe(args.batch)}")
         finally:
             history.close()
-        still = [r for r in report.records if not r.settled]
-        code = EXIT_UNKNOWN if still else EXIT_OK
-        return out.result(code, {"records": [record_to_json(r) for r in report.records]},
-                          f"Batch {_safe(args.batch)}: {report.summary()}")
     finally:
         conn.close()

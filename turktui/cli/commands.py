@@ -34,5 +34,6 @@ def cmd_paths(args: argparse.Namespace) -> int:
     print(f"config:  {paths.config_file}")
     print(f"data:    {paths.data_dir}")
     print(f"history: {paths.history_db}")
-    print(f"logs:    {paths.log_dir}")
+    print(f"demo:    {paths.demo_history_db}")
+    print(f"logs:    {paths.log_dir}  (requests.log)")
     return 0

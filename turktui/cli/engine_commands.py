@@ -41,9 +41,14 @@ intent safely within MTurk's 24-hour token window.
 
 RESOLVE_EPILOG = """\
 Settles requests whose outcome is unknown (the app or a command was killed, the connection
-dropped). Within 24 hours of the first attempt the request is re-sent with its original
-token (MTurk applies a token at most once); after that turktui never re-sends, and instead
-compares the HIT's MaxAssignments with the values before/after recorded for the request.
+dropped). Each request is settled at the endpoint it was sent to, with the profile it was
+sent with (--endpoint-url/--production/--sandbox only narrow the list; --profile replaces
+the recorded profile, e.g. when it was renamed). Within 24
+hours of the first attempt the request is re-sent with its original token (MTurk applies a
+token at most once); after that turktui never re-sends, and instead compares the HIT's
+MaxAssignments with the values before/after recorded for the request. Production (and
+non-loopback custom) requests are confirmed one by one unless --yes. An endpoint that
+cannot be reached is named, with the exact command to retry, and the exit code is 5.
 
 """ + EXIT_CODES.replace("the assignments were added (or were already added by this token)",
                          "every unsettled request was settled")
@@ -82,6 +87,11 @@ def register(sub: argparse._SubParsersAction, add_connection_options: Callable[.
     history.add_argument("--unsettled", action="store_true",
                          help="only planned/sending/unknown records")
     history.add_argument("--batch", metavar="ID", help="only the members of batch ID")
+    history.add_argument("--env", choices=ENV_CHOICES, metavar="KIND",
+                         help="only records of this environment: demo, sandbox, production or "
+                              "custom (demo records live in their own file)")
+    history.add_argument("--endpoint", metavar="URL",
+                         help="only records sent to this endpoint URL")
     add_connection_options(history, suppress=True)
     history.set_defaults(handler=cmd_history)
 
@@ -99,6 +109,9 @@ def register(sub: argparse._SubParsersAction, add_connection_options: Callable[.
     resolve.set_defaults(handler=cmd_resolve)
 
 
+ENV_CHOICES = ("demo", "sandbox", "production", "custom")
+
+
 class _Out:
     """Human lines on stderr/stdout, or one JSON object on stdout at the end.
 
@@ -110,12 +123,16 @@ class _Out:
 
     def say(self, text: str) -> None:
         if not self.as_json:
-            _emit(text, sys.stdout)
+            _emit(_redact(text), sys.stdout)
 
     def info(self, text: str) -> None:
-        _emit(text, sys.stderr if self.as_json else sys.stdout)
+        _emit(_redact(text), sys.stderr if self.as_json else sys.stdout)
 
     def result(self, code: int, payload: dict[str, Any], message: str) -> int:
+        from turktui.core.text import redact_obj
+
+        payload = redact_obj(payload)  # type: ignore[assignment]
+        message = _redact(message)
         if self.as_json:
             payload = {"exit_code": code, "message": message, **payload}
             _emit(json.dumps(payload, ensure_ascii=True, default=str), sys.stdout)
@@ -149,9 +166,16 @@ def _positive_int(text: str) -> int:
 
 
 def _safe(text: object) -> str:
-    from turktui.core.text import one_line
+    from turktui.core.text import one_line, redact
 
-    return one_line(text)
+    return one_line(redact(text))
+
+
+def _redact(text: str) -> str:
+    """No URL password ever reaches the terminal (old records may still hold one)."""
+    from turktui.core.text import redact
+
+    return redact(text)
 
 
 def _confirm(question: str) -> bool | None:
@@ -178,6 +202,7 @@ def _history(conn: Any) -> Any:
 
 
 def cmd_extend(args: argparse.Namespace) -> int:
+    from turktui.cli.prompts import confirm_spend
     from turktui.core.engine import Engine, PlanRefused, check_token, estimated_cost_text
     from turktui.core.errors import (
         AccessDenied,
@@ -271,15 +296,10 @@ def cmd_extend(args: argparse.Namespace) -> int:
             if hit.is_expired(engine.clock()) and expire_at is None:
                 summary += " (the HIT has expired: added assignments will not reopen it)"
             out.info(summary)
-            if env.is_production and not args.yes:
-                answer = _confirm("Send this request to PRODUCTION (real money)?")
-                if answer is None:
-                    return out.result(EXIT_USAGE, {**base, "state": "usage"},
-                                      "turktui: production needs confirmation: no terminal to "
-                                      "ask on, pass --yes to confirm")
-                if not answer:
-                    return out.result(EXIT_CANCELLED, {**base, "state": "cancelled"},
-                                      "turktui: cancelled; nothing was sent")
+            declined = confirm_spend(env, "Send this request", args.yes)
+            if declined is not None:
+                return out.result(declined.code, {**base, "state": declined.state},
+                                  declined.message)
 
             def progress(event: Any) -> None:
                 if event.kind in ("retry", "expiration") or (
@@ -319,53 +339,114 @@ def cmd_extend(args: argparse.Namespace) -> int:
         conn.close()
 
 
+def _env_short(env_kind: str) -> str:
+    from turktui.core.environment import EnvKind
+
+    try:
+        return EnvKind(env_kind).short
+    except ValueError:
+        return _safe(env_kind)[:4].upper().ljust(4)
+
+
 def _record_line(record: Any) -> str:
     from turktui.core.timefmt import iso
 
     title = _safe(record.hit_title)
     if len(title) > 30:
         title = title[:29] + "\u2026"
-    return (f"#{record.id:<6} {iso(record.created)}  {record.state.label:<20} "
+    return (f"#{record.id:<6} {iso(record.created)}  {_env_short(record.env_kind)}  "
+            f"{record.state.label:<20} "
             f"+{record.n:<7,} {_safe(record.hit_id)}  {title}  "
             f"{_safe(record.error_code)}"
             + (f"  [{_safe(record.batch_id)}]" if record.batch_id else ""))
+
+
+def history_scope(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """(environment kind, normalised endpoint) `turktui history` is limited to.
+
+    `--env KIND`, or the connection flags read as filters: `--demo` → demo, `--production`
+    → production, `--sandbox` → sandbox, `--endpoint-url`/`--endpoint URL` → that endpoint.
+    ValueError (one line) when they contradict each other or a URL is unusable.
+    """
+    from turktui.core.environment import parse_endpoint
+
+    kinds = {k for k, on in (("demo", getattr(args, "demo", False)),
+                             ("production", getattr(args, "production", False)),
+                             ("sandbox", getattr(args, "sandbox", False))) if on}
+    if getattr(args, "env", None):
+        kinds.add(args.env)
+    if len(kinds) > 1:
+        raise ValueError(f"contradictory environment filters: {', '.join(sorted(kinds))}")
+    endpoint = None
+    for option, url in (("--endpoint", getattr(args, "endpoint", None)),
+                        ("--endpoint-url", getattr(args, "endpoint_url", None))):
+        if url is None:
+            continue
+        if not url.strip():
+            raise ValueError(f"{option} is empty: give a URL or leave it out")
+        normal = parse_endpoint(url).url
+        if endpoint is not None and normal != endpoint:
+            raise ValueError("--endpoint and --endpoint-url name different endpoints")
+        endpoint = normal
+    return (kinds.pop() if kinds else None), endpoint
+
+
+def history_file(args: argparse.Namespace, paths: Any) -> Any:
+    """Demo records live in their own file (`history-demo.sqlite3`)."""
+    kind, _ = history_scope(args)
+    return paths.history_for(kind or "")
 
 
 def cmd_history(args: argparse.Namespace) -> int:
     from turktui.cli.options import load_config
     from turktui.core.history import UNSETTLED, HistoryError, open_history, record_to_json
 
+    out = _Out(args.json)
+    try:
+        env_kind, endpoint = history_scope(args)
+    except ValueError as exc:
+        return out.result(EXIT_USAGE, {"records": []}, f"turktui: {_safe(exc)}")
     if getattr(args, "batch", None):
         from turktui.cli.bulk_commands import cmd_history_batch
 
         return cmd_history_batch(args)
     _, paths = load_config(args)
-    out = _Out(args.json)
+    where = paths.history_for(env_kind or "")
     try:
-        history = open_history(paths.history_db)
+        history = open_history(where)
     except HistoryError as exc:
         return out.result(EXIT_USAGE, {"records": []}, f"turktui: {exc}")
     try:
         states = UNSETTLED if args.unsettled else None
-        total = history.count(text=args.filter, states=states)
-        records = history.query(text=args.filter, states=states, limit=args.limit)
+        scope = {"text": args.filter, "states": states, "env_kind": env_kind,
+                 "endpoint": endpoint}
+        total = history.count(**scope)
+        records = history.query(**scope, limit=args.limit)
         if args.json:
             full = [history.get(r.id) or r for r in records]
-            return out.result(EXIT_OK, {"count": total, "records": [record_to_json(r)
-                                                                    for r in full]},
+            return out.result(EXIT_OK, {"count": total, "file": str(where),
+                                        "records": [record_to_json(r) for r in full]},
                               f"{len(records)} of {total} records")
         for record in records:
-            print(_record_line(record))
-        print(f"{len(records)} of {total} record{'s' if total != 1 else ''} "
-              f"({paths.history_db})")
+            print(_redact(_record_line(record)))
+        scope_text = " ".join(x for x in (env_kind, endpoint) if x)
+        print(f"{len(records)} of {total} record{'s' if total != 1 else ''}"
+              + (f" on {_redact(scope_text)}" if scope_text else "") + f" ({where})")
+        if env_kind is None and endpoint is None and paths.demo_history_db.exists():
+            print("demo records are kept apart: `turktui history --env demo` lists them")
         return EXIT_OK
     finally:
         history.close()
 
 
+def _explicit_endpoint(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "endpoint_url", None) or getattr(args, "production", False)
+                or getattr(args, "sandbox", False))
+
+
 def cmd_resolve(args: argparse.Namespace) -> int:
-    from turktui.core.engine import Engine, PlanRefused
-    from turktui.core.history import HistoryError, State, record_to_json
+    """Settle every unsettled record at its own endpoint with its own profile."""
+    from turktui.core.history import HistoryError
 
     if getattr(args, "batch", None):
         from turktui.cli.bulk_commands import cmd_resolve_batch
@@ -379,48 +460,107 @@ def cmd_resolve(args: argparse.Namespace) -> int:
         except HistoryError as exc:
             return out.result(EXIT_USAGE, {"records": []}, f"turktui: {exc}")
         try:
-            unsettled = history.unsettled()
-            mine = [r for r in unsettled if r.endpoint == conn.env.endpoint_url]
-            others = len(unsettled) - len(mine)
-            if others:
-                out.info(f"{others} unsettled record(s) belong to other endpoints; connect to "
-                         "them to resolve those.")
-            if not mine:
-                return out.result(EXIT_OK, {"records": []}, "Nothing to resolve.")
-            engine = Engine(conn.service(), history, conn.env)
-            for record in mine:
-                how = ("re-send with its original token" if engine.can_resend(record)
-                       else "compare MaxAssignments (token window over: no re-send)")
-                if record.state is State.PLANNED:
-                    how = "mark as never sent"
-                out.info(f"{_record_line(record)}  \u2192 {how}")
-            if not args.yes:
-                answer = _confirm(f"Resolve {len(mine)} request(s) on {conn.env.kind.banner}?")
-                if answer is None:
-                    return out.result(EXIT_USAGE, {"records": [record_to_json(r) for r in mine]},
-                                      "turktui: pass --yes to resolve without a terminal")
-                if not answer:
-                    return out.result(EXIT_CANCELLED, {"records": []}, "Cancelled.")
-            results = []
-            for record in mine:
-                full = history.get(record.id) or record
-                try:
-                    outcome = engine.resolve(full)
-                except PlanRefused as exc:
-                    out.info(f"#{record.id}: {exc.message}")
-                    continue
-                except HistoryError as exc:
-                    return out.result(EXIT_SERVICE, {"records": [record_to_json(r)
-                                                                 for r in results]},
-                                      f"turktui: #{record.id}: {_safe(exc)}")
-                results.append(outcome.record)
-                out.say(f"#{record.id}: {_safe(outcome.message)}")
-            still = [r for r in results if not r.settled]
-            code = EXIT_UNKNOWN if still else EXIT_OK
-            message = (f"{len(results) - len(still)} settled, {len(still)} still unknown"
-                       if still else f"{len(results)} settled")
-            return out.result(code, {"records": [record_to_json(r) for r in results]}, message)
+            return resolve_records(args, conn, history, history.unsettled(), out)
         finally:
             history.close()
     finally:
         conn.close()
+
+
+def resolve_records(args: argparse.Namespace, conn: Any, history: Any, records: list[Any],
+                    out: _Out, *, label: str = "") -> int:
+    """Settle `records` (unsettled) each at its own endpoint: list, confirm, resolve, report.
+    Used by `turktui resolve` and `turktui resolve --batch ID`."""
+    from turktui.core.engine import Engine
+    from turktui.core.history import State, record_to_json
+    from turktui.core.resolving import (
+        group_by_target,
+        like_service_factory,
+        resolve_everywhere,
+        same_endpoint,
+    )
+
+    if _explicit_endpoint(args):  # only the records made against the endpoint given
+        records = [r for r in records if same_endpoint(r.endpoint, conn.env.endpoint_url)]
+    if not records:
+        return out.result(EXIT_OK, {"records": []}, f"Nothing to resolve{label}.")
+    if conn.env.read_only:
+        return out.result(EXIT_USAGE, {"records": [record_to_json(r) for r in records]},
+                          f"turktui: read-only session: {len(records)} unsettled "
+                          "request(s) left as they are")
+    override = getattr(args, "profile", None)  # --profile: use it for every record
+    groups = group_by_target(records, profile=override)
+    planner = Engine(None, history, conn.env)
+    for target, group in groups.items():
+        out.info(f"{target.label}: {len(group)} unsettled")
+        for record in group:
+            how = ("re-send with its original token" if planner.can_resend(record)
+                   else "compare MaxAssignments (token window over: no re-send)")
+            if record.state is State.PLANNED:
+                how = "mark as never sent"
+            out.info(f"  {_record_line(record)}  \u2192 {how}")
+    allowed = _ask_resolve(args, groups, conn.settings.confirm_custom)
+    if isinstance(allowed, int):
+        code = allowed
+        message = ("turktui: pass --yes to resolve without a terminal"
+                   if code == EXIT_USAGE else "Cancelled.")
+        return out.result(code, {"records": [record_to_json(r) for r in records]}, message)
+    service = conn.service()
+    make = like_service_factory(service, connect_timeout=conn.settings.connect_timeout,
+                                read_timeout=conn.settings.read_timeout)
+    reports = resolve_everywhere(
+        records, history, make, reuse=(conn.env, service),
+        confirm_custom=conn.settings.confirm_custom, profile=override,
+        allow=lambda r: r.id in allowed,
+        on_outcome=lambda o: out.say(f"#{o.record.id}: {_safe(o.message)}"),
+    )
+    results = []
+    for report in reports:
+        for text in report.errors:
+            out.info(text)
+        out.info(report.summary())
+        results += [o.record for o in report.outcomes]
+    unknown = sum(r.still_unknown + len(r.skipped) for r in reports)
+    settled = sum(r.settled for r in reports)
+    code = EXIT_UNKNOWN if unknown else EXIT_OK
+    message = (f"{settled} settled, {unknown} still unknown" if unknown
+               else f"{settled} settled")
+    payload = {
+        "records": [record_to_json(r) for r in results],
+        "endpoints": [{"environment": r.target.env_kind, "endpoint": r.target.endpoint,
+                       "profile": r.target.profile, "settled": r.settled,
+                       "still_unknown": r.still_unknown + len(r.skipped),
+                       "unreachable": r.unreachable,
+                       "retry": r.target.retry_command()} for r in reports],
+    }
+    return out.result(code, payload, message + label)
+
+
+def _ask_resolve(args: argparse.Namespace, groups: dict[Any, list[Any]],
+                 confirm_custom: bool) -> set[int] | int:
+    """Which records may be resolved: one question for the harmless ones, one per record
+    where money may be spent (production, non-loopback custom). An int is an exit code."""
+    everything = {r.id for group in groups.values() for r in group}
+    if args.yes:
+        return everything
+    plain = [r for t, g in groups.items() for r in g
+             if not t.environment(confirm_custom=confirm_custom).needs_confirmation]
+    careful = [(t, r) for t, g in groups.items() for r in g
+               if t.environment(confirm_custom=confirm_custom).needs_confirmation]
+    allowed: set[int] = set()
+    if plain:
+        answer = _confirm(f"Resolve {len(plain)} request(s) (demo/sandbox/local)?")
+        if answer is None:
+            return EXIT_USAGE
+        if not answer:
+            return EXIT_CANCELLED
+        allowed |= {r.id for r in plain}
+    for target, record in careful:
+        env = target.environment(confirm_custom=confirm_custom)
+        answer = _confirm(f"Resolve #{record.id} (+{record.n:,} on HIT {_safe(record.hit_id)}) "
+                          f"on {env.confirm_words}? It may be re-sent with its token")
+        if answer is None:
+            return EXIT_USAGE
+        if answer:
+            allowed.add(record.id)
+    return allowed

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, replace
 from typing import Any
 
 from turktui.core.config import Paths, Settings, load_settings
-from turktui.core.environment import Environment, resolve_environment
+from turktui.core.environment import Environment, EnvKind, parse_endpoint, resolve_environment
 from turktui.core.errors import ConfigurationError
 
 
@@ -49,11 +50,13 @@ def add_connection_options(parser: argparse.ArgumentParser, *, suppress: bool = 
     )
     env.add_argument(
         "--production", action="store_true", default=flag_default,
-        help="use the real MTurk marketplace: real workers, real money",
+        help="use the real MTurk marketplace: real workers, real money (with --endpoint-url: "
+             "that endpoint is treated as production in every respect)",
     )
     group.add_argument(
         "--endpoint-url", metavar="URL", default=default,
-        help="talk to this endpoint instead (e.g. a local emulator)",
+        help="talk to this endpoint instead (e.g. a local emulator); MTurk's production host "
+             "is production however it is written; a non-loopback endpoint asks before spending",
     )
     group.add_argument(
         "--read-only", action="store_true", default=flag_default,
@@ -71,14 +74,16 @@ class Connection:
     demo_server: Any = None
 
     def service(self) -> Any:
+        """The MTurk service; changing calls and their outcomes go to the request log."""
+        from turktui.core.requestlog import LoggedService
         from turktui.core.service import MTurkService
 
-        return MTurkService(
+        return LoggedService(MTurkService(
             self.env,
             connect_timeout=self.settings.connect_timeout,
             read_timeout=self.settings.read_timeout,
             request_deadline=self.settings.request_deadline,
-        )
+        ), self.env)
 
     def close(self) -> None:
         if self.demo_server is not None:
@@ -87,6 +92,12 @@ class Connection:
 
 
 def load_config(args: argparse.Namespace) -> tuple[Settings, Paths]:
+    given = getattr(args, "endpoint_url", None)
+    if given is not None and not given.strip():
+        # An empty URL must never fall back to the configured environment (maybe production).
+        raise ConfigurationError(
+            "--endpoint-url is empty: give a URL (e.g. http://127.0.0.1:8443) or leave it out"
+        )
     paths = Paths.default()
     settings = load_settings(paths.config_file)
     settings = settings.merged(
@@ -123,9 +134,32 @@ def open_connection(args: argparse.Namespace, *, start_demo: bool = True) -> Con
             profile=settings.profile,
             read_only=settings.read_only,
             default=settings.environment,
+            confirm_custom=settings.confirm_custom,
         )
     except ValueError as exc:
         if server is not None:
             server.stop()
-        raise ConfigurationError(str(exc)) from exc
+        raise ConfigurationError(f"{_where_url(args, exc)}{exc}") from exc
+    if settings.endpoint_url and not demo and parse_endpoint(settings.endpoint_url).had_userinfo:
+        print("turktui: note: the user:password part of the endpoint URL is not used, stored "
+              "or shown", file=sys.stderr, flush=True)
+    from turktui.core import requestlog
+
+    if requestlog.setup(paths.log_dir) is not None:
+        command = getattr(args, "command", None) or "app"
+        requestlog.note(env, f"turktui {command}"
+                             + (" (read-only)" if env.read_only else "")
+                             + (" (each record at its own endpoint)" if command == "resolve"
+                                else ""))
+    if env.kind is EnvKind.DEMO:
+        # Demo records live in their own file: a production audit never mixes with play.
+        paths = replace(paths, history_db=paths.demo_history_db)
     return Connection(env=env, settings=settings, paths=paths, demo_server=server)
+
+
+def _where_url(args: argparse.Namespace, exc: ValueError) -> str:
+    if not str(exc).startswith("the endpoint URL"):
+        return ""
+    if getattr(args, "endpoint_url", None):
+        return "--endpoint-url: "
+    return "config endpoint_url: "

@@ -6,6 +6,7 @@ Config example (`turktui paths` prints where it lives):
     profile = "mturk-ops"
     environment = "sandbox"     # or "production"
     endpoint_url = ""           # overrides environment when set
+    confirm_custom = true       # a non-loopback endpoint_url gets the production confirmation
     read_only = false
     auto_refresh = 60           # seconds; 0 turns it off
     demo_hits = 200
@@ -35,6 +36,15 @@ class Paths:
     data_dir: Path
     history_db: Path
     log_dir: Path
+
+    @property
+    def demo_history_db(self) -> Path:
+        """Demo records live apart, so a production audit never mixes with play."""
+        return self.history_db.with_name("history-demo.sqlite3")
+
+    def history_for(self, env_kind: str) -> Path:
+        """The history file for records of this environment kind ("demo" or any other)."""
+        return self.demo_history_db if env_kind == "demo" else self.history_db
 
     @classmethod
     def default(cls) -> Paths:
@@ -71,6 +81,7 @@ class Settings:
     profile: str | None = None
     environment: str = "sandbox"
     endpoint_url: str | None = None
+    confirm_custom: bool = True
     read_only: bool = False
     auto_refresh: float = 0.0
     demo_hits: int = 200
@@ -88,6 +99,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "profile": (str,),
     "environment": (str,),
     "endpoint_url": (str,),
+    "confirm_custom": (bool,),
     "read_only": (bool,),
     "auto_refresh": (int, float),
     "demo_hits": (int,),

@@ -789,9 +789,17 @@ class HistoryStore:
         return [self._row(r) for r in rows]
 
     @staticmethod
-    def _where(text: str | None, states: Iterable[State | str] | None) -> tuple[str, list[Any]]:
+    def _where(text: str | None, states: Iterable[State | str] | None,
+               env_kind: str | None = None, endpoint: str | None = None,
+               ) -> tuple[str, list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
+        if env_kind is not None:
+            clauses.append("env_kind = ?")
+            params.append(env_kind)
+        if endpoint is not None:
+            clauses.append("endpoint = ?")
+            params.append(endpoint)
         if states is not None:
             values = [State(s).value for s in states]
             clauses.append(f"state IN ({', '.join('?' for _ in values)})")
@@ -812,9 +820,12 @@ class HistoryStore:
         states: Iterable[State | str] | None = None,
         limit: int = 500,
         offset: int = 0,
+        env_kind: str | None = None,
+        endpoint: str | None = None,
     ) -> list[Record]:
-        """Newest first, optionally filtered by text (any column) and states."""
-        where, params = self._where(text, states)
+        """Newest first, optionally filtered by text (any column), states, environment kind
+        and endpoint (exact, normalised URL)."""
+        where, params = self._where(text, states, env_kind, endpoint)
         with self._reading():
             rows = self._db.execute(
                 f"SELECT {_COLUMNS} FROM requests{where} ORDER BY created DESC, id DESC "
@@ -823,8 +834,9 @@ class HistoryStore:
             ).fetchall()
         return [self._row(r) for r in rows]
 
-    def count(self, *, text: str | None = None, states: Iterable[State | str] | None = None) -> int:
-        where, params = self._where(text, states)
+    def count(self, *, text: str | None = None, states: Iterable[State | str] | None = None,
+              env_kind: str | None = None, endpoint: str | None = None) -> int:
+        where, params = self._where(text, states, env_kind, endpoint)
         with self._reading():
             return int(self._db.execute(f"SELECT count(*) FROM requests{where}", params)
                        .fetchone()[0])

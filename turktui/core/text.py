@@ -55,3 +55,30 @@ def sanitize(text: object, *, keep_newlines: bool = False, max_length: int | Non
 def one_line(text: object, max_length: int | None = None) -> str:
     """Sanitize for a single table cell: newlines and tabs become visible too."""
     return sanitize(text, keep_newlines=False, max_length=max_length)
+
+
+# `scheme://` followed by userinfo (`user`, `user:password`) up to the last `@` before the
+# host: dropped entirely. Keys and URL passwords never reach a file or the screen.
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s?#]*@")
+
+
+def redact(text: object) -> str:
+    """`text` with the userinfo (`user:password@`) of every URL in it removed. Pure."""
+    if text is None:
+        return ""
+    if not isinstance(text, str):
+        text = str(text)
+    if "@" not in text:
+        return text
+    return _USERINFO.sub(r"\1", text)
+
+
+def redact_obj(value: object) -> object:
+    """`redact` applied to every string inside dicts/lists/tuples (for JSON output)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: redact_obj(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_obj(v) for v in value]
+    return value

@@ -9,7 +9,7 @@ import sys
 from decimal import Decimal, InvalidOperation
 from types import FrameType
 
-from .faults import parse_spec
+from .faults import parse_duration, parse_spec
 
 
 class _ArgError(Exception):
@@ -30,7 +30,22 @@ def _parser() -> _Parser:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--faults", default=None, help="e.g. 'ListHITs:latency=20ms;*:throttle=0.05'")
     p.add_argument("--balance", default="10000.00")
+    p.add_argument("--modification-lag", default="0", metavar="DURATION",
+                   help="after CreateHIT, refuse changes to the new HIT for this long "
+                        "(e.g. 5s; default 0: off)")
+    p.add_argument("--listing-lag", default="0", metavar="DURATION",
+                   help="new HITs appear in ListHITs only after this long (default 0: off)")
     return p
+
+
+def _lag(flag: str, text: str) -> float:
+    try:
+        value = parse_duration(text)
+    except ValueError:
+        raise _ArgError(f"{flag} must be a duration such as 5s or 500ms, got {text!r}") from None
+    if not (0 <= value < float("inf")):
+        raise _ArgError(f"{flag} must be a non-negative duration, got {text!r}")
+    return value
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -53,6 +68,8 @@ def cli_main(argv: list[str]) -> int:
             raise _ArgError(f"--balance must be a decimal amount, got {args.balance!r}") from None
         if not bal.is_finite() or bal < 0:
             raise _ArgError(f"--balance must be a non-negative amount, got {args.balance!r}")
+        mod_lag = _lag("--modification-lag", args.modification_lag)
+        list_lag = _lag("--listing-lag", args.listing_lag)
         if args.faults:
             try:
                 parse_spec(args.faults)
@@ -63,7 +80,8 @@ def cli_main(argv: list[str]) -> int:
         return 2
     try:
         srv = EmulatorServer(host=args.host, port=args.port, hits=args.hits, seed=args.seed,
-                             faults=args.faults, balance=args.balance)
+                             faults=args.faults, balance=args.balance,
+                             modification_lag=mod_lag, listing_lag=list_lag)
     except OSError as exc:
         print(f"turktui emulator: error: cannot listen on {args.host}:{args.port}: {exc}",
               file=sys.stderr)
@@ -76,6 +94,9 @@ def cli_main(argv: list[str]) -> int:
               " — Ctrl-C to stop")
         print(f"Try: AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws mturk list-hits "
               f"--endpoint-url {srv.url} --region us-east-1")
+        if mod_lag or list_lag:
+            print(f"Lags: modification {mod_lag:g}s after CreateHIT, ListHITs indexing "
+                  f"{list_lag:g}s")
         sys.stdout.flush()
         srv.serve_forever()
     except KeyboardInterrupt:

@@ -19,6 +19,12 @@ INVALID_HIT_STATE = "AWS.MechanicalTurk.InvalidHITState"
 PARAMETER_OUT_OF_RANGE = "AWS.ParameterOutOfRange"
 INVALID_PAGINATION_TOKEN = "AWS.MechanicalTurk.InvalidPaginationToken"
 SERVICE_UNAVAILABLE = "AWS.ServiceUnavailable"
+MISSING_PARAMETERS = "AWS.MissingParameters"
+
+# MTurk's own text when the balance does not cover a request (see FIDELITY.md).
+INSUFFICIENT_FUNDS_TEXT = (
+    "This Requester has insufficient funds in their account to complete this transaction. "
+    "Please visit https://requester.mturk.com/prepayments/new to purchase Prepaid HITs.")
 
 
 class ApiError(Exception):
@@ -58,6 +64,17 @@ def stamp(now: float) -> str:
 def request_error(message: str, now: float, turk_code: str | None = None) -> ApiError:
     """An MTurk ``RequestError`` (HTTP 400); ``message`` gets the ms-stamp suffix."""
     return ApiError(400, "RequestError", message + stamp(now), turk_code, mturk_style=True)
+
+
+def parameter_validation(message: str, now: float) -> ApiError:
+    """MTurk's ``ParameterValidationError`` (HTTP 400): a value outside its allowed range.
+
+    Seen as the error code of real UpdateExpirationForHIT answers (aws-sdk-java issue #1817:
+    "Error Code: ParameterValidationError"; aws-sdk-ruby issue #2065:
+    ``Aws::MTurk::Errors::ParameterValidationError``). The body's other members are not
+    public; it is sent like a RequestError (``Message`` with the ms stamp, no TurkErrorCode).
+    """
+    return ApiError(400, "ParameterValidationError", message + stamp(now), mturk_style=True)
 
 
 def service_fault(message: str, now: float) -> ApiError:

@@ -53,13 +53,17 @@ class FaultPlan:
 
 
 def parse_duration(text: str) -> float:
-    """``20ms`` / ``1.5s`` / ``0.2`` → seconds."""
+    """``20ms`` / ``1.5s`` / ``2m`` / ``1h`` / ``0.2`` → seconds."""
     t = text.strip().lower()
     try:
         if t.endswith("ms"):
             return float(t[:-2]) / 1000.0
         if t.endswith("s"):
             return float(t[:-1])
+        if t.endswith("m"):
+            return float(t[:-1]) * 60.0
+        if t.endswith("h"):
+            return float(t[:-1]) * 3600.0
         return float(t)
     except ValueError:
         raise ValueError(f"invalid latency {text!r} (use e.g. 20ms or 1.5s)") from None

@@ -6,6 +6,8 @@ used to check them.
 
 from __future__ import annotations
 
+import math
+import time
 from decimal import ROUND_HALF_UP, Decimal
 
 # HITs created before this instant cannot be extended (2015-07-22T00:00:00Z).
@@ -14,6 +16,10 @@ EXTENSION_CUTOFF = 1437523200.0
 TEN = 10
 MAX_ASSIGNMENTS = 1_000_000
 TOKEN_WINDOW = 24 * 3600.0
+# UpdateExpirationForHIT: an extension must move the expiration 60 s .. 365 days
+# (aws-sdk-java issue #1817, aws-sdk-ruby issue #2065).
+EXPIRATION_INCREMENT_MIN = 60
+EXPIRATION_INCREMENT_MAX = 31_536_000
 CENT = Decimal("0.01")
 BASE_FEE = Decimal("0.20")
 TEN_PLUS_FEE = Decimal("0.20")
@@ -75,3 +81,41 @@ def is_valid_reward(text: str) -> bool:
 def money(value: Decimal) -> str:
     """Decimal → "1234.50"."""
     return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def java_date(epoch: float) -> str:
+    """``java.util.Date.toString()`` of ``epoch`` in UTC, to the second.
+
+    ``Wed Jul 14 20:26:06 UTC 2021`` — the form MTurk puts in the implicit idempotency
+    token of UpdateExpirationForHIT (Dallinger issue #3109). Locale-independent.
+    """
+    t = time.gmtime(math.floor(epoch))
+    return (f"{_DAYS[t.tm_wday]} {_MONTHS[t.tm_mon - 1]} {t.tm_mday:02d} "
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} UTC {t.tm_year}")
+
+
+def expiration_token(hit_id: str, expire_at: float) -> str:
+    """MTurk's implicit idempotency token of UpdateExpirationForHIT: HIT id + ExpireAt."""
+    return hit_id + java_date(expire_at)
+
+
+def expiration_refusal(current: float, requested: float, now: float) -> str | None:
+    """Why MTurk refuses moving an expiration from ``current`` to ``requested``, or None.
+
+    ``requested`` at or before ``now`` expires the HIT (never refused here). Otherwise the
+    increment, in whole seconds, is measured from the current expiration, or from ``now``
+    when the HIT has already expired, and must lie within 60..31536000: a shorter
+    expiration is a negative increment ("The value -380572 is invalid ...").
+    """
+    if requested <= now:
+        return None
+    base = current if current > now else now
+    increment = math.floor(requested) - math.floor(base)
+    if EXPIRATION_INCREMENT_MIN <= increment <= EXPIRATION_INCREMENT_MAX:
+        return None
+    return (f"The value {increment} is invalid for ExpirationIncrementInSeconds. "
+            f"Valid values range from {EXPIRATION_INCREMENT_MIN} to {EXPIRATION_INCREMENT_MAX}.")

@@ -4,7 +4,9 @@
 ``now``). The first HITs are hand-written special cases (every situation an
 operator meets: assignment counts around the 10 boundary, too-old HITs, expired,
 Reviewable/Unassignable, hostile titles with markup, terminal escapes, control and
-bidi characters, non-Latin text); the rest are realistic generated HITs.
+bidi characters, non-Latin text); the rest are realistic generated HITs, some with
+work Submitted and awaiting review (``NumberOfAssignmentsSubmitted``, not a wire member:
+the emulator keeps it beside the HIT and serves matching assignments).
 """
 
 from __future__ import annotations
@@ -220,7 +222,33 @@ def build_hits(count: int, seed: int, now: float) -> list[dict[str, Any]]:
     for hit in hits:
         if "HITId" not in hit:
             hit["HITId"] = _ids(special_rng)
+    n_special = min(count, len(_special_cases(day0)))
+    for hit in hits[n_special:]:
+        _split_submitted(hit, day0)
     return hits
+
+
+def _split_submitted(hit: dict[str, Any], day0: float) -> None:
+    """Turn part of a generated HIT's finished work into Submitted work awaiting review.
+
+    Only where MTurk could show it all day long: the work must fit in the auto-approval
+    window (submitted after ``day0 + 1 day − delay``, at the latest by ``day0``). Drawn from
+    the HIT's own id, so the main sequence (and every other HIT) is unchanged.
+    """
+    done = hit["NumberOfAssignmentsCompleted"]
+    if done <= 0:
+        return
+    latest = min(day0, max(hit["CreationTime"], hit["Expiration"])
+                 + hit["AssignmentDurationInSeconds"])
+    earliest = max(hit["CreationTime"], day0 + DAY - hit["AutoApprovalDelayInSeconds"])
+    if latest <= earliest:
+        return
+    rng = random.Random(f"submitted|{hit['HITId']}")
+    if rng.random() < 0.4:
+        return
+    n = 1 + int(rng.random() * max(1, done // 3))
+    hit["NumberOfAssignmentsCompleted"] = done - n
+    hit["NumberOfAssignmentsSubmitted"] = n
 
 
 def special_case_count() -> int:

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -90,7 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
             f"x-amzn-RequestId: {uuid.uuid4()}",
             f"Content-Type: {CONTENT_TYPE}",
             f"Content-Length: {len(body)}",
-            f"Date: {self.date_time_string()}",
+            f"Date: {formatdate(self.server.owner.state.now(), usegmt=True)}",
         ]
         if close or self.close_connection:
             self.close_connection = True
@@ -221,8 +222,10 @@ class EmulatorServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, hits: int = 200, seed: int = 1,
                  faults: str | FaultInjector | None = None, balance: str = "10000.00",
-                 now: Callable[[], float] | None = None) -> None:
-        self.state = MTurkState(seed=seed, balance=balance, now=now)
+                 now: Callable[[], float] | None = None, modification_lag: float = 0.0,
+                 listing_lag: float = 0.0) -> None:
+        self.state = MTurkState(seed=seed, balance=balance, now=now,
+                                modification_lag=modification_lag, listing_lag=listing_lag)
         if hits:
             self.state.add_hits(build_hits(hits, seed, self.state.now()))
         self.faults = faults if isinstance(faults, FaultInjector) else FaultInjector(faults)

@@ -6,14 +6,23 @@ changes, so a 100-HIT ``ListHITs`` page is a join of cached byte strings.
 
 Simplifications (documented choices):
 
-* HIT status changes only through operations: ``UpdateExpirationForHIT`` to the
-  past turns an Assignable HIT Unassignable (pending work) or Reviewable;
-  the mere passing of time does not change a stored status.
+* HIT status moves with time: an Assignable HIT whose expiration has passed reads
+  as Reviewable (MTurk: "a HIT moves to the Reviewable state when all of the
+  assignments have been submitted or the HIT has expired"), or Unassignable while
+  accepted work is still pending (a choice; see FIDELITY.md). The change is applied
+  lazily, whenever the HIT is read or touched, and stored.
+* Submitted (not yet approved or rejected) assignments count in none of
+  NumberOfAssignmentsPending/Available/Completed; the emulator keeps their number
+  beside the wire form (``NumberOfAssignmentsSubmitted`` in :meth:`MTurkState.add_hit`).
 * ``CreateAdditionalAssignmentsForHIT`` never touches ``Expiration``. On a HIT
   that has not expired, a Reviewable/Unassignable status becomes Assignable
   again (there is new work to take); an expired HIT keeps its status.
-* ``DeleteHIT`` is allowed when no work is pending and the HIT is expired or
-  Reviewable (MTurk: only Reviewable HITs whose work is settled can be disposed).
+* ``DeleteHIT`` is allowed when no work is pending or awaiting review and the HIT
+  is expired or Reviewable (MTurk: only Reviewable HITs "with all of their submitted
+  assignments already either approved or rejected" can be disposed).
+* Assignments (ListAssignmentsForHIT) are generated from the HIT's counts
+  (:mod:`.assignments`); Submitted work is approved automatically at its
+  AutoApprovalTime as the service clock passes it.
   Deleted HITs disappear from every operation ("does not exist").
 """
 
@@ -34,17 +43,20 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from . import rules
+from . import assignments, rules
 from .errors import (
     INSUFFICIENT_FUNDS,
+    INSUFFICIENT_FUNDS_TEXT,
     INVALID_HIT_STATE,
     INVALID_PAGINATION_TOKEN,
+    MISSING_PARAMETERS,
     PARAMETER_OUT_OF_RANGE,
     hit_does_not_exist,
+    parameter_validation,
     request_error,
 )
 from .ids import hashed_id, random_id
-from .wire import parse_timestamp
+from .wire import clean, parse_timestamp
 
 # Member order of botocore's HIT shape.
 HIT_MEMBERS = (
@@ -67,11 +79,22 @@ _JSON = json.JSONEncoder(separators=(",", ":"))
 class _Hit:
     """One stored HIT: its wire dict, listing sequence number and cached JSON."""
 
-    __slots__ = ("blob", "data", "seq")
+    __slots__ = ("asg", "auto_at", "blob", "born", "data", "seq", "submitted", "t0")
 
-    def __init__(self, seq: int, data: dict[str, Any]) -> None:
+    def __init__(self, seq: int, data: dict[str, Any], submitted: int = 0,
+                 t0: float = 0.0) -> None:
         self.seq = seq
         self.data = data
+        self.submitted = submitted
+        # assignments are generated relative to t0 (service time of insertion), lazily
+        self.t0 = t0
+        self.asg: list[dict[str, Any]] | None = None
+        self.auto_at = float("inf")
+        if submitted:
+            times = assignments.submitted_times(data, t0, submitted)
+            self.auto_at = times[0] + int(data.get("AutoApprovalDelayInSeconds") or 0)
+        # service time of CreateHIT (None: seeded or added by a test, never lagging)
+        self.born: float | None = None
         self.blob: bytes | None = None
 
     def json(self) -> bytes:
@@ -92,7 +115,22 @@ class MTurkState:
     """Thread-safe in-memory MTurk requester account."""
 
     def __init__(self, *, seed: int = 1, balance: str = "10000.00",
-                 now: Callable[[], float] | None = None) -> None:
+                 now: Callable[[], float] | None = None, modification_lag: float = 0.0,
+                 listing_lag: float = 0.0) -> None:
+        """``now``: the service clock (default ``time.time``; tests inject their own).
+
+        ``modification_lag``: for this many seconds after CreateHIT, the new HIT's
+        CreateAdditionalAssignmentsForHIT and UpdateExpirationForHIT answer a RequestError.
+        ``listing_lag``: a new HIT appears in ListHITs only this many seconds after
+        CreateHIT (GetHIT finds it at once). Both off (0) by default; both may be changed at
+        any time through the attributes of the same names.
+        """
+        for name, value in (("modification_lag", modification_lag),
+                            ("listing_lag", listing_lag)):
+            if not (value >= 0 and value != float("inf")):
+                raise ValueError(f"{name} must be a non-negative number of seconds, got {value}")
+        self.modification_lag = float(modification_lag)
+        self.listing_lag = float(listing_lag)
         self.lock = threading.RLock()
         self._clock = now or time.time
         self._offset = 0.0
@@ -134,7 +172,14 @@ class MTurkState:
     def get_hit_raw(self, hit_id: str) -> dict[str, Any]:
         """A copy of the HIT's wire dict (deleted HITs included; KeyError if unknown)."""
         with self.lock:
-            return json.loads(self._hits[hit_id].json())
+            rec = self._hits[hit_id]
+            self._settle(rec, self.now())
+            return json.loads(rec.json())
+
+    def submitted_count(self, hit_id: str) -> int:
+        """Submitted assignments awaiting review (counted in none of the wire numbers)."""
+        with self.lock:
+            return self._hits[hit_id].submitted
 
     def is_deleted(self, hit_id: str) -> bool:
         with self.lock:
@@ -168,9 +213,12 @@ class MTurkState:
             rec = self._hits[hit_id]
             rec.data.update(fields)
             rec.data = _normalize(rec.data)
+            rec.asg = None
             rec.changed()
 
     def _insert(self, fields: dict[str, Any]) -> str:
+        fields = dict(fields)
+        submitted = int(fields.pop("NumberOfAssignmentsSubmitted", 0) or 0)
         unknown = set(fields) - _MEMBER_SET
         if unknown:
             raise TypeError(f"unknown HIT fields: {sorted(unknown)}")
@@ -206,8 +254,8 @@ class MTurkState:
         if data.get("NumberOfAssignmentsAvailable") is None:
             data["NumberOfAssignmentsAvailable"] = max(
                 0, data["MaxAssignments"] - data["NumberOfAssignmentsPending"]
-                - data["NumberOfAssignmentsCompleted"])
-        rec = _Hit(self._next_seq, _normalize(data))
+                - data["NumberOfAssignmentsCompleted"] - submitted)
+        rec = _Hit(self._next_seq, _normalize(data), submitted, now)
         self._next_seq += 1
         self._hits[hit_id] = rec
         self._by_seq[rec.seq] = rec
@@ -221,7 +269,35 @@ class MTurkState:
         i = bisect.bisect_left(self._live, rec.seq)
         if i >= len(self._live) or self._live[i] != rec.seq:
             raise hit_does_not_exist(hit_id, now)
+        self._settle(rec, now)
         return rec
+
+    @staticmethod
+    def _settle(rec: _Hit, now: float) -> None:
+        """Apply what the passing of time did to the HIT: an expired HIT is not Assignable;
+        Submitted work past its AutoApprovalTime is Approved (and counts as completed)."""
+        d = rec.data
+        if d.get("HITStatus") == "Assignable" and d["Expiration"] <= now:
+            d["HITStatus"] = "Unassignable" if d.get("NumberOfAssignmentsPending") else (
+                "Reviewable")
+            rec.changed()
+        if now >= rec.auto_at:
+            work = MTurkState._assignments(rec)
+            approved = assignments.auto_approve(work, now)
+            rec.submitted -= approved
+            d["NumberOfAssignmentsCompleted"] = d.get("NumberOfAssignmentsCompleted", 0) + approved
+            rec.auto_at = min((a["AutoApprovalTime"] for a in work
+                               if a["AssignmentStatus"] == "Submitted"), default=float("inf"))
+            rec.changed()
+
+    @staticmethod
+    def _assignments(rec: _Hit) -> list[dict[str, Any]]:
+        """The HIT's Submitted/Approved/Rejected assignments (generated on first use)."""
+        d = rec.data
+        completed = d.get("NumberOfAssignmentsCompleted", 0)
+        if rec.asg is None or len(rec.asg) != completed + rec.submitted:
+            rec.asg = assignments.build(d, completed, rec.submitted, rec.t0)
+        return rec.asg
 
     # ------------------------------------------------------------ idempotency
     def _check_token(self, op: str, token: str | None, now: float) -> None:
@@ -271,14 +347,42 @@ class MTurkState:
             if p.get("NextToken"):
                 last = self._read_token("hits", p["NextToken"], self.now())
                 start = bisect.bisect_right(self._live, last)
-            seqs = self._live[start:start + size]
             by_seq = self._by_seq
+            now = self.now()
+            if self.listing_lag > 0:
+                seqs, more = self._visible_page(start, size, now)
+            else:
+                seqs = self._live[start:start + size]
+                more = start + size < len(self._live)
+            settle = self._settle
+            for s in seqs:
+                settle(by_seq[s], now)
             body = b",".join([by_seq[s].json() for s in seqs])
-            more = start + size < len(self._live)
             token = self._make_token("hits", seqs[-1]) if more and seqs else None
         head = b'{"NumResults":%d,"HITs":[' % len(seqs)
         tail = b'],"NextToken":"%s"}' % token.encode() if token else b"]}"
         return head + body + tail
+
+    def _visible_page(self, start: int, size: int, now: float) -> tuple[list[int], bool]:
+        """Up to ``size`` listed seqs from index ``start``, skipping HITs still being indexed,
+        and whether a further listed HIT exists."""
+        lag = self.listing_lag
+        out: list[int] = []
+        for s in self._live[start:]:
+            born = self._by_seq[s].born
+            if born is not None and now - born < lag:
+                continue
+            if len(out) == size:
+                return out, True
+            out.append(s)
+        return out, False
+
+    def _check_modification_lag(self, rec: _Hit, now: float) -> None:
+        born = rec.born
+        if born is not None and now - born < self.modification_lag:
+            raise request_error(
+                f"HIT {rec.data['HITId']} was created moments ago and cannot be modified yet. "
+                "Please try again in a few seconds.", now)
 
     def op_get_account_balance(self, p: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
@@ -304,12 +408,18 @@ class MTurkState:
                     raise request_error(f"The value {p[name]} is invalid for {name}. Valid "
                                         "values range from 30 to 31536000.", now,
                                         PARAMETER_OUT_OF_RANGE)
+            if p.get("Question") is None and p.get("HITLayoutId") is None:
+                raise request_error("Your request is missing required parameters. Required "
+                                    "parameters include Question or HITLayoutId.", now,
+                                    MISSING_PARAMETERS)
+            if p.get("Question") is not None and p.get("HITLayoutId") is not None:
+                raise request_error("Your request must include either a Question or a "
+                                    "HITLayoutId, not both.", now, PARAMETER_OUT_OF_RANGE)
             if not p["Title"].strip():
                 raise request_error("The Title must not be empty.", now, PARAMETER_OUT_OF_RANGE)
             cost = rules.cost_for(reward, max_a, max_a)
             if cost > self._balance:
-                raise request_error("You do not have enough funds to complete this request.",
-                                    now, INSUFFICIENT_FUNDS)
+                raise request_error(INSUFFICIENT_FUNDS_TEXT, now, INSUFFICIENT_FUNDS)
             fields: dict[str, Any] = {
                 "Title": p["Title"], "Description": p["Description"],
                 "Reward": rules.money(reward), "MaxAssignments": max_a,
@@ -318,11 +428,14 @@ class MTurkState:
                 "Keywords": p.get("Keywords", ""), "CreationTime": now,
                 "Expiration": now + p["LifetimeInSeconds"],
             }
-            for name in ("Question", "RequesterAnnotation", "QualificationRequirements",
-                         "HITLayoutId"):
+            for name in ("Question", "RequesterAnnotation", "HITLayoutId"):
                 if p.get(name) is not None:
                     fields[name] = p[name]
+            if p.get("QualificationRequirements") is not None:
+                fields["QualificationRequirements"] = clean(
+                    "QualificationRequirementList", p["QualificationRequirements"])
             hit_id = self._insert(fields)
+            self._hits[hit_id].born = now
             self._balance -= cost
             self._remember_token(op, p.get("UniqueRequestToken"), now)
             return b'{"HIT":' + self._hits[hit_id].json() + b"}"
@@ -339,6 +452,7 @@ class MTurkState:
             token = p.get("UniqueRequestToken")
             self._check_token(op, token, now)
             rec = self._live_hit(p["HITId"], now)
+            self._check_modification_lag(rec, now)
             d = rec.data
             refusal = rules.extension_refusal(d["CreationTime"], d["MaxAssignments"], n)
             if refusal:
@@ -350,10 +464,7 @@ class MTurkState:
             after = d["MaxAssignments"] + n
             cost = rules.cost_for(reward, n, after)
             if cost > self._balance:
-                raise request_error(
-                    f"You do not have enough funds to complete this request: the cost is "
-                    f"${rules.money(cost)}, the available balance ${rules.money(self._balance)}.",
-                    now, INSUFFICIENT_FUNDS)
+                raise request_error(INSUFFICIENT_FUNDS_TEXT, now, INSUFFICIENT_FUNDS)
             d["MaxAssignments"] = after
             d["NumberOfAssignmentsAvailable"] = d.get("NumberOfAssignmentsAvailable", 0) + n
             if d["Expiration"] > now and d.get("HITStatus") in ("Reviewable", "Unassignable"):
@@ -364,12 +475,26 @@ class MTurkState:
             return {}
 
     def op_update_expiration_for_hit(self, p: dict[str, Any]) -> dict[str, Any]:
+        """MTurk's UpdateExpirationForHIT (see FIDELITY.md).
+
+        Order of checks: the HIT exists; the implicit token (HIT id + ExpireAt to the
+        second) was not processed in the last 24 hours; a future ExpireAt moves the
+        expiration 60 s .. 365 days forward. A past (or current) ExpireAt expires the HIT
+        now. Only an applied request consumes its token.
+        """
+        op = "UpdateExpirationForHIT"
         with self.lock:
             now = self.now()
             rec = self._live_hit(p["HITId"], now)
             at = parse_timestamp(p["ExpireAt"])
             assert at is not None  # validated by wire.validate_input
+            self._check_modification_lag(rec, now)
+            token = rules.expiration_token(p["HITId"], at)
+            self._check_token(op, token, now)
             d = rec.data
+            refusal = rules.expiration_refusal(d["Expiration"], at, now)
+            if refusal:
+                raise parameter_validation(refusal, now)
             if at <= now:
                 d["Expiration"] = now
                 if d.get("HITStatus") == "Assignable":
@@ -381,6 +506,7 @@ class MTurkState:
                         and d.get("NumberOfAssignmentsAvailable", 0) > 0):
                     d["HITStatus"] = "Assignable"
             rec.changed()
+            self._remember_token(op, token, now)
             return {}
 
     def op_delete_hit(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -389,7 +515,7 @@ class MTurkState:
             rec = self._live_hit(p["HITId"], now)
             d = rec.data
             expired = d["Expiration"] <= now
-            if d.get("NumberOfAssignmentsPending", 0) > 0 or not (
+            if d.get("NumberOfAssignmentsPending", 0) > 0 or rec.submitted > 0 or not (
                     expired or d.get("HITStatus") == "Reviewable"):
                 raise request_error(
                     f"This HIT is currently in the state '{d.get('HITStatus')}'. This operation "
@@ -402,56 +528,17 @@ class MTurkState:
 
     def op_list_assignments_for_hit(self, p: dict[str, Any]) -> dict[str, Any]:
         size = p.get("MaxResults") or 10
+        statuses = p.get("AssignmentStatuses") or ["Submitted", "Approved", "Rejected"]
         with self.lock:
             now = self.now()
             rec = self._live_hit(p["HITId"], now)
-            d = dict(rec.data)
-        statuses = p.get("AssignmentStatuses") or ["Submitted", "Approved", "Rejected"]
-        kind = f"asg:{d['HITId']}:{','.join(sorted(statuses))}"
-        start = self._read_token(kind, p["NextToken"], now) if p.get("NextToken") else 0
-        wanted = [i for i in range(d.get("NumberOfAssignmentsCompleted", 0))
-                  if _assignment_status(i) in statuses]
-        page = wanted[start:start + size]
-        out: dict[str, Any] = {
-            "NumResults": len(page),
-            "Assignments": [_assignment(d, i) for i in page],
-        }
-        if start + size < len(wanted):
-            out["NextToken"] = self._make_token(kind, start + size)
+            kind = f"asg:{rec.data['HITId']}:{','.join(sorted(statuses))}"
+            start = self._read_token(kind, p["NextToken"], now) if p.get("NextToken") else 0
+            wanted = [a for a in self._assignments(rec) if a["AssignmentStatus"] in statuses]
+            page = [dict(a) for a in wanted[start:start + size]]
+            more = start + size < len(wanted)
+            token = self._make_token(kind, start + size) if more else None
+        out: dict[str, Any] = {"NumResults": len(page), "Assignments": page}
+        if token:
+            out["NextToken"] = token
         return out
-
-
-def _assignment_status(i: int) -> str:
-    """Completed work: every 7th assignment rejected, the rest approved."""
-    return "Rejected" if i % 7 == 6 else "Approved"
-
-
-def _assignment(hit: dict[str, Any], i: int) -> dict[str, Any]:
-    """Synthetic, deterministic completed assignment number ``i`` of ``hit``."""
-    hit_id = hit["HITId"]
-    accept = hit["CreationTime"] + 60.0 * (i + 1)
-    submit = accept + 120.0 + (i * 37) % 600
-    status = _assignment_status(i)
-    out: dict[str, Any] = {
-        "AssignmentId": hashed_id(f"asg|{hit_id}|{i}"),
-        "WorkerId": hashed_id(f"worker|{hit_id}|{i % 97}", 14, prefix="A"),
-        "HITId": hit_id,
-        "AssignmentStatus": status,
-        "AutoApprovalTime": submit + hit.get("AutoApprovalDelayInSeconds", 259200),
-        "AcceptTime": accept,
-        "SubmitTime": submit,
-        "Deadline": accept + hit.get("AssignmentDurationInSeconds", 3600),
-        "Answer": (
-            '<?xml version="1.0" encoding="ASCII"?><QuestionFormAnswers xmlns="http://'
-            "mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/"
-            'QuestionFormAnswers.xsd"><Answer><QuestionIdentifier>answer</QuestionIdentifier>'
-            f"<FreeText>answer {i}</FreeText></Answer></QuestionFormAnswers>"
-        ),
-    }
-    if status == "Approved":
-        out["ApprovalTime"] = submit + 3600.0
-    else:
-        out["RejectionTime"] = submit + 3600.0
-        out["RequesterFeedback"] = "The answer did not follow the instructions."
-    return out
-

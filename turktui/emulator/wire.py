@@ -7,8 +7,8 @@ required members, wrong JSON types and out-of-range values with the same
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
+import math
 import re
 from typing import Any
 
@@ -37,12 +37,12 @@ INPUTS: dict[str, Spec] = {
         "Description": ("string", True, {}),
         "Question": ("string", False, {}),
         "RequesterAnnotation": ("string", False, {}),
-        "QualificationRequirements": ("list", False, {}),
+        "QualificationRequirements": ("shape", False, {"shape": "QualificationRequirementList"}),
         "UniqueRequestToken": ("string", False, _TOKEN),
-        "AssignmentReviewPolicy": ("structure", False, {}),
-        "HITReviewPolicy": ("structure", False, {}),
+        "AssignmentReviewPolicy": ("shape", False, {"shape": "ReviewPolicy"}),
+        "HITReviewPolicy": ("shape", False, {"shape": "ReviewPolicy"}),
         "HITLayoutId": ("string", False, _ID),
-        "HITLayoutParameters": ("list", False, {}),
+        "HITLayoutParameters": ("shape", False, {"shape": "HITLayoutParameterList"}),
     },
     "GetHIT": {"HITId": ("string", True, _ID)},
     "ListHITs": {
@@ -68,6 +68,42 @@ INPUTS: dict[str, Spec] = {
     },
 }
 
+# Nested input shapes of CreateHIT, as in botocore's ``mturk`` model (the tests compare this
+# table with the model). name -> ("structure", {member: shape}, required) |
+# ("list", member shape) | (scalar type, constraints).
+SHAPES: dict[str, tuple[Any, ...]] = {
+    "QualificationRequirementList": ("list", "QualificationRequirement"),
+    "QualificationRequirement": ("structure", {
+        "QualificationTypeId": "String", "Comparator": "Comparator",
+        "IntegerValues": "IntegerList", "LocaleValues": "LocaleList",
+        "RequiredToPreview": "Boolean", "ActionsGuarded": "HITAccessActions",
+    }, ("QualificationTypeId", "Comparator")),
+    "Comparator": ("string", {"enum": (
+        "LessThan", "LessThanOrEqualTo", "GreaterThan", "GreaterThanOrEqualTo", "EqualTo",
+        "NotEqualTo", "Exists", "DoesNotExist", "In", "NotIn")}),
+    "IntegerList": ("list", "Integer"),
+    "LocaleList": ("list", "Locale"),
+    "Locale": ("structure", {"Country": "CountryParameters",
+                             "Subdivision": "CountryParameters"}, ("Country",)),
+    "CountryParameters": ("string", {"min": 2, "max": 2}),
+    "HITAccessActions": ("string", {"enum": (
+        "Accept", "PreviewAndAccept", "DiscoverPreviewAndAccept")}),
+    "ReviewPolicy": ("structure", {"PolicyName": "String",
+                                   "Parameters": "PolicyParameterList"}, ("PolicyName",)),
+    "PolicyParameterList": ("list", "PolicyParameter"),
+    "PolicyParameter": ("structure", {"Key": "String", "Values": "StringList",
+                                      "MapEntries": "ParameterMapEntryList"}, ()),
+    "StringList": ("list", "String"),
+    "ParameterMapEntryList": ("list", "ParameterMapEntry"),
+    "ParameterMapEntry": ("structure", {"Key": "String", "Values": "StringList"}, ()),
+    "HITLayoutParameterList": ("list", "HITLayoutParameter"),
+    "HITLayoutParameter": ("structure", {"Name": "String", "Value": "String"},
+                           ("Name", "Value")),
+    "String": ("string", {}),
+    "Integer": ("integer", {}),
+    "Boolean": ("boolean", {}),
+}
+
 _INT_LIMITS = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 
 
@@ -84,9 +120,11 @@ def _repr(value: Any) -> str:
     return f"'{json.dumps(value)}'"
 
 
-def _check(name: str, kind: str, value: Any, cons: dict[str, Any]) -> str | None:
-    """One member's constraint failure message, or None."""
-    where = f"Value {_repr(value)} at '{aws_member_name(name)}' failed to satisfy constraint: "
+def _check(name: str, kind: str, value: Any, cons: dict[str, Any],
+           path: str | None = None) -> str | None:
+    """One member's constraint failure message, or None (``path``: a nested member's)."""
+    at = path if path is not None else aws_member_name(name)
+    where = f"Value {_repr(value)} at '{at}' failed to satisfy constraint: "
     if kind == "string":
         if not isinstance(value, str):
             return where + "Member must be of type string"
@@ -94,6 +132,9 @@ def _check(name: str, kind: str, value: Any, cons: dict[str, Any]) -> str | None
             return where + f"Member must have length greater than or equal to {cons['min']}"
         if "max" in cons and len(value) > cons["max"]:
             return where + f"Member must have length less than or equal to {cons['max']}"
+        if "enum" in cons and value not in cons["enum"]:
+            return where + ("Member must satisfy enum value set: ["
+                            + ", ".join(cons["enum"]) + "]")
         if "pattern" in cons and not cons["pattern"].match(value):
             pattern = cons["pattern"].pattern
             return where + f"Member must satisfy regular expression pattern: {pattern}"
@@ -125,7 +166,61 @@ def _check(name: str, kind: str, value: Any, cons: dict[str, Any]) -> str | None
         if not isinstance(value, dict):
             return where + "Member must be of type structure"
         return None
+    if kind == "boolean":
+        if not isinstance(value, bool):
+            return where + "Member must be of type boolean"
+        return None
     return None
+
+
+def _check_shape(path: str, shape: str, value: Any, errors: list[str]) -> None:
+    """Validate ``value`` against the nested shape ``shape``; AWS-style paths
+    (``qualificationRequirements.1.member.comparator``)."""
+    spec = SHAPES[shape]
+    kind = spec[0]
+    if kind == "list":
+        if not isinstance(value, list):
+            errors.append(f"Value {_repr(value)} at '{path}' failed to satisfy constraint: "
+                          "Member must be of type list")
+            return
+        for i, item in enumerate(value, 1):
+            where = f"{path}.{i}.member"
+            if item is None:
+                errors.append(f"Value null at '{where}' failed to satisfy constraint: "
+                              "Member must not be null")
+                continue
+            _check_shape(where, spec[1], item, errors)
+        return
+    if kind == "structure":
+        if not isinstance(value, dict):
+            errors.append(f"Value {_repr(value)} at '{path}' failed to satisfy constraint: "
+                          "Member must be of type structure")
+            return
+        members, required = spec[1], spec[2]
+        for name, sub in members.items():
+            where = f"{path}.{aws_member_name(name)}"
+            item = value.get(name)
+            if item is None:
+                if name in required:
+                    errors.append(f"Value null at '{where}' failed to satisfy constraint: "
+                                  "Member must not be null")
+                continue
+            _check_shape(where, sub, item, errors)
+        return
+    msg = _check(path, kind, value, spec[1], path=path)
+    if msg:
+        errors.append(msg)
+
+
+def clean(shape: str, value: Any) -> Any:
+    """``value`` (already validated against ``shape``) without members the model lacks."""
+    spec = SHAPES[shape]
+    if spec[0] == "list":
+        return [clean(spec[1], item) for item in value]
+    if spec[0] == "structure":
+        return {k: clean(sub, value[k]) for k, sub in spec[1].items()
+                if value.get(k) is not None}
+    return value
 
 
 def validate_input(op: str, params: dict[str, Any]) -> None:
@@ -138,6 +233,9 @@ def validate_input(op: str, params: dict[str, Any]) -> None:
                 errors.append(f"Value null at '{aws_member_name(name)}' failed to satisfy "
                               "constraint: Member must not be null")
             continue
+        if kind == "shape":
+            _check_shape(aws_member_name(name), cons["shape"], value, errors)
+            continue
         msg = _check(name, kind, value, cons)
         if msg:
             errors.append(msg)
@@ -145,25 +243,27 @@ def validate_input(op: str, params: dict[str, Any]) -> None:
         raise validation(errors)
 
 
+# The instants MTurk's Java service can hold: year 1 to year 9999 (epoch seconds). A JSON
+# number outside this range (1e308) is not a timestamp AWS can deserialize.
+MIN_EPOCH = -62135596800.0
+MAX_EPOCH = 253402300799.0
+
+
 def parse_timestamp(value: Any) -> float | None:
-    """Epoch seconds from a JSON number or an ISO-8601 string; None if neither."""
-    if isinstance(value, bool):
+    """Epoch seconds from a finite JSON number (AWS JSON 1.1 timestamps); None otherwise.
+
+    botocore (and the AWS CLI) always send timestamps as epoch-second numbers; strings,
+    booleans, NaN, infinities and numbers beyond year 9999 are not timestamps.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            pass
-        try:
-            ts = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        if ts.tzinfo is None:
-            ts = ts.replace(tzinfo=_dt.timezone.utc)
-        return ts.timestamp()
-    return None
+    try:
+        out = float(value)
+    except OverflowError:
+        return None
+    if not math.isfinite(out) or not MIN_EPOCH <= out <= MAX_EPOCH:
+        return None
+    return out
 
 
 def decode_body(raw: bytes) -> dict[str, Any]:

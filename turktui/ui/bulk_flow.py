@@ -14,6 +14,7 @@ from typing import Any
 from turktui.core.batch import BatchReport, BatchRunner
 from turktui.core.bulk import BulkPreview
 from turktui.core.engine import Outcome, PlanRefused
+from turktui.core.environment import EnvKind
 from turktui.core.history import HistoryError
 from turktui.core.models import Hit
 from turktui.core.text import one_line
@@ -50,7 +51,7 @@ def open_bulk(app: Any, hits: list[Hit] | None = None) -> None:
 
 
 def submit_bulk(app: Any, preview: BulkPreview) -> None:
-    if not app.ctx.env.is_production:
+    if app.ctx.env.kind is EnvKind.DEMO:  # every other endpoint restates the totals first
         run_batch(app, preview)
         return
 
@@ -61,7 +62,8 @@ def submit_bulk(app: Any, preview: BulkPreview) -> None:
             app.notify("Cancelled: nothing was sent.", markup=False)
 
     body = batch_confirm_text(preview, app.ctx.env.kind.banner)
-    app.push_screen(ConfirmScreen("Confirm: PRODUCTION batch", body, danger=True), confirmed)
+    app.push_screen(ConfirmScreen(f"Confirm: {app.ctx.env.kind.banner} batch", body,
+                                  danger=True), confirmed)
 
 
 def _runner(app: Any) -> BatchRunner | None:
@@ -98,8 +100,29 @@ def _finished(app: Any, report: BatchReport | None) -> None:
     if report is not None:
         app.ctx.extras["last_batch"] = report
         severity = "information" if report.all_succeeded else "warning"
-        app.notify(one_line(f"Batch {report.batch_id}: {report.summary()}", max_length=400),
+        app.notify(one_line(f"Batch {report.batch_id}: {report.summary()}", max_length=400)
+                   + _unmark_succeeded(app, report),
                    severity=severity, markup=False, timeout=10)
+
+
+def _unmark_succeeded(app: Any, report: BatchReport) -> str:
+    """After a batch, the HITs it extended lose their marks (so the same keys cannot repeat
+    it); the others keep theirs, and the message says so."""
+    main = getattr(app, "main_screen", None)
+    table = getattr(main, "table", None) if main is not None else None
+    if table is None:
+        return ""
+    done = {r.hit_id for r in report.records if r.state.applied}
+    before = len(table.marked)
+    table.marked.difference_update(done)
+    with contextlib.suppress(Exception):
+        table.refresh()
+        main.update_status()
+    cleared, kept = before - len(table.marked), len(table.marked)
+    if not cleared:
+        return f" {kept:,} HIT(s) stay marked." if kept else ""
+    text = f" Marks cleared on the {cleared:,} HIT(s) extended"
+    return text + (f"; {kept:,} not extended stay marked (u: clear)." if kept else ".")
 
 
 def run_batch(app: Any, preview: BulkPreview) -> BatchScreen | None:
@@ -156,6 +179,17 @@ def resolve_batch(app: Any, batch_id: str) -> Any:
     history = get_history(app)
     if history is None:
         return None
+    try:
+        pending = [r for r in history.batch_records(batch_id) if not r.settled]
+    except HistoryError as exc:
+        app.notify(one_line(f"The history cannot be read: {exc}"), severity="error",
+                   markup=False)
+        return None
+    if any(r.endpoint != app.ctx.env.endpoint_url for r in pending):
+        # Sent elsewhere: settle each member at the endpoint it went to.
+        from turktui.ui.extend_flow import resolve_records
+
+        return resolve_records(app, pending)
     runner = BatchRunner(make_engine(app, history))
 
     def work() -> BatchReport:

@@ -9,6 +9,7 @@ The app calls `open_extend(app, hit)` (`e`), `open_history(app)` (`h`) and, once
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from typing import Any
 
@@ -85,7 +86,7 @@ def submit_request(app: Any, request: ExtendRequest) -> None:
     except PlanRefused as exc:
         app.notify(one_line(f"Not sent: {exc.message}"), severity="error", markup=False)
         return
-    if not app.ctx.env.is_production:
+    if not app.ctx.env.needs_confirmation:
         run_plan(app, engine, plan)
         return
     balance = app.ctx.balance.available if app.ctx.balance is not None else None
@@ -97,7 +98,8 @@ def submit_request(app: Any, request: ExtendRequest) -> None:
         else:
             app.notify("Cancelled: nothing was sent.", markup=False)
 
-    app.push_screen(ConfirmScreen("Confirm: PRODUCTION request", body, danger=True), confirmed)
+    app.push_screen(ConfirmScreen(f"Confirm: {app.ctx.env.kind.banner} request", body,
+                                  danger=True), confirmed)
 
 
 def run_plan(app: Any, engine: Engine, plan: Plan) -> Any:
@@ -189,33 +191,68 @@ def open_history(app: Any) -> None:
     app.push_screen(HistoryScreen(history, resolve))
 
 
-def resolve_records(app: Any, records: list[Record]) -> Any:
-    """Settle records in a worker (may re-send with the original token: see the engine)."""
+def resolve_records(app: Any, records: list[Record], *, confirmed: bool = False) -> Any:
+    """Settle records in a worker, each at its own endpoint with its own profile (see
+    turktui.core.resolving). Records whose endpoint may spend real money (production, a
+    non-loopback custom endpoint) are confirmed first unless `confirmed`."""
     history = get_history(app)
     if history is None or not records:
         return None
-    engine = make_engine(app, history)
-    mine = [r for r in records if r.endpoint == app.ctx.env.endpoint_url]
-    if len(mine) < len(records):
-        app.notify(f"{len(records) - len(mine)} request(s) were made against another endpoint; "
-                   "connect to it to resolve them.", severity="warning", markup=False)
-    if not mine:
+    if app.ctx.read_only:
+        app.notify("read-only: resolving is off (it may re-send requests).",
+                   severity="warning", markup=False)
+        return None
+    from turktui.core.resolving import Target
+
+    confirm_custom = getattr(app.ctx.settings, "confirm_custom", True)
+    careful = [r for r in records
+               if Target.of(r).environment(confirm_custom=confirm_custom).needs_confirmation]
+    if careful and not confirmed:
+        lines = [f"{len(careful)} of these request(s) went to an endpoint that may spend real "
+                 "money; resolving may re-send them with their original token:", ""]
+        for rec in careful[:8]:
+            lines.append(one_line(f"#{rec.id}  +{rec.n:,} on HIT {rec.hit_id}  "
+                                  f"{Target.of(rec).label}"))
+        if len(careful) > 8:
+            lines.append(f"\u2026 and {len(careful) - 8} more")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                resolve_records(app, records, confirmed=True)
+            else:
+                app.notify("Cancelled: nothing was resolved.", markup=False)
+
+        app.push_screen(ConfirmScreen("Confirm: resolve on PRODUCTION", "\n".join(lines),
+                                      yes="Resolve", danger=True), answered)
         return None
 
     def work() -> list[Outcome]:
-        outcomes = []
-        for record in mine:
-            full = history.get(record.id) or record
-            try:
-                outcome = engine.resolve(full)
-            except (PlanRefused, HistoryError) as exc:
-                _notify(app, f"#{record.id}: {exc}", severity="error")
-                continue
-            outcomes.append(outcome)
+        from turktui.core.resolving import like_service_factory, resolve_everywhere
+
+        ctx = app.ctx
+        here = ctx.env.endpoint_url
+
+        def on_outcome(outcome: Outcome) -> None:
+            if outcome.record.endpoint != here:  # another endpoint: not a HIT of this list
+                outcome = dataclasses.replace(outcome, hit=None)
             app.call_from_thread(announce, app, outcome)
+
+        make = like_service_factory(
+            ctx.service, connect_timeout=getattr(ctx.settings, "connect_timeout", 5.0),
+            read_timeout=getattr(ctx.settings, "read_timeout", 30.0))
+        reports = resolve_everywhere(records, history, make, reuse=(ctx.env, ctx.service),
+                                     confirm_custom=confirm_custom, on_outcome=on_outcome,
+                                     clock=ctx.clock)
+        outcomes = []
+        for report in reports:
+            outcomes += report.outcomes
+            for text in report.errors:
+                _notify(app, text, severity="error")
+            if report.unreachable is not None or report.still_unknown:
+                _notify(app, report.summary(), severity="warning", timeout=30)
         return outcomes
 
-    app.notify(f"Resolving {len(mine)} request(s)…", markup=False, timeout=4)
+    app.notify(f"Resolving {len(records)} request(s)\u2026", markup=False, timeout=4)
     return app.run_worker(work, thread=True, group="extend", exit_on_error=False,
                           name="resolve")
 
@@ -230,7 +267,11 @@ def check_unsettled(app: Any) -> None:
         if history is None:
             return
         try:
-            pending = [r for r in history.unsettled() if r.endpoint == app.ctx.env.endpoint_url]
+            here = app.ctx.env.endpoint_url
+            # Every endpoint: each is resolved where it went. An earlier demo session's
+            # embedded service is gone for good: its records are not offered (history has them).
+            pending = [r for r in history.unsettled()
+                       if r.env_kind != "demo" or r.endpoint == here]
         except HistoryError:
             return
         if pending:
@@ -243,19 +284,29 @@ def check_unsettled(app: Any) -> None:
 def _offer(app: Any, pending: list[Record]) -> None:
     lines = [f"{len(pending)} request(s) from an earlier session have no recorded outcome "
              "(the program stopped or the connection dropped):", ""]
+    from turktui.core.resolving import Target
+
     for rec in pending[:8]:
-        lines.append(f"#{rec.id}  +{rec.n:,} on HIT {one_line(rec.hit_id)}  ({rec.state.label})")
+        lines.append(one_line(f"#{rec.id}  +{rec.n:,} on HIT {rec.hit_id}  ({rec.state.label})"
+                              f"  {Target.of(rec).label}"))
     if len(pending) > 8:
         lines.append(f"… and {len(pending) - 8} more")
     lines += ["", "Resolving re-sends a request with its original token within 24 hours "
               "(MTurk applies it at most once); after that it only compares MaxAssignments."]
 
+    confirm_custom = getattr(app.ctx.settings, "confirm_custom", True)
+    careful = [r for r in pending
+               if Target.of(r).environment(confirm_custom=confirm_custom).needs_confirmation]
+    if careful:
+        lines += ["", f"{len(careful)} of them went to PRODUCTION or a remote custom endpoint "
+                      "(real money)."]
+
     def answered(yes: bool | None) -> None:
         if yes:
-            resolve_records(app, pending)
+            resolve_records(app, pending, confirmed=True)
         else:
             app.notify("Unsettled requests remain: open the history (h) to resolve them later.",
                        markup=False)
 
     app.push_screen(ConfirmScreen("Unsettled requests", "\n".join(lines), yes="Resolve now",
-                                  no="Later"), answered)
+                                  no="Later", danger=bool(careful)), answered)

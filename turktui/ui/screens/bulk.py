@@ -36,19 +36,27 @@ from textual.widgets import (
 )
 
 from turktui.core.batch import BatchProgress, BatchReport, member_status
-from turktui.core.bulk import BulkPreview, LineStatus, ModeProblem, parse_mode, plan_bulk
+from turktui.core.bulk import (
+    BulkPreview,
+    LineStatus,
+    Mode,
+    ModeProblem,
+    parse_mode,
+    plan_bulk,
+)
 from turktui.core.engine import Outcome
 from turktui.core.history import Record
 from turktui.core.models import Hit
-from turktui.core.rules import format_money
+from turktui.core.rules import InputProblem, format_money, parse_count
 from turktui.core.text import one_line
 from turktui.ui.context import AppContext
 
+#: (key, label, placeholder). No amount is ever prefilled: the operator types every digit.
 MODES = (
-    ("add", "Add N to each HIT", "Assignments to add to each HIT", "5"),
-    ("top-up", "Top up to a target maximum (under 10: at most 9)", "Target maximum", "9"),
+    ("add", "Add N to each HIT", "Assignments to add to each HIT"),
+    ("top-up", "Top up to a target maximum (under 10: at most 9)", "Target maximum"),
     ("nine", "Top up to 9 (HITs under 10); add N to HITs at 10+",
-     "Add to HITs at 10+ (empty or 0: leave them)", ""),
+     "Add to HITs at 10+ (empty or 0: leave them)"),
 )
 _STATUS_MARK = {
     LineStatus.SEND: "\u2713 send",
@@ -58,6 +66,19 @@ _STATUS_MARK = {
 }
 
 
+def strict_mode(kind: str, text: str) -> Mode:
+    """The mode from what was typed, as strictly as the single dialog: the same parser
+    (`rules.parse_count`) and the same messages; nothing is rewritten. `nine` also takes
+    empty or 0 (leave HITs at 10+ alone)."""
+    if kind == "nine" and text in ("", "0"):
+        return parse_mode(kind, text)
+    try:
+        n = parse_count(text)
+    except InputProblem as exc:
+        raise ModeProblem(str(exc)) from None
+    return parse_mode(kind, str(n))
+
+
 class ModeValidator(Validator):
     def __init__(self, screen: BulkScreen) -> None:
         super().__init__()
@@ -65,7 +86,7 @@ class ModeValidator(Validator):
 
     def validate(self, value: str) -> ValidationResult:
         try:
-            parse_mode(self.screen.kind, value)
+            strict_mode(self.screen.kind, value)
         except ModeProblem as exc:
             return self.failure(str(exc))
         return self.success()
@@ -103,7 +124,7 @@ class BulkScreen(ModalScreen[BulkPreview | None]):
         self.kind = "add"
         self.preview: BulkPreview | None = None
         self.problem = ""
-        if ctx.env.is_production:
+        if ctx.env.needs_confirmation:
             self.add_class("-production")
 
     def compose(self) -> ComposeResult:
@@ -112,12 +133,11 @@ class BulkScreen(ModalScreen[BulkPreview | None]):
             yield Static(Text(f"Bulk extension: {n:,} marked HIT{'s' if n != 1 else ''} "
                               f"\u00b7 {one_line(self.ctx.env.kind.banner)}"), id="bulk-title")
             with RadioSet(id="bulk-mode"):
-                for i, (key, label, _, _) in enumerate(MODES):
+                for i, (key, label, _) in enumerate(MODES):
                     yield RadioButton(label, value=i == 0, id=f"mode-{key}")
             with Horizontal(id="bulk-row"):
-                yield Input(MODES[0][3], placeholder=MODES[0][2], id="bulk-number",
-                            validators=[ModeValidator(self)], restrict=r"[0-9]*",
-                            max_length=9)
+                yield Input("", placeholder=MODES[0][2], id="bulk-number",
+                            validators=[ModeValidator(self)])
                 yield Static(Text(""), id="bulk-problem", markup=False)
             yield DataTable(id="bulk-preview", cursor_type="row", zebra_stripes=True)
             yield Static(Text(""), id="bulk-totals", markup=False)
@@ -139,7 +159,7 @@ class BulkScreen(ModalScreen[BulkPreview | None]):
         value = self.query_one("#bulk-number", Input).value
         balance = self.ctx.balance.available if self.ctx.balance is not None else None
         try:
-            mode = parse_mode(self.kind, value)
+            mode = strict_mode(self.kind, value)
         except ModeProblem as exc:
             self.preview, self.problem = None, str(exc)
         else:
@@ -181,7 +201,7 @@ class BulkScreen(ModalScreen[BulkPreview | None]):
         self.kind = MODES[event.index][0]
         box = self.query_one("#bulk-number", Input)
         box.placeholder = MODES[event.index][2]
-        box.value = MODES[event.index][3]
+        box.value = ""
         self.recompute()
 
     @on(Input.Changed, "#bulk-number")

@@ -25,8 +25,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Footer, Input, Static
 
+from turktui.core.environment import EnvKind
 from turktui.core.history import HistoryError, HistoryStore, Record, State
-from turktui.core.text import one_line, sanitize
+from turktui.core.text import one_line, redact, sanitize
 from turktui.core.timefmt import iso
 
 PAGE = 200
@@ -43,6 +44,18 @@ _STATE_MARK = {
 }
 WIDE = 120
 BATCH_WIDE = 150  # from here a Batch column; below it a ▣ before "Add" marks batch members
+
+
+def env_short(env_kind: str) -> str:
+    """PROD, SBOX, CUST, DEMO (80 columns); an unknown label is shown as it is."""
+    try:
+        return EnvKind(env_kind).short
+    except ValueError:
+        return one_line(env_kind)[:4].upper()
+
+
+#: `e` in the history cycles through these (None: every environment).
+ENV_CYCLE: tuple[str | None, ...] = (None, "production", "sandbox", "custom", "demo")
 
 
 def state_label(state: State) -> str:
@@ -63,14 +76,15 @@ def _cut(text: str, width: int) -> str:
 def _layout(width: int) -> list[tuple[str, int]]:
     """(column, width) for this terminal width; the title takes what is left."""
     wide = width >= WIDE
-    columns = [("#", 5), ("Created (UTC)", 19 if wide else 11), ("State", 13), ("Add", 8),
-               ("Max", 17 if wide else 11), ("HIT", 30 if wide else 14)]
+    columns = [("#", 5), ("Created (UTC)", 19 if wide else 11),
+               ("Environment" if wide else "Env", 10 if wide else 4), ("State", 13), ("Add", 8),
+               ("Max", 17 if wide else 11), ("HIT", 30 if wide else 12)]
     if wide:
-        columns.append(("Error", 36))
+        columns.append(("Error", 26))
     if width >= BATCH_WIDE:
         columns.append(("Batch", 12))
     used = sum(w + 1 for _, w in columns)
-    columns.insert(6, ("Title", max(8, width - used)))
+    columns.insert(7, ("Title", max(8, width - used)))
     return columns
 
 
@@ -79,6 +93,8 @@ def _cells(rec: Record, wide: bool) -> dict[str, str]:
     return {
         "#": f"{rec.id}",
         "Created (UTC)": created if wide else created[5:16],
+        "Env": env_short(rec.env_kind),
+        "Environment": one_line(rec.env_kind),
         "State": state_label(rec.state),
         "Add": ("\u25a3" if rec.batch_id else "") + f"+{rec.n:,}",
         "Max": f"{rec.max_before:,}\u2192{rec.expected_after:,}",
@@ -235,6 +251,7 @@ class HistoryScreen(Screen[None]):
         Binding("slash", "focus_filter", "Filter"),
         Binding("r", "resolve", "Resolve"),
         Binding("u", "toggle_unsettled", "Unsettled"),
+        Binding("e", "cycle_env", "Env", tooltip="Only one environment (again: the next)"),
         Binding("b", "filter_batch", "Batch", tooltip="Only this record's batch"),
         Binding("B", "resolve_batch", "Resolve batch", show=False),
     ]
@@ -247,10 +264,16 @@ class HistoryScreen(Screen[None]):
         self.total = 0
         self.filter_text = ""
         self.only_unsettled = False
+        self.env_filter: str | None = None
         self._timer: Any = None
         self._error: str | None = None
 
     def compose(self) -> ComposeResult:
+        ctx = getattr(self.app, "ctx", None)
+        if ctx is not None and getattr(ctx, "env", None) is not None:
+            from turktui.ui.widgets.env_banner import EnvBanner
+
+            yield EnvBanner(ctx, id="history-banner")
         yield Static(Text("Request history (newest first)"), id="history-title")
         yield RecordList(id="history-list")
         yield Static(Text(""), id="history-count")
@@ -273,11 +296,13 @@ class HistoryScreen(Screen[None]):
         """Re-count and show the newest matching records (more are fetched on scroll)."""
         states = (State.PLANNED, State.SENDING, State.UNKNOWN) if self.only_unsettled else None
         text = self.filter_text or None
+        env_kind = self.env_filter
         self._error = None
 
         def fetch(offset: int, limit: int) -> list[Record]:
             try:
-                return self.history.query(text=text, states=states, limit=limit, offset=offset)
+                return self.history.query(text=text, states=states, limit=limit, offset=offset,
+                                          env_kind=env_kind)
             except HistoryError as exc:  # damaged after opening: say so, never crash
                 self._show_error(exc)
                 return []
@@ -285,7 +310,7 @@ class HistoryScreen(Screen[None]):
         first = fetch(0, PAGE)
         try:
             self.total = len(first) if len(first) < PAGE else self.history.count(
-                text=text, states=states)
+                text=text, states=states, env_kind=env_kind)
         except HistoryError as exc:
             self._show_error(exc)
             self.total = len(first)
@@ -294,10 +319,13 @@ class HistoryScreen(Screen[None]):
             return
         self.query_one(RecordList).set_source(fetch, self.total, first)
         what = "unsettled " if self.only_unsettled else ""
+        if env_kind is not None:
+            what += f"{env_kind} "
         suffix = f" matching \u201c{one_line(self.filter_text)}\u201d" if self.filter_text else ""
         self.query_one("#history-count", Static).update(
             Text(f"{self.total:,} {what}record{'s' if self.total != 1 else ''}{suffix} \u00b7 "
-                 "enter: detail \u00b7 r: resolve \u00b7 u: unsettled only \u00b7 b: batch"))
+                 "enter: detail \u00b7 r: resolve \u00b7 u: unsettled only \u00b7 e: env \u00b7 "
+                 "b: batch"))
 
     def _show_error(self, exc: Exception) -> None:
         self._error = str(exc)
@@ -338,6 +366,12 @@ class HistoryScreen(Screen[None]):
 
     def action_focus_filter(self) -> None:
         self.query_one("#history-filter", Input).focus()
+
+    def action_cycle_env(self) -> None:
+        """All → production → sandbox → custom → demo → all."""
+        at = ENV_CYCLE.index(self.env_filter) if self.env_filter in ENV_CYCLE else 0
+        self.env_filter = ENV_CYCLE[(at + 1) % len(ENV_CYCLE)]
+        self.reload()
 
     def action_toggle_unsettled(self) -> None:
         self.only_unsettled = not self.only_unsettled
@@ -401,7 +435,7 @@ class HistoryScreen(Screen[None]):
             self.notify("This request is not part of a batch.", markup=False)
             return
         if self.resolve_cb is None:
-            self.notify("Resolving is not available here.", severity="warning")
+            self._resolve_off()
             return
         from turktui.ui.bulk_flow import resolve_batch
 
@@ -416,9 +450,17 @@ class HistoryScreen(Screen[None]):
                         markup=False)
             return
         if self.resolve_cb is None:
-            self.notify("Resolving is not available here.", severity="warning")
+            self._resolve_off()
             return
         self.resolve_cb(self._full(rec))
+
+    def _resolve_off(self) -> None:
+        ctx = getattr(self.app, "ctx", None)
+        if ctx is not None and getattr(ctx, "read_only", False):
+            self.notify("read-only: resolving is off (it may re-send requests).",
+                        severity="warning", markup=False)
+        else:
+            self.notify("Resolving is not available here.", severity="warning")
 
 
 def record_text(rec: Record) -> Text:
@@ -435,7 +477,7 @@ def record_text(rec: Record) -> Text:
     row("HIT", rec.hit_id)
     row("Title (then)", one_line(rec.hit_title))
     row("Added", f"+{rec.n:,} (max {rec.max_before:,} \u2192 {rec.expected_after:,})")
-    row("Environment", f"{rec.env_kind} \u00b7 {rec.endpoint}"
+    row("Environment", f"{rec.env_kind} \u00b7 {redact(rec.endpoint)}"
         + (f" \u00b7 profile {rec.profile}" if rec.profile else ""))
     row("Token", rec.token)
     row("Created", iso(rec.created))
@@ -448,8 +490,8 @@ def record_text(rec: Record) -> Text:
         if rec.expiry_error:
             row("Expiration error", one_line(rec.expiry_error))
     row("Error code", one_line(rec.error_code))
-    row("Error message", one_line(rec.error_message))
-    row("Note", one_line(rec.note))
+    row("Error message", one_line(redact(rec.error_message)))
+    row("Note", one_line(redact(rec.note)))
     if rec.batch_id:
         row("Batch", rec.batch_id)
     if rec.attempts:
@@ -457,7 +499,8 @@ def record_text(rec: Record) -> Text:
         for a in rec.attempts:
             dur = f"{a.duration * 1000:.0f} ms" if a.duration is not None else "?"
             text.append(sanitize(f"{a.number:>3}. {iso(a.at)}  {a.operation}  {a.outcome}  {dur}"
-                                 f"  {a.error_code} {one_line(a.error_message, max_length=120)}"))
+                                 f"  {a.error_code} "
+                                 f"{one_line(redact(a.error_message), max_length=120)}"))
             text.append("\n")
     return text
 

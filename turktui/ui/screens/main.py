@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     from turktui.ui.app import TurkTuiApp
 
 
+#: What `e` / `b` say in a read-only session (instead of doing nothing).
+READ_ONLY_MESSAGE = "read-only: {what} is off (started with --read-only or read_only = true)"
+
+
 class MainScreen(Screen[None]):
     # Footer labels are terse so that every action fits at 80 columns (htop-style: the key,
     # coloured, right before its label); `?` lists them in full. Navigation keys are only
@@ -55,6 +59,9 @@ class MainScreen(Screen[None]):
         Binding("a", "mark_all", "Mark all shown", show=False),
         Binding("u", "clear_marks", "Clear marks", show=False),
         Binding("b", "app.bulk", "Bulk", show=False),
+        # Reached only when the app refuses the action above (read-only): say why.
+        Binding("e", "read_only('extending')", show=False),
+        Binding("b", "read_only('bulk extension')", show=False),
     ]
 
     def __init__(self, ctx: AppContext) -> None:
@@ -70,6 +77,10 @@ class MainScreen(Screen[None]):
         self._filter_opening = False
         self._keep_id: str | None = None
         self._status_timer: object = None
+
+    def action_read_only(self, what: str) -> None:
+        """Every refusal says why: `e` and `b` in a read-only session."""
+        self.notify(READ_ONLY_MESSAGE.format(what=what), severity="warning", markup=False)
 
     @property
     def tui(self) -> TurkTuiApp:

@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from turktui.core.environment import EnvKind
 from turktui.core.rules import format_money
-from turktui.core.text import one_line
+from turktui.core.text import one_line, redact
 from turktui.ui.context import AppContext
 
 KIND_WORDS = {
@@ -34,7 +34,10 @@ def balance_text(ctx: AppContext) -> str:
 def banner_text(ctx: AppContext) -> Text:
     env = ctx.env
     text = Text(no_wrap=False, overflow="fold")
-    text.append(f" {KIND_WORDS[env.kind]} ", style="bold")
+    words = KIND_WORDS[env.kind]
+    if env.kind is EnvKind.CUSTOM and env.needs_confirmation:
+        words = "\u26a0 CUSTOM endpoint \u2014 not on this machine, may be real money"
+    text.append(f" {words} ", style="bold")
     if env.read_only:
         text.append("\u2502 READ-ONLY ", style="bold")
     text.append("\u2502 ")
@@ -43,7 +46,7 @@ def banner_text(ctx: AppContext) -> Text:
         f"profile {env.profile}" if env.profile else "default credentials"
     )
     text.append(f" \u2502 {one_line(who)}")
-    text.append(f" \u2502 {one_line(env.endpoint_url)}")
+    text.append(f" \u2502 {one_line(redact(env.endpoint_url))}")
     return text
 
 

@@ -1,0 +1,68 @@
+"""The log directory `turktui paths` lists is really written: requests and outcomes, 0600,
+rotated, never a secret."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+from tests.edges.conftest import SECRET, run
+
+
+def log_dir(env: dict[str, str]) -> Path:
+    return Path(env["XDG_STATE_HOME"]) / "turktui" / "log"
+
+
+def test_requests_and_outcomes_are_logged_without_secrets(emulator, make_emulator,
+                                                          cli_env) -> None:
+    hit_id = emulator.state.add_hit(MaxAssignments=3, Reward="0.10")
+    url = emulator.url.replace("http://", f"http://ops:{SECRET}@")
+    res = run(cli_env, "extend", hit_id, "2", "--json", "--endpoint-url", url)
+    assert res.returncode == 0, res.stderr
+    token = json.loads(res.stdout)["token"]
+    refused = emulator.state.add_hit(MaxAssignments=3, Reward="100.00")
+    emulator.state.set_balance("1.00")
+    try:
+        assert run(cli_env, "extend", refused, "1", "--endpoint-url", emulator.url).returncode == 3
+    finally:
+        emulator.state.set_balance("100000000.00")
+    paths = run(cli_env, "paths").stdout
+    assert f"logs:    {log_dir(cli_env)}" in paths
+    log = log_dir(cli_env) / "requests.log"
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    assert stat.S_IMODE(log.parent.stat().st_mode) == 0o700
+    text = log.read_text()
+    assert (f"CUSTOM {emulator.url} CreateAdditionalAssignmentsForHIT HIT {hit_id} +2 "
+            f"token {token} -> ok") in text
+    assert f"HIT {refused} +1" in text and "InsufficientFunds" in text
+    for secret in (SECRET, "ops:", "test-secret", "AKIDTESTTESTTEST0000"):
+        assert secret not in text
+
+
+def test_log_rotates_and_every_file_is_private(tmp_path) -> None:
+    from turktui.core import requestlog
+    from turktui.core.environment import Environment, EnvKind
+
+    env = Environment(EnvKind.PRODUCTION, "https://mturk-requester.us-east-1.amazonaws.com")
+    where = requestlog.setup(tmp_path / "log", max_bytes=500, backups=2)
+    try:
+        assert where == tmp_path / "log" / "requests.log"
+        for i in range(40):
+            requestlog.note(env, f"line {i} http://u:{SECRET}@host:1/")
+    finally:
+        requestlog.teardown()
+    files = sorted((tmp_path / "log").iterdir())
+    assert [f.name for f in files] == ["requests.log", "requests.log.1", "requests.log.2"]
+    for f in files:
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600
+        assert SECRET not in f.read_text()
+    assert "line 39 http://host:1/" in files[0].read_text()
+
+
+def test_unwritable_log_directory_never_stops_the_program(tmp_path) -> None:
+    from turktui.core import requestlog
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    assert requestlog.setup(blocker / "log") is None

@@ -1,0 +1,140 @@
+"""A rotating log of the requests that change things, and their outcomes. No secrets.
+
+`turktui paths` lists the log directory; `requests.log` there (rotated at 1 MB, five old
+files kept, each 0600 in a 0700 directory) answers "what did turktui do at 14:02?":
+
+    2026-11-29T14:02:03.512Z PRODUCTION https://mturk-requester.us-east-1.amazonaws.com
+        CreateAdditionalAssignmentsForHIT HIT 3X9… +5 token turktui-… -> ok (0.21 s)
+
+Every line goes through `text.redact` (URL passwords never appear) and keys are never
+passed in. Writing the log never stops the program: a full disk only loses log lines.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from turktui.core.environment import Environment
+from turktui.core.text import one_line, redact
+
+LOGGER_NAME = "turktui.requests"
+FILE_NAME = "requests.log"
+MAX_BYTES = 1_000_000
+BACKUPS = 5
+
+_lock = threading.Lock()
+_installed: dict[str, logging.Handler] = {}
+
+
+class _PrivateRotatingHandler(logging.handlers.RotatingFileHandler):
+    """A RotatingFileHandler whose files are created 0600, whatever the umask."""
+
+    def _open(self) -> Any:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.fchmod(fd, 0o600)
+        return os.fdopen(fd, self.mode, encoding=self.encoding, errors=self.errors)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        pass  # never a traceback on the operator's terminal because a log line was lost
+
+
+class _UTCFormatter(logging.Formatter):
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        moment = datetime.fromtimestamp(record.created, timezone.utc)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(record.msecs):03d}Z"
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def logger() -> logging.Logger:
+    log = logging.getLogger(LOGGER_NAME)
+    log.propagate = False
+    return log
+
+
+def setup(log_dir: Path, *, max_bytes: int = MAX_BYTES, backups: int = BACKUPS) -> Path | None:
+    """Write the request log under `log_dir` (idempotent). None if it cannot be written."""
+    path = Path(log_dir) / FILE_NAME
+    with _lock:
+        if str(path) in _installed:
+            return path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(path.parent, 0o700)
+            handler = _PrivateRotatingHandler(path, maxBytes=max_bytes, backupCount=backups,
+                                              encoding="utf-8", delay=True)
+        except OSError:
+            return None
+        handler.setFormatter(_UTCFormatter("%(asctime)s %(message)s"))
+        log = logger()
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        _installed[str(path)] = handler
+        return path
+
+
+def teardown() -> None:
+    """Remove every handler (tests)."""
+    with _lock:
+        log = logger()
+        for handler in _installed.values():
+            log.removeHandler(handler)
+            handler.close()
+        _installed.clear()
+
+
+def where(env: Environment) -> str:
+    who = f" profile {env.profile}" if env.profile else ""
+    return f"{env.kind.banner} {env.endpoint_url}{who}"
+
+
+def note(env: Environment, text: str) -> None:
+    """One free-form line (a command started, a resolve decision, ...)."""
+    logger().info("%s %s", where(env), one_line(text))
+
+
+class LoggedService:
+    """Wraps the service: every changing call is logged with its outcome; reads pass through."""
+
+    def __init__(self, service: Any, env: Environment) -> None:
+        self._service = service
+        self._env = env
+
+    @property
+    def wrapped(self) -> Any:
+        return self._service
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._service, name)
+
+    def _logged(self, what: str, call: Any) -> Any:
+        log = logger()
+        started = time.monotonic()
+        try:
+            result = call()
+        except Exception as exc:
+            code = getattr(exc, "code", None) or type(exc).__name__
+            message = getattr(exc, "message", None) or str(exc)
+            log.info("%s %s -> %s: %s (%.2f s)", where(self._env), what, one_line(code),
+                     one_line(message, max_length=300), time.monotonic() - started)
+            raise
+        log.info("%s %s -> ok (%.2f s)", where(self._env), what, time.monotonic() - started)
+        return result
+
+    def create_additional_assignments(self, hit_id: str, n: int, token: str) -> Any:
+        return self._logged(
+            f"CreateAdditionalAssignmentsForHIT HIT {one_line(hit_id)} +{n} token {token}",
+            lambda: self._service.create_additional_assignments(hit_id, n, token))
+
+    def update_expiration(self, hit_id: str, expire_at: datetime) -> Any:
+        return self._logged(
+            f"UpdateExpirationForHIT HIT {one_line(hit_id)} expire at {expire_at.isoformat()}",
+            lambda: self._service.update_expiration(hit_id, expire_at))

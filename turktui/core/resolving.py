@@ -1,0 +1,211 @@
+"""Resolve goes where the record went.
+
+Every record carries its environment, endpoint and profile. `resolve_everywhere` groups the
+unsettled records by (environment, endpoint, profile), builds one Engine per group that talks
+to *that* endpoint with *that* profile, probes it once (GetAccountBalance: read-only) and
+calls `Engine.resolve(record, on_event)` for each of its records. A group whose endpoint
+cannot be reached is reported with the exact command to retry; its records stay as they
+were (nothing is re-sent blindly). The CLI `turktui resolve` and the app's start-up offer
+both use it.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from turktui.core import requestlog
+from turktui.core.engine import Engine, Event, Outcome, PlanRefused
+from turktui.core.environment import Environment, EnvKind, parse_endpoint
+from turktui.core.errors import TurkError
+from turktui.core.history import HistoryError, HistoryStore, Record
+from turktui.core.text import one_line, redact
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a record went: its environment kind, endpoint URL and AWS profile."""
+
+    env_kind: str
+    endpoint: str
+    profile: str | None
+
+    @classmethod
+    def of(cls, record: Record) -> Target:
+        return cls(record.env_kind, record.endpoint, record.profile)
+
+    @property
+    def kind(self) -> EnvKind:
+        try:
+            return EnvKind(self.env_kind)
+        except ValueError:  # an unknown label: the safe reading is "may be real money"
+            return EnvKind.CUSTOM
+
+    def environment(self, *, confirm_custom: bool = True) -> Environment:
+        # The record's endpoint exactly as recorded: Engine.resolve checks it.
+        return Environment(self.kind, self.endpoint, self.profile, False, confirm_custom)
+
+    @property
+    def label(self) -> str:
+        who = f"profile {self.profile}" if self.profile else "default credentials"
+        if self.kind is EnvKind.DEMO:
+            who = "demo credentials"
+        return f"{self.kind.banner} {one_line(redact(self.endpoint))} ({one_line(who)})"
+
+    def retry_command(self) -> str:
+        """The exact command that resolves this group's records again."""
+        words = ["turktui", "resolve", "--endpoint-url", redact(self.endpoint)]
+        if self.kind is EnvKind.PRODUCTION:
+            words.append("--production")
+        if self.profile:
+            words += ["--profile", self.profile]
+        if self.kind is EnvKind.DEMO:
+            words = ["turktui", "resolve", "--demo"]
+        return " ".join(shlex.quote(w) for w in words)
+
+
+@dataclass
+class GroupReport:
+    target: Target
+    records: list[Record]
+    outcomes: list[Outcome] = field(default_factory=list)
+    #: Why the endpoint could not be used (None when it answered).
+    unreachable: str | None = None
+    #: "reach" (network, timeouts, 5xx) or "use" (credentials, access): what went wrong.
+    cannot: str = "reach"
+    errors: list[str] = field(default_factory=list)
+    skipped: list[Record] = field(default_factory=list)
+
+    @property
+    def settled(self) -> int:
+        return sum(1 for o in self.outcomes if o.record.settled)
+
+    @property
+    def still_unknown(self) -> int:
+        """Records of this group that are not settled after the attempt (skipped ones excluded)."""
+        done = {o.record.id for o in self.outcomes if o.record.settled}
+        skipped = {r.id for r in self.skipped}
+        return sum(1 for r in self.records if r.id not in done and r.id not in skipped)
+
+    def summary(self) -> str:
+        if self.unreachable is not None:
+            return (f"{self.target.label}: cannot {self.cannot} it "
+                    f"({one_line(redact(self.unreachable))}); "
+                    f"{len(self.records) - len(self.skipped)} request(s) still unknown. "
+                    f"Retry: {self.target.retry_command()}")
+        text = f"{self.target.label}: {self.settled} settled"
+        if self.still_unknown:
+            text += (f", {self.still_unknown} still unknown. "
+                     f"Retry: {self.target.retry_command()}")
+        if self.skipped:
+            text += f", {len(self.skipped)} skipped (not confirmed)"
+        return text
+
+
+def group_by_target(records: Iterable[Record], *, profile: str | None = None
+                    ) -> dict[Target, list[Record]]:
+    """Records by where they went; `profile` (the operator's --profile) replaces theirs."""
+    groups: dict[Target, list[Record]] = {}
+    for record in records:
+        target = Target.of(record)
+        if profile:
+            target = Target(target.env_kind, target.endpoint, profile)
+        groups.setdefault(target, []).append(record)
+    return groups
+
+
+def same_endpoint(a: str, b: str) -> bool:
+    """Compare two endpoint URLs after normalisation (case, default port, trailing dot...)."""
+    try:
+        return parse_endpoint(a).url == parse_endpoint(b).url
+    except ValueError:
+        return a == b
+
+
+def like_service_factory(service: Any, **timeouts: float) -> Callable[[Environment], Any]:
+    """Services for other endpoints, made like `service` (the session's own, duck-typed:
+    this module never imports the boto3 wrapper, so the UI may use it). Changing calls go
+    to the request log."""
+    inner = getattr(service, "wrapped", service)
+    kind = type(inner)
+
+    def make(env: Environment) -> Any:
+        return requestlog.LoggedService(kind(env, **timeouts), env)
+
+    return make
+
+
+def resolve_group(
+    target: Target,
+    records: Sequence[Record],
+    history: HistoryStore,
+    service: Any,
+    *,
+    confirm_custom: bool = True,
+    allow: Callable[[Record], bool] | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> GroupReport:
+    """Settle `records` (all made against `target`) through `service`, which talks to it."""
+    report = GroupReport(target, list(records))
+    engine = Engine(service, history, target.environment(confirm_custom=confirm_custom),
+                    clock=clock)
+    try:
+        service.get_balance()  # read-only probe: is this endpoint there, do we have access?
+    except TurkError as exc:
+        report.unreachable = exc.message
+        report.cannot = "reach" if exc.transient else "use"
+        requestlog.note(engine.env, f"resolve: cannot {report.cannot} it ({exc.message}); "
+                                    f"{len(records)} request(s) left unknown")
+        return report
+    for record in records:
+        if allow is not None and not allow(record):
+            report.skipped.append(record)
+            continue
+        full = history.get(record.id) or record
+        try:
+            outcome = engine.resolve(full, on_event)
+        except (PlanRefused, HistoryError) as exc:
+            report.errors.append(f"#{record.id}: {one_line(redact(str(exc)))}")
+            continue
+        report.outcomes.append(outcome)
+        requestlog.note(engine.env, f"resolve #{record.id} HIT {record.hit_id} +{record.n}: "
+                                    f"{outcome.record.state.value}")
+        if on_outcome is not None:
+            on_outcome(outcome)
+    return report
+
+
+def resolve_everywhere(
+    records: Sequence[Record],
+    history: HistoryStore,
+    make_service: Callable[[Environment], Any],
+    *,
+    reuse: tuple[Environment, Any] | None = None,
+    confirm_custom: bool = True,
+    allow: Callable[[Record], bool] | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    clock: Callable[[], datetime] | None = None,
+    profile: str | None = None,
+) -> list[GroupReport]:
+    """One Engine per (environment, endpoint, profile); `reuse` = (env, service) of the
+    current session, used for records made against exactly that endpoint and profile.
+    `profile` (given by the operator) replaces the records' own."""
+    reports = []
+    for target, group in group_by_target(records, profile=profile).items():
+        env = target.environment(confirm_custom=confirm_custom)
+        if reuse is not None and reuse[0].endpoint_url == target.endpoint \
+                and reuse[0].profile == target.profile:
+            service = reuse[1]
+        else:
+            service = make_service(env)
+        reports.append(resolve_group(target, group, history, service,
+                                     confirm_custom=confirm_custom, allow=allow,
+                                     on_outcome=on_outcome, on_event=on_event,
+                                     clock=clock))
+    return reports
