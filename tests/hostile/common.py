@@ -29,6 +29,11 @@ def history_path(home: Path) -> Path:
     return home / "data" / "turktui" / "history.sqlite3"
 
 
+def demo_history_path(home: Path) -> Path:
+    """`--demo` sessions keep their own history file."""
+    return history_path(home).with_name("history-demo.sqlite3")
+
+
 def records(home: Path) -> list[Any]:
     from turktui.core.history import open_history
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.hostile.common import history_path, records, wait_for
+from tests.hostile.common import demo_history_path, records, wait_for
 from tests.hostile.pty import Session
 from tests.hostile.servers import HostileServer, hit_json, json_answer, trickle
 from tests.terminal.driver import terminal_env
@@ -126,7 +126,7 @@ def test_sigterm_with_a_trickling_request_ends_within_the_deadline(tmp_path: Pat
 def test_a_history_locked_by_another_process_never_freezes_the_app(tmp_path: Path) -> None:
     from turktui.core.history import open_history
 
-    path = history_path(tmp_path)
+    path = demo_history_path(tmp_path)
     open_history(path).close()
     locker = subprocess.Popen(
         [sys.executable, "-c",
@@ -162,7 +162,7 @@ def test_a_history_locked_by_another_process_never_freezes_the_app(tmp_path: Pat
 
 def test_quitting_the_app_checkpoints_the_history_wal(tmp_path: Path) -> None:
     session = Session(["--demo", "--demo-hits", "5"], app_env(tmp_path))
-    path = history_path(tmp_path)
+    path = demo_history_path(tmp_path)
     try:
         session.wait(lambda: "Quit" in session.text(), 40, "the app")
         wait_for(path.exists, 20, "the history to be opened")
