@@ -3,6 +3,7 @@
     python -m tests.reliability.campaign [--trials N] [--cli-trials M] [--truth-trials T]
                                          [--seed S]
                                          [--examples K] [--kills K] [--per-writer W]
+                                         [--world-scale S]
 
 Prints the figures and writes them to `.bench/reliability.md`; exits 1 on any violation.
 The default `pytest` run executes the same functions at a small scale
@@ -21,7 +22,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from tests.reliability import durability, environment, exactly_once, hostile_data, hostile_input
+from tests.reliability import (
+    durability,
+    environment,
+    exactly_once,
+    hostile_data,
+    hostile_input,
+    hostile_world,
+)
 from tests.reliability import secrets_perms as sp
 from tests.reliability.common import Section, StaticResponder, hermetic
 
@@ -228,6 +236,22 @@ def hangup_section(tmp: Path) -> Section:
     return sec
 
 
+def hostile_world_section(tmp: Path, scale: int, seed: int) -> Section:
+    sec = Section("7. Hostile world in bounded time")
+    t0 = time.monotonic()
+    rep = hostile_world.run(tmp / "world", scale=scale, seed=seed)
+    for kind, count in rep.cases.items():
+        sec.add(f"cases: {kind}", f"{count:,} (slowest {rep.slowest[kind]:.2f} s)")
+    sec.add("**cases**", sum(rep.cases.values()))
+    sec.add("**hangs past the bound**", len(rep.hangs))
+    sec.add("**tracebacks**", len(rep.tracebacks))
+    sec.add("**broken terminals**", len(rep.broken_terminals))
+    sec.add("**wrong records**", len(rep.wrong_records))
+    sec.failures += rep.failures
+    sec.add("wall time", f"{time.monotonic() - t0:.1f} s")
+    return sec
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.reliability.campaign",
                                      description=__doc__,
@@ -242,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=40, help="writer SIGKILLs (40)")
     parser.add_argument("--per-writer", type=int, default=1000,
                         help="records per concurrent writer (1000)")
+    parser.add_argument("--world-scale", type=int, default=5,
+                        help="hostile world: multiple of the pytest case counts (5)")
     parser.add_argument("--output", type=Path, default=REPORT)
     args = parser.parse_args(argv)
     started = time.monotonic()
@@ -256,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
             lambda: environment_section(tmp),
             lambda: secrets_section(tmp),
             lambda: hangup_section(tmp),
+            lambda: hostile_world_section(tmp, args.world_scale, args.seed),
         ]
         for number, step in enumerate(steps, 1):
             try:
@@ -275,8 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     head = (f"## Reliability campaign — {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC\n\n"
             f"`python -m tests.reliability.campaign --trials {args.trials} --cli-trials "
             f"{args.cli_trials} --truth-trials {args.truth_trials} --seed {args.seed} "
-            f"--examples {args.examples} --kills "
-            f"{args.kills} --per-writer {args.per_writer}` on {platform.system()} "
+            f"--examples {args.examples} --kills {args.kills} --per-writer {args.per_writer} "
+            f"--world-scale {args.world_scale}` on {platform.system()} "
             f"{platform.machine()}, {os.cpu_count()} cores, Python "
             f"{platform.python_version()}; {time.monotonic() - started:.0f} s in all; "
             f"**{total} violations**.\n")

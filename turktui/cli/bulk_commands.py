@@ -141,22 +141,28 @@ def _run(runner: Any, fn: Any, out: _Out) -> Any:
     """Run a batch in a thread so Ctrl-C cancels what has not started (and waits for what
     is in flight to be recorded)."""
     box: dict[str, Any] = {}
+    done = threading.Event()
 
     def target() -> None:
         try:
             box["report"] = fn()
         except BaseException as exc:  # handed to the main thread
             box["error"] = exc
+        finally:
+            done.set()
 
     thread = threading.Thread(target=target, name="bulk", daemon=True)
     thread.start()
+    # An Event, not Thread.join: a KeyboardInterrupt inside join() can leave the thread
+    # looking finished while it still runs (the batch's report then missing).
     try:
-        while thread.is_alive():
-            thread.join(0.2)
-    except KeyboardInterrupt:
+        while not done.wait(0.2):
+            pass
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP (turktui.cli.Interrupted)
         out.info("turktui: cancelling: requests in flight finish and are recorded\u2026")
         runner.cancel()
-        thread.join()
+        while not done.wait(0.2):  # a second signal leaves now (in flight → unknown)
+            pass
     if "error" in box:
         raise box["error"]
     return box["report"]

@@ -7,6 +7,7 @@ the app's history and vice versa.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Callable
@@ -123,28 +124,21 @@ def register(sub: argparse._SubParsersAction, add_connection_options: Callable[.
 ENV_CHOICES = ("demo", "sandbox", "production", "custom")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
-
-
 class _Out:
-    """Human lines on stderr/stdout, or one JSON object on stdout at the end."""
+    """Human lines on stderr/stdout, or one JSON object on stdout at the end.
+
+    Output never fails after a change was applied: JSON is ASCII with escapes (any stdout
+    can carry it), text is degraded to the stream's encoding (backslash escapes)."""
 
     def __init__(self, as_json: bool) -> None:
         self.as_json = as_json
 
     def say(self, text: str) -> None:
         if not self.as_json:
-            print(_redact(text), flush=True)
+            _emit(_redact(text), sys.stdout)
 
     def info(self, text: str) -> None:
-        print(_redact(text), file=sys.stderr if self.as_json else sys.stdout, flush=True)
+        _emit(_redact(text), sys.stderr if self.as_json else sys.stdout)
 
     def result(self, code: int, payload: dict[str, Any], message: str) -> int:
         from turktui.core.text import redact_obj
@@ -153,11 +147,34 @@ class _Out:
         message = _redact(message)
         if self.as_json:
             payload = {"exit_code": code, "message": message, **payload}
-            print(json.dumps(payload, ensure_ascii=False, default=str), flush=True)
+            _emit(json.dumps(payload, ensure_ascii=True, default=str), sys.stdout)
         else:
-            stream = sys.stdout if code == EXIT_OK else sys.stderr
-            print(message, file=stream, flush=True)
+            _emit(message, sys.stdout if code == EXIT_OK else sys.stderr)
         return code
+
+
+def _emit(text: str, stream: Any) -> None:
+    """Print `text`, degraded to what `stream` can encode; a closed pipe is not an error
+    worth failing a command whose change is already recorded."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        text = text.encode(encoding, "backslashreplace").decode(encoding)
+    except LookupError:
+        text = text.encode("ascii", "backslashreplace").decode("ascii")
+    with contextlib.suppress(BrokenPipeError):
+        print(text, file=stream, flush=True)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError("must be 1 to 1000000")
+    return value
 
 
 def _safe(text: object) -> str:

@@ -17,8 +17,8 @@ def _non_negative_int(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
+    if not 0 <= value <= 100_000:
+        raise argparse.ArgumentTypeError("must be 0 to 100000")
     return value
 
 
@@ -82,6 +82,7 @@ class Connection:
             self.env,
             connect_timeout=self.settings.connect_timeout,
             read_timeout=self.settings.read_timeout,
+            request_deadline=self.settings.request_deadline,
         ), self.env)
 
     def close(self) -> None:

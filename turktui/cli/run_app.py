@@ -46,6 +46,9 @@ def build_app(conn: Connection, service: Any, loader: HitLoader | None) -> TurkT
         paths=conn.paths,
         hit_loader=loader,
     )
+    from turktui.cli import settle_and_leave
+
+    ctx.extras["settle_in_flight"] = settle_and_leave
     return TurkTuiApp(ctx)
 
 
@@ -56,8 +59,15 @@ def run_app(args: argparse.Namespace) -> int:
         conn = open_connection(args)
     except OSError as exc:  # e.g. the demo service could not bind a port
         raise TurkError(f"cannot start: {exc}") from exc
+    from turktui.cli import undrivable_terminal
+
+    problem = undrivable_terminal()  # after the config: its errors come first
+    if problem:
+        conn.close()
+        raise TurkError(problem)
     service = conn.service()
     loader = start_prefetch(service)
+    app = None
     try:
         app = build_app(conn, service, loader)
         app.run()
@@ -65,6 +75,11 @@ def run_app(args: argparse.Namespace) -> int:
             return int(app.return_code)
         return 0
     finally:
+        history = app.ctx.history if app is not None else None
+        if history is not None:
+            from turktui.cli import _close_quietly
+
+            _close_quietly(history)  # checkpoints the WAL
         if loader is not None:
             loader.close()  # idempotent; the app normally has closed it already
         conn.close()

@@ -238,6 +238,9 @@ def plan_line(hit: Hit, mode: Mode) -> BulkLine:
     """One HIT's line: what the mode asks, limited by the HIT's own rules."""
     rng = extension_range(hit.max_assignments, hit.created)
     current = hit.max_assignments
+    if hit.problem:  # MTurk sent values that did not validate: never extended
+        return BulkLine(hit, LineStatus.REFUSED, None, current,
+                        f"MTurk sent data turktui cannot trust ({hit.problem})")
     wanted, why_not = _wanted(hit, mode)
     if not rng.extendable:
         # Refused outright (too old, at 9 of 9, at the cap, unknown age) - unless the mode

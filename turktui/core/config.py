@@ -87,6 +87,8 @@ class Settings:
     demo_hits: int = 200
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
+    #: overall bound of one request to MTurk (connect + retries + whole answer); 0 = none
+    request_deadline: float = 20.0
 
     def merged(self, **overrides: Any) -> Settings:
         """Command-line values win over the file; None means 'not given'."""
@@ -103,6 +105,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "demo_hits": (int,),
     "connect_timeout": (int, float),
     "read_timeout": (int, float),
+    "request_deadline": (int, float),
 }
 
 
@@ -136,9 +139,10 @@ def load_settings(path: Path) -> Settings:
         values["endpoint_url"] = None
     if values.get("profile") == "":
         values["profile"] = None
-    for key in ("auto_refresh", "connect_timeout", "read_timeout"):
-        if key in values and values[key] < 0:
-            raise ConfigurationError(f"config file {path}: {key} must not be negative")
+    for key in ("auto_refresh", "connect_timeout", "read_timeout", "request_deadline"):
+        if key in values and not 0 <= values[key] < float("inf"):  # also NaN
+            raise ConfigurationError(f"config file {path}: {key} must not be negative "
+                                     "(nor NaN or infinite)")
     if values.get("demo_hits", 0) < 0:
         raise ConfigurationError(f"config file {path}: demo_hits must not be negative")
     return Settings(**values)

@@ -54,6 +54,16 @@ class ConnectionLost(TurkError):
     hint = "Retry: requests carry a token, so a retry cannot apply twice."
 
 
+class DeadlineExceeded(ConnectionLost):
+    """The whole answer did not arrive within the request deadline (a server trickling
+    bytes, a stuck proxy). It may have been applied; not retried automatically: each retry
+    would wait as long again."""
+
+    transient = False
+    hint = ("The endpoint is too slow; check the network, or raise request_deadline in the "
+            "config file.")
+
+
 class Throttled(TurkError):
     transient = True
     hint = "MTurk is rate limiting; wait a moment and retry."

@@ -201,6 +201,7 @@ def owner_alive(owner: str, updated: datetime | None = None,
     if start:
         return _proc_start(pid) in ("", start)
     return True
+_STATE_VALUES = frozenset(state.value for state in State)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +251,9 @@ class Record:
     read_at: datetime | None = None  # when max_before was read from GetHIT (local clock)
     read_at_server: datetime | None = None  # the same moment by MTurk's `Date` header
     expiry_actual: datetime | None = None  # the Expiration GetHIT showed (expiry conflict)
+    #: fields of the stored row that could not be read ("" = none): the record is shown as
+    #: damaged, with neutral values in those fields, and never crashes a listing
+    damaged: str = ""
 
     @property
     def settled(self) -> bool:
@@ -275,7 +279,54 @@ def _columns(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _dt(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
+    """A stored timestamp; None when absent or unreadable (text, 1e300, NaN)."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        return datetime.fromtimestamp(value, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+class _RowReader:
+    """Reads one stored row's fields tolerantly, naming the ones that are damaged."""
+
+    def __init__(self) -> None:
+        self.bad: list[str] = []
+
+    def int(self, name: str, value: Any, default: int | None = 0) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if value is None and default is None:
+            return None
+        self.bad.append(name)
+        return default
+
+    def float(self, name: str, value: Any) -> float | None:
+        if value is None:
+            return None
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
+            return float(value)
+        self.bad.append(name)
+        return None
+
+    def text(self, name: str, value: Any, *, optional: bool = False) -> Any:
+        if isinstance(value, str):
+            return value
+        if value is None:
+            return None if optional else ""
+        self.bad.append(name)
+        if isinstance(value, bytes):
+            return value.decode("utf-8", "replace")
+        return str(value)
+
+    def moment(self, name: str, value: Any) -> datetime | None:
+        if value is None:
+            return None
+        moment = _dt(value)
+        if moment is None:
+            self.bad.append(name)
+        return moment
 
 
 class OwnedElsewhere(StateChanged):
@@ -400,23 +451,49 @@ def _is_busy(exc: BaseException) -> bool:
 
 
 def _prepare_dir(directory: Path) -> None:
-    """Create the data directory 0700 (chmod explicitly: umask must not loosen it)."""
+    """Create the data directory 0700 (chmod explicitly: umask must not loosen it).
+
+    A directory that is a symbolic link (e.g. to another disk) is used but never chmod-ed:
+    its target's permissions are its owner's choice, not turktui's to change."""
     directory.mkdir(parents=True, exist_ok=True)
     try:
-        if stat.S_IMODE(directory.stat().st_mode) != 0o700:
-            os.chmod(directory, 0o700)
-    except OSError:  # pragma: no cover - e.g. a directory owned by someone else
+        info = os.lstat(directory)
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() \
+                and stat.S_IMODE(info.st_mode) != 0o700:
+            os.chmod(directory, 0o700, follow_symlinks=False)
+    except (OSError, NotImplementedError):  # pragma: no cover - owned by someone else
         pass
 
 
 def _create_file(path: Path) -> None:
-    """Create the database file 0600 before SQLite does (SQLite would honour the umask)."""
+    """Create the database file 0600 before SQLite does (SQLite would honour the umask).
+    O_NOFOLLOW|O_EXCL: a symbolic link in its place is never followed."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except FileExistsError:
         return
+    os.fchmod(fd, 0o600)
     os.close(fd)
-    os.chmod(path, 0o600)
+
+
+def _check_regular(path: Path) -> None:
+    """Refuse a history path that is a symbolic link or not a regular file: SQLite would
+    follow it and write turktui's tables (and WAL mode) into whatever it points at."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode):
+        raise HistoryError(
+            f"the history file {path} is a symbolic link; turktui does not follow it (it "
+            "could point at another program's data). It was left untouched: replace it "
+            "with a regular file, or set XDG_DATA_HOME to another directory.")
+    if not stat.S_ISREG(info.st_mode):
+        raise HistoryError(f"the history file {path} is not a regular file. It was left "
+                           "untouched.")
+
+
+_OWN_TABLES = frozenset({"requests", "attempts", "sqlite_sequence", "sqlite_stat1"})
 
 
 class HistoryStore:
@@ -426,11 +503,13 @@ class HistoryStore:
         self.path = Path(path)
         self._lock = threading.RLock()
         _prepare_dir(self.path.parent)
+        _check_regular(self.path)
         existed = self.path.exists()
         if existed and self.path.stat().st_size == 0:
             existed = False  # created by us a moment ago (or by a racing process)
         if not existed:
             _create_file(self.path)
+        _check_regular(self.path)  # again: it may have been swapped meanwhile
         try:
             self._db = sqlite3.connect(
                 str(self.path), timeout=busy_timeout, isolation_level=None,
@@ -465,12 +544,14 @@ class HistoryStore:
             except sqlite3.DatabaseError as exc:
                 self._db.close()
                 raise HistoryCorrupt(self._corrupt_message(exc)) from exc
-        for suffix in ("-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm"):  # existing files too: brought to 0600
             side = Path(str(self.path) + suffix)
             try:
-                if side.exists() and stat.S_IMODE(side.stat().st_mode) & 0o077:
+                info = os.lstat(side)
+                if stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid() \
+                        and stat.S_IMODE(info.st_mode) & 0o077:
                     os.chmod(side, 0o600)
-            except OSError:  # pragma: no cover
+            except OSError:  # absent, or not ours
                 pass
 
     def _check_size(self) -> None:
@@ -504,7 +585,13 @@ class HistoryStore:
                 "the file was left untouched."
             )
         # Reading the schema detects "file is not a database" before anything is written.
-        self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        tables = {str(row[0]) for row in self._db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if (tables - _OWN_TABLES) or (version > 0 and "requests" not in tables):
+            # Another program's SQLite database: never adopt it (no tables, no WAL mode).
+            raise HistoryError(
+                f"the file {self.path} is another program's SQLite database, not a turktui "
+                "history. It was left untouched: move it, or point XDG_DATA_HOME elsewhere.")
         self._check_size()
         mode = self._db.execute("PRAGMA journal_mode").fetchone()[0]
         if str(mode).lower() != "wal":
@@ -560,7 +647,12 @@ class HistoryStore:
                 raise
 
     def close(self) -> None:
+        """Checkpoint the WAL into the file (so it does not grow across sessions), close."""
         with self._lock:
+            with contextlib.suppress(sqlite3.Error):
+                # Briefly: another process reading or writing keeps its part of the WAL.
+                self._db.execute("PRAGMA busy_timeout = 200")
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._db.close()
 
     def __enter__(self) -> HistoryStore:
@@ -856,26 +948,61 @@ class HistoryStore:
 
     # -- reads -----------------------------------------------------------------------------
     def _row(self, row: Sequence[Any], attempts: tuple[Attempt, ...] = ()) -> Record:
+        """A stored row as a Record. Never raises: a row damaged by hand, by another program
+        or by a disk error is read with neutral values and named in `Record.damaged` (its
+        error code says "damaged"), so listings and `resolve` keep working."""
         (rid, created, updated, env_kind, endpoint, profile, hit_id, title, n, token, before,
          after, expire_at, state, code, message, count, first_sent, duration, batch, e_state,
          e_error, note) = row[:23]
         owner, actual, target, read_at, read_srv, e_actual = (tuple(row[23:29]) + (None,) * 6)[:6]
-        try:
+        read = _RowReader()
+        epoch = datetime.fromtimestamp(0, UTC)
+        if isinstance(state, str) and state in _STATE_VALUES:
             parsed_state = State(state)
-        except ValueError:  # a state from a newer version: treat as not settled
+        else:  # a state from a newer version, or garbage: not settled, offered to resolve
             parsed_state = State.UNKNOWN
-        return Record(
-            id=rid, created=_dt(created) or datetime.fromtimestamp(0, UTC),
-            updated=_dt(updated) or datetime.fromtimestamp(0, UTC), env_kind=env_kind,
-            endpoint=endpoint, profile=profile, hit_id=hit_id, hit_title=title or "", n=n,
-            token=token, max_before=before, expected_after=after, state=parsed_state,
-            expire_at=_dt(expire_at), error_code=code or "", error_message=message or "",
-            attempt_count=count or 0, first_sent=_dt(first_sent), duration=duration,
-            batch_id=batch, expiry_state=e_state or "", expiry_error=e_error or "",
-            note=note or "", attempts=attempts, owner=owner or "", actual_after=actual,
-            target=target, read_at=_dt(read_at), read_at_server=_dt(read_srv),
-            expiry_actual=_dt(e_actual),
+            if not isinstance(state, str):
+                read.bad.append("state")
+        record = Record(
+            id=read.int("id", rid), created=read.moment("created", created) or epoch,
+            updated=read.moment("updated", updated) or epoch,
+            env_kind=read.text("env_kind", env_kind), endpoint=read.text("endpoint", endpoint),
+            profile=read.text("profile", profile, optional=True),
+            hit_id=read.text("hit_id", hit_id), hit_title=read.text("hit_title", title),
+            n=read.int("n", n), token=read.text("token", token),
+            max_before=read.int("max_before", before),
+            expected_after=read.int("expected_after", after), state=parsed_state,
+            expire_at=read.moment("expire_at", expire_at),
+            error_code=read.text("error_code", code),
+            error_message=read.text("error_message", message),
+            attempt_count=read.int("attempt_count", count, 0) or 0,
+            first_sent=read.moment("first_sent", first_sent),
+            duration=read.float("duration", duration),
+            batch_id=read.text("batch_id", batch, optional=True),
+            expiry_state=read.text("expiry_state", e_state),
+            expiry_error=read.text("expiry_error", e_error), note=read.text("note", note),
+            attempts=attempts, owner=read.text("owner", owner),
+            actual_after=read.int("actual_after", actual, None),
+            target=read.int("target", target, None),
+            read_at=read.moment("read_at", read_at),
+            read_at_server=read.moment("read_at_server", read_srv),
+            expiry_actual=read.moment("expiry_actual", e_actual),
         )
+        if not read.bad:
+            return record
+        damaged = ", ".join(dict.fromkeys(read.bad))
+        from dataclasses import replace
+
+        return replace(record, damaged=damaged, error_code=record.error_code or "damaged",
+                       note=f"Damaged record (unreadable: {damaged}). {record.note}".strip())
+
+    def _attempt(self, row: Sequence[Any]) -> Attempt:
+        num, at, op, outcome, code, msg, dur = row
+        read = _RowReader()
+        return Attempt(read.int("number", num), read.moment("at", at)
+                       or datetime.fromtimestamp(0, UTC), read.text("operation", op),
+                       read.text("outcome", outcome), read.text("error_code", code),
+                       read.text("error_message", msg), read.float("duration", dur))
 
     def get(self, record_id: int, *, with_attempts: bool = True) -> Record | None:
         with self._reading():
@@ -887,9 +1014,8 @@ class HistoryStore:
             attempts: tuple[Attempt, ...] = ()
             if with_attempts:
                 attempts = tuple(
-                    Attempt(num, _dt(at) or datetime.fromtimestamp(0, UTC), op, outcome, code,
-                            msg, dur)
-                    for num, at, op, outcome, code, msg, dur in self._db.execute(
+                    self._attempt(attempt)
+                    for attempt in self._db.execute(
                         "SELECT number, at, operation, outcome, error_code, error_message, "
                         "duration FROM attempts WHERE request_id = ? ORDER BY number",
                         (record_id,),
@@ -958,8 +1084,16 @@ class HistoryStore:
                        .fetchone()[0])
 
     def unsettled(self) -> list[Record]:
-        """Records that may need `resolve`: planned, sending or unknown (oldest first)."""
-        return list(reversed(self.query(states=UNSETTLED, limit=10_000)))
+        """Records that may need `resolve`: planned, sending or unknown, and any state this
+        version does not know (a newer version's, or damage), oldest first."""
+        settled = [s.value for s in State if s.settled]
+        marks = ", ".join("?" for _ in settled)
+        with self._reading():
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM requests WHERE state NOT IN ({marks}) "
+                "ORDER BY created DESC, id DESC LIMIT 10000", settled,
+            ).fetchall()
+        return list(reversed([self._row(r) for r in rows]))
 
 
 def open_history(path: Path | str) -> HistoryStore:

@@ -1,8 +1,11 @@
 """Plain data the app works with, built from MTurk's wire shapes; no I/O.
 
-`Hit.from_api` is deliberately tolerant: the service (or a proxy, or a broken emulator)
-may send missing fields, numbers as strings or malformed timestamps. Bad values become
-None / 0 and never raise, so one odd HIT cannot break the whole list.
+`Hit.from_api` never raises: the service (or a proxy, or a broken emulator) may send
+missing fields, numbers as strings or malformed timestamps, and one odd HIT must not break
+the whole list. Values are validated where they enter: a field of the wrong type or out of
+range becomes None / 0 *and* is named in `Hit.problem`. Such a HIT is "unreadable": it is
+shown (marked) but never extended, since a plan built on a coerced value would be a guess.
+Numbers sent as strings of digits ("12") are read as numbers, as MTurk's own CLI does.
 """
 
 from __future__ import annotations
@@ -13,6 +16,86 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 UTC = timezone.utc
+
+#: Bounds for what MTurk can send. Anything outside is a broken or hostile answer.
+MAX_COUNT = 1_000_000_000  # MaxAssignments, assignment counts
+MAX_SECONDS = 10 * 365 * 86400  # durations
+MAX_REWARD = Decimal(1_000_000)
+EARLIEST = datetime(2005, 1, 1, tzinfo=UTC)  # MTurk opened in 2005
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+#: Text longer than this is cut for display (the full value stays in the model for copying).
+DISPLAY_LIMIT = 2_000
+
+
+def display_text(text: str, limit: int = DISPLAY_LIMIT) -> str:
+    """`text` cut to `limit` characters with a note saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [{len(text) - limit:,} more characters; copy the field to see all]"
+
+
+class _Checker:
+    """Collects the fields that did not validate (names only: values may be hostile)."""
+
+    def __init__(self) -> None:
+        self.bad: list[str] = []
+
+    def count(self, raw: dict[str, Any], key: str, *, required: bool = False,
+              limit: int = MAX_COUNT) -> int:
+        value = raw.get(key)
+        if value is None:
+            if required:
+                self.bad.append(f"{key} missing")
+            return 0
+        number = _strict_int(value)
+        if number is None or not 0 <= number <= limit:
+            self.bad.append(key)
+            return 0
+        return number
+
+    def text(self, raw: dict[str, Any], key: str) -> str:
+        value = raw.get(key)
+        if value is None or isinstance(value, str):
+            return value or ""
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)  # a number where text belongs: harmless, shown as is
+        self.bad.append(key)
+        return ""
+
+    def moment(self, raw: dict[str, Any], key: str) -> datetime | None:
+        value = raw.get(key)
+        if value is None:
+            return None
+        moment = to_datetime(value)
+        if moment is None or not EARLIEST <= moment <= LATEST:
+            self.bad.append(key)
+            return None
+        return moment
+
+    def money(self, raw: dict[str, Any], key: str) -> Decimal | None:
+        value = raw.get(key)
+        if value is None:
+            return None
+        amount = to_money(value)
+        if amount is None or not 0 <= amount <= MAX_REWARD:
+            self.bad.append(key)
+            return None
+        return amount
+
+
+def _strict_int(value: Any) -> int | None:
+    """An integer from an int, an integral float or a string of digits; else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and abs(value) < 2**53 else None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isascii() and text.lstrip("-").isdigit() and len(text) <= 19:
+            return int(text)
+    return None
 
 
 def _to_int(value: Any) -> int:
@@ -96,34 +179,55 @@ class Hit:
     auto_approval_delay: int = 0
     qualification_requirements: tuple[dict[str, Any], ...] = field(default=())
     layout_id: str = ""
+    #: Why this HIT is unreadable ("" = it is fine): it is shown but never extended.
+    problem: str = ""
 
     @classmethod
     def from_api(cls, raw: dict[str, Any]) -> Hit:
+        check = _Checker()
         quals = raw.get("QualificationRequirements")
-        return cls(
-            hit_id=_to_str(raw.get("HITId")),
-            title=_to_str(raw.get("Title")),
-            status=_to_str(raw.get("HITStatus")),
-            max_assignments=_to_int(raw.get("MaxAssignments")),
-            available=_to_int(raw.get("NumberOfAssignmentsAvailable")),
-            pending=_to_int(raw.get("NumberOfAssignmentsPending")),
-            completed=_to_int(raw.get("NumberOfAssignmentsCompleted")),
-            reward=to_money(raw.get("Reward")),
-            created=to_datetime(raw.get("CreationTime")),
-            expiration=to_datetime(raw.get("Expiration")),
-            hit_type_id=_to_str(raw.get("HITTypeId")),
-            hit_group_id=_to_str(raw.get("HITGroupId")),
-            description=_to_str(raw.get("Description")),
-            keywords=_to_str(raw.get("Keywords")),
-            annotation=_to_str(raw.get("RequesterAnnotation")),
-            review_status=_to_str(raw.get("HITReviewStatus")),
-            assignment_duration=_to_int(raw.get("AssignmentDurationInSeconds")),
-            auto_approval_delay=_to_int(raw.get("AutoApprovalDelayInSeconds")),
+        if quals is not None and not isinstance(quals, list):
+            check.bad.append("QualificationRequirements")
+        hit_id = raw.get("HITId")
+        if isinstance(hit_id, int) and not isinstance(hit_id, bool):
+            hit_id = str(hit_id)
+        if not isinstance(hit_id, str) or not hit_id.strip() or len(hit_id) > 128:
+            check.bad.append("HITId")
+            hit_id = _to_str(hit_id)[:128]
+        hit = cls(
+            hit_id=hit_id,
+            title=check.text(raw, "Title"),
+            status=check.text(raw, "HITStatus"),
+            max_assignments=check.count(raw, "MaxAssignments", required=True),
+            available=check.count(raw, "NumberOfAssignmentsAvailable"),
+            pending=check.count(raw, "NumberOfAssignmentsPending"),
+            completed=check.count(raw, "NumberOfAssignmentsCompleted"),
+            reward=check.money(raw, "Reward"),
+            created=check.moment(raw, "CreationTime"),
+            expiration=check.moment(raw, "Expiration"),
+            hit_type_id=check.text(raw, "HITTypeId"),
+            hit_group_id=check.text(raw, "HITGroupId"),
+            description=check.text(raw, "Description"),
+            keywords=check.text(raw, "Keywords"),
+            annotation=check.text(raw, "RequesterAnnotation"),
+            review_status=check.text(raw, "HITReviewStatus"),
+            assignment_duration=check.count(raw, "AssignmentDurationInSeconds",
+                                            limit=MAX_SECONDS),
+            auto_approval_delay=check.count(raw, "AutoApprovalDelayInSeconds",
+                                            limit=MAX_SECONDS),
             qualification_requirements=tuple(q for q in quals if isinstance(q, dict))
             if isinstance(quals, list)
             else (),
-            layout_id=_to_str(raw.get("HITLayoutId")),
+            layout_id=check.text(raw, "HITLayoutId"),
         )
+        if check.bad:
+            problem = "unreadable " + ", ".join(dict.fromkeys(check.bad))
+            hit = _replace_problem(hit, problem)
+        return hit
+
+    @property
+    def readable(self) -> bool:
+        return not self.problem
 
     def __reduce__(self) -> tuple[type[Hit], tuple[Any, ...]]:
         # Pickled as constructor arguments: ~25% cheaper to load than the dataclass's
@@ -135,6 +239,12 @@ class Hit:
 
 
 _HIT_FIELDS = tuple(f.name for f in fields(Hit))
+
+
+def _replace_problem(hit: Hit, problem: str) -> Hit:
+    from dataclasses import replace
+
+    return replace(hit, problem=problem)
 
 
 @dataclass(frozen=True, slots=True)

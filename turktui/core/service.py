@@ -2,12 +2,28 @@
 
 It exposes the few operations the app needs, returns the app's own models and maps every
 boto3/botocore failure to a typed error from `turktui.core.errors`.
+
+A hostile world in bounded time:
+
+* One overall deadline per request (`request_deadline`, default 20 s): connecting, sending,
+  botocore's own retries and reading the *whole* answer. botocore's read timeout is per
+  socket read, so a server trickling one byte every few seconds never trips it; the call
+  runs on a short-lived daemon thread and the caller stops waiting at the deadline
+  (`DeadlineExceeded`: the request may have been applied, so a write becomes "unknown").
+* A 200 whose body is not the operation's shape (not JSON, an error body, a GetHIT for
+  another HIT) is an `UnexpectedResponse`, never a success.
+* Retryable statuses are classified by HTTP status (429 → Throttled, 5xx → ServiceFault),
+  whatever the body says (an HTML page from a proxy); an error body that is not MTurk's
+  error shape is an `UnexpectedResponse` (never "refused": MTurk did not say no).
+* ListHITs pagination that repeats a NextToken (or serves only HITs already seen) stops
+  with an error naming it.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
@@ -20,6 +36,7 @@ from turktui.core.errors import (
     ConnectionLost,
     CredentialsExpired,
     CredentialsMissing,
+    DeadlineExceeded,
     EndpointUnreachable,
     HitNotFound,
     RequestRefused,
@@ -35,6 +52,11 @@ T = TypeVar("T")
 
 DEMO_CREDENTIALS = ("AKIDTURKTUIDEMO00000", "turktui-demo-secret")
 PAGE_SIZE = 100
+#: Default overall bound of one request (connect + botocore retries + the whole answer).
+REQUEST_DEADLINE = 20.0
+#: ListHITs pages before giving up (a million HITs at 100 a page).
+MAX_PAGES = 10_000
+_BAD_BODY = "__turktui_bad_body"
 _ACCESS_DENIED = {
     "AccessDenied",
     "AccessDeniedException",
@@ -68,12 +90,15 @@ class MTurkService:
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
         max_attempts: int = 3,
+        request_deadline: float = REQUEST_DEADLINE,
     ) -> None:
         self.env = env
         self._credentials = credentials or (DEMO_CREDENTIALS if env.kind is EnvKind.DEMO else None)
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._max_attempts = max_attempts
+        #: 0 = no overall bound (botocore's per-read timeout only)
+        self.request_deadline = request_deadline
         self._lock = threading.Lock()
         self._clients: dict[int, Any] = {}
         self._dates = threading.local()
@@ -89,6 +114,7 @@ class MTurkService:
             "connect_timeout": self._connect_timeout,
             "read_timeout": self._read_timeout,
             "max_attempts": self._max_attempts,
+            "request_deadline": self.request_deadline,
         }
 
     @classmethod
@@ -100,6 +126,7 @@ class MTurkService:
             connect_timeout=spec["connect_timeout"],
             read_timeout=spec["read_timeout"],
             max_attempts=spec["max_attempts"],
+            request_deadline=spec.get("request_deadline", REQUEST_DEADLINE),
         )
 
     # -- clients ---------------------------------------------------------------------------
@@ -134,6 +161,7 @@ class MTurkService:
                 max_pool_connections=16,
             )
             client = session.client("mturk", endpoint_url=self.env.endpoint_url, config=config)
+            client.meta.events.register("before-parse.mturk", _check_body)
             client.meta.events.register("before-parse.mturk.ListHITs", _take_raw_hits)
             client.meta.events.register("after-call.mturk", self._take_date)
             return client
@@ -178,16 +206,41 @@ class MTurkService:
     def iter_hit_pages(self, page_size: int = PAGE_SIZE) -> Iterator[list[Hit]]:
         """Every page of ListHITs, in order, as lists of Hits."""
         token: str | None = None
+        tokens: set[str] = set()
+        seen: set[str] = set()
+        pages = 0
         while True:
             kwargs: dict[str, Any] = {"MaxResults": page_size}
             if token:
                 kwargs["NextToken"] = token
             response = self._call(lambda kw=kwargs: self.reads.list_hits(**kw))
-            hits = response.get("HITs") or []
-            yield [Hit.from_api(raw) for raw in hits if isinstance(raw, dict)]
+            hits = response.get("HITs")
+            if hits is None:
+                hits = []
+            if not isinstance(hits, list):
+                raise UnexpectedResponse("ListHITs answered with HITs that are not a list")
+            page = [Hit.from_api(raw) for raw in hits if isinstance(raw, dict)]
+            pages += 1
+            ids = {hit.hit_id for hit in page}
+            if token and ids and ids <= seen:
+                raise UnexpectedResponse(
+                    f"ListHITs page {pages} (NextToken {_short(token)}) repeats HITs already "
+                    "listed: the listing would never end; stopped")
+            seen |= ids
+            yield page
             token = response.get("NextToken")
             if not token:
                 return
+            if not isinstance(token, str):
+                raise UnexpectedResponse("ListHITs answered with a NextToken that is not text")
+            if token in tokens:
+                raise UnexpectedResponse(
+                    f"ListHITs repeated the page token {_short(token)} after {pages} pages: "
+                    "the listing would never end; stopped")
+            if pages >= MAX_PAGES:
+                raise UnexpectedResponse(f"ListHITs still had more pages after {pages:,}; "
+                                         "stopped")
+            tokens.add(token)
 
     def list_all_hits(self) -> list[Hit]:
         return [hit for page in self.iter_hit_pages() for hit in page]
@@ -197,14 +250,21 @@ class MTurkService:
         raw = response.get("HIT")
         if not isinstance(raw, dict):
             raise UnexpectedResponse("GetHIT answered without a HIT")
-        return Hit.from_api(raw)
+        hit = Hit.from_api(raw)
+        if hit.hit_id != hit_id:
+            raise UnexpectedResponse(
+                f"GetHIT for {_short(hit_id)} answered with another HIT ({_short(hit.hit_id)})")
+        if hit.problem:
+            # Decisions (confirming, resolving) are made on this answer: never on a guess.
+            raise UnexpectedResponse(f"GetHIT for {_short(hit_id)}: {hit.problem}")
+        return hit
 
     def get_balance(self) -> Balance:
         response = self._call(lambda: self.reads.get_account_balance())
-        return Balance(
-            available=to_money(response.get("AvailableBalance")),
-            on_hold=to_money(response.get("OnHoldBalance")),
-        )
+        available = to_money(response.get("AvailableBalance"))
+        if available is None:
+            raise UnexpectedResponse("GetAccountBalance answered without a readable balance")
+        return Balance(available=available, on_hold=to_money(response.get("OnHoldBalance")))
 
     def create_additional_assignments(self, hit_id: str, n: int, token: str) -> None:
         """One attempt (no automatic retry): the caller records it and decides what next."""
@@ -219,12 +279,77 @@ class MTurkService:
 
     # -- error mapping ---------------------------------------------------------------------
     def _call(self, fn: Callable[[], T]) -> T:
+        deadline = self.request_deadline
+        if not deadline or deadline <= 0:
+            return self._checked(fn)
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                box["value"] = self._checked(fn)
+            except BaseException as exc:  # handed over to the caller's thread
+                box["error"] = exc
+            finally:
+                done.set()
+
+        started = time.monotonic()
+        threading.Thread(target=run, name="mturk-request", daemon=True).start()
+        if not done.wait(deadline):
+            # The thread is left to finish or fail on its own (daemon: it never keeps the
+            # process alive); its answer, if any, is ignored.
+            raise DeadlineExceeded(
+                f"MTurk did not answer completely within {deadline:g} s "
+                f"(request_deadline; waited {time.monotonic() - started:.1f} s)")
+        if "error" in box:
+            raise box["error"]
+        return box["value"]  # type: ignore[no-any-return]
+
+    def _checked(self, fn: Callable[[], T]) -> T:
         try:
-            return fn()
+            response = fn()
         except TurkError:
             raise
         except Exception as exc:
             raise map_exception(exc) from exc
+        if isinstance(response, dict) and _BAD_BODY in response:
+            raise UnexpectedResponse(f"MTurk answered 200 with {response[_BAD_BODY]}")
+        return response
+
+
+def _short(text: object, limit: int = 40) -> str:
+    """A value from the service, quoted and cut (it may be huge or hostile)."""
+    value = str(text)
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+def _check_body(
+    response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any
+) -> None:
+    """A 200 must carry the operation's JSON object, never an error body or garbage.
+
+    botocore's JSON parser reads a non-JSON 200 as an empty answer, and never looks for an
+    error inside a 200: both would pass as success. An empty body is accepted (botocore's
+    own reading of it, `{}`)."""
+    if response_dict.get("status_code") != 200:
+        return
+    body = response_dict.get("body") or b""
+    if not body.strip():
+        return
+    try:
+        data = json.loads(body)
+    except ValueError:
+        kind = "HTML" if body.lstrip()[:1] == b"<" else "a body that is not JSON"
+        customized_response_dict[_BAD_BODY] = f"{kind} ({len(body):,} bytes; truncated?)"
+        return
+    if not isinstance(data, dict):
+        customized_response_dict[_BAD_BODY] = "a JSON body that is not an object"
+        return
+    marker = next((k for k in ("__type", "TurkErrorCode", "Error", "Errors") if k in data),
+                  None)
+    if marker is not None:
+        what = str(data.get("__type") or data.get("TurkErrorCode") or marker)
+        customized_response_dict[_BAD_BODY] = f"an error body ({_short(what)})"
 
 
 def _take_raw_hits(
@@ -283,7 +408,21 @@ def _map_client_error(exc: Any) -> TurkError:
     code = str(error.get("Code") or "")
     message = str(error.get("Message") or response.get("Message") or code or "unknown error")
     turk_code = str(response.get("TurkErrorCode") or error.get("TurkErrorCode") or "")
-    status = int((response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0)
+    try:
+        status = int((response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0)
+    except (TypeError, ValueError):
+        status = 0
+    # By status first: a proxy's HTML 429/503 page has no MTurk code to go by.
+    if status == 429:
+        return Throttled(f"MTurk is throttling requests (HTTP 429): {_short(message, 120)}")
+    if status >= 500:
+        return ServiceFault(f"MTurk service fault (HTTP {status}): {_short(message, 120)}")
+    if not code or code.isdigit():
+        # botocore found no error code in the body: not MTurk's error shape (a proxy's
+        # page, garbage). MTurk did not say no, so this is not "refused".
+        return UnexpectedResponse(
+            f"the endpoint answered HTTP {status or '?'} with a body that is not an MTurk "
+            f"error: {_short(message, 120)}")
     if code in _THROTTLED:
         return Throttled(f"MTurk is throttling requests: {message}")
     if code in _ACCESS_DENIED:

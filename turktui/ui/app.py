@@ -8,6 +8,8 @@ until something other than listing needs it.
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -53,6 +55,33 @@ class TurkTuiApp(App[int]):
         self._loader: HitLoader | None = None
         if ctx.env.is_production:
             self.add_class("-production")
+
+    async def run_async(self, **kwargs: Any) -> int | None:
+        """Run the app; SIGTERM and SIGINT end it cleanly (terminal restored, exit code
+        128 + signal). Before the event loop closes (which would wait for every worker
+        thread, however stuck), requests in flight are settled through the
+        `settle_in_flight` hook the CLI installs: it says at once which HIT it waits for,
+        and records what cannot finish as unknown."""
+        loop = asyncio.get_running_loop()
+        installed = []
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(sig, self._on_signal, int(sig))
+            except (ValueError, RuntimeError, NotImplementedError):  # not the main thread
+                continue
+            installed.append(sig)
+        try:
+            return await super().run_async(**kwargs)
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+            settle = self.ctx.extras.get("settle_in_flight")
+            if settle is not None:
+                settle(self.return_code or 0, self.ctx.history)
+
+    def _on_signal(self, signum: int) -> None:
+        self.ctx.extras["signal"] = signum
+        self.exit(return_code=128 + signum)
 
     def get_default_screen(self) -> MainScreen:
         return self.main_screen
@@ -231,6 +260,11 @@ class TurkTuiApp(App[int]):
         hit = self.selected_hit
         if hit is None:
             self.notify("No HIT selected.", severity="warning")
+            return
+        if hit.problem:
+            self.notify(f"This HIT cannot be extended: MTurk sent data turktui cannot trust "
+                        f"({hit.problem}). Reload (r) to read it again.", severity="warning",
+                        markup=False, timeout=8)
             return
         try:
             from turktui.ui.extend_flow import open_extend

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -32,6 +33,31 @@ class AppContext:
     #: the first load takes it over. None: the app starts its own.
     hit_loader: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
+    _history_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def open_history(self, opener: Callable[[], Any], *, wait: float) -> tuple[Any, str]:
+        """The history store, opened once: (store, "") or (None, why not).
+
+        `wait` bounds how long to wait for another thread that is opening it right now (the
+        UI thread passes 0: it must never block on a lock a worker holds while that worker
+        waits for the UI thread). Nothing here calls into the UI: the caller reports."""
+        if self.history is not None:
+            return self.history, ""
+        lock = self._history_lock
+        acquired = lock.acquire(timeout=wait) if wait > 0 else lock.acquire(blocking=False)
+        if not acquired:
+            return None, ("the request history is still being opened (another turktui may "
+                          "be using it); try again in a moment")
+        try:
+            if self.history is None:
+                try:
+                    self.history = opener()
+                except Exception as exc:  # HistoryError: the caller says it to the operator
+                    self.extras["history_error"] = str(exc)
+                    return None, str(exc)
+            return self.history, ""
+        finally:
+            self._history_lock.release()
 
     @property
     def read_only(self) -> bool:

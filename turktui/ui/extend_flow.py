@@ -22,22 +22,24 @@ from turktui.ui.screens.confirm import ConfirmScreen
 from turktui.ui.screens.extend import ExtendRequest, ExtendScreen, describe_request
 from turktui.ui.screens.history import HistoryScreen
 
-_OPEN_LOCK = threading.Lock()
+#: How long a worker waits for another thread that is opening the history right now.
+OPEN_WAIT = 30.0
 
 
 def get_history(app: Any) -> HistoryStore | None:
-    """The app's one history store (opened on first use); None after telling the operator."""
+    """The app's one history store (opened on first use); None after telling the operator.
+
+    No lock is held while the operator is told (a worker would wait for the UI thread while
+    the UI thread waits for the lock), and the UI thread never waits for the lock."""
     ctx = app.ctx
-    with _OPEN_LOCK:
-        if ctx.history is None:
-            try:
-                ctx.history = _open(ctx.paths.history_db)
-            except HistoryError as exc:
-                ctx.extras["history_error"] = str(exc)
-                _notify(app, f"Request history unavailable: {exc}", severity="error",
-                        timeout=15)
-                return None
-        return ctx.history
+    if ctx.history is not None:
+        return ctx.history  # type: ignore[no-any-return]
+    on_ui = threading.get_ident() == getattr(app, "_thread_id", None)
+    history, problem = ctx.open_history(lambda: _open(ctx.paths.history_db),
+                                        wait=0 if on_ui else OPEN_WAIT)
+    if history is None:
+        _notify(app, f"Request history unavailable: {problem}", severity="error", timeout=15)
+    return history  # type: ignore[no-any-return]
 
 
 def make_engine(app: Any, history: HistoryStore) -> Engine:

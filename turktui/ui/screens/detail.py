@@ -1,4 +1,8 @@
-"""Everything about one HIT, wrapped (never truncated), service text shown literally."""
+"""Everything about one HIT, wrapped, service text shown literally.
+
+Text fields longer than `DISPLAY_LIMIT` characters (a 1 MB title from a hostile or broken
+service) are cut for display, with a note; the full value stays in the model and is copied
+whole with `t` (title) / `d` (description)."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from turktui.core.models import Hit
+from turktui.core.models import Hit, display_text
 from turktui.core.rules import extension_range, format_money, range_text
 from turktui.core.text import sanitize
 from turktui.core.timefmt import ago_label, expires_label, iso
@@ -76,12 +80,19 @@ def detail_renderable(hit: Hit, ctx: AppContext) -> Table:
     rng = extension_range(hit.max_assignments, hit.created)
 
     def lit(value: object) -> Text:
-        return Text(sanitize(value, keep_newlines=True) or "\u2014", overflow="fold")
+        # Cut before sanitising and laying out: both cost time per character.
+        text = display_text(value) if isinstance(value, str) else value
+        return Text(sanitize(text, keep_newlines=True) or "\u2014", overflow="fold")
 
     grid = Table.grid(padding=(0, 2), expand=True)
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(ratio=1, overflow="fold")
-    rows: list[tuple[str, Text]] = [
+    rows: list[tuple[str, Text]] = []
+    if hit.problem:
+        rows.append(("\u26a0 Unreadable", Text(
+            f"MTurk sent data turktui cannot trust ({hit.problem}); shown as received, "
+            "never extended.", style="bold", overflow="fold")))
+    rows += [
         ("HIT id", lit(hit.hit_id)),
         ("Title", lit(hit.title)),
         ("Status", lit(hit.status)),
@@ -105,7 +116,8 @@ def detail_renderable(hit: Hit, ctx: AppContext) -> Table:
         ("Keywords", lit(hit.keywords)),
         ("Annotation", lit(hit.annotation)),
     ]
-    quals = Text("\n".join(qual_text(q) for q in hit.qualification_requirements) or "none")
+    quals = Text(display_text("\n".join(qual_text(q) for q in hit.qualification_requirements))
+                 or "none", overflow="fold")
     rows.append(("Qualifications", quals))
     rows.append(("Description", lit(hit.description)))
     for label, value in rows:
@@ -117,6 +129,8 @@ class DetailScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,backspace", "close", "Back"),
         Binding("c", "copy_id", "Copy id"),
+        Binding("t", "copy_field('title')", "Copy title", show=False),
+        Binding("d", "copy_field('description')", "Copy description", show=False),
         Binding("e", "app.extend", "Extend"),
         Binding("h", "app.history", "History"),
         Binding("j,down", "scroll_down", "Down", show=False),
@@ -148,6 +162,12 @@ class DetailScreen(Screen[None]):
     def action_copy_id(self) -> None:
         app: TurkTuiApp = self.app  # type: ignore[assignment]
         app.copy_hit_id(self.hit)
+
+    def action_copy_field(self, name: str) -> None:
+        """The full value (never the cut one shown), e.g. a huge title."""
+        value = str(getattr(self.hit, name, ""))
+        self.app.copy_to_clipboard(value)
+        self.notify(f"Copied the {name} ({len(value):,} characters)", markup=False, timeout=3)
 
     def action_scroll_down(self) -> None:
         self.query_one("#detail-scroll").scroll_down(animate=False)

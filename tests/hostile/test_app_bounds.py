@@ -1,0 +1,175 @@
+"""The app in a real pty: it never spins, hangs or breaks the terminal."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.hostile.common import demo_history_path, records, wait_for
+from tests.hostile.pty import Session
+from tests.hostile.servers import HostileServer, hit_json, json_answer, trickle
+from tests.terminal.driver import terminal_env
+
+
+def app_env(home: Path, **extra: str) -> dict[str, str]:
+    return terminal_env(home, AWS_ACCESS_KEY_ID="AKIDHOSTILETEST00000",
+                        AWS_SECRET_ACCESS_KEY="not-a-secret", **extra)
+
+
+def one_hit_server(stop: threading.Event, *, trickle_create: bool = True) -> HostileServer:
+    def responder(op: str, request: dict[str, Any], handler: Any) -> Any:
+        if op == "ListHITs":
+            return json_answer({"NumResults": 1, "HITs": [hit_json("HOSTILE1")]})
+        if op == "GetHIT":
+            return json_answer({"HIT": hit_json("HOSTILE1")})
+        if op == "GetAccountBalance":
+            return json_answer({"AvailableBalance": "100.00"})
+        if op == "CreateAdditionalAssignmentsForHIT" and trickle_create:
+            trickle(handler, b"{}" + b" " * 10_000, 0.5, stop)
+            return None
+        return json_answer({})
+
+    return HostileServer(responder)
+
+
+@pytest.mark.parametrize("term", ["dumb", "unknown"])
+def test_an_undrivable_terminal_gets_one_line_and_a_non_zero_exit(tmp_path: Path,
+                                                                  term: str) -> None:
+    session = Session(["--demo", "--demo-hits", "5"], app_env(tmp_path, TERM=term))
+    try:
+        status, elapsed = session.exit_status(30)
+    finally:
+        session.close()
+    assert status == 2 and elapsed < 20
+    out = bytes(session.raw)
+    assert f"this terminal (TERM={term}) cannot run the app".encode() in out
+    assert b"\x1b[?1049h" not in out and b"Traceback" not in out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_ends_the_app_and_restores_the_terminal(tmp_path: Path,
+                                                         sig: signal.Signals) -> None:
+    session = Session(["--demo", "--demo-hits", "5"], app_env(tmp_path))
+    try:
+        session.wait(lambda: "Quit" in session.text(), 40, "the app")
+        session.kill(sig)
+        status, elapsed = session.exit_status(10)
+    finally:
+        session.close()
+    assert status == 128 + sig and elapsed < 5
+    assert session.terminal_problems() == []
+    assert b"Traceback" not in bytes(session.raw)
+
+
+def test_quitting_with_a_request_in_flight_says_so_and_ctrl_c_leaves_it_unknown(
+        tmp_path: Path) -> None:
+    stop = threading.Event()
+    with one_hit_server(stop) as server:
+        session = Session(["--endpoint-url", server.url], app_env(tmp_path))
+        try:
+            session.wait(lambda: "HOSTILE1" in session.text(), 40, "the HIT list")
+            session.send("e")
+            session.wait(lambda: "Assignments to add" in session.text(), 10, "the dialog")
+            session.send("1")
+            session.send("\r")
+            wait_for(lambda: "CreateAdditionalAssignmentsForHIT" in server.ops(), 20,
+                     "the extension to be sent")
+            session.send("q")
+            waited = session.wait_raw(b"waiting for the request to HIT HOSTILE1 to finish "
+                                      b"(Ctrl-C to leave it unknown)", 5)
+            session.send("\x03")
+            status, elapsed = session.exit_status(5)
+        finally:
+            stop.set()
+            session.close()
+    assert waited < 4 and elapsed < 4
+    assert status == 5
+    assert b"recorded as unknown" in bytes(session.raw)
+    assert session.terminal_problems() == []
+    [record] = records(tmp_path)
+    assert record.state.value == "unknown" and "closed before MTurk answered" in record.note
+
+
+def test_sigterm_with_a_trickling_request_ends_within_the_deadline(tmp_path: Path) -> None:
+    config = tmp_path / "config" / "turktui" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("request_deadline = 3\n")
+    stop = threading.Event()
+    with one_hit_server(stop) as server:
+        session = Session(["--endpoint-url", server.url], app_env(tmp_path))
+        try:
+            session.wait(lambda: "HOSTILE1" in session.text(), 40, "the HIT list")
+            session.send("e")
+            session.wait(lambda: "Assignments to add" in session.text(), 10, "the dialog")
+            session.send("1")
+            session.send("\r")
+            wait_for(lambda: "CreateAdditionalAssignmentsForHIT" in server.ops(), 20,
+                     "the extension to be sent")
+            session.kill(signal.SIGTERM)
+            status, elapsed = session.exit_status(15)
+        finally:
+            stop.set()
+            session.close()
+    assert status == 143 and elapsed < 10
+    assert session.terminal_problems() == []
+    [record] = records(tmp_path)
+    assert record.state.value == "unknown"  # the deadline passed: recorded, not "sending"
+
+
+def test_a_history_locked_by_another_process_never_freezes_the_app(tmp_path: Path) -> None:
+    from turktui.core.history import open_history
+
+    path = demo_history_path(tmp_path)
+    open_history(path).close()
+    locker = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sqlite3, sys\n"
+         f"db = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
+         "db.execute('PRAGMA locking_mode=EXCLUSIVE')\n"
+         "db.execute('BEGIN EXCLUSIVE')\n"
+         "print('locked', flush=True)\n"
+         "sys.stdin.read()\n"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
+        with pytest.raises(sqlite3.OperationalError):  # the lock really holds
+            sqlite3.connect(path, timeout=0.1).execute("SELECT 1 FROM requests").fetchall()
+        session = Session(["--demo", "--demo-hits", "5"], app_env(tmp_path))
+        try:
+            session.wait(lambda: "Quit" in session.text(), 40, "the app")
+            session.send("h")  # the start-up check is still opening the history
+            session.wait(lambda: "being opened" in session.text(), 10, "a notification")
+            session.send("q")
+            status, elapsed = session.exit_status(8)
+        finally:
+            session.close()
+    finally:
+        if locker.stdin is not None:
+            locker.stdin.close()
+        locker.wait(10)
+    assert status == 0 and elapsed < 6
+    assert session.terminal_problems() == []
+
+
+
+
+def test_quitting_the_app_checkpoints_the_history_wal(tmp_path: Path) -> None:
+    session = Session(["--demo", "--demo-hits", "5"], app_env(tmp_path))
+    path = demo_history_path(tmp_path)
+    try:
+        session.wait(lambda: "Quit" in session.text(), 40, "the app")
+        wait_for(path.exists, 20, "the history to be opened")
+        session.send("q")
+        status, _ = session.exit_status(10)
+    finally:
+        session.close()
+    wal = Path(str(path) + "-wal")
+    assert status == 0
+    assert not wal.exists() or wal.stat().st_size == 0
