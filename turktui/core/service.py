@@ -280,6 +280,7 @@ class MTurkService:
     # -- error mapping ---------------------------------------------------------------------
     def _call(self, fn: Callable[[], T]) -> T:
         deadline = self.request_deadline
+        self._dates.last = None  # never an earlier call's Date for this one
         if not deadline or deadline <= 0:
             return self._checked(fn)
         box: dict[str, Any] = {}
@@ -291,6 +292,8 @@ class MTurkService:
             except BaseException as exc:  # handed over to the caller's thread
                 box["error"] = exc
             finally:
+                # MTurk's Date is kept per thread: hand it over to the caller's thread too.
+                box["date"] = getattr(self._dates, "last", None)
                 done.set()
 
         started = time.monotonic()
@@ -301,6 +304,7 @@ class MTurkService:
             raise DeadlineExceeded(
                 f"MTurk did not answer completely within {deadline:g} s "
                 f"(request_deadline; waited {time.monotonic() - started:.1f} s)")
+        self._dates.last = box.get("date")
         if "error" in box:
             raise box["error"]
         return box["value"]  # type: ignore[no-any-return]
