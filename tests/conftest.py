@@ -111,9 +111,9 @@ def emulator(make_emulator: Callable[..., Any]) -> Any:
 def make_context(tmp_path: Path) -> Callable[..., Any]:
     """Factory: `make_context(url, kind=EnvKind.DEMO, read_only=False, ...)` → AppContext
     with a fixed clock and paths under tmp_path."""
-    from turktui.core.config import Paths, Settings
-    from turktui.core.environment import Environment, EnvKind
-    from turktui.core.service import MTurkService
+    from turktui.adapters.config import Paths, Settings
+    from turktui.adapters.mturk import MTurkService
+    from turktui.domain.environment import Environment, EnvKind
     from turktui.ui.context import AppContext
 
     def make(
@@ -148,7 +148,7 @@ def make_context(tmp_path: Path) -> Callable[..., Any]:
 
 @pytest.fixture
 def demo_context(emulator: Any, make_context: Callable[..., Any]) -> Any:
-    from turktui.core.environment import EnvKind
+    from turktui.domain.environment import EnvKind
 
     return make_context(emulator.url, EnvKind.DEMO)
 
@@ -156,7 +156,7 @@ def demo_context(emulator: Any, make_context: Callable[..., Any]) -> Any:
 # -- engine-level fixtures: each test package provides its own `server` (an emulator) ----------
 @pytest.fixture
 def env(server: Any) -> Any:
-    from turktui.core.environment import Environment, EnvKind
+    from turktui.domain.environment import Environment, EnvKind
 
     return Environment(EnvKind.DEMO, server.url)
 
@@ -164,14 +164,14 @@ def env(server: Any) -> Any:
 @pytest.fixture
 def service(env: Any) -> Any:
     """Short timeouts: fault tests must not wait long for a dropped or slow answer."""
-    from turktui.core.service import MTurkService
+    from turktui.adapters.mturk import MTurkService
 
     return MTurkService(env, read_timeout=0.3, connect_timeout=0.5)
 
 
 @pytest.fixture
 def history(tmp_path: Path) -> Iterator[Any]:
-    from turktui.core.history import HistoryStore
+    from turktui.adapters.history import HistoryStore
 
     store = HistoryStore(tmp_path / "data" / "history.sqlite3")
     yield store

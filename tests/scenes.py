@@ -16,9 +16,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from turktui.core.config import Paths, Settings
-from turktui.core.environment import PRODUCTION_URL, Environment, EnvKind
-from turktui.core.service import DEMO_CREDENTIALS, MTurkService
+from turktui.adapters.config import Paths, Settings
+from turktui.adapters.mturk import DEMO_CREDENTIALS, MTurkService
+from turktui.domain.environment import PRODUCTION_URL, Environment, EnvKind
 from turktui.ui.app import TurkTuiApp
 from turktui.ui.context import AppContext
 

@@ -1,4 +1,4 @@
-"""MTurk's UpdateExpirationForHIT rules as pure code (turktui.core.rules): no shortening,
+"""MTurk's UpdateExpirationForHIT rules as pure code (turktui.domain.rules): no shortening,
 "expire now" as the fixed past time 0, and a move of 60 s to 365 days. Sources: the API
 reference ("You cannot shorten the expiration time… To expire a HIT immediately, provide the
 value 0 or set ExpireAt to a time in the past"), aws-sdk-java #1817 ("Valid values range from
@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from turktui.core.rules import (
+from turktui.domain.rules import (
     EXPIRE_NOW,
     InputProblem,
     check_expiration,

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from turktui.core.environment import Environment, EnvKind
-from turktui.core.errors import RequestRefused, TurkError
-from turktui.core.rules import EXTENSION_CUTOFF, extension_cost, extension_range
-from turktui.core.service import MTurkService
+from turktui.adapters.mturk import MTurkService
+from turktui.domain.environment import Environment, EnvKind
+from turktui.domain.errors import RequestRefused, TurkError
+from turktui.domain.rules import EXTENSION_CUTOFF, extension_cost, extension_range
 from turktui.emulator import EmulatorServer
 
 UTC = timezone.utc

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from turktui.core.rules import (
+from turktui.domain.rules import (
     Blocker,
     InputProblem,
     check_count,

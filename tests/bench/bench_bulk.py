@@ -67,13 +67,13 @@ def _ask(proc: subprocess.Popen[str], **cmd: Any) -> dict[str, Any]:
 
 
 def bench(hits: int, rounds: int, tmp: Path, faults: str) -> dict[str, float]:
-    from turktui.core.batch import BatchRunner
-    from turktui.core.bulk import AddEach, plan_bulk
-    from turktui.core.engine import Engine
-    from turktui.core.environment import Environment, EnvKind
-    from turktui.core.history import HistoryStore
-    from turktui.core.models import Hit
-    from turktui.core.service import MTurkService
+    from turktui.adapters.history import HistoryStore
+    from turktui.adapters.mturk import MTurkService
+    from turktui.domain.bulk import AddEach, plan_bulk
+    from turktui.domain.environment import Environment, EnvKind
+    from turktui.domain.models import Hit
+    from turktui.pipeline.batch import BatchRunner
+    from turktui.pipeline.engine import Engine
 
     proc = subprocess.Popen([sys.executable, "-c", EMULATOR], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True, cwd=ROOT)

@@ -47,10 +47,10 @@ def _hermetic(tmp: Path) -> None:
 
 
 def bench_engine(rounds: int, tmp: Path) -> dict[str, float]:
-    from turktui.core.engine import Engine
-    from turktui.core.environment import Environment, EnvKind
-    from turktui.core.history import HistoryStore
-    from turktui.core.service import DEMO_CREDENTIALS, MTurkService
+    from turktui.adapters.history import HistoryStore
+    from turktui.adapters.mturk import DEMO_CREDENTIALS, MTurkService
+    from turktui.domain.environment import Environment, EnvKind
+    from turktui.pipeline.engine import Engine
 
     proc = subprocess.Popen([sys.executable, "-c", EMULATOR], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True, cwd=ROOT)
@@ -107,9 +107,9 @@ def bench_engine(rounds: int, tmp: Path) -> dict[str, float]:
 def bench_history_screen(tmp: Path, records: int, rounds: int) -> dict[str, float]:
     from textual.app import App
 
-    from turktui.core.config import Paths, Settings
-    from turktui.core.environment import Environment, EnvKind
-    from turktui.core.history import HistoryStore
+    from turktui.adapters.config import Paths, Settings
+    from turktui.adapters.history import HistoryStore
+    from turktui.domain.environment import Environment, EnvKind
     from turktui.ui import extend_flow
     from turktui.ui.context import AppContext
     from turktui.ui.screens.history import HistoryScreen

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from turktui.core.engine import Backoff, Engine
-from turktui.core.environment import Environment
-from turktui.core.history import HistoryStore
-from turktui.core.models import Hit
-from turktui.core.service import MTurkService
+from turktui.adapters.history import HistoryStore
+from turktui.adapters.mturk import MTurkService
+from turktui.domain.environment import Environment
+from turktui.domain.models import Hit
 from turktui.emulator import EmulatorServer
+from turktui.pipeline.engine import Backoff, Engine
 
 UTC = timezone.utc
 OP = "CreateAdditionalAssignmentsForHIT"

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from tests.bulk.conftest import OP
-from turktui.core.batch import AdaptiveRate, BatchRunner, member_status
-from turktui.core.bulk import AddEach, TopUpToNine, plan_bulk
-from turktui.core.engine import Backoff, Engine
-from turktui.core.history import State
+from turktui.domain.bulk import AddEach, TopUpToNine, plan_bulk
+from turktui.domain.records import State
+from turktui.pipeline.batch import AdaptiveRate, BatchRunner, member_status
+from turktui.pipeline.engine import Backoff, Engine
 
 
 def _fast(engine: Engine, workers: int = 6) -> BatchRunner:

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.bulk.conftest import hit
-from turktui.core.bulk import (
+from turktui.domain.bulk import (
     AddEach,
     LineStatus,
     ModeProblem,
@@ -18,7 +18,7 @@ from turktui.core.bulk import (
     parse_mode,
     plan_bulk,
 )
-from turktui.core.rules import extension_cost, extension_range
+from turktui.domain.rules import extension_cost, extension_range
 
 MIXED = [hit(1), hit(4), hit(7), hit(9), hit(10), hit(25), hit(4, old=True)]
 

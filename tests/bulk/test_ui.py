@@ -10,8 +10,8 @@ import pytest
 from tests.bulk.conftest import OP
 from tests.conftest import FIXED_NOW
 from tests.ui.helpers import screen_text, wait_for, wait_loaded
-from turktui.core.environment import EnvKind
-from turktui.core.history import State
+from turktui.domain.environment import EnvKind
+from turktui.domain.records import State
 from turktui.ui.app import TurkTuiApp
 from turktui.ui.screens.bulk import BatchScreen, BulkScreen
 from turktui.ui.screens.confirm import ConfirmScreen
@@ -233,10 +233,10 @@ async def test_production_confirmation_restates_totals(make_emulator, make_conte
 
 async def test_history_shows_batches_filters_and_resolves_per_batch(make_emulator,
                                                                      make_context) -> None:
-    from turktui.core.batch import AdaptiveRate, BatchRunner
-    from turktui.core.bulk import AddEach, plan_bulk
-    from turktui.core.engine import Backoff, Engine
-    from turktui.core.history import HistoryStore
+    from turktui.adapters.history import HistoryStore
+    from turktui.domain.bulk import AddEach, plan_bulk
+    from turktui.pipeline.batch import AdaptiveRate, BatchRunner
+    from turktui.pipeline.engine import Backoff, Engine
     from turktui.ui.screens.history import HistoryScreen, RecordScreen
 
     server = make_emulator(0)

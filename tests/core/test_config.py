@@ -4,14 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from turktui.core.config import Paths, Settings, load_settings
-from turktui.core.environment import (
+from turktui.adapters.config import Paths, Settings, load_settings
+from turktui.domain.environment import (
     PRODUCTION_URL,
     SANDBOX_URL,
     EnvKind,
     resolve_environment,
 )
-from turktui.core.errors import ConfigurationError
+from turktui.domain.errors import ConfigurationError
 
 
 def test_missing_file_gives_defaults(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from turktui.core.models import Hit, to_datetime, to_money
+from turktui.domain.models import Hit, to_datetime, to_money
 
 
 def test_wire_shape_and_boto3_shape_agree() -> None:

@@ -12,9 +12,9 @@ from decimal import Decimal
 
 import pytest
 
-from turktui.core import errors
-from turktui.core.environment import Environment, EnvKind, resolve_environment
-from turktui.core.service import MTurkService
+from turktui.adapters.mturk import MTurkService
+from turktui.domain import errors
+from turktui.domain.environment import Environment, EnvKind, resolve_environment
 from turktui.emulator import EmulatorServer
 
 
@@ -181,7 +181,7 @@ def test_errors_the_emulator_cannot_send(code: str, status: int, expected: type)
     # unit that cannot be reached over the wire).
     from botocore.exceptions import ClientError
 
-    from turktui.core.service import map_exception
+    from turktui.adapters.mturk import map_exception
 
     exc = ClientError({"Error": {"Code": code, "Message": "m"},
                        "ResponseMetadata": {"HTTPStatusCode": status}}, "GetHIT")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from turktui.core.text import one_line, sanitize
+from turktui.domain.text import one_line, sanitize
 
 
 def test_escape_sequences_become_visible() -> None:

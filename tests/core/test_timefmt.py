@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from turktui.core.timefmt import ago_label, expires_label, iso, parse_duration
+from turktui.domain.timefmt import ago_label, expires_label, iso, parse_duration
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
 

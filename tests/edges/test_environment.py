@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from turktui.core.environment import (
+from turktui.domain.environment import (
     PRODUCTION_URL,
     EnvKind,
     parse_endpoint,
     resolve_environment,
 )
-from turktui.core.text import redact, redact_obj
+from turktui.domain.text import redact, redact_obj
 
 PROD_SPELLINGS = [
     "https://mturk-requester.us-east-1.amazonaws.com",

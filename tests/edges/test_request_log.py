@@ -41,8 +41,8 @@ def test_requests_and_outcomes_are_logged_without_secrets(emulator, make_emulato
 
 
 def test_log_rotates_and_every_file_is_private(tmp_path) -> None:
-    from turktui.core import requestlog
-    from turktui.core.environment import Environment, EnvKind
+    from turktui.adapters import requestlog
+    from turktui.domain.environment import Environment, EnvKind
 
     env = Environment(EnvKind.PRODUCTION, "https://mturk-requester.us-east-1.amazonaws.com")
     where = requestlog.setup(tmp_path / "log", max_bytes=500, backups=2)
@@ -61,7 +61,7 @@ def test_log_rotates_and_every_file_is_private(tmp_path) -> None:
 
 
 def test_unwritable_log_directory_never_stops_the_program(tmp_path) -> None:
-    from turktui.core import requestlog
+    from turktui.adapters import requestlog
 
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")

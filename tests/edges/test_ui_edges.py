@@ -10,9 +10,10 @@ from tests.bulk.test_ui import OP, seed, start
 from tests.conftest import FIXED_NOW
 from tests.edges.conftest import SECRET
 from tests.ui.helpers import screen_text, wait_for
-from turktui.core.environment import EnvKind
-from turktui.core.history import State, open_history
-from turktui.core.rules import InputProblem, parse_count
+from turktui.adapters.history import open_history
+from turktui.domain.environment import EnvKind
+from turktui.domain.records import State
+from turktui.domain.rules import InputProblem, parse_count
 from turktui.ui.app import TurkTuiApp
 from turktui.ui.screens.bulk import BatchScreen, BulkScreen
 from turktui.ui.screens.confirm import ConfirmScreen

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from turktui.core.engine import Backoff, Engine
-from turktui.core.environment import Environment
-from turktui.core.history import HistoryStore
-from turktui.core.service import MTurkService
+from turktui.adapters.history import HistoryStore
+from turktui.adapters.mturk import MTurkService
+from turktui.domain.environment import Environment
 from turktui.emulator import EmulatorServer
+from turktui.pipeline.engine import Backoff, Engine
 
 UTC = timezone.utc
 

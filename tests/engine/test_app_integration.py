@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from turktui.core.history import State
+from turktui.domain.records import State
 from turktui.ui.screens.extend import ExtendScreen
 from turktui.ui.screens.history import HistoryScreen
 
@@ -65,7 +65,7 @@ async def test_status_line_shows_a_request_in_flight(make_emulator, make_context
 
 async def test_unsettled_requests_are_offered_at_start_up(make_emulator, make_context) -> None:
     from tests.conftest import FIXED_NOW
-    from turktui.core.history import open_history
+    from turktui.adapters.history import open_history
     from turktui.ui.app import TurkTuiApp
     from turktui.ui.screens.confirm import ConfirmScreen
 

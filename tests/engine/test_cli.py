@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import subprocess_env
-from turktui.core.rules import extension_cost
+from turktui.domain.rules import extension_cost
 
 OP = "CreateAdditionalAssignmentsForHIT"
 
@@ -83,7 +83,7 @@ def test_extend_help_documents_exit_codes(cli_env) -> None:
 def test_production_needs_yes_without_a_tty(emulator, monkeypatch, capsys) -> None:
     """Production (simulated by pointing a PRODUCTION environment at the emulator)."""
     from turktui.cli import main, options
-    from turktui.core.environment import Environment, EnvKind
+    from turktui.domain.environment import Environment, EnvKind
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDTESTTESTTEST0000")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret")

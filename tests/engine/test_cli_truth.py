@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import subprocess_env
-from turktui.core.history import HistoryStore, State
+from turktui.adapters.history import HistoryStore
+from turktui.domain.records import State
 
 OP = "CreateAdditionalAssignmentsForHIT"
 OP_EXPIRE = "UpdateExpirationForHIT"

@@ -8,12 +8,12 @@ from decimal import Decimal
 
 import pytest
 
-from turktui.core.engine import Backoff, Engine, PlanRefused, new_token
-from turktui.core.environment import Environment, EnvKind
-from turktui.core.history import State
-from turktui.core.rules import extension_cost
-from turktui.core.service import MTurkService
+from turktui.adapters.mturk import MTurkService
+from turktui.domain.environment import Environment, EnvKind
+from turktui.domain.records import State
+from turktui.domain.rules import extension_cost
 from turktui.emulator import EmulatorServer
+from turktui.pipeline.engine import Backoff, Engine, PlanRefused, new_token
 
 OP = "CreateAdditionalAssignmentsForHIT"
 
@@ -157,7 +157,7 @@ def test_unreachable_is_failed_not_unknown(history, clock) -> None:
                     backoff=Backoff(attempts=3, base=0.01, cap=0.02))
     from datetime import datetime, timezone
 
-    from turktui.core.models import Hit
+    from turktui.domain.models import Hit
     hit = Hit("X" * 30, max_assignments=3, reward=Decimal("1"),
               created=datetime.now(timezone.utc))
     outcome = engine.extend(hit, 1)

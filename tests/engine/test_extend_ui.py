@@ -14,12 +14,12 @@ import pytest
 from textual.app import App
 from textual.widgets import Button, Input, Static
 
-from turktui.core.config import Paths, Settings
-from turktui.core.engine import new_token
-from turktui.core.environment import Environment, EnvKind
-from turktui.core.history import State
-from turktui.core.models import Balance, Hit
-from turktui.core.service import MTurkService
+from turktui.adapters.config import Paths, Settings
+from turktui.adapters.mturk import MTurkService
+from turktui.domain.environment import Environment, EnvKind
+from turktui.domain.models import Balance, Hit
+from turktui.domain.records import State
+from turktui.pipeline.engine import new_token
 from turktui.ui import extend_flow
 from turktui.ui.context import AppContext
 from turktui.ui.screens.confirm import ConfirmScreen

@@ -12,14 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from turktui.core.history import (
-    SCHEMA_VERSION,
-    HistoryCorrupt,
-    HistoryStore,
-    HistoryTooNew,
-    State,
-    record_to_json,
-)
+from turktui.adapters.history import SCHEMA_VERSION, HistoryCorrupt, HistoryStore, HistoryTooNew
+from turktui.domain.records import State, record_to_json
 
 
 def _add(store: HistoryStore, **kw) -> int:
@@ -65,7 +59,7 @@ def test_roundtrip_query_filter_count(tmp_path: Path) -> None:
 
 
 def test_migrates_old_schema_in_place(tmp_path: Path) -> None:
-    from turktui.core.history import MIGRATIONS
+    from turktui.adapters.history import MIGRATIONS
 
     path = tmp_path / "h.db"
     db = sqlite3.connect(path)
@@ -105,7 +99,7 @@ def test_corrupt_file_is_refused_untouched(tmp_path: Path) -> None:
 
 WRITER = """
 import sys
-from turktui.core.history import HistoryStore
+from turktui.adapters.history import HistoryStore
 store = HistoryStore(sys.argv[1])
 for i in range(int(sys.argv[3])):
     rid = store.create(env_kind="demo", endpoint="e", profile=None, hit_id=sys.argv[2],

@@ -16,9 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from turktui.core.batch import BatchRunner
-from turktui.core.bulk import TopUpTo, plan_bulk
-from turktui.core.engine import (
+from turktui.adapters.history import HistoryStore, _proc_start, current_owner, owner_alive
+from turktui.adapters.mturk import MTurkService
+from turktui.domain.bulk import TopUpTo, plan_bulk
+from turktui.domain.records import State, StateChanged
+from turktui.domain.rules import EXPIRE_NOW
+from turktui.emulator import EmulatorServer
+from turktui.pipeline.batch import BatchRunner
+from turktui.pipeline.engine import (
     OP_EXPIRE,
     Backoff,
     Engine,
@@ -26,17 +31,6 @@ from turktui.core.engine import (
     needs_attention,
     new_token,
 )
-from turktui.core.history import (
-    HistoryStore,
-    State,
-    StateChanged,
-    _proc_start,
-    current_owner,
-    owner_alive,
-)
-from turktui.core.rules import EXPIRE_NOW
-from turktui.core.service import MTurkService
-from turktui.emulator import EmulatorServer
 
 UTC = timezone.utc
 OP = "CreateAdditionalAssignmentsForHIT"
@@ -364,7 +358,7 @@ def test_skewed_clock_does_not_resend_after_mturk_forgot_the_token(history) -> N
     mturk = _Clock()  # the emulator's `Date` header follows its own clock, as MTurk's does
     server = EmulatorServer(hits=0, seed=3, balance="1000.00", now=mturk).start()
     try:
-        from turktui.core.environment import Environment, EnvKind
+        from turktui.domain.environment import Environment, EnvKind
 
         env = Environment(EnvKind.DEMO, server.url)
         service = MTurkService(env, read_timeout=0.3, connect_timeout=0.5)
@@ -408,7 +402,7 @@ def test_history_schema_upgrade_keeps_old_records(tmp_path: Path) -> None:
     """A schema-2 file gains owners and the new columns in place."""
     import sqlite3
 
-    from turktui.core.history import MIGRATIONS
+    from turktui.adapters.history import MIGRATIONS
 
     path = tmp_path / "old.sqlite3"
     db = sqlite3.connect(path)

@@ -17,8 +17,9 @@ from tests.engine.test_extend_ui import (
     text_of,
     wait_until,
 )
-from turktui.core.engine import new_token
-from turktui.core.history import State, _proc_start
+from turktui.adapters.history import _proc_start
+from turktui.domain.records import State
+from turktui.pipeline.engine import new_token
 from turktui.ui import extend_flow
 from turktui.ui.screens.confirm import ConfirmScreen
 

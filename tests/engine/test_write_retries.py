@@ -15,9 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from turktui.core.environment import Environment, EnvKind
-from turktui.core.errors import ConnectionLost, ServiceFault, TurkError
-from turktui.core.service import MTurkService
+from turktui.adapters.mturk import MTurkService
+from turktui.domain.environment import Environment, EnvKind
+from turktui.domain.errors import ConnectionLost, ServiceFault, TurkError
 
 
 class _Counting(ThreadingHTTPServer):

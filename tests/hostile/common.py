@@ -35,7 +35,7 @@ def demo_history_path(home: Path) -> Path:
 
 
 def records(home: Path) -> list[Any]:
-    from turktui.core.history import open_history
+    from turktui.adapters.history import open_history
 
     store = open_history(history_path(home))
     try:

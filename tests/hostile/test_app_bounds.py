@@ -124,7 +124,7 @@ def test_sigterm_with_a_trickling_request_ends_within_the_deadline(tmp_path: Pat
 
 
 def test_a_history_locked_by_another_process_never_freezes_the_app(tmp_path: Path) -> None:
-    from turktui.core.history import open_history
+    from turktui.adapters.history import open_history
 
     path = demo_history_path(tmp_path)
     open_history(path).close()

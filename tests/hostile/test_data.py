@@ -111,8 +111,8 @@ def test_a_five_megabyte_title_opens_fast_and_is_copied_whole(tmp_path: Path) ->
 
 
 def test_a_bulk_preview_refuses_an_unreadable_hit_and_keeps_the_others() -> None:
-    from turktui.core.bulk import AddEach, LineStatus, plan_bulk
-    from turktui.core.models import Hit
+    from turktui.domain.bulk import AddEach, LineStatus, plan_bulk
+    from turktui.domain.models import Hit
 
     good = Hit.from_api(hit_json("GOOD", MaxAssignments=3))
     bad = Hit.from_api(hit_json("BAD", MaxAssignments="nan"))

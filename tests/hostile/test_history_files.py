@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.hostile.common import cli_env, history_path
-from turktui.core.history import HistoryError, HistoryStore, State, open_history
+from turktui.adapters.history import HistoryError, HistoryStore, open_history
+from turktui.domain.records import State
 
 
 def foreign_db(path: Path) -> bytes:
@@ -167,8 +168,8 @@ def test_the_history_screen_survives_damaged_records(tmp_path: Path, emulator: o
 
 
 def test_a_symlinked_crash_log_is_never_followed(tmp_path: Path) -> None:
+    from turktui.adapters.config import Paths
     from turktui.cli import _log_crash
-    from turktui.core.config import Paths
 
     log_dir = Paths.default().log_dir
     log_dir.mkdir(parents=True)

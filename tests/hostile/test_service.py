@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 
 from tests.hostile.servers import HostileServer, hit_json, html_answer, json_answer, trickle
-from turktui.core.environment import Environment, EnvKind
-from turktui.core.errors import (
+from turktui.adapters.mturk import MTurkService
+from turktui.domain.environment import Environment, EnvKind
+from turktui.domain.errors import (
     DeadlineExceeded,
     ServiceFault,
     Throttled,
     UnexpectedResponse,
 )
-from turktui.core.service import MTurkService
 
 
 def service(url: str, deadline: float = 5.0) -> MTurkService:

@@ -123,7 +123,7 @@ def durability_section(tmp: Path, seed: int, kills: int, per_writer: int) -> Sec
 
 
 def hostile_input_section(tmp: Path, examples: int, seed: int) -> Section:
-    from turktui.core.history import HistoryStore
+    from turktui.adapters.history import HistoryStore
 
     sec = Section("3a. Hostile input (hypothesis)")
     hostile_input.SEED["value"] = seed

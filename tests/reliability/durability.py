@@ -22,15 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from tests.reliability.common import REPO_ROOT
-from turktui.core.history import (
+from turktui.adapters.history import (
     SCHEMA_VERSION,
     HistoryCorrupt,
     HistoryError,
     HistoryStore,
     HistoryTooNew,
-    State,
     open_history,
 )
+from turktui.domain.records import State
 
 UTC = timezone.utc
 

@@ -175,8 +175,8 @@ async def _app_message(ctx: Any) -> str:
 def app_cases(workdir: Path, report: EnvReport) -> None:
     """The app starts and says what is wrong (Pilot; the same app the console script runs)."""
     from tests.reliability.hostile_data import make_ctx
-    from turktui.core.environment import Environment, EnvKind
-    from turktui.core.service import MTurkService
+    from turktui.adapters.mturk import MTurkService
+    from turktui.domain.environment import Environment, EnvKind
 
     bad_token = StaticResponder({}, default=INVALID_TOKEN).start()
     expired = StaticResponder({}, default=EXPIRED_TOKEN).start()

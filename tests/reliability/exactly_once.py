@@ -35,12 +35,13 @@ from tests.reliability.common import (
     turktui_cmd,
     write_config,
 )
-from turktui.core.engine import Backoff, Engine, PlanRefused, new_token
-from turktui.core.environment import Environment, EnvKind
-from turktui.core.history import HistoryStore, Record
-from turktui.core.rules import extension_cost, extension_range
-from turktui.core.service import MTurkService
+from turktui.adapters.history import HistoryStore
+from turktui.adapters.mturk import MTurkService
+from turktui.domain.environment import Environment, EnvKind
+from turktui.domain.records import Record
+from turktui.domain.rules import extension_cost, extension_range
 from turktui.emulator import EmulatorServer
+from turktui.pipeline.engine import Backoff, Engine, PlanRefused, new_token
 
 UTC = timezone.utc
 ENGINE_FAULTS = ("none", "drop", "throttle", "error", "latency", "mixed", "stale", "beyond")

@@ -112,9 +112,9 @@ async def _until(pilot: Any, cond: Any, timeout: float = 15.0) -> None:
 
 def make_ctx(url: str, tmp: Path, *, credentials: tuple[str, str] | None = None,
              read_timeout: float = 5.0) -> Any:
-    from turktui.core.config import Paths, Settings
-    from turktui.core.environment import Environment, EnvKind
-    from turktui.core.service import MTurkService
+    from turktui.adapters.config import Paths, Settings
+    from turktui.adapters.mturk import MTurkService
+    from turktui.domain.environment import Environment, EnvKind
     from turktui.ui.context import AppContext
 
     kind = EnvKind.CUSTOM if credentials else EnvKind.DEMO

@@ -18,13 +18,13 @@ from typing import Any
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from turktui.core.engine import Engine, PlanRefused, check_token
-from turktui.core.environment import Environment, EnvKind
-from turktui.core.history import HistoryStore
-from turktui.core.models import Hit
-from turktui.core.rules import InputProblem, extension_range, parse_count
-from turktui.core.timefmt import parse_duration
+from turktui.adapters.history import HistoryStore
+from turktui.domain.environment import Environment, EnvKind
+from turktui.domain.models import Hit
+from turktui.domain.rules import InputProblem, extension_range, parse_count
+from turktui.domain.timefmt import parse_duration
 from turktui.emulator import rules as mturk_rules
+from turktui.pipeline.engine import Engine, PlanRefused, check_token
 
 UTC = timezone.utc
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)

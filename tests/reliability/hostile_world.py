@@ -48,7 +48,7 @@ class WorldReport:
 
 
 def _records(home: Path) -> list[Any]:
-    from turktui.core.history import open_history
+    from turktui.adapters.history import open_history
 
     path = home / "data" / "turktui" / "history.sqlite3"
     if not path.exists():
@@ -113,9 +113,9 @@ def trickling(workdir: Path, report: WorldReport, cases: int, rng: random.Random
 
 # -- endless pagination --------------------------------------------------------------------
 def pagination(report: WorldReport, cases: int, rng: random.Random) -> None:
-    from turktui.core.environment import Environment, EnvKind
-    from turktui.core.errors import UnexpectedResponse
-    from turktui.core.service import MTurkService
+    from turktui.adapters.mturk import MTurkService
+    from turktui.domain.environment import Environment, EnvKind
+    from turktui.domain.errors import UnexpectedResponse
 
     for i in range(cases):
         cycle = rng.randint(1, 6)
@@ -265,11 +265,11 @@ HOSTILE_GETHIT = {
 def hostile_answers(workdir: Path, report: WorldReport, rounds: int) -> None:
     """The engine (as the app and CLI use it) against each answer: a bogus extension answer
     is never recorded as success; a bogus GetHIT is never extended."""
-    from turktui.core.engine import Backoff, Engine, PlanRefused
-    from turktui.core.environment import Environment, EnvKind
-    from turktui.core.errors import TurkError
-    from turktui.core.history import HistoryStore
-    from turktui.core.service import MTurkService
+    from turktui.adapters.history import HistoryStore
+    from turktui.adapters.mturk import MTurkService
+    from turktui.domain.environment import Environment, EnvKind
+    from turktui.domain.errors import TurkError
+    from turktui.pipeline.engine import Backoff, Engine, PlanRefused
 
     store = HistoryStore(workdir / "answers.sqlite3")
     try:
@@ -333,7 +333,7 @@ COLUMNS = ["created", "updated", "n", "max_before", "expected_after", "expire_at
 
 def damaged_records(workdir: Path, report: WorldReport, cases: int,
                     rng: random.Random) -> None:
-    from turktui.core.history import open_history
+    from turktui.adapters.history import open_history
 
     home = workdir / "damaged"
     path = home / "data" / "turktui" / "history.sqlite3"

@@ -119,7 +119,7 @@ def secrets_check(workdir: Path, server: Any) -> SecretReport:
 PERMS_RUNNER = (
     "import os, sys\n"
     "os.umask(0)\n"
-    "from turktui.core.history import HistoryStore\n"
+    "from turktui.adapters.history import HistoryStore\n"
     "s = HistoryStore(sys.argv[1])\n"
     "s.create(env_kind='demo', endpoint='e', profile=None, hit_id='H', hit_title='', n=1,\n"
     "         token='t', max_before=1, expected_after=2)\n"
@@ -198,7 +198,7 @@ def _hang_up(term: Any, timeout: float) -> tuple[float, int | None, float]:
 
 def hangup_check(workdir: Path, server: Any, latency: float = 2.0) -> HangupReport:
     from tests.terminal.driver import Terminal, terminal_env
-    from turktui.core.history import HistoryStore
+    from turktui.adapters.history import HistoryStore
 
     report = HangupReport()
     home = workdir / "hangup"

@@ -13,11 +13,12 @@ import pytest
 from tests.reliability import durability
 from tests.reliability.common import OP_EXTEND
 from tests.reliability.hostile_data import _until, make_ctx
-from turktui.core.engine import Backoff, Engine
-from turktui.core.environment import Environment, EnvKind
-from turktui.core.history import HistoryError, HistoryStore, OutcomeNotRecorded, State
-from turktui.core.service import MTurkService
+from turktui.adapters.history import HistoryError, HistoryStore, OutcomeNotRecorded
+from turktui.adapters.mturk import MTurkService
+from turktui.domain.environment import Environment, EnvKind
+from turktui.domain.records import State
 from turktui.emulator import EmulatorServer
+from turktui.pipeline.engine import Backoff, Engine
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -10,7 +10,7 @@ import pytest
 from tests.reliability import hostile_input
 from tests.reliability.common import OP_EXTEND
 from tests.reliability.hostile_data import _until, make_ctx
-from turktui.core.history import HistoryStore
+from turktui.adapters.history import HistoryStore
 from turktui.emulator import EmulatorServer
 
 pytestmark = pytest.mark.timeout(120)
@@ -44,7 +44,7 @@ async def test_the_real_dialog_only_submits_what_the_rules_allow(
         emu: EmulatorServer, tmp_path: Path) -> None:
     """Type hostile text into the extend dialog of the real app against the emulator: the
     Submit button is enabled only for valid counts, and only they reach MTurk."""
-    from turktui.core.rules import InputProblem, extension_range, parse_count
+    from turktui.domain.rules import InputProblem, extension_range, parse_count
     from turktui.ui.app import TurkTuiApp
     from turktui.ui.screens.extend import ExtendScreen
 

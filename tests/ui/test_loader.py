@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 
 from tests.ui.helpers import wait_loaded
-from turktui.core import errors
-from turktui.core.environment import Environment, EnvKind
-from turktui.core.loader import HitLoader, error_from_tuple, error_to_tuple
-from turktui.core.service import MTurkService
+from turktui.adapters.loader import HitLoader, error_from_tuple, error_to_tuple
+from turktui.adapters.mturk import MTurkService
+from turktui.domain import errors
+from turktui.domain.environment import Environment, EnvKind
 from turktui.ui.app import TurkTuiApp
 
 pytestmark = pytest.mark.timeout(60)

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from tests.ui.helpers import screen_text, wait_for, wait_loaded
-from turktui.core.environment import EnvKind
-from turktui.core.models import Hit
+from turktui.domain.environment import EnvKind
+from turktui.domain.models import Hit
 from turktui.ui.app import TurkTuiApp
 from turktui.ui.screens.detail import DetailScreen
 from turktui.ui.screens.help import HelpScreen
@@ -462,7 +462,7 @@ async def test_command_palette_lists_actions(demo_context: Any) -> None:
 async def test_auto_refresh_pauses_under_dialogs(
     emulator: Any, make_context: Any
 ) -> None:
-    from turktui.core.config import Settings
+    from turktui.adapters.config import Settings
 
     ctx = make_context(emulator.url, settings=Settings(auto_refresh=1.0))
     app = TurkTuiApp(ctx)

@@ -11,9 +11,9 @@ import pytest
 
 from tests.conftest import FIXED_NOW
 from tests.ui.helpers import wait_for, wait_loaded
-from turktui.core.config import Settings
-from turktui.core.environment import PRODUCTION_URL, Environment, EnvKind
-from turktui.core.service import MTurkService
+from turktui.adapters.config import Settings
+from turktui.adapters.mturk import MTurkService
+from turktui.domain.environment import PRODUCTION_URL, Environment, EnvKind
 from turktui.ui.app import TurkTuiApp
 from turktui.ui.context import AppContext
 
@@ -25,7 +25,7 @@ SHOWN_URL = "http://127.0.0.1:8642"
 def snapshot_app(real_url: str, kind: EnvKind = EnvKind.DEMO, shown: str = SHOWN_URL,
                  tmp_path: Any = None, read_only: bool = False) -> TurkTuiApp:
     """The service talks to `real_url`; the banner shows `shown` (ports vary per run)."""
-    from turktui.core.config import Paths
+    from turktui.adapters.config import Paths
 
     creds = None if kind is EnvKind.DEMO else ("AKIDSNAP", "secret")
     service = MTurkService(Environment(kind, real_url), credentials=creds,

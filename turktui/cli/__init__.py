@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from turktui import __version__
+from turktui.adapters.history import HistoryError
 from turktui.cli.options import add_connection_options
-from turktui.core.errors import TurkError
-from turktui.core.history import HistoryError
+from turktui.domain.errors import TurkError
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -194,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _in_flight() -> object | None:
     # Only if the engine was used. The module may be half-imported by a worker right now:
     # then nothing is in flight yet.
-    return getattr(sys.modules.get("turktui.core.engine"), "IN_FLIGHT", None)
+    return getattr(sys.modules.get("turktui.pipeline.engine"), "IN_FLIGHT", None)
 
 
 def _mark_in_flight_unknown(reason: str) -> list[int]:
@@ -296,7 +296,7 @@ def _close_quietly(history: Any) -> None:
 
 def _wait_in_flight(timeout: float = HANGUP_GRACE) -> bool:
     """Let engine requests in flight record their outcome (only if the engine was used)."""
-    engine = sys.modules.get("turktui.core.engine")
+    engine = sys.modules.get("turktui.pipeline.engine")
     # The module may be half-imported by a worker right now: then nothing is in flight yet.
     in_flight = getattr(engine, "IN_FLIGHT", None)
     if in_flight is None:
@@ -369,7 +369,7 @@ def _log_crash(exc: BaseException) -> str | None:
     if os.environ.get("TURKTUI_DEBUG"):
         traceback.print_exception(exc)
     try:
-        from turktui.core.config import Paths
+        from turktui.adapters.config import Paths
 
         log_dir = Paths.default().log_dir
         log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

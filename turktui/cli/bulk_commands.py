@@ -85,7 +85,7 @@ def read_ids(path: str) -> list[str]:
 
 
 def _mode(args: argparse.Namespace) -> Any:
-    from turktui.core.bulk import parse_mode
+    from turktui.domain.bulk import parse_mode
 
     if args.add is not None:
         return parse_mode("add", args.add)
@@ -109,7 +109,7 @@ def preview_lines(preview: Any, width: int = 110) -> list[str]:
 
 def _fetch(service: Any, ids: Sequence[str], workers: int) -> tuple[list[Any], dict[str, str]]:
     """Read every HIT (a few at a time): (hits found, {id: why not}); TurkError on outages."""
-    from turktui.core.errors import HitNotFound
+    from turktui.domain.errors import HitNotFound
 
     missing: dict[str, str] = {}
 
@@ -169,7 +169,7 @@ def _run(runner: Any, fn: Any, out: _Out) -> Any:
 
 
 def _member_printer(out: _Out) -> Any:
-    from turktui.core.batch import member_status
+    from turktui.pipeline.batch import member_status
 
     def member(outcome: Any) -> None:
         rec = outcome.record
@@ -179,7 +179,7 @@ def _member_printer(out: _Out) -> Any:
 
 
 def _payload(report: Any, preview: Any = None) -> dict[str, Any]:
-    from turktui.core.history import record_to_json
+    from turktui.domain.records import record_to_json
 
     payload: dict[str, Any] = {
         "batch_id": report.batch_id,
@@ -201,18 +201,18 @@ def _payload(report: Any, preview: Any = None) -> dict[str, Any]:
 
 
 def cmd_extend_bulk(args: argparse.Namespace) -> int:
-    from turktui.core.batch import BatchRunner
-    from turktui.core.bulk import BulkLine, BulkPreview, LineStatus, ModeProblem
-    from turktui.core.engine import Engine, PlanRefused
-    from turktui.core.errors import (
+    from turktui.adapters.history import HistoryError
+    from turktui.domain.bulk import BulkLine, BulkPreview, LineStatus, ModeProblem
+    from turktui.domain.errors import (
         AccessDenied,
         ConfigurationError,
         CredentialsExpired,
         CredentialsMissing,
         TurkError,
     )
-    from turktui.core.history import HistoryError
-    from turktui.core.models import Hit
+    from turktui.domain.models import Hit
+    from turktui.pipeline.batch import BatchRunner
+    from turktui.pipeline.engine import Engine, PlanRefused
 
     out = _Out(args.json)
     if args.retry_batch:
@@ -264,7 +264,7 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
             balance = service.get_balance().available
         except TurkError:
             balance = None
-        from turktui.core.bulk import plan_bulk
+        from turktui.domain.bulk import plan_bulk
 
         planned = plan_bulk(hits, mode, balance)
         by_id = {line.hit.hit_id: line for line in planned.lines}
@@ -329,9 +329,9 @@ class _EmptyReport:
 
 
 def _retry(args: argparse.Namespace, out: _Out) -> int:
-    from turktui.core.batch import BatchRunner
-    from turktui.core.engine import Engine
-    from turktui.core.history import HistoryError
+    from turktui.adapters.history import HistoryError
+    from turktui.pipeline.batch import BatchRunner
+    from turktui.pipeline.engine import Engine
 
     conn = _open(args)
     try:
@@ -368,9 +368,10 @@ def _retry(args: argparse.Namespace, out: _Out) -> int:
 
 def cmd_history_batch(args: argparse.Namespace) -> int:
     """`turktui history --batch ID`: the members of one batch and their states."""
+    from turktui.adapters.history import HistoryError, open_history
     from turktui.cli.engine_commands import _record_line, history_file
     from turktui.cli.options import load_config
-    from turktui.core.history import HistoryError, open_history, record_to_json
+    from turktui.domain.records import record_to_json
 
     _, paths = load_config(args)
     out = _Out(args.json)
@@ -400,8 +401,8 @@ def cmd_history_batch(args: argparse.Namespace) -> int:
 def cmd_resolve_batch(args: argparse.Namespace) -> int:
     """`turktui resolve --batch ID`: settle the unsettled members of one batch, each at the
     endpoint it was sent to (see `engine_commands.resolve_records`)."""
+    from turktui.adapters.history import HistoryError
     from turktui.cli.engine_commands import resolve_records
-    from turktui.core.history import HistoryError
 
     out = _Out(args.json)
     conn = _open(args)

@@ -28,7 +28,7 @@ def _register_engine_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_paths(args: argparse.Namespace) -> int:
-    from turktui.core.config import Paths
+    from turktui.adapters.config import Paths
 
     paths = Paths.default()
     print(f"config:  {paths.config_file}")

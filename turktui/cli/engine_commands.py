@@ -141,7 +141,7 @@ class _Out:
         _emit(_redact(text), sys.stderr if self.as_json else sys.stdout)
 
     def result(self, code: int, payload: dict[str, Any], message: str) -> int:
-        from turktui.core.text import redact_obj
+        from turktui.domain.text import redact_obj
 
         payload = redact_obj(payload)  # type: ignore[assignment]
         message = _redact(message)
@@ -178,14 +178,14 @@ def _positive_int(text: str) -> int:
 
 
 def _safe(text: object) -> str:
-    from turktui.core.text import one_line, redact
+    from turktui.domain.text import one_line, redact
 
     return one_line(redact(text))
 
 
 def _redact(text: str) -> str:
     """No URL password ever reaches the terminal (old records may still hold one)."""
-    from turktui.core.text import redact
+    from turktui.domain.text import redact
 
     return redact(text)
 
@@ -208,21 +208,15 @@ def _open(args: argparse.Namespace) -> Any:
 
 
 def _history(conn: Any) -> Any:
-    from turktui.core.history import open_history
+    from turktui.adapters.history import open_history
 
     return open_history(conn.paths.history_db)
 
 
 def cmd_extend(args: argparse.Namespace) -> int:
+    from turktui.adapters.history import HistoryError, OutcomeNotRecorded
     from turktui.cli.prompts import confirm_spend
-    from turktui.core.engine import (
-        Engine,
-        PlanRefused,
-        check_token,
-        estimated_cost_text,
-        needs_attention,
-    )
-    from turktui.core.errors import (
+    from turktui.domain.errors import (
         AccessDenied,
         ConfigurationError,
         CredentialsExpired,
@@ -231,15 +225,22 @@ def cmd_extend(args: argparse.Namespace) -> int:
         RequestRefused,
         TurkError,
     )
-    from turktui.core.history import HistoryError, OutcomeNotRecorded, State, record_to_json
-    from turktui.core.rules import (
+    from turktui.domain.records import State, record_to_json
+    from turktui.domain.rules import (
         EXPIRE_NOW,
         InputProblem,
         extension_range,
         parse_count,
         range_text,
     )
-    from turktui.core.timefmt import iso, parse_duration
+    from turktui.domain.timefmt import iso, parse_duration
+    from turktui.pipeline.engine import (
+        Engine,
+        PlanRefused,
+        check_token,
+        estimated_cost_text,
+        needs_attention,
+    )
 
     out = _Out(args.json)
     from turktui.cli import bulk_commands
@@ -386,7 +387,7 @@ def cmd_extend(args: argparse.Namespace) -> int:
 
 
 def _env_short(env_kind: str) -> str:
-    from turktui.core.environment import EnvKind
+    from turktui.domain.environment import EnvKind
 
     try:
         return EnvKind(env_kind).short
@@ -395,7 +396,7 @@ def _env_short(env_kind: str) -> str:
 
 
 def _record_line(record: Any) -> str:
-    from turktui.core.timefmt import iso
+    from turktui.domain.timefmt import iso
 
     title = _safe(record.hit_title)
     if len(title) > 30:
@@ -410,8 +411,8 @@ def _record_line(record: Any) -> str:
 
 def _conflict_text(record: Any) -> str:
     """'  before 5, expected 7, actual 5' for a conflict (assignments or expiration)."""
-    from turktui.core.history import State
-    from turktui.core.timefmt import iso
+    from turktui.domain.records import State
+    from turktui.domain.timefmt import iso
 
     text = ""
     if record.state is State.CONFLICT:
@@ -431,7 +432,7 @@ def history_scope(args: argparse.Namespace) -> tuple[str | None, str | None]:
     → production, `--sandbox` → sandbox, `--endpoint-url`/`--endpoint URL` → that endpoint.
     ValueError (one line) when they contradict each other or a URL is unusable.
     """
-    from turktui.core.environment import parse_endpoint
+    from turktui.domain.environment import parse_endpoint
 
     kinds = {k for k, on in (("demo", getattr(args, "demo", False)),
                              ("production", getattr(args, "production", False)),
@@ -461,8 +462,9 @@ def history_file(args: argparse.Namespace, paths: Any) -> Any:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    from turktui.adapters.history import HistoryError, open_history
     from turktui.cli.options import load_config
-    from turktui.core.history import UNSETTLED, HistoryError, open_history, record_to_json
+    from turktui.domain.records import UNSETTLED, record_to_json
 
     out = _Out(args.json)
     try:
@@ -509,7 +511,7 @@ def _explicit_endpoint(args: argparse.Namespace) -> bool:
 
 def cmd_resolve(args: argparse.Namespace) -> int:
     """Settle every unsettled record at its own endpoint with its own profile."""
-    from turktui.core.history import HistoryError
+    from turktui.adapters.history import HistoryError
 
     if getattr(args, "batch", None):
         from turktui.cli.bulk_commands import cmd_resolve_batch
@@ -534,9 +536,9 @@ def resolve_records(args: argparse.Namespace, conn: Any, history: Any, records: 
                     out: _Out, *, label: str = "") -> int:
     """Settle `records` (unsettled) each at its own endpoint: list, confirm, resolve, report.
     Used by `turktui resolve` and `turktui resolve --batch ID`."""
-    from turktui.core.engine import Engine, needs_attention
-    from turktui.core.history import State, describe_owner, record_to_json
-    from turktui.core.resolving import (
+    from turktui.domain.records import State, describe_owner, record_to_json
+    from turktui.pipeline.engine import Engine, needs_attention
+    from turktui.pipeline.resolving import (
         group_by_target,
         like_service_factory,
         resolve_everywhere,

@@ -7,9 +7,9 @@ import sys
 from dataclasses import dataclass, replace
 from typing import Any
 
-from turktui.core.config import Paths, Settings, load_settings
-from turktui.core.environment import Environment, EnvKind, parse_endpoint, resolve_environment
-from turktui.core.errors import ConfigurationError
+from turktui.adapters.config import Paths, Settings, load_settings
+from turktui.domain.environment import Environment, EnvKind, parse_endpoint, resolve_environment
+from turktui.domain.errors import ConfigurationError
 
 
 def _non_negative_int(text: str) -> int:
@@ -75,8 +75,8 @@ class Connection:
 
     def service(self) -> Any:
         """The MTurk service; changing calls and their outcomes go to the request log."""
-        from turktui.core.requestlog import LoggedService
-        from turktui.core.service import MTurkService
+        from turktui.adapters.mturk import MTurkService
+        from turktui.adapters.requestlog import LoggedService
 
         return LoggedService(MTurkService(
             self.env,
@@ -143,7 +143,7 @@ def open_connection(args: argparse.Namespace, *, start_demo: bool = True) -> Con
     if settings.endpoint_url and not demo and parse_endpoint(settings.endpoint_url).had_userinfo:
         print("turktui: note: the user:password part of the endpoint URL is not used, stored "
               "or shown", file=sys.stderr, flush=True)
-    from turktui.core import requestlog
+    from turktui.adapters import requestlog
 
     if requestlog.setup(paths.log_dir) is not None:
         command = getattr(args, "command", None) or "app"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-from turktui.core.environment import Environment
+from turktui.domain.environment import Environment
 
 EXIT_CANCELLED = 1
 EXIT_USAGE = 2

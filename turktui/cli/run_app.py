@@ -11,9 +11,9 @@ import gc
 import sys
 from typing import TYPE_CHECKING, Any
 
+from turktui.adapters.loader import HitLoader
 from turktui.cli.options import Connection, open_connection
-from turktui.core.errors import TurkError
-from turktui.core.loader import HitLoader
+from turktui.domain.errors import TurkError
 
 if TYPE_CHECKING:
     from turktui.ui.app import TurkTuiApp

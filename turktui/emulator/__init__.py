@@ -1,6 +1,6 @@
 """An MTurk-compatible requester service (JSON 1.1 over HTTP on loopback) for tests and demos.
 
-Standard library only; independent of the app (``turktui.core``) on purpose.
+Standard library only; independent of the app (domain, adapters, pipeline) on purpose.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The turktui application: wires the context, the workers and the screens together.
 
 Startup is kept fast and the UI responsive: HITs are listed by a child process
-(`turktui.core.loader`, usually started by `run_app` before Textual is imported) and
+(`turktui.adapters.loader`, usually started by `run_app` before Textual is imported) and
 streamed page by page into a virtual table; the UI process does not even import boto3
 until something other than listing needs it.
 """
@@ -19,9 +19,9 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.worker import get_current_worker
 
-from turktui.core.errors import TurkError
-from turktui.core.loader import HitLoader
-from turktui.core.models import Hit
+from turktui.adapters.loader import HitLoader
+from turktui.domain.errors import TurkError
+from turktui.domain.models import Hit
 from turktui.ui.commands import TurkCommands
 from turktui.ui.context import AppContext
 from turktui.ui.messages import (

@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from turktui.core.batch import BatchReport, BatchRunner
-from turktui.core.bulk import BulkPreview
-from turktui.core.engine import Outcome, PlanRefused
-from turktui.core.environment import EnvKind
-from turktui.core.history import HistoryError
-from turktui.core.models import Hit
-from turktui.core.text import one_line
+from turktui.adapters.history import HistoryError
+from turktui.domain.bulk import BulkPreview
+from turktui.domain.environment import EnvKind
+from turktui.domain.models import Hit
+from turktui.domain.text import one_line
+from turktui.pipeline.batch import BatchReport, BatchRunner
+from turktui.pipeline.engine import Outcome, PlanRefused
 from turktui.ui.extend_flow import _notify, get_history, make_engine
 from turktui.ui.screens.bulk import BatchScreen, BulkScreen, batch_confirm_text
 from turktui.ui.screens.confirm import ConfirmScreen

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from turktui.core.config import Paths, Settings
-from turktui.core.environment import Environment
-from turktui.core.models import Balance
+from turktui.adapters.config import Paths, Settings
+from turktui.domain.environment import Environment
+from turktui.domain.models import Balance
 
 
 def utc_now() -> datetime:
@@ -20,16 +20,16 @@ def utc_now() -> datetime:
 @dataclass
 class AppContext:
     env: Environment
-    #: a turktui.core.service.MTurkService (typed loosely: the UI never touches boto3)
+    #: a turktui.adapters.mturk.MTurkService (typed loosely: the UI never touches boto3)
     service: Any
     settings: Settings
     paths: Paths
     #: injectable clock so snapshots and tests are deterministic
     clock: Callable[[], datetime] = utc_now
-    #: the request history store (turktui.core.history), None until opened
+    #: the request history store (turktui.adapters.history), None until opened
     history: Any = None
     balance: Balance | None = None
-    #: a turktui.core.loader.HitLoader started before Textual was imported (by run_app);
+    #: a turktui.adapters.loader.HitLoader started before Textual was imported (by run_app);
     #: the first load takes it over. None: the app starts its own.
     hit_loader: Any = None
     extras: dict[str, Any] = field(default_factory=dict)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from turktui.core.errors import (
+from turktui.domain.errors import (
     AccessDenied,
     ConfigurationError,
     ConnectionLost,
@@ -13,7 +13,7 @@ from turktui.core.errors import (
     Throttled,
     TurkError,
 )
-from turktui.core.text import sanitize
+from turktui.domain.text import sanitize
 
 _TITLES: list[tuple[type[TurkError], str]] = [
     (CredentialsMissing, "No AWS credentials"),

@@ -13,11 +13,12 @@ import dataclasses
 import threading
 from typing import Any
 
-from turktui.core.engine import Engine, Event, Outcome, Plan, PlanRefused, needs_attention
-from turktui.core.history import HistoryError, HistoryStore, OutcomeNotRecorded, Record, State
-from turktui.core.history import open_history as _open
-from turktui.core.models import Hit
-from turktui.core.text import one_line
+from turktui.adapters.history import HistoryError, HistoryStore, OutcomeNotRecorded
+from turktui.adapters.history import open_history as _open
+from turktui.domain.models import Hit
+from turktui.domain.records import Record, State
+from turktui.domain.text import one_line
+from turktui.pipeline.engine import Engine, Event, Outcome, Plan, PlanRefused, needs_attention
 from turktui.ui.screens.confirm import ConfirmScreen
 from turktui.ui.screens.extend import ExtendRequest, ExtendScreen, describe_request
 from turktui.ui.screens.history import HistoryScreen
@@ -223,7 +224,7 @@ def open_history(app: Any) -> None:
 
 def resolve_records(app: Any, records: list[Record], *, confirmed: bool = False) -> Any:
     """Settle records in a worker, each at its own endpoint with its own profile (see
-    turktui.core.resolving). Records whose endpoint may spend real money (production, a
+    turktui.pipeline.resolving). Records whose endpoint may spend real money (production, a
     non-loopback custom endpoint) are confirmed first unless `confirmed`."""
     history = get_history(app)
     if history is None or not records:
@@ -232,7 +233,7 @@ def resolve_records(app: Any, records: list[Record], *, confirmed: bool = False)
         app.notify("read-only: resolving is off (it may re-send requests).",
                    severity="warning", markup=False)
         return None
-    from turktui.core.resolving import Target
+    from turktui.pipeline.resolving import Target
 
     confirm_custom = getattr(app.ctx.settings, "confirm_custom", True)
     careful = [r for r in records
@@ -257,7 +258,7 @@ def resolve_records(app: Any, records: list[Record], *, confirmed: bool = False)
         return None
 
     def work() -> list[Outcome]:
-        from turktui.core.resolving import like_service_factory, resolve_everywhere
+        from turktui.pipeline.resolving import like_service_factory, resolve_everywhere
 
         ctx = app.ctx
         here = ctx.env.endpoint_url
@@ -317,7 +318,7 @@ def check_unsettled(app: Any) -> None:
 def _offer(app: Any, pending: list[Record]) -> None:
     lines = [f"{len(pending)} request(s) from an earlier session have no recorded outcome "
              "(the program stopped or the connection dropped):", ""]
-    from turktui.core.resolving import Target
+    from turktui.pipeline.resolving import Target
 
     for rec in pending[:8]:
         lines.append(one_line(f"#{rec.id}  +{rec.n:,} on HIT {rec.hit_id}  ({rec.state.label})"

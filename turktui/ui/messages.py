@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from turktui.core.models import Balance, Hit
+from turktui.domain.models import Balance, Hit
 
 
 class HitsPage(Message):

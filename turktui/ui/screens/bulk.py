@@ -35,8 +35,7 @@ from textual.widgets import (
     Static,
 )
 
-from turktui.core.batch import BatchProgress, BatchReport, member_status
-from turktui.core.bulk import (
+from turktui.domain.bulk import (
     BulkPreview,
     LineStatus,
     Mode,
@@ -44,11 +43,12 @@ from turktui.core.bulk import (
     parse_mode,
     plan_bulk,
 )
-from turktui.core.engine import Outcome
-from turktui.core.history import Record
-from turktui.core.models import Hit
-from turktui.core.rules import InputProblem, format_money, parse_count
-from turktui.core.text import one_line
+from turktui.domain.models import Hit
+from turktui.domain.records import Record
+from turktui.domain.rules import InputProblem, format_money, parse_count
+from turktui.domain.text import one_line
+from turktui.pipeline.batch import BatchProgress, BatchReport, member_status
+from turktui.pipeline.engine import Outcome
 from turktui.ui.context import AppContext
 
 #: (key, label, placeholder). No amount is ever prefilled: the operator types every digit.

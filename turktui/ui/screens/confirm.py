@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Static
 
-from turktui.core.text import sanitize
+from turktui.domain.text import sanitize
 
 
 class ConfirmScreen(ModalScreen[bool]):

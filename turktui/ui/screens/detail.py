@@ -16,10 +16,10 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from turktui.core.models import Hit, display_text
-from turktui.core.rules import extension_range, format_money, range_text
-from turktui.core.text import sanitize
-from turktui.core.timefmt import ago_label, expires_label, iso
+from turktui.domain.models import Hit, display_text
+from turktui.domain.rules import extension_range, format_money, range_text
+from turktui.domain.text import sanitize
+from turktui.domain.timefmt import ago_label, expires_label, iso
 from turktui.ui.context import AppContext
 from turktui.ui.widgets.env_banner import EnvBanner
 

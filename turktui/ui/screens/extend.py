@@ -21,8 +21,8 @@ from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Footer, Input, Static
 
-from turktui.core.models import Hit
-from turktui.core.rules import (
+from turktui.domain.models import Hit
+from turktui.domain.rules import (
     ExtensionRange,
     InputProblem,
     check_expiration,
@@ -32,8 +32,8 @@ from turktui.core.rules import (
     parse_count,
     range_text,
 )
-from turktui.core.text import one_line
-from turktui.core.timefmt import expires_label, iso, parse_duration
+from turktui.domain.text import one_line
+from turktui.domain.timefmt import expires_label, iso, parse_duration
 from turktui.ui.context import AppContext
 
 DEFAULT_EXPIRE_IN = "1d"

@@ -25,10 +25,11 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Footer, Input, Static
 
-from turktui.core.environment import EnvKind
-from turktui.core.history import HistoryError, HistoryStore, Record, State
-from turktui.core.text import one_line, redact, sanitize
-from turktui.core.timefmt import iso
+from turktui.adapters.history import HistoryError, HistoryStore
+from turktui.domain.environment import EnvKind
+from turktui.domain.records import Record, State
+from turktui.domain.text import one_line, redact, sanitize
+from turktui.domain.timefmt import iso
 
 PAGE = 200
 FILTER_DELAY = 0.15

@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from turktui.core.models import Hit
+from turktui.domain.models import Hit
 from turktui.ui.context import AppContext
 from turktui.ui.errors import describe, one_line_summary
 from turktui.ui.messages import (

@@ -9,9 +9,9 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from turktui.core.environment import EnvKind
-from turktui.core.rules import format_money
-from turktui.core.text import one_line, redact
+from turktui.domain.environment import EnvKind
+from turktui.domain.rules import format_money
+from turktui.domain.text import one_line, redact
 from turktui.ui.context import AppContext
 
 KIND_WORDS = {

@@ -24,10 +24,10 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from turktui.core.models import Hit
-from turktui.core.rules import ExtensionRange, extension_range, format_money
-from turktui.core.text import one_line
-from turktui.core.timefmt import ago_label, expires_label
+from turktui.domain.models import Hit
+from turktui.domain.rules import ExtensionRange, extension_range, format_money
+from turktui.domain.text import one_line
+from turktui.domain.timefmt import ago_label, expires_label
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 

@@ -21,8 +21,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from turktui.core.environment import Environment
-from turktui.core.text import one_line, redact
+from turktui.domain.environment import Environment
+from turktui.domain.text import one_line, redact
 
 LOGGER_NAME = "turktui.requests"
 FILE_NAME = "requests.log"

@@ -1,4 +1,4 @@
-"""The HIT loader's child process: `python -m turktui.core.loader_child` (see `loader`).
+"""The HIT loader's child process: `python -m turktui.adapters.loader_child` (see `loader`).
 
 Reads one frame (the service spec) from stdin, streams events to stdout, and exits as soon
 as stdin closes (the app is gone).
@@ -12,8 +12,8 @@ import sys
 import threading
 from typing import IO
 
-from turktui.core.errors import TurkError
-from turktui.core.loader import error_to_tuple, read_frame, write_frame
+from turktui.adapters.loader import error_to_tuple, read_frame, write_frame
+from turktui.domain.errors import TurkError
 
 
 def _exit_when_parent_goes(stdin: IO[bytes]) -> None:
@@ -32,7 +32,7 @@ def main() -> int:
         return 0
     threading.Thread(target=_exit_when_parent_goes, args=(stdin,), daemon=True).start()
     try:
-        from turktui.core.service import MTurkService
+        from turktui.adapters.mturk import MTurkService
 
         service = MTurkService.from_spec(request["spec"])
         pages = 0

@@ -1,7 +1,7 @@
 """The MTurk service wrapper: the only module that imports boto3/botocore.
 
 It exposes the few operations the app needs, returns the app's own models and maps every
-boto3/botocore failure to a typed error from `turktui.core.errors`.
+boto3/botocore failure to a typed error from `turktui.domain.errors`.
 
 A hostile world in bounded time:
 
@@ -29,8 +29,8 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from turktui import __version__
-from turktui.core.environment import REGION, Environment, EnvKind
-from turktui.core.errors import (
+from turktui.domain.environment import REGION, Environment, EnvKind
+from turktui.domain.errors import (
     AccessDenied,
     ConfigurationError,
     ConnectionLost,
@@ -46,7 +46,7 @@ from turktui.core.errors import (
     TurkError,
     UnexpectedResponse,
 )
-from turktui.core.models import Balance, Hit, to_money
+from turktui.domain.models import Balance, Hit, to_money
 
 T = TypeVar("T")
 

@@ -11,7 +11,7 @@ Safety rules this module exists to keep:
   and after it only by comparing MaxAssignments (never a blind re-send).
 
 The engine is synchronous and thread-agnostic (the UI runs it in a worker thread); it talks
-to MTurk only through `turktui.core.service.MTurkService` (duck-typed) and never imports
+to MTurk only through `turktui.adapters.mturk.MTurkService` (duck-typed) and never imports
 textual or boto3.
 """
 
@@ -29,28 +29,30 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from turktui.core.environment import Environment
-from turktui.core.errors import (
+from turktui.adapters.history import (
+    HistoryError,
+    HistoryStore,
+    OutcomeNotRecorded,
+    current_owner,
+    owner_alive,
+)
+from turktui.domain.environment import Environment
+from turktui.domain.errors import (
     RequestRefused,
     TokenAlreadyProcessed,
     TurkError,
     UnexpectedResponse,
 )
-from turktui.core.history import (
+from turktui.domain.models import Hit
+from turktui.domain.records import (
     NOT_APPLIED,
-    HistoryError,
-    HistoryStore,
     IntentBusy,
-    OutcomeNotRecorded,
     Record,
     State,
     StateChanged,
-    current_owner,
     describe_owner,
-    owner_alive,
 )
-from turktui.core.models import Hit
-from turktui.core.rules import (
+from turktui.domain.rules import (
     Cost,
     ExtensionRange,
     InputProblem,
@@ -1044,7 +1046,7 @@ def _summary(state: State, record: Record) -> str:
 
 def estimated_cost_text(plan: Plan) -> str:
     """'$1.20 ($1.00 rewards + $0.20 fee, 20% fee …)' or '?' without a reward."""
-    from turktui.core.rules import format_money
+    from turktui.domain.rules import format_money
 
     if plan.cost is None:
         return "unknown (the HIT's reward is unknown)"

@@ -32,12 +32,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from turktui.core.bulk import BulkPreview, TopUpTo, TopUpToNine
-from turktui.core.engine import Engine, Outcome, PlanRefused
-from turktui.core.errors import Throttled
-from turktui.core.history import HistoryError, IntentBusy, OutcomeNotRecorded, Record, State
-from turktui.core.models import Hit
-from turktui.core.rules import SMALL_HIT_LIMIT
+from turktui.adapters.history import HistoryError, OutcomeNotRecorded
+from turktui.domain.bulk import BulkPreview, TopUpTo, TopUpToNine
+from turktui.domain.errors import Throttled
+from turktui.domain.models import Hit
+from turktui.domain.records import IntentBusy, Record, State
+from turktui.domain.rules import SMALL_HIT_LIMIT
+from turktui.pipeline.engine import Engine, Outcome, PlanRefused
 
 DEFAULT_WORKERS = 6
 #: Requests per second before any throttling is seen (None: as fast as the bounded number

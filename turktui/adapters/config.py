@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from turktui.core.errors import ConfigurationError
+from turktui.domain.errors import ConfigurationError
 
 if sys.version_info >= (3, 11):
     import tomllib

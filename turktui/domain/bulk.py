@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 
-from turktui.core.models import Hit
-from turktui.core.rules import (
+from turktui.domain.models import Hit
+from turktui.domain.rules import (
     MAX_TOTAL_ASSIGNMENTS,
     SMALL_HIT_LIMIT,
     Cost,

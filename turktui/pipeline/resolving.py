@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from turktui.core import requestlog
-from turktui.core.engine import Engine, Event, Outcome, PlanRefused
-from turktui.core.environment import Environment, EnvKind, parse_endpoint
-from turktui.core.errors import TurkError
-from turktui.core.history import HistoryError, HistoryStore, Record
-from turktui.core.text import one_line, redact
+from turktui.adapters import requestlog
+from turktui.adapters.history import HistoryError, HistoryStore
+from turktui.domain.environment import Environment, EnvKind, parse_endpoint
+from turktui.domain.errors import TurkError
+from turktui.domain.records import Record
+from turktui.domain.text import one_line, redact
+from turktui.pipeline.engine import Engine, Event, Outcome, PlanRefused
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 Why a process: listing 10,000 HITs is ~100 HTTP round trips plus CPU-heavy parsing. In a
 thread, that work competes with the UI for the GIL (keys lag) and boto3's import serialises
-with Textual's. A child (`python -m turktui.core.loader_child`) started before Textual is even
+with Textual's. A child (`python -m turktui.adapters.loader_child`) started before Textual is even
 imported overlaps all of it with the app's startup, on another core.
 
 Protocol (both directions): frames of a 4-byte big-endian length + a pickle. The parent
@@ -10,7 +10,7 @@ sends one frame (the service spec) and keeps the child's stdin open: the child e
 as stdin closes, so it can never outlive the app (even one killed with SIGKILL). The child
 answers with events: ("page", [Hit, ...]), ("balance", Balance), ("balance_error", err),
 ("error", err) and ("done", pages), where `err` is (class name, message, code, hint) and is
-rebuilt here as the same typed `turktui.core.errors` class.
+rebuilt here as the same typed `turktui.domain.errors` class.
 
 Pickle is safe here: both ends are this package, talking over a private pipe.
 This module is the parent side and the protocol; it never imports textual (core) nor boto3:
@@ -30,8 +30,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from turktui.core import errors
-from turktui.core.errors import TurkError
+from turktui.domain import errors
+from turktui.domain.errors import TurkError
 
 _HEADER = struct.Struct(">I")
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
@@ -87,7 +87,7 @@ class HitLoader:
         self._closed = False
         self._lock = threading.Lock()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "turktui.core.loader_child"],
+            [sys.executable, "-m", "turktui.adapters.loader_child"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             # The app owns the terminal: a stray traceback must not paint over it. Every

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import urlsplit
 
-from turktui.core.text import redact
+from turktui.domain.text import redact
 
 REGION = "us-east-1"  # MTurk only lives here
 SANDBOX_HOST = "mturk-requester-sandbox.us-east-1.amazonaws.com"

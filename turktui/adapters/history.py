@@ -19,18 +19,26 @@ about. Design points (and why):
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sqlite3
 import stat
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from enum import Enum
 from pathlib import Path
 from typing import Any
+
+from turktui.domain.records import (
+    STATE_VALUES,
+    UNSETTLED,
+    Attempt,
+    IntentBusy,
+    OwnedElsewhere,
+    Record,
+    State,
+    StateChanged,
+)
 
 UTC = timezone.utc
 
@@ -75,74 +83,6 @@ def describe_sqlite_error(exc: BaseException) -> str:
 def _is_damage(exc: BaseException) -> bool:
     low = str(exc).lower()
     return any(word in low for word in ("malformed", "not a database", "corrupt", "encrypted"))
-
-
-class State(str, Enum):
-    """Where a request is in its life. Unsettled states need `resolve`."""
-
-    PLANNED = "planned"  # recorded, not sent yet
-    SENDING = "sending"  # at least one attempt started; outcome not recorded yet
-    SUCCEEDED = "succeeded"
-    REFUSED = "refused"  # MTurk (or the rules) said no: nothing changed
-    FAILED = "failed"  # a service error where nothing was applied
-    UNKNOWN = "unknown"  # may or may not have been applied
-    RESOLVED_SUCCEEDED = "resolved_succeeded"  # settled later: it was applied
-    RESOLVED_NOT_APPLIED = "resolved_not_applied"  # settled later: it was not applied
-    #: MTurk's answer and the HIT disagree with what the record expected (e.g. "already
-    #: processed" while MaxAssignments shows no change): needs the operator, never a success.
-    CONFLICT = "conflict"
-
-    @property
-    def settled(self) -> bool:
-        return self not in UNSETTLED
-
-    @property
-    def applied(self) -> bool | None:
-        """True/False when known, None when it may or may not have been applied."""
-        if self in (State.SUCCEEDED, State.RESOLVED_SUCCEEDED):
-            return True
-        if self in (State.REFUSED, State.FAILED, State.RESOLVED_NOT_APPLIED, State.PLANNED):
-            return False
-        return None  # unknown, sending, conflict
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ")
-
-
-UNSETTLED = (State.PLANNED, State.SENDING, State.UNKNOWN)
-#: States that may still change MaxAssignments (or did, or may have): an intent that holds
-#: its HIT. Settled-not-applied states do not.
-NOT_APPLIED = (State.REFUSED, State.FAILED, State.RESOLVED_NOT_APPLIED)
-
-
-class StateChanged(Exception):
-    """A compare-and-set found the record no longer in the state it was read in (another
-    thread or process changed it): nothing was written."""
-
-    def __init__(self, record_id: int, expected: Iterable[State], actual: State | None) -> None:
-        exp = "/".join(s.value for s in expected)
-        now = actual.value if actual is not None else "missing"
-        super().__init__(f"request #{record_id} changed meanwhile (expected {exp}, now {now}); "
-                         "nothing was written")
-        self.record_id = record_id
-        self.actual = actual
-
-
-class IntentBusy(Exception):
-    """A HIT already has an unsettled request in the history (one intent per HIT at a
-    time): nothing was recorded. `records` are the unsettled ones."""
-
-    def __init__(self, records: Sequence[Record]) -> None:
-        first = records[0]
-        hits = sorted({r.hit_id for r in records})
-        what = (f"HIT {first.hit_id} already has an unsettled request #{first.id} "
-                f"({first.state.label}, +{first.n:,}, max {first.max_before:,} → "
-                f"{first.expected_after:,})") if len(hits) == 1 else (
-                f"{len(hits):,} HITs already have unsettled requests (e.g. #{first.id} on HIT "
-                f"{first.hit_id}, {first.state.label})")
-        super().__init__(what)
-        self.records = list(records)
 
 
 # -- owners: which process a record being sent belongs to ---------------------------------
@@ -201,65 +141,6 @@ def owner_alive(owner: str, updated: datetime | None = None,
     if start:
         return _proc_start(pid) in ("", start)
     return True
-_STATE_VALUES = frozenset(state.value for state in State)
-
-
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    """One request sent to MTurk for a record (extension or expiration update)."""
-
-    number: int
-    at: datetime
-    operation: str
-    outcome: str  # "ok", "error", "started"
-    error_code: str = ""
-    error_message: str = ""
-    duration: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One intent to add assignments to one HIT, with everything needed to settle it later."""
-
-    id: int
-    created: datetime
-    updated: datetime
-    env_kind: str
-    endpoint: str
-    profile: str | None
-    hit_id: str
-    hit_title: str
-    n: int
-    token: str
-    max_before: int
-    expected_after: int
-    state: State
-    expire_at: datetime | None = None
-    error_code: str = ""
-    error_message: str = ""
-    attempt_count: int = 0
-    first_sent: datetime | None = None
-    duration: float | None = None
-    batch_id: str | None = None
-    expiry_state: str = ""  # "", "succeeded", "failed", "skipped"
-    expiry_error: str = ""
-    note: str = ""
-    attempts: tuple[Attempt, ...] = field(default=())
-    owner: str = ""  # 'host|pid|start' of the process sending it ('' before schema 3)
-    actual_after: int | None = None  # MaxAssignments GetHIT showed when settling
-    target: int | None = None  # a top-up's target MaxAssignments (n is recomputed from it)
-    read_at: datetime | None = None  # when max_before was read from GetHIT (local clock)
-    read_at_server: datetime | None = None  # the same moment by MTurk's `Date` header
-    expiry_actual: datetime | None = None  # the Expiration GetHIT showed (expiry conflict)
-    #: fields of the stored row that could not be read ("" = none): the record is shown as
-    #: damaged, with neutral values in those fields, and never crashes a listing
-    damaged: str = ""
-
-    @property
-    def settled(self) -> bool:
-        return self.state.settled
-
-
 def _ts(moment: datetime | None) -> float | None:
     return None if moment is None else moment.timestamp()
 
@@ -327,24 +208,6 @@ class _RowReader:
         if moment is None:
             self.bad.append(name)
         return moment
-
-
-class OwnedElsewhere(StateChanged):
-    """The record belongs to another process that is still running: leave it alone."""
-
-    def __init__(self, record_id: int, owner: str) -> None:
-        Exception.__init__(self, f"request #{record_id} is being handled by another running "
-                                 f"process ({describe_owner(owner)}); it was left alone")
-        self.record_id = record_id
-        self.actual = None
-        self.owner = owner
-
-
-def describe_owner(owner: str) -> str:
-    parts = owner.split("|")
-    if len(parts) == 3:
-        return f"pid {parts[1]} on {parts[0]}"
-    return owner or "unknown"
 
 
 def _state_or_none(value: Any) -> State | None:
@@ -957,7 +820,7 @@ class HistoryStore:
         owner, actual, target, read_at, read_srv, e_actual = (tuple(row[23:29]) + (None,) * 6)[:6]
         read = _RowReader()
         epoch = datetime.fromtimestamp(0, UTC)
-        if isinstance(state, str) and state in _STATE_VALUES:
+        if isinstance(state, str) and state in STATE_VALUES:
             parsed_state = State(state)
         else:  # a state from a newer version, or garbage: not settled, offered to resolve
             parsed_state = State.UNKNOWN
@@ -1104,50 +967,3 @@ def open_history(path: Path | str) -> HistoryStore:
         raise HistoryError(f"cannot open the history file {path}: {exc}") from exc
 
 
-def record_to_json(record: Record) -> dict[str, Any]:
-    """A JSON-ready dict (ISO times, state as text)."""
-
-    def iso(moment: datetime | None) -> str | None:
-        return None if moment is None else moment.astimezone(UTC).isoformat()
-
-    return {
-        "id": record.id,
-        "created": iso(record.created),
-        "updated": iso(record.updated),
-        "environment": record.env_kind,
-        "endpoint": record.endpoint,
-        "profile": record.profile,
-        "hit_id": record.hit_id,
-        "hit_title": record.hit_title,
-        "n": record.n,
-        "token": record.token,
-        "max_before": record.max_before,
-        "expected_after": record.expected_after,
-        "expire_at": iso(record.expire_at),
-        "state": record.state.value,
-        "error_code": record.error_code,
-        "error_message": record.error_message,
-        "attempt_count": record.attempt_count,
-        "first_sent": iso(record.first_sent),
-        "duration": record.duration,
-        "batch_id": record.batch_id,
-        "expiry_state": record.expiry_state,
-        "expiry_error": record.expiry_error,
-        "note": record.note,
-        "owner": describe_owner(record.owner) if record.owner else None,
-        "actual_after": record.actual_after,
-        "target": record.target,
-        "read_at": iso(record.read_at),
-        "read_at_server": iso(record.read_at_server),
-        "expiry_actual": iso(record.expiry_actual),
-        "attempts": [
-            {"number": a.number, "at": iso(a.at), "operation": a.operation,
-             "outcome": a.outcome, "error_code": a.error_code,
-             "error_message": a.error_message, "duration": a.duration}
-            for a in record.attempts
-        ],
-    }
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, sort_keys=False)

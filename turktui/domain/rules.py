@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 
-from turktui.core.text import one_line
+from turktui.domain.text import one_line
 
 UTC = timezone.utc
 
