@@ -1,0 +1,268 @@
+"""A pure list model: rows, a view (filter + sort), marks and a cursor kept by key.
+
+No I/O and no Textual: `turktui.ui.widgets.vtable.VirtualTable` draws one of these, and
+tests drive it directly. Rows are any objects with a stable string key (a HIT id, a record
+id). The view holds row indices in display order; beside it the model keeps each shown
+row's sort key, so one changed row moves with a binary search (O(log n) compares plus one
+list shift) instead of re-filtering and re-sorting every row.
+
+Order: by the sort key, ties in row (service) order in both directions; with no sort key,
+row order. The cursor is a position in the view, but it follows its row's key through
+updates, sorts and filters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+#: With no sort key every row's key is this, so row order decides.
+_NO_KEY: tuple[()] = ()
+
+
+class ListModel(Generic[T]):
+    """Rows of `T`, identified by `key(row)`, shown through a filter and a sort."""
+
+    def __init__(self, key: Callable[[T], str]) -> None:
+        self.key_of = key
+        self.rows: list[T] = []
+        #: Row indices in display order.
+        self.view: list[int] = []
+        #: Display-order composite keys of the shown rows (parallel to `view`).
+        self._vkeys: list[tuple[Any, int]] = []
+        self._index: dict[str, int] = {}
+        self._sort: Callable[[T], Any] | None = None
+        self.sort_name: str | None = None
+        self.sort_reverse = False
+        self._filter: Callable[[T], bool] | None = None
+        self.cursor = 0
+        #: Marked keys. Kept by key, so marks survive sort, filter and reloads.
+        self.marked: set[str] = set()
+
+    # -- reading ---------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.view)
+
+    def row_at(self, position: int) -> T:
+        return self.rows[self.view[position]]
+
+    def index_of(self, key: str) -> int | None:
+        """The row index of `key` (shown or not), or None."""
+        return self._index.get(key)
+
+    def get(self, key: str) -> T | None:
+        index = self._index.get(key)
+        return None if index is None else self.rows[index]
+
+    @property
+    def cursor_row(self) -> T | None:
+        if 0 <= self.cursor < len(self.view):
+            return self.rows[self.view[self.cursor]]
+        return None
+
+    @property
+    def cursor_key(self) -> str | None:
+        row = self.cursor_row
+        return None if row is None else self.key_of(row)
+
+    def position_of(self, key: str) -> int | None:
+        """Where `key` is shown (a binary search), or None when it is filtered out or absent."""
+        index = self._index.get(key)
+        if index is None:
+            return None
+        ck = self._composite(self.rows[index], index)
+        pos = self._bisect(ck)
+        if pos < len(self.view) and self.view[pos] == index:
+            return pos
+        return None
+
+    @property
+    def marked_rows(self) -> list[T]:
+        """The marked rows in row order, shown or not."""
+        if not self.marked:
+            return []
+        return [row for row in self.rows if self.key_of(row) in self.marked]
+
+    # -- ordering helpers -------------------------------------------------------------------
+    def _composite(self, row: T, index: int) -> tuple[Any, int]:
+        if self._sort is None:
+            return (_NO_KEY, index)
+        # Descending display keeps ties in row order: (k, -i) read from the top down.
+        return (self._sort(row), -index if self.sort_reverse else index)
+
+    def _bisect(self, ck: tuple[Any, int]) -> int:
+        """First display position whose key does not come before `ck`."""
+        keys = self._vkeys
+        lo, hi = 0, len(keys)
+        if self.sort_reverse and self._sort is not None:
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if keys[mid] > ck:
+                    lo = mid + 1
+                else:
+                    hi = mid
+        else:
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if keys[mid] < ck:
+                    lo = mid + 1
+                else:
+                    hi = mid
+        return lo
+
+    def _shows(self, row: T) -> bool:
+        return self._filter is None or self._filter(row)
+
+    # -- whole-view changes -----------------------------------------------------------------
+    def rebuild(self, keep_key: str | None = None) -> None:
+        """Recompute the view (filter + sort), keeping the cursor on the same row."""
+        if keep_key is None:
+            keep_key = self.cursor_key
+        rows = self.rows
+        shown = [i for i, row in enumerate(rows) if self._shows(row)] if self._filter else \
+            list(range(len(rows)))
+        decorated = [self._composite(rows[i], i) for i in shown]
+        decorated.sort(reverse=self.sort_reverse and self._sort is not None)
+        self._vkeys = decorated
+        if self._sort is None:
+            self.view = shown
+        elif self.sort_reverse:
+            self.view = [-i for _, i in decorated]
+        else:
+            self.view = [i for _, i in decorated]
+        self._place_cursor(keep_key)
+
+    def _place_cursor(self, keep_key: str | None) -> None:
+        if keep_key is not None:
+            pos = self.position_of(keep_key)
+            if pos is not None:
+                self.cursor = pos
+                return
+        self.clamp_cursor()
+
+    def clamp_cursor(self) -> None:
+        self.cursor = max(0, min(self.cursor, len(self.view) - 1)) if self.view else 0
+
+    def set_rows(self, rows: Iterable[T], keep_key: str | None = None) -> None:
+        """Replace every row (a reload); marks of rows now gone are dropped."""
+        if keep_key is None:
+            keep_key = self.cursor_key
+        self.rows = list(rows)
+        self._index = {self.key_of(row): i for i, row in enumerate(self.rows)}
+        self.marked.intersection_update(self._index)
+        self.cursor = 0 if keep_key is None else self.cursor
+        self.rebuild(keep_key=keep_key)
+
+    def set_sort(self, name: str | None, key: Callable[[T], Any] | None,
+                 reverse: bool = False) -> None:
+        self.sort_name = name if key is not None else None
+        self._sort = key
+        self.sort_reverse = bool(reverse) if key is not None else False
+        self.rebuild()
+
+    def set_filter(self, predicate: Callable[[T], bool] | None) -> None:
+        self._filter = predicate
+        self.rebuild()
+
+    # -- incremental changes ----------------------------------------------------------------
+    def append(self, rows: Sequence[T]) -> bool:
+        """Add rows at the end; True when the view changed. Rows whose key is already listed
+        replace the old row instead (a page seen twice)."""
+        changed = False
+        fresh: list[T] = []
+        for row in rows:
+            if self.key_of(row) in self._index:
+                changed = self.update(row) or changed
+            else:
+                fresh.append(row)
+        if not fresh:
+            return changed
+        start = len(self.rows)
+        for offset, row in enumerate(fresh):
+            self._index[self.key_of(row)] = start + offset
+        self.rows.extend(fresh)
+        if self._sort is None and self._filter is None:
+            self.view.extend(range(start, len(self.rows)))
+            self._vkeys.extend((_NO_KEY, i) for i in range(start, len(self.rows)))
+            return True
+        new = [i for i in range(start, len(self.rows)) if self._shows(self.rows[i])]
+        if not new:
+            return changed
+        if len(new) <= 32:
+            for i in new:
+                self._insert(i)
+            return True
+        keep = self.cursor_key
+        pairs = list(zip(self._vkeys, self.view, strict=True))
+        pairs.extend((self._composite(self.rows[i], i), i) for i in new)
+        # Timsort finds the two sorted runs: close to linear.
+        pairs.sort(key=lambda p: p[0], reverse=self.sort_reverse and self._sort is not None)
+        self._vkeys = [k for k, _ in pairs]
+        self.view = [i for _, i in pairs]
+        self._place_cursor(keep)
+        return True
+
+    def _insert(self, index: int) -> int:
+        ck = self._composite(self.rows[index], index)
+        pos = self._bisect(ck)
+        self._vkeys.insert(pos, ck)
+        self.view.insert(pos, index)
+        if pos <= self.cursor and len(self.view) > 1:
+            self.cursor += 1
+        return pos
+
+    def _remove(self, pos: int) -> None:
+        del self._vkeys[pos]
+        del self.view[pos]
+        if pos < self.cursor:
+            self.cursor -= 1
+        self.clamp_cursor()
+
+    def update(self, row: T) -> bool:
+        """Replace the row with the same key in place and move it to where it now sorts.
+
+        O(log n) compares and one list shift; the cursor stays on its row (which may be this
+        one). False when the key is not listed (nothing changes)."""
+        key = self.key_of(row)
+        index = self._index.get(key)
+        if index is None:
+            return False
+        old_pos = self.position_of(key)
+        on_cursor = old_pos is not None and old_pos == self.cursor
+        if old_pos is not None:
+            self._remove(old_pos)
+        self.rows[index] = row
+        if self._shows(row):
+            pos = self._insert(index)
+            if on_cursor:
+                self.cursor = pos
+        elif on_cursor:
+            self.clamp_cursor()
+        return True
+
+    # -- marks -------------------------------------------------------------------------------
+    def toggle_mark(self, key: str) -> None:
+        self.marked.symmetric_difference_update({key})
+
+    def mark_shown(self) -> None:
+        self.marked.update(self.key_of(self.rows[i]) for i in self.view)
+
+    def clear_marks(self) -> None:
+        self.marked.clear()
+
+    # -- cursor ------------------------------------------------------------------------------
+    def move_cursor(self, delta: int = 0, to: int | None = None) -> bool:
+        """True when the cursor moved."""
+        old = self.cursor
+        self.cursor = to if to is not None else self.cursor + delta
+        self.clamp_cursor()
+        return self.cursor != old
+
+    def move_to(self, key: str) -> bool:
+        pos = self.position_of(key)
+        if pos is None:
+            return False
+        self.cursor = pos
+        return True
