@@ -14,6 +14,8 @@ what did not succeed, with the same tokens). Service text goes through `one_line
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -26,7 +28,6 @@ from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import (
     Button,
-    DataTable,
     Footer,
     Input,
     ProgressBar,
@@ -36,13 +37,16 @@ from textual.widgets import (
 )
 
 from turktui.domain.bulk import (
+    BulkLine,
     BulkPreview,
     LineStatus,
     Mode,
     ModeProblem,
     parse_mode,
     plan_bulk,
+    plan_line,
 )
+from turktui.domain.listmodel import ListModel
 from turktui.domain.models import Hit
 from turktui.domain.records import Record
 from turktui.domain.rules import InputProblem, format_money, parse_count
@@ -50,6 +54,7 @@ from turktui.domain.text import one_line
 from turktui.pipeline.batch import BatchProgress, BatchReport, member_status
 from turktui.pipeline.engine import Outcome
 from turktui.ui.context import AppContext
+from turktui.ui.widgets.vtable import Column, VirtualTable
 
 #: (key, label, placeholder). No amount is ever prefilled: the operator types every digit.
 MODES = (
@@ -92,8 +97,58 @@ class ModeValidator(Validator):
         return self.success()
 
 
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    """What the dialog shows and checks of a full plan, worked out once (each of these
+    walks every line: at 10,000 lines that is worth doing off the UI thread)."""
+
+    totals: str
+    send_count: int
+    sufficient: bool | None
+
+    @classmethod
+    def of(cls, preview: BulkPreview) -> _Verdict:
+        return cls(preview.totals_text(), preview.send_count, preview.sufficient)
+
+
+def _line_cells(line: BulkLine) -> tuple[str, ...]:
+    hit = line.hit
+    return (one_line(hit.hit_id), one_line(hit.title), f"{hit.max_assignments:,}",
+            _STATUS_MARK[line.status], line.change_text, line.cost_text, one_line(line.reason))
+
+
+PREVIEW_COLUMNS = (
+    Column("hit", "HIT id", 22, narrow=14),
+    Column("title", "Title", 20),
+    Column("max", "Max", 7, right=True),
+    Column("plan", "Plan", 10),
+    Column("change", "Change", 20),
+    Column("cost", "Cost", 9, right=True, priority=1),
+    Column("reason", "Reason", 30, flex=True),
+)
+
+
+class PreviewTable(VirtualTable[int]):
+    """The bulk preview: rows are positions in the marked list; a row's line is planned
+    when it is drawn (only the visible ones), or read from the full plan once it is in."""
+
+    narrow_below = 100
+    flex_min = 12
+
+    def __init__(self, screen: BulkScreen, **kwargs: Any) -> None:
+        super().__init__(ListModel(str), PREVIEW_COLUMNS,
+                         lambda i: _line_cells(screen.line(i)), **kwargs)
+
+
 class BulkScreen(ModalScreen[BulkPreview | None]):
-    """Dismisses with the preview to send (submit) or None (cancel)."""
+    """Dismisses with the preview to send (submit) or None (cancel).
+
+    Planning thousands of HITs takes a while (~10 µs each), so past `SYNC_LIMIT` marked
+    HITs a keystroke plans only the lines on screen at once and the full plan (totals,
+    what Send would send) in a worker; Send waits for it (`pending`)."""
+
+    #: Up to this many marked HITs the whole plan is made at once on each keystroke.
+    SYNC_LIMIT = 1000
 
     DEFAULT_CSS = """
     BulkScreen { align: center middle; }
@@ -117,13 +172,35 @@ class BulkScreen(ModalScreen[BulkPreview | None]):
         Binding("ctrl+s", "submit", "Send"),
     ]
 
+    class Planned(Message):
+        """The full plan for generation `generation`, from the planning worker."""
+
+        def __init__(self, generation: int, preview: BulkPreview, verdict: _Verdict) -> None:
+            super().__init__()
+            self.generation = generation
+            self.preview = preview
+            self.verdict = verdict
+
     def __init__(self, hits: list[Hit], ctx: AppContext) -> None:
         super().__init__()
         self.hits = hits
         self.ctx = ctx
         self.kind = "add"
+        #: The full plan for what is typed now (None: invalid, or still being planned).
         self.preview: BulkPreview | None = None
+        #: True while the worker plans the mode typed last.
+        self.pending = False
         self.problem = ""
+        self.mode: Mode | None = None
+        self._generation = 0
+        self._submit_when_planned = False
+        self._verdict: _Verdict | None = None
+        self._lines: dict[int, BulkLine] = {}
+        # A HIT listed twice is planned once (plan_bulk refuses the repeat): know the first.
+        first: dict[str, int] = {}
+        for i, hit in enumerate(hits):
+            first.setdefault(hit.hit_id, i)
+        self._first = first
         if ctx.env.needs_confirmation:
             self.add_class("-production")
 
@@ -139,7 +216,7 @@ class BulkScreen(ModalScreen[BulkPreview | None]):
                 yield Input("", placeholder=MODES[0][2], id="bulk-number",
                             validators=[ModeValidator(self)])
                 yield Static(Text(""), id="bulk-problem", markup=False)
-            yield DataTable(id="bulk-preview", cursor_type="row", zebra_stripes=True)
+            yield PreviewTable(self, id="bulk-preview")
             yield Static(Text(""), id="bulk-totals", markup=False)
             with Horizontal(id="bulk-buttons"):
                 yield Button("Send (ctrl+s)", id="bulk-send", variant="primary")
@@ -147,54 +224,104 @@ class BulkScreen(ModalScreen[BulkPreview | None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#bulk-preview", DataTable)
-        for label, width in (("HIT id", 22), ("Title", 20), ("Max", 7), ("Plan", 10),
-                             ("Change", 20), ("Cost", 9), ("Reason", 60)):
-            table.add_column(label, width=width, key=label)
         self.recompute()
         self.query_one("#bulk-number", Input).focus()
 
     # -- preview -----------------------------------------------------------------------------
+    def line(self, i: int) -> BulkLine:
+        """Row `i`'s planned line for the current mode (planned now if need be)."""
+        if self.preview is not None:
+            return self.preview.lines[i]
+        line = self._lines.get(i)
+        if line is None:
+            hit = self.hits[i]
+            assert self.mode is not None
+            if self._first[hit.hit_id] != i:
+                line = plan_bulk([hit, hit], self.mode).lines[1]
+            else:
+                line = plan_line(hit, self.mode)
+            self._lines[i] = line
+        return line
+
+    def _balance(self) -> Decimal | None:
+        return self.ctx.balance.available if self.ctx.balance is not None else None
+
     def recompute(self) -> None:
         value = self.query_one("#bulk-number", Input).value
-        balance = self.ctx.balance.available if self.ctx.balance is not None else None
+        self._generation += 1
+        self._lines = {}
+        self._submit_when_planned = False
+        self.preview = None
+        self._verdict = None
         try:
-            mode = strict_mode(self.kind, value)
+            self.mode = strict_mode(self.kind, value)
         except ModeProblem as exc:
-            self.preview, self.problem = None, str(exc)
-        else:
-            self.preview, self.problem = plan_bulk(self.hits, mode, balance), ""
+            self.mode, self.problem, self.pending = None, str(exc), False
+            self._show()
+            return
+        self.problem = ""
+        if len(self.hits) <= self.SYNC_LIMIT:
+            self.pending = False
+            self.preview = plan_bulk(self.hits, self.mode, self._balance())
+            self._verdict = _Verdict.of(self.preview)
+            self._show()
+            return
+        self.pending = True
         self._show()
+        self._plan_in_worker(self._generation, self.mode, self._balance())
+
+    def _plan_in_worker(self, generation: int, mode: Mode, balance: Decimal | None) -> None:
+        hits = self.hits
+
+        def plan() -> None:
+            preview = plan_bulk(hits, mode, balance)
+            self.post_message(self.Planned(generation, preview, _Verdict.of(preview)))
+
+        self.run_worker(plan, thread=True, exclusive=True, group="bulk-plan",
+                        exit_on_error=False)
+
+    @on(Planned)
+    def _planned(self, message: Planned) -> None:
+        if message.generation != self._generation:
+            return  # typed again since: that plan is stale
+        self.preview, self.pending = message.preview, False
+        self._verdict = message.verdict
+        self._show()
+        if self._submit_when_planned:
+            self._submit_when_planned = False
+            self.action_submit()
 
     def _show(self) -> None:
-        table = self.query_one("#bulk-preview", DataTable)
-        table.clear()
+        table = self.query_one(PreviewTable)
         self.query_one("#bulk-problem", Static).update(Text(self.problem))
         totals = self.query_one("#bulk-totals", Static)
-        preview = self.preview
-        if preview is None:
+        if self.mode is None:
+            table.empty_message = "Fix the number to see the plan."
+            if table.rows:
+                table.set_rows([])
             totals.update(Text("Fix the number to see the plan."))
         else:
-            for i, line in enumerate(preview.lines):
-                table.add_row(
-                    Text(one_line(line.hit.hit_id)), Text(one_line(line.hit.title)),
-                    Text(f"{line.hit.max_assignments:,}", justify="right"),
-                    Text(_STATUS_MARK[line.status]), Text(line.change_text),
-                    Text(line.cost_text, justify="right"), Text(one_line(line.reason)),
-                    key=str(i),
-                )
-            text = preview.totals_text()
-            if preview.sufficient is False:
-                text += " \u2014 top up the balance or send fewer"
-            if not preview.send_count:
-                text += " \u2014 nothing to send"
-            totals.update(Text(text))
-        self.query_one("#bulk-send", Button).disabled = not self.can_send
+            if len(table.rows) != len(self.hits):
+                table.set_rows(range(len(self.hits)))
+            else:
+                table.invalidate_cells()
+            verdict = self._verdict
+            if self.preview is None or verdict is None:
+                totals.update(Text(f"Planning {len(self.hits):,} HITs\u2026"))
+            else:
+                text = verdict.totals
+                if verdict.sufficient is False:
+                    text += " \u2014 top up the balance or send fewer"
+                if not verdict.send_count:
+                    text += " \u2014 nothing to send"
+                totals.update(Text(text))
+        self.query_one("#bulk-send", Button).disabled = not (self.can_send or self.pending)
 
     @property
     def can_send(self) -> bool:
-        p = self.preview
-        return p is not None and p.send_count > 0 and p.sufficient is not False
+        v = self._verdict
+        return (self.preview is not None and v is not None and v.send_count > 0
+                and v.sufficient is not False)
 
     @on(RadioSet.Changed, "#bulk-mode")
     def _mode_changed(self, event: RadioSet.Changed) -> None:
@@ -215,9 +342,12 @@ class BulkScreen(ModalScreen[BulkPreview | None]):
 
     @on(Button.Pressed, "#bulk-send")
     def action_submit(self) -> None:
+        if self.pending:
+            self._submit_when_planned = True  # sent (or refused) as soon as it is planned
+            return
         if self.can_send:
             self.dismiss(self.preview)
-        elif self.preview is not None and self.preview.sufficient is False:
+        elif self._verdict is not None and self._verdict.sufficient is False:
             self.notify("The balance does not cover this batch.", severity="error")
         else:
             self.notify(self.problem or "Nothing to send.", severity="warning", markup=False)
@@ -225,6 +355,39 @@ class BulkScreen(ModalScreen[BulkPreview | None]):
     @on(Button.Pressed, "#bulk-cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    """One batch member as the progress screen shows it."""
+
+    key: str
+    record_id: int
+    hit_id: str
+    status: str
+
+
+MEMBER_COLUMNS = (
+    Column("id", "#", 7, right=True),
+    Column("hit", "HIT id", 30, narrow=14),
+    Column("status", "Status", 40, flex=True),
+)
+
+
+class MemberTable(VirtualTable[MemberRow]):
+    """The batch members, in record order; a member's row is found by its record id."""
+
+    narrow_below = 100
+    flex_min = 20
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(ListModel(lambda row: row.key), MEMBER_COLUMNS,
+                         lambda row: (str(row.record_id), one_line(row.hit_id),
+                                      one_line(row.status, max_length=200)), **kwargs)
+
+
+def _member_row(rec: Record, cancelled: bool = False) -> MemberRow:
+    return MemberRow(str(rec.id), rec.id, rec.hit_id, member_status(rec, cancelled))
 
 
 class BatchScreen(ModalScreen[None]):
@@ -280,14 +443,13 @@ class BatchScreen(ModalScreen[None]):
         self.running = True
         self.report: BatchReport | None = None
         self.progress: BatchProgress | None = None
-        self._rows: dict[int, str] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical(id="batch-dialog"):
             yield Static(Text(one_line(self.title_text)), id="batch-title")
             yield ProgressBar(id="batch-bar", show_eta=False)
             yield Static(Text("Recording the batch\u2026"), id="batch-counts", markup=False)
-            yield DataTable(id="batch-members", cursor_type="row", zebra_stripes=True)
+            yield MemberTable(id="batch-members")
             with Horizontal(id="batch-buttons"):
                 yield Button("Cancel the rest (c)", id="batch-cancel", variant="error")
                 yield Button("Retry failed (r)", id="batch-retry", variant="primary")
@@ -295,10 +457,6 @@ class BatchScreen(ModalScreen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#batch-members", DataTable)
-        table.add_column("#", width=7, key="id")
-        table.add_column("HIT id", width=30, key="hit")
-        table.add_column("Status", width=90, key="status")
         self._buttons()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -319,12 +477,8 @@ class BatchScreen(ModalScreen[None]):
     # -- updates (messages posted from the worker thread) --------------------------------------
     def on_batch_screen_recorded(self, message: Recorded) -> None:
         self.batch_id = message.batch_id
-        table = self.query_one("#batch-members", DataTable)
-        for rec in message.records:
-            if rec.id not in self._rows:
-                self._rows[rec.id] = str(rec.id)
-                table.add_row(Text(str(rec.id)), Text(one_line(rec.hit_id)),
-                              Text(member_status(rec, cancelled=False)), key=str(rec.id))
+        table = self.query_one(MemberTable)
+        table.append_rows([_member_row(rec) for rec in message.records])
         self.query_one("#batch-title", Static).update(
             Text(one_line(f"{self.title_text} \u00b7 batch {message.batch_id}")))
 
@@ -342,10 +496,8 @@ class BatchScreen(ModalScreen[None]):
         self._set_status(message.outcome.record)
 
     def _set_status(self, rec: Record, cancelled: bool = False) -> None:
-        table = self.query_one("#batch-members", DataTable)
-        if str(rec.id) in self._rows.values():
-            table.update_cell(str(rec.id), "status",
-                              Text(one_line(member_status(rec, cancelled), max_length=200)))
+        # By key (a dict look-up): members not shown here (another batch) are skipped.
+        self.query_one(MemberTable).update_row(_member_row(rec, cancelled))
 
     def on_batch_screen_finished(self, message: Finished) -> None:
         self.running = False
@@ -354,8 +506,9 @@ class BatchScreen(ModalScreen[None]):
         if message.report is None:
             counts.update(Text(one_line(f"Stopped: {message.error}", max_length=300)))
         else:
-            for rec in message.report.records:
-                self._set_status(rec, message.report.cancelled)
+            cancelled = message.report.cancelled
+            self.query_one(MemberTable).update_rows(
+                _member_row(rec, cancelled) for rec in message.report.records)
             text = message.report.summary()
             if message.report.retryable:
                 text += " \u00b7 r: retry what did not succeed (same tokens)"

@@ -1,0 +1,248 @@
+"""Benchmarks of the generic table: the bulk dialog at 10,000 marks, and a 500-HIT batch
+updating a 50,000-row list sorted by title.
+
+Run from the repo root: ``python -m tests.bench.bench_table [bulk|rows] [--rounds N] [--quick]``
+(each measurement runs alone; prints one JSON line per measurement). Not collected by pytest.
+
+- bulk: a headless app opens `BulkScreen` over N marked HITs (open = push → dialog mounted
+  and one frame painted); then a digit is typed and timed until the preview (lines on screen
+  and the full plan with totals) is updated, and the longest UI-thread stall meanwhile.
+- rows: the same 500-HIT batch (`BatchRunner`, emulator in its own process) twice: alone,
+  and inside a headless app whose `HitTable` holds 50,000 rows sorted by title, each
+  outcome's HIT posted to the table (`post_hit`, as the bulk flow does). Reported: the UI
+  time per row update (time in `update_rows` / rows), the longest time a worker spent
+  handing a row over, and the batch wall time with the app vs. without.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from tests.bench.bench_bulk import EMULATOR, ROOT, _ask, _hermetic
+
+med = statistics.median
+
+
+def _hits(n: int, prefix: str = "H") -> list[Any]:
+    from turktui.domain.models import Hit
+
+    created = datetime.now(timezone.utc) - timedelta(days=1)
+    return [Hit(f"{prefix}{i:029d}", title=f"title {(i * 7919) % n:06d}", status="Assignable",
+                max_assignments=(i % 15) + 1, reward=Decimal("0.05"), created=created)
+            for i in range(n)]
+
+
+def _ctx() -> Any:
+    from turktui.domain.environment import Environment, EnvKind
+
+    return SimpleNamespace(env=Environment(EnvKind.DEMO, "http://127.0.0.1:1"),
+                           balance=SimpleNamespace(available=Decimal("1000000")))
+
+
+# ----------------------------------------------------------------------------------- bulk
+def bench_bulk_dialog(marks: int, rounds: int) -> dict[str, float]:
+    from textual.app import App
+
+    from turktui.ui.screens.bulk import BulkScreen
+
+    hits = _hits(marks)
+    opens: list[float] = []
+    visible: list[float] = []
+    planned: list[float] = []
+    stalls: list[float] = []
+
+    class Host(App[None]):
+        pass
+
+    async def one() -> None:
+        app = Host()
+        async with app.run_test(headless=True, size=(150, 46)) as pilot:
+            await pilot.pause()
+            t0 = time.perf_counter()
+            screen = BulkScreen(hits, _ctx())  # type: ignore[arg-type]
+            await app.push_screen(screen)
+            await pilot.pause()
+            opens.append(time.perf_counter() - t0)
+            for digit in "35":
+                # A heartbeat on the UI loop: its worst gap is the longest UI stall.
+                gaps: list[float] = []
+                stop = False
+
+                async def beat() -> None:
+                    last = time.perf_counter()
+                    while not stop:
+                        await asyncio.sleep(0.002)
+                        now = time.perf_counter()
+                        gaps.append(now - last)
+                        last = now
+
+                task = asyncio.create_task(beat())
+                t0 = time.perf_counter()
+                await pilot.press(digit)
+                visible.append(time.perf_counter() - t0)
+                deadline = t0 + 30
+                while screen.preview is None and time.perf_counter() < deadline:
+                    await asyncio.sleep(0.001)
+                await pilot.pause()
+                planned.append(time.perf_counter() - t0)
+                stop = True
+                await task
+                stalls.append(max(gaps) if gaps else 0.0)
+                assert screen.preview is not None and len(screen.preview.lines) == marks
+            app.exit()
+
+    for _ in range(rounds):
+        asyncio.run(one())
+    return {"marks": marks, "open_ms": med(opens) * 1000, "keystroke_visible_ms":
+            med(visible) * 1000, "keystroke_planned_ms": med(planned) * 1000,
+            "ui_stall_max_ms": max(stalls) * 1000}
+
+
+# ----------------------------------------------------------------------------------- rows
+def bench_batch_rows(batch: int, rows: int, rounds: int, tmp: Path) -> dict[str, float]:
+    from textual.app import App, ComposeResult
+
+    from turktui.adapters.history import HistoryStore
+    from turktui.adapters.mturk import MTurkService
+    from turktui.domain.bulk import AddEach, plan_bulk
+    from turktui.domain.environment import Environment, EnvKind
+    from turktui.domain.models import Hit
+    from turktui.pipeline.batch import BatchRunner
+    from turktui.pipeline.engine import Engine, Outcome
+    from turktui.ui.widgets.hit_table import HitTable
+
+    proc = subprocess.Popen([sys.executable, "-c", EMULATOR], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    alone: list[float] = []
+    with_app: list[float] = []
+    per_update: list[float] = []
+    handover: list[float] = []
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        env = Environment(EnvKind.DEMO, url)
+        service = MTurkService(env)
+        history = HistoryStore(tmp / "history-rows.sqlite3")
+        engine = Engine(service, history, env)
+        service.get_balance()
+
+        def preview_for() -> tuple[Any, list[Hit]]:
+            ids = _ask(proc, op="hits", n=batch)["ids"]
+            created = datetime.now(timezone.utc)
+            listed = [Hit(h, title=f"bench {i:05d}", max_assignments=20,
+                          reward=Decimal("0.01"), created=created) for i, h in enumerate(ids)]
+            return plan_bulk(listed, AddEach(1)), listed
+
+        for _ in range(rounds):
+            preview, _listed = preview_for()
+            t0 = time.perf_counter()
+            report = BatchRunner(engine).run(preview, member=lambda o: None)
+            alone.append(time.perf_counter() - t0)
+            assert report.all_succeeded, report.summary()
+
+            preview, listed = preview_for()
+            fill = _hits(rows - batch, prefix="F")
+
+            class Host(App[None]):
+                def compose(self) -> ComposeResult:
+                    yield HitTable(lambda: datetime.now(timezone.utc), id="hits")
+
+            app = Host()
+            spent = [0.0, 0]
+            waits: list[float] = []
+            result: dict[str, Any] = {}
+
+            async def run(app: Host = app, listed: list[Hit] = listed, fill: list[Hit] = fill,
+                          preview: Any = preview, spent: list[Any] = spent,
+                          waits: list[float] = waits, result: dict[str, Any] = result) -> None:
+                async with app.run_test(headless=True, size=(160, 48)) as pilot:
+                    table = app.query_one(HitTable)
+                    table.set_rows(fill + listed)
+                    table.sort_by("title")
+                    await pilot.pause()
+                    original = table.update_rows
+
+                    def timed(items: Any) -> int:
+                        s = time.perf_counter()
+                        n = original(list(items))
+                        spent[0] += time.perf_counter() - s
+                        spent[1] += n
+                        return n
+
+                    table.update_rows = timed  # type: ignore[method-assign]
+
+                    def member(outcome: Outcome) -> None:
+                        if outcome.hit is not None:
+                            s = time.perf_counter()
+                            table.post_hit(outcome.hit)
+                            waits.append(time.perf_counter() - s)
+
+                    def work() -> None:
+                        t = time.perf_counter()
+                        result["report"] = BatchRunner(engine).run(preview, member=member)
+                        result["wall"] = time.perf_counter() - t
+
+                    thread = threading.Thread(target=work)
+                    thread.start()
+                    while thread.is_alive():
+                        await asyncio.sleep(0.01)
+                    thread.join()
+                    deadline = time.perf_counter() + 10
+                    while spent[1] < batch and time.perf_counter() < deadline:
+                        await pilot.pause(0.01)
+                    moved = [table.rows[i].max_assignments for i in table.view
+                             if table.rows[i].title.startswith("bench")]
+                    assert moved == [21] * batch, "rows not updated in place"
+                    app.exit()
+
+            asyncio.run(run())
+            assert result["report"].all_succeeded, result["report"].summary()
+            with_app.append(result["wall"])
+            per_update.append(spent[0] / max(1, spent[1]))
+            handover.append(max(waits) if waits else 0.0)
+        history.close()
+    finally:
+        if proc.stdin is not None:
+            proc.stdin.close()
+        proc.wait(timeout=10)
+    return {"batch": batch, "rows": rows, "alone_s": med(alone), "with_app_s": med(with_app),
+            "slowdown": med(with_app) / med(alone), "ui_ms_per_update": med(per_update) * 1000,
+            "worker_handover_max_ms": max(handover) * 1000}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("which", nargs="*", default=["bulk", "rows"], choices=["bulk", "rows"])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="1 round")
+    parser.add_argument("--marks", type=int, default=10_000)
+    parser.add_argument("--rows", type=int, default=50_000)
+    parser.add_argument("--batch", type=int, default=500)
+    args = parser.parse_args(argv)
+    rounds = 1 if args.quick else max(1, args.rounds)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        _hermetic(tmp)
+        if "bulk" in args.which:
+            print(json.dumps({"bulk": bench_bulk_dialog(args.marks, rounds)}), flush=True)
+        if "rows" in args.which:
+            print(json.dumps({"rows": bench_batch_rows(args.batch, args.rows, rounds, tmp)}),
+                  flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
