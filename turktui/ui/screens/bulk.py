@@ -13,6 +13,7 @@ what did not succeed, with the same tokens). Service text goes through `one_line
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -275,6 +276,10 @@ class BulkScreen(ModalScreen[BulkPreview | None]):
 
         def plan() -> None:
             preview = plan_bulk(hits, mode, balance)
+            # Tens of thousands of new objects: without this the next full GC pass rescans
+            # them all while the UI waits (~80 ms at 10,000 lines, measured). They hold no
+            # cycles, so reference counting still frees them (as the HIT pages, see main).
+            gc.freeze()
             self.post_message(self.Planned(generation, preview, _Verdict.of(preview)))
 
         self.run_worker(plan, thread=True, exclusive=True, group="bulk-plan",
