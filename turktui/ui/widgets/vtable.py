@@ -15,6 +15,7 @@ queue in one go and repaints once (the worker never waits on the UI).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
@@ -115,6 +116,8 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     VirtualTable > .vtable--muted { color: $text-muted; }
     VirtualTable > .vtable--empty { color: $text-muted; text-style: italic; }
     """
+    #: Rows posted from workers are applied at most this often (seconds).
+    DRAIN_INTERVAL = 1 / 30
     #: Terminal widths below this use each column's `narrow` width.
     narrow_below = 0
     flex_min = 20
@@ -155,6 +158,9 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self._size_timer: Any = None
         self._pending: list[T] = []
         self._pending_lock = threading.Lock()
+        self._last_drain = 0.0
+        self._drain_timer: Any = None
+        self._cursor_said: tuple[str | None, int, int] | None = None
 
     # -- model passthrough -------------------------------------------------------------------
     @property
@@ -250,6 +256,18 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     @on(_Drain)
     def _drain_posted(self, message: _Drain) -> None:
         message.stop()
+        # At most one drain (and so one repaint) per DRAIN_INTERVAL: a fast batch does not
+        # keep the UI thread (and the GIL its workers need) busy repainting.
+        wait = self._last_drain + self.DRAIN_INTERVAL - time.monotonic()
+        if wait > 0:
+            if self._drain_timer is None:
+                self._drain_timer = self.set_timer(wait, self._timed_drain)
+            return
+        self._timed_drain()
+
+    def _timed_drain(self) -> None:
+        self._drain_timer = None
+        self._last_drain = time.monotonic()
         self.drain_updates()
 
     def _changed(self) -> None:
@@ -258,7 +276,9 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
             self._size_timer = self.set_timer(0.05, self._sync_size)
         self.refresh()
         self.scroll_to_cursor()
-        self._post_cursor()
+        model = self.model
+        if self._cursor_said != (model.cursor_key, model.cursor, len(model.view)):
+            self._post_cursor()
 
     def rebuild(self, keep_key: str | None = None) -> None:
         """Recompute the view (filter + sort), keeping the cursor on the same row."""
@@ -349,6 +369,8 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
             self.scroll_to(y=cursor - visible + 1, animate=False, immediate=True)
 
     def _post_cursor(self) -> None:
+        model = self.model
+        self._cursor_said = (model.cursor_key, model.cursor, len(model.view))
         self.post_message(self.CursorMoved(self.model.cursor_row, self.model.cursor,
                                            len(self.model.view)))
 
