@@ -13,7 +13,7 @@ from tests.ui.helpers import screen_text, wait_for, wait_loaded
 from turktui.domain.environment import EnvKind
 from turktui.domain.records import State
 from turktui.ui.app import TurkTuiApp
-from turktui.ui.screens.bulk import BatchScreen, BulkScreen
+from turktui.ui.screens.bulk import BatchScreen, BulkScreen, MemberTable, PreviewTable
 from turktui.ui.screens.confirm import ConfirmScreen
 
 NOW = FIXED_NOW.timestamp()
@@ -183,7 +183,8 @@ async def test_cancel_then_retry(make_emulator, make_context) -> None:
         await wait_for(pilot, lambda: not batch.running)
         report = batch.report
         assert report.cancelled and 0 < report.not_sent < 36
-        assert "not sent (cancelled)" in screen_text(app) or report.not_sent
+        statuses = [row.status for row in batch.query_one(MemberTable).rows]
+        assert statuses.count("not sent (cancelled)") == report.not_sent
         assert "retry" in screen_text(app)
         planned = {r.id: r.token for r in report.records if r.state is State.PLANNED}
         sent = server.state.request_count(OP)
@@ -280,3 +281,49 @@ async def test_history_shows_batches_filters_and_resolves_per_batch(make_emulato
         for h in ids:
             assert server.state.get_hit_raw(h)["MaxAssignments"] == 22
         assert app.ctx.history.get(single.record.id).state is State.SUCCEEDED
+
+
+async def test_large_plan_made_in_a_worker_and_send_waits_for_it(make_emulator, make_context,
+                                                                monkeypatch) -> None:
+    # Past SYNC_LIMIT marks the lines on screen are planned at once and the full plan (the
+    # totals, what Send sends) in a worker; Send pressed meanwhile waits for that plan.
+    monkeypatch.setattr(BulkScreen, "SYNC_LIMIT", 0)
+    server = make_emulator(0)
+    ids = seed(server)
+    app = TurkTuiApp(make_context(server.url))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await start(pilot)
+        await pilot.press("a", "b")
+        await wait_for(pilot, lambda: isinstance(app.screen, BulkScreen))
+        screen: BulkScreen = app.screen  # type: ignore[assignment]
+        await pilot.press("5", "ctrl+s")  # Send before the worker's plan is in
+        await wait_for(pilot, lambda: isinstance(app.screen, BatchScreen))
+        batch = app.screen
+        await wait_for(pilot, lambda: not batch.running)
+        assert screen.preview is not None and not screen.pending
+        assert screen.preview.mode.describe() == "add 5 to each"
+        assert batch.report.succeeded == 5  # 2 refused: not sent
+        assert server.state.request_count(OP) == 5
+        assert len(batch.query_one(MemberTable).rows) == 5
+        del ids
+
+
+async def test_stale_plan_is_never_shown_or_sent(make_emulator, make_context,
+                                                 monkeypatch) -> None:
+    monkeypatch.setattr(BulkScreen, "SYNC_LIMIT", 0)
+    server = make_emulator(0)
+    seed(server)
+    app = TurkTuiApp(make_context(server.url))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await start(pilot)
+        await pilot.press("a", "b")
+        await wait_for(pilot, lambda: isinstance(app.screen, BulkScreen))
+        screen: BulkScreen = app.screen  # type: ignore[assignment]
+        await pilot.press("1", "backspace", "2")
+        await wait_for(pilot, lambda: screen.preview is not None)
+        assert screen.preview.mode.describe().startswith("add 2 ")
+        await pilot.pause()
+        assert "+2 (1 \u2192 3)" in screen_text(app)  # lines on screen: this mode's
+        # The visible lines are those of the full plan.
+        table = screen.query_one(PreviewTable)
+        assert [screen.line(i) for i in table.view] == list(screen.preview.lines)

@@ -487,3 +487,63 @@ async def test_keys_typed_right_after_slash_go_to_the_filter(demo_context) -> No
         assert app.main_screen.table.filter_text == "bold"
         assert app.screen is app.main_screen  # no detail view, no bulk dialog
         assert not app.main_screen.table.expired_only
+
+
+# -- row updates in place -----------------------------------------------------------------------
+async def test_update_hit_moves_one_row_without_resorting(demo_context: Any,
+                                                          monkeypatch: Any) -> None:
+    # Updating one HIT once re-filtered and re-sorted every row (116-153 ms at 50,000).
+    import dataclasses
+
+    from turktui.ui.widgets import hit_table
+
+    app = TurkTuiApp(demo_context)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_loaded(pilot)
+        table = app.main_screen.table
+        table.sort_by("title")
+        await pilot.pause()
+        cursor_id = table.cursor_hit.hit_id
+        target = table.rows[table.view[-1]]
+        calls = []
+        title_key = hit_table.SORT_KEYS["title"]
+        monkeypatch.setitem(table.model.__dict__, "_sort",
+                            lambda h: calls.append(h) or title_key(h))
+        monkeypatch.setattr(table.model, "rebuild", lambda *a, **k: pytest.fail("rebuilt"))
+        assert table.update_hit(dataclasses.replace(target, title="!!! first now"))
+        assert len(calls) < 40  # a binary search, not 200 sort keys
+        ids = [table.rows[i].hit_id for i in table.view]
+        # Where a full stable sort puts it (ties in service order).
+        assert ids == [h.hit_id for h in sorted(table.rows, key=title_key)]
+        assert ids.index(target.hit_id) < 199  # it moved up from the last place
+        assert table.cursor_hit.hit_id == cursor_id  # the cursor stays on its HIT
+
+
+async def test_rows_posted_from_a_worker_are_applied_without_waiting(demo_context: Any) -> None:
+    import dataclasses
+    import threading
+    import time
+
+    app = TurkTuiApp(demo_context)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_loaded(pilot)
+        table = app.main_screen.table
+        table.sort_by("max")
+        await pilot.pause()
+        changed = [dataclasses.replace(h, max_assignments=10_000 + i)
+                   for i, h in enumerate(table.rows[:50])]
+        waited: list[float] = []
+
+        def worker() -> None:
+            for hit in changed:
+                t0 = time.perf_counter()
+                table.post_hit(hit)
+                waited.append(time.perf_counter() - t0)
+
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join(5)  # the UI loop is not running meanwhile: a blocking hand-over hangs
+        assert not thread.is_alive() and len(waited) == 50
+        await wait_for(pilot, lambda: table.rows[table.view[-1]].max_assignments == 10_049)
+        tail = [table.rows[i].max_assignments for i in table.view[-50:]]
+        assert tail == sorted(tail) and tail[0] == 10_000
