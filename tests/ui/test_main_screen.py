@@ -547,3 +547,23 @@ async def test_rows_posted_from_a_worker_are_applied_without_waiting(demo_contex
         await wait_for(pilot, lambda: table.rows[table.view[-1]].max_assignments == 10_049)
         tail = [table.rows[i].max_assignments for i in table.view[-50:]]
         assert tail == sorted(tail) and tail[0] == 10_000
+
+
+async def test_pages_arriving_into_a_sorted_view_land_in_order(make_emulator: Any,
+                                                               make_context: Any) -> None:
+    from turktui.ui.widgets.hit_table import SORT_KEYS
+
+    server = make_emulator(1000)
+    server.faults.add(op="ListHITs", latency=0.05)
+    app = TurkTuiApp(make_context(server.url))
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.main_screen.table
+        await wait_for(pilot, lambda: 0 < len(table.rows) < 500)
+        table.sort_by("title")
+        table.move_cursor(to=3)
+        keep = table.cursor_hit.hit_id
+        await wait_loaded(pilot)
+        await wait_for(pilot, lambda: len(table.view) == 1000)
+        ids = [table.rows[i].hit_id for i in table.view]
+        assert ids == [h.hit_id for h in sorted(table.rows, key=SORT_KEYS["title"])]
+        assert table.cursor_hit.hit_id == keep

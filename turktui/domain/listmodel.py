@@ -36,7 +36,8 @@ class ListModel(Generic[T]):
         self._sort: Callable[[T], Any] | None = None
         self.sort_name: str | None = None
         self.sort_reverse = False
-        self._filter: Callable[[T], bool] | None = None
+        #: Which rows are shown (None: all). Assign, then `rebuild()`; or `set_filter`.
+        self.predicate: Callable[[T], bool] | None = None
         self.cursor = 0
         #: Marked keys. Kept by key, so marks survive sort, filter and reloads.
         self.marked: set[str] = set()
@@ -113,7 +114,7 @@ class ListModel(Generic[T]):
         return lo
 
     def _shows(self, row: T) -> bool:
-        return self._filter is None or self._filter(row)
+        return self.predicate is None or self.predicate(row)
 
     # -- whole-view changes -----------------------------------------------------------------
     def rebuild(self, keep_key: str | None = None) -> None:
@@ -121,7 +122,7 @@ class ListModel(Generic[T]):
         if keep_key is None:
             keep_key = self.cursor_key
         rows = self.rows
-        shown = [i for i, row in enumerate(rows) if self._shows(row)] if self._filter else \
+        shown = [i for i, row in enumerate(rows) if self._shows(row)] if self.predicate else \
             list(range(len(rows)))
         decorated = [self._composite(rows[i], i) for i in shown]
         decorated.sort(reverse=self.sort_reverse and self._sort is not None)
@@ -163,7 +164,7 @@ class ListModel(Generic[T]):
         self.rebuild()
 
     def set_filter(self, predicate: Callable[[T], bool] | None) -> None:
-        self._filter = predicate
+        self.predicate = predicate
         self.rebuild()
 
     # -- incremental changes ----------------------------------------------------------------
@@ -183,7 +184,7 @@ class ListModel(Generic[T]):
         for offset, row in enumerate(fresh):
             self._index[self.key_of(row)] = start + offset
         self.rows.extend(fresh)
-        if self._sort is None and self._filter is None:
+        if self._sort is None and self.predicate is None:
             self.view.extend(range(start, len(self.rows)))
             self._vkeys.extend((_NO_KEY, i) for i in range(start, len(self.rows)))
             return True

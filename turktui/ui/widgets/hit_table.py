@@ -152,7 +152,7 @@ class HitTable(VirtualTable[Hit]):
 
     def rebuild(self, keep_id: str | None = None) -> None:  # type: ignore[override]
         # The filter may read the clock (expired only): take it afresh.
-        self.model._filter = self._predicate()
+        self.model.predicate = self._predicate()
         super().rebuild(keep_key=keep_id)
 
     def matches(self, hit: Hit, now: datetime) -> bool:

@@ -158,6 +158,8 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self._size_timer: Any = None
         self._pending: list[T] = []
         self._pending_lock = threading.Lock()
+        self._appending: list[T] = []
+        self._append_timer: Any = None
         self._last_drain = 0.0
         self._drain_timer: Any = None
         self._cursor_said: tuple[str | None, int, int] | None = None
@@ -198,12 +200,37 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     # -- row changes -------------------------------------------------------------------------
     def set_rows(self, rows: Iterable[T], keep_key: str | None = None) -> None:
         """Replace every row (a reload), keeping the cursor on `keep_key` when still there."""
+        if self._append_timer is not None:
+            self._append_timer.stop()
+            self._append_timer = None
+        self._appending = []
         self._cells.clear()
         self.model.set_rows(rows, keep_key=keep_key)
         self._after_view_change(moved=True)
 
     def append_rows(self, rows: Sequence[T]) -> None:
-        """Add rows (a page while loading). Off-screen rows cost nothing to show."""
+        """Add rows (a page while loading). Off-screen rows cost nothing to show.
+
+        Into a sorted or filtered view, pages are merged at most ~7×/s (each merge walks the
+        whole view: per page at 50,000 rows that would starve the keyboard)."""
+        model = self.model
+        if (model.predicate is not None or model.sort_name is not None) and model.view:
+            self._appending.extend(rows)
+            if self._append_timer is None:
+                self._append_timer = self.set_timer(0.15, self.flush_appends)
+            return
+        self._append_now(rows)
+
+    def flush_appends(self) -> None:
+        """Merge the pages held back by `append_rows` now."""
+        if self._append_timer is not None:
+            self._append_timer.stop()
+            self._append_timer = None
+        rows, self._appending = self._appending, []
+        if rows:
+            self._append_now(rows)
+
+    def _append_now(self, rows: Sequence[T]) -> None:
         was_empty = not self.model.view
         before = self.model.cursor_key
         if not self.model.append(rows):
@@ -218,6 +245,8 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
 
     def update_row(self, row: T) -> bool:
         """Replace the row with the same key in place (it moves to where it now sorts)."""
+        if self._appending:
+            self.flush_appends()
         index = self.model.index_of(self.model.key_of(row))
         if index is None:
             return False
@@ -228,6 +257,8 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
 
     def update_rows(self, rows: Iterable[T]) -> int:
         """Many updates, one repaint."""
+        if self._appending:
+            self.flush_appends()
         count = 0
         for row in rows:
             index = self.model.index_of(self.model.key_of(row))
@@ -282,6 +313,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
 
     def rebuild(self, keep_key: str | None = None) -> None:
         """Recompute the view (filter + sort), keeping the cursor on the same row."""
+        self.flush_appends()
         self.model.rebuild(keep_key=keep_key)
         self._after_view_change(moved=True)
 
@@ -309,6 +341,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     def sort_by(self, key: str | None, reverse: bool | None = None) -> None:
         """Sort by column `key` (None: row order). Same column again without `reverse`:
         the other direction."""
+        self.flush_appends()
         if key is not None and key == self.model.sort_name and reverse is None:
             reverse = not self.model.sort_reverse
         self.model.set_sort(key, self.sort_keys.get(key) if key else None, bool(reverse))
@@ -316,6 +349,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self.post_message(self.SortChanged())
 
     def set_predicate(self, predicate: Callable[[T], bool] | None) -> None:
+        self.flush_appends()
         self.model.set_filter(predicate)
         self._after_view_change(moved=True)
 
