@@ -308,7 +308,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self.refresh()
         self.scroll_to_cursor()
         model = self.model
-        if self._cursor_said != (model.cursor_key, model.cursor, len(model.view)):
+        if self._cursor_said != (model.cursor_key, model.cursor, len(model)):
             self._post_cursor()
 
     def rebuild(self, keep_key: str | None = None) -> None:
@@ -325,7 +325,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         if self._size_timer is not None:
             self._size_timer.stop()
             self._size_timer = None
-        size = Size(self._content_width(), len(self.model.view) + 1)
+        size = Size(self._content_width(), len(self.model) + 1)
         if self.virtual_size != size:
             self.virtual_size = size
 
@@ -404,9 +404,9 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
 
     def _post_cursor(self) -> None:
         model = self.model
-        self._cursor_said = (model.cursor_key, model.cursor, len(model.view))
+        self._cursor_said = (model.cursor_key, model.cursor, len(model))
         self.post_message(self.CursorMoved(self.model.cursor_row, self.model.cursor,
-                                           len(self.model.view)))
+                                           len(self.model)))
 
     def action_cursor_down(self) -> None:
         self.move_cursor(1)
@@ -424,7 +424,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self.move_cursor(to=0)
 
     def action_last(self) -> None:
-        self.move_cursor(to=len(self.model.view) - 1)
+        self.move_cursor(to=len(self.model) - 1)
 
     # -- mouse --------------------------------------------------------------------------------
     def on_click(self, event: events.Click) -> None:
@@ -439,7 +439,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
                     return
             return
         row = int(self.scroll_y) + offset.y - 1
-        if 0 <= row < len(self.model.view):
+        if 0 <= row < len(self.model):
             self.move_cursor(to=row)
             if event.chain >= 2 and self.model.cursor_row is not None:
                 self.post_message(self.Activated(self.model.cursor_row))
@@ -492,7 +492,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
                 style = base + self.get_component_rich_style("vtable--empty")
                 return Strip([Segment(fit("  " + self.empty_message, width), style)], width)
             return Strip.blank(width, base)
-        if row >= len(model.view):
+        if row >= len(model):
             return Strip.blank(width, base)
         self.before_render()
         index = model.view[row]
