@@ -239,7 +239,8 @@ def bench_batch_rows(batch: int, rows: int, rounds: int, tmp: Path) -> dict[str,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("which", nargs="*", default=["bulk", "rows"], choices=["bulk", "rows"])
+    parser.add_argument("which", nargs="*", choices=["bulk", "rows"],
+                        help="which measurements (default: both)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="1 round")
     parser.add_argument("--marks", type=int, default=10_000)
@@ -247,12 +248,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=500)
     args = parser.parse_args(argv)
     rounds = 1 if args.quick else max(1, args.rounds)
+    which = args.which or ["bulk", "rows"]
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         _hermetic(tmp)
-        if "bulk" in args.which:
+        if "bulk" in which:
             print(json.dumps({"bulk": bench_bulk_dialog(args.marks, rounds)}), flush=True)
-        if "rows" in args.which:
+        if "rows" in which:
             print(json.dumps({"rows": bench_batch_rows(args.batch, args.rows, rounds, tmp)}),
                   flush=True)
     return 0
