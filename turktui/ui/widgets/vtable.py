@@ -117,7 +117,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     VirtualTable > .vtable--empty { color: $text-muted; text-style: italic; }
     """
     #: Rows posted from workers are applied at most this often (seconds).
-    DRAIN_INTERVAL = 1 / 30
+    DRAIN_INTERVAL = 0.1
     #: Terminal widths below this use each column's `narrow` width.
     narrow_below = 0
     flex_min = 20
