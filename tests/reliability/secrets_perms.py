@@ -35,10 +35,10 @@ from tests.seams import crash_after_send
 SECRETS = (FAKE_KEY_ID.encode(), FAKE_SECRET.encode())
 CRASH_RUNNER = (
     "import sys\n"
-    "from turktui.cli import engine_commands\n"
+    "from turktui.cli.commands import history\n"
     "def boom(args):\n"
     "    raise RuntimeError('simulated internal error')\n"
-    "engine_commands.cmd_history = boom\n"
+    "history.cmd_history = boom\n"
     "from turktui.cli import main\n"
     "sys.exit(main(sys.argv[1:]))\n"
 )

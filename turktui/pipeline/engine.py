@@ -64,6 +64,7 @@ from turktui.domain.rules import (
     is_expire_now,
 )
 from turktui.pipeline.pacing import AdaptiveRate
+from turktui.pipeline.policy import needs_attention as needs_attention  # (re-exported)
 
 UTC = timezone.utc
 OP_EXTEND = "CreateAdditionalAssignmentsForHIT"
@@ -1049,11 +1050,6 @@ def outcome_message(record: Record) -> str:
     elif record.expiry_state == "unknown":
         message += f" Expiration unknown: {record.expiry_error}."
     return message
-
-
-def needs_attention(record: Record) -> bool:
-    """A conflict (assignments or expiration): exit 6, shown with its numbers."""
-    return record.state is State.CONFLICT or record.expiry_state == "conflict"
 
 
 #: error codes of requests refused by turktui itself with fresh numbers (nothing sent).
