@@ -58,17 +58,17 @@ from turktui.domain.rules import (
     InputProblem,
     check_count,
     check_expiration,
-    expiration_matches,
     extension_cost,
     extension_range,
     is_expire_now,
 )
+from turktui.pipeline.operations import ADD_ASSIGNMENTS, UPDATE_EXPIRATION
 from turktui.pipeline.pacing import AdaptiveRate
 from turktui.pipeline.policy import needs_attention as needs_attention  # (re-exported)
 
 UTC = timezone.utc
-OP_EXTEND = "CreateAdditionalAssignmentsForHIT"
-OP_EXPIRE = "UpdateExpirationForHIT"
+OP_EXTEND = ADD_ASSIGNMENTS.name
+OP_EXPIRE = UPDATE_EXPIRATION.name
 OP_GET = "GetHIT"
 TOKEN_PREFIX = "turktui-"
 MAX_TOKEN_LENGTH = 64
@@ -79,9 +79,6 @@ RESEND_MARGIN = timedelta(minutes=15)
 #: since): judged by the local clock alone, the window is shortened by this much more. When
 #: MTurk's `Date` header was recorded, MTurk's own clock must agree as well.
 CLOCK_MARGIN = timedelta(hours=1)
-#: "Expire now" is confirmed when the HIT's Expiration is not after MTurk's time; without
-#: MTurk's `Date`, the local clock plus this tolerance stands in.
-EXPIRE_NOW_TOLERANCE = timedelta(minutes=10)
 
 
 class _Flight:
@@ -644,6 +641,7 @@ class Engine:
               maybe_applied: bool = False) -> _SendResult:
         """The retry loop. Every attempt is recorded before it is sent and after it answers.
         maybe_applied: an earlier attempt (another run) may have gone through."""
+        op = ADD_ASSIGNMENTS
         result = _SendResult(State.FAILED)
         waited = 0.0
         first_sent = record.first_sent
@@ -655,16 +653,19 @@ class Engine:
                 first_sent = now
                 extra["first_sent"] = now
             number = self.history.add_attempt(
-                record.id, operation=OP_EXTEND, outcome="started", at=now, state=State.SENDING,
+                record.id, operation=op.name, outcome="started", at=now, state=State.SENDING,
                 expect=expect, **extra,
             )
             expect = State.SENDING
             emit(Event("attempt", record.id, f"Sending (attempt {attempt})…", attempt))
             t0 = time.monotonic()
+            err: TurkError | None = None
             try:
-                self._paced(lambda: self.service.create_additional_assignments(
-                    record.hit_id, record.n, record.token))
-            except TokenAlreadyProcessed as err:
+                self._paced(lambda: op.send(self.service, record))
+            except TurkError as exc:
+                err = exc
+            answer = "ok" if err is None else op.answer(err)
+            if err is not None and answer == "applied":
                 # An earlier attempt (or process) with this token went through.
                 self.history.finish_attempt(
                     record.id, number, outcome="already_processed", error_code=err.code,
@@ -674,9 +675,9 @@ class Engine:
                 result.note = "MTurk reports this token was already processed."
                 result.errors.append(err)
                 return result
-            except RequestRefused as err:
+            if err is not None and answer == "refused":
                 self.history.finish_attempt(
-                    record.id, number, outcome="refused", error_code=err.code,
+                    record.id, number, outcome="refused", error_code=getattr(err, "code", ""),
                     error_message=err.message, duration=time.monotonic() - t0, now=self.clock(),
                 )
                 result.errors.append(err)
@@ -687,9 +688,9 @@ class Engine:
                                    "refused; resolve will check the HIT.")
                 else:
                     result.state = State.REFUSED
-                result.error_code, result.error_message = err.code, err.message
+                result.error_code, result.error_message = getattr(err, "code", ""), err.message
                 return result
-            except TurkError as err:
+            if err is not None:
                 code = type(err).__name__
                 self.history.finish_attempt(
                     record.id, number, outcome="error", error_code=code,
@@ -752,7 +753,7 @@ class Engine:
                     note += " (Not confirmed: the HIT could not be read afterwards.)"
             else:
                 actual = hit.max_assignments
-                if actual == record.expected_after:
+                if ADD_ASSIGNMENTS.confirmed(record, hit, self.clock()):
                     note += f" Confirmed: MaxAssignments is {actual:,}."
                 else:
                     state = State.CONFLICT
@@ -813,6 +814,7 @@ class Engine:
         plain 200 are all confirmed with GetHIT: `succeeded` only when the HIT's Expiration
         is the one asked for, `conflict` when MTurk claimed it and the HIT disagrees."""
         assert record.expire_at is not None
+        op = UPDATE_EXPIRATION
         last = ""
         claimed = False  # MTurk said it was done (200 or already processed)
         processed = False
@@ -822,20 +824,24 @@ class Engine:
             t0 = time.monotonic()
             emit(Event("expiration", record.id, f"Updating the expiration (attempt {attempt})…",
                        attempt))
+            err: TurkError | None = None
             try:
-                self._paced(lambda: self.service.update_expiration(record.hit_id, record.expire_at))
-            except TokenAlreadyProcessed as err:
+                self._paced(lambda: op.send(self.service, record))
+            except TurkError as exc:
+                err = exc
+            answer = "ok" if err is None else op.answer(err)
+            if err is not None and answer == "applied":
                 self.history.add_attempt(
-                    record.id, operation=OP_EXPIRE, outcome="already_processed", at=now,
+                    record.id, operation=op.name, outcome="already_processed", at=now,
                     error_code=err.code, error_message=err.message,
                     duration=time.monotonic() - t0, count=False,
                 )
                 last, claimed, processed = err.message, True, True
                 break
-            except TurkError as err:
+            if err is not None:  # refused or an error: only GetHIT can tell after a lost answer
                 last = err.message
                 self.history.add_attempt(
-                    record.id, operation=OP_EXPIRE, outcome="error", at=now,
+                    record.id, operation=op.name, outcome="error", at=now,
                     error_code=getattr(err, "code", "") or type(err).__name__,
                     error_message=err.message, duration=time.monotonic() - t0, count=False,
                 )
@@ -845,7 +851,7 @@ class Engine:
                     continue
                 break
             self.history.add_attempt(
-                record.id, operation=OP_EXPIRE, outcome="ok", at=now,
+                record.id, operation=op.name, outcome="ok", at=now,
                 duration=time.monotonic() - t0, count=False,
             )
             claimed = True
@@ -857,9 +863,9 @@ class Engine:
         hit, server = self._read(record.hit_id)
         # "Expire now" is confirmed by an Expiration not after MTurk's time (its `Date` has
         # whole seconds, and may be missing: the later of both clocks, with a tolerance).
-        when = max(server or self.clock(), self.clock()) + EXPIRE_NOW_TOLERANCE
+        when = max(server or self.clock(), self.clock())
         expected = record.expire_at
-        if hit is not None and expiration_matches(expected, hit.expiration, when):
+        if hit is not None and op.confirmed(record, hit, when):
             self.history.update(record.id, now=self.clock(), expiry_state="succeeded",
                                 expiry_error="", expiry_actual=hit.expiration)
             return
