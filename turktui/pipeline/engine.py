@@ -500,7 +500,9 @@ class Engine:
             if full.state not in (State.PLANNED, State.FAILED):
                 return self.resolve(self.history.get(record.id) or full, emit)
             record = full
-        with IN_FLIGHT.track():
+        # execute() tracks the flight from before the record exists (claim=False): one
+        # flight per request, never two.
+        with IN_FLIGHT.track() if claim else contextlib.nullcontext():
             IN_FLIGHT.attach(self.history, record.id, record.hit_id)
             try:
                 with WORKING.hold(self._key(record.id)):
