@@ -8,9 +8,22 @@ from typing import Any
 
 from turktui.adapters.history import HistoryStore, open_history
 from turktui.cli.options import Connection, open_connection
+from turktui.cli.output import Out
 from turktui.domain.environment import parse_endpoint
+from turktui.pipeline.policy import EXIT_USAGE
 
-__all__ = ["history_file", "history_scope", "open_connection", "open_history_of"]
+__all__ = ["history_file", "history_scope", "open_connection", "open_history_of",
+           "refuse_read_only"]
+
+
+READ_ONLY = "turktui: read-only session: nothing can be changed"
+
+
+def refuse_read_only(conn: Connection, out: Out, payload: dict[str, Any]) -> int | None:
+    """The one read-only refusal of the changing commands: exit 2, nothing sent."""
+    if not conn.env.read_only:
+        return None
+    return out.result(EXIT_USAGE, payload, READ_ONLY)
 
 
 def open_history_of(conn: Connection) -> HistoryStore:

@@ -15,6 +15,7 @@ from turktui.cli.prompts import confirm_spend
 from turktui.cli.session import (
     open_connection,
     open_history_of,
+    refuse_read_only,
 )
 from turktui.pipeline.policy import (
     EXIT_CODES,
@@ -118,9 +119,9 @@ def cmd_extend(args: argparse.Namespace) -> int:
     conn = open_connection(args)
     try:
         env = conn.env
-        if env.read_only:
-            return out.result(EXIT_USAGE, {**base, "state": "usage"},
-                              "turktui: read-only session: nothing can be changed")
+        refused = refuse_read_only(conn, out, {**base, "state": "usage"})
+        if refused is not None:
+            return refused
         service = conn.service()
         try:
             hit = service.get_hit(args.hit_id)

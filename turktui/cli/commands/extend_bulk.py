@@ -26,6 +26,7 @@ from turktui.cli.prompts import confirm_spend
 from turktui.cli.session import (
     open_connection,
     open_history_of,
+    refuse_read_only,
 )
 from turktui.pipeline.policy import (
     EXIT_REFUSED,
@@ -233,9 +234,9 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
     conn = open_connection(args)
     try:
         env = conn.env
-        if env.read_only:
-            return out.result(EXIT_USAGE, {"state": "usage"},
-                              "turktui: read-only session: nothing can be changed")
+        refused = refuse_read_only(conn, out, {"state": "usage"})
+        if refused is not None:
+            return refused
         service = conn.service()
         try:
             hits, missing = _fetch(service, ids, args.workers)
@@ -322,9 +323,9 @@ def _retry(args: argparse.Namespace, out: Out) -> int:
 
     conn = open_connection(args)
     try:
-        if conn.env.read_only:
-            return out.result(EXIT_USAGE, {"state": "usage"},
-                              "turktui: read-only session: nothing can be changed")
+        refused = refuse_read_only(conn, out, {"state": "usage"})
+        if refused is not None:
+            return refused
         try:
             history = open_history_of(conn)
         except HistoryError as exc:
