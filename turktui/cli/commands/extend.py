@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Add N assignments to a HIT, safely.", epilog=EXTEND_EPILOG,
         formatter_class=fmt,
     )
-    # `HIT_ID N` (one HIT), or several HIT ids with a bulk mode (turktui.cli.bulk_commands).
+    # `HIT_ID N` (one HIT), or several HIT ids with a bulk mode (turktui.cli.commands.extend_bulk).
     extend.add_argument("hit_id", metavar="HIT_ID", nargs="*",
                         help="HIT_ID N: add N to one HIT; several HIT ids: see the bulk modes")
     add_bulk_options(extend)

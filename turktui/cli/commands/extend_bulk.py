@@ -146,7 +146,7 @@ def _run(runner: Any, fn: Any, out: Out) -> Any:
     try:
         while not done.wait(0.2):
             pass
-    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP (turktui.cli.Interrupted)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP (turktui.cli.lifecycle.Interrupted)
         out.info("turktui: cancelling: requests in flight finish and are recorded\u2026")
         runner.cancel()
         while not done.wait(0.2):  # a second signal leaves now (in flight → unknown)
