@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.edges.conftest import OP, SECRET, run
+from tests.seams import crash_after_send
 
 
 def data_dir(env: dict[str, str]) -> Path:
@@ -155,7 +156,7 @@ def test_demo_records_live_in_their_own_file(cli_env) -> None:
 def _crash(env: dict[str, str], server, *extra: str) -> str:
     hit_id = server.state.add_hit(MaxAssignments=2, Reward="1.00")
     res = run(env, "extend", hit_id, "3", "--endpoint-url", server.url, *extra,
-              extra={"TURKTUI_TEST_CRASH_AFTER_SEND": "1"})
+              extra=crash_after_send())
     assert res.returncode == -signal.SIGKILL, res.stdout + res.stderr
     return hit_id
 

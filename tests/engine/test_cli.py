@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import subprocess_env
+from tests.seams import crash_after_send
 from turktui.domain.rules import extension_cost
 
 OP = "CreateAdditionalAssignmentsForHIT"
@@ -108,7 +109,7 @@ def test_sigkill_between_send_and_record_then_resolve(emulator, cli_env) -> None
     hit_id = emulator.state.add_hit(MaxAssignments=2, Reward="1.00")
     before = emulator.state.balance
     res = run(cli_env, "extend", hit_id, "3", "--endpoint-url", emulator.url,
-              extra={"TURKTUI_TEST_CRASH_AFTER_SEND": "1"})
+              extra=crash_after_send())
     assert res.returncode == -signal.SIGKILL
     assert emulator.state.get_hit_raw(hit_id)["MaxAssignments"] == 5  # it was applied
     pending = json.loads(run(cli_env, "history", "--json", "--unsettled").stdout)
@@ -126,7 +127,7 @@ def test_sigkill_between_send_and_record_then_resolve(emulator, cli_env) -> None
 def test_resolve_without_tty_or_yes_only_lists(emulator, cli_env) -> None:
     hit_id = emulator.state.add_hit(MaxAssignments=2, Reward="1.00")
     run(cli_env, "extend", hit_id, "1", "--endpoint-url", emulator.url,
-        extra={"TURKTUI_TEST_CRASH_AFTER_SEND": "1"})
+        extra=crash_after_send())
     sent = emulator.state.request_count(OP)
     res = run(cli_env, "resolve", "--endpoint-url", emulator.url)
     assert res.returncode == 2 and "--yes" in res.stderr

@@ -31,6 +31,7 @@ from turktui.pipeline.engine import (
     needs_attention,
     new_token,
 )
+from turktui.pipeline.resolving import settle_here
 
 UTC = timezone.utc
 OP = "CreateAdditionalAssignmentsForHIT"
@@ -270,7 +271,7 @@ def test_resolve_leaves_a_live_process_records_alone(
     with pytest.raises(PlanRefused) as info:
         engine.resolve(history.get(rid))
     assert info.value.code == "live"
-    assert engine.resolve_all() == []
+    assert settle_here(engine) == []
     assert history.get(rid).state is State.PLANNED
     other_process.kill()
     other_process.wait()

@@ -169,7 +169,7 @@ def test_the_history_screen_survives_damaged_records(tmp_path: Path, emulator: o
 
 def test_a_symlinked_crash_log_is_never_followed(tmp_path: Path) -> None:
     from turktui.adapters.config import Paths
-    from turktui.cli import _log_crash
+    from turktui.cli.lifecycle import log_crash as _log_crash
 
     log_dir = Paths.default().log_dir
     log_dir.mkdir(parents=True)

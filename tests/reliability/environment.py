@@ -20,6 +20,7 @@ from tests.reliability.common import (
     run_cli,
     write_config,
 )
+from tests.seams import crash_after_send
 
 INVALID_TOKEN = (400, {"__type": "UnrecognizedClientException",
                        "message": "The security token included in the request is invalid."})
@@ -109,7 +110,7 @@ def cli_cases(workdir: Path, emulator_url: str, hit_id: str) -> EnvReport:
             report.cases.append(judge(name, run_cli(env, *args), rc))
         # An unsettled record (the CLI was killed after sending), then resolve can't reach.
         crashed = run_cli(keys, "extend", hit_id, "1", "--yes", "--endpoint-url", emulator_url,
-                          extra={"TURKTUI_TEST_CRASH_AFTER_SEND": "1"})
+                          extra=crash_after_send())
         assert crashed.returncode < 0, crashed.stderr
         for name, env, args in (
             ("no credentials: resolve", nokeys, ["resolve", "--yes",

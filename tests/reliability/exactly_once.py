@@ -35,6 +35,7 @@ from tests.reliability.common import (
     turktui_cmd,
     write_config,
 )
+from tests.seams import crash_after_send
 from turktui.adapters.history import HistoryStore
 from turktui.adapters.mturk import MTurkService
 from turktui.domain.environment import Environment, EnvKind
@@ -316,7 +317,7 @@ def cli_trial(server: EmulatorServer, home: Path, rng: random.Random, tally: Tal
         proc.send_signal(signal.SIGKILL)
         killed = proc.wait() == -signal.SIGKILL
     else:
-        extra = {"TURKTUI_TEST_CRASH_AFTER_SEND": "1"} if kind == "crash_after_send" else None
+        extra = crash_after_send() if kind == "crash_after_send" else None
         res = run_cli(env, *args, extra=extra)
         killed = res.returncode == -signal.SIGKILL
         data = json_out(res)

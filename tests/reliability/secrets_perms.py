@@ -30,14 +30,15 @@ from tests.reliability.common import (
     history_path,
     run_cli,
 )
+from tests.seams import crash_after_send
 
 SECRETS = (FAKE_KEY_ID.encode(), FAKE_SECRET.encode())
 CRASH_RUNNER = (
     "import sys\n"
-    "from turktui.cli import engine_commands\n"
+    "from turktui.cli.commands import history\n"
     "def boom(args):\n"
     "    raise RuntimeError('simulated internal error')\n"
-    "engine_commands.cmd_history = boom\n"
+    "history.cmd_history = boom\n"
     "from turktui.cli import main\n"
     "sys.exit(main(sys.argv[1:]))\n"
 )
@@ -78,7 +79,7 @@ def secrets_check(workdir: Path, server: Any) -> SecretReport:
     for name, args, extra in (
         ("extend", ["extend", hit_id, "1", "--yes", "--json"], None),
         ("extend crash", ["extend", hit_id, "1", "--yes", "--json"],
-         {"TURKTUI_TEST_CRASH_AFTER_SEND": "1"}),
+         crash_after_send()),
         ("resolve", ["resolve", "--yes", "--json"], None),
         ("extend refused", ["extend", hit_id, "50", "--yes", "--json"], None),
         ("history", ["history", "--json"], None),

@@ -570,7 +570,7 @@ class HistoryStore:
                "max_before": max_before, "expected_after": expected_after,
                "expire_at": expire_at, "state": state, "batch_id": batch_id, "owner": owner,
                "target": target}
-        return self.create_many([row], now=now, allow_second=allow_second)[0]
+        return self.insert([row], now=now, allow_second=allow_second)[0]
 
     def _busy(self, db: sqlite3.Connection, endpoint: str, hit_ids: Sequence[str]) -> list[Record]:
         """Unsettled records on these HITs (same endpoint), oldest first."""
@@ -731,36 +731,30 @@ class HistoryStore:
         self._write(run)
 
     def import_many(self, rows: Iterable[dict[str, Any]]) -> int:
-        """Bulk insert (tests, benchmarks, future imports) in one transaction."""
-
-        def run(db: sqlite3.Connection) -> int:
-            count = 0
-            for row in rows:
-                created = _ts(row.get("created")) or time.time()
-                db.execute(
-                    "INSERT INTO requests (created, updated, env_kind, endpoint, profile, hit_id,"
-                    " hit_title, n, token, max_before, expected_after, state, error_code,"
-                    " error_message, attempt_count) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (created, created, row.get("env_kind", "demo"), row.get("endpoint", ""),
-                     row.get("profile"), row["hit_id"], row.get("hit_title", ""), row["n"],
-                     row["token"], row.get("max_before", 0), row.get("expected_after", 0),
-                     State(row.get("state", State.SUCCEEDED)).value, row.get("error_code", ""),
-                     row.get("error_message", ""), row.get("attempt_count", 1)),
-                )
-                count += 1
-            return count
-
-        return int(self._write(run))
+        """Bulk insert of finished records (tests, benchmarks, future imports) in one
+        transaction: `insert` with a row's own `created` and an imported record's defaults
+        (state succeeded, one attempt)."""
+        filled = [{"env_kind": "demo", "endpoint": "", "profile": None, "max_before": 0,
+                   "expected_after": 0, "state": State.SUCCEEDED, "attempt_count": 1, **row}
+                  for row in rows]
+        return len(self.insert(filled))
 
     def create_many(self, rows: Sequence[dict[str, Any]], *, now: datetime | None = None,
                     allow_second: bool = True) -> list[int]:
-        """Insert many new records (a bulk batch) in ONE transaction: all are recorded, or
-        none (so a batch is never half-recorded). Each row takes `create`'s keywords.
+        """`insert` (kept under the name a batch reads best with)."""
+        return self.insert(rows, now=now, allow_second=allow_second)
+
+    def insert(self, rows: Sequence[dict[str, Any]], *, now: datetime | None = None,
+               allow_second: bool = True) -> list[int]:
+        """THE insert path: every new record (one request, a bulk batch, an import) goes
+        through here, in ONE transaction: all are recorded, or none (so a batch is never
+        half-recorded). Each row takes `create`'s keywords, plus optionally `created`
+        (an import's own time), `error_code`, `error_message` and `attempt_count`.
         allow_second=False: IntentBusy (nothing written) if any HIT has an unsettled record
         on the row's endpoint (or appears twice among the rows)."""
         stamp = (now or datetime.now(UTC)).timestamp()
 
-        def insert(db: sqlite3.Connection) -> list[int]:
+        def run(db: sqlite3.Connection) -> list[int]:
             if not allow_second and rows:
                 by_endpoint: dict[str, list[str]] = {}
                 for row in rows:
@@ -770,20 +764,23 @@ class HistoryStore:
                     raise IntentBusy(busy)
             ids: list[int] = []
             for row in rows:
+                created = _ts(row.get("created")) or stamp
                 cur = db.execute(
                     "INSERT INTO requests (created, updated, env_kind, endpoint, profile, "
                     "hit_id, hit_title, n, token, max_before, expected_after, expire_at, state, "
-                    "batch_id, owner, target) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (stamp, stamp, row["env_kind"], row["endpoint"], row.get("profile"),
+                    "batch_id, owner, target, error_code, error_message, attempt_count) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (created, created, row["env_kind"], row["endpoint"], row.get("profile"),
                      row["hit_id"], row.get("hit_title", ""), row["n"], row["token"],
                      row["max_before"], row["expected_after"], _ts(row.get("expire_at")),
                      State(row.get("state", State.PLANNED)).value, row.get("batch_id"),
-                     row.get("owner") or "", row.get("target")),
+                     row.get("owner") or "", row.get("target"), row.get("error_code", ""),
+                     row.get("error_message", ""), row.get("attempt_count", 0)),
                 )
                 ids.append(int(cur.lastrowid or 0))
             return ids
 
-        return list(self._write(insert))
+        return list(self._write(run))
 
     def batch_records(self, batch_id: str) -> list[Record]:
         """Every member of a batch, in the order they were recorded."""

@@ -46,7 +46,7 @@ def build_app(conn: Connection, service: Any, loader: HitLoader | None) -> TurkT
         paths=conn.paths,
         hit_loader=loader,
     )
-    from turktui.cli import settle_and_leave
+    from turktui.cli.lifecycle import settle_and_leave
 
     ctx.extras["settle_in_flight"] = settle_and_leave
     return TurkTuiApp(ctx)
@@ -59,7 +59,7 @@ def run_app(args: argparse.Namespace) -> int:
         conn = open_connection(args)
     except OSError as exc:  # e.g. the demo service could not bind a port
         raise TurkError(f"cannot start: {exc}") from exc
-    from turktui.cli import undrivable_terminal
+    from turktui.cli.lifecycle import undrivable_terminal
 
     problem = undrivable_terminal()  # after the config: its errors come first
     if problem:
@@ -77,9 +77,9 @@ def run_app(args: argparse.Namespace) -> int:
     finally:
         history = app.ctx.history if app is not None else None
         if history is not None:
-            from turktui.cli import _close_quietly
+            from turktui.cli.lifecycle import close_quietly
 
-            _close_quietly(history)  # checkpoints the WAL
+            close_quietly(history)  # checkpoints the WAL
         if loader is not None:
             loader.close()  # idempotent; the app normally has closed it already
         conn.close()

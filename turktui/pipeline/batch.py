@@ -5,10 +5,12 @@ The safety rules are the engine's, applied to many HITs at once:
 * One token per HIT. Every member of a batch is planned by `Engine.plan` (one fresh
   UniqueRequestToken each) and ALL members are written to the history in one transaction
   (`HistoryStore.create_many`) before the first request leaves, tagged with the batch id.
-* Members are sent by a `ThreadPoolExecutor` (a few workers) through `Engine.execute_recorded`,
-  which retries transient errors with the member's own token and records every attempt.
-* Throttling is shared: every request goes through one `AdaptiveRate`; a `Throttled` answer
-  halves the rate for all workers, which then recovers slowly (additive increase).
+* Members are sent by the engine's dispatcher (`Engine.dispatch`, a few workers: the same
+  path as a single extension, which is a batch of one), which retries transient errors with
+  the member's own token and records every attempt.
+* Throttling is shared: every request goes through the engine's one `AdaptiveRate`
+  (pipeline/pacing.py); a `Throttled` answer halves the rate for all workers, which then
+  recovers slowly (additive increase).
 * Cancelling stops what has not started; those members stay "planned" (never sent) and a
   retry sends them later with the tokens recorded for them.
 * `retry` re-sends only members that did not succeed: planned and failed ones with their
@@ -22,31 +24,21 @@ the engine's, duck-typed).
 
 from __future__ import annotations
 
-import collections
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from turktui.adapters.history import HistoryError, OutcomeNotRecorded
 from turktui.domain.bulk import BulkPreview, TopUpTo, TopUpToNine
-from turktui.domain.errors import Throttled
-from turktui.domain.models import Hit
 from turktui.domain.records import IntentBusy, Record, State
 from turktui.domain.rules import SMALL_HIT_LIMIT
 from turktui.pipeline.engine import Engine, Outcome, PlanRefused
+from turktui.pipeline.pacing import AdaptiveRate as AdaptiveRate  # (re-exported)
+from turktui.pipeline.resolving import settle
 
 DEFAULT_WORKERS = 6
-#: Requests per second before any throttling is seen (None: as fast as the bounded number
-#: of workers goes; the first Throttled answer sets a rate, learnt from the traffic).
-DEFAULT_MAX_RATE: float | None = None
-#: Throttles within this many seconds of a rate cut count as one (one cut per "round trip",
-#: as in TCP): a burst of answers to requests already in flight must not divide it by 2^k.
-THROTTLE_COOLDOWN = 1.0
 #: Member states `retry` sends again (refused ones are not: MTurk already said no).
 RETRYABLE = (State.PLANNED, State.FAILED, State.SENDING, State.UNKNOWN)
 _SUCCESS = (State.SUCCEEDED, State.RESOLVED_SUCCEEDED)
@@ -55,110 +47,6 @@ _SUCCESS = (State.SUCCEEDED, State.RESOLVED_SUCCEEDED)
 def new_batch_id() -> str:
     """'batch-' + 12 hex digits: short enough for a table cell, unique enough for a history."""
     return "batch-" + uuid.uuid4().hex[:12]
-
-
-class AdaptiveRate:
-    """A shared pacer for all workers: at most `rate` requests per second.
-
-    Additive increase, multiplicative decrease (like TCP): `throttled()` halves the rate
-    and pushes the next slot out for everyone; each success adds a little back, up to
-    `max_rate` (None: unlimited until the first throttle, then learnt from the traffic).
-    """
-
-    def __init__(
-        self,
-        max_rate: float | None = DEFAULT_MAX_RATE,
-        *,
-        min_rate: float = 2.0,
-        step: float = 1.0,
-        fallback_rate: float = 10.0,
-        cooldown: float = THROTTLE_COOLDOWN,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.max_rate = max_rate
-        self.min_rate = min_rate
-        self.step = step
-        self.fallback_rate = fallback_rate
-        self.cooldown = cooldown
-        self._last_cut = float("-inf")
-        self.rate: float | None = max_rate
-        self.throttle_count = 0
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._next = 0.0
-        self._recent: collections.deque[float] = collections.deque(maxlen=200)
-
-    def acquire(self) -> float:
-        """Wait for this caller's slot; returns the seconds waited."""
-        with self._lock:
-            now = self._clock()
-            slot = max(now, self._next)
-            if self.rate:
-                self._next = slot + 1.0 / self.rate
-            self._recent.append(slot)
-        wait = slot - now
-        if wait > 0:
-            self._sleep(wait)
-        return max(0.0, wait)
-
-    def _observed(self, now: float) -> float:
-        """Requests per second over the last ~2 seconds of slots."""
-        recent = [t for t in self._recent if now - t <= 2.0]
-        if len(recent) < 10:
-            return self.fallback_rate  # too few requests to measure a rate
-        span = max(recent[-1] - recent[0], 1e-3)
-        return len(recent) / span
-
-    def throttled(self) -> None:
-        with self._lock:
-            now = self._clock()
-            self.throttle_count += 1
-            if self.rate is None or now - self._last_cut >= self.cooldown:
-                current = self.rate if self.rate else self._observed(now)
-                self.rate = max(self.min_rate, current / 2)
-                self._last_cut = now
-            # Everyone backs off now, not just the worker that was told.
-            self._next = max(self._next, now + 1.0 / self.rate)
-
-    def succeeded(self) -> None:
-        with self._lock:
-            if self.rate is None:
-                return
-            self.rate += self.step
-            if self.max_rate is not None:
-                self.rate = min(self.rate, self.max_rate)
-
-
-class PacedService:
-    """The engine's service, with every request paced by one shared `AdaptiveRate`."""
-
-    def __init__(self, service: Any, pacer: AdaptiveRate) -> None:
-        self.service = service
-        self.pacer = pacer
-
-    def _paced(self, fn: Callable[[], Any]) -> Any:
-        self.pacer.acquire()
-        try:
-            result = fn()
-        except Throttled:
-            self.pacer.throttled()
-            raise
-        self.pacer.succeeded()
-        return result
-
-    def create_additional_assignments(self, hit_id: str, n: int, token: str) -> None:
-        self._paced(lambda: self.service.create_additional_assignments(hit_id, n, token))
-
-    def get_hit(self, hit_id: str) -> Hit:
-        return self._paced(lambda: self.service.get_hit(hit_id))  # type: ignore[no-any-return]
-
-    def update_expiration(self, hit_id: str, expire_at: datetime) -> None:
-        self._paced(lambda: self.service.update_expiration(hit_id, expire_at))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.service, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,12 +154,12 @@ class BatchRunner:
         if workers < 1:
             raise ValueError("workers must be at least 1")
         self.workers = workers
-        self.pacer = pacer or AdaptiveRate()
-        self.base = engine
-        # A twin engine whose service is paced; history, clock and backoff are shared.
-        self.engine = Engine(PacedService(engine.service, self.pacer), engine.history,
-                             engine.env, clock=engine.clock, backoff=engine.backoff,
-                             sleep=engine.sleep)
+        # The engine is the dispatcher and paces every call; a pacer given here becomes
+        # the engine's (one account, one rate, whoever sends).
+        if pacer is not None:
+            engine.pacer = pacer
+        self.pacer = engine.pacer
+        self.engine = self.base = engine
         self.history = engine.history
         self.cancel_event = threading.Event()
 
@@ -357,22 +245,8 @@ class BatchRunner:
                                      self.cancelled)
             report_progress(snap)
 
-        def one(record: Record) -> None:
+        def done(record: Record, outcome: Outcome) -> None:
             nonlocal sent
-            if self.cancelled:
-                return  # stays as it is (planned): "not sent (cancelled)"
-            try:
-                outcome = self._send_one(record)
-            except (OutcomeNotRecorded, HistoryError, PlanRefused) as exc:
-                # The history is failing (or the record is not ours): stop the rest, so
-                # nothing is sent that cannot be recorded.
-                with lock:
-                    errors[record.id] = str(exc)
-                    counts["failed"] += 1
-                if not isinstance(exc, PlanRefused):
-                    self.cancel_event.set()
-                tick()
-                return
             with lock:
                 sent += 1
                 outcomes[record.id] = outcome
@@ -381,23 +255,24 @@ class BatchRunner:
                 member(outcome)
             tick()
 
+        def failed(record: Record, exc: Exception) -> None:
+            # The history is failing (or the record is not ours): stop the rest, so
+            # nothing is sent that cannot be recorded.
+            with lock:
+                errors[record.id] = str(exc)
+                counts["failed"] += 1
+            if not isinstance(exc, PlanRefused):
+                self.cancel_event.set()
+            tick()
+
         tick()
-        if records:
-            with ThreadPoolExecutor(max_workers=min(self.workers, total),
-                                    thread_name_prefix="batch") as pool:
-                for future in [pool.submit(one, r) for r in records]:
-                    future.result()
+        self.engine.dispatch(records, workers=self.workers, cancel=self.cancel_event,
+                             on_outcome=done, on_error=failed)
         final = self.history.batch_records(batch_id)
         report = BatchReport(batch_id, final, outcomes, errors, cancelled=self.cancelled,
                              sent=sent, elapsed=time.monotonic() - started)
         tick()
         return report
-
-    def _send_one(self, record: Record) -> Outcome:
-        full = self.history.get(record.id, with_attempts=False) or record
-        if full.state in (State.PLANNED, State.FAILED):
-            return self.engine.execute_recorded(full)
-        return self.engine.resolve(full)
 
     # -- retry / resolve -------------------------------------------------------------------
     def pending(self, batch_id: str) -> list[Record]:
@@ -427,23 +302,21 @@ class BatchRunner:
         members = [r for r in self.history.batch_records(batch_id)
                    if not r.settled and r.endpoint == endpoint]
         started = time.monotonic()
-        outcomes: dict[int, Outcome] = {}
-        errors: dict[int, str] = {}
         total = len(members)
-        for i, record in enumerate(members, 1):
-            full = self.history.get(record.id) or record
-            try:
-                outcome = self.engine.resolve(full)
-            except (PlanRefused, HistoryError) as exc:
-                errors[record.id] = str(exc)
-                continue
-            outcomes[record.id] = outcome
+        done = 0
+
+        def settled(outcome: Outcome) -> None:
+            nonlocal done
+            done += 1
             if member is not None:
                 member(outcome)
             if progress is not None:
-                progress(BatchProgress(total, i, 0, total - i))
-        return BatchReport(batch_id, self.history.batch_records(batch_id), outcomes, errors,
-                           sent=len(outcomes), elapsed=time.monotonic() - started)
+                progress(BatchProgress(total, done, 0, total - done))
+
+        result = settle(self.engine, members, on_outcome=settled)
+        return BatchReport(batch_id, self.history.batch_records(batch_id),
+                           {o.record.id: o for o in result.outcomes}, dict(result.errors),
+                           sent=len(result.outcomes), elapsed=time.monotonic() - started)
 
 
 def _target(mode: object, before: int, after: int) -> int | None:

@@ -18,13 +18,12 @@ textual or boto3.
 from __future__ import annotations
 
 import contextlib
-import os
 import random
-import signal
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -39,6 +38,7 @@ from turktui.adapters.history import (
 from turktui.domain.environment import Environment
 from turktui.domain.errors import (
     RequestRefused,
+    Throttled,
     TokenAlreadyProcessed,
     TurkError,
     UnexpectedResponse,
@@ -58,15 +58,17 @@ from turktui.domain.rules import (
     InputProblem,
     check_count,
     check_expiration,
-    expiration_matches,
     extension_cost,
     extension_range,
     is_expire_now,
 )
+from turktui.pipeline.operations import ADD_ASSIGNMENTS, UPDATE_EXPIRATION
+from turktui.pipeline.pacing import AdaptiveRate
+from turktui.pipeline.policy import needs_attention as needs_attention  # (re-exported)
 
 UTC = timezone.utc
-OP_EXTEND = "CreateAdditionalAssignmentsForHIT"
-OP_EXPIRE = "UpdateExpirationForHIT"
+OP_EXTEND = ADD_ASSIGNMENTS.name
+OP_EXPIRE = UPDATE_EXPIRATION.name
 OP_GET = "GetHIT"
 TOKEN_PREFIX = "turktui-"
 MAX_TOKEN_LENGTH = 64
@@ -77,13 +79,6 @@ RESEND_MARGIN = timedelta(minutes=15)
 #: since): judged by the local clock alone, the window is shortened by this much more. When
 #: MTurk's `Date` header was recorded, MTurk's own clock must agree as well.
 CLOCK_MARGIN = timedelta(hours=1)
-#: "Expire now" is confirmed when the HIT's Expiration is not after MTurk's time; without
-#: MTurk's `Date`, the local clock plus this tolerance stands in.
-EXPIRE_NOW_TOLERANCE = timedelta(minutes=10)
-#: Test hook (documented): when set to "1", the process SIGKILLs itself right after the
-#: extension request returned successfully and before the outcome is recorded, to prove
-#: that `resolve` settles such records. Never set it outside tests.
-CRASH_AFTER_SEND_ENV = "TURKTUI_TEST_CRASH_AFTER_SEND"
 
 
 class _Flight:
@@ -340,8 +335,12 @@ class Engine:
         backoff: Backoff | None = None,
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
+        pacer: AdaptiveRate | None = None,
     ) -> None:
         self.service = service
+        #: Every call to MTurk goes through this one shared rate (a batch's workers and a
+        #: single extension alike: one account, one rate).
+        self.pacer = pacer or AdaptiveRate()
         self.history = history
         self.env = env
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -349,6 +348,19 @@ class Engine:
         self.sleep = sleep
         self._rng = random.Random(seed)
         self.owner = current_owner()
+
+    def _paced(self, fn: Callable[[], Any]) -> Any:
+        self.pacer.acquire()
+        try:
+            result = fn()
+        except Throttled:
+            self.pacer.throttled()
+            raise
+        self.pacer.succeeded()
+        return result
+
+    def _get_hit(self, hit_id: str) -> Hit:
+        return self._paced(lambda: self.service.get_hit(hit_id))  # type: ignore[no-any-return]
 
     # -- planning --------------------------------------------------------------------------
     def plan(
@@ -393,24 +405,29 @@ class Engine:
 
     # -- execution -------------------------------------------------------------------------
     def execute(self, plan: Plan, on_event: Callable[[Event], None] | None = None) -> Outcome:
-        """Record, send (retrying with the same token), record the outcome, refresh the HIT.
+        """Record, then dispatch as a batch of one: send (retrying with the same token),
+        record the outcome, confirm with GetHIT, refresh the HIT.
 
         HistoryError before anything was sent: nothing was sent. Afterwards it is raised as
         OutcomeNotRecorded (the record stays unsettled for `resolve`)."""
         with IN_FLIGHT.track():
-            return self._execute(plan, on_event)
+            emit = on_event or (lambda event: None)
+            started = time.monotonic()
+            prior = self._token_used(plan)
+            if prior is not None:
+                message = (f"Request #{prior.id} with this token already added {prior.n:,} to "
+                           f"HIT {prior.hit_id} (max {prior.max_before:,} → "
+                           f"{prior.expected_after:,}); nothing was sent.")
+                emit(Event("done", prior.id, message))
+                return Outcome(prior, self._try_get_hit(prior.hit_id), message)
+            record = self.record(plan)
+            emit(Event("recorded", record.id, f"Recorded request #{record.id}"))
+            return self._member(record, emit, started, claim=False)
 
-    def _execute(self, plan: Plan, on_event: Callable[[Event], None] | None) -> Outcome:
-        emit = on_event or (lambda event: None)
-        started = time.monotonic()
+    def record(self, plan: Plan) -> Record:
+        """Write the plan to the history (planned, owned by this process) before anything
+        is sent; PlanRefused("busy") when the HIT already has an unsettled request."""
         hit = plan.hit
-        prior = self._token_used(plan)
-        if prior is not None:
-            message = (f"Request #{prior.id} with this token already added {prior.n:,} to HIT "
-                       f"{prior.hit_id} (max {prior.max_before:,} → "
-                       f"{prior.expected_after:,}); nothing was sent.")
-            emit(Event("done", prior.id, message))
-            return Outcome(prior, self._try_get_hit(prior.hit_id), message)
         try:
             record_id = self.history.create(
                 env_kind=self.env.kind.value, endpoint=self.env.endpoint_url,
@@ -424,18 +441,82 @@ class Engine:
                               "(turktui resolve), or confirm a second one explicitly.",
                               "busy") from exc
         IN_FLIGHT.attach(self.history, record_id, hit.hit_id)
-        emit(Event("recorded", record_id, f"Recorded request #{record_id}"))
         try:
             record = self.history.get(record_id, with_attempts=False)
-            assert record is not None
-            with WORKING.hold(self._key(record_id)):
-                return self._fresh_and_send(record, emit, started)
-        except OutcomeNotRecorded:
-            raise
-        except StateChanged as exc:
-            raise PlanRefused(str(exc), "changed") from exc
         except HistoryError as exc:
             raise self._not_recorded(record_id, exc) from exc
+        assert record is not None
+        return record
+
+    # -- the dispatcher --------------------------------------------------------------------
+    def dispatch(
+        self,
+        records: Sequence[Record],
+        *,
+        workers: int = 1,
+        cancel: threading.Event | None = None,
+        on_outcome: Callable[[Record, Outcome], None] | None = None,
+        on_error: Callable[[Record, Exception], None] | None = None,
+        on_event: Callable[[Event], None] | None = None,
+    ) -> None:
+        """Send (or settle) recorded requests, at most `workers` at a time, all paced by
+        `self.pacer`. Planned and failed records are sent with their recorded token; any
+        other unsettled one goes through `resolve` (never a blind re-send). With workers=1
+        everything runs in the calling thread (a single extension is a batch of one).
+
+        A member's PlanRefused/HistoryError goes to `on_error` (raised when there is none);
+        `cancel`, once set, leaves members not yet started as they are."""
+        emit = on_event or (lambda event: None)
+
+        def one(record: Record) -> None:
+            if cancel is not None and cancel.is_set():
+                return
+            try:
+                outcome = self._member(record, emit, time.monotonic(), claim=True)
+            except (PlanRefused, HistoryError) as exc:
+                if on_error is None:
+                    raise
+                on_error(record, exc)
+                return
+            if on_outcome is not None:
+                on_outcome(record, outcome)
+
+        if workers <= 1 or len(records) <= 1:
+            for record in records:
+                one(record)
+            return
+        with ThreadPoolExecutor(max_workers=min(workers, len(records)),
+                                thread_name_prefix="batch") as pool:
+            for future in [pool.submit(one, r) for r in records]:
+                future.result()
+
+    def _member(self, record: Record, emit: Callable[[Event], None], started: float, *,
+                claim: bool) -> Outcome:
+        """One recorded request through the pipeline: fresh read → send → record outcome →
+        confirm. `claim`: take the record over first (it was recorded earlier, perhaps by
+        another run), only from planned/failed; unknown or sending ones are resolved."""
+        if claim:
+            full = self.history.get(record.id, with_attempts=False) or record
+            if full.state not in (State.PLANNED, State.FAILED):
+                return self.resolve(self.history.get(record.id) or full, emit)
+            record = full
+        # execute() tracks the flight from before the record exists (claim=False): one
+        # flight per request, never two.
+        with IN_FLIGHT.track() if claim else contextlib.nullcontext():
+            IN_FLIGHT.attach(self.history, record.id, record.hit_id)
+            try:
+                with WORKING.hold(self._key(record.id)):
+                    if claim:
+                        record = self.history.claim(record.id,
+                                                    expect=(State.PLANNED, State.FAILED),
+                                                    owner=self.owner, now=self.clock())
+                    return self._fresh_and_send(record, emit, started)
+            except OutcomeNotRecorded:
+                raise
+            except StateChanged as exc:
+                raise PlanRefused(str(exc), "changed") from exc
+            except HistoryError as exc:
+                raise self._not_recorded(record.id, exc) from exc
 
     def _token_used(self, plan: Plan) -> Record | None:
         """A token names one request. An earlier record with this token that was applied,
@@ -468,7 +549,7 @@ class Engine:
     def _read(self, hit_id: str) -> tuple[Hit | None, datetime | None]:
         """GetHIT, with MTurk's `Date` of that answer when the service exposes it."""
         try:
-            hit = self.service.get_hit(hit_id)
+            hit = self._get_hit(hit_id)
         except TurkError:
             return None, None
         dated = getattr(self.service, "server_date", None)
@@ -481,7 +562,7 @@ class Engine:
         recomputed from its target. Returns the record to send, or the Outcome when nothing
         may be sent (state refused/failed, recorded)."""
         try:
-            hit = self.service.get_hit(record.hit_id)
+            hit = self._get_hit(record.hit_id)
         except RequestRefused as err:  # e.g. the HIT no longer exists: MTurk said no
             return self._settle_unsent(record, State.REFUSED, err.code or "GetHIT",
                                        err.message)
@@ -545,30 +626,6 @@ class Engine:
         assert final is not None
         return Outcome(final, hit, _summary(final.state, final))
 
-    def execute_recorded(
-        self, record: Record, on_event: Callable[[Event], None] | None = None
-    ) -> Outcome:
-        """Send a record that is already in the history (bulk batches record every member
-        first, in one transaction): the same send/record/refresh path as `execute`, with the
-        record's own token. Only for records never sent or known not applied (planned,
-        failed); unknown ones go through `resolve`."""
-        with IN_FLIGHT.track():
-            IN_FLIGHT.attach(self.history, record.id, record.hit_id)
-            emit = on_event or (lambda event: None)
-            started = time.monotonic()
-            try:
-                with WORKING.hold(self._key(record.id)):
-                    claimed = self.history.claim(record.id,
-                                                 expect=(State.PLANNED, State.FAILED),
-                                                 owner=self.owner, now=self.clock())
-                    return self._fresh_and_send(claimed, emit, started)
-            except OutcomeNotRecorded:
-                raise
-            except StateChanged as exc:
-                raise PlanRefused(str(exc), "changed") from exc
-            except HistoryError as exc:
-                raise self._not_recorded(record.id, exc) from exc
-
     def _not_recorded(self, record_id: int, exc: HistoryError) -> OutcomeNotRecorded:
         """Was anything sent? Ask the history (it may still answer reads)."""
         maybe_sent = True
@@ -586,6 +643,7 @@ class Engine:
               maybe_applied: bool = False) -> _SendResult:
         """The retry loop. Every attempt is recorded before it is sent and after it answers.
         maybe_applied: an earlier attempt (another run) may have gone through."""
+        op = ADD_ASSIGNMENTS
         result = _SendResult(State.FAILED)
         waited = 0.0
         first_sent = record.first_sent
@@ -597,15 +655,19 @@ class Engine:
                 first_sent = now
                 extra["first_sent"] = now
             number = self.history.add_attempt(
-                record.id, operation=OP_EXTEND, outcome="started", at=now, state=State.SENDING,
+                record.id, operation=op.name, outcome="started", at=now, state=State.SENDING,
                 expect=expect, **extra,
             )
             expect = State.SENDING
             emit(Event("attempt", record.id, f"Sending (attempt {attempt})…", attempt))
             t0 = time.monotonic()
+            err: TurkError | None = None
             try:
-                self.service.create_additional_assignments(record.hit_id, record.n, record.token)
-            except TokenAlreadyProcessed as err:
+                self._paced(lambda: op.send(self.service, record))
+            except TurkError as exc:
+                err = exc
+            answer = "ok" if err is None else op.answer(err)
+            if err is not None and answer == "applied":
                 # An earlier attempt (or process) with this token went through.
                 self.history.finish_attempt(
                     record.id, number, outcome="already_processed", error_code=err.code,
@@ -615,9 +677,9 @@ class Engine:
                 result.note = "MTurk reports this token was already processed."
                 result.errors.append(err)
                 return result
-            except RequestRefused as err:
+            if err is not None and answer == "refused":
                 self.history.finish_attempt(
-                    record.id, number, outcome="refused", error_code=err.code,
+                    record.id, number, outcome="refused", error_code=getattr(err, "code", ""),
                     error_message=err.message, duration=time.monotonic() - t0, now=self.clock(),
                 )
                 result.errors.append(err)
@@ -628,9 +690,9 @@ class Engine:
                                    "refused; resolve will check the HIT.")
                 else:
                     result.state = State.REFUSED
-                result.error_code, result.error_message = err.code, err.message
+                result.error_code, result.error_message = getattr(err, "code", ""), err.message
                 return result
-            except TurkError as err:
+            if err is not None:
                 code = type(err).__name__
                 self.history.finish_attempt(
                     record.id, number, outcome="error", error_code=code,
@@ -653,8 +715,6 @@ class Engine:
                 waited += delay
                 continue
             duration = time.monotonic() - t0
-            if os.environ.get(CRASH_AFTER_SEND_ENV) == "1":  # test hook, see module docs
-                os.kill(os.getpid(), signal.SIGKILL)
             self.history.finish_attempt(
                 record.id, number, outcome="ok", duration=duration, now=self.clock(),
             )
@@ -695,7 +755,7 @@ class Engine:
                     note += " (Not confirmed: the HIT could not be read afterwards.)"
             else:
                 actual = hit.max_assignments
-                if actual == record.expected_after:
+                if ADD_ASSIGNMENTS.confirmed(record, hit, self.clock()):
                     note += f" Confirmed: MaxAssignments is {actual:,}."
                 else:
                     state = State.CONFLICT
@@ -756,6 +816,7 @@ class Engine:
         plain 200 are all confirmed with GetHIT: `succeeded` only when the HIT's Expiration
         is the one asked for, `conflict` when MTurk claimed it and the HIT disagrees."""
         assert record.expire_at is not None
+        op = UPDATE_EXPIRATION
         last = ""
         claimed = False  # MTurk said it was done (200 or already processed)
         processed = False
@@ -765,20 +826,24 @@ class Engine:
             t0 = time.monotonic()
             emit(Event("expiration", record.id, f"Updating the expiration (attempt {attempt})…",
                        attempt))
+            err: TurkError | None = None
             try:
-                self.service.update_expiration(record.hit_id, record.expire_at)
-            except TokenAlreadyProcessed as err:
+                self._paced(lambda: op.send(self.service, record))
+            except TurkError as exc:
+                err = exc
+            answer = "ok" if err is None else op.answer(err)
+            if err is not None and answer == "applied":
                 self.history.add_attempt(
-                    record.id, operation=OP_EXPIRE, outcome="already_processed", at=now,
+                    record.id, operation=op.name, outcome="already_processed", at=now,
                     error_code=err.code, error_message=err.message,
                     duration=time.monotonic() - t0, count=False,
                 )
                 last, claimed, processed = err.message, True, True
                 break
-            except TurkError as err:
+            if err is not None:  # refused or an error: only GetHIT can tell after a lost answer
                 last = err.message
                 self.history.add_attempt(
-                    record.id, operation=OP_EXPIRE, outcome="error", at=now,
+                    record.id, operation=op.name, outcome="error", at=now,
                     error_code=getattr(err, "code", "") or type(err).__name__,
                     error_message=err.message, duration=time.monotonic() - t0, count=False,
                 )
@@ -788,7 +853,7 @@ class Engine:
                     continue
                 break
             self.history.add_attempt(
-                record.id, operation=OP_EXPIRE, outcome="ok", at=now,
+                record.id, operation=op.name, outcome="ok", at=now,
                 duration=time.monotonic() - t0, count=False,
             )
             claimed = True
@@ -800,9 +865,9 @@ class Engine:
         hit, server = self._read(record.hit_id)
         # "Expire now" is confirmed by an Expiration not after MTurk's time (its `Date` has
         # whole seconds, and may be missing: the later of both clocks, with a tolerance).
-        when = max(server or self.clock(), self.clock()) + EXPIRE_NOW_TOLERANCE
+        when = max(server or self.clock(), self.clock())
         expected = record.expire_at
-        if hit is not None and expiration_matches(expected, hit.expiration, when):
+        if hit is not None and op.confirmed(record, hit, when):
             self.history.update(record.id, now=self.clock(), expiry_state="succeeded",
                                 expiry_error="", expiry_actual=hit.expiration)
             return
@@ -828,7 +893,7 @@ class Engine:
 
     def _try_get_hit(self, hit_id: str) -> Hit | None:
         try:
-            return self.service.get_hit(hit_id)
+            return self._get_hit(hit_id)
         except TurkError:
             return None
 
@@ -953,7 +1018,7 @@ class Engine:
         """Past the token window: decide from MaxAssignments alone, never re-send."""
         if hit is None:
             try:
-                hit = self.service.get_hit(record.hit_id)
+                hit = self._get_hit(record.hit_id)
             except TurkError as err:
                 self.history.update(
                     record.id, now=self.clock(), expect=record.state, state=State.UNKNOWN,
@@ -974,24 +1039,6 @@ class Engine:
         assert final is not None
         return Outcome(final, hit, _summary(final.state, final) + " " + note)
 
-    def resolve_all(
-        self, on_event: Callable[[Event], None] | None = None
-    ) -> list[Outcome]:
-        """Resolve every unsettled record made against this environment's endpoint (records
-        owned by another running process are left alone)."""
-        out = []
-        for record in self.history.unsettled():
-            if record.endpoint != self.env.endpoint_url or self.is_live(record):
-                continue
-            full = self.history.get(record.id)
-            assert full is not None
-            try:
-                out.append(self.resolve(full, on_event))
-            except PlanRefused as exc:
-                if exc.code not in ("live", "changed"):
-                    raise
-        return out
-
 
 def _when(moment: datetime | None) -> str:
     if moment is None:
@@ -1011,11 +1058,6 @@ def outcome_message(record: Record) -> str:
     elif record.expiry_state == "unknown":
         message += f" Expiration unknown: {record.expiry_error}."
     return message
-
-
-def needs_attention(record: Record) -> bool:
-    """A conflict (assignments or expiration): exit 6, shown with its numbers."""
-    return record.state is State.CONFLICT or record.expiry_state == "conflict"
 
 
 #: error codes of requests refused by turktui itself with fresh numbers (nothing sent).

@@ -163,22 +163,65 @@ def resolve_group(
         requestlog.note(engine.env, f"resolve: cannot {report.cannot} it ({exc.message}); "
                                     f"{len(records)} request(s) left unknown")
         return report
+    result = settle(engine, records, allow=allow, on_outcome=on_outcome, on_event=on_event,
+                    log=True)
+    report.outcomes.extend(result.outcomes)
+    report.skipped.extend(result.skipped)
+    report.errors.extend(f"#{rid}: {one_line(redact(text))}" for rid, text in result.errors)
+    return report
+
+
+@dataclass
+class Settled:
+    """What `settle` did: outcomes, (record id, why) for the ones left alone, and the ones
+    the operator did not confirm."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    skipped: list[Record] = field(default_factory=list)
+
+
+def settle(
+    engine: Engine,
+    records: Sequence[Record],
+    *,
+    allow: Callable[[Record], bool] | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    log: bool = False,
+) -> Settled:
+    """THE resolution loop (the CLI's resolve, the app's start-up offer, the history screen
+    and a batch's resolve all end here): `engine.resolve` for each record, re-read first;
+    a record that is live elsewhere, changed meanwhile or cannot be written is named in
+    `errors` and left as it is. Never re-sends blindly (that is `Engine.resolve`'s rule)."""
+    result = Settled()
     for record in records:
         if allow is not None and not allow(record):
-            report.skipped.append(record)
+            result.skipped.append(record)
             continue
-        full = history.get(record.id) or record
+        full = engine.history.get(record.id) or record
         try:
             outcome = engine.resolve(full, on_event)
         except (PlanRefused, HistoryError) as exc:
-            report.errors.append(f"#{record.id}: {one_line(redact(str(exc)))}")
+            result.errors.append((record.id, str(exc)))
             continue
-        report.outcomes.append(outcome)
-        requestlog.note(engine.env, f"resolve #{record.id} HIT {record.hit_id} +{record.n}: "
-                                    f"{outcome.record.state.value}")
+        result.outcomes.append(outcome)
+        if log:
+            requestlog.note(engine.env, f"resolve #{record.id} HIT {record.hit_id} +{record.n}: "
+                                        f"{outcome.record.state.value}")
         if on_outcome is not None:
             on_outcome(outcome)
-    return report
+    return result
+
+
+def settle_here(engine: Engine, on_event: Callable[[Event], None] | None = None
+                ) -> list[Outcome]:
+    """Settle every unsettled record made against this engine's endpoint, leaving alone
+    the ones a running process (or another thread of this one) is handling."""
+    mine = [r for r in engine.history.unsettled()
+            if r.endpoint == engine.env.endpoint_url and not engine.is_live(r)]
+    result = settle(engine, mine, on_event=on_event)
+    return result.outcomes
 
 
 def resolve_everywhere(

@@ -1,10 +1,11 @@
-"""Subcommands other than the app itself. Each registers a parser and a handler."""
+"""Subcommands other than the app itself, one module each; each registers its parser and
+handler. `emulator` is dispatched before parsing (see cli.main)."""
 
 from __future__ import annotations
 
 import argparse
 
-from turktui.cli.options import add_connection_options
+from turktui.cli.commands import extend, history, resolve
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,15 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     paths = sub.add_parser("paths", help="print where config, history and logs live")
     paths.set_defaults(handler=cmd_paths)
-    _register_engine_commands(sub)
-
-
-def _register_engine_commands(sub: argparse._SubParsersAction) -> None:
-    try:
-        from turktui.cli import engine_commands
-    except ImportError:  # not built yet
-        return
-    engine_commands.register(sub, add_connection_options)
+    extend.register(sub)
+    history.register(sub)
+    resolve.register(sub)
 
 
 def cmd_paths(args: argparse.Namespace) -> int:

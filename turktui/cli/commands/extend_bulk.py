@@ -21,19 +21,19 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from turktui.cli.engine_commands import (
-    EXIT_CONFLICT,
-    EXIT_OK,
+from turktui.cli.output import Out, safe
+from turktui.cli.prompts import confirm_spend
+from turktui.cli.session import (
+    open_connection,
+    open_history_of,
+    refuse_read_only,
+)
+from turktui.pipeline.policy import (
     EXIT_REFUSED,
     EXIT_SERVICE,
-    EXIT_UNKNOWN,
     EXIT_USAGE,
-    _history,
-    _open,
-    _Out,
-    _safe,
+    batch_exit_code,
 )
-from turktui.cli.prompts import confirm_spend
 
 BULK_EPILOG = """
 Several HITs (bulk):
@@ -100,8 +100,8 @@ def preview_lines(preview: Any, width: int = 110) -> list[str]:
     """The preview as fixed-width lines (service text made safe)."""
     out = [f"{'HIT id':<30} {'Max':>7}  {'Change':<24} {'Cost':>10}  Reason"]
     for line in preview.lines:
-        reason = _safe(line.reason)
-        text = (f"{_safe(line.hit.hit_id)[:30]:<30} {line.hit.max_assignments:>7,}  "
+        reason = safe(line.reason)
+        text = (f"{safe(line.hit.hit_id)[:30]:<30} {line.hit.max_assignments:>7,}  "
                 f"{line.change_text[:24]:<24} {line.cost_text:>10}  {reason}")
         out.append(text[:width] + ("\u2026" if len(text) > width else ""))
     return out
@@ -125,19 +125,7 @@ def _fetch(service: Any, ids: Sequence[str], workers: int) -> tuple[list[Any], d
     return [h for h in hits if h is not None], missing
 
 
-def _exit_code(report: Any, refused_lines: int) -> int:
-    if report.conflict:
-        return EXIT_CONFLICT
-    if report.unknown or report.not_sent:
-        return EXIT_UNKNOWN
-    if report.failed:
-        return EXIT_SERVICE
-    if report.refused or refused_lines:
-        return EXIT_REFUSED
-    return EXIT_OK
-
-
-def _run(runner: Any, fn: Any, out: _Out) -> Any:
+def _run(runner: Any, fn: Any, out: Out) -> Any:
     """Run a batch in a thread so Ctrl-C cancels what has not started (and waits for what
     is in flight to be recorded)."""
     box: dict[str, Any] = {}
@@ -158,7 +146,7 @@ def _run(runner: Any, fn: Any, out: _Out) -> Any:
     try:
         while not done.wait(0.2):
             pass
-    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP (turktui.cli.Interrupted)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP (turktui.cli.lifecycle.Interrupted)
         out.info("turktui: cancelling: requests in flight finish and are recorded\u2026")
         runner.cancel()
         while not done.wait(0.2):  # a second signal leaves now (in flight → unknown)
@@ -168,12 +156,12 @@ def _run(runner: Any, fn: Any, out: _Out) -> Any:
     return box["report"]
 
 
-def _member_printer(out: _Out) -> Any:
+def _member_printer(out: Out) -> Any:
     from turktui.pipeline.batch import member_status
 
     def member(outcome: Any) -> None:
         rec = outcome.record
-        out.say(f"  {_safe(rec.hit_id)}: {_safe(member_status(rec))}")
+        out.say(f"  {safe(rec.hit_id)}: {safe(member_status(rec))}")
 
     return member
 
@@ -214,7 +202,7 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
     from turktui.pipeline.batch import BatchRunner
     from turktui.pipeline.engine import Engine, PlanRefused
 
-    out = _Out(args.json)
+    out = Out(args.json)
     if args.retry_batch:
         return _retry(args, out)
     try:
@@ -239,26 +227,26 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
             ids += read_ids(args.from_file)
         except (OSError, UnicodeError) as exc:
             return out.result(EXIT_USAGE, {"state": "usage"},
-                              f"turktui: --from-file: {_safe(exc)}")
+                              f"turktui: --from-file: {safe(exc)}")
     ids = list(dict.fromkeys(ids))  # one intent per HIT, in the order given
     if not ids:
         return out.result(EXIT_USAGE, {"state": "usage"}, "turktui: no HIT ids given")
-    conn = _open(args)
+    conn = open_connection(args)
     try:
         env = conn.env
-        if env.read_only:
-            return out.result(EXIT_USAGE, {"state": "usage"},
-                              "turktui: read-only session: nothing can be changed")
+        refused = refuse_read_only(conn, out, {"state": "usage"})
+        if refused is not None:
+            return refused
         service = conn.service()
         try:
             hits, missing = _fetch(service, ids, args.workers)
         except (ConfigurationError, CredentialsMissing, CredentialsExpired, AccessDenied) as exc:
             hint = f"\nturktui: hint: {exc.hint}" if exc.hint else ""
-            return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: {_safe(exc.message)}"
+            return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: {safe(exc.message)}"
                               f"{hint}")
         except TurkError as exc:
             return out.result(EXIT_SERVICE, {"state": "failed"},
-                              f"turktui: cannot read the HITs: {_safe(exc.message)}")
+                              f"turktui: cannot read the HITs: {safe(exc.message)}")
         balance: Decimal | None
         try:
             balance = service.get_balance().available
@@ -284,11 +272,11 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
                               "the total cost")
         declined = confirm_spend(
             env, f"Send {preview.send_count:,} requests (+{preview.total_assignments:,} "
-            f"assignments, {_safe(preview.totals_text().split(' · cost ')[-1])})", args.yes)
+            f"assignments, {safe(preview.totals_text().split(' · cost ')[-1])})", args.yes)
         if declined is not None:
             return out.result(declined.code, {"state": declined.state}, declined.message)
         try:
-            history = _history(conn)
+            history = open_history_of(conn)
         except HistoryError as exc:
             return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: {exc}")
         try:
@@ -299,14 +287,14 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
             except (PlanRefused, HistoryError) as exc:
                 return out.result(EXIT_REFUSED if isinstance(exc, PlanRefused) else
                                   EXIT_SERVICE, {"state": "failed"},
-                                  f"turktui: not sent: {_safe(exc)}")
+                                  f"turktui: not sent: {safe(exc)}")
             out.info(f"Recorded batch {bid} ({len(records):,} requests); sending\u2026")
             report = _run(runner, lambda: runner.send(bid, records,
                                                       member=_member_printer(out)), out)
         finally:
             history.close()
         refused_lines = preview.refused_count
-        code = _exit_code(report, refused_lines)
+        code = batch_exit_code(report, refused_lines)
         message = f"Batch {bid}: {report.summary()}"
         if refused_lines:
             message += f"; {refused_lines:,} refused before sending"
@@ -328,18 +316,18 @@ class _EmptyReport:
     records: list[Any] = []
 
 
-def _retry(args: argparse.Namespace, out: _Out) -> int:
+def _retry(args: argparse.Namespace, out: Out) -> int:
     from turktui.adapters.history import HistoryError
     from turktui.pipeline.batch import BatchRunner
     from turktui.pipeline.engine import Engine
 
-    conn = _open(args)
+    conn = open_connection(args)
     try:
-        if conn.env.read_only:
-            return out.result(EXIT_USAGE, {"state": "usage"},
-                              "turktui: read-only session: nothing can be changed")
+        refused = refuse_read_only(conn, out, {"state": "usage"})
+        if refused is not None:
+            return refused
         try:
-            history = _history(conn)
+            history = open_history_of(conn)
         except HistoryError as exc:
             return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: {exc}")
         try:
@@ -347,11 +335,11 @@ def _retry(args: argparse.Namespace, out: _Out) -> int:
             members = history.batch_records(bid)
             if not members:
                 return out.result(EXIT_USAGE, {"state": "usage"},
-                                  f"turktui: no batch {_safe(bid)} in the history")
+                                  f"turktui: no batch {safe(bid)} in the history")
             runner = BatchRunner(Engine(conn.service(), history, conn.env),
                                  workers=args.workers)
             pending = runner.pending(bid)
-            out.info(f"Batch {_safe(bid)}: {len(members):,} members, {len(pending):,} to "
+            out.info(f"Batch {safe(bid)}: {len(members):,} members, {len(pending):,} to "
                      "re-send with their recorded tokens")
             declined = (confirm_spend(conn.env, f"Re-send {len(pending):,} requests",
                                       args.yes) if pending else None)
@@ -360,68 +348,7 @@ def _retry(args: argparse.Namespace, out: _Out) -> int:
             report = _run(runner, lambda: runner.retry(bid, member=_member_printer(out)), out)
         finally:
             history.close()
-        return out.result(_exit_code(report, 0), _payload(report),
-                          f"Batch {_safe(bid)}: {report.summary()}")
-    finally:
-        conn.close()
-
-
-def cmd_history_batch(args: argparse.Namespace) -> int:
-    """`turktui history --batch ID`: the members of one batch and their states."""
-    from turktui.adapters.history import HistoryError, open_history
-    from turktui.cli.engine_commands import _record_line, history_file
-    from turktui.cli.options import load_config
-    from turktui.domain.records import record_to_json
-
-    _, paths = load_config(args)
-    out = _Out(args.json)
-    try:
-        history = open_history(history_file(args, paths))
-    except HistoryError as exc:
-        return out.result(EXIT_USAGE, {"records": []}, f"turktui: {exc}")
-    try:
-        members = history.batch_records(args.batch)
-        if args.json:
-            return out.result(EXIT_OK, {"batch_id": args.batch, "count": len(members),
-                                        "records": [record_to_json(history.get(r.id) or r)
-                                                    for r in members]},
-                              f"{len(members)} members")
-        for record in members:
-            print(_record_line(record))
-        states = history.batch_states(args.batch)
-        summary = ", ".join(f"{n} {s.label}" for s, n in sorted(states.items(),
-                                                                 key=lambda kv: kv[0].value))
-        print(f"batch {_safe(args.batch)}: {len(members)} member"
-              f"{'s' if len(members) != 1 else ''}" + (f" ({summary})" if summary else ""))
-        return EXIT_OK
-    finally:
-        history.close()
-
-
-def cmd_resolve_batch(args: argparse.Namespace) -> int:
-    """`turktui resolve --batch ID`: settle the unsettled members of one batch, each at the
-    endpoint it was sent to (see `engine_commands.resolve_records`)."""
-    from turktui.adapters.history import HistoryError
-    from turktui.cli.engine_commands import resolve_records
-
-    out = _Out(args.json)
-    conn = _open(args)
-    try:
-        try:
-            history = _history(conn)
-        except HistoryError as exc:
-            return out.result(EXIT_USAGE, {"records": []}, f"turktui: {exc}")
-        try:
-            members = history.batch_records(args.batch)
-            if not members:
-                return out.result(EXIT_USAGE, {"records": []},
-                                  f"turktui: no batch {_safe(args.batch)} in the history")
-            pending = [history.get(r.id) or r for r in members if not r.settled]
-            out.info(f"Batch {_safe(args.batch)}: {len(members)} member(s), "
-                     f"{len(pending)} unsettled")
-            return resolve_records(args, conn, history, pending, out,
-                                   label=f" in batch {_safe(args.batch)}")
-        finally:
-            history.close()
+        return out.result(batch_exit_code(report, 0), _payload(report),
+                          f"Batch {safe(bid)}: {report.summary()}")
     finally:
         conn.close()

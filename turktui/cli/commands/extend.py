@@ -1,0 +1,223 @@
+"""`turktui extend HIT_ID N`: one HIT (several HITs: `extend_bulk`). Shares the app's
+connection options and history file, so a request made here shows in the app's history."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import timedelta
+from typing import Any
+
+from turktui.cli.commands import extend_bulk
+from turktui.cli.commands.extend_bulk import BULK_EPILOG, add_bulk_options
+from turktui.cli.options import add_connection_options
+from turktui.cli.output import Out, record_line, safe
+from turktui.cli.prompts import confirm_spend
+from turktui.cli.session import (
+    open_connection,
+    open_history_of,
+    refuse_read_only,
+)
+from turktui.pipeline.policy import (
+    EXIT_CODES,
+    EXIT_REFUSED,
+    EXIT_SERVICE,
+    EXIT_UNKNOWN,
+    EXIT_USAGE,
+    record_exit_code,
+)
+
+EXTEND_EPILOG = EXIT_CODES + """
+The request is recorded in the history before it is sent, and every retry reuses the same
+UniqueRequestToken, so MTurk applies it at most once. --token lets a script re-run the same
+intent safely within MTurk's 24-hour token window. One request per HIT at a time: a HIT
+with an unsettled request in the history is refused (exit 3) unless --allow-second. The
+HIT is read again just before sending: the record holds the MaxAssignments read then.
+Expiration (--expire-in) follows MTurk's rules: never earlier than the current one, 60 s
+to 365 days later; `--expire-in now` expires the HIT now.
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    fmt = argparse.RawDescriptionHelpFormatter
+    extend = sub.add_parser(
+        "extend", help="add assignments to a HIT (token-protected, recorded)",
+        description="Add N assignments to a HIT, safely.", epilog=EXTEND_EPILOG,
+        formatter_class=fmt,
+    )
+    # `HIT_ID N` (one HIT), or several HIT ids with a bulk mode (turktui.cli.commands.extend_bulk).
+    extend.add_argument("hit_id", metavar="HIT_ID", nargs="*",
+                        help="HIT_ID N: add N to one HIT; several HIT ids: see the bulk modes")
+    add_bulk_options(extend)
+    extend.epilog = EXTEND_EPILOG + BULK_EPILOG
+    extend.add_argument("--token", metavar="T",
+                        help="UniqueRequestToken to use (default: a new one); ≤ 64 characters")
+    extend.add_argument("--expire-in", metavar="DURATION",
+                        help="also set the HIT to expire DURATION from now (e.g. 6h, 2d; "
+                             "'now' expires it now)")
+    extend.add_argument("--allow-second", action="store_true",
+                        help="send even though the HIT already has an unsettled request in "
+                             "the history (it is shown first)")
+    extend.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    extend.add_argument("--json", action="store_true", help="print one JSON object")
+    add_connection_options(extend, suppress=True)
+    extend.set_defaults(handler=cmd_extend)
+
+
+def cmd_extend(args: argparse.Namespace) -> int:
+    from turktui.adapters.history import HistoryError, OutcomeNotRecorded
+    from turktui.domain.errors import (
+        AccessDenied,
+        ConfigurationError,
+        CredentialsExpired,
+        CredentialsMissing,
+        HitNotFound,
+        RequestRefused,
+        TurkError,
+    )
+    from turktui.domain.records import record_to_json
+    from turktui.domain.rules import (
+        EXPIRE_NOW,
+        InputProblem,
+        extension_range,
+        parse_count,
+        range_text,
+    )
+    from turktui.domain.timefmt import iso, parse_duration
+    from turktui.pipeline.engine import (
+        Engine,
+        PlanRefused,
+        check_token,
+        estimated_cost_text,
+    )
+
+    out = Out(args.json)
+    if extend_bulk.is_bulk(args):
+        return extend_bulk.cmd_extend_bulk(args)
+    if len(args.hit_id or []) != 2:
+        return out.result(EXIT_USAGE, {"state": "usage"},
+                          "turktui: give HIT_ID N for one HIT, or several HIT ids with --add N, "
+                          "--top-up-to T or --top-up-to-nine")
+    args.hit_id, args.n = args.hit_id
+    base = {"hit_id": args.hit_id}
+    try:
+        n = parse_count(args.n)
+    except InputProblem as exc:
+        return out.result(EXIT_USAGE, {**base, "state": "usage"}, f"turktui: N: {exc}")
+    if args.token is not None:
+        try:
+            check_token(args.token)
+        except InputProblem as exc:
+            return out.result(EXIT_USAGE, {**base, "state": "usage"}, f"turktui: --token: {exc}")
+    expire_seconds = None
+    expire_now = (args.expire_in or "").strip().lower() == "now"
+    if args.expire_in and not expire_now:
+        try:
+            expire_seconds = parse_duration(args.expire_in)
+        except ValueError as exc:
+            return out.result(EXIT_USAGE, {**base, "state": "usage"},
+                              f"turktui: --expire-in: {exc}")
+    conn = open_connection(args)
+    try:
+        env = conn.env
+        refused = refuse_read_only(conn, out, {**base, "state": "usage"})
+        if refused is not None:
+            return refused
+        service = conn.service()
+        try:
+            hit = service.get_hit(args.hit_id)
+        except HitNotFound as exc:
+            return out.result(EXIT_REFUSED, {**base, "state": "refused", "error_code": exc.code},
+                              f"turktui: refused: {safe(exc.message)}")
+        except (ConfigurationError, CredentialsMissing, CredentialsExpired, AccessDenied) as exc:
+            # Credentials/setup problems are the operator's to fix (exit 2), not outages.
+            hint = f"\nturktui: hint: {exc.hint}" if exc.hint else ""
+            return out.result(EXIT_USAGE, {**base, "state": "usage"},
+                              f"turktui: {safe(exc.message)}{hint}")
+        except TurkError as exc:
+            return out.result(EXIT_SERVICE, {**base, "state": "failed"},
+                              f"turktui: cannot read the HIT: {safe(exc.message)}")
+        rng = extension_range(hit.max_assignments, hit.created)
+        if not rng.allows(n):
+            text = range_text(rng) if not rng.extendable else \
+                f"at most {rng.high:,} can be added: {rng.reason}"
+            return out.result(EXIT_REFUSED, {**base, "state": "refused", "error_code": "rules",
+                                             "max_before": hit.max_assignments, "n": n},
+                              f"turktui: refused (nothing sent): {safe(text)}")
+        try:
+            history = open_history_of(conn)
+        except HistoryError as exc:
+            return out.result(EXIT_USAGE, {**base, "state": "usage"}, f"turktui: {exc}")
+        try:
+            engine = Engine(service, history, env)
+            expire_at = (engine.clock() + timedelta(seconds=expire_seconds)
+                         if expire_seconds else EXPIRE_NOW if expire_now else None)
+            busy = history.unsettled_for(env.endpoint_url, [hit.hit_id])
+            for other in busy:
+                out.info(f"HIT {safe(hit.hit_id)} already has an unsettled request: "
+                         f"{record_line(other)}")
+            if busy and not args.allow_second:
+                return out.result(
+                    EXIT_REFUSED, {**base, "state": "refused", "error_code": "busy",
+                                   "unsettled": [r.id for r in busy]},
+                    f"turktui: refused (nothing sent): HIT {safe(hit.hit_id)} has "
+                    f"{len(busy)} unsettled request(s) (#{busy[0].id}). One request per HIT "
+                    "at a time: run `turktui resolve`, or pass --allow-second to send anyway.")
+            try:
+                plan = engine.plan(hit, n, expire_at, token=args.token,
+                                   allow_second=bool(args.allow_second))
+            except PlanRefused as exc:
+                return out.result(EXIT_REFUSED, {**base, "state": "refused",
+                                                 "error_code": exc.code},
+                                  f"turktui: refused (nothing sent): {safe(exc.message)}")
+            summary = (
+                f"{env.kind.banner}: add {n:,} assignment{'s' if n != 1 else ''} to HIT "
+                f"{safe(hit.hit_id)} \u201c{safe(hit.title)}\u201d: max "
+                f"{hit.max_assignments:,} \u2192 {plan.new_max:,}; cost "
+                f"{estimated_cost_text(plan)}"
+            )
+            if plan.expire_at is not None:
+                summary += ("; expire it now" if expire_now else
+                            f"; expiration {iso(hit.expiration)} \u2192 {iso(plan.expire_at)}")
+            if hit.is_expired(engine.clock()) and expire_at is None:
+                summary += " (the HIT has expired: added assignments will not reopen it)"
+            out.info(summary)
+            declined = confirm_spend(env, "Send this request", args.yes)
+            if declined is not None:
+                return out.result(declined.code, {**base, "state": declined.state},
+                                  declined.message)
+
+            def progress(event: Any) -> None:
+                if event.kind in ("retry", "expiration") or (
+                        event.kind == "attempt" and event.attempt > 1):
+                    out.info(f"  {safe(event.message)}")
+
+            try:
+                outcome = engine.execute(plan, progress)
+            except PlanRefused as exc:  # another request took the HIT meanwhile, a token...
+                return out.result(EXIT_REFUSED, {**base, "state": "refused",
+                                                 "error_code": exc.code},
+                                  f"turktui: refused (nothing sent): {safe(exc.message)}")
+            except OutcomeNotRecorded as exc:
+                code = EXIT_UNKNOWN if exc.maybe_sent else EXIT_SERVICE
+                return out.result(code, {**base, "state": "unknown" if exc.maybe_sent
+                                         else "failed", "record_id": exc.record_id},
+                                  f"turktui: {safe(exc)}")
+            except HistoryError as exc:  # before sending: nothing was sent
+                return out.result(EXIT_SERVICE, {**base, "state": "failed"},
+                                  f"turktui: not sent: {safe(exc)}")
+        finally:
+            history.close()
+        record = outcome.record
+        code = record_exit_code(record)
+        payload = record_to_json(record)
+        payload["record_id"] = payload.pop("id")
+        payload["max_after"] = outcome.hit.max_assignments if outcome.hit else None
+        payload["cost"] = str(plan.cost.total) if plan.cost else None
+        message = safe(outcome.message)
+        if code == EXIT_UNKNOWN:
+            message += " Run `turktui resolve` to settle it."
+        return out.result(code, payload, message)
+    except RequestRefused as exc:  # pragma: no cover - defensive
+        return out.result(EXIT_REFUSED, {**base, "state": "refused"}, safe(exc.message))
+    finally:
+        conn.close()

@@ -1,0 +1,205 @@
+"""`turktui resolve`: settle unknown/unfinished requests, each at the endpoint it went to
+(`--batch ID`: one batch's members), through `pipeline.resolving`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from turktui.cli.options import add_connection_options
+from turktui.cli.output import Out, record_line, safe
+from turktui.cli.prompts import ask
+from turktui.cli.session import (
+    explicit_endpoint,
+    open_connection,
+    open_history_of,
+)
+from turktui.pipeline.policy import (
+    EXIT_CANCELLED,
+    EXIT_CODES,
+    EXIT_OK,
+    EXIT_USAGE,
+    resolve_exit_code,
+)
+
+RESOLVE_EPILOG = """\
+Settles requests whose outcome is unknown (the app or a command was killed, the connection
+dropped). Each request is settled at the endpoint it was sent to, with the profile it was
+sent with (--endpoint-url/--production/--sandbox only narrow the list; --profile replaces
+the recorded profile, e.g. when it was renamed). Within 24
+hours of the first attempt the request is re-sent with its original token (MTurk applies a
+token at most once); after that turktui never re-sends, and instead compares the HIT's
+MaxAssignments with the values before/after recorded for the request. Production (and
+non-loopback custom) requests are confirmed one by one unless --yes. An endpoint that
+cannot be reached is named, with the exact command to retry, and the exit code is 5.
+
+""" + EXIT_CODES.replace("the assignments were added (or were already added by this token)",
+                         "every unsettled request was settled")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    fmt = argparse.RawDescriptionHelpFormatter
+    resolve = sub.add_parser(
+        "resolve", help="settle requests whose outcome is unknown",
+        description="Settle unknown/unfinished requests.", epilog=RESOLVE_EPILOG,
+        formatter_class=fmt,
+    )
+    resolve.add_argument("--yes", "-y", action="store_true",
+                         help="act without asking (otherwise: list and ask)")
+    resolve.add_argument("--json", action="store_true", help="print one JSON object")
+    resolve.add_argument("--batch", metavar="ID",
+                         help="only the unsettled members of batch ID")
+    add_connection_options(resolve, suppress=True)
+    resolve.set_defaults(handler=cmd_resolve)
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    """Settle every unsettled record at its own endpoint with its own profile."""
+    from turktui.adapters.history import HistoryError
+
+    if getattr(args, "batch", None):
+        return cmd_resolve_batch(args)
+    out = Out(args.json)
+    conn = open_connection(args)
+    try:
+        try:
+            history = open_history_of(conn)
+        except HistoryError as exc:
+            return out.result(EXIT_USAGE, {"records": []}, f"turktui: {exc}")
+        try:
+            return resolve_records(args, conn, history, history.unsettled(), out)
+        finally:
+            history.close()
+    finally:
+        conn.close()
+
+
+def resolve_records(args: argparse.Namespace, conn: Any, history: Any, records: list[Any],
+                    out: Out, *, label: str = "") -> int:
+    """Settle `records` (unsettled) each at its own endpoint: list, confirm, resolve, report.
+    Used by `turktui resolve` and `turktui resolve --batch ID`."""
+    from turktui.domain.records import State, describe_owner, record_to_json
+    from turktui.pipeline.engine import Engine
+    from turktui.pipeline.resolving import (
+        group_by_target,
+        like_service_factory,
+        resolve_everywhere,
+        same_endpoint,
+    )
+
+    if explicit_endpoint(args):  # only the records made against the endpoint given
+        records = [r for r in records if same_endpoint(r.endpoint, conn.env.endpoint_url)]
+    if not records:
+        return out.result(EXIT_OK, {"records": []}, f"Nothing to resolve{label}.")
+    if conn.env.read_only:
+        return out.result(EXIT_USAGE, {"records": [record_to_json(r) for r in records]},
+                          f"turktui: read-only session: {len(records)} unsettled "
+                          "request(s) left as they are")
+    override = getattr(args, "profile", None)  # --profile: use it for every record
+    groups = group_by_target(records, profile=override)
+    planner = Engine(None, history, conn.env)
+    for target, group in groups.items():
+        out.info(f"{target.label}: {len(group)} unsettled")
+        for record in group:
+            how = ("re-send with its original token (if MTurk's clock agrees)"
+                   if planner.can_resend(record)
+                   else "compare MaxAssignments (token window over: no re-send)")
+            if record.state is State.PLANNED:
+                how = "mark as never sent"
+            if planner.is_live(record):
+                how = (f"left alone: being sent by a running process "
+                       f"({describe_owner(record.owner)})")
+            out.info(f"  {record_line(record)}  \u2192 {how}")
+    allowed = _ask_resolve(args, groups, conn.settings.confirm_custom)
+    if isinstance(allowed, int):
+        code = allowed
+        message = ("turktui: pass --yes to resolve without a terminal"
+                   if code == EXIT_USAGE else "Cancelled.")
+        return out.result(code, {"records": [record_to_json(r) for r in records]}, message)
+    service = conn.service()
+    make = like_service_factory(service, connect_timeout=conn.settings.connect_timeout,
+                                read_timeout=conn.settings.read_timeout)
+    reports = resolve_everywhere(
+        records, history, make, reuse=(conn.env, service),
+        confirm_custom=conn.settings.confirm_custom, profile=override,
+        allow=lambda r: r.id in allowed,
+        on_outcome=lambda o: out.say(f"#{o.record.id}: {safe(o.message)}"),
+    )
+    results = []
+    for report in reports:
+        for text in report.errors:
+            out.info(text)
+        out.info(report.summary())
+        results += [o.record for o in report.outcomes]
+    unknown = sum(r.still_unknown + len(r.skipped) for r in reports)
+    settled = sum(r.settled for r in reports)
+    code = resolve_exit_code(unknown, results)
+    message = (f"{settled} settled, {unknown} still unknown" if unknown
+               else f"{settled} settled")
+    payload = {
+        "records": [record_to_json(r) for r in results],
+        "endpoints": [{"environment": r.target.env_kind, "endpoint": r.target.endpoint,
+                       "profile": r.target.profile, "settled": r.settled,
+                       "still_unknown": r.still_unknown + len(r.skipped),
+                       "unreachable": r.unreachable,
+                       "retry": r.target.retry_command()} for r in reports],
+    }
+    return out.result(code, payload, message + label)
+
+
+def _ask_resolve(args: argparse.Namespace, groups: dict[Any, list[Any]],
+                 confirm_custom: bool) -> set[int] | int:
+    """Which records may be resolved: one question for the harmless ones, one per record
+    where money may be spent (production, non-loopback custom). An int is an exit code."""
+    everything = {r.id for group in groups.values() for r in group}
+    if args.yes:
+        return everything
+    plain = [r for t, g in groups.items() for r in g
+             if not t.environment(confirm_custom=confirm_custom).needs_confirmation]
+    careful = [(t, r) for t, g in groups.items() for r in g
+               if t.environment(confirm_custom=confirm_custom).needs_confirmation]
+    allowed: set[int] = set()
+    if plain:
+        answer = ask(f"Resolve {len(plain)} request(s) (demo/sandbox/local)?")
+        if answer is None:
+            return EXIT_USAGE
+        if not answer:
+            return EXIT_CANCELLED
+        allowed |= {r.id for r in plain}
+    for target, record in careful:
+        env = target.environment(confirm_custom=confirm_custom)
+        answer = ask(f"Resolve #{record.id} (+{record.n:,} on HIT {safe(record.hit_id)}) "
+                          f"on {env.confirm_words}? It may be re-sent with its token")
+        if answer is None:
+            return EXIT_USAGE
+        if answer:
+            allowed.add(record.id)
+    return allowed
+
+
+def cmd_resolve_batch(args: argparse.Namespace) -> int:
+    """`turktui resolve --batch ID`: settle the unsettled members of one batch, each at the
+    endpoint it was sent to (see `resolve_records`)."""
+    from turktui.adapters.history import HistoryError
+
+    out = Out(args.json)
+    conn = open_connection(args)
+    try:
+        try:
+            history = open_history_of(conn)
+        except HistoryError as exc:
+            return out.result(EXIT_USAGE, {"records": []}, f"turktui: {exc}")
+        try:
+            members = history.batch_records(args.batch)
+            if not members:
+                return out.result(EXIT_USAGE, {"records": []},
+                                  f"turktui: no batch {safe(args.batch)} in the history")
+            pending = [history.get(r.id) or r for r in members if not r.settled]
+            out.info(f"Batch {safe(args.batch)}: {len(members)} member(s), "
+                     f"{len(pending)} unsettled")
+            return resolve_records(args, conn, history, pending, out,
+                                   label=f" in batch {safe(args.batch)}")
+        finally:
+            history.close()
+    finally:
+        conn.close()

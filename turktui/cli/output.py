@@ -1,0 +1,116 @@
+"""Command output: human lines, or one JSON object; record lines for listings.
+
+Output never fails after a change was applied, and never shows a URL password."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from typing import Any
+
+from turktui.domain.environment import EnvKind
+from turktui.domain.records import State
+from turktui.domain.text import one_line, redact, redact_obj
+from turktui.domain.timefmt import iso
+from turktui.pipeline.policy import EXIT_OK
+
+
+class Out:
+    """Human lines on stderr/stdout, or one JSON object on stdout at the end.
+
+    Output never fails after a change was applied: JSON is ASCII with escapes (any stdout
+    can carry it), text is degraded to the stream's encoding (backslash escapes)."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+
+    def say(self, text: str) -> None:
+        if not self.as_json:
+            emit(redact_text(text), sys.stdout)
+
+    def info(self, text: str) -> None:
+        emit(redact_text(text), sys.stderr if self.as_json else sys.stdout)
+
+    def result(self, code: int, payload: dict[str, Any], message: str) -> int:
+
+        payload = redact_obj(payload)  # type: ignore[assignment]
+        message = redact_text(message)
+        if self.as_json:
+            payload = {"exit_code": code, "message": message, **payload}
+            emit(json.dumps(payload, ensure_ascii=True, default=str), sys.stdout)
+        else:
+            emit(message, sys.stdout if code == EXIT_OK else sys.stderr)
+        return code
+
+
+def emit(text: str, stream: Any) -> None:
+    """Print `text`, degraded to what `stream` can encode; a closed pipe is not an error
+    worth failing a command whose change is already recorded."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        text = text.encode(encoding, "backslashreplace").decode(encoding)
+    except LookupError:
+        text = text.encode("ascii", "backslashreplace").decode("ascii")
+    with contextlib.suppress(BrokenPipeError):
+        print(text, file=stream, flush=True)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError("must be 1 to 1000000")
+    return value
+
+
+def safe(text: object) -> str:
+
+    return one_line(redact(text))
+
+
+def redact_text(text: str) -> str:
+    """No URL password ever reaches the terminal (old records may still hold one)."""
+
+    return redact(text)
+
+
+def env_short(env_kind: str) -> str:
+
+    try:
+        return EnvKind(env_kind).short
+    except ValueError:
+        return safe(env_kind)[:4].upper().ljust(4)
+
+
+def record_line(record: Any) -> str:
+
+    title = safe(record.hit_title)
+    if len(title) > 30:
+        title = title[:29] + "\u2026"
+    return (f"#{record.id:<6} {iso(record.created)}  {env_short(record.env_kind)}  "
+            f"{record.state.label:<20} "
+            f"+{record.n:<7,} {safe(record.hit_id)}  {title}  "
+            f"{safe(record.error_code)}"
+            + (f"  [{safe(record.batch_id)}]" if record.batch_id else "")
+            + conflict_text(record))
+
+
+def conflict_text(record: Any) -> str:
+    """'  before 5, expected 7, actual 5' for a conflict (assignments or expiration)."""
+    from turktui.domain.timefmt import iso
+
+    text = ""
+    if record.state is State.CONFLICT:
+        actual = "?" if record.actual_after is None else f"{record.actual_after:,}"
+        text += (f"  CONFLICT: before {record.max_before:,}, expected "
+                 f"{record.expected_after:,}, actual {actual}")
+    if record.expiry_state == "conflict":
+        text += (f"  EXPIRATION CONFLICT: expected {iso(record.expire_at)}, actual "
+                 f"{iso(record.expiry_actual)}")
+    return text

@@ -1,0 +1,71 @@
+"""The prologue every command shares: connection options → a connection, the history file
+(demo records live in their own), the scope a listing is limited to."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from turktui.adapters.history import HistoryStore, open_history
+from turktui.cli.options import Connection, open_connection
+from turktui.cli.output import Out
+from turktui.domain.environment import parse_endpoint
+from turktui.pipeline.policy import EXIT_USAGE
+
+__all__ = ["history_file", "history_scope", "open_connection", "open_history_of",
+           "refuse_read_only"]
+
+
+READ_ONLY = "turktui: read-only session: nothing can be changed"
+
+
+def refuse_read_only(conn: Connection, out: Out, payload: dict[str, Any]) -> int | None:
+    """The one read-only refusal of the changing commands: exit 2, nothing sent."""
+    if not conn.env.read_only:
+        return None
+    return out.result(EXIT_USAGE, payload, READ_ONLY)
+
+
+def open_history_of(conn: Connection) -> HistoryStore:
+    """The history of this connection's environment (HistoryError: one line, exit 2)."""
+    return open_history(conn.paths.history_db)
+
+
+def history_scope(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """(environment kind, normalised endpoint) `turktui history` is limited to.
+
+    `--env KIND`, or the connection flags read as filters: `--demo` → demo, `--production`
+    → production, `--sandbox` → sandbox, `--endpoint-url`/`--endpoint URL` → that endpoint.
+    ValueError (one line) when they contradict each other or a URL is unusable.
+    """
+    kinds = {k for k, on in (("demo", getattr(args, "demo", False)),
+                             ("production", getattr(args, "production", False)),
+                             ("sandbox", getattr(args, "sandbox", False))) if on}
+    if getattr(args, "env", None):
+        kinds.add(args.env)
+    if len(kinds) > 1:
+        raise ValueError(f"contradictory environment filters: {', '.join(sorted(kinds))}")
+    endpoint = None
+    for option, url in (("--endpoint", getattr(args, "endpoint", None)),
+                        ("--endpoint-url", getattr(args, "endpoint_url", None))):
+        if url is None:
+            continue
+        if not url.strip():
+            raise ValueError(f"{option} is empty: give a URL or leave it out")
+        normal = parse_endpoint(url).url
+        if endpoint is not None and normal != endpoint:
+            raise ValueError("--endpoint and --endpoint-url name different endpoints")
+        endpoint = normal
+    return (kinds.pop() if kinds else None), endpoint
+
+
+def history_file(args: argparse.Namespace, paths: Any) -> Any:
+    """Demo records live in their own file (`history-demo.sqlite3`)."""
+    kind, _ = history_scope(args)
+    return paths.history_for(kind or "")
+
+
+def explicit_endpoint(args: argparse.Namespace) -> bool:
+    """--endpoint-url, --production or --sandbox was given (a filter for resolve)."""
+    return bool(getattr(args, "endpoint_url", None) or getattr(args, "production", False)
+                or getattr(args, "sandbox", False))
