@@ -213,13 +213,12 @@ def announce(app: Any, outcome: Outcome) -> None:
 
 # -- history and resolve -------------------------------------------------------------------
 def open_history(app: Any) -> None:
-    history = get_history(app)
-    if history is None:
-        return
+    """Show the history at once; its worker opens the store (first use) and reads it."""
     if isinstance(app.screen, HistoryScreen):
         return
     resolve = None if app.ctx.read_only else (lambda rec: resolve_records(app, [rec]))
-    app.push_screen(HistoryScreen(history, resolve))
+    source = app.ctx.history if app.ctx.history is not None else (lambda: get_history(app))
+    app.push_screen(HistoryScreen(source, resolve))
 
 
 def resolve_records(app: Any, records: list[Record], *, confirmed: bool = False) -> Any:
