@@ -286,9 +286,7 @@ class TurkTuiApp(App[int]):
         open_bulk(self)
 
     def action_history(self) -> None:
-        try:
-            from turktui.ui.extend_flow import open_history
-        except ImportError:
-            self.notify("Request history is not available in this build.", severity="warning")
-            return
-        open_history(self)
+        from turktui.ui.bulk_flow import resolve_batch
+        from turktui.ui.extend_flow import open_history
+
+        open_history(self, resolve_batch=lambda batch_id: resolve_batch(self, batch_id))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from turktui.adapters.history import HistoryError, HistoryStore, OutcomeNotRecorded
@@ -212,13 +213,15 @@ def announce(app: Any, outcome: Outcome) -> None:
 
 
 # -- history and resolve -------------------------------------------------------------------
-def open_history(app: Any) -> None:
-    """Show the history at once; its worker opens the store (first use) and reads it."""
+def open_history(app: Any, *, resolve_batch: Callable[[str], None] | None = None) -> None:
+    """Show the history at once; its worker opens the store (first use) and reads it.
+    `resolve_batch(batch_id)`: what `B` does (none: resolving batches is off)."""
     if isinstance(app.screen, HistoryScreen):
         return
     resolve = None if app.ctx.read_only else (lambda rec: resolve_records(app, [rec]))
     source = app.ctx.history if app.ctx.history is not None else (lambda: get_history(app))
-    app.push_screen(HistoryScreen(source, resolve))
+    app.push_screen(HistoryScreen(source, resolve,
+                                  resolve_batch=None if app.ctx.read_only else resolve_batch))
 
 
 def resolve_records(app: Any, records: list[Record], *, confirmed: bool = False) -> Any:

@@ -345,7 +345,8 @@ class HistoryScreen(Screen[None]):
     ]
 
     def __init__(self, history: HistoryStore | Callable[[], HistoryStore | None],
-                 resolve: Callable[[Record], None] | None = None) -> None:
+                 resolve: Callable[[Record], None] | None = None, *,
+                 resolve_batch: Callable[[str], None] | None = None) -> None:
         """`history`: the store, or a function that opens it (called in a worker: opening
         may create or upgrade the file). The list reads through its own HistoryReader."""
         super().__init__()
@@ -353,6 +354,7 @@ class HistoryScreen(Screen[None]):
             else None
         self._open_store = (lambda: history) if isinstance(history, HistoryStore) else history
         self.resolve_cb = resolve
+        self.resolve_batch_cb = resolve_batch
         self.total = 0
         self.filter_text = ""
         self.only_unsettled = False
@@ -613,12 +615,10 @@ class HistoryScreen(Screen[None]):
         if rec is None or not rec.batch_id:
             self.notify("This request is not part of a batch.", markup=False)
             return
-        if self.resolve_cb is None:
+        if self.resolve_batch_cb is None:
             self._resolve_off()
             return
-        from turktui.ui.bulk_flow import resolve_batch
-
-        resolve_batch(self.app, rec.batch_id)
+        self.resolve_batch_cb(rec.batch_id)
 
     def action_resolve(self) -> None:
         rec = self.current
