@@ -307,25 +307,23 @@ _SEARCHABLE = ("hit_id", "hit_title", "token", "state", "error_code", "error_mes
 #: Substring search over _SEARCHABLE: an external-content FTS5 table with the trigram
 #: tokenizer (matches like LIKE '%text%' for 3+ characters), kept by triggers. Optional: not
 #: a schema step (an SQLite without FTS5 must still open the file); see _ensure_search.
-SEARCH_INDEX = f"""
-    CREATE VIRTUAL TABLE IF NOT EXISTS requests_fts USING fts5(
-        {", ".join(_SEARCHABLE)}, content='requests', content_rowid='id', tokenize='trigram');
-    CREATE TRIGGER requests_fts_insert AFTER INSERT ON requests BEGIN
-        INSERT INTO requests_fts(rowid, {", ".join(_SEARCHABLE)})
-        VALUES (new.id, {", ".join("new." + c for c in _SEARCHABLE)});
-    END;
-    CREATE TRIGGER requests_fts_delete AFTER DELETE ON requests BEGIN
-        INSERT INTO requests_fts(requests_fts, rowid, {", ".join(_SEARCHABLE)})
-        VALUES ('delete', old.id, {", ".join("old." + c for c in _SEARCHABLE)});
-    END;
-    CREATE TRIGGER requests_fts_update AFTER UPDATE OF {", ".join(_SEARCHABLE)} ON requests
-    BEGIN
-        INSERT INTO requests_fts(requests_fts, rowid, {", ".join(_SEARCHABLE)})
-        VALUES ('delete', old.id, {", ".join("old." + c for c in _SEARCHABLE)});
-        INSERT INTO requests_fts(rowid, {", ".join(_SEARCHABLE)})
-        VALUES (new.id, {", ".join("new." + c for c in _SEARCHABLE)});
-    END
-"""
+_S = ", ".join(_SEARCHABLE)
+_NEW = ", ".join("new." + c for c in _SEARCHABLE)
+_OLD = ", ".join("old." + c for c in _SEARCHABLE)
+SEARCH_INDEX: tuple[str, ...] = (
+    f"""CREATE VIRTUAL TABLE IF NOT EXISTS requests_fts USING fts5({_S},
+        content='requests', content_rowid='id', tokenize='trigram')""",
+    f"""CREATE TRIGGER requests_fts_insert AFTER INSERT ON requests BEGIN
+        INSERT INTO requests_fts(rowid, {_S}) VALUES (new.id, {_NEW});
+    END""",
+    f"""CREATE TRIGGER requests_fts_delete AFTER DELETE ON requests BEGIN
+        INSERT INTO requests_fts(requests_fts, rowid, {_S}) VALUES ('delete', old.id, {_OLD});
+    END""",
+    f"""CREATE TRIGGER requests_fts_update AFTER UPDATE OF {_S} ON requests BEGIN
+        INSERT INTO requests_fts(requests_fts, rowid, {_S}) VALUES ('delete', old.id, {_OLD});
+        INSERT INTO requests_fts(rowid, {_S}) VALUES (new.id, {_NEW});
+    END""",
+)
 _SEARCH_TRIGGERS = frozenset({"requests_fts_insert", "requests_fts_delete",
                               "requests_fts_update"})
 _search_available: bool | None = None
@@ -554,9 +552,8 @@ class HistoryStore:
             for name in _SEARCH_TRIGGERS:
                 self._db.execute(f"DROP TRIGGER IF EXISTS {name}")
             if have:
-                for statement in SEARCH_INDEX.split(";"):
-                    if statement.strip():
-                        self._db.execute(statement)
+                for statement in SEARCH_INDEX:
+                    self._db.execute(statement)
                 self._db.execute("INSERT INTO requests_fts(requests_fts) VALUES ('rebuild')")
             self._db.execute("COMMIT")
         except sqlite3.OperationalError:  # read-only file, full disk: searches use LIKE
