@@ -163,7 +163,8 @@ async def test_history_lists_and_filters_while_the_writer_waits_for_another_proc
             other.close()
             writer.join(20)
         await pilot.pause()
-        assert "HIT000099 " in screen_text(app)
+        text = screen_text(app)
+        assert "HIT000990 " in text and "HIT000989" not in text, text
 
 
 def _held(lock: Any) -> bool:
@@ -175,10 +176,8 @@ def _held(lock: Any) -> bool:
 
 
 def _blocked_write(history: HistoryStore) -> None:
-    try:
+    with contextlib.suppress(Exception):  # the lock may outlast busy_timeout: not the point
         history.update(1, note="written after the other process let go")
-    except Exception:
-        pass
 
 
 async def test_a_failing_worker_is_shown_and_logged(make_emulator: Any,

@@ -228,6 +228,8 @@ class RecordList(ScrollView, can_focus=True):
             self._pages.put(0, first)
         self.cursor = min(self.cursor, max(0, total - 1))
         self.virtual_size = Size(self.size.width, total + 1)
+        if self.scroll_offset.y > self.cursor:  # the listing shrank below the view
+            self.scroll_to(y=max(0, self.cursor - 1), animate=False, force=True)
         self.refresh()
 
     def put_page(self, generation: int, page: int, rows: list[Record] | None) -> None:
