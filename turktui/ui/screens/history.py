@@ -151,13 +151,25 @@ class Listed(Message):
     """A worker's answer to a query: the count and first page (or why not)."""
 
     def __init__(self, generation: int, total: int, first: list[Record],
-                 error: str | None = None, indexed: bool = False) -> None:
+                 error: str | None = None, indexed: bool = False, counting: bool = False) -> None:
         super().__init__()
+        #: True: `total` is what is known so far (a full first page); a Counted follows
+        self.counting = counting
         self.generation = generation
         self.total = total
         self.first = first
         self.error = error
         self.indexed = indexed
+
+
+class Counted(Message):
+    """The count of a listing whose first page was shown before it was counted."""
+
+    def __init__(self, generation: int, total: int | None, error: str | None = None) -> None:
+        super().__init__()
+        self.generation = generation
+        self.total = total
+        self.error = error
 
 
 class PageRead(Message):
@@ -230,6 +242,12 @@ class RecordList(ScrollView, can_focus=True):
         self.virtual_size = Size(self.size.width, total + 1)
         if self.scroll_offset.y > self.cursor:  # the listing shrank below the view
             self.scroll_to(y=max(0, self.cursor - 1), animate=False, force=True)
+        self.refresh()
+
+    def set_total(self, total: int) -> None:
+        """The listing's count arrived (its first page is already shown)."""
+        self.total = total
+        self.virtual_size = Size(self.size.width, total + 1)
         self.refresh()
 
     def put_page(self, generation: int, page: int, rows: list[Record] | None) -> None:
@@ -363,6 +381,8 @@ class HistoryScreen(Screen[None]):
         self.env_filter: str | None = None
         #: True from a query until its answer is listed (tests and benchmarks wait on it)
         self.reading = True
+        #: the generation whose first page is on screen (its count may still be coming)
+        self.shown = 0
         #: whether the last query used the FTS5 index
         self.indexed = False
         self.generation = 0
@@ -431,11 +451,21 @@ class HistoryScreen(Screen[None]):
         try:
             reader = self._get_reader()
             first = reader.page(query, 0, PAGE)
-            total = len(first) if len(first) < PAGE else reader.count(query)
-            message = Listed(generation, total, first, indexed=reader.indexed)
         except HistoryError as exc:  # damaged after opening, unavailable: say so, never crash
-            message = Listed(generation, 0, [], error=str(exc))
-        self.post_message(message)
+            self.post_message(Listed(generation, 0, [], error=str(exc)))
+            return
+        if len(first) < PAGE:
+            self.post_message(Listed(generation, len(first), first, indexed=reader.indexed))
+            return
+        # The first page now; counting a broad match over 100,000 rows takes longer.
+        self.post_message(Listed(generation, len(first), first, indexed=reader.indexed,
+                                 counting=True))
+        if generation != self.generation:
+            return  # typed past already
+        try:
+            self.post_message(Counted(generation, reader.count(query)))
+        except HistoryError as exc:
+            self.post_message(Counted(generation, None, str(exc)))
 
     def _want_page(self, generation: int, page: int) -> None:
         self.run_worker(partial(self._read_page, generation, page, self._query), thread=True,
@@ -458,7 +488,8 @@ class HistoryScreen(Screen[None]):
             return
         if message.generation != self.generation:
             return
-        self.reading = False
+        self.reading = message.counting
+        self.shown = self.generation
         self._error = None
         lst = self.query_one(RecordList)
         if message.error is not None:
@@ -470,6 +501,24 @@ class HistoryScreen(Screen[None]):
         self.indexed = message.indexed
         lst.set_source(self._want_page, message.total, message.first,
                        generation=self.generation)
+        if message.counting:
+            self.query_one("#history-count", Static).update(Text("Counting\u2026"))
+            return
+        self._show_count()
+
+    @on(Counted)
+    def _counted(self, message: Counted) -> None:
+        if message.generation != self.generation:
+            return
+        self.reading = False
+        if message.total is None:
+            self._show_error(message.error or "")
+            return
+        self.total = message.total
+        self.query_one(RecordList).set_total(message.total)
+        self._show_count()
+
+    def _show_count(self) -> None:
         what = "unsettled " if self.only_unsettled else ""
         if self.env_filter is not None:
             what += f"{self.env_filter} "
