@@ -97,12 +97,12 @@ class TurkTuiApp(App[int]):
         finally:
             for sig in installed:
                 loop.remove_signal_handler(sig)
-            settle = self.ctx.extras.get("settle_in_flight")
+            settle = self.ctx.state.settle_in_flight
             if settle is not None:
                 settle(self.return_code or 0, self.ctx.history)
 
     def _on_signal(self, signum: int) -> None:
-        self.ctx.extras["signal"] = signum
+        self.ctx.state.signal = signum
         self.exit(return_code=128 + signum)
 
     def get_default_screen(self) -> MainScreen:
@@ -308,7 +308,12 @@ class TurkTuiApp(App[int]):
         open_bulk(self)
 
     def action_history(self) -> None:
-        from turktui.ui.bulk_flow import resolve_batch
         from turktui.ui.extend_flow import open_history
 
-        open_history(self, resolve_batch=lambda batch_id: resolve_batch(self, batch_id))
+        open_history(self, resolve_batch=self.resolve_batch)
+
+    def resolve_batch(self, batch_id: str) -> None:
+        """`B` in the history: settle a batch's unsettled members (turktui.ui.bulk_flow)."""
+        from turktui.ui.bulk_flow import resolve_batch
+
+        resolve_batch(self, batch_id)

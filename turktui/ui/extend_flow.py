@@ -46,10 +46,10 @@ def get_history(app: Any) -> HistoryStore | None:
 
 def make_engine(app: Any, history: HistoryStore) -> Engine:
     ctx = app.ctx
-    engine = ctx.extras.get("engine")
+    engine = ctx.state.engine
     if engine is None or engine.history is not history or engine.service is not ctx.service:
         engine = Engine(ctx.service, history, ctx.env, clock=ctx.clock)
-        ctx.extras["engine"] = engine
+        ctx.state.engine = engine
     return engine
 
 
@@ -171,8 +171,8 @@ def _confirm_second(app: Any, engine: Engine, plan: Plan, fact: str) -> None:
 
 
 def _set_in_flight(app: Any, key: object, label: str | None) -> None:
-    """Keep `ctx.extras["in_flight"]` (shown in the status line) in step with the workers."""
-    flights: dict[object, str] = app.ctx.extras.setdefault("in_flight", {})
+    """Keep `ctx.state.in_flight` (shown in the status line) in step with the workers."""
+    flights = app.ctx.state.in_flight
     if label is None:
         flights.pop(key, None)
     else:
@@ -186,7 +186,7 @@ def _set_in_flight(app: Any, key: object, label: str | None) -> None:
 def announce(app: Any, outcome: Outcome) -> None:
     """Tell the operator and refresh what changed (runs on the app thread)."""
     state = outcome.record.state
-    app.ctx.extras["last_outcome"] = outcome
+    app.ctx.state.last_outcome = outcome
     if needs_attention(outcome.record):
         severity, title = "error", "Conflict: check the HIT"
     elif outcome.succeeded:
