@@ -556,7 +556,7 @@ class HistoryStore:
                     self._db.execute(statement)
                 self._db.execute("INSERT INTO requests_fts(requests_fts) VALUES ('rebuild')")
             self._db.execute("COMMIT")
-        except sqlite3.OperationalError:  # read-only file, full disk: searches use LIKE
+        except sqlite3.Error:  # read-only file, full disk, a damaged row: searches use LIKE
             with contextlib.suppress(sqlite3.Error):
                 self._db.execute("ROLLBACK")
         except BaseException:

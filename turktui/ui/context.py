@@ -121,6 +121,12 @@ class AppContext:
             self._history_lock.release()
 
     @property
+    def history_opening(self) -> bool:
+        """Another thread is opening the history right now (it may wait for another
+        process's lock). Never blocks."""
+        return self.history is None and self._history_lock.locked()
+
+    @property
     def extras(self) -> MutableMapping[str, Any]:
         """The typed `state` seen as a mapping (for code not yet moved to `state`)."""
         return _StateView(self.state)

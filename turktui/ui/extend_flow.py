@@ -218,6 +218,11 @@ def open_history(app: Any, *, resolve_batch: Callable[[str], None] | None = None
     `resolve_batch(batch_id)`: what `B` does (none: resolving batches is off)."""
     if isinstance(app.screen, HistoryScreen):
         return
+    if app.ctx.history_opening:  # e.g. the start-up check waits for another process's lock
+        app.notify("Request history unavailable: the request history is still being opened "
+                   "(another turktui may be using it); try again in a moment",
+                   severity="warning", timeout=10, markup=False)
+        return
     resolve = None if app.ctx.read_only else (lambda rec: resolve_records(app, [rec]))
     source = app.ctx.history if app.ctx.history is not None else (lambda: get_history(app))
     app.push_screen(HistoryScreen(source, resolve,

@@ -411,10 +411,10 @@ class HistoryScreen(Screen[None]):
 
     def on_unmount(self) -> None:
         reader, self._reader = self._reader, None
-        if reader is not None:
+        if reader is not None:  # closed off the UI thread: a worker may still be reading
             reader.interrupt()
-            with contextlib.suppress(Exception):
-                reader.close()
+            threading.Thread(target=_close_quietly, args=(reader,), daemon=True,
+                             name="history reader close").start()
 
     @property
     def records(self) -> list[Record]:
@@ -424,12 +424,16 @@ class HistoryScreen(Screen[None]):
 
     # -- data (read in workers, on the screen's own read-only connection) -------------------
     def _get_reader(self) -> HistoryReader:
-        """Worker threads only: opens the store (first use) and a reader on its file."""
+        """Worker threads only: opens the store (first use) and a reader on its file. No
+        lock is held while the store opens (it may tell the operator via the UI thread)."""
+        reader = self._reader
+        if reader is not None:
+            return reader
+        store = self._open_store()
+        if store is None:
+            raise HistoryError("the request history is unavailable")
         with self._reader_lock:
             if self._reader is None:
-                store = self._open_store()
-                if store is None:
-                    raise HistoryError("the request history is unavailable")
                 self.history = store
                 self._reader = HistoryReader(store.path)
             return self._reader
@@ -691,6 +695,11 @@ class HistoryScreen(Screen[None]):
                         severity="warning", markup=False)
         else:
             self.notify("Resolving is not available here.", severity="warning")
+
+
+def _close_quietly(reader: HistoryReader) -> None:
+    with contextlib.suppress(Exception):
+        reader.close()
 
 
 def record_text(rec: Record) -> Text:
