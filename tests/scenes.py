@@ -148,7 +148,8 @@ async def _history(pilot: Any) -> None:
                                            if w.group == "extend"))
     await settle(pilot)
     await pilot.press("h")
-    await until(pilot, lambda: type(app.screen).__name__ == "HistoryScreen")
+    await until(pilot, lambda: type(app.screen).__name__ == "HistoryScreen"
+                and not app.screen.reading)
     await asyncio.sleep(0.3)
     await pilot.pause()
 

@@ -134,11 +134,15 @@ def bench_history_screen(tmp: Path, records: int, rounds: int) -> dict[str, floa
         async with app.run_test(size=(160, 50)) as pilot:
             await pilot.pause()
             t0 = time.perf_counter()
-            extend_flow.open_history(app)  # opens the store (first use) and the screen
-            await pilot.pause()
+            extend_flow.open_history(app)  # the screen; its worker opens the store and reads
+            screen = app.screen
+            assert isinstance(screen, HistoryScreen)
+            deadline = time.perf_counter() + 30
+            while screen.reading and time.perf_counter() < deadline:
+                await asyncio.sleep(0.001)
+            await pilot.pause()  # the first page on screen
             elapsed = time.perf_counter() - t0
-            assert isinstance(app.screen, HistoryScreen)
-            assert app.screen.total == records
+            assert screen.total == records
             app.ctx.history.close()
         return elapsed
 

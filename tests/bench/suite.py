@@ -109,6 +109,21 @@ with tempfile.TemporaryDirectory() as name:
         print(json.dumps(b.bench_batch_rows(500, rows, rounds, Path(name))))
 """
 
+HISTORY = """
+import json, sys, tempfile
+from pathlib import Path
+from tests.bench import bench_history as h
+from tests.bench.bench_engine import _hermetic
+with tempfile.TemporaryDirectory() as name:
+    tmp = Path(name)
+    _hermetic(tmp)
+    result = h.bench_filter(tmp, int(sys.argv[1]), int(sys.argv[2]))
+    result.update(h.bench_locked(tmp, int(sys.argv[1]), 10.0))
+    free = h.bench_locked(tmp, int(sys.argv[1]), 0.0)
+    result.update({"free_" + k.removeprefix("locked_"): v for k, v in free.items()})
+print(json.dumps(result))
+"""
+
 med = statistics.median
 
 
@@ -246,6 +261,17 @@ def scenario_table(rounds: int, rows: int) -> dict[str, Any] | None:
     return out
 
 
+def scenario_history(rounds: int, records: int = 100_000) -> dict[str, float] | None:
+    """History filter keystrokes and keypresses under a held write lock
+    (tests/bench/bench_history.py, in a child)."""
+    try:
+        _, r = run_py(HISTORY, str(records), str(max(1, rounds)), timeout=900)
+    except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
+        print(f"history benchmark unavailable: {str(exc)[-500:]}", file=sys.stderr)
+        return None
+    return r
+
+
 # ------------------------------------------------------------------------------- report
 def _row(name: str, value: str, baseline: str, ratio: str, budget: str, ok: bool | None) -> str:
     verdict = "" if ok is None else ("PASS" if ok else "MISS")
@@ -323,6 +349,22 @@ def build_table(r: dict[str, Any], rounds: int) -> str:
         lines.append(_row("… batch wall time with the app", s(w["with_app_s"]),
                           f"{s(w['alone_s'])} (same batch, no app)",
                           f"{w['slowdown']:.2f}×", "≤ 1.10×", w["slowdown"] <= 1.10))
+    hist = r.get("history")
+    if hist:
+        lines.append(_row("History filter keystroke, 100,000 records: UI thread",
+                          f"{hist['filter_ui_ms']:.1f} ms", "", "", "≤ 16 ms",
+                          hist["filter_ui_ms"] <= 16))
+        lines.append(_row("… keystroke → results listed", f"{hist['filter_results_ms']:.0f} ms",
+                          "", "", "≤ 100 ms", hist["filter_results_ms"] <= 100))
+        for where in ("main list", "HIT detail", "help dialog", "history", "record detail"):
+            key = where.replace(" ", "_")
+            value, free = hist.get(f"locked_{key}_ms"), hist.get(f"free_{key}_ms")
+            if value is None:
+                continue
+            lines.append(_row(f"Write lock held 10 s by another process: {where} key → frame",
+                              f"{value:.0f} ms", f"{free:.0f} ms (no lock)" if free else "",
+                              f"{value / free:.2f}×" if free else "", "≤ 100 ms",
+                              value <= 100))
     return "\n".join(lines)
 
 
@@ -346,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
                                           faults="ListHITs:latency=20ms")),
         ("engine", lambda: scenario_engine(rounds)),
         ("table", lambda: scenario_table(rounds, 10_000 if opts.quick else 50_000)),
+        ("history", lambda: scenario_history(rounds)),
     ]
     if not opts.quick:
         steps.insert(3, ("l50k", lambda: scenario_list(50_000, rounds)))

@@ -262,13 +262,15 @@ async def test_history_shows_batches_filters_and_resolves_per_batch(make_emulato
         assert "3 request(s) from an earlier session" in screen_text(app)
         await pilot.press("n")
         await pilot.press("h")
-        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen)
+                       and not app.screen.reading)
         hist = app.screen
+        await pilot.pause()
         text = screen_text(app)
         assert "\u25a3+2" in text and report.batch_id.removeprefix("batch-") in text
         assert len(hist.records) == 4
         await pilot.press("b")  # only this batch
-        await wait_for(pilot, lambda: len(hist.records) == 3)
+        await wait_for(pilot, lambda: not hist.reading and len(hist.records) == 3)
         assert {r.batch_id for r in hist.records} == {report.batch_id}
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, RecordScreen))

@@ -17,7 +17,7 @@ from turktui.domain.rules import InputProblem, parse_count
 from turktui.ui.app import TurkTuiApp
 from turktui.ui.screens.bulk import BatchScreen, BulkScreen
 from turktui.ui.screens.confirm import ConfirmScreen
-from turktui.ui.screens.history import HistoryScreen
+from turktui.ui.screens.history import HistoryScreen, RecordScreen
 
 KEYS = ("AKIDTESTTESTTEST0000", "test-secret")
 
@@ -117,22 +117,25 @@ async def test_history_screen_environment_column_banner_and_filter(make_emulator
         await pilot.press("h")
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
         screen = app.screen
+        await wait_for(pilot, lambda: not screen.reading)
+        await pilot.pause()
         text = screen_text(app)
-        assert "SANDBOX (test money)" in text  # the banner
+        assert "SANDBOX (test money)" in text, (app.screen_stack, text)  # the banner
         assert " Env " in text
         for short, hit in (("PROD", "HITPRODUCTION0"), ("SBOX", "HITSANDBOX1"),
                            ("CUST", "HITCUSTOM2")):
             line = next(ln for ln in text.splitlines() if hit[:8] in ln)
             assert short in line, line
         await pilot.press("e")  # production only
-        await wait_for(pilot, lambda: screen.env_filter == "production")
+        await wait_for(pilot, lambda: screen.env_filter == "production" and not screen.reading)
         assert [r.hit_id for r in screen.records] == ["HITPRODUCTION0"]
         assert "1 production record" in screen_text(app)
         for expected in ("sandbox", "custom", "demo", None):
             await pilot.press("e")
-            await wait_for(pilot, lambda e=expected: screen.env_filter == e)
+            await wait_for(pilot, lambda e=expected: screen.env_filter == e and not screen.reading)
         assert len(screen.records) == 3
         await pilot.press("home", "enter")  # newest first: the custom record's detail: no password
+        await wait_for(pilot, lambda: isinstance(app.screen, RecordScreen))
         await pilot.pause()
         detail = screen_text(app)
         assert "custom \u00b7 http://127.0.0.1:9" in detail
@@ -148,7 +151,9 @@ async def test_history_at_wide_width_names_the_environment(make_emulator,
     async with app.run_test(size=(160, 48)) as pilot:
         await start(pilot)
         await pilot.press("h")
-        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen)
+                       and not app.screen.reading)
+        await pilot.pause()
         line = next(ln for ln in screen_text(app).splitlines() if "HITPRODUCTION0" in ln)
         assert "production" in line
 

@@ -154,11 +154,19 @@ def test_the_history_screen_survives_damaged_records(tmp_path: Path, emulator: o
         async with app.run_test(size=(140, 40)) as pilot:
             await pilot.pause()
             extend_flow.open_history(app)
-            await pilot.pause()
-            assert isinstance(app.screen, HistoryScreen) and app.screen.total == 3
+            screen = app.screen
+            assert isinstance(screen, HistoryScreen)
+            for _ in range(500):  # the list is read by a worker
+                if not screen.reading:
+                    break
+                await pilot.pause(0.01)
+            assert screen.total == 3
             for _ in range(3):
                 await pilot.press("enter")
-                await pilot.pause()
+                for _ in range(500):
+                    if isinstance(app.screen, RecordScreen):
+                        break
+                    await pilot.pause(0.01)
                 assert isinstance(app.screen, RecordScreen)
                 await pilot.press("escape")
                 await pilot.pause()

@@ -161,7 +161,8 @@ async def drive_app(ctx: Any, hit_ids: list[str], report: RenderReport, *,
                 await _until(pilot, lambda: app.screen is main)
         _scan(app, report, "table after")
         await pilot.press("h")
-        await _until(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        await _until(pilot, lambda: isinstance(app.screen, HistoryScreen)
+                     and not app.screen.reading)
         await pilot.pause()
         _scan(app, report, "history")
         if app.screen.total:

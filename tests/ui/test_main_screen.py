@@ -215,7 +215,7 @@ async def test_extend_and_history_call_the_flow(
     calls: list[tuple[str, Any]] = []
     fake = types.ModuleType("turktui.ui.extend_flow")
     fake.open_extend = lambda app, hit: calls.append(("extend", hit))  # type: ignore[attr-defined]
-    fake.open_history = lambda app: calls.append(("history", app))  # type: ignore[attr-defined]
+    fake.open_history = lambda app, **kw: calls.append(("history", app))  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "turktui.ui.extend_flow", fake)
     app = TurkTuiApp(demo_context)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -290,6 +290,9 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE requests ADD COLUMN read_at_server REAL;
     ALTER TABLE requests ADD COLUMN expiry_actual REAL;
     """,
+    """
+    CREATE INDEX IF NOT EXISTS requests_batch ON requests(batch_id);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -301,6 +304,47 @@ _COLUMNS = (
 )
 _SEARCHABLE = ("hit_id", "hit_title", "token", "state", "error_code", "error_message", "note",
                "batch_id")  # batch_id: typing a batch id lists its members
+#: Substring search over _SEARCHABLE: an external-content FTS5 table with the trigram
+#: tokenizer (matches like LIKE '%text%' for 3+ characters), kept by triggers. Optional: not
+#: a schema step (an SQLite without FTS5 must still open the file); see _ensure_search.
+_S = ", ".join(_SEARCHABLE)
+_NEW = ", ".join("new." + c for c in _SEARCHABLE)
+_OLD = ", ".join("old." + c for c in _SEARCHABLE)
+SEARCH_INDEX: tuple[str, ...] = (
+    f"""CREATE VIRTUAL TABLE IF NOT EXISTS requests_fts USING fts5({_S},
+        content='requests', content_rowid='id', tokenize='trigram')""",
+    f"""CREATE TRIGGER requests_fts_insert AFTER INSERT ON requests BEGIN
+        INSERT INTO requests_fts(rowid, {_S}) VALUES (new.id, {_NEW});
+    END""",
+    f"""CREATE TRIGGER requests_fts_delete AFTER DELETE ON requests BEGIN
+        INSERT INTO requests_fts(requests_fts, rowid, {_S}) VALUES ('delete', old.id, {_OLD});
+    END""",
+    f"""CREATE TRIGGER requests_fts_update AFTER UPDATE OF {_S} ON requests BEGIN
+        INSERT INTO requests_fts(requests_fts, rowid, {_S}) VALUES ('delete', old.id, {_OLD});
+        INSERT INTO requests_fts(rowid, {_S}) VALUES (new.id, {_NEW});
+    END""",
+)
+_SEARCH_TRIGGERS = frozenset({"requests_fts_insert", "requests_fts_delete",
+                              "requests_fts_update"})
+_search_available: bool | None = None
+
+
+def search_index_available() -> bool:
+    """Whether this SQLite has FTS5 with the trigram tokenizer (3.34+), checked once."""
+    global _search_available
+    if _search_available is None:
+        try:
+            probe = sqlite3.connect(":memory:")
+            try:
+                probe.execute("CREATE VIRTUAL TABLE t USING fts5(a, tokenize='trigram')")
+                _search_available = True
+            finally:
+                probe.close()
+        except sqlite3.Error:
+            _search_available = False
+    return _search_available
+
+
 _UPDATABLE = {
     "state", "error_code", "error_message", "first_sent", "duration", "expiry_state",
     "expiry_error", "note", "hit_title", "batch_id", "owner", "actual_after", "read_at",
@@ -356,7 +400,8 @@ def _check_regular(path: Path) -> None:
                            "untouched.")
 
 
-_OWN_TABLES = frozenset({"requests", "attempts", "sqlite_sequence", "sqlite_stat1"})
+_OWN_TABLES = frozenset({"requests", "attempts", "sqlite_sequence", "sqlite_stat1"}) | frozenset(
+    {"requests_fts"} | {f"requests_fts_{part}" for part in ("data", "idx", "docsize", "config")})
 
 
 class HistoryStore:
@@ -464,6 +509,7 @@ class HistoryStore:
         self._db.execute("PRAGMA synchronous = FULL")
         self._db.execute("PRAGMA foreign_keys = ON")
         self._migrate(version)
+        self._ensure_search(busy_timeout)
 
     # -- plumbing --------------------------------------------------------------------------
     def _migrate(self, version: int) -> None:
@@ -484,6 +530,41 @@ class HistoryStore:
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+
+    def _ensure_search(self, busy_timeout: float) -> None:
+        """The FTS5 search index (see SEARCH_INDEX), kept by triggers; optional.
+
+        Without FTS5 (or its trigram tokenizer) the triggers are dropped so writes never fail
+        on a missing module; searches then use LIKE, and the index is rebuilt the next time
+        an SQLite with FTS5 opens the file. Another process writing right now: try next time."""
+        have = search_index_available()
+        triggers = {str(r[0]) for r in self._db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        if have == _SEARCH_TRIGGERS.issubset(triggers):
+            return
+        self._db.execute("PRAGMA busy_timeout = 100")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:  # busy: another writer; the next open does it
+            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            return
+        try:
+            for name in _SEARCH_TRIGGERS:
+                self._db.execute(f"DROP TRIGGER IF EXISTS {name}")
+            if have:
+                for statement in SEARCH_INDEX:
+                    self._db.execute(statement)
+                self._db.execute("INSERT INTO requests_fts(requests_fts) VALUES ('rebuild')")
+            self._db.execute("COMMIT")
+        except sqlite3.Error:  # read-only file, full disk, a damaged row: searches use LIKE
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            raise
+        finally:
+            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
 
     def _write(self, fn: Any) -> Any:
         """Run fn(cursor) in one IMMEDIATE transaction (waits politely for other writers)."""
@@ -807,7 +888,8 @@ class HistoryStore:
         return out
 
     # -- reads -----------------------------------------------------------------------------
-    def _row(self, row: Sequence[Any], attempts: tuple[Attempt, ...] = ()) -> Record:
+    @staticmethod
+    def _row(row: Sequence[Any], attempts: tuple[Attempt, ...] = ()) -> Record:
         """A stored row as a Record. Never raises: a row damaged by hand, by another program
         or by a disk error is read with neutral values and named in `Record.damaged` (its
         error code says "damaged"), so listings and `resolve` keep working."""
@@ -856,7 +938,8 @@ class HistoryStore:
         return replace(record, damaged=damaged, error_code=record.error_code or "damaged",
                        note=f"Damaged record (unreadable: {damaged}). {record.note}".strip())
 
-    def _attempt(self, row: Sequence[Any]) -> Attempt:
+    @staticmethod
+    def _attempt(row: Sequence[Any]) -> Attempt:
         num, at, op, outcome, code, msg, dur = row
         read = _RowReader()
         return Attempt(read.int("number", num), read.moment("at", at)
@@ -964,3 +1047,10 @@ def open_history(path: Path | str) -> HistoryStore:
         raise HistoryError(f"cannot open the history file {path}: {exc}") from exc
 
 
+#: A stored row (columns as in COLUMNS) as a Record / an attempt row as an Attempt; for
+#: readers with their own connection (turktui.adapters.history_reader).
+COLUMNS = _COLUMNS
+SEARCHABLE = _SEARCHABLE
+SEARCH_TRIGGERS = _SEARCH_TRIGGERS
+record_from_row = HistoryStore._row
+attempt_from_row = HistoryStore._attempt

@@ -9,6 +9,7 @@ until something other than listing needs it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
 from collections.abc import Iterator
@@ -17,13 +18,15 @@ from typing import Any, ClassVar
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
+from turktui.adapters import requestlog
 from turktui.adapters.loader import HitLoader
 from turktui.domain.errors import TurkError
 from turktui.domain.models import Hit
 from turktui.ui.commands import TurkCommands
 from turktui.ui.context import AppContext
+from turktui.ui.errors import describe
 from turktui.ui.messages import (
     BalanceFailed,
     BalanceLoaded,
@@ -53,8 +56,27 @@ class TurkTuiApp(App[int]):
         self.main_screen = MainScreen(ctx)
         self._reload_timer = None
         self._loader: HitLoader | None = None
+        #: failures of workers (see on_worker_state_changed), newest last
+        self.worker_failures: list[str] = []
         if ctx.env.is_production:
             self.add_class("-production")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place a worker's failure surfaces: every worker runs with
+        exit_on_error=False, so an exception would otherwise end it silently. The operator
+        is told (title, message, what to do) and the request log keeps the traceback."""
+        if event.state is not WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if error is None:
+            return
+        title, message, hint = describe(error)
+        self.worker_failures.append(f"{event.worker.name or event.worker.group}: {title}")
+        with contextlib.suppress(Exception):
+            requestlog.logger().error("worker %r failed: %s", event.worker.name or
+                                      event.worker.group, message, exc_info=error)
+        self.notify(f"{message} {hint}".strip(), title=f"{title} ({event.worker.group})",
+                    severity="error", timeout=20, markup=False)
 
     async def run_async(self, **kwargs: Any) -> int | None:
         """Run the app; SIGTERM and SIGINT end it cleanly (terminal restored, exit code
@@ -75,12 +97,12 @@ class TurkTuiApp(App[int]):
         finally:
             for sig in installed:
                 loop.remove_signal_handler(sig)
-            settle = self.ctx.extras.get("settle_in_flight")
+            settle = self.ctx.state.settle_in_flight
             if settle is not None:
                 settle(self.return_code or 0, self.ctx.history)
 
     def _on_signal(self, signum: int) -> None:
-        self.ctx.extras["signal"] = signum
+        self.ctx.state.signal = signum
         self.exit(return_code=128 + signum)
 
     def get_default_screen(self) -> MainScreen:
@@ -286,9 +308,12 @@ class TurkTuiApp(App[int]):
         open_bulk(self)
 
     def action_history(self) -> None:
-        try:
-            from turktui.ui.extend_flow import open_history
-        except ImportError:
-            self.notify("Request history is not available in this build.", severity="warning")
-            return
-        open_history(self)
+        from turktui.ui.extend_flow import open_history
+
+        open_history(self, resolve_batch=self.resolve_batch)
+
+    def resolve_batch(self, batch_id: str) -> None:
+        """`B` in the history: settle a batch's unsettled members (turktui.ui.bulk_flow)."""
+        from turktui.ui.bulk_flow import resolve_batch
+
+        resolve_batch(self, batch_id)

@@ -98,7 +98,7 @@ def _finished(app: Any, report: BatchReport | None) -> None:
         if isinstance(screen, HistoryScreen):
             screen.reload()
     if report is not None:
-        app.ctx.extras["last_batch"] = report
+        app.ctx.state.last_batch = report
         severity = "information" if report.all_succeeded else "warning"
         app.notify(one_line(f"Batch {report.batch_id}: {report.summary()}", max_length=400)
                    + _unmark_succeeded(app, report),
@@ -134,7 +134,7 @@ def run_batch(app: Any, preview: BulkPreview) -> BatchScreen | None:
             f"{preview.send_count:,} HITs"
     screen = BatchScreen(title, on_cancel=runner.cancel,
                          on_retry=lambda s: retry_batch(app, runner, s))
-    app.ctx.extras["batch_runner"] = runner
+    app.ctx.state.batch_runner = runner
     app.push_screen(screen)
 
     def work() -> BatchReport | None:

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from turktui.ui.host import TurkHost
 from turktui.ui.widgets.hit_table import COLUMNS
 
 if TYPE_CHECKING:
-    from turktui.ui.app import TurkTuiApp
+    from turktui.ui.screens.main import MainScreen
 
 
-def app_commands(app: TurkTuiApp) -> list[tuple[str, str, Callable[[], object]]]:
+class CommandHost(TurkHost, Protocol):
+    """The app as the command palette sees it."""
+
+    main_screen: MainScreen
+
+
+def app_commands(app: CommandHost) -> list[tuple[str, str, Callable[[], object]]]:
     main = app.main_screen
     commands: list[tuple[str, str, Callable[[], object]]] = [
         ("Refresh HITs", "reload the list (r)", app.reload_hits),

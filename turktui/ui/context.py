@@ -3,18 +3,79 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, MutableMapping
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from turktui.adapters.config import Paths, Settings
 from turktui.domain.environment import Environment
 from turktui.domain.models import Balance
 
+if TYPE_CHECKING:
+    from turktui.pipeline.batch import BatchReport, BatchRunner
+    from turktui.pipeline.engine import Engine, Outcome
+
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+@dataclass
+class SessionState:
+    """What the session learns while it runs (typed; was a dict of loose keys)."""
+
+    #: the engine the extend/bulk/resolve flows share (rebuilt if the store or service change)
+    engine: Engine | None = None
+    #: worker → "Adding 3 to HIT…", shown in the status line while it runs
+    in_flight: dict[object, str] = field(default_factory=dict)
+    last_outcome: Outcome | None = None
+    last_batch: BatchReport | None = None
+    batch_runner: BatchRunner | None = None
+    #: why the balance could not be fetched (None: it could, or not yet tried)
+    balance_error: str | None = None
+    #: why the history could not be opened
+    history_error: str | None = None
+    #: run_app's "settle the requests in flight, then leave" (signals)
+    settle_in_flight: Callable[..., Any] | None = None
+    #: the signal that asked the app to end
+    signal: int | None = None
+
+
+class _StateView(MutableMapping[str, Any]):
+    """`ctx.extras[...]` for callers not yet moved to `ctx.state`: the same typed fields by
+    name. Unknown keys are refused (the grab-bag cannot grow); a None field is absent."""
+
+    def __init__(self, state: SessionState) -> None:
+        self._state = state
+        self._names = {f.name for f in fields(SessionState)}
+
+    def _check(self, key: str) -> None:
+        if key not in self._names:
+            raise KeyError(f"{key!r} is not session state (see SessionState)")
+
+    def __getitem__(self, key: str) -> Any:
+        self._check(key)
+        value = getattr(self._state, key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._check(key)
+        setattr(self._state, key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self._check(key)
+        if getattr(self._state, key) is None:
+            raise KeyError(key)
+        setattr(self._state, key, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return (n for n in sorted(self._names) if getattr(self._state, n) is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 @dataclass
@@ -32,7 +93,7 @@ class AppContext:
     #: a turktui.adapters.loader.HitLoader started before Textual was imported (by run_app);
     #: the first load takes it over. None: the app starts its own.
     hit_loader: Any = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    state: SessionState = field(default_factory=SessionState)
     _history_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def open_history(self, opener: Callable[[], Any], *, wait: float) -> tuple[Any, str]:
@@ -53,11 +114,22 @@ class AppContext:
                 try:
                     self.history = opener()
                 except Exception as exc:  # HistoryError: the caller says it to the operator
-                    self.extras["history_error"] = str(exc)
+                    self.state.history_error = str(exc)
                     return None, str(exc)
             return self.history, ""
         finally:
             self._history_lock.release()
+
+    @property
+    def history_opening(self) -> bool:
+        """Another thread is opening the history right now (it may wait for another
+        process's lock). Never blocks."""
+        return self.history is None and self._history_lock.locked()
+
+    @property
+    def extras(self) -> MutableMapping[str, Any]:
+        """The typed `state` seen as a mapping (for code not yet moved to `state`)."""
+        return _StateView(self.state)
 
     @property
     def read_only(self) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from turktui.adapters.history import HistoryError, HistoryStore, OutcomeNotRecorded
@@ -45,10 +46,10 @@ def get_history(app: Any) -> HistoryStore | None:
 
 def make_engine(app: Any, history: HistoryStore) -> Engine:
     ctx = app.ctx
-    engine = ctx.extras.get("engine")
+    engine = ctx.state.engine
     if engine is None or engine.history is not history or engine.service is not ctx.service:
         engine = Engine(ctx.service, history, ctx.env, clock=ctx.clock)
-        ctx.extras["engine"] = engine
+        ctx.state.engine = engine
     return engine
 
 
@@ -170,8 +171,8 @@ def _confirm_second(app: Any, engine: Engine, plan: Plan, fact: str) -> None:
 
 
 def _set_in_flight(app: Any, key: object, label: str | None) -> None:
-    """Keep `ctx.extras["in_flight"]` (shown in the status line) in step with the workers."""
-    flights: dict[object, str] = app.ctx.extras.setdefault("in_flight", {})
+    """Keep `ctx.state.in_flight` (shown in the status line) in step with the workers."""
+    flights = app.ctx.state.in_flight
     if label is None:
         flights.pop(key, None)
     else:
@@ -185,7 +186,7 @@ def _set_in_flight(app: Any, key: object, label: str | None) -> None:
 def announce(app: Any, outcome: Outcome) -> None:
     """Tell the operator and refresh what changed (runs on the app thread)."""
     state = outcome.record.state
-    app.ctx.extras["last_outcome"] = outcome
+    app.ctx.state.last_outcome = outcome
     if needs_attention(outcome.record):
         severity, title = "error", "Conflict: check the HIT"
     elif outcome.succeeded:
@@ -212,14 +213,20 @@ def announce(app: Any, outcome: Outcome) -> None:
 
 
 # -- history and resolve -------------------------------------------------------------------
-def open_history(app: Any) -> None:
-    history = get_history(app)
-    if history is None:
-        return
+def open_history(app: Any, *, resolve_batch: Callable[[str], None] | None = None) -> None:
+    """Show the history at once; its worker opens the store (first use) and reads it.
+    `resolve_batch(batch_id)`: what `B` does (none: resolving batches is off)."""
     if isinstance(app.screen, HistoryScreen):
         return
+    if app.ctx.history_opening:  # e.g. the start-up check waits for another process's lock
+        app.notify("Request history unavailable: the request history is still being opened "
+                   "(another turktui may be using it); try again in a moment",
+                   severity="warning", timeout=10, markup=False)
+        return
     resolve = None if app.ctx.read_only else (lambda rec: resolve_records(app, [rec]))
-    app.push_screen(HistoryScreen(history, resolve))
+    source = app.ctx.history if app.ctx.history is not None else (lambda: get_history(app))
+    app.push_screen(HistoryScreen(source, resolve,
+                                  resolve_batch=None if app.ctx.read_only else resolve_batch))
 
 
 def resolve_records(app: Any, records: list[Record], *, confirmed: bool = False) -> Any:

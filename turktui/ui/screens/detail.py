@@ -24,7 +24,7 @@ from turktui.ui.context import AppContext
 from turktui.ui.widgets.env_banner import EnvBanner
 
 if TYPE_CHECKING:
-    from turktui.ui.app import TurkTuiApp
+    from turktui.ui.host import TurkHost
 
 #: Well-known system qualification type ids, named for people.
 KNOWN_QUALS = {
@@ -160,7 +160,7 @@ class DetailScreen(Screen[None]):
         self.dismiss()
 
     def action_copy_id(self) -> None:
-        app: TurkTuiApp = self.app  # type: ignore[assignment]
+        app: TurkHost = self.app  # type: ignore[assignment]
         app.copy_hit_id(self.hit)
 
     def action_copy_field(self, name: str) -> None:

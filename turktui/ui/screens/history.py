@@ -7,7 +7,11 @@ records as with ten (Textual's DataTable needs ~0.5 s just to build 500 rows).
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
+from functools import partial
 from typing import Any, ClassVar
 
 from rich.cells import set_cell_size
@@ -26,13 +30,15 @@ from textual.strip import Strip
 from textual.widgets import Footer, Input, Static
 
 from turktui.adapters.history import HistoryError, HistoryStore
+from turktui.adapters.history_reader import HistoryQuery, HistoryReader
 from turktui.domain.environment import EnvKind
 from turktui.domain.records import Record, State
 from turktui.domain.text import one_line, redact, sanitize
 from turktui.domain.timefmt import iso
 
 PAGE = 200
-FILTER_DELAY = 0.15
+FILTER_DELAY = 0.0  # a keystroke queries at once (off the UI thread; stale answers dropped)
+CACHE_PAGES = 64
 _STATE_MARK = {
     State.SUCCEEDED: "\u2713 succeeded",
     State.RESOLVED_SUCCEEDED: "\u2713 resolved ok",
@@ -118,6 +124,72 @@ def header_line(width: int) -> str:
     return _fit(" ".join(_fit(name, w) for name, w in _layout(width)), width)
 
 
+class PageCache:
+    """Least-recently-used pages of records (like toolong's line cache)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._pages: OrderedDict[int, list[Record]] = OrderedDict()
+
+    def get(self, page: int) -> list[Record] | None:
+        rows = self._pages.get(page)
+        if rows is not None:
+            self._pages.move_to_end(page)
+        return rows
+
+    def put(self, page: int, rows: list[Record]) -> None:
+        self._pages[page] = rows
+        self._pages.move_to_end(page)
+        while len(self._pages) > self.size:
+            self._pages.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+
+class Listed(Message):
+    """A worker's answer to a query: the count and first page (or why not)."""
+
+    def __init__(self, generation: int, total: int, first: list[Record],
+                 error: str | None = None, indexed: bool = False, counting: bool = False) -> None:
+        super().__init__()
+        #: True: `total` is what is known so far (a full first page); a Counted follows
+        self.counting = counting
+        self.generation = generation
+        self.total = total
+        self.first = first
+        self.error = error
+        self.indexed = indexed
+
+
+class Counted(Message):
+    """The count of a listing whose first page was shown before it was counted."""
+
+    def __init__(self, generation: int, total: int | None, error: str | None = None) -> None:
+        super().__init__()
+        self.generation = generation
+        self.total = total
+        self.error = error
+
+
+class PageRead(Message):
+    def __init__(self, generation: int, page: int, rows: list[Record] | None) -> None:
+        super().__init__()
+        self.generation = generation
+        self.page = page
+        self.rows = rows
+
+
+class DetailRead(Message):
+    """A record read in full (with its batch), for the detail view or resolve."""
+
+    def __init__(self, record: Record, batch: Text | None, then: str) -> None:
+        super().__init__()
+        self.record = record
+        self.batch = batch
+        self.then = then
+
+
 class RecordList(ScrollView, can_focus=True):
     """A virtual, paged list of records: `fetch(offset, limit)` is called per page."""
 
@@ -149,28 +221,56 @@ class RecordList(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.total = 0
         self.cursor = 0
-        self._fetch: Callable[[int, int], list[Record]] = lambda offset, limit: []
-        self._pages: dict[int, list[Record]] = {}
+        self.generation = 0
+        #: asks for a page (generation, page) from a worker; the answer comes to put_page
+        self._want: Callable[[int, int], None] = lambda generation, page: None
+        self._pages = PageCache(CACHE_PAGES)
+        self._pending: set[int] = set()
 
-    def set_source(self, fetch: Callable[[int, int], list[Record]], total: int,
-                   first: list[Record] | None = None) -> None:
-        self._fetch = fetch
+    def set_source(self, want: Callable[[int, int], None], total: int,
+                   first: list[Record] | None = None, *, generation: int = 0) -> None:
+        """A new listing: `total` rows, `first` its first page; `want(generation, page)`
+        fetches the others (off the UI thread) and hands them to put_page."""
+        self._want = want
+        self.generation = generation
         self.total = total
-        self._pages = {0: first} if first is not None else {}
+        self._pages = PageCache(CACHE_PAGES)
+        self._pending = set()
+        if first is not None:
+            self._pages.put(0, first)
         self.cursor = min(self.cursor, max(0, total - 1))
+        self.virtual_size = Size(self.size.width, total + 1)
+        if self.scroll_offset.y > self.cursor:  # the listing shrank below the view
+            self.scroll_to(y=max(0, self.cursor - 1), animate=False, force=True)
+        self.refresh()
+
+    def set_total(self, total: int) -> None:
+        """The listing's count arrived (its first page is already shown)."""
+        self.total = total
         self.virtual_size = Size(self.size.width, total + 1)
         self.refresh()
 
+    def put_page(self, generation: int, page: int, rows: list[Record] | None) -> None:
+        """A page a worker read (None: it could not); stale generations are dropped."""
+        if generation != self.generation:
+            return
+        self._pending.discard(page)
+        if rows is not None:
+            self._pages.put(page, rows)
+        self.refresh()
+
     def record_at(self, index: int) -> Record | None:
+        """The record at `index` if its page is in the cache; else None and the page is
+        asked for (never read here: this runs on the UI thread)."""
         if not 0 <= index < self.total:
             return None
         page = index // PAGE
         rows = self._pages.get(page)
         if rows is None:
-            rows = self._fetch(page * PAGE, PAGE)
-            if len(self._pages) > 50:
-                self._pages.clear()
-            self._pages[page] = rows
+            if page not in self._pending:
+                self._pending.add(page)
+                self._want(self.generation, page)
+            return None
         offset = index - page * PAGE
         return rows[offset] if offset < len(rows) else None
 
@@ -189,6 +289,12 @@ class RecordList(ScrollView, can_focus=True):
         if rec is None:
             if self.total == 0 and y == 1:
                 return Strip([Segment(_fit("  No records.", width), base)], width)
+            if 0 <= index < self.total:
+                style = base + Style(dim=True)
+                if index == self.cursor:
+                    style = style + Style(reverse=True)
+                return Strip([Segment(_fit(f"  #{index + 1:,} \u2026 reading", width),
+                                      style)], width)
             return Strip.blank(width, base)
         style = base
         if not rec.settled:
@@ -258,17 +364,33 @@ class HistoryScreen(Screen[None]):
         Binding("B", "resolve_batch", "Resolve batch", show=False),
     ]
 
-    def __init__(self, history: HistoryStore,
-                 resolve: Callable[[Record], None] | None = None) -> None:
+    def __init__(self, history: HistoryStore | Callable[[], HistoryStore | None],
+                 resolve: Callable[[Record], None] | None = None, *,
+                 resolve_batch: Callable[[str], None] | None = None) -> None:
+        """`history`: the store, or a function that opens it (called in a worker: opening
+        may create or upgrade the file). The list reads through its own HistoryReader."""
         super().__init__()
-        self.history = history
+        self.history: HistoryStore | None = history if isinstance(history, HistoryStore) \
+            else None
+        self._open_store = (lambda: history) if isinstance(history, HistoryStore) else history
         self.resolve_cb = resolve
+        self.resolve_batch_cb = resolve_batch
         self.total = 0
         self.filter_text = ""
         self.only_unsettled = False
         self.env_filter: str | None = None
+        #: True from a query until its answer is listed (tests and benchmarks wait on it)
+        self.reading = True
+        #: the generation whose first page is on screen (its count may still be coming)
+        self.shown = 0
+        #: whether the last query used the FTS5 index
+        self.indexed = False
+        self.generation = 0
+        self._query = HistoryQuery()
         self._timer: Any = None
         self._error: str | None = None
+        self._reader: HistoryReader | None = None
+        self._reader_lock = threading.Lock()  # workers only; never held across the UI
 
     def compose(self) -> ComposeResult:
         ctx = getattr(self.app, "ctx", None)
@@ -278,7 +400,7 @@ class HistoryScreen(Screen[None]):
             yield EnvBanner(ctx, id="history-banner")
         yield Static(Text("Request history (newest first)"), id="history-title")
         yield RecordList(id="history-list")
-        yield Static(Text(""), id="history-count")
+        yield Static(Text("Reading the history\u2026"), id="history-count")
         yield Input(placeholder="Filter: HIT id, title, token, state, error…",
                     id="history-filter")
         yield Footer()
@@ -287,52 +409,139 @@ class HistoryScreen(Screen[None]):
         self.reload()
         self.query_one(RecordList).focus()
 
+    def on_unmount(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:  # closed off the UI thread: a worker may still be reading
+            reader.interrupt()
+            threading.Thread(target=_close_quietly, args=(reader,), daemon=True,
+                             name="history reader close").start()
+
     @property
     def records(self) -> list[Record]:
-        """The first page of what is listed (tests and callers; the list pages lazily)."""
+        """The first page of what is listed, as far as it has been read (tests, callers)."""
         lst = self.query_one(RecordList)
         return [r for i in range(min(lst.total, PAGE)) if (r := lst.record_at(i)) is not None]
 
-    # -- data ------------------------------------------------------------------------------
+    # -- data (read in workers, on the screen's own read-only connection) -------------------
+    def _get_reader(self) -> HistoryReader:
+        """Worker threads only: opens the store (first use) and a reader on its file. No
+        lock is held while the store opens (it may tell the operator via the UI thread)."""
+        reader = self._reader
+        if reader is not None:
+            return reader
+        store = self._open_store()
+        if store is None:
+            raise HistoryError("the request history is unavailable")
+        with self._reader_lock:
+            if self._reader is None:
+                self.history = store
+                self._reader = HistoryReader(store.path)
+            return self._reader
+
     def reload(self) -> None:
-        """Re-count and show the newest matching records (more are fetched on scroll)."""
+        """Re-count and list the newest matching records, in a worker (more on scroll)."""
         states = (State.PLANNED, State.SENDING, State.UNKNOWN) if self.only_unsettled else None
-        text = self.filter_text or None
-        env_kind = self.env_filter
-        self._error = None
+        self.generation += 1
+        self._query = HistoryQuery(text=self.filter_text, states=states,
+                                   env_kind=self.env_filter)
+        self.reading = True
+        if self._reader is not None:
+            self._reader.interrupt()  # a search typed past: its answer would be dropped
+        self.run_worker(partial(self._list, self.generation, self._query), thread=True,
+                        exclusive=True, group="history-list", name="history list",
+                        exit_on_error=False)
 
-        def fetch(offset: int, limit: int) -> list[Record]:
-            try:
-                return self.history.query(text=text, states=states, limit=limit, offset=offset,
-                                          env_kind=env_kind)
-            except HistoryError as exc:  # damaged after opening: say so, never crash
-                self._show_error(exc)
-                return []
-
-        first = fetch(0, PAGE)
+    def _list(self, generation: int, query: HistoryQuery) -> None:
         try:
-            self.total = len(first) if len(first) < PAGE else self.history.count(
-                text=text, states=states, env_kind=env_kind)
-        except HistoryError as exc:
-            self._show_error(exc)
-            self.total = len(first)
-        if self._error is not None:
-            self.query_one(RecordList).set_source(lambda offset, limit: [], 0, [])
+            reader = self._get_reader()
+            first = reader.page(query, 0, PAGE)
+        except HistoryError as exc:  # damaged after opening, unavailable: say so, never crash
+            self.post_message(Listed(generation, 0, [], error=str(exc)))
             return
-        self.query_one(RecordList).set_source(fetch, self.total, first)
+        if len(first) < PAGE:
+            self.post_message(Listed(generation, len(first), first, indexed=reader.indexed))
+            return
+        # The first page now; counting a broad match over 100,000 rows takes longer.
+        self.post_message(Listed(generation, len(first), first, indexed=reader.indexed,
+                                 counting=True))
+        if generation != self.generation:
+            return  # typed past already
+        try:
+            self.post_message(Counted(generation, reader.count(query)))
+        except HistoryError as exc:
+            self.post_message(Counted(generation, None, str(exc)))
+
+    def _want_page(self, generation: int, page: int) -> None:
+        self.run_worker(partial(self._read_page, generation, page, self._query), thread=True,
+                        group="history-page", name="history page", exit_on_error=False)
+
+    def _read_page(self, generation: int, page: int, query: HistoryQuery) -> None:
+        try:
+            rows: list[Record] | None = self._get_reader().page(query, page * PAGE, PAGE)
+            error = None
+        except HistoryError as exc:
+            rows, error = None, str(exc)
+        self.post_message(PageRead(generation, page, rows))
+        if error is not None and generation == self.generation:
+            self.post_message(Listed(-1, 0, [], error=error))
+
+    @on(Listed)
+    def _listed(self, message: Listed) -> None:
+        if message.generation == -1:  # a page could not be read: say so, keep the list
+            self._show_error(message.error or "")
+            return
+        if message.generation != self.generation:
+            return
+        self.reading = message.counting
+        self.shown = self.generation
+        self._error = None
+        lst = self.query_one(RecordList)
+        if message.error is not None:
+            self.total = 0
+            lst.set_source(self._want_page, 0, [], generation=self.generation)
+            self._show_error(message.error)
+            return
+        self.total = message.total
+        self.indexed = message.indexed
+        lst.set_source(self._want_page, message.total, message.first,
+                       generation=self.generation)
+        if message.counting:
+            self.query_one("#history-count", Static).update(Text("Counting\u2026"))
+            return
+        self._show_count()
+
+    @on(Counted)
+    def _counted(self, message: Counted) -> None:
+        if message.generation != self.generation:
+            return
+        self.reading = False
+        if message.total is None:
+            self._show_error(message.error or "")
+            return
+        self.total = message.total
+        self.query_one(RecordList).set_total(message.total)
+        self._show_count()
+
+    def _show_count(self) -> None:
         what = "unsettled " if self.only_unsettled else ""
-        if env_kind is not None:
-            what += f"{env_kind} "
+        if self.env_filter is not None:
+            what += f"{self.env_filter} "
         suffix = f" matching \u201c{one_line(self.filter_text)}\u201d" if self.filter_text else ""
         self.query_one("#history-count", Static).update(
             Text(f"{self.total:,} {what}record{'s' if self.total != 1 else ''}{suffix} \u00b7 "
                  "enter: detail \u00b7 r: resolve \u00b7 u: unsettled only \u00b7 e: env \u00b7 "
                  "b: batch"))
 
-    def _show_error(self, exc: Exception) -> None:
-        self._error = str(exc)
+    @on(PageRead)
+    def _page_read(self, message: PageRead) -> None:
+        # A page that could not be read is shown empty (never asked for again in a loop).
+        self.query_one(RecordList).put_page(message.generation, message.page,
+                                            message.rows if message.rows is not None else [])
+
+    def _show_error(self, error: str) -> None:
+        self._error = error
         self.query_one("#history-count", Static).update(
-            Text(one_line(f"The history cannot be read: {exc}", max_length=400)))
+            Text(one_line(f"The history cannot be read: {error}", max_length=400)))
 
     @property
     def current(self) -> Record | None:
@@ -343,15 +552,21 @@ class HistoryScreen(Screen[None]):
         self.filter_text = event.value.strip()
         if self._timer is not None:
             self._timer.stop()
-        self._timer = self.set_timer(FILTER_DELAY, self.reload)
+            self._timer = None
+        if FILTER_DELAY > 0:
+            self._timer = self.set_timer(FILTER_DELAY, self.reload)
+        else:
+            self.reload()
 
     @on(Input.Submitted, "#history-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if self._timer is not None:
             self._timer.stop()
-        self.filter_text = event.value.strip()
-        self.reload()
+        text = event.value.strip()
+        if text != self._query.text:
+            self.filter_text = text
+            self.reload()
         self.query_one(RecordList).focus()
 
     @on(RecordList.Selected)
@@ -379,28 +594,47 @@ class HistoryScreen(Screen[None]):
         self.only_unsettled = not self.only_unsettled
         self.reload()
 
-    def _full(self, rec: Record) -> Record:
-        """The record with its attempts (the listed one if the file cannot be read now)."""
+    def _read_full(self, rec: Record, then: str) -> None:
+        """Worker: the record with its attempts (the listed one if the file cannot be read
+        now) and, for the detail view, its batch."""
         try:
-            return self.history.get(rec.id) or rec
+            reader = self._get_reader()
+            full = reader.get(rec.id) or rec
         except HistoryError as exc:
-            self._show_error(exc)
-            return rec
+            self.post_message(Listed(-1, 0, [], error=str(exc)))
+            reader, full = None, rec
+        batch = self._batch_text(reader, full) if then == "detail" else None
+        self.post_message(DetailRead(full, batch, then))
+
+    def _fetch_full(self, rec: Record, then: str) -> None:
+        self.run_worker(partial(self._read_full, rec, then), thread=True, group="history-detail",
+                        name="history record", exit_on_error=False)
+
+    @on(DetailRead)
+    def _detail_read(self, message: DetailRead) -> None:
+        if not self.is_current:
+            return  # the operator has moved on
+        if message.then == "detail":
+            self.app.push_screen(RecordScreen(message.record, self.resolve_cb,
+                                              batch=message.batch))
+        elif self.resolve_cb is not None:
+            self.resolve_cb(message.record)
 
     def action_detail(self) -> None:
         rec = self.current
         if rec is not None:
-            full = self._full(rec)
-            self.app.push_screen(RecordScreen(full, self.resolve_cb,
-                                              batch=self._batch_text(full)))
+            self._fetch_full(rec, "detail")
 
     # -- batches ---------------------------------------------------------------------------
-    def _batch_text(self, rec: Record, limit: int = 30) -> Text | None:
-        """The record's batch: its members' states, for the detail view."""
+    @staticmethod
+    def _batch_text(reader: HistoryReader | None, rec: Record, limit: int = 30) -> Text | None:
+        """The record's batch: its members' states, for the detail view (worker)."""
         if not rec.batch_id:
             return None
         try:
-            members = self.history.batch_records(rec.batch_id)
+            if reader is None:
+                raise HistoryError("the history cannot be read now")
+            members = reader.batch_records(rec.batch_id)
         except HistoryError as exc:
             return Text(one_line(f"Batch members cannot be read: {exc}", max_length=300))
         counts: dict[str, int] = {}
@@ -436,12 +670,10 @@ class HistoryScreen(Screen[None]):
         if rec is None or not rec.batch_id:
             self.notify("This request is not part of a batch.", markup=False)
             return
-        if self.resolve_cb is None:
+        if self.resolve_batch_cb is None:
             self._resolve_off()
             return
-        from turktui.ui.bulk_flow import resolve_batch
-
-        resolve_batch(self.app, rec.batch_id)
+        self.resolve_batch_cb(rec.batch_id)
 
     def action_resolve(self) -> None:
         rec = self.current
@@ -454,7 +686,7 @@ class HistoryScreen(Screen[None]):
         if self.resolve_cb is None:
             self._resolve_off()
             return
-        self.resolve_cb(self._full(rec))
+        self._fetch_full(rec, "resolve")
 
     def _resolve_off(self) -> None:
         ctx = getattr(self.app, "ctx", None)
@@ -463,6 +695,11 @@ class HistoryScreen(Screen[None]):
                         severity="warning", markup=False)
         else:
             self.notify("Resolving is not available here.", severity="warning")
+
+
+def _close_quietly(reader: HistoryReader) -> None:
+    with contextlib.suppress(Exception):
+        reader.close()
 
 
 def record_text(rec: Record) -> Text:

@@ -28,7 +28,7 @@ from turktui.ui.widgets.hit_table import COLUMN_LABELS, HitTable
 from turktui.ui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
-    from turktui.ui.app import TurkTuiApp
+    from turktui.ui.host import TurkHost
 
 
 #: What `e` / `b` say in a read-only session (instead of doing nothing).
@@ -83,7 +83,7 @@ class MainScreen(Screen[None]):
         self.notify(READ_ONLY_MESSAGE.format(what=what), severity="warning", markup=False)
 
     @property
-    def tui(self) -> TurkTuiApp:
+    def tui(self) -> TurkHost:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:

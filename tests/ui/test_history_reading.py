@@ -1,0 +1,198 @@
+"""The history is read off the UI thread, on its own connection, and searched via FTS5.
+
+Issue 14: with the writers' shared connection held (a writer waiting for another process's
+write lock), the history list waited seconds on the UI thread; a filter keystroke ran LIKE
+over every column on the UI thread; a failing worker left no trace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.bulk.test_ui import start
+from tests.ui.helpers import screen_text, wait_for
+from turktui.adapters import history as history_module
+from turktui.adapters.history import HistoryStore, open_history
+from turktui.adapters.history_reader import HistoryQuery, HistoryReader
+from turktui.domain.records import State
+from turktui.ui import extend_flow
+from turktui.ui.app import TurkTuiApp
+from turktui.ui.screens.history import HistoryScreen, PageCache, RecordList
+
+KEYS = ("AKIDTESTTESTTEST0000", "test-secret")
+
+
+def _fill(store: HistoryStore, count: int) -> None:
+    store.import_many({"hit_id": f"HIT{i:06d}", "n": 1, "token": f"turktui-{i:08x}",
+                       "hit_title": f"Survey {i} about_things 100%", "max_before": 3,
+                       "expected_after": 4, "state": "succeeded" if i % 3 else "unknown"}
+                      for i in range(count))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Any:
+    s = open_history(tmp_path / "h" / "history.sqlite3")
+    yield s
+    s.close()
+
+
+# -- the reader ---------------------------------------------------------------------------
+@pytest.mark.parametrize("text", ["HIT00012", "survey 1", "ABOUT_THINGS", "100%", "unknown",
+                                  "s", "12", "zzz", 'a"b', "turktui-0000001"])
+def test_search_index_finds_what_like_finds(store: HistoryStore, text: str) -> None:
+    _fill(store, 400)
+    store.update(7, state=State.FAILED, error_code="ThrottlingException",
+                 error_message="Rate exceeded")
+    reader = HistoryReader(store.path)
+    assert reader.indexed
+    query = HistoryQuery(text=text)
+    indexed = [r.id for r in reader.page(query, 0, 1000)]
+    count = reader.count(query)
+    reader.indexed = False  # the LIKE path: what an SQLite without FTS5 does
+    assert [r.id for r in reader.page(query, 0, 1000)] == indexed
+    assert reader.count(query) == count == len(indexed)
+    reader.close()
+
+
+def test_search_index_follows_updates(store: HistoryStore) -> None:
+    _fill(store, 10)
+    reader = HistoryReader(store.path)
+    assert reader.count(HistoryQuery(text="Throttling")) == 0
+    store.update(3, state=State.FAILED, error_code="ThrottlingException")
+    assert [r.id for r in reader.page(HistoryQuery(text="throttling"), 0, 10)] == [3]
+    store.update(3, error_code="")
+    assert reader.count(HistoryQuery(text="throttling")) == 0
+    reader.close()
+
+
+def test_without_fts5_the_triggers_go_and_come_back(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "h" / "history.sqlite3"
+    open_history(path).close()
+    monkeypatch.setattr(history_module, "_search_available", False)
+    store = open_history(path)  # an SQLite without FTS5: writes must not need the module
+    _fill(store, 5)
+    store.close()
+    con = sqlite3.connect(path)
+    triggers = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='trigger'")}
+    con.close()
+    assert not triggers & history_module.SEARCH_TRIGGERS
+    reader = HistoryReader(path)
+    assert not reader.indexed and reader.count(HistoryQuery(text="HIT00000")) == 5
+    reader.close()
+    monkeypatch.setattr(history_module, "_search_available", True)
+    open_history(path).close()  # FTS5 again: the index is rebuilt with what was written
+    reader = HistoryReader(path)
+    assert reader.indexed and reader.count(HistoryQuery(text="HIT000003")) == 1
+    reader.close()
+
+
+def test_reader_answers_while_another_connection_holds_the_write_lock(
+        store: HistoryStore) -> None:
+    _fill(store, 300)
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("UPDATE requests SET note = 'x' WHERE id = 1")
+    try:
+        reader = HistoryReader(store.path)
+        t0 = time.perf_counter()
+        assert reader.count(HistoryQuery(text="Survey")) == 300
+        assert len(reader.page(HistoryQuery(), 200, 200)) == 100
+        assert time.perf_counter() - t0 < 1.0
+        reader.close()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+def test_page_cache_keeps_the_most_recently_used() -> None:
+    cache = PageCache(2)
+    cache.put(0, [])
+    cache.put(1, [])
+    assert cache.get(0) == []  # 0 is now the most recent
+    cache.put(2, [])
+    assert cache.get(1) is None and cache.get(0) == [] and cache.get(2) == [] and len(cache) == 2
+
+
+# -- the screen -----------------------------------------------------------------------------
+async def test_history_lists_and_filters_while_the_writer_waits_for_another_process(
+        make_emulator: Any, make_context: Any) -> None:
+    """The app's own writer holds the store's connection for seconds (waiting for another
+    process's write lock); the history screen still lists, scrolls and filters at once."""
+    server = make_emulator(0)
+    ctx = make_context(server.url, credentials=KEYS)
+    store = open_history(ctx.paths.history_db)
+    _fill(store, 1000)
+    store.close()
+    app = TurkTuiApp(ctx)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await start(pilot)
+        history = extend_flow.get_history(app)
+        assert history is not None
+        other = sqlite3.connect(history.path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        writer = threading.Thread(target=lambda: _blocked_write(history), daemon=True)
+        writer.start()
+        try:
+            await wait_for(pilot, lambda: _held(history._lock), timeout=5)  # writer inside
+            t0 = time.perf_counter()
+            await pilot.press("h")
+            await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen)
+                           and not app.screen.reading, timeout=3)
+            screen = app.screen
+            assert screen.total == 1000
+            await pilot.press("end")
+            listing = screen.query_one(RecordList)
+            await wait_for(pilot, lambda: listing.current is not None, timeout=3)
+            assert listing.current.hit_id == "HIT000000"
+            await pilot.press("slash", *"HIT00099")
+            await wait_for(pilot, lambda: not screen.reading
+                           and screen.filter_text == "HIT00099", timeout=3)
+            assert screen.total == 10
+            assert time.perf_counter() - t0 < 5.0  # the writer still waits (busy 15 s)
+            assert writer.is_alive()
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+            writer.join(20)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "HIT000990 " in text and "HIT000989" not in text, text
+
+
+def _held(lock: Any) -> bool:
+    """Whether another thread holds `lock` right now."""
+    if lock.acquire(blocking=False):
+        lock.release()
+        return False
+    return True
+
+
+def _blocked_write(history: HistoryStore) -> None:
+    with contextlib.suppress(Exception):  # the lock may outlast busy_timeout: not the point
+        history.update(1, note="written after the other process let go")
+
+
+async def test_a_failing_worker_is_shown_and_logged(make_emulator: Any,
+                                                    make_context: Any) -> None:
+    server = make_emulator(0)
+    app = TurkTuiApp(make_context(server.url, credentials=KEYS))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await start(pilot)
+
+        def boom() -> None:
+            raise RuntimeError("the engine fell over")
+
+        app.run_worker(boom, thread=True, group="extend", name="extend HIT1",
+                       exit_on_error=False)
+        await wait_for(pilot, lambda: any("the engine fell over" in str(n.message)
+                                          for n in app._notifications), timeout=5)
+        assert app.worker_failures == ["extend HIT1: Unexpected problem"]
+        assert app.is_running  # nothing ended the app

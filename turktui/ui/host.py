@@ -1,0 +1,32 @@
+"""What screens may ask of the app (a Protocol: screens never import the app module).
+
+The app (turktui.ui.app.TurkTuiApp) implements it; screens type `self.app` as TurkHost, so the
+import graph stays a tree: app → screens, never back.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from turktui.domain.models import Hit
+from turktui.ui.context import AppContext
+
+
+class TurkHost(Protocol):
+    ctx: AppContext
+
+    def start_up(self) -> None: ...
+
+    def reload_hits(self) -> None: ...
+
+    def refresh_balance(self) -> None: ...
+
+    def refresh_banners(self) -> None: ...
+
+    def copy_hit_id(self, hit: Hit | None) -> None: ...
+
+    def action_extend(self) -> None: ...
+
+    def action_history(self) -> None: ...
+
+    def action_help(self) -> None: ...
