@@ -39,6 +39,7 @@ commands:
   turktui emulator             serve the MTurk-compatible service for other tools
   turktui paths                print where config, history and logs live
   turktui extend HIT_ID N      add assignments from the shell (token-protected)
+  turktui list                 list HITs for scripts (--json, --json-array, --csv)
   turktui history              list recorded requests
   turktui resolve              settle requests whose outcome is unknown
 

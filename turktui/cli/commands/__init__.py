@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from turktui.cli.commands import extend, history, resolve
+from turktui.cli.commands import list as list_command
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     paths.set_defaults(handler=cmd_paths)
     extend.register(sub)
     history.register(sub)
+    list_command.register(sub)
     resolve.register(sub)
 
 
