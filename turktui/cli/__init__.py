@@ -40,6 +40,7 @@ commands:
   turktui paths                print where config, history and logs live
   turktui extend HIT_ID N      add assignments from the shell (token-protected)
   turktui list                 list HITs for scripts (--json, --json-array, --csv)
+  turktui expire HIT_ID...     expire HITs now (recorded; asks unless --demo or --yes)
   turktui history              list recorded requests
   turktui resolve              settle requests whose outcome is unknown
 

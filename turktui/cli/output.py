@@ -95,7 +95,7 @@ def record_line(record: Any) -> str:
         title = title[:29] + "\u2026"
     return (f"#{record.id:<6} {iso(record.created)}  {env_short(record.env_kind)}  "
             f"{record.state.label:<20} "
-            f"+{record.n:<7,} {safe(record.hit_id)}  {title}  "
+            f"{record.change_label:<8} {safe(record.hit_id)}  {title}  "
             f"{safe(record.error_code)}"
             + (f"  [{safe(record.batch_id)}]" if record.batch_id else "")
             + conflict_text(record))

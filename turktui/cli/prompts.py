@@ -52,3 +52,21 @@ def confirm_spend(env: Environment, what: str, yes: bool) -> Declined | None:
     if not answer:
         return Declined(EXIT_CANCELLED, "cancelled", "turktui: cancelled; nothing was sent")
     return None
+
+
+def confirm_expire(env: Environment, what: str, yes: bool) -> Declined | None:
+    """Expiring stops workers from accepting the HIT: asked on every environment but demo
+    (sandbox and loopback included), unless `--yes`."""
+    from turktui.domain.environment import EnvKind
+
+    if yes or env.kind is EnvKind.DEMO:
+        return None
+    answer = ask(f"{what} on {env.kind.value}? It stops workers from accepting the HIT; "
+                 "work in progress is kept.")
+    if answer is None:
+        return Declined(EXIT_USAGE, "usage",
+                        "turktui: expiring needs confirmation: no terminal to ask on, pass "
+                        "--yes to confirm")
+    if not answer:
+        return Declined(EXIT_CANCELLED, "cancelled", "turktui: cancelled; nothing was sent")
+    return None

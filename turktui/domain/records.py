@@ -141,6 +141,23 @@ class Record:
     def settled(self) -> bool:
         return self.state.settled
 
+    @property
+    def expiry_only(self) -> bool:
+        """An expiration change alone (expire now, add time): no assignments are added, the
+        record's main state is the UpdateExpirationForHIT outcome."""
+        return self.n == 0 and self.expire_at is not None and self.target is None
+
+    @property
+    def change_label(self) -> str:
+        """What the request changes, in a few characters: '+5', 'expire', 'time',
+        '+5 +time' (assignments and a later expiration), '+5 expire'."""
+        if self.expire_at is None:
+            return f"+{self.n:,}"
+        what = "expire" if self.expire_at.timestamp() <= 0 else "time"
+        if self.n == 0 and self.target is None:
+            return what
+        return f"+{self.n:,} " + ("+time" if what == "time" else what)
+
 
 class OwnedElsewhere(StateChanged):
     """The record belongs to another process that is still running: leave it alone."""
@@ -176,6 +193,7 @@ def record_to_json(record: Record) -> dict[str, Any]:
         "hit_id": record.hit_id,
         "hit_title": record.hit_title,
         "n": record.n,
+        "change": record.change_label,
         "token": record.token,
         "max_before": record.max_before,
         "expected_after": record.expected_after,

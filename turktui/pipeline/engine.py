@@ -58,11 +58,16 @@ from turktui.domain.rules import (
     InputProblem,
     check_count,
     check_expiration,
+    expiration_matches,
     extension_cost,
     extension_range,
     is_expire_now,
 )
-from turktui.pipeline.operations import ADD_ASSIGNMENTS, UPDATE_EXPIRATION
+from turktui.pipeline.operations import (
+    ADD_ASSIGNMENTS,
+    EXPIRE_NOW_TOLERANCE,
+    UPDATE_EXPIRATION,
+)
 from turktui.pipeline.pacing import AdaptiveRate
 from turktui.pipeline.policy import needs_attention as needs_attention  # (re-exported)
 
@@ -381,10 +386,12 @@ class Engine:
             raise PlanRefused(f"MTurk sent data turktui cannot trust for this HIT "
                               f"({hit.problem}); it cannot be extended.", "unreadable")
         rng = extension_range(hit.max_assignments, hit.created)
-        try:
-            check_count(n, rng)
-        except InputProblem as exc:
-            raise PlanRefused(str(exc)) from exc
+        expiry_only = n == 0 and expire_at is not None and target is None
+        if not expiry_only:
+            try:
+                check_count(n, rng)
+            except InputProblem as exc:
+                raise PlanRefused(str(exc)) from exc
         if expire_at is not None:
             if not is_expire_now(expire_at) and expire_at <= self.clock():
                 raise PlanRefused("The new expiration must be in the future.", "expiration")
@@ -398,7 +405,8 @@ class Engine:
             except InputProblem as exc:
                 raise PlanRefused(str(exc), "token") from exc
         new_max = hit.max_assignments + n
-        cost = extension_cost(hit.reward, n, new_max) if hit.reward is not None else None
+        cost = (extension_cost(hit.reward, n, new_max)
+                if hit.reward is not None and n > 0 else None)
         return Plan(hit=hit, n=n, token=token or new_token(), range=rng, cost=cost,
                     new_max=new_max, expire_at=expire_at, batch_id=batch_id, target=target,
                     allow_second=allow_second)
@@ -591,9 +599,12 @@ class Engine:
                     "before sending; the request was made from the fresh value.")
             if record.target is not None:
                 note = note[:-1] + f" (+{n:,} to reach {record.target:,})."
+        if record.expiry_only:
+            note = ""  # MaxAssignments is not this request's business
         rng = extension_range(m, hit.created)
         try:
-            check_count(n, rng)
+            if not record.expiry_only:
+                check_count(n, rng)
         except InputProblem as exc:
             return self._settle_unsent(record, State.REFUSED, "rules",
                                        f"{exc} (MaxAssignments read just before sending: "
@@ -643,7 +654,9 @@ class Engine:
               maybe_applied: bool = False) -> _SendResult:
         """The retry loop. Every attempt is recorded before it is sent and after it answers.
         maybe_applied: an earlier attempt (another run) may have gone through."""
-        op = ADD_ASSIGNMENTS
+        # An expiration change alone is sent as the request itself, through the same loop:
+        # UpdateExpirationForHIT's implicit token (HIT id + ExpireAt) makes a retry safe.
+        op = UPDATE_EXPIRATION if record.expiry_only else ADD_ASSIGNMENTS
         result = _SendResult(State.FAILED)
         waited = 0.0
         first_sent = record.first_sent
@@ -741,6 +754,7 @@ class Engine:
         note = result.note
         state = result.state
         actual: int | None = None
+        expiry: dict[str, Any] = {}
         processed = any(isinstance(e, TokenAlreadyProcessed) for e in result.errors)
         if state is State.SUCCEEDED:
             hit, _ = self._read(record.hit_id)
@@ -753,6 +767,8 @@ class Engine:
                              "again.")
                 else:
                     note += " (Not confirmed: the HIT could not be read afterwards.)"
+            elif record.expiry_only:
+                state, note, expiry = self._confirm_expiry(record, hit, answer, note)
             else:
                 actual = hit.max_assignments
                 if ADD_ASSIGNMENTS.confirmed(record, hit, self.clock()):
@@ -766,9 +782,9 @@ class Engine:
                 isinstance(e, RequestRefused) for e in result.errors):
             # A re-send was refused, yet the original attempt may have gone through: only
             # the HIT can tell (and only if nothing else explains its numbers).
-            hit, _ = self._read(record.hit_id)
+            hit, server = self._read(record.hit_id)
             if hit is not None:
-                state, cnote, actual = self._judge(record, hit)
+                state, cnote, actual = self._judge(record, hit, server)
                 note = (f"The re-send was refused ({result.error_message or result.error_code})."
                         f" {cnote}")
             else:
@@ -791,12 +807,13 @@ class Engine:
                                   "error_message": result.error_message, "note": note.strip()}
         if actual is not None:
             values["actual_after"] = actual
+        values.update(expiry)
         if started is not None:
             values["duration"] = time.monotonic() - started
         self.history.update(record.id, now=self.clock(), expect=State.SENDING, **values)
         emit(Event("answered", record.id, _summary(state, record)))
         if state in (State.SUCCEEDED, State.RESOLVED_SUCCEEDED) and record.expire_at is not None \
-                and not record.expiry_state:
+                and not record.expiry_state and not record.expiry_only:
             self._update_expiration(record, emit)
             hit = None
         if hit is None:
@@ -808,6 +825,25 @@ class Engine:
         message = outcome_message(final)
         emit(Event("done", record.id, message))
         return Outcome(record=final, hit=hit, message=message)
+
+    def _confirm_expiry(self, record: Record, hit: Hit, answer: str,
+                        note: str) -> tuple[State, str, dict[str, Any]]:
+        """An expiration-only request MTurk claimed (200 or already processed): succeeded
+        only when GetHIT shows the expiration asked for ("expire now": not after MTurk's
+        time), a conflict otherwise."""
+        assert record.expire_at is not None
+        server = self._server_date()
+        when = max(server or self.clock(), self.clock())
+        if UPDATE_EXPIRATION.confirmed(record, hit, when):
+            return State.SUCCEEDED, (note + f" Confirmed: the HIT expires "
+                                     f"{_when(hit.expiration)}.").strip(), {
+                "expiry_state": "succeeded", "expiry_error": "",
+                "expiry_actual": hit.expiration}
+        return State.CONFLICT, (f"{answer}, but the HIT expires {_when(hit.expiration)}, not "
+                                f"{_expected(record)}. It is not recorded as a success; check "
+                                "the HIT."), {
+            "expiry_state": "conflict", "expiry_actual": hit.expiration,
+            "expiry_error": f"{answer}, but the HIT expires {_when(hit.expiration)}"}
 
     def _update_expiration(self, record: Record, emit: Callable[[Event], None]) -> None:
         """UpdateExpirationForHIT has no request token: MTurk derives one from the HIT id and
@@ -890,6 +926,11 @@ class Engine:
             self.history.update(
                 record.id, now=self.clock(), expiry_state="failed", expiry_actual=hit.expiration,
                 expiry_error=f"{last} (the HIT still expires {shown})")
+
+    def _server_date(self) -> datetime | None:
+        dated = getattr(self.service, "server_date", None)
+        when = dated() if callable(dated) else None
+        return when if isinstance(when, datetime) else None
 
     def _try_get_hit(self, hit_id: str) -> Hit | None:
         try:
@@ -979,10 +1020,12 @@ class Engine:
             return self._after_send(record, result, emit, resolved=True)
         return self._resolve_by_comparison(record, hit, emit)
 
-    def _judge(self, record: Record, hit: Hit) -> tuple[State, str, int]:
+    def _judge(self, record: Record, hit: Hit,
+               server: datetime | None = None) -> tuple[State, str, int]:
         """Comparison: (state, note, MaxAssignments now). Concludes only when nothing else
         explains the numbers: another recorded request on the HIT that may have changed it
-        after this one read MaxAssignments makes the answer "cannot tell"."""
+        after this one read MaxAssignments makes the answer "cannot tell". An
+        expiration-only request is judged by the HIT's Expiration."""
         now_max = hit.max_assignments
         since = record.read_at or record.created
         others = [
@@ -994,13 +1037,28 @@ class Engine:
         ]
         numbers = (f"MaxAssignments is {now_max:,}; this request expected {record.max_before:,} "
                    f"\u2192 {record.expected_after:,}")
+        if record.expiry_only:
+            numbers = (f"the HIT expires {_when(hit.expiration)}; this request asked for "
+                       f"{_expected(record)}")
         if others:
-            listed = ", ".join(f"#{r.id} (+{r.n:,}, {r.state.label})" for r in others[:5])
+            listed = ", ".join(f"#{r.id} ({r.change_label}, {r.state.label})"
+                               for r in others[:5])
             more = f" and {len(others) - 5} more" if len(others) > 5 else ""
             return State.UNKNOWN, (
                 f"Cannot tell: {numbers}, and other requests on this HIT may have changed it "
                 f"since: {listed}{more}. Check the HIT by hand; turktui will not re-send."
             ), now_max
+        if record.expiry_only:
+            assert record.expire_at is not None
+            when = max(server or self.clock(), self.clock()) + EXPIRE_NOW_TOLERANCE
+            if expiration_matches(record.expire_at, hit.expiration, when):
+                return State.RESOLVED_SUCCEEDED, (
+                    f"Settled by comparison: the HIT expires {_when(hit.expiration)}, as "
+                    "asked, so it went through."), now_max
+            return State.RESOLVED_NOT_APPLIED, (
+                f"Settled by comparison: the HIT expires {_when(hit.expiration)}, not "
+                f"{_expected(record)}, and no other request explains a change, so it was not "
+                "applied."), now_max
         if now_max == record.expected_after:
             return State.RESOLVED_SUCCEEDED, (
                 f"Settled by comparison: MaxAssignments is {now_max:,}, the expected value "
@@ -1027,11 +1085,14 @@ class Engine:
                 final = self.history.get(record.id)
                 assert final is not None
                 return Outcome(final, None, _summary(final.state, final) + " " + final.note)
-        state, note, now_max = self._judge(record, hit)
+        state, note, now_max = self._judge(record, hit, self._server_date())
         self.history.update(record.id, now=self.clock(), expect=record.state, state=state,
                             note=note, actual_after=now_max)
+        if record.expiry_only and state is State.RESOLVED_SUCCEEDED:
+            self.history.update(record.id, now=self.clock(), expiry_state="succeeded",
+                                expiry_actual=hit.expiration)
         if state is State.RESOLVED_SUCCEEDED and record.expire_at is not None \
-                and not record.expiry_state:
+                and not record.expiry_state and not record.expiry_only:
             note += " The requested expiration change was not made (too late to be safe)."
             self.history.update(record.id, now=self.clock(), expiry_state="skipped", note=note)
         emit(Event("done", record.id, note))
@@ -1064,7 +1125,15 @@ def outcome_message(record: Record) -> str:
 LOCAL_REFUSALS = ("rules", "nothing_to_do", "expiration")
 
 
+def _expected(record: Record) -> str:
+    if is_expire_now(record.expire_at):
+        return "expired now"
+    return _when(record.expire_at)
+
+
 def _summary(state: State, record: Record) -> str:
+    if record.expiry_only:
+        return _expiry_summary(state, record)
     what = f"+{record.n:,} on HIT {record.hit_id}"
     return {
         State.SUCCEEDED: f"Added {record.n:,} assignment{'s' if record.n != 1 else ''} to HIT "
@@ -1081,6 +1150,30 @@ def _summary(state: State, record: Record) -> str:
                         f"HIT disagree (before {record.max_before:,}, expected "
                         f"{record.expected_after:,}, actual "
                         f"{'?' if record.actual_after is None else f'{record.actual_after:,}'}).",
+        State.SENDING: f"Request #{record.id} ({what}) is being sent.",
+        State.PLANNED: f"Request #{record.id} ({what}) is planned.",
+    }[state]
+
+
+def _expiry_summary(state: State, record: Record) -> str:
+    now = is_expire_now(record.expire_at)
+    what = (f"expire HIT {record.hit_id} now" if now else
+            f"expiration of HIT {record.hit_id} \u2192 {_when(record.expire_at)}")
+    done = (f"Expired HIT {record.hit_id}: workers can no longer accept it; work in progress "
+            "is kept." if now else
+            f"HIT {record.hit_id} now expires {_when(record.expire_at)}.")
+    return {
+        State.SUCCEEDED: done,
+        State.RESOLVED_SUCCEEDED: f"Request #{record.id} ({what}) went through.",
+        State.RESOLVED_NOT_APPLIED: f"Request #{record.id} ({what}) was not applied.",
+        State.REFUSED: (f"Not sent ({what}): {record.error_message}." if record.error_code
+                        in LOCAL_REFUSALS else
+                        f"MTurk refused ({what}): {record.error_message or record.error_code}"),
+        State.FAILED: f"Could not send ({what}): {record.error_message}. Nothing was applied.",
+        State.UNKNOWN: f"Outcome of ({what}) is unknown (request #{record.id}).",
+        State.CONFLICT: f"CONFLICT on request #{record.id} ({what}): MTurk's answer and the "
+                        f"HIT disagree (expected {_expected(record)}, actual "
+                        f"{_when(record.expiry_actual)}).",
         State.SENDING: f"Request #{record.id} ({what}) is being sent.",
         State.PLANNED: f"Request #{record.id} ({what}) is planned.",
     }[state]

@@ -207,8 +207,8 @@ def settle(
             continue
         result.outcomes.append(outcome)
         if log:
-            requestlog.note(engine.env, f"resolve #{record.id} HIT {record.hit_id} +{record.n}: "
-                                        f"{outcome.record.state.value}")
+            requestlog.note(engine.env, f"resolve #{record.id} HIT {record.hit_id} "
+                                        f"{record.change_label}: {outcome.record.state.value}")
         if on_outcome is not None:
             on_outcome(outcome)
     return result

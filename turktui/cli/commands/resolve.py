@@ -168,7 +168,7 @@ def _ask_resolve(args: argparse.Namespace, groups: dict[Any, list[Any]],
         allowed |= {r.id for r in plain}
     for target, record in careful:
         env = target.environment(confirm_custom=confirm_custom)
-        answer = ask(f"Resolve #{record.id} (+{record.n:,} on HIT {safe(record.hit_id)}) "
+        answer = ask(f"Resolve #{record.id} ({record.change_label} on HIT {safe(record.hit_id)}) "
                           f"on {env.confirm_words}? It may be re-sent with its token")
         if answer is None:
             return EXIT_USAGE

@@ -29,6 +29,7 @@ HELP_ROWS: list[tuple[str, str]] = [
     ("a", "mark every HIT shown (after filters)"),
     ("u", "clear all marks"),
     ("b", "bulk: extend the marked HITs (absent when read-only)"),
+    ("X", "expire the HIT now: workers can no longer accept it (asked first)"),
     ("Esc", "clear filters / go back"),
     ("ctrl+p", "command palette: every action by name"),
     ("?", "this help"),
@@ -41,7 +42,7 @@ def help_table(read_only: bool) -> Table:
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
     for key, what in HELP_ROWS:
-        if read_only and key in ("e", "b"):
+        if read_only and key in ("e", "b", "X"):
             continue
         table.add_row(key, what)
     return table

@@ -104,7 +104,7 @@ def _cells(rec: Record, wide: bool) -> dict[str, str]:
         "Env": env_short(rec.env_kind),
         "Environment": one_line(rec.env_kind),
         "State": state_label(rec.state),
-        "Add": ("\u25a3" if rec.batch_id else "") + f"+{rec.n:,}",
+        "Add": ("\u25a3" if rec.batch_id else "") + rec.change_label,
         "Max": f"{rec.max_before:,}\u2192{rec.expected_after:,}",
         "HIT": one_line(rec.hit_id),
         "Title": one_line(rec.hit_title),
@@ -647,7 +647,7 @@ class HistoryScreen(Screen[None]):
         for m in members[:limit]:
             here = "\u25b6" if m.id == rec.id else " "
             text.append(one_line(f"{here} #{m.id:<6} {state_label(m.state):<16} "
-                                 f"+{m.n:<6,} {m.hit_id}") + "\n")
+                                 f"{m.change_label:<7} {m.hit_id}") + "\n")
         if len(members) > limit:
             text.append(f"  \u2026 and {len(members) - limit:,} more (b in the list: "
                         "only this batch)\n")
@@ -715,8 +715,11 @@ def record_text(rec: Record) -> Text:
     row("State", state_label(rec.state))
     row("HIT", rec.hit_id)
     row("Title (then)", one_line(rec.hit_title))
-    row("Added", f"+{rec.n:,} (max {rec.max_before:,} \u2192 {rec.expected_after:,})")
-    if rec.actual_after is not None:
+    if rec.expiry_only:
+        row("Change", "expire now" if rec.change_label == "expire" else "expiration only")
+    else:
+        row("Added", f"+{rec.n:,} (max {rec.max_before:,} \u2192 {rec.expected_after:,})")
+    if rec.actual_after is not None and not rec.expiry_only:
         row("Actual (GetHIT)", f"max {rec.actual_after:,}"
             + (f" \u2014 CONFLICT: before {rec.max_before:,}, expected "
                f"{rec.expected_after:,}" if rec.state is State.CONFLICT else ""))
@@ -729,7 +732,9 @@ def record_text(rec: Record) -> Text:
     row("Duration", f"{rec.duration:.3f} s" if rec.duration is not None else None)
     row("Attempts", rec.attempt_count)
     if rec.expire_at is not None:
-        row("Expiration", f"\u2192 {iso(rec.expire_at)} ({rec.expiry_state or 'pending'})")
+        row("Expiration", "\u2192 now (sent as a past time)" if rec.expire_at.timestamp() <= 0
+            else f"\u2192 {iso(rec.expire_at)}")
+        row("Expiration state", rec.expiry_state or "pending")
         if rec.expiry_actual is not None:
             row("Expiration (GetHIT)", iso(rec.expiry_actual))
         if rec.expiry_error:

@@ -59,6 +59,7 @@ class MainScreen(Screen[None]):
         Binding("a", "mark_all", "Mark all shown", show=False),
         Binding("u", "clear_marks", "Clear marks", show=False),
         Binding("b", "app.bulk", "Bulk", show=False),
+        Binding("X", "expire", "Expire now", show=False),
         # Reached only when the app refuses the action above (read-only): say why.
         Binding("e", "read_only('extending')", show=False),
         Binding("b", "read_only('bulk extension')", show=False),
@@ -261,6 +262,12 @@ class MainScreen(Screen[None]):
 
     def action_sort_reverse(self) -> None:
         self.table.reverse_sort()
+
+    def action_expire(self) -> None:
+        """`X`: expire the HIT under the cursor now (turktui.ui.expire_flow)."""
+        from turktui.ui.expire_flow import open_expire
+
+        open_expire(self.app, self.table.cursor_hit)
 
     def action_toggle_extendable(self) -> None:
         self.table.set_filter(extendable_only=not self.table.extendable_only)

@@ -1,0 +1,180 @@
+"""`turktui expire HIT…`: stop workers from accepting HITs now (work in progress is kept).
+
+Each HIT is one recorded request (expiration only: no assignments), sent as
+UpdateExpirationForHIT with a fixed past ExpireAt (EXPIRE_NOW, the epoch) so a skewed local
+clock cannot turn it into a shortening refusal, retried with the same ExpireAt (MTurk's
+implicit token: HIT id + ExpireAt) and confirmed with GetHIT."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from typing import Any
+
+from turktui.cli.options import add_connection_options
+from turktui.cli.output import Out, record_line, safe
+from turktui.cli.prompts import confirm_expire
+from turktui.cli.session import open_connection, open_history_of, refuse_read_only
+from turktui.domain.timefmt import iso
+from turktui.pipeline.policy import (
+    EXIT_CODES,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_SERVICE,
+    EXIT_UNKNOWN,
+    EXIT_USAGE,
+    record_exit_code,
+)
+
+EXPIRE_EPILOG = EXIT_CODES + """
+Expiring a HIT stops workers from accepting it; work already accepted can still be
+submitted. It is asked for on every environment but --demo (pass --yes in scripts). Each HIT
+is recorded in the history before anything is sent (one record each, shown as "expire"), and
+sent as UpdateExpirationForHIT with a fixed past time (the epoch), so the local clock does not
+matter; a retry sends the same time, which MTurk treats as the same request. A HIT that has
+already expired is left alone (nothing sent). With several HITs the worst outcome wins.
+"""
+
+#: worst outcome wins: conflict over unknown over service error over refused over ok.
+_SEVERITY = {0: 0, 3: 1, 4: 2, 5: 3, 6: 4, 2: 5, 1: 5}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "expire", help="expire HITs now (recorded; workers can no longer accept them)",
+        description="Expire one or more HITs now.", epilog=EXPIRE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("hit_ids", metavar="HIT_ID", nargs="+", help="the HITs to expire")
+    parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_connection_options(parser, suppress=True)
+    parser.set_defaults(handler=cmd_expire)
+
+
+def worst(codes: list[int]) -> int:
+    return max(codes, key=lambda c: _SEVERITY.get(c, 5)) if codes else EXIT_OK
+
+
+def cmd_expire(args: argparse.Namespace) -> int:
+    from turktui.adapters.history import HistoryError, OutcomeNotRecorded
+    from turktui.domain.errors import (
+        AccessDenied,
+        ConfigurationError,
+        CredentialsExpired,
+        CredentialsMissing,
+        RequestRefused,
+        TurkError,
+    )
+    from turktui.domain.records import record_to_json
+    from turktui.domain.rules import EXPIRE_NOW
+    from turktui.pipeline.engine import Engine, PlanRefused
+
+    out = Out(args.json)
+    hit_ids = list(dict.fromkeys(h.strip() for h in args.hit_ids if h.strip()))
+    if not hit_ids:
+        return out.result(EXIT_USAGE, {"state": "usage"}, "turktui: give at least one HIT_ID")
+    conn = open_connection(args)
+    results: list[dict[str, Any]] = []
+    codes: list[int] = []
+
+    def done(hit_id: str, code: int, state: str, message: str, **extra: Any) -> None:
+        codes.append(code)
+        results.append({"hit_id": hit_id, "exit_code": code, "state": state,
+                         "message": message, **extra})
+        (out.say if code == EXIT_OK else out.info)(f"{safe(hit_id)}: {message}")
+
+    try:
+        refused = refuse_read_only(conn, out, {"state": "usage"})
+        if refused is not None:
+            return refused
+        env = conn.env
+        service = conn.service()
+        try:
+            history = open_history_of(conn)
+        except HistoryError as exc:
+            return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: {exc}")
+        try:
+            engine = Engine(service, history, env)
+            plans = []
+            for hit_id in hit_ids:
+                try:
+                    hit = service.get_hit(hit_id)
+                except RequestRefused as exc:
+                    done(hit_id, EXIT_REFUSED, "refused", f"refused: {safe(exc.message)}",
+                         error_code=exc.code)
+                    continue
+                except (ConfigurationError, CredentialsMissing, CredentialsExpired,
+                        AccessDenied) as exc:
+                    hint = f"\nturktui: hint: {exc.hint}" if exc.hint else ""
+                    return out.result(EXIT_USAGE, {"state": "usage"},
+                                      f"turktui: {safe(exc.message)}{hint}")
+                except TurkError as exc:
+                    done(hit_id, EXIT_SERVICE, "failed",
+                         f"cannot read the HIT: {safe(exc.message)}")
+                    continue
+                if hit.is_expired(datetime.now(UTC)):
+                    done(hit_id, EXIT_OK, "already_expired",
+                         f"already expired ({iso(hit.expiration)}); nothing was sent")
+                    continue
+                busy = history.unsettled_for(env.endpoint_url, [hit.hit_id])
+                if busy:
+                    for other in busy:
+                        out.info(f"HIT {safe(hit.hit_id)} has an unsettled request: "
+                                 f"{record_line(other)}")
+                    done(hit_id, EXIT_REFUSED, "refused",
+                         f"refused (nothing sent): it has an unsettled request (#{busy[0].id});"
+                         " run `turktui resolve` first", error_code="busy")
+                    continue
+                try:
+                    plans.append(engine.plan(hit, 0, EXPIRE_NOW))
+                except PlanRefused as exc:
+                    done(hit_id, EXIT_REFUSED, "refused",
+                         f"refused (nothing sent): {safe(exc.message)}", error_code=exc.code)
+            if plans:
+                names = ", ".join(safe(p.hit.hit_id) for p in plans[:3]) + (
+                    f" and {len(plans) - 3} more" if len(plans) > 3 else "")
+                out.info(f"{env.kind.banner}: expire {len(plans)} HIT"
+                         f"{'s' if len(plans) != 1 else ''} now: {names}")
+                declined = confirm_expire(env, f"Expire {len(plans)} HIT"
+                                          f"{'s' if len(plans) != 1 else ''} now", args.yes)
+                if declined is not None:
+                    return out.result(declined.code, {"state": declined.state,
+                                                      "results": results}, declined.message)
+            for plan in plans:
+                hit_id = plan.hit.hit_id
+                try:
+                    outcome = engine.execute(plan)
+                except PlanRefused as exc:
+                    done(hit_id, EXIT_REFUSED, "refused",
+                         f"refused (nothing sent): {safe(exc.message)}", error_code=exc.code)
+                    continue
+                except OutcomeNotRecorded as exc:
+                    done(hit_id, EXIT_UNKNOWN if exc.maybe_sent else EXIT_SERVICE,
+                         "unknown" if exc.maybe_sent else "failed", safe(exc),
+                         record_id=exc.record_id)
+                    continue
+                except HistoryError as exc:
+                    done(hit_id, EXIT_SERVICE, "failed", f"not sent: {safe(exc)}")
+                    continue
+                record = outcome.record
+                code = record_exit_code(record)
+                payload = record_to_json(record)
+                payload["record_id"] = payload.pop("id")
+                payload.pop("hit_id", None)
+                payload.pop("state", None)
+                message = safe(outcome.message)
+                if code == EXIT_UNKNOWN:
+                    message += " Run `turktui resolve` to settle it."
+                done(hit_id, code, record.state.value, message,
+                     expiration=(outcome.hit.expiration.isoformat()
+                                 if outcome.hit and outcome.hit.expiration else None),
+                     **payload)
+        finally:
+            history.close()
+    finally:
+        conn.close()
+    code = worst(codes)
+    ok = sum(1 for c in codes if c == EXIT_OK)
+    summary = f"turktui: {ok} of {len(hit_ids)} HIT{'s' if len(hit_ids) != 1 else ''} expired"
+    return out.result(code, {"results": results}, summary)
