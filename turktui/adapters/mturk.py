@@ -46,7 +46,7 @@ from turktui.domain.errors import (
     TurkError,
     UnexpectedResponse,
 )
-from turktui.domain.models import Balance, Hit, to_money
+from turktui.domain.models import Assignment, Balance, Hit, to_money
 
 T = TypeVar("T")
 
@@ -163,6 +163,8 @@ class MTurkService:
             client = session.client("mturk", endpoint_url=self.env.endpoint_url, config=config)
             client.meta.events.register("before-parse.mturk", _check_body)
             client.meta.events.register("before-parse.mturk.ListHITs", _take_raw_hits)
+            client.meta.events.register("before-parse.mturk.ListAssignmentsForHIT",
+                                        _take_raw_assignments)
             client.meta.events.register("after-call.mturk", self._take_date)
             return client
         except bex.ProfileNotFound as exc:
@@ -258,6 +260,56 @@ class MTurkService:
             # Decisions (confirming, resolving) are made on this answer: never on a guess.
             raise UnexpectedResponse(f"GetHIT for {_short(hit_id)}: {hit.problem}")
         return hit
+
+    def list_assignments(self, hit_id: str, page_size: int = PAGE_SIZE) -> list[Assignment]:
+        """Every assignment of a HIT (ListAssignmentsForHIT, all pages, every status),
+        validated: an answer that is not the operation's shape, an assignment of another
+        HIT, a repeated assignment or a repeated page token is an UnexpectedResponse."""
+        token: str | None = None
+        tokens: set[str] = set()
+        seen: set[str] = set()
+        out: list[Assignment] = []
+        pages = 0
+        while True:
+            kwargs: dict[str, Any] = {"HITId": hit_id, "MaxResults": page_size}
+            if token:
+                kwargs["NextToken"] = token
+            response = self._call(
+                lambda kw=kwargs: self.reads.list_assignments_for_hit(**kw))
+            raw = response.get("Assignments")
+            if raw is None:
+                raw = []
+            if not isinstance(raw, list):
+                raise UnexpectedResponse(
+                    "ListAssignmentsForHIT answered with Assignments that are not a list")
+            pages += 1
+            for item in raw:
+                if not isinstance(item, dict):
+                    raise UnexpectedResponse(
+                        "ListAssignmentsForHIT answered with an assignment that is not an "
+                        "object")
+                assignment = Assignment.from_api(item)
+                if assignment.hit_id and assignment.hit_id != hit_id:
+                    raise UnexpectedResponse(
+                        f"ListAssignmentsForHIT for {_short(hit_id)} answered with an "
+                        f"assignment of another HIT ({_short(assignment.hit_id)})")
+                if assignment.assignment_id in seen:
+                    raise UnexpectedResponse(
+                        f"ListAssignmentsForHIT page {pages} repeats assignment "
+                        f"{_short(assignment.assignment_id)}; stopped")
+                seen.add(assignment.assignment_id)
+                out.append(assignment)
+            token = response.get("NextToken")
+            if not token:
+                return out
+            if not isinstance(token, str):
+                raise UnexpectedResponse(
+                    "ListAssignmentsForHIT answered with a NextToken that is not text")
+            if token in tokens or pages >= MAX_PAGES:
+                raise UnexpectedResponse(
+                    f"ListAssignmentsForHIT repeated the page token {_short(token)} after "
+                    f"{pages} pages: the listing would never end; stopped")
+            tokens.add(token)
 
     def get_balance(self) -> Balance:
         response = self._call(lambda: self.reads.get_account_balance())
@@ -379,6 +431,27 @@ def _take_raw_hits(
     if not isinstance(data, dict) or "HITs" not in data:
         return
     customized_response_dict["HITs"] = data.pop("HITs")
+    response_dict["body"] = json.dumps(data).encode()
+
+
+def _take_raw_assignments(
+    response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any
+) -> None:
+    """ListAssignmentsForHIT's Assignments handed over unparsed, as for ListHITs: botocore's
+    shape-driven parser fails with an AttributeError on a body of the wrong shape, and
+    `Assignment.from_api` validates every field itself."""
+    if response_dict.get("status_code") != 200:
+        return
+    body = response_dict.get("body")
+    if not body:
+        return
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return
+    if not isinstance(data, dict) or "Assignments" not in data:
+        return
+    customized_response_dict["Assignments"] = data.pop("Assignments")
     response_dict["body"] = json.dumps(data).encode()
 
 

@@ -10,6 +10,7 @@ Numbers sent as strings of digits ("12") are read as numbers, as MTurk's own CLI
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -251,3 +252,64 @@ def _replace_problem(hit: Hit, problem: str) -> Hit:
 class Balance:
     available: Decimal | None
     on_hold: Decimal | None = None
+
+
+#: The assignment statuses MTurk lists (ListAssignmentsForHIT lists no accepted,
+#: unsubmitted work).
+ASSIGNMENT_STATUSES = ("Submitted", "Approved", "Rejected")
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """One assignment of a HIT as ListAssignmentsForHIT shows it (read-only)."""
+
+    assignment_id: str
+    worker_id: str = ""
+    hit_id: str = ""
+    status: str = ""
+    accept_time: datetime | None = None
+    submit_time: datetime | None = None
+    auto_approval_time: datetime | None = None
+    approval_time: datetime | None = None
+    rejection_time: datetime | None = None
+    deadline: datetime | None = None
+    #: Why this assignment is unreadable ("" = it is fine): shown, never trusted.
+    problem: str = ""
+
+    @classmethod
+    def from_api(cls, raw: dict[str, Any]) -> Assignment:
+        check = _Checker()
+        ident = raw.get("AssignmentId")
+        if not isinstance(ident, str) or not ident.strip() or len(ident) > 128:
+            check.bad.append("AssignmentId")
+            ident = _to_str(ident)[:128]
+        status = check.text(raw, "AssignmentStatus")
+        if status and status not in ASSIGNMENT_STATUSES:
+            check.bad.append("AssignmentStatus")
+        assignment = cls(
+            assignment_id=ident,
+            worker_id=check.text(raw, "WorkerId")[:128],
+            hit_id=check.text(raw, "HITId")[:128],
+            status=status,
+            accept_time=check.moment(raw, "AcceptTime"),
+            submit_time=check.moment(raw, "SubmitTime"),
+            auto_approval_time=check.moment(raw, "AutoApprovalTime"),
+            approval_time=check.moment(raw, "ApprovalTime"),
+            rejection_time=check.moment(raw, "RejectionTime"),
+            deadline=check.moment(raw, "Deadline"),
+        )
+        if check.bad:
+            from dataclasses import replace
+
+            assignment = replace(assignment,
+                                 problem="unreadable " + ", ".join(dict.fromkeys(check.bad)))
+        return assignment
+
+
+def count_by_status(assignments: Iterable[Assignment]) -> dict[str, int]:
+    """{status: count}, MTurk's statuses first (zeros included), then any others."""
+    counts = dict.fromkeys(ASSIGNMENT_STATUSES, 0)
+    for a in assignments:
+        key = a.status or "?"
+        counts[key] = counts.get(key, 0) + 1
+    return counts

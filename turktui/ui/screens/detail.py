@@ -133,6 +133,7 @@ class DetailScreen(Screen[None]):
         Binding("d", "copy_field('description')", "Copy description", show=False),
         Binding("e", "app.extend", "Extend"),
         Binding("h", "app.history", "History"),
+        Binding("A", "assignments", "Assignments"),
         Binding("j,down", "scroll_down", "Down", show=False),
         Binding("k,up", "scroll_up", "Up", show=False),
     ]
@@ -158,6 +159,11 @@ class DetailScreen(Screen[None]):
 
     def action_close(self) -> None:
         self.dismiss()
+
+    def action_assignments(self) -> None:
+        from turktui.ui.screens.assignments import open_assignments
+
+        open_assignments(self.app, self.hit)
 
     def action_copy_id(self) -> None:
         app: TurkHost = self.app  # type: ignore[assignment]

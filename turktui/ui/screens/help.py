@@ -29,6 +29,7 @@ HELP_ROWS: list[tuple[str, str]] = [
     ("a", "mark every HIT shown (after filters)"),
     ("u", "clear all marks"),
     ("b", "bulk: extend the marked HITs (absent when read-only)"),
+    ("A", "assignments of the HIT (read-only; also in the detail view)"),
     ("X", "expire the HIT now: workers can no longer accept it (asked first)"),
     ("Esc", "clear filters / go back"),
     ("ctrl+p", "command palette: every action by name"),

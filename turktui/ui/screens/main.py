@@ -60,6 +60,7 @@ class MainScreen(Screen[None]):
         Binding("u", "clear_marks", "Clear marks", show=False),
         Binding("b", "app.bulk", "Bulk", show=False),
         Binding("X", "expire", "Expire now", show=False),
+        Binding("A", "assignments", "Assignments", show=False),
         # Reached only when the app refuses the action above (read-only): say why.
         Binding("e", "read_only('extending')", show=False),
         Binding("b", "read_only('bulk extension')", show=False),
@@ -268,6 +269,12 @@ class MainScreen(Screen[None]):
         from turktui.ui.expire_flow import open_expire
 
         open_expire(self.app, self.table.cursor_hit)
+
+    def action_assignments(self) -> None:
+        """`A`: the assignments of the HIT under the cursor (read-only)."""
+        from turktui.ui.screens.assignments import open_assignments
+
+        open_assignments(self.app, self.table.cursor_hit)
 
     def action_toggle_extendable(self) -> None:
         self.table.set_filter(extendable_only=not self.table.extendable_only)
