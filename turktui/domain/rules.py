@@ -8,7 +8,7 @@ independently (turktui/emulator) and tests cross-check the two.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 
@@ -294,6 +294,16 @@ def check_expiration(requested: datetime, current: datetime | None,
             f"MTurk moves an expiration by at most 365 days at a time: it is currently "
             f"{_when(current)}, and {_when(wanted)} is {increment / 86400:,.1f} days later.")
     return wanted
+
+
+def add_time(current: datetime | None, seconds: float, now: datetime) -> datetime:
+    """The new expiration for "add time": `seconds` added to the current expiration, or
+    from `now` when the HIT has already expired (or its expiration is unknown), to the
+    second. The increment rules (60 s to 365 days, never shorter) are check_expiration's."""
+    if current is not None and current.tzinfo is None:
+        current = current.replace(tzinfo=UTC)
+    base = current if current is not None and current > now else now
+    return whole_second(base + timedelta(seconds=seconds))
 
 
 def expiration_matches(expected: datetime, actual: datetime | None, now: datetime) -> bool:

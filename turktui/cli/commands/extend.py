@@ -11,7 +11,7 @@ from turktui.cli.commands import extend_bulk
 from turktui.cli.commands.extend_bulk import BULK_EPILOG, add_bulk_options
 from turktui.cli.options import add_connection_options
 from turktui.cli.output import Out, record_line, safe
-from turktui.cli.prompts import confirm_spend
+from turktui.cli.prompts import confirm_expire, confirm_spend
 from turktui.cli.session import (
     open_connection,
     open_history_of,
@@ -32,8 +32,12 @@ UniqueRequestToken, so MTurk applies it at most once. --token lets a script re-r
 intent safely within MTurk's 24-hour token window. One request per HIT at a time: a HIT
 with an unsettled request in the history is refused (exit 3) unless --allow-second. The
 HIT is read again just before sending: the record holds the MaxAssignments read then.
-Expiration (--expire-in) follows MTurk's rules: never earlier than the current one, 60 s
-to 365 days later; `--expire-in now` expires the HIT now.
+Expiration follows MTurk's rules: never earlier than the current one, 60 s to 365 days
+later. --add-time DURATION adds DURATION to the current expiration (from now for an expired
+HIT); --expire-in DURATION sets it DURATION from now; `--expire-in now` expires the HIT now.
+Without N only the expiration changes (`turktui extend HIT --add-time 2d`): one record,
+shown as "time" in the history. With N, the assignments are added first, then the
+expiration; both outcomes are recorded separately in the same record.
 """
 
 
@@ -46,7 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     # `HIT_ID N` (one HIT), or several HIT ids with a bulk mode (turktui.cli.commands.extend_bulk).
     extend.add_argument("hit_id", metavar="HIT_ID", nargs="*",
-                        help="HIT_ID N: add N to one HIT; several HIT ids: see the bulk modes")
+                        help="HIT_ID [N]: add N to one HIT (without N: --add-time or "
+                             "--expire-in only); several HIT ids: see the bulk modes")
     add_bulk_options(extend)
     extend.epilog = EXTEND_EPILOG + BULK_EPILOG
     extend.add_argument("--token", metavar="T",
@@ -54,6 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     extend.add_argument("--expire-in", metavar="DURATION",
                         help="also set the HIT to expire DURATION from now (e.g. 6h, 2d; "
                              "'now' expires it now)")
+    extend.add_argument("--add-time", metavar="DURATION",
+                        help="also add DURATION to the HIT's expiration (from now if it has "
+                             "expired), e.g. 12h, 2d; 60 s to 365 d")
     extend.add_argument("--allow-second", action="store_true",
                         help="send even though the HIT already has an unsettled request in "
                              "the history (it is shown first)")
@@ -78,11 +86,12 @@ def cmd_extend(args: argparse.Namespace) -> int:
     from turktui.domain.rules import (
         EXPIRE_NOW,
         InputProblem,
+        add_time,
         extension_range,
         parse_count,
         range_text,
     )
-    from turktui.domain.timefmt import iso, parse_duration
+    from turktui.domain.timefmt import expires_label, iso, parse_duration
     from turktui.pipeline.engine import (
         Engine,
         PlanRefused,
@@ -93,16 +102,30 @@ def cmd_extend(args: argparse.Namespace) -> int:
     out = Out(args.json)
     if extend_bulk.is_bulk(args):
         return extend_bulk.cmd_extend_bulk(args)
-    if len(args.hit_id or []) != 2:
+    if args.add_time and args.expire_in:
         return out.result(EXIT_USAGE, {"state": "usage"},
-                          "turktui: give HIT_ID N for one HIT, or several HIT ids with --add N, "
-                          "--top-up-to T or --top-up-to-nine")
-    args.hit_id, args.n = args.hit_id
+                          "turktui: give --add-time or --expire-in, not both")
+    time_only = len(args.hit_id or []) == 1 and bool(args.add_time or args.expire_in)
+    if len(args.hit_id or []) != 2 and not time_only:
+        return out.result(EXIT_USAGE, {"state": "usage"},
+                          "turktui: give HIT_ID N for one HIT (HIT_ID alone with --add-time or "
+                          "--expire-in), or several HIT ids with --add N, --top-up-to T or "
+                          "--top-up-to-nine")
+    args.hit_id, args.n = (args.hit_id[0], "0") if time_only else args.hit_id
     base = {"hit_id": args.hit_id}
-    try:
-        n = parse_count(args.n)
-    except InputProblem as exc:
-        return out.result(EXIT_USAGE, {**base, "state": "usage"}, f"turktui: N: {exc}")
+    n = 0
+    if not time_only:
+        try:
+            n = parse_count(args.n)
+        except InputProblem as exc:
+            return out.result(EXIT_USAGE, {**base, "state": "usage"}, f"turktui: N: {exc}")
+    add_seconds = None
+    if args.add_time:
+        try:
+            add_seconds = parse_duration(args.add_time)
+        except ValueError as exc:
+            return out.result(EXIT_USAGE, {**base, "state": "usage"},
+                              f"turktui: --add-time: {exc}")
     if args.token is not None:
         try:
             check_token(args.token)
@@ -137,7 +160,7 @@ def cmd_extend(args: argparse.Namespace) -> int:
             return out.result(EXIT_SERVICE, {**base, "state": "failed"},
                               f"turktui: cannot read the HIT: {safe(exc.message)}")
         rng = extension_range(hit.max_assignments, hit.created)
-        if not rng.allows(n):
+        if n and not rng.allows(n):
             text = range_text(rng) if not rng.extendable else \
                 f"at most {rng.high:,} can be added: {rng.reason}"
             return out.result(EXIT_REFUSED, {**base, "state": "refused", "error_code": "rules",
@@ -151,6 +174,8 @@ def cmd_extend(args: argparse.Namespace) -> int:
             engine = Engine(service, history, env)
             expire_at = (engine.clock() + timedelta(seconds=expire_seconds)
                          if expire_seconds else EXPIRE_NOW if expire_now else None)
+            if add_seconds:
+                expire_at = add_time(hit.expiration, add_seconds, engine.clock())
             busy = history.unsettled_for(env.endpoint_url, [hit.hit_id])
             for other in busy:
                 out.info(f"HIT {safe(hit.hit_id)} already has an unsettled request: "
@@ -169,19 +194,25 @@ def cmd_extend(args: argparse.Namespace) -> int:
                 return out.result(EXIT_REFUSED, {**base, "state": "refused",
                                                  "error_code": exc.code},
                                   f"turktui: refused (nothing sent): {safe(exc.message)}")
-            summary = (
-                f"{env.kind.banner}: add {n:,} assignment{'s' if n != 1 else ''} to HIT "
-                f"{safe(hit.hit_id)} \u201c{safe(hit.title)}\u201d: max "
-                f"{hit.max_assignments:,} \u2192 {plan.new_max:,}; cost "
-                f"{estimated_cost_text(plan)}"
-            )
+            if n:
+                summary = (
+                    f"{env.kind.banner}: add {n:,} assignment{'s' if n != 1 else ''} to HIT "
+                    f"{safe(hit.hit_id)} \u201c{safe(hit.title)}\u201d: max "
+                    f"{hit.max_assignments:,} \u2192 {plan.new_max:,}; cost "
+                    f"{estimated_cost_text(plan)}"
+                )
+            else:
+                summary = (f"{env.kind.banner}: HIT {safe(hit.hit_id)} "
+                           f"\u201c{safe(hit.title)}\u201d: no assignments added")
             if plan.expire_at is not None:
                 summary += ("; expire it now" if expire_now else
-                            f"; expiration {iso(hit.expiration)} \u2192 {iso(plan.expire_at)}")
-            if hit.is_expired(engine.clock()) and expire_at is None:
+                            f"; expiration {iso(hit.expiration)} \u2192 {iso(plan.expire_at)} "
+                            f"({expires_label(plan.expire_at, engine.clock())})")
+            if n and hit.is_expired(engine.clock()) and expire_at is None:
                 summary += " (the HIT has expired: added assignments will not reopen it)"
             out.info(summary)
-            declined = confirm_spend(env, "Send this request", args.yes)
+            declined = (confirm_expire(env, "Expire the HIT now", args.yes) if expire_now and
+                        not n else confirm_spend(env, "Send this request", args.yes))
             if declined is not None:
                 return out.result(declined.code, {**base, "state": declined.state},
                                   declined.message)
