@@ -1,4 +1,9 @@
-"""The "add assignments" dialog: live range, new maximum, cost and balance on every keystroke.
+"""The extend dialog: add assignments, add time, or both, for any HIT — live range, new
+maximum, cost and balance, and the resulting expiration (UTC and relative) on every keystroke.
+
+"Add time" is a duration added to the current expiration (from now for an expired HIT), under
+MTurk's rules: never shorter, 60 seconds to 365 days per change. Each part is optional; the
+whole intent is one confirmation and one history record (both outcomes recorded).
 
 It only collects and validates the operator's intent; `turktui.ui.extend_flow` plans,
 confirms (production) and runs it. Service text is shown through `one_line` in `Text`
@@ -8,7 +13,7 @@ objects, never as markup.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import ClassVar
 
@@ -25,6 +30,7 @@ from turktui.domain.models import Hit
 from turktui.domain.rules import (
     ExtensionRange,
     InputProblem,
+    add_time,
     check_expiration,
     extension_cost,
     extension_range,
@@ -37,6 +43,7 @@ from turktui.domain.timefmt import expires_label, iso, parse_duration
 from turktui.ui.context import AppContext
 
 DEFAULT_EXPIRE_IN = "1d"
+NOTHING_YET = ("Enter the number of assignments to add, a time to add, or both.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +63,8 @@ class CountValidator(Validator):
         self.rng = rng
 
     def validate(self, value: str) -> ValidationResult:
+        if value == "":  # optional: no assignments (time only)
+            return self.success()
         try:
             parse_count(value, self.rng)
         except InputProblem as exc:
@@ -100,7 +109,9 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
         self.rng = extension_range(hit.max_assignments, hit.created)
         self.expired = hit.is_expired(ctx.clock())
         self.count: int | None = None
-        self.problem: str | None = "Enter the number of assignments to add."
+        #: The count box is empty (no assignments: time only, if a time is given).
+        self.count_empty = True
+        self.problem: str | None = None
         self.expire_at: datetime | None = None
         self.expire_problem: str | None = None
         if ctx.env.is_production:
@@ -110,7 +121,7 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
     def compose(self) -> ComposeResult:
         env = self.ctx.env
         with Vertical(id="extend-dialog"):
-            yield Static(Text("Add assignments"), id="extend-title")
+            yield Static(Text("Add assignments and/or time"), id="extend-title")
             yield Static(Text(env.kind.banner + (" \u2014 real workers, real money"
                                                  if env.is_production else "")),
                          id="extend-env", classes="-production" if env.is_production else "")
@@ -118,44 +129,50 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
             if self.ctx.read_only:
                 yield Static(Text("Read-only session: nothing can be changed."),
                              id="extend-blocked")
-            elif not self.rng.extendable:
-                yield Static(Text(range_text(self.rng)), id="extend-blocked")
             else:
-                yield Static(Text("Assignments to add", style="bold"), classes="field-label")
-                yield Input(
-                    placeholder=f"{self.rng.low:,}\u2013{self.rng.high:,}",
-                    validators=[CountValidator(self.rng)],
-                    validate_on=["changed", "submitted"],
-                    restrict=None,
-                    id="extend-count",
-                )
-                yield Static(Text(range_text(self.rng)), id="extend-range")
+                if not self.rng.extendable:
+                    yield Static(Text(range_text(self.rng) + " Time can still be added."),
+                                 id="extend-blocked")
+                else:
+                    yield Static(Text("Assignments to add (optional)", style="bold"),
+                                 classes="field-label")
+                    yield Input(
+                        placeholder=f"{self.rng.low:,}\u2013{self.rng.high:,} (empty: none)",
+                        validators=[CountValidator(self.rng)],
+                        validate_on=["changed", "submitted"],
+                        restrict=None,
+                        id="extend-count",
+                    )
+                    yield Static(Text(range_text(self.rng)), id="extend-range")
                 if self.expired:
                     yield Static(Text(
-                        "This HIT has expired: added assignments will not reopen it unless its "
-                        "expiration is extended too."), id="extend-expired")
-                    yield Static(Text("Also extend the expiration to this long from now "
-                                      "(e.g. 6h, 1d, 1w; empty = leave it expired)"),
-                                 classes="field-label")
-                    yield Input(value=DEFAULT_EXPIRE_IN, id="extend-expire")
+                        "This HIT has expired: added assignments will not reopen it unless time "
+                        "is added too."), id="extend-expired")
+                yield Static(Text(
+                    "Time to add (optional; e.g. 6h, 1d, 1w; 60 s to 365 d) \u2014 "
+                    + ("counted from now, the HIT has expired" if self.expired else
+                       "added to the current expiration")), classes="field-label")
+                yield Input(value=DEFAULT_EXPIRE_IN if self.expired else "",
+                            placeholder="empty: leave the expiration as it is",
+                            id="extend-expire")
                 yield Static(Text(""), id="extend-preview")
                 yield Static(Text(""), id="extend-problem")
             with Horizontal(id="extend-buttons"):
-                if not self.ctx.read_only and self.rng.extendable:
-                    yield Button("Add assignments", id="extend-submit", variant="primary",
-                                 disabled=True)
-                yield Button("Cancel" if self.rng.extendable else "Close", id="extend-cancel")
+                if not self.ctx.read_only:
+                    yield Button("Extend" if not self.rng.extendable else "Add assignments",
+                                 id="extend-submit", variant="primary", disabled=True)
+                yield Button("Cancel", id="extend-cancel")
         yield Footer()
 
     def on_mount(self) -> None:
-        if self.expired and self.rng.extendable and not self.ctx.read_only:
+        if self.expired and not self.ctx.read_only:
             self._update_expiration(DEFAULT_EXPIRE_IN)
         self._refresh()
-        inputs = self.query("#extend-count")
-        if inputs:
-            inputs.first().focus()
-        else:
-            self.query_one("#extend-cancel").focus()
+        for selector in ("#extend-count", "#extend-expire", "#extend-cancel"):
+            found = self.query(selector)
+            if found:
+                found.first().focus()
+                break
 
     def _hit_text(self) -> Text:
         hit = self.hit
@@ -177,6 +194,11 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
     # -- live updates ----------------------------------------------------------------------
     @on(Input.Changed, "#extend-count")
     def _count_changed(self, event: Input.Changed) -> None:
+        self.count_empty = event.value == ""
+        if self.count_empty:
+            self.count, self.problem = None, None
+            self._refresh()
+            return
         try:
             self.count = parse_count(event.value, self.rng)
             self.problem = None
@@ -199,7 +221,8 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
         except ValueError as exc:
             self.expire_at, self.expire_problem = None, str(exc)
             return
-        wanted = self.ctx.clock() + timedelta(seconds=seconds)
+        # Added to the current expiration; from now once the HIT has expired.
+        wanted = add_time(self.hit.expiration, seconds, self.ctx.clock())
         try:
             # MTurk's rules (no shortening, 60 s to 365 days later), naming the current one.
             self.expire_at = check_expiration(wanted, self.hit.expiration, self.ctx.clock())
@@ -214,6 +237,7 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
         balance = self.ctx.balance.available if self.ctx.balance is not None else None
         if self.count is None:
             text.append(f"Balance available: {format_money(balance)}")
+            text.append(self._expiration_line())
             return text
         n = self.count
         new_max = self.hit.max_assignments + n
@@ -233,13 +257,19 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
             else:
                 text.append(f"Balance available: {format_money(balance)} \u2014 NOT enough "
                             f"(short {format_money(cost.total - balance)})", style="bold")
-        if self.expired:
-            if self.expire_at is not None:
-                text.append(f"\nExpiration: {iso(self.hit.expiration)} \u2192 "
-                            f"{iso(self.expire_at)}")
-            else:
-                text.append("\nExpiration: unchanged (the HIT stays expired)")
+        text.append(self._expiration_line())
         return text
+
+    def _expiration_line(self) -> str:
+        """'Expiration: A → B (in 3 d)', or what happens to it without a time."""
+        now = self.ctx.clock()
+        if self.expire_at is not None:
+            return (f"\nExpiration: {iso(self.hit.expiration)} \u2192 {iso(self.expire_at)} "
+                    f"({expires_label(self.expire_at, now)})")
+        if self.expired:
+            return "\nExpiration: unchanged (the HIT stays expired)"
+        return (f"\nExpiration: unchanged ({iso(self.hit.expiration)}, "
+                f"{expires_label(self.hit.expiration, now)})")
 
     def insufficient(self) -> bool:
         balance = self.ctx.balance.available if self.ctx.balance is not None else None
@@ -249,16 +279,26 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
         return extension_cost(self.hit.reward, self.count, new_max).total > balance
 
     def _refresh(self) -> None:
-        if not self.rng.extendable or self.ctx.read_only:
+        if self.ctx.read_only:
             return
         self.query_one("#extend-preview", Static).update(self.preview_text())
         problem = self.problem
+        if problem is None and self.count is None and self.expire_at is None \
+                and not self.expire_problem:
+            problem = NOTHING_YET
         if problem is None and self.expire_problem:
             problem = f"Expiration: {self.expire_problem}"
         if problem is None and self.insufficient():
             problem = "The available balance does not cover this cost."
         self.query_one("#extend-problem", Static).update(Text(one_line(problem or "")))
-        self.query_one("#extend-submit", Button).disabled = problem is not None
+        button = self.query_one("#extend-submit", Button)
+        button.disabled = problem is not None
+        if self.count is not None and self.expire_at is not None:
+            button.label = "Add both"
+        elif self.count is None and self.expire_at is not None:
+            button.label = "Add time"
+        else:
+            button.label = "Add assignments"
 
     @property
     def can_submit(self) -> bool:
@@ -280,12 +320,10 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
         self.action_cancel()
 
     def action_submit(self) -> None:
-        if not self.can_submit or self.count is None:
-            if self.problem and self.rng.extendable:
-                self.app.bell()
+        if not self.can_submit or (self.count is None and self.expire_at is None):
+            self.app.bell()
             return
-        self.dismiss(ExtendRequest(self.hit, self.count, self.expire_at if self.expired
-                                   else None))
+        self.dismiss(ExtendRequest(self.hit, self.count or 0, self.expire_at))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -295,6 +333,13 @@ def describe_request(request: ExtendRequest, env_banner: str, balance: Decimal |
     """The production confirmation: exactly what will happen and what it costs."""
     hit = request.hit
     new_max = hit.max_assignments + request.n
+    if request.n == 0:
+        return "\n".join([
+            f"{env_banner}: add time to HIT {one_line(hit.hit_id)} (no assignments)",
+            f"\u201c{one_line(hit.title, max_length=70)}\u201d",
+            f"Expiration {iso(hit.expiration)} \u2192 {iso(request.expire_at)}.",
+            "Workers can accept the HIT until then: its open assignments may be spent.",
+        ])
     lines = [
         f"{env_banner}: add {plural(request.n, 'assignment')} to HIT {one_line(hit.hit_id)}",
         f"\u201c{one_line(hit.title, max_length=70)}\u201d",
@@ -308,6 +353,7 @@ def describe_request(request: ExtendRequest, env_banner: str, balance: Decimal |
         lines.append("Cost: unknown (the HIT's reward is unknown).")
     lines.append(f"Balance available: {format_money(balance)}.")
     if request.expire_at is not None:
-        lines.append(f"The expiration will be set to {iso(request.expire_at)}.")
+        lines.append(f"The expiration will be set to {iso(request.expire_at)} (from "
+                     f"{iso(hit.expiration)}).")
     lines.append("This spends real money and real workers will see it.")
     return "\n".join(lines)
