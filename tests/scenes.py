@@ -154,6 +154,62 @@ async def _history(pilot: Any) -> None:
     await pilot.pause()
 
 
+async def _type_time(pilot: Any, typed: str) -> None:
+    box = pilot.app.screen.query_one("#extend-expire")
+    box.value = ""
+    box.focus()
+    await pilot.press(*typed)
+    await pilot.pause()
+
+
+async def _extend_add_time(pilot: Any) -> None:
+    await open_dialog(pilot, "Tag photos of street signs (4 assignments)")
+    await _type_time(pilot, "2d")
+
+
+async def _extend_both(pilot: Any) -> None:
+    await open_dialog(pilot, "Twenty-five assignments", "5")
+    await _type_time(pilot, "12h")
+
+
+async def _extend_time_too_short(pilot: Any) -> None:
+    await open_dialog(pilot, "Twenty-five assignments")
+    await _type_time(pilot, "30s")
+
+
+async def _extend_expired(pilot: Any) -> None:
+    await loaded(pilot)
+    table = pilot.app.main_screen.table
+    now = pilot.app.ctx.clock()
+    hit = next(h for h in table.rows if h.is_expired(now) and h.max_assignments >= 10
+               and h.created is not None and h.created.year >= 2016)
+    assert table.move_to_hit(hit.hit_id)
+    await pilot.press("e")
+    await until(pilot, lambda: type(pilot.app.screen).__name__ == "ExtendScreen")
+    await pilot.press("2")
+    await pilot.pause()
+
+
+async def _expire_confirm(pilot: Any) -> None:
+    await loaded(pilot)
+    await select(pilot, "Twenty-five assignments")
+    await pilot.press("X")
+    await until(pilot, lambda: type(pilot.app.screen).__name__ == "ConfirmScreen")
+
+
+async def _assignments(pilot: Any) -> None:
+    await loaded(pilot)
+    table = pilot.app.main_screen.table
+    hit = next(h for h in table.rows if h.completed >= 20
+               and h.max_assignments - h.available - h.pending > h.completed)
+    assert table.move_to_hit(hit.hit_id)
+    await pilot.press("A")
+    app = pilot.app
+    await until(pilot, lambda: type(app.screen).__name__ == "AssignmentsScreen"
+                and app.screen.loads > 0)
+    await pilot.pause()
+
+
 async def _help(pilot: Any) -> None:
     await loaded(pilot)
     await pilot.press("question_mark")
@@ -173,6 +229,14 @@ SCENES: tuple[Scene, ...] = (
           faults=({"op": "CreateAdditionalAssignmentsForHIT", "latency": 2.0},)),
     Scene("history", "The request history", _history),
     Scene("help", "The help screen", _help),
+    Scene("extend-add-time", "Adding time only to a live HIT", _extend_add_time),
+    Scene("extend-both", "Adding assignments and time in one request", _extend_both),
+    Scene("extend-time-too-short", "A time MTurk would refuse (under a minute)",
+          _extend_time_too_short),
+    Scene("extend-expired", "An expired HIT: time counted from now", _extend_expired),
+    Scene("expire-confirm", "Expire now: the confirmation (sandbox)", _expire_confirm,
+          kind=EnvKind.SANDBOX),
+    Scene("assignments", "The assignments of a HIT", _assignments),
 )
 
 

@@ -117,20 +117,27 @@ async def test_live_range_and_cost(emulator, tmp_path, fields, expect_range, exp
     assert emulator.state.get_hit_raw(hit.hit_id)["MaxAssignments"] == fields["MaxAssignments"]
 
 
-@pytest.mark.parametrize("fields, says", [
-    ({"MaxAssignments": 9}, "can never reach 10, so none can be added"),
-    ({"MaxAssignments": 20, "CreationTime": datetime(2015, 1, 1, tzinfo=UTC).timestamp()},
-     "before 2015-07-22"),
+@pytest.mark.parametrize("fields, says, time_ok", [
+    ({"MaxAssignments": 9}, "can never reach 10, so none can be added", True),
+    ({"MaxAssignments": 20, "CreationTime": datetime(2015, 1, 1, tzinfo=UTC).timestamp(),
+      "Expiration": datetime(2015, 1, 8, tzinfo=UTC).timestamp()},
+     "before 2015-07-22", False),
 ])
-async def test_cannot_be_extended_says_why(emulator, tmp_path, fields, says) -> None:
+async def test_cannot_be_extended_says_why(emulator, tmp_path, fields, says, time_ok) -> None:
     ctx = make_ctx(emulator.url, tmp_path)
     hit = hit_for(emulator, ctx.service, **fields)
     app = Host(ctx)
     async with app.run_test(size=(100, 40)) as pilot:
         screen = await open_dialog(app, pilot, hit)
         assert says in text_of(screen, "#extend-blocked")
-        # No assignments can be asked for; time still can (issue 16), nothing until typed.
         assert not screen.query("#extend-count")
+        if not time_ok:  # expired over a year ago: no time either, nothing to submit
+            assert "No time can be added" in text_of(screen, "#extend-blocked")
+            assert not screen.query("#extend-submit") and not screen.query("#extend-expire")
+            await pilot.press("enter")  # "Close" has focus
+            assert not isinstance(app.screen, ExtendScreen)
+            return
+        # No assignments can be asked for; time still can (issue 16), nothing until typed.
         assert screen.query_one("#extend-submit", Button).disabled
         await pilot.press("enter")  # nothing typed: Enter sends nothing
         assert app.screen is screen

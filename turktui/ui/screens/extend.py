@@ -92,6 +92,7 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
     ExtendScreen #extend-blocked { color: $warning; }
     ExtendScreen #extend-expired { color: $warning; }
     ExtendScreen .field-label { margin-top: 1; }
+    ExtendScreen .field-label.-tight { margin-top: 0; }
     ExtendScreen #extend-buttons { height: auto; margin-top: 1; align-horizontal: right; }
     ExtendScreen #extend-buttons Button { margin-left: 1; }
     ExtendScreen Input { width: 100%; }
@@ -114,6 +115,9 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
         self.problem: str | None = None
         self.expire_at: datetime | None = None
         self.expire_problem: str | None = None
+        #: Can any time be added at all? (a HIT that expired over a year ago cannot: MTurk
+        #: moves an expiration by at most 365 days, measured from the current one)
+        self.time_possible = self._time_possible()
         if ctx.env.is_production:
             self.add_class("-production")
 
@@ -129,6 +133,9 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
             if self.ctx.read_only:
                 yield Static(Text("Read-only session: nothing can be changed."),
                              id="extend-blocked")
+            elif not self.rng.extendable and not self.time_possible:
+                yield Static(Text(range_text(self.rng) + " No time can be added either: it "
+                                  "expired more than 365 days ago."), id="extend-blocked")
             else:
                 if not self.rng.extendable:
                     yield Static(Text(range_text(self.rng) + " Time can still be added."),
@@ -141,6 +148,7 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
                         validators=[CountValidator(self.rng)],
                         validate_on=["changed", "submitted"],
                         restrict=None,
+                        compact=True,
                         id="extend-count",
                     )
                     yield Static(Text(range_text(self.rng)), id="extend-range")
@@ -148,31 +156,46 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
                     yield Static(Text(
                         "This HIT has expired: added assignments will not reopen it unless time "
                         "is added too."), id="extend-expired")
-                yield Static(Text(
-                    "Time to add (optional; e.g. 6h, 1d, 1w; 60 s to 365 d) \u2014 "
-                    + ("counted from now, the HIT has expired" if self.expired else
-                       "added to the current expiration")), classes="field-label")
-                yield Input(value=DEFAULT_EXPIRE_IN if self.expired else "",
-                            placeholder="empty: leave the expiration as it is",
+                yield Static(Text.assemble(
+                    ("Time to add (optional)", "bold"),
+                    " e.g. 6h, 1d, 1w; " + ("from now (expired)" if self.expired else
+                                            "added to the expiration")),
+                    classes="field-label -tight" if self.rng.extendable else "field-label")
+                yield Input(placeholder="empty: expiration unchanged", compact=True,
                             id="extend-expire")
                 yield Static(Text(""), id="extend-preview")
                 yield Static(Text(""), id="extend-problem")
             with Horizontal(id="extend-buttons"):
-                if not self.ctx.read_only:
+                if not self.ctx.read_only and (self.rng.extendable or self.time_possible):
                     yield Button("Extend" if not self.rng.extendable else "Add assignments",
                                  id="extend-submit", variant="primary", disabled=True)
-                yield Button("Cancel", id="extend-cancel")
+                yield Button("Cancel" if self.rng.extendable or self.time_possible
+                             else "Close", id="extend-cancel")
         yield Footer()
 
     def on_mount(self) -> None:
-        if self.expired and not self.ctx.read_only:
+        if self.expired and self.time_possible and not self.ctx.read_only:
+            # An expired HIT: time is offered at once (counted from now), when MTurk allows it.
             self._update_expiration(DEFAULT_EXPIRE_IN)
+            if self.expire_problem is None:
+                with self.prevent(Input.Changed):
+                    self.query_one("#extend-expire", Input).value = DEFAULT_EXPIRE_IN
+            else:
+                self.expire_at, self.expire_problem = None, None
         self._refresh()
         for selector in ("#extend-count", "#extend-expire", "#extend-cancel"):
             found = self.query(selector)
             if found:
                 found.first().focus()
                 break
+
+    def _time_possible(self) -> bool:
+        now = self.ctx.clock()
+        try:
+            check_expiration(add_time(self.hit.expiration, 3600, now), self.hit.expiration, now)
+        except InputProblem:
+            return False
+        return not self.hit.problem
 
     def _hit_text(self) -> Text:
         hit = self.hit
@@ -279,7 +302,7 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
         return extension_cost(self.hit.reward, self.count, new_max).total > balance
 
     def _refresh(self) -> None:
-        if self.ctx.read_only:
+        if self.ctx.read_only or not self.query("#extend-preview"):
             return
         self.query_one("#extend-preview", Static).update(self.preview_text())
         problem = self.problem
