@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from turktui.domain.bulk import BulkPreview, TopUpTo, TopUpToNine
+from turktui.domain.models import Hit
 from turktui.domain.records import IntentBusy, Record, State
 from turktui.domain.rules import SMALL_HIT_LIMIT
 from turktui.pipeline.engine import Engine, Outcome, PlanRefused
@@ -133,6 +134,8 @@ def member_status(record: Record, cancelled: bool = False) -> str:
     if record.state is State.PLANNED:
         return "not sent (cancelled)" if cancelled else "not sent yet"
     if record.state in _SUCCESS:
+        if record.expiry_only:
+            return f"{record.change_label}: {record.expiry_state or 'done'}"
         return f"added +{record.n:,} ({record.max_before:,} \u2192 {record.expected_after:,})"
     detail = record.error_message or record.error_code or record.note
     label = record.state.label
@@ -174,7 +177,8 @@ class BatchRunner:
     # -- recording -------------------------------------------------------------------------
     def record(
         self, preview: BulkPreview, *, batch_id: str | None = None,
-        expire_at: datetime | None = None, allow_second: bool = False,
+        expire_at: datetime | Callable[[Hit], datetime | None] | None = None,
+        allow_second: bool = False,
     ) -> tuple[str, list[Record]]:
         """Plan one token per HIT to send and record them all in one transaction.
 
@@ -190,7 +194,10 @@ class BatchRunner:
             raise PlanRefused("Nothing to send: no HIT in this batch can be extended.",
                               "empty")
         bid = batch_id or new_batch_id()
-        plans = [self.base.plan(line.hit, line.n or 0, expire_at, batch_id=bid)
+        def when(hit: Hit) -> datetime | None:  # one moment for all, or one per HIT
+            return expire_at(hit) if callable(expire_at) else expire_at
+
+        plans = [self.base.plan(line.hit, line.n or 0, when(line.hit), batch_id=bid)
                  for line in lines]
         env = self.base.env
         mode = preview.mode
@@ -213,7 +220,7 @@ class BatchRunner:
     # -- sending ---------------------------------------------------------------------------
     def run(
         self, preview: BulkPreview, *, batch_id: str | None = None,
-        expire_at: datetime | None = None,
+        expire_at: datetime | Callable[[Hit], datetime | None] | None = None,
         progress: Callable[[BatchProgress], None] | None = None,
         member: Callable[[Outcome], None] | None = None,
         allow_second: bool = False,

@@ -17,6 +17,7 @@ import argparse
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from turktui.cli.session import (
     open_history_of,
     refuse_read_only,
 )
+from turktui.domain.rules import add_time
 from turktui.pipeline.policy import (
     EXIT_REFUSED,
     EXIT_SERVICE,
@@ -43,6 +45,8 @@ Several HITs (bulk):
                                                   HITs under 10 to 9; HITs at 10+ get N
   turktui extend --from-file ids.txt --add N      one HIT id per line, # starts a comment
   turktui extend --retry-batch BATCH_ID           re-send what did not succeed (same tokens)
+  ... --add N --add-time 1d                       also add 1d to each HIT's expiration
+  turktui extend HIT1 HIT2 ... --add-time 1d      time only, for each HIT (one record each)
 Every member gets its own token and the whole batch is recorded before anything is sent.
 With several HITs the exit code is the worst outcome: 6 (some in conflict) over 5 (some
 unknown or not sent) over 4 (some service errors) over 3 (some refused, by the rules or
@@ -71,7 +75,17 @@ def add_bulk_options(parser: argparse.ArgumentParser) -> None:
 def is_bulk(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "add", None) is not None or getattr(args, "top_up_to", None)
                 is not None or getattr(args, "top_up_to_nine", False)
-                or getattr(args, "from_file", None) or getattr(args, "retry_batch", None))
+                or getattr(args, "from_file", None) or getattr(args, "retry_batch", None)
+                or _time_for_several(args))
+
+
+def _time_for_several(args: argparse.Namespace) -> bool:
+    """`extend HIT1 HIT2 … --add-time D`: several HIT ids (a HIT id is never all digits, so
+    `extend HIT 5 --add-time D` stays one HIT with N = 5)."""
+    ids = list(getattr(args, "hit_id", None) or [])
+    if not getattr(args, "add_time", None) or len(ids) < 2:
+        return False
+    return len(ids) > 2 or not ids[1].strip().isdigit()
 
 
 def read_ids(path: str) -> list[str]:
@@ -209,10 +223,23 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
         mode = _mode(args)
     except ModeProblem as exc:
         return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: {exc}")
+    add_seconds = None
+    if getattr(args, "add_time", None):
+        from turktui.domain.timefmt import parse_duration
+
+        try:
+            add_seconds = parse_duration(args.add_time)
+        except ValueError as exc:
+            return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: --add-time: {exc}")
+        if getattr(args, "expire_in", None):
+            return out.result(EXIT_USAGE, {"state": "usage"},
+                              "turktui: give --add-time or --expire-in, not both")
+    if mode is None and add_seconds is not None:
+        return _add_time_each(args, out, add_seconds)
     if mode is None:
         return out.result(EXIT_USAGE, {"state": "usage"},
                           "turktui: with several HITs, choose --add N, --top-up-to T or "
-                          "--top-up-to-nine")
+                          "--top-up-to-nine (and/or --add-time DURATION)")
     if args.large_add and not args.top_up_to_nine:
         return out.result(EXIT_USAGE, {"state": "usage"},
                           "turktui: --large-add goes with --top-up-to-nine")
@@ -259,10 +286,16 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
         lines = [by_id.get(hid) or BulkLine(Hit(hid), LineStatus.REFUSED, None, 0,
                                             f"not found: {missing.get(hid, '')}")
                  for hid in ids]
+        now = datetime.now(UTC)
+        if add_seconds is not None:
+            lines = [_with_time(line, add_seconds, now) for line in lines]
         preview = BulkPreview(mode, tuple(lines), balance)
         for text in preview_lines(preview):
             out.info(text)
-        out.info(f"{env.kind.banner}: {mode.describe()}: {preview.totals_text()}")
+        out.info(f"{env.kind.banner}: {mode.describe()}"
+                 + (f", and add {safe(args.add_time)} to each expiration (from now if "
+                    "expired)" if add_seconds is not None else "")
+                 + f": {preview.totals_text()}")
         if not preview.send_count:
             return out.result(EXIT_REFUSED, {"state": "refused", **_preview_only(preview)},
                               "turktui: nothing to send (see the reasons above)")
@@ -281,9 +314,16 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
             return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: {exc}")
         try:
             runner = BatchRunner(Engine(service, history, env), workers=args.workers)
+
+            def expire_at(hit: Any) -> Any:
+                if add_seconds is None:
+                    return None
+                return add_time(hit.expiration, add_seconds, now)
+
             try:
                 bid, records = runner.record(
-                    preview, allow_second=bool(getattr(args, "allow_second", False)))
+                    preview, expire_at=expire_at,
+                    allow_second=bool(getattr(args, "allow_second", False)))
             except (PlanRefused, HistoryError) as exc:
                 return out.result(EXIT_REFUSED if isinstance(exc, PlanRefused) else
                                   EXIT_SERVICE, {"state": "failed"},
@@ -303,6 +343,128 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
         return out.result(code, _payload(report, preview), message)
     finally:
         conn.close()
+
+
+def _with_time(line: Any, seconds: float, now: datetime) -> Any:
+    """A line that would send, refused (nothing sent for this HIT) when MTurk's expiration
+    rules refuse the time asked for it."""
+    from turktui.domain.bulk import BulkLine, LineStatus
+    from turktui.domain.rules import InputProblem, check_expiration
+
+    if not line.sends:
+        return line
+    try:
+        check_expiration(add_time(line.hit.expiration, seconds, now), line.hit.expiration, now)
+    except InputProblem as exc:
+        return BulkLine(line.hit, LineStatus.REFUSED, None, line.hit.max_assignments,
+                        f"time: {exc}")
+    return line
+
+
+def _add_time_each(args: argparse.Namespace, out: Out, seconds: float) -> int:
+    """`extend HIT1 HIT2 … --add-time D`: time only for each HIT, one record each (shown as
+    "time"), sent one after the other; the worst outcome wins."""
+    from turktui.adapters.history import HistoryError, OutcomeNotRecorded
+    from turktui.domain.errors import (
+        AccessDenied,
+        ConfigurationError,
+        CredentialsExpired,
+        CredentialsMissing,
+        RequestRefused,
+        TurkError,
+    )
+    from turktui.domain.timefmt import iso
+    from turktui.pipeline.engine import Engine, PlanRefused
+    from turktui.pipeline.policy import EXIT_OK, EXIT_UNKNOWN, record_exit_code
+
+    ids = list(dict.fromkeys(args.hit_id or []))
+    if args.from_file:
+        try:
+            ids = list(dict.fromkeys(ids + read_ids(args.from_file)))
+        except (OSError, UnicodeError) as exc:
+            return out.result(EXIT_USAGE, {"state": "usage"},
+                              f"turktui: --from-file: {safe(exc)}")
+    severity = {EXIT_OK: 0, EXIT_REFUSED: 1, EXIT_SERVICE: 2, EXIT_UNKNOWN: 3}
+    results: list[dict[str, Any]] = []
+    codes: list[int] = []
+
+    def done(hit_id: str, code: int, state: str, message: str, **extra: Any) -> None:
+        codes.append(code)
+        results.append({"hit_id": hit_id, "exit_code": code, "state": state,
+                        "message": message, **extra})
+        (out.say if code == EXIT_OK else out.info)(f"{safe(hit_id)}: {message}")
+
+    conn = open_connection(args)
+    try:
+        refused = refuse_read_only(conn, out, {"state": "usage"})
+        if refused is not None:
+            return refused
+        env = conn.env
+        service = conn.service()
+        try:
+            history = open_history_of(conn)
+        except HistoryError as exc:
+            return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: {exc}")
+        try:
+            engine = Engine(service, history, env)
+            plans = []
+            for hit_id in ids:
+                try:
+                    hit = service.get_hit(hit_id)
+                except RequestRefused as exc:
+                    done(hit_id, EXIT_REFUSED, "refused", f"refused: {safe(exc.message)}")
+                    continue
+                except (ConfigurationError, CredentialsMissing, CredentialsExpired,
+                        AccessDenied) as exc:
+                    return out.result(EXIT_USAGE, {"state": "usage"},
+                                      f"turktui: {safe(exc.message)}")
+                except TurkError as exc:
+                    done(hit_id, EXIT_SERVICE, "failed",
+                         f"cannot read the HIT: {safe(exc.message)}")
+                    continue
+                try:
+                    plan = engine.plan(hit, 0, add_time(hit.expiration, seconds,
+                                                        engine.clock()))
+                except PlanRefused as exc:
+                    done(hit_id, EXIT_REFUSED, "refused",
+                         f"refused (nothing sent): {safe(exc.message)}", error_code=exc.code)
+                    continue
+                out.info(f"  {safe(hit_id)}: expiration {iso(hit.expiration)} \u2192 "
+                         f"{iso(plan.expire_at)}")
+                plans.append(plan)
+            if plans:
+                declined = confirm_spend(env, f"Add {safe(args.add_time)} to {len(plans)} "
+                                         "HIT expiration(s)", args.yes)
+                if declined is not None:
+                    return out.result(declined.code, {"state": declined.state,
+                                                      "results": results}, declined.message)
+            for plan in plans:
+                hit_id = plan.hit.hit_id
+                try:
+                    outcome = engine.execute(plan)
+                except PlanRefused as exc:
+                    done(hit_id, EXIT_REFUSED, "refused",
+                         f"refused (nothing sent): {safe(exc.message)}", error_code=exc.code)
+                    continue
+                except OutcomeNotRecorded as exc:
+                    done(hit_id, EXIT_UNKNOWN if exc.maybe_sent else EXIT_SERVICE,
+                         "unknown" if exc.maybe_sent else "failed", safe(exc))
+                    continue
+                except HistoryError as exc:
+                    done(hit_id, EXIT_SERVICE, "failed", f"not sent: {safe(exc)}")
+                    continue
+                record = outcome.record
+                done(hit_id, record_exit_code(record), record.state.value,
+                     safe(outcome.message), record_id=record.id, change=record.change_label,
+                     expire_at=record.expire_at.isoformat() if record.expire_at else None)
+        finally:
+            history.close()
+    finally:
+        conn.close()
+    code = max(codes, key=lambda c: severity.get(c, 4)) if codes else EXIT_OK
+    ok = sum(1 for c in codes if c == EXIT_OK)
+    return out.result(code, {"results": results},
+                      f"turktui: time added to {ok} of {len(ids)} HITs")
 
 
 def _preview_only(preview: Any) -> dict[str, Any]:
