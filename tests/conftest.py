@@ -71,6 +71,14 @@ def hermetic_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     return home
 
 
+@pytest.fixture(autouse=True)
+def _notifications(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests read notifications with tests.ui.helpers.notifications(app), not app privates."""
+    from tests.ui.helpers import record_notifications
+
+    record_notifications(monkeypatch)
+
+
 @pytest.fixture
 def fixed_clock() -> Callable[[], datetime]:
     return lambda: FIXED_NOW

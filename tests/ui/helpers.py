@@ -6,7 +6,9 @@ import asyncio
 import html
 import re
 import time
+import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from rich.cells import cell_len
@@ -93,3 +95,35 @@ def steady_cursor(app: Any) -> None:
 
     for widget in app.screen.query(Input):
         widget.cursor_blink = False
+
+
+@dataclass(frozen=True)
+class Note:
+    """A notification as the app asked for it (`App.notify`)."""
+
+    message: str
+    title: str
+    severity: str
+
+
+_NOTES: weakref.WeakKeyDictionary[Any, list[Note]] = weakref.WeakKeyDictionary()
+
+
+def record_notifications(monkeypatch: Any) -> None:
+    """Wrap the public `App.notify` so tests can read every notification an app showed
+    (the root conftest does this for every test)."""
+    from textual.app import App
+
+    original = App.notify
+
+    def notify(self: Any, message: str, *args: Any, **kwargs: Any) -> None:
+        _NOTES.setdefault(self, []).append(Note(str(message), str(kwargs.get("title", "")),
+                                                str(kwargs.get("severity", "information"))))
+        original(self, message, *args, **kwargs)
+
+    monkeypatch.setattr(App, "notify", notify)
+
+
+def notifications(app: Any) -> list[Note]:
+    """Every notification `app` has shown so far, oldest first (a copy)."""
+    return list(_NOTES.get(app, ()))
