@@ -454,7 +454,7 @@ async def test_command_palette_lists_actions(demo_context: Any) -> None:
             assert expected in names
         await pilot.press("ctrl+p")
         await pilot.press(*"expired only")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: "Toggle expired only" in screen_text(app))
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.main_screen.table.expired_only)
 
