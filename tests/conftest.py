@@ -31,16 +31,17 @@ _DROPPED = ("AWS_", "XDG_", "TURKTUI_")
 
 
 def hermetic_vars(home: Path) -> dict[str, str]:
-    """Every per-user path under `home`, AWS configuration pointed at files that do not exist
-    and no instance metadata: the one definition of a hermetic environment."""
+    """Every per-user path under `home` (home/config, home/data, home/state, home/cache: helpers
+    such as tests/hostile/common.py rely on this layout), AWS configuration pointed at files that
+    do not exist and no instance metadata: the one definition of a hermetic environment."""
     return {
         "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_DATA_HOME": str(home / ".local" / "share"),
-        "XDG_STATE_HOME": str(home / ".local" / "state"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "AWS_CONFIG_FILE": str(home / "no-such-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-such-aws-credentials"),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_STATE_HOME": str(home / "state"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "AWS_CONFIG_FILE": str(home / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials"),
         "AWS_EC2_METADATA_DISABLED": "true",
     }
 
