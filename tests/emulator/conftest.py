@@ -10,14 +10,27 @@ from typing import Any
 import pytest
 
 from tests.conftest import subprocess_env as hermetic_subprocess_env
-from tests.emulator.helpers import make_client
+from tests.emulator.helpers import Clock, make_client
 from turktui.emulator import EmulatorServer
 
 
 @pytest.fixture
-def srv() -> Iterator[EmulatorServer]:
+def clock() -> Clock | None:
+    """The service's clock: None is the real time; a module overrides this fixture with a
+    `Clock` to move time without sleeping."""
+    return None
+
+
+@pytest.fixture
+def server_options() -> dict[str, Any]:
+    """Extra `EmulatorServer` options (a module overrides this, e.g. with lags)."""
+    return {}
+
+
+@pytest.fixture
+def srv(clock: Clock | None, server_options: dict[str, Any]) -> Iterator[EmulatorServer]:
     """A fresh, empty service (each test adds the HITs it needs)."""
-    with EmulatorServer(hits=0) as server:
+    with EmulatorServer(hits=0, now=clock, **server_options) as server:
         yield server
 
 
