@@ -21,10 +21,11 @@ from tests.ui.helpers import screen_text, wait_for
 from turktui.adapters import history as history_module
 from turktui.adapters.history import HistoryStore, open_history
 from turktui.adapters.history_reader import HistoryQuery, HistoryReader
+from turktui.domain.listmodel import PageCache
 from turktui.domain.records import State
 from turktui.ui import extend_flow
 from turktui.ui.app import TurkTuiApp
-from turktui.ui.screens.history import HistoryScreen, PageCache, RecordList
+from turktui.ui.screens.history import HistoryScreen, RecordList
 
 KEYS = ("AKIDTESTTESTTEST0000", "test-secret")
 
