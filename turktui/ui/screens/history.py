@@ -65,7 +65,8 @@ def state_label(state: State) -> str:
     return _STATE_MARK.get(state, state.label)
 
 
-# Display order; the title takes what the others leave. Error and Batch show when they fit.
+# Display order; the title takes what the others leave. Batch (from ~140 columns) and Error
+# (from ~165) show when they fit.
 COLUMNS: tuple[Column, ...] = (
     Column("id", "#", 5),
     Column("created", "Created (UTC)", 19, narrow=11, narrow_label="Created UTC"),
@@ -75,8 +76,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("max", "Max", 17, narrow=11),
     Column("hit", "HIT", 30, narrow=12),
     Column("title", "Title", 8, flex=True),
-    Column("error", "Error", 26, priority=1),
-    Column("batch", "Batch", 12, priority=2),
+    Column("error", "Error", 26, priority=2),
+    Column("batch", "Batch", 12, priority=1),
 )
 
 
