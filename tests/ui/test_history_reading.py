@@ -269,3 +269,9 @@ async def test_the_cursor_stays_on_its_record_when_the_list_is_read_again(
         assert screen.records[0].hit_id == "HITNEWEST"
         assert listing.cursor == 4 and listing.current is not None
         assert listing.current.id == chosen.id
+        await pilot.press("slash", *"nothing like this")
+        await wait_for(pilot, lambda: not screen.reading
+                       and screen.filter_text == "nothing like this", timeout=5)
+        await pilot.pause()
+        assert screen.total == 0 and listing.current is None
+        assert "No records." in screen_text(app)

@@ -162,10 +162,16 @@ class RecordList(PagedTable[Record]):
     narrow_below = WIDE - 1  # a WIDE terminal is wide with or without the scrollbar
     flex_min = 8
 
+    class Activated(PagedTable.Activated):
+        """Enter / double click on a record that has been read."""
+
+        @property
+        def record(self) -> Record:
+            return cast(Record, self.row)
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(PagedModel(_record_key, page_size=PAGE, cache_pages=CACHE_PAGES),
                          COLUMNS, lambda rec: record_cells(rec, bool(self._wide)), **kwargs)
-        self.empty_message = "No records."
         self._wide: bool | None = None
 
     @property
@@ -343,6 +349,7 @@ class HistoryScreen(Screen[None]):
         self.shown = self.generation
         self._error = None
         lst = self.query_one(RecordList)
+        lst.empty_message = "No records."  # (not before: the first listing may be coming)
         if message.error is not None:
             self.total = 0
             lst.set_source(self._want_page, 0, [], generation=self.generation)
