@@ -14,6 +14,7 @@ import pytest
 from textual.app import App
 from textual.widgets import Button, Input, Static
 
+from tests.ui.helpers import notifications
 from turktui.adapters.config import Paths, Settings
 from turktui.adapters.mturk import MTurkService
 from turktui.domain.environment import Environment, EnvKind
@@ -220,7 +221,7 @@ async def test_submit_success_records_and_updates(emulator, tmp_path) -> None:
         outcome = ctx.extras["last_outcome"]
         assert outcome.record.state is State.SUCCEEDED
         assert app.updated[-1].max_assignments == 5
-        assert any("Added 3 assignments" in str(n.message) for n in app._notifications)
+        assert any("Added 3 assignments" in str(n.message) for n in notifications(app))
     assert emulator.state.request_count(OP) == sent + 1
     assert ctx.history.count() == 1
 
@@ -238,7 +239,7 @@ async def test_refusal_is_announced_and_recorded(emulator, tmp_path) -> None:
             outcome = ctx.extras["last_outcome"]
             assert outcome.record.state is State.REFUSED
             assert outcome.record.error_code == "AWS.MechanicalTurk.InsufficientFunds"
-            assert any(n.title == "Not applied" for n in app._notifications)
+            assert any(n.title == "Not applied" for n in notifications(app))
     finally:
         emulator.state.set_balance("100000000.00")
     assert emulator.state.get_hit_raw(hit.hit_id)["MaxAssignments"] == 2
@@ -279,7 +280,7 @@ async def test_read_only_offers_no_extension(emulator, tmp_path) -> None:
         extend_flow.open_extend(app, hit)
         await pilot.pause()
         assert not isinstance(app.screen, ExtendScreen)
-        assert any("Read-only" in str(n.message) for n in app._notifications)
+        assert any("Read-only" in str(n.message) for n in notifications(app))
         app.push_screen(ExtendScreen(hit, ctx))
         await pilot.pause()
         assert "Read-only" in text_of(app.screen, "#extend-blocked")
@@ -302,14 +303,14 @@ async def test_history_screen_100k_filter_detail(emulator, tmp_path) -> None:
         elapsed = time.perf_counter() - t0
         assert elapsed < 1.0, elapsed
         listing = screen.query_one(RecordList)
-        assert listing.total == 100_000 and len(listing._pages) == 1  # one page fetched
+        assert listing.total == 100_000 and len(listing.model.pages) == 1  # one page fetched
         assert "100,000 records" in text_of(screen, "#history-count")
         assert "HIT099999" in screen_text(app) and "\x1b" not in screen_text(app)
         await pilot.press("end")
         await wait_until(pilot, lambda: listing.current is not None)  # read by a worker
         await pilot.pause()
         assert listing.current.hit_id == "HIT000000" and "HIT000000" in screen_text(app)
-        assert len(listing._pages) == 2  # the first and the last page, nothing between
+        assert len(listing.model.pages) == 2  # the first and the last page, nothing between
         await pilot.press("home")
         await pilot.press("slash", *"HIT09999", "enter")
         await wait_until(pilot, lambda: not screen.reading and screen.filter_text == "HIT09999")
