@@ -3,4 +3,4 @@ of a HIT's life: expire now, add time, assignments, `turktui list`."""
 
 from __future__ import annotations
 
-from tests.engine.conftest import _hermetic, clock, emulator, engine, server  # noqa: F401
+from tests.engine.conftest import clock, emulator, engine, server  # noqa: F401
