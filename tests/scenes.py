@@ -66,7 +66,8 @@ async def loaded(pilot: Any) -> None:
     app = pilot.app
     main = app.main_screen
     await until(pilot, lambda: main.generation > 0 and not main.is_loading)
-    await until(pilot, lambda: app.ctx.balance is not None or "balance_error" in app.ctx.extras)
+    state = app.ctx.state
+    await until(pilot, lambda: app.ctx.balance is not None or state.balance_error is not None)
     await pilot.pause()
 
 

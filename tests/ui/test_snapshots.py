@@ -40,7 +40,8 @@ def snapshot_app(real_url: str, kind: EnvKind = EnvKind.DEMO, shown: str = SHOWN
 async def loaded(pilot: Any) -> None:
     await wait_loaded(pilot)
     app = pilot.app
-    await wait_for(pilot, lambda: app.ctx.balance is not None or "balance_error" in app.ctx.extras)
+    state = app.ctx.state
+    await wait_for(pilot, lambda: app.ctx.balance is not None or state.balance_error is not None)
     await pilot.pause()
 
 
