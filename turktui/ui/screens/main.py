@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from turktui.domain.models import Hit
 from turktui.ui.context import AppContext
@@ -28,6 +28,7 @@ from turktui.ui.messages import (
 )
 from turktui.ui.widgets.env_banner import EnvBanner
 from turktui.ui.widgets.hit_table import COLUMN_LABELS, HitTable
+from turktui.ui.widgets.key_line import StableFooter
 from turktui.ui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
@@ -124,7 +125,7 @@ class MainScreen(Screen[None]):
         yield Static("", id="error-panel", markup=False)
         yield Input(placeholder="filter id or title (Enter: keep, Esc: clear)", id="filter")
         yield StatusBar(self.status_text, id="status")
-        yield Footer(compact=True, show_command_palette=False)
+        yield StableFooter(compact=True, show_command_palette=False)
 
     @property
     def table(self) -> HitTable:
