@@ -26,54 +26,58 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> object:
     return None
 
 
+#: Variables a turktui process must never inherit: real AWS configuration, keys, profiles.
+_DROPPED = ("AWS_", "XDG_", "TURKTUI_")
+
+
+def hermetic_vars(home: Path) -> dict[str, str]:
+    """Every per-user path under `home` (home/config, home/data, home/state, home/cache: helpers
+    such as tests/hostile/common.py rely on this layout), AWS configuration pointed at files that
+    do not exist and no instance metadata: the one definition of a hermetic environment."""
+    return {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_STATE_HOME": str(home / "state"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "AWS_CONFIG_FILE": str(home / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
 def subprocess_env(home: Path, **extra: str) -> dict[str, str]:
-    """The environment for a turktui subprocess: every per-user path under `home`, no real
-    AWS configuration or credentials (add dummy keys through `extra`)."""
+    """The environment for a turktui subprocess: hermetic under `home`, nothing AWS/XDG/TURKTUI
+    inherited (add dummy keys through `extra`)."""
     import os
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "XDG_", "TURKTUI_"))}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / "config"),
-        XDG_DATA_HOME=str(home / "data"),
-        XDG_STATE_HOME=str(home / "state"),
-        XDG_CACHE_HOME=str(home / "cache"),
-        AWS_CONFIG_FILE=str(home / "no-aws-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(home / "no-aws-credentials"),
-        AWS_EC2_METADATA_DISABLED="true",
-    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_DROPPED)}
+    env.update(hermetic_vars(home))
     env.update(extra)
     return env
 
 
 @pytest.fixture(autouse=True)
 def hermetic_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Never read real config or credentials, never reach AWS."""
+    """Every test: never read real config or credentials, never reach AWS (the same variables
+    as `subprocess_env`, so in-process and subprocess tests see one world)."""
+    import os
+
     home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("HOME", str(home))
-    for var, sub in (
-        ("XDG_CONFIG_HOME", ".config"),
-        ("XDG_DATA_HOME", ".local/share"),
-        ("XDG_STATE_HOME", ".local/state"),
-        ("XDG_CACHE_HOME", ".cache"),
-    ):
-        monkeypatch.setenv(var, str(home / sub))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "no-such-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "no-such-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    for var in (
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-        "TURKTUI_CONFIG",
-    ):
-        monkeypatch.delenv(var, raising=False)
+    for var in list(os.environ):
+        if var.startswith(_DROPPED):
+            monkeypatch.delenv(var)
+    for var, value in hermetic_vars(home).items():
+        monkeypatch.setenv(var, value)
     return home
+
+
+@pytest.fixture(autouse=True)
+def _notifications(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests read notifications with tests.ui.helpers.notifications(app), not app privates."""
+    from tests.ui.helpers import record_notifications
+
+    record_notifications(monkeypatch)
 
 
 @pytest.fixture

@@ -1,32 +1,37 @@
-"""The app's main states, staged deterministically against the demo emulator.
+"""The app's states, staged deterministically against the demo emulator: the one snapshot layer.
 
-One list serves both the snapshot tests (tests/ui/test_scenes_snapshots.py) and the screenshot
-script (`python -m tests.screenshots`), so the pictures in screenshots/ and the snapshots can
-never drift apart. Fixed clock, fixed seed, and a fixed endpoint shown in the banner (the
-emulator's real port changes per run).
+Each scene is rendered once per size per run, by `tests/test_screenshots.py` (which compares
+the picture with the committed `screenshots/<scene>-<size>.svg`) and by `python -m
+tests.screenshots` (which writes them). Fixed clock, fixed seed, a fixed endpoint shown in the
+banner (the emulator's real port changes per run), and a steady cursor (no blink phase).
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from tests.ui.helpers import screen_text, steady_cursor, wait_for, wait_ready, wait_screen
 from turktui.adapters.config import Paths, Settings
 from turktui.adapters.mturk import DEMO_CREDENTIALS, MTurkService
 from turktui.domain.environment import PRODUCTION_URL, Environment, EnvKind
+from turktui.emulator import EmulatorServer
 from turktui.ui.app import TurkTuiApp
 from turktui.ui.context import AppContext
 
 FIXED_NOW = datetime(2026, 6, 15, 12, 0, 0, tzinfo=timezone.utc)
 SHOWN_URL = "http://127.0.0.1:8642"
+#: An endpoint where nothing listens (the discard port): the "cannot reach" state.
+UNREACHABLE_URL = "http://127.0.0.1:9"
 SIZES: dict[str, tuple[int, int]] = {"80x24": (80, 24), "wide": (160, 48)}
+BOTH = tuple(SIZES)
+OP = "CreateAdditionalAssignmentsForHIT"
 
-Stage = Callable[[Any], Awaitable[None]]
+Stage = Callable[[Any, EmulatorServer], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -36,14 +41,21 @@ class Scene:
     stage: Stage
     kind: EnvKind = EnvKind.DEMO
     faults: tuple[dict[str, Any], ...] = ()
+    sizes: tuple[str, ...] = BOTH
+    read_only: bool = False
+    #: The app talks to this URL instead of the emulator's (which still runs).
+    real_url: str | None = None
+    #: The endpoint the banner shows (default: SHOWN_URL, or MTurk's for production).
+    shown_url: str | None = None
 
 
-def make_app(real_url: str, data_dir: Path, kind: EnvKind = EnvKind.DEMO) -> TurkTuiApp:
+def make_app(real_url: str, data_dir: Path, kind: EnvKind = EnvKind.DEMO, *,
+             read_only: bool = False, shown_url: str | None = None) -> TurkTuiApp:
     """An app talking to `real_url` whose banner shows a fixed endpoint."""
-    shown = PRODUCTION_URL if kind is EnvKind.PRODUCTION else SHOWN_URL
+    shown = shown_url or (PRODUCTION_URL if kind is EnvKind.PRODUCTION else SHOWN_URL)
     service = MTurkService(Environment(kind, real_url), credentials=DEMO_CREDENTIALS,
                            connect_timeout=2.0, read_timeout=30.0, max_attempts=1)
-    env = Environment(kind, shown, None if kind is EnvKind.DEMO else "ops")
+    env = Environment(kind, shown, None if kind is EnvKind.DEMO else "ops", read_only)
     paths = Paths(data_dir / "config.toml", data_dir, data_dir / "history.sqlite3",
                   data_dir / "logs")
     ctx = AppContext(env=env, service=service, settings=Settings(), paths=paths,
@@ -52,25 +64,6 @@ def make_app(real_url: str, data_dir: Path, kind: EnvKind = EnvKind.DEMO) -> Tur
 
 
 # -- staging helpers -----------------------------------------------------------------------
-async def until(pilot: Any, condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out staging a scene")
-        await asyncio.sleep(0.02)
-        await pilot.pause()
-    await pilot.pause()
-
-
-async def loaded(pilot: Any) -> None:
-    app = pilot.app
-    main = app.main_screen
-    await until(pilot, lambda: main.generation > 0 and not main.is_loading)
-    state = app.ctx.state
-    await until(pilot, lambda: app.ctx.balance is not None or state.balance_error is not None)
-    await pilot.pause()
-
-
 async def select(pilot: Any, title: str) -> None:
     """Put the cursor on the first HIT whose title starts with `title`."""
     table = pilot.app.main_screen.table
@@ -80,114 +73,170 @@ async def select(pilot: Any, title: str) -> None:
 
 
 async def open_dialog(pilot: Any, title: str, typed: str = "") -> None:
-    await loaded(pilot)
+    await wait_ready(pilot)
     await select(pilot, title)
     await pilot.press("e")
-    await until(pilot, lambda: type(pilot.app.screen).__name__ == "ExtendScreen")
+    await wait_screen(pilot, "ExtendScreen")
     if typed:
         await pilot.press(*typed)
     await pilot.pause()
 
 
-async def settle(pilot: Any) -> None:
-    """Let notifications from staging expire so they don't clutter the picture."""
-    pilot.app.clear_notifications()
-    await pilot.pause()
+async def extend(pilot: Any, server: EmulatorServer, title: str, typed: str) -> None:
+    """Extend one HIT through the dialog and wait until MTurk has answered it."""
+    before = server.state.request_count(OP)
+    await open_dialog(pilot, title, typed)
+    await pilot.press("enter")
+    await wait_screen(pilot, "MainScreen")
+    await wait_for(pilot, lambda: server.state.request_count(OP) > before, what="the request")
+    app = pilot.app
+    await wait_for(pilot, lambda: not any(w.is_running for w in app.workers
+                                          if w.group == "extend"), what="the extension")
 
 
 # -- the scenes ----------------------------------------------------------------------------
-async def _list(pilot: Any) -> None:
-    await loaded(pilot)
+async def _list(pilot: Any, server: EmulatorServer) -> None:
+    await wait_ready(pilot)
 
 
-async def _detail(pilot: Any) -> None:
-    await loaded(pilot)
+async def _list_sorted(pilot: Any, server: EmulatorServer) -> None:
+    await wait_ready(pilot)
+    await pilot.press("s", "s", "j", "j")
+
+
+async def _headroom(pilot: Any, server: EmulatorServer) -> None:
+    await wait_ready(pilot)
+    await pilot.press("x")
+
+
+async def _detail(pilot: Any, server: EmulatorServer) -> None:
+    await wait_ready(pilot)
     await select(pilot, "Qualification requirements")
     await pilot.press("enter")
-    await pilot.pause()
+    await wait_screen(pilot, "DetailScreen")
 
 
-async def _extend_small(pilot: Any) -> None:
+async def _detail_multiline(pilot: Any, server: EmulatorServer) -> None:
+    await wait_ready(pilot)
+    await select(pilot, "Multi-line description")
+    await pilot.press("enter")
+    await wait_screen(pilot, "DetailScreen")
+
+
+async def _extend_small(pilot: Any, server: EmulatorServer) -> None:
     await open_dialog(pilot, "Tag photos of street signs (4 assignments)", "3")
 
 
-async def _extend_large(pilot: Any) -> None:
+async def _extend_large(pilot: Any, server: EmulatorServer) -> None:
     await open_dialog(pilot, "Twenty-five assignments", "50")
 
 
-async def _extend_blocked(pilot: Any) -> None:
+async def _extend_blocked(pilot: Any, server: EmulatorServer) -> None:
     await open_dialog(pilot, "Too old to extend (2014)")
 
 
-async def _extend_invalid(pilot: Any) -> None:
+async def _extend_invalid(pilot: Any, server: EmulatorServer) -> None:
     await open_dialog(pilot, "Tag photos of street signs (4 assignments)", "12")
 
 
-async def _production_confirm(pilot: Any) -> None:
+async def _production_confirm(pilot: Any, server: EmulatorServer) -> None:
     await open_dialog(pilot, "Twenty-five assignments", "5")
     await pilot.press("enter")
-    await until(pilot, lambda: type(pilot.app.screen).__name__ == "ConfirmScreen")
+    await wait_screen(pilot, "ConfirmScreen")
 
 
-async def _in_flight(pilot: Any) -> None:
+async def _in_flight(pilot: Any, server: EmulatorServer) -> None:
     await open_dialog(pilot, "One hundred assignments", "20")
     await pilot.press("enter")
-    app = pilot.app
-    await until(pilot, lambda: type(app.screen).__name__ == "MainScreen")
-    await asyncio.sleep(0.3)
-    await pilot.pause()
+    await wait_screen(pilot, "MainScreen")
+    # The request has reached MTurk, which holds it (the scene's latency fault).
+    await wait_for(pilot, lambda: server.state.request_count(OP) == 1, what="the request")
 
 
-async def _history(pilot: Any) -> None:
-    app = pilot.app
+async def _history(pilot: Any, server: EmulatorServer) -> None:
     for title, typed in (("Twenty-five assignments", "5"), ("Tag photos of street signs (2 a", "4"),
                          ("Tag photos of street signs (4 assignments)", "5")):
-        await open_dialog(pilot, title, typed)
-        await pilot.press("enter")
-        await until(pilot, lambda: type(app.screen).__name__ == "MainScreen")
-        await until(pilot, lambda: not any(w.is_running for w in app.workers
-                                           if w.group == "extend"))
+        await extend(pilot, server, title, typed)
     await settle(pilot)
     await pilot.press("h")
-    await until(pilot, lambda: type(app.screen).__name__ == "HistoryScreen"
-                and not app.screen.reading)
-    await asyncio.sleep(0.3)
-    await pilot.pause()
+    await wait_screen(pilot, "HistoryScreen")
+    await wait_for(pilot, lambda: "3 records" in screen_text(pilot.app)
+                   and not pilot.app.screen.reading, what="3 records")
 
 
-async def _help(pilot: Any) -> None:
-    await loaded(pilot)
+async def _help(pilot: Any, server: EmulatorServer) -> None:
+    await wait_ready(pilot)
     await pilot.press("question_mark")
-    await pilot.pause()
+    await wait_screen(pilot, "HelpScreen")
 
 
 SCENES: tuple[Scene, ...] = (
     Scene("list", "The HIT list, loaded", _list),
+    Scene("list-sorted", "The HIT list sorted by title, cursor moved", _list_sorted,
+          sizes=("wide",)),
     Scene("detail", "The detail view of a HIT", _detail),
+    Scene("detail-multiline", "A HIT whose description has several lines", _detail_multiline,
+          sizes=("80x24",)),
     Scene("extend-under-10", "Extending a HIT created with 4 assignments", _extend_small),
     Scene("extend-10-plus", "Extending a HIT with 25 assignments", _extend_large),
     Scene("extend-too-old", "A HIT that cannot be extended", _extend_blocked),
     Scene("extend-invalid", "A number beyond the allowed range", _extend_invalid),
     Scene("production-confirm", "The production confirmation", _production_confirm,
           kind=EnvKind.PRODUCTION),
+    Scene("production-headroom", "Production, only HITs with headroom", _headroom,
+          kind=EnvKind.PRODUCTION, sizes=("80x24",)),
     Scene("in-flight", "A request in flight (the service is slow)", _in_flight,
-          faults=({"op": "CreateAdditionalAssignmentsForHIT", "latency": 2.0},)),
+          faults=({"op": OP, "latency": 2.0},)),
     Scene("history", "The request history", _history),
     Scene("help", "The help screen", _help),
+    Scene("help-read-only", "The help screen, read-only", _help, read_only=True,
+          sizes=("80x24",)),
+    Scene("unreachable", "The endpoint cannot be reached", _list, kind=EnvKind.SANDBOX,
+          real_url=UNREACHABLE_URL, shown_url=UNREACHABLE_URL, sizes=("80x24",)),
 )
 
+#: Every picture: (scene, size name), each rendered once per run.
+PICTURES: tuple[tuple[Scene, str], ...] = tuple(
+    (scene, size) for scene in SCENES for size in scene.sizes)
 
-async def prepare(scene: Scene, pilot: Any) -> None:
+
+def file_name(scene: Scene, size_name: str) -> str:
+    return f"{scene.name}-{size_name}.svg"
+
+
+async def settle(pilot: Any) -> None:
+    """Drop staging notifications so they don't clutter the picture."""
+    pilot.app.clear_notifications()
+    await pilot.pause()
+
+
+async def prepare(scene: Scene, pilot: Any, server: EmulatorServer) -> None:
     """Stage `scene`; clear staging notifications unless they are the point."""
-    await scene.stage(pilot)
+    await scene.stage(pilot, server)
     if scene.name != "in-flight":
         await settle(pilot)
+    steady_cursor(pilot.app)
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
 
 
-async def stage(scene: Scene, real_url: str, data_dir: Path, size: tuple[int, int]) -> str:
+async def stage(scene: Scene, server: EmulatorServer, data_dir: Path,
+                size: tuple[int, int]) -> str:
     """Run the real app headless, stage `scene`, and return the SVG screenshot."""
-    app = make_app(real_url, data_dir, scene.kind)
+    app = make_app(scene.real_url or server.url, data_dir, scene.kind,
+                   read_only=scene.read_only, shown_url=scene.shown_url)
     async with app.run_test(size=size) as pilot:
-        await prepare(scene, pilot)
+        await prepare(scene, pilot, server)
         svg = app.export_screenshot(title=f"turktui — {scene.description}")
     return svg
+
+
+def render(scene: Scene, size_name: str, data_dir: Path) -> str:
+    """Stage `scene` at `size_name` against a freshly seeded emulator; the SVG."""
+    with EmulatorServer(hits=200, seed=1, now=FIXED_NOW.timestamp) as server:
+        for fault in scene.faults:
+            server.faults.add(**fault)
+        try:
+            return asyncio.run(stage(scene, server, data_dir, SIZES[size_name]))
+        finally:
+            server.faults.clear()

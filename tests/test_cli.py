@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import subprocess_env
 from turktui import __version__
 
 
@@ -21,12 +21,8 @@ def run(
 
 @pytest.fixture
 def user_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "XDG_", "TURKTUI_"))}
-    env.update(HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "cfg"),
-               XDG_DATA_HOME=str(tmp_path / "data"), XDG_STATE_HOME=str(tmp_path / "state"),
-               AWS_CONFIG_FILE=str(tmp_path / "nope"),
-               AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "nope"))
-    return env
+    return subprocess_env(tmp_path, XDG_CONFIG_HOME=str(tmp_path / "cfg"),
+                          XDG_DATA_HOME=str(tmp_path / "data"))
 
 
 def test_version(user_env: dict[str, str]) -> None:

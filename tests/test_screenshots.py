@@ -1,20 +1,37 @@
-"""screenshots/ must be exactly what `python -m tests.screenshots` produces now."""
+"""The one snapshot layer: every scene of tests/scenes.py, once per size, must look exactly
+like its committed picture in screenshots/.
+
+After checking a change by eye: `python -m tests.screenshots` (or `pytest
+tests/test_screenshots.py --snapshot-update`) rewrites the pictures.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from tests import screenshots
+from tests.scenes import PICTURES, Scene, file_name, render
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(120)
 
 
-def test_committed_screenshots_are_current() -> None:
-    stale = []
-    for name, svg in screenshots.render_all().items():
-        path = screenshots.OUT / name
-        if not path.exists() or path.read_text("utf-8") != svg:
-            stale.append(name)
-    assert not stale, (
-        f"screenshots out of date: {', '.join(stale)}; run `python -m tests.screenshots`"
-    )
+@pytest.mark.parametrize(("scene", "size"), PICTURES,
+                         ids=[file_name(s, z).removesuffix(".svg") for s, z in PICTURES])
+def test_picture(scene: Scene, size: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    svg = render(scene, size, tmp_path / "data")
+    path = screenshots.OUT / file_name(scene, size)
+    if request.config.getoption("--snapshot-update", default=False):
+        path.write_text(svg, "utf-8")
+        return
+    if not path.exists() or path.read_text("utf-8") != svg:
+        actual = tmp_path / path.name
+        actual.write_text(svg, "utf-8")
+        pytest.fail(f"screenshots/{path.name} differs from the app (now: {actual}); check it by "
+                    f"eye, then run `python -m tests.screenshots --only {scene.name}`",
+                    pytrace=False)
+
+
+def test_no_stale_pictures() -> None:
+    assert screenshots.stale_files() == [], "run `python -m tests.screenshots` to drop them"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -12,21 +11,13 @@ from pathlib import Path
 import pytest
 
 from tests.bulk.conftest import OP
+from tests.conftest import subprocess_env
 
 
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "TURKTUI_", "XDG_"))}
-    env.update(
-        HOME=str(tmp_path / "home"), XDG_CONFIG_HOME=str(tmp_path / "config"),
-        XDG_DATA_HOME=str(tmp_path / "data"), XDG_STATE_HOME=str(tmp_path / "state"),
-        XDG_CACHE_HOME=str(tmp_path / "cache"), AWS_CONFIG_FILE=str(tmp_path / "nonexistent"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "nonexistent"),
-        AWS_ACCESS_KEY_ID="AKIDTESTTESTTEST0000", AWS_SECRET_ACCESS_KEY="test-secret",
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-    return env
+    return subprocess_env(tmp_path / "home", AWS_ACCESS_KEY_ID="AKIDTESTTESTTEST0000",
+                          AWS_SECRET_ACCESS_KEY="test-secret")
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

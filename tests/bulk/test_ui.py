@@ -9,7 +9,7 @@ import pytest
 
 from tests.bulk.conftest import OP
 from tests.conftest import FIXED_NOW
-from tests.ui.helpers import screen_text, wait_for, wait_loaded
+from tests.ui.helpers import notifications, screen_text, wait_for, wait_loaded
 from turktui.domain.environment import EnvKind
 from turktui.domain.records import State
 from turktui.ui.app import TurkTuiApp
@@ -78,7 +78,7 @@ async def test_bulk_needs_marks(make_emulator, make_context) -> None:
         await pilot.press("b")
         await pilot.pause()
         assert not isinstance(app.screen, BulkScreen)
-        assert any("Mark HITs with space first" in n.message for n in app._notifications)
+        assert any("Mark HITs with space first" in n.message for n in notifications(app))
 
 
 async def test_read_only_has_no_bulk(make_emulator, make_context) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from tests.bulk.test_ui import OP, seed, start
 from tests.conftest import FIXED_NOW
 from tests.edges.conftest import SECRET
-from tests.ui.helpers import screen_text, wait_for
+from tests.ui.helpers import notifications, screen_text, wait_for
 from turktui.adapters.history import open_history
 from turktui.domain.environment import EnvKind
 from turktui.domain.records import State
@@ -23,7 +23,7 @@ KEYS = ("AKIDTESTTESTTEST0000", "test-secret")
 
 
 def notes(app: Any) -> list[str]:
-    return [str(n.message) for n in app._notifications]
+    return [str(n.message) for n in notifications(app)]
 
 
 def message_of(text: str) -> str:

@@ -57,3 +57,14 @@ def error_of(exc: Any) -> tuple[str, str, str | None]:
     err = exc.response["Error"]
     return err["Code"], err.get("Message", ""), exc.response.get("TurkErrorCode") or err.get(
         "TurkErrorCode")
+
+
+class Clock:
+    """An injectable service clock (``EmulatorServer(now=clock)``): tests move ``t``, nothing
+    sleeps."""
+
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t

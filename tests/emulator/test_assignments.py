@@ -23,19 +23,13 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.emulator.helpers import error_of, make_client
+from tests.emulator.helpers import Clock, error_of, make_client
 from tests.emulator.shapes import assert_output
 from turktui.emulator import EmulatorServer
 
 NOW = 1_800_000_000.0 + 13 * 3600.0  # mid-day: the seeded times are relative to the day
 
 
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 @pytest.fixture

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.emulator.helpers import error_of, make_client, raw_call
+from tests.emulator.helpers import Clock, error_of, make_client, raw_call
 from tests.emulator.shapes import assert_output
 from turktui.emulator import EmulatorServer
 
@@ -37,25 +36,11 @@ D3109_AT = dt.datetime(2021, 7, 14, 20, 26, 6, tzinfo=dt.timezone.utc)
 RANGE = "is invalid for ExpirationIncrementInSeconds. Valid values range from 60 to 31536000."
 
 
-class Clock:
-    """An injectable service clock: tests move it, nothing sleeps."""
-
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 @pytest.fixture
 def clock() -> Clock:
     return Clock(D3109_NOW)
-
-
-@pytest.fixture
-def srv(clock: Clock) -> Iterator[EmulatorServer]:
-    with EmulatorServer(hits=0, now=clock) as server:
-        yield server
 
 
 @pytest.fixture

@@ -13,13 +13,12 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.emulator.helpers import error_of, make_client, raw_call
+from tests.emulator.helpers import Clock, error_of, make_client, raw_call
 from turktui.emulator import EmulatorServer, MTurkState, cli_main
 
 T0 = 1_800_000_000.0
@@ -28,12 +27,6 @@ BASE: dict[str, Any] = {"LifetimeInSeconds": 3600, "AssignmentDurationInSeconds"
                         "Question": "<ExternalQuestion/>", "MaxAssignments": 2}
 
 
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 @pytest.fixture
@@ -42,9 +35,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def srv(clock: Clock) -> Iterator[EmulatorServer]:
-    with EmulatorServer(hits=0, now=clock, modification_lag=5, listing_lag=30) as server:
-        yield server
+def server_options() -> dict[str, Any]:
+    return {"modification_lag": 5, "listing_lag": 30}
 
 
 @pytest.fixture

@@ -12,14 +12,13 @@ Sources:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.emulator.helpers import error_of, make_client
+from tests.emulator.helpers import Clock, error_of, make_client
 from tests.emulator.shapes import assert_output
 from turktui.emulator import EmulatorServer
 
@@ -30,23 +29,11 @@ FUNDS = ("This Requester has insufficient funds in their account to complete thi
          "Prepaid HITs.")
 
 
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 @pytest.fixture
 def clock() -> Clock:
     return Clock(T0)
-
-
-@pytest.fixture
-def srv(clock: Clock) -> Iterator[EmulatorServer]:
-    with EmulatorServer(hits=0, now=clock) as server:
-        yield server
 
 
 @pytest.fixture

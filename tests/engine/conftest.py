@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -16,24 +14,6 @@ from turktui.emulator import EmulatorServer
 from turktui.pipeline.engine import Backoff, Engine
 
 UTC = timezone.utc
-
-
-def hermetic_env(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
-    """Point HOME/XDG at tmp and remove every AWS_* variable (no real config, no real keys)."""
-    for key in list(os.environ):
-        if key.startswith("AWS_") or key.startswith("TURKTUI_"):
-            monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("HOME", str(tmp / "home"))
-    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
-        monkeypatch.setenv(name, str(tmp / name.lower()))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp / "nonexistent-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp / "nonexistent-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-
-
-@pytest.fixture(autouse=True)
-def _hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    hermetic_env(monkeypatch, tmp_path)
 
 
 class Clock:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 import pytest
 
+from tests.ui.helpers import wait_for
 from turktui.domain.records import State
 from turktui.ui.screens.extend import ExtendScreen
 from turktui.ui.screens.history import HistoryScreen
@@ -16,11 +15,7 @@ pytestmark = pytest.mark.timeout(60)
 
 
 async def _until(pilot: Any, cond: Any, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
-        await pilot.pause()
+    await wait_for(pilot, cond, timeout)
 
 
 async def test_e_extends_the_selected_hit_and_h_lists_it(make_emulator, make_context) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from textual.widgets import Button, Input, Static
 
+from tests.ui.helpers import notifications
 from turktui.adapters.config import Paths, Settings
 from turktui.adapters.mturk import MTurkService
 from turktui.domain.environment import Environment, EnvKind
@@ -208,7 +209,7 @@ async def test_submit_success_records_and_updates(emulator, tmp_path) -> None:
         outcome = ctx.state.last_outcome
         assert outcome.record.state is State.SUCCEEDED
         assert app.updated[-1].max_assignments == 5
-        assert any("Added 3 assignments" in str(n.message) for n in app._notifications)
+        assert any("Added 3 assignments" in str(n.message) for n in notifications(app))
     assert emulator.state.request_count(OP) == sent + 1
     assert ctx.history.count() == 1
 
@@ -226,7 +227,7 @@ async def test_refusal_is_announced_and_recorded(emulator, tmp_path) -> None:
             outcome = ctx.state.last_outcome
             assert outcome.record.state is State.REFUSED
             assert outcome.record.error_code == "AWS.MechanicalTurk.InsufficientFunds"
-            assert any(n.title == "Not applied" for n in app._notifications)
+            assert any(n.title == "Not applied" for n in notifications(app))
     finally:
         emulator.state.set_balance("100000000.00")
     assert emulator.state.get_hit_raw(hit.hit_id)["MaxAssignments"] == 2
@@ -267,7 +268,7 @@ async def test_read_only_offers_no_extension(emulator, tmp_path) -> None:
         extend_flow.open_extend(app, hit)
         await pilot.pause()
         assert not isinstance(app.screen, ExtendScreen)
-        assert any("Read-only" in str(n.message) for n in app._notifications)
+        assert any("Read-only" in str(n.message) for n in notifications(app))
         app.push_screen(ExtendScreen(hit, ctx))
         await pilot.pause()
         assert "Read-only" in text_of(app.screen, "#extend-blocked")

@@ -17,6 +17,7 @@ from tests.engine.test_extend_ui import (
     text_of,
     wait_until,
 )
+from tests.ui.helpers import notifications
 from turktui.adapters.history import _proc_start
 from turktui.domain.records import State
 from turktui.pipeline.engine import new_token
@@ -85,7 +86,7 @@ async def test_conflict_is_announced_as_a_conflict(emulator, tmp_path) -> None:
         extend_flow.run_plan(app, engine, engine.plan(b, 1, token=token))
         await wait_until(pilot, lambda: ctx.state.last_outcome is not None)
         assert ctx.state.last_outcome.record.state is State.CONFLICT
-        assert any(n.title == "Conflict: check the HIT" for n in app._notifications)
+        assert any(n.title == "Conflict: check the HIT" for n in notifications(app))
 
 
 async def test_startup_offer_leaves_live_records_alone(emulator, tmp_path) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.hostile.servers import HostileServer, hit_json, json_answer
 from tests.reliability.hostile_data import make_ctx
+from tests.ui.helpers import notifications
 
 
 def listing(*hits: dict[str, Any]) -> Any:
@@ -69,7 +70,7 @@ def test_a_huge_reward_and_a_null_max_are_shown_unreadable_and_never_extended(
                     seen.append(screen_text(app))
                     await pilot.press("escape")
                     await _until(pilot, lambda: app.screen is main)
-                notes = " ".join(str(n.message) for n in app._notifications)
+                notes = " ".join(str(n.message) for n in notifications(app))
                 assert "cannot be extended" in notes
             return seen
 

@@ -13,6 +13,7 @@ import pytest
 from tests.reliability import durability
 from tests.reliability.common import OP_EXTEND
 from tests.reliability.hostile_data import _until, make_ctx
+from tests.ui.helpers import notifications
 from turktui.adapters.history import HistoryError, HistoryStore, OutcomeNotRecorded
 from turktui.adapters.mturk import MTurkService
 from turktui.domain.environment import Environment, EnvKind
@@ -108,7 +109,7 @@ async def test_app_starts_and_says_why(case: str, emu: EmulatorServer, tmp_path:
         await pilot.pause()
         if case != "full":
             await _until(pilot, lambda: any("history unavailable" in n.message.lower()
-                                            for n in app._notifications))
+                                            for n in notifications(app)))
         while app.screen is not main:
             await pilot.press("escape")
             await pilot.pause()
@@ -117,11 +118,13 @@ async def test_app_starts_and_says_why(case: str, emu: EmulatorServer, tmp_path:
         await pilot.press("e")
         try:
             await _until(pilot, lambda: isinstance(app.screen, ExtendScreen))
+            shown = len(notifications(app))  # only a note about this extension counts
             await pilot.press("1", "enter")
             await _until(pilot, lambda: any("not sent" in n.message.lower() or "unavailable"
-                                            in n.message.lower() for n in app._notifications))
+                                            in n.message.lower()
+                                            for n in notifications(app)[shown:]))
         finally:
-            messages = " | ".join(n.message for n in app._notifications)
+            messages = " | ".join(n.message for n in notifications(app))
             print(f"screens {app.screen_stack}; notifications: {messages}")
     assert emu.state.request_count(OP_EXTEND) == sent, messages  # nothing was sent
     assert emu.state.get_hit_raw(hit_id)["MaxAssignments"] == 12

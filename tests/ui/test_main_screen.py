@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.ui.helpers import screen_text, wait_for, wait_loaded
+from tests.ui.helpers import notifications, screen_text, wait_for, wait_loaded
 from turktui.domain.environment import EnvKind
 from turktui.domain.models import Hit
 from turktui.ui.app import TurkTuiApp
@@ -343,7 +343,7 @@ async def test_refresh_failure_keeps_rows(make_emulator: Any, make_context: Any)
         await wait_loaded(pilot)
         assert len(app.main_screen.table.rows) == 30
         assert "refresh failed" in screen_text(app)
-        assert any("Refresh failed" in str(n.title) for n in app._notifications)
+        assert any("Refresh failed" in str(n.title) for n in notifications(app))
 
 
 async def test_unreachable_endpoint(make_context: Any) -> None:
@@ -438,7 +438,7 @@ async def test_command_palette_lists_actions(demo_context: Any) -> None:
             assert expected in names
         await pilot.press("ctrl+p")
         await pilot.press(*"expired only")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: "Toggle expired only" in screen_text(app))
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.main_screen.table.expired_only)
 
