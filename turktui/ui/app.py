@@ -65,8 +65,6 @@ class TurkTuiApp(ControllerApp):
     balance_error: reactive[str | None] = reactive(None)
     #: the session cannot change anything (--read-only or read_only = true)
     read_only: reactive[bool] = reactive(False)
-    #: when the list was last loaded completely (monotonic seconds; None: not yet)
-    last_refresh: reactive[float | None] = reactive(None)
 
     def __init__(self, ctx: AppContext) -> None:
         super().__init__(ctx)

@@ -62,7 +62,7 @@ class Controller:
 
     # -- the store and the engine ------------------------------------------------------------
     def _on_ui_thread(self) -> bool:
-        return threading.get_ident() == getattr(self.app, "_thread_id", None)
+        return threading.get_ident() == self.app.ui_thread
 
     def history(self) -> HistoryStore | None:
         """The session's one history store (opened on first use); None after telling the
@@ -499,6 +499,11 @@ class ControllerApp(App[int]):
         self.ctx = ctx
         self.controller = Controller(self, ctx)
         self._flights: dict[object, str] = {}
+        #: the thread running the app's event loop (set once it runs)
+        self.ui_thread: int | None = None
+
+    def on_load(self) -> None:
+        self.ui_thread = threading.get_ident()
 
     # -- hooks ---------------------------------------------------------------------------------
     def show_hit(self, hit: Hit) -> None:

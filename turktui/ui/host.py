@@ -18,7 +18,6 @@ class TurkHost(Protocol):
     marks: int
     balance: Balance | None
     balance_error: str | None
-    last_refresh: float | None
     in_flight: tuple[str, ...]
 
     def start_up(self) -> None: ...

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
@@ -181,7 +180,6 @@ class MainScreen(Screen[None]):
             self.table.rebuild()
         self.table.empty_message = "No HITs in this account." if not self.table.rows else ""
         self.load = replace(self.load, loading=False, staged=0)
-        self.tui.last_refresh = time.monotonic()
 
     def on_hits_failed(self, message: HitsFailed) -> None:
         if message.generation != self.generation:
