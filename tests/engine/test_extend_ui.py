@@ -291,14 +291,14 @@ async def test_history_screen_100k_filter_detail(emulator, tmp_path) -> None:
         elapsed = time.perf_counter() - t0
         assert elapsed < 1.0, elapsed
         listing = screen.query_one(RecordList)
-        assert listing.total == 100_000 and len(listing._pages) == 1  # one page fetched
+        assert listing.total == 100_000 and len(listing.model.pages) == 1  # one page fetched
         assert "100,000 records" in text_of(screen, "#history-count")
         assert "HIT099999" in screen_text(app) and "\x1b" not in screen_text(app)
         await pilot.press("end")
         await wait_until(pilot, lambda: listing.current is not None)  # read by a worker
         await pilot.pause()
         assert listing.current.hit_id == "HIT000000" and "HIT000000" in screen_text(app)
-        assert len(listing._pages) == 2  # the first and the last page, nothing between
+        assert len(listing.model.pages) == 2  # the first and the last page, nothing between
         await pilot.press("home")
         await pilot.press("slash", *"HIT09999", "enter")
         await wait_until(pilot, lambda: not screen.reading and screen.filter_text == "HIT09999")

@@ -21,10 +21,12 @@ from tests.ui.helpers import screen_text, wait_for
 from turktui.adapters import history as history_module
 from turktui.adapters.history import HistoryStore, open_history
 from turktui.adapters.history_reader import HistoryQuery, HistoryReader
+from turktui.domain.listmodel import PageCache
 from turktui.domain.records import State
 from turktui.ui import extend_flow
 from turktui.ui.app import TurkTuiApp
-from turktui.ui.screens.history import HistoryScreen, PageCache, RecordList
+from turktui.ui.screens.history import HistoryScreen, RecordList
+from turktui.ui.widgets.vtable import VirtualTable
 
 KEYS = ("AKIDTESTTESTTEST0000", "test-secret")
 
@@ -196,3 +198,80 @@ async def test_a_failing_worker_is_shown_and_logged(make_emulator: Any,
                                           for n in app._notifications), timeout=5)
         assert app.worker_failures == ["extend HIT1: Unexpected problem"]
         assert app.is_running  # nothing ended the app
+
+
+# -- the list is the generic table over a paged model -----------------------------------------
+async def _open_history(pilot: Any, app: TurkTuiApp) -> HistoryScreen:
+    await start(pilot)
+    await pilot.press("h")
+    await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen)
+                   and not app.screen.reading, timeout=5)
+    return app.screen
+
+
+async def test_rows_not_read_yet_show_as_reading_until_their_page_comes(
+        make_emulator: Any, make_context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = make_emulator(0)
+    ctx = make_context(server.url, credentials=KEYS)
+    store = open_history(ctx.paths.history_db)
+    _fill(store, 1000)
+    store.close()
+    release = threading.Event()
+    original = HistoryScreen._read_page
+
+    def held(self: HistoryScreen, generation: int, page: int, query: HistoryQuery) -> None:
+        release.wait(10)  # the worker's read takes as long as the test wants
+        original(self, generation, page, query)
+
+    monkeypatch.setattr(HistoryScreen, "_read_page", held)
+    app = TurkTuiApp(ctx)
+    async with app.run_test(size=(100, 24)) as pilot:
+        screen = await _open_history(pilot, app)
+        listing = screen.query_one(RecordList)
+        assert isinstance(listing, VirtualTable) and listing.total == 1000
+        await pilot.press("end")
+        await pilot.pause()
+        text = screen_text(app)
+        assert listing.cursor == 999 and listing.current is None
+        assert "\u25b6 #1,000 \u2026 reading" in text, text
+        release.set()
+        await wait_for(pilot, lambda: listing.current is not None, timeout=5)
+        await pilot.pause()
+        assert listing.current.hit_id == "HIT000000"
+        line = next(ln for ln in screen_text(app).splitlines() if "\u25b6" in ln)
+        assert line.startswith("\u25b6 1 ") and "HIT000000" in line and "reading" not in line
+
+
+async def test_the_cursor_stays_on_its_record_when_the_list_is_read_again(
+        make_emulator: Any, make_context: Any) -> None:
+    """A reload (after a resolve, a new request) keeps the cursor on the same record, not on
+    the same line: a record added on top would otherwise put it on a neighbour."""
+    server = make_emulator(0)
+    ctx = make_context(server.url, credentials=KEYS)
+    store = open_history(ctx.paths.history_db)
+    _fill(store, 30)
+    store.close()
+    app = TurkTuiApp(ctx)
+    async with app.run_test(size=(100, 24)) as pilot:
+        screen = await _open_history(pilot, app)
+        listing = screen.query_one(RecordList)
+        await pilot.press("down", "down", "down")
+        await pilot.pause()
+        chosen = listing.current
+        assert chosen is not None and listing.cursor == 3
+        history = extend_flow.get_history(app)
+        assert history is not None
+        history.import_many([{"hit_id": "HITNEWEST", "n": 1, "token": "turktui-newest",
+                              "hit_title": "Newest", "max_before": 3, "expected_after": 4,
+                              "state": "succeeded"}])
+        screen.reload()
+        await wait_for(pilot, lambda: not screen.reading and screen.total == 31, timeout=5)
+        assert screen.records[0].hit_id == "HITNEWEST"
+        assert listing.cursor == 4 and listing.current is not None
+        assert listing.current.id == chosen.id
+        await pilot.press("slash", *"nothing like this")
+        await wait_for(pilot, lambda: not screen.reading
+                       and screen.filter_text == "nothing like this", timeout=5)
+        await pilot.pause()
+        assert screen.total == 0 and listing.current is None
+        assert "No records." in screen_text(app)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 import pytest
 
-from turktui.domain.listmodel import ListModel
+from turktui.domain.listmodel import ListModel, PagedModel
 
 
 @dataclass(frozen=True)
@@ -142,3 +142,62 @@ def test_position_of_and_cursor_moves() -> None:
     assert model.move_cursor(to=-5) and model.cursor == 0
     empty = make([])
     assert empty.cursor_row is None and not empty.move_cursor(1)
+
+
+# -- the paged model (a listing too large to hold: the history) ------------------------------
+def paged(total: int, *, page_size: int = 10, cache_pages: int = 3,
+          generation: int = 1) -> tuple[PagedModel[Row], list[tuple[int, int]]]:
+    """A model over rows k0..k{total-1}; `asked` records every (generation, page) wanted."""
+    asked: list[tuple[int, int]] = []
+    model: PagedModel[Row] = PagedModel(lambda r: r.key, page_size=page_size,
+                                        cache_pages=cache_pages)
+    model.set_source(lambda g, p: asked.append((g, p)), total, page_rows(0, page_size, total),
+                     generation=generation)
+    return model, asked
+
+
+def page_rows(page: int, size: int, total: int, prefix: str = "k") -> list[Row]:
+    end = min(total, (page + 1) * size)
+    return [Row(f"{prefix}{i}", f"t{i}", i) for i in range(page * size, end)]
+
+
+def test_paged_rows_are_asked_for_once_and_none_until_they_come() -> None:
+    model, asked = paged(95)
+    assert len(model) == 95 and model.row_at(3).key == "k3" and asked == []
+    assert model.row_at(57) is None and model.row_at(51) is None  # page 5: asked for once
+    assert asked == [(1, 5)]
+    assert model.put_page(1, 5, page_rows(5, 10, 95))
+    assert model.row_at(57).key == "k57" and asked == [(1, 5)]
+    assert model.row_at(94) is None and model.row_at(95) is None and model.row_at(-1) is None
+    assert asked == [(1, 5), (1, 9)]  # beyond the listing: never asked for
+    assert not model.put_page(0, 9, page_rows(9, 10, 95))  # an older listing's page: dropped
+    assert model.row_at(94) is None and asked == [(1, 5), (1, 9)]
+
+
+def test_paged_cache_keeps_the_recent_pages_and_asks_again_for_the_others() -> None:
+    model, asked = paged(100, cache_pages=2)
+    model.put_page(1, 4, page_rows(4, 10, 100))
+    model.put_page(1, 7, page_rows(7, 10, 100))  # page 0 is evicted
+    assert len(model.pages) == 2 and model.held(3) is None
+    assert model.row_at(3) is None and asked[-1] == (1, 0)
+
+
+def test_paged_cursor_follows_its_row_into_a_new_listing() -> None:
+    model, _ = paged(50)
+    assert model.move_cursor(to=4) and model.cursor_key == "k4"
+    # A record was added on top (a reload): the cursor stays on k4, now one lower.
+    model.set_source(lambda g, p: None, 51, [Row("new", "n", 0), *page_rows(0, 10, 50)[:9]],
+                     generation=2)
+    assert model.cursor == 5 and model.cursor_key == "k4"
+    # A filter that leaves it out: the cursor stays where it was (clamped to the listing).
+    model.set_source(lambda g, p: None, 3, page_rows(0, 10, 3, prefix="f"), generation=3)
+    assert model.cursor == 2 and model.cursor_key == "f2"
+    model.set_total(0)
+    assert model.cursor == 0 and model.cursor_row is None and not model.move_cursor(1)
+
+
+def test_paged_position_of_knows_held_pages_only() -> None:
+    model, _ = paged(100)
+    assert model.position_of("k7") == 7 and model.position_of("k42") is None
+    model.put_page(1, 4, page_rows(4, 10, 100))
+    assert model.position_of("k42") == 42 and model.move_to("k42") and model.cursor == 42

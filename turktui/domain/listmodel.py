@@ -1,7 +1,11 @@
-"""A pure list model: rows, a view (filter + sort), marks and a cursor kept by key.
+"""Pure list models: rows, a view (filter + sort), marks and a cursor kept by key.
 
 No I/O and no Textual: `turktui.ui.widgets.vtable.VirtualTable` draws one of these, and
-tests drive it directly. Rows are any objects with a stable string key (a HIT id, a record
+tests drive them directly. `TableModel` is what the table reads (a length, the row at a
+position or None while it is being read, a cursor); `ListModel` holds every row in memory,
+`PagedModel` only the pages read so far (a listing too large to hold, e.g. the history).
+
+ListModel: Rows are any objects with a stable string key (a HIT id, a record
 id). The view holds row indices in display order; beside it the model keeps each shown
 row's sort key, so one changed row moves with a binary search (O(log n) compares plus one
 list shift) instead of re-filtering and re-sorting every row.
@@ -13,6 +17,7 @@ updates, sorts and filters.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -22,7 +27,66 @@ T = TypeVar("T")
 _NO_KEY: tuple[()] = ()
 
 
-class ListModel(Generic[T]):
+class TableModel(Generic[T]):
+    """What a table reads: `len()`, `row_at(position)` (None: not read yet), a cursor (a
+    position that follows its row's key), marks by key, and the sort shown in the header."""
+
+    key_of: Callable[[T], str]
+    cursor: int
+    marked: set[str]
+    sort_name: str | None
+    sort_reverse: bool
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def row_at(self, position: int) -> T | None:
+        raise NotImplementedError
+
+    def slot(self, position: int) -> int:
+        """A key for the formatted-cell cache: stable while the row at `position` is."""
+        raise NotImplementedError
+
+    def position_of(self, key: str) -> int | None:
+        raise NotImplementedError
+
+    @property
+    def cursor_row(self) -> T | None:
+        if 0 <= self.cursor < len(self):
+            return self.row_at(self.cursor)
+        return None
+
+    @property
+    def cursor_key(self) -> str | None:
+        row = self.cursor_row
+        return None if row is None else self.key_of(row)
+
+    def clamp_cursor(self) -> None:
+        size = len(self)
+        self.cursor = max(0, min(self.cursor, size - 1)) if size else 0
+
+    def move_cursor(self, delta: int = 0, to: int | None = None) -> bool:
+        """True when the cursor moved."""
+        old = self.cursor
+        self.cursor = to if to is not None else self.cursor + delta
+        self.clamp_cursor()
+        return self.cursor != old
+
+    def move_to(self, key: str) -> bool:
+        pos = self.position_of(key)
+        if pos is None:
+            return False
+        self.cursor = pos
+        return True
+
+    def toggle_mark(self, key: str) -> None:
+        self.marked.symmetric_difference_update({key})
+
+    def clear_marks(self) -> None:
+        self.marked.clear()
+
+
+class ListModel(TableModel[T]):
     """Rows of `T`, identified by `key(row)`, shown through a filter and a sort."""
 
     def __init__(self, key: Callable[[T], str]) -> None:
@@ -49,6 +113,9 @@ class ListModel(Generic[T]):
     def row_at(self, position: int) -> T:
         return self.rows[self.view[position]]
 
+    def slot(self, position: int) -> int:
+        return self.view[position]
+
     def index_of(self, key: str) -> int | None:
         """The row index of `key` (shown or not), or None."""
         return self._index.get(key)
@@ -62,11 +129,6 @@ class ListModel(Generic[T]):
         if 0 <= self.cursor < len(self.view):
             return self.rows[self.view[self.cursor]]
         return None
-
-    @property
-    def cursor_key(self) -> str | None:
-        row = self.cursor_row
-        return None if row is None else self.key_of(row)
 
     def position_of(self, key: str) -> int | None:
         """Where `key` is shown (a binary search), or None when it is filtered out or absent."""
@@ -142,9 +204,6 @@ class ListModel(Generic[T]):
                 self.cursor = pos
                 return
         self.clamp_cursor()
-
-    def clamp_cursor(self) -> None:
-        self.cursor = max(0, min(self.cursor, len(self.view) - 1)) if self.view else 0
 
     def set_rows(self, rows: Iterable[T], keep_key: str | None = None) -> None:
         """Replace every row (a reload); marks of rows now gone are dropped."""
@@ -244,26 +303,132 @@ class ListModel(Generic[T]):
         return True
 
     # -- marks -------------------------------------------------------------------------------
-    def toggle_mark(self, key: str) -> None:
-        self.marked.symmetric_difference_update({key})
-
     def mark_shown(self) -> None:
         self.marked.update(self.key_of(self.rows[i]) for i in self.view)
 
-    def clear_marks(self) -> None:
-        self.marked.clear()
 
-    # -- cursor ------------------------------------------------------------------------------
-    def move_cursor(self, delta: int = 0, to: int | None = None) -> bool:
-        """True when the cursor moved."""
-        old = self.cursor
-        self.cursor = to if to is not None else self.cursor + delta
+class PageCache(Generic[T]):
+    """Least-recently-used pages of rows (like toolong's line cache)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._pages: OrderedDict[int, list[T]] = OrderedDict()
+
+    def get(self, page: int) -> list[T] | None:
+        rows = self._pages.get(page)
+        if rows is not None:
+            self._pages.move_to_end(page)
+        return rows
+
+    def peek(self, page: int) -> list[T] | None:
+        """Like `get`, without making the page the most recently used."""
+        return self._pages.get(page)
+
+    def put(self, page: int, rows: list[T]) -> None:
+        self._pages[page] = rows
+        self._pages.move_to_end(page)
+        while len(self._pages) > self.size:
+            self._pages.popitem(last=False)
+
+    def items(self) -> list[tuple[int, list[T]]]:
+        return list(self._pages.items())
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+
+class PagedModel(TableModel[T]):
+    """A listing of `total` rows of which only some pages are held (an LRU `PageCache`).
+
+    A row not held is asked for with `want(generation, page)` (once, until it arrives) and
+    reads as None meanwhile; whoever reads pages (a worker) hands them back to `put_page`.
+    Each listing (`set_source`) has a generation: pages of an older one are dropped. The
+    order is the source's (no sort, no filter here: the source filters); no marks.
+    """
+
+    def __init__(self, key: Callable[[T], str], *, page_size: int = 200,
+                 cache_pages: int = 64) -> None:
+        self.key_of = key
+        self.page_size = page_size
+        self.cache_pages = cache_pages
+        self.total = 0
+        self.generation = 0
+        self.cursor = 0
+        self.marked: set[str] = set()
+        self.sort_name: str | None = None
+        self.sort_reverse = False
+        self.pages: PageCache[T] = PageCache(cache_pages)
+        self._pending: set[int] = set()
+        self._want: Callable[[int, int], None] = lambda generation, page: None
+
+    def __len__(self) -> int:
+        return self.total
+
+    def set_source(self, want: Callable[[int, int], None], total: int,
+                   first: list[T] | None = None, *, generation: int = 0,
+                   keep_key: str | None = None) -> None:
+        """A new listing of `total` rows, `first` its first page. The cursor stays on
+        `keep_key` (default: its row now) if the first page holds it; else where it was."""
+        if keep_key is None:
+            held = self.held(self.cursor)
+            keep_key = None if held is None else self.key_of(held)
+        self._want = want
+        self.generation = generation
+        self.total = total
+        self.pages = PageCache(self.cache_pages)
+        self._pending = set()
+        if first is not None:
+            self.pages.put(0, first)
+        if keep_key is None or not self.move_to(keep_key):
+            self.clamp_cursor()
+
+    def set_total(self, total: int) -> None:
+        """The listing's count arrived (its first page is already held)."""
+        self.total = total
         self.clamp_cursor()
-        return self.cursor != old
 
-    def move_to(self, key: str) -> bool:
-        pos = self.position_of(key)
-        if pos is None:
+    def put_page(self, generation: int, page: int, rows: list[T]) -> bool:
+        """A page read for `generation`; False (and nothing held) when that listing is gone."""
+        if generation != self.generation:
             return False
-        self.cursor = pos
+        self._pending.discard(page)
+        self.pages.put(page, rows)
         return True
+
+    def page_of(self, position: int) -> int:
+        return position // self.page_size
+
+    def held(self, position: int) -> T | None:
+        """The row at `position` if its page is held (nothing is asked for)."""
+        if not 0 <= position < self.total:
+            return None
+        page, offset = divmod(position, self.page_size)
+        rows = self.pages.peek(page)
+        return rows[offset] if rows is not None and offset < len(rows) else None
+
+    def row_at(self, position: int) -> T | None:
+        """The row at `position` if its page is held; else None and the page is asked for
+        (never read here: this runs on the UI thread)."""
+        if not 0 <= position < self.total:
+            return None
+        page = position // self.page_size
+        rows = self.pages.get(page)
+        if rows is None:
+            if page not in self._pending:
+                self._pending.add(page)
+                self._want(self.generation, page)
+            return None
+        offset = position - page * self.page_size
+        return rows[offset] if offset < len(rows) else None
+
+    def slot(self, position: int) -> int:
+        return position
+
+    def position_of(self, key: str) -> int | None:
+        """Where `key` is, if a held page has it (the others are not known)."""
+        for page, rows in self.pages.items():
+            for offset, row in enumerate(rows):
+                if self.key_of(row) == key:
+                    position = page * self.page_size + offset
+                    return position if position < self.total else None
+        return None

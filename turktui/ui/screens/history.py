@@ -1,40 +1,36 @@
 """The request history (`h`): newest first, filterable, a detail view, and resolve.
 
-The list is virtual: only the lines on screen are rendered, and records are fetched from
-SQLite a page at a time as the operator scrolls, so the screen opens as fast with 100,000
-records as with ten (Textual's DataTable needs ~0.5 s just to build 500 rows).
+The list is the generic table (`turktui.ui.widgets.vtable.PagedTable`) over a `PagedModel`:
+only the lines on screen are rendered, and records are read from SQLite a page at a time by
+workers as the operator scrolls, so the screen opens as fast with 100,000 records as with
+ten (Textual's DataTable needs ~0.5 s just to build 500 rows).
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from rich.cells import set_cell_size
-from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.geometry import Region, Size
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.scroll_view import ScrollView
-from textual.strip import Strip
 from textual.widgets import Footer, Input, Static
 
 from turktui.adapters.history import HistoryError, HistoryStore
 from turktui.adapters.history_reader import HistoryQuery, HistoryReader
 from turktui.domain.environment import EnvKind
+from turktui.domain.listmodel import PagedModel
 from turktui.domain.records import Record, State
 from turktui.domain.text import one_line, redact, sanitize
 from turktui.domain.timefmt import iso
+from turktui.ui.widgets.vtable import Column, PagedTable
 
 PAGE = 200
 FILTER_DELAY = 0.0  # a keystroke queries at once (off the UI thread; stale answers dropped)
@@ -50,8 +46,7 @@ _STATE_MARK = {
     State.PLANNED: "\u2026 planned",
     State.CONFLICT: "! conflict",
 }
-WIDE = 120
-BATCH_WIDE = 150  # from here a Batch column; below it a ▣ before "Add" marks batch members
+WIDE = 120  # from here: full dates, environment names, and (room allowing) Error, Batch
 
 
 def env_short(env_kind: str) -> str:
@@ -70,81 +65,41 @@ def state_label(state: State) -> str:
     return _STATE_MARK.get(state, state.label)
 
 
-def _fit(text: str, width: int) -> str:
-    return set_cell_size(text, width)
+# Display order; the title takes what the others leave. Batch (from ~140 columns) and Error
+# (from ~165) show when they fit.
+COLUMNS: tuple[Column, ...] = (
+    Column("id", "#", 5),
+    Column("created", "Created (UTC)", 19, narrow=11, narrow_label="Created UTC"),
+    Column("env", "Environment", 11, narrow=4, narrow_label="Env"),
+    Column("state", "State", 13),
+    Column("add", "Add", 8),
+    Column("max", "Max", 17, narrow=11),
+    Column("hit", "HIT", 30, narrow=12),
+    Column("title", "Title", 8, flex=True),
+    Column("error", "Error", 26, priority=2),
+    Column("batch", "Batch", 12, priority=1),
+)
 
 
-def _cut(text: str, width: int) -> str:
-    """Fit `text` to `width` cells, marking a cut with an ellipsis."""
-    if len(text) > width:
-        return set_cell_size(text, width - 1) + "\u2026"
-    return _fit(text, width)
-
-
-def _layout(width: int) -> list[tuple[str, int]]:
-    """(column, width) for this terminal width; the title takes what is left."""
-    wide = width >= WIDE
-    columns = [("#", 5), ("Created (UTC)", 19 if wide else 11),
-               ("Environment" if wide else "Env", 10 if wide else 4), ("State", 13), ("Add", 8),
-               ("Max", 17 if wide else 11), ("HIT", 30 if wide else 12)]
-    if wide:
-        columns.append(("Error", 26))
-    if width >= BATCH_WIDE:
-        columns.append(("Batch", 12))
-    used = sum(w + 1 for _, w in columns)
-    columns.insert(7, ("Title", max(8, width - used)))
-    return columns
-
-
-def _cells(rec: Record, wide: bool) -> dict[str, str]:
+def record_cells(rec: Record, wide: bool) -> tuple[str, ...]:
+    """Every column's text for one record (in `COLUMNS` order), made safe."""
     created = iso(rec.created).removesuffix(" UTC")
-    return {
-        "#": f"{rec.id}",
-        "Created (UTC)": created if wide else created[5:16],
-        "Env": env_short(rec.env_kind),
-        "Environment": one_line(rec.env_kind),
-        "State": state_label(rec.state),
-        "Add": ("\u25a3" if rec.batch_id else "") + f"+{rec.n:,}",
-        "Max": f"{rec.max_before:,}\u2192{rec.expected_after:,}",
-        "HIT": one_line(rec.hit_id),
-        "Title": one_line(rec.hit_title),
-        "Error": one_line(rec.error_code),
-        "Batch": one_line((rec.batch_id or "").removeprefix("batch-")),
-    }
+    return (
+        f"{rec.id}",
+        created if wide else created[5:16],
+        one_line(rec.env_kind) if wide else env_short(rec.env_kind),
+        state_label(rec.state),
+        ("\u25a3" if rec.batch_id else "") + f"+{rec.n:,}",
+        f"{rec.max_before:,}\u2192{rec.expected_after:,}",
+        one_line(rec.hit_id),
+        one_line(rec.hit_title),
+        one_line(rec.error_code),
+        one_line((rec.batch_id or "").removeprefix("batch-")),
+    )
 
 
-def record_line(rec: Record, width: int) -> str:
-    """One record as a fixed-width line (text already made safe)."""
-    layout = _layout(width)
-    cells = _cells(rec, width >= WIDE)
-    return _fit(" ".join(_cut(cells[name], w) for name, w in layout), width)
-
-
-def header_line(width: int) -> str:
-    return _fit(" ".join(_fit(name, w) for name, w in _layout(width)), width)
-
-
-class PageCache:
-    """Least-recently-used pages of records (like toolong's line cache)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._pages: OrderedDict[int, list[Record]] = OrderedDict()
-
-    def get(self, page: int) -> list[Record] | None:
-        rows = self._pages.get(page)
-        if rows is not None:
-            self._pages.move_to_end(page)
-        return rows
-
-    def put(self, page: int, rows: list[Record]) -> None:
-        self._pages[page] = rows
-        self._pages.move_to_end(page)
-        while len(self._pages) > self.size:
-            self._pages.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._pages)
+def _record_key(rec: Record) -> str:
+    return str(rec.id)
 
 
 class Listed(Message):
@@ -190,159 +145,57 @@ class DetailRead(Message):
         self.then = then
 
 
-class RecordList(ScrollView, can_focus=True):
-    """A virtual, paged list of records: `fetch(offset, limit)` is called per page."""
+class RecordList(PagedTable[Record]):
+    """The records of a listing, newest first: the generic table over a `PagedModel`
+    (pages of `PAGE` records read by the screen's workers, `CACHE_PAGES` kept)."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "record-list--header", "record-list--cursor", "record-list--unsettled",
+        *PagedTable.COMPONENT_CLASSES, "record-list--unsettled",
     }
     DEFAULT_CSS = """
     RecordList { height: 1fr; background: $surface; }
-    RecordList > .record-list--header { text-style: bold underline; background: $panel; }
-    RecordList > .record-list--cursor { text-style: reverse bold; }
     RecordList > .record-list--unsettled { color: $warning; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "move(-1)", "Up", show=False),
-        Binding("down,j", "move(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "jump(0)", "First", show=False),
-        Binding("end", "jump(-1)", "Last", show=False),
         Binding("enter", "select", "Detail"),
     ]
+    narrow_below = WIDE - 1  # a WIDE terminal is wide with or without the scrollbar
+    flex_min = 8
 
-    class Selected(Message):
-        def __init__(self, record: Record) -> None:
-            super().__init__()
-            self.record = record
+    class Activated(PagedTable.Activated):
+        """Enter / double click on a record that has been read."""
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.total = 0
-        self.cursor = 0
-        self.generation = 0
-        #: asks for a page (generation, page) from a worker; the answer comes to put_page
-        self._want: Callable[[int, int], None] = lambda generation, page: None
-        self._pages = PageCache(CACHE_PAGES)
-        self._pending: set[int] = set()
+        @property
+        def record(self) -> Record:
+            return cast(Record, self.row)
 
-    def set_source(self, want: Callable[[int, int], None], total: int,
-                   first: list[Record] | None = None, *, generation: int = 0) -> None:
-        """A new listing: `total` rows, `first` its first page; `want(generation, page)`
-        fetches the others (off the UI thread) and hands them to put_page."""
-        self._want = want
-        self.generation = generation
-        self.total = total
-        self._pages = PageCache(CACHE_PAGES)
-        self._pending = set()
-        if first is not None:
-            self._pages.put(0, first)
-        self.cursor = min(self.cursor, max(0, total - 1))
-        self.virtual_size = Size(self.size.width, total + 1)
-        if self.scroll_offset.y > self.cursor:  # the listing shrank below the view
-            self.scroll_to(y=max(0, self.cursor - 1), animate=False, force=True)
-        self.refresh()
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(PagedModel(_record_key, page_size=PAGE, cache_pages=CACHE_PAGES),
+                         COLUMNS, lambda rec: record_cells(rec, bool(self._wide)), **kwargs)
+        self._wide: bool | None = None
 
-    def set_total(self, total: int) -> None:
-        """The listing's count arrived (its first page is already shown)."""
-        self.total = total
-        self.virtual_size = Size(self.size.width, total + 1)
-        self.refresh()
-
-    def put_page(self, generation: int, page: int, rows: list[Record] | None) -> None:
-        """A page a worker read (None: it could not); stale generations are dropped."""
-        if generation != self.generation:
-            return
-        self._pending.discard(page)
-        if rows is not None:
-            self._pages.put(page, rows)
-        self.refresh()
-
-    def record_at(self, index: int) -> Record | None:
-        """The record at `index` if its page is in the cache; else None and the page is
-        asked for (never read here: this runs on the UI thread)."""
-        if not 0 <= index < self.total:
-            return None
-        page = index // PAGE
-        rows = self._pages.get(page)
-        if rows is None:
-            if page not in self._pending:
-                self._pending.add(page)
-                self._want(self.generation, page)
-            return None
-        offset = index - page * PAGE
-        return rows[offset] if offset < len(rows) else None
+    @property
+    def total(self) -> int:
+        return len(self.model)
 
     @property
     def current(self) -> Record | None:
-        return self.record_at(self.cursor)
+        """The record under the cursor (None while its page is being read)."""
+        return cast(Record | None, self.model.cursor_row)
 
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        base = self.rich_style
-        if y == 0:
-            style = base + self.get_component_rich_style("record-list--header")
-            return Strip([Segment(header_line(width), style)], width)
-        index = self.scroll_offset.y + y - 1
-        rec = self.record_at(index)
-        if rec is None:
-            if self.total == 0 and y == 1:
-                return Strip([Segment(_fit("  No records.", width), base)], width)
-            if 0 <= index < self.total:
-                style = base + Style(dim=True)
-                if index == self.cursor:
-                    style = style + Style(reverse=True)
-                return Strip([Segment(_fit(f"  #{index + 1:,} \u2026 reading", width),
-                                      style)], width)
-            return Strip.blank(width, base)
-        style = base
-        if not rec.settled:
-            style = style + self.get_component_rich_style("record-list--unsettled")
-        if index == self.cursor and self.has_focus:
-            style = style + self.get_component_rich_style("record-list--cursor")
-        elif index == self.cursor:
-            style = style + Style(reverse=True)
-        return Strip([Segment(record_line(rec, width), style)], width)
+    def before_render(self) -> None:
+        wide = not self.narrow  # (the scrollbar coming or going changes it too)
+        if wide != self._wide:  # dates and environments are written out from WIDE
+            self._wide = wide
+            self._cells.clear()
 
-    def on_resize(self, event: events.Resize) -> None:
-        self.virtual_size = Size(event.size.width, self.total + 1)
-
-    def _show_cursor(self) -> None:
-        self.scroll_to_region(Region(0, self.cursor, 1, 2), animate=False, force=True)
-        self.refresh()
-
-    def action_move(self, delta: int) -> None:
-        if self.total:
-            self.cursor = max(0, min(self.total - 1, self.cursor + delta))
-            self._show_cursor()
-
-    def action_page(self, direction: int) -> None:
-        self.action_move(direction * max(1, self.size.height - 2))
-
-    def action_jump(self, where: int) -> None:
-        if self.total:
-            self.cursor = 0 if where == 0 else self.total - 1
-            self._show_cursor()
+    def row_style_class(self, row: Record) -> str | None:
+        return None if row.settled else "record-list--unsettled"
 
     def action_select(self) -> None:
         rec = self.current
         if rec is not None:
-            self.post_message(self.Selected(rec))
-
-    def on_click(self, event: events.Click) -> None:
-        index = self.scroll_offset.y + event.y - 1
-        if 0 <= index < self.total:
-            self.cursor = index
-            self.refresh()
-            if event.chain > 1:
-                self.action_select()
-
-    def on_focus(self) -> None:
-        self.refresh()
-
-    def on_blur(self) -> None:
-        self.refresh()
+            self.post_message(self.Activated(rec))
 
 
 class HistoryScreen(Screen[None]):
@@ -419,8 +272,8 @@ class HistoryScreen(Screen[None]):
     @property
     def records(self) -> list[Record]:
         """The first page of what is listed, as far as it has been read (tests, callers)."""
-        lst = self.query_one(RecordList)
-        return [r for i in range(min(lst.total, PAGE)) if (r := lst.record_at(i)) is not None]
+        model = self.query_one(RecordList).model
+        return [r for i in range(min(len(model), PAGE)) if (r := model.held(i)) is not None]
 
     # -- data (read in workers, on the screen's own read-only connection) -------------------
     def _get_reader(self) -> HistoryReader:
@@ -496,6 +349,7 @@ class HistoryScreen(Screen[None]):
         self.shown = self.generation
         self._error = None
         lst = self.query_one(RecordList)
+        lst.empty_message = "No records."  # (not before: the first listing may be coming)
         if message.error is not None:
             self.total = 0
             lst.set_source(self._want_page, 0, [], generation=self.generation)
@@ -569,8 +423,9 @@ class HistoryScreen(Screen[None]):
             self.reload()
         self.query_one(RecordList).focus()
 
-    @on(RecordList.Selected)
-    def _row_selected(self, event: RecordList.Selected) -> None:
+    @on(RecordList.Activated)
+    def _row_selected(self, event: RecordList.Activated) -> None:
+        event.stop()
         self.action_detail()
 
     # -- actions ---------------------------------------------------------------------------

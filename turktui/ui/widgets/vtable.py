@@ -1,4 +1,4 @@
-"""One generic virtual table over a `ListModel`: only the lines on screen are rendered.
+"""One generic virtual table over a list model: only the lines on screen are rendered.
 
 Textual's DataTable builds per-row structures up front (~2.3 s for 10,000 rows, and a full
 rebuild per change), so this widget keeps nothing per row but a cache of formatted cells,
@@ -7,9 +7,13 @@ it, again to reverse), a cursor (a ▶ in the gutter, visible without colour), m
 and fits its columns to the width: optional columns hide by priority, the flex column
 takes what is left.
 
-Row updates go through the model in place (a binary search, not a re-sort). From a worker
+Over a `ListModel` (every row in memory: the HIT list, the bulk preview, batch progress),
+row updates go through the model in place (a binary search, not a re-sort). From a worker
 thread, `post_update(row)` queues the row and returns at once; the UI thread drains the
 queue in one go and repaints once (the worker never waits on the UI).
+
+`PagedTable` is the same table over a `PagedModel` (a listing too large to hold, e.g. the
+history): a row whose page is not held yet is drawn as "… reading" while a worker reads it.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from turktui.domain.listmodel import ListModel
+from turktui.domain.listmodel import PagedModel, TableModel
 
 T = TypeVar("T")
 
@@ -47,6 +51,8 @@ class Column:
     flex: bool = False
     #: Width under `VirtualTable.narrow_below` columns of terminal (None: `width`).
     narrow: int | None = None
+    #: Header label under `VirtualTable.narrow_below` (None: `label`).
+    narrow_label: str | None = None
 
 
 def fit(text: str, width: int, right: bool = False) -> str:
@@ -93,7 +99,8 @@ def layout_columns(columns: Sequence[Column], width: int, *, flex_min: int = 20,
 class VirtualTable(ScrollView, Generic[T], can_focus=True):
     """A table of `model` rows. `cells(row)` gives each column's text (in `columns` order,
     already sanitised: service text is never markup); `sort_keys` names the sortable
-    columns."""
+    columns. Reading, drawing and the cursor need any `TableModel`; the methods that change
+    rows (set/append/update, sort, filter, marks of the shown rows) need a `ListModel`."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down,j", "cursor_down", "Down", show=False),
@@ -142,18 +149,20 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     class _Drain(Message):
         """Posted (once per batch) by `post_update` from a worker thread."""
 
-    def __init__(self, model: ListModel[T], columns: Sequence[Column],
+    def __init__(self, model: TableModel[T], columns: Sequence[Column],
                  cells: Callable[[T], tuple[str, ...]], *,
                  sort_keys: dict[str, Callable[[T], Any]] | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.model = model
+        self.model: Any = model
         self.columns = tuple(columns)
         self._format = cells
         self.sort_keys = dict(sort_keys or {})
         self._col_index = {c.key: i for i, c in enumerate(self.columns)}
         self._cells: dict[int, tuple[str, ...]] = {}
         self.empty_message = ""
+        #: The text of a row not read yet ({n}: its 1-based position).
+        self.reading_message = "#{n:,} \u2026 reading"
         self._columns_cache: tuple[int, list[tuple[int, Column, int]]] | None = None
         self._size_timer: Any = None
         self._pending: list[T] = []
@@ -322,6 +331,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self.refresh()
 
     def _sync_size(self) -> None:
+        """The scroll range: one line per row plus the header."""
         if self._size_timer is not None:
             self._size_timer.stop()
             self._size_timer = None
@@ -453,6 +463,11 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self._sync_size()
         self.scroll_to_cursor()
 
+    @property
+    def narrow(self) -> bool:
+        """Whether the columns use their narrow widths and labels now."""
+        return self._content_width() < self.narrow_below
+
     def _layout(self, width: int) -> list[tuple[int, Column, int]]:
         cached = self._columns_cache
         if cached is not None and cached[0] == width:
@@ -465,16 +480,21 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     def visible_columns(self) -> list[str]:
         return [col.key for _, col, _ in self._layout(self._content_width())]
 
-    def row_cells(self, index: int) -> tuple[str, ...]:
-        cells = self._cells.get(index)
+    def row_cells(self, slot: int, row: T) -> tuple[str, ...]:
+        """`row`'s cells, cached under the model's `slot` for its position."""
+        cells = self._cells.get(slot)
         if cells is None:
-            cells = self._format(self.model.rows[index])
-            self._cells[index] = cells
+            cells = self._format(row)
+            self._cells[slot] = cells
         return cells
 
     def row_muted(self, row: T) -> bool:
         """Rows drawn dim (e.g. expired HITs). Subclasses decide."""
         return False
+
+    def row_style_class(self, row: T) -> str | None:
+        """A component class whose style a row is drawn in (None: the table's)."""
+        return "vtable--muted" if self.row_muted(row) else None
 
     def before_render(self) -> None:
         """Hook run once per rendered line before cells are read (e.g. a clock check)."""
@@ -487,23 +507,30 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
             return self._header(layout, width, base)
         model = self.model
         row = int(self.scroll_y) + y - 1
-        if not model.view:
+        size = len(model)
+        if not size:
             if y == 2 and self.empty_message:
                 style = base + self.get_component_rich_style("vtable--empty")
                 return Strip([Segment(fit("  " + self.empty_message, width), style)], width)
             return Strip.blank(width, base)
-        if row >= len(model):
+        if row >= size:
             return Strip.blank(width, base)
         self.before_render()
-        index = model.view[row]
-        cells = self.row_cells(index)
-        item = model.rows[index]
+        gutter = "\u25b6" if row == model.cursor else " "
+        item = model.row_at(row)
+        if item is None:  # its page is being read
+            style = base + self.get_component_rich_style("vtable--muted")
+            if row == model.cursor:
+                style = style + self.get_component_rich_style("vtable--cursor")
+            text = f"{gutter} " + self.reading_message.format(n=row + 1)
+            return Strip([Segment(fit(text, width), style)], width)
+        cells = self.row_cells(model.slot(row), item)
         style = base
-        if self.row_muted(item):
-            style = style + self.get_component_rich_style("vtable--muted")
+        style_class = self.row_style_class(item)
+        if style_class is not None:
+            style = style + self.get_component_rich_style(style_class)
         if row == model.cursor:
             style = style + self.get_component_rich_style("vtable--cursor")
-        gutter = "\u25b6" if row == model.cursor else " "
         parts = [gutter]
         col_index = self._col_index
         for _x, col, w in layout:
@@ -517,9 +544,50 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     def _header(self, layout: list[tuple[int, Column, int]], width: int, base: Style) -> Strip:
         style = base + self.get_component_rich_style("vtable--header")
         parts = [" "]
+        narrow = width < self.narrow_below
         for _x, col, w in layout:
-            label = col.label
+            label = col.narrow_label if narrow and col.narrow_label is not None else col.label
             if col.key == self.model.sort_name:
                 label = label + ("\u25bc" if self.model.sort_reverse else "\u25b2")
             parts.append(fit(label, w, col.right))
         return Strip([Segment(fit(" ".join(parts), width), style)], width)
+
+
+class PagedTable(VirtualTable[T]):
+    """The table over a `PagedModel`: a listing of which only some pages are held.
+
+    `set_source` starts a listing, `put_page` hands over a page a worker read, `set_total`
+    the count when it comes after the first page. Rows whose page is not held are drawn as
+    `reading_message` and asked for (`want`, see `PagedModel`); nothing here reads data."""
+
+    def __init__(self, model: PagedModel[T], columns: Sequence[Column],
+                 cells: Callable[[T], tuple[str, ...]], **kwargs: Any) -> None:
+        super().__init__(model, columns, cells, **kwargs)
+
+    def set_source(self, want: Callable[[int, int], None], total: int,
+                   first: list[T] | None = None, *, generation: int = 0) -> None:
+        """A new listing (`PagedModel.set_source`); the cursor stays on its record when
+        the first page holds it."""
+        self._cells.clear()
+        self.model.set_source(want, total, first, generation=generation)
+        if int(self.scroll_y) > self.model.cursor:  # the listing shrank below the view
+            self.scroll_to(y=max(0, self.model.cursor - 1), animate=False, immediate=True)
+        self._after_view_change(moved=True)
+
+    def set_total(self, total: int) -> None:
+        """The listing's count arrived (its first page is already shown)."""
+        self.model.set_total(total)
+        self._sync_size()
+        self.refresh()
+
+    def put_page(self, generation: int, page: int, rows: list[T]) -> None:
+        """A page a worker read; pages of an older listing are dropped."""
+        model = self.model
+        if not model.put_page(generation, page, rows):
+            return
+        size = model.page_size
+        for position in range(page * size, (page + 1) * size):
+            self._cells.pop(position, None)
+        self.refresh()
+        if model.page_of(model.cursor) == page:
+            self._post_cursor()  # the cursor's row is known now
