@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.ui.helpers import screen_text, wait_for, wait_loaded
+from tests.ui.helpers import notifications, screen_text, wait_for, wait_loaded
 from turktui.domain.models import Hit
 from turktui.domain.records import State
 from turktui.ui.app import TurkTuiApp
@@ -75,7 +75,7 @@ async def test_read_only_controller_refuses_by_message(make_emulator, make_conte
         await pilot.pause()
         await pilot.pause()
         assert app.screen is app.screen_stack[0]  # no dialog opened
-        assert sum("Read-only" in str(n.message) for n in app._notifications) == 2
+        assert sum("Read-only" in str(n.message) for n in notifications(app)) == 2
     assert server.state.get_hit_raw(hit_id)["MaxAssignments"] == 3
 
 
