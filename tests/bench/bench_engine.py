@@ -105,13 +105,12 @@ def bench_engine(rounds: int, tmp: Path) -> dict[str, float]:
 
 
 def bench_history_screen(tmp: Path, records: int, rounds: int) -> dict[str, float]:
-    from textual.app import App
-
     from turktui.adapters.config import Paths, Settings
     from turktui.adapters.history import HistoryStore
     from turktui.domain.environment import Environment, EnvKind
     from turktui.ui import extend_flow
     from turktui.ui.context import AppContext
+    from turktui.ui.controller import ControllerApp
     from turktui.ui.screens.history import HistoryScreen
 
     db = tmp / "h100k" / "history.sqlite3"
@@ -124,10 +123,10 @@ def bench_history_screen(tmp: Path, records: int, rounds: int) -> dict[str, floa
     paths = Paths(tmp / "c.toml", db.parent, db, tmp / "log")
     times: list[float] = []
 
-    class Host(App[None]):
+    class Host(ControllerApp):
         def __init__(self) -> None:
-            super().__init__()
-            self.ctx = AppContext(env=env, service=None, settings=Settings(), paths=paths)
+            super().__init__(AppContext(env=env, service=None, settings=Settings(),
+                                        paths=paths))
 
     async def once() -> float:
         app = Host()

@@ -69,9 +69,9 @@ async def _until(cond: Any, timeout: float = 30.0) -> None:
 
 def bench_filter(tmp: Path, records: int, rounds: int) -> dict[str, float]:
     from textual import events
-    from textual.app import App
 
     from turktui.ui import extend_flow
+    from turktui.ui.controller import ControllerApp
     from turktui.ui.screens.history import HistoryScreen, RecordList
 
     db = tmp / "hf" / "history.sqlite3"
@@ -80,10 +80,9 @@ def bench_filter(tmp: Path, records: int, rounds: int) -> dict[str, float]:
     result_ms: list[float] = []
     count_ms: list[float] = []
 
-    class Host(App[None]):
+    class Host(ControllerApp):
         def __init__(self) -> None:
-            super().__init__()
-            self.ctx = _context(tmp, db)
+            super().__init__(_context(tmp, db))
 
     async def once(word: str) -> None:
         app = Host()

@@ -32,7 +32,7 @@ async def test_e_extends_the_selected_hit_and_h_lists_it(make_emulator, make_con
         await _until(pilot, lambda: isinstance(app.screen, ExtendScreen))
         await pilot.press("4", "enter")
         await _until(pilot, lambda: app.selected_hit.max_assignments == 7)
-        assert ctx.extras["last_outcome"].record.state is State.SUCCEEDED
+        assert ctx.state.last_outcome.record.state is State.SUCCEEDED
         await pilot.press("h")
         await _until(pilot, lambda: isinstance(app.screen, HistoryScreen))
         assert app.screen.total == 1 and app.screen.records[0].hit_id == hit_id

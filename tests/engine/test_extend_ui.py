@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.app import App
 from textual.widgets import Button, Input, Static
 
 from tests.ui.helpers import notifications
@@ -23,6 +22,7 @@ from turktui.domain.records import State
 from turktui.pipeline.engine import new_token
 from turktui.ui import extend_flow
 from turktui.ui.context import AppContext
+from turktui.ui.controller import ControllerApp
 from turktui.ui.screens.confirm import ConfirmScreen
 from turktui.ui.screens.extend import ExtendScreen
 from turktui.ui.screens.history import HistoryScreen, RecordList, RecordScreen
@@ -31,16 +31,15 @@ UTC = timezone.utc
 OP = "CreateAdditionalAssignmentsForHIT"
 
 
-class Host(App[None]):
-    """Stands in for TurkTuiApp: ctx, update_hit, refresh_balance."""
+class Host(ControllerApp):
+    """Stands in for TurkTuiApp: a controller app whose hooks record what they were told."""
 
     def __init__(self, ctx: AppContext) -> None:
-        super().__init__()
-        self.ctx = ctx
+        super().__init__(ctx)
         self.updated: list[Hit] = []
         self.balance_refreshes = 0
 
-    def update_hit(self, hit: Hit) -> None:
+    def show_hit(self, hit: Hit) -> None:
         self.updated.append(hit)
 
     def refresh_balance(self) -> None:
@@ -217,8 +216,8 @@ async def test_submit_success_records_and_updates(emulator, tmp_path) -> None:
     async with app.run_test(size=(100, 40)) as pilot:
         await open_dialog(app, pilot, hit)
         await pilot.press("3", "enter")
-        await wait_until(pilot, lambda: "last_outcome" in ctx.extras)
-        outcome = ctx.extras["last_outcome"]
+        await wait_until(pilot, lambda: ctx.state.last_outcome is not None)
+        outcome = ctx.state.last_outcome
         assert outcome.record.state is State.SUCCEEDED
         assert app.updated[-1].max_assignments == 5
         assert any("Added 3 assignments" in str(n.message) for n in notifications(app))
@@ -235,8 +234,8 @@ async def test_refusal_is_announced_and_recorded(emulator, tmp_path) -> None:
         async with app.run_test(size=(100, 40)) as pilot:
             await open_dialog(app, pilot, hit)
             await pilot.press("2", "enter")
-            await wait_until(pilot, lambda: "last_outcome" in ctx.extras)
-            outcome = ctx.extras["last_outcome"]
+            await wait_until(pilot, lambda: ctx.state.last_outcome is not None)
+            outcome = ctx.state.last_outcome
             assert outcome.record.state is State.REFUSED
             assert outcome.record.error_code == "AWS.MechanicalTurk.InsufficientFunds"
             assert any(n.title == "Not applied" for n in notifications(app))
@@ -267,7 +266,7 @@ async def test_production_confirmation_restates_and_guards(emulator, tmp_path) -
         await pilot.press("2", "enter")
         await pilot.pause()
         await pilot.press("y")
-        await wait_until(pilot, lambda: "last_outcome" in ctx.extras)
+        await wait_until(pilot, lambda: ctx.state.last_outcome is not None)
     assert emulator.state.get_hit_raw(hit.hit_id)["MaxAssignments"] == 12
     assert emulator.state.request_count(OP) == sent + 1
 

@@ -68,8 +68,8 @@ async def test_second_request_needs_a_confirmation_showing_the_first(emulator, t
         assert f"#{rid}" in body and "unsettled" in body
         assert emulator.state.request_count(OP) == sent
         await pilot.press("y")
-        await wait_until(pilot, lambda: "last_outcome" in ctx.extras)
-        assert ctx.extras["last_outcome"].record.state is State.SUCCEEDED
+        await wait_until(pilot, lambda: ctx.state.last_outcome is not None)
+        assert ctx.state.last_outcome.record.state is State.SUCCEEDED
     assert emulator.state.get_hit_raw(hit.hit_id)["MaxAssignments"] == 5
 
 
@@ -84,8 +84,8 @@ async def test_conflict_is_announced_as_a_conflict(emulator, tmp_path) -> None:
         history = extend_flow.get_history(app)
         engine = extend_flow.make_engine(app, history)
         extend_flow.run_plan(app, engine, engine.plan(b, 1, token=token))
-        await wait_until(pilot, lambda: "last_outcome" in ctx.extras)
-        assert ctx.extras["last_outcome"].record.state is State.CONFLICT
+        await wait_until(pilot, lambda: ctx.state.last_outcome is not None)
+        assert ctx.state.last_outcome.record.state is State.CONFLICT
         assert any(n.title == "Conflict: check the HIT" for n in notifications(app))
 
 

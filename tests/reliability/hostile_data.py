@@ -154,7 +154,7 @@ async def drive_app(ctx: Any, hit_ids: list[str], report: RenderReport, *,
                 _scan(app, report, f"dialog {index}")
                 if app.screen.can_submit and not report.extended:
                     await pilot.press("enter")
-                    await _until(pilot, lambda: "last_outcome" in ctx.extras)
+                    await _until(pilot, lambda: ctx.state.last_outcome is not None)
                     report.extended = True
                 else:
                     await pilot.press("escape")

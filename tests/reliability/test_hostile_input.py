@@ -78,8 +78,8 @@ async def test_the_real_dialog_only_submits_what_the_rules_allow(
                 assert app.screen is dialog  # still open: nothing submitted
                 continue
             accepted += 1
-            await _until(pilot, lambda: "last_outcome" in ctx.extras)
-            ctx.extras.pop("last_outcome")
+            await _until(pilot, lambda: ctx.state.last_outcome is not None)
+            ctx.state.last_outcome = None
             before = hit.max_assignments
             await _until(pilot, lambda b=before: app.selected_hit.max_assignments != b)
     assert emu.state.request_count(OP_EXTEND) - sent_before == accepted

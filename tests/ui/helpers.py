@@ -78,7 +78,7 @@ async def wait_ready(pilot: Any, timeout: float = 15.0) -> None:
     """Loaded, and the balance asked for (answered or failed): the status line is final."""
     await wait_loaded(pilot, timeout)
     ctx = pilot.app.ctx
-    await wait_for(pilot, lambda: ctx.balance is not None or "balance_error" in ctx.extras,
+    await wait_for(pilot, lambda: ctx.balance is not None or ctx.state.balance_error is not None,
                    timeout, "the balance")
 
 

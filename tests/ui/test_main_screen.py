@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from typing import Any
 
 import pytest
@@ -209,41 +207,26 @@ async def test_copy_hit_id(demo_context: Any, monkeypatch: pytest.MonkeyPatch) -
         assert copied == [app.selected_hit.hit_id]
 
 
-async def test_extend_and_history_call_the_flow(
+async def test_extend_and_history_call_the_controller(
     demo_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """`e` reaches the controller as an ExtendWanted message; `h` opens the history."""
     calls: list[tuple[str, Any]] = []
-    fake = types.ModuleType("turktui.ui.extend_flow")
-    fake.open_extend = lambda app, hit: calls.append(("extend", hit))  # type: ignore[attr-defined]
-    fake.open_history = lambda app, **kw: calls.append(("history", app))  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "turktui.ui.extend_flow", fake)
     app = TurkTuiApp(demo_context)
+    monkeypatch.setattr(app.controller, "extend", lambda hit: calls.append(("extend", hit)))
+    monkeypatch.setattr(app.controller, "open_history", lambda: calls.append(("history", app)))
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_loaded(pilot)
         await pilot.press("down", "e", "h")
-        assert calls == [("extend", app.main_screen.table.rows[1]), ("history", app)]
-
-
-async def test_extend_unavailable_is_said(
-    demo_context: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "turktui.ui.extend_flow", None)  # import → ImportError
-    app = TurkTuiApp(demo_context)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_loaded(pilot)
-        await pilot.press("e")
         await pilot.pause()
-        assert any("not available" in str(n.message) for n in notifications(app))
+        assert calls == [("extend", app.main_screen.table.rows[1]), ("history", app)]
 
 
 async def test_read_only_hides_extend(emulator: Any, make_context: Any,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[Any] = []
-    fake = types.ModuleType("turktui.ui.extend_flow")
-    fake.open_extend = lambda app, hit: calls.append(hit)  # type: ignore[attr-defined]
-    fake.open_history = lambda app: None  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "turktui.ui.extend_flow", fake)
     app = TurkTuiApp(make_context(emulator.url, read_only=True))
+    monkeypatch.setattr(app.controller, "extend", calls.append)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_loaded(pilot)
         text = screen_text(app)
@@ -252,6 +235,7 @@ async def test_read_only_hides_extend(emulator: Any, make_context: Any,
         assert "History" in text.splitlines()[-1]
         assert not app.check_action("extend", ())
         await pilot.press("e")
+        await pilot.pause()
         assert calls == []
         from turktui.ui.commands import app_commands
 
@@ -314,7 +298,7 @@ async def test_balance_failure_is_shown(make_emulator: Any, make_context: Any) -
     app = TurkTuiApp(ctx)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_loaded(pilot)
-        await wait_for(pilot, lambda: "balance_error" in ctx.extras)
+        await wait_for(pilot, lambda: ctx.state.balance_error is not None)
         assert "balance unavailable" in screen_text(app)
         assert len(app.main_screen.table.rows) == 20
 

@@ -48,7 +48,7 @@ def build_app(conn: Connection, service: Any, loader: HitLoader | None) -> TurkT
     )
     from turktui.cli.lifecycle import settle_and_leave
 
-    ctx.extras["settle_in_flight"] = settle_and_leave
+    ctx.state.settle_in_flight = settle_and_leave
     return TurkTuiApp(ctx)
 
 

@@ -16,43 +16,60 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from textual import events, work
-from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.reactive import reactive
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from turktui.adapters import requestlog
 from turktui.adapters.loader import HitLoader
 from turktui.domain.errors import TurkError
-from turktui.domain.models import Hit
+from turktui.domain.models import Balance, Hit
+from turktui.pipeline.batch import BatchReport
 from turktui.ui.commands import TurkCommands
 from turktui.ui.context import AppContext
+from turktui.ui.controller import ControllerApp
 from turktui.ui.errors import describe
 from turktui.ui.messages import (
     BalanceFailed,
     BalanceLoaded,
     BalanceWanted,
+    BulkWanted,
+    ExtendWanted,
     HitsFailed,
     HitsLoaded,
     HitsPage,
 )
+from turktui.ui.screens.detail import DetailScreen
 from turktui.ui.screens.main import MainScreen
 from turktui.ui.widgets.env_banner import EnvBanner
 
 PAGE_SIZE = 100
 
 
-class TurkTuiApp(App[int]):
+class TurkTuiApp(ControllerApp):
+    """The app. Its typed session state is reactive: the status line and the banners follow
+    it through the `watch_` methods below (nothing calls them to update)."""
+
     CSS_PATH = "app.tcss"
     TITLE = "turktui"
-    COMMANDS = App.COMMANDS | {TurkCommands}
+    COMMANDS = ControllerApp.COMMANDS | {TurkCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", show=False),
     ]
 
+    #: HITs marked for a bulk extension
+    marks: reactive[int] = reactive(0)
+    #: the account balance (None: not known yet) and why it could not be fetched
+    balance: reactive[Balance | None] = reactive(None)
+    balance_error: reactive[str | None] = reactive(None)
+    #: the session cannot change anything (--read-only or read_only = true)
+    read_only: reactive[bool] = reactive(False)
+
     def __init__(self, ctx: AppContext) -> None:
-        super().__init__()
-        self.ctx = ctx
+        super().__init__(ctx)
+        self.set_reactive(TurkTuiApp.read_only, ctx.read_only)
+        self.set_reactive(TurkTuiApp.balance, ctx.balance)
         self.main_screen = MainScreen(ctx)
         self._reload_timer = None
         self._loader: HitLoader | None = None
@@ -60,6 +77,33 @@ class TurkTuiApp(App[int]):
         self.worker_failures: list[str] = []
         if ctx.env.is_production:
             self.add_class("-production")
+
+    # -- reactive state → what shows it ----------------------------------------------------------
+    def _status_changed(self) -> None:
+        with contextlib.suppress(Exception):  # not composed yet / already gone
+            self.main_screen.status_bar.refresh()
+
+    def watch_in_flight(self) -> None:
+        self._status_changed()
+
+    def watch_marks(self) -> None:
+        self._status_changed()
+
+    def watch_balance(self, balance: Balance | None) -> None:
+        self.ctx.balance = balance
+        self._banners_changed()
+
+    def watch_balance_error(self, error: str | None) -> None:
+        self.ctx.state.balance_error = error
+        self._banners_changed()
+
+    def watch_read_only(self) -> None:
+        self._banners_changed()
+
+    def _banners_changed(self) -> None:
+        for screen in self.screen_stack:
+            for banner in screen.query(EnvBanner):
+                banner.state_changed()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place a worker's failure surfaces: every worker runs with
@@ -123,11 +167,7 @@ class TurkTuiApp(App[int]):
         self._check_unsettled()
 
     def _check_unsettled(self) -> None:
-        try:
-            from turktui.ui.extend_flow import check_unsettled
-        except ImportError:  # pragma: no cover - partial installs
-            return
-        check_unsettled(self)
+        self.controller.check_unsettled()
 
     def _on_key(self, event: events.Key) -> None:
         # Runs before App._on_key checks the bindings (Textual dispatches handlers along the
@@ -143,13 +183,33 @@ class TurkTuiApp(App[int]):
 
     def update_hit(self, hit: Hit) -> None:
         """Replace the row of `hit.hit_id` in place (sort, filter and cursor are kept)."""
-        self.main_screen.table.update_hit(hit)
-        self.main_screen.update_status()
-        from turktui.ui.screens.detail import DetailScreen
+        self.show_hit(hit)
 
+    # -- the controller's hooks ----------------------------------------------------------------
+    def show_hit(self, hit: Hit) -> None:
+        self.main_screen.table.update_hit(hit)
         for screen in self.screen_stack:
             if isinstance(screen, DetailScreen) and screen.hit.hit_id == hit.hit_id:
                 screen.show_hit(hit)
+
+    def post_hit(self, hit: Hit) -> None:
+        """From a worker: the row is queued and applied with the others (never waits)."""
+        self.main_screen.table.post_hit(hit)
+
+    def after_batch(self, report: BatchReport) -> str:
+        """After a batch, the HITs it extended lose their marks (so the same keys cannot
+        repeat it); the others keep theirs, and the message says so."""
+        table = self.main_screen.table
+        done = {r.hit_id for r in report.records if r.state.applied}
+        before = len(table.marked)
+        table.marked.difference_update(done)
+        table.refresh()
+        self.marks = len(table.marked)
+        cleared, kept = before - len(table.marked), len(table.marked)
+        if not cleared:
+            return f" {kept:,} HIT(s) stay marked." if kept else ""
+        text = f" Marks cleared on the {cleared:,} HIT(s) extended"
+        return text + (f"; {kept:,} not extended stay marked (u: clear)." if kept else ".")
 
     def reload_hits(self) -> None:
         """Fetch every HIT again; the cursor stays on the same HIT."""
@@ -158,11 +218,6 @@ class TurkTuiApp(App[int]):
 
     def refresh_balance(self) -> None:
         self._load_balance()
-
-    def refresh_banners(self) -> None:
-        for screen in self.screen_stack:
-            for banner in screen.query(EnvBanner):
-                banner.refresh_content()
 
     def copy_hit_id(self, hit: Hit | None) -> None:
         if hit is None:
@@ -280,6 +335,8 @@ class TurkTuiApp(App[int]):
             self.notify("Read-only session: extending is disabled.", severity="warning")
             return
         hit = self.selected_hit
+        if isinstance(self.screen, DetailScreen):
+            hit = self.screen.hit
         if hit is None:
             self.notify("No HIT selected.", severity="warning")
             return
@@ -288,32 +345,17 @@ class TurkTuiApp(App[int]):
                         f"({hit.problem}). Reload (r) to read it again.", severity="warning",
                         markup=False, timeout=8)
             return
-        try:
-            from turktui.ui.extend_flow import open_extend
-        except ImportError:
-            self.notify("Extending is not available in this build.", severity="warning")
-            return
-        open_extend(self, hit)
+        self.post_message(ExtendWanted(hit))
 
     def marked_hits(self) -> list[Hit]:
         return self.main_screen.table.marked_hits
 
     def action_bulk(self) -> None:
-        """`b`: the bulk dialog for the marked HITs (turktui.ui.bulk_flow)."""
+        """`b`: the bulk dialog for the marked HITs."""
         if self.ctx.read_only:
             self.notify("Read-only session: extending is disabled.", severity="warning")
             return
-        from turktui.ui.bulk_flow import open_bulk
-
-        open_bulk(self)
+        self.post_message(BulkWanted(self.marked_hits()))
 
     def action_history(self) -> None:
-        from turktui.ui.extend_flow import open_history
-
-        open_history(self, resolve_batch=self.resolve_batch)
-
-    def resolve_batch(self, batch_id: str) -> None:
-        """`B` in the history: settle a batch's unsettled members (turktui.ui.bulk_flow)."""
-        from turktui.ui.bulk_flow import resolve_batch
-
-        resolve_batch(self, batch_id)
+        self.controller.open_history()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, MutableMapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +27,7 @@ class SessionState:
 
     #: the engine the extend/bulk/resolve flows share (rebuilt if the store or service change)
     engine: Engine | None = None
-    #: worker → "Adding 3 to HIT…", shown in the status line while it runs
+    #: flight → "+3 to HIT…" while a request runs (the app's `in_flight` reactive shows it)
     in_flight: dict[object, str] = field(default_factory=dict)
     last_outcome: Outcome | None = None
     last_batch: BatchReport | None = None
@@ -40,42 +40,6 @@ class SessionState:
     settle_in_flight: Callable[..., Any] | None = None
     #: the signal that asked the app to end
     signal: int | None = None
-
-
-class _StateView(MutableMapping[str, Any]):
-    """`ctx.extras[...]` for callers not yet moved to `ctx.state`: the same typed fields by
-    name. Unknown keys are refused (the grab-bag cannot grow); a None field is absent."""
-
-    def __init__(self, state: SessionState) -> None:
-        self._state = state
-        self._names = {f.name for f in fields(SessionState)}
-
-    def _check(self, key: str) -> None:
-        if key not in self._names:
-            raise KeyError(f"{key!r} is not session state (see SessionState)")
-
-    def __getitem__(self, key: str) -> Any:
-        self._check(key)
-        value = getattr(self._state, key)
-        if value is None:
-            raise KeyError(key)
-        return value
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._check(key)
-        setattr(self._state, key, value)
-
-    def __delitem__(self, key: str) -> None:
-        self._check(key)
-        if getattr(self._state, key) is None:
-            raise KeyError(key)
-        setattr(self._state, key, None)
-
-    def __iter__(self) -> Iterator[str]:
-        return (n for n in sorted(self._names) if getattr(self._state, n) is not None)
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
 
 
 @dataclass
@@ -125,11 +89,6 @@ class AppContext:
         """Another thread is opening the history right now (it may wait for another
         process's lock). Never blocks."""
         return self.history is None and self._history_lock.locked()
-
-    @property
-    def extras(self) -> MutableMapping[str, Any]:
-        """The typed `state` seen as a mapping (for code not yet moved to `state`)."""
-        return _StateView(self.state)
 
     @property
     def read_only(self) -> bool:

@@ -8,20 +8,23 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from turktui.domain.models import Hit
+from turktui.domain.models import Balance, Hit
 from turktui.ui.context import AppContext
 
 
 class TurkHost(Protocol):
     ctx: AppContext
+    # The app's reactive session state (see TurkTuiApp): assigning it redraws what shows it.
+    marks: int
+    balance: Balance | None
+    balance_error: str | None
+    in_flight: tuple[str, ...]
 
     def start_up(self) -> None: ...
 
     def reload_hits(self) -> None: ...
 
     def refresh_balance(self) -> None: ...
-
-    def refresh_banners(self) -> None: ...
 
     def copy_hit_id(self, hit: Hit | None) -> None: ...
 

@@ -1,10 +1,18 @@
-"""Messages the background workers post to the main screen (thread-safe by design)."""
+"""Messages: what workers post to the main screen (thread-safe by design), what screens ask
+the controller for, and what the controller's workers report back to the app."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from turktui.domain.models import Balance, Hit
+
+if TYPE_CHECKING:
+    from turktui.domain.records import Record
+    from turktui.pipeline.batch import BatchReport
+    from turktui.pipeline.engine import Outcome
 
 
 class HitsPage(Message):
@@ -45,3 +53,78 @@ class BalanceFailed(Message):
 
 class BalanceWanted(Message):
     """The loader could not fetch the balance: fetch it on its own."""
+
+
+# -- the controller's requests (screens → app → Controller) and results (workers → app) -------
+class ExtendWanted(Message):
+    """`e`: open the extend dialog for this HIT."""
+
+    def __init__(self, hit: Hit) -> None:
+        super().__init__()
+        self.hit = hit
+
+
+class ExpireWanted(Message):
+    """`X`: expire this HIT now (confirmed on every environment but demo)."""
+
+    def __init__(self, hit: Hit | None) -> None:
+        super().__init__()
+        self.hit = hit
+
+
+class BulkWanted(Message):
+    """`b`: open the bulk dialog for these HITs (the marked ones)."""
+
+    def __init__(self, hits: list[Hit]) -> None:
+        super().__init__()
+        self.hits = hits
+
+
+class ResolveWanted(Message):
+    """Settle these records (history `r`); `confirmed`: the operator already said yes."""
+
+    def __init__(self, records: list[Record], confirmed: bool = False) -> None:
+        super().__init__()
+        self.records = records
+        self.confirmed = confirmed
+
+
+class ResolveBatchWanted(Message):
+    """Settle a batch's unsettled members (history `B`)."""
+
+    def __init__(self, batch_id: str) -> None:
+        super().__init__()
+        self.batch_id = batch_id
+
+
+class FlightChanged(Message):
+    """A request started (`label`) or ended (`label` None); `key` tells flights apart."""
+
+    def __init__(self, key: object, label: str | None) -> None:
+        super().__init__()
+        self.key = key
+        self.label = label
+
+
+class OutcomeArrived(Message):
+    """One extension or resolution has an outcome (a single request, or a record resolved)."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__()
+        self.outcome = outcome
+
+
+class HitChanged(Message):
+    """MTurk's current view of a HIT (after a change): its row and detail view follow."""
+
+    def __init__(self, hit: Hit) -> None:
+        super().__init__()
+        self.hit = hit
+
+
+class BatchDone(Message):
+    """A batch (or its retry, or its resolution) ended; `report` None: nothing was sent."""
+
+    def __init__(self, report: BatchReport | None) -> None:
+        super().__init__()
+        self.report = report

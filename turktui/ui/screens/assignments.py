@@ -11,6 +11,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -116,19 +117,33 @@ class AssignmentsScreen(Screen[None]):
         self._show()
         service, hit_id = self.ctx.service, self.hit.hit_id
 
-        def work() -> None:
+        def work() -> None:  # results come back as Messages (post_message is thread-safe)
             try:
                 rows = service.list_assignments(hit_id)
             except TurkError as exc:
-                self.app.call_from_thread(self._failed, exc.message)
+                self.post_message(self.Listed(None, exc.message))
                 return
             except Exception as exc:  # never a traceback in front of an operator
-                self.app.call_from_thread(self._failed, f"{type(exc).__name__}: {exc}")
+                self.post_message(self.Listed(None, f"{type(exc).__name__}: {exc}"))
                 return
-            self.app.call_from_thread(self._done, rows)
+            self.post_message(self.Listed(rows, ""))
 
         self.run_worker(work, thread=True, group="assignments", exclusive=True,
                         exit_on_error=False, name=f"assignments {hit_id}")
+
+    class Listed(Message):
+        """The worker's answer: every assignment, or why there are none."""
+
+        def __init__(self, rows: list[Assignment] | None, error: str) -> None:
+            super().__init__()
+            self.rows = rows
+            self.error = error
+
+    def on_assignments_screen_listed(self, message: Listed) -> None:
+        if message.rows is None:
+            self._failed(message.error)
+        else:
+            self._done(message.rows)
 
     def _done(self, rows: list[Assignment]) -> None:
         self.loaded = rows

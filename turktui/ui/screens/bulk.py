@@ -3,7 +3,7 @@
 `BulkScreen` collects a mode and a number for the marked HITs and shows a live preview:
 each HIT's planned change (capped or refused with the reason), its cost, and the totals
 against the balance. It only returns the operator's intent (a `BulkPreview`);
-`turktui.ui.bulk_flow` confirms (production), records and sends it.
+`turktui.ui.controller` confirms (production), records and sends it.
 
 `BatchScreen` shows a running batch: a progress bar (done / failed / remaining), each
 member's status, Cancel (stops what has not started) and, afterwards, Retry (re-sends only

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.cells import cell_len
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.geometry import Size
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.strip import Strip
+from textual.widget import Widget
 
 from turktui.domain.models import Hit, display_text
 from turktui.domain.rules import extension_range, format_money, range_text
@@ -22,6 +26,7 @@ from turktui.domain.text import sanitize
 from turktui.domain.timefmt import ago_label, expires_label, iso
 from turktui.ui.context import AppContext
 from turktui.ui.widgets.env_banner import EnvBanner
+from turktui.ui.widgets.key_line import KeyLine
 
 if TYPE_CHECKING:
     from turktui.ui.host import TurkHost
@@ -75,7 +80,8 @@ def qual_text(q: dict[str, Any]) -> str:
     return out
 
 
-def detail_renderable(hit: Hit, ctx: AppContext) -> Table:
+def detail_rows(hit: Hit, ctx: AppContext) -> list[tuple[str, Text]]:
+    """(label, value) for every field of `hit`; values are sanitized `Text`."""
     now = ctx.clock()
     rng = extension_range(hit.max_assignments, hit.created)
 
@@ -84,9 +90,6 @@ def detail_renderable(hit: Hit, ctx: AppContext) -> Table:
         text = display_text(value) if isinstance(value, str) else value
         return Text(sanitize(text, keep_newlines=True) or "\u2014", overflow="fold")
 
-    grid = Table.grid(padding=(0, 2), expand=True)
-    grid.add_column(style="bold", no_wrap=True)
-    grid.add_column(ratio=1, overflow="fold")
     rows: list[tuple[str, Text]] = []
     if hit.problem:
         rows.append(("\u26a0 Unreadable", Text(
@@ -120,9 +123,76 @@ def detail_renderable(hit: Hit, ctx: AppContext) -> Table:
                  or "none", overflow="fold")
     rows.append(("Qualifications", quals))
     rows.append(("Description", lit(hit.description)))
-    for label, value in rows:
+    return rows
+
+
+def detail_renderable(hit: Hit, ctx: AppContext) -> Table:
+    """The same rows as a Rich table (for printing; the screen uses `DetailBody`)."""
+    grid = Table.grid(padding=(0, GAP), expand=True)
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(ratio=1, overflow="fold")
+    for label, value in detail_rows(hit, ctx):
         grid.add_row(label, value)
     return grid
+
+
+#: cells between the label column and the values
+GAP = 2
+
+
+class DetailBody(Widget):
+    """Labels in a column, values wrapped beside them (folding long words), drawn line by
+    line. A Rich table in a Static laid the whole table out twice per frame (height, then
+    lines): a third of the time from `Enter` to the detail on screen. Here each width is
+    wrapped once and kept."""
+
+    DEFAULT_CSS = "DetailBody { height: auto; }"
+
+    def __init__(self, rows: list[tuple[str, Text]], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._rows = rows
+        self._wrapped: tuple[int, list[Text]] | None = None
+        self._strips: tuple[int, Style, list[Strip]] | None = None
+
+    def set_rows(self, rows: list[tuple[str, Text]]) -> None:
+        self._rows = rows
+        self._wrapped = self._strips = None
+        self.refresh(layout=True)
+
+    @property
+    def text(self) -> str:
+        """Every line as plain text (at the current width)."""
+        return "\n".join(line.plain for line in self._lines(max(1, self.size.width)))
+
+    def _lines(self, width: int) -> list[Text]:
+        if self._wrapped is not None and self._wrapped[0] == width:
+            return self._wrapped[1]
+        console = self.app.console
+        label_width = max((cell_len(label) for label, _ in self._rows), default=0)
+        value_width = max(1, width - label_width - GAP)
+        indent = " " * (label_width + GAP)
+        lines: list[Text] = []
+        for label, value in self._rows:
+            head = Text(label.ljust(label_width), style="bold") + " " * GAP
+            for i, part in enumerate(value.wrap(console, value_width, overflow="fold")):
+                part.rstrip_end(value_width)
+                lines.append((head if i == 0 else Text(indent)) + part)
+        self._wrapped = (width, lines)
+        return lines
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._lines(width))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base = self.rich_style
+        if self._strips is None or self._strips[:2] != (width, base):
+            console = self.app.console
+            strips = [Strip(list(line.render(console))).adjust_cell_length(width)
+                      .apply_style(base) for line in self._lines(width)]
+            self._strips = (width, base, strips)
+        strips = self._strips[2]
+        return strips[y] if 0 <= y < len(strips) else Strip.blank(width, base)
 
 
 class DetailScreen(Screen[None]):
@@ -146,8 +216,8 @@ class DetailScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield EnvBanner(self.ctx, id="banner")
         with VerticalScroll(id="detail-scroll"):
-            yield Static(detail_renderable(self.hit, self.ctx), id="detail", markup=False)
-        yield Footer(compact=True, show_command_palette=False)
+            yield DetailBody(detail_rows(self.hit, self.ctx), id="detail")
+        yield KeyLine()  # one widget, not one per key: opening this screen is frequent
 
     def on_mount(self) -> None:
         self.query_one("#detail-scroll").focus()
@@ -155,7 +225,7 @@ class DetailScreen(Screen[None]):
     def show_hit(self, hit: Hit) -> None:
         """Called by the app when this HIT changes (e.g. after an extension)."""
         self.hit = hit
-        self.query_one("#detail", Static).update(detail_renderable(hit, self.ctx))
+        self.query_one(DetailBody).set_rows(detail_rows(hit, self.ctx))
 
     def action_close(self) -> None:
         self.dismiss()

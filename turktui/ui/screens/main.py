@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import gc
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from turktui.domain.models import Hit
 from turktui.ui.context import AppContext
@@ -19,16 +21,30 @@ from turktui.ui.messages import (
     BalanceFailed,
     BalanceLoaded,
     BalanceWanted,
+    ExpireWanted,
     HitsFailed,
     HitsLoaded,
     HitsPage,
 )
 from turktui.ui.widgets.env_banner import EnvBanner
 from turktui.ui.widgets.hit_table import COLUMN_LABELS, HitTable
+from turktui.ui.widgets.key_line import StableFooter
 from turktui.ui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
     from turktui.ui.host import TurkHost
+
+
+@dataclass(frozen=True)
+class LoadState:
+    """Where the listing is: loading (streaming into an empty table, or refreshing behind
+    the rows shown), how many pages and staged rows, and the last failure."""
+
+    loading: bool = False
+    streaming: bool = True
+    pages: int = 0
+    staged: int = 0
+    error: BaseException | None = None
 
 
 #: What `e` / `b` say in a read-only session (instead of doing nothing).
@@ -66,19 +82,36 @@ class MainScreen(Screen[None]):
         Binding("b", "read_only('bulk extension')", show=False),
     ]
 
+    #: the listing's progress; the status line follows it (watch_load)
+    load: reactive[LoadState] = reactive(LoadState, always_update=False)
+
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
         self.ctx = ctx
-        self.is_loading = False
-        self.load_pages = 0
-        self.load_error: BaseException | None = None
         self.generation = 0
-        self._streaming = True
         self._staging: list[Hit] = []
         #: "/" was pressed and the filter box has not received focus yet
         self._filter_opening = False
         self._keep_id: str | None = None
-        self._status_timer: object = None
+
+    @property
+    def is_loading(self) -> bool:
+        return self.load.loading
+
+    @property
+    def load_pages(self) -> int:
+        return self.load.pages
+
+    @property
+    def load_error(self) -> BaseException | None:
+        return self.load.error
+
+    def watch_load(self) -> None:
+        self._status_changed()
+
+    def _status_changed(self) -> None:
+        if self.is_mounted:
+            self.status_bar.refresh()
 
     def action_read_only(self, what: str) -> None:
         """Every refusal says why: `e` and `b` in a read-only session."""
@@ -93,18 +126,21 @@ class MainScreen(Screen[None]):
         yield HitTable(self.ctx.clock, id="hits")
         yield Static("", id="error-panel", markup=False)
         yield Input(placeholder="filter id or title (Enter: keep, Esc: clear)", id="filter")
-        yield StatusBar(id="status")
-        yield Footer(compact=True, show_command_palette=False)
+        yield StatusBar(self.status_text, id="status")
+        yield StableFooter(compact=True, show_command_palette=False)
 
     @property
     def table(self) -> HitTable:
         return self.query_one(HitTable)
 
+    @property
+    def status_bar(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
         self.query_one("#error-panel").display = False
         self.table.focus()
-        self.update_status()
         # Paint the first frame before the worker imports boto3 (slow).
         self.call_after_refresh(self.tui.start_up)
 
@@ -112,59 +148,47 @@ class MainScreen(Screen[None]):
     def begin_load(self) -> int:
         """Start a new load generation; the old rows stay on screen until the new ones arrive."""
         self.generation += 1
-        self.is_loading = True
-        self.load_pages = 0
-        self.load_error = None
         self._staging = []
-        self._streaming = not self.table.rows
+        streaming = not self.table.rows
+        self.load = LoadState(loading=True, streaming=streaming)
         hit = self.table.cursor_hit
         self._keep_id = hit.hit_id if hit else None
-        if self._streaming:
+        if streaming:
             self.table.empty_message = "Loading HITs\u2026"
             self.show_error(None)
-        self.update_status()
         return self.generation
 
     def on_hits_page(self, message: HitsPage) -> None:
         if message.generation != self.generation:
             return
-        self.load_pages = message.page
         # Rows live until the next reload. Without this, every time the heap grows by 25%
         # the cyclic GC rescans all of it (profiled: 50-80 ms pauses at 50,000 HITs, i.e.
         # keys lagging > 100 ms). freeze() is O(1); the frozen rows are still freed by
         # reference counting when a reload replaces them (they hold no cycles).
         gc.freeze()
-        if self._streaming:
+        if self.load.streaming:
             self.table.append_rows(message.hits)
         else:
             self._staging.extend(message.hits)
-        # The progress line is re-laid out on each update: at most ~5×/s while loading.
-        if self._status_timer is None:
-            self.update_status()
-            self._status_timer = self.set_timer(0.2, self._status_tick)
-
-    def _status_tick(self) -> None:
-        self._status_timer = None
-        self.update_status()
+        # The status line follows (one repaint per frame, however many pages arrived).
+        self.load = replace(self.load, pages=message.page, staged=len(self._staging))
 
     def on_hits_loaded(self, message: HitsLoaded) -> None:
         if message.generation != self.generation:
             return
-        self.is_loading = False
-        if not self._streaming:
+        if not self.load.streaming:
             self.table.set_rows(self._staging, keep_id=self._keep_id)
             self._staging = []
         else:
             self.table.rebuild()
         self.table.empty_message = "No HITs in this account." if not self.table.rows else ""
-        self.update_status()
+        self.load = replace(self.load, loading=False, staged=0)
 
     def on_hits_failed(self, message: HitsFailed) -> None:
         if message.generation != self.generation:
             return
-        self.is_loading = False
-        self.load_error = message.error
         self._staging = []
+        self.load = replace(self.load, loading=False, staged=0, error=message.error)
         if not self.table.rows:
             self.show_error(message.error)
         else:
@@ -175,7 +199,6 @@ class MainScreen(Screen[None]):
                 timeout=8,
                 markup=False,
             )
-        self.update_status()
 
     def show_error(self, error: BaseException | None) -> None:
         """Show a failure where the table would be (or hide it again)."""
@@ -197,30 +220,30 @@ class MainScreen(Screen[None]):
         panel.focus()
 
     def on_balance_loaded(self, message: BalanceLoaded) -> None:
-        self.ctx.balance = message.balance
-        self.ctx.extras.pop("balance_error", None)
-        self.tui.refresh_banners()
+        self.tui.balance = message.balance
+        self.tui.balance_error = None
 
     def on_balance_wanted(self, message: BalanceWanted) -> None:
         self.tui.refresh_balance()
 
     def on_balance_failed(self, message: BalanceFailed) -> None:
-        self.ctx.extras["balance_error"] = one_line_summary(message.error)
-        self.tui.refresh_banners()
+        self.tui.balance_error = one_line_summary(message.error)
 
     # -- status ------------------------------------------------------------------------------
-    def update_status(self) -> None:
+    def status_text(self) -> tuple[str, str]:
+        """The status line (left, right), from the table, the load and the app's state."""
         table = self.table
         total = len(table.rows)
-        if self.is_loading and self._streaming:
-            left = f"Loading\u2026 {total:,} HITs (page {self.load_pages})"
-        elif self.is_loading:
-            left = f"Refreshing\u2026 {len(self._staging):,} HITs (page {self.load_pages})"
-        elif self.load_error is not None and not total:
+        load = self.load
+        if load.loading and load.streaming:
+            left = f"Loading\u2026 {total:,} HITs (page {load.pages})"
+        elif load.loading:
+            left = f"Refreshing\u2026 {load.staged:,} HITs (page {load.pages})"
+        elif load.error is not None and not total:
             left = "Not loaded \u2014 press r to retry"
         else:
             left = f"{total:,} HIT{'s' if total != 1 else ''}"
-            if self.load_error is not None:
+            if load.error is not None:
                 left += " (refresh failed: r to retry)"
         if table.filtered:
             left += f" \u00b7 {len(table.view):,} shown"
@@ -235,27 +258,27 @@ class MainScreen(Screen[None]):
         if table.sort_key:
             arrow = "\u25bc" if table.sort_reverse else "\u25b2"
             left += f" \u00b7 sort: {COLUMN_LABELS[table.sort_key]} {arrow}"
-        if table.marked:
-            left += f" \u00b7 {len(table.marked):,} marked (b: bulk)"
-        flights = list(self.ctx.extras.get("in_flight", {}).values())
+        marks = self.tui.marks
+        if marks:
+            left += f" \u00b7 {marks:,} marked (b: bulk)"
+        flights = self.tui.in_flight
         if len(flights) == 1:
             left = f"\u27f3 adding {flights[0]}\u2026 \u00b7 " + left
         elif flights:
             left = f"\u27f3 {len(flights)} requests in flight \u00b7 " + left
         right = f"{table.cursor + 1:,}/{len(table.view):,}" if table.view else ""
-        self.query_one(StatusBar).show(left, right)
+        return left, right
 
+    # The table says when its view or cursor changes (filter, sort, rows, cursor): the status
+    # line follows.
     def on_hit_table_cursor_moved(self, message: HitTable.CursorMoved) -> None:
-        self.update_status()
+        self._status_changed()
 
     def on_hit_table_sort_changed(self, message: HitTable.SortChanged) -> None:
-        self.update_status()
+        self._status_changed()
 
     def on_hit_table_activated(self, message: HitTable.Activated) -> None:
         self.action_detail()
-
-    def on_resize(self) -> None:
-        self.call_after_refresh(self.update_status)
 
     # -- actions -----------------------------------------------------------------------------
     def action_sort_next(self) -> None:
@@ -265,10 +288,8 @@ class MainScreen(Screen[None]):
         self.table.reverse_sort()
 
     def action_expire(self) -> None:
-        """`X`: expire the HIT under the cursor now (turktui.ui.expire_flow)."""
-        from turktui.ui.expire_flow import open_expire
-
-        open_expire(self.app, self.table.cursor_hit)
+        """`X`: expire the HIT under the cursor now (the controller confirms and runs it)."""
+        self.post_message(ExpireWanted(self.table.cursor_hit))
 
     def action_assignments(self) -> None:
         """`A`: the assignments of the HIT under the cursor (read-only)."""
@@ -278,11 +299,9 @@ class MainScreen(Screen[None]):
 
     def action_toggle_extendable(self) -> None:
         self.table.set_filter(extendable_only=not self.table.extendable_only)
-        self.update_status()
 
     def action_toggle_expired(self) -> None:
         self.table.set_filter(expired_only=not self.table.expired_only)
-        self.update_status()
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -312,7 +331,6 @@ class MainScreen(Screen[None]):
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.table.set_filter(event.value)
-        self.update_status()
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted | None) -> None:
@@ -327,7 +345,6 @@ class MainScreen(Screen[None]):
             box.display = False
             self.table.set_filter("", extendable_only=False, expired_only=False)
             self.table.focus()
-            self.update_status()
 
     def action_clear_filters(self) -> None:
         self.action_escape()
@@ -341,17 +358,18 @@ class MainScreen(Screen[None]):
 
         self.app.push_screen(DetailScreen(self.ctx, hit))
 
+    # Marks: the app's `marks` count follows the table's (its watcher redraws the status).
     def action_toggle_mark(self) -> None:
         self.table.toggle_mark()
-        self.update_status()
+        self.tui.marks = len(self.table.marked)
 
     def action_mark_all(self) -> None:
         self.table.mark_visible()
-        self.update_status()
+        self.tui.marks = len(self.table.marked)
 
     def action_clear_marks(self) -> None:
         self.table.clear_marks()
-        self.update_status()
+        self.tui.marks = len(self.table.marked)
 
     def action_copy_id(self) -> None:
         self.tui.copy_hit_id(self.table.cursor_hit)

@@ -7,7 +7,7 @@ NO_COLOR and 16-colour terminals.
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.widget import Widget
 
 from turktui.domain.environment import EnvKind
 from turktui.domain.rules import format_money
@@ -23,7 +23,7 @@ KIND_WORDS = {
 
 
 def balance_text(ctx: AppContext) -> str:
-    problem = ctx.extras.get("balance_error")
+    problem = ctx.state.balance_error
     if ctx.balance is not None:
         return f"balance {format_money(ctx.balance.available)}"
     if problem:
@@ -50,18 +50,24 @@ def banner_text(ctx: AppContext) -> Text:
     return text
 
 
-class EnvBanner(Static):
-    """One (wrapping) line at the top of every screen; coloured by environment kind."""
+class EnvBanner(Widget):
+    """One (wrapping) line at the top of every screen; coloured by environment kind.
+
+    Rendered from the session's state: the app's `balance` / `balance_error` / `read_only`
+    watchers call `state_changed()`, and the text is built again (layout too: it may wrap)."""
+
+    DEFAULT_CSS = "EnvBanner { height: auto; }"
 
     def __init__(self, ctx: AppContext, **kwargs: object) -> None:
-        super().__init__(markup=False, **kwargs)  # type: ignore[arg-type]
+        super().__init__(**kwargs)  # type: ignore[arg-type]
         self.ctx = ctx
         self.add_class(f"-{ctx.env.kind.value}")
         if ctx.env.read_only:
             self.add_class("-read-only")
 
-    def on_mount(self) -> None:
-        self.refresh_content()
+    def render(self) -> Text:
+        return banner_text(self.ctx)
 
-    def refresh_content(self) -> None:
-        self.update(banner_text(self.ctx))
+    def state_changed(self) -> None:
+        """The session state it shows changed (the text may wrap to another height)."""
+        self.refresh(layout=True)

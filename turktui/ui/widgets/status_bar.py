@@ -1,21 +1,38 @@
-"""One line under the table: load progress, count, sort, active filters, position."""
+"""One line under the table: load progress, count, sort, active filters, position.
+
+The line is rendered from the state it shows, never pushed: its owner gives a `source`
+(a callable returning the left and right text), and the reactive state that feeds it calls
+`refresh()` from its watchers. Any number of changes in one frame cost one render.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
-from textual.widgets import Static
+from textual.widget import Widget
 
 
-class StatusBar(Static):
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(markup=False, **kwargs)  # type: ignore[arg-type]
+class StatusBar(Widget):
+    DEFAULT_CSS = "StatusBar { height: 1; }"
+
+    def __init__(self, source: Callable[[], tuple[str, str]] | None = None,
+                 **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.source = source or (lambda: ("", ""))
         self._shown: tuple[str, str, int] | None = None
+        self._text = Text()
 
-    def show(self, left: str, right: str = "") -> None:
+    @property
+    def text(self) -> tuple[str, str]:
+        """What the line says now (left, right)."""
+        return self.source()
+
+    def render(self) -> Text:
+        left, right = self.source()
         width = max(0, self.size.width)
-        # Called on every cursor move: skip identical updates.
         if self._shown == (left, right, width):
-            return
+            return self._text
         self._shown = (left, right, width)
         text = Text(left, no_wrap=True, overflow="ellipsis")
         if right:
@@ -24,7 +41,7 @@ class StatusBar(Static):
                 text.append(" " * gap + right)
             else:
                 text.append("  " + right)
-        text.truncate(max(1, width), overflow="ellipsis") if width else None
-        # Fixed size (one full-width line, see app.tcss): a repaint, never a relayout, which
-        # would cost the whole screen a layout pass per keypress.
-        self.update(text, layout=False)
+        if width:
+            text.truncate(max(1, width), overflow="ellipsis")
+        self._text = text
+        return text
