@@ -49,17 +49,30 @@ class Scene:
     shown_url: str | None = None
 
 
-def make_app(real_url: str, data_dir: Path, kind: EnvKind = EnvKind.DEMO, *,
-             read_only: bool = False, shown_url: str | None = None) -> TurkTuiApp:
+def make_app(
+    real_url: str,
+    data_dir: Path,
+    kind: EnvKind = EnvKind.DEMO,
+    *,
+    read_only: bool = False,
+    shown_url: str | None = None,
+) -> TurkTuiApp:
     """An app talking to `real_url` whose banner shows a fixed endpoint."""
     shown = shown_url or (PRODUCTION_URL if kind is EnvKind.PRODUCTION else SHOWN_URL)
-    service = MTurkService(Environment(kind, real_url), credentials=DEMO_CREDENTIALS,
-                           connect_timeout=2.0, read_timeout=30.0, max_attempts=1)
+    service = MTurkService(
+        Environment(kind, real_url),
+        credentials=DEMO_CREDENTIALS,
+        connect_timeout=2.0,
+        read_timeout=30.0,
+        max_attempts=1,
+    )
     env = Environment(kind, shown, None if kind is EnvKind.DEMO else "ops", read_only)
-    paths = Paths(data_dir / "config.toml", data_dir, data_dir / "history.sqlite3",
-                  data_dir / "logs")
-    ctx = AppContext(env=env, service=service, settings=Settings(), paths=paths,
-                     clock=lambda: FIXED_NOW)
+    paths = Paths(
+        data_dir / "config.toml", data_dir, data_dir / "history.sqlite3", data_dir / "logs"
+    )
+    ctx = AppContext(
+        env=env, service=service, settings=Settings(), paths=paths, clock=lambda: FIXED_NOW
+    )
     return TurkTuiApp(ctx)
 
 
@@ -90,8 +103,11 @@ async def extend(pilot: Any, server: EmulatorServer, title: str, typed: str) -> 
     await wait_screen(pilot, "MainScreen")
     await wait_for(pilot, lambda: server.state.request_count(OP) > before, what="the request")
     app = pilot.app
-    await wait_for(pilot, lambda: not any(w.is_running for w in app.workers
-                                          if w.group == "extend"), what="the extension")
+    await wait_for(
+        pilot,
+        lambda: not any(w.is_running for w in app.workers if w.group == "extend"),
+        what="the extension",
+    )
 
 
 # -- the scenes ----------------------------------------------------------------------------
@@ -154,14 +170,20 @@ async def _in_flight(pilot: Any, server: EmulatorServer) -> None:
 
 
 async def _history(pilot: Any, server: EmulatorServer) -> None:
-    for title, typed in (("Twenty-five assignments", "5"), ("Tag photos of street signs (2 a", "4"),
-                         ("Tag photos of street signs (4 assignments)", "5")):
+    for title, typed in (
+        ("Twenty-five assignments", "5"),
+        ("Tag photos of street signs (2 a", "4"),
+        ("Tag photos of street signs (4 assignments)", "5"),
+    ):
         await extend(pilot, server, title, typed)
     await settle(pilot)
     await pilot.press("h")
     await wait_screen(pilot, "HistoryScreen")
-    await wait_for(pilot, lambda: "3 records" in screen_text(pilot.app)
-                   and not pilot.app.screen.reading, what="3 records")
+    await wait_for(
+        pilot,
+        lambda: "3 records" in screen_text(pilot.app) and not pilot.app.screen.reading,
+        what="3 records",
+    )
 
 
 async def _type_time(pilot: Any, typed: str) -> None:
@@ -191,8 +213,14 @@ async def _extend_expired(pilot: Any, server: EmulatorServer) -> None:
     await wait_ready(pilot)
     table = pilot.app.main_screen.table
     now = pilot.app.ctx.clock()
-    hit = next(h for h in table.rows if h.is_expired(now) and h.max_assignments >= 10
-               and h.created is not None and h.created.year >= 2016)
+    hit = next(
+        h
+        for h in table.rows
+        if h.is_expired(now)
+        and h.max_assignments >= 10
+        and h.created is not None
+        and h.created.year >= 2016
+    )
     assert table.move_to_hit(hit.hit_id)
     await pilot.press("e")
     await wait_screen(pilot, "ExtendScreen")
@@ -210,8 +238,11 @@ async def _expire_confirm(pilot: Any, server: EmulatorServer) -> None:
 async def _assignments(pilot: Any, server: EmulatorServer) -> None:
     await wait_ready(pilot)
     table = pilot.app.main_screen.table
-    hit = next(h for h in table.rows if h.completed >= 20
-               and h.max_assignments - h.available - h.pending > h.completed)
+    hit = next(
+        h
+        for h in table.rows
+        if h.completed >= 20 and h.max_assignments - h.available - h.pending > h.completed
+    )
     assert table.move_to_hit(hit.hit_id)
     await pilot.press("A")
     app = pilot.app
@@ -227,40 +258,72 @@ async def _help(pilot: Any, server: EmulatorServer) -> None:
 
 SCENES: tuple[Scene, ...] = (
     Scene("list", "The HIT list, loaded", _list),
-    Scene("list-sorted", "The HIT list sorted by title, cursor moved", _list_sorted,
-          sizes=("wide",)),
+    Scene(
+        "list-sorted", "The HIT list sorted by title, cursor moved", _list_sorted, sizes=("wide",)
+    ),
     Scene("detail", "The detail view of a HIT", _detail),
-    Scene("detail-multiline", "A HIT whose description has several lines", _detail_multiline,
-          sizes=("80x24",)),
+    Scene(
+        "detail-multiline",
+        "A HIT whose description has several lines",
+        _detail_multiline,
+        sizes=("80x24",),
+    ),
     Scene("extend-under-10", "Extending a HIT created with 4 assignments", _extend_small),
     Scene("extend-10-plus", "Extending a HIT with 25 assignments", _extend_large),
     Scene("extend-too-old", "A HIT that cannot be extended", _extend_blocked),
     Scene("extend-invalid", "A number beyond the allowed range", _extend_invalid),
-    Scene("production-confirm", "The production confirmation", _production_confirm,
-          kind=EnvKind.PRODUCTION),
-    Scene("production-headroom", "Production, only HITs with headroom", _headroom,
-          kind=EnvKind.PRODUCTION, sizes=("80x24",)),
-    Scene("in-flight", "A request in flight (the service is slow)", _in_flight,
-          faults=({"op": OP, "latency": 2.0},)),
+    Scene(
+        "production-confirm",
+        "The production confirmation",
+        _production_confirm,
+        kind=EnvKind.PRODUCTION,
+    ),
+    Scene(
+        "production-headroom",
+        "Production, only HITs with headroom",
+        _headroom,
+        kind=EnvKind.PRODUCTION,
+        sizes=("80x24",),
+    ),
+    Scene(
+        "in-flight",
+        "A request in flight (the service is slow)",
+        _in_flight,
+        faults=({"op": OP, "latency": 2.0},),
+    ),
     Scene("history", "The request history", _history),
     Scene("help", "The help screen", _help),
-    Scene("help-read-only", "The help screen, read-only", _help, read_only=True,
-          sizes=("80x24",)),
-    Scene("unreachable", "The endpoint cannot be reached", _list, kind=EnvKind.SANDBOX,
-          real_url=UNREACHABLE_URL, shown_url=UNREACHABLE_URL, sizes=("80x24",)),
+    Scene("help-read-only", "The help screen, read-only", _help, read_only=True, sizes=("80x24",)),
+    Scene(
+        "unreachable",
+        "The endpoint cannot be reached",
+        _list,
+        kind=EnvKind.SANDBOX,
+        real_url=UNREACHABLE_URL,
+        shown_url=UNREACHABLE_URL,
+        sizes=("80x24",),
+    ),
     Scene("extend-add-time", "Adding time only to a live HIT", _extend_add_time),
     Scene("extend-both", "Adding assignments and time in one request", _extend_both),
-    Scene("extend-time-too-short", "A time MTurk would refuse (under a minute)",
-          _extend_time_too_short),
+    Scene(
+        "extend-time-too-short",
+        "A time MTurk would refuse (under a minute)",
+        _extend_time_too_short,
+    ),
     Scene("extend-expired", "An expired HIT: time counted from now", _extend_expired),
-    Scene("expire-confirm", "Expire now: the confirmation (sandbox)", _expire_confirm,
-          kind=EnvKind.SANDBOX),
+    Scene(
+        "expire-confirm",
+        "Expire now: the confirmation (sandbox)",
+        _expire_confirm,
+        kind=EnvKind.SANDBOX,
+    ),
     Scene("assignments", "The assignments of a HIT", _assignments),
 )
 
 #: Every picture: (scene, size name), each rendered once per run.
 PICTURES: tuple[tuple[Scene, str], ...] = tuple(
-    (scene, size) for scene in SCENES for size in scene.sizes)
+    (scene, size) for scene in SCENES for size in scene.sizes
+)
 
 
 def file_name(scene: Scene, size_name: str) -> str:
@@ -283,11 +346,15 @@ async def prepare(scene: Scene, pilot: Any, server: EmulatorServer) -> None:
     await pilot.pause()
 
 
-async def stage(scene: Scene, server: EmulatorServer, data_dir: Path,
-                size: tuple[int, int]) -> str:
+async def stage(scene: Scene, server: EmulatorServer, data_dir: Path, size: tuple[int, int]) -> str:
     """Run the real app headless, stage `scene`, and return the SVG screenshot."""
-    app = make_app(scene.real_url or server.url, data_dir, scene.kind,
-                   read_only=scene.read_only, shown_url=scene.shown_url)
+    app = make_app(
+        scene.real_url or server.url,
+        data_dir,
+        scene.kind,
+        read_only=scene.read_only,
+        shown_url=scene.shown_url,
+    )
     async with app.run_test(size=size) as pilot:
         await prepare(scene, pilot, server)
         svg = app.export_screenshot(title=f"turktui — {scene.description}")

@@ -15,14 +15,21 @@ from turktui import __version__
 def run(
     *args: str, env: dict[str, str] | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "turktui", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "turktui", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 @pytest.fixture
 def user_env(tmp_path: Path) -> dict[str, str]:
-    return subprocess_env(tmp_path, XDG_CONFIG_HOME=str(tmp_path / "cfg"),
-                          XDG_DATA_HOME=str(tmp_path / "data"))
+    return subprocess_env(
+        tmp_path, XDG_CONFIG_HOME=str(tmp_path / "cfg"), XDG_DATA_HOME=str(tmp_path / "data")
+    )
 
 
 def test_version(user_env: dict[str, str]) -> None:
@@ -33,8 +40,17 @@ def test_version(user_env: dict[str, str]) -> None:
 def test_help_lists_commands_and_connection_options(user_env: dict[str, str]) -> None:
     result = run("--help", env=user_env)
     assert result.returncode == 0
-    for word in ("--demo", "--profile", "--sandbox", "--production", "--endpoint-url",
-                 "--read-only", "emulator", "paths", "SANDBOX"):
+    for word in (
+        "--demo",
+        "--profile",
+        "--sandbox",
+        "--production",
+        "--endpoint-url",
+        "--read-only",
+        "emulator",
+        "paths",
+        "SANDBOX",
+    ):
         assert word in result.stdout
 
 

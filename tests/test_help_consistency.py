@@ -15,8 +15,12 @@ COMMANDS = [[], ["extend"], ["history"], ["resolve"], ["emulator"], ["paths"]]
 
 
 def _help(args: list[str]) -> str:
-    result = subprocess.run([sys.executable, "-m", "turktui", *args, "--help"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "turktui", *args, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     return result.stdout
@@ -28,8 +32,9 @@ def test_every_option_in_help_is_in_the_readme(args: list[str]) -> None:
     options = set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]+)", text)) - {"--help"}
     assert options or args == ["paths"], f"a help with no options? {text!r}"
     missing = sorted(o for o in options if o not in README)
-    assert not missing, f"`turktui {' '.join(args)} --help` lists options the README lacks: "\
-        f"{missing}"
+    assert not missing, (
+        f"`turktui {' '.join(args)} --help` lists options the README lacks: {missing}"
+    )
 
 
 def test_every_command_in_the_readme_exists() -> None:

@@ -19,9 +19,16 @@ ROLES = ("domain", "adapters", "pipeline", "ui", "cli", "emulator")
 
 def test_import_contracts_hold() -> None:
     result = subprocess.run(
-        [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command;"
-         " sys.exit(lint_imports_command())"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from importlinter.cli import lint_imports_command;"
+            " sys.exit(lint_imports_command())",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -36,8 +43,9 @@ def test_lower_layers_never_import_textual() -> None:
         "bad = sorted(n for n in sys.modules if n.split('.')[0] in ('textual', 'rich'))\n"
         "print(bad); sys.exit(1 if bad else 0)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -48,7 +56,8 @@ def _graph() -> grimp.ImportGraph:
 def test_every_module_has_a_role() -> None:
     graph = _graph()
     loose = sorted(
-        m for m in graph.modules
+        m
+        for m in graph.modules
         if m not in ("turktui", "turktui.__main__") and m.split(".")[1] not in ROLES
     )
     assert loose == [], f"modules outside the role folders {ROLES}: {loose}"

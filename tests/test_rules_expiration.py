@@ -36,9 +36,16 @@ def test_the_same_expiration_is_not_a_change() -> None:
         check_expiration(IN_2_DAYS, IN_2_DAYS, NOW)
 
 
-@pytest.mark.parametrize("seconds, ok", [
-    (59, False), (60, True), (3600, True), (365 * 86400, True), (365 * 86400 + 1, False),
-])
+@pytest.mark.parametrize(
+    "seconds, ok",
+    [
+        (59, False),
+        (60, True),
+        (3600, True),
+        (365 * 86400, True),
+        (365 * 86400 + 1, False),
+    ],
+)
 def test_increment_bounds(seconds: int, ok: bool) -> None:
     wanted = IN_2_DAYS + timedelta(seconds=seconds)
     if ok:

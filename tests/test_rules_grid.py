@@ -46,7 +46,6 @@ def wire(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[EmulatorSer
     os.environ.update(saved)
 
 
-
 @pytest.mark.parametrize("created", [OLD, NEW], ids=["before-cutoff", "after-cutoff"])
 @pytest.mark.parametrize("max_assignments", MAXES)
 def test_grid_matches_the_service(wire, created: datetime, max_assignments: int) -> None:
@@ -55,8 +54,9 @@ def test_grid_matches_the_service(wire, created: datetime, max_assignments: int)
     mismatches = []
     for i, n in enumerate(COUNTS):
         reward = Decimal(REWARDS[(i + max_assignments) % len(REWARDS)])
-        hit_id = server.state.add_hit(MaxAssignments=max_assignments, Reward=str(reward),
-                                      CreationTime=created.timestamp())
+        hit_id = server.state.add_hit(
+            MaxAssignments=max_assignments, Reward=str(reward), CreationTime=created.timestamp()
+        )
         before = server.state.balance
         try:
             service.create_additional_assignments(hit_id, n, "grid-" + uuid.uuid4().hex)

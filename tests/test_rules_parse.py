@@ -29,8 +29,12 @@ LARGE = extension_range(10, NEW)
 
 
 def _valid(text: str, high: int) -> bool:
-    return (text != "" and all("0" <= c <= "9" for c in text) and len(text) <= 19
-            and 1 <= int(text) <= high)
+    return (
+        text != ""
+        and all("0" <= c <= "9" for c in text)
+        and len(text) <= 19
+        and 1 <= int(text) <= high
+    )
 
 
 @settings(max_examples=400, deadline=None)
@@ -58,35 +62,38 @@ def test_integers_as_typed(value: int) -> None:
             parse_count(text, LARGE)
 
 
-@pytest.mark.parametrize("text, says", [
-    ("", "Enter"),
-    ("0", "at least 1"),
-    ("000", "at least 1"),
-    ("-3", "positive"),
-    ("+5", "without a sign"),
-    ("abc", "Not a whole number"),
-    ("1e3", "Not a whole number"),
-    ("1.5", "Not a whole number"),
-    ("1,000", "Not a whole number"),
-    ("0x10", "Not a whole number"),
-    (" 5", "spaces"),
-    ("5 ", "spaces"),
-    ("1 0", "spaces"),
-    ("5\n", "spaces"),
-    ("\t5", "spaces"),
-    ("\u00a05", "spaces"),
-    ("\uff15", "digits 0-9"),  # fullwidth 5
-    ("\u0663", "digits 0-9"),  # Arabic-Indic 3
-    ("\u0967\u0968", "digits 0-9"),  # Devanagari 12
-    ("\u00b2", "digits 0-9"),  # superscript two
-    ("5\u200b", "Not a whole number"),  # zero-width space (pasted)
-    ("Add 5 please", "spaces"),
-    ("5\x1b[31m", "Not a whole number"),
-    ("9223372036854775808", "too large"),
-    ("99999999999999999999999999", "too large"),
-    ("6", "At most 5"),
-    ("1000000", "At most 5"),
-])
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("", "Enter"),
+        ("0", "at least 1"),
+        ("000", "at least 1"),
+        ("-3", "positive"),
+        ("+5", "without a sign"),
+        ("abc", "Not a whole number"),
+        ("1e3", "Not a whole number"),
+        ("1.5", "Not a whole number"),
+        ("1,000", "Not a whole number"),
+        ("0x10", "Not a whole number"),
+        (" 5", "spaces"),
+        ("5 ", "spaces"),
+        ("1 0", "spaces"),
+        ("5\n", "spaces"),
+        ("\t5", "spaces"),
+        ("\u00a05", "spaces"),
+        ("\uff15", "digits 0-9"),  # fullwidth 5
+        ("\u0663", "digits 0-9"),  # Arabic-Indic 3
+        ("\u0967\u0968", "digits 0-9"),  # Devanagari 12
+        ("\u00b2", "digits 0-9"),  # superscript two
+        ("5\u200b", "Not a whole number"),  # zero-width space (pasted)
+        ("Add 5 please", "spaces"),
+        ("5\x1b[31m", "Not a whole number"),
+        ("9223372036854775808", "too large"),
+        ("99999999999999999999999999", "too large"),
+        ("6", "At most 5"),
+        ("1000000", "At most 5"),
+    ],
+)
 def test_explicit_invalid_inputs(text: str, says: str) -> None:
     with pytest.raises(InputProblem) as info:
         parse_count(text, SMALL)
@@ -102,8 +109,10 @@ def test_valid_inputs() -> None:
 
 
 def test_ranges_and_reasons() -> None:
-    assert range_text(SMALL) == "1\u20135: this HIT was created with 4 assignments and can " \
+    assert (
+        range_text(SMALL) == "1\u20135: this HIT was created with 4 assignments and can "
         "never reach 10"
+    )
     nine = extension_range(9, NEW)
     assert nine.blocker is Blocker.NO_HEADROOM and not nine.allows(1)
     assert "can never reach 10" in nine.reason
@@ -123,8 +132,11 @@ def test_ranges_and_reasons() -> None:
 
 def test_cost_tiers_and_minimum() -> None:
     small = extension_cost(Decimal("1.00"), 2, 5)
-    assert (small.rewards, small.fee, small.total) == (Decimal("2.00"), Decimal("0.40"),
-                                                       Decimal("2.40"))
+    assert (small.rewards, small.fee, small.total) == (
+        Decimal("2.00"),
+        Decimal("0.40"),
+        Decimal("2.40"),
+    )
     assert "20%" in small.tier and not small.large_hit
     large = extension_cost(Decimal("1.00"), 2, 12)
     assert large.total == Decimal("2.80") and "40%" in large.tier

@@ -17,8 +17,9 @@ from tests.scenes import PICTURES, Scene, file_name, render
 pytestmark = pytest.mark.timeout(120)
 
 
-@pytest.mark.parametrize(("scene", "size"), PICTURES,
-                         ids=[file_name(s, z).removesuffix(".svg") for s, z in PICTURES])
+@pytest.mark.parametrize(
+    ("scene", "size"), PICTURES, ids=[file_name(s, z).removesuffix(".svg") for s, z in PICTURES]
+)
 def test_picture(scene: Scene, size: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     svg = render(scene, size, tmp_path / "data")
     path = screenshots.OUT / file_name(scene, size)
@@ -28,9 +29,11 @@ def test_picture(scene: Scene, size: str, tmp_path: Path, request: pytest.Fixtur
     if not path.exists() or path.read_text("utf-8") != svg:
         actual = tmp_path / path.name
         actual.write_text(svg, "utf-8")
-        pytest.fail(f"screenshots/{path.name} differs from the app (now: {actual}); check it by "
-                    f"eye, then run `python -m tests.screenshots --only {scene.name}`",
-                    pytrace=False)
+        pytest.fail(
+            f"screenshots/{path.name} differs from the app (now: {actual}); check it by "
+            f"eye, then run `python -m tests.screenshots --only {scene.name}`",
+            pytrace=False,
+        )
 
 
 def test_no_stale_pictures() -> None:

@@ -134,13 +134,24 @@ print(json.dumps(marks))
 
 
 def _run(code: str, url: str) -> tuple[float, dict]:
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "AKIDBENCH", "AWS_SECRET_ACCESS_KEY": "bench",
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "AKIDBENCH",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "PYTHONPATH": str(ROOT),
+    }
     env.pop("AWS_PROFILE", None)
     start = time.time()
-    out = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True,
-                         env=env, cwd=ROOT, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", code, url],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
     if out.returncode != 0:
         raise SystemExit(f"child failed:\n{out.stderr[-3000:]}")
     return start, json.loads(out.stdout.strip().splitlines()[-1])
@@ -151,8 +162,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hits", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=5)
     opts = parser.parse_args(argv)
-    server = subprocess.Popen([sys.executable, "-c", EMULATOR.format(hits=opts.hits)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    server = subprocess.Popen(
+        [sys.executable, "-c", EMULATOR.format(hits=opts.hits)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         assert server.stdout is not None
         url = server.stdout.readline().strip()
@@ -176,9 +192,11 @@ def main(argv: list[str] | None = None) -> int:
             nav.append(marks["navigable"] - start)
             keys.append(marks["key_max_ms"] or 0.0)
             rss.append(marks["rss_mb"])
-            print(f"round {n + 1}: paginator {base[-1]:.2f}s | app first page {first[-1]:.2f}s, "
-                  f"all rows {full[-1]:.2f}s, navigable {nav[-1]:.2f}s, worst key "
-                  f"{keys[-1]:.0f} ms ({marks['keys']} presses), RSS {rss[-1]:.0f} MB")
+            print(
+                f"round {n + 1}: paginator {base[-1]:.2f}s | app first page {first[-1]:.2f}s, "
+                f"all rows {full[-1]:.2f}s, navigable {nav[-1]:.2f}s, worst key "
+                f"{keys[-1]:.0f} ms ({marks['keys']} presses), RSS {rss[-1]:.0f} MB"
+            )
     finally:
         if server.stdin:
             server.stdin.close()
@@ -188,8 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     rows = [
         ("boto3 paginator, all pages", f"{b:.2f} s", "", ""),
         ("app: first page visible", f"{med(first):.2f} s", "≤ 1.00 s", f"{med(first) / 1.0:.2f}"),
-        ("app: all rows listed", f"{med(full):.2f} s", f"≤ {1.5 * b:.2f} s (1.5×)",
-         f"{med(full) / (1.5 * b):.2f}"),
+        (
+            "app: all rows listed",
+            f"{med(full):.2f} s",
+            f"≤ {1.5 * b:.2f} s (1.5×)",
+            f"{med(full) / (1.5 * b):.2f}",
+        ),
         ("app: navigable (G → last)", f"{med(nav):.2f} s", "", ""),
         ("app: worst keypress", f"{med(keys):.0f} ms", "≤ 100 ms", f"{med(keys) / 100:.2f}"),
         ("app: peak RSS", f"{med(rss):.0f} MB", "≤ 250 MB", f"{med(rss) / 250:.2f}"),

@@ -75,8 +75,13 @@ def bench(hits: int, rounds: int, tmp: Path, faults: str) -> dict[str, float]:
     from turktui.pipeline.batch import BatchRunner
     from turktui.pipeline.engine import Engine
 
-    proc = subprocess.Popen([sys.executable, "-c", EMULATOR], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", EMULATOR],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
@@ -92,9 +97,19 @@ def bench(hits: int, rounds: int, tmp: Path, faults: str) -> dict[str, float]:
             ids = _ask(proc, op="hits", n=hits)["ids"]
             # The HITs as listed (no per-HIT GetHIT: the app plans from its list).
             created = datetime.now(timezone.utc)
-            preview = plan_bulk([Hit(h, title="bench", max_assignments=20,
-                                     reward=Decimal("0.01"), created=created) for h in ids],
-                                AddEach(1))
+            preview = plan_bulk(
+                [
+                    Hit(
+                        h,
+                        title="bench",
+                        max_assignments=20,
+                        reward=Decimal("0.01"),
+                        created=created,
+                    )
+                    for h in ids
+                ],
+                AddEach(1),
+            )
             start = _ask(proc, op="faults", spec=faults)["count"]
             runner = BatchRunner(engine)
             t0 = time.perf_counter()
@@ -114,28 +129,35 @@ def bench(hits: int, rounds: int, tmp: Path, faults: str) -> dict[str, float]:
         if proc.stdin is not None:
             proc.stdin.close()
         proc.wait(timeout=10)
-    return {"wall_s": statistics.median(walls), "requests_per_s": statistics.median(rates),
-            "hits_per_s": hits / statistics.median(walls),
-            "throttled_answers": statistics.median(throttles)}
+    return {
+        "wall_s": statistics.median(walls),
+        "requests_per_s": statistics.median(rates),
+        "hits_per_s": hits / statistics.median(walls),
+        "throttled_answers": statistics.median(throttles),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hits", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--throttle", default="*:throttle=0.1,seed=7",
-                        help="fault spec for the throttled run")
+    parser.add_argument(
+        "--throttle", default="*:throttle=0.1,seed=7", help="fault spec for the throttled run"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         _hermetic(tmp)
         for label, spec in (("no faults", ""), (f"throttled ({args.throttle})", args.throttle)):
             result = bench(args.hits, args.rounds, tmp, spec)
-            print(f"{args.hits}-HIT batch, {label}: median wall {result['wall_s']:.2f} s, "
-                  f"{result['requests_per_s']:.0f} requests/s, "
-                  f"{result['hits_per_s']:.0f} HITs/s, "
-                  f"{result['throttled_answers']:.0f} throttled answers "
-                  f"({args.rounds} rounds)", flush=True)
+            print(
+                f"{args.hits}-HIT batch, {label}: median wall {result['wall_s']:.2f} s, "
+                f"{result['requests_per_s']:.0f} requests/s, "
+                f"{result['hits_per_s']:.0f} HITs/s, "
+                f"{result['throttled_answers']:.0f} throttled answers "
+                f"({args.rounds} rounds)",
+                flush=True,
+            )
     return 0
 
 

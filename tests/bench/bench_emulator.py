@@ -31,10 +31,16 @@ def _serve_emulator(hits: int, now: float) -> None:
     sys.stdin.read()  # until the parent closes our stdin
     times = srv.timings("ListHITs")
     srv.stop()
-    print(json.dumps({"pages": len(times),
-                      "median_ms": statistics.median(times) * 1000 if times else None,
-                      "first_pass_ms": [t * 1000 for t in times[: hits // PAGE + 1]]}),
-          flush=True)
+    print(
+        json.dumps(
+            {
+                "pages": len(times),
+                "median_ms": statistics.median(times) * 1000 if times else None,
+                "first_pass_ms": [t * 1000 for t in times[: hits // PAGE + 1]],
+            }
+        ),
+        flush=True,
+    )
 
 
 def _static_pages(hits: int, now: float) -> dict[str, bytes]:
@@ -66,9 +72,11 @@ def _serve_static(hits: int, now: float) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             token = json.loads(raw or b"{}").get("NextToken", "")
             body = pages[token]
-            head = ("HTTP/1.1 200 OK\r\nx-amzn-RequestId: 00000000-0000-0000-0000-000000000000"
-                    "\r\nContent-Type: application/x-amz-json-1.1\r\n"
-                    f"Content-Length: {len(body)}\r\n\r\n").encode()
+            head = (
+                "HTTP/1.1 200 OK\r\nx-amzn-RequestId: 00000000-0000-0000-0000-000000000000"
+                "\r\nContent-Type: application/x-amz-json-1.1\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode()
             self.wfile.write(head + body)
 
     class Server(ThreadingHTTPServer):
@@ -87,9 +95,22 @@ def _serve_static(hits: int, now: float) -> None:
 # ---------------------------------------------------------------------- client
 def _spawn(kind: str, hits: int, now: float, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.bench.bench_emulator", "--serve", kind,
-         "--hits", str(hits), "--now", repr(now)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        [
+            sys.executable,
+            "-m",
+            "tests.bench.bench_emulator",
+            "--serve",
+            kind,
+            "--hits",
+            str(hits),
+            "--now",
+            repr(now),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     assert proc.stdout is not None
     url = proc.stdout.readline().strip()
     if not url.startswith("http://"):
@@ -100,8 +121,7 @@ def _spawn(kind: str, hits: int, now: float, env: dict[str, str]) -> tuple[subpr
 def _paginate(client: Any) -> tuple[float, int]:
     started = time.perf_counter()
     n = 0
-    for page in client.get_paginator("list_hits").paginate(
-            PaginationConfig={"PageSize": PAGE}):
+    for page in client.get_paginator("list_hits").paginate(PaginationConfig={"PageSize": PAGE}):
         n += len(page["HITs"])
     return time.perf_counter() - started, n
 
@@ -124,14 +144,24 @@ def main(argv: list[str] | None = None) -> int:
     import boto3
 
     tmp = tempfile.mkdtemp(prefix="bench-emulator-")
-    env = dict(os.environ, HOME=tmp, AWS_CONFIG_FILE=os.path.join(tmp, "none"),
-               AWS_SHARED_CREDENTIALS_FILE=os.path.join(tmp, "none"))
+    env = dict(
+        os.environ,
+        HOME=tmp,
+        AWS_CONFIG_FILE=os.path.join(tmp, "none"),
+        AWS_SHARED_CREDENTIALS_FILE=os.path.join(tmp, "none"),
+    )
     os.environ.update({k: env[k] for k in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")})
     servers = {kind: _spawn(kind, args.hits, now, env) for kind in ("emulator", "static")}
-    clients = {kind: boto3.session.Session().client(
-        "mturk", endpoint_url=url, region_name="us-east-1",
-        aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x")
-        for kind, (_, url) in servers.items()}
+    clients = {
+        kind: boto3.session.Session().client(
+            "mturk",
+            endpoint_url=url,
+            region_name="us-east-1",
+            aws_access_key_id="AKIDEXAMPLE",
+            aws_secret_access_key="x",
+        )
+        for kind, (_, url) in servers.items()
+    }
     results: dict[str, list[float]] = {"emulator": [], "static": []}
     cold: dict[str, float] = {}
     try:
@@ -151,17 +181,23 @@ def main(argv: list[str] | None = None) -> int:
     emu = statistics.median(results["emulator"])
     sta = statistics.median(results["static"])
     first = stats["emulator"].get("first_pass_ms") or [0.0]
-    print(f"boto3 paginator over {args.hits} HITs, PageSize={PAGE}, "
-          f"{args.rounds} alternating rounds (+1 warm-up), host: {socket.gethostname()}")
+    print(
+        f"boto3 paginator over {args.hits} HITs, PageSize={PAGE}, "
+        f"{args.rounds} alternating rounds (+1 warm-up), host: {socket.gethostname()}"
+    )
     print(f"{'server':<12}{'median s':>10}{'min s':>10}{'max s':>10}{'warm-up s':>12}")
     for kind in ("emulator", "static"):
         r = results[kind]
-        print(f"{kind:<12}{statistics.median(r):>10.3f}{min(r):>10.3f}{max(r):>10.3f}"
-              f"{cold[kind]:>12.3f}")
+        print(
+            f"{kind:<12}{statistics.median(r):>10.3f}{min(r):>10.3f}{max(r):>10.3f}"
+            f"{cold[kind]:>12.3f}"
+        )
     print(f"ratio emulator/static: {emu / sta:.3f} (target <= 1.25)")
-    print(f"emulator service cost per 100-HIT ListHITs page: median "
-          f"{stats['emulator'].get('median_ms', 0):.3f} ms over {stats['emulator'].get('pages')}"
-          f" pages (first, cold-cache pass: median {statistics.median(first):.3f} ms)")
+    print(
+        f"emulator service cost per 100-HIT ListHITs page: median "
+        f"{stats['emulator'].get('median_ms', 0):.3f} ms over {stats['emulator'].get('pages')}"
+        f" pages (first, cold-cache pass: median {statistics.median(first):.3f} ms)"
+    )
     return 0
 
 

@@ -52,8 +52,13 @@ def bench_engine(rounds: int, tmp: Path) -> dict[str, float]:
     from turktui.domain.environment import Environment, EnvKind
     from turktui.pipeline.engine import Engine
 
-    proc = subprocess.Popen([sys.executable, "-c", EMULATOR], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", EMULATOR],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         assert proc.stdout is not None
         url, hit_id = proc.stdout.readline().split()
@@ -64,14 +69,15 @@ def bench_engine(rounds: int, tmp: Path) -> dict[str, float]:
         import boto3
 
         raw = boto3.session.Session(
-            aws_access_key_id=DEMO_CREDENTIALS[0], aws_secret_access_key=DEMO_CREDENTIALS[1],
+            aws_access_key_id=DEMO_CREDENTIALS[0],
+            aws_secret_access_key=DEMO_CREDENTIALS[1],
             region_name="us-east-1",
         ).client("mturk", endpoint_url=url)
         hit = service.get_hit(hit_id)
         for _ in range(10):  # warm up both paths (connections, imports, caches)
             raw.create_additional_assignments_for_hit(
-                HITId=hit_id, NumberOfAdditionalAssignments=1,
-                UniqueRequestToken=uuid.uuid4().hex)
+                HITId=hit_id, NumberOfAdditionalAssignments=1, UniqueRequestToken=uuid.uuid4().hex
+            )
             hit = engine.extend(hit, 1).hit or hit
         raw_times: list[float] = []
         eng_times: list[float] = []
@@ -79,15 +85,16 @@ def bench_engine(rounds: int, tmp: Path) -> dict[str, float]:
         for _ in range(rounds):
             t0 = time.perf_counter()
             raw.create_additional_assignments_for_hit(
-                HITId=hit_id, NumberOfAdditionalAssignments=1,
-                UniqueRequestToken=uuid.uuid4().hex)
+                HITId=hit_id, NumberOfAdditionalAssignments=1, UniqueRequestToken=uuid.uuid4().hex
+            )
             raw_times.append(time.perf_counter() - t0)
             hit = service.get_hit(hit_id)  # not timed: the dialog already holds the HIT
             marks: dict[str, float] = {}
             t0 = time.perf_counter()
             plan = engine.plan(hit, 1)
             outcome = engine.execute(
-                plan, lambda e, m=marks: m.setdefault(e.kind, time.perf_counter()))
+                plan, lambda e, m=marks: m.setdefault(e.kind, time.perf_counter())
+            )
             end = time.perf_counter()
             eng_times.append(marks["answered"] - t0)
             full_times.append(end - t0)
@@ -100,8 +107,12 @@ def bench_engine(rounds: int, tmp: Path) -> dict[str, float]:
         proc.wait(timeout=10)
     raw_ms = statistics.median(raw_times) * 1000
     eng_ms = statistics.median(eng_times) * 1000
-    return {"raw_ms": raw_ms, "engine_ms": eng_ms, "overhead_ms": eng_ms - raw_ms,
-            "engine_with_refresh_ms": statistics.median(full_times) * 1000}
+    return {
+        "raw_ms": raw_ms,
+        "engine_ms": eng_ms,
+        "overhead_ms": eng_ms - raw_ms,
+        "engine_with_refresh_ms": statistics.median(full_times) * 1000,
+    }
 
 
 def bench_history_screen(tmp: Path, records: int, rounds: int) -> dict[str, float]:
@@ -115,9 +126,17 @@ def bench_history_screen(tmp: Path, records: int, rounds: int) -> dict[str, floa
 
     db = tmp / "h100k" / "history.sqlite3"
     store = HistoryStore(db)
-    store.import_many({"hit_id": f"HIT{i:025d}", "n": 1 + i % 7, "token": f"turktui-{i:032x}",
-                       "hit_title": f"Survey about things #{i}", "max_before": 10,
-                       "expected_after": 11 + i % 7} for i in range(records))
+    store.import_many(
+        {
+            "hit_id": f"HIT{i:025d}",
+            "n": 1 + i % 7,
+            "token": f"turktui-{i:032x}",
+            "hit_title": f"Survey about things #{i}",
+            "max_before": 10,
+            "expected_after": 11 + i % 7,
+        }
+        for i in range(records)
+    )
     store.close()
     env = Environment(EnvKind.DEMO, "http://127.0.0.1:9")
     paths = Paths(tmp / "c.toml", db.parent, db, tmp / "log")
@@ -125,8 +144,7 @@ def bench_history_screen(tmp: Path, records: int, rounds: int) -> dict[str, floa
 
     class Host(ControllerApp):
         def __init__(self) -> None:
-            super().__init__(AppContext(env=env, service=None, settings=Settings(),
-                                        paths=paths))
+            super().__init__(AppContext(env=env, service=None, settings=Settings(), paths=paths))
 
     async def once() -> float:
         app = Host()
@@ -147,8 +165,10 @@ def bench_history_screen(tmp: Path, records: int, rounds: int) -> dict[str, floa
 
     for _ in range(rounds):
         times.append(asyncio.run(once()))
-    return {"history_open_ms": statistics.median(times) * 1000,
-            "history_open_max_ms": max(times) * 1000}
+    return {
+        "history_open_ms": statistics.median(times) * 1000,
+        "history_open_max_ms": max(times) * 1000,
+    }
 
 
 def main() -> int:
@@ -165,12 +185,16 @@ def main() -> int:
     ok_hist = result["history_open_ms"] <= 300.0
     print(f"raw boto3 CreateAdditionalAssignmentsForHIT  median {result['raw_ms']:7.2f} ms")
     print(f"engine submit → outcome recorded           median {result['engine_ms']:7.2f} ms")
-    print(f"  overhead                                        {result['overhead_ms']:7.2f} ms"
-          f"  (budget 15 ms) {'OK' if ok_engine else 'OVER'}")
+    print(
+        f"  overhead                                        {result['overhead_ms']:7.2f} ms"
+        f"  (budget 15 ms) {'OK' if ok_engine else 'OVER'}"
+    )
     print(f"  (with the GetHIT refresh afterwards: {result['engine_with_refresh_ms']:.2f} ms)")
-    print(f"history screen open, {args.records:,} records     median "
-          f"{result['history_open_ms']:7.2f} ms  (max {result['history_open_max_ms']:.1f}; "
-          f"budget 300 ms) {'OK' if ok_hist else 'OVER'}")
+    print(
+        f"history screen open, {args.records:,} records     median "
+        f"{result['history_open_ms']:7.2f} ms  (max {result['history_open_max_ms']:.1f}; "
+        f"budget 300 ms) {'OK' if ok_hist else 'OVER'}"
+    )
     return 0 if ok_engine and ok_hist else 1
 
 

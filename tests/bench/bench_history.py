@@ -43,9 +43,17 @@ def _fill(db: Path, records: int) -> None:
     from turktui.adapters.history import HistoryStore
 
     store = HistoryStore(db)
-    store.import_many({"hit_id": f"HIT{i:025d}", "n": 1 + i % 7, "token": f"turktui-{i:032x}",
-                       "hit_title": f"Survey about things #{i}", "max_before": 10,
-                       "expected_after": 11 + i % 7} for i in range(records))
+    store.import_many(
+        {
+            "hit_id": f"HIT{i:025d}",
+            "n": 1 + i % 7,
+            "token": f"turktui-{i:032x}",
+            "hit_title": f"Survey about things #{i}",
+            "max_before": 10,
+            "expected_after": 11 + i % 7,
+        }
+        for i in range(records)
+    )
     store.close()
 
 
@@ -113,11 +121,13 @@ def bench_filter(tmp: Path, records: int, rounds: int) -> dict[str, float]:
                 typed += char
                 spent.clear()
                 t0 = time.perf_counter()
-                app.post_message(events.Key({" ": "space", "#": "number_sign"}.get(char, char),
-                                            char))
+                app.post_message(
+                    events.Key({" ": "space", "#": "number_sign"}.get(char, char), char)
+                )
                 want = typed.strip()
-                await _until(lambda t=want: screen.filter_text == t
-                             and screen.shown == screen.generation)  # first page listed
+                await _until(
+                    lambda t=want: screen.filter_text == t and screen.shown == screen.generation
+                )  # first page listed
                 result_ms.append((time.perf_counter() - t0) * 1000)
                 await _until(lambda: not screen.reading)  # and counted
                 count_ms.append((time.perf_counter() - t0) * 1000)
@@ -127,11 +137,14 @@ def bench_filter(tmp: Path, records: int, rounds: int) -> dict[str, float]:
 
     for r in range(rounds):
         asyncio.run(once(f"things #{4242 + r}"))
-    return {"filter_ui_ms": statistics.median(ui_ms), "filter_ui_max_ms": max(ui_ms),
-            "filter_results_ms": statistics.median(result_ms),
-            "filter_results_max_ms": max(result_ms),
-            "filter_counted_ms": statistics.median(count_ms),
-            "filter_counted_max_ms": max(count_ms)}
+    return {
+        "filter_ui_ms": statistics.median(ui_ms),
+        "filter_ui_max_ms": max(ui_ms),
+        "filter_results_ms": statistics.median(result_ms),
+        "filter_results_max_ms": max(result_ms),
+        "filter_counted_ms": statistics.median(count_ms),
+        "filter_counted_max_ms": max(count_ms),
+    }
 
 
 def bench_locked(tmp: Path, records: int, hold: float) -> dict[str, float]:
@@ -152,8 +165,13 @@ def bench_locked(tmp: Path, records: int, hold: float) -> dict[str, float]:
         from turktui.adapters.mturk import MTurkService
 
         ctx = _context(tmp, db, server.url)
-        ctx.service = MTurkService(ctx.env, credentials=("AKIDBENCH", "bench"),
-                                   connect_timeout=1.0, read_timeout=5.0, max_attempts=1)
+        ctx.service = MTurkService(
+            ctx.env,
+            credentials=("AKIDBENCH", "bench"),
+            connect_timeout=1.0,
+            read_timeout=5.0,
+            max_attempts=1,
+        )
 
         from textual import events
 
@@ -180,7 +198,9 @@ def bench_locked(tmp: Path, records: int, hold: float) -> dict[str, float]:
                 if hold:
                     holder = subprocess.Popen(
                         [sys.executable, "-c", HOLD, str(db), str(hold)],
-                        stdout=subprocess.PIPE, text=True)
+                        stdout=subprocess.PIPE,
+                        text=True,
+                    )
                     assert holder.stdout is not None
                     assert holder.stdout.readline().strip() == "locked"
                     writer = threading.Thread(target=lambda: _write(store), daemon=True)
@@ -190,11 +210,13 @@ def bench_locked(tmp: Path, records: int, hold: float) -> dict[str, float]:
                 for _ in range(5):
                     before = table.cursor
                     await press(app, "main list", "down", lambda b=before: table.cursor != b)
-                await press(app, "HIT detail", "enter",
-                            lambda: isinstance(app.screen, DetailScreen))
+                await press(
+                    app, "HIT detail", "enter", lambda: isinstance(app.screen, DetailScreen)
+                )
                 await press(app, "HIT detail", "escape", lambda: app.screen is main)
-                await press(app, "help dialog", "question_mark",
-                            lambda: isinstance(app.screen, HelpScreen))
+                await press(
+                    app, "help dialog", "question_mark", lambda: isinstance(app.screen, HelpScreen)
+                )
                 await press(app, "help dialog", "escape", lambda: app.screen is main)
                 await press(app, "history", "h", lambda: isinstance(app.screen, HistoryScreen))
                 screen = app.screen
@@ -203,8 +225,9 @@ def bench_locked(tmp: Path, records: int, hold: float) -> dict[str, float]:
                 for key in ("down", "down", "end", "home", "pagedown"):
                     before = listing.cursor
                     await press(app, "history", key, lambda b=before: listing.cursor != b)
-                await press(app, "record detail", "enter",
-                            lambda: isinstance(app.screen, RecordScreen))
+                await press(
+                    app, "record detail", "enter", lambda: isinstance(app.screen, RecordScreen)
+                )
                 await press(app, "record detail", "escape", lambda: app.screen is screen)
                 if hold:
                     assert time.perf_counter() - t_start < hold, "the lock was gone too early"
@@ -251,16 +274,20 @@ def main(argv: list[str] | None = None) -> int:
     if opts.json:
         print(json.dumps(result))
         return 0
-    print(f"history filter keystroke, {records:,} records: UI thread median "
-          f"{result['filter_ui_ms']:.2f} ms (max {result['filter_ui_max_ms']:.2f}; budget 16), "
-          f"results median {result['filter_results_ms']:.1f} ms "
-          f"(max {result['filter_results_max_ms']:.1f}; budget 100), counted median "
-          f"{result['filter_counted_ms']:.1f} ms (max {result['filter_counted_max_ms']:.1f})")
+    print(
+        f"history filter keystroke, {records:,} records: UI thread median "
+        f"{result['filter_ui_ms']:.2f} ms (max {result['filter_ui_max_ms']:.2f}; budget 16), "
+        f"results median {result['filter_results_ms']:.1f} ms "
+        f"(max {result['filter_results_max_ms']:.1f}; budget 100), counted median "
+        f"{result['filter_counted_ms']:.1f} ms (max {result['filter_counted_max_ms']:.1f})"
+    )
     for key, value in result.items():
         if key.startswith("locked_") and not key.endswith("max_ms") and key != "locked_median_ms":
-            print(f"write lock held 10 s: {key[7:-3].replace('_', ' ')} keypress → frame "
-                  f"median {value:.1f} ms, worst {result[key[:-3] + '_max_ms']:.1f} ms "
-                  f"(budget 100; no lock: median {result['free_' + key[7:]]:.1f} ms)")
+            print(
+                f"write lock held 10 s: {key[7:-3].replace('_', ' ')} keypress → frame "
+                f"median {value:.1f} ms, worst {result[key[:-3] + '_max_ms']:.1f} ms "
+                f"(budget 100; no lock: median {result['free_' + key[7:]]:.1f} ms)"
+            )
     return 0
 
 

@@ -42,16 +42,26 @@ def _hits(n: int, prefix: str = "H") -> list[Any]:
     from turktui.domain.models import Hit
 
     created = datetime.now(timezone.utc) - timedelta(days=1)
-    return [Hit(f"{prefix}{i:029d}", title=f"title {(i * 7919) % n:06d}", status="Assignable",
-                max_assignments=(i % 15) + 1, reward=Decimal("0.05"), created=created)
-            for i in range(n)]
+    return [
+        Hit(
+            f"{prefix}{i:029d}",
+            title=f"title {(i * 7919) % n:06d}",
+            status="Assignable",
+            max_assignments=(i % 15) + 1,
+            reward=Decimal("0.05"),
+            created=created,
+        )
+        for i in range(n)
+    ]
 
 
 def _ctx() -> Any:
     from turktui.domain.environment import Environment, EnvKind
 
-    return SimpleNamespace(env=Environment(EnvKind.DEMO, "http://127.0.0.1:1"),
-                           balance=SimpleNamespace(available=Decimal("1000000")))
+    return SimpleNamespace(
+        env=Environment(EnvKind.DEMO, "http://127.0.0.1:1"),
+        balance=SimpleNamespace(available=Decimal("1000000")),
+    )
 
 
 # ----------------------------------------------------------------------------------- bulk
@@ -63,8 +73,10 @@ async def _beat(gaps: list[float], state: dict[str, Any]) -> None:
         now = time.perf_counter()
         gaps.append(now - last)
         if os.environ.get("BENCH_DEBUG") and now - last > 0.03:
-            print(f"gap {1000 * (now - last):.0f} ms ending at "
-                  f"{1000 * (now - state['t0']):.0f} ms", file=sys.stderr)
+            print(
+                f"gap {1000 * (now - last):.0f} ms ending at {1000 * (now - state['t0']):.0f} ms",
+                file=sys.stderr,
+            )
         last = now
 
 
@@ -103,8 +115,9 @@ def bench_bulk_dialog(marks: int, rounds: int) -> dict[str, float]:
                 deadline = t0 + 30
                 # The key as the terminal driver delivers it (Pilot's own waits excluded).
                 app.post_message(events.Key(digit, digit))
-                while (screen.mode is None or len(table.rows) != marks) and \
-                        time.perf_counter() < deadline:
+                while (
+                    screen.mode is None or len(table.rows) != marks
+                ) and time.perf_counter() < deadline:
                     await asyncio.sleep(0.001)
                 visible.append(time.perf_counter() - t0)
                 while screen.preview is None and time.perf_counter() < deadline:
@@ -119,9 +132,13 @@ def bench_bulk_dialog(marks: int, rounds: int) -> dict[str, float]:
 
     for _ in range(rounds):
         asyncio.run(one())
-    return {"marks": marks, "open_ms": med(opens) * 1000, "keystroke_visible_ms":
-            med(visible) * 1000, "keystroke_planned_ms": med(planned) * 1000,
-            "ui_stall_max_ms": max(stalls) * 1000}
+    return {
+        "marks": marks,
+        "open_ms": med(opens) * 1000,
+        "keystroke_visible_ms": med(visible) * 1000,
+        "keystroke_planned_ms": med(planned) * 1000,
+        "ui_stall_max_ms": max(stalls) * 1000,
+    }
 
 
 # ----------------------------------------------------------------------------------- rows
@@ -137,8 +154,13 @@ def bench_batch_rows(batch: int, rows: int, rounds: int, tmp: Path) -> dict[str,
     from turktui.pipeline.engine import Engine, Outcome
     from turktui.ui.widgets.hit_table import HitTable
 
-    proc = subprocess.Popen([sys.executable, "-c", EMULATOR], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", EMULATOR],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     alone: list[float] = []
     with_app: list[float] = []
     per_update: list[float] = []
@@ -155,8 +177,16 @@ def bench_batch_rows(batch: int, rows: int, rounds: int, tmp: Path) -> dict[str,
         def preview_for() -> tuple[Any, list[Hit]]:
             ids = _ask(proc, op="hits", n=batch)["ids"]
             created = datetime.now(timezone.utc)
-            listed = [Hit(h, title=f"bench {i:05d}", max_assignments=20,
-                          reward=Decimal("0.01"), created=created) for i, h in enumerate(ids)]
+            listed = [
+                Hit(
+                    h,
+                    title=f"bench {i:05d}",
+                    max_assignments=20,
+                    reward=Decimal("0.01"),
+                    created=created,
+                )
+                for i, h in enumerate(ids)
+            ]
             return plan_bulk(listed, AddEach(1)), listed
 
         for _ in range(rounds):
@@ -178,9 +208,15 @@ def bench_batch_rows(batch: int, rows: int, rounds: int, tmp: Path) -> dict[str,
             waits: list[float] = []
             result: dict[str, Any] = {}
 
-            async def run(app: Host = app, listed: list[Hit] = listed, fill: list[Hit] = fill,
-                          preview: Any = preview, spent: list[Any] = spent,
-                          waits: list[float] = waits, result: dict[str, Any] = result) -> None:
+            async def run(
+                app: Host = app,
+                listed: list[Hit] = listed,
+                fill: list[Hit] = fill,
+                preview: Any = preview,
+                spent: list[Any] = spent,
+                waits: list[float] = waits,
+                result: dict[str, Any] = result,
+            ) -> None:
                 async with app.run_test(headless=True, size=(160, 48)) as pilot:
                     table = app.query_one(HitTable)
                     table.set_rows(fill + listed)
@@ -217,8 +253,11 @@ def bench_batch_rows(batch: int, rows: int, rounds: int, tmp: Path) -> dict[str,
                     deadline = time.perf_counter() + 10
                     while spent[1] < batch and time.perf_counter() < deadline:
                         await pilot.pause(0.01)
-                    moved = [table.rows[i].max_assignments for i in table.view
-                             if table.rows[i].title.startswith("bench")]
+                    moved = [
+                        table.rows[i].max_assignments
+                        for i in table.view
+                        if table.rows[i].title.startswith("bench")
+                    ]
                     assert moved == [21] * batch, "rows not updated in place"
                     app.exit()
 
@@ -232,9 +271,15 @@ def bench_batch_rows(batch: int, rows: int, rounds: int, tmp: Path) -> dict[str,
         if proc.stdin is not None:
             proc.stdin.close()
         proc.wait(timeout=10)
-    return {"batch": batch, "rows": rows, "alone_s": med(alone), "with_app_s": med(with_app),
-            "slowdown": med(with_app) / med(alone), "ui_ms_per_update": med(per_update) * 1000,
-            "worker_handover_max_ms": max(handover) * 1000}
+    return {
+        "batch": batch,
+        "rows": rows,
+        "alone_s": med(alone),
+        "with_app_s": med(with_app),
+        "slowdown": med(with_app) / med(alone),
+        "ui_ms_per_update": med(per_update) * 1000,
+        "worker_handover_max_ms": max(handover) * 1000,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -256,8 +301,10 @@ def main(argv: list[str] | None = None) -> int:
         if "bulk" in which:
             print(json.dumps({"bulk": bench_bulk_dialog(args.marks, rounds)}), flush=True)
         if "rows" in which:
-            print(json.dumps({"rows": bench_batch_rows(args.batch, args.rows, rounds, tmp)}),
-                  flush=True)
+            print(
+                json.dumps({"rows": bench_batch_rows(args.batch, args.rows, rounds, tmp)}),
+                flush=True,
+            )
     return 0
 
 

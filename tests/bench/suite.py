@@ -131,15 +131,20 @@ med = statistics.median
 def _env(tmp: str) -> dict[str, str]:
     """Dummy credentials; no real AWS config is ever read."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update({
-        "AWS_ACCESS_KEY_ID": "AKIDBENCH", "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
-        "HOME": tmp, "AWS_CONFIG_FILE": os.path.join(tmp, "none"),
-        "AWS_SHARED_CREDENTIALS_FILE": os.path.join(tmp, "none"),
-        "XDG_CONFIG_HOME": os.path.join(tmp, ".config"),
-        "XDG_DATA_HOME": os.path.join(tmp, ".local", "share"),
-        "PYTHONPATH": str(ROOT),
-    })
+    env.update(
+        {
+            "AWS_ACCESS_KEY_ID": "AKIDBENCH",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "HOME": tmp,
+            "AWS_CONFIG_FILE": os.path.join(tmp, "none"),
+            "AWS_SHARED_CREDENTIALS_FILE": os.path.join(tmp, "none"),
+            "XDG_CONFIG_HOME": os.path.join(tmp, ".config"),
+            "XDG_DATA_HOME": os.path.join(tmp, ".local", "share"),
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     return env
 
 
@@ -149,8 +154,14 @@ _TMP = tempfile.mkdtemp(prefix="turktui-bench-")
 def run_py(code: str, *args: str, timeout: float = 600) -> tuple[float, dict[str, Any]]:
     """(spawn time, the JSON the child printed last)."""
     start = time.time()
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                         env=_env(_TMP), cwd=ROOT, timeout=timeout)
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env=_env(_TMP),
+        cwd=ROOT,
+        timeout=timeout,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"child failed:\n{out.stderr[-3000:]}")
     return start, json.loads(out.stdout.strip().splitlines()[-1])
@@ -160,9 +171,25 @@ def run_aws_cli(url: str, hits: int) -> float:
     """Seconds for `aws mturk list-hits` (auto-paginated) to list every HIT."""
     with tempfile.TemporaryFile() as sink:
         start = time.time()
-        subprocess.run([sys.executable, "-m", "awscli", "mturk", "list-hits", "--endpoint-url",
-                        url, "--region", "us-east-1"], stdout=sink, stderr=subprocess.PIPE,
-                       env=_env(_TMP), cwd=ROOT, timeout=900, check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "awscli",
+                "mturk",
+                "list-hits",
+                "--endpoint-url",
+                url,
+                "--region",
+                "us-east-1",
+            ],
+            stdout=sink,
+            stderr=subprocess.PIPE,
+            env=_env(_TMP),
+            cwd=ROOT,
+            timeout=900,
+            check=True,
+        )
         seconds = time.time() - start
         # Count without loading 50 MB of JSON here: a big suite process would inflate
         # every child's memory figures (see peak_rss_mb in bench_app).
@@ -178,9 +205,15 @@ def run_turktui_list(url: str, hits: int) -> float:
     """Seconds for `turktui list --json` to stream every HIT (JSON Lines)."""
     with tempfile.TemporaryFile() as sink:
         start = time.time()
-        subprocess.run([sys.executable, "-m", "turktui", "list", "--json", "--endpoint-url",
-                        url], stdout=sink, stderr=subprocess.PIPE, env=_env(_TMP), cwd=ROOT,
-                       timeout=900, check=True)
+        subprocess.run(
+            [sys.executable, "-m", "turktui", "list", "--json", "--endpoint-url", url],
+            stdout=sink,
+            stderr=subprocess.PIPE,
+            env=_env(_TMP),
+            cwd=ROOT,
+            timeout=900,
+            check=True,
+        )
         seconds = time.time() - start
         sink.seek(0)
         listed = sum(1 for line in sink if line.strip())
@@ -191,9 +224,14 @@ def run_turktui_list(url: str, hits: int) -> float:
 
 @contextmanager
 def emulator(hits: int, faults: str = "") -> Iterator[str]:
-    proc = subprocess.Popen([sys.executable, "-c", EMULATOR, str(hits), faults],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                            cwd=ROOT, env=_env(_TMP))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", EMULATOR, str(hits), faults],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=_env(_TMP),
+    )
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
@@ -223,13 +261,23 @@ def scenario_cold_start(rounds: int) -> dict[str, float]:
     return {"bare_s": med(bare), "app_s": med(app)}
 
 
-def scenario_list(hits: int, rounds: int, *, with_cli: bool = True,
-                  faults: str = "") -> dict[str, float | None]:
+def scenario_list(
+    hits: int, rounds: int, *, with_cli: bool = True, faults: str = ""
+) -> dict[str, float | None]:
     """The app listing `hits` HITs (first page, all rows, navigable, worst key, RSS) beside
     a boto3 paginator script and (optionally) `aws mturk list-hits`, same emulator."""
-    res: dict[str, list[float]] = {k: [] for k in (
-        "paginator_s", "cli_s", "first_page_s", "all_rows_s", "navigable_s", "key_max_ms",
-        "rss_mb")}
+    res: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "paginator_s",
+            "cli_s",
+            "first_page_s",
+            "all_rows_s",
+            "navigable_s",
+            "key_max_ms",
+            "rss_mb",
+        )
+    }
     with emulator(hits, faults) as url:
         for _ in range(rounds):
             start, r = run_py(PAGINATOR, url)
@@ -266,8 +314,9 @@ def scenario_engine(rounds: int, records: int = 100_000) -> dict[str, float] | N
     if not (ROOT / "tests" / "bench" / "bench_engine.py").exists():
         return None
     try:
-        _, r = run_py(ENGINE, str(max(20, rounds * 40)), str(records), str(max(1, rounds)),
-                      timeout=900)
+        _, r = run_py(
+            ENGINE, str(max(20, rounds * 40)), str(records), str(max(1, rounds)), timeout=900
+        )
     except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
         print(f"engine benchmark unavailable: {str(exc)[-500:]}", file=sys.stderr)
         return None
@@ -312,9 +361,16 @@ def build_table(r: dict[str, Any], rounds: int) -> str:
     ]
     cold = r.get("cold")
     if cold:
-        lines.append(_row("Cold start → first frame", s(cold["app_s"]),
-                          f"{s(cold['bare_s'])} (bare Textual app)",
-                          f"{cold['app_s'] / cold['bare_s']:.2f}×", "", None))
+        lines.append(
+            _row(
+                "Cold start → first frame",
+                s(cold["app_s"]),
+                f"{s(cold['bare_s'])} (bare Textual app)",
+                f"{cold['app_s'] / cold['bare_s']:.2f}×",
+                "",
+                None,
+            )
+        )
     for hits, key in ((1_000, "l1k"), (10_000, "l10k"), (50_000, "l50k")):
         x = r.get(key)
         if not x:
@@ -323,105 +379,242 @@ def build_table(r: dict[str, Any], rounds: int) -> str:
         budget, ok = ("", None)
         if hits == 10_000:
             budget, ok = "≤ 1.5× paginator", a <= 1.5 * p
-        lines.append(_row(f"Launch → {hits:,} HITs navigable", s(a),
-                          f"{s(p)} (boto3 paginator)", f"{a / p:.2f}×", budget, ok))
+        lines.append(
+            _row(
+                f"Launch → {hits:,} HITs navigable",
+                s(a),
+                f"{s(p)} (boto3 paginator)",
+                f"{a / p:.2f}×",
+                budget,
+                ok,
+            )
+        )
         if c is not None:
-            lines.append(_row(f"… vs AWS CLI, {hits:,} HITs", s(a), f"{s(c)} (aws mturk list-hits)",
-                              f"{a / c:.2f}×", "faster than the CLI", a < c))
+            lines.append(
+                _row(
+                    f"… vs AWS CLI, {hits:,} HITs",
+                    s(a),
+                    f"{s(c)} (aws mturk list-hits)",
+                    f"{a / c:.2f}×",
+                    "faster than the CLI",
+                    a < c,
+                )
+            )
         if hits == 10_000:
-            lines.append(_row("First page visible (10,000 HITs)", s(x["first_page_s"]), "", "",
-                              "≤ 1.0 s", x["first_page_s"] <= 1.0))
+            lines.append(
+                _row(
+                    "First page visible (10,000 HITs)",
+                    s(x["first_page_s"]),
+                    "",
+                    "",
+                    "≤ 1.0 s",
+                    x["first_page_s"] <= 1.0,
+                )
+            )
         if hits >= 10_000:
-            lines.append(_row(f"Worst keypress → frame while {hits:,} stream in",
-                              f"{x['key_max_ms']:.0f} ms", "", "", "≤ 100 ms",
-                              x["key_max_ms"] <= 100))
-            lines.append(_row(f"Peak RSS, {hits:,} HITs", f"{x['rss_mb']:.0f} MB", "", "",
-                              "≤ 250 MB" if hits == 10_000 else "",
-                              x["rss_mb"] <= 250 if hits == 10_000 else None))
+            lines.append(
+                _row(
+                    f"Worst keypress → frame while {hits:,} stream in",
+                    f"{x['key_max_ms']:.0f} ms",
+                    "",
+                    "",
+                    "≤ 100 ms",
+                    x["key_max_ms"] <= 100,
+                )
+            )
+            lines.append(
+                _row(
+                    f"Peak RSS, {hits:,} HITs",
+                    f"{x['rss_mb']:.0f} MB",
+                    "",
+                    "",
+                    "≤ 250 MB" if hits == 10_000 else "",
+                    x["rss_mb"] <= 250 if hits == 10_000 else None,
+                )
+            )
     lat = r.get("latency")
     if lat:
         a, p = lat["navigable_s"], lat["paginator_s"]
-        lines.append(_row("10,000 HITs navigable, +20 ms per ListHITs", s(a),
-                          f"{s(p)} (boto3 paginator, same latency)", f"{a / p:.2f}×",
-                          "≤ 1.5× paginator", a <= 1.5 * p))
-        lines.append(_row("… worst keypress (+20 ms latency)", f"{lat['key_max_ms']:.0f} ms",
-                          "", "", "≤ 100 ms", lat["key_max_ms"] <= 100))
+        lines.append(
+            _row(
+                "10,000 HITs navigable, +20 ms per ListHITs",
+                s(a),
+                f"{s(p)} (boto3 paginator, same latency)",
+                f"{a / p:.2f}×",
+                "≤ 1.5× paginator",
+                a <= 1.5 * p,
+            )
+        )
+        lines.append(
+            _row(
+                "… worst keypress (+20 ms latency)",
+                f"{lat['key_max_ms']:.0f} ms",
+                "",
+                "",
+                "≤ 100 ms",
+                lat["key_max_ms"] <= 100,
+            )
+        )
     cl = r.get("cli_list")
     if cl:
-        lines.append(_row(f"`turktui list --json`, {cl['hits']:,} HITs", s(cl["list_s"]),
-                          f"{s(cl['cli_s'])} (aws mturk list-hits)",
-                          f"{cl['list_s'] / cl['cli_s']:.2f}×", "faster than the CLI",
-                          cl["list_s"] < cl["cli_s"]))
+        lines.append(
+            _row(
+                f"`turktui list --json`, {cl['hits']:,} HITs",
+                s(cl["list_s"]),
+                f"{s(cl['cli_s'])} (aws mturk list-hits)",
+                f"{cl['list_s'] / cl['cli_s']:.2f}×",
+                "faster than the CLI",
+                cl["list_s"] < cl["cli_s"],
+            )
+        )
     eng = r.get("engine")
     if eng:
-        lines.append(_row("Extension: submit → outcome recorded", f"{eng['engine_ms']:.2f} ms",
-                          f"{eng['raw_ms']:.2f} ms (raw boto3 call)",
-                          f"+{eng['overhead_ms']:.2f} ms", "≤ +15 ms",
-                          eng["overhead_ms"] <= 15))
-        lines.append(_row("History screen open, 100,000 records",
-                          f"{eng['history_open_ms']:.0f} ms", "", "", "≤ 300 ms",
-                          eng["history_open_ms"] <= 300))
+        lines.append(
+            _row(
+                "Extension: submit → outcome recorded",
+                f"{eng['engine_ms']:.2f} ms",
+                f"{eng['raw_ms']:.2f} ms (raw boto3 call)",
+                f"+{eng['overhead_ms']:.2f} ms",
+                "≤ +15 ms",
+                eng["overhead_ms"] <= 15,
+            )
+        )
+        lines.append(
+            _row(
+                "History screen open, 100,000 records",
+                f"{eng['history_open_ms']:.0f} ms",
+                "",
+                "",
+                "≤ 300 ms",
+                eng["history_open_ms"] <= 300,
+            )
+        )
     elif "engine" in r:
-        lines.append(_row("Extension / history screen", "n/a", "", "",
-                          "bench_engine.py unavailable", None))
+        lines.append(
+            _row("Extension / history screen", "n/a", "", "", "bench_engine.py unavailable", None)
+        )
     tab = r.get("table")
     if tab:
         b, w = tab["bulk"], tab["rows"]
-        lines.append(_row(f"Bulk dialog open, {b['marks']:,} marked HITs",
-                          f"{b['open_ms']:.0f} ms", "", "", "≤ 300 ms", b["open_ms"] <= 300))
-        lines.append(_row(f"… keystroke → preview updated ({b['marks']:,})",
-                          f"{b['keystroke_planned_ms']:.0f} ms",
-                          f"{b['keystroke_visible_ms']:.0f} ms (lines on screen)", "",
-                          "≤ 100 ms", b["keystroke_planned_ms"] <= 100))
-        lines.append(_row(f"500-HIT batch on {w['rows']:,} rows sorted by title: UI per row "
-                          "update", f"{w['ui_ms_per_update']:.2f} ms", "", "", "≤ 5 ms",
-                          w["ui_ms_per_update"] <= 5))
-        lines.append(_row("… worker's longest hand-over of a row",
-                          f"{w['worker_handover_max_ms']:.1f} ms", "", "",
-                          "never waits on the UI", None))
-        lines.append(_row("… batch wall time with the app", s(w["with_app_s"]),
-                          f"{s(w['alone_s'])} (same batch, no app)",
-                          f"{w['slowdown']:.2f}×", "≤ 1.10×", w["slowdown"] <= 1.10))
+        lines.append(
+            _row(
+                f"Bulk dialog open, {b['marks']:,} marked HITs",
+                f"{b['open_ms']:.0f} ms",
+                "",
+                "",
+                "≤ 300 ms",
+                b["open_ms"] <= 300,
+            )
+        )
+        lines.append(
+            _row(
+                f"… keystroke → preview updated ({b['marks']:,})",
+                f"{b['keystroke_planned_ms']:.0f} ms",
+                f"{b['keystroke_visible_ms']:.0f} ms (lines on screen)",
+                "",
+                "≤ 100 ms",
+                b["keystroke_planned_ms"] <= 100,
+            )
+        )
+        lines.append(
+            _row(
+                f"500-HIT batch on {w['rows']:,} rows sorted by title: UI per row update",
+                f"{w['ui_ms_per_update']:.2f} ms",
+                "",
+                "",
+                "≤ 5 ms",
+                w["ui_ms_per_update"] <= 5,
+            )
+        )
+        lines.append(
+            _row(
+                "… worker's longest hand-over of a row",
+                f"{w['worker_handover_max_ms']:.1f} ms",
+                "",
+                "",
+                "never waits on the UI",
+                None,
+            )
+        )
+        lines.append(
+            _row(
+                "… batch wall time with the app",
+                s(w["with_app_s"]),
+                f"{s(w['alone_s'])} (same batch, no app)",
+                f"{w['slowdown']:.2f}×",
+                "≤ 1.10×",
+                w["slowdown"] <= 1.10,
+            )
+        )
     hist = r.get("history")
     if hist:
-        lines.append(_row("History filter keystroke, 100,000 records: UI thread",
-                          f"{hist['filter_ui_ms']:.1f} ms", "", "", "≤ 16 ms",
-                          hist["filter_ui_ms"] <= 16))
-        lines.append(_row("… keystroke → results listed", f"{hist['filter_results_ms']:.0f} ms",
-                          "", "", "≤ 100 ms", hist["filter_results_ms"] <= 100))
+        lines.append(
+            _row(
+                "History filter keystroke, 100,000 records: UI thread",
+                f"{hist['filter_ui_ms']:.1f} ms",
+                "",
+                "",
+                "≤ 16 ms",
+                hist["filter_ui_ms"] <= 16,
+            )
+        )
+        lines.append(
+            _row(
+                "… keystroke → results listed",
+                f"{hist['filter_results_ms']:.0f} ms",
+                "",
+                "",
+                "≤ 100 ms",
+                hist["filter_results_ms"] <= 100,
+            )
+        )
         for where in ("main list", "HIT detail", "help dialog", "history", "record detail"):
             key = where.replace(" ", "_")
             value, free = hist.get(f"locked_{key}_ms"), hist.get(f"free_{key}_ms")
             if value is None:
                 continue
-            lines.append(_row(f"Write lock held 10 s by another process: {where} key → frame",
-                              f"{value:.0f} ms", f"{free:.0f} ms (no lock)" if free else "",
-                              f"{value / free:.2f}×" if free else "", "≤ 100 ms",
-                              value <= 100))
+            lines.append(
+                _row(
+                    f"Write lock held 10 s by another process: {where} key → frame",
+                    f"{value:.0f} ms",
+                    f"{free:.0f} ms (no lock)" if free else "",
+                    f"{value / free:.2f}×" if free else "",
+                    "≤ 100 ms",
+                    value <= 100,
+                )
+            )
     return "\n".join(lines)
 
 
 def machine() -> str:
-    return (f"{os.cpu_count()} CPUs ({platform.machine()}), Python {platform.python_version()},"
-            f" {platform.system()} {platform.release()},"
-            f" {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+    return (
+        f"{os.cpu_count()} CPUs ({platform.machine()}), Python {platform.python_version()},"
+        f" {platform.system()} {platform.release()},"
+        f" {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="1 round, no 50,000-HIT runs")
-    parser.add_argument("--only", metavar="NAME", action="append",
-                        help="run only this measurement (repeatable): cold, l1k, l10k, l50k, "
-                             "latency, cli_list, engine, table, history")
+    parser.add_argument(
+        "--only",
+        metavar="NAME",
+        action="append",
+        help="run only this measurement (repeatable): cold, l1k, l10k, l50k, "
+        "latency, cli_list, engine, table, history",
+    )
     opts = parser.parse_args(argv)
     rounds = 1 if opts.quick else max(1, opts.rounds)
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("cold", lambda: scenario_cold_start(rounds)),
         ("l1k", lambda: scenario_list(1_000, rounds)),
         ("l10k", lambda: scenario_list(10_000, rounds)),
-        ("latency", lambda: scenario_list(10_000, rounds, with_cli=False,
-                                          faults="ListHITs:latency=20ms")),
+        (
+            "latency",
+            lambda: scenario_list(10_000, rounds, with_cli=False, faults="ListHITs:latency=20ms"),
+        ),
         ("cli_list", lambda: scenario_cli_list(10_000, rounds)),
         ("engine", lambda: scenario_engine(rounds)),
         ("table", lambda: scenario_table(rounds, 10_000 if opts.quick else 50_000)),
@@ -438,9 +631,11 @@ def main(argv: list[str] | None = None) -> int:
         results[name] = step()
         print(f"  {name}: {results[name]} ({time.time() - t0:.0f} s)", flush=True)
     table = build_table(results, rounds)
-    text = (f"Medians of {rounds} round{'s' if rounds > 1 else ''}; {machine()}; emulator in "
-            f"its own process; `python -m tests.bench.suite --rounds {rounds}"
-            f"{' --quick' if opts.quick else ''}`.\n\n{table}\n")
+    text = (
+        f"Medians of {rounds} round{'s' if rounds > 1 else ''}; {machine()}; emulator in "
+        f"its own process; `python -m tests.bench.suite --rounds {rounds}"
+        f"{' --quick' if opts.quick else ''}`.\n\n{table}\n"
+    )
     print("\n" + text)
     out = ROOT / ".bench" / "results.md"
     out.parent.mkdir(exist_ok=True)

@@ -33,14 +33,19 @@ def _assert_exactly_once(server: Any, preview: Any, balance_before: Decimal) -> 
     assert server.state.balance == balance_before - preview.total_cost
 
 
-@pytest.mark.parametrize("fault", [
-    {"drop": 1.0, "count": 6},  # applied, then the answer is lost
-    {"throttle": 0.3, "seed": 3},
-    {"error": 0.2, "seed": 5},  # 5xx
-    {"latency": 0.5, "count": 3},  # beyond the 0.3 s read timeout
-], ids=["drop", "throttle", "5xx", "latency"])
-def test_exactly_one_extension_per_hit_under_faults(server, engine, history, add_hits,
-                                                     fault) -> None:
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"drop": 1.0, "count": 6},  # applied, then the answer is lost
+        {"throttle": 0.3, "seed": 3},
+        {"error": 0.2, "seed": 5},  # 5xx
+        {"latency": 0.5, "count": 3},  # beyond the 0.3 s read timeout
+    ],
+    ids=["drop", "throttle", "5xx", "latency"],
+)
+def test_exactly_one_extension_per_hit_under_faults(
+    server, engine, history, add_hits, fault
+) -> None:
     hits = add_hits([1, 4, 7, 9, 10, 25] * 4)
     preview = plan_bulk(hits, AddEach(3))
     before = server.state.balance
@@ -86,15 +91,24 @@ def test_every_member_recorded_before_the_first_send(server, engine, history, ad
 
 
 def test_create_many_is_all_or_nothing(history) -> None:
-    good = {"env_kind": "demo", "endpoint": "http://x", "hit_id": "H1", "n": 1, "token": "t1",
-            "max_before": 1, "expected_after": 2, "batch_id": "b"}
+    good = {
+        "env_kind": "demo",
+        "endpoint": "http://x",
+        "hit_id": "H1",
+        "n": 1,
+        "token": "t1",
+        "max_before": 1,
+        "expected_after": 2,
+        "batch_id": "b",
+    }
     with pytest.raises(KeyError):
         history.create_many([good, {"hit_id": "H2"}])
     assert history.batch_records("b") == []
 
 
-def test_cancel_then_retry_sends_only_the_rest_with_the_same_tokens(server, engine, history,
-                                                                   add_hits) -> None:
+def test_cancel_then_retry_sends_only_the_rest_with_the_same_tokens(
+    server, engine, history, add_hits
+) -> None:
     hits = add_hits([20] * 16)
     preview = plan_bulk(hits, AddEach(2))
     before = server.state.balance
@@ -112,8 +126,11 @@ def test_cancel_then_retry_sends_only_the_rest_with_the_same_tokens(server, engi
     assert report.cancelled and 4 <= report.succeeded <= 6  # in-flight ones finish
     assert report.not_sent == 16 - report.succeeded and sent_first == report.succeeded
     planned = {r.id: r.token for r in report.records if r.state is State.PLANNED}
-    assert all(member_status(r, cancelled=True) == "not sent (cancelled)"
-               for r in report.records if r.id in planned)
+    assert all(
+        member_status(r, cancelled=True) == "not sent (cancelled)"
+        for r in report.records
+        if r.id in planned
+    )
     server.faults.clear()
     again = runner.retry(report.batch_id)
     assert again.all_succeeded and again.sent == len(planned)
@@ -141,9 +158,9 @@ def test_partial_failure_then_retry(server, service, history, env, add_hits) -> 
     assert {by_hit[h].state for h in gone} == {State.REFUSED}
     assert "does not exist" in member_status(by_hit[gone[0]])
     assert report.failed + report.unknown >= 2 and report.succeeded == 6 - (
-        report.failed + report.unknown)
-    retried = {r.id: r.token for r in report.records if r.state in (State.FAILED,
-                                                                     State.UNKNOWN)}
+        report.failed + report.unknown
+    )
+    retried = {r.id: r.token for r in report.records if r.state in (State.FAILED, State.UNKNOWN)}
     count = server.state.request_count(OP)
     again = runner.retry(bid)
     assert again.sent == len(retried)
@@ -216,8 +233,7 @@ def test_unlimited_pacer_learns_a_rate_on_throttle() -> None:
     assert pacer.rate is not None and 40 <= pacer.rate <= 60
 
 
-def test_resolve_batch_settles_only_its_members(server, service, history, env,
-                                                add_hits) -> None:
+def test_resolve_batch_settles_only_its_members(server, service, history, env, add_hits) -> None:
     engine = Engine(service, history, env, backoff=Backoff(attempts=1))
     hits = add_hits([20] * 3)
     other = engine.extend(add_hits([20])[0], 1)
@@ -227,8 +243,9 @@ def test_resolve_batch_settles_only_its_members(server, service, history, env,
     server.faults.clear()
     assert report.unknown == 3
     settled = runner.resolve(report.batch_id)
-    assert settled.succeeded == 3 and all(r.state is State.RESOLVED_SUCCEEDED
-                                          for r in settled.records)
+    assert settled.succeeded == 3 and all(
+        r.state is State.RESOLVED_SUCCEEDED for r in settled.records
+    )
     for h in hits:  # the re-send with the same token did not apply twice
         assert server.state.get_hit_raw(h.hit_id)["MaxAssignments"] == 22
     assert history.get(other.record.id).state is State.SUCCEEDED

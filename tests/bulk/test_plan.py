@@ -24,8 +24,9 @@ MIXED = [hit(1), hit(4), hit(7), hit(9), hit(10), hit(25), hit(4, old=True)]
 
 
 def by_max(preview):  # type: ignore[no-untyped-def]
-    return {(line.hit.max_assignments, line.hit.hit_id.endswith("OLD")): line
-            for line in preview.lines}
+    return {
+        (line.hit.max_assignments, line.hit.hit_id.endswith("OLD")): line for line in preview.lines
+    }
 
 
 def test_add_each_mixed() -> None:
@@ -34,8 +35,7 @@ def test_add_each_mixed() -> None:
     assert (p[4, False].status, p[4, False].n, p[4, False].new_max) == (LineStatus.SEND, 5, 9)
     # 7 + 5 would cross 10: capped at +2 with the reason.
     line7 = p[7, False]
-    assert (line7.status, line7.n, line7.new_max, line7.capped) == (LineStatus.CAPPED, 2, 9,
-                                                                     True)
+    assert (line7.status, line7.n, line7.new_max, line7.capped) == (LineStatus.CAPPED, 2, 9, True)
     assert "can never reach 10" in line7.reason
     assert line7.change_text == "capped +2 (7 \u2192 9)"
     # Exactly 9: no headroom → refused with the rules' reason; nothing sent.
@@ -54,8 +54,9 @@ def test_top_up_to_target_mixed() -> None:
     assert (p[1, False].n, p[1, False].new_max, p[1, False].capped) == (8, 9, True)
     assert (p[7, False].n, p[7, False].new_max) == (2, 9)
     # Exactly 9: nothing to do, not a refusal.
-    assert p[9, False].status is LineStatus.NOTHING and "never have more than 9" in \
-        p[9, False].reason
+    assert (
+        p[9, False].status is LineStatus.NOTHING and "never have more than 9" in p[9, False].reason
+    )
     # 10+: to the target, not capped.
     assert (p[10, False].n, p[10, False].new_max, p[10, False].capped) == (20, 30, False)
     assert (p[25, False].n, p[25, False].new_max) == (5, 30)
@@ -124,11 +125,18 @@ def test_duplicates_planned_once() -> None:
     assert preview.send_count == 1
 
 
-@pytest.mark.parametrize(("kind", "text", "problem"), [
-    ("add", "0", "at least 1"), ("add", "-1", "digits"), ("add", "", "digits"),
-    ("add", "1e3", "digits"), ("top-up", "0", "at least 1"),
-    ("top-up", "1000001", "at most"), ("add", "\u0663", "digits"),
-])
+@pytest.mark.parametrize(
+    ("kind", "text", "problem"),
+    [
+        ("add", "0", "at least 1"),
+        ("add", "-1", "digits"),
+        ("add", "", "digits"),
+        ("add", "1e3", "digits"),
+        ("top-up", "0", "at least 1"),
+        ("top-up", "1000001", "at most"),
+        ("add", "\u0663", "digits"),
+    ],
+)
 def test_parse_mode_rejects(kind: str, text: str, problem: str) -> None:
     with pytest.raises(ModeProblem, match=problem):
         parse_mode(kind, text)
@@ -141,8 +149,11 @@ def test_parse_mode_accepts() -> None:
     assert parse_mode("nine", "4") == TopUpToNine(4)
 
 
-@given(st.lists(st.tuples(st.integers(0, 60), st.booleans()), max_size=12),
-       st.sampled_from(["add", "top-up", "nine"]), st.integers(0, 40))
+@given(
+    st.lists(st.tuples(st.integers(0, 60), st.booleans()), max_size=12),
+    st.sampled_from(["add", "top-up", "nine"]),
+    st.integers(0, 40),
+)
 def test_every_planned_send_is_allowed_by_the_rules(spec, kind, number) -> None:  # type: ignore[no-untyped-def]
     hits = [hit(m, old=o, hit_id=f"H{i}") for i, (m, o) in enumerate(spec)]
     try:

@@ -22,10 +22,16 @@ MIXED = [(1, False), (4, False), (7, False), (9, False), (10, False), (25, False
 
 
 def seed(server: Any, spec: list[tuple[int, bool]] = MIXED, **kw: Any) -> list[str]:
-    return [server.state.add_hit(MaxAssignments=m, Reward="0.10", Title=f"Survey max {m}"
-                                 + (" old" if old else ""),
-                                 CreationTime=OLD if old else NOW - 86400, **kw)
-            for m, old in spec]
+    return [
+        server.state.add_hit(
+            MaxAssignments=m,
+            Reward="0.10",
+            Title=f"Survey max {m}" + (" old" if old else ""),
+            CreationTime=OLD if old else NOW - 86400,
+            **kw,
+        )
+        for m, old in spec
+    ]
 
 
 async def start(pilot: Any) -> Any:
@@ -34,8 +40,7 @@ async def start(pilot: Any) -> Any:
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
-async def test_marking_survives_sort_filter_and_refresh(make_emulator, make_context,
-                                                        size) -> None:
+async def test_marking_survives_sort_filter_and_refresh(make_emulator, make_context, size) -> None:
     server = make_emulator(0)
     ids = seed(server, [(m, False) for m in (3, 12, 20, 5)])
     app = TurkTuiApp(make_context(server.url))
@@ -121,22 +126,28 @@ async def test_every_mode_preview(make_emulator, make_context) -> None:
         text = screen_text(app)
         assert "7 marked HITs" in text
         # Add 5 to each (typed by _open_bulk).
-        plan = {(ln.hit.max_assignments, "old" in ln.hit.title): ln.change_text
-                for ln in screen.preview.lines}
+        plan = {
+            (ln.hit.max_assignments, "old" in ln.hit.title): ln.change_text
+            for ln in screen.preview.lines
+        }
         assert plan[1, False] == "+5 (1 \u2192 6)" and plan[7, False] == "capped +2 (7 \u2192 9)"
         assert plan[9, False] == "refused" and plan[4, True] == "refused"
         assert "capped" in text and "\u2717 refused" in text and "created on 2014-03-01" in text
         assert "5 of 7 HITs to send" in text and "1 capped" in text and "2 refused" in text
         assert "balance" in text
         text = await _set(pilot, screen, "top-up", "20")
-        plan = {(ln.hit.max_assignments, "old" in ln.hit.title): ln.change_text
-                for ln in screen.preview.lines}
+        plan = {
+            (ln.hit.max_assignments, "old" in ln.hit.title): ln.change_text
+            for ln in screen.preview.lines
+        }
         assert plan[4, False] == "capped +5 (4 \u2192 9)"
         assert plan[10, False] == "+10 (10 \u2192 20)" and plan[25, False] == "nothing to do"
         assert "already at 25 (target 20)" in text
         text = await _set(pilot, screen, "nine", "")
-        plan = {(ln.hit.max_assignments, "old" in ln.hit.title): ln.change_text
-                for ln in screen.preview.lines}
+        plan = {
+            (ln.hit.max_assignments, "old" in ln.hit.title): ln.change_text
+            for ln in screen.preview.lines
+        }
         assert plan[1, False] == "+8 (1 \u2192 9)" and plan[10, False] == "nothing to do"
         assert "3 of 7 HITs to send" in text
         text = await _set(pilot, screen, "nine", "2")
@@ -218,8 +229,11 @@ async def test_partial_failure_shown_per_hit(make_emulator, make_context) -> Non
 async def test_production_confirmation_restates_totals(make_emulator, make_context) -> None:
     server = make_emulator(0)
     seed(server)
-    app = TurkTuiApp(make_context(server.url, EnvKind.PRODUCTION,
-                                   credentials=("AKIDTESTTESTTEST0000", "test-secret")))
+    app = TurkTuiApp(
+        make_context(
+            server.url, EnvKind.PRODUCTION, credentials=("AKIDTESTTESTTEST0000", "test-secret")
+        )
+    )
     async with app.run_test(size=(160, 48)) as pilot:
         await _open_bulk(pilot)
         await pilot.press("ctrl+s")
@@ -232,8 +246,9 @@ async def test_production_confirmation_restates_totals(make_emulator, make_conte
         assert server.state.request_count(OP) == 0
 
 
-async def test_history_shows_batches_filters_and_resolves_per_batch(make_emulator,
-                                                                     make_context) -> None:
+async def test_history_shows_batches_filters_and_resolves_per_batch(
+    make_emulator, make_context
+) -> None:
     from turktui.adapters.history import HistoryStore
     from turktui.domain.bulk import AddEach, plan_bulk
     from turktui.pipeline.batch import AdaptiveRate, BatchRunner
@@ -248,7 +263,8 @@ async def test_history_shows_batches_filters_and_resolves_per_batch(make_emulato
     single = engine.extend(ctx.service.get_hit(seed(server, [(30, False)])[0]), 1)
     server.faults.add(op=OP, drop=1.0)  # applied, answers lost → unknown
     report = BatchRunner(engine, pacer=AdaptiveRate(None)).run(
-        plan_bulk([ctx.service.get_hit(h) for h in ids], AddEach(2)))
+        plan_bulk([ctx.service.get_hit(h) for h in ids], AddEach(2))
+    )
     server.faults.clear()
     store.close()
     assert report.unknown == 3
@@ -262,8 +278,9 @@ async def test_history_shows_batches_filters_and_resolves_per_batch(make_emulato
         assert "3 request(s) from an earlier session" in screen_text(app)
         await pilot.press("n")
         await pilot.press("h")
-        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen)
-                       and not app.screen.reading)
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, HistoryScreen) and not app.screen.reading
+        )
         hist = app.screen
         await pilot.pause()
         text = screen_text(app)
@@ -278,15 +295,17 @@ async def test_history_shows_batches_filters_and_resolves_per_batch(make_emulato
         assert f"Batch {report.batch_id}: 3 members" in text and "3 ? unknown" in text
         await pilot.press("escape")
         await pilot.press("B")  # resolve the whole batch (re-sent with the same tokens)
-        await wait_for(pilot, lambda: all(r.settled for r in
-                                          app.ctx.history.batch_records(report.batch_id)))
+        await wait_for(
+            pilot, lambda: all(r.settled for r in app.ctx.history.batch_records(report.batch_id))
+        )
         for h in ids:
             assert server.state.get_hit_raw(h)["MaxAssignments"] == 22
         assert app.ctx.history.get(single.record.id).state is State.SUCCEEDED
 
 
-async def test_large_plan_made_in_a_worker_and_send_waits_for_it(make_emulator, make_context,
-                                                                monkeypatch) -> None:
+async def test_large_plan_made_in_a_worker_and_send_waits_for_it(
+    make_emulator, make_context, monkeypatch
+) -> None:
     # Past SYNC_LIMIT marks the lines on screen are planned at once and the full plan (the
     # totals, what Send sends) in a worker; Send pressed meanwhile waits for that plan.
     monkeypatch.setattr(BulkScreen, "SYNC_LIMIT", 0)
@@ -310,8 +329,7 @@ async def test_large_plan_made_in_a_worker_and_send_waits_for_it(make_emulator, 
         del ids
 
 
-async def test_stale_plan_is_never_shown_or_sent(make_emulator, make_context,
-                                                 monkeypatch) -> None:
+async def test_stale_plan_is_never_shown_or_sent(make_emulator, make_context, monkeypatch) -> None:
     monkeypatch.setattr(BulkScreen, "SYNC_LIMIT", 0)
     server = make_emulator(0)
     seed(server)

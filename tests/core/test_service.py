@@ -20,8 +20,13 @@ from turktui.emulator import EmulatorServer
 
 @pytest.fixture(autouse=True)
 def _no_real_aws(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                "AWS_DEFAULT_PROFILE"):
+    for key in (
+        "AWS_PROFILE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_DEFAULT_PROFILE",
+    ):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
@@ -43,8 +48,11 @@ def service(server: EmulatorServer) -> Iterator[MTurkService]:
 
 
 def _new_hit(server: EmulatorServer, max_assignments: int = 20) -> str:
-    return server.state.add_hit(MaxAssignments=max_assignments, Reward="0.50",
-                                CreationTime=datetime(2024, 1, 1, tzinfo=timezone.utc).timestamp())
+    return server.state.add_hit(
+        MaxAssignments=max_assignments,
+        Reward="0.50",
+        CreationTime=datetime(2024, 1, 1, tzinfo=timezone.utc).timestamp(),
+    )
 
 
 def test_lists_every_page_in_order(server: EmulatorServer, service: MTurkService) -> None:
@@ -138,8 +146,9 @@ def test_unreachable_endpoint() -> None:
 
 def test_dns_failure_is_unreachable() -> None:
     env = Environment(EnvKind.CUSTOM, "http://no-such-host.invalid")
-    service = MTurkService(env, credentials=("AKIDEXAMPLE", "x"), connect_timeout=0.5,
-                           max_attempts=1)
+    service = MTurkService(
+        env, credentials=("AKIDEXAMPLE", "x"), connect_timeout=0.5, max_attempts=1
+    )
     with pytest.raises(errors.EndpointUnreachable):
         service.get_balance()
 
@@ -183,6 +192,8 @@ def test_errors_the_emulator_cannot_send(code: str, status: int, expected: type)
 
     from turktui.adapters.mturk import map_exception
 
-    exc = ClientError({"Error": {"Code": code, "Message": "m"},
-                       "ResponseMetadata": {"HTTPStatusCode": status}}, "GetHIT")
+    exc = ClientError(
+        {"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        "GetHIT",
+    )
     assert isinstance(map_exception(exc), expected)

@@ -30,8 +30,10 @@ def test_ago_and_iso() -> None:
     assert iso(NOW) == "2026-11-29 12:00:00 UTC"
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("30m", 1800), ("6h", 21600), ("1d12h", 129600),
-                                               ("1w", 604800), (" 45s ", 45)])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30m", 1800), ("6h", 21600), ("1d12h", 129600), ("1w", 604800), (" 45s ", 45)],
+)
 def test_parse_duration(text: str, seconds: int) -> None:
     assert parse_duration(text) == seconds
 

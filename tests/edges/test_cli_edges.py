@@ -26,8 +26,17 @@ def test_production_with_endpoint_url_needs_confirmation(emulator, cli_env) -> N
     assert "production needs confirmation" in res.stderr and "--yes" in res.stderr
     assert res.stdout.startswith("PRODUCTION:")
     assert emulator.state.request_count(OP) == sent  # nothing was sent
-    res = run(cli_env, "extend", hit_id, "1", "--json", "--yes", "--production",
-              "--endpoint-url", emulator.url)
+    res = run(
+        cli_env,
+        "extend",
+        hit_id,
+        "1",
+        "--json",
+        "--yes",
+        "--production",
+        "--endpoint-url",
+        emulator.url,
+    )
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["environment"] == "production"
     listing = json.loads(run(cli_env, "history", "--json", "--production").stdout)
@@ -37,15 +46,15 @@ def test_production_with_endpoint_url_needs_confirmation(emulator, cli_env) -> N
 def test_bulk_production_with_endpoint_url_needs_confirmation(emulator, cli_env) -> None:
     ids = [emulator.state.add_hit(MaxAssignments=3, Reward="0.10") for _ in range(2)]
     sent = emulator.state.request_count(OP)
-    res = run(cli_env, "extend", *ids, "--add", "1", "--production",
-              "--endpoint-url", emulator.url)
+    res = run(cli_env, "extend", *ids, "--add", "1", "--production", "--endpoint-url", emulator.url)
     assert res.returncode == 2 and "--yes" in res.stderr, res.stdout + res.stderr
     assert emulator.state.request_count(OP) == sent
 
 
 # -- a custom endpoint that is not loopback gets the confirmation too --------------------------
-def test_non_loopback_custom_endpoint_needs_confirmation(remote_emulator, cli_env,
-                                                         tmp_path) -> None:
+def test_non_loopback_custom_endpoint_needs_confirmation(
+    remote_emulator, cli_env, tmp_path
+) -> None:
     server, url = remote_emulator
     hit_id = server.state.add_hit(MaxAssignments=3, Reward="0.10")
     res = run(cli_env, "extend", hit_id, "1", "--endpoint-url", url)
@@ -55,8 +64,9 @@ def test_non_loopback_custom_endpoint_needs_confirmation(remote_emulator, cli_en
     # ... unless the operator says otherwise in the config
     config = tmp_path / "config.toml"
     config.write_text("confirm_custom = false\n")
-    res = run(cli_env, "extend", hit_id, "1", "--endpoint-url", url,
-              extra={"TURKTUI_CONFIG": str(config)})
+    res = run(
+        cli_env, "extend", hit_id, "1", "--endpoint-url", url, extra={"TURKTUI_CONFIG": str(config)}
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     assert server.state.request_count(OP) == 1
 
@@ -109,8 +119,12 @@ def test_history_env_and_endpoint_filters(make_emulator, cli_env) -> None:
     a, b = make_emulator(0), make_emulator(0)
     hit_a, hit_b = a.state.add_hit(MaxAssignments=3), b.state.add_hit(MaxAssignments=3)
     assert run(cli_env, "extend", hit_a, "1", "--endpoint-url", a.url).returncode == 0
-    assert run(cli_env, "extend", hit_b, "1", "--yes", "--production",
-               "--endpoint-url", b.url).returncode == 0
+    assert (
+        run(
+            cli_env, "extend", hit_b, "1", "--yes", "--production", "--endpoint-url", b.url
+        ).returncode
+        == 0
+    )
 
     def hits(*args: str) -> list[str]:
         res = run(cli_env, "history", "--json", *args)
@@ -135,8 +149,9 @@ def test_demo_records_live_in_their_own_file(cli_env) -> None:
 
     probe = EmulatorServer(host="127.0.0.1", port=0, hits=5, seed=1).start()
     try:  # the demo service is seeded the same way: its HIT ids are known
-        hit_id = next(h for h in probe.state.hit_ids()
-                      if probe.state.get_hit_raw(h)["MaxAssignments"] < 9)
+        hit_id = next(
+            h for h in probe.state.hit_ids() if probe.state.get_hit_raw(h)["MaxAssignments"] < 9
+        )
     finally:
         probe.stop()
     res = run(cli_env, "extend", hit_id, "1", "--json", "--demo", "--demo-hits", "5")
@@ -148,15 +163,15 @@ def test_demo_records_live_in_their_own_file(cli_env) -> None:
     assert [r["hit_id"] for r in demo["records"]] == [hit_id]
     assert demo["file"].endswith("history-demo.sqlite3")
     assert "--env demo" in run(cli_env, "history").stdout
-    assert f"demo:    {data_dir(cli_env) / 'history-demo.sqlite3'}" in run(cli_env,
-                                                                          "paths").stdout
+    assert f"demo:    {data_dir(cli_env) / 'history-demo.sqlite3'}" in run(cli_env, "paths").stdout
 
 
 # -- resolve goes where the record went --------------------------------------------------------
 def _crash(env: dict[str, str], server, *extra: str) -> str:
     hit_id = server.state.add_hit(MaxAssignments=2, Reward="1.00")
-    res = run(env, "extend", hit_id, "3", "--endpoint-url", server.url, *extra,
-              extra=crash_after_send())
+    res = run(
+        env, "extend", hit_id, "3", "--endpoint-url", server.url, *extra, extra=crash_after_send()
+    )
     assert res.returncode == -signal.SIGKILL, res.stdout + res.stderr
     return hit_id
 
@@ -209,8 +224,7 @@ def test_resolve_profile_option_replaces_the_recorded_profile(emulator, cli_env)
     res = run(cli_env, "resolve", "--yes", "--profile", "nope")
     assert res.returncode == 5, res.stdout + res.stderr
     assert "cannot use it" in res.stdout and "nope" in res.stdout
-    assert (f"Retry: turktui resolve --endpoint-url {emulator.url} --profile nope"
-            in res.stdout)
+    assert f"Retry: turktui resolve --endpoint-url {emulator.url} --profile nope" in res.stdout
     assert emulator.state.request_count(OP) == 1  # nothing re-sent
 
 
@@ -218,8 +232,9 @@ def test_resolve_batch_goes_where_the_batch_went(emulator, cli_env) -> None:
     ids = [emulator.state.add_hit(MaxAssignments=20, Reward="0.10") for _ in range(2)]
     emulator.faults.add(op=OP, drop=1.0)  # applied, every answer lost → unknown
     try:
-        res = run(cli_env, "extend", *ids, "--add", "1", "--yes", "--json",
-                  "--endpoint-url", emulator.url)
+        res = run(
+            cli_env, "extend", *ids, "--add", "1", "--yes", "--json", "--endpoint-url", emulator.url
+        )
     finally:
         emulator.faults.clear()
     assert res.returncode == 5, res.stdout + res.stderr

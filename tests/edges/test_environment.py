@@ -39,10 +39,13 @@ def test_normalised_production_url() -> None:
     assert parse_endpoint(PROD_SPELLINGS[8]).url == PRODUCTION_URL
 
 
-@pytest.mark.parametrize("url", [
-    "https://mturk-requester-sandbox.us-east-1.amazonaws.com",
-    "HTTPS://Mturk-Requester-Sandbox.us-east-1.amazonaws.com.:443/?a",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://mturk-requester-sandbox.us-east-1.amazonaws.com",
+        "HTTPS://Mturk-Requester-Sandbox.us-east-1.amazonaws.com.:443/?a",
+    ],
+)
 def test_sandbox_host_is_sandbox(url) -> None:
     env = resolve_environment(endpoint_url=url)
     assert env.kind is EnvKind.SANDBOX and not env.needs_confirmation
@@ -53,21 +56,25 @@ def test_production_flag_with_endpoint_is_production_in_every_respect() -> None:
     assert env.kind is EnvKind.PRODUCTION and env.is_production and env.needs_confirmation
     assert env.endpoint_url == "http://127.0.0.1:8443"
     # even the sandbox host cannot lower it
-    env = resolve_environment(production=True, endpoint_url="https://mturk-requester-sandbox"
-                                                            ".us-east-1.amazonaws.com")
+    env = resolve_environment(
+        production=True, endpoint_url="https://mturk-requester-sandbox.us-east-1.amazonaws.com"
+    )
     assert env.kind is EnvKind.PRODUCTION
 
 
-@pytest.mark.parametrize("url, confirm", [
-    ("http://127.0.0.1:8443", False),
-    ("http://127.5.6.7:8443", False),
-    ("http://localhost:8443", False),
-    ("http://LOCALHOST.:8443", False),
-    ("http://[::1]:8443", False),
-    ("http://10.0.0.5:8443", True),
-    ("https://vpce-0abc.mturk.example.com", True),
-    ("http://0.0.0.0:8443", True),
-])
+@pytest.mark.parametrize(
+    "url, confirm",
+    [
+        ("http://127.0.0.1:8443", False),
+        ("http://127.5.6.7:8443", False),
+        ("http://localhost:8443", False),
+        ("http://LOCALHOST.:8443", False),
+        ("http://[::1]:8443", False),
+        ("http://10.0.0.5:8443", True),
+        ("https://vpce-0abc.mturk.example.com", True),
+        ("http://0.0.0.0:8443", True),
+    ],
+)
 def test_custom_endpoint_confirmation(url, confirm) -> None:
     env = resolve_environment(endpoint_url=url)
     assert env.kind is EnvKind.CUSTOM
@@ -75,8 +82,19 @@ def test_custom_endpoint_confirmation(url, confirm) -> None:
     assert not resolve_environment(endpoint_url=url, confirm_custom=False).needs_confirmation
 
 
-@pytest.mark.parametrize("url", ["", "   ", "foo", "127.0.0.1:8443", "ftp://host",
-                                 "http://", "http://host:99999", "http://host:port"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "",
+        "   ",
+        "foo",
+        "127.0.0.1:8443",
+        "ftp://host",
+        "http://",
+        "http://host:99999",
+        "http://host:port",
+    ],
+)
 def test_unusable_urls_are_refused(url) -> None:
     with pytest.raises(ValueError):
         resolve_environment(endpoint_url=url)
@@ -98,5 +116,4 @@ def test_redact() -> None:
     text = 'Could not connect to the endpoint URL: "http://bob:p@ss@127.0.0.1:9/" (x@y)'
     assert redact(text) == 'Could not connect to the endpoint URL: "http://127.0.0.1:9/" (x@y)'
     assert redact("no url here") == "no url here"
-    assert redact_obj({"a": ["https://k:s@h", 3], "b": None}) == {"a": ["https://h", 3],
-                                                                   "b": None}
+    assert redact_obj({"a": ["https://k:s@h", 3], "b": None}) == {"a": ["https://h", 3], "b": None}

@@ -14,8 +14,7 @@ def log_dir(env: dict[str, str]) -> Path:
     return Path(env["XDG_STATE_HOME"]) / "turktui" / "log"
 
 
-def test_requests_and_outcomes_are_logged_without_secrets(emulator, make_emulator,
-                                                          cli_env) -> None:
+def test_requests_and_outcomes_are_logged_without_secrets(emulator, make_emulator, cli_env) -> None:
     hit_id = emulator.state.add_hit(MaxAssignments=3, Reward="0.10")
     url = emulator.url.replace("http://", f"http://ops:{SECRET}@")
     res = run(cli_env, "extend", hit_id, "2", "--json", "--endpoint-url", url)
@@ -33,8 +32,10 @@ def test_requests_and_outcomes_are_logged_without_secrets(emulator, make_emulato
     assert stat.S_IMODE(log.stat().st_mode) == 0o600
     assert stat.S_IMODE(log.parent.stat().st_mode) == 0o700
     text = log.read_text()
-    assert (f"CUSTOM {emulator.url} CreateAdditionalAssignmentsForHIT HIT {hit_id} +2 "
-            f"token {token} -> ok") in text
+    assert (
+        f"CUSTOM {emulator.url} CreateAdditionalAssignmentsForHIT HIT {hit_id} +2 "
+        f"token {token} -> ok"
+    ) in text
     assert f"HIT {refused} +1" in text and "InsufficientFunds" in text
     for secret in (SECRET, "ops:", "test-secret", "AKIDTESTTESTTEST0000"):
         assert secret not in text

@@ -36,8 +36,9 @@ def message_of(text: str) -> str:
 
 
 # -- --production with --endpoint-url in the app -----------------------------------------------
-async def test_production_with_endpoint_url_is_production_in_the_app(make_emulator,
-                                                                     monkeypatch) -> None:
+async def test_production_with_endpoint_url_is_production_in_the_app(
+    make_emulator, monkeypatch
+) -> None:
     from turktui.cli.options import open_connection
     from turktui.cli.run_app import build_app
     from turktui.ui.screens.extend import ExtendScreen
@@ -96,21 +97,36 @@ def _records(ctx: Any, *kinds: tuple[str, str]) -> list[int]:
     history = open_history(ctx.paths.history_db)
     ids = []
     for i, (kind, endpoint) in enumerate(kinds):
-        ids.append(history.create(
-            env_kind=kind, endpoint=endpoint, profile=None, hit_id=f"HIT{kind.upper()}{i}",
-            hit_title=f"{kind} record", n=1, token=f"turktui-{kind}-{i:04d}", max_before=3,
-            expected_after=4, state=State.SUCCEEDED, now=FIXED_NOW))
+        ids.append(
+            history.create(
+                env_kind=kind,
+                endpoint=endpoint,
+                profile=None,
+                hit_id=f"HIT{kind.upper()}{i}",
+                hit_title=f"{kind} record",
+                n=1,
+                token=f"turktui-{kind}-{i:04d}",
+                max_before=3,
+                expected_after=4,
+                state=State.SUCCEEDED,
+                now=FIXED_NOW,
+            )
+        )
     history.close()
     return ids
 
 
-async def test_history_screen_environment_column_banner_and_filter(make_emulator,
-                                                                   make_context) -> None:
+async def test_history_screen_environment_column_banner_and_filter(
+    make_emulator, make_context
+) -> None:
     server = make_emulator(0)
     ctx = make_context(server.url, EnvKind.SANDBOX, credentials=KEYS)
-    _records(ctx, ("production", "https://mturk-requester.us-east-1.amazonaws.com"),
-             ("sandbox", "https://mturk-requester-sandbox.us-east-1.amazonaws.com"),
-             ("custom", f"http://ops:{SECRET}@127.0.0.1:9"))
+    _records(
+        ctx,
+        ("production", "https://mturk-requester.us-east-1.amazonaws.com"),
+        ("sandbox", "https://mturk-requester-sandbox.us-east-1.amazonaws.com"),
+        ("custom", f"http://ops:{SECRET}@127.0.0.1:9"),
+    )
     app = TurkTuiApp(ctx)
     async with app.run_test(size=(80, 24)) as pilot:
         await start(pilot)
@@ -122,8 +138,11 @@ async def test_history_screen_environment_column_banner_and_filter(make_emulator
         text = screen_text(app)
         assert "SANDBOX (test money)" in text, (app.screen_stack, text)  # the banner
         assert " Env " in text
-        for short, hit in (("PROD", "HITPRODUCTION0"), ("SBOX", "HITSANDBOX1"),
-                           ("CUST", "HITCUSTOM2")):
+        for short, hit in (
+            ("PROD", "HITPRODUCTION0"),
+            ("SBOX", "HITSANDBOX1"),
+            ("CUST", "HITCUSTOM2"),
+        ):
             line = next(ln for ln in text.splitlines() if hit[:8] in ln)
             assert short in line, line
         await pilot.press("e")  # production only
@@ -142,8 +161,7 @@ async def test_history_screen_environment_column_banner_and_filter(make_emulator
         assert SECRET not in detail
 
 
-async def test_history_at_wide_width_names_the_environment(make_emulator,
-                                                           make_context) -> None:
+async def test_history_at_wide_width_names_the_environment(make_emulator, make_context) -> None:
     server = make_emulator(0)
     ctx = make_context(server.url, EnvKind.SANDBOX, credentials=KEYS)
     _records(ctx, ("production", "https://mturk-requester.us-east-1.amazonaws.com"))
@@ -151,16 +169,18 @@ async def test_history_at_wide_width_names_the_environment(make_emulator,
     async with app.run_test(size=(160, 48)) as pilot:
         await start(pilot)
         await pilot.press("h")
-        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen)
-                       and not app.screen.reading)
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, HistoryScreen) and not app.screen.reading
+        )
         await pilot.pause()
         line = next(ln for ln in screen_text(app).splitlines() if "HITPRODUCTION0" in ln)
         assert "production" in line
 
 
 # -- the app resolves each record at its own endpoint ------------------------------------------
-async def test_start_up_offer_resolves_records_of_another_endpoint(make_emulator, make_context,
-                                                                   monkeypatch) -> None:
+async def test_start_up_offer_resolves_records_of_another_endpoint(
+    make_emulator, make_context, monkeypatch
+) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEYS[0])  # the other endpoint: the usual chain
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", KEYS[1])
     here, there = make_emulator(0), make_emulator(0)
@@ -168,26 +188,45 @@ async def test_start_up_offer_resolves_records_of_another_endpoint(make_emulator
     ctx = make_context(here.url, EnvKind.CUSTOM, credentials=KEYS)
     history = open_history(ctx.paths.history_db)
     record_id = history.create(
-        env_kind="custom", endpoint=there.url, profile=None, hit_id=hit_id,
-        hit_title="Elsewhere", n=2, token="turktui-elsewhere-000001", max_before=20,
-        expected_after=22, state=State.PLANNED, now=FIXED_NOW)
-    history.add_attempt(record_id, operation=OP, outcome="started", at=FIXED_NOW,
-                        state=State.SENDING, first_sent=FIXED_NOW)
+        env_kind="custom",
+        endpoint=there.url,
+        profile=None,
+        hit_id=hit_id,
+        hit_title="Elsewhere",
+        n=2,
+        token="turktui-elsewhere-000001",
+        max_before=20,
+        expected_after=22,
+        state=State.PLANNED,
+        now=FIXED_NOW,
+    )
+    history.add_attempt(
+        record_id,
+        operation=OP,
+        outcome="started",
+        at=FIXED_NOW,
+        state=State.SENDING,
+        first_sent=FIXED_NOW,
+    )
     history.close()
     app = TurkTuiApp(ctx)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), timeout=20)
         assert there.url in screen_text(app)  # the offer names where each record went
         await pilot.press("y")
-        await wait_for(pilot, lambda: app.ctx.history is not None
-                       and not app.ctx.history.unsettled(), timeout=20)
+        await wait_for(
+            pilot,
+            lambda: app.ctx.history is not None and not app.ctx.history.unsettled(),
+            timeout=20,
+        )
         assert app.ctx.history.get(record_id).state is State.RESOLVED_SUCCEEDED
     assert there.state.get_hit_raw(hit_id)["MaxAssignments"] == 22
     assert here.state.request_count(OP) == 0
 
 
-async def test_unreachable_endpoint_is_named_in_the_app(make_emulator, make_context,
-                                                        monkeypatch) -> None:
+async def test_unreachable_endpoint_is_named_in_the_app(
+    make_emulator, make_context, monkeypatch
+) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEYS[0])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", KEYS[1])
     here, there = make_emulator(0), make_emulator(0)
@@ -196,16 +235,24 @@ async def test_unreachable_endpoint_is_named_in_the_app(make_emulator, make_cont
     ctx = make_context(here.url, EnvKind.CUSTOM, credentials=KEYS)
     history = open_history(ctx.paths.history_db)
     record_id = history.create(
-        env_kind="custom", endpoint=dead, profile=None, hit_id="HITGONE", hit_title="Gone",
-        n=2, token="turktui-gone-0000000001", max_before=20, expected_after=22,
-        state=State.UNKNOWN, now=FIXED_NOW)
+        env_kind="custom",
+        endpoint=dead,
+        profile=None,
+        hit_id="HITGONE",
+        hit_title="Gone",
+        n=2,
+        token="turktui-gone-0000000001",
+        max_before=20,
+        expected_after=22,
+        state=State.UNKNOWN,
+        now=FIXED_NOW,
+    )
     history.close()
     app = TurkTuiApp(ctx)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), timeout=20)
         await pilot.press("y")
-        await wait_for(pilot, lambda: any("cannot reach it" in n for n in notes(app)),
-                       timeout=30)
+        await wait_for(pilot, lambda: any("cannot reach it" in n for n in notes(app)), timeout=30)
         note = next(n for n in notes(app) if "cannot reach it" in n)
         assert dead in note and f"turktui resolve --endpoint-url {dead}" in note
         assert app.ctx.history.get(record_id).state is State.UNKNOWN
@@ -244,8 +291,7 @@ async def test_bulk_amount_is_never_prefilled_or_rewritten(make_emulator, make_c
         assert server.state.request_count(OP) == 0
 
 
-async def test_bulk_confirms_totals_on_every_non_demo_endpoint(make_emulator,
-                                                               make_context) -> None:
+async def test_bulk_confirms_totals_on_every_non_demo_endpoint(make_emulator, make_context) -> None:
     server = make_emulator(0)
     seed(server, [(3, False), (20, False)])
     app = TurkTuiApp(make_context(server.url, EnvKind.SANDBOX, credentials=KEYS))
@@ -261,8 +307,7 @@ async def test_bulk_confirms_totals_on_every_non_demo_endpoint(make_emulator,
         assert server.state.request_count(OP) == 0
 
 
-async def test_marks_cleared_on_extended_hits_after_a_batch(make_emulator,
-                                                            make_context) -> None:
+async def test_marks_cleared_on_extended_hits_after_a_batch(make_emulator, make_context) -> None:
     server = make_emulator(0)
     ids = seed(server, [(3, False), (20, False), (9, False)])  # 9 of 9: cannot be extended
     app = TurkTuiApp(make_context(server.url))
@@ -289,23 +334,32 @@ async def test_read_only_keys_say_why(make_emulator, make_context) -> None:
     seed(server, [(3, False)])
     ctx = make_context(server.url, read_only=True)
     history = open_history(ctx.paths.history_db)
-    history.create(env_kind="demo", endpoint=server.url, profile=None, hit_id="HITLEFT",
-                   hit_title="Left", n=1, token="turktui-left-000000000001", max_before=3,
-                   expected_after=4, state=State.UNKNOWN, now=FIXED_NOW)
+    history.create(
+        env_kind="demo",
+        endpoint=server.url,
+        profile=None,
+        hit_id="HITLEFT",
+        hit_title="Left",
+        n=1,
+        token="turktui-left-000000000001",
+        max_before=3,
+        expected_after=4,
+        state=State.UNKNOWN,
+        now=FIXED_NOW,
+    )
     history.close()
     app = TurkTuiApp(ctx)
     async with app.run_test(size=(80, 24)) as pilot:
         await start(pilot)
         await pilot.press("e")
-        await wait_for(pilot, lambda: any("read-only: extending is off" in n
-                                          for n in notes(app)))
+        await wait_for(pilot, lambda: any("read-only: extending is off" in n for n in notes(app)))
         await pilot.press("space", "b")
-        await wait_for(pilot, lambda: any("read-only: bulk extension is off" in n
-                                          for n in notes(app)))
+        await wait_for(
+            pilot, lambda: any("read-only: bulk extension is off" in n for n in notes(app))
+        )
         assert not isinstance(app.screen, BulkScreen)
         await pilot.press("h")
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
         await pilot.press("r")
-        await wait_for(pilot, lambda: any("read-only: resolving is off" in n
-                                          for n in notes(app)))
+        await wait_for(pilot, lambda: any("read-only: resolving is off" in n for n in notes(app)))
         assert server.state.request_count(OP) == 0

@@ -47,6 +47,10 @@ def client_factory() -> Callable[..., Any]:
 @pytest.fixture
 def subprocess_env(hermetic_env: Path) -> dict[str, str]:
     """The hermetic environment (tests/conftest.py) plus dummy keys for the AWS CLI."""
-    return hermetic_subprocess_env(hermetic_env, AWS_ACCESS_KEY_ID="AKIDEXAMPLE",
-                                   AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_REGION="us-east-1",
-                                   AWS_PAGER="")
+    return hermetic_subprocess_env(
+        hermetic_env,
+        AWS_ACCESS_KEY_ID="AKIDEXAMPLE",
+        AWS_SECRET_ACCESS_KEY="x",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_PAGER="",
+    )

@@ -18,9 +18,13 @@ def make_client(url: str, retries: int | None = None, **config: Any) -> Any:
     if retries is not None:
         config["retries"] = {"max_attempts": retries, "mode": "legacy"}
     return boto3.session.Session().client(
-        "mturk", endpoint_url=url, region_name="us-east-1",
-        aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x",
-        config=Config(**config) if config else None)
+        "mturk",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="x",
+        config=Config(**config) if config else None,
+    )
 
 
 def connect(url: str) -> http.client.HTTPConnection:
@@ -28,15 +32,22 @@ def connect(url: str) -> http.client.HTTPConnection:
     return http.client.HTTPConnection(u.hostname, u.port, timeout=10)
 
 
-def raw_call(url_or_conn: str | http.client.HTTPConnection, op: str | None,
-             body: bytes | dict[str, Any] | None = None, *, method: str = "POST",
-             path: str = "/", headers: dict[str, str] | None = None,
-             ) -> tuple[int, http.client.HTTPMessage, Any]:
+def raw_call(
+    url_or_conn: str | http.client.HTTPConnection,
+    op: str | None,
+    body: bytes | dict[str, Any] | None = None,
+    *,
+    method: str = "POST",
+    path: str = "/",
+    headers: dict[str, str] | None = None,
+) -> tuple[int, http.client.HTTPMessage, Any]:
     """Send one request; returns (status, headers, decoded JSON body or raw bytes)."""
     conn = connect(url_or_conn) if isinstance(url_or_conn, str) else url_or_conn
     data = json.dumps(body).encode() if isinstance(body, dict) else (body or b"")
-    hdrs = {"Content-Type": "application/x-amz-json-1.1",
-            "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/x, Signature=0"}
+    hdrs = {
+        "Content-Type": "application/x-amz-json-1.1",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/x, Signature=0",
+    }
     if op is not None:
         hdrs["X-Amz-Target"] = TARGET + op
     hdrs.update(headers or {})
@@ -55,8 +66,11 @@ def raw_call(url_or_conn: str | http.client.HTTPConnection, op: str | None,
 def error_of(exc: Any) -> tuple[str, str, str | None]:
     """(code, message, TurkErrorCode) of a botocore ClientError."""
     err = exc.response["Error"]
-    return err["Code"], err.get("Message", ""), exc.response.get("TurkErrorCode") or err.get(
-        "TurkErrorCode")
+    return (
+        err["Code"],
+        err.get("Message", ""),
+        exc.response.get("TurkErrorCode") or err.get("TurkErrorCode"),
+    )
 
 
 class Clock:

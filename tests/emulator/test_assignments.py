@@ -30,8 +30,6 @@ from turktui.emulator import EmulatorServer
 NOW = 1_800_000_000.0 + 13 * 3600.0  # mid-day: the seeded times are relative to the day
 
 
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock(NOW)
@@ -46,7 +44,8 @@ def seeded(clock: Clock) -> Iterator[EmulatorServer]:
 def _all(client: Any, hit_id: str, size: int = 100, **kw: Any) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for page in client.get_paginator("list_assignments_for_hit").paginate(
-            HITId=hit_id, PaginationConfig={"PageSize": size}, **kw):
+        HITId=hit_id, PaginationConfig={"PageSize": size}, **kw
+    ):
         assert_output("ListAssignmentsForHIT", page)
         assert page["NumResults"] == len(page["Assignments"])
         out += page["Assignments"]
@@ -61,8 +60,11 @@ def test_seeded_assignments_match_the_counts(seeded: EmulatorServer, clock: Cloc
     # [LIST] + [COUNTS]: Submitted = Max − pending − available − completed; Approved +
     # Rejected = completed; every page of every HIT.
     client = make_client(seeded.url)
-    hits = [h for p in client.get_paginator("list_hits").paginate(
-        PaginationConfig={"PageSize": 100}) for h in p["HITs"]]
+    hits = [
+        h
+        for p in client.get_paginator("list_hits").paginate(PaginationConfig={"PageSize": 100})
+        for h in p["HITs"]
+    ]
     assert len(hits) == 300
     totals: Counter[str] = Counter()
     workers_seen: Counter[str] = Counter()
@@ -72,8 +74,12 @@ def test_seeded_assignments_match_the_counts(seeded: EmulatorServer, clock: Cloc
             continue  # the 999,990-assignment case has no work
         work = _all(client, hit["HITId"])
         by = Counter(a["AssignmentStatus"] for a in work)
-        submitted = (hit["MaxAssignments"] - hit["NumberOfAssignmentsPending"]
-                     - hit["NumberOfAssignmentsAvailable"] - hit["NumberOfAssignmentsCompleted"])
+        submitted = (
+            hit["MaxAssignments"]
+            - hit["NumberOfAssignmentsPending"]
+            - hit["NumberOfAssignmentsAvailable"]
+            - hit["NumberOfAssignmentsCompleted"]
+        )
         assert by["Submitted"] == submitted, hit["Title"]
         assert by["Approved"] + by["Rejected"] == hit["NumberOfAssignmentsCompleted"]
         totals.update(by)
@@ -134,13 +140,16 @@ def test_auto_approval_moves_work_to_completed(seeded: EmulatorServer, clock: Cl
     hit_id = max(seeded.state.hit_ids(), key=seeded.state.submitted_count)
     hit = client.get_hit(HITId=hit_id)["HIT"]
     n_sub = seeded.state.submitted_count(hit_id)
-    first = sorted(_epoch(a["AutoApprovalTime"]) for a in _all(
-        client, hit_id, AssignmentStatuses=["Submitted"]))
+    first = sorted(
+        _epoch(a["AutoApprovalTime"])
+        for a in _all(client, hit_id, AssignmentStatuses=["Submitted"])
+    )
     clock.t = first[0]  # exactly the first AutoApprovalTime
     after = client.get_hit(HITId=hit_id)["HIT"]
     approved_now = sum(1 for t in first if t <= clock.t)
     assert after["NumberOfAssignmentsCompleted"] == (
-        hit["NumberOfAssignmentsCompleted"] + approved_now)
+        hit["NumberOfAssignmentsCompleted"] + approved_now
+    )
     assert seeded.state.submitted_count(hit_id) == n_sub - approved_now
     clock.t = first[-1] + 1
     work = _all(client, hit_id)
@@ -168,9 +177,14 @@ def test_delete_refused_while_work_awaits_review(clock: Clock) -> None:
     # allowed.
     with EmulatorServer(hits=0, now=clock) as srv:
         client = make_client(srv.url, retries=0)
-        hid = srv.state.add_hit(CreationTime=NOW - 86400, Expiration=NOW - 3600,
-                                HITStatus="Reviewable", MaxAssignments=3,
-                                NumberOfAssignmentsCompleted=1, NumberOfAssignmentsSubmitted=2)
+        hid = srv.state.add_hit(
+            CreationTime=NOW - 86400,
+            Expiration=NOW - 3600,
+            HITStatus="Reviewable",
+            MaxAssignments=3,
+            NumberOfAssignmentsCompleted=1,
+            NumberOfAssignmentsSubmitted=2,
+        )
         with pytest.raises(ClientError) as info:
             client.delete_hit(HITId=hid)
         code, _, turk = error_of(info.value)

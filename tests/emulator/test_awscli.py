@@ -21,9 +21,24 @@ def cli_srv() -> Iterator[EmulatorServer]:
 
 def _aws(srv: EmulatorServer, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "awscli", "mturk", *args, "--endpoint-url", srv.url,
-         "--region", "us-east-1", "--output", "json"],
-        env=env, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "awscli",
+            "mturk",
+            *args,
+            "--endpoint-url",
+            srv.url,
+            "--region",
+            "us-east-1",
+            "--output",
+            "json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _json(proc: subprocess.CompletedProcess) -> Any:
@@ -31,31 +46,61 @@ def _json(proc: subprocess.CompletedProcess) -> Any:
     return json.loads(proc.stdout) if proc.stdout.strip() else None
 
 
-def test_list_hits_paginates_everything(cli_srv: EmulatorServer,
-                                        subprocess_env: dict[str, str]) -> None:
+def test_list_hits_paginates_everything(
+    cli_srv: EmulatorServer, subprocess_env: dict[str, str]
+) -> None:
     out = _json(_aws(cli_srv, subprocess_env, "list-hits"))
     assert [h["HITId"] for h in out["HITs"]] == cli_srv.state.hit_ids()
     assert len(out["HITs"]) == 260
     assert cli_srv.state.request_count("ListHITs") >= 3  # automatic pagination happened
 
 
-def test_get_hit_and_extensions(cli_srv: EmulatorServer,
-                                subprocess_env: dict[str, str]) -> None:
-    hid = next(h for h in cli_srv.state.hit_ids()
-               if cli_srv.state.get_hit_raw(h)["MaxAssignments"] >= 10
-               and cli_srv.state.get_hit_raw(h)["CreationTime"] > 1.5e9)
+def test_get_hit_and_extensions(cli_srv: EmulatorServer, subprocess_env: dict[str, str]) -> None:
+    hid = next(
+        h
+        for h in cli_srv.state.hit_ids()
+        if cli_srv.state.get_hit_raw(h)["MaxAssignments"] >= 10
+        and cli_srv.state.get_hit_raw(h)["CreationTime"] > 1.5e9
+    )
     before = cli_srv.state.get_hit_raw(hid)["MaxAssignments"]
     out = _json(_aws(cli_srv, subprocess_env, "get-hit", "--hit-id", hid))
     assert out["HIT"]["HITId"] == hid and out["HIT"]["MaxAssignments"] == before
-    _json(_aws(cli_srv, subprocess_env, "create-additional-assignments-for-hit",
-               "--hit-id", hid, "--number-of-additional-assignments", "2"))
-    _json(_aws(cli_srv, subprocess_env, "create-additional-assignments-for-hit",
-               "--hit-id", hid, "--number-of-additional-assignments", "3",
-               "--unique-request-token", "cli-token-1"))
+    _json(
+        _aws(
+            cli_srv,
+            subprocess_env,
+            "create-additional-assignments-for-hit",
+            "--hit-id",
+            hid,
+            "--number-of-additional-assignments",
+            "2",
+        )
+    )
+    _json(
+        _aws(
+            cli_srv,
+            subprocess_env,
+            "create-additional-assignments-for-hit",
+            "--hit-id",
+            hid,
+            "--number-of-additional-assignments",
+            "3",
+            "--unique-request-token",
+            "cli-token-1",
+        )
+    )
     assert cli_srv.state.get_hit_raw(hid)["MaxAssignments"] == before + 5
-    again = _aws(cli_srv, subprocess_env, "create-additional-assignments-for-hit",
-                 "--hit-id", hid, "--number-of-additional-assignments", "3",
-                 "--unique-request-token", "cli-token-1")
+    again = _aws(
+        cli_srv,
+        subprocess_env,
+        "create-additional-assignments-for-hit",
+        "--hit-id",
+        hid,
+        "--number-of-additional-assignments",
+        "3",
+        "--unique-request-token",
+        "cli-token-1",
+    )
     assert again.returncode in (254, 255)
     assert 'The idempotency token "cli-token-1" has already been processed.' in again.stderr
     assert cli_srv.state.get_hit_raw(hid)["MaxAssignments"] == before + 5

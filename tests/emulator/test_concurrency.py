@@ -43,7 +43,8 @@ def _server() -> EmulatorServer:
 def _send(client: Any, hid: str, n: int, token: str) -> str:
     try:
         client.create_additional_assignments_for_hit(
-            HITId=hid, NumberOfAdditionalAssignments=n, UniqueRequestToken=token)
+            HITId=hid, NumberOfAdditionalAssignments=n, UniqueRequestToken=token
+        )
         return "ok"
     except ClientError as exc:
         msg = exc.response["Error"]["Message"]
@@ -53,10 +54,16 @@ def _send(client: Any, hid: str, n: int, token: str) -> str:
 
 
 def _final(srv: EmulatorServer) -> dict[str, Any]:
-    return {"balance": srv.state.balance,
-            **{hid: (srv.state.get_hit_raw(hid)["MaxAssignments"],
-                     srv.state.get_hit_raw(hid)["NumberOfAssignmentsAvailable"])
-               for hid, _, _ in HITS}}
+    return {
+        "balance": srv.state.balance,
+        **{
+            hid: (
+                srv.state.get_hit_raw(hid)["MaxAssignments"],
+                srv.state.get_hit_raw(hid)["NumberOfAssignmentsAvailable"],
+            )
+            for hid, _, _ in HITS
+        },
+    }
 
 
 def test_parallel_extensions_match_serial() -> None:

@@ -36,8 +36,6 @@ D3109_AT = dt.datetime(2021, 7, 14, 20, 26, 6, tzinfo=dt.timezone.utc)
 RANGE = "is invalid for ExpirationIncrementInSeconds. Valid values range from 60 to 31536000."
 
 
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock(D3109_NOW)
@@ -69,7 +67,8 @@ def _stamp(ms_epoch: float) -> str:
 
 
 def test_repeat_within_the_same_second_is_refused_with_the_real_text(
-        srv: EmulatorServer, client: Any, clock: Clock) -> None:
+    srv: EmulatorServer, client: Any, clock: Clock
+) -> None:
     # [D3109]: token = HIT id + ExpireAt as java.util.Date.toString() in UTC.
     srv.state.add_hit(HITId=D3109_HIT, CreationTime=RECENT, Expiration=D3109_NOW + 3600)
     _update(client, D3109_HIT, D3109_AT)
@@ -77,14 +76,17 @@ def test_repeat_within_the_same_second_is_refused_with_the_real_text(
     assert before["Expiration"] == D3109_AT.timestamp()
     code, msg, turk = _refused(client, D3109_HIT, D3109_AT)
     assert code == "RequestError"
-    assert msg == ('The idempotency token "3VJ4PFXFJ5VXUC3I783DUQKOMF2UAWWed Jul 14 20:26:06 '
-                   'UTC 2021" has already been processed. (1626172412406)')
+    assert msg == (
+        'The idempotency token "3VJ4PFXFJ5VXUC3I783DUQKOMF2UAWWed Jul 14 20:26:06 '
+        'UTC 2021" has already been processed. (1626172412406)'
+    )
     assert turk is None
     assert srv.state.get_hit_raw(D3109_HIT) == before
 
 
-def test_token_is_the_second_not_the_millisecond(srv: EmulatorServer, client: Any,
-                                                 clock: Clock) -> None:
+def test_token_is_the_second_not_the_millisecond(
+    srv: EmulatorServer, client: Any, clock: Clock
+) -> None:
     # [D3109]: the token holds the time to the second (Date.toString has no fraction).
     hid = srv.state.add_hit(CreationTime=RECENT, Expiration=D3109_NOW + 600)
     target = math.floor(D3109_NOW) + 7200
@@ -98,8 +100,9 @@ def test_token_is_the_second_not_the_millisecond(srv: EmulatorServer, client: An
     assert srv.state.get_hit_raw(hid)["Expiration"] == target + 60
 
 
-def test_token_window_is_24_hours_and_per_hit(srv: EmulatorServer, client: Any,
-                                              clock: Clock) -> None:
+def test_token_window_is_24_hours_and_per_hit(
+    srv: EmulatorServer, client: Any, clock: Clock
+) -> None:
     # [D3109] + the 24-hour idempotency window of the API reference (UniqueRequestToken).
     a = srv.state.add_hit(CreationTime=RECENT, Expiration=D3109_NOW + 600)
     b = srv.state.add_hit(CreationTime=RECENT, Expiration=D3109_NOW + 600)
@@ -116,8 +119,9 @@ def test_token_window_is_24_hours_and_per_hit(srv: EmulatorServer, client: Any,
     assert msg == f"The value 0 {RANGE}" + _stamp(clock.t)
 
 
-def test_refused_request_does_not_consume_its_token(srv: EmulatorServer, client: Any,
-                                                    clock: Clock) -> None:
+def test_refused_request_does_not_consume_its_token(
+    srv: EmulatorServer, client: Any, clock: Clock
+) -> None:
     # Documented choice (FIDELITY.md): only an applied request is remembered.
     hid = srv.state.add_hit(CreationTime=RECENT, Expiration=D3109_NOW + 600)
     for _ in range(2):
@@ -125,8 +129,9 @@ def test_refused_request_does_not_consume_its_token(srv: EmulatorServer, client:
         assert code == "ParameterValidationError" and msg.startswith(f"The value 30 {RANGE}")
 
 
-def test_shortening_is_refused_as_a_negative_increment(srv: EmulatorServer, client: Any,
-                                                       clock: Clock) -> None:
+def test_shortening_is_refused_as_a_negative_increment(
+    srv: EmulatorServer, client: Any, clock: Clock
+) -> None:
     # [API] "You cannot shorten the expiration time"; the real refusal is the
     # ExpirationIncrementInSeconds one with a negative value [R2065].
     now = clock.t
@@ -139,8 +144,9 @@ def test_shortening_is_refused_as_a_negative_increment(srv: EmulatorServer, clie
     assert srv.state.get_hit_raw(hid) == before
 
 
-def test_ruby_2065_client_now_ahead_of_the_service(srv: EmulatorServer, client: Any,
-                                                   clock: Clock) -> None:
+def test_ruby_2065_client_now_ahead_of_the_service(
+    srv: EmulatorServer, client: Any, clock: Clock
+) -> None:
     # [R2065]: ExpireAt = the client's Time.now, a fraction of a second ahead of the
     # service, on a HIT expiring 380572 s later: refused with -380572, nothing expired.
     clock.t = 1559721610.045
@@ -155,16 +161,20 @@ def test_java_1817_eleven_seconds(srv: EmulatorServer, client: Any, clock: Clock
     # [J1817]: current expiration 11:19:22, requested 11:19:33 → "The value 11 ...".
     clock.t = 1542881973.916  # 2018-11-22 10:19:33.916 UTC
     hid = srv.state.add_hit(CreationTime=RECENT, Expiration=1542885562.5)  # 11:19:22.5
-    code, msg, _ = _refused(client, hid, dt.datetime(2018, 11, 22, 11, 19, 33,
-                                                    tzinfo=dt.timezone.utc))
+    code, msg, _ = _refused(
+        client, hid, dt.datetime(2018, 11, 22, 11, 19, 33, tzinfo=dt.timezone.utc)
+    )
     assert code == "ParameterValidationError"
     assert msg == f"The value 11 {RANGE} (1542881973916)"
 
 
-@pytest.mark.parametrize(("increment", "ok"), [
-    (59, False), (60, True), (31_536_000, True), (31_536_001, False), (0, False)])
-def test_increment_bounds(srv: EmulatorServer, client: Any, clock: Clock, increment: int,
-                          ok: bool) -> None:
+@pytest.mark.parametrize(
+    ("increment", "ok"),
+    [(59, False), (60, True), (31_536_000, True), (31_536_001, False), (0, False)],
+)
+def test_increment_bounds(
+    srv: EmulatorServer, client: Any, clock: Clock, increment: int, ok: bool
+) -> None:
     # [J1817]/[R2065]: 60 .. 31536000 seconds beyond the current expiration.
     current = math.floor(clock.t) + 5000
     hid = srv.state.add_hit(CreationTime=RECENT, Expiration=current)
@@ -178,14 +188,19 @@ def test_increment_bounds(srv: EmulatorServer, client: Any, clock: Clock, increm
         assert srv.state.get_hit_raw(hid)["Expiration"] == current
 
 
-def test_expired_hit_measures_from_the_service_now(srv: EmulatorServer, client: Any,
-                                                   clock: Clock) -> None:
+def test_expired_hit_measures_from_the_service_now(
+    srv: EmulatorServer, client: Any, clock: Clock
+) -> None:
     # Unknown on MTurk (FIDELITY.md): for an expired HIT the increment is taken from now.
     now = math.floor(clock.t)
     clock.t = float(now)
-    hid = srv.state.add_hit(CreationTime=RECENT, Expiration=now - 86400,
-                            HITStatus="Reviewable", MaxAssignments=3,
-                            NumberOfAssignmentsCompleted=1)
+    hid = srv.state.add_hit(
+        CreationTime=RECENT,
+        Expiration=now - 86400,
+        HITStatus="Reviewable",
+        MaxAssignments=3,
+        NumberOfAssignmentsCompleted=1,
+    )
     code, msg, _ = _refused(client, hid, now + 30)
     assert code == "ParameterValidationError" and msg.startswith(f"The value 30 {RANGE}")
     _update(client, hid, now + 60)
@@ -206,25 +221,44 @@ def test_expire_now(srv: EmulatorServer, client: Any, clock: Clock, at: Any) -> 
     assert raw["HITStatus"] == "Reviewable"
 
 
-def test_expire_now_twice_is_refused_by_the_implicit_token(srv: EmulatorServer, client: Any,
-                                                            clock: Clock) -> None:
+def test_expire_now_twice_is_refused_by_the_implicit_token(
+    srv: EmulatorServer, client: Any, clock: Clock
+) -> None:
     # [D3109] applied to the documented "value 0": the token is HIT id + epoch 0.
     hid = srv.state.add_hit(CreationTime=RECENT, Expiration=clock.t + 86400)
     _update(client, hid, 0)
     code, msg, _ = _refused(client, hid, 0)
     assert code == "RequestError"
-    assert msg == (f'The idempotency token "{hid}Thu Jan 01 00:00:00 UTC 1970" has already '
-                   "been processed." + _stamp(clock.t))
+    assert msg == (
+        f'The idempotency token "{hid}Thu Jan 01 00:00:00 UTC 1970" has already '
+        "been processed." + _stamp(clock.t)
+    )
     # another past instant is another token: accepted, the HIT stays expired
     _update(client, hid, dt.datetime(2001, 1, 1))
     assert srv.state.get_hit_raw(hid)["HITStatus"] == "Reviewable"
 
 
-@pytest.mark.parametrize("raw", [
-    b"NaN", b"Infinity", b"-Infinity", b"1e308", b"-1e308", b"1e400",
-    b'"2001-01-01T00:00:00Z"', b'"0"', b'"soon"', b"true", b"false", b"[]", b"{}"])
-def test_non_finite_expire_at_is_a_validation_error(srv: EmulatorServer, clock: Clock,
-                                                    raw: bytes) -> None:
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"NaN",
+        b"Infinity",
+        b"-Infinity",
+        b"1e308",
+        b"-1e308",
+        b"1e400",
+        b'"2001-01-01T00:00:00Z"',
+        b'"0"',
+        b'"soon"',
+        b"true",
+        b"false",
+        b"[]",
+        b"{}",
+    ],
+)
+def test_non_finite_expire_at_is_a_validation_error(
+    srv: EmulatorServer, clock: Clock, raw: bytes
+) -> None:
     # ExpireAt is a Timestamp (botocore model; AWS JSON 1.1 sends epoch seconds): anything
     # that is not a finite epoch is refused before the service touches the HIT.
     hid = srv.state.add_hit(CreationTime=RECENT, Expiration=clock.t + 3600)
@@ -233,12 +267,15 @@ def test_non_finite_expire_at_is_a_validation_error(srv: EmulatorServer, clock: 
     status, _, data = raw_call(srv.url, "UpdateExpirationForHIT", body)
     assert status == 400
     assert data["__type"] == "ValidationException"
-    assert "at 'expireAt' failed to satisfy constraint: Member must be a timestamp" in (
-        data["message"])
+    assert (
+        "at 'expireAt' failed to satisfy constraint: Member must be a timestamp"
+        in (data["message"])
+    )
     assert srv.state.get_hit_raw(hid) == before
     # nothing was remembered: a valid extension to the same second still works
-    status, _, data = raw_call(srv.url, "UpdateExpirationForHIT",
-                               {"HITId": hid, "ExpireAt": clock.t + 7200})
+    status, _, data = raw_call(
+        srv.url, "UpdateExpirationForHIT", {"HITId": hid, "ExpireAt": clock.t + 7200}
+    )
     assert status == 200, data
 
 

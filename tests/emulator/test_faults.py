@@ -54,12 +54,14 @@ def test_drop_applies_but_never_answers(srv: EmulatorServer) -> None:
     srv.faults.parse("CreateAdditionalAssignmentsForHIT:drop=1,count=1")
     with pytest.raises((ConnectionClosedError, EndpointConnectionError)):
         client.create_additional_assignments_for_hit(
-            HITId=hid, NumberOfAdditionalAssignments=1, UniqueRequestToken="drop-1")
+            HITId=hid, NumberOfAdditionalAssignments=1, UniqueRequestToken="drop-1"
+        )
     assert srv.state.get_hit_raw(hid)["MaxAssignments"] == 3
     # the retry with the same token is recognised
     with pytest.raises(ClientError) as info:
         client.create_additional_assignments_for_hit(
-            HITId=hid, NumberOfAdditionalAssignments=1, UniqueRequestToken="drop-1")
+            HITId=hid, NumberOfAdditionalAssignments=1, UniqueRequestToken="drop-1"
+        )
     assert "has already been processed" in info.value.response["Error"]["Message"]
     assert srv.state.get_hit_raw(hid)["MaxAssignments"] == 3
     assert srv.faults.rules == []
@@ -92,16 +94,26 @@ def test_faults_at_start() -> None:
 
 
 def test_spec_parsing() -> None:
-    rules = parse_spec("CreateAdditionalAssignmentsForHIT:drop=1,count=1;"
-                       "ListHITs:latency=20ms;*:throttle=0.05,error=0.02,seed=7")
+    rules = parse_spec(
+        "CreateAdditionalAssignmentsForHIT:drop=1,count=1;"
+        "ListHITs:latency=20ms;*:throttle=0.05,error=0.02,seed=7"
+    )
     assert [r.op for r in rules] == ["CreateAdditionalAssignmentsForHIT", "ListHITs", "*"]
     assert rules[0].drop == 1.0 and rules[0].count == 1
     assert rules[1].latency == pytest.approx(0.02)
     assert rules[2].seed == 7 and rules[2].throttle == 0.05
     assert parse_duration("1.5s") == 1.5 and parse_duration("0.25") == 0.25
     assert parse_spec("") == [] and parse_spec(" ; ") == []
-    for bad in ("ListHITs", "ListHITs:", "ListHITs:speed=3", "ListHITs:throttle=2",
-                "ListHITs:latency=fast", "*:count=x", ":error=0.1", "*:error"):
+    for bad in (
+        "ListHITs",
+        "ListHITs:",
+        "ListHITs:speed=3",
+        "ListHITs:throttle=2",
+        "ListHITs:latency=fast",
+        "*:count=x",
+        ":error=0.1",
+        "*:error",
+    ):
         with pytest.raises(ValueError):
             parse_spec(bad)
     inj = FaultInjector()

@@ -22,11 +22,15 @@ from tests.emulator.helpers import Clock, error_of, make_client, raw_call
 from turktui.emulator import EmulatorServer, MTurkState, cli_main
 
 T0 = 1_800_000_000.0
-BASE: dict[str, Any] = {"LifetimeInSeconds": 3600, "AssignmentDurationInSeconds": 600,
-                        "Reward": "0.10", "Title": "t", "Description": "d",
-                        "Question": "<ExternalQuestion/>", "MaxAssignments": 2}
-
-
+BASE: dict[str, Any] = {
+    "LifetimeInSeconds": 3600,
+    "AssignmentDurationInSeconds": 600,
+    "Reward": "0.10",
+    "Title": "t",
+    "Description": "d",
+    "Question": "<ExternalQuestion/>",
+    "MaxAssignments": 2,
+}
 
 
 @pytest.fixture
@@ -63,7 +67,8 @@ def test_modification_lag(srv: EmulatorServer, client: Any, clock: Clock) -> Non
     clock.t = T0 + 4.999
     calls = [
         lambda: client.create_additional_assignments_for_hit(
-            HITId=hid, NumberOfAdditionalAssignments=1, UniqueRequestToken="lag-1"),
+            HITId=hid, NumberOfAdditionalAssignments=1, UniqueRequestToken="lag-1"
+        ),
         lambda: client.update_expiration_for_hit(HITId=hid, ExpireAt=T0 + 7200),
     ]
     for call in calls:
@@ -71,8 +76,11 @@ def test_modification_lag(srv: EmulatorServer, client: Any, clock: Clock) -> Non
             call()
         code, msg, _ = error_of(info.value)
         assert code == "RequestError"
-        assert re.fullmatch(rf"HIT {hid} was created moments ago and cannot be modified yet\. "
-                            r"Please try again in a few seconds\. \(\d+\)", msg)
+        assert re.fullmatch(
+            rf"HIT {hid} was created moments ago and cannot be modified yet\. "
+            r"Please try again in a few seconds\. \(\d+\)",
+            msg,
+        )
     assert srv.state.get_hit_raw(hid) == before
     # GetHIT works during the lag
     assert client.get_hit(HITId=hid)["HIT"]["MaxAssignments"] == 2
@@ -102,7 +110,8 @@ def test_listing_lag(srv: EmulatorServer, client: Any, clock: Clock) -> None:
     def listed(page_size: int) -> list[str]:
         out: list[str] = []
         for page in client.get_paginator("list_hits").paginate(
-                PaginationConfig={"PageSize": page_size}):
+            PaginationConfig={"PageSize": page_size}
+        ):
             assert page["NumResults"] == len(page["HITs"])
             out += [h["HITId"] for h in page["HITs"]]
         return out
@@ -118,8 +127,7 @@ def test_listing_lag(srv: EmulatorServer, client: Any, clock: Clock) -> None:
     assert listed(2) == old + new + later
 
 
-def test_lags_can_be_switched_at_run_time(srv: EmulatorServer, client: Any,
-                                          clock: Clock) -> None:
+def test_lags_can_be_switched_at_run_time(srv: EmulatorServer, client: Any, clock: Clock) -> None:
     # Per-server switch: the attributes change the behaviour of the running service.
     srv.state.modification_lag = 0
     srv.state.listing_lag = 0
@@ -136,8 +144,15 @@ def test_bad_lag_values(bad: float) -> None:
         MTurkState(listing_lag=bad)
 
 
-@pytest.mark.parametrize("args", [["--modification-lag", "soon"], ["--listing-lag=-2s"],
-                                  ["--listing-lag", "nan"], ["--modification-lag", "inf"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--modification-lag", "soon"],
+        ["--listing-lag=-2s"],
+        ["--listing-lag", "nan"],
+        ["--modification-lag", "inf"],
+    ],
+)
 def test_cli_bad_lags(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main(args) == 2
     err = capsys.readouterr().err
@@ -146,12 +161,24 @@ def test_cli_bad_lags(args: list[str], capsys: pytest.CaptureFixture[str]) -> No
 
 def test_cli_lag_flags(subprocess_env: dict[str, str]) -> None:
     # `turktui emulator --listing-lag 1h`: a HIT created through the wire is not listed.
-    code = ("import sys; from turktui.emulator import cli_main; "
-            "sys.exit(cli_main(sys.argv[1:]))")
-    proc = subprocess.Popen([sys.executable, "-c", code, "--hits", "0", "--listing-lag", "1h",
-                             "--modification-lag", "1h"],
-                            env=subprocess_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    code = "import sys; from turktui.emulator import cli_main; sys.exit(cli_main(sys.argv[1:]))"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "--hits",
+            "0",
+            "--listing-lag",
+            "1h",
+            "--modification-lag",
+            "1h",
+        ],
+        env=subprocess_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()
@@ -159,15 +186,17 @@ def test_cli_lag_flags(subprocess_env: dict[str, str]) -> None:
         lags = proc.stdout.readline()
         url = re.match(r"MTurk-compatible service at (\S+) ", first)
         assert url, first
-        assert lags.startswith("Lags: modification 3600s after CreateHIT, ListHITs indexing "
-                               "3600s")
+        assert lags.startswith("Lags: modification 3600s after CreateHIT, ListHITs indexing 3600s")
         status, _, data = raw_call(url.group(1), "CreateHIT", BASE)
         assert status == 200, data
         hid = data["HIT"]["HITId"]
         status, _, data = raw_call(url.group(1), "ListHITs", {})
         assert status == 200 and data["NumResults"] == 0
-        status, _, data = raw_call(url.group(1), "CreateAdditionalAssignmentsForHIT",
-                                   {"HITId": hid, "NumberOfAdditionalAssignments": 1})
+        status, _, data = raw_call(
+            url.group(1),
+            "CreateAdditionalAssignmentsForHIT",
+            {"HITId": hid, "NumberOfAdditionalAssignments": 1},
+        )
         assert status == 400 and data["__type"] == "RequestError"
     finally:
         proc.terminate()

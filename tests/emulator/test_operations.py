@@ -34,12 +34,22 @@ def _refused(client: Any, call: str, **kw: Any) -> tuple[str, str, str | None]:
 
 def test_create_hit_and_get_hit(srv: EmulatorServer, client: Any) -> None:
     out = client.create_hit(
-        LifetimeInSeconds=3600, AssignmentDurationInSeconds=600, Reward="0.50",
-        Title="Label cats", Description="Is it a cat?", Keywords="cat, image", Question=Q,
+        LifetimeInSeconds=3600,
+        AssignmentDurationInSeconds=600,
+        Reward="0.50",
+        Title="Label cats",
+        Description="Is it a cat?",
+        Keywords="cat, image",
+        Question=Q,
         RequesterAnnotation="batch-1",
-        QualificationRequirements=[{"QualificationTypeId": "00000000000000000071",
-                                    "Comparator": "In",
-                                    "LocaleValues": [{"Country": "US"}]}])
+        QualificationRequirements=[
+            {
+                "QualificationTypeId": "00000000000000000071",
+                "Comparator": "In",
+                "LocaleValues": [{"Country": "US"}],
+            }
+        ],
+    )
     assert_output("CreateHIT", out)
     hit = out["HIT"]
     assert hit["MaxAssignments"] == 1
@@ -58,8 +68,14 @@ def test_create_hit_and_get_hit(srv: EmulatorServer, client: Any) -> None:
 
 
 def test_create_hit_validation_and_token(srv: EmulatorServer, client: Any) -> None:
-    base = {"LifetimeInSeconds": 3600, "AssignmentDurationInSeconds": 600, "Reward": "0.10",
-            "Title": "T", "Description": "D", "Question": Q}
+    base = {
+        "LifetimeInSeconds": 3600,
+        "AssignmentDurationInSeconds": 600,
+        "Reward": "0.10",
+        "Title": "T",
+        "Description": "D",
+        "Question": Q,
+    }
     code, msg, turk = _refused(client, "create_hit", **{**base, "MaxAssignments": 0})
     assert code == "RequestError" and "MaxAssignments" in msg
     assert turk == "AWS.ParameterOutOfRange"
@@ -103,15 +119,20 @@ def test_list_hits_paging_invariants(srv: EmulatorServer, client: Any) -> None:
     assert pages == 7
     # default page size is 10; paginator returns everything
     assert client.list_hits()["NumResults"] == 10
-    everything = [h["HITId"] for p in client.get_paginator("list_hits").paginate(
-        PaginationConfig={"PageSize": 100}) for h in p["HITs"]]
+    everything = [
+        h["HITId"]
+        for p in client.get_paginator("list_hits").paginate(PaginationConfig={"PageSize": 100})
+        for h in p["HITs"]
+    ]
     assert everything == ids
 
 
 def test_list_hits_stable_under_deletion(srv: EmulatorServer, client: Any) -> None:
     now = srv.state.now()
-    ids = [srv.state.add_hit(Title=f"h{i}", Expiration=now - 10, HITStatus="Reviewable")
-           for i in range(30)]
+    ids = [
+        srv.state.add_hit(Title=f"h{i}", Expiration=now - 10, HITStatus="Reviewable")
+        for i in range(30)
+    ]
     first = client.list_hits(MaxResults=10)
     client.delete_hit(HITId=ids[3])
     client.delete_hit(HITId=ids[12])
@@ -136,8 +157,9 @@ def test_list_hits_bad_token(srv: EmulatorServer, client: Any) -> None:
 
 
 def test_extension_basic_and_cost(srv: EmulatorServer, client: Any) -> None:
-    hid = srv.state.add_hit(CreationTime=RECENT, MaxAssignments=3, Reward="0.50",
-                            NumberOfAssignmentsCompleted=1)
+    hid = srv.state.add_hit(
+        CreationTime=RECENT, MaxAssignments=3, Reward="0.50", NumberOfAssignmentsCompleted=1
+    )
     _ext(client, hid, 2)
     hit = client.get_hit(HITId=hid)["HIT"]
     assert hit["MaxAssignments"] == 5
@@ -147,16 +169,20 @@ def test_extension_basic_and_cost(srv: EmulatorServer, client: Any) -> None:
     assert client.get_account_balance()["AvailableBalance"] == "9998.80"
 
 
-@pytest.mark.parametrize(("max_a", "n", "reward", "cost"), [
-    (10, 5, "0.50", "3.50"),    # 2.50 + 40%
-    (20, 1, "0.01", "0.02"),    # fee at least a cent
-    (1, 3, "0.01", "0.06"),     # 0.03 + max(0.006, 0.03)
-    (3, 1, "0.05", "0.06"),     # 0.05 + 0.01
-    (12, 3, "0.33", "1.39"),    # 0.99 + 0.396 → 0.40
-    (2, 1, "0.13", "0.16"),     # 0.13 + 0.026 → 0.03
-])
-def test_extension_fee_table(srv: EmulatorServer, client: Any, max_a: int, n: int,
-                             reward: str, cost: str) -> None:
+@pytest.mark.parametrize(
+    ("max_a", "n", "reward", "cost"),
+    [
+        (10, 5, "0.50", "3.50"),  # 2.50 + 40%
+        (20, 1, "0.01", "0.02"),  # fee at least a cent
+        (1, 3, "0.01", "0.06"),  # 0.03 + max(0.006, 0.03)
+        (3, 1, "0.05", "0.06"),  # 0.05 + 0.01
+        (12, 3, "0.33", "1.39"),  # 0.99 + 0.396 → 0.40
+        (2, 1, "0.13", "0.16"),  # 0.13 + 0.026 → 0.03
+    ],
+)
+def test_extension_fee_table(
+    srv: EmulatorServer, client: Any, max_a: int, n: int, reward: str, cost: str
+) -> None:
     hid = srv.state.add_hit(CreationTime=RECENT, MaxAssignments=max_a, Reward=reward)
     before = srv.state.balance
     _ext(client, hid, n)
@@ -173,23 +199,37 @@ def test_extension_refusals(srv: EmulatorServer, client: Any) -> None:
     snapshot = {h: state.get_hit_raw(h) for h in state.hit_ids()}
     balance = state.balance
 
-    _, msg, turk = _refused(client, "create_additional_assignments_for_hit", HITId=old,
-                            NumberOfAdditionalAssignments=1)
+    _, msg, turk = _refused(
+        client, "create_additional_assignments_for_hit", HITId=old, NumberOfAdditionalAssignments=1
+    )
     assert turk == "AWS.MechanicalTurk.HITTooOldForExtension"
     assert msg.endswith(")")
     for hid, n in ((nine, 1), (five, 5), (five, 50)):
-        _, _, turk = _refused(client, "create_additional_assignments_for_hit", HITId=hid,
-                              NumberOfAdditionalAssignments=n)
+        _, _, turk = _refused(
+            client,
+            "create_additional_assignments_for_hit",
+            HITId=hid,
+            NumberOfAdditionalAssignments=n,
+        )
         assert turk == "AWS.MechanicalTurk.InvalidMaximumAssignmentsIncrease"
-    code, msg, _ = _refused(client, "create_additional_assignments_for_hit", HITId=big,
-                            NumberOfAdditionalAssignments=2)
+    code, msg, _ = _refused(
+        client, "create_additional_assignments_for_hit", HITId=big, NumberOfAdditionalAssignments=2
+    )
     assert code == "RequestError" and "1000000" in msg
     for n in (0, -3):
-        code, msg, _ = _refused(client, "create_additional_assignments_for_hit", HITId=five,
-                                NumberOfAdditionalAssignments=n)
+        code, msg, _ = _refused(
+            client,
+            "create_additional_assignments_for_hit",
+            HITId=five,
+            NumberOfAdditionalAssignments=n,
+        )
         assert code == "RequestError" and "NumberOfAdditionalAssignments" in msg
-    code, msg, turk = _refused(client, "create_additional_assignments_for_hit",
-                               HITId="UNKNOWN", NumberOfAdditionalAssignments=1)
+    code, msg, turk = _refused(
+        client,
+        "create_additional_assignments_for_hit",
+        HITId="UNKNOWN",
+        NumberOfAdditionalAssignments=1,
+    )
     assert turk == "AWS.MechanicalTurk.HITDoesNotExist"
     assert msg.startswith("Hit UNKNOWN does not exist. (")
     # nothing changed on any refusal
@@ -206,8 +246,9 @@ def test_extension_refusals(srv: EmulatorServer, client: Any) -> None:
 def test_insufficient_funds(srv: EmulatorServer, client: Any) -> None:
     hid = srv.state.add_hit(CreationTime=RECENT, MaxAssignments=2, Reward="1.00")
     srv.state.set_balance("1.19")
-    _, msg, turk = _refused(client, "create_additional_assignments_for_hit", HITId=hid,
-                            NumberOfAdditionalAssignments=1)
+    _, msg, turk = _refused(
+        client, "create_additional_assignments_for_hit", HITId=hid, NumberOfAdditionalAssignments=1
+    )
     assert turk == "AWS.MechanicalTurk.InsufficientFunds"
     assert msg.startswith("This Requester has insufficient funds") and msg.endswith(")")
     assert srv.state.get_hit_raw(hid)["MaxAssignments"] == 2
@@ -221,36 +262,68 @@ def test_insufficient_funds(srv: EmulatorServer, client: Any) -> None:
 def test_idempotency_token_window(srv: EmulatorServer, client: Any) -> None:
     hid = srv.state.add_hit(CreationTime=RECENT, MaxAssignments=2, Reward="0.10")
     _ext(client, hid, 1, token="tok-1")
-    code, msg, turk = _refused(client, "create_additional_assignments_for_hit", HITId=hid,
-                               NumberOfAdditionalAssignments=1, UniqueRequestToken="tok-1")
+    code, msg, turk = _refused(
+        client,
+        "create_additional_assignments_for_hit",
+        HITId=hid,
+        NumberOfAdditionalAssignments=1,
+        UniqueRequestToken="tok-1",
+    )
     assert code == "RequestError"
     assert msg.startswith('The idempotency token "tok-1" has already been processed. (')
     assert turk is None
     assert srv.state.get_hit_raw(hid)["MaxAssignments"] == 3
     srv.state.advance(24 * 3600 - 5)
-    _refused(client, "create_additional_assignments_for_hit", HITId=hid,
-             NumberOfAdditionalAssignments=1, UniqueRequestToken="tok-1")
+    _refused(
+        client,
+        "create_additional_assignments_for_hit",
+        HITId=hid,
+        NumberOfAdditionalAssignments=1,
+        UniqueRequestToken="tok-1",
+    )
     srv.state.advance(10)
     _ext(client, hid, 1, token="tok-1")
     assert srv.state.get_hit_raw(hid)["MaxAssignments"] == 4
     # a refused request does not consume its token
     nine = srv.state.add_hit(CreationTime=RECENT, MaxAssignments=9)
-    _refused(client, "create_additional_assignments_for_hit", HITId=nine,
-             NumberOfAdditionalAssignments=1, UniqueRequestToken="tok-2")
+    _refused(
+        client,
+        "create_additional_assignments_for_hit",
+        HITId=nine,
+        NumberOfAdditionalAssignments=1,
+        UniqueRequestToken="tok-2",
+    )
     _ext(client, hid, 1, token="tok-2")
     # tokens are per operation
-    client.create_hit(LifetimeInSeconds=60, AssignmentDurationInSeconds=60, Reward="0.01",
-                      Title="t", Description="d", Question=Q, UniqueRequestToken="tok-2")
+    client.create_hit(
+        LifetimeInSeconds=60,
+        AssignmentDurationInSeconds=60,
+        Reward="0.01",
+        Title="t",
+        Description="d",
+        Question=Q,
+        UniqueRequestToken="tok-2",
+    )
     # token longer than 64 characters is a validation error
-    code, _, _ = _refused(client, "create_additional_assignments_for_hit", HITId=hid,
-                          NumberOfAdditionalAssignments=1, UniqueRequestToken="x" * 65)
+    code, _, _ = _refused(
+        client,
+        "create_additional_assignments_for_hit",
+        HITId=hid,
+        NumberOfAdditionalAssignments=1,
+        UniqueRequestToken="x" * 65,
+    )
     assert code == "ValidationException"
 
 
 def test_extension_of_expired_hit_stays_expired(srv: EmulatorServer, client: Any) -> None:
     now = srv.state.now()
-    hid = srv.state.add_hit(CreationTime=RECENT, MaxAssignments=3, Expiration=now - 100,
-                            HITStatus="Reviewable", NumberOfAssignmentsCompleted=3)
+    hid = srv.state.add_hit(
+        CreationTime=RECENT,
+        MaxAssignments=3,
+        Expiration=now - 100,
+        HITStatus="Reviewable",
+        NumberOfAssignmentsCompleted=3,
+    )
     _ext(client, hid, 2)
     raw = srv.state.get_hit_raw(hid)
     assert raw["Expiration"] == now - 100
@@ -260,8 +333,13 @@ def test_extension_of_expired_hit_stays_expired(srv: EmulatorServer, client: Any
 
 def test_extension_status_transitions(srv: EmulatorServer, client: Any) -> None:
     now = srv.state.now()
-    done = srv.state.add_hit(CreationTime=RECENT, MaxAssignments=2, Expiration=now + 999,
-                             HITStatus="Reviewable", NumberOfAssignmentsCompleted=2)
+    done = srv.state.add_hit(
+        CreationTime=RECENT,
+        MaxAssignments=2,
+        Expiration=now + 999,
+        HITStatus="Reviewable",
+        NumberOfAssignmentsCompleted=2,
+    )
     live = srv.state.add_hit(CreationTime=RECENT, MaxAssignments=2, Expiration=now + 999)
     _ext(client, done, 1)
     _ext(client, live, 1)
@@ -283,18 +361,26 @@ def test_update_expiration(srv: EmulatorServer, client: Any) -> None:
     raw = srv.state.get_hit_raw(hid)
     assert raw["Expiration"] == pytest.approx(now + 7200, abs=1)
     assert raw["HITStatus"] == "Assignable"
-    _, _, turk = _refused(client, "update_expiration_for_hit", HITId="NOPE",
-                          ExpireAt=later)
+    _, _, turk = _refused(client, "update_expiration_for_hit", HITId="NOPE", ExpireAt=later)
     assert turk == "AWS.MechanicalTurk.HITDoesNotExist"
 
 
 def test_delete_hit(srv: EmulatorServer, client: Any) -> None:
     now = srv.state.now()
     live = srv.state.add_hit(CreationTime=RECENT, Expiration=now + 3600)
-    busy = srv.state.add_hit(CreationTime=RECENT, Expiration=now - 1, MaxAssignments=2,
-                             NumberOfAssignmentsPending=1, HITStatus="Unassignable")
-    done = srv.state.add_hit(CreationTime=RECENT, Expiration=now - 1, HITStatus="Reviewable",
-                             NumberOfAssignmentsCompleted=1)
+    busy = srv.state.add_hit(
+        CreationTime=RECENT,
+        Expiration=now - 1,
+        MaxAssignments=2,
+        NumberOfAssignmentsPending=1,
+        HITStatus="Unassignable",
+    )
+    done = srv.state.add_hit(
+        CreationTime=RECENT,
+        Expiration=now - 1,
+        HITStatus="Reviewable",
+        NumberOfAssignmentsCompleted=1,
+    )
     for hid in (live, busy):
         code, msg, turk = _refused(client, "delete_hit", HITId=hid)
         assert code == "RequestError" and turk == "AWS.MechanicalTurk.InvalidHITState"
@@ -303,9 +389,11 @@ def test_delete_hit(srv: EmulatorServer, client: Any) -> None:
     assert done not in srv.state.hit_ids()
     listed = [h["HITId"] for h in client.list_hits(MaxResults=100)["HITs"]]
     assert listed == [live, busy]
-    for call, kw in (("get_hit", {}), ("delete_hit", {}),
-                     ("create_additional_assignments_for_hit",
-                      {"NumberOfAdditionalAssignments": 1})):
+    for call, kw in (
+        ("get_hit", {}),
+        ("delete_hit", {}),
+        ("create_additional_assignments_for_hit", {"NumberOfAdditionalAssignments": 1}),
+    ):
         _, msg, turk = _refused(client, call, HITId=done, **kw)
         assert turk == "AWS.MechanicalTurk.HITDoesNotExist"
         assert msg.startswith(f"Hit {done} does not exist. (")
@@ -323,21 +411,28 @@ def test_account_balance(srv: EmulatorServer, client: Any) -> None:
 
 
 def test_list_assignments(srv: EmulatorServer, client: Any) -> None:
-    hid = srv.state.add_hit(CreationTime=RECENT, MaxAssignments=40,
-                            NumberOfAssignmentsCompleted=23, NumberOfAssignmentsPending=4)
+    hid = srv.state.add_hit(
+        CreationTime=RECENT,
+        MaxAssignments=40,
+        NumberOfAssignmentsCompleted=23,
+        NumberOfAssignmentsPending=4,
+    )
     got: list[dict[str, Any]] = []
     for page in client.get_paginator("list_assignments_for_hit").paginate(
-            HITId=hid, PaginationConfig={"PageSize": 10}):
+        HITId=hid, PaginationConfig={"PageSize": 10}
+    ):
         assert_output("ListAssignmentsForHIT", page)
         assert page["NumResults"] == len(page["Assignments"])
         got += page["Assignments"]
     assert len(got) == 23
     assert len({a["AssignmentId"] for a in got}) == 23
     assert all(a["HITId"] == hid for a in got)
-    rejected = client.list_assignments_for_hit(HITId=hid, AssignmentStatuses=["Rejected"],
-                                               MaxResults=100)
-    assert rejected["NumResults"] == len(
-        [a for a in got if a["AssignmentStatus"] == "Rejected"]) > 0
+    rejected = client.list_assignments_for_hit(
+        HITId=hid, AssignmentStatuses=["Rejected"], MaxResults=100
+    )
+    assert (
+        rejected["NumResults"] == len([a for a in got if a["AssignmentStatus"] == "Rejected"]) > 0
+    )
     none = client.list_assignments_for_hit(HITId=srv.state.add_hit())
     assert none["NumResults"] == 0 and "NextToken" not in none
     _, _, turk = _refused(client, "list_assignments_for_hit", HITId="NOPE")
@@ -351,13 +446,13 @@ def test_seeded_server_responses_validate() -> None:
         from tests.emulator.helpers import make_client
 
         client = make_client(srv.url)
-        pages = list(client.get_paginator("list_hits").paginate(
-            PaginationConfig={"PageSize": 100}))
+        pages = list(client.get_paginator("list_hits").paginate(PaginationConfig={"PageSize": 100}))
         for page in pages:
             assert_output("ListHITs", page)
         hits = [h for p in pages for h in p["HITs"]]
         assert len(hits) == 120
         for h in hits[:45]:
             assert_output("GetHIT", client.get_hit(HITId=h["HITId"]))
-            assert_output("ListAssignmentsForHIT",
-                          client.list_assignments_for_hit(HITId=h["HITId"]))
+            assert_output(
+                "ListAssignmentsForHIT", client.list_assignments_for_hit(HITId=h["HITId"])
+            )

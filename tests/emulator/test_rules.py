@@ -24,8 +24,11 @@ def test_fee_examples() -> None:
     assert cost_for(Decimal("0.33"), 3, 12) == Decimal("1.39")
 
 
-@given(reward=st.integers(0, 50_000).map(lambda c: Decimal(c) / 100),
-       n=st.integers(1, 5000), after=st.integers(1, 1_000_000))
+@given(
+    reward=st.integers(0, 50_000).map(lambda c: Decimal(c) / 100),
+    n=st.integers(1, 5000),
+    after=st.integers(1, 1_000_000),
+)
 def test_fee_properties(reward: Decimal, n: int, after: int) -> None:
     fee = fee_for(reward, n, after)
     assert fee >= Decimal("0.01") * n

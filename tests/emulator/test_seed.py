@@ -31,29 +31,32 @@ def test_shapes_and_invariants() -> None:
         submitted = h.pop("NumberOfAssignmentsSubmitted", 0)
         assert not validate(h, hit_shape, raw=True), h
         assert re.fullmatch(r"[A-Z0-9]{30}", h["HITId"])
-        assert (h["NumberOfAssignmentsAvailable"] + h["NumberOfAssignmentsPending"]
-                + h["NumberOfAssignmentsCompleted"] + submitted) == h["MaxAssignments"]
+        assert (
+            h["NumberOfAssignmentsAvailable"]
+            + h["NumberOfAssignmentsPending"]
+            + h["NumberOfAssignmentsCompleted"]
+            + submitted
+        ) == h["MaxAssignments"]
         assert h["Expiration"] > h["CreationTime"]
 
 
 def test_special_cases_covered() -> None:
     hits = build_hits(200, 1, NOW)
     assert 30 <= special_case_count() <= 50
-    special = hits[:special_case_count()]
+    special = hits[: special_case_count()]
     day0 = NOW // 86400 * 86400
     maxes = {h["MaxAssignments"] for h in special}
     assert set(range(1, 11)) <= maxes
     assert any(m >= 1000 for m in maxes)
-    assert any(h["MaxAssignments"] == 9 and h["NumberOfAssignmentsAvailable"] == 0
-               for h in special)
+    assert any(h["MaxAssignments"] == 9 and h["NumberOfAssignmentsAvailable"] == 0 for h in special)
     assert any(h["CreationTime"] < EXTENSION_CUTOFF for h in special)
     assert any(h["CreationTime"] == EXTENSION_CUTOFF for h in special)
-    assert any(h["Expiration"] < day0 and h["CreationTime"] > EXTENSION_CUTOFF
-               for h in special)
+    assert any(h["Expiration"] < day0 and h["CreationTime"] > EXTENSION_CUTOFF for h in special)
     statuses = {h["HITStatus"] for h in special}
     assert {"Assignable", "Reviewable", "Unassignable"} <= statuses
-    assert any(h["NumberOfAssignmentsPending"] and h["NumberOfAssignmentsCompleted"]
-               for h in special)
+    assert any(
+        h["NumberOfAssignmentsPending"] and h["NumberOfAssignmentsCompleted"] for h in special
+    )
     titles = [h["Title"] for h in special]
     assert any(len(t) >= 200 for t in titles)
     assert any("[bold red]URGENT[/]" in t for t in titles)

@@ -24,11 +24,11 @@ from turktui.emulator import EmulatorServer
 
 RECENT = 1_700_000_000.0
 T0 = 1_800_000_000.0
-FUNDS = ("This Requester has insufficient funds in their account to complete this "
-         "transaction. Please visit https://requester.mturk.com/prepayments/new to purchase "
-         "Prepaid HITs.")
-
-
+FUNDS = (
+    "This Requester has insufficient funds in their account to complete this "
+    "transaction. Please visit https://requester.mturk.com/prepayments/new to purchase "
+    "Prepaid HITs."
+)
 
 
 @pytest.fixture
@@ -47,14 +47,21 @@ def _listed(client: Any) -> dict[str, dict[str, Any]]:
     return {h["HITId"]: h for h in page["HITs"]}
 
 
-def test_assignable_hit_reads_reviewable_once_expired(srv: EmulatorServer, client: Any,
-                                                      clock: Clock) -> None:
+def test_assignable_hit_reads_reviewable_once_expired(
+    srv: EmulatorServer, client: Any, clock: Clock
+) -> None:
     # [STATUS]: expired → Reviewable, without any operation touching the HIT.
     idle = srv.state.add_hit(CreationTime=RECENT, Expiration=T0 + 100, MaxAssignments=3)
-    done = srv.state.add_hit(CreationTime=RECENT, Expiration=T0 + 100, MaxAssignments=3,
-                             NumberOfAssignmentsCompleted=1, NumberOfAssignmentsSubmitted=1)
-    busy = srv.state.add_hit(CreationTime=RECENT, Expiration=T0 + 100, MaxAssignments=3,
-                             NumberOfAssignmentsPending=1)
+    done = srv.state.add_hit(
+        CreationTime=RECENT,
+        Expiration=T0 + 100,
+        MaxAssignments=3,
+        NumberOfAssignmentsCompleted=1,
+        NumberOfAssignmentsSubmitted=1,
+    )
+    busy = srv.state.add_hit(
+        CreationTime=RECENT, Expiration=T0 + 100, MaxAssignments=3, NumberOfAssignmentsPending=1
+    )
     for hid in (idle, done, busy):
         assert client.get_hit(HITId=hid)["HIT"]["HITStatus"] == "Assignable"
     clock.t = T0 + 99.999
@@ -79,8 +86,9 @@ def test_get_hit_alone_sees_the_expiry(srv: EmulatorServer, client: Any, clock: 
     assert client.get_hit(HITId=hid)["HIT"]["HITStatus"] == "Reviewable"
 
 
-def test_expired_then_extended_is_assignable_again(srv: EmulatorServer, client: Any,
-                                                   clock: Clock) -> None:
+def test_expired_then_extended_is_assignable_again(
+    srv: EmulatorServer, client: Any, clock: Clock
+) -> None:
     # [STATUS] + ListReviewableHITs in the API reference: a Reviewable HIT leaves that state
     # "by being extended, so assignments are once again available".
     hid = srv.state.add_hit(CreationTime=RECENT, Expiration=T0 + 10, MaxAssignments=2)
@@ -92,12 +100,20 @@ def test_expired_then_extended_is_assignable_again(srv: EmulatorServer, client: 
 
 def test_submitted_work_counts_in_none_of_the_numbers(srv: EmulatorServer, client: Any) -> None:
     # [MODEL]: Completed = approved or rejected; Pending = accepted, not yet submitted.
-    hid = srv.state.add_hit(CreationTime=RECENT, Expiration=T0 + 86400, MaxAssignments=12,
-                            NumberOfAssignmentsPending=2, NumberOfAssignmentsCompleted=3,
-                            NumberOfAssignmentsSubmitted=4)
+    hid = srv.state.add_hit(
+        CreationTime=RECENT,
+        Expiration=T0 + 86400,
+        MaxAssignments=12,
+        NumberOfAssignmentsPending=2,
+        NumberOfAssignmentsCompleted=3,
+        NumberOfAssignmentsSubmitted=4,
+    )
     hit = client.get_hit(HITId=hid)["HIT"]
-    assert (hit["NumberOfAssignmentsPending"], hit["NumberOfAssignmentsAvailable"],
-            hit["NumberOfAssignmentsCompleted"]) == (2, 3, 3)
+    assert (
+        hit["NumberOfAssignmentsPending"],
+        hit["NumberOfAssignmentsAvailable"],
+        hit["NumberOfAssignmentsCompleted"],
+    ) == (2, 3, 3)
     assert hit["MaxAssignments"] - 2 - 3 - 3 == 4 == srv.state.submitted_count(hid)
     client.create_additional_assignments_for_hit(HITId=hid, NumberOfAdditionalAssignments=2)
     hit = client.get_hit(HITId=hid)["HIT"]
@@ -112,12 +128,16 @@ def test_insufficient_funds_real_text(srv: EmulatorServer, client: Any, op: str)
     srv.state.set_balance("1.19")
     with pytest.raises(ClientError) as info:
         if op == "extend":
-            client.create_additional_assignments_for_hit(HITId=hid,
-                                                         NumberOfAdditionalAssignments=1)
+            client.create_additional_assignments_for_hit(HITId=hid, NumberOfAdditionalAssignments=1)
         else:
-            client.create_hit(LifetimeInSeconds=600, AssignmentDurationInSeconds=600,
-                              Reward="1.00", Title="t", Description="d",
-                              Question="<x/>")
+            client.create_hit(
+                LifetimeInSeconds=600,
+                AssignmentDurationInSeconds=600,
+                Reward="1.00",
+                Title="t",
+                Description="d",
+                Question="<x/>",
+            )
     code, msg, turk = error_of(info.value)
     assert code == "RequestError"
     assert msg == FUNDS + f" ({int(T0 * 1000)})"

@@ -22,25 +22,43 @@ def _assert_headers(headers: Any) -> None:
 
 
 def test_raw_bodies_validate(srv: EmulatorServer) -> None:
-    hid = srv.state.add_hit(MaxAssignments=3, NumberOfAssignmentsCompleted=2,
-                            QualificationRequirements=[
-                                {"QualificationTypeId": "000000000000000000L0",
-                                 "Comparator": "GreaterThan", "IntegerValues": [90],
-                                 "RequiredToPreview": True}])
+    hid = srv.state.add_hit(
+        MaxAssignments=3,
+        NumberOfAssignmentsCompleted=2,
+        QualificationRequirements=[
+            {
+                "QualificationTypeId": "000000000000000000L0",
+                "Comparator": "GreaterThan",
+                "IntegerValues": [90],
+                "RequiredToPreview": True,
+            }
+        ],
+    )
     calls = [
         ("ListHITs", {"MaxResults": 5}),
         ("GetHIT", {"HITId": hid}),
         ("GetAccountBalance", {}),
         ("ListAssignmentsForHIT", {"HITId": hid}),
         ("CreateAdditionalAssignmentsForHIT", {"HITId": hid, "NumberOfAdditionalAssignments": 1}),
-        ("UpdateExpirationForHIT", {"HITId": hid,
-                                    "ExpireAt": srv.state.get_hit_raw(hid)["Expiration"] + 3600}),
+        (
+            "UpdateExpirationForHIT",
+            {"HITId": hid, "ExpireAt": srv.state.get_hit_raw(hid)["Expiration"] + 3600},
+        ),
         ("UpdateExpirationForHIT", {"HITId": hid, "ExpireAt": 0}),
         ("DeleteHIT", {"HITId": hid}),
-        ("CreateHIT", {"LifetimeInSeconds": 60, "AssignmentDurationInSeconds": 60,
-                       "Reward": "0.05", "Title": "t", "Description": "d",
-                       "MaxAssignments": 4, "HITLayoutId": "LAYOUT1",
-                       "HITLayoutParameters": [{"Name": "n", "Value": "v"}]}),
+        (
+            "CreateHIT",
+            {
+                "LifetimeInSeconds": 60,
+                "AssignmentDurationInSeconds": 60,
+                "Reward": "0.05",
+                "Title": "t",
+                "Description": "d",
+                "MaxAssignments": 4,
+                "HITLayoutId": "LAYOUT1",
+                "HITLayoutParameters": [{"Name": "n", "Value": "v"}],
+            },
+        ),
     ]
     for op, body in calls:
         status, headers, data = raw_call(srv.url, op, body)
@@ -52,21 +70,31 @@ def test_raw_bodies_validate(srv: EmulatorServer) -> None:
     assert data["HIT"]["MaxAssignments"] == 4 and data["HIT"]["Reward"] == "0.05"
 
 
-@pytest.mark.parametrize(("op", "body", "expected"), [
-    ("GetHIT", {}, "Value null at 'hITId' failed to satisfy constraint: "
-                   "Member must not be null"),
-    ("ListHITs", {"MaxResults": 0}, "Member must have value greater than or equal to 1"),
-    ("ListHITs", {"MaxResults": 101}, "Member must have value less than or equal to 100"),
-    ("ListHITs", {"MaxResults": "ten"}, "Member must be of type integer"),
-    ("ListHITs", {"NextToken": ""}, "Member must have length greater than or equal to 1"),
-    ("GetHIT", {"HITId": "lower-case"}, "regular expression pattern"),
-    ("CreateAdditionalAssignmentsForHIT", {"HITId": "ABC", "NumberOfAdditionalAssignments": 1.5},
-     "Member must be of type integer"),
-    ("UpdateExpirationForHIT", {"HITId": "ABC", "ExpireAt": "not a time"}, "timestamp"),
-    ("CreateHIT", {"Title": "x"}, "4 validation errors detected"),
-])
-def test_validation_errors(srv: EmulatorServer, op: str, body: dict[str, Any],
-                           expected: str) -> None:
+@pytest.mark.parametrize(
+    ("op", "body", "expected"),
+    [
+        (
+            "GetHIT",
+            {},
+            "Value null at 'hITId' failed to satisfy constraint: Member must not be null",
+        ),
+        ("ListHITs", {"MaxResults": 0}, "Member must have value greater than or equal to 1"),
+        ("ListHITs", {"MaxResults": 101}, "Member must have value less than or equal to 100"),
+        ("ListHITs", {"MaxResults": "ten"}, "Member must be of type integer"),
+        ("ListHITs", {"NextToken": ""}, "Member must have length greater than or equal to 1"),
+        ("GetHIT", {"HITId": "lower-case"}, "regular expression pattern"),
+        (
+            "CreateAdditionalAssignmentsForHIT",
+            {"HITId": "ABC", "NumberOfAdditionalAssignments": 1.5},
+            "Member must be of type integer",
+        ),
+        ("UpdateExpirationForHIT", {"HITId": "ABC", "ExpireAt": "not a time"}, "timestamp"),
+        ("CreateHIT", {"Title": "x"}, "4 validation errors detected"),
+    ],
+)
+def test_validation_errors(
+    srv: EmulatorServer, op: str, body: dict[str, Any], expected: str
+) -> None:
     status, headers, data = raw_call(srv.url, op, body)
     assert status == 400
     _assert_headers(headers)
@@ -94,8 +122,9 @@ def test_unknown_operation_and_target(srv: EmulatorServer) -> None:
     _assert_headers(headers)
     status, _, data = raw_call(srv.url, None, {})
     assert status == 400 and data["__type"] == "UnknownOperationException"
-    status, _, data = raw_call(srv.url, None, {},
-                               headers={"X-Amz-Target": "DynamoDB_20120810.ListTables"})
+    status, _, data = raw_call(
+        srv.url, None, {}, headers={"X-Amz-Target": "DynamoDB_20120810.ListTables"}
+    )
     assert status == 400 and data["__type"] == "UnknownOperationException"
 
 
@@ -174,8 +203,9 @@ def test_request_count_and_any_authorization(srv: EmulatorServer) -> None:
     assert srv.state.request_count() == 2
 
 
-def test_internal_error_becomes_service_fault(srv: EmulatorServer,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_internal_error_becomes_service_fault(
+    srv: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from turktui.emulator import server as server_mod
 
     def boom(state: Any, params: Any) -> Any:
@@ -204,9 +234,13 @@ def test_stop_closes_socket() -> None:
 def test_chunked_body_and_deep_json(srv: EmulatorServer) -> None:
     with socket.create_connection((srv.host, srv.port), timeout=5) as s:
         body = b'{"MaxResults": 5}'
-        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                  b"X-Amz-Target: MTurkRequesterServiceV20170117.ListHITs\r\n\r\n"
-                  + b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n")
+        s.sendall(
+            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+            b"X-Amz-Target: MTurkRequesterServiceV20170117.ListHITs\r\n\r\n"
+            + b"%x\r\n" % len(body)
+            + body
+            + b"\r\n0\r\n\r\n"
+        )
         reply = s.recv(65536)
     assert reply.startswith(b"HTTP/1.1 200")
     status, _, data = raw_call(srv.url, "ListHITs", b"[" * 100_000 + b"]" * 100_000)

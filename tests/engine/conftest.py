@@ -31,8 +31,7 @@ class Clock:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[EmulatorServer]:
-    srv = EmulatorServer(host="127.0.0.1", port=0, hits=0, seed=1,
-                         balance="100000000.00").start()
+    srv = EmulatorServer(host="127.0.0.1", port=0, hits=0, seed=1, balance="100000000.00").start()
     yield srv
     srv.stop()
 
@@ -50,8 +49,12 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def engine(service: MTurkService, history: HistoryStore, env: Environment,
-           clock: Clock) -> Engine:
-    return Engine(service, history, env, clock=clock,
-                  backoff=Backoff(attempts=5, base=0.01, cap=0.05, total=2.0), seed=1)
-
+def engine(service: MTurkService, history: HistoryStore, env: Environment, clock: Clock) -> Engine:
+    return Engine(
+        service,
+        history,
+        env,
+        clock=clock,
+        backoff=Backoff(attempts=5, base=0.01, cap=0.05, total=2.0),
+        seed=1,
+    )

@@ -70,19 +70,35 @@ async def test_unsettled_requests_are_offered_at_start_up(make_emulator, make_co
     # An earlier session recorded its intent and was killed while sending it.
     history = open_history(ctx.paths.history_db)
     record_id = history.create(
-        env_kind=ctx.env.kind.value, endpoint=ctx.env.endpoint_url, profile=None,
-        hit_id=hit_id, hit_title="Left behind", n=2, token="turktui-left-behind-0001",
-        max_before=20, expected_after=22, state=State.PLANNED, now=FIXED_NOW,
+        env_kind=ctx.env.kind.value,
+        endpoint=ctx.env.endpoint_url,
+        profile=None,
+        hit_id=hit_id,
+        hit_title="Left behind",
+        n=2,
+        token="turktui-left-behind-0001",
+        max_before=20,
+        expected_after=22,
+        state=State.PLANNED,
+        now=FIXED_NOW,
     )
-    history.add_attempt(record_id, operation="CreateAdditionalAssignmentsForHIT",
-                        outcome="started", at=FIXED_NOW, state=State.SENDING,
-                        first_sent=FIXED_NOW)
+    history.add_attempt(
+        record_id,
+        operation="CreateAdditionalAssignmentsForHIT",
+        outcome="started",
+        at=FIXED_NOW,
+        state=State.SENDING,
+        first_sent=FIXED_NOW,
+    )
     history.close()
     app = TurkTuiApp(ctx)
     async with app.run_test(size=(100, 30)) as pilot:
         await _until(pilot, lambda: isinstance(app.screen, ConfirmScreen), timeout=20)
         await pilot.press("y")
-        await _until(pilot, lambda: app.ctx.history is not None
-                     and not app.ctx.history.unsettled(), timeout=20)
+        await _until(
+            pilot,
+            lambda: app.ctx.history is not None and not app.ctx.history.unsettled(),
+            timeout=20,
+        )
         assert app.ctx.history.get(record_id).state.settled
     assert server.state.get_hit_raw(hit_id)["MaxAssignments"] == 22

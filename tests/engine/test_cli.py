@@ -21,14 +21,22 @@ OP = "CreateAdditionalAssignmentsForHIT"
 
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
-    return subprocess_env(tmp_path, AWS_ACCESS_KEY_ID="AKIDTESTTESTTEST0000",
-                          AWS_SECRET_ACCESS_KEY="test-secret")
+    return subprocess_env(
+        tmp_path, AWS_ACCESS_KEY_ID="AKIDTESTTESTTEST0000", AWS_SECRET_ACCESS_KEY="test-secret"
+    )
 
 
-def run(env: dict[str, str], *args: str, extra: dict[str, str] | None = None,
-        stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "turktui", *args], env={**env, **(extra or {})},
-                          capture_output=True, text=True, timeout=60, input=stdin)
+def run(
+    env: dict[str, str], *args: str, extra: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "turktui", *args],
+        env={**env, **(extra or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        input=stdin,
+    )
 
 
 def test_extend_json_success_then_history(emulator, cli_env) -> None:
@@ -63,8 +71,9 @@ def test_refused_by_mturk_is_3_and_unknown_hit_is_3(emulator, cli_env) -> None:
         emulator.state.set_balance("100000000.00")
     assert res.returncode == 3
     assert json.loads(res.stdout)["error_code"] == "AWS.MechanicalTurk.InsufficientFunds"
-    res = run(cli_env, "extend", "NOSUCHHIT000000000000000000000", "1",
-              "--endpoint-url", emulator.url)
+    res = run(
+        cli_env, "extend", "NOSUCHHIT000000000000000000000", "1", "--endpoint-url", emulator.url
+    )
     assert res.returncode == 3
 
 
@@ -76,8 +85,7 @@ def test_service_error_is_4(cli_env) -> None:
 def test_extend_help_documents_exit_codes(cli_env) -> None:
     res = run(cli_env, "extend", "--help")
     assert res.returncode == 0
-    for line in ("0  success", "3  refused", "4  service error", "5  outcome unknown",
-                 "2  usage"):
+    for line in ("0  success", "3  refused", "4  service error", "5  outcome unknown", "2  usage"):
         assert line in res.stdout
 
 
@@ -108,8 +116,9 @@ def test_production_needs_yes_without_a_tty(emulator, monkeypatch, capsys) -> No
 def test_sigkill_between_send_and_record_then_resolve(emulator, cli_env) -> None:
     hit_id = emulator.state.add_hit(MaxAssignments=2, Reward="1.00")
     before = emulator.state.balance
-    res = run(cli_env, "extend", hit_id, "3", "--endpoint-url", emulator.url,
-              extra=crash_after_send())
+    res = run(
+        cli_env, "extend", hit_id, "3", "--endpoint-url", emulator.url, extra=crash_after_send()
+    )
     assert res.returncode == -signal.SIGKILL
     assert emulator.state.get_hit_raw(hit_id)["MaxAssignments"] == 5  # it was applied
     pending = json.loads(run(cli_env, "history", "--json", "--unsettled").stdout)
@@ -126,8 +135,7 @@ def test_sigkill_between_send_and_record_then_resolve(emulator, cli_env) -> None
 
 def test_resolve_without_tty_or_yes_only_lists(emulator, cli_env) -> None:
     hit_id = emulator.state.add_hit(MaxAssignments=2, Reward="1.00")
-    run(cli_env, "extend", hit_id, "1", "--endpoint-url", emulator.url,
-        extra=crash_after_send())
+    run(cli_env, "extend", hit_id, "1", "--endpoint-url", emulator.url, extra=crash_after_send())
     sent = emulator.state.request_count(OP)
     res = run(cli_env, "resolve", "--endpoint-url", emulator.url)
     assert res.returncode == 2 and "--yes" in res.stderr

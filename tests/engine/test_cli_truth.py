@@ -21,8 +21,9 @@ OP_EXPIRE = "UpdateExpirationForHIT"
 
 
 def _env(home: Path) -> dict[str, str]:
-    return subprocess_env(home, AWS_ACCESS_KEY_ID="AKIDTESTTESTTEST0000",
-                          AWS_SECRET_ACCESS_KEY="test-secret")
+    return subprocess_env(
+        home, AWS_ACCESS_KEY_ID="AKIDTESTTESTTEST0000", AWS_SECRET_ACCESS_KEY="test-secret"
+    )
 
 
 @pytest.fixture
@@ -31,8 +32,13 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "turktui", *args], env=env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "turktui", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def _history_path(env: dict[str, str]) -> Path:
@@ -56,8 +62,7 @@ def test_token_reused_for_another_hit(emulator, cli_env, tmp_path) -> None:
     assert res.returncode == 6, res.stdout + res.stderr
     data = json.loads(res.stdout)
     assert data["state"] == "conflict" and data["exit_code"] == 6
-    assert (data["max_before"], data["expected_after"], data["actual_after"]) == \
-        (5000, 5001, 5000)
+    assert (data["max_before"], data["expected_after"], data["actual_after"]) == (5000, 5001, 5000)
     assert emulator.state.get_hit_raw(b)["MaxAssignments"] == 5000
     listing = run(other, "history")
     assert listing.returncode == 0
@@ -90,8 +95,9 @@ def test_shortening_the_expiration_is_refused_naming_the_current_one(emulator, c
 def test_expire_now(emulator, cli_env) -> None:
     now = emulator.state.now()
     hit = emulator.state.add_hit(MaxAssignments=3, Reward="0.10", Expiration=now + 86400)
-    res = run(cli_env, "extend", hit, "1", "--expire-in", "now", "--json",
-              "--endpoint-url", emulator.url)
+    res = run(
+        cli_env, "extend", hit, "1", "--expire-in", "now", "--json", "--endpoint-url", emulator.url
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     data = json.loads(res.stdout)
     assert data["expire_at"].startswith("1970-01-01T00:00:00")
@@ -105,9 +111,18 @@ def test_one_request_per_hit_unless_allow_second(emulator, cli_env) -> None:
     assert run(cli_env, "paths").returncode == 0
     store = HistoryStore(_history_path(cli_env))
     try:
-        store.create(env_kind="demo", endpoint=emulator.url, profile=None, hit_id=hit,
-                     hit_title="", n=2, token="turktui-" + "1" * 32, max_before=2,
-                     expected_after=4, state=State.UNKNOWN)
+        store.create(
+            env_kind="demo",
+            endpoint=emulator.url,
+            profile=None,
+            hit_id=hit,
+            hit_title="",
+            n=2,
+            token="turktui-" + "1" * 32,
+            max_before=2,
+            expected_after=4,
+            state=State.UNKNOWN,
+        )
     finally:
         store.close()
     sent = emulator.state.request_count(OP)

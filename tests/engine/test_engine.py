@@ -86,11 +86,14 @@ def test_apply_then_drop(emulator, service, engine, history) -> None:
     assert "already processed" in rec.note and "Confirmed" in rec.note
 
 
-@pytest.mark.parametrize("fault", [
-    {"throttle": 1.0, "count": 2},
-    {"error": 1.0, "count": 2},
-    {"latency": 0.6, "count": 1},
-])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"throttle": 1.0, "count": 2},
+        {"error": 1.0, "count": 2},
+        {"latency": 0.6, "count": 1},
+    ],
+)
 def test_transient_faults_apply_exactly_once(emulator, service, engine, history, fault) -> None:
     hit = make_hit(emulator, service, 12, reward="1.25")
     before = emulator.state.balance
@@ -153,13 +156,14 @@ def test_exhausted_unknown_then_resolved(emulator, service, engine, history) -> 
 def test_unreachable_is_failed_not_unknown(history, clock) -> None:
     env = Environment(EnvKind.DEMO, "http://127.0.0.1:9")
     service = MTurkService(env, read_timeout=0.3, connect_timeout=0.3)
-    engine = Engine(service, history, env, clock=clock,
-                    backoff=Backoff(attempts=3, base=0.01, cap=0.02))
+    engine = Engine(
+        service, history, env, clock=clock, backoff=Backoff(attempts=3, base=0.01, cap=0.02)
+    )
     from datetime import datetime, timezone
 
     from turktui.domain.models import Hit
-    hit = Hit("X" * 30, max_assignments=3, reward=Decimal("1"),
-              created=datetime.now(timezone.utc))
+
+    hit = Hit("X" * 30, max_assignments=3, reward=Decimal("1"), created=datetime.now(timezone.utc))
     outcome = engine.extend(hit, 1)
     assert outcome.record.state is State.FAILED
     # The HIT is read just before sending (fresh numbers): unreachable, nothing is sent.
@@ -169,8 +173,14 @@ def test_unreachable_is_failed_not_unknown(history, clock) -> None:
 
 def test_expired_hit_also_extended_in_time(emulator, service, engine, history, clock) -> None:
     now = emulator.state.now()
-    hit = make_hit(emulator, service, 3, CreationTime=now - 10 * 86400,
-                   Expiration=now - 86400, HITStatus="Reviewable")
+    hit = make_hit(
+        emulator,
+        service,
+        3,
+        CreationTime=now - 10 * 86400,
+        Expiration=now - 86400,
+        HITStatus="Reviewable",
+    )
     target = clock() + timedelta(days=2)
     outcome = engine.extend(hit, 2, target)
     assert outcome.succeeded
@@ -206,11 +216,21 @@ def _sending_record(srv, history, clock, n=2, max_before=3):
     service = MTurkService(env, read_timeout=0.5)
     hit_id = srv.state.add_hit(MaxAssignments=max_before, Reward="1.00")
     token = new_token()
-    rid = history.create(env_kind="demo", endpoint=srv.url, profile=None, hit_id=hit_id,
-                         hit_title="t", n=n, token=token, max_before=max_before,
-                         expected_after=max_before + n, now=clock())
-    history.add_attempt(rid, operation=OP, outcome="started", at=clock(), state=State.SENDING,
-                        first_sent=clock())
+    rid = history.create(
+        env_kind="demo",
+        endpoint=srv.url,
+        profile=None,
+        hit_id=hit_id,
+        hit_title="t",
+        n=n,
+        token=token,
+        max_before=max_before,
+        expected_after=max_before + n,
+        now=clock(),
+    )
+    history.add_attempt(
+        rid, operation=OP, outcome="started", at=clock(), state=State.SENDING, first_sent=clock()
+    )
     service.create_additional_assignments(hit_id, n, token)
     engine = Engine(service, history, env, clock=clock, backoff=Backoff(base=0.01))
     return engine, rid, hit_id
@@ -243,11 +263,21 @@ def test_resolve_after_24h_not_applied(own_server, history, clock) -> None:
     env = Environment(EnvKind.DEMO, own_server.url)
     service = MTurkService(env)
     hit_id = own_server.state.add_hit(MaxAssignments=3, Reward="1.00")
-    rid = history.create(env_kind="demo", endpoint=own_server.url, profile=None, hit_id=hit_id,
-                         hit_title="t", n=2, token=new_token(), max_before=3, expected_after=5,
-                         now=clock())
-    history.add_attempt(rid, operation=OP, outcome="started", at=clock(), state=State.SENDING,
-                        first_sent=clock())
+    rid = history.create(
+        env_kind="demo",
+        endpoint=own_server.url,
+        profile=None,
+        hit_id=hit_id,
+        hit_title="t",
+        n=2,
+        token=new_token(),
+        max_before=3,
+        expected_after=5,
+        now=clock(),
+    )
+    history.add_attempt(
+        rid, operation=OP, outcome="started", at=clock(), state=State.SENDING, first_sent=clock()
+    )
     clock.advance(30 * 3600)
     own_server.state.advance(30 * 3600)
     out = Engine(service, history, env, clock=clock).resolve(history.get(rid))
@@ -267,8 +297,17 @@ def test_resolve_after_24h_ambiguous_stays_unknown(own_server, history, clock) -
 
 def test_resolve_planned_never_sent(own_server, history, clock) -> None:
     env = Environment(EnvKind.DEMO, own_server.url)
-    rid = history.create(env_kind="demo", endpoint=own_server.url, profile=None, hit_id="H",
-                         hit_title="t", n=2, token=new_token(), max_before=3, expected_after=5)
+    rid = history.create(
+        env_kind="demo",
+        endpoint=own_server.url,
+        profile=None,
+        hit_id="H",
+        hit_title="t",
+        n=2,
+        token=new_token(),
+        max_before=3,
+        expected_after=5,
+    )
     out = Engine(MTurkService(env), history, env, clock=clock).resolve(history.get(rid))
     assert out.record.state is State.RESOLVED_NOT_APPLIED
     assert own_server.state.request_count(OP) == 0

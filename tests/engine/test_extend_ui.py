@@ -46,15 +46,29 @@ class Host(ControllerApp):
         self.balance_refreshes += 1
 
 
-def make_ctx(url: str, tmp_path: Path, kind: EnvKind = EnvKind.DEMO, *, read_only: bool = False,
-             balance: str | None = "100.00") -> AppContext:
+def make_ctx(
+    url: str,
+    tmp_path: Path,
+    kind: EnvKind = EnvKind.DEMO,
+    *,
+    read_only: bool = False,
+    balance: str | None = "100.00",
+) -> AppContext:
     env = Environment(kind, url, None, read_only)
     creds = ("AKIDTESTTESTTEST0000", "secret") if kind is not EnvKind.DEMO else None
-    paths = Paths(config_file=tmp_path / "c.toml", data_dir=tmp_path / "data",
-                  history_db=tmp_path / "data" / "history.sqlite3", log_dir=tmp_path / "log")
-    return AppContext(env=env, service=MTurkService(env, credentials=creds, read_timeout=2),
-                      settings=Settings(), paths=paths,
-                      balance=Balance(Decimal(balance)) if balance else None)
+    paths = Paths(
+        config_file=tmp_path / "c.toml",
+        data_dir=tmp_path / "data",
+        history_db=tmp_path / "data" / "history.sqlite3",
+        log_dir=tmp_path / "log",
+    )
+    return AppContext(
+        env=env,
+        service=MTurkService(env, credentials=creds, read_timeout=2),
+        settings=Settings(),
+        paths=paths,
+        balance=Balance(Decimal(balance)) if balance else None,
+    )
 
 
 def screen_text(app: Any) -> str:
@@ -84,17 +98,26 @@ async def open_dialog(app: Host, pilot: Any, hit: Hit) -> ExtendScreen:
     return app.screen
 
 
-@pytest.mark.parametrize("fields, expect_range, expect_typed", [
-    ({"MaxAssignments": 4, "Reward": "1.00"},
-     "1\u20135: this HIT was created with 4 assignments and can never reach 10",
-     ("2", "4 \u2192 6", "$2.40", "20% fee")),
-    ({"MaxAssignments": 12, "Reward": "1.00"},
-     "1\u2013999,988: a HIT may have at most 1,000,000 assignments",
-     ("3", "12 \u2192 15", "$4.20", "40% fee")),
-    ({"MaxAssignments": 8, "Reward": "0.05"},
-     "1: this HIT was created with 8 assignments and can never reach 10",
-     ("1", "8 \u2192 9", "$0.06", "enough")),
-])
+@pytest.mark.parametrize(
+    "fields, expect_range, expect_typed",
+    [
+        (
+            {"MaxAssignments": 4, "Reward": "1.00"},
+            "1\u20135: this HIT was created with 4 assignments and can never reach 10",
+            ("2", "4 \u2192 6", "$2.40", "20% fee"),
+        ),
+        (
+            {"MaxAssignments": 12, "Reward": "1.00"},
+            "1\u2013999,988: a HIT may have at most 1,000,000 assignments",
+            ("3", "12 \u2192 15", "$4.20", "40% fee"),
+        ),
+        (
+            {"MaxAssignments": 8, "Reward": "0.05"},
+            "1: this HIT was created with 8 assignments and can never reach 10",
+            ("1", "8 \u2192 9", "$0.06", "enough"),
+        ),
+    ],
+)
 async def test_live_range_and_cost(emulator, tmp_path, fields, expect_range, expect_typed) -> None:
     ctx = make_ctx(emulator.url, tmp_path)
     hit = hit_for(emulator, ctx.service, **fields)
@@ -117,12 +140,21 @@ async def test_live_range_and_cost(emulator, tmp_path, fields, expect_range, exp
     assert emulator.state.get_hit_raw(hit.hit_id)["MaxAssignments"] == fields["MaxAssignments"]
 
 
-@pytest.mark.parametrize("fields, says, time_ok", [
-    ({"MaxAssignments": 9}, "can never reach 10, so none can be added", True),
-    ({"MaxAssignments": 20, "CreationTime": datetime(2015, 1, 1, tzinfo=UTC).timestamp(),
-      "Expiration": datetime(2015, 1, 8, tzinfo=UTC).timestamp()},
-     "before 2015-07-22", False),
-])
+@pytest.mark.parametrize(
+    "fields, says, time_ok",
+    [
+        ({"MaxAssignments": 9}, "can never reach 10, so none can be added", True),
+        (
+            {
+                "MaxAssignments": 20,
+                "CreationTime": datetime(2015, 1, 1, tzinfo=UTC).timestamp(),
+                "Expiration": datetime(2015, 1, 8, tzinfo=UTC).timestamp(),
+            },
+            "before 2015-07-22",
+            False,
+        ),
+    ],
+)
 async def test_cannot_be_extended_says_why(emulator, tmp_path, fields, says, time_ok) -> None:
     ctx = make_ctx(emulator.url, tmp_path)
     hit = hit_for(emulator, ctx.service, **fields)
@@ -148,8 +180,15 @@ async def test_cannot_be_extended_says_why(emulator, tmp_path, fields, says, tim
 async def test_expired_hit_offers_expiration_and_does_both(emulator, tmp_path) -> None:
     ctx = make_ctx(emulator.url, tmp_path)
     now = emulator.state.now()
-    hit = hit_for(emulator, ctx.service, MaxAssignments=3, Reward="0.50",
-                  CreationTime=now - 5 * 86400, Expiration=now - 3600, HITStatus="Reviewable")
+    hit = hit_for(
+        emulator,
+        ctx.service,
+        MaxAssignments=3,
+        Reward="0.50",
+        CreationTime=now - 5 * 86400,
+        Expiration=now - 3600,
+        HITStatus="Reviewable",
+    )
     app = Host(ctx)
     async with app.run_test(size=(100, 45)) as pilot:
         screen = await open_dialog(app, pilot, hit)
@@ -172,8 +211,22 @@ async def test_expired_hit_offers_expiration_and_does_both(emulator, tmp_path) -
     assert app.updated[-1].max_assignments == 5 and app.balance_refreshes == 1
 
 
-INVALID = ["0", "-1", "+5", "abc", "1e3", " 5", "5 ", "\uff15", "\u0663", "6", "1,0",
-           "99999999999999999999", "Add five", ""]
+INVALID = [
+    "0",
+    "-1",
+    "+5",
+    "abc",
+    "1e3",
+    " 5",
+    "5 ",
+    "\uff15",
+    "\u0663",
+    "6",
+    "1,0",
+    "99999999999999999999",
+    "Add five",
+    "",
+]
 
 
 async def test_every_invalid_input_disables_submit(emulator, tmp_path) -> None:
@@ -255,8 +308,15 @@ async def test_production_confirmation_restates_and_guards(emulator, tmp_path) -
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         body = text_of(app.screen, "#confirm-body")
-        for part in ("PRODUCTION: add 2 assignments", "10 \u2192 12", "$2.80", "40% fee",
-                     "$100.00", "real money", "[b]x[/b]"):
+        for part in (
+            "PRODUCTION: add 2 assignments",
+            "10 \u2192 12",
+            "$2.80",
+            "40% fee",
+            "$100.00",
+            "real money",
+            "[b]x[/b]",
+        ):
             assert part in body, body
         await pilot.press("enter")  # focus is on Cancel: a stray Enter never sends
         await pilot.pause()
@@ -291,8 +351,10 @@ async def test_history_screen_100k_filter_detail(emulator, tmp_path) -> None:
     app = Host(ctx)
     async with app.run_test(size=(120, 40)) as pilot:
         history = extend_flow.get_history(app)
-        history.import_many({"hit_id": f"HIT{i:06d}", "n": 1, "token": f"t{i}",
-                             "hit_title": f"Survey {i} \x1b[31m"} for i in range(100_000))
+        history.import_many(
+            {"hit_id": f"HIT{i:06d}", "n": 1, "token": f"t{i}", "hit_title": f"Survey {i} \x1b[31m"}
+            for i in range(100_000)
+        )
         t0 = time.perf_counter()
         extend_flow.open_history(app)
         screen = app.screen
@@ -326,11 +388,26 @@ async def test_history_screen_100k_filter_detail(emulator, tmp_path) -> None:
 def _crashed_record(emulator: Any, ctx: AppContext, history: Any) -> tuple[int, str]:
     hit_id = emulator.state.add_hit(MaxAssignments=3, Reward="1.00")
     token = new_token()
-    rid = history.create(env_kind="demo", endpoint=emulator.url, profile=None, hit_id=hit_id,
-                         hit_title="t", n=2, token=token, max_before=3, expected_after=5)
+    rid = history.create(
+        env_kind="demo",
+        endpoint=emulator.url,
+        profile=None,
+        hit_id=hit_id,
+        hit_title="t",
+        n=2,
+        token=token,
+        max_before=3,
+        expected_after=5,
+    )
     now = datetime.now(UTC)
-    history.add_attempt(rid, operation=OP, outcome="started", at=now, state=State.SENDING,
-                        first_sent=now - timedelta(minutes=5))
+    history.add_attempt(
+        rid,
+        operation=OP,
+        outcome="started",
+        at=now,
+        state=State.SENDING,
+        first_sent=now - timedelta(minutes=5),
+    )
     ctx.service.create_additional_assignments(hit_id, 2, token)  # applied; never recorded
     return rid, hit_id
 
@@ -359,6 +436,5 @@ async def test_resolve_from_history_screen(emulator, tmp_path) -> None:
         await pilot.pause()
         await pilot.press("r")
         await wait_until(pilot, lambda: history.get(rid).state is State.RESOLVED_SUCCEEDED)
-        await wait_until(pilot, lambda: app.screen.records[0].state
-                         is State.RESOLVED_SUCCEEDED)
+        await wait_until(pilot, lambda: app.screen.records[0].state is State.RESOLVED_SUCCEEDED)
     assert emulator.state.get_hit_raw(hit_id)["MaxAssignments"] == 5

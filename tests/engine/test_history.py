@@ -17,8 +17,17 @@ from turktui.domain.records import State, record_to_json
 
 
 def _add(store: HistoryStore, **kw) -> int:
-    values = dict(env_kind="demo", endpoint="http://x", profile=None, hit_id="HIT1",
-                  hit_title="Title", n=2, token="turktui-t", max_before=3, expected_after=5)
+    values = dict(
+        env_kind="demo",
+        endpoint="http://x",
+        profile=None,
+        hit_id="HIT1",
+        hit_title="Title",
+        n=2,
+        token="turktui-t",
+        max_before=3,
+        expected_after=5,
+    )
     values.update(kw)
     return store.create(**values)
 
@@ -43,8 +52,14 @@ def test_roundtrip_query_filter_count(tmp_path: Path) -> None:
     store = HistoryStore(tmp_path / "h.db")
     a = _add(store, hit_title="Alpha survey", state=State.SUCCEEDED)
     b = _add(store, hit_title="Beta 100% _odd_", state=State.UNKNOWN)
-    store.add_attempt(b, operation="X", outcome="error", at=store.get(b).created,
-                      error_code="ConnectionLost", error_message="dropped")
+    store.add_attempt(
+        b,
+        operation="X",
+        outcome="error",
+        at=store.get(b).created,
+        error_code="ConnectionLost",
+        error_message="dropped",
+    )
     assert [r.id for r in store.query()] == [b, a]
     assert [r.id for r in store.query(text="alpha")] == [a]
     assert [r.id for r in store.query(text="100%")] == [b]
@@ -64,9 +79,11 @@ def test_migrates_old_schema_in_place(tmp_path: Path) -> None:
     path = tmp_path / "h.db"
     db = sqlite3.connect(path)
     db.executescript(MIGRATIONS[0] + "PRAGMA user_version = 1;")
-    db.execute("INSERT INTO requests (created, updated, env_kind, endpoint, hit_id, n, token, "
-               "max_before, expected_after, state) VALUES (1, 1, 'demo', 'e', 'H', 1, 't', 1, 2,"
-               " 'succeeded')")
+    db.execute(
+        "INSERT INTO requests (created, updated, env_kind, endpoint, hit_id, n, token, "
+        "max_before, expected_after, state) VALUES (1, 1, 'demo', 'e', 'H', 1, 't', 1, 2,"
+        " 'succeeded')"
+    )
     db.commit()
     db.close()
     store = HistoryStore(path)
@@ -113,9 +130,12 @@ store.close()
 
 def test_two_processes_write_at_once_and_lose_nothing(tmp_path: Path) -> None:
     path = tmp_path / "shared" / "h.db"
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), who, "500"],
-                              stderr=subprocess.PIPE, text=True)
-             for who in ("A", "B")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path), who, "500"], stderr=subprocess.PIPE, text=True
+        )
+        for who in ("A", "B")
+    ]
     results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
     assert [code for code, _ in results] == [0, 0], results
     store = HistoryStore(path)
@@ -128,8 +148,10 @@ def test_two_processes_write_at_once_and_lose_nothing(tmp_path: Path) -> None:
 def test_opens_and_lists_fast_with_100k_records(tmp_path: Path) -> None:
     path = tmp_path / "h.db"
     store = HistoryStore(path)
-    store.import_many({"hit_id": f"HIT{i:06d}", "n": 1, "token": f"t{i}",
-                       "hit_title": f"Survey {i}"} for i in range(100_000))
+    store.import_many(
+        {"hit_id": f"HIT{i:06d}", "n": 1, "token": f"t{i}", "hit_title": f"Survey {i}"}
+        for i in range(100_000)
+    )
     store.close()
     t0 = time.perf_counter()
     store = HistoryStore(path)

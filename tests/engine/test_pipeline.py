@@ -29,8 +29,11 @@ PACKAGE = Path(__file__).resolve().parents[2] / "turktui"
 
 def test_no_test_hook_in_the_product() -> None:
     """The crash-after-send hook is installed from outside (tests/seams)."""
-    offenders = [str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
-                 if "TURKTUI_TEST" in p.read_text(encoding="utf-8")]
+    offenders = [
+        str(p.relative_to(PACKAGE))
+        for p in PACKAGE.rglob("*.py")
+        if "TURKTUI_TEST" in p.read_text(encoding="utf-8")
+    ]
     assert offenders == []
 
 
@@ -62,9 +65,11 @@ def test_dispatch_of_one_runs_in_the_calling_thread(emulator, engine, history) -
     record = engine.record(engine.plan(engine.service.get_hit(hit_id), 1))
     assert record.state is State.PLANNED  # recorded before anything is sent
     seen: list[tuple[str, State]] = []
-    engine.dispatch([record], workers=1,
-                    on_outcome=lambda r, o: seen.append((threading.current_thread().name,
-                                                         o.state)))
+    engine.dispatch(
+        [record],
+        workers=1,
+        on_outcome=lambda r, o: seen.append((threading.current_thread().name, o.state)),
+    )
     assert seen == [(threading.current_thread().name, State.SUCCEEDED)]
     assert history.get(record.id).state is State.SUCCEEDED
     assert emulator.state.get_hit_raw(hit_id)["MaxAssignments"] == 3
@@ -85,10 +90,10 @@ def test_dispatch_resolves_what_may_have_been_sent(emulator, engine, history) ->
 
 def test_operations_say_what_gethit_must_show() -> None:
     record = SimpleNamespace(expected_after=7, expire_at=None)
-    assert operations.ADD_ASSIGNMENTS.confirmed(record, SimpleNamespace(max_assignments=7),
-                                                None)
-    assert not operations.ADD_ASSIGNMENTS.confirmed(record, SimpleNamespace(max_assignments=5),
-                                                    None)
+    assert operations.ADD_ASSIGNMENTS.confirmed(record, SimpleNamespace(max_assignments=7), None)
+    assert not operations.ADD_ASSIGNMENTS.confirmed(
+        record, SimpleNamespace(max_assignments=5), None
+    )
     from turktui.domain.errors import RequestRefused, TokenAlreadyProcessed, TurkError
 
     for op in (operations.ADD_ASSIGNMENTS, operations.UPDATE_EXPIRATION):
@@ -114,9 +119,10 @@ def test_one_exit_code_policy() -> None:
     counts = {"conflict": 0, "unknown": 0, "not_sent": 0, "failed": 0, "refused": 0}
     assert batch_exit_code(SimpleNamespace(**counts)) == EXIT_OK
     assert batch_exit_code(SimpleNamespace(**counts), refused_lines=1) == EXIT_REFUSED
-    assert batch_exit_code(SimpleNamespace(**{**counts, "refused": 1, "failed": 1})) \
-        == EXIT_SERVICE
-    assert batch_exit_code(SimpleNamespace(**{**counts, "failed": 1, "not_sent": 1})) \
-        == EXIT_UNKNOWN
-    assert batch_exit_code(SimpleNamespace(**{**counts, "unknown": 1, "conflict": 1})) \
-        == EXIT_CONFLICT
+    assert batch_exit_code(SimpleNamespace(**{**counts, "refused": 1, "failed": 1})) == EXIT_SERVICE
+    assert (
+        batch_exit_code(SimpleNamespace(**{**counts, "failed": 1, "not_sent": 1})) == EXIT_UNKNOWN
+    )
+    assert (
+        batch_exit_code(SimpleNamespace(**{**counts, "unknown": 1, "conflict": 1})) == EXIT_CONFLICT
+    )

@@ -48,12 +48,19 @@ def max_of(emulator, hit_id: str) -> int:
 
 # -- expiration ---------------------------------------------------------------------------
 def test_expiration_repeat_after_a_lost_answer_is_confirmed_not_failed(
-        emulator, service, engine, history, clock) -> None:
+    emulator, service, engine, history, clock
+) -> None:
     """Old engine: MTurk's implicit token refuses the retry as "already processed" and the
     expiration was recorded as failed although it was applied."""
     now = emulator.state.now()
-    hit = make_hit(emulator, service, 3, CreationTime=now - 10 * 86400,
-                   Expiration=now - 3600, HITStatus="Reviewable")
+    hit = make_hit(
+        emulator,
+        service,
+        3,
+        CreationTime=now - 10 * 86400,
+        Expiration=now - 3600,
+        HITStatus="Reviewable",
+    )
     target = clock() + timedelta(days=2)
     emulator.faults.add(OP_EXPIRE, drop=1.0, count=1)  # applied, answer lost
     outcome = engine.extend(hit, 2, target)
@@ -67,13 +74,20 @@ def test_expiration_repeat_after_a_lost_answer_is_confirmed_not_failed(
 
 
 def test_expiration_already_processed_but_hit_disagrees_is_a_conflict(
-        emulator, service, engine, history, clock) -> None:
+    emulator, service, engine, history, clock
+) -> None:
     """Old engine: recorded "failed" (or, with another outcome, success) without asking
     GetHIT. Here MTurk says the implicit token was processed while the HIT shows another
     expiration (someone moved it since): a conflict with both values, never a success."""
     now = emulator.state.now()
-    hit = make_hit(emulator, service, 3, CreationTime=now - 10 * 86400,
-                   Expiration=now - 3600, HITStatus="Reviewable")
+    hit = make_hit(
+        emulator,
+        service,
+        3,
+        CreationTime=now - 10 * 86400,
+        Expiration=now - 3600,
+        HITStatus="Reviewable",
+    )
     target = clock() + timedelta(days=2)
     first = engine.extend(hit, 1, target)
     assert first.record.expiry_state == "succeeded"
@@ -85,9 +99,19 @@ def test_expiration_already_processed_but_hit_disagrees_is_a_conflict(
         raw["Expiration"] = target.timestamp() + 86400
         emulator.state._hits[hit.hit_id].changed()
     record_id = history.create(
-        env_kind="demo", endpoint=engine.env.endpoint_url, profile=None, hit_id=hit.hit_id,
-        hit_title="", n=1, token=new_token(), max_before=4, expected_after=5,
-        expire_at=target.replace(microsecond=0), state=State.SENDING, owner=engine.owner)
+        env_kind="demo",
+        endpoint=engine.env.endpoint_url,
+        profile=None,
+        hit_id=hit.hit_id,
+        hit_title="",
+        n=1,
+        token=new_token(),
+        max_before=4,
+        expected_after=5,
+        expire_at=target.replace(microsecond=0),
+        state=State.SENDING,
+        owner=engine.owner,
+    )
     engine._update_expiration(history.get(record_id), lambda e: None)
     rec = history.get(record_id)
     assert rec.expiry_state == "conflict"
@@ -97,7 +121,8 @@ def test_expiration_already_processed_but_hit_disagrees_is_a_conflict(
 
 
 def test_shortening_is_refused_before_sending_naming_the_current_expiration(
-        emulator, service, engine, clock) -> None:
+    emulator, service, engine, clock
+) -> None:
     """Old engine: moved the expiration earlier and reported success."""
     now = emulator.state.now()
     hit = make_hit(emulator, service, 3, Expiration=now + 2 * 86400)
@@ -106,18 +131,22 @@ def test_shortening_is_refused_before_sending_naming_the_current_expiration(
         engine.plan(hit, 1, clock() + timedelta(hours=1))
     assert info.value.code == "expiration"
     assert "cannot shorten" in info.value.message
-    assert datetime.fromtimestamp(now + 2 * 86400, UTC).strftime("%Y-%m-%d %H:%M") \
+    assert (
+        datetime.fromtimestamp(now + 2 * 86400, UTC).strftime("%Y-%m-%d %H:%M")
         in info.value.message
+    )
     assert (emulator.state.request_count(OP_EXPIRE), emulator.state.request_count(OP)) == sent
 
 
 def test_expire_now_is_sent_as_epoch_zero_even_with_a_clock_behind(
-        emulator, service, history, env, clock) -> None:
+    emulator, service, history, env, clock
+) -> None:
     """Old engine: refused "expire now" (past times), and a client "now" from a clock behind
     MTurk's would be a shortening MTurk refuses."""
     clock.advance(-2 * 3600)  # the local clock is two hours behind
-    engine = Engine(service, history, env, clock=clock,
-                    backoff=Backoff(attempts=3, base=0.01, cap=0.02))
+    engine = Engine(
+        service, history, env, clock=clock, backoff=Backoff(attempts=3, base=0.01, cap=0.02)
+    )
     now = emulator.state.now()
     hit = make_hit(emulator, service, 3, Expiration=now + 86400)
     outcome = engine.extend(hit, 1, EXPIRE_NOW)
@@ -131,7 +160,8 @@ def test_expire_now_is_sent_as_epoch_zero_even_with_a_clock_behind(
 
 # -- "already processed" for extensions ---------------------------------------------------
 def test_token_reused_on_another_hit_is_a_conflict_not_a_success(
-        emulator, service, engine, env, clock, tmp_path) -> None:
+    emulator, service, engine, env, clock, tmp_path
+) -> None:
     """Old engine: "Added 1 assignment (max 5,000 → 5,001)", exit 0, while B did not change.
     A second history (another machine) reuses A's token on HIT B."""
     a = make_hit(emulator, service, 5000)
@@ -140,21 +170,26 @@ def test_token_reused_on_another_hit_is_a_conflict_not_a_success(
     assert engine.extend(a, 1, token=token).succeeded
     other = HistoryStore(tmp_path / "other.sqlite3")
     try:
-        engine2 = Engine(service, other, env, clock=clock,
-                         backoff=Backoff(attempts=3, base=0.01, cap=0.02))
+        engine2 = Engine(
+            service, other, env, clock=clock, backoff=Backoff(attempts=3, base=0.01, cap=0.02)
+        )
         outcome = engine2.extend(service.get_hit(b.hit_id), 1, token=token)
     finally:
         other.close()
     assert outcome.record.state is State.CONFLICT
     assert not outcome.succeeded
-    assert (outcome.record.max_before, outcome.record.expected_after,
-            outcome.record.actual_after) == (5000, 5001, 5000)
+    assert (
+        outcome.record.max_before,
+        outcome.record.expected_after,
+        outcome.record.actual_after,
+    ) == (5000, 5001, 5000)
     assert "5,000" in outcome.message and "5,001" in outcome.message
     assert max_of(emulator, b.hit_id) == 5000
 
 
 def test_token_of_another_hit_in_this_history_is_refused_before_sending(
-        emulator, service, engine) -> None:
+    emulator, service, engine
+) -> None:
     a = make_hit(emulator, service, 20)
     b = make_hit(emulator, service, 20)
     token = new_token()
@@ -183,13 +218,23 @@ def test_plan_from_a_stale_hit_records_the_fresh_max(emulator, service, engine, 
 
 
 def test_second_request_on_a_hit_with_an_unsettled_one_is_refused(
-        emulator, service, engine, history) -> None:
+    emulator, service, engine, history
+) -> None:
     """Old engine: a second request started from the same numbers while the first was in
     flight."""
     hit = make_hit(emulator, service, 2)
-    history.create(env_kind="demo", endpoint=engine.env.endpoint_url, profile=None,
-                   hit_id=hit.hit_id, hit_title="", n=2, token=new_token(), max_before=2,
-                   expected_after=4, state=State.UNKNOWN)
+    history.create(
+        env_kind="demo",
+        endpoint=engine.env.endpoint_url,
+        profile=None,
+        hit_id=hit.hit_id,
+        hit_title="",
+        n=2,
+        token=new_token(),
+        max_before=2,
+        expected_after=4,
+        state=State.UNKNOWN,
+    )
     sent = emulator.state.request_count(OP)
     with pytest.raises(PlanRefused) as info:
         engine.extend(hit, 2)
@@ -259,15 +304,25 @@ def _owner_of(pid: int) -> str:
 
 
 def test_resolve_leaves_a_live_process_records_alone(
-        emulator, service, engine, history, other_process) -> None:
+    emulator, service, engine, history, other_process
+) -> None:
     """Old engine: marked a live batch's planned members "never sent" (resolved_not_applied)
     while that process was about to send them."""
     hit = make_hit(emulator, service, 3)
     owner = _owner_of(other_process.pid)
     assert owner_alive(owner)
-    rid = history.create(env_kind="demo", endpoint=engine.env.endpoint_url, profile=None,
-                         hit_id=hit.hit_id, hit_title="", n=1, token=new_token(),
-                         max_before=3, expected_after=4, owner=owner)
+    rid = history.create(
+        env_kind="demo",
+        endpoint=engine.env.endpoint_url,
+        profile=None,
+        hit_id=hit.hit_id,
+        hit_title="",
+        n=1,
+        token=new_token(),
+        max_before=3,
+        expected_after=4,
+        owner=owner,
+    )
     with pytest.raises(PlanRefused) as info:
         engine.resolve(history.get(rid))
     assert info.value.code == "live"
@@ -281,8 +336,17 @@ def test_resolve_leaves_a_live_process_records_alone(
 
 
 def test_every_state_change_is_a_compare_and_set(history) -> None:
-    rid = history.create(env_kind="demo", endpoint="http://x", profile=None, hit_id="H",
-                         hit_title="", n=1, token=new_token(), max_before=1, expected_after=2)
+    rid = history.create(
+        env_kind="demo",
+        endpoint="http://x",
+        profile=None,
+        hit_id="H",
+        hit_title="",
+        n=1,
+        token=new_token(),
+        max_before=1,
+        expected_after=2,
+    )
     history.update(rid, state=State.SENDING, expect=State.PLANNED)
     with pytest.raises(StateChanged):
         history.update(rid, state=State.RESOLVED_NOT_APPLIED, expect=State.PLANNED)
@@ -296,30 +360,56 @@ def test_owner_of_a_reused_pid_is_not_alive() -> None:
     assert owner_alive(current_owner())
     assert not owner_alive(f"{socket.gethostname()}|{pid}|1")  # same pid, other start
     assert owner_alive("elsewhere|1|1", datetime.now(UTC), datetime.now(UTC))
-    assert not owner_alive("elsewhere|1|1", datetime.now(UTC) - timedelta(hours=2),
-                           datetime.now(UTC))
+    assert not owner_alive(
+        "elsewhere|1|1", datetime.now(UTC) - timedelta(hours=2), datetime.now(UTC)
+    )
 
 
 # -- resolution: comparison, window, re-send confirmation ------------------------------------
 def _unknown(history, engine, hit, n, *, sent_ago: timedelta, clock) -> int:
-    rid = history.create(env_kind="demo", endpoint=engine.env.endpoint_url, profile=None,
-                         hit_id=hit.hit_id, hit_title="", n=n, token=new_token(),
-                         max_before=hit.max_assignments,
-                         expected_after=hit.max_assignments + n, now=clock() - sent_ago)
-    history.add_attempt(rid, operation=OP, outcome="error", at=clock() - sent_ago,
-                        state=State.UNKNOWN, first_sent=clock() - sent_ago)
+    rid = history.create(
+        env_kind="demo",
+        endpoint=engine.env.endpoint_url,
+        profile=None,
+        hit_id=hit.hit_id,
+        hit_title="",
+        n=n,
+        token=new_token(),
+        max_before=hit.max_assignments,
+        expected_after=hit.max_assignments + n,
+        now=clock() - sent_ago,
+    )
+    history.add_attempt(
+        rid,
+        operation=OP,
+        outcome="error",
+        at=clock() - sent_ago,
+        state=State.UNKNOWN,
+        first_sent=clock() - sent_ago,
+    )
     return rid
 
 
 def test_comparison_with_another_request_on_the_hit_cannot_tell(
-        emulator, service, engine, history, clock) -> None:
+    emulator, service, engine, history, clock
+) -> None:
     """Old engine: a failed +2 was settled as "went through" because another +2 on the same
     HIT had succeeded (the history claimed +4, reality +2)."""
     hit = make_hit(emulator, service, 10)
     failed = _unknown(history, engine, hit, 2, sent_ago=timedelta(hours=30), clock=clock)
-    history.create(env_kind="demo", endpoint=engine.env.endpoint_url, profile=None,
-                   hit_id=hit.hit_id, hit_title="", n=2, token=new_token(), max_before=10,
-                   expected_after=12, state=State.SUCCEEDED, now=clock() - timedelta(hours=29))
+    history.create(
+        env_kind="demo",
+        endpoint=engine.env.endpoint_url,
+        profile=None,
+        hit_id=hit.hit_id,
+        hit_title="",
+        n=2,
+        token=new_token(),
+        max_before=10,
+        expected_after=12,
+        state=State.SUCCEEDED,
+        now=clock() - timedelta(hours=29),
+    )
     with emulator.state.lock:  # the other +2 really happened
         emulator.state._hits[hit.hit_id].data["MaxAssignments"] = 12
         emulator.state._hits[hit.hit_id].changed()
@@ -340,8 +430,11 @@ def test_resend_is_confirmed_with_gethit(emulator, service, engine, history, clo
     outcome = engine.resolve(history.get(rid))
     assert max_of(emulator, hit.hit_id) == 14
     assert outcome.record.state is State.CONFLICT
-    assert (outcome.record.max_before, outcome.record.expected_after,
-            outcome.record.actual_after) == (10, 13, 14)
+    assert (
+        outcome.record.max_before,
+        outcome.record.expected_after,
+        outcome.record.actual_after,
+    ) == (10, 13, 14)
 
 
 class _Clock:
@@ -368,8 +461,13 @@ def test_skewed_clock_does_not_resend_after_mturk_forgot_the_token(history) -> N
         def clock() -> datetime:
             return datetime.now(UTC) + timedelta(seconds=local["offset"])
 
-        engine = Engine(service, history, env, clock=clock,
-                        backoff=Backoff(attempts=2, base=0.01, cap=0.02, total=1))
+        engine = Engine(
+            service,
+            history,
+            env,
+            clock=clock,
+            backoff=Backoff(attempts=2, base=0.01, cap=0.02, total=1),
+        )
         hit_id = server.state.add_hit(MaxAssignments=10, Reward="0.10")
         server.faults.add(OP, drop=1.0)  # applied, every answer lost
         outcome = engine.extend(service.get_hit(hit_id), 3)
@@ -388,14 +486,19 @@ def test_skewed_clock_does_not_resend_after_mturk_forgot_the_token(history) -> N
         server.stop()
 
 
-def test_conservative_window_without_mturk_date(emulator, service, engine, history,
-                                                clock) -> None:
+def test_conservative_window_without_mturk_date(emulator, service, engine, history, clock) -> None:
     """Without MTurk's Date, the local clock alone decides, with an hour's margin."""
     hit = make_hit(emulator, service, 10)
     rid = _unknown(history, engine, hit, 1, sent_ago=timedelta(hours=23), clock=clock)
     assert not engine.can_resend(history.get(rid))
-    rid2 = _unknown(history, engine, make_hit(emulator, service, 10), 1,
-                    sent_ago=timedelta(hours=22), clock=clock)
+    rid2 = _unknown(
+        history,
+        engine,
+        make_hit(emulator, service, 10),
+        1,
+        sent_ago=timedelta(hours=22),
+        clock=clock,
+    )
     assert engine.can_resend(history.get(rid2))
 
 
@@ -410,9 +513,11 @@ def test_history_schema_upgrade_keeps_old_records(tmp_path: Path) -> None:
     for step in MIGRATIONS[:2]:
         db.executescript(step)
     db.execute("PRAGMA user_version = 2")
-    db.execute("INSERT INTO requests (created, updated, env_kind, endpoint, hit_id, n, token, "
-               "max_before, expected_after, state) VALUES (1, 1, 'demo', 'x', 'H', 1, 't', 1, "
-               "2, 'unknown')")
+    db.execute(
+        "INSERT INTO requests (created, updated, env_kind, endpoint, hit_id, n, token, "
+        "max_before, expected_after, state) VALUES (1, 1, 'demo', 'x', 'H', 1, 't', 1, "
+        "2, 'unknown')"
+    )
     db.commit()
     db.close()
     store = HistoryStore(path)
@@ -424,8 +529,9 @@ def test_history_schema_upgrade_keeps_old_records(tmp_path: Path) -> None:
         store.close()
 
 
-def test_another_thread_of_this_process_is_left_alone(emulator, service, engine, history,
-                                                       env, clock) -> None:
+def test_another_thread_of_this_process_is_left_alone(
+    emulator, service, engine, history, env, clock
+) -> None:
     """The app's history screen must not settle a request its own worker is sending."""
     hit = make_hit(emulator, service, 10)
     emulator.faults.add(OP, latency=0.6, count=1)

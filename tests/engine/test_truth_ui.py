@@ -30,9 +30,15 @@ OP = "CreateAdditionalAssignmentsForHIT"
 async def test_dialog_refuses_an_expiration_too_soon(emulator, tmp_path) -> None:
     ctx = make_ctx(emulator.url, tmp_path)
     now = emulator.state.now()
-    hit = hit_for(emulator, ctx.service, MaxAssignments=3, Reward="0.50",
-                  CreationTime=now - 20 * 86400, Expiration=now - 10 * 86400,
-                  HITStatus="Reviewable")
+    hit = hit_for(
+        emulator,
+        ctx.service,
+        MaxAssignments=3,
+        Reward="0.50",
+        CreationTime=now - 20 * 86400,
+        Expiration=now - 10 * 86400,
+        HITStatus="Reviewable",
+    )
     app = Host(ctx)
     async with app.run_test(size=(100, 45)) as pilot:
         screen = await open_dialog(app, pilot, hit)
@@ -56,9 +62,18 @@ async def test_second_request_needs_a_confirmation_showing_the_first(emulator, t
     hit = hit_for(emulator, ctx.service, MaxAssignments=2, Reward="0.25")
     app = Host(ctx)
     history = extend_flow.get_history(app)
-    rid = history.create(env_kind="demo", endpoint=emulator.url, profile=None,
-                         hit_id=hit.hit_id, hit_title="", n=2, token=new_token(),
-                         max_before=2, expected_after=4, state=State.UNKNOWN)
+    rid = history.create(
+        env_kind="demo",
+        endpoint=emulator.url,
+        profile=None,
+        hit_id=hit.hit_id,
+        hit_title="",
+        n=2,
+        token=new_token(),
+        max_before=2,
+        expected_after=4,
+        state=State.UNKNOWN,
+    )
     sent = emulator.state.request_count(OP)
     async with app.run_test(size=(100, 40)) as pilot:
         await open_dialog(app, pilot, hit)
@@ -98,12 +113,29 @@ async def test_startup_offer_leaves_live_records_alone(emulator, tmp_path) -> No
         import socket
 
         owner = f"{socket.gethostname()}|{proc.pid}|{_proc_start(proc.pid)}"
-        live = history.create(env_kind="demo", endpoint=emulator.url, profile=None,
-                              hit_id="H" * 30, hit_title="", n=1, token=new_token(),
-                              max_before=3, expected_after=4, owner=owner)
-        dead = history.create(env_kind="demo", endpoint=emulator.url, profile=None,
-                              hit_id="G" * 30, hit_title="", n=1, token=new_token(),
-                              max_before=3, expected_after=4)
+        live = history.create(
+            env_kind="demo",
+            endpoint=emulator.url,
+            profile=None,
+            hit_id="H" * 30,
+            hit_title="",
+            n=1,
+            token=new_token(),
+            max_before=3,
+            expected_after=4,
+            owner=owner,
+        )
+        dead = history.create(
+            env_kind="demo",
+            endpoint=emulator.url,
+            profile=None,
+            hit_id="G" * 30,
+            hit_title="",
+            n=1,
+            token=new_token(),
+            max_before=3,
+            expected_after=4,
+        )
         async with app.run_test(size=(100, 40)) as pilot:
             extend_flow.check_unsettled(app)
             await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))

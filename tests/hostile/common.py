@@ -15,8 +15,9 @@ FAKE_KEY = "AKIDHOSTILETEST00000"
 
 
 def cli_env(home: Path, **extra: str) -> dict[str, str]:
-    return subprocess_env(home, AWS_ACCESS_KEY_ID=FAKE_KEY, AWS_SECRET_ACCESS_KEY="not-a-secret",
-                          **extra)
+    return subprocess_env(
+        home, AWS_ACCESS_KEY_ID=FAKE_KEY, AWS_SECRET_ACCESS_KEY="not-a-secret", **extra
+    )
 
 
 def write_config(home: Path, text: str) -> None:
@@ -45,9 +46,14 @@ def records(home: Path) -> list[Any]:
 
 
 def spawn(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "turktui", *args], env=env, text=True,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "turktui", *args],
+        env=env,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def wait_for(cond: Callable[[], bool], timeout: float, what: str) -> None:

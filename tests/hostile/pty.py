@@ -21,8 +21,9 @@ EXIT_RE = re.compile(rb"TURKTUI-EXIT=(\d+)")
 
 
 class Session:
-    def __init__(self, args: list[str], env: dict[str, str], *, columns: int = 110,
-                 lines: int = 32) -> None:
+    def __init__(
+        self, args: list[str], env: dict[str, str], *, columns: int = 110, lines: int = 32
+    ) -> None:
         command = " ".join(shlex.quote(a) for a in [turktui_script(), *args])
         # A trap with a command: the shell outlives a Ctrl-C meant for turktui, and
         # turktui itself starts with the default SIGINT disposition.
@@ -30,8 +31,9 @@ class Session:
         self.screen = pyte.Screen(columns, lines)
         self.stream = pyte.ByteStream(self.screen)
         self.raw = bytearray()
-        self.child = pexpect.spawn("/bin/sh", ["-c", script], env=env,
-                                   dimensions=(lines, columns), timeout=30)
+        self.child = pexpect.spawn(
+            "/bin/sh", ["-c", script], env=env, dimensions=(lines, columns), timeout=30
+        )
 
     def pump(self, duration: float = 0.05) -> None:
         deadline = time.monotonic() + duration
@@ -56,8 +58,10 @@ class Session:
         start = time.monotonic()
         while not cond():
             if time.monotonic() - start > timeout:
-                raise AssertionError(f"timed out ({timeout} s) waiting for {what}; output "
-                                     f"tail: {bytes(self.raw[-600:])!r}")
+                raise AssertionError(
+                    f"timed out ({timeout} s) waiting for {what}; output "
+                    f"tail: {bytes(self.raw[-600:])!r}"
+                )
             self.pump(0.05)
         return time.monotonic() - start
 
@@ -96,12 +100,14 @@ class Session:
         """What the program left broken: alternate screen, mouse reporting, echo, icanon."""
         raw = bytes(self.raw)
         problems = []
-        for on, off, name in ((b"\x1b[?1049h", b"\x1b[?1049l", "alternate screen"),
-                              (b"\x1b[?1000h", b"\x1b[?1000l", "mouse reporting"),
-                              (b"\x1b[?1003h", b"\x1b[?1003l", "mouse motion")):
+        for on, off, name in (
+            (b"\x1b[?1049h", b"\x1b[?1049l", "alternate screen"),
+            (b"\x1b[?1000h", b"\x1b[?1000l", "mouse reporting"),
+            (b"\x1b[?1003h", b"\x1b[?1003l", "mouse motion"),
+        ):
             if on in raw and raw.rfind(off) < raw.rfind(on):
                 problems.append(f"{name} left on")
-        modes = raw[raw.find(b"TURKTUI-EXIT="):].split()
+        modes = raw[raw.find(b"TURKTUI-EXIT=") :].split()
         for mode in (b"echo", b"icanon", b"icrnl"):
             if mode not in modes:
                 problems.append(f"{mode.decode()} left off")

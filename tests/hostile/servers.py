@@ -28,10 +28,17 @@ def html_answer(status: int, text: str = "<html><body>Too Many Requests</body></
 def hit_json(hit_id: str = "HOSTILEHIT0000000001", **fields: Any) -> dict[str, Any]:
     now = time.time()
     raw: dict[str, Any] = {
-        "HITId": hit_id, "HITTypeId": "T1", "HITGroupId": "G1", "Title": "a HIT",
-        "HITStatus": "Assignable", "MaxAssignments": 5, "Reward": "0.10",
-        "CreationTime": now - 3600, "Expiration": now + 86400,
-        "NumberOfAssignmentsAvailable": 5, "NumberOfAssignmentsPending": 0,
+        "HITId": hit_id,
+        "HITTypeId": "T1",
+        "HITGroupId": "G1",
+        "Title": "a HIT",
+        "HITStatus": "Assignable",
+        "MaxAssignments": 5,
+        "Reward": "0.10",
+        "CreationTime": now - 3600,
+        "Expiration": now + 86400,
+        "NumberOfAssignmentsAvailable": 5,
+        "NumberOfAssignmentsPending": 0,
         "NumberOfAssignmentsCompleted": 0,
     }
     raw.update(fields)
@@ -96,8 +103,12 @@ class HostileServer:
         self.httpd.server_close()
 
 
-def trickle(handler: BaseHTTPRequestHandler, body: bytes, every: float, stop: threading.Event,
-            ) -> None:
+def trickle(
+    handler: BaseHTTPRequestHandler,
+    body: bytes,
+    every: float,
+    stop: threading.Event,
+) -> None:
     """Answer 200 with a correct Content-Length, then one byte every `every` seconds:
     each read succeeds well within any per-read timeout, the whole never ends in time."""
     handler.send_response(200)
@@ -109,7 +120,7 @@ def trickle(handler: BaseHTTPRequestHandler, body: bytes, every: float, stop: th
         if stop.wait(every):
             return
         try:
-            handler.wfile.write(body[i:i + 1])
+            handler.wfile.write(body[i : i + 1])
             handler.wfile.flush()
         except OSError:
             return

@@ -19,8 +19,12 @@ from tests.terminal.driver import terminal_env
 
 
 def app_env(home: Path, **extra: str) -> dict[str, str]:
-    return terminal_env(home, AWS_ACCESS_KEY_ID="AKIDHOSTILETEST00000",
-                        AWS_SECRET_ACCESS_KEY="not-a-secret", **extra)
+    return terminal_env(
+        home,
+        AWS_ACCESS_KEY_ID="AKIDHOSTILETEST00000",
+        AWS_SECRET_ACCESS_KEY="not-a-secret",
+        **extra,
+    )
 
 
 def one_hit_server(stop: threading.Event, *, trickle_create: bool = True) -> HostileServer:
@@ -40,8 +44,9 @@ def one_hit_server(stop: threading.Event, *, trickle_create: bool = True) -> Hos
 
 
 @pytest.mark.parametrize("term", ["dumb", "unknown"])
-def test_an_undrivable_terminal_gets_one_line_and_a_non_zero_exit(tmp_path: Path,
-                                                                  term: str) -> None:
+def test_an_undrivable_terminal_gets_one_line_and_a_non_zero_exit(
+    tmp_path: Path, term: str
+) -> None:
     session = Session(["--demo", "--demo-hits", "5"], app_env(tmp_path, TERM=term))
     try:
         status, elapsed = session.exit_status(30)
@@ -54,8 +59,9 @@ def test_an_undrivable_terminal_gets_one_line_and_a_non_zero_exit(tmp_path: Path
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_ends_the_app_and_restores_the_terminal(tmp_path: Path,
-                                                         sig: signal.Signals) -> None:
+def test_a_signal_ends_the_app_and_restores_the_terminal(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
     session = Session(["--demo", "--demo-hits", "5"], app_env(tmp_path))
     try:
         session.wait(lambda: "Quit" in session.text(), 40, "the app")
@@ -69,7 +75,8 @@ def test_a_signal_ends_the_app_and_restores_the_terminal(tmp_path: Path,
 
 
 def test_quitting_with_a_request_in_flight_says_so_and_ctrl_c_leaves_it_unknown(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     stop = threading.Event()
     with one_hit_server(stop) as server:
         session = Session(["--endpoint-url", server.url], app_env(tmp_path))
@@ -79,11 +86,15 @@ def test_quitting_with_a_request_in_flight_says_so_and_ctrl_c_leaves_it_unknown(
             session.wait(lambda: "Assignments to add" in session.text(), 10, "the dialog")
             session.send("1")
             session.send("\r")
-            wait_for(lambda: "CreateAdditionalAssignmentsForHIT" in server.ops(), 20,
-                     "the extension to be sent")
+            wait_for(
+                lambda: "CreateAdditionalAssignmentsForHIT" in server.ops(),
+                20,
+                "the extension to be sent",
+            )
             session.send("q")
-            waited = session.wait_raw(b"waiting for the request to HIT HOSTILE1 to finish "
-                                      b"(Ctrl-C to leave it unknown)", 5)
+            waited = session.wait_raw(
+                b"waiting for the request to HIT HOSTILE1 to finish (Ctrl-C to leave it unknown)", 5
+            )
             session.send("\x03")
             status, elapsed = session.exit_status(5)
         finally:
@@ -110,8 +121,11 @@ def test_sigterm_with_a_trickling_request_ends_within_the_deadline(tmp_path: Pat
             session.wait(lambda: "Assignments to add" in session.text(), 10, "the dialog")
             session.send("1")
             session.send("\r")
-            wait_for(lambda: "CreateAdditionalAssignmentsForHIT" in server.ops(), 20,
-                     "the extension to be sent")
+            wait_for(
+                lambda: "CreateAdditionalAssignmentsForHIT" in server.ops(),
+                20,
+                "the extension to be sent",
+            )
             session.kill(signal.SIGTERM)
             status, elapsed = session.exit_status(15)
         finally:
@@ -129,14 +143,20 @@ def test_a_history_locked_by_another_process_never_freezes_the_app(tmp_path: Pat
     path = demo_history_path(tmp_path)
     open_history(path).close()
     locker = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sqlite3, sys\n"
-         f"db = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
-         "db.execute('PRAGMA locking_mode=EXCLUSIVE')\n"
-         "db.execute('BEGIN EXCLUSIVE')\n"
-         "print('locked', flush=True)\n"
-         "sys.stdin.read()\n"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys\n"
+            f"db = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
+            "db.execute('PRAGMA locking_mode=EXCLUSIVE')\n"
+            "db.execute('BEGIN EXCLUSIVE')\n"
+            "print('locked', flush=True)\n"
+            "sys.stdin.read()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
         with pytest.raises(sqlite3.OperationalError):  # the lock really holds
@@ -156,8 +176,6 @@ def test_a_history_locked_by_another_process_never_freezes_the_app(tmp_path: Pat
         locker.wait(10)
     assert status == 0 and elapsed < 6
     assert session.terminal_problems() == []
-
-
 
 
 def test_quitting_the_app_checkpoints_the_history_wal(tmp_path: Path) -> None:

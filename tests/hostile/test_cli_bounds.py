@@ -42,9 +42,22 @@ def test_extend_against_a_trickling_server_ends_at_the_deadline(tmp_path: Path) 
         started = time.monotonic()
         try:
             result = subprocess.run(
-                [sys.executable, "-m", "turktui", "extend", "HOSTILE1", "1", "--json",
-                 "--endpoint-url", server.url], env=cli_env(tmp_path), capture_output=True,
-                text=True, timeout=60)
+                [
+                    sys.executable,
+                    "-m",
+                    "turktui",
+                    "extend",
+                    "HOSTILE1",
+                    "1",
+                    "--json",
+                    "--endpoint-url",
+                    server.url,
+                ],
+                env=cli_env(tmp_path),
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
         finally:
             stop.set()
         elapsed = time.monotonic() - started
@@ -57,8 +70,9 @@ def test_extend_against_a_trickling_server_ends_at_the_deadline(tmp_path: Path) 
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
-def test_a_signal_during_extend_records_the_request_as_unknown(tmp_path: Path,
-                                                               sig: signal.Signals) -> None:
+def test_a_signal_during_extend_records_the_request_as_unknown(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
     stop = threading.Event()
     with HostileServer(hanging_create(stop)) as server:
         proc = spawn(cli_env(tmp_path), "extend", "HOSTILE1", "1", "--endpoint-url", server.url)
@@ -83,45 +97,83 @@ def test_a_signal_during_extend_records_the_request_as_unknown(tmp_path: Path,
 
 def test_json_output_survives_an_ascii_only_stdout(tmp_path: Path, make_emulator: Any) -> None:
     emulator = make_emulator(0)
-    hit_id = emulator.state.add_hit(Title="Umfrage \u00fcber K\u00e4se \u2014 \U0001f9c0",
-                                    MaxAssignments=3, Reward="0.10",
-                                    CreationTime=emulator.state.now() - 60)
+    hit_id = emulator.state.add_hit(
+        Title="Umfrage \u00fcber K\u00e4se \u2014 \U0001f9c0",
+        MaxAssignments=3,
+        Reward="0.10",
+        CreationTime=emulator.state.now() - 60,
+    )
     result = subprocess.run(
-        [sys.executable, "-m", "turktui", "extend", hit_id, "2", "--json", "--endpoint-url",
-         emulator.url], env=cli_env(tmp_path, PYTHONIOENCODING="ascii", LC_ALL="C"),
-        capture_output=True, timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "turktui",
+            "extend",
+            hit_id,
+            "2",
+            "--json",
+            "--endpoint-url",
+            emulator.url,
+        ],
+        env=cli_env(tmp_path, PYTHONIOENCODING="ascii", LC_ALL="C"),
+        capture_output=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout.decode("ascii"))  # ASCII, escapes: valid JSON
     assert payload["hit_title"].endswith("\U0001f9c0") and payload["state"] == "succeeded"
     assert emulator.state.get_hit_raw(hit_id)["MaxAssignments"] == 5
-    text = subprocess.run([sys.executable, "-m", "turktui", "history"],
-                          env=cli_env(tmp_path, PYTHONIOENCODING="ascii", LC_ALL="C"),
-                          capture_output=True, timeout=60)
+    text = subprocess.run(
+        [sys.executable, "-m", "turktui", "history"],
+        env=cli_env(tmp_path, PYTHONIOENCODING="ascii", LC_ALL="C"),
+        capture_output=True,
+        timeout=60,
+    )
     assert text.returncode == 0 and b"Umfrage \\xfcber" in text.stdout
 
 
-@pytest.mark.parametrize("args", [
-    ["history", "--limit", "99999999999999999999999"],
-    ["history", "--limit", "0"],
-    ["--auto-refresh", "nan"],
-    ["--auto-refresh", "1e308"],
-    ["--demo-hits", "99999999999"],
-    ["extend", "A", "B", "--add", "1", "--workers", "99999999999999999999"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["history", "--limit", "99999999999999999999999"],
+        ["history", "--limit", "0"],
+        ["--auto-refresh", "nan"],
+        ["--auto-refresh", "1e308"],
+        ["--demo-hits", "99999999999"],
+        ["extend", "A", "B", "--add", "1", "--workers", "99999999999999999999"],
+    ],
+)
 def test_numeric_arguments_have_ranges(tmp_path: Path, args: list[str]) -> None:
-    result = subprocess.run([sys.executable, "-m", "turktui", *args], env=cli_env(tmp_path),
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "turktui", *args],
+        env=cli_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2, (result.returncode, result.stderr)
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
 
 
-def test_ctrl_c_during_a_bulk_batch_ends_cleanly_with_nothing_left_sending(
-        tmp_path: Path) -> None:
+def test_ctrl_c_during_a_bulk_batch_ends_cleanly_with_nothing_left_sending(tmp_path: Path) -> None:
     write_config(tmp_path, "request_deadline = 2\n")
     stop = threading.Event()
     with HostileServer(hanging_create(stop)) as server:
-        proc = spawn(cli_env(tmp_path), "extend", "BULK1", "BULK2", "BULK3", "--add", "1",
-                     "--workers", "1", "--yes", "--json", "--endpoint-url", server.url)
+        proc = spawn(
+            cli_env(tmp_path),
+            "extend",
+            "BULK1",
+            "BULK2",
+            "BULK3",
+            "--add",
+            "1",
+            "--workers",
+            "1",
+            "--yes",
+            "--json",
+            "--endpoint-url",
+            server.url,
+        )
         try:
             wait_for(lambda: CREATE in server.ops(), 30, "the first extension to be sent")
             proc.send_signal(signal.SIGINT)
@@ -140,6 +192,11 @@ def test_ctrl_c_during_a_bulk_batch_ends_cleanly_with_nothing_left_sending(
 
 def test_a_nan_request_deadline_in_the_config_is_one_line(tmp_path: Path) -> None:
     write_config(tmp_path, "request_deadline = nan\n")
-    result = subprocess.run([sys.executable, "-m", "turktui", "history"], env=cli_env(tmp_path),
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "turktui", "history"],
+        env=cli_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2 and "request_deadline" in result.stderr

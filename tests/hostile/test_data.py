@@ -41,14 +41,17 @@ async def _until(pilot: Any, cond: Any, timeout: float = 20.0) -> None:
 
 
 def test_a_huge_reward_and_a_null_max_are_shown_unreadable_and_never_extended(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     from turktui.ui.app import TurkTuiApp
     from turktui.ui.screens.detail import DetailScreen
     from turktui.ui.screens.extend import ExtendScreen
 
-    hits = [hit_json("HUGEREWARD", Reward="1e26", Title="huge reward"),
-            hit_json("NULLMAX", MaxAssignments=None, Title="null max"),
-            hit_json("NANMAX", MaxAssignments="nan", Title="nan max")]
+    hits = [
+        hit_json("HUGEREWARD", Reward="1e26", Title="huge reward"),
+        hit_json("NULLMAX", MaxAssignments=None, Title="null max"),
+        hit_json("NANMAX", MaxAssignments="nan", Title="nan max"),
+    ]
     with HostileServer(listing(*hits)) as server:
         ctx = make_ctx(server.url, tmp_path, credentials=("AKIDHOSTILE000000000", "s"))
 
@@ -84,8 +87,9 @@ def test_a_five_megabyte_title_opens_fast_and_is_copied_whole(tmp_path: Path) ->
     from turktui.ui.screens.detail import DetailScreen
 
     title = "T" * 5_000_000
-    with HostileServer(listing(hit_json("BIGTITLE", Title=title,
-                                        Description="D" * 1_000_000))) as server:
+    with HostileServer(
+        listing(hit_json("BIGTITLE", Title=title, Description="D" * 1_000_000))
+    ) as server:
         ctx = make_ctx(server.url, tmp_path, credentials=("AKIDHOSTILE000000000", "s"))
 
         async def drive() -> tuple[float, str, str]:

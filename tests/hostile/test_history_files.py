@@ -61,8 +61,13 @@ def test_the_cli_refuses_a_symlinked_history_in_one_line(tmp_path: Path) -> None
     path = history_path(tmp_path)
     path.parent.mkdir(parents=True)
     path.symlink_to(other)
-    result = subprocess.run([sys.executable, "-m", "turktui", "history"], env=cli_env(tmp_path),
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "turktui", "history"],
+        env=cli_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2 and "symbolic link" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and other.read_bytes() == before
 
@@ -78,8 +83,9 @@ def test_an_existing_0644_history_is_brought_to_0600(tmp_path: Path) -> None:
 def test_the_wal_is_checkpointed_on_close(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite3"
     store = HistoryStore(path)
-    store.import_many({"hit_id": f"H{i}", "n": 1, "token": f"t{i}", "hit_title": "x" * 500}
-                      for i in range(3000))
+    store.import_many(
+        {"hit_id": f"H{i}", "n": 1, "token": f"t{i}", "hit_title": "x" * 500} for i in range(3000)
+    )
     wal = Path(str(path) + "-wal")
     assert wal.stat().st_size > 0
     store.close()
@@ -91,20 +97,36 @@ def damage(path: Path) -> None:
     no version knows, NULLs where there must be values."""
     store = open_history(path)
     for i in range(3):
-        store.create(env_kind="demo", endpoint="http://127.0.0.1:1", profile=None,
-                     hit_id=f"HIT{i}", hit_title="t", n=1, token=f"tok{i}", max_before=1,
-                     expected_after=2)
+        store.create(
+            env_kind="demo",
+            endpoint="http://127.0.0.1:1",
+            profile=None,
+            hit_id=f"HIT{i}",
+            hit_title="t",
+            n=1,
+            token=f"tok{i}",
+            max_before=1,
+            expected_after=2,
+        )
     store.close()
     db = sqlite3.connect(path)
-    db.execute("UPDATE requests SET n = 'many', created = 1e300, max_before = x'00ff' "
-               "WHERE hit_id = 'HIT0'")
-    db.execute("UPDATE requests SET state = 'exploded', updated = 'yesterday', "
-               "first_sent = -1e308 WHERE hit_id = 'HIT1'")
+    db.execute(
+        "UPDATE requests SET n = 'many', created = 1e300, max_before = x'00ff' "
+        "WHERE hit_id = 'HIT0'"
+    )
+    db.execute(
+        "UPDATE requests SET state = 'exploded', updated = 'yesterday', "
+        "first_sent = -1e308 WHERE hit_id = 'HIT1'"
+    )
     db.execute("PRAGMA ignore_check_constraints = ON")
-    db.execute("UPDATE requests SET hit_title = 12345, duration = 'slow', expire_at = 'soon' "
-               "WHERE hit_id = 'HIT2'")
-    db.execute("INSERT INTO attempts (request_id, number, at, operation, outcome) "
-               "SELECT id, 'one', 1e300, 'extend', 'started' FROM requests WHERE hit_id='HIT2'")
+    db.execute(
+        "UPDATE requests SET hit_title = 12345, duration = 'slow', expire_at = 'soon' "
+        "WHERE hit_id = 'HIT2'"
+    )
+    db.execute(
+        "INSERT INTO attempts (request_id, number, at, operation, outcome) "
+        "SELECT id, 'one', 1e300, 'extend', 'started' FROM requests WHERE hit_id='HIT2'"
+    )
     db.commit()
     db.close()
 
@@ -128,10 +150,19 @@ def test_damaged_records_are_read_and_shown_as_damaged(tmp_path: Path) -> None:
 def test_history_and_resolve_commands_survive_damaged_records(tmp_path: Path) -> None:
     damage(history_path(tmp_path))
     env = cli_env(tmp_path)
-    for args in (["history"], ["history", "--json"], ["history", "--unsettled"],
-                 ["resolve", "--json", "--endpoint-url", "http://127.0.0.1:1"]):
-        result = subprocess.run([sys.executable, "-m", "turktui", *args], env=env,
-                                capture_output=True, text=True, timeout=60)
+    for args in (
+        ["history"],
+        ["history", "--json"],
+        ["history", "--unsettled"],
+        ["resolve", "--json", "--endpoint-url", "http://127.0.0.1:1"],
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "turktui", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode in (0, 2), (args, result.returncode, result.stderr)
         assert "Traceback" not in result.stderr and "internal error" not in result.stderr
         if "--json" in args and args[0] == "history":

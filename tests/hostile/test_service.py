@@ -20,9 +20,14 @@ from turktui.domain.errors import (
 
 
 def service(url: str, deadline: float = 5.0) -> MTurkService:
-    return MTurkService(Environment(EnvKind.CUSTOM, url, None, False),
-                        credentials=("AKIDHOSTILE000000000", "secret"), connect_timeout=1.0,
-                        read_timeout=5.0, max_attempts=1, request_deadline=deadline)
+    return MTurkService(
+        Environment(EnvKind.CUSTOM, url, None, False),
+        credentials=("AKIDHOSTILE000000000", "secret"),
+        connect_timeout=1.0,
+        read_timeout=5.0,
+        max_attempts=1,
+        request_deadline=deadline,
+    )
 
 
 def test_a_trickling_answer_is_bounded_by_the_overall_deadline() -> None:
@@ -72,18 +77,27 @@ def test_pagination_with_fresh_tokens_but_the_same_hits_stops() -> None:
         assert len(server.calls) == 2
 
 
-@pytest.mark.parametrize(("answer", "error", "text"), [
-    (json_answer({"__type": "ServiceFault", "Message": "boom"}), UnexpectedResponse,
-     "error body"),
-    (json_answer(b'{"HIT": {"HITId": "A", "Max'), UnexpectedResponse, "not JSON"),
-    (json_answer(b"<html>maintenance</html>"), UnexpectedResponse, "HTML"),
-    (json_answer([1, 2]), UnexpectedResponse, "not an object"),
-    (html_answer(429), Throttled, "HTTP 429"),
-    (html_answer(503, "<html>down</html>"), ServiceFault, "HTTP 503"),
-    (json_answer({"__type": "ThrottlingException", "Message": "slow"}, status=503),
-     ServiceFault, "HTTP 503"),
-    (html_answer(400, "<html>proxy says no</html>"), UnexpectedResponse, "not an MTurk error"),
-])
+@pytest.mark.parametrize(
+    ("answer", "error", "text"),
+    [
+        (
+            json_answer({"__type": "ServiceFault", "Message": "boom"}),
+            UnexpectedResponse,
+            "error body",
+        ),
+        (json_answer(b'{"HIT": {"HITId": "A", "Max'), UnexpectedResponse, "not JSON"),
+        (json_answer(b"<html>maintenance</html>"), UnexpectedResponse, "HTML"),
+        (json_answer([1, 2]), UnexpectedResponse, "not an object"),
+        (html_answer(429), Throttled, "HTTP 429"),
+        (html_answer(503, "<html>down</html>"), ServiceFault, "HTTP 503"),
+        (
+            json_answer({"__type": "ThrottlingException", "Message": "slow"}, status=503),
+            ServiceFault,
+            "HTTP 503",
+        ),
+        (html_answer(400, "<html>proxy says no</html>"), UnexpectedResponse, "not an MTurk error"),
+    ],
+)
 def test_hostile_answers_are_errors_not_successes(answer: Any, error: type, text: str) -> None:
     with HostileServer(lambda op, req, h: answer) as server:
         svc = service(server.url)
@@ -95,23 +109,29 @@ def test_hostile_answers_are_errors_not_successes(answer: Any, error: type, text
 
 def test_a_truncated_listing_is_an_error_not_an_empty_account() -> None:
     answer = json_answer(b'{"HITs": [{"HITId": "A"')
-    with HostileServer(lambda op, req, h: answer) as server, \
-            pytest.raises(UnexpectedResponse, match="not JSON"):
+    with (
+        HostileServer(lambda op, req, h: answer) as server,
+        pytest.raises(UnexpectedResponse, match="not JSON"),
+    ):
         service(server.url).list_all_hits()
 
 
 def test_gethit_for_another_hit_is_an_error() -> None:
     answer = json_answer({"HIT": hit_json("B")})
-    with HostileServer(lambda op, req, h: answer) as server, \
-            pytest.raises(UnexpectedResponse, match="another HIT"):
+    with (
+        HostileServer(lambda op, req, h: answer) as server,
+        pytest.raises(UnexpectedResponse, match="another HIT"),
+    ):
         service(server.url).get_hit("A")
 
 
 @pytest.mark.parametrize("value", [None, "nan", "NaN", 1e308, -3, "12.5", True, {"a": 1}])
 def test_an_unreadable_max_assignments_is_never_coerced(value: Any) -> None:
     answer = json_answer({"HIT": hit_json("A", MaxAssignments=value)})
-    with HostileServer(lambda op, req, h: answer) as server, \
-            pytest.raises(UnexpectedResponse, match="MaxAssignments"):
+    with (
+        HostileServer(lambda op, req, h: answer) as server,
+        pytest.raises(UnexpectedResponse, match="MaxAssignments"),
+    ):
         service(server.url).get_hit("A")
 
 

@@ -22,8 +22,9 @@ OP = "UpdateExpirationForHIT"
 
 def hit_expiring(emulator, service, delta: timedelta, **fields):
     when = (datetime.now(UTC) + delta).replace(microsecond=0)
-    hit_id = emulator.state.add_hit(MaxAssignments=3, Reward="0.50",
-                                    Expiration=when.timestamp(), **fields)
+    hit_id = emulator.state.add_hit(
+        MaxAssignments=3, Reward="0.50", Expiration=when.timestamp(), **fields
+    )
     return service.get_hit(hit_id)
 
 
@@ -52,8 +53,7 @@ def test_time_only_is_one_record(emulator, service, engine, history) -> None:
     assert [a.operation for a in rec.attempts] == [OP]
 
 
-def test_assignments_and_time_record_both_outcomes(emulator, service, engine,
-                                                   history) -> None:
+def test_assignments_and_time_record_both_outcomes(emulator, service, engine, history) -> None:
     hit = hit_expiring(emulator, service, timedelta(hours=5))
     target = add_time(hit.expiration, 86400, engine.clock())
     outcome = engine.extend(hit, 2, target)
@@ -83,8 +83,7 @@ def test_rules_refuse_before_sending(emulator, service, engine, seconds) -> None
     assert emulator.state.request_count(OP) == sent
 
 
-def test_a_dropped_answer_is_recorded_once_and_right(emulator, service, engine,
-                                                     history) -> None:
+def test_a_dropped_answer_is_recorded_once_and_right(emulator, service, engine, history) -> None:
     hit = hit_expiring(emulator, service, timedelta(hours=5))
     target = add_time(hit.expiration, 3 * 3600, engine.clock())
     emulator.faults.add(op=OP, drop=1, count=1)
@@ -99,26 +98,43 @@ def test_a_dropped_answer_is_recorded_once_and_right(emulator, service, engine,
 # -- the command ----------------------------------------------------------------------------
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
-    return subprocess_env(tmp_path, AWS_ACCESS_KEY_ID="AKIDTESTTESTTEST0000",
-                          AWS_SECRET_ACCESS_KEY="test-secret")
+    return subprocess_env(
+        tmp_path, AWS_ACCESS_KEY_ID="AKIDTESTTESTTEST0000", AWS_SECRET_ACCESS_KEY="test-secret"
+    )
 
 
 def run(env, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "turktui", *args], env=env,
-                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "turktui", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_cli_add_time_only_and_with_assignments(emulator, service, cli_env) -> None:
     hit = hit_expiring(emulator, service, timedelta(hours=5))
-    res = run(cli_env, "extend", hit.hit_id, "--add-time", "1d", "--json",
-              "--endpoint-url", emulator.url)
+    res = run(
+        cli_env, "extend", hit.hit_id, "--add-time", "1d", "--json", "--endpoint-url", emulator.url
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     data = json.loads(res.stdout)
     assert data["state"] == "succeeded" and data["change"] == "time" and data["n"] == 0
     expected = int((hit.expiration + timedelta(days=1)).timestamp())
     assert server_expiration(emulator, hit.hit_id) == expected
-    res = run(cli_env, "extend", hit.hit_id, "2", "--add-time", "2h", "--json",
-              "--endpoint-url", emulator.url)
+    res = run(
+        cli_env,
+        "extend",
+        hit.hit_id,
+        "2",
+        "--add-time",
+        "2h",
+        "--json",
+        "--endpoint-url",
+        emulator.url,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     data = json.loads(res.stdout)
     assert data["change"] == "+2 +time" and data["expiry_state"] == "succeeded"
@@ -126,12 +142,15 @@ def test_cli_add_time_only_and_with_assignments(emulator, service, cli_env) -> N
     assert emulator.state.get_hit_raw(hit.hit_id)["MaxAssignments"] == 5
 
 
-@pytest.mark.parametrize(("args", "code"), [
-    (["--add-time", "30s"], 3),          # under a minute: refused, nothing sent
-    (["--add-time", "1d", "--expire-in", "2d"], 2),
-    (["--add-time", "soon"], 2),
-    ([], 2),                             # neither N nor a time
-])
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["--add-time", "30s"], 3),  # under a minute: refused, nothing sent
+        (["--add-time", "1d", "--expire-in", "2d"], 2),
+        (["--add-time", "soon"], 2),
+        ([], 2),  # neither N nor a time
+    ],
+)
 def test_cli_add_time_refusals_send_nothing(emulator, service, cli_env, args, code) -> None:
     hit = hit_expiring(emulator, service, timedelta(hours=5))
     sent = emulator.state.request_count(OP)

@@ -23,8 +23,9 @@ OP = "UpdateExpirationForHIT"
 
 def live_hit(emulator, service, hours: float = 5, **fields):
     expires = datetime.now(UTC) + timedelta(hours=hours)
-    hit_id = emulator.state.add_hit(MaxAssignments=3, Reward="0.50",
-                                    Expiration=expires.timestamp(), **fields)
+    hit_id = emulator.state.add_hit(
+        MaxAssignments=3, Reward="0.50", Expiration=expires.timestamp(), **fields
+    )
     return service.get_hit(hit_id)
 
 
@@ -97,8 +98,9 @@ def test_refused_when_the_hit_is_gone(emulator, service, engine, history) -> Non
     assert "expire HIT" in outcome.message and "+0" not in outcome.message
 
 
-def test_conflict_when_mturk_claims_it_but_the_hit_disagrees(emulator, service, engine,
-                                                             history) -> None:
+def test_conflict_when_mturk_claims_it_but_the_hit_disagrees(
+    emulator, service, engine, history
+) -> None:
     """A second expire-now within 24 hours reuses MTurk's implicit token (HIT id + epoch):
     "already processed" while the HIT was re-extended meanwhile is a conflict, not a success."""
     hit = live_hit(emulator, service)
@@ -121,13 +123,20 @@ def test_zero_assignments_without_an_expiration_is_refused(emulator, service, en
 # -- the command ----------------------------------------------------------------------------
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
-    return subprocess_env(tmp_path, AWS_ACCESS_KEY_ID="AKIDTESTTESTTEST0000",
-                          AWS_SECRET_ACCESS_KEY="test-secret")
+    return subprocess_env(
+        tmp_path, AWS_ACCESS_KEY_ID="AKIDTESTTESTTEST0000", AWS_SECRET_ACCESS_KEY="test-secret"
+    )
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "turktui", *args], env=env,
-                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "turktui", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_cli_expire_asks_without_yes_and_records_with_it(emulator, service, cli_env) -> None:
@@ -136,8 +145,9 @@ def test_cli_expire_asks_without_yes_and_records_with_it(emulator, service, cli_
     res = run(cli_env, "expire", a.hit_id, b.hit_id, "--endpoint-url", emulator.url)
     assert res.returncode == 2 and "needs confirmation" in res.stderr
     assert emulator.state.request_count(OP) == sent  # nothing sent without a yes
-    res = run(cli_env, "expire", a.hit_id, b.hit_id, "--yes", "--json",
-              "--endpoint-url", emulator.url)
+    res = run(
+        cli_env, "expire", a.hit_id, b.hit_id, "--yes", "--json", "--endpoint-url", emulator.url
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     data = json.loads(res.stdout)
     assert [r["state"] for r in data["results"]] == ["succeeded", "succeeded"]
@@ -153,14 +163,14 @@ def test_cli_expire_asks_without_yes_and_records_with_it(emulator, service, cli_
 
 
 def test_cli_expire_unknown_hit_is_refused(emulator, cli_env) -> None:
-    res = run(cli_env, "expire", "NOSUCHHIT000000000000000000000", "--yes",
-              "--endpoint-url", emulator.url)
+    res = run(
+        cli_env, "expire", "NOSUCHHIT000000000000000000000", "--yes", "--endpoint-url", emulator.url
+    )
     assert res.returncode == 3 and "Traceback" not in res.stderr
 
 
 def test_cli_expire_read_only_sends_nothing(emulator, service, cli_env) -> None:
     hit = live_hit(emulator, service)
     sent = emulator.state.request_count(OP)
-    res = run(cli_env, "expire", hit.hit_id, "--yes", "--read-only",
-              "--endpoint-url", emulator.url)
+    res = run(cli_env, "expire", hit.hit_id, "--yes", "--read-only", "--endpoint-url", emulator.url)
     assert res.returncode == 2 and emulator.state.request_count(OP) == sent

@@ -21,8 +21,9 @@ KEYS = ("AKIDTESTTESTTEST0000", "test-secret")
 
 def live(emulator: Any, title: str) -> str:
     later = datetime.now(UTC) + timedelta(days=3)
-    return emulator.state.add_hit(MaxAssignments=3, Reward="0.50", Title=title,
-                                  Expiration=later.timestamp())
+    return emulator.state.add_hit(
+        MaxAssignments=3, Reward="0.50", Title=title, Expiration=later.timestamp()
+    )
 
 
 async def _cursor_to(pilot: Any, app: TurkTuiApp, hit_id: str) -> None:
@@ -33,7 +34,8 @@ async def _cursor_to(pilot: Any, app: TurkTuiApp, hit_id: str) -> None:
 
 
 async def test_x_on_custom_asks_then_expires_and_refreshes_the_row(
-        emulator: Any, make_context: Any) -> None:
+    emulator: Any, make_context: Any
+) -> None:
     hit_id = live(emulator, "Expire me from the app")
     sent = emulator.state.request_count(OP)
     app = TurkTuiApp(make_context(emulator.url, EnvKind.CUSTOM, credentials=KEYS))
@@ -51,9 +53,13 @@ async def test_x_on_custom_asks_then_expires_and_refreshes_the_row(
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         table = app.main_screen.table
-        await wait_for(pilot, lambda: (table.model.get(hit_id) is not None
-                                       and table.model.get(hit_id).is_expired(
-                                           datetime.now(UTC))))
+        await wait_for(
+            pilot,
+            lambda: (
+                table.model.get(hit_id) is not None
+                and table.model.get(hit_id).is_expired(datetime.now(UTC))
+            ),
+        )
         record = app.ctx.state.last_outcome.record
         assert record.state is State.SUCCEEDED and record.change_label == "expire"
         assert [r.id for r in app.ctx.history.find_by_token(record.token)] == [record.id]

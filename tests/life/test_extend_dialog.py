@@ -30,8 +30,13 @@ OP = "UpdateExpirationForHIT"
 
 def live_fields(emulator: Any, hours: float = 5, **extra: Any) -> dict[str, Any]:
     now = emulator.state.now()
-    return {"MaxAssignments": 4, "Reward": "1.00", "CreationTime": now - 86400,
-            "Expiration": float(int(now + hours * 3600)), **extra}
+    return {
+        "MaxAssignments": 4,
+        "Reward": "1.00",
+        "CreationTime": now - 86400,
+        "Expiration": float(int(now + hours * 3600)),
+        **extra,
+    }
 
 
 async def test_time_only_on_a_live_hit(emulator, tmp_path) -> None:
@@ -86,12 +91,15 @@ async def test_both_in_one_record_with_both_outcomes(emulator, tmp_path) -> None
     assert rec.change_label == "+3 +time"
 
 
-@pytest.mark.parametrize(("value", "says"), [
-    ("30s", "at least 60 seconds"),
-    ("366d", "at most a year"),
-    ("soon", "not a duration"),
-    ("5", "needs a unit"),
-])
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("30s", "at least 60 seconds"),
+        ("366d", "at most a year"),
+        ("soon", "not a duration"),
+        ("5", "needs a unit"),
+    ],
+)
 async def test_time_rules_refuse_live(emulator, tmp_path, value, says) -> None:
     ctx = make_ctx(emulator.url, tmp_path)
     hit = hit_for(emulator, ctx.service, **live_fields(emulator))
@@ -115,8 +123,7 @@ async def test_time_rules_refuse_live(emulator, tmp_path, value, says) -> None:
     assert emulator.state.request_count(OP) == sent
 
 
-async def test_time_can_be_added_to_a_hit_that_cannot_get_assignments(emulator,
-                                                                     tmp_path) -> None:
+async def test_time_can_be_added_to_a_hit_that_cannot_get_assignments(emulator, tmp_path) -> None:
     ctx = make_ctx(emulator.url, tmp_path)
     hit = hit_for(emulator, ctx.service, **live_fields(emulator, MaxAssignments=9))
     app = Host(ctx)
@@ -138,8 +145,15 @@ async def test_time_can_be_added_to_a_hit_that_cannot_get_assignments(emulator,
 async def test_expired_hit_time_counts_from_now(emulator, tmp_path) -> None:
     ctx = make_ctx(emulator.url, tmp_path)
     now = emulator.state.now()
-    hit = hit_for(emulator, ctx.service, MaxAssignments=3, Reward="0.50",
-                  CreationTime=now - 5 * 86400, Expiration=now - 3600, HITStatus="Reviewable")
+    hit = hit_for(
+        emulator,
+        ctx.service,
+        MaxAssignments=3,
+        Reward="0.50",
+        CreationTime=now - 5 * 86400,
+        Expiration=now - 3600,
+        HITStatus="Reviewable",
+    )
     app = Host(ctx)
     async with app.run_test(size=(100, 45)) as pilot:
         screen = await open_dialog(app, pilot, hit)
@@ -156,7 +170,8 @@ async def test_expired_hit_time_counts_from_now(emulator, tmp_path) -> None:
 
 
 async def test_production_time_only_is_confirmed_once_and_says_what_happens(
-        emulator, tmp_path) -> None:
+    emulator, tmp_path
+) -> None:
     ctx = make_ctx(emulator.url, tmp_path, EnvKind.PRODUCTION)
     hit = hit_for(emulator, ctx.service, **live_fields(emulator))
     sent = emulator.state.request_count(OP)
@@ -173,17 +188,16 @@ async def test_production_time_only_is_confirmed_once_and_says_what_happens(
         assert "add time to HIT" in body and "no assignments" in body
         assert iso(hit.expiration + timedelta(days=1)) in body
         await pilot.press("n")
-        await wait_until(pilot, lambda: not isinstance(app.screen, (ConfirmScreen,
-                                                                    ExtendScreen)))
+        await wait_until(pilot, lambda: not isinstance(app.screen, (ConfirmScreen, ExtendScreen)))
     assert emulator.state.request_count(OP) == sent
 
 
 def test_describe_request_names_both_changes() -> None:
     from turktui.domain.models import Hit
 
-    hit = Hit("H1", title="t", max_assignments=4,
-              expiration=datetime(2026, 6, 1, tzinfo=UTC))
-    text = describe_request(ExtendRequest(hit, 2, datetime(2026, 6, 2, tzinfo=UTC)),
-                            "PRODUCTION", None)
+    hit = Hit("H1", title="t", max_assignments=4, expiration=datetime(2026, 6, 1, tzinfo=UTC))
+    text = describe_request(
+        ExtendRequest(hit, 2, datetime(2026, 6, 2, tzinfo=UTC)), "PRODUCTION", None
+    )
     assert "MaxAssignments 4 \u2192 6" in text
     assert "2026-06-02 00:00:00 UTC (from 2026-06-01 00:00:00 UTC)" in text

@@ -25,13 +25,20 @@ def srv() -> EmulatorServer:
 
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
-    return subprocess_env(tmp_path, AWS_ACCESS_KEY_ID="AKIDTESTTESTTEST0000",
-                          AWS_SECRET_ACCESS_KEY="test-secret")
+    return subprocess_env(
+        tmp_path, AWS_ACCESS_KEY_ID="AKIDTESTTESTTEST0000", AWS_SECRET_ACCESS_KEY="test-secret"
+    )
 
 
 def turktui(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "turktui", *args], env=env,
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "turktui", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def lines(srv: EmulatorServer, env: dict[str, str], *args: str) -> list[dict]:
@@ -42,9 +49,24 @@ def lines(srv: EmulatorServer, env: dict[str, str], *args: str) -> list[dict]:
 
 def test_list_json_agrees_with_aws_cli(srv: EmulatorServer, cli_env: dict[str, str]) -> None:
     aws = subprocess.run(
-        [sys.executable, "-m", "awscli", "mturk", "list-hits", "--endpoint-url", srv.url,
-         "--region", "us-east-1", "--output", "json"],
-        env=cli_env, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "awscli",
+            "mturk",
+            "list-hits",
+            "--endpoint-url",
+            srv.url,
+            "--region",
+            "us-east-1",
+            "--output",
+            "json",
+        ],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert aws.returncode == 0, aws.stderr
     theirs = json.loads(aws.stdout)["HITs"]
     ours = lines(srv, cli_env)
@@ -53,9 +75,14 @@ def test_list_json_agrees_with_aws_cli(srv: EmulatorServer, cli_env: dict[str, s
     by_id = {h["HITId"]: h for h in theirs}
     for hit in ours:
         other = by_id[hit["HITId"]]
-        for key in ("MaxAssignments", "NumberOfAssignmentsAvailable",
-                    "NumberOfAssignmentsPending", "NumberOfAssignmentsCompleted",
-                    "HITStatus", "Title"):
+        for key in (
+            "MaxAssignments",
+            "NumberOfAssignmentsAvailable",
+            "NumberOfAssignmentsPending",
+            "NumberOfAssignmentsCompleted",
+            "HITStatus",
+            "Title",
+        ):
             assert hit[key] == other[key], (hit["HITId"], key)
 
 
@@ -75,12 +102,16 @@ def test_filters_match_the_app_rules(srv: EmulatorServer, cli_env: dict[str, str
     review = lines(srv, cli_env, "--status", "reviewable")
     assert review and {h["HITStatus"] for h in review} == {"Reviewable"}
     both = lines(srv, cli_env, "--status", "Reviewable", "--expired", "--extendable")
-    assert {h["HITId"] for h in both} == {h["HITId"] for h in every if h["Expired"]
-                                          and h["Extendable"] and h["HITStatus"] == "Reviewable"}
+    assert {h["HITId"] for h in both} == {
+        h["HITId"]
+        for h in every
+        if h["Expired"] and h["Extendable"] and h["HITStatus"] == "Reviewable"
+    }
 
 
-def test_json_array_and_csv_hold_the_same_hits(srv: EmulatorServer,
-                                               cli_env: dict[str, str]) -> None:
+def test_json_array_and_csv_hold_the_same_hits(
+    srv: EmulatorServer, cli_env: dict[str, str]
+) -> None:
     ids = [h["HITId"] for h in lines(srv, cli_env, "--expired")]
     res = turktui(cli_env, "list", "--json-array", "--expired", "--endpoint-url", srv.url)
     assert res.returncode == 0, res.stderr
@@ -89,8 +120,15 @@ def test_json_array_and_csv_hold_the_same_hits(srv: EmulatorServer,
     assert res.returncode == 0, res.stderr
     rows = list(csv.DictReader(io.StringIO(res.stdout)))
     assert [r["HITId"] for r in rows] == ids
-    none = turktui(cli_env, "list", "--json-array", "--filter", "no such text at all",
-                   "--endpoint-url", srv.url)
+    none = turktui(
+        cli_env,
+        "list",
+        "--json-array",
+        "--filter",
+        "no such text at all",
+        "--endpoint-url",
+        srv.url,
+    )
     assert none.returncode == 0 and json.loads(none.stdout) == []
 
 

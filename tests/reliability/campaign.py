@@ -55,16 +55,14 @@ def exactly_once_section(tmp: Path, trials: int, cli_trials: int, seed: int) -> 
     finally:
         server.stop()
     both = exactly_once.merge(eng, cli)
-    sec.add("trials (engine + CLI subprocess)", f"{eng.total:,} + {cli.total:,} = "
-                                                f"{both.total:,}")
+    sec.add("trials (engine + CLI subprocess)", f"{eng.total:,} + {cli.total:,} = {both.total:,}")
     for kind, count in sorted(both.trials.items()):
         sec.add(f"trials: {kind}", count)
     sec.add("extensions applied (exactly once)", both.applied)
     sec.add("not applied (refused / failed / never sent)", both.not_applied)
     sec.add("records settled by resolve", both.resolved)
     sec.add("CLI processes SIGKILLed (hook or random moment)", cli.killed)
-    sec.add("final record states", ", ".join(f"{k} {v:,}" for k, v in
-                                              sorted(both.states.items())))
+    sec.add("final record states", ", ".join(f"{k} {v:,}" for k, v in sorted(both.states.items())))
     sec.add("**double extensions**", both.double)
     sec.add("**lost or wrong history records**", both.lost_or_wrong)
     sec.add("**unknown outcomes left unresolved**", both.unresolved)
@@ -82,12 +80,10 @@ def truth_section(tmp: Path, trials: int, seed: int) -> Section:
     sec.add("trials", f"{tally.total:,}")
     for kind, count in sorted(tally.trials.items()):
         sec.add(f"trials: {kind}", count)
-    sec.add("final record states", ", ".join(f"{k} {v:,}" for k, v in
-                                              sorted(tally.states.items())))
+    sec.add("final record states", ", ".join(f"{k} {v:,}" for k, v in sorted(tally.states.items())))
     sec.add("second requests refused (one per HIT at a time)", tally.refused_second)
     sec.add("conflicts reported with before/expected/actual", tally.conflicts)
-    sec.add("comparisons that said \"cannot tell\" (another request on the HIT)",
-            tally.cannot_tell)
+    sec.add('comparisons that said "cannot tell" (another request on the HIT)', tally.cannot_tell)
     sec.add("**double extensions**", tally.double)
     sec.add("**records claiming success MTurk contradicts**", tally.false_success)
     sec.add("**records claiming failure MTurk contradicts**", tally.false_failure)
@@ -100,25 +96,35 @@ def truth_section(tmp: Path, trials: int, seed: int) -> Section:
 
 def durability_section(tmp: Path, seed: int, kills: int, per_writer: int) -> Section:
     sec = Section("2. History durability")
-    res = _timed(sec, lambda: durability.run_all(tmp / "durability", seed, kills=kills,
-                                                 per_writer=per_writer))
+    res = _timed(
+        sec,
+        lambda: durability.run_all(tmp / "durability", seed, kills=kills, per_writer=per_writer),
+    )
     sec.rows.insert(0, ("writer processes SIGKILLed at random moments", res.kills))
     sec.rows.insert(1, ("acknowledged (committed) writes before the kills", res.acknowledged))
     sec.rows.insert(2, ("records found afterwards", res.records_found))
     sec.rows.insert(3, ("**acknowledged records lost**", res.lost))
     sec.rows.insert(4, ("**acknowledged updates lost**", res.lost_updates))
-    sec.rows.insert(5, ("**integrity_check failures** (checked after every kill)",
-                        res.integrity_failures))
+    sec.rows.insert(
+        5, ("**integrity_check failures** (checked after every kill)", res.integrity_failures)
+    )
     for writers, (want, got) in sorted(res.concurrent.items()):
-        sec.rows.insert(-1, (f"{writers} concurrent writer processes: records expected / "
-                             "found", f"{want:,} / {got:,}"))
+        sec.rows.insert(
+            -1,
+            (
+                f"{writers} concurrent writer processes: records expected / found",
+                f"{want:,} / {got:,}",
+            ),
+        )
     for case, message, ok, same in res.files:
-        verdict = ("clear message" if ok else "UNCLEAR") + (", file unchanged" if same
-                                                             else ", FILE MODIFIED")
+        verdict = ("clear message" if ok else "UNCLEAR") + (
+            ", file unchanged" if same else ", FILE MODIFIED"
+        )
         sec.rows.insert(-1, (f"{case}", f"{verdict}: “{message}”"))
     sec.failures += res.failures
-    sec.rows.insert(-1, ("app starts with each bad history (see test_durability)",
-                         "covered in pytest"))
+    sec.rows.insert(
+        -1, ("app starts with each bad history (see test_durability)", "covered in pytest")
+    )
     return sec
 
 
@@ -128,15 +134,18 @@ def hostile_input_section(tmp: Path, examples: int, seed: int) -> Section:
     sec = Section("3a. Hostile input (hypothesis)")
     hostile_input.SEED["value"] = seed
     t0 = time.monotonic()
-    sec.add("parse_count: any text → refusal or the typed number within the rules",
-            hostile_input.check_parse_count(examples))
+    sec.add(
+        "parse_count: any text → refusal or the typed number within the rules",
+        hostile_input.check_parse_count(examples),
+    )
     with HistoryStore(tmp / "hypothesis.sqlite3") as store:
         ran, sent, invalid = hostile_input.check_dialog_to_engine(examples, store)
     sec.add("dialog path → engine.plan/execute: examples", ran)
     sec.add("requests that reached the service", sent)
     sec.add("**invalid requests sent** (judged by the emulator's rules)", invalid)
-    sec.add("CLI `extend HIT N`: argparse + parse_count", hostile_input.check_cli_argument(
-        examples))
+    sec.add(
+        "CLI `extend HIT N`: argparse + parse_count", hostile_input.check_cli_argument(examples)
+    )
     sec.add("--token / --expire-in", hostile_input.check_tokens_and_durations(examples))
     sec.add("wall time", f"{time.monotonic() - t0:.1f} s")
     if invalid:
@@ -152,14 +161,17 @@ def hostile_data_section(tmp: Path) -> Section:
     try:
         ids = hostile_data.add_hostile_hits(server.state)
         stored = hostile_data.run_pilot(hostile_data.make_ctx(server.url, tmp / "hd1"), ids)
-        weird = hostile_data.run_pilot(hostile_data.make_ctx(responder.url, tmp / "hd2"),
-                                       ["1", "2", "3", "4"])
+        weird = hostile_data.run_pilot(
+            hostile_data.make_ctx(responder.url, tmp / "hd2"), ["1", "2", "3", "4"]
+        )
         raw, found = hostile_data.terminal_bytes(server.url, tmp / "hd-term")
     finally:
         server.stop()
         responder.stop()
-    for name, rep in (("markup/escapes/controls/bidi/10k titles", stored),
-                      ("malformed timestamps, missing fields, numbers as strings", weird)):
+    for name, rep in (
+        ("markup/escapes/controls/bidi/10k titles", stored),
+        ("malformed timestamps, missing fields, numbers as strings", weird),
+    ):
         sec.add(f"{name}: screens rendered", len(rep.screens))
         sec.add(f"{name}: crash", rep.crashed or "none")
         sec.add(f"{name}: markup shown literally", rep.literal_markup)
@@ -187,8 +199,9 @@ def environment_section(tmp: Path) -> Section:
     for case in rep.cases:
         # resolve's reason is on its last line; everything else says it first
         shown = (case.lines or [""])[-1 if "resolve" in case.name else 0]
-        sec.add(f"CLI {case.name}", f"exit {case.rc}, {'ok' if case.ok else case.why}: "
-                                    f"“{shown[:100]}”")
+        sec.add(
+            f"CLI {case.name}", f"exit {case.rc}, {'ok' if case.ok else case.why}: “{shown[:100]}”"
+        )
     for name, text, ok in rep.app:
         sec.add(f"app {name}", f"{'ok' if ok else 'FAIL'}: “{text[:90]}”")
     sec.failures += rep.failures
@@ -208,8 +221,12 @@ def secrets_section(tmp: Path) -> Section:
     sec.add("places scanned for the fake key id and secret", len(rep.scanned))
     sec.add("**leaks**", len(rep.leaks))
     for name, mode in rep.modes.items():
-        sec.add(f"mode of {name} (created under umask 000)" if name != "crash.log"
-                else "mode of crash.log", mode)
+        sec.add(
+            f"mode of {name} (created under umask 000)"
+            if name != "crash.log"
+            else "mode of crash.log",
+            mode,
+        )
     sec.failures += rep.leaks + rep.bad_modes
     sec.add("wall time", f"{time.monotonic() - t0:.1f} s")
     return sec
@@ -224,13 +241,18 @@ def hangup_section(tmp: Path) -> Section:
     finally:
         server.stop()
     sec.add("idle app: exit after hang-up", f"{rep.idle_exit_seconds:.2f} s")
-    sec.add("request in flight (2 s answer): exit after hang-up",
-            f"{rep.exit_seconds:.2f} s (exit code {rep.exit_code})")
-    sec.add("CPU used in the first second after the hang-up",
-            f"{rep.cpu_seconds_while_waiting:.2f} s")
+    sec.add(
+        "request in flight (2 s answer): exit after hang-up",
+        f"{rep.exit_seconds:.2f} s (exit code {rep.exit_code})",
+    )
+    sec.add(
+        "CPU used in the first second after the hang-up", f"{rep.cpu_seconds_while_waiting:.2f} s"
+    )
     sec.add("the request's record after the hang-up", rep.record_state)
-    sec.add("after `turktui resolve --yes`", f"{rep.settled_state}, MaxAssignments "
-                                              f"+{rep.max_delta} (asked +2)")
+    sec.add(
+        "after `turktui resolve --yes`",
+        f"{rep.settled_state}, MaxAssignments +{rep.max_delta} (asked +2)",
+    )
     sec.failures += rep.failures
     sec.add("wall time", f"{time.monotonic() - t0:.1f} s")
     return sec
@@ -253,21 +275,33 @@ def hostile_world_section(tmp: Path, scale: int, seed: int) -> Section:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.reliability.campaign",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.reliability.campaign",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--trials", type=int, default=1000, help="engine trials (1000)")
     parser.add_argument("--cli-trials", type=int, default=150, help="CLI trials (150)")
-    parser.add_argument("--truth-trials", type=int, default=70,
-                        help="truthful-outcome trials, cycling through 7 kinds (70)")
+    parser.add_argument(
+        "--truth-trials",
+        type=int,
+        default=70,
+        help="truthful-outcome trials, cycling through 7 kinds (70)",
+    )
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--examples", type=int, default=10_000,
-                        help="hypothesis examples per property (10000)")
+    parser.add_argument(
+        "--examples", type=int, default=10_000, help="hypothesis examples per property (10000)"
+    )
     parser.add_argument("--kills", type=int, default=40, help="writer SIGKILLs (40)")
-    parser.add_argument("--per-writer", type=int, default=1000,
-                        help="records per concurrent writer (1000)")
-    parser.add_argument("--world-scale", type=int, default=5,
-                        help="hostile world: multiple of the pytest case counts (5)")
+    parser.add_argument(
+        "--per-writer", type=int, default=1000, help="records per concurrent writer (1000)"
+    )
+    parser.add_argument(
+        "--world-scale",
+        type=int,
+        default=5,
+        help="hostile world: multiple of the pytest case counts (5)",
+    )
     parser.add_argument("--output", type=Path, default=REPORT)
     args = parser.parse_args(argv)
     started = time.monotonic()
@@ -294,19 +328,23 @@ def main(argv: list[str] | None = None) -> int:
                 section.fail(f"{type(exc).__name__}: {exc}")
                 traceback.print_exc()
             # Temp paths say nothing and change every run.
-            section.rows = [(n, v.replace(str(tmp), "$TMP") if isinstance(v, str) else v)
-                            for n, v in section.rows]
+            section.rows = [
+                (n, v.replace(str(tmp), "$TMP") if isinstance(v, str) else v)
+                for n, v in section.rows
+            ]
             sections.append(section)
             print(section.markdown(), "\n", flush=True)
     total = sum(len(s.failures) for s in sections)
-    head = (f"## Reliability campaign — {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC\n\n"
-            f"`python -m tests.reliability.campaign --trials {args.trials} --cli-trials "
-            f"{args.cli_trials} --truth-trials {args.truth_trials} --seed {args.seed} "
-            f"--examples {args.examples} --kills {args.kills} --per-writer {args.per_writer} "
-            f"--world-scale {args.world_scale}` on {platform.system()} "
-            f"{platform.machine()}, {os.cpu_count()} cores, Python "
-            f"{platform.python_version()}; {time.monotonic() - started:.0f} s in all; "
-            f"**{total} violations**.\n")
+    head = (
+        f"## Reliability campaign — {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC\n\n"
+        f"`python -m tests.reliability.campaign --trials {args.trials} --cli-trials "
+        f"{args.cli_trials} --truth-trials {args.truth_trials} --seed {args.seed} "
+        f"--examples {args.examples} --kills {args.kills} --per-writer {args.per_writer} "
+        f"--world-scale {args.world_scale}` on {platform.system()} "
+        f"{platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; {time.monotonic() - started:.0f} s in all; "
+        f"**{total} violations**.\n"
+    )
     text = head + "\n" + "\n\n".join(s.markdown() for s in sections) + "\n"
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")

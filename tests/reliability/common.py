@@ -52,11 +52,17 @@ def turktui_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "turktui", *args]
 
 
-def run_cli(env: dict[str, str], *args: str, timeout: float = 60,
-            extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(turktui_cmd(*args), env={**env, **(extra or {})},
-                          capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+def run_cli(
+    env: dict[str, str], *args: str, timeout: float = 60, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        turktui_cmd(*args),
+        env={**env, **(extra or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def json_out(res: subprocess.CompletedProcess[str]) -> dict[str, Any] | None:
@@ -92,11 +98,14 @@ class StaticResponder:
     Used for hostile data the emulator refuses to store (malformed timestamps, numbers as
     strings) and for errors it never produces (invalid or expired credentials)."""
 
-    def __init__(self, answers: dict[str, tuple[int, Any]],
-                 default: tuple[int, Any] | None = None) -> None:
+    def __init__(
+        self, answers: dict[str, tuple[int, Any]], default: tuple[int, Any] | None = None
+    ) -> None:
         self.answers = answers
-        self.default = default or (400, {"__type": "UnknownOperationException",
-                                         "message": "unknown"})
+        self.default = default or (
+            400,
+            {"__type": "UnknownOperationException", "message": "unknown"},
+        )
         self.requests: list[str] = []
         owner = self
 
@@ -111,7 +120,7 @@ class StaticResponder:
                 op = target.rsplit(".", 1)[-1]
                 owner.requests.append(op)
                 status, body = owner.answers.get(op, owner.default)
-                data = (body if isinstance(body, bytes) else json.dumps(body).encode())
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/x-amz-json-1.1")
                 self.send_header("x-amzn-RequestId", "00000000-0000-0000-0000-000000000000")
@@ -163,8 +172,11 @@ class Section:
     def markdown(self) -> str:
         lines = [f"### {self.title}", "", "| figure | value |", "|---|---|"]
         for name, value in self.rows:
-            shown = f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) \
+            shown = (
+                f"{value:,}"
+                if isinstance(value, int) and not isinstance(value, bool)
                 else str(value)
+            )
             lines.append(f"| {name} | {shown} |")
         lines.append(f"| **violations** | **{len(self.failures)}** |")
         if self.failures:

@@ -23,4 +23,3 @@ def emu(live_emulator: EmulatorServer) -> Iterator[EmulatorServer]:
     live_emulator.faults.clear()
     yield live_emulator
     live_emulator.faults.clear()
-

@@ -44,13 +44,26 @@ def writer_main(db: str, tag: str, limit: int) -> None:
     i = 0
     while limit <= 0 or i < limit:
         i += 1
-        rid = store.create(env_kind="demo", endpoint="http://x", profile=None,
-                           hit_id=f"{tag}-{i}", hit_title="durability " * (i % 7), n=1,
-                           token=f"{tag}-{i}", max_before=10, expected_after=11)
+        rid = store.create(
+            env_kind="demo",
+            endpoint="http://x",
+            profile=None,
+            hit_id=f"{tag}-{i}",
+            hit_title="durability " * (i % 7),
+            n=1,
+            token=f"{tag}-{i}",
+            max_before=10,
+            expected_after=11,
+        )
         out.write(f"c {rid}\n")
         out.flush()
-        num = store.add_attempt(rid, operation="CreateAdditionalAssignmentsForHIT",
-                                outcome="started", at=datetime.now(UTC), state=State.SENDING)
+        num = store.add_attempt(
+            rid,
+            operation="CreateAdditionalAssignmentsForHIT",
+            outcome="started",
+            at=datetime.now(UTC),
+            state=State.SENDING,
+        )
         store.finish_attempt(rid, num, outcome="ok", duration=0.01, state=State.SUCCEEDED)
         out.write(f"u {rid}\n")
         out.flush()
@@ -60,7 +73,10 @@ def writer_main(db: str, tag: str, limit: int) -> None:
 def _spawn(db: Path, tag: str, limit: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "tests.reliability.durability", str(db), tag, str(limit)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
         env={**os.environ, "PYTHONPATH": REPO_ROOT},
     )
 
@@ -183,8 +199,7 @@ def _digest(path: Path) -> str:
 def _good_file(path: Path, records: int = 200) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with HistoryStore(path) as store:
-        store.import_many({"hit_id": f"H{i}", "n": 1, "token": f"t{i}"}
-                          for i in range(records))
+        store.import_many({"hit_id": f"H{i}", "n": 1, "token": f"t{i}"} for i in range(records))
     # Fold the WAL into the file (as a clean close does), so the file stands alone.
     con = sqlite3.connect(str(path))
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -239,7 +254,9 @@ def hostile_files(workdir: Path, seed: int, result: Durability) -> None:
     """Each case: open_history gives a clear HistoryError and leaves the bytes alone."""
     rng = random.Random(seed)
     expect: dict[str, type[HistoryError]] = {
-        "corrupt": HistoryCorrupt, "truncated": HistoryCorrupt, "newer": HistoryTooNew,
+        "corrupt": HistoryCorrupt,
+        "truncated": HistoryCorrupt,
+        "newer": HistoryTooNew,
         "corrupt_header": HistoryCorrupt,
     }
     for case, kind in expect.items():
@@ -286,9 +303,17 @@ def fill_history(store: HistoryStore) -> str:
     for size in (2000, 200, 0):  # big records first, then fill the last gaps
         for i in range(10_000):
             try:
-                store.create(env_kind="demo", endpoint="e", profile=None, hit_id="FILLER",
-                             hit_title="x" * size, n=1, token=f"fill{size}-{i}", max_before=1,
-                             expected_after=2)
+                store.create(
+                    env_kind="demo",
+                    endpoint="e",
+                    profile=None,
+                    hit_id="FILLER",
+                    hit_title="x" * size,
+                    n=1,
+                    token=f"fill{size}-{i}",
+                    max_before=1,
+                    expected_after=2,
+                )
             except HistoryError as exc:
                 message = str(exc)
                 break
@@ -301,8 +326,17 @@ def full_disk_case(directory: Path) -> tuple[str, str, bool, bool]:
     path = directory / "history.sqlite3"
     store = HistoryStore(path)
     try:
-        first = store.create(env_kind="demo", endpoint="e", profile=None, hit_id="H", hit_title="",
-                             n=1, token="t0", max_before=1, expected_after=2)
+        first = store.create(
+            env_kind="demo",
+            endpoint="e",
+            profile=None,
+            hit_id="H",
+            hit_title="",
+            n=1,
+            token="t0",
+            max_before=1,
+            expected_after=2,
+        )
         message = fill_history(store)
         intact = store.get(first) is not None
     finally:
@@ -321,8 +355,12 @@ def run_all(workdir: Path, seed: int, *, kills: int, per_writer: int) -> Durabil
 
 
 def summary(result: Durability) -> dict[str, Any]:
-    return {"kills": result.kills, "acknowledged": result.acknowledged,
-            "found": result.records_found, "lost": result.lost}
+    return {
+        "kills": result.kills,
+        "acknowledged": result.acknowledged,
+        "found": result.records_found,
+        "lost": result.lost,
+    }
 
 
 if __name__ == "__main__":

@@ -22,10 +22,20 @@ from tests.reliability.common import (
 )
 from tests.seams import crash_after_send
 
-INVALID_TOKEN = (400, {"__type": "UnrecognizedClientException",
-                       "message": "The security token included in the request is invalid."})
-EXPIRED_TOKEN = (400, {"__type": "ExpiredTokenException",
-                       "message": "The security token included in the request is expired"})
+INVALID_TOKEN = (
+    400,
+    {
+        "__type": "UnrecognizedClientException",
+        "message": "The security token included in the request is invalid.",
+    },
+)
+EXPIRED_TOKEN = (
+    400,
+    {
+        "__type": "ExpiredTokenException",
+        "message": "The security token included in the request is expired",
+    },
+)
 #: Runs turktui with no HOME, no XDG variables and no passwd entry for the user (an
 #: arbitrary container uid): nothing can be placed, and the user must be told.
 NO_HOME_RUNNER = (
@@ -54,8 +64,7 @@ class EnvReport:
 
     @property
     def failures(self) -> list[str]:
-        out = [f"CLI {c.name}: {c.why} (rc={c.rc}) {c.lines[:3]}" for c in self.cases
-               if not c.ok]
+        out = [f"CLI {c.name}: {c.why} (rc={c.rc}) {c.lines[:3]}" for c in self.cases if not c.ok]
         out += [f"app {name}: {text!r}" for name, text, ok in self.app if not ok]
         return out
 
@@ -88,68 +97,135 @@ def cli_cases(workdir: Path, emulator_url: str, hit_id: str) -> EnvReport:
     expired = StaticResponder({}, default=EXPIRED_TOKEN).start()
     try:
         cases: list[tuple[str, dict[str, str], list[str], int | None]] = [
-            ("no credentials: extend", nokeys,
-             ["extend", hit_id, "1", "--yes", "--endpoint-url", emulator_url], 2),
-            ("unknown profile: extend", keys,
-             ["--profile", "nope", "extend", hit_id, "1", "--yes"], 2),
-            ("unknown profile (after the command): extend", nokeys,
-             ["extend", hit_id, "1", "--yes", "--profile", "nope"], 2),
-            ("unreachable endpoint: extend", keys,
-             ["extend", hit_id, "1", "--yes", "--endpoint-url", dead], 4),
-            ("DNS failure: extend", keys,
-             ["extend", hit_id, "1", "--yes", "--endpoint-url", "http://no-such-host.invalid"],
-             4),
-            ("invalid endpoint URL: extend", keys,
-             ["extend", hit_id, "1", "--yes", "--endpoint-url", "not a url"], 2),
-            ("access denied: extend", keys,
-             ["extend", hit_id, "1", "--yes", "--endpoint-url", bad_token.url], 2),
-            ("expired credentials: extend", keys,
-             ["extend", hit_id, "1", "--yes", "--endpoint-url", expired.url], 2),
+            (
+                "no credentials: extend",
+                nokeys,
+                ["extend", hit_id, "1", "--yes", "--endpoint-url", emulator_url],
+                2,
+            ),
+            (
+                "unknown profile: extend",
+                keys,
+                ["--profile", "nope", "extend", hit_id, "1", "--yes"],
+                2,
+            ),
+            (
+                "unknown profile (after the command): extend",
+                nokeys,
+                ["extend", hit_id, "1", "--yes", "--profile", "nope"],
+                2,
+            ),
+            (
+                "unreachable endpoint: extend",
+                keys,
+                ["extend", hit_id, "1", "--yes", "--endpoint-url", dead],
+                4,
+            ),
+            (
+                "DNS failure: extend",
+                keys,
+                ["extend", hit_id, "1", "--yes", "--endpoint-url", "http://no-such-host.invalid"],
+                4,
+            ),
+            (
+                "invalid endpoint URL: extend",
+                keys,
+                ["extend", hit_id, "1", "--yes", "--endpoint-url", "not a url"],
+                2,
+            ),
+            (
+                "access denied: extend",
+                keys,
+                ["extend", hit_id, "1", "--yes", "--endpoint-url", bad_token.url],
+                2,
+            ),
+            (
+                "expired credentials: extend",
+                keys,
+                ["extend", hit_id, "1", "--yes", "--endpoint-url", expired.url],
+                2,
+            ),
         ]
         for name, env, args, rc in cases:
             report.cases.append(judge(name, run_cli(env, *args), rc))
         # An unsettled record (the CLI was killed after sending), then resolve can't reach.
-        crashed = run_cli(keys, "extend", hit_id, "1", "--yes", "--endpoint-url", emulator_url,
-                          extra=crash_after_send())
+        crashed = run_cli(
+            keys,
+            "extend",
+            hit_id,
+            "1",
+            "--yes",
+            "--endpoint-url",
+            emulator_url,
+            extra=crash_after_send(),
+        )
         assert crashed.returncode < 0, crashed.stderr
         for name, env, args in (
-            ("no credentials: resolve", nokeys, ["resolve", "--yes",
-                                                 "--endpoint-url", emulator_url]),
-            ("unknown profile: resolve", nokeys, ["resolve", "--yes", "--profile", "nope",
-                                                  "--endpoint-url", emulator_url]),
+            (
+                "no credentials: resolve",
+                nokeys,
+                ["resolve", "--yes", "--endpoint-url", emulator_url],
+            ),
+            (
+                "unknown profile: resolve",
+                nokeys,
+                ["resolve", "--yes", "--profile", "nope", "--endpoint-url", emulator_url],
+            ),
         ):
             res = run_cli(env, *args)
             # resolve reports per record on stdout; the reason must be given, no traceback.
-            ok = res.returncode == 5 and "Traceback" not in res.stdout + res.stderr and (
-                "credentials" in res.stdout.lower() or "profile" in res.stdout.lower())
-            report.cases.append(Case(name, res.returncode, res.stdout.splitlines()[-2:], ok,
-                                     "" if ok else "no reason given"))
+            ok = (
+                res.returncode == 5
+                and "Traceback" not in res.stdout + res.stderr
+                and ("credentials" in res.stdout.lower() or "profile" in res.stdout.lower())
+            )
+            report.cases.append(
+                Case(
+                    name,
+                    res.returncode,
+                    res.stdout.splitlines()[-2:],
+                    ok,
+                    "" if ok else "no reason given",
+                )
+            )
         # Settle it for real, so the emulator's HIT is consistent for later users.
         run_cli(keys, "resolve", "--yes", "--endpoint-url", emulator_url)
         # Broken config file: every command, and the app itself, refuse with one line.
         broken = workdir / "broken"
         write_config(broken, "profile = [\n")
         benv = cli_env(broken)
-        for name, args in (("broken config: extend", ["extend", hit_id, "1", "--yes"]),
-                           ("broken config: history", ["history"]),
-                           ("broken config: resolve", ["resolve", "--yes"]),
-                           ("broken config: app", [])):
+        for name, args in (
+            ("broken config: extend", ["extend", hit_id, "1", "--yes"]),
+            ("broken config: history", ["history"]),
+            ("broken config: resolve", ["resolve", "--yes"]),
+            ("broken config: app", []),
+        ):
             report.cases.append(judge(name, run_cli(benv, *args), 2))
         wrong = workdir / "wrongtype"
-        write_config(wrong, "read_timeout = \"soon\"\n")
-        report.cases.append(judge("config with a wrong type: app",
-                                  run_cli(cli_env(wrong), "--demo"), 2))
+        write_config(wrong, 'read_timeout = "soon"\n')
+        report.cases.append(
+            judge("config with a wrong type: app", run_cli(cli_env(wrong), "--demo"), 2)
+        )
         # No HOME, no XDG, no passwd entry.
-        bare = {k: v for k, v in cli_env(home).items()
-                if k != "HOME" and not k.startswith("XDG_")}
-        for name, args in (("missing HOME: extend", ["extend", hit_id, "1", "--yes",
-                                                     "--endpoint-url", emulator_url]),
-                           ("missing HOME: history", ["history"]),
-                           ("missing HOME: paths", ["paths"]),
-                           ("missing HOME: app", ["--demo"])):
-            res = subprocess.run([sys.executable, "-c", NO_HOME_RUNNER, *args], env=bare,
-                                 capture_output=True, text=True, timeout=60,
-                                 stdin=subprocess.DEVNULL, cwd=str(workdir))
+        bare = {k: v for k, v in cli_env(home).items() if k != "HOME" and not k.startswith("XDG_")}
+        for name, args in (
+            (
+                "missing HOME: extend",
+                ["extend", hit_id, "1", "--yes", "--endpoint-url", emulator_url],
+            ),
+            ("missing HOME: history", ["history"]),
+            ("missing HOME: paths", ["paths"]),
+            ("missing HOME: app", ["--demo"]),
+        ):
+            res = subprocess.run(
+                [sys.executable, "-c", NO_HOME_RUNNER, *args],
+                env=bare,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                stdin=subprocess.DEVNULL,
+                cwd=str(workdir),
+            )
             case = judge(name, res, 2)
             if (workdir / "~").exists():
                 case.ok, case.why = False, "created a '~' directory in the working directory"
@@ -185,20 +261,31 @@ def app_cases(workdir: Path, report: EnvReport) -> None:
         dead = f"http://127.0.0.1:{closed_port()}"
         creds = ("AKIAFAKEKEYTURKTUI99", "x")
         cases: list[tuple[str, Any, str]] = [
-            ("access denied", make_ctx(bad_token.url, workdir / "a1", credentials=creds),
-             "Access denied"),
-            ("expired credentials", make_ctx(expired.url, workdir / "a2", credentials=creds),
-             "Credentials expired"),
-            ("unreachable endpoint", make_ctx(dead, workdir / "a3", credentials=creds),
-             "Endpoint unreachable"),
-            ("DNS failure", make_ctx("http://no-such-host.invalid", workdir / "a4",
-                                     credentials=creds), "Endpoint unreachable"),
+            (
+                "access denied",
+                make_ctx(bad_token.url, workdir / "a1", credentials=creds),
+                "Access denied",
+            ),
+            (
+                "expired credentials",
+                make_ctx(expired.url, workdir / "a2", credentials=creds),
+                "Credentials expired",
+            ),
+            (
+                "unreachable endpoint",
+                make_ctx(dead, workdir / "a3", credentials=creds),
+                "Endpoint unreachable",
+            ),
+            (
+                "DNS failure",
+                make_ctx("http://no-such-host.invalid", workdir / "a4", credentials=creds),
+                "Endpoint unreachable",
+            ),
         ]
         no_creds = make_ctx(dead, workdir / "a5")
         env = Environment(EnvKind.CUSTOM, dead, None, False)
         no_creds.env = env
-        no_creds.service = MTurkService(env, connect_timeout=1, read_timeout=2,
-                                        max_attempts=1)
+        no_creds.service = MTurkService(env, connect_timeout=1, read_timeout=2, max_attempts=1)
         cases.append(("no credentials", no_creds, "No AWS credentials"))
         profile = make_ctx(dead, workdir / "a6")
         penv = Environment(EnvKind.CUSTOM, dead, "nope", False)
@@ -210,8 +297,13 @@ def app_cases(workdir: Path, report: EnvReport) -> None:
                 shown = asyncio.run(_app_message(ctx))
             except Exception as exc:
                 shown = f"crashed: {type(exc).__name__}: {exc}"
-            report.app.append((name, shown.splitlines()[0] if shown else "",
-                               want in shown and "Traceback" not in shown))
+            report.app.append(
+                (
+                    name,
+                    shown.splitlines()[0] if shown else "",
+                    want in shown and "Traceback" not in shown,
+                )
+            )
     finally:
         bad_token.stop()
         expired.stop()

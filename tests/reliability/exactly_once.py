@@ -77,8 +77,13 @@ class Tally:
 
     @property
     def violations(self) -> int:
-        return (self.double + self.lost_or_wrong + self.unresolved + self.wrong_balance
-                + self.invalid_sent)
+        return (
+            self.double
+            + self.lost_or_wrong
+            + self.unresolved
+            + self.wrong_balance
+            + self.invalid_sent
+        )
 
     def fail(self, kind: str, text: str) -> None:
         self.failures.append(f"[{kind}] {text}")
@@ -86,8 +91,7 @@ class Tally:
 
 def new_emulator() -> EmulatorServer:
     """Real clock (token windows are real), a deep balance, no seeded HITs."""
-    return EmulatorServer(host="127.0.0.1", port=0, hits=0, seed=1,
-                          balance="1000000000.00").start()
+    return EmulatorServer(host="127.0.0.1", port=0, hits=0, seed=1, balance="1000000000.00").start()
 
 
 def random_hit_fields(rng: random.Random, now: float) -> dict[str, Any]:
@@ -97,9 +101,12 @@ def random_hit_fields(rng: random.Random, now: float) -> dict[str, Any]:
     else:
         max_a = rng.choice([10, 11, 50, 999, rng.randint(10, 5000), 999_990])
     reward = rng.choice(["0.01", "0.05", "0.50", "1.25", "3.00"])
-    return {"MaxAssignments": max_a, "Reward": reward,
-            "CreationTime": now - rng.uniform(60, 30 * 86400),
-            "Title": f"trial {rng.randrange(10**9)}"}
+    return {
+        "MaxAssignments": max_a,
+        "Reward": reward,
+        "CreationTime": now - rng.uniform(60, 30 * 86400),
+        "Title": f"trial {rng.randrange(10**9)}",
+    }
 
 
 def random_n(rng: random.Random, max_a: int, created: datetime) -> int:
@@ -114,9 +121,19 @@ def _expected_cost(raw: dict[str, Any], n: int, max_before: int) -> Decimal:
     return extension_cost(Decimal(raw["Reward"]), n, max_before + n).total
 
 
-def check_trial(tally: Tally, kind: str, *, n: int, max_before: int, max_after: int,
-                paid: Decimal, cost: Decimal, records: list[Record],
-                allow_missing: bool = False, planned_before: int | None = None) -> None:
+def check_trial(
+    tally: Tally,
+    kind: str,
+    *,
+    n: int,
+    max_before: int,
+    max_after: int,
+    paid: Decimal,
+    cost: Decimal,
+    records: list[Record],
+    allow_missing: bool = False,
+    planned_before: int | None = None,
+) -> None:
     """Compare reality (the emulator) with what the history says; count violations."""
     delta = max_after - max_before
     if delta not in (0, n):
@@ -152,8 +169,11 @@ def check_trial(tally: Tally, kind: str, *, n: int, max_before: int, max_after: 
     seen = max_before if planned_before is None else planned_before
     if rec.n != n or rec.max_before != seen or rec.expected_after != seen + n:
         tally.lost_or_wrong += 1
-        tally.fail(kind, f"record #{rec.id} says n={rec.n} {rec.max_before}→"
-                         f"{rec.expected_after}, asked n={n} from {max_before}")
+        tally.fail(
+            kind,
+            f"record #{rec.id} says n={rec.n} {rec.max_before}→"
+            f"{rec.expected_after}, asked n={n} from {max_before}",
+        )
     if rec.state.applied is not applied:
         tally.lost_or_wrong += 1
         tally.fail(kind, f"record #{rec.id} is {rec.state.value} but applied={applied}")
@@ -176,8 +196,9 @@ def _add_faults(server: EmulatorServer, kind: str, rng: random.Random) -> float:
         return LATENCY
     elif kind == "mixed":
         # Rates, not certainties: any order of drop / 5xx / throttle / slow answers.
-        server.faults.add(op=OP_EXTEND, drop=0.3, error=0.2, throttle=0.2,
-                          count=rng.randint(2, 8), seed=seed)
+        server.faults.add(
+            op=OP_EXTEND, drop=0.3, error=0.2, throttle=0.2, count=rng.randint(2, 8), seed=seed
+        )
         if rng.random() < 0.3:
             server.faults.add(op=OP_EXTEND, latency=LATENCY, count=1, seed=seed)
             return LATENCY
@@ -186,8 +207,14 @@ def _add_faults(server: EmulatorServer, kind: str, rng: random.Random) -> float:
     return 0.0
 
 
-def engine_trial(server: EmulatorServer, engine: Engine, history: HistoryStore,
-                 rng: random.Random, tally: Tally, kind: str) -> None:
+def engine_trial(
+    server: EmulatorServer,
+    engine: Engine,
+    history: HistoryStore,
+    rng: random.Random,
+    tally: Tally,
+    kind: str,
+) -> None:
     state = server.state
     now = time.time()
     fields = random_hit_fields(rng, now)
@@ -238,15 +265,21 @@ def engine_trial(server: EmulatorServer, engine: Engine, history: HistoryStore,
         rounds += 1
     server.faults.clear()
     tally.resolved += rounds > 0
-    check_trial(tally, kind, n=n, max_before=max_before,
-                max_after=state.get_hit_raw(hit_id)["MaxAssignments"],
-                paid=balance_before - state.balance,
-                cost=_expected_cost(raw_before, n, max_before),
-                records=history.find_by_token(plan.token))  # the record holds fresh numbers
+    check_trial(
+        tally,
+        kind,
+        n=n,
+        max_before=max_before,
+        max_after=state.get_hit_raw(hit_id)["MaxAssignments"],
+        paid=balance_before - state.balance,
+        cost=_expected_cost(raw_before, n, max_before),
+        records=history.find_by_token(plan.token),
+    )  # the record holds fresh numbers
 
 
-def run_engine_trials(count: int, seed: int, workdir: Path,
-                      server: EmulatorServer | None = None) -> Tally:
+def run_engine_trials(
+    count: int, seed: int, workdir: Path, server: EmulatorServer | None = None
+) -> Tally:
     """`count` engine trials against one long-lived emulator (faults set per trial)."""
     own = server is None
     server = server or new_emulator()
@@ -256,12 +289,20 @@ def run_engine_trials(count: int, seed: int, workdir: Path,
     service = MTurkService(env, read_timeout=READ_TIMEOUT, connect_timeout=0.5, max_attempts=2)
     workdir.mkdir(parents=True, exist_ok=True)
     history = HistoryStore(workdir / f"engine-{seed}.sqlite3")
-    engine = Engine(service, history, env,
-                    backoff=Backoff(attempts=5, base=0.003, cap=0.02, total=1.0), seed=seed)
+    engine = Engine(
+        service,
+        history,
+        env,
+        backoff=Backoff(attempts=5, base=0.003, cap=0.02, total=1.0),
+        seed=seed,
+    )
     try:
         for i in range(count):
-            kind = ENGINE_FAULTS[i % len(ENGINE_FAULTS)] if i < len(ENGINE_FAULTS) \
+            kind = (
+                ENGINE_FAULTS[i % len(ENGINE_FAULTS)]
+                if i < len(ENGINE_FAULTS)
                 else rng.choice(ENGINE_FAULTS)
+            )
             server.faults.clear()
             try:
                 engine_trial(server, engine, history, rng, tally, kind)
@@ -296,8 +337,9 @@ def _cli_faults(server: EmulatorServer, kind: str, rng: random.Random) -> float:
     return 0.0
 
 
-def cli_trial(server: EmulatorServer, home: Path, rng: random.Random, tally: Tally,
-              kind: str) -> None:
+def cli_trial(
+    server: EmulatorServer, home: Path, rng: random.Random, tally: Tally, kind: str
+) -> None:
     state = server.state
     hit_id = state.add_hit(**random_hit_fields(rng, time.time()))
     raw_before = state.get_hit_raw(hit_id)
@@ -311,8 +353,13 @@ def cli_trial(server: EmulatorServer, home: Path, rng: random.Random, tally: Tal
     args = ["extend", hit_id, str(n), "--endpoint-url", server.url, "--yes", "--json"]
     killed = False
     if kind == "sigkill":
-        proc = subprocess.Popen(turktui_cmd(*args), env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            turktui_cmd(*args),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+        )
         time.sleep(rng.uniform(0.0, 1.6))  # start-up is ~0.6 s: before, during or after
         proc.send_signal(signal.SIGKILL)
         killed = proc.wait() == -signal.SIGKILL
@@ -337,18 +384,24 @@ def cli_trial(server: EmulatorServer, home: Path, rng: random.Random, tally: Tal
         tally.resolved += attempt == 0
     with HistoryStore(history_path(home)) as history:
         records = [r for r in history.query(text=hit_id, limit=10) if r.hit_id == hit_id]
-        if any(r.attempt_count for r in records) and records[0].state.value.startswith(
-                "resolved"):
+        if any(r.attempt_count for r in records) and records[0].state.value.startswith("resolved"):
             tally.resolved += 1
-    check_trial(tally, f"cli:{kind}", n=n, max_before=max_before,
-                max_after=state.get_hit_raw(hit_id)["MaxAssignments"],
-                paid=balance_before - state.balance,
-                cost=_expected_cost(raw_before, n, max_before), records=records,
-                allow_missing=killed)
+    check_trial(
+        tally,
+        f"cli:{kind}",
+        n=n,
+        max_before=max_before,
+        max_after=state.get_hit_raw(hit_id)["MaxAssignments"],
+        paid=balance_before - state.balance,
+        cost=_expected_cost(raw_before, n, max_before),
+        records=records,
+        allow_missing=killed,
+    )
 
 
-def run_cli_trials(count: int, seed: int, home: Path,
-                   server: EmulatorServer | None = None) -> Tally:
+def run_cli_trials(
+    count: int, seed: int, home: Path, server: EmulatorServer | None = None
+) -> Tally:
     """`count` CLI trials sharing one history (as an operator's machine would)."""
     own = server is None
     server = server or new_emulator()
@@ -358,8 +411,9 @@ def run_cli_trials(count: int, seed: int, home: Path,
     write_config(home, f"read_timeout = {CLI_READ_TIMEOUT}\nconnect_timeout = 1\n")
     try:
         for i in range(count):
-            kind = CLI_FAULTS[i % len(CLI_FAULTS)] if i < len(CLI_FAULTS) \
-                else rng.choice(CLI_FAULTS)
+            kind = (
+                CLI_FAULTS[i % len(CLI_FAULTS)] if i < len(CLI_FAULTS) else rng.choice(CLI_FAULTS)
+            )
             server.faults.clear()
             try:
                 cli_trial(server, home, rng, tally, kind)
@@ -378,8 +432,17 @@ def merge(a: Tally, b: Tally) -> Tally:
     for t in (a, b):
         out.trials.update(t.trials)
         out.states.update(t.states)
-        for name in ("applied", "not_applied", "double", "lost_or_wrong", "unresolved",
-                     "wrong_balance", "resolved", "killed", "invalid_sent"):
+        for name in (
+            "applied",
+            "not_applied",
+            "double",
+            "lost_or_wrong",
+            "unresolved",
+            "wrong_balance",
+            "resolved",
+            "killed",
+            "invalid_sent",
+        ):
             setattr(out, name, getattr(out, name) + getattr(t, name))
         out.failures += t.failures
     return out
@@ -387,8 +450,15 @@ def merge(a: Tally, b: Tally) -> Tally:
 
 # -- truthful outcomes (issue 11) -------------------------------------------------------------
 #: Trial kinds where the answer, the clock or another process could fool the history.
-TRUTH_KINDS = ("expire_drop", "token_reuse", "two_processes", "resolve_vs_batch",
-               "overlap_topup", "second_intent", "skewed_clock")
+TRUTH_KINDS = (
+    "expire_drop",
+    "token_reuse",
+    "two_processes",
+    "resolve_vs_batch",
+    "overlap_topup",
+    "second_intent",
+    "skewed_clock",
+)
 
 
 @dataclass
@@ -414,8 +484,13 @@ class TruthTally:
 
     @property
     def violations(self) -> int:
-        return (self.double + self.false_success + self.false_failure
-                + self.live_overwritten + self.unresolved)
+        return (
+            self.double
+            + self.false_success
+            + self.false_failure
+            + self.live_overwritten
+            + self.unresolved
+        )
 
     def fail(self, kind: str, text: str) -> None:
         self.failures.append(f"[{kind}] {text}")
@@ -434,8 +509,9 @@ class _Offset:
         return datetime.fromtimestamp(self.epoch(), UTC)
 
 
-def _judge_records(tally: TruthTally, kind: str, hit_id: str, before: int, after: int,
-                   records: list[Record]) -> None:
+def _judge_records(
+    tally: TruthTally, kind: str, hit_id: str, before: int, after: int, records: list[Record]
+) -> None:
     """Reality (before → after) against every record on the HIT."""
     for rec in records:
         tally.states[rec.state.value] += 1
@@ -462,8 +538,11 @@ def _judge_records(tally: TruthTally, kind: str, hit_id: str, before: int, after
     for prev, nxt in itertools.pairwise(chain):
         if nxt.max_before != prev.expected_after:
             tally.false_success += 1
-            tally.fail(kind, f"HIT {hit_id}: #{prev.id} {prev.max_before}→{prev.expected_after}"
-                             f" and #{nxt.id} {nxt.max_before}→{nxt.expected_after}")
+            tally.fail(
+                kind,
+                f"HIT {hit_id}: #{prev.id} {prev.max_before}→{prev.expected_after}"
+                f" and #{nxt.id} {nxt.max_before}→{nxt.expected_after}",
+            )
 
 
 def _records_for(history: HistoryStore, hit_id: str) -> list[Record]:
@@ -476,12 +555,19 @@ def _hit(state: Any, rng: random.Random, **extra: Any) -> str:
     return str(state.add_hit(**fields))
 
 
-def _truth_engine(server: EmulatorServer, history: HistoryStore, seed: int,
-                  clock: Any = None) -> Engine:
+def _truth_engine(
+    server: EmulatorServer, history: HistoryStore, seed: int, clock: Any = None
+) -> Engine:
     env = Environment(EnvKind.DEMO, server.url)
     service = MTurkService(env, read_timeout=READ_TIMEOUT, connect_timeout=0.5, max_attempts=2)
-    return Engine(service, history, env, clock=clock,
-                  backoff=Backoff(attempts=3, base=0.003, cap=0.02, total=1.0), seed=seed)
+    return Engine(
+        service,
+        history,
+        env,
+        clock=clock,
+        backoff=Backoff(attempts=3, base=0.003, cap=0.02, total=1.0),
+        seed=seed,
+    )
 
 
 def _settle(engine: Engine, history: HistoryStore, hit_id: str) -> None:
@@ -496,18 +582,29 @@ def _settle(engine: Engine, history: HistoryStore, hit_id: str) -> None:
                 engine.resolve(full)
 
 
-def trial_expire_drop(server: EmulatorServer, work: Path, rng: random.Random,
-                      tally: TruthTally, kind: str) -> None:
+def trial_expire_drop(
+    server: EmulatorServer, work: Path, rng: random.Random, tally: TruthTally, kind: str
+) -> None:
     """Extend an expired HIT and its expiration while the expiration's answers are lost:
     MTurk's implicit token refuses the repeat; the record must say what the HIT shows."""
     state = server.state
     now = state.now()
-    hit_id = _hit(state, rng, MaxAssignments=rng.randint(1, 8), Expiration=now - 3600,
-                  HITStatus="Reviewable", CreationTime=now - 86400)
+    hit_id = _hit(
+        state,
+        rng,
+        MaxAssignments=rng.randint(1, 8),
+        Expiration=now - 3600,
+        HITStatus="Reviewable",
+        CreationTime=now - 86400,
+    )
     with HistoryStore(work / "expire.sqlite3") as history:
         engine = _truth_engine(server, history, rng.randrange(2**31))
-        server.faults.add(op="UpdateExpirationForHIT", drop=1.0, count=rng.randint(1, 2),
-                          seed=rng.randrange(2**31))
+        server.faults.add(
+            op="UpdateExpirationForHIT",
+            drop=1.0,
+            count=rng.randint(1, 2),
+            seed=rng.randrange(2**31),
+        )
         before = state.get_hit_raw(hit_id)["MaxAssignments"]
         target = datetime.now(UTC) + timedelta(days=rng.randint(1, 30))
         outcome = engine.extend(engine.service.get_hit(hit_id), 1, target)
@@ -519,34 +616,41 @@ def trial_expire_drop(server: EmulatorServer, work: Path, rng: random.Random,
         shows = int(raw["Expiration"]) == int(target.timestamp())
         if rec.expiry_state == "succeeded" and not shows:
             tally.false_success += 1
-            tally.fail(kind, f"#{rec.id} expiration succeeded but the HIT expires "
-                             f"{raw['Expiration']}")
+            tally.fail(
+                kind, f"#{rec.id} expiration succeeded but the HIT expires {raw['Expiration']}"
+            )
         if rec.expiry_state in ("failed", "") and shows and rec.state.applied:
             tally.false_failure += 1
-            tally.fail(kind, f"#{rec.id} expiration {rec.expiry_state or 'not recorded'} "
-                             "but it was applied")
+            tally.fail(
+                kind,
+                f"#{rec.id} expiration {rec.expiry_state or 'not recorded'} but it was applied",
+            )
         tally.states[f"expiry {rec.expiry_state or 'none'}"] += 1
         _judge_records(tally, kind, hit_id, before, raw["MaxAssignments"], [rec])
 
 
-def trial_token_reuse(server: EmulatorServer, work: Path, rng: random.Random,
-                      tally: TruthTally, kind: str) -> None:
+def trial_token_reuse(
+    server: EmulatorServer, work: Path, rng: random.Random, tally: TruthTally, kind: str
+) -> None:
     """A token used for HIT A, then (from another machine's history) for HIT B."""
     state = server.state
     a = _hit(state, rng, MaxAssignments=rng.randint(10, 5000))
     b = _hit(state, rng, MaxAssignments=rng.randint(10, 5000))
     token = new_token()
     before = state.get_hit_raw(b)["MaxAssignments"]
-    with HistoryStore(work / f"reuse-a-{token}.sqlite3") as ha, \
-            HistoryStore(work / f"reuse-b-{token}.sqlite3") as hb:
+    with (
+        HistoryStore(work / f"reuse-a-{token}.sqlite3") as ha,
+        HistoryStore(work / f"reuse-b-{token}.sqlite3") as hb,
+    ):
         ea = _truth_engine(server, ha, 1)
         eb = _truth_engine(server, hb, 2)
         ea.extend(ea.service.get_hit(a), 1, token=token)
         with contextlib.suppress(PlanRefused):
             eb.extend(eb.service.get_hit(b), 1, token=token)
         _settle(eb, hb, b)
-        _judge_records(tally, kind, b, before, state.get_hit_raw(b)["MaxAssignments"],
-                       _records_for(hb, b))
+        _judge_records(
+            tally, kind, b, before, state.get_hit_raw(b)["MaxAssignments"], _records_for(hb, b)
+        )
 
 
 def _cli_home(work: Path, name: str) -> tuple[Path, dict[str, str]]:
@@ -556,8 +660,9 @@ def _cli_home(work: Path, name: str) -> tuple[Path, dict[str, str]]:
     return home, cli_env(home)
 
 
-def trial_two_processes(server: EmulatorServer, work: Path, rng: random.Random,
-                        tally: TruthTally, kind: str) -> None:
+def trial_two_processes(
+    server: EmulatorServer, work: Path, rng: random.Random, tally: TruthTally, kind: str
+) -> None:
     """Two `turktui extend` processes for one HIT at once (one history)."""
     state = server.state
     hit_id = _hit(state, rng, MaxAssignments=rng.randint(10, 500))
@@ -567,9 +672,17 @@ def trial_two_processes(server: EmulatorServer, work: Path, rng: random.Random,
         server.faults.add(op=OP_EXTEND, latency=0.3, count=1)
     n = rng.randint(1, 5)
     args = ["extend", hit_id, str(n), "--endpoint-url", server.url, "--yes", "--json"]
-    procs = [subprocess.Popen(turktui_cmd(*args), env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            turktui_cmd(*args),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     codes = [p.wait(timeout=90) for p in procs]
     for p in procs:
         p.communicate()
@@ -578,12 +691,14 @@ def trial_two_processes(server: EmulatorServer, work: Path, rng: random.Random,
     run_cli(env, "resolve", "--yes", "--json", "--endpoint-url", server.url)
     with HistoryStore(history_path(home)) as history:
         records = _records_for(history, hit_id)
-    _judge_records(tally, kind, hit_id, before, state.get_hit_raw(hit_id)["MaxAssignments"],
-                   records)
+    _judge_records(
+        tally, kind, hit_id, before, state.get_hit_raw(hit_id)["MaxAssignments"], records
+    )
 
 
-def trial_resolve_vs_batch(server: EmulatorServer, work: Path, rng: random.Random,
-                           tally: TruthTally, kind: str) -> None:
+def trial_resolve_vs_batch(
+    server: EmulatorServer, work: Path, rng: random.Random, tally: TruthTally, kind: str
+) -> None:
     """`turktui resolve` while a batch is sending in another process."""
     state = server.state
     hits = [_hit(state, rng, MaxAssignments=rng.randint(10, 100)) for _ in range(12)]
@@ -593,10 +708,25 @@ def trial_resolve_vs_batch(server: EmulatorServer, work: Path, rng: random.Rando
     ids.write_text("\n".join(hits) + "\n", encoding="utf-8")
     server.faults.add(op=OP_EXTEND, latency=0.15)
     batch = subprocess.Popen(
-        turktui_cmd("extend", "--from-file", str(ids), "--add", "1", "--workers", "1",
-                    "--endpoint-url", server.url, "--yes", "--json"),
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-        text=True)
+        turktui_cmd(
+            "extend",
+            "--from-file",
+            str(ids),
+            "--add",
+            "1",
+            "--workers",
+            "1",
+            "--endpoint-url",
+            server.url,
+            "--yes",
+            "--json",
+        ),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
     deadline = time.monotonic() + 30
     path = history_path(home)
     while time.monotonic() < deadline and not path.exists():
@@ -613,19 +743,24 @@ def trial_resolve_vs_batch(server: EmulatorServer, work: Path, rng: random.Rando
         for h in hits:
             records = _records_for(history, h)
             for rec in records:
-                if rec.state.value == "resolved_not_applied" and "Never sent" in rec.note \
-                        and state.get_hit_raw(h)["MaxAssignments"] != before[h]:
+                if (
+                    rec.state.value == "resolved_not_applied"
+                    and "Never sent" in rec.note
+                    and state.get_hit_raw(h)["MaxAssignments"] != before[h]
+                ):
                     tally.live_overwritten += 1
                     tally.fail(kind, f"#{rec.id} marked never sent, but it was applied")
             if batch.returncode == 3:
                 tally.live_overwritten += 1
                 tally.fail(kind, "the batch exited 3: members were taken from it")
-            _judge_records(tally, kind, h, before[h], state.get_hit_raw(h)["MaxAssignments"],
-                           records)
+            _judge_records(
+                tally, kind, h, before[h], state.get_hit_raw(h)["MaxAssignments"], records
+            )
 
 
-def trial_overlap_topup(server: EmulatorServer, work: Path, rng: random.Random,
-                        tally: TruthTally, kind: str) -> None:
+def trial_overlap_topup(
+    server: EmulatorServer, work: Path, rng: random.Random, tally: TruthTally, kind: str
+) -> None:
     """Two `--top-up-to T` runs over the same HITs at the same time."""
     state = server.state
     target = rng.randint(30, 60)
@@ -634,11 +769,28 @@ def trial_overlap_topup(server: EmulatorServer, work: Path, rng: random.Random,
     home, env = _cli_home(work, f"topup-{hits[0]}")
     ids = home / "ids.txt"
     ids.write_text("\n".join(hits) + "\n", encoding="utf-8")
-    args = ["extend", "--from-file", str(ids), "--top-up-to", str(target),
-            "--endpoint-url", server.url, "--yes", "--json"]
-    procs = [subprocess.Popen(turktui_cmd(*args), env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
-             for _ in range(2)]
+    args = [
+        "extend",
+        "--from-file",
+        str(ids),
+        "--top-up-to",
+        str(target),
+        "--endpoint-url",
+        server.url,
+        "--yes",
+        "--json",
+    ]
+    procs = [
+        subprocess.Popen(
+            turktui_cmd(*args),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     for p in procs:
         p.communicate(timeout=120)
     tally.refused_second += sum(p.returncode == 3 for p in procs)
@@ -652,8 +804,9 @@ def trial_overlap_topup(server: EmulatorServer, work: Path, rng: random.Random,
             _judge_records(tally, kind, h, before[h], after, _records_for(history, h))
 
 
-def trial_second_intent(server: EmulatorServer, work: Path, rng: random.Random,
-                        tally: TruthTally, kind: str) -> None:
+def trial_second_intent(
+    server: EmulatorServer, work: Path, rng: random.Random, tally: TruthTally, kind: str
+) -> None:
     """A +n whose answers were 5xx (not applied, unknown), a second +n on the same HIT that
     succeeded, then resolve after the token window: comparison must not conclude."""
     state = server.state
@@ -673,17 +826,30 @@ def trial_second_intent(server: EmulatorServer, work: Path, rng: random.Random,
         if not rec.settled:
             with contextlib.suppress(PlanRefused):
                 engine.resolve(rec)
-        _judge_records(tally, kind, hit_id, before, state.get_hit_raw(hit_id)["MaxAssignments"],
-                       _records_for(history, hit_id))
+        _judge_records(
+            tally,
+            kind,
+            hit_id,
+            before,
+            state.get_hit_raw(hit_id)["MaxAssignments"],
+            _records_for(history, hit_id),
+        )
 
 
-def trial_skewed_clock(server: EmulatorServer, work: Path, rng: random.Random,
-                       tally: TruthTally, kind: str) -> None:
+def trial_skewed_clock(
+    server: EmulatorServer, work: Path, rng: random.Random, tally: TruthTally, kind: str
+) -> None:
     """The local clock ahead while sending (answers lost), corrected later; MTurk forgot the
     token by then: resolve must not re-send. (The emulator's `Date` follows its clock.)"""
     mturk = _Offset()
-    own = EmulatorServer(host="127.0.0.1", port=0, hits=0, seed=rng.randrange(2**31),
-                         balance="1000000.00", now=mturk.epoch).start()
+    own = EmulatorServer(
+        host="127.0.0.1",
+        port=0,
+        hits=0,
+        seed=rng.randrange(2**31),
+        balance="1000000.00",
+        now=mturk.epoch,
+    ).start()
     local = _Offset()
     try:
         state = own.state
@@ -717,9 +883,13 @@ _TRUTH_TRIALS = {
 }
 
 
-def run_truth_trials(count: int, seed: int, workdir: Path,
-                     server: EmulatorServer | None = None,
-                     kinds: tuple[str, ...] = TRUTH_KINDS) -> TruthTally:
+def run_truth_trials(
+    count: int,
+    seed: int,
+    workdir: Path,
+    server: EmulatorServer | None = None,
+    kinds: tuple[str, ...] = TRUTH_KINDS,
+) -> TruthTally:
     """`count` trials cycling through `kinds` (each kind at least once when count allows)."""
     own = server is None
     server = server or new_emulator()

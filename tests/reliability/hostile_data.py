@@ -22,8 +22,15 @@ from typing import Any
 OSC52 = "\x1b]52;c;SE9TVElMRQ==\x07"  # "set the clipboard" (base64 of HOSTILE)
 OSC_TITLE = "\x1b]0;PWNED\x07"  # set the window title
 DSR = "\x1b[6n"  # "report the cursor position": injects input into the app
-FORBIDDEN_BYTES = (OSC52.encode(), OSC_TITLE.encode(), b"PWNED\x07", b"\x1b]52;c;SE9TVElMRQ",
-                   DSR.encode(), b"\x1b[31mRED", b"\x1bP+q")
+FORBIDDEN_BYTES = (
+    OSC52.encode(),
+    OSC_TITLE.encode(),
+    b"PWNED\x07",
+    b"\x1b]52;c;SE9TVElMRQ",
+    DSR.encode(),
+    b"\x1b[31mRED",
+    b"\x1bP+q",
+)
 C0 = "".join(chr(i) for i in range(0x20)) + "\x7f"
 C1 = "".join(chr(i) for i in range(0x80, 0xA0))
 BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
@@ -31,16 +38,26 @@ ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 #: Characters that must never appear in anything the app renders.
 UNSAFE = re.compile(f"[{re.escape(C0 + C1 + BIDI + ZERO_WIDTH)}]")
 
-HOSTILE_TITLE = (f"[bold]MARKUP[/bold] [link=https://evil.example]click[/link] {OSC52}"
-                 f"{OSC_TITLE}{DSR}\x1b[31mRED\x1b[0m \u202eevil\u202c zero\u200bwidth")
+HOSTILE_TITLE = (
+    f"[bold]MARKUP[/bold] [link=https://evil.example]click[/link] {OSC52}"
+    f"{OSC_TITLE}{DSR}\x1b[31mRED\x1b[0m \u202eevil\u202c zero\u200bwidth"
+)
 HOSTILE_FIELDS: list[dict[str, Any]] = [
-    {"Title": HOSTILE_TITLE, "Description": f"C0 {C0} C1 {C1} bidi {BIDI} zw {ZERO_WIDTH}",
-     "Keywords": "\x9b31m C1 CSI, \x9d0;PWNED\x9c C1 OSC, [red]kw[/red]",
-     "RequesterAnnotation": "\x1bP+q544e\x1b\\ DCS \x1b[2J\x1b[H clear", "MaxAssignments": 12,
-     "Reward": "0.25"},
+    {
+        "Title": HOSTILE_TITLE,
+        "Description": f"C0 {C0} C1 {C1} bidi {BIDI} zw {ZERO_WIDTH}",
+        "Keywords": "\x9b31m C1 CSI, \x9d0;PWNED\x9c C1 OSC, [red]kw[/red]",
+        "RequesterAnnotation": "\x1bP+q544e\x1b\\ DCS \x1b[2J\x1b[H clear",
+        "MaxAssignments": 12,
+        "Reward": "0.25",
+    },
     {"Title": "[b]long[/b] " + "W" * 10_000, "Description": "x" * 10_000, "MaxAssignments": 3},
-    {"Title": "\u0645\u0631\u062d\u0628\u0627 \u202e\u0634\u0643\u0631\u0627 \u65e5\u672c\u8a9e "
-              "\U0001f600 e\u0301", "Description": "[/]", "MaxAssignments": 20},
+    {
+        "Title": "\u0645\u0631\u062d\u0628\u0627 \u202e\u0634\u0643\u0631\u0627 \u65e5\u672c\u8a9e "
+        "\U0001f600 e\u0301",
+        "Description": "[/]",
+        "MaxAssignments": 20,
+    },
 ]
 
 
@@ -52,17 +69,44 @@ def add_hostile_hits(state: Any) -> list[str]:
 def malformed_hits() -> list[dict[str, Any]]:
     """Wire HITs the emulator would never produce (served by StaticResponder)."""
     return [
-        {"HITId": "MALFORMED1", "Title": HOSTILE_TITLE, "CreationTime": "not a date",
-         "Expiration": "2026-13-45T99:99:99Z", "MaxAssignments": "12", "Reward": 5,
-         "NumberOfAssignmentsAvailable": "many", "HITStatus": 7},
+        {
+            "HITId": "MALFORMED1",
+            "Title": HOSTILE_TITLE,
+            "CreationTime": "not a date",
+            "Expiration": "2026-13-45T99:99:99Z",
+            "MaxAssignments": "12",
+            "Reward": 5,
+            "NumberOfAssignmentsAvailable": "many",
+            "HITStatus": 7,
+        },
         {"HITId": "MALFORMED2"},  # everything else missing
-        {"HITId": "MALFORMED3", "Title": 12345, "MaxAssignments": 1e308, "Reward": "NaN",
-         "CreationTime": 1e300, "Expiration": -1e300, "Description": None,
-         "QualificationRequirements": "not a list", "Keywords": ["a", "list"]},
-        {"HITId": "MALFORMED4", "Title": "ok", "MaxAssignments": "3", "Reward": "0.10",
-         "CreationTime": "2026-06-01T00:00:00Z", "Expiration": "1780000000",
-         "QualificationRequirements": [{"QualificationTypeId": OSC52, "Comparator": DSR,
-                                        "IntegerValues": ["x", 3], "LocaleValues": [7]}]},
+        {
+            "HITId": "MALFORMED3",
+            "Title": 12345,
+            "MaxAssignments": 1e308,
+            "Reward": "NaN",
+            "CreationTime": 1e300,
+            "Expiration": -1e300,
+            "Description": None,
+            "QualificationRequirements": "not a list",
+            "Keywords": ["a", "list"],
+        },
+        {
+            "HITId": "MALFORMED4",
+            "Title": "ok",
+            "MaxAssignments": "3",
+            "Reward": "0.10",
+            "CreationTime": "2026-06-01T00:00:00Z",
+            "Expiration": "1780000000",
+            "QualificationRequirements": [
+                {
+                    "QualificationTypeId": OSC52,
+                    "Comparator": DSR,
+                    "IntegerValues": ["x", 3],
+                    "LocaleValues": [7],
+                }
+            ],
+        },
         "not a HIT at all",
     ]
 
@@ -110,8 +154,9 @@ async def _until(pilot: Any, cond: Any, timeout: float = 15.0) -> None:
     await pilot.pause()
 
 
-def make_ctx(url: str, tmp: Path, *, credentials: tuple[str, str] | None = None,
-             read_timeout: float = 5.0) -> Any:
+def make_ctx(
+    url: str, tmp: Path, *, credentials: tuple[str, str] | None = None, read_timeout: float = 5.0
+) -> Any:
     from turktui.adapters.config import Paths, Settings
     from turktui.adapters.mturk import MTurkService
     from turktui.domain.environment import Environment, EnvKind
@@ -119,15 +164,26 @@ def make_ctx(url: str, tmp: Path, *, credentials: tuple[str, str] | None = None,
 
     kind = EnvKind.CUSTOM if credentials else EnvKind.DEMO
     env = Environment(kind, url, None, False)
-    service = MTurkService(env, credentials=credentials, connect_timeout=1.0,
-                           read_timeout=read_timeout, max_attempts=1)
-    paths = Paths(config_file=tmp / "config.toml", data_dir=tmp / "data",
-                  history_db=tmp / "data" / "history.sqlite3", log_dir=tmp / "logs")
+    service = MTurkService(
+        env, credentials=credentials, connect_timeout=1.0, read_timeout=read_timeout, max_attempts=1
+    )
+    paths = Paths(
+        config_file=tmp / "config.toml",
+        data_dir=tmp / "data",
+        history_db=tmp / "data" / "history.sqlite3",
+        log_dir=tmp / "logs",
+    )
     return AppContext(env=env, service=service, settings=Settings(), paths=paths)
 
 
-async def drive_app(ctx: Any, hit_ids: list[str], report: RenderReport, *,
-                    extend_n: str = "1", screenshot: Path | None = None) -> Any:
+async def drive_app(
+    ctx: Any,
+    hit_ids: list[str],
+    report: RenderReport,
+    *,
+    extend_n: str = "1",
+    screenshot: Path | None = None,
+) -> Any:
     """Table → each HIT's detail → dialog (→ extension) → history → record detail."""
     from turktui.ui.app import TurkTuiApp
     from turktui.ui.screens.detail import DetailScreen
@@ -161,8 +217,9 @@ async def drive_app(ctx: Any, hit_ids: list[str], report: RenderReport, *,
                 await _until(pilot, lambda: app.screen is main)
         _scan(app, report, "table after")
         await pilot.press("h")
-        await _until(pilot, lambda: isinstance(app.screen, HistoryScreen)
-                     and not app.screen.reading)
+        await _until(
+            pilot, lambda: isinstance(app.screen, HistoryScreen) and not app.screen.reading
+        )
         await pilot.pause()
         _scan(app, report, "history")
         if app.screen.total:
@@ -200,8 +257,21 @@ def terminal_bytes(url: str, home: Path) -> tuple[bytes, list[str]]:
         term.wait_for("MARKUP", timeout=30)
         seen = []
         # detail, back, dialog (typing), back, next HIT's detail, back, history, its detail
-        for keys in ("\r", "\x1b", "e", "1", "\x1b", "j", "\r", "\x1b", "j", "\r", "\x1b",
-                     "h", "\r"):
+        for keys in (
+            "\r",
+            "\x1b",
+            "e",
+            "1",
+            "\x1b",
+            "j",
+            "\r",
+            "\x1b",
+            "j",
+            "\r",
+            "\x1b",
+            "h",
+            "\r",
+        ):
             term.send(keys)
             term.pump(0.35)
             seen.append(term.text())
@@ -214,8 +284,11 @@ def terminal_bytes(url: str, home: Path) -> tuple[bytes, list[str]]:
             raise AssertionError(f"the pty run never showed {expected!r}")
     found = [repr(seq) for seq in FORBIDDEN_BYTES if seq in raw]
     # C1 controls encoded as UTF-8 (U+0080..U+009F) act like ESC on many terminals.
-    found += [f"C1 {raw[i:i + 2]!r}" for i in range(len(raw) - 1)
-              if raw[i] == 0xC2 and 0x80 <= raw[i + 1] <= 0x9F][:5]
+    found += [
+        f"C1 {raw[i : i + 2]!r}"
+        for i in range(len(raw) - 1)
+        if raw[i] == 0xC2 and 0x80 <= raw[i + 1] <= 0x9F
+    ][:5]
     return raw, found
 
 

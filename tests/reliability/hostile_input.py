@@ -31,26 +31,55 @@ NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
 # What an operator (or a paste, or a fat finger) can type: digits-heavy text, signs,
 # separators, exponents, non-ASCII digits, controls, and anything at all.
-_DIGITISH = st.text(alphabet=st.sampled_from(list("0123456789+-_,. eE\u0660\u0969\uff11\u00b2"
-                                                   "\u2007\u00a0\n\t\x00\x1b")), max_size=25)
+_DIGITISH = st.text(
+    alphabet=st.sampled_from(
+        list("0123456789+-_,. eE\u0660\u0969\uff11\u00b2\u2007\u00a0\n\t\x00\x1b")
+    ),
+    max_size=25,
+)
 TYPED = st.one_of(
     st.integers(min_value=-2, max_value=12).map(str),
     st.integers(min_value=0, max_value=1_000_005).map(str),
-    st.integers(min_value=-10**20, max_value=10**21).map(str),
+    st.integers(min_value=-(10**20), max_value=10**21).map(str),
     _DIGITISH,
     st.text(max_size=40),
-    st.sampled_from(["", "0", "00", "007", "1e3", "１２", "٣", "9" * 19, "9" * 20, "2**63",
-                     "1_000", "1,000", " 5", "5 ", "+5", "-0", "0x10", "NaN", "inf", "½"]),
+    st.sampled_from(
+        [
+            "",
+            "0",
+            "00",
+            "007",
+            "1e3",
+            "１２",
+            "٣",
+            "9" * 19,
+            "9" * 20,
+            "2**63",
+            "1_000",
+            "1,000",
+            " 5",
+            "5 ",
+            "+5",
+            "-0",
+            "0x10",
+            "NaN",
+            "inf",
+            "½",
+        ]
+    ),
 )
 CREATED = st.one_of(
-    st.datetimes(min_value=datetime(2015, 7, 22), max_value=datetime(2026, 6, 1),
-                 timezones=st.just(UTC)),
-    st.datetimes(min_value=datetime(2005, 1, 1), max_value=datetime(2026, 6, 1),
-                 timezones=st.just(UTC)),
+    st.datetimes(
+        min_value=datetime(2015, 7, 22), max_value=datetime(2026, 6, 1), timezones=st.just(UTC)
+    ),
+    st.datetimes(
+        min_value=datetime(2005, 1, 1), max_value=datetime(2026, 6, 1), timezones=st.just(UTC)
+    ),
     st.none(),
 )
-MAX_ASSIGNMENTS = st.one_of(st.integers(1, 12), st.integers(1, 1_000_000),
-                            st.sampled_from([9, 10, 999_999, 1_000_000]))
+MAX_ASSIGNMENTS = st.one_of(
+    st.integers(1, 12), st.integers(1, 1_000_000), st.sampled_from([9, 10, 999_999, 1_000_000])
+)
 
 
 class RecordingService:
@@ -98,8 +127,9 @@ SEED = {"value": 0}
 def _run(test: Any, examples: int, counter: type[_Count] | _Count) -> int:
     """Run a @given test with `examples` examples (seeded); return how many ran."""
     counter.n = 0
-    configured = settings(max_examples=examples, deadline=None, database=None,
-                          suppress_health_check=list(HealthCheck))(test)
+    configured = settings(
+        max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )(test)
     seed(SEED["value"])(configured)()
     return counter.n
 
@@ -124,8 +154,9 @@ def check_parse_count(examples: int) -> int:
             return
         assert type(n) is int and _digits_of(text, n), (text, n)  # what was typed, no more
         assert rng.allows(n)
-        assert mturk_rules.extension_refusal(created.timestamp() if created else 0, max_a,
-                                             n) is None
+        assert (
+            mturk_rules.extension_refusal(created.timestamp() if created else 0, max_a, n) is None
+        )
 
     return _run(prop, examples, count)
 
@@ -138,15 +169,24 @@ def check_dialog_to_engine(examples: int, history: HistoryStore) -> tuple[int, i
     env = Environment(EnvKind.DEMO, "http://hypothesis.invalid")
     engine = Engine(service, history, env, clock=lambda: NOW)
 
-    @given(text=TYPED, max_a=MAX_ASSIGNMENTS, created=CREATED,
-           reward=st.sampled_from([None, Decimal("0.01"), Decimal("1.00")]),
-           execute=st.booleans(),
-           expire=st.one_of(st.none(), st.integers(-10**6, 10**7)))
-    def prop(text: str, max_a: int, created: datetime | None, reward: Decimal | None,
-             execute: bool, expire: int | None) -> None:
+    @given(
+        text=TYPED,
+        max_a=MAX_ASSIGNMENTS,
+        created=CREATED,
+        reward=st.sampled_from([None, Decimal("0.01"), Decimal("1.00")]),
+        execute=st.booleans(),
+        expire=st.one_of(st.none(), st.integers(-(10**6), 10**7)),
+    )
+    def prop(
+        text: str,
+        max_a: int,
+        created: datetime | None,
+        reward: Decimal | None,
+        execute: bool,
+        expire: int | None,
+    ) -> None:
         count.n += 1
-        hit = Hit(hit_id="HYPOTHESISHIT", max_assignments=max_a, created=created,
-                  reward=reward)
+        hit = Hit(hit_id="HYPOTHESISHIT", max_assignments=max_a, created=created, reward=reward)
         service.hit = hit
         rng = extension_range(max_a, created)
         try:

@@ -63,8 +63,11 @@ def _records(home: Path) -> list[Any]:
 def _responder(trickle_op: str, stop: threading.Event, every: float) -> Any:
     def respond(op: str, request: dict[str, Any], handler: Any) -> Any:
         if op == trickle_op:
-            body = (json_answer({"HIT": hit_json(request.get("HITId", "A"))})[2]
-                    if op == "GetHIT" else b"{}") + b" " * 50_000
+            body = (
+                json_answer({"HIT": hit_json(request.get("HITId", "A"))})[2]
+                if op == "GetHIT"
+                else b"{}"
+            ) + b" " * 50_000
             trickle(handler, body, every, stop)
             return None
         if op == "GetHIT":
@@ -89,9 +92,22 @@ def trickling(workdir: Path, report: WorldReport, cases: int, rng: random.Random
             t0 = time.monotonic()
             try:
                 result = subprocess.run(
-                    [sys.executable, "-m", "turktui", "extend", f"TRICKLE{i}", "1", "--json",
-                     "--endpoint-url", server.url], env=cli_env(home), capture_output=True,
-                    text=True, timeout=deadline * 3 + SLACK + 30)
+                    [
+                        sys.executable,
+                        "-m",
+                        "turktui",
+                        "extend",
+                        f"TRICKLE{i}",
+                        "1",
+                        "--json",
+                        "--endpoint-url",
+                        server.url,
+                    ],
+                    env=cli_env(home),
+                    capture_output=True,
+                    text=True,
+                    timeout=deadline * 3 + SLACK + 30,
+                )
             except subprocess.TimeoutExpired:
                 report.hangs.append(f"trickle {i} ({op}): no exit")
                 continue
@@ -107,8 +123,9 @@ def trickling(workdir: Path, report: WorldReport, cases: int, rng: random.Random
         states = [r.state.value for r in _records(home)]
         want = ([], 4) if op == "GetHIT" else (["unknown"], 5)
         if (states, result.returncode) != want:
-            report.wrong_records.append(f"trickle {i} ({op}): {states} exit "
-                                        f"{result.returncode}, expected {want}")
+            report.wrong_records.append(
+                f"trickle {i} ({op}): {states} exit {result.returncode}, expected {want}"
+            )
 
 
 # -- endless pagination --------------------------------------------------------------------
@@ -122,17 +139,26 @@ def pagination(report: WorldReport, cases: int, rng: random.Random) -> None:
         same_hits = i % 4 == 3
         counter = iter(range(10**9))
 
-        def respond(op: str, request: dict[str, Any], handler: Any, cycle: int = cycle,
-                    same: bool = same_hits, counter: Any = counter) -> Any:
+        def respond(
+            op: str,
+            request: dict[str, Any],
+            handler: Any,
+            cycle: int = cycle,
+            same: bool = same_hits,
+            counter: Any = counter,
+        ) -> Any:
             n = next(counter)
             token = f"T{n}" if same else f"T{n % cycle}"
             hits = [hit_json("SAME")] if same else [hit_json(f"H{n:06d}")]
             return json_answer({"HITs": hits, "NextToken": token})
 
         with HostileServer(respond) as server:
-            service = MTurkService(Environment(EnvKind.CUSTOM, server.url, None, False),
-                                   credentials=("AKIDHOSTILE000000000", "s"), max_attempts=1,
-                                   request_deadline=5)
+            service = MTurkService(
+                Environment(EnvKind.CUSTOM, server.url, None, False),
+                credentials=("AKIDHOSTILE000000000", "s"),
+                max_attempts=1,
+                request_deadline=5,
+            )
             t0 = time.monotonic()
             outcome = "ended"
             try:
@@ -148,8 +174,7 @@ def pagination(report: WorldReport, cases: int, rng: random.Random) -> None:
             elapsed = time.monotonic() - t0
         report.count("endless pagination", elapsed)
         if outcome != "stopped":
-            report.hangs.append(f"pagination {i} (cycle {cycle}, same HITs {same_hits}): "
-                                f"{outcome}")
+            report.hangs.append(f"pagination {i} (cycle {cycle}, same HITs {same_hits}): {outcome}")
 
 
 # -- signals -------------------------------------------------------------------------------
@@ -161,12 +186,25 @@ def signals_cli(workdir: Path, report: WorldReport, cases: int) -> None:
         stop = threading.Event()
         with HostileServer(_responder(CREATE, stop, 0.5)) as server:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "turktui", "extend", f"SIG{i}", "1", "--endpoint-url",
-                 server.url], env=cli_env(home), stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "turktui",
+                    "extend",
+                    f"SIG{i}",
+                    "1",
+                    "--endpoint-url",
+                    server.url,
+                ],
+                env=cli_env(home),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
                 # As from an interactive shell: a campaign started in the background would
                 # hand its SIGINT-ignored disposition down, and turktui rightly keeps it.
-                preexec_fn=_default_sigint)
+                preexec_fn=_default_sigint,
+            )
             try:
                 t_end = time.monotonic() + 30
                 while CREATE not in server.ops() and time.monotonic() < t_end:
@@ -189,8 +227,9 @@ def signals_cli(workdir: Path, report: WorldReport, cases: int) -> None:
             report.tracebacks.append(f"signal {i}: {err[-300:]}")
         states = [r.state.value for r in _records(home)]
         if proc.returncode != 128 + sig or states != ["unknown"]:
-            report.wrong_records.append(f"signal {i} ({sig.name}): exit {proc.returncode}, "
-                                        f"records {states}")
+            report.wrong_records.append(
+                f"signal {i} ({sig.name}): exit {proc.returncode}, records {states}"
+            )
 
 
 def _default_sigint() -> None:
@@ -226,8 +265,7 @@ def signals_app(workdir: Path, report: WorldReport, cases: int) -> None:
         if problems:  # (a hung-up terminal is gone: nothing to restore)
             report.broken_terminals.append(f"app signal {i} ({sig.name}): {problems}")
     # TERM=dumb: one line and a non-zero exit, never a spin.
-    session = Session(["--demo", "--demo-hits", "5"], terminal_env(workdir / "dumb",
-                                                                   TERM="dumb"))
+    session = Session(["--demo", "--demo-hits", "5"], terminal_env(workdir / "dumb", TERM="dumb"))
     try:
         try:
             status, elapsed = session.exit_status(20)
@@ -275,6 +313,7 @@ def hostile_answers(workdir: Path, report: WorldReport, rounds: int) -> None:
     try:
         for r in range(rounds):
             for name, answer in HOSTILE_CREATE.items():
+
                 def respond(op: str, req: dict[str, Any], h: Any, answer: Any = answer) -> Any:
                     if op == "GetHIT":
                         return json_answer({"HIT": hit_json(req["HITId"])})
@@ -282,10 +321,15 @@ def hostile_answers(workdir: Path, report: WorldReport, rounds: int) -> None:
 
                 with HostileServer(respond) as server:
                     env = Environment(EnvKind.CUSTOM, server.url, None, False)
-                    service = MTurkService(env, credentials=("AKIDHOSTILE000000000", "s"),
-                                           max_attempts=1, request_deadline=5)
-                    engine = Engine(service, store, env, sleep=lambda s: None,
-                                    backoff=Backoff(attempts=2))
+                    service = MTurkService(
+                        env,
+                        credentials=("AKIDHOSTILE000000000", "s"),
+                        max_attempts=1,
+                        request_deadline=5,
+                    )
+                    engine = Engine(
+                        service, store, env, sleep=lambda s: None, backoff=Backoff(attempts=2)
+                    )
                     t0 = time.monotonic()
                     try:
                         hit = service.get_hit(f"ANS{r}")
@@ -295,9 +339,9 @@ def hostile_answers(workdir: Path, report: WorldReport, rounds: int) -> None:
                         continue
                 report.count("hostile extension answers", time.monotonic() - t0)
                 if outcome.record.state.value in ("succeeded", "sending", "planned"):
-                    report.wrong_records.append(f"{name}: recorded "
-                                                f"{outcome.record.state.value}")
+                    report.wrong_records.append(f"{name}: recorded {outcome.record.state.value}")
             for name, make in HOSTILE_GETHIT.items():
+
                 def respond2(op: str, req: dict[str, Any], h: Any, make: Any = make) -> Any:
                     if op == "GetHIT":
                         return json_answer(make(req["HITId"]))
@@ -305,8 +349,12 @@ def hostile_answers(workdir: Path, report: WorldReport, rounds: int) -> None:
 
                 with HostileServer(respond2) as server:
                     env = Environment(EnvKind.CUSTOM, server.url, None, False)
-                    service = MTurkService(env, credentials=("AKIDHOSTILE000000000", "s"),
-                                           max_attempts=1, request_deadline=5)
+                    service = MTurkService(
+                        env,
+                        credentials=("AKIDHOSTILE000000000", "s"),
+                        max_attempts=1,
+                        request_deadline=5,
+                    )
                     engine = Engine(service, store, env)
                     t0 = time.monotonic()
                     try:
@@ -324,15 +372,44 @@ def hostile_answers(workdir: Path, report: WorldReport, rounds: int) -> None:
 
 
 # -- damaged records -----------------------------------------------------------------------
-GARBAGE: list[Any] = ["many", b"\x00\xff", 1e300, -1e308, float("nan"), None, -1, 2**62,
-                      "1970-01-01", "", "\x1b[31m", 12345]
-COLUMNS = ["created", "updated", "n", "max_before", "expected_after", "expire_at", "state",
-           "attempt_count", "first_sent", "duration", "hit_title", "error_code", "note",
-           "token", "hit_id", "endpoint", "env_kind", "batch_id", "expiry_state"]
+GARBAGE: list[Any] = [
+    "many",
+    b"\x00\xff",
+    1e300,
+    -1e308,
+    float("nan"),
+    None,
+    -1,
+    2**62,
+    "1970-01-01",
+    "",
+    "\x1b[31m",
+    12345,
+]
+COLUMNS = [
+    "created",
+    "updated",
+    "n",
+    "max_before",
+    "expected_after",
+    "expire_at",
+    "state",
+    "attempt_count",
+    "first_sent",
+    "duration",
+    "hit_title",
+    "error_code",
+    "note",
+    "token",
+    "hit_id",
+    "endpoint",
+    "env_kind",
+    "batch_id",
+    "expiry_state",
+]
 
 
-def damaged_records(workdir: Path, report: WorldReport, cases: int,
-                    rng: random.Random) -> None:
+def damaged_records(workdir: Path, report: WorldReport, cases: int, rng: random.Random) -> None:
     from turktui.adapters.history import open_history
 
     home = workdir / "damaged"
@@ -340,20 +417,28 @@ def damaged_records(workdir: Path, report: WorldReport, cases: int,
     path.parent.mkdir(parents=True, exist_ok=True)
     store = open_history(path)
     for i in range(cases):
-        store.create(env_kind="demo", endpoint="http://127.0.0.1:9", profile=None,
-                     hit_id=f"DMG{i}", hit_title="t", n=1, token=f"dmg{i}", max_before=1,
-                     expected_after=2)
+        store.create(
+            env_kind="demo",
+            endpoint="http://127.0.0.1:9",
+            profile=None,
+            hit_id=f"DMG{i}",
+            hit_title="t",
+            n=1,
+            token=f"dmg{i}",
+            max_before=1,
+            expected_after=2,
+        )
     store.close()
     db = sqlite3.connect(path)
     for i in range(cases):
         for column in rng.sample(COLUMNS, rng.randint(1, 4)):
             value = rng.choice(GARBAGE)
             try:
-                db.execute(f"UPDATE requests SET {column} = ? WHERE hit_id = ?",
-                           (value, f"DMG{i}"))
+                db.execute(f"UPDATE requests SET {column} = ? WHERE hit_id = ?", (value, f"DMG{i}"))
             except sqlite3.IntegrityError:  # NOT NULL: try a text value instead
-                db.execute(f"UPDATE requests SET {column} = 'garbage' WHERE hit_id = ?",
-                           (f"DMG{i}",))
+                db.execute(
+                    f"UPDATE requests SET {column} = 'garbage' WHERE hit_id = ?", (f"DMG{i}",)
+                )
     db.commit()
     db.close()
     t0 = time.monotonic()
@@ -373,15 +458,22 @@ def damaged_records(workdir: Path, report: WorldReport, cases: int,
         report.count("damaged records read by the store", (time.monotonic() - t0) / cases)
     if len(rows) != cases:
         report.wrong_records.append(f"damaged records: {len(rows)} of {cases} listed")
-    for args in (["history", "--limit", "1000"], ["history", "--json", "--limit", "1000"],
-                 ["resolve", "--json", "--endpoint-url", "http://127.0.0.1:9"]):
+    for args in (
+        ["history", "--limit", "1000"],
+        ["history", "--json", "--limit", "1000"],
+        ["resolve", "--json", "--endpoint-url", "http://127.0.0.1:9"],
+    ):
         t0 = time.monotonic()
-        result = subprocess.run([sys.executable, "-m", "turktui", *args], env=cli_env(home),
-                                capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [sys.executable, "-m", "turktui", *args],
+            env=cli_env(home),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         report.count("damaged records: history/resolve commands", time.monotonic() - t0)
         if "Traceback" in result.stderr or result.returncode == 70:
-            report.tracebacks.append(f"{args[0]}: exit {result.returncode} "
-                                     f"{result.stderr[-200:]}")
+            report.tracebacks.append(f"{args[0]}: exit {result.returncode} {result.stderr[-200:]}")
 
 
 def run(workdir: Path, *, scale: int = 1, seed: int = 1) -> WorldReport:

@@ -78,8 +78,7 @@ def secrets_check(workdir: Path, server: Any) -> SecretReport:
     outputs: list[tuple[str, str]] = []
     for name, args, extra in (
         ("extend", ["extend", hit_id, "1", "--yes", "--json"], None),
-        ("extend crash", ["extend", hit_id, "1", "--yes", "--json"],
-         crash_after_send()),
+        ("extend crash", ["extend", hit_id, "1", "--yes", "--json"], crash_after_send()),
         ("resolve", ["resolve", "--yes", "--json"], None),
         ("extend refused", ["extend", hit_id, "50", "--yes", "--json"], None),
         ("history", ["history", "--json"], None),
@@ -90,9 +89,14 @@ def secrets_check(workdir: Path, server: Any) -> SecretReport:
     res = run_cli(env, "extend", hit_id, "1", "--yes", "--json", "--endpoint-url", server.url)
     outputs.append(("extend dropped", res.stdout + res.stderr))
     server.faults.clear()
-    crash = subprocess.run([sys.executable, "-c", CRASH_RUNNER, "history"],
-                           env={**env, "TURKTUI_DEBUG": ""}, capture_output=True, text=True,
-                           timeout=60, cwd=REPO_ROOT)
+    crash = subprocess.run(
+        [sys.executable, "-c", CRASH_RUNNER, "history"],
+        env={**env, "TURKTUI_DEBUG": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO_ROOT,
+    )
     outputs.append(("internal error", crash.stdout + crash.stderr))
     for name, text in outputs:
         _scan_bytes(report, f"output: {name}", text.encode())
@@ -135,14 +139,22 @@ PERMS_RUNNER = (
 def permissions_check(workdir: Path, report: SecretReport) -> None:
     """Create the history under umask 000 in a child; check the modes while it is open."""
     db = workdir / "perm" / "deep" / "turktui" / "history.sqlite3"
-    proc = subprocess.Popen([sys.executable, "-c", PERMS_RUNNER, str(db)], cwd=REPO_ROOT,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PERMS_RUNNER, str(db)],
+        cwd=REPO_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None and proc.stdin is not None
     umask = proc.stdout.readline().strip()
     try:
-        checks = {"history file": (db, 0o600), "data directory": (db.parent, 0o700),
-                  "WAL file": (Path(str(db) + "-wal"), 0o600),
-                  "SHM file": (Path(str(db) + "-shm"), 0o600)}
+        checks = {
+            "history file": (db, 0o600),
+            "data directory": (db.parent, 0o700),
+            "WAL file": (Path(str(db) + "-wal"), 0o600),
+            "SHM file": (Path(str(db) + "-shm"), 0o600),
+        }
         for name, (path, want) in checks.items():
             if not path.exists():
                 report.bad_modes.append(f"{name} missing")
@@ -150,8 +162,9 @@ def permissions_check(workdir: Path, report: SecretReport) -> None:
             mode = stat.S_IMODE(path.stat().st_mode)
             report.modes[name] = oct(mode)
             if mode != want:
-                report.bad_modes.append(f"{name} is {oct(mode)}, expected {oct(want)} "
-                                        f"(umask in the child: {umask})")
+                report.bad_modes.append(
+                    f"{name} is {oct(mode)}, expected {oct(want)} (umask in the child: {umask})"
+                )
     finally:
         proc.stdin.close()
         proc.wait(timeout=10)
@@ -229,7 +242,8 @@ def hangup_check(workdir: Path, server: Any, latency: float = 2.0) -> HangupRepo
             time.sleep(0.02)  # hang up only once the request is really in flight
         time.sleep(0.2)
         report.exit_seconds, report.exit_code, report.cpu_seconds_while_waiting = _hang_up(
-            term, latency + 20)
+            term, latency + 20
+        )
     finally:
         server.faults.clear()
     if report.exit_code is None:
@@ -250,6 +264,8 @@ def hangup_check(workdir: Path, server: Any, latency: float = 2.0) -> HangupRepo
         report.settled_state = records[0].state.value if records else "(none)"
     report.max_delta = server.state.get_hit_raw(hit_id)["MaxAssignments"] - before
     if report.max_delta != 2 or report.settled_state not in ("succeeded", "resolved_succeeded"):
-        report.failures.append(f"after resolve (rc {res.returncode}): {report.settled_state}, "
-                               f"MaxAssignments +{report.max_delta} (expected +2)")
+        report.failures.append(
+            f"after resolve (rc {res.returncode}): {report.settled_state}, "
+            f"MaxAssignments +{report.max_delta} (expected +2)"
+        )
     return report

@@ -49,7 +49,8 @@ def test_hostile_files_clear_message_and_untouched(tmp_path: Path) -> None:
 
 
 def test_outcome_not_recorded_stays_unsettled_then_resolves(
-        emu: EmulatorServer, tmp_path: Path) -> None:
+    emu: EmulatorServer, tmp_path: Path
+) -> None:
     """The history fails right after the request went out (a full disk, simulated by a
     failing finish_attempt): the engine says "may have been sent", never "not sent", and
     resolve settles it with the HIT extended exactly once."""
@@ -95,8 +96,12 @@ async def test_app_starts_and_says_why(case: str, emu: EmulatorServer, tmp_path:
         assert "full" in durability.fill_history(ctx.history)
     else:
         path = durability.make_hostile_file(case, tmp_path, random.Random(1))
-    ctx.paths = type(ctx.paths)(config_file=ctx.paths.config_file, data_dir=path.parent,
-                                history_db=path, log_dir=ctx.paths.log_dir)
+    ctx.paths = type(ctx.paths)(
+        config_file=ctx.paths.config_file,
+        data_dir=path.parent,
+        history_db=path,
+        log_dir=ctx.paths.log_dir,
+    )
     before = _digest(path)
     sent = emu.state.request_count(OP_EXTEND)
     app = TurkTuiApp(ctx)
@@ -108,8 +113,10 @@ async def test_app_starts_and_says_why(case: str, emu: EmulatorServer, tmp_path:
         await pilot.press("h")
         await pilot.pause()
         if case != "full":
-            await _until(pilot, lambda: any("history unavailable" in n.message.lower()
-                                            for n in notifications(app)))
+            await _until(
+                pilot,
+                lambda: any("history unavailable" in n.message.lower() for n in notifications(app)),
+            )
         while app.screen is not main:
             await pilot.press("escape")
             await pilot.pause()
@@ -120,9 +127,13 @@ async def test_app_starts_and_says_why(case: str, emu: EmulatorServer, tmp_path:
             await _until(pilot, lambda: isinstance(app.screen, ExtendScreen))
             shown = len(notifications(app))  # only a note about this extension counts
             await pilot.press("1", "enter")
-            await _until(pilot, lambda: any("not sent" in n.message.lower() or "unavailable"
-                                            in n.message.lower()
-                                            for n in notifications(app)[shown:]))
+            await _until(
+                pilot,
+                lambda: any(
+                    "not sent" in n.message.lower() or "unavailable" in n.message.lower()
+                    for n in notifications(app)[shown:]
+                ),
+            )
         finally:
             messages = " | ".join(n.message for n in notifications(app))
             print(f"screens {app.screen_stack}; notifications: {messages}")

@@ -38,8 +38,9 @@ def test_cli_trials_with_sigkill_and_resolve(emu: EmulatorServer, tmp_path: Path
 
 def test_truth_trials_every_kind(emu: EmulatorServer, tmp_path: Path) -> None:
     """Issue 11 at a small scale: each kind once; no record claims what MTurk contradicts."""
-    tally = exactly_once.run_truth_trials(len(exactly_once.TRUTH_KINDS), seed=3,
-                                          workdir=tmp_path, server=emu)
+    tally = exactly_once.run_truth_trials(
+        len(exactly_once.TRUTH_KINDS), seed=3, workdir=tmp_path, server=emu
+    )
     assert tally.violations == 0 and not tally.failures, tally.failures
     assert set(tally.trials) == set(exactly_once.TRUTH_KINDS)
     assert tally.conflicts >= 1  # the token reused for another HIT

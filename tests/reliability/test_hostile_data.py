@@ -28,8 +28,9 @@ def test_hostile_text_renders_literally(emu: EmulatorServer, tmp_path: Path) -> 
 def test_malformed_service_data_does_not_crash(tmp_path: Path) -> None:
     responder = StaticResponder(hostile_data.responder_answers()).start()
     try:
-        report = hostile_data.run_pilot(hostile_data.make_ctx(responder.url, tmp_path),
-                                        ["1", "2", "3", "4"])
+        report = hostile_data.run_pilot(
+            hostile_data.make_ctx(responder.url, tmp_path), ["1", "2", "3", "4"]
+        )
     finally:
         responder.stop()
     assert not report.crashed, report.crashed

@@ -35,13 +35,33 @@ def test_token_and_duration_properties() -> None:
     assert hostile_input.check_tokens_and_durations(EXAMPLES) == EXAMPLES
 
 
-HOSTILE_TYPING = ["", "0", "-1", "+3", " 2", "2 ", "1e2", "１", "٣", "3.0", "1,000", "1_0",
-                  "99999999999999999999", "\x1b[6n", "[bold]5[/bold]", "2\u200b",
-                  "8", "1", "7", "6"]
+HOSTILE_TYPING = [
+    "",
+    "0",
+    "-1",
+    "+3",
+    " 2",
+    "2 ",
+    "1e2",
+    "１",
+    "٣",
+    "3.0",
+    "1,000",
+    "1_0",
+    "99999999999999999999",
+    "\x1b[6n",
+    "[bold]5[/bold]",
+    "2\u200b",
+    "8",
+    "1",
+    "7",
+    "6",
+]
 
 
 async def test_the_real_dialog_only_submits_what_the_rules_allow(
-        emu: EmulatorServer, tmp_path: Path) -> None:
+    emu: EmulatorServer, tmp_path: Path
+) -> None:
     """Type hostile text into the extend dialog of the real app against the emulator: the
     Submit button is enabled only for valid counts, and only they reach MTurk."""
     from turktui.domain.rules import InputProblem, extension_range, parse_count

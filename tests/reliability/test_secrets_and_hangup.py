@@ -24,8 +24,12 @@ def test_history_private_under_umask_000(tmp_path: Path) -> None:
     report = secrets_perms.SecretReport()
     secrets_perms.permissions_check(tmp_path, report)
     assert report.bad_modes == []
-    assert report.modes == {"history file": "0o600", "data directory": "0o700",
-                            "WAL file": "0o600", "SHM file": "0o600"}
+    assert report.modes == {
+        "history file": "0o600",
+        "data directory": "0o700",
+        "WAL file": "0o600",
+        "SHM file": "0o600",
+    }
 
 
 def test_dropped_ssh_session(emu: EmulatorServer, tmp_path: Path) -> None:

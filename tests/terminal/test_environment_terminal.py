@@ -18,19 +18,23 @@ def _is_red(colour: str) -> bool:
     if colour == "red":
         return True
     if len(colour) == 6:  # truecolor / 256-colour hex
-        r, g, b = (int(colour[i:i + 2], 16) for i in (0, 2, 4))
+        r, g, b = (int(colour[i : i + 2], 16) for i in (0, 2, 4))
         return r > 150 and g < 90 and b < 90
     return False
 
 
 def test_production_with_endpoint_url_is_production(tmp_path: Path, make_emulator) -> None:
     server = make_emulator(0)
-    server.state.add_hit(MaxAssignments=3, Reward="0.10", Title="Real money survey",
-                         Expiration=4_000_000_000)
-    env = terminal_env(tmp_path, AWS_ACCESS_KEY_ID="AKIDTESTTESTTEST0000",
-                       AWS_SECRET_ACCESS_KEY="test-secret", COLORTERM="truecolor")
-    term = Terminal(["--production", "--endpoint-url", server.url], env=env,
-                    columns=80, lines=24)
+    server.state.add_hit(
+        MaxAssignments=3, Reward="0.10", Title="Real money survey", Expiration=4_000_000_000
+    )
+    env = terminal_env(
+        tmp_path,
+        AWS_ACCESS_KEY_ID="AKIDTESTTESTTEST0000",
+        AWS_SECRET_ACCESS_KEY="test-secret",
+        COLORTERM="truecolor",
+    )
+    term = Terminal(["--production", "--endpoint-url", server.url], env=env, columns=80, lines=24)
     try:
         screen = term.wait_for("Real money survey", timeout=30)
         first = screen.splitlines()[0]

@@ -18,10 +18,12 @@ OP = "UpdateExpirationForHIT"
 def test_expire_now_confirmation_in_a_real_terminal(tmp_path: Path) -> None:
     with EmulatorServer(hits=20, seed=3) as srv:
         later = datetime.now(UTC) + timedelta(days=2)
-        hit_id = srv.state.add_hit(MaxAssignments=3, Reward="0.50", Title="Zebra expiry test",
-                                   Expiration=later.timestamp())
-        env = terminal_env(tmp_path, AWS_ACCESS_KEY_ID="AKIDTESTTESTTEST0000",
-                           AWS_SECRET_ACCESS_KEY="test-secret")
+        hit_id = srv.state.add_hit(
+            MaxAssignments=3, Reward="0.50", Title="Zebra expiry test", Expiration=later.timestamp()
+        )
+        env = terminal_env(
+            tmp_path, AWS_ACCESS_KEY_ID="AKIDTESTTESTTEST0000", AWS_SECRET_ACCESS_KEY="test-secret"
+        )
         term = Terminal(["--endpoint-url", srv.url], env=env, columns=100, lines=30)
         try:
             term.wait_for("21 HITs", timeout=30)

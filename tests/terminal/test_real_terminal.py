@@ -51,8 +51,16 @@ def test_wide_terminal_shows_every_column(tmp_path: Path) -> None:
     term = Terminal(["--demo"], env=terminal_env(tmp_path), columns=160, lines=48)
     try:
         screen = term.wait_for("200 HITs", timeout=30)
-        for column in ("HIT id", "Title", "Status", "Max", "Reward", "Created", "Expires",
-                       "Headroom"):
+        for column in (
+            "HIT id",
+            "Title",
+            "Status",
+            "Max",
+            "Reward",
+            "Created",
+            "Expires",
+            "Headroom",
+        ):
             assert column in screen
     finally:
         term.close()

@@ -14,8 +14,10 @@ from typing import Any
 from rich.cells import cell_len
 
 #: One text run of an SVG exported by `App.export_screenshot` (Rich's SVG format).
-_SVG_TEXT = re.compile(r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)" textLength="([\d.]+)"'
-                       r'[^>]*>(.*?)</text>')
+_SVG_TEXT = re.compile(
+    r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)" textLength="([\d.]+)"'
+    r"[^>]*>(.*?)</text>"
+)
 
 
 def svg_text(svg: str) -> str:
@@ -42,8 +44,9 @@ def screen_text(app: Any) -> str:
     return svg_text(app.export_screenshot())
 
 
-async def wait_for(pilot: Any, condition: Callable[[], object], timeout: float = 15.0,
-                   what: str = "the app") -> None:
+async def wait_for(
+    pilot: Any, condition: Callable[[], object], timeout: float = 15.0, what: str = "the app"
+) -> None:
     """Await `condition()` (polled between frames) for at most `timeout` seconds.
 
     The one wait helper of the tests: use it wherever a condition exists instead of sleeps
@@ -57,8 +60,9 @@ async def wait_for(pilot: Any, condition: Callable[[], object], timeout: float =
     await pilot.pause()
 
 
-def wait_until(condition: Callable[[], object], timeout: float = 15.0,
-               what: str = "a condition") -> None:
+def wait_until(
+    condition: Callable[[], object], timeout: float = 15.0, what: str = "a condition"
+) -> None:
     """The same bound for code outside the app's event loop (threads, subprocesses)."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -70,22 +74,28 @@ def wait_until(condition: Callable[[], object], timeout: float = 15.0,
 async def wait_loaded(pilot: Any, timeout: float = 15.0) -> None:
     """Until the current load (started at mount) has finished, successfully or not."""
     main = pilot.app.main_screen
-    await wait_for(pilot, lambda: main.generation > 0 and not main.is_loading, timeout,
-                   "the HIT list to load")
+    await wait_for(
+        pilot, lambda: main.generation > 0 and not main.is_loading, timeout, "the HIT list to load"
+    )
 
 
 async def wait_ready(pilot: Any, timeout: float = 15.0) -> None:
     """Loaded, and the balance asked for (answered or failed): the status line is final."""
     await wait_loaded(pilot, timeout)
     ctx = pilot.app.ctx
-    await wait_for(pilot, lambda: ctx.balance is not None or ctx.state.balance_error is not None,
-                   timeout, "the balance")
+    await wait_for(
+        pilot,
+        lambda: ctx.balance is not None or ctx.state.balance_error is not None,
+        timeout,
+        "the balance",
+    )
 
 
 async def wait_screen(pilot: Any, name: str, timeout: float = 15.0) -> None:
     """Until the screen on top is of the class called `name`."""
-    await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == name, timeout,
-                   f"screen {name}")
+    await wait_for(
+        pilot, lambda: type(pilot.app.screen).__name__ == name, timeout, f"screen {name}"
+    )
 
 
 def steady_cursor(app: Any) -> None:
@@ -117,8 +127,13 @@ def record_notifications(monkeypatch: Any) -> None:
     original = App.notify
 
     def notify(self: Any, message: str, *args: Any, **kwargs: Any) -> None:
-        _NOTES.setdefault(self, []).append(Note(str(message), str(kwargs.get("title", "")),
-                                                str(kwargs.get("severity", "information"))))
+        _NOTES.setdefault(self, []).append(
+            Note(
+                str(message),
+                str(kwargs.get("title", "")),
+                str(kwargs.get("severity", "information")),
+            )
+        )
         original(self, message, *args, **kwargs)
 
     monkeypatch.setattr(App, "notify", notify)

@@ -19,13 +19,28 @@ def test_bulk_dialog_bench_runs_both_paths(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_table_rows_render() -> None:
-    tab = {"bulk": {"marks": 10_000, "open_ms": 200.0, "keystroke_visible_ms": 9.0,
-                    "keystroke_planned_ms": 70.0, "ui_stall_max_ms": 50.0},
-           "rows": {"batch": 500, "rows": 50_000, "alone_s": 4.0, "with_app_s": 4.1,
-                    "slowdown": 1.025, "ui_ms_per_update": 0.2,
-                    "worker_handover_max_ms": 5.0}}
-    table = suite.build_table({"cold": {"app_s": 1.0, "bare_s": 0.5}, "engine": None,
-                               "table": tab}, 1)
+    tab = {
+        "bulk": {
+            "marks": 10_000,
+            "open_ms": 200.0,
+            "keystroke_visible_ms": 9.0,
+            "keystroke_planned_ms": 70.0,
+            "ui_stall_max_ms": 50.0,
+        },
+        "rows": {
+            "batch": 500,
+            "rows": 50_000,
+            "alone_s": 4.0,
+            "with_app_s": 4.1,
+            "slowdown": 1.025,
+            "ui_ms_per_update": 0.2,
+            "worker_handover_max_ms": 5.0,
+        },
+    }
+    table = suite.build_table(
+        {"cold": {"app_s": 1.0, "bare_s": 0.5}, "engine": None, "table": tab}, 1
+    )
     assert "| Bulk dialog open, 10,000 marked HITs | 200 ms |" in table
-    assert "| … batch wall time with the app | 4.10 s | 4.00 s (same batch, no app) | 1.02× |" \
-        in table
+    assert (
+        "| … batch wall time with the app | 4.10 s | 4.00 s (same batch, no app) | 1.02× |" in table
+    )

@@ -79,14 +79,16 @@ async def test_read_only_controller_refuses_by_message(make_emulator, make_conte
     assert server.state.get_hit_raw(hit_id)["MaxAssignments"] == 3
 
 
-async def test_batch_rows_are_posted_never_waited_for(make_emulator, make_context,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_batch_rows_are_posted_never_waited_for(
+    make_emulator, make_context, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A batch's workers hand each row to the table with post_hit and never block on the UI
     thread (call_from_thread); the marks of the HITs extended are cleared and the status line
     follows the app's `marks`."""
     server = make_emulator(0)
-    ids = [server.state.add_hit(MaxAssignments=m, Reward="0.10", Title=f"Batch {m}")
-           for m in (2, 3, 4)]
+    ids = [
+        server.state.add_hit(MaxAssignments=m, Reward="0.10", Title=f"Batch {m}") for m in (2, 3, 4)
+    ]
     app = TurkTuiApp(make_context(server.url))
     blocking: list[str] = []
     real_call_from_thread = app.call_from_thread
@@ -118,8 +120,12 @@ async def test_batch_rows_are_posted_never_waited_for(make_emulator, make_contex
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, BatchScreen))
         await wait_for(pilot, lambda: app.ctx.state.last_batch is not None, timeout=30)
-        await wait_for(pilot, lambda: all(
-            table.model.rows[table.model.index_of(i)].max_assignments >= 4 for i in ids))
+        await wait_for(
+            pilot,
+            lambda: all(
+                table.model.rows[table.model.index_of(i)].max_assignments >= 4 for i in ids
+            ),
+        )
         assert sorted(h for h, _ in posted) == sorted(ids)
         assert not any(on_ui for _, on_ui in posted), "rows are posted from the workers"
         assert blocking == [], "no worker waited for the UI thread"

@@ -32,10 +32,18 @@ KEYS = ("AKIDTESTTESTTEST0000", "test-secret")
 
 
 def _fill(store: HistoryStore, count: int) -> None:
-    store.import_many({"hit_id": f"HIT{i:06d}", "n": 1, "token": f"turktui-{i:08x}",
-                       "hit_title": f"Survey {i} about_things 100%", "max_before": 3,
-                       "expected_after": 4, "state": "succeeded" if i % 3 else "unknown"}
-                      for i in range(count))
+    store.import_many(
+        {
+            "hit_id": f"HIT{i:06d}",
+            "n": 1,
+            "token": f"turktui-{i:08x}",
+            "hit_title": f"Survey {i} about_things 100%",
+            "max_before": 3,
+            "expected_after": 4,
+            "state": "succeeded" if i % 3 else "unknown",
+        }
+        for i in range(count)
+    )
 
 
 @pytest.fixture
@@ -46,12 +54,26 @@ def store(tmp_path: Path) -> Any:
 
 
 # -- the reader ---------------------------------------------------------------------------
-@pytest.mark.parametrize("text", ["HIT00012", "survey 1", "ABOUT_THINGS", "100%", "unknown",
-                                  "s", "12", "zzz", 'a"b', "turktui-0000001"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "HIT00012",
+        "survey 1",
+        "ABOUT_THINGS",
+        "100%",
+        "unknown",
+        "s",
+        "12",
+        "zzz",
+        'a"b',
+        "turktui-0000001",
+    ],
+)
 def test_search_index_finds_what_like_finds(store: HistoryStore, text: str) -> None:
     _fill(store, 400)
-    store.update(7, state=State.FAILED, error_code="ThrottlingException",
-                 error_message="Rate exceeded")
+    store.update(
+        7, state=State.FAILED, error_code="ThrottlingException", error_message="Rate exceeded"
+    )
     reader = HistoryReader(store.path)
     assert reader.indexed
     query = HistoryQuery(text=text)
@@ -74,8 +96,9 @@ def test_search_index_follows_updates(store: HistoryStore) -> None:
     reader.close()
 
 
-def test_without_fts5_the_triggers_go_and_come_back(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_fts5_the_triggers_go_and_come_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "h" / "history.sqlite3"
     open_history(path).close()
     monkeypatch.setattr(history_module, "_search_available", False)
@@ -96,8 +119,7 @@ def test_without_fts5_the_triggers_go_and_come_back(tmp_path: Path,
     reader.close()
 
 
-def test_reader_answers_while_another_connection_holds_the_write_lock(
-        store: HistoryStore) -> None:
+def test_reader_answers_while_another_connection_holds_the_write_lock(store: HistoryStore) -> None:
     _fill(store, 300)
     other = sqlite3.connect(store.path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
@@ -125,7 +147,8 @@ def test_page_cache_keeps_the_most_recently_used() -> None:
 
 # -- the screen -----------------------------------------------------------------------------
 async def test_history_lists_and_filters_while_the_writer_waits_for_another_process(
-        make_emulator: Any, make_context: Any) -> None:
+    make_emulator: Any, make_context: Any
+) -> None:
     """The app's own writer holds the store's connection for seconds (waiting for another
     process's write lock); the history screen still lists, scrolls and filters at once."""
     server = make_emulator(0)
@@ -146,8 +169,11 @@ async def test_history_lists_and_filters_while_the_writer_waits_for_another_proc
             await wait_for(pilot, lambda: _held(history._lock), timeout=5)  # writer inside
             t0 = time.perf_counter()
             await pilot.press("h")
-            await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen)
-                           and not app.screen.reading, timeout=3)
+            await wait_for(
+                pilot,
+                lambda: isinstance(app.screen, HistoryScreen) and not app.screen.reading,
+                timeout=3,
+            )
             screen = app.screen
             assert screen.total == 1000
             await pilot.press("end")
@@ -155,8 +181,9 @@ async def test_history_lists_and_filters_while_the_writer_waits_for_another_proc
             await wait_for(pilot, lambda: listing.current is not None, timeout=3)
             assert listing.current.hit_id == "HIT000000"
             await pilot.press("slash", *"HIT00099")
-            await wait_for(pilot, lambda: not screen.reading
-                           and screen.filter_text == "HIT00099", timeout=3)
+            await wait_for(
+                pilot, lambda: not screen.reading and screen.filter_text == "HIT00099", timeout=3
+            )
             assert screen.total == 10
             assert time.perf_counter() - t0 < 5.0  # the writer still waits (busy 15 s)
             assert writer.is_alive()
@@ -182,8 +209,7 @@ def _blocked_write(history: HistoryStore) -> None:
         history.update(1, note="written after the other process let go")
 
 
-async def test_a_failing_worker_is_shown_and_logged(make_emulator: Any,
-                                                    make_context: Any) -> None:
+async def test_a_failing_worker_is_shown_and_logged(make_emulator: Any, make_context: Any) -> None:
     server = make_emulator(0)
     app = TurkTuiApp(make_context(server.url, credentials=KEYS))
     async with app.run_test(size=(100, 30)) as pilot:
@@ -192,10 +218,12 @@ async def test_a_failing_worker_is_shown_and_logged(make_emulator: Any,
         def boom() -> None:
             raise RuntimeError("the engine fell over")
 
-        app.run_worker(boom, thread=True, group="extend", name="extend HIT1",
-                       exit_on_error=False)
-        await wait_for(pilot, lambda: any("the engine fell over" in str(n.message)
-                                          for n in app._notifications), timeout=5)
+        app.run_worker(boom, thread=True, group="extend", name="extend HIT1", exit_on_error=False)
+        await wait_for(
+            pilot,
+            lambda: any("the engine fell over" in str(n.message) for n in app._notifications),
+            timeout=5,
+        )
         assert app.worker_failures == ["extend HIT1: Unexpected problem"]
         assert app.is_running  # nothing ended the app
 
@@ -204,13 +232,15 @@ async def test_a_failing_worker_is_shown_and_logged(make_emulator: Any,
 async def _open_history(pilot: Any, app: TurkTuiApp) -> HistoryScreen:
     await start(pilot)
     await pilot.press("h")
-    await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen)
-                   and not app.screen.reading, timeout=5)
+    await wait_for(
+        pilot, lambda: isinstance(app.screen, HistoryScreen) and not app.screen.reading, timeout=5
+    )
     return app.screen
 
 
 async def test_rows_not_read_yet_show_as_reading_until_their_page_comes(
-        make_emulator: Any, make_context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_emulator: Any, make_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server = make_emulator(0)
     ctx = make_context(server.url, credentials=KEYS)
     store = open_history(ctx.paths.history_db)
@@ -243,7 +273,8 @@ async def test_rows_not_read_yet_show_as_reading_until_their_page_comes(
 
 
 async def test_the_cursor_stays_on_its_record_when_the_list_is_read_again(
-        make_emulator: Any, make_context: Any) -> None:
+    make_emulator: Any, make_context: Any
+) -> None:
     """A reload (after a resolve, a new request) keeps the cursor on the same record, not on
     the same line: a record added on top would otherwise put it on a neighbour."""
     server = make_emulator(0)
@@ -261,17 +292,30 @@ async def test_the_cursor_stays_on_its_record_when_the_list_is_read_again(
         assert chosen is not None and listing.cursor == 3
         history = extend_flow.get_history(app)
         assert history is not None
-        history.import_many([{"hit_id": "HITNEWEST", "n": 1, "token": "turktui-newest",
-                              "hit_title": "Newest", "max_before": 3, "expected_after": 4,
-                              "state": "succeeded"}])
+        history.import_many(
+            [
+                {
+                    "hit_id": "HITNEWEST",
+                    "n": 1,
+                    "token": "turktui-newest",
+                    "hit_title": "Newest",
+                    "max_before": 3,
+                    "expected_after": 4,
+                    "state": "succeeded",
+                }
+            ]
+        )
         screen.reload()
         await wait_for(pilot, lambda: not screen.reading and screen.total == 31, timeout=5)
         assert screen.records[0].hit_id == "HITNEWEST"
         assert listing.cursor == 4 and listing.current is not None
         assert listing.current.id == chosen.id
         await pilot.press("slash", *"nothing like this")
-        await wait_for(pilot, lambda: not screen.reading
-                       and screen.filter_text == "nothing like this", timeout=5)
+        await wait_for(
+            pilot,
+            lambda: not screen.reading and screen.filter_text == "nothing like this",
+            timeout=5,
+        )
         await pilot.pause()
         assert screen.total == 0 and listing.current is None
         assert "No records." in screen_text(app)

@@ -113,8 +113,10 @@ def test_append_of_a_listed_key_replaces_it() -> None:
 @pytest.mark.parametrize("seed", range(6))
 def test_random_updates_match_a_full_rebuild(seed: int) -> None:
     rnd = random.Random(seed)
-    rows = [Row(f"id{i}", rnd.choice("abcdefgh") * rnd.randint(1, 3), rnd.randint(0, 5))
-            for i in range(200)]
+    rows = [
+        Row(f"id{i}", rnd.choice("abcdefgh") * rnd.randint(1, 3), rnd.randint(0, 5))
+        for i in range(200)
+    ]
     model = make(rows)
     sort = rnd.choice([None, lambda r: r.title, lambda r: r.n])
     reverse = sort is not None and rnd.random() < 0.5
@@ -129,8 +131,12 @@ def test_random_updates_match_a_full_rebuild(seed: int) -> None:
         if before is not None and before != target.key:
             assert model.cursor_key == before, step
         if step % 50 == 0:
-            model.append([Row(f"new{seed}-{step}-{j}", rnd.choice("abc"), rnd.randint(0, 5))
-                          for j in range(rnd.choice([1, 40]))])
+            model.append(
+                [
+                    Row(f"new{seed}-{step}-{j}", rnd.choice("abc"), rnd.randint(0, 5))
+                    for j in range(rnd.choice([1, 40]))
+                ]
+            )
             assert keys(model) == reference(model, sort, reverse, pred), step
 
 
@@ -145,14 +151,20 @@ def test_position_of_and_cursor_moves() -> None:
 
 
 # -- the paged model (a listing too large to hold: the history) ------------------------------
-def paged(total: int, *, page_size: int = 10, cache_pages: int = 3,
-          generation: int = 1) -> tuple[PagedModel[Row], list[tuple[int, int]]]:
+def paged(
+    total: int, *, page_size: int = 10, cache_pages: int = 3, generation: int = 1
+) -> tuple[PagedModel[Row], list[tuple[int, int]]]:
     """A model over rows k0..k{total-1}; `asked` records every (generation, page) wanted."""
     asked: list[tuple[int, int]] = []
-    model: PagedModel[Row] = PagedModel(lambda r: r.key, page_size=page_size,
-                                        cache_pages=cache_pages)
-    model.set_source(lambda g, p: asked.append((g, p)), total, page_rows(0, page_size, total),
-                     generation=generation)
+    model: PagedModel[Row] = PagedModel(
+        lambda r: r.key, page_size=page_size, cache_pages=cache_pages
+    )
+    model.set_source(
+        lambda g, p: asked.append((g, p)),
+        total,
+        page_rows(0, page_size, total),
+        generation=generation,
+    )
     return model, asked
 
 
@@ -186,8 +198,9 @@ def test_paged_cursor_follows_its_row_into_a_new_listing() -> None:
     model, _ = paged(50)
     assert model.move_cursor(to=4) and model.cursor_key == "k4"
     # A record was added on top (a reload): the cursor stays on k4, now one lower.
-    model.set_source(lambda g, p: None, 51, [Row("new", "n", 0), *page_rows(0, 10, 50)[:9]],
-                     generation=2)
+    model.set_source(
+        lambda g, p: None, 51, [Row("new", "n", 0), *page_rows(0, 10, 50)[:9]], generation=2
+    )
     assert model.cursor == 5 and model.cursor_key == "k4"
     # A filter that leaves it out: the cursor stays where it was (clamped to the listing).
     model.set_source(lambda g, p: None, 3, page_rows(0, 10, 3, prefix="f"), generation=3)

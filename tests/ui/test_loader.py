@@ -46,8 +46,9 @@ def test_loader_streams_pages_then_balance(emulator: Any) -> None:
     assert loader.proc.poll() is not None
 
 
-async def test_rapid_refreshes_leave_no_child(demo_context: Any,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_rapid_refreshes_leave_no_child(
+    demo_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     started: list[HitLoader] = []
     original = HitLoader.__init__
 

@@ -175,9 +175,19 @@ async def test_detail_view_shows_every_field(demo_context: Any) -> None:
         text = screen_text(app)
         hit = app.screen.hit
         for expected in (
-            hit.hit_id, "Description", "Keywords", "Annotation", "Qualifications",
-            "Review status", "Assignment duration", "Auto-approval delay", "HIT type id",
-            "HIT group id", "Headroom", "Worker locale", "UTC",
+            hit.hit_id,
+            "Description",
+            "Keywords",
+            "Annotation",
+            "Qualifications",
+            "Review status",
+            "Assignment duration",
+            "Auto-approval delay",
+            "HIT type id",
+            "HIT group id",
+            "Headroom",
+            "Worker locale",
+            "UTC",
         ):
             assert expected in text, expected
         await pilot.press("escape")
@@ -222,8 +232,9 @@ async def test_extend_and_history_call_the_controller(
         assert calls == [("extend", app.main_screen.table.rows[1]), ("history", app)]
 
 
-async def test_read_only_hides_extend(emulator: Any, make_context: Any,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_read_only_hides_extend(
+    emulator: Any, make_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls: list[Any] = []
     app = TurkTuiApp(make_context(emulator.url, read_only=True))
     monkeypatch.setattr(app.controller, "extend", calls.append)
@@ -247,8 +258,19 @@ async def test_footer_shows_extend_when_writable(demo_context: Any) -> None:
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_loaded(pilot)
         footer = screen_text(app).splitlines()[-1]
-        for label in ("/Find", "xHeadroom", "oExpired", "sSort", "rReload", "Info",
-                      "eExtend", "hHistory", "cCopy", "?Help", "qQuit"):
+        for label in (
+            "/Find",
+            "xHeadroom",
+            "oExpired",
+            "sSort",
+            "rReload",
+            "Info",
+            "eExtend",
+            "hHistory",
+            "cCopy",
+            "?Help",
+            "qQuit",
+        ):
             assert label in footer, label
 
 
@@ -258,8 +280,18 @@ async def test_footer_fits_every_action_at_80_columns(demo_context: Any) -> None
         await wait_loaded(pilot)
         footer = screen_text(app).splitlines()[-1].rstrip()
         assert footer.endswith("qQuit"), footer
-        for label in ("?Help", "/Find", "xHeadroom", "oExpired", "sSort", "rReload",
-                      "Info", "eExtend", "hHistory", "cCopy"):
+        for label in (
+            "?Help",
+            "/Find",
+            "xHeadroom",
+            "oExpired",
+            "sSort",
+            "rReload",
+            "Info",
+            "eExtend",
+            "hHistory",
+            "cCopy",
+        ):
             assert label in footer, label
 
 
@@ -401,8 +433,19 @@ async def test_columns_adapt_to_width(demo_context: Any) -> None:
         await pilot.resize_terminal(160, 48)
         await pilot.pause()
         wide = table.visible_columns()
-        assert set(wide) >= {"hit_id", "title", "status", "max", "available", "pending",
-                             "completed", "reward", "created", "expires", "headroom"}
+        assert set(wide) >= {
+            "hit_id",
+            "title",
+            "status",
+            "max",
+            "available",
+            "pending",
+            "completed",
+            "reward",
+            "created",
+            "expires",
+            "headroom",
+        }
         full_id = table.rows[0].hit_id
         assert full_id in screen_text(app)
 
@@ -433,8 +476,15 @@ async def test_command_palette_lists_actions(demo_context: Any) -> None:
         from turktui.ui.commands import app_commands
 
         names = [n for n, _, _ in app_commands(app)]
-        for expected in ("Refresh HITs", "Filter HITs", "Extend HIT", "Request history",
-                         "Toggle extendable only", "Toggle expired only", "Sort by Title"):
+        for expected in (
+            "Refresh HITs",
+            "Filter HITs",
+            "Extend HIT",
+            "Request history",
+            "Toggle extendable only",
+            "Toggle expired only",
+            "Sort by Title",
+        ):
             assert expected in names
         await pilot.press("ctrl+p")
         await pilot.press(*"expired only")
@@ -443,9 +493,7 @@ async def test_command_palette_lists_actions(demo_context: Any) -> None:
         await wait_for(pilot, lambda: app.main_screen.table.expired_only)
 
 
-async def test_auto_refresh_pauses_under_dialogs(
-    emulator: Any, make_context: Any
-) -> None:
+async def test_auto_refresh_pauses_under_dialogs(emulator: Any, make_context: Any) -> None:
     from turktui.adapters.config import Settings
 
     ctx = make_context(emulator.url, settings=Settings(auto_refresh=1.0))
@@ -474,8 +522,9 @@ async def test_keys_typed_right_after_slash_go_to_the_filter(demo_context) -> No
 
 
 # -- row updates in place -----------------------------------------------------------------------
-async def test_update_hit_moves_one_row_without_resorting(demo_context: Any,
-                                                          monkeypatch: Any) -> None:
+async def test_update_hit_moves_one_row_without_resorting(
+    demo_context: Any, monkeypatch: Any
+) -> None:
     # Updating one HIT once re-filtered and re-sorted every row (116-153 ms at 50,000).
     import dataclasses
 
@@ -491,8 +540,9 @@ async def test_update_hit_moves_one_row_without_resorting(demo_context: Any,
         target = table.rows[table.view[-1]]
         calls = []
         title_key = hit_table.SORT_KEYS["title"]
-        monkeypatch.setitem(table.model.__dict__, "_sort",
-                            lambda h: calls.append(h) or title_key(h))
+        monkeypatch.setitem(
+            table.model.__dict__, "_sort", lambda h: calls.append(h) or title_key(h)
+        )
         monkeypatch.setattr(table.model, "rebuild", lambda *a, **k: pytest.fail("rebuilt"))
         assert table.update_hit(dataclasses.replace(target, title="!!! first now"))
         assert len(calls) < 40  # a binary search, not 200 sort keys
@@ -514,8 +564,10 @@ async def test_rows_posted_from_a_worker_are_applied_without_waiting(demo_contex
         table = app.main_screen.table
         table.sort_by("max")
         await pilot.pause()
-        changed = [dataclasses.replace(h, max_assignments=10_000 + i)
-                   for i, h in enumerate(table.rows[:50])]
+        changed = [
+            dataclasses.replace(h, max_assignments=10_000 + i)
+            for i, h in enumerate(table.rows[:50])
+        ]
         waited: list[float] = []
 
         def worker() -> None:
@@ -533,8 +585,9 @@ async def test_rows_posted_from_a_worker_are_applied_without_waiting(demo_contex
         assert tail == sorted(tail) and tail[0] == 10_000
 
 
-async def test_pages_arriving_into_a_sorted_view_land_in_order(make_emulator: Any,
-                                                               make_context: Any) -> None:
+async def test_pages_arriving_into_a_sorted_view_land_in_order(
+    make_emulator: Any, make_context: Any
+) -> None:
     from turktui.ui.widgets.hit_table import SORT_KEYS
 
     server = make_emulator(1000)

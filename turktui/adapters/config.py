@@ -133,7 +133,7 @@ def load_settings(path: Path) -> Settings:
         values[key] = value
     if values.get("environment", "sandbox") not in ("sandbox", "production"):
         raise ConfigurationError(
-            f"config file {path}: environment must be \"sandbox\" or \"production\""
+            f'config file {path}: environment must be "sandbox" or "production"'
         )
     if values.get("endpoint_url") == "":
         values["endpoint_url"] = None
@@ -141,8 +141,9 @@ def load_settings(path: Path) -> Settings:
         values["profile"] = None
     for key in ("auto_refresh", "connect_timeout", "read_timeout", "request_deadline"):
         if key in values and not 0 <= values[key] < float("inf"):  # also NaN
-            raise ConfigurationError(f"config file {path}: {key} must not be negative "
-                                     "(nor NaN or infinite)")
+            raise ConfigurationError(
+                f"config file {path}: {key} must not be negative (nor NaN or infinite)"
+            )
     if values.get("demo_hits", 0) < 0:
         raise ConfigurationError(f"config file {path}: demo_hits must not be negative")
     return Settings(**values)

@@ -93,7 +93,7 @@ def _proc_start(pid: int) -> str:
             data = fh.read().decode("ascii", "replace")
     except OSError:
         return ""
-    fields = data[data.rfind(")") + 2:].split()
+    fields = data[data.rfind(")") + 2 :].split()
     return fields[19] if len(fields) > 19 else ""
 
 
@@ -110,8 +110,7 @@ def current_owner() -> str:
 OTHER_HOST_STALE = 3600.0
 
 
-def owner_alive(owner: str, updated: datetime | None = None,
-                now: datetime | None = None) -> bool:
+def owner_alive(owner: str, updated: datetime | None = None, now: datetime | None = None) -> bool:
     """Is the process that owns a record still running? Unknown owners (records from before
     owners were recorded) are not; another host's are until OTHER_HOST_STALE passed."""
     import socket
@@ -141,6 +140,8 @@ def owner_alive(owner: str, updated: datetime | None = None,
     if start:
         return _proc_start(pid) in ("", start)
     return True
+
+
 def _ts(moment: datetime | None) -> float | None:
     return None if moment is None else moment.timestamp()
 
@@ -302,8 +303,16 @@ _COLUMNS = (
     "first_sent, duration, batch_id, expiry_state, expiry_error, note, owner, actual_after, "
     "target, read_at, read_at_server, expiry_actual"
 )
-_SEARCHABLE = ("hit_id", "hit_title", "token", "state", "error_code", "error_message", "note",
-               "batch_id")  # batch_id: typing a batch id lists its members
+_SEARCHABLE = (
+    "hit_id",
+    "hit_title",
+    "token",
+    "state",
+    "error_code",
+    "error_message",
+    "note",
+    "batch_id",
+)  # batch_id: typing a batch id lists its members
 #: Substring search over _SEARCHABLE: an external-content FTS5 table with the trigram
 #: tokenizer (matches like LIKE '%text%' for 3+ characters), kept by triggers. Optional: not
 #: a schema step (an SQLite without FTS5 must still open the file); see _ensure_search.
@@ -324,8 +333,7 @@ SEARCH_INDEX: tuple[str, ...] = (
         INSERT INTO requests_fts(rowid, {_S}) VALUES (new.id, {_NEW});
     END""",
 )
-_SEARCH_TRIGGERS = frozenset({"requests_fts_insert", "requests_fts_delete",
-                              "requests_fts_update"})
+_SEARCH_TRIGGERS = frozenset({"requests_fts_insert", "requests_fts_delete", "requests_fts_update"})
 _search_available: bool | None = None
 
 
@@ -346,9 +354,24 @@ def search_index_available() -> bool:
 
 
 _UPDATABLE = {
-    "state", "error_code", "error_message", "first_sent", "duration", "expiry_state",
-    "expiry_error", "note", "hit_title", "batch_id", "owner", "actual_after", "read_at",
-    "read_at_server", "expiry_actual", "n", "max_before", "expected_after",
+    "state",
+    "error_code",
+    "error_message",
+    "first_sent",
+    "duration",
+    "expiry_state",
+    "expiry_error",
+    "note",
+    "hit_title",
+    "batch_id",
+    "owner",
+    "actual_after",
+    "read_at",
+    "read_at_server",
+    "expiry_actual",
+    "n",
+    "max_before",
+    "expected_after",
 }
 
 
@@ -365,8 +388,11 @@ def _prepare_dir(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     try:
         info = os.lstat(directory)
-        if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() \
-                and stat.S_IMODE(info.st_mode) != 0o700:
+        if (
+            stat.S_ISDIR(info.st_mode)
+            and info.st_uid == os.getuid()
+            and stat.S_IMODE(info.st_mode) != 0o700
+        ):
             os.chmod(directory, 0o700, follow_symlinks=False)
     except (OSError, NotImplementedError):  # pragma: no cover - owned by someone else
         pass
@@ -394,14 +420,15 @@ def _check_regular(path: Path) -> None:
         raise HistoryError(
             f"the history file {path} is a symbolic link; turktui does not follow it (it "
             "could point at another program's data). It was left untouched: replace it "
-            "with a regular file, or set XDG_DATA_HOME to another directory.")
+            "with a regular file, or set XDG_DATA_HOME to another directory."
+        )
     if not stat.S_ISREG(info.st_mode):
-        raise HistoryError(f"the history file {path} is not a regular file. It was left "
-                           "untouched.")
+        raise HistoryError(f"the history file {path} is not a regular file. It was left untouched.")
 
 
 _OWN_TABLES = frozenset({"requests", "attempts", "sqlite_sequence", "sqlite_stat1"}) | frozenset(
-    {"requests_fts"} | {f"requests_fts_{part}" for part in ("data", "idx", "docsize", "config")})
+    {"requests_fts"} | {f"requests_fts_{part}" for part in ("data", "idx", "docsize", "config")}
+)
 
 
 class HistoryStore:
@@ -420,7 +447,9 @@ class HistoryStore:
         _check_regular(self.path)  # again: it may have been swapped meanwhile
         try:
             self._db = sqlite3.connect(
-                str(self.path), timeout=busy_timeout, isolation_level=None,
+                str(self.path),
+                timeout=busy_timeout,
+                isolation_level=None,
                 check_same_thread=False,
             )
         except sqlite3.Error as exc:
@@ -456,8 +485,11 @@ class HistoryStore:
             side = Path(str(self.path) + suffix)
             try:
                 info = os.lstat(side)
-                if stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid() \
-                        and stat.S_IMODE(info.st_mode) & 0o077:
+                if (
+                    stat.S_ISREG(info.st_mode)
+                    and info.st_uid == os.getuid()
+                    and stat.S_IMODE(info.st_mode) & 0o077
+                ):
                     os.chmod(side, 0o600)
             except OSError:  # absent, or not ours
                 pass
@@ -479,8 +511,10 @@ class HistoryStore:
             )
 
     def _corrupt_message(self, exc: BaseException) -> str:
-        return (f"the history file {self.path} is damaged or not a turktui history ({exc}). "
-                "It was left untouched: move it aside to start a new history.")
+        return (
+            f"the history file {self.path} is damaged or not a turktui history ({exc}). "
+            "It was left untouched: move it aside to start a new history."
+        )
 
     def _init(self, busy_timeout: float) -> None:
         """Pragmas, version check and migrations (retried as a whole when BUSY)."""
@@ -493,13 +527,16 @@ class HistoryStore:
                 "the file was left untouched."
             )
         # Reading the schema detects "file is not a database" before anything is written.
-        tables = {str(row[0]) for row in self._db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = {
+            str(row[0])
+            for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
         if (tables - _OWN_TABLES) or (version > 0 and "requests" not in tables):
             # Another program's SQLite database: never adopt it (no tables, no WAL mode).
             raise HistoryError(
                 f"the file {self.path} is another program's SQLite database, not a turktui "
-                "history. It was left untouched: move it, or point XDG_DATA_HOME elsewhere.")
+                "history. It was left untouched: move it, or point XDG_DATA_HOME elsewhere."
+            )
         self._check_size()
         mode = self._db.execute("PRAGMA journal_mode").fetchone()[0]
         if str(mode).lower() != "wal":
@@ -538,8 +575,10 @@ class HistoryStore:
         on a missing module; searches then use LIKE, and the index is rebuilt the next time
         an SQLite with FTS5 opens the file. Another process writing right now: try next time."""
         have = search_index_available()
-        triggers = {str(r[0]) for r in self._db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        triggers = {
+            str(r[0])
+            for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        }
         if have == _SEARCH_TRIGGERS.issubset(triggers):
             return
         self._db.execute("PRAGMA busy_timeout = 100")
@@ -572,8 +611,9 @@ class HistoryStore:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise HistoryError(f"cannot write the history file {self.path}: "
-                                   f"{describe_sqlite_error(exc)}") from exc
+                raise HistoryError(
+                    f"cannot write the history file {self.path}: {describe_sqlite_error(exc)}"
+                ) from exc
             try:
                 result = fn(self._db)
                 self._db.execute("COMMIT")
@@ -583,8 +623,9 @@ class HistoryStore:
                 # callers can show, never a raw sqlite3 traceback. Nothing was committed.
                 with contextlib.suppress(sqlite3.Error):
                     self._db.execute("ROLLBACK")
-                raise HistoryError(f"cannot write the history file {self.path}: "
-                                   f"{describe_sqlite_error(exc)}") from exc
+                raise HistoryError(
+                    f"cannot write the history file {self.path}: {describe_sqlite_error(exc)}"
+                ) from exc
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
                     self._db.execute("ROLLBACK")
@@ -612,8 +653,9 @@ class HistoryStore:
             try:
                 yield self._db
             except sqlite3.Error as exc:
-                raise HistoryError(f"cannot read the history file {self.path}: "
-                                   f"{describe_sqlite_error(exc)}") from exc
+                raise HistoryError(
+                    f"cannot read the history file {self.path}: {describe_sqlite_error(exc)}"
+                ) from exc
 
     @property
     def schema_version(self) -> int:
@@ -646,11 +688,22 @@ class HistoryStore:
         With allow_second=False the insert is refused (IntentBusy, nothing written) when the
         HIT already has an unsettled request on this endpoint: the check and the insert are
         one IMMEDIATE transaction, so two processes cannot both pass it."""
-        row = {"env_kind": env_kind, "endpoint": endpoint, "profile": profile,
-               "hit_id": hit_id, "hit_title": hit_title, "n": n, "token": token,
-               "max_before": max_before, "expected_after": expected_after,
-               "expire_at": expire_at, "state": state, "batch_id": batch_id, "owner": owner,
-               "target": target}
+        row = {
+            "env_kind": env_kind,
+            "endpoint": endpoint,
+            "profile": profile,
+            "hit_id": hit_id,
+            "hit_title": hit_title,
+            "n": n,
+            "token": token,
+            "max_before": max_before,
+            "expected_after": expected_after,
+            "expire_at": expire_at,
+            "state": state,
+            "batch_id": batch_id,
+            "owner": owner,
+            "target": target,
+        }
         return self.insert([row], now=now, allow_second=allow_second)[0]
 
     def _busy(self, db: sqlite3.Connection, endpoint: str, hit_ids: Sequence[str]) -> list[Record]:
@@ -659,7 +712,7 @@ class HistoryStore:
         states = [s.value for s in UNSETTLED]
         ids = list(dict.fromkeys(hit_ids))
         for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
+            chunk = ids[i : i + 500]
             rows = db.execute(
                 f"SELECT {_COLUMNS} FROM requests WHERE endpoint = ? AND hit_id IN "
                 f"({', '.join('?' for _ in chunk)}) AND state IN "
@@ -675,8 +728,9 @@ class HistoryStore:
         with self._reading() as db:
             return self._busy(db, endpoint, hit_ids)
 
-    def intents_on(self, endpoint: str, hit_id: str, *, since: datetime,
-                   exclude: int | None = None) -> list[Record]:
+    def intents_on(
+        self, endpoint: str, hit_id: str, *, since: datetime, exclude: int | None = None
+    ) -> list[Record]:
         """Every record on a HIT at this endpoint created since `since` (comparison needs to
         know what else may have changed MaxAssignments)."""
         with self._reading() as db:
@@ -687,8 +741,14 @@ class HistoryStore:
             ).fetchall()
         return [self._row(r) for r in rows]
 
-    def update(self, record_id: int, *, now: datetime | None = None,
-               expect: State | Iterable[State] | None = None, **values: Any) -> None:
+    def update(
+        self,
+        record_id: int,
+        *,
+        now: datetime | None = None,
+        expect: State | Iterable[State] | None = None,
+        **values: Any,
+    ) -> None:
         """Change some fields of a record (state, error_*, note, ...).
 
         `expect`: a compare-and-set: write only if the record is still in (one of) these
@@ -708,25 +768,32 @@ class HistoryStore:
 
         self._write(run)
 
-    def claim(self, record_id: int, *, expect: State | Iterable[State], owner: str,
-              now: datetime | None = None) -> Record:
+    def claim(
+        self,
+        record_id: int,
+        *,
+        expect: State | Iterable[State],
+        owner: str,
+        now: datetime | None = None,
+    ) -> Record:
         """Take a record over for sending/settling: a compare-and-set on its state that also
         refuses (StateChanged) while another live process owns it. Returns it as claimed."""
         expected = _expected(expect)
         stamp = (now or datetime.now(UTC)).timestamp()
 
         def run(db: sqlite3.Connection) -> None:
-            row = db.execute("SELECT state, owner, updated FROM requests WHERE id = ?",
-                             (record_id,)).fetchone()
+            row = db.execute(
+                "SELECT state, owner, updated FROM requests WHERE id = ?", (record_id,)
+            ).fetchone()
             actual = _state_or_none(row[0]) if row else None
             if row is None or (expected and actual not in expected):
                 raise StateChanged(record_id, expected, actual)
             holder = row[1] or ""
-            if holder and holder != owner and owner_alive(holder, _dt(row[2]),
-                                                          _dt(stamp)):
+            if holder and holder != owner and owner_alive(holder, _dt(row[2]), _dt(stamp)):
                 raise OwnedElsewhere(record_id, holder)
-            db.execute("UPDATE requests SET owner = ?, updated = ? WHERE id = ?",
-                       (owner, stamp, record_id))
+            db.execute(
+                "UPDATE requests SET owner = ?, updated = ? WHERE id = ?", (owner, stamp, record_id)
+            )
 
         self._write(run)
         record = self.get(record_id, with_attempts=False)
@@ -765,8 +832,16 @@ class HistoryStore:
             db.execute(
                 "INSERT INTO attempts (request_id, number, at, operation, outcome, error_code, "
                 "error_message, duration) VALUES (?,?,?,?,?,?,?,?)",
-                (record_id, number, at.timestamp(), operation, outcome, error_code,
-                 error_message, duration),
+                (
+                    record_id,
+                    number,
+                    at.timestamp(),
+                    operation,
+                    outcome,
+                    error_code,
+                    error_message,
+                    duration,
+                ),
             )
             sets = ["updated = ?"]
             params: list[Any] = [at.timestamp()]
@@ -815,18 +890,38 @@ class HistoryStore:
         """Bulk insert of finished records (tests, benchmarks, future imports) in one
         transaction: `insert` with a row's own `created` and an imported record's defaults
         (state succeeded, one attempt)."""
-        filled = [{"env_kind": "demo", "endpoint": "", "profile": None, "max_before": 0,
-                   "expected_after": 0, "state": State.SUCCEEDED, "attempt_count": 1, **row}
-                  for row in rows]
+        filled = [
+            {
+                "env_kind": "demo",
+                "endpoint": "",
+                "profile": None,
+                "max_before": 0,
+                "expected_after": 0,
+                "state": State.SUCCEEDED,
+                "attempt_count": 1,
+                **row,
+            }
+            for row in rows
+        ]
         return len(self.insert(filled))
 
-    def create_many(self, rows: Sequence[dict[str, Any]], *, now: datetime | None = None,
-                    allow_second: bool = True) -> list[int]:
+    def create_many(
+        self,
+        rows: Sequence[dict[str, Any]],
+        *,
+        now: datetime | None = None,
+        allow_second: bool = True,
+    ) -> list[int]:
         """`insert` (kept under the name a batch reads best with)."""
         return self.insert(rows, now=now, allow_second=allow_second)
 
-    def insert(self, rows: Sequence[dict[str, Any]], *, now: datetime | None = None,
-               allow_second: bool = True) -> list[int]:
+    def insert(
+        self,
+        rows: Sequence[dict[str, Any]],
+        *,
+        now: datetime | None = None,
+        allow_second: bool = True,
+    ) -> list[int]:
         """THE insert path: every new record (one request, a bulk batch, an import) goes
         through here, in ONE transaction: all are recorded, or none (so a batch is never
         half-recorded). Each row takes `create`'s keywords, plus optionally `created`
@@ -851,12 +946,27 @@ class HistoryStore:
                     "hit_id, hit_title, n, token, max_before, expected_after, expire_at, state, "
                     "batch_id, owner, target, error_code, error_message, attempt_count) "
                     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (created, created, row["env_kind"], row["endpoint"], row.get("profile"),
-                     row["hit_id"], row.get("hit_title", ""), row["n"], row["token"],
-                     row["max_before"], row["expected_after"], _ts(row.get("expire_at")),
-                     State(row.get("state", State.PLANNED)).value, row.get("batch_id"),
-                     row.get("owner") or "", row.get("target"), row.get("error_code", ""),
-                     row.get("error_message", ""), row.get("attempt_count", 0)),
+                    (
+                        created,
+                        created,
+                        row["env_kind"],
+                        row["endpoint"],
+                        row.get("profile"),
+                        row["hit_id"],
+                        row.get("hit_title", ""),
+                        row["n"],
+                        row["token"],
+                        row["max_before"],
+                        row["expected_after"],
+                        _ts(row.get("expire_at")),
+                        State(row.get("state", State.PLANNED)).value,
+                        row.get("batch_id"),
+                        row.get("owner") or "",
+                        row.get("target"),
+                        row.get("error_code", ""),
+                        row.get("error_message", ""),
+                        row.get("attempt_count", 0),
+                    ),
                 )
                 ids.append(int(cur.lastrowid or 0))
             return ids
@@ -893,9 +1003,31 @@ class HistoryStore:
         """A stored row as a Record. Never raises: a row damaged by hand, by another program
         or by a disk error is read with neutral values and named in `Record.damaged` (its
         error code says "damaged"), so listings and `resolve` keep working."""
-        (rid, created, updated, env_kind, endpoint, profile, hit_id, title, n, token, before,
-         after, expire_at, state, code, message, count, first_sent, duration, batch, e_state,
-         e_error, note) = row[:23]
+        (
+            rid,
+            created,
+            updated,
+            env_kind,
+            endpoint,
+            profile,
+            hit_id,
+            title,
+            n,
+            token,
+            before,
+            after,
+            expire_at,
+            state,
+            code,
+            message,
+            count,
+            first_sent,
+            duration,
+            batch,
+            e_state,
+            e_error,
+            note,
+        ) = row[:23]
         owner, actual, target, read_at, read_srv, e_actual = (tuple(row[23:29]) + (None,) * 6)[:6]
         read = _RowReader()
         epoch = datetime.fromtimestamp(0, UTC)
@@ -906,14 +1038,19 @@ class HistoryStore:
             if not isinstance(state, str):
                 read.bad.append("state")
         record = Record(
-            id=read.int("id", rid), created=read.moment("created", created) or epoch,
+            id=read.int("id", rid),
+            created=read.moment("created", created) or epoch,
             updated=read.moment("updated", updated) or epoch,
-            env_kind=read.text("env_kind", env_kind), endpoint=read.text("endpoint", endpoint),
+            env_kind=read.text("env_kind", env_kind),
+            endpoint=read.text("endpoint", endpoint),
             profile=read.text("profile", profile, optional=True),
-            hit_id=read.text("hit_id", hit_id), hit_title=read.text("hit_title", title),
-            n=read.int("n", n), token=read.text("token", token),
+            hit_id=read.text("hit_id", hit_id),
+            hit_title=read.text("hit_title", title),
+            n=read.int("n", n),
+            token=read.text("token", token),
             max_before=read.int("max_before", before),
-            expected_after=read.int("expected_after", after), state=parsed_state,
+            expected_after=read.int("expected_after", after),
+            state=parsed_state,
             expire_at=read.moment("expire_at", expire_at),
             error_code=read.text("error_code", code),
             error_message=read.text("error_message", message),
@@ -922,8 +1059,10 @@ class HistoryStore:
             duration=read.float("duration", duration),
             batch_id=read.text("batch_id", batch, optional=True),
             expiry_state=read.text("expiry_state", e_state),
-            expiry_error=read.text("expiry_error", e_error), note=read.text("note", note),
-            attempts=attempts, owner=read.text("owner", owner),
+            expiry_error=read.text("expiry_error", e_error),
+            note=read.text("note", note),
+            attempts=attempts,
+            owner=read.text("owner", owner),
             actual_after=read.int("actual_after", actual, None),
             target=read.int("target", target, None),
             read_at=read.moment("read_at", read_at),
@@ -935,17 +1074,26 @@ class HistoryStore:
         damaged = ", ".join(dict.fromkeys(read.bad))
         from dataclasses import replace
 
-        return replace(record, damaged=damaged, error_code=record.error_code or "damaged",
-                       note=f"Damaged record (unreadable: {damaged}). {record.note}".strip())
+        return replace(
+            record,
+            damaged=damaged,
+            error_code=record.error_code or "damaged",
+            note=f"Damaged record (unreadable: {damaged}). {record.note}".strip(),
+        )
 
     @staticmethod
     def _attempt(row: Sequence[Any]) -> Attempt:
         num, at, op, outcome, code, msg, dur = row
         read = _RowReader()
-        return Attempt(read.int("number", num), read.moment("at", at)
-                       or datetime.fromtimestamp(0, UTC), read.text("operation", op),
-                       read.text("outcome", outcome), read.text("error_code", code),
-                       read.text("error_message", msg), read.float("duration", dur))
+        return Attempt(
+            read.int("number", num),
+            read.moment("at", at) or datetime.fromtimestamp(0, UTC),
+            read.text("operation", op),
+            read.text("outcome", outcome),
+            read.text("error_code", code),
+            read.text("error_message", msg),
+            read.float("duration", dur),
+        )
 
     def get(self, record_id: int, *, with_attempts: bool = True) -> Record | None:
         with self._reading():
@@ -974,9 +1122,12 @@ class HistoryStore:
         return [self._row(r) for r in rows]
 
     @staticmethod
-    def _where(text: str | None, states: Iterable[State | str] | None,
-               env_kind: str | None = None, endpoint: str | None = None,
-               ) -> tuple[str, list[Any]]:
+    def _where(
+        text: str | None,
+        states: Iterable[State | str] | None,
+        env_kind: str | None = None,
+        endpoint: str | None = None,
+    ) -> tuple[str, list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
         if env_kind is not None:
@@ -992,9 +1143,7 @@ class HistoryStore:
         if text:
             pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             pattern += "%"
-            clauses.append(
-                "(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in _SEARCHABLE) + ")"
-            )
+            clauses.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in _SEARCHABLE) + ")")
             params.extend([pattern] * len(_SEARCHABLE))
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
@@ -1019,12 +1168,19 @@ class HistoryStore:
             ).fetchall()
         return [self._row(r) for r in rows]
 
-    def count(self, *, text: str | None = None, states: Iterable[State | str] | None = None,
-              env_kind: str | None = None, endpoint: str | None = None) -> int:
+    def count(
+        self,
+        *,
+        text: str | None = None,
+        states: Iterable[State | str] | None = None,
+        env_kind: str | None = None,
+        endpoint: str | None = None,
+    ) -> int:
         where, params = self._where(text, states, env_kind, endpoint)
         with self._reading():
-            return int(self._db.execute(f"SELECT count(*) FROM requests{where}", params)
-                       .fetchone()[0])
+            return int(
+                self._db.execute(f"SELECT count(*) FROM requests{where}", params).fetchone()[0]
+            )
 
     def unsettled(self) -> list[Record]:
         """Records that may need `resolve`: planned, sending or unknown, and any state this
@@ -1034,7 +1190,8 @@ class HistoryStore:
         with self._reading():
             rows = self._db.execute(
                 f"SELECT {_COLUMNS} FROM requests WHERE state NOT IN ({marks}) "
-                "ORDER BY created DESC, id DESC LIMIT 10000", settled,
+                "ORDER BY created DESC, id DESC LIMIT 10000",
+                settled,
             ).fetchall()
         return list(reversed([self._row(r) for r in rows]))
 

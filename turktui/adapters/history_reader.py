@@ -53,15 +53,22 @@ class HistoryReader:
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(
-                f"file:{quote(str(self.path))}?mode=ro", uri=True, timeout=busy_timeout,
-                isolation_level=None, check_same_thread=False)
-            triggers = {str(r[0]) for r in self._db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+                f"file:{quote(str(self.path))}?mode=ro",
+                uri=True,
+                timeout=busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            triggers = {
+                str(r[0])
+                for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            }
         except sqlite3.Error as exc:
             with contextlib.suppress(Exception):
                 self._db.close()
-            raise HistoryError(f"cannot read the history file {self.path}: "
-                               f"{describe_sqlite_error(exc)}") from exc
+            raise HistoryError(
+                f"cannot read the history file {self.path}: {describe_sqlite_error(exc)}"
+            ) from exc
         #: whether searches use the FTS5 index (kept current by the writers' triggers)
         self.indexed = SEARCH_TRIGGERS.issubset(triggers) and search_index_available()
 
@@ -81,8 +88,9 @@ class HistoryReader:
             try:
                 yield self._db
             except sqlite3.Error as exc:
-                raise HistoryError(f"cannot read the history file {self.path}: "
-                                   f"{describe_sqlite_error(exc)}") from exc
+                raise HistoryError(
+                    f"cannot read the history file {self.path}: {describe_sqlite_error(exc)}"
+                ) from exc
 
     def _where(self, query: HistoryQuery) -> tuple[str, list[Any]]:
         clauses: list[str] = []
@@ -101,8 +109,7 @@ class HistoryReader:
         elif text:
             pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             pattern += "%"
-            clauses.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in SEARCHABLE)
-                           + ")")
+            clauses.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in SEARCHABLE) + ")")
             params.extend([pattern] * len(SEARCHABLE))
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
@@ -111,29 +118,36 @@ class HistoryReader:
         with self._reading() as db:
             rows = db.execute(
                 f"SELECT {COLUMNS} FROM requests{where} ORDER BY created DESC, id DESC "
-                "LIMIT ? OFFSET ?", (*params, limit, offset)).fetchall()
+                "LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            ).fetchall()
         return [record_from_row(r) for r in rows]
 
     def count(self, query: HistoryQuery) -> int:
         where, params = self._where(query)
         with self._reading() as db:
-            return int(db.execute(f"SELECT count(*) FROM requests{where}", params)
-                       .fetchone()[0])
+            return int(db.execute(f"SELECT count(*) FROM requests{where}", params).fetchone()[0])
 
     def get(self, record_id: int) -> Record | None:
         with self._reading() as db:
-            row = db.execute(f"SELECT {COLUMNS} FROM requests WHERE id = ?",
-                             (record_id,)).fetchone()
+            row = db.execute(
+                f"SELECT {COLUMNS} FROM requests WHERE id = ?", (record_id,)
+            ).fetchone()
             if row is None:
                 return None
-            attempts = tuple(attempt_from_row(a) for a in db.execute(
-                "SELECT number, at, operation, outcome, error_code, error_message, duration "
-                "FROM attempts WHERE request_id = ? ORDER BY number", (record_id,)))
+            attempts = tuple(
+                attempt_from_row(a)
+                for a in db.execute(
+                    "SELECT number, at, operation, outcome, error_code, error_message, duration "
+                    "FROM attempts WHERE request_id = ? ORDER BY number",
+                    (record_id,),
+                )
+            )
         return record_from_row(row, attempts)
 
     def batch_records(self, batch_id: str) -> list[Record]:
         with self._reading() as db:
-            rows = db.execute(f"SELECT {COLUMNS} FROM requests WHERE batch_id = ? ORDER BY id",
-                              (batch_id,)).fetchall()
+            rows = db.execute(
+                f"SELECT {COLUMNS} FROM requests WHERE batch_id = ? ORDER BY id", (batch_id,)
+            ).fetchall()
         return [record_from_row(r) for r in rows]
-

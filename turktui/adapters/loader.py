@@ -99,8 +99,7 @@ class HitLoader:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         # If the child died at once, events() reports it.
         with contextlib.suppress(OSError):
-            write_frame(self.proc.stdin, {"spec": spec, "page_size": page_size,
-                                          "balance": balance})
+            write_frame(self.proc.stdin, {"spec": spec, "page_size": page_size, "balance": balance})
 
     def events(self) -> Iterator[tuple[str, Any]]:
         """("page", hits) … ("done", pages); ("balance", b) / ("balance_error", err) may
@@ -113,9 +112,7 @@ class HitLoader:
             except (EOFError, OSError, pickle.UnpicklingError, ValueError):
                 if self._closed:
                     return
-                raise TurkError(
-                    "The HIT loader stopped unexpectedly; press r to retry."
-                ) from None
+                raise TurkError("The HIT loader stopped unexpectedly; press r to retry.") from None
             if kind == "error":
                 raise error_from_tuple(payload)
             if kind == "balance_error":

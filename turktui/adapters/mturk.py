@@ -163,8 +163,9 @@ class MTurkService:
             client = session.client("mturk", endpoint_url=self.env.endpoint_url, config=config)
             client.meta.events.register("before-parse.mturk", _check_body)
             client.meta.events.register("before-parse.mturk.ListHITs", _take_raw_hits)
-            client.meta.events.register("before-parse.mturk.ListAssignmentsForHIT",
-                                        _take_raw_assignments)
+            client.meta.events.register(
+                "before-parse.mturk.ListAssignmentsForHIT", _take_raw_assignments
+            )
             client.meta.events.register("after-call.mturk", self._take_date)
             return client
         except bex.ProfileNotFound as exc:
@@ -227,7 +228,8 @@ class MTurkService:
             if token and ids and ids <= seen:
                 raise UnexpectedResponse(
                     f"ListHITs page {pages} (NextToken {_short(token)}) repeats HITs already "
-                    "listed: the listing would never end; stopped")
+                    "listed: the listing would never end; stopped"
+                )
             seen |= ids
             yield page
             token = response.get("NextToken")
@@ -238,10 +240,10 @@ class MTurkService:
             if token in tokens:
                 raise UnexpectedResponse(
                     f"ListHITs repeated the page token {_short(token)} after {pages} pages: "
-                    "the listing would never end; stopped")
+                    "the listing would never end; stopped"
+                )
             if pages >= MAX_PAGES:
-                raise UnexpectedResponse(f"ListHITs still had more pages after {pages:,}; "
-                                         "stopped")
+                raise UnexpectedResponse(f"ListHITs still had more pages after {pages:,}; stopped")
             tokens.add(token)
 
     def list_all_hits(self) -> list[Hit]:
@@ -255,7 +257,8 @@ class MTurkService:
         hit = Hit.from_api(raw)
         if hit.hit_id != hit_id:
             raise UnexpectedResponse(
-                f"GetHIT for {_short(hit_id)} answered with another HIT ({_short(hit.hit_id)})")
+                f"GetHIT for {_short(hit_id)} answered with another HIT ({_short(hit.hit_id)})"
+            )
         if hit.problem:
             # Decisions (confirming, resolving) are made on this answer: never on a guess.
             raise UnexpectedResponse(f"GetHIT for {_short(hit_id)}: {hit.problem}")
@@ -274,29 +277,31 @@ class MTurkService:
             kwargs: dict[str, Any] = {"HITId": hit_id, "MaxResults": page_size}
             if token:
                 kwargs["NextToken"] = token
-            response = self._call(
-                lambda kw=kwargs: self.reads.list_assignments_for_hit(**kw))
+            response = self._call(lambda kw=kwargs: self.reads.list_assignments_for_hit(**kw))
             raw = response.get("Assignments")
             if raw is None:
                 raw = []
             if not isinstance(raw, list):
                 raise UnexpectedResponse(
-                    "ListAssignmentsForHIT answered with Assignments that are not a list")
+                    "ListAssignmentsForHIT answered with Assignments that are not a list"
+                )
             pages += 1
             for item in raw:
                 if not isinstance(item, dict):
                     raise UnexpectedResponse(
-                        "ListAssignmentsForHIT answered with an assignment that is not an "
-                        "object")
+                        "ListAssignmentsForHIT answered with an assignment that is not an object"
+                    )
                 assignment = Assignment.from_api(item)
                 if assignment.hit_id and assignment.hit_id != hit_id:
                     raise UnexpectedResponse(
                         f"ListAssignmentsForHIT for {_short(hit_id)} answered with an "
-                        f"assignment of another HIT ({_short(assignment.hit_id)})")
+                        f"assignment of another HIT ({_short(assignment.hit_id)})"
+                    )
                 if assignment.assignment_id in seen:
                     raise UnexpectedResponse(
                         f"ListAssignmentsForHIT page {pages} repeats assignment "
-                        f"{_short(assignment.assignment_id)}; stopped")
+                        f"{_short(assignment.assignment_id)}; stopped"
+                    )
                 seen.add(assignment.assignment_id)
                 out.append(assignment)
             token = response.get("NextToken")
@@ -304,11 +309,13 @@ class MTurkService:
                 return out
             if not isinstance(token, str):
                 raise UnexpectedResponse(
-                    "ListAssignmentsForHIT answered with a NextToken that is not text")
+                    "ListAssignmentsForHIT answered with a NextToken that is not text"
+                )
             if token in tokens or pages >= MAX_PAGES:
                 raise UnexpectedResponse(
                     f"ListAssignmentsForHIT repeated the page token {_short(token)} after "
-                    f"{pages} pages: the listing would never end; stopped")
+                    f"{pages} pages: the listing would never end; stopped"
+                )
             tokens.add(token)
 
     def get_balance(self) -> Balance:
@@ -355,7 +362,8 @@ class MTurkService:
             # process alive); its answer, if any, is ignored.
             raise DeadlineExceeded(
                 f"MTurk did not answer completely within {deadline:g} s "
-                f"(request_deadline; waited {time.monotonic() - started:.1f} s)")
+                f"(request_deadline; waited {time.monotonic() - started:.1f} s)"
+            )
         self._dates.last = box.get("date")
         if "error" in box:
             raise box["error"]
@@ -401,8 +409,7 @@ def _check_body(
     if not isinstance(data, dict):
         customized_response_dict[_BAD_BODY] = "a JSON body that is not an object"
         return
-    marker = next((k for k in ("__type", "TurkErrorCode", "Error", "Errors") if k in data),
-                  None)
+    marker = next((k for k in ("__type", "TurkErrorCode", "Error", "Errors") if k in data), None)
     if marker is not None:
         what = str(data.get("__type") or data.get("TurkErrorCode") or marker)
         customized_response_dict[_BAD_BODY] = f"an error body ({_short(what)})"
@@ -499,7 +506,8 @@ def _map_client_error(exc: Any) -> TurkError:
         # page, garbage). MTurk did not say no, so this is not "refused".
         return UnexpectedResponse(
             f"the endpoint answered HTTP {status or '?'} with a body that is not an MTurk "
-            f"error: {_short(message, 120)}")
+            f"error: {_short(message, 120)}"
+        )
     if code in _THROTTLED:
         return Throttled(f"MTurk is throttling requests: {message}")
     if code in _ACCESS_DENIED:
@@ -513,4 +521,3 @@ def _map_client_error(exc: Any) -> TurkError:
     if turk_code == "AWS.MechanicalTurk.HITDoesNotExist" or "does not exist" in message:
         return HitNotFound(message, turk_code or code)
     return RequestRefused(message, turk_code or code)
-

@@ -69,8 +69,9 @@ def setup(log_dir: Path, *, max_bytes: int = MAX_BYTES, backups: int = BACKUPS) 
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             os.chmod(path.parent, 0o700)
-            handler = _PrivateRotatingHandler(path, maxBytes=max_bytes, backupCount=backups,
-                                              encoding="utf-8", delay=True)
+            handler = _PrivateRotatingHandler(
+                path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=True
+            )
         except OSError:
             return None
         handler.setFormatter(_UTCFormatter("%(asctime)s %(message)s"))
@@ -123,8 +124,14 @@ class LoggedService:
         except Exception as exc:
             code = getattr(exc, "code", None) or type(exc).__name__
             message = getattr(exc, "message", None) or str(exc)
-            log.info("%s %s -> %s: %s (%.2f s)", where(self._env), what, one_line(code),
-                     one_line(message, max_length=300), time.monotonic() - started)
+            log.info(
+                "%s %s -> %s: %s (%.2f s)",
+                where(self._env),
+                what,
+                one_line(code),
+                one_line(message, max_length=300),
+                time.monotonic() - started,
+            )
             raise
         log.info("%s %s -> ok (%.2f s)", where(self._env), what, time.monotonic() - started)
         return result
@@ -132,9 +139,11 @@ class LoggedService:
     def create_additional_assignments(self, hit_id: str, n: int, token: str) -> Any:
         return self._logged(
             f"CreateAdditionalAssignmentsForHIT HIT {one_line(hit_id)} +{n} token {token}",
-            lambda: self._service.create_additional_assignments(hit_id, n, token))
+            lambda: self._service.create_additional_assignments(hit_id, n, token),
+        )
 
     def update_expiration(self, hit_id: str, expire_at: datetime) -> Any:
         return self._logged(
             f"UpdateExpirationForHIT HIT {one_line(hit_id)} expire at {expire_at.isoformat()}",
-            lambda: self._service.update_expiration(hit_id, expire_at))
+            lambda: self._service.update_expiration(hit_id, expire_at),
+        )

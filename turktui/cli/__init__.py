@@ -111,13 +111,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         signum = getattr(exc, "signum", signal.SIGINT)
         name = signal.Signals(signum).name
-        marked = mark_in_flight_unknown(f"Interrupted by {name} before the outcome was "
-                                         "recorded; resolve settles it.")
+        marked = mark_in_flight_unknown(
+            f"Interrupted by {name} before the outcome was recorded; resolve settles it."
+        )
         print(f"turktui: interrupted ({name})", file=sys.stderr)
         if marked:
             ids = ", ".join(f"#{i}" for i in marked)
-            print(f"turktui: request {ids} may or may not have been applied: recorded as "
-                  "unknown; run `turktui resolve`", file=sys.stderr)
+            print(
+                f"turktui: request {ids} may or may not have been applied: recorded as "
+                "unknown; run `turktui resolve`",
+                file=sys.stderr,
+            )
         return EXIT_SIGNAL_BASE + signum
     except TurkError as exc:
         print(f"turktui: error: {exc.message}", file=sys.stderr)

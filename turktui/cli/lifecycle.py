@@ -64,16 +64,20 @@ def undrivable_terminal() -> str | None:
     ends and cursor addressing; on TERM=dumb it would spin redrawing, ignoring keys."""
     term = os.environ.get("TERM")
     if term is not None and term.strip().lower() in UNDRIVABLE_TERMS | {""}:
-        return (f"this terminal (TERM={term or '(empty)'}) cannot run the app; use a terminal "
-                "such as xterm-256color, or the commands (turktui extend, history, resolve)")
+        return (
+            f"this terminal (TERM={term or '(empty)'}) cannot run the app; use a terminal "
+            "such as xterm-256color, or the commands (turktui extend, history, resolve)"
+        )
     for name, stream in (("input", sys.stdin), ("output", sys.stdout)):
         try:
             tty = stream is not None and stream.isatty()
         except (ValueError, OSError):
             tty = False
         if not tty:
-            return (f"the app needs a terminal, but its {name} is not one; from scripts use "
-                    "the commands (turktui extend, history, resolve)")
+            return (
+                f"the app needs a terminal, but its {name} is not one; from scripts use "
+                "the commands (turktui extend, history, resolve)"
+            )
     return None
 
 
@@ -102,8 +106,11 @@ def settle_in_flight(grace: float = HANGUP_GRACE, *, stream: object = None) -> l
         return []
     out = stream or sys.stderr
     hits = ", ".join(in_flight.hit_ids()) or "a HIT"  # type: ignore[attr-defined]
-    print(f"turktui: waiting for the request to HIT {hits} to finish (Ctrl-C to leave it "
-          "unknown)…", file=out, flush=True)  # type: ignore[arg-type]
+    print(
+        f"turktui: waiting for the request to HIT {hits} to finish (Ctrl-C to leave it unknown)…",
+        file=out,
+        flush=True,
+    )  # type: ignore[arg-type]
     restore: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -117,12 +124,15 @@ def settle_in_flight(grace: float = HANGUP_GRACE, *, stream: object = None) -> l
             signal.signal(sig, previous)
     if idle:
         return []
-    marked = mark_in_flight_unknown("turktui was closed before MTurk answered; resolve "
-                                     "settles it.")
+    marked = mark_in_flight_unknown("turktui was closed before MTurk answered; resolve settles it.")
     if marked:
         ids = ", ".join(f"#{i}" for i in marked)
-        print(f"turktui: left request {ids} without an answer: recorded as unknown; run "
-              "`turktui resolve`", file=out, flush=True)  # type: ignore[arg-type]
+        print(
+            f"turktui: left request {ids} without an answer: recorded as unknown; run "
+            "`turktui resolve`",
+            file=out,
+            flush=True,
+        )  # type: ignore[arg-type]
     return marked
 
 
@@ -238,8 +248,9 @@ def install_hangup_handler() -> None:
         try:
             _detach_terminal()
             if not _wait_in_flight():
-                mark_in_flight_unknown("The terminal hung up before MTurk answered; resolve "
-                                        "settles it.")
+                mark_in_flight_unknown(
+                    "The terminal hung up before MTurk answered; resolve settles it."
+                )
         finally:  # whatever happens, the terminal is gone: no screen to restore
             os._exit(128 + signum)
 

@@ -32,34 +32,49 @@ def add_connection_options(parser: argparse.ArgumentParser, *, suppress: bool = 
     flag_default: Any = argparse.SUPPRESS if suppress else False
     group = parser.add_argument_group("connection")
     group.add_argument(
-        "--demo", action="store_true", default=flag_default,
+        "--demo",
+        action="store_true",
+        default=flag_default,
         help="use an embedded, seeded MTurk-compatible service on loopback (no AWS needed)",
     )
     group.add_argument(
-        "--demo-hits", metavar="N", type=_non_negative_int, default=default,
+        "--demo-hits",
+        metavar="N",
+        type=_non_negative_int,
+        default=default,
         help="how many HITs the demo service is seeded with (default 200)",
     )
     group.add_argument(
-        "--profile", metavar="NAME", default=default,
+        "--profile",
+        metavar="NAME",
+        default=default,
         help="AWS profile to use (default: boto3's credential chain, AWS_PROFILE, ...)",
     )
     env = group.add_mutually_exclusive_group()
     env.add_argument(
-        "--sandbox", action="store_true", default=flag_default,
+        "--sandbox",
+        action="store_true",
+        default=flag_default,
         help="use the MTurk requester sandbox (the default)",
     )
     env.add_argument(
-        "--production", action="store_true", default=flag_default,
+        "--production",
+        action="store_true",
+        default=flag_default,
         help="use the real MTurk marketplace: real workers, real money (with --endpoint-url: "
-             "that endpoint is treated as production in every respect)",
+        "that endpoint is treated as production in every respect)",
     )
     group.add_argument(
-        "--endpoint-url", metavar="URL", default=default,
+        "--endpoint-url",
+        metavar="URL",
+        default=default,
         help="talk to this endpoint instead (e.g. a local emulator); MTurk's production host "
-             "is production however it is written; a non-loopback endpoint asks before spending",
+        "is production however it is written; a non-loopback endpoint asks before spending",
     )
     group.add_argument(
-        "--read-only", action="store_true", default=flag_default,
+        "--read-only",
+        action="store_true",
+        default=flag_default,
         help="never change anything: extension actions are removed",
     )
 
@@ -78,12 +93,15 @@ class Connection:
         from turktui.adapters.mturk import MTurkService
         from turktui.adapters.requestlog import LoggedService
 
-        return LoggedService(MTurkService(
+        return LoggedService(
+            MTurkService(
+                self.env,
+                connect_timeout=self.settings.connect_timeout,
+                read_timeout=self.settings.read_timeout,
+                request_deadline=self.settings.request_deadline,
+            ),
             self.env,
-            connect_timeout=self.settings.connect_timeout,
-            read_timeout=self.settings.read_timeout,
-            request_deadline=self.settings.request_deadline,
-        ), self.env)
+        )
 
     def close(self) -> None:
         if self.demo_server is not None:
@@ -141,16 +159,22 @@ def open_connection(args: argparse.Namespace, *, start_demo: bool = True) -> Con
             server.stop()
         raise ConfigurationError(f"{_where_url(args, exc)}{exc}") from exc
     if settings.endpoint_url and not demo and parse_endpoint(settings.endpoint_url).had_userinfo:
-        print("turktui: note: the user:password part of the endpoint URL is not used, stored "
-              "or shown", file=sys.stderr, flush=True)
+        print(
+            "turktui: note: the user:password part of the endpoint URL is not used, stored "
+            "or shown",
+            file=sys.stderr,
+            flush=True,
+        )
     from turktui.adapters import requestlog
 
     if requestlog.setup(paths.log_dir) is not None:
         command = getattr(args, "command", None) or "app"
-        requestlog.note(env, f"turktui {command}"
-                             + (" (read-only)" if env.read_only else "")
-                             + (" (each record at its own endpoint)" if command == "resolve"
-                                else ""))
+        requestlog.note(
+            env,
+            f"turktui {command}"
+            + (" (read-only)" if env.read_only else "")
+            + (" (each record at its own endpoint)" if command == "resolve" else ""),
+        )
     if env.kind is EnvKind.DEMO:
         # Demo records live in their own file: a production audit never mixes with play.
         paths = replace(paths, history_db=paths.demo_history_db)

@@ -93,12 +93,14 @@ def record_line(record: Any) -> str:
     title = safe(record.hit_title)
     if len(title) > 30:
         title = title[:29] + "\u2026"
-    return (f"#{record.id:<6} {iso(record.created)}  {env_short(record.env_kind)}  "
-            f"{record.state.label:<20} "
-            f"{record.change_label:<8} {safe(record.hit_id)}  {title}  "
-            f"{safe(record.error_code)}"
-            + (f"  [{safe(record.batch_id)}]" if record.batch_id else "")
-            + conflict_text(record))
+    return (
+        f"#{record.id:<6} {iso(record.created)}  {env_short(record.env_kind)}  "
+        f"{record.state.label:<20} "
+        f"{record.change_label:<8} {safe(record.hit_id)}  {title}  "
+        f"{safe(record.error_code)}"
+        + (f"  [{safe(record.batch_id)}]" if record.batch_id else "")
+        + conflict_text(record)
+    )
 
 
 def conflict_text(record: Any) -> str:
@@ -108,9 +110,13 @@ def conflict_text(record: Any) -> str:
     text = ""
     if record.state is State.CONFLICT:
         actual = "?" if record.actual_after is None else f"{record.actual_after:,}"
-        text += (f"  CONFLICT: before {record.max_before:,}, expected "
-                 f"{record.expected_after:,}, actual {actual}")
+        text += (
+            f"  CONFLICT: before {record.max_before:,}, expected "
+            f"{record.expected_after:,}, actual {actual}"
+        )
     if record.expiry_state == "conflict":
-        text += (f"  EXPIRATION CONFLICT: expected {iso(record.expire_at)}, actual "
-                 f"{iso(record.expiry_actual)}")
+        text += (
+            f"  EXPIRATION CONFLICT: expected {iso(record.expire_at)}, actual "
+            f"{iso(record.expiry_actual)}"
+        )
     return text

@@ -46,9 +46,11 @@ def confirm_spend(env: Environment, what: str, yes: bool) -> Declined | None:
     answer = ask(f"{what} to {env.confirm_words}?")
     if answer is None:
         where = "production" if env.is_production else "this custom endpoint"
-        return Declined(EXIT_USAGE, "usage",
-                        f"turktui: {where} needs confirmation: no terminal to ask on, pass "
-                        "--yes to confirm")
+        return Declined(
+            EXIT_USAGE,
+            "usage",
+            f"turktui: {where} needs confirmation: no terminal to ask on, pass --yes to confirm",
+        )
     if not answer:
         return Declined(EXIT_CANCELLED, "cancelled", "turktui: cancelled; nothing was sent")
     return None
@@ -61,12 +63,16 @@ def confirm_expire(env: Environment, what: str, yes: bool) -> Declined | None:
 
     if yes or env.kind is EnvKind.DEMO:
         return None
-    answer = ask(f"{what} on {env.kind.value}? It stops workers from accepting the HIT; "
-                 "work in progress is kept.")
+    answer = ask(
+        f"{what} on {env.kind.value}? It stops workers from accepting the HIT; "
+        "work in progress is kept."
+    )
     if answer is None:
-        return Declined(EXIT_USAGE, "usage",
-                        "turktui: expiring needs confirmation: no terminal to ask on, pass "
-                        "--yes to confirm")
+        return Declined(
+            EXIT_USAGE,
+            "usage",
+            "turktui: expiring needs confirmation: no terminal to ask on, pass --yes to confirm",
+        )
     if not answer:
         return Declined(EXIT_CANCELLED, "cancelled", "turktui: cancelled; nothing was sent")
     return None

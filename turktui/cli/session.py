@@ -12,8 +12,13 @@ from turktui.cli.output import Out
 from turktui.domain.environment import parse_endpoint
 from turktui.pipeline.policy import EXIT_USAGE
 
-__all__ = ["history_file", "history_scope", "open_connection", "open_history_of",
-           "refuse_read_only"]
+__all__ = [
+    "history_file",
+    "history_scope",
+    "open_connection",
+    "open_history_of",
+    "refuse_read_only",
+]
 
 
 READ_ONLY = "turktui: read-only session: nothing can be changed"
@@ -38,16 +43,24 @@ def history_scope(args: argparse.Namespace) -> tuple[str | None, str | None]:
     → production, `--sandbox` → sandbox, `--endpoint-url`/`--endpoint URL` → that endpoint.
     ValueError (one line) when they contradict each other or a URL is unusable.
     """
-    kinds = {k for k, on in (("demo", getattr(args, "demo", False)),
-                             ("production", getattr(args, "production", False)),
-                             ("sandbox", getattr(args, "sandbox", False))) if on}
+    kinds = {
+        k
+        for k, on in (
+            ("demo", getattr(args, "demo", False)),
+            ("production", getattr(args, "production", False)),
+            ("sandbox", getattr(args, "sandbox", False)),
+        )
+        if on
+    }
     if getattr(args, "env", None):
         kinds.add(args.env)
     if len(kinds) > 1:
         raise ValueError(f"contradictory environment filters: {', '.join(sorted(kinds))}")
     endpoint = None
-    for option, url in (("--endpoint", getattr(args, "endpoint", None)),
-                        ("--endpoint-url", getattr(args, "endpoint_url", None))):
+    for option, url in (
+        ("--endpoint", getattr(args, "endpoint", None)),
+        ("--endpoint-url", getattr(args, "endpoint_url", None)),
+    ):
         if url is None:
             continue
         if not url.strip():
@@ -67,5 +80,8 @@ def history_file(args: argparse.Namespace, paths: Any) -> Any:
 
 def explicit_endpoint(args: argparse.Namespace) -> bool:
     """--endpoint-url, --production or --sandbox was given (a filter for resolve)."""
-    return bool(getattr(args, "endpoint_url", None) or getattr(args, "production", False)
-                or getattr(args, "sandbox", False))
+    return bool(
+        getattr(args, "endpoint_url", None)
+        or getattr(args, "production", False)
+        or getattr(args, "sandbox", False)
+    )

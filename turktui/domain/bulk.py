@@ -149,8 +149,9 @@ class BulkPreview:
     @property
     def total_cost(self) -> Decimal:
         """The sum of the known costs (see `cost_known`)."""
-        return sum((line.cost.total for line in self.lines if line.sends and line.cost),
-                   Decimal("0.00"))
+        return sum(
+            (line.cost.total for line in self.lines if line.sends and line.cost), Decimal("0.00")
+        )
 
     @property
     def cost_known(self) -> bool:
@@ -166,8 +167,10 @@ class BulkPreview:
 
     def totals_text(self) -> str:
         """One line an operator can check: counts, assignments, cost vs balance."""
-        parts = [f"{self.send_count:,} of {len(self.lines):,} HIT"
-                 f"{'' if len(self.lines) == 1 else 's'} to send"]
+        parts = [
+            f"{self.send_count:,} of {len(self.lines):,} HIT"
+            f"{'' if len(self.lines) == 1 else 's'} to send"
+        ]
         if self.capped_count:
             parts.append(f"{self.capped_count:,} capped")
         if self.refused_count:
@@ -220,8 +223,10 @@ def _wanted(hit: Hit, mode: Mode) -> tuple[int, str]:
             target = min(target, SMALL_HIT_MAX)
         if current >= target:
             if target < mode.target:
-                return 0, (f"already at {current:,}: a HIT created with fewer than "
-                           f"{SMALL_HIT_LIMIT} can never have more than {SMALL_HIT_MAX}")
+                return 0, (
+                    f"already at {current:,}: a HIT created with fewer than "
+                    f"{SMALL_HIT_LIMIT} can never have more than {SMALL_HIT_MAX}"
+                )
             return 0, f"already at {current:,} (target {mode.target:,})"
         # Asked for the full target: a HIT under 10 is then capped at 9 (plan_line says so).
         return mode.target - current, ""
@@ -239,8 +244,13 @@ def plan_line(hit: Hit, mode: Mode) -> BulkLine:
     rng = extension_range(hit.max_assignments, hit.created)
     current = hit.max_assignments
     if hit.problem:  # MTurk sent values that did not validate: never extended
-        return BulkLine(hit, LineStatus.REFUSED, None, current,
-                        f"MTurk sent data turktui cannot trust ({hit.problem})")
+        return BulkLine(
+            hit,
+            LineStatus.REFUSED,
+            None,
+            current,
+            f"MTurk sent data turktui cannot trust ({hit.problem})",
+        )
     wanted, why_not = _wanted(hit, mode)
     if not rng.extendable:
         # Refused outright (too old, at 9 of 9, at the cap, unknown age) - unless the mode
@@ -267,8 +277,15 @@ def plan_bulk(hits: Iterable[Hit], mode: Mode, balance: Decimal | None = None) -
     seen: set[str] = set()
     for hit in hits:
         if hit.hit_id in seen:
-            lines.append(BulkLine(hit, LineStatus.REFUSED, None, hit.max_assignments,
-                                  "listed more than once: planned once only"))
+            lines.append(
+                BulkLine(
+                    hit,
+                    LineStatus.REFUSED,
+                    None,
+                    hit.max_assignments,
+                    "listed more than once: planned once only",
+                )
+            )
             continue
         seen.add(hit.hit_id)
         lines.append(plan_line(hit, mode))

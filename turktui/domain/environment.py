@@ -37,8 +37,9 @@ class EnvKind(str, Enum):
     @property
     def short(self) -> str:
         """Four letters for narrow tables: DEMO, SBOX, PROD, CUST."""
-        return {"demo": "DEMO", "sandbox": "SBOX", "production": "PROD",
-                "custom": "CUST"}[self.value]
+        return {"demo": "DEMO", "sandbox": "SBOX", "production": "PROD", "custom": "CUST"}[
+            self.value
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +92,9 @@ def parse_endpoint(text: str) -> Endpoint:
         raise ValueError(f"the endpoint URL is not valid: {_describe(exc)}") from None
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
-        raise ValueError("the endpoint URL must start with http:// or https:// "
-                         f"(got {redact(raw)!r})")
+        raise ValueError(
+            f"the endpoint URL must start with http:// or https:// (got {redact(raw)!r})"
+        )
     host = (parts.hostname or "").rstrip(".").lower()
     if not host:
         raise ValueError(f"the endpoint URL has no host (got {redact(raw)!r})")

@@ -60,8 +60,9 @@ class DeadlineExceeded(ConnectionLost):
     would wait as long again."""
 
     transient = False
-    hint = ("The endpoint is too slow; check the network, or raise request_deadline in the "
-            "config file.")
+    hint = (
+        "The endpoint is too slow; check the network, or raise request_deadline in the config file."
+    )
 
 
 class Throttled(TurkError):

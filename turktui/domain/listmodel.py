@@ -184,8 +184,11 @@ class ListModel(TableModel[T]):
         if keep_key is None:
             keep_key = self.cursor_key
         rows = self.rows
-        shown = [i for i, row in enumerate(rows) if self._shows(row)] if self.predicate else \
-            list(range(len(rows)))
+        shown = (
+            [i for i, row in enumerate(rows) if self._shows(row)]
+            if self.predicate
+            else list(range(len(rows)))
+        )
         decorated = [self._composite(rows[i], i) for i in shown]
         decorated.sort(reverse=self.sort_reverse and self._sort is not None)
         self._vkeys = decorated
@@ -215,8 +218,9 @@ class ListModel(TableModel[T]):
         self.cursor = 0 if keep_key is None else self.cursor
         self.rebuild(keep_key=keep_key)
 
-    def set_sort(self, name: str | None, key: Callable[[T], Any] | None,
-                 reverse: bool = False) -> None:
+    def set_sort(
+        self, name: str | None, key: Callable[[T], Any] | None, reverse: bool = False
+    ) -> None:
         self.sort_name = name if key is not None else None
         self._sort = key
         self.sort_reverse = bool(reverse) if key is not None else False
@@ -346,8 +350,9 @@ class PagedModel(TableModel[T]):
     order is the source's (no sort, no filter here: the source filters); no marks.
     """
 
-    def __init__(self, key: Callable[[T], str], *, page_size: int = 200,
-                 cache_pages: int = 64) -> None:
+    def __init__(
+        self, key: Callable[[T], str], *, page_size: int = 200, cache_pages: int = 64
+    ) -> None:
         self.key_of = key
         self.page_size = page_size
         self.cache_pages = cache_pages
@@ -364,9 +369,15 @@ class PagedModel(TableModel[T]):
     def __len__(self) -> int:
         return self.total
 
-    def set_source(self, want: Callable[[int, int], None], total: int,
-                   first: list[T] | None = None, *, generation: int = 0,
-                   keep_key: str | None = None) -> None:
+    def set_source(
+        self,
+        want: Callable[[int, int], None],
+        total: int,
+        first: list[T] | None = None,
+        *,
+        generation: int = 0,
+        keep_key: str | None = None,
+    ) -> None:
         """A new listing of `total` rows, `first` its first page. The cursor stays on
         `keep_key` (default: its row now) if the first page holds it; else where it was."""
         if keep_key is None:

@@ -41,8 +41,9 @@ class _Checker:
     def __init__(self) -> None:
         self.bad: list[str] = []
 
-    def count(self, raw: dict[str, Any], key: str, *, required: bool = False,
-              limit: int = MAX_COUNT) -> int:
+    def count(
+        self, raw: dict[str, Any], key: str, *, required: bool = False, limit: int = MAX_COUNT
+    ) -> int:
         value = raw.get(key)
         if value is None:
             if required:
@@ -212,10 +213,8 @@ class Hit:
             keywords=check.text(raw, "Keywords"),
             annotation=check.text(raw, "RequesterAnnotation"),
             review_status=check.text(raw, "HITReviewStatus"),
-            assignment_duration=check.count(raw, "AssignmentDurationInSeconds",
-                                            limit=MAX_SECONDS),
-            auto_approval_delay=check.count(raw, "AutoApprovalDelayInSeconds",
-                                            limit=MAX_SECONDS),
+            assignment_duration=check.count(raw, "AssignmentDurationInSeconds", limit=MAX_SECONDS),
+            auto_approval_delay=check.count(raw, "AutoApprovalDelayInSeconds", limit=MAX_SECONDS),
             qualification_requirements=tuple(q for q in quals if isinstance(q, dict))
             if isinstance(quals, list)
             else (),
@@ -301,8 +300,9 @@ class Assignment:
         if check.bad:
             from dataclasses import replace
 
-            assignment = replace(assignment,
-                                 problem="unreadable " + ", ".join(dict.fromkeys(check.bad)))
+            assignment = replace(
+                assignment, problem="unreadable " + ", ".join(dict.fromkeys(check.bad))
+            )
         return assignment
 
 

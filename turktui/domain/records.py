@@ -61,8 +61,10 @@ class StateChanged(Exception):
     def __init__(self, record_id: int, expected: Iterable[State], actual: State | None) -> None:
         exp = "/".join(s.value for s in expected)
         now = actual.value if actual is not None else "missing"
-        super().__init__(f"request #{record_id} changed meanwhile (expected {exp}, now {now}); "
-                         "nothing was written")
+        super().__init__(
+            f"request #{record_id} changed meanwhile (expected {exp}, now {now}); "
+            "nothing was written"
+        )
         self.record_id = record_id
         self.actual = actual
 
@@ -74,11 +76,18 @@ class IntentBusy(Exception):
     def __init__(self, records: Sequence[Record]) -> None:
         first = records[0]
         hits = sorted({r.hit_id for r in records})
-        what = (f"HIT {first.hit_id} already has an unsettled request #{first.id} "
+        what = (
+            (
+                f"HIT {first.hit_id} already has an unsettled request #{first.id} "
                 f"({first.state.label}, +{first.n:,}, max {first.max_before:,} → "
-                f"{first.expected_after:,})") if len(hits) == 1 else (
+                f"{first.expected_after:,})"
+            )
+            if len(hits) == 1
+            else (
                 f"{len(hits):,} HITs already have unsettled requests (e.g. #{first.id} on HIT "
-                f"{first.hit_id}, {first.state.label})")
+                f"{first.hit_id}, {first.state.label})"
+            )
+        )
         super().__init__(what)
         self.records = list(records)
 
@@ -163,8 +172,11 @@ class OwnedElsewhere(StateChanged):
     """The record belongs to another process that is still running: leave it alone."""
 
     def __init__(self, record_id: int, owner: str) -> None:
-        Exception.__init__(self, f"request #{record_id} is being handled by another running "
-                                 f"process ({describe_owner(owner)}); it was left alone")
+        Exception.__init__(
+            self,
+            f"request #{record_id} is being handled by another running "
+            f"process ({describe_owner(owner)}); it was left alone",
+        )
         self.record_id = record_id
         self.actual = None
         self.owner = owner
@@ -215,9 +227,15 @@ def record_to_json(record: Record) -> dict[str, Any]:
         "read_at_server": iso(record.read_at_server),
         "expiry_actual": iso(record.expiry_actual),
         "attempts": [
-            {"number": a.number, "at": iso(a.at), "operation": a.operation,
-             "outcome": a.outcome, "error_code": a.error_code,
-             "error_message": a.error_message, "duration": a.duration}
+            {
+                "number": a.number,
+                "at": iso(a.at),
+                "operation": a.operation,
+                "outcome": a.outcome,
+                "error_code": a.error_code,
+                "error_message": a.error_message,
+                "duration": a.duration,
+            }
             for a in record.attempts
         ],
     }

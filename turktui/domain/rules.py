@@ -92,13 +92,17 @@ def extension_range(max_assignments: int, created: datetime | None) -> Extension
         created = created.replace(tzinfo=UTC)  # naive times are UTC (the wire is epoch UTC)
     if created is None:
         return ExtensionRange(
-            max_assignments, 0, 0,
+            max_assignments,
+            0,
+            0,
             "the HIT's creation time is unknown, so MTurk's date rule cannot be checked",
             Blocker.UNKNOWN_CREATION,
         )
     if created < EXTENSION_CUTOFF:
         return ExtensionRange(
-            max_assignments, 0, 0,
+            max_assignments,
+            0,
+            0,
             f"this HIT was created on {created:%Y-%m-%d}, before 2015-07-22; "
             "MTurk never extends HITs that old",
             Blocker.TOO_OLD,
@@ -107,25 +111,33 @@ def extension_range(max_assignments: int, created: datetime | None) -> Extension
         high = SMALL_HIT_LIMIT - 1 - max_assignments
         if high < 1:
             return ExtensionRange(
-                max_assignments, 0, 0,
+                max_assignments,
+                0,
+                0,
                 f"this HIT has {max_assignments} assignments; a HIT created with fewer than "
                 f"{SMALL_HIT_LIMIT} can never reach {SMALL_HIT_LIMIT}, so none can be added",
                 Blocker.NO_HEADROOM,
             )
         return ExtensionRange(
-            max_assignments, 1, high,
+            max_assignments,
+            1,
+            high,
             f"this HIT was created with {max_assignments} assignment"
             f"{'s' if max_assignments != 1 else ''} and can never reach {SMALL_HIT_LIMIT}",
         )
     high = MAX_TOTAL_ASSIGNMENTS - max_assignments
     if high < 1:
         return ExtensionRange(
-            max_assignments, 0, 0,
+            max_assignments,
+            0,
+            0,
             f"this HIT already has the most assignments MTurk allows ({MAX_TOTAL_ASSIGNMENTS:,})",
             Blocker.AT_CAP,
         )
     return ExtensionRange(
-        max_assignments, 1, high,
+        max_assignments,
+        1,
+        high,
         f"a HIT may have at most {MAX_TOTAL_ASSIGNMENTS:,} assignments",
     )
 
@@ -253,8 +265,9 @@ def _when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def check_expiration(requested: datetime, current: datetime | None,
-                     now: datetime | None = None) -> datetime:
+def check_expiration(
+    requested: datetime, current: datetime | None, now: datetime | None = None
+) -> datetime:
     """The ExpireAt to send for `requested` given the HIT's `current` expiration, or
     InputProblem saying why MTurk would refuse it (and what the expiration is now).
 
@@ -268,8 +281,10 @@ def check_expiration(requested: datetime, current: datetime | None,
     if is_expire_now(requested):
         return EXPIRE_NOW
     if current is None:
-        raise InputProblem("The HIT's current expiration is unknown, so the change cannot be "
-                           "checked against MTurk's rules; nothing was sent.")
+        raise InputProblem(
+            "The HIT's current expiration is unknown, so the change cannot be "
+            "checked against MTurk's rules; nothing was sent."
+        )
     if current.tzinfo is None:
         current = current.replace(tzinfo=UTC)
     wanted = whole_second(requested)
@@ -280,19 +295,23 @@ def check_expiration(requested: datetime, current: datetime | None,
         if from_now < MIN_EXPIRATION_INCREMENT:
             raise InputProblem(
                 f"The new expiration must be at least {MIN_EXPIRATION_INCREMENT} seconds from "
-                f"now (the HIT expired at {_when(current)}); {_when(wanted)} is too soon.")
+                f"now (the HIT expired at {_when(current)}); {_when(wanted)} is too soon."
+            )
     if increment <= 0:
         raise InputProblem(
             f"MTurk cannot shorten an expiration: it is currently {_when(current)} and "
-            f"{_when(wanted)} is not later. To expire the HIT now, expire it now instead.")
+            f"{_when(wanted)} is not later. To expire the HIT now, expire it now instead."
+        )
     if increment < MIN_EXPIRATION_INCREMENT:
         raise InputProblem(
             f"The new expiration must be at least {MIN_EXPIRATION_INCREMENT} seconds after the "
-            f"current one ({_when(current)}); {_when(wanted)} is only {increment} s later.")
+            f"current one ({_when(current)}); {_when(wanted)} is only {increment} s later."
+        )
     if increment > MAX_EXPIRATION_INCREMENT:
         raise InputProblem(
             f"MTurk moves an expiration by at most 365 days at a time: it is currently "
-            f"{_when(current)}, and {_when(wanted)} is {increment / 86400:,.1f} days later.")
+            f"{_when(current)}, and {_when(wanted)} is {increment / 86400:,.1f} days later."
+        )
     return wanted
 
 

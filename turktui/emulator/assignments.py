@@ -102,8 +102,9 @@ def build(hit: dict[str, Any], completed: int, submitted: int, t0: float) -> lis
     return out
 
 
-def _base(hit_id: str, i: int, accept: float, submit: float, auto: float, duration: int,
-          status: str) -> dict[str, Any]:
+def _base(
+    hit_id: str, i: int, accept: float, submit: float, auto: float, duration: int, status: str
+) -> dict[str, Any]:
     return {
         "AssignmentId": hashed_id(f"asg|{hit_id}|{i}"),
         "WorkerId": worker_id(hit_id, i),

@@ -22,19 +22,28 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> _Parser:
-    p = _Parser(prog="turktui emulator",
-                description="Serve an MTurk-compatible requester API on loopback.")
+    p = _Parser(
+        prog="turktui emulator", description="Serve an MTurk-compatible requester API on loopback."
+    )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port")
     p.add_argument("--hits", type=int, default=200, help="seeded HITs (0: empty account)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--faults", default=None, help="e.g. 'ListHITs:latency=20ms;*:throttle=0.05'")
     p.add_argument("--balance", default="10000.00")
-    p.add_argument("--modification-lag", default="0", metavar="DURATION",
-                   help="after CreateHIT, refuse changes to the new HIT for this long "
-                        "(e.g. 5s; default 0: off)")
-    p.add_argument("--listing-lag", default="0", metavar="DURATION",
-                   help="new HITs appear in ListHITs only after this long (default 0: off)")
+    p.add_argument(
+        "--modification-lag",
+        default="0",
+        metavar="DURATION",
+        help="after CreateHIT, refuse changes to the new HIT for this long "
+        "(e.g. 5s; default 0: off)",
+    )
+    p.add_argument(
+        "--listing-lag",
+        default="0",
+        metavar="DURATION",
+        help="new HITs appear in ListHITs only after this long (default 0: off)",
+    )
     return p
 
 
@@ -79,24 +88,38 @@ def cli_main(argv: list[str]) -> int:
         print(f"turktui emulator: error: {exc}", file=sys.stderr)
         return 2
     try:
-        srv = EmulatorServer(host=args.host, port=args.port, hits=args.hits, seed=args.seed,
-                             faults=args.faults, balance=args.balance,
-                             modification_lag=mod_lag, listing_lag=list_lag)
+        srv = EmulatorServer(
+            host=args.host,
+            port=args.port,
+            hits=args.hits,
+            seed=args.seed,
+            faults=args.faults,
+            balance=args.balance,
+            modification_lag=mod_lag,
+            listing_lag=list_lag,
+        )
     except OSError as exc:
-        print(f"turktui emulator: error: cannot listen on {args.host}:{args.port}: {exc}",
-              file=sys.stderr)
+        print(
+            f"turktui emulator: error: cannot listen on {args.host}:{args.port}: {exc}",
+            file=sys.stderr,
+        )
         return 1
     previous = None
     with contextlib.suppress(ValueError):  # not in the main thread
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        print(f"MTurk-compatible service at {srv.url} (HITs: {args.hits}, seed: {args.seed})"
-              " — Ctrl-C to stop")
-        print(f"Try: AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws mturk list-hits "
-              f"--endpoint-url {srv.url} --region us-east-1")
+        print(
+            f"MTurk-compatible service at {srv.url} (HITs: {args.hits}, seed: {args.seed})"
+            " — Ctrl-C to stop"
+        )
+        print(
+            f"Try: AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws mturk list-hits "
+            f"--endpoint-url {srv.url} --region us-east-1"
+        )
         if mod_lag or list_lag:
-            print(f"Lags: modification {mod_lag:g}s after CreateHIT, ListHITs indexing "
-                  f"{list_lag:g}s")
+            print(
+                f"Lags: modification {mod_lag:g}s after CreateHIT, ListHITs indexing {list_lag:g}s"
+            )
         sys.stdout.flush()
         srv.serve_forever()
     except KeyboardInterrupt:

@@ -24,7 +24,8 @@ MISSING_PARAMETERS = "AWS.MissingParameters"
 # MTurk's own text when the balance does not cover a request (see FIDELITY.md).
 INSUFFICIENT_FUNDS_TEXT = (
     "This Requester has insufficient funds in their account to complete this transaction. "
-    "Please visit https://requester.mturk.com/prepayments/new to purchase Prepaid HITs.")
+    "Please visit https://requester.mturk.com/prepayments/new to purchase Prepaid HITs."
+)
 
 
 class ApiError(Exception):
@@ -79,8 +80,9 @@ def parameter_validation(message: str, now: float) -> ApiError:
 
 def service_fault(message: str, now: float) -> ApiError:
     """An MTurk ``ServiceFault`` (HTTP 500)."""
-    return ApiError(500, "ServiceFault", message + stamp(now), SERVICE_UNAVAILABLE,
-                    mturk_style=True)
+    return ApiError(
+        500, "ServiceFault", message + stamp(now), SERVICE_UNAVAILABLE, mturk_style=True
+    )
 
 
 def hit_does_not_exist(hit_id: str, now: float) -> ApiError:
@@ -97,8 +99,9 @@ def validation(errors: list[str]) -> ApiError:
     """An AWS ``ValidationException`` listing one or more constraint failures."""
     n = len(errors)
     noun = "error" if n == 1 else "errors"
-    return ApiError(400, "ValidationException",
-                    f"{n} validation {noun} detected: " + "; ".join(errors))
+    return ApiError(
+        400, "ValidationException", f"{n} validation {noun} detected: " + "; ".join(errors)
+    )
 
 
 def serialization(message: str) -> ApiError:

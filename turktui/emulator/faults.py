@@ -88,8 +88,9 @@ def parse_spec(spec: str) -> list[FaultRule]:
             key, eq, value = item.partition("=")
             key = key.strip().lower()
             if not eq or key not in _KEYS:
-                raise ValueError(f"invalid fault setting {item!r} in {chunk!r}: "
-                                 f"keys are {', '.join(_KEYS)}")
+                raise ValueError(
+                    f"invalid fault setting {item!r} in {chunk!r}: keys are {', '.join(_KEYS)}"
+                )
             value = value.strip()
             try:
                 if key == "latency":
@@ -113,12 +114,26 @@ class FaultInjector:
         self._lock = threading.Lock()
         self.rules: list[FaultRule] = parse_spec(spec) if spec else []
 
-    def add(self, op: str = "*", latency: float = 0.0, throttle: float = 0.0,
-            error: float = 0.0, drop: float = 0.0, count: int | None = None,
-            seed: int = 0) -> FaultRule:
+    def add(
+        self,
+        op: str = "*",
+        latency: float = 0.0,
+        throttle: float = 0.0,
+        error: float = 0.0,
+        drop: float = 0.0,
+        count: int | None = None,
+        seed: int = 0,
+    ) -> FaultRule:
         """Add a rule at runtime."""
-        rule = FaultRule(op=op, latency=latency, throttle=throttle, error=error, drop=drop,
-                         count=count, seed=seed)
+        rule = FaultRule(
+            op=op,
+            latency=latency,
+            throttle=throttle,
+            error=error,
+            drop=drop,
+            count=count,
+            seed=seed,
+        )
         with self._lock:
             self.rules.append(rule)
         return rule

@@ -49,23 +49,30 @@ def extension_refusal(creation_time: float, max_assignments: int, n: int) -> tup
     boundary and the 1,000,000 ceiling. Funds are checked separately.
     """
     if n < 1:
-        return ("AWS.ParameterOutOfRange",
-                f"The value {n} is invalid for NumberOfAdditionalAssignments. "
-                "Valid values range from 1 to 1000000.")
+        return (
+            "AWS.ParameterOutOfRange",
+            f"The value {n} is invalid for NumberOfAdditionalAssignments. "
+            "Valid values range from 1 to 1000000.",
+        )
     if creation_time < EXTENSION_CUTOFF:
-        return ("AWS.MechanicalTurk.HITTooOldForExtension",
-                "HITs created before July 22, 2015 cannot be extended. "
-                "Create a new HIT instead.")
+        return (
+            "AWS.MechanicalTurk.HITTooOldForExtension",
+            "HITs created before July 22, 2015 cannot be extended. Create a new HIT instead.",
+        )
     after = max_assignments + n
     if max_assignments < TEN <= after:
-        return ("AWS.MechanicalTurk.InvalidMaximumAssignmentsIncrease",
-                f"This HIT was created with fewer than {TEN} assignments ({max_assignments}) "
-                f"and cannot be extended to {TEN} or more assignments ({after}). "
-                "Create a new HIT instead.")
+        return (
+            "AWS.MechanicalTurk.InvalidMaximumAssignmentsIncrease",
+            f"This HIT was created with fewer than {TEN} assignments ({max_assignments}) "
+            f"and cannot be extended to {TEN} or more assignments ({after}). "
+            "Create a new HIT instead.",
+        )
     if after > MAX_ASSIGNMENTS:
-        return ("AWS.ParameterOutOfRange",
-                f"The resulting MaxAssignments ({after}) is invalid. "
-                f"It must not exceed {MAX_ASSIGNMENTS}.")
+        return (
+            "AWS.ParameterOutOfRange",
+            f"The resulting MaxAssignments ({after}) is invalid. "
+            f"It must not exceed {MAX_ASSIGNMENTS}.",
+        )
     return None
 
 
@@ -74,8 +81,12 @@ def is_valid_reward(text: str) -> bool:
     if not text:
         return False
     whole, _dot, frac = text.partition(".")
-    return whole.isascii() and whole.isdigit() and len(frac) <= 2 and (
-        not frac or (frac.isascii() and frac.isdigit()))
+    return (
+        whole.isascii()
+        and whole.isdigit()
+        and len(frac) <= 2
+        and (not frac or (frac.isascii() and frac.isdigit()))
+    )
 
 
 def money(value: Decimal) -> str:
@@ -94,8 +105,10 @@ def java_date(epoch: float) -> str:
     token of UpdateExpirationForHIT (Dallinger issue #3109). Locale-independent.
     """
     t = time.gmtime(math.floor(epoch))
-    return (f"{_DAYS[t.tm_wday]} {_MONTHS[t.tm_mon - 1]} {t.tm_mday:02d} "
-            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} UTC {t.tm_year}")
+    return (
+        f"{_DAYS[t.tm_wday]} {_MONTHS[t.tm_mon - 1]} {t.tm_mday:02d} "
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} UTC {t.tm_year}"
+    )
 
 
 def expiration_token(hit_id: str, expire_at: float) -> str:
@@ -117,5 +130,7 @@ def expiration_refusal(current: float, requested: float, now: float) -> str | No
     increment = math.floor(requested) - math.floor(base)
     if EXPIRATION_INCREMENT_MIN <= increment <= EXPIRATION_INCREMENT_MAX:
         return None
-    return (f"The value {increment} is invalid for ExpirationIncrementInSeconds. "
-            f"Valid values range from {EXPIRATION_INCREMENT_MIN} to {EXPIRATION_INCREMENT_MAX}.")
+    return (
+        f"The value {increment} is invalid for ExpirationIncrementInSeconds. "
+        f"Valid values range from {EXPIRATION_INCREMENT_MIN} to {EXPIRATION_INCREMENT_MAX}."
+    )

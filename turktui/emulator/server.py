@@ -38,8 +38,15 @@ OPERATIONS: dict[str, Callable[[MTurkState, dict[str, Any]], Any]] = {
     "ListAssignmentsForHIT": MTurkState.op_list_assignments_for_hit,
 }
 
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-            413: "Payload Too Large", 500: "Internal Server Error", 501: "Not Implemented"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Payload Too Large",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+}
 MAX_BODY = 16 * 1024 * 1024
 
 
@@ -84,8 +91,9 @@ class _Handler(BaseHTTPRequestHandler):
         """Silence the default per-request logging."""
 
     # ----------------------------------------------------------------- output
-    def _send(self, status: int, body: bytes, *, head_only: bool = False,
-              close: bool = False) -> None:
+    def _send(
+        self, status: int, body: bytes, *, head_only: bool = False, close: bool = False
+    ) -> None:
         lines = [
             f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}",
             f"x-amzn-RequestId: {uuid.uuid4()}",
@@ -107,8 +115,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_api_error(self, err: ApiError, **kw: Any) -> None:
         self._send(err.status, json.dumps(err.body()).encode(), **kw)
 
-    def send_error(self, code: int, message: str | None = None,
-                   explain: str | None = None) -> None:
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """JSON instead of http.server's HTML error page (bad request line, etc.)."""
         kind = "UnknownOperationException" if code in (404, 405, 501) else "SerializationException"
         err = ApiError(code, kind, message or explain or _REASONS.get(code, "Error"))
@@ -123,7 +130,9 @@ class _Handler(BaseHTTPRequestHandler):
         status = 405 if self.path.split("?", 1)[0] == "/" else 404
         err = unknown_operation(
             f"{self.command} {self.path} is not supported; send POST / with X-Amz-Target "
-            f"{TARGET_PREFIX}<Operation>", status)
+            f"{TARGET_PREFIX}<Operation>",
+            status,
+        )
         self._send_api_error(err, head_only=self.command == "HEAD")
 
     do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _not_allowed
@@ -194,13 +203,15 @@ class _Handler(BaseHTTPRequestHandler):
             if plan.throttle:
                 raise throttling()
             if plan.error:
-                raise service_fault("Service is unavailable, please try again.",
-                                    owner.state.now())
+                raise service_fault("Service is unavailable, please try again.", owner.state.now())
             params = decode_body(raw)
             validate_input(op, params)
             result = OPERATIONS[op](owner.state, params)
-            body = result if isinstance(result, bytes) else json.dumps(
-                result, separators=(",", ":")).encode()
+            body = (
+                result
+                if isinstance(result, bytes)
+                else json.dumps(result, separators=(",", ":")).encode()
+            )
             status = 200
         except ApiError as err:
             status, body = err.status, json.dumps(err.body()).encode()
@@ -220,12 +231,25 @@ class _Handler(BaseHTTPRequestHandler):
 class EmulatorServer:
     """An MTurk-compatible requester service on ``host:port`` (port 0 = any free port)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, hits: int = 200, seed: int = 1,
-                 faults: str | FaultInjector | None = None, balance: str = "10000.00",
-                 now: Callable[[], float] | None = None, modification_lag: float = 0.0,
-                 listing_lag: float = 0.0) -> None:
-        self.state = MTurkState(seed=seed, balance=balance, now=now,
-                                modification_lag=modification_lag, listing_lag=listing_lag)
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        hits: int = 200,
+        seed: int = 1,
+        faults: str | FaultInjector | None = None,
+        balance: str = "10000.00",
+        now: Callable[[], float] | None = None,
+        modification_lag: float = 0.0,
+        listing_lag: float = 0.0,
+    ) -> None:
+        self.state = MTurkState(
+            seed=seed,
+            balance=balance,
+            now=now,
+            modification_lag=modification_lag,
+            listing_lag=listing_lag,
+        )
         if hits:
             self.state.add_hits(build_hits(hits, seed, self.state.now()))
         self.faults = faults if isinstance(faults, FaultInjector) else FaultInjector(faults)
@@ -261,9 +285,12 @@ class EmulatorServer:
     def start(self) -> EmulatorServer:
         """Serve from a daemon thread."""
         if self._thread is None:
-            self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                            kwargs={"poll_interval": 0.1},
-                                            name="mturk-emulator", daemon=True)
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                name="mturk-emulator",
+                daemon=True,
+            )
             self._thread.start()
         return self
 

@@ -60,11 +60,26 @@ from .wire import clean, parse_timestamp
 
 # Member order of botocore's HIT shape.
 HIT_MEMBERS = (
-    "HITId", "HITTypeId", "HITGroupId", "HITLayoutId", "CreationTime", "Title",
-    "Description", "Question", "Keywords", "HITStatus", "MaxAssignments", "Reward",
-    "AutoApprovalDelayInSeconds", "Expiration", "AssignmentDurationInSeconds",
-    "RequesterAnnotation", "QualificationRequirements", "HITReviewStatus",
-    "NumberOfAssignmentsPending", "NumberOfAssignmentsAvailable",
+    "HITId",
+    "HITTypeId",
+    "HITGroupId",
+    "HITLayoutId",
+    "CreationTime",
+    "Title",
+    "Description",
+    "Question",
+    "Keywords",
+    "HITStatus",
+    "MaxAssignments",
+    "Reward",
+    "AutoApprovalDelayInSeconds",
+    "Expiration",
+    "AssignmentDurationInSeconds",
+    "RequesterAnnotation",
+    "QualificationRequirements",
+    "HITReviewStatus",
+    "NumberOfAssignmentsPending",
+    "NumberOfAssignmentsAvailable",
     "NumberOfAssignmentsCompleted",
 )
 _MEMBER_SET = frozenset(HIT_MEMBERS)
@@ -81,8 +96,7 @@ class _Hit:
 
     __slots__ = ("asg", "auto_at", "blob", "born", "data", "seq", "submitted", "t0")
 
-    def __init__(self, seq: int, data: dict[str, Any], submitted: int = 0,
-                 t0: float = 0.0) -> None:
+    def __init__(self, seq: int, data: dict[str, Any], submitted: int = 0, t0: float = 0.0) -> None:
         self.seq = seq
         self.data = data
         self.submitted = submitted
@@ -114,9 +128,15 @@ def _normalize(data: dict[str, Any]) -> dict[str, Any]:
 class MTurkState:
     """Thread-safe in-memory MTurk requester account."""
 
-    def __init__(self, *, seed: int = 1, balance: str = "10000.00",
-                 now: Callable[[], float] | None = None, modification_lag: float = 0.0,
-                 listing_lag: float = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int = 1,
+        balance: str = "10000.00",
+        now: Callable[[], float] | None = None,
+        modification_lag: float = 0.0,
+        listing_lag: float = 0.0,
+    ) -> None:
         """``now``: the service clock (default ``time.time``; tests inject their own).
 
         ``modification_lag``: for this many seconds after CreateHIT, the new HIT's
@@ -125,8 +145,7 @@ class MTurkState:
         CreateHIT (GetHIT finds it at once). Both off (0) by default; both may be changed at
         any time through the attributes of the same names.
         """
-        for name, value in (("modification_lag", modification_lag),
-                            ("listing_lag", listing_lag)):
+        for name, value in (("modification_lag", modification_lag), ("listing_lag", listing_lag)):
             if not (value >= 0 and value != float("inf")):
                 raise ValueError(f"{name} must be a non-negative number of seconds, got {value}")
         self.modification_lag = float(modification_lag)
@@ -236,9 +255,18 @@ class MTurkState:
         data.setdefault("Keywords", "")
         if not data.get("HITTypeId"):
             data["HITTypeId"] = hashed_id(
-                "|".join(str(data.get(k)) for k in ("Title", "Description", "Reward",
-                                                     "Keywords", "AssignmentDurationInSeconds",
-                                                     "AutoApprovalDelayInSeconds")))
+                "|".join(
+                    str(data.get(k))
+                    for k in (
+                        "Title",
+                        "Description",
+                        "Reward",
+                        "Keywords",
+                        "AssignmentDurationInSeconds",
+                        "AutoApprovalDelayInSeconds",
+                    )
+                )
+            )
         data.setdefault("HITGroupId", hashed_id("group|" + data["HITTypeId"]))
         for name in ("CreationTime", "Expiration"):
             if isinstance(data.get(name), _dt.datetime):
@@ -253,8 +281,12 @@ class MTurkState:
         data["NumberOfAssignmentsCompleted"] = int(data.get("NumberOfAssignmentsCompleted", 0))
         if data.get("NumberOfAssignmentsAvailable") is None:
             data["NumberOfAssignmentsAvailable"] = max(
-                0, data["MaxAssignments"] - data["NumberOfAssignmentsPending"]
-                - data["NumberOfAssignmentsCompleted"] - submitted)
+                0,
+                data["MaxAssignments"]
+                - data["NumberOfAssignmentsPending"]
+                - data["NumberOfAssignmentsCompleted"]
+                - submitted,
+            )
         rec = _Hit(self._next_seq, _normalize(data), submitted, now)
         self._next_seq += 1
         self._hits[hit_id] = rec
@@ -278,16 +310,19 @@ class MTurkState:
         Submitted work past its AutoApprovalTime is Approved (and counts as completed)."""
         d = rec.data
         if d.get("HITStatus") == "Assignable" and d["Expiration"] <= now:
-            d["HITStatus"] = "Unassignable" if d.get("NumberOfAssignmentsPending") else (
-                "Reviewable")
+            d["HITStatus"] = (
+                "Unassignable" if d.get("NumberOfAssignmentsPending") else ("Reviewable")
+            )
             rec.changed()
         if now >= rec.auto_at:
             work = MTurkState._assignments(rec)
             approved = assignments.auto_approve(work, now)
             rec.submitted -= approved
             d["NumberOfAssignmentsCompleted"] = d.get("NumberOfAssignmentsCompleted", 0) + approved
-            rec.auto_at = min((a["AutoApprovalTime"] for a in work
-                               if a["AssignmentStatus"] == "Submitted"), default=float("inf"))
+            rec.auto_at = min(
+                (a["AutoApprovalTime"] for a in work if a["AssignmentStatus"] == "Submitted"),
+                default=float("inf"),
+            )
             rec.changed()
 
     @staticmethod
@@ -305,15 +340,13 @@ class MTurkState:
             return
         seen = self._tokens.get((op, token))
         if seen is not None and now - seen < rules.TOKEN_WINDOW:
-            raise request_error(
-                f'The idempotency token "{token}" has already been processed.', now)
+            raise request_error(f'The idempotency token "{token}" has already been processed.', now)
 
     def _remember_token(self, op: str, token: str | None, now: float) -> None:
         if not token:
             return
         if len(self._tokens) > 10_000:
-            self._tokens = {k: t for k, t in self._tokens.items()
-                            if now - t < rules.TOKEN_WINDOW}
+            self._tokens = {k: t for k, t in self._tokens.items() if now - t < rules.TOKEN_WINDOW}
         self._tokens[(op, token)] = now
 
     # ------------------------------------------------------------- pagination
@@ -330,8 +363,9 @@ class MTurkState:
             position, mac = -1, ""
         good = hmac.new(self._secret, f"{kind}:{position}".encode(), "sha256").hexdigest()[:16]
         if position < 0 or not hmac.compare_digest(mac, good):
-            raise request_error(f'The pagination token "{token}" is invalid.', now,
-                                INVALID_PAGINATION_TOKEN)
+            raise request_error(
+                f'The pagination token "{token}" is invalid.', now, INVALID_PAGINATION_TOKEN
+            )
         return position
 
     # ------------------------------------------------------------- operations
@@ -352,7 +386,7 @@ class MTurkState:
             if self.listing_lag > 0:
                 seqs, more = self._visible_page(start, size, now)
             else:
-                seqs = self._live[start:start + size]
+                seqs = self._live[start : start + size]
                 more = start + size < len(self._live)
             settle = self._settle
             for s in seqs:
@@ -382,7 +416,9 @@ class MTurkState:
         if born is not None and now - born < self.modification_lag:
             raise request_error(
                 f"HIT {rec.data['HITId']} was created moments ago and cannot be modified yet. "
-                "Please try again in a few seconds.", now)
+                "Please try again in a few seconds.",
+                now,
+            )
 
     def op_get_account_balance(self, p: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
@@ -395,37 +431,53 @@ class MTurkState:
             self._check_token(op, p.get("UniqueRequestToken"), now)
             reward_text = p["Reward"]
             if not rules.is_valid_reward(reward_text):
-                raise request_error(f"The value {reward_text!r} is not a valid Reward.", now,
-                                    PARAMETER_OUT_OF_RANGE)
+                raise request_error(
+                    f"The value {reward_text!r} is not a valid Reward.", now, PARAMETER_OUT_OF_RANGE
+                )
             reward = Decimal(reward_text)
             max_a = p.get("MaxAssignments", 1)
             if not 1 <= max_a <= rules.MAX_ASSIGNMENTS:
-                raise request_error(f"The value {max_a} is invalid for MaxAssignments. Valid "
-                                    f"values range from 1 to {rules.MAX_ASSIGNMENTS}.", now,
-                                    PARAMETER_OUT_OF_RANGE)
+                raise request_error(
+                    f"The value {max_a} is invalid for MaxAssignments. Valid "
+                    f"values range from 1 to {rules.MAX_ASSIGNMENTS}.",
+                    now,
+                    PARAMETER_OUT_OF_RANGE,
+                )
             for name in ("LifetimeInSeconds", "AssignmentDurationInSeconds"):
                 if not 30 <= p[name] <= 31_536_000:
-                    raise request_error(f"The value {p[name]} is invalid for {name}. Valid "
-                                        "values range from 30 to 31536000.", now,
-                                        PARAMETER_OUT_OF_RANGE)
+                    raise request_error(
+                        f"The value {p[name]} is invalid for {name}. Valid "
+                        "values range from 30 to 31536000.",
+                        now,
+                        PARAMETER_OUT_OF_RANGE,
+                    )
             if p.get("Question") is None and p.get("HITLayoutId") is None:
-                raise request_error("Your request is missing required parameters. Required "
-                                    "parameters include Question or HITLayoutId.", now,
-                                    MISSING_PARAMETERS)
+                raise request_error(
+                    "Your request is missing required parameters. Required "
+                    "parameters include Question or HITLayoutId.",
+                    now,
+                    MISSING_PARAMETERS,
+                )
             if p.get("Question") is not None and p.get("HITLayoutId") is not None:
-                raise request_error("Your request must include either a Question or a "
-                                    "HITLayoutId, not both.", now, PARAMETER_OUT_OF_RANGE)
+                raise request_error(
+                    "Your request must include either a Question or a HITLayoutId, not both.",
+                    now,
+                    PARAMETER_OUT_OF_RANGE,
+                )
             if not p["Title"].strip():
                 raise request_error("The Title must not be empty.", now, PARAMETER_OUT_OF_RANGE)
             cost = rules.cost_for(reward, max_a, max_a)
             if cost > self._balance:
                 raise request_error(INSUFFICIENT_FUNDS_TEXT, now, INSUFFICIENT_FUNDS)
             fields: dict[str, Any] = {
-                "Title": p["Title"], "Description": p["Description"],
-                "Reward": rules.money(reward), "MaxAssignments": max_a,
+                "Title": p["Title"],
+                "Description": p["Description"],
+                "Reward": rules.money(reward),
+                "MaxAssignments": max_a,
                 "AssignmentDurationInSeconds": p["AssignmentDurationInSeconds"],
                 "AutoApprovalDelayInSeconds": p.get("AutoApprovalDelayInSeconds", 2592000),
-                "Keywords": p.get("Keywords", ""), "CreationTime": now,
+                "Keywords": p.get("Keywords", ""),
+                "CreationTime": now,
                 "Expiration": now + p["LifetimeInSeconds"],
             }
             for name in ("Question", "RequesterAnnotation", "HITLayoutId"):
@@ -433,7 +485,8 @@ class MTurkState:
                     fields[name] = p[name]
             if p.get("QualificationRequirements") is not None:
                 fields["QualificationRequirements"] = clean(
-                    "QualificationRequirementList", p["QualificationRequirements"])
+                    "QualificationRequirementList", p["QualificationRequirements"]
+                )
             hit_id = self._insert(fields)
             self._hits[hit_id].born = now
             self._balance -= cost
@@ -448,7 +501,10 @@ class MTurkState:
             if n < 1:
                 raise request_error(
                     f"The value {n} is invalid for NumberOfAdditionalAssignments. "
-                    "Valid values range from 1 to 1000000.", now, PARAMETER_OUT_OF_RANGE)
+                    "Valid values range from 1 to 1000000.",
+                    now,
+                    PARAMETER_OUT_OF_RANGE,
+                )
             token = p.get("UniqueRequestToken")
             self._check_token(op, token, now)
             rec = self._live_hit(p["HITId"], now)
@@ -498,12 +554,15 @@ class MTurkState:
             if at <= now:
                 d["Expiration"] = now
                 if d.get("HITStatus") == "Assignable":
-                    d["HITStatus"] = ("Unassignable" if d.get("NumberOfAssignmentsPending")
-                                      else "Reviewable")
+                    d["HITStatus"] = (
+                        "Unassignable" if d.get("NumberOfAssignmentsPending") else "Reviewable"
+                    )
             else:
                 d["Expiration"] = at
-                if (d.get("HITStatus") in ("Reviewable", "Unassignable")
-                        and d.get("NumberOfAssignmentsAvailable", 0) > 0):
+                if (
+                    d.get("HITStatus") in ("Reviewable", "Unassignable")
+                    and d.get("NumberOfAssignmentsAvailable", 0) > 0
+                ):
                     d["HITStatus"] = "Assignable"
             rec.changed()
             self._remember_token(op, token, now)
@@ -515,11 +574,17 @@ class MTurkState:
             rec = self._live_hit(p["HITId"], now)
             d = rec.data
             expired = d["Expiration"] <= now
-            if d.get("NumberOfAssignmentsPending", 0) > 0 or rec.submitted > 0 or not (
-                    expired or d.get("HITStatus") == "Reviewable"):
+            if (
+                d.get("NumberOfAssignmentsPending", 0) > 0
+                or rec.submitted > 0
+                or not (expired or d.get("HITStatus") == "Reviewable")
+            ):
                 raise request_error(
                     f"This HIT is currently in the state '{d.get('HITStatus')}'. This operation "
-                    "can be called with a status of: Reviewable", now, INVALID_HIT_STATE)
+                    "can be called with a status of: Reviewable",
+                    now,
+                    INVALID_HIT_STATE,
+                )
             i = bisect.bisect_left(self._live, rec.seq)
             del self._live[i]
             d["HITStatus"] = "Disposed"
@@ -535,7 +600,7 @@ class MTurkState:
             kind = f"asg:{rec.data['HITId']}:{','.join(sorted(statuses))}"
             start = self._read_token(kind, p["NextToken"], now) if p.get("NextToken") else 0
             wanted = [a for a in self._assignments(rec) if a["AssignmentStatus"] in statuses]
-            page = [dict(a) for a in wanted[start:start + size]]
+            page = [dict(a) for a in wanted[start : start + size]]
             more = start + size < len(wanted)
             token = self._make_token(kind, start + size) if more else None
         out: dict[str, Any] = {"NumResults": len(page), "Assignments": page}

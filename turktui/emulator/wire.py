@@ -73,32 +73,63 @@ INPUTS: dict[str, Spec] = {
 # ("list", member shape) | (scalar type, constraints).
 SHAPES: dict[str, tuple[Any, ...]] = {
     "QualificationRequirementList": ("list", "QualificationRequirement"),
-    "QualificationRequirement": ("structure", {
-        "QualificationTypeId": "String", "Comparator": "Comparator",
-        "IntegerValues": "IntegerList", "LocaleValues": "LocaleList",
-        "RequiredToPreview": "Boolean", "ActionsGuarded": "HITAccessActions",
-    }, ("QualificationTypeId", "Comparator")),
-    "Comparator": ("string", {"enum": (
-        "LessThan", "LessThanOrEqualTo", "GreaterThan", "GreaterThanOrEqualTo", "EqualTo",
-        "NotEqualTo", "Exists", "DoesNotExist", "In", "NotIn")}),
+    "QualificationRequirement": (
+        "structure",
+        {
+            "QualificationTypeId": "String",
+            "Comparator": "Comparator",
+            "IntegerValues": "IntegerList",
+            "LocaleValues": "LocaleList",
+            "RequiredToPreview": "Boolean",
+            "ActionsGuarded": "HITAccessActions",
+        },
+        ("QualificationTypeId", "Comparator"),
+    ),
+    "Comparator": (
+        "string",
+        {
+            "enum": (
+                "LessThan",
+                "LessThanOrEqualTo",
+                "GreaterThan",
+                "GreaterThanOrEqualTo",
+                "EqualTo",
+                "NotEqualTo",
+                "Exists",
+                "DoesNotExist",
+                "In",
+                "NotIn",
+            )
+        },
+    ),
     "IntegerList": ("list", "Integer"),
     "LocaleList": ("list", "Locale"),
-    "Locale": ("structure", {"Country": "CountryParameters",
-                             "Subdivision": "CountryParameters"}, ("Country",)),
+    "Locale": (
+        "structure",
+        {"Country": "CountryParameters", "Subdivision": "CountryParameters"},
+        ("Country",),
+    ),
     "CountryParameters": ("string", {"min": 2, "max": 2}),
-    "HITAccessActions": ("string", {"enum": (
-        "Accept", "PreviewAndAccept", "DiscoverPreviewAndAccept")}),
-    "ReviewPolicy": ("structure", {"PolicyName": "String",
-                                   "Parameters": "PolicyParameterList"}, ("PolicyName",)),
+    "HITAccessActions": (
+        "string",
+        {"enum": ("Accept", "PreviewAndAccept", "DiscoverPreviewAndAccept")},
+    ),
+    "ReviewPolicy": (
+        "structure",
+        {"PolicyName": "String", "Parameters": "PolicyParameterList"},
+        ("PolicyName",),
+    ),
     "PolicyParameterList": ("list", "PolicyParameter"),
-    "PolicyParameter": ("structure", {"Key": "String", "Values": "StringList",
-                                      "MapEntries": "ParameterMapEntryList"}, ()),
+    "PolicyParameter": (
+        "structure",
+        {"Key": "String", "Values": "StringList", "MapEntries": "ParameterMapEntryList"},
+        (),
+    ),
     "StringList": ("list", "String"),
     "ParameterMapEntryList": ("list", "ParameterMapEntry"),
     "ParameterMapEntry": ("structure", {"Key": "String", "Values": "StringList"}, ()),
     "HITLayoutParameterList": ("list", "HITLayoutParameter"),
-    "HITLayoutParameter": ("structure", {"Name": "String", "Value": "String"},
-                           ("Name", "Value")),
+    "HITLayoutParameter": ("structure", {"Name": "String", "Value": "String"}, ("Name", "Value")),
     "String": ("string", {}),
     "Integer": ("integer", {}),
     "Boolean": ("boolean", {}),
@@ -120,8 +151,9 @@ def _repr(value: Any) -> str:
     return f"'{json.dumps(value)}'"
 
 
-def _check(name: str, kind: str, value: Any, cons: dict[str, Any],
-           path: str | None = None) -> str | None:
+def _check(
+    name: str, kind: str, value: Any, cons: dict[str, Any], path: str | None = None
+) -> str | None:
     """One member's constraint failure message, or None (``path``: a nested member's)."""
     at = path if path is not None else aws_member_name(name)
     where = f"Value {_repr(value)} at '{at}' failed to satisfy constraint: "
@@ -133,8 +165,7 @@ def _check(name: str, kind: str, value: Any, cons: dict[str, Any],
         if "max" in cons and len(value) > cons["max"]:
             return where + f"Member must have length less than or equal to {cons['max']}"
         if "enum" in cons and value not in cons["enum"]:
-            return where + ("Member must satisfy enum value set: ["
-                            + ", ".join(cons["enum"]) + "]")
+            return where + ("Member must satisfy enum value set: [" + ", ".join(cons["enum"]) + "]")
         if "pattern" in cons and not cons["pattern"].match(value):
             pattern = cons["pattern"].pattern
             return where + f"Member must satisfy regular expression pattern: {pattern}"
@@ -159,8 +190,11 @@ def _check(name: str, kind: str, value: Any, cons: dict[str, Any],
             return where + "Member must be of type list"
         enum = cons.get("enum")
         if enum and any(v not in enum for v in value):
-            return where + ("Member must satisfy constraint: [Member must satisfy enum value set: ["
-                            + ", ".join(enum) + "]]")
+            return where + (
+                "Member must satisfy constraint: [Member must satisfy enum value set: ["
+                + ", ".join(enum)
+                + "]]"
+            )
         return None
     if kind == "structure":
         if not isinstance(value, dict):
@@ -180,21 +214,26 @@ def _check_shape(path: str, shape: str, value: Any, errors: list[str]) -> None:
     kind = spec[0]
     if kind == "list":
         if not isinstance(value, list):
-            errors.append(f"Value {_repr(value)} at '{path}' failed to satisfy constraint: "
-                          "Member must be of type list")
+            errors.append(
+                f"Value {_repr(value)} at '{path}' failed to satisfy constraint: "
+                "Member must be of type list"
+            )
             return
         for i, item in enumerate(value, 1):
             where = f"{path}.{i}.member"
             if item is None:
-                errors.append(f"Value null at '{where}' failed to satisfy constraint: "
-                              "Member must not be null")
+                errors.append(
+                    f"Value null at '{where}' failed to satisfy constraint: Member must not be null"
+                )
                 continue
             _check_shape(where, spec[1], item, errors)
         return
     if kind == "structure":
         if not isinstance(value, dict):
-            errors.append(f"Value {_repr(value)} at '{path}' failed to satisfy constraint: "
-                          "Member must be of type structure")
+            errors.append(
+                f"Value {_repr(value)} at '{path}' failed to satisfy constraint: "
+                "Member must be of type structure"
+            )
             return
         members, required = spec[1], spec[2]
         for name, sub in members.items():
@@ -202,8 +241,10 @@ def _check_shape(path: str, shape: str, value: Any, errors: list[str]) -> None:
             item = value.get(name)
             if item is None:
                 if name in required:
-                    errors.append(f"Value null at '{where}' failed to satisfy constraint: "
-                                  "Member must not be null")
+                    errors.append(
+                        f"Value null at '{where}' failed to satisfy constraint: "
+                        "Member must not be null"
+                    )
                 continue
             _check_shape(where, sub, item, errors)
         return
@@ -218,8 +259,7 @@ def clean(shape: str, value: Any) -> Any:
     if spec[0] == "list":
         return [clean(spec[1], item) for item in value]
     if spec[0] == "structure":
-        return {k: clean(sub, value[k]) for k, sub in spec[1].items()
-                if value.get(k) is not None}
+        return {k: clean(sub, value[k]) for k, sub in spec[1].items() if value.get(k) is not None}
     return value
 
 
@@ -230,8 +270,10 @@ def validate_input(op: str, params: dict[str, Any]) -> None:
         value = params.get(name)
         if value is None:
             if required:
-                errors.append(f"Value null at '{aws_member_name(name)}' failed to satisfy "
-                              "constraint: Member must not be null")
+                errors.append(
+                    f"Value null at '{aws_member_name(name)}' failed to satisfy "
+                    "constraint: Member must not be null"
+                )
             continue
         if kind == "shape":
             _check_shape(aws_member_name(name), cons["shape"], value, errors)
@@ -273,8 +315,9 @@ def decode_body(raw: bytes) -> dict[str, Any]:
     try:
         value = json.loads(raw)
     except (ValueError, RecursionError) as exc:
-        raise ApiError(400, "SerializationException",
-                       f"Could not parse the request body as JSON: {exc}") from None
+        raise ApiError(
+            400, "SerializationException", f"Could not parse the request body as JSON: {exc}"
+        ) from None
     if not isinstance(value, dict):
         raise ApiError(400, "SerializationException", "The request body must be a JSON object")
     return value

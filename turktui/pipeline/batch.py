@@ -98,8 +98,9 @@ class BatchReport:
 
     @property
     def conflict(self) -> int:
-        return sum(1 for r in self.records if r.state is State.CONFLICT
-                   or r.expiry_state == "conflict")
+        return sum(
+            1 for r in self.records if r.state is State.CONFLICT or r.expiry_state == "conflict"
+        )
 
     @property
     def not_sent(self) -> int:
@@ -124,8 +125,7 @@ class BatchReport:
         if self.conflict:
             parts.append(f"{self.conflict:,} in conflict")
         if self.not_sent:
-            parts.append(f"{self.not_sent:,} not sent" + (" (cancelled)" if self.cancelled
-                                                          else ""))
+            parts.append(f"{self.not_sent:,} not sent" + (" (cancelled)" if self.cancelled else ""))
         return ", ".join(parts)
 
 
@@ -176,7 +176,10 @@ class BatchRunner:
 
     # -- recording -------------------------------------------------------------------------
     def record(
-        self, preview: BulkPreview, *, batch_id: str | None = None,
+        self,
+        preview: BulkPreview,
+        *,
+        batch_id: str | None = None,
         expire_at: datetime | Callable[[Hit], datetime | None] | None = None,
         allow_second: bool = False,
     ) -> tuple[str, list[Record]]:
@@ -191,47 +194,66 @@ class BatchRunner:
         just before it is sent, so two overlapping top-ups never add twice."""
         lines = preview.to_send
         if not lines:
-            raise PlanRefused("Nothing to send: no HIT in this batch can be extended.",
-                              "empty")
+            raise PlanRefused("Nothing to send: no HIT in this batch can be extended.", "empty")
         bid = batch_id or new_batch_id()
+
         def when(hit: Hit) -> datetime | None:  # one moment for all, or one per HIT
             return expire_at(hit) if callable(expire_at) else expire_at
 
-        plans = [self.base.plan(line.hit, line.n or 0, when(line.hit), batch_id=bid)
-                 for line in lines]
+        plans = [
+            self.base.plan(line.hit, line.n or 0, when(line.hit), batch_id=bid) for line in lines
+        ]
         env = self.base.env
         mode = preview.mode
         rows = [
-            {"env_kind": env.kind.value, "endpoint": env.endpoint_url, "profile": env.profile,
-             "hit_id": p.hit.hit_id, "hit_title": p.hit.title, "n": p.n, "token": p.token,
-             "max_before": p.hit.max_assignments, "expected_after": p.new_max,
-             "expire_at": p.expire_at, "batch_id": bid, "owner": self.base.owner,
-             "target": _target(mode, p.hit.max_assignments, p.new_max)}
+            {
+                "env_kind": env.kind.value,
+                "endpoint": env.endpoint_url,
+                "profile": env.profile,
+                "hit_id": p.hit.hit_id,
+                "hit_title": p.hit.title,
+                "n": p.n,
+                "token": p.token,
+                "max_before": p.hit.max_assignments,
+                "expected_after": p.new_max,
+                "expire_at": p.expire_at,
+                "batch_id": bid,
+                "owner": self.base.owner,
+                "target": _target(mode, p.hit.max_assignments, p.new_max),
+            }
             for p in plans
         ]
         try:
             self.history.create_many(rows, now=self.base.clock(), allow_second=allow_second)
         except IntentBusy as exc:
-            raise PlanRefused(f"{exc}. One request per HIT at a time: settle them first "
-                              "(turktui resolve), or confirm a second request explicitly.",
-                              "busy") from exc
+            raise PlanRefused(
+                f"{exc}. One request per HIT at a time: settle them first "
+                "(turktui resolve), or confirm a second request explicitly.",
+                "busy",
+            ) from exc
         return bid, self.history.batch_records(bid)
 
     # -- sending ---------------------------------------------------------------------------
     def run(
-        self, preview: BulkPreview, *, batch_id: str | None = None,
+        self,
+        preview: BulkPreview,
+        *,
+        batch_id: str | None = None,
         expire_at: datetime | Callable[[Hit], datetime | None] | None = None,
         progress: Callable[[BatchProgress], None] | None = None,
         member: Callable[[Outcome], None] | None = None,
         allow_second: bool = False,
     ) -> BatchReport:
         """record + send."""
-        bid, records = self.record(preview, batch_id=batch_id, expire_at=expire_at,
-                                   allow_second=allow_second)
+        bid, records = self.record(
+            preview, batch_id=batch_id, expire_at=expire_at, allow_second=allow_second
+        )
         return self.send(bid, records, progress=progress, member=member)
 
     def send(
-        self, batch_id: str, records: Sequence[Record],
+        self,
+        batch_id: str,
+        records: Sequence[Record],
         progress: Callable[[BatchProgress], None] | None = None,
         member: Callable[[Outcome], None] | None = None,
     ) -> BatchReport:
@@ -247,9 +269,13 @@ class BatchRunner:
 
         def tick() -> None:
             with lock:
-                snap = BatchProgress(total, counts["done"], counts["failed"],
-                                     total - counts["done"] - counts["failed"],
-                                     self.cancelled)
+                snap = BatchProgress(
+                    total,
+                    counts["done"],
+                    counts["failed"],
+                    total - counts["done"] - counts["failed"],
+                    self.cancelled,
+                )
             report_progress(snap)
 
         def done(record: Record, outcome: Outcome) -> None:
@@ -273,11 +299,23 @@ class BatchRunner:
             tick()
 
         tick()
-        self.engine.dispatch(records, workers=self.workers, cancel=self.cancel_event,
-                             on_outcome=done, on_error=failed)
+        self.engine.dispatch(
+            records,
+            workers=self.workers,
+            cancel=self.cancel_event,
+            on_outcome=done,
+            on_error=failed,
+        )
         final = self.history.batch_records(batch_id)
-        report = BatchReport(batch_id, final, outcomes, errors, cancelled=self.cancelled,
-                             sent=sent, elapsed=time.monotonic() - started)
+        report = BatchReport(
+            batch_id,
+            final,
+            outcomes,
+            errors,
+            cancelled=self.cancelled,
+            sent=sent,
+            elapsed=time.monotonic() - started,
+        )
         tick()
         return report
 
@@ -285,11 +323,15 @@ class BatchRunner:
     def pending(self, batch_id: str) -> list[Record]:
         """Members of this environment that did not succeed and may be re-sent."""
         endpoint = self.base.env.endpoint_url
-        return [r for r in self.history.batch_records(batch_id)
-                if r.state in RETRYABLE and r.endpoint == endpoint]
+        return [
+            r
+            for r in self.history.batch_records(batch_id)
+            if r.state in RETRYABLE and r.endpoint == endpoint
+        ]
 
     def retry(
-        self, batch_id: str,
+        self,
+        batch_id: str,
         progress: Callable[[BatchProgress], None] | None = None,
         member: Callable[[Outcome], None] | None = None,
     ) -> BatchReport:
@@ -298,7 +340,8 @@ class BatchRunner:
         return self.send(batch_id, self.pending(batch_id), progress=progress, member=member)
 
     def resolve(
-        self, batch_id: str,
+        self,
+        batch_id: str,
         progress: Callable[[BatchProgress], None] | None = None,
         member: Callable[[Outcome], None] | None = None,
     ) -> BatchReport:
@@ -306,8 +349,11 @@ class BatchRunner:
         marked never sent; unknown ones re-sent with their token or compared)."""
         self.cancel_event.clear()
         endpoint = self.base.env.endpoint_url
-        members = [r for r in self.history.batch_records(batch_id)
-                   if not r.settled and r.endpoint == endpoint]
+        members = [
+            r
+            for r in self.history.batch_records(batch_id)
+            if not r.settled and r.endpoint == endpoint
+        ]
         started = time.monotonic()
         total = len(members)
         done = 0
@@ -321,9 +367,14 @@ class BatchRunner:
                 progress(BatchProgress(total, done, 0, total - done))
 
         result = settle(self.engine, members, on_outcome=settled)
-        return BatchReport(batch_id, self.history.batch_records(batch_id),
-                           {o.record.id: o for o in result.outcomes}, dict(result.errors),
-                           sent=len(result.outcomes), elapsed=time.monotonic() - started)
+        return BatchReport(
+            batch_id,
+            self.history.batch_records(batch_id),
+            {o.record.id: o for o in result.outcomes},
+            dict(result.errors),
+            sent=len(result.outcomes),
+            elapsed=time.monotonic() - started,
+        )
 
 
 def _target(mode: object, before: int, after: int) -> int | None:

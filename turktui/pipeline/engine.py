@@ -177,8 +177,12 @@ class _InFlight:
             if record is None or record.state is not State.SENDING:
                 return False
             try:  # a compare-and-set: a record that got its real outcome meanwhile stays
-                store.update(record_id, state=State.UNKNOWN, expect=State.SENDING,
-                             note=f"{record.note} {reason}".strip())
+                store.update(
+                    record_id,
+                    state=State.UNKNOWN,
+                    expect=State.SENDING,
+                    note=f"{record.note} {reason}".strip(),
+                )
             except StateChanged:
                 return False
             return True
@@ -219,8 +223,11 @@ class _Working:
     def hold(self, key: tuple[str, int]) -> Any:
         with self._lock:
             if key in self._keys:
-                raise PlanRefused(f"request #{key[1]} is being handled by another part of this "
-                                  "program right now; it was left alone", "live")
+                raise PlanRefused(
+                    f"request #{key[1]} is being handled by another part of this "
+                    "program right now; it was left alone",
+                    "live",
+                )
             self._keys.add(key)
         try:
             yield
@@ -383,8 +390,11 @@ class Engine:
         if self.env.read_only:
             raise PlanRefused("This session is read-only: nothing can be changed.", "read_only")
         if hit.problem:  # a value MTurk sent did not validate: a plan on it would be a guess
-            raise PlanRefused(f"MTurk sent data turktui cannot trust for this HIT "
-                              f"({hit.problem}); it cannot be extended.", "unreadable")
+            raise PlanRefused(
+                f"MTurk sent data turktui cannot trust for this HIT "
+                f"({hit.problem}); it cannot be extended.",
+                "unreadable",
+            )
         rng = extension_range(hit.max_assignments, hit.created)
         expiry_only = n == 0 and expire_at is not None and target is None
         if not expiry_only:
@@ -405,11 +415,19 @@ class Engine:
             except InputProblem as exc:
                 raise PlanRefused(str(exc), "token") from exc
         new_max = hit.max_assignments + n
-        cost = (extension_cost(hit.reward, n, new_max)
-                if hit.reward is not None and n > 0 else None)
-        return Plan(hit=hit, n=n, token=token or new_token(), range=rng, cost=cost,
-                    new_max=new_max, expire_at=expire_at, batch_id=batch_id, target=target,
-                    allow_second=allow_second)
+        cost = extension_cost(hit.reward, n, new_max) if hit.reward is not None and n > 0 else None
+        return Plan(
+            hit=hit,
+            n=n,
+            token=token or new_token(),
+            range=rng,
+            cost=cost,
+            new_max=new_max,
+            expire_at=expire_at,
+            batch_id=batch_id,
+            target=target,
+            allow_second=allow_second,
+        )
 
     # -- execution -------------------------------------------------------------------------
     def execute(self, plan: Plan, on_event: Callable[[Event], None] | None = None) -> Outcome:
@@ -423,9 +441,11 @@ class Engine:
             started = time.monotonic()
             prior = self._token_used(plan)
             if prior is not None:
-                message = (f"Request #{prior.id} with this token already added {prior.n:,} to "
-                           f"HIT {prior.hit_id} (max {prior.max_before:,} → "
-                           f"{prior.expected_after:,}); nothing was sent.")
+                message = (
+                    f"Request #{prior.id} with this token already added {prior.n:,} to "
+                    f"HIT {prior.hit_id} (max {prior.max_before:,} → "
+                    f"{prior.expected_after:,}); nothing was sent."
+                )
                 emit(Event("done", prior.id, message))
                 return Outcome(prior, self._try_get_hit(prior.hit_id), message)
             record = self.record(plan)
@@ -438,16 +458,28 @@ class Engine:
         hit = plan.hit
         try:
             record_id = self.history.create(
-                env_kind=self.env.kind.value, endpoint=self.env.endpoint_url,
-                profile=self.env.profile, hit_id=hit.hit_id, hit_title=hit.title, n=plan.n,
-                token=plan.token, max_before=hit.max_assignments, expected_after=plan.new_max,
-                expire_at=plan.expire_at, batch_id=plan.batch_id, now=self.clock(),
-                owner=self.owner, target=plan.target, allow_second=plan.allow_second,
+                env_kind=self.env.kind.value,
+                endpoint=self.env.endpoint_url,
+                profile=self.env.profile,
+                hit_id=hit.hit_id,
+                hit_title=hit.title,
+                n=plan.n,
+                token=plan.token,
+                max_before=hit.max_assignments,
+                expected_after=plan.new_max,
+                expire_at=plan.expire_at,
+                batch_id=plan.batch_id,
+                now=self.clock(),
+                owner=self.owner,
+                target=plan.target,
+                allow_second=plan.allow_second,
             )
         except IntentBusy as exc:
-            raise PlanRefused(f"{exc}. One request per HIT at a time: settle it first "
-                              "(turktui resolve), or confirm a second one explicitly.",
-                              "busy") from exc
+            raise PlanRefused(
+                f"{exc}. One request per HIT at a time: settle it first "
+                "(turktui resolve), or confirm a second one explicitly.",
+                "busy",
+            ) from exc
         IN_FLIGHT.attach(self.history, record_id, hit.hit_id)
         try:
             record = self.history.get(record_id, with_attempts=False)
@@ -493,13 +525,15 @@ class Engine:
             for record in records:
                 one(record)
             return
-        with ThreadPoolExecutor(max_workers=min(workers, len(records)),
-                                thread_name_prefix="batch") as pool:
+        with ThreadPoolExecutor(
+            max_workers=min(workers, len(records)), thread_name_prefix="batch"
+        ) as pool:
             for future in [pool.submit(one, r) for r in records]:
                 future.result()
 
-    def _member(self, record: Record, emit: Callable[[Event], None], started: float, *,
-                claim: bool) -> Outcome:
+    def _member(
+        self, record: Record, emit: Callable[[Event], None], started: float, *, claim: bool
+    ) -> Outcome:
         """One recorded request through the pipeline: fresh read → send → record outcome →
         confirm. `claim`: take the record over first (it was recorded earlier, perhaps by
         another run), only from planned/failed; unknown or sending ones are resolved."""
@@ -515,9 +549,12 @@ class Engine:
             try:
                 with WORKING.hold(self._key(record.id)):
                     if claim:
-                        record = self.history.claim(record.id,
-                                                    expect=(State.PLANNED, State.FAILED),
-                                                    owner=self.owner, now=self.clock())
+                        record = self.history.claim(
+                            record.id,
+                            expect=(State.PLANNED, State.FAILED),
+                            owner=self.owner,
+                            now=self.clock(),
+                        )
                     return self._fresh_and_send(record, emit, started)
             except OutcomeNotRecorded:
                 raise
@@ -537,17 +574,22 @@ class Engine:
                 raise PlanRefused(
                     f"The token {plan.token} was already used by request #{prior.id} "
                     f"(+{prior.n:,} on HIT {prior.hit_id}); a token names one request, so use "
-                    "another.", "token")
+                    "another.",
+                    "token",
+                )
             if prior.state is State.CONFLICT:
                 raise PlanRefused(
                     f"Request #{prior.id} with this token is in conflict; check the HIT "
-                    "before asking again (with a new token).", "token")
+                    "before asking again (with a new token).",
+                    "token",
+                )
             if prior.state.applied:
                 return prior
         return None
 
-    def _fresh_and_send(self, record: Record, emit: Callable[[Event], None],
-                        started: float) -> Outcome:
+    def _fresh_and_send(
+        self, record: Record, emit: Callable[[Event], None], started: float
+    ) -> Outcome:
         fresh = self._fresh(record)
         if isinstance(fresh, Outcome):
             return fresh
@@ -572,13 +614,15 @@ class Engine:
         try:
             hit = self._get_hit(record.hit_id)
         except RequestRefused as err:  # e.g. the HIT no longer exists: MTurk said no
-            return self._settle_unsent(record, State.REFUSED, err.code or "GetHIT",
-                                       err.message)
+            return self._settle_unsent(record, State.REFUSED, err.code or "GetHIT", err.message)
         except TurkError as err:
             return self._settle_unsent(
-                record, State.FAILED, "GetHIT",
+                record,
+                State.FAILED,
+                "GetHIT",
                 f"the HIT could not be read just before sending, so nothing was sent "
-                f"({err.message})")
+                f"({err.message})",
+            )
         dated = getattr(self.service, "server_date", None)
         server = dated() if callable(dated) else None
         if not isinstance(server, datetime):
@@ -591,12 +635,19 @@ class Engine:
             n = record.target - m
             if n < 1:
                 return self._settle_unsent(
-                    record, State.REFUSED, "nothing_to_do",
+                    record,
+                    State.REFUSED,
+                    "nothing_to_do",
                     f"MaxAssignments read just before sending is {m:,}, already at the target "
-                    f"{record.target:,}; nothing was sent.", hit=hit, fresh_max=m)
+                    f"{record.target:,}; nothing was sent.",
+                    hit=hit,
+                    fresh_max=m,
+                )
         if m != record.max_before:
-            note = (f"MaxAssignments was {record.max_before:,} when planned and {m:,} just "
-                    "before sending; the request was made from the fresh value.")
+            note = (
+                f"MaxAssignments was {record.max_before:,} when planned and {m:,} just "
+                "before sending; the request was made from the fresh value."
+            )
             if record.target is not None:
                 note = note[:-1] + f" (+{n:,} to reach {record.target:,})."
         if record.expiry_only:
@@ -606,17 +657,33 @@ class Engine:
             if not record.expiry_only:
                 check_count(n, rng)
         except InputProblem as exc:
-            return self._settle_unsent(record, State.REFUSED, "rules",
-                                       f"{exc} (MaxAssignments read just before sending: "
-                                       f"{m:,}); nothing was sent.", hit=hit, fresh_max=m)
+            return self._settle_unsent(
+                record,
+                State.REFUSED,
+                "rules",
+                f"{exc} (MaxAssignments read just before sending: {m:,}); nothing was sent.",
+                hit=hit,
+                fresh_max=m,
+            )
         if record.expire_at is not None:
             try:
                 check_expiration(record.expire_at, hit.expiration, now)
             except InputProblem as exc:
-                return self._settle_unsent(record, State.REFUSED, "expiration",
-                                           f"{exc} Nothing was sent.", hit=hit, fresh_max=m)
-        values: dict[str, Any] = {"n": n, "max_before": m, "expected_after": m + n,
-                                  "read_at": now, "read_at_server": server}
+                return self._settle_unsent(
+                    record,
+                    State.REFUSED,
+                    "expiration",
+                    f"{exc} Nothing was sent.",
+                    hit=hit,
+                    fresh_max=m,
+                )
+        values: dict[str, Any] = {
+            "n": n,
+            "max_before": m,
+            "expected_after": m + n,
+            "read_at": now,
+            "read_at_server": server,
+        }
         if note:
             values["note"] = note
         self.history.update(record.id, now=now, expect=record.state, **values)
@@ -624,10 +691,21 @@ class Engine:
         assert updated is not None
         return updated
 
-    def _settle_unsent(self, record: Record, state: State, code: str, message: str, *,
-                       hit: Hit | None = None, fresh_max: int | None = None) -> Outcome:
-        values: dict[str, Any] = {"state": state, "error_code": code,
-                                  "error_message": message.rstrip(".")}
+    def _settle_unsent(
+        self,
+        record: Record,
+        state: State,
+        code: str,
+        message: str,
+        *,
+        hit: Hit | None = None,
+        fresh_max: int | None = None,
+    ) -> Outcome:
+        values: dict[str, Any] = {
+            "state": state,
+            "error_code": code,
+            "error_message": message.rstrip("."),
+        }
         if fresh_max is not None:
             values["max_before"] = fresh_max
             values["expected_after"] = fresh_max + record.n  # had it been sent
@@ -644,14 +722,19 @@ class Engine:
             rec = self.history.get(record_id, with_attempts=False)
             if rec is not None and rec.first_sent is None and rec.attempt_count == 0:
                 maybe_sent = False
-        what = ("it may have been sent; its outcome could not be recorded, so it stays "
-                "unsettled: run resolve once the history is writable again"
-                if maybe_sent else "nothing was sent")
-        return OutcomeNotRecorded(f"request #{record_id}: {what} ({exc})", record_id,
-                                  maybe_sent=maybe_sent)
+        what = (
+            "it may have been sent; its outcome could not be recorded, so it stays "
+            "unsettled: run resolve once the history is writable again"
+            if maybe_sent
+            else "nothing was sent"
+        )
+        return OutcomeNotRecorded(
+            f"request #{record_id}: {what} ({exc})", record_id, maybe_sent=maybe_sent
+        )
 
-    def _send(self, record: Record, emit: Callable[[Event], None], *,
-              maybe_applied: bool = False) -> _SendResult:
+    def _send(
+        self, record: Record, emit: Callable[[Event], None], *, maybe_applied: bool = False
+    ) -> _SendResult:
         """The retry loop. Every attempt is recorded before it is sent and after it answers.
         maybe_applied: an earlier attempt (another run) may have gone through."""
         # An expiration change alone is sent as the request itself, through the same loop:
@@ -668,8 +751,13 @@ class Engine:
                 first_sent = now
                 extra["first_sent"] = now
             number = self.history.add_attempt(
-                record.id, operation=op.name, outcome="started", at=now, state=State.SENDING,
-                expect=expect, **extra,
+                record.id,
+                operation=op.name,
+                outcome="started",
+                at=now,
+                state=State.SENDING,
+                expect=expect,
+                **extra,
             )
             expect = State.SENDING
             emit(Event("attempt", record.id, f"Sending (attempt {attempt})…", attempt))
@@ -683,8 +771,13 @@ class Engine:
             if err is not None and answer == "applied":
                 # An earlier attempt (or process) with this token went through.
                 self.history.finish_attempt(
-                    record.id, number, outcome="already_processed", error_code=err.code,
-                    error_message=err.message, duration=time.monotonic() - t0, now=self.clock(),
+                    record.id,
+                    number,
+                    outcome="already_processed",
+                    error_code=err.code,
+                    error_message=err.message,
+                    duration=time.monotonic() - t0,
+                    now=self.clock(),
                 )
                 result.state = State.SUCCEEDED
                 result.note = "MTurk reports this token was already processed."
@@ -692,15 +785,22 @@ class Engine:
                 return result
             if err is not None and answer == "refused":
                 self.history.finish_attempt(
-                    record.id, number, outcome="refused", error_code=getattr(err, "code", ""),
-                    error_message=err.message, duration=time.monotonic() - t0, now=self.clock(),
+                    record.id,
+                    number,
+                    outcome="refused",
+                    error_code=getattr(err, "code", ""),
+                    error_message=err.message,
+                    duration=time.monotonic() - t0,
+                    now=self.clock(),
                 )
                 result.errors.append(err)
                 if maybe_applied:
                     # An earlier attempt may have gone through and this answer cannot tell.
                     result.state = State.UNKNOWN
-                    result.note = ("An earlier attempt's answer was lost and a retry was "
-                                   "refused; resolve will check the HIT.")
+                    result.note = (
+                        "An earlier attempt's answer was lost and a retry was "
+                        "refused; resolve will check the HIT."
+                    )
                 else:
                     result.state = State.REFUSED
                 result.error_code, result.error_message = getattr(err, "code", ""), err.message
@@ -708,8 +808,13 @@ class Engine:
             if err is not None:
                 code = type(err).__name__
                 self.history.finish_attempt(
-                    record.id, number, outcome="error", error_code=code,
-                    error_message=err.message, duration=time.monotonic() - t0, now=self.clock(),
+                    record.id,
+                    number,
+                    outcome="error",
+                    error_code=code,
+                    error_message=err.message,
+                    duration=time.monotonic() - t0,
+                    now=self.clock(),
                 )
                 result.errors.append(err)
                 result.error_code, result.error_message = code, err.message
@@ -721,28 +826,45 @@ class Engine:
                 delay = self.backoff.delay(attempt, self._rng)
                 if attempt == self.backoff.attempts or waited + delay > self.backoff.total:
                     break
-                emit(Event("retry", record.id,
-                           f"Attempt {attempt} failed ({err.message}); retrying in "
-                           f"{delay:.1f} s with the same token", attempt))
+                emit(
+                    Event(
+                        "retry",
+                        record.id,
+                        f"Attempt {attempt} failed ({err.message}); retrying in "
+                        f"{delay:.1f} s with the same token",
+                        attempt,
+                    )
+                )
                 self.sleep(delay)
                 waited += delay
                 continue
             duration = time.monotonic() - t0
             self.history.finish_attempt(
-                record.id, number, outcome="ok", duration=duration, now=self.clock(),
+                record.id,
+                number,
+                outcome="ok",
+                duration=duration,
+                now=self.clock(),
             )
             result.state = State.SUCCEEDED
             result.error_code = result.error_message = ""
             return result
         result.state = State.UNKNOWN if maybe_applied else State.FAILED
         if maybe_applied:
-            result.note = (f"No answer after {len(result.errors)} attempts; the request may "
-                           "have been applied. Resolve will settle it.")
+            result.note = (
+                f"No answer after {len(result.errors)} attempts; the request may "
+                "have been applied. Resolve will settle it."
+            )
         return result
 
     def _after_send(
-        self, record: Record, result: _SendResult, emit: Callable[[Event], None],
-        *, resolved: bool = False, started: float | None = None,
+        self,
+        record: Record,
+        result: _SendResult,
+        emit: Callable[[Event], None],
+        *,
+        resolved: bool = False,
+        started: float | None = None,
     ) -> Outcome:
         """Confirm with GetHIT, record the final state (a compare-and-set on `sending`),
         update the expiration, refresh the HIT.
@@ -758,13 +880,15 @@ class Engine:
         processed = any(isinstance(e, TokenAlreadyProcessed) for e in result.errors)
         if state is State.SUCCEEDED:
             hit, _ = self._read(record.hit_id)
-            answer = ("MTurk reported the token as already processed" if processed
-                      else "MTurk accepted the request")
+            answer = (
+                "MTurk reported the token as already processed"
+                if processed
+                else "MTurk accepted the request"
+            )
             if hit is None:
                 if processed:
                     state = State.UNKNOWN
-                    note += (" The HIT could not be read to confirm it; resolve will check "
-                             "again.")
+                    note += " The HIT could not be read to confirm it; resolve will check again."
                 else:
                     note += " (Not confirmed: the HIT could not be read afterwards.)"
             elif record.expiry_only:
@@ -775,27 +899,36 @@ class Engine:
                     note += f" Confirmed: MaxAssignments is {actual:,}."
                 else:
                     state = State.CONFLICT
-                    note = (f"{answer}, but MaxAssignments is {actual:,}: before "
-                            f"{record.max_before:,}, expected {record.expected_after:,}. "
-                            "It is not recorded as a success; check the HIT.")
-        elif resolved and result.state in (State.REFUSED, State.UNKNOWN) and any(
-                isinstance(e, RequestRefused) for e in result.errors):
+                    note = (
+                        f"{answer}, but MaxAssignments is {actual:,}: before "
+                        f"{record.max_before:,}, expected {record.expected_after:,}. "
+                        "It is not recorded as a success; check the HIT."
+                    )
+        elif (
+            resolved
+            and result.state in (State.REFUSED, State.UNKNOWN)
+            and any(isinstance(e, RequestRefused) for e in result.errors)
+        ):
             # A re-send was refused, yet the original attempt may have gone through: only
             # the HIT can tell (and only if nothing else explains its numbers).
             hit, server = self._read(record.hit_id)
             if hit is not None:
                 state, cnote, actual = self._judge(record, hit, server)
-                note = (f"The re-send was refused ({result.error_message or result.error_code})."
-                        f" {cnote}")
+                note = (
+                    f"The re-send was refused ({result.error_message or result.error_code})."
+                    f" {cnote}"
+                )
             else:
                 state = State.UNKNOWN
         if resolved:
-            if state in (State.FAILED, State.UNKNOWN) and (result.error_message
-                                                           or result.error_code):
+            if state in (State.FAILED, State.UNKNOWN) and (
+                result.error_message or result.error_code
+            ):
                 # Still could not reach MTurk (no credentials, network...): still unsettled,
                 # and the operator needs to know why, not just "unknown".
-                note = (note + " Could not settle it: "
-                        f"{result.error_message or result.error_code}.").strip()
+                note = (
+                    note + f" Could not settle it: {result.error_message or result.error_code}."
+                ).strip()
             state = {
                 State.SUCCEEDED: State.RESOLVED_SUCCEEDED,
                 State.REFUSED: State.RESOLVED_NOT_APPLIED,
@@ -803,8 +936,12 @@ class Engine:
             }.get(state, state)
         if not resolved and record.note:  # e.g. what the read just before sending found
             note = f"{record.note} {note}"
-        values: dict[str, Any] = {"state": state, "error_code": result.error_code,
-                                  "error_message": result.error_message, "note": note.strip()}
+        values: dict[str, Any] = {
+            "state": state,
+            "error_code": result.error_code,
+            "error_message": result.error_message,
+            "note": note.strip(),
+        }
         if actual is not None:
             values["actual_after"] = actual
         values.update(expiry)
@@ -812,8 +949,12 @@ class Engine:
             values["duration"] = time.monotonic() - started
         self.history.update(record.id, now=self.clock(), expect=State.SENDING, **values)
         emit(Event("answered", record.id, _summary(state, record)))
-        if state in (State.SUCCEEDED, State.RESOLVED_SUCCEEDED) and record.expire_at is not None \
-                and not record.expiry_state and not record.expiry_only:
+        if (
+            state in (State.SUCCEEDED, State.RESOLVED_SUCCEEDED)
+            and record.expire_at is not None
+            and not record.expiry_state
+            and not record.expiry_only
+        ):
             self._update_expiration(record, emit)
             hit = None
         if hit is None:
@@ -826,8 +967,9 @@ class Engine:
         emit(Event("done", record.id, message))
         return Outcome(record=final, hit=hit, message=message)
 
-    def _confirm_expiry(self, record: Record, hit: Hit, answer: str,
-                        note: str) -> tuple[State, str, dict[str, Any]]:
+    def _confirm_expiry(
+        self, record: Record, hit: Hit, answer: str, note: str
+    ) -> tuple[State, str, dict[str, Any]]:
         """An expiration-only request MTurk claimed (200 or already processed): succeeded
         only when GetHIT shows the expiration asked for ("expire now": not after MTurk's
         time), a conflict otherwise."""
@@ -835,15 +977,24 @@ class Engine:
         server = self._server_date()
         when = max(server or self.clock(), self.clock())
         if UPDATE_EXPIRATION.confirmed(record, hit, when):
-            return State.SUCCEEDED, (note + f" Confirmed: the HIT expires "
-                                     f"{_when(hit.expiration)}.").strip(), {
-                "expiry_state": "succeeded", "expiry_error": "",
-                "expiry_actual": hit.expiration}
-        return State.CONFLICT, (f"{answer}, but the HIT expires {_when(hit.expiration)}, not "
-                                f"{_expected(record)}. It is not recorded as a success; check "
-                                "the HIT."), {
-            "expiry_state": "conflict", "expiry_actual": hit.expiration,
-            "expiry_error": f"{answer}, but the HIT expires {_when(hit.expiration)}"}
+            return (
+                State.SUCCEEDED,
+                (note + f" Confirmed: the HIT expires {_when(hit.expiration)}.").strip(),
+                {"expiry_state": "succeeded", "expiry_error": "", "expiry_actual": hit.expiration},
+            )
+        return (
+            State.CONFLICT,
+            (
+                f"{answer}, but the HIT expires {_when(hit.expiration)}, not "
+                f"{_expected(record)}. It is not recorded as a success; check "
+                "the HIT."
+            ),
+            {
+                "expiry_state": "conflict",
+                "expiry_actual": hit.expiration,
+                "expiry_error": f"{answer}, but the HIT expires {_when(hit.expiration)}",
+            },
+        )
 
     def _update_expiration(self, record: Record, emit: Callable[[Event], None]) -> None:
         """UpdateExpirationForHIT has no request token: MTurk derives one from the HIT id and
@@ -860,8 +1011,14 @@ class Engine:
         for attempt in range(1, self.backoff.attempts + 1):
             now = self.clock()
             t0 = time.monotonic()
-            emit(Event("expiration", record.id, f"Updating the expiration (attempt {attempt})…",
-                       attempt))
+            emit(
+                Event(
+                    "expiration",
+                    record.id,
+                    f"Updating the expiration (attempt {attempt})…",
+                    attempt,
+                )
+            )
             err: TurkError | None = None
             try:
                 self._paced(lambda: op.send(self.service, record))
@@ -870,18 +1027,28 @@ class Engine:
             answer = "ok" if err is None else op.answer(err)
             if err is not None and answer == "applied":
                 self.history.add_attempt(
-                    record.id, operation=op.name, outcome="already_processed", at=now,
-                    error_code=err.code, error_message=err.message,
-                    duration=time.monotonic() - t0, count=False,
+                    record.id,
+                    operation=op.name,
+                    outcome="already_processed",
+                    at=now,
+                    error_code=err.code,
+                    error_message=err.message,
+                    duration=time.monotonic() - t0,
+                    count=False,
                 )
                 last, claimed, processed = err.message, True, True
                 break
             if err is not None:  # refused or an error: only GetHIT can tell after a lost answer
                 last = err.message
                 self.history.add_attempt(
-                    record.id, operation=op.name, outcome="error", at=now,
+                    record.id,
+                    operation=op.name,
+                    outcome="error",
+                    at=now,
                     error_code=getattr(err, "code", "") or type(err).__name__,
-                    error_message=err.message, duration=time.monotonic() - t0, count=False,
+                    error_message=err.message,
+                    duration=time.monotonic() - t0,
+                    count=False,
                 )
                 maybe = maybe or err.outcome_unknown or isinstance(err, UnexpectedResponse)
                 if err.transient and attempt < self.backoff.attempts:
@@ -889,14 +1056,19 @@ class Engine:
                     continue
                 break
             self.history.add_attempt(
-                record.id, operation=op.name, outcome="ok", at=now,
-                duration=time.monotonic() - t0, count=False,
+                record.id,
+                operation=op.name,
+                outcome="ok",
+                at=now,
+                duration=time.monotonic() - t0,
+                count=False,
             )
             claimed = True
             break
         if not claimed and not maybe:
-            self.history.update(record.id, now=self.clock(), expiry_state="failed",
-                                expiry_error=last)
+            self.history.update(
+                record.id, now=self.clock(), expiry_state="failed", expiry_error=last
+            )
             return
         hit, server = self._read(record.hit_id)
         # "Expire now" is confirmed by an Expiration not after MTurk's time (its `Date` has
@@ -904,28 +1076,47 @@ class Engine:
         when = max(server or self.clock(), self.clock())
         expected = record.expire_at
         if hit is not None and op.confirmed(record, hit, when):
-            self.history.update(record.id, now=self.clock(), expiry_state="succeeded",
-                                expiry_error="", expiry_actual=hit.expiration)
+            self.history.update(
+                record.id,
+                now=self.clock(),
+                expiry_state="succeeded",
+                expiry_error="",
+                expiry_actual=hit.expiration,
+            )
             return
         if hit is None:
             self.history.update(
-                record.id, now=self.clock(), expiry_state="unknown",
-                expiry_error=(f"{last + '; ' if last else ''}the HIT could not be read to "
-                              "confirm the expiration: check it by hand"))
+                record.id,
+                now=self.clock(),
+                expiry_state="unknown",
+                expiry_error=(
+                    f"{last + '; ' if last else ''}the HIT could not be read to "
+                    "confirm the expiration: check it by hand"
+                ),
+            )
             return
         shown = _when(hit.expiration)
         said = "said it was already processed" if processed else "accepted"
         if claimed:
             self.history.update(
-                record.id, now=self.clock(), expiry_state="conflict",
+                record.id,
+                now=self.clock(),
+                expiry_state="conflict",
                 expiry_actual=hit.expiration,
-                expiry_error=(f"MTurk {said}"
-                              f" the new expiration {_when(expected)}, but the HIT expires "
-                              f"{shown}"))
+                expiry_error=(
+                    f"MTurk {said}"
+                    f" the new expiration {_when(expected)}, but the HIT expires "
+                    f"{shown}"
+                ),
+            )
         else:
             self.history.update(
-                record.id, now=self.clock(), expiry_state="failed", expiry_actual=hit.expiration,
-                expiry_error=f"{last} (the HIT still expires {shown})")
+                record.id,
+                now=self.clock(),
+                expiry_state="failed",
+                expiry_actual=hit.expiration,
+                expiry_error=f"{last} (the HIT still expires {shown})",
+            )
 
     def _server_date(self) -> datetime | None:
         dated = getattr(self.service, "server_date", None)
@@ -939,8 +1130,13 @@ class Engine:
             return None
 
     def extend(
-        self, hit: Hit, n: int, expire_at: datetime | None = None,
-        on_event: Callable[[Event], None] | None = None, *, token: str | None = None,
+        self,
+        hit: Hit,
+        n: int,
+        expire_at: datetime | None = None,
+        on_event: Callable[[Event], None] | None = None,
+        *,
+        token: str | None = None,
     ) -> Outcome:
         """plan + execute in one call (PlanRefused when the rules refuse)."""
         return self.execute(self.plan(hit, n, expire_at, token=token), on_event)
@@ -971,8 +1167,11 @@ class Engine:
         return WORKING.busy(self._key(record.id)) or self._owned_elsewhere(record)
 
     def _owned_elsewhere(self, record: Record) -> bool:
-        return bool(record.owner) and record.owner != self.owner and owner_alive(
-            record.owner, record.updated, self.clock())
+        return (
+            bool(record.owner)
+            and record.owner != self.owner
+            and owner_alive(record.owner, record.updated, self.clock())
+        )
 
     def resolve(self, record: Record, on_event: Callable[[Event], None] | None = None) -> Outcome:
         """Settle one unsettled record for this environment (see module docs)."""
@@ -989,7 +1188,9 @@ class Engine:
         if record.endpoint != self.env.endpoint_url:
             raise PlanRefused(
                 f"record #{record.id} was made against {record.endpoint}, not "
-                f"{self.env.endpoint_url}", "environment")
+                f"{self.env.endpoint_url}",
+                "environment",
+            )
         if record.settled:
             return Outcome(record, None, _summary(record.state, record))
         if self.env.read_only:
@@ -997,15 +1198,20 @@ class Engine:
         if self._owned_elsewhere(record):  # (this process's other threads: see resolve)
             raise PlanRefused(
                 f"request #{record.id} belongs to a running process "
-                f"({describe_owner(record.owner)}); it was left alone", "live")
+                f"({describe_owner(record.owner)}); it was left alone",
+                "live",
+            )
         # Take it over: a compare-and-set on the state read, refused if its owner is live.
-        record = self.history.claim(record.id, expect=record.state, owner=self.owner,
-                                    now=self.clock())
+        record = self.history.claim(
+            record.id, expect=record.state, owner=self.owner, now=self.clock()
+        )
         if record.state is State.PLANNED or (
             record.first_sent is None and record.attempt_count == 0
         ):
             self.history.update(
-                record.id, now=self.clock(), expect=record.state,
+                record.id,
+                now=self.clock(),
+                expect=record.state,
                 state=State.RESOLVED_NOT_APPLIED,
                 note="Never sent (the program stopped before sending); nothing was applied.",
             )
@@ -1014,14 +1220,18 @@ class Engine:
             return Outcome(final, None, _summary(final.state, final) + " It was never sent.")
         hit, server = self._read(record.hit_id)
         if self.can_resend(record, server):
-            emit(Event("resolve", record.id,
-                       f"Re-sending request #{record.id} with its original token"))
+            emit(
+                Event(
+                    "resolve", record.id, f"Re-sending request #{record.id} with its original token"
+                )
+            )
             result = self._send(record, emit, maybe_applied=True)
             return self._after_send(record, result, emit, resolved=True)
         return self._resolve_by_comparison(record, hit, emit)
 
-    def _judge(self, record: Record, hit: Hit,
-               server: datetime | None = None) -> tuple[State, str, int]:
+    def _judge(
+        self, record: Record, hit: Hit, server: datetime | None = None
+    ) -> tuple[State, str, int]:
         """Comparison: (state, note, MaxAssignments now). Concludes only when nothing else
         explains the numbers: another recorded request on the HIT that may have changed it
         after this one read MaxAssignments makes the answer "cannot tell". An
@@ -1029,70 +1239,122 @@ class Engine:
         now_max = hit.max_assignments
         since = record.read_at or record.created
         others = [
-            r for r in self.history.intents_on(record.endpoint, record.hit_id,
-                                               since=record.created - TOKEN_WINDOW,
-                                               exclude=record.id)
-            if r.state not in NOT_APPLIED and r.updated >= since
+            r
+            for r in self.history.intents_on(
+                record.endpoint,
+                record.hit_id,
+                since=record.created - TOKEN_WINDOW,
+                exclude=record.id,
+            )
+            if r.state not in NOT_APPLIED
+            and r.updated >= since
             and not (r.state is State.PLANNED and r.first_sent is None)
         ]
-        numbers = (f"MaxAssignments is {now_max:,}; this request expected {record.max_before:,} "
-                   f"\u2192 {record.expected_after:,}")
+        numbers = (
+            f"MaxAssignments is {now_max:,}; this request expected {record.max_before:,} "
+            f"\u2192 {record.expected_after:,}"
+        )
         if record.expiry_only:
-            numbers = (f"the HIT expires {_when(hit.expiration)}; this request asked for "
-                       f"{_expected(record)}")
+            numbers = (
+                f"the HIT expires {_when(hit.expiration)}; this request asked for "
+                f"{_expected(record)}"
+            )
         if others:
-            listed = ", ".join(f"#{r.id} ({r.change_label}, {r.state.label})"
-                               for r in others[:5])
+            listed = ", ".join(f"#{r.id} ({r.change_label}, {r.state.label})" for r in others[:5])
             more = f" and {len(others) - 5} more" if len(others) > 5 else ""
-            return State.UNKNOWN, (
-                f"Cannot tell: {numbers}, and other requests on this HIT may have changed it "
-                f"since: {listed}{more}. Check the HIT by hand; turktui will not re-send."
-            ), now_max
+            return (
+                State.UNKNOWN,
+                (
+                    f"Cannot tell: {numbers}, and other requests on this HIT may have changed it "
+                    f"since: {listed}{more}. Check the HIT by hand; turktui will not re-send."
+                ),
+                now_max,
+            )
         if record.expiry_only:
             assert record.expire_at is not None
             when = max(server or self.clock(), self.clock()) + EXPIRE_NOW_TOLERANCE
             if expiration_matches(record.expire_at, hit.expiration, when):
-                return State.RESOLVED_SUCCEEDED, (
-                    f"Settled by comparison: the HIT expires {_when(hit.expiration)}, as "
-                    "asked, so it went through."), now_max
-            return State.RESOLVED_NOT_APPLIED, (
-                f"Settled by comparison: the HIT expires {_when(hit.expiration)}, not "
-                f"{_expected(record)}, and no other request explains a change, so it was not "
-                "applied."), now_max
+                return (
+                    State.RESOLVED_SUCCEEDED,
+                    (
+                        f"Settled by comparison: the HIT expires {_when(hit.expiration)}, as "
+                        "asked, so it went through."
+                    ),
+                    now_max,
+                )
+            return (
+                State.RESOLVED_NOT_APPLIED,
+                (
+                    f"Settled by comparison: the HIT expires {_when(hit.expiration)}, not "
+                    f"{_expected(record)}, and no other request explains a change, so it was not "
+                    "applied."
+                ),
+                now_max,
+            )
         if now_max == record.expected_after:
-            return State.RESOLVED_SUCCEEDED, (
-                f"Settled by comparison: MaxAssignments is {now_max:,}, the expected value "
-                f"after adding {record.n:,}, so it went through."), now_max
+            return (
+                State.RESOLVED_SUCCEEDED,
+                (
+                    f"Settled by comparison: MaxAssignments is {now_max:,}, the expected value "
+                    f"after adding {record.n:,}, so it went through."
+                ),
+                now_max,
+            )
         if now_max == record.max_before:
-            return State.RESOLVED_NOT_APPLIED, (
-                f"Settled by comparison: MaxAssignments is still {now_max:,}, the value "
-                "before, so it was not applied."), now_max
-        return State.UNKNOWN, (
-            f"Cannot tell: {numbers}; the HIT changed in other ways since. Check it by hand; "
-            "the token window has passed, so turktui will not re-send."), now_max
+            return (
+                State.RESOLVED_NOT_APPLIED,
+                (
+                    f"Settled by comparison: MaxAssignments is still {now_max:,}, the value "
+                    "before, so it was not applied."
+                ),
+                now_max,
+            )
+        return (
+            State.UNKNOWN,
+            (
+                f"Cannot tell: {numbers}; the HIT changed in other ways since. Check it by hand; "
+                "the token window has passed, so turktui will not re-send."
+            ),
+            now_max,
+        )
 
-    def _resolve_by_comparison(self, record: Record, hit: Hit | None,
-                               emit: Callable[[Event], None]) -> Outcome:
+    def _resolve_by_comparison(
+        self, record: Record, hit: Hit | None, emit: Callable[[Event], None]
+    ) -> Outcome:
         """Past the token window: decide from MaxAssignments alone, never re-send."""
         if hit is None:
             try:
                 hit = self._get_hit(record.hit_id)
             except TurkError as err:
                 self.history.update(
-                    record.id, now=self.clock(), expect=record.state, state=State.UNKNOWN,
+                    record.id,
+                    now=self.clock(),
+                    expect=record.state,
+                    state=State.UNKNOWN,
                     note=f"Could not read the HIT to settle this request: {err.message}",
                 )
                 final = self.history.get(record.id)
                 assert final is not None
                 return Outcome(final, None, _summary(final.state, final) + " " + final.note)
         state, note, now_max = self._judge(record, hit, self._server_date())
-        self.history.update(record.id, now=self.clock(), expect=record.state, state=state,
-                            note=note, actual_after=now_max)
+        self.history.update(
+            record.id,
+            now=self.clock(),
+            expect=record.state,
+            state=state,
+            note=note,
+            actual_after=now_max,
+        )
         if record.expiry_only and state is State.RESOLVED_SUCCEEDED:
-            self.history.update(record.id, now=self.clock(), expiry_state="succeeded",
-                                expiry_actual=hit.expiration)
-        if state is State.RESOLVED_SUCCEEDED and record.expire_at is not None \
-                and not record.expiry_state and not record.expiry_only:
+            self.history.update(
+                record.id, now=self.clock(), expiry_state="succeeded", expiry_actual=hit.expiration
+            )
+        if (
+            state is State.RESOLVED_SUCCEEDED
+            and record.expire_at is not None
+            and not record.expiry_state
+            and not record.expiry_only
+        ):
             note += " The requested expiration change was not made (too late to be safe)."
             self.history.update(record.id, now=self.clock(), expiry_state="skipped", note=note)
         emit(Event("done", record.id, note))
@@ -1137,19 +1399,21 @@ def _summary(state: State, record: Record) -> str:
     what = f"+{record.n:,} on HIT {record.hit_id}"
     return {
         State.SUCCEEDED: f"Added {record.n:,} assignment{'s' if record.n != 1 else ''} to HIT "
-                         f"{record.hit_id} (max {record.max_before:,} → "
-                         f"{record.expected_after:,}).",
+        f"{record.hit_id} (max {record.max_before:,} → "
+        f"{record.expected_after:,}).",
         State.RESOLVED_SUCCEEDED: f"Request #{record.id} ({what}) went through.",
         State.RESOLVED_NOT_APPLIED: f"Request #{record.id} ({what}) was not applied.",
-        State.REFUSED: (f"Not sent {what}: {record.error_message}." if record.error_code
-                        in LOCAL_REFUSALS else
-                        f"MTurk refused {what}: {record.error_message or record.error_code}"),
+        State.REFUSED: (
+            f"Not sent {what}: {record.error_message}."
+            if record.error_code in LOCAL_REFUSALS
+            else f"MTurk refused {what}: {record.error_message or record.error_code}"
+        ),
         State.FAILED: f"Could not send {what}: {record.error_message}. Nothing was applied.",
         State.UNKNOWN: f"Outcome of {what} is unknown (request #{record.id}).",
         State.CONFLICT: f"CONFLICT on request #{record.id} ({what}): MTurk's answer and the "
-                        f"HIT disagree (before {record.max_before:,}, expected "
-                        f"{record.expected_after:,}, actual "
-                        f"{'?' if record.actual_after is None else f'{record.actual_after:,}'}).",
+        f"HIT disagree (before {record.max_before:,}, expected "
+        f"{record.expected_after:,}, actual "
+        f"{'?' if record.actual_after is None else f'{record.actual_after:,}'}).",
         State.SENDING: f"Request #{record.id} ({what}) is being sent.",
         State.PLANNED: f"Request #{record.id} ({what}) is planned.",
     }[state]
@@ -1157,23 +1421,30 @@ def _summary(state: State, record: Record) -> str:
 
 def _expiry_summary(state: State, record: Record) -> str:
     now = is_expire_now(record.expire_at)
-    what = (f"expire HIT {record.hit_id} now" if now else
-            f"expiration of HIT {record.hit_id} \u2192 {_when(record.expire_at)}")
-    done = (f"Expired HIT {record.hit_id}: workers can no longer accept it; work in progress "
-            "is kept." if now else
-            f"HIT {record.hit_id} now expires {_when(record.expire_at)}.")
+    what = (
+        f"expire HIT {record.hit_id} now"
+        if now
+        else f"expiration of HIT {record.hit_id} \u2192 {_when(record.expire_at)}"
+    )
+    done = (
+        f"Expired HIT {record.hit_id}: workers can no longer accept it; work in progress is kept."
+        if now
+        else f"HIT {record.hit_id} now expires {_when(record.expire_at)}."
+    )
     return {
         State.SUCCEEDED: done,
         State.RESOLVED_SUCCEEDED: f"Request #{record.id} ({what}) went through.",
         State.RESOLVED_NOT_APPLIED: f"Request #{record.id} ({what}) was not applied.",
-        State.REFUSED: (f"Not sent ({what}): {record.error_message}." if record.error_code
-                        in LOCAL_REFUSALS else
-                        f"MTurk refused ({what}): {record.error_message or record.error_code}"),
+        State.REFUSED: (
+            f"Not sent ({what}): {record.error_message}."
+            if record.error_code in LOCAL_REFUSALS
+            else f"MTurk refused ({what}): {record.error_message or record.error_code}"
+        ),
         State.FAILED: f"Could not send ({what}): {record.error_message}. Nothing was applied.",
         State.UNKNOWN: f"Outcome of ({what}) is unknown (request #{record.id}).",
         State.CONFLICT: f"CONFLICT on request #{record.id} ({what}): MTurk's answer and the "
-                        f"HIT disagree (expected {_expected(record)}, actual "
-                        f"{_when(record.expiry_actual)}).",
+        f"HIT disagree (expected {_expected(record)}, actual "
+        f"{_when(record.expiry_actual)}).",
         State.SENDING: f"Request #{record.id} ({what}) is being sent.",
         State.PLANNED: f"Request #{record.id} ({what}) is planned.",
     }[state]
@@ -1186,7 +1457,7 @@ def estimated_cost_text(plan: Plan) -> str:
     if plan.cost is None:
         return "unknown (the HIT's reward is unknown)"
     c = plan.cost
-    return (f"{format_money(c.total)} ({format_money(c.rewards)} rewards + "
-            f"{format_money(c.fee)} fee, {c.tier})")
-
-
+    return (
+        f"{format_money(c.total)} ({format_money(c.rewards)} rewards + "
+        f"{format_money(c.fee)} fee, {c.tier})"
+    )

@@ -83,8 +83,9 @@ class UpdateExpiration(_Base):
 
     def confirmed(self, record: Record, hit: Hit, server_now: datetime) -> bool:
         assert record.expire_at is not None
-        return expiration_matches(record.expire_at, hit.expiration,
-                                  server_now + EXPIRE_NOW_TOLERANCE)
+        return expiration_matches(
+            record.expire_at, hit.expiration, server_now + EXPIRE_NOW_TOLERANCE
+        )
 
 
 ADD_ASSIGNMENTS = AddAssignments()

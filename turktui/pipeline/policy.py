@@ -45,8 +45,10 @@ def needs_attention(record: Record) -> bool:
 def record_exit_code(record: Record) -> int:
     """One request's outcome (its expiration tail included)."""
     code = {
-        State.SUCCEEDED: EXIT_OK, State.RESOLVED_SUCCEEDED: EXIT_OK,
-        State.REFUSED: EXIT_REFUSED, State.FAILED: EXIT_SERVICE,
+        State.SUCCEEDED: EXIT_OK,
+        State.RESOLVED_SUCCEEDED: EXIT_OK,
+        State.REFUSED: EXIT_REFUSED,
+        State.FAILED: EXIT_SERVICE,
     }.get(record.state, EXIT_UNKNOWN)
     if code == EXIT_OK and record.expiry_state == "failed":
         code = EXIT_SERVICE

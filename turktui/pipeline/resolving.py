@@ -93,21 +93,23 @@ class GroupReport:
 
     def summary(self) -> str:
         if self.unreachable is not None:
-            return (f"{self.target.label}: cannot {self.cannot} it "
-                    f"({one_line(redact(self.unreachable))}); "
-                    f"{len(self.records) - len(self.skipped)} request(s) still unknown. "
-                    f"Retry: {self.target.retry_command()}")
+            return (
+                f"{self.target.label}: cannot {self.cannot} it "
+                f"({one_line(redact(self.unreachable))}); "
+                f"{len(self.records) - len(self.skipped)} request(s) still unknown. "
+                f"Retry: {self.target.retry_command()}"
+            )
         text = f"{self.target.label}: {self.settled} settled"
         if self.still_unknown:
-            text += (f", {self.still_unknown} still unknown. "
-                     f"Retry: {self.target.retry_command()}")
+            text += f", {self.still_unknown} still unknown. Retry: {self.target.retry_command()}"
         if self.skipped:
             text += f", {len(self.skipped)} skipped (not confirmed)"
         return text
 
 
-def group_by_target(records: Iterable[Record], *, profile: str | None = None
-                    ) -> dict[Target, list[Record]]:
+def group_by_target(
+    records: Iterable[Record], *, profile: str | None = None
+) -> dict[Target, list[Record]]:
     """Records by where they went; `profile` (the operator's --profile) replaces theirs."""
     groups: dict[Target, list[Record]] = {}
     for record in records:
@@ -153,18 +155,23 @@ def resolve_group(
 ) -> GroupReport:
     """Settle `records` (all made against `target`) through `service`, which talks to it."""
     report = GroupReport(target, list(records))
-    engine = Engine(service, history, target.environment(confirm_custom=confirm_custom),
-                    clock=clock)
+    engine = Engine(
+        service, history, target.environment(confirm_custom=confirm_custom), clock=clock
+    )
     try:
         service.get_balance()  # read-only probe: is this endpoint there, do we have access?
     except TurkError as exc:
         report.unreachable = exc.message
         report.cannot = "reach" if exc.transient else "use"
-        requestlog.note(engine.env, f"resolve: cannot {report.cannot} it ({exc.message}); "
-                                    f"{len(records)} request(s) left unknown")
+        requestlog.note(
+            engine.env,
+            f"resolve: cannot {report.cannot} it ({exc.message}); "
+            f"{len(records)} request(s) left unknown",
+        )
         return report
-    result = settle(engine, records, allow=allow, on_outcome=on_outcome, on_event=on_event,
-                    log=True)
+    result = settle(
+        engine, records, allow=allow, on_outcome=on_outcome, on_event=on_event, log=True
+    )
     report.outcomes.extend(result.outcomes)
     report.skipped.extend(result.skipped)
     report.errors.extend(f"#{rid}: {one_line(redact(text))}" for rid, text in result.errors)
@@ -207,19 +214,24 @@ def settle(
             continue
         result.outcomes.append(outcome)
         if log:
-            requestlog.note(engine.env, f"resolve #{record.id} HIT {record.hit_id} "
-                                        f"{record.change_label}: {outcome.record.state.value}")
+            requestlog.note(
+                engine.env,
+                f"resolve #{record.id} HIT {record.hit_id} "
+                f"{record.change_label}: {outcome.record.state.value}",
+            )
         if on_outcome is not None:
             on_outcome(outcome)
     return result
 
 
-def settle_here(engine: Engine, on_event: Callable[[Event], None] | None = None
-                ) -> list[Outcome]:
+def settle_here(engine: Engine, on_event: Callable[[Event], None] | None = None) -> list[Outcome]:
     """Settle every unsettled record made against this engine's endpoint, leaving alone
     the ones a running process (or another thread of this one) is handling."""
-    mine = [r for r in engine.history.unsettled()
-            if r.endpoint == engine.env.endpoint_url and not engine.is_live(r)]
+    mine = [
+        r
+        for r in engine.history.unsettled()
+        if r.endpoint == engine.env.endpoint_url and not engine.is_live(r)
+    ]
     result = settle(engine, mine, on_event=on_event)
     return result.outcomes
 
@@ -243,13 +255,25 @@ def resolve_everywhere(
     reports = []
     for target, group in group_by_target(records, profile=profile).items():
         env = target.environment(confirm_custom=confirm_custom)
-        if reuse is not None and reuse[0].endpoint_url == target.endpoint \
-                and reuse[0].profile == target.profile:
+        if (
+            reuse is not None
+            and reuse[0].endpoint_url == target.endpoint
+            and reuse[0].profile == target.profile
+        ):
             service = reuse[1]
         else:
             service = make_service(env)
-        reports.append(resolve_group(target, group, history, service,
-                                     confirm_custom=confirm_custom, allow=allow,
-                                     on_outcome=on_outcome, on_event=on_event,
-                                     clock=clock))
+        reports.append(
+            resolve_group(
+                target,
+                group,
+                history,
+                service,
+                confirm_custom=confirm_custom,
+                allow=allow,
+                on_outcome=on_outcome,
+                on_event=on_event,
+                clock=clock,
+            )
+        )
     return reports

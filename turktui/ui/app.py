@@ -117,10 +117,19 @@ class TurkTuiApp(ControllerApp):
         title, message, hint = describe(error)
         self.worker_failures.append(f"{event.worker.name or event.worker.group}: {title}")
         with contextlib.suppress(Exception):
-            requestlog.logger().error("worker %r failed: %s", event.worker.name or
-                                      event.worker.group, message, exc_info=error)
-        self.notify(f"{message} {hint}".strip(), title=f"{title} ({event.worker.group})",
-                    severity="error", timeout=20, markup=False)
+            requestlog.logger().error(
+                "worker %r failed: %s",
+                event.worker.name or event.worker.group,
+                message,
+                exc_info=error,
+            )
+        self.notify(
+            f"{message} {hint}".strip(),
+            title=f"{title} ({event.worker.group})",
+            severity="error",
+            timeout=20,
+            markup=False,
+        )
 
     async def run_async(self, **kwargs: Any) -> int | None:
         """Run the app; SIGTERM and SIGINT end it cleanly (terminal restored, exit code
@@ -341,9 +350,13 @@ class TurkTuiApp(ControllerApp):
             self.notify("No HIT selected.", severity="warning")
             return
         if hit.problem:
-            self.notify(f"This HIT cannot be extended: MTurk sent data turktui cannot trust "
-                        f"({hit.problem}). Reload (r) to read it again.", severity="warning",
-                        markup=False, timeout=8)
+            self.notify(
+                f"This HIT cannot be extended: MTurk sent data turktui cannot trust "
+                f"({hit.problem}). Reload (r) to read it again.",
+                severity="warning",
+                markup=False,
+                timeout=8,
+            )
             return
         self.post_message(ExtendWanted(hit))
 

@@ -26,26 +26,35 @@ def app_commands(app: CommandHost) -> list[tuple[str, str, Callable[[], object]]
     commands: list[tuple[str, str, Callable[[], object]]] = [
         ("Refresh HITs", "reload the list (r)", app.reload_hits),
         ("Filter HITs", "filter by id or title (/)", main.action_filter),
-        ("Toggle extendable only", "show only HITs that can be extended (x)",
-         main.action_toggle_extendable),
+        (
+            "Toggle extendable only",
+            "show only HITs that can be extended (x)",
+            main.action_toggle_extendable,
+        ),
         ("Toggle expired only", "show only expired HITs (o)", main.action_toggle_expired),
         ("Clear filters", "show every HIT (Esc)", main.action_clear_filters),
         ("Show HIT details", "everything about the selected HIT (Enter)", main.action_detail),
         ("Copy HIT id", "copy the selected HIT id to the clipboard (c)", main.action_copy_id),
         ("Reverse sort", "reverse the sort order (S)", main.action_sort_reverse),
-        ("Unsorted (service order)", "the order ListHITs returns",
-         partial(main.table.sort_by, None, False)),
+        (
+            "Unsorted (service order)",
+            "the order ListHITs returns",
+            partial(main.table.sort_by, None, False),
+        ),
     ]
     for col in COLUMNS:
         commands.append(
-            (f"Sort by {col.label}", f"sort the list by {col.label.lower()}",
-             partial(main.table.sort_by, col.key, False))
+            (
+                f"Sort by {col.label}",
+                f"sort the list by {col.label.lower()}",
+                partial(main.table.sort_by, col.key, False),
+            )
         )
     if not app.ctx.read_only:
-        commands.append(("Extend HIT", "add assignments to the selected HIT (e)",
-                         app.action_extend))
-    commands.append(("Request history", "extension requests made so far (h)",
-                     app.action_history))
+        commands.append(
+            ("Extend HIT", "add assignments to the selected HIT (e)", app.action_extend)
+        )
+    commands.append(("Request history", "extension requests made so far (h)", app.action_history))
     commands.append(("Refresh balance", "fetch the account balance again", app.refresh_balance))
     commands.append(("Help", "list every key (?)", app.action_help))
     return commands

@@ -71,8 +71,10 @@ class AppContext:
         lock = self._history_lock
         acquired = lock.acquire(timeout=wait) if wait > 0 else lock.acquire(blocking=False)
         if not acquired:
-            return None, ("the request history is still being opened (another turktui may "
-                          "be using it); try again in a moment")
+            return None, (
+                "the request history is still being opened (another turktui may "
+                "be using it); try again in a moment"
+            )
         try:
             if self.history is None:
                 try:

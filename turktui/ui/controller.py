@@ -74,11 +74,11 @@ class Controller:
         ctx = self.ctx
         if ctx.history is not None:
             return ctx.history  # type: ignore[no-any-return]
-        history, problem = ctx.open_history(lambda: _open(ctx.paths.history_db),
-                                            wait=0 if self._on_ui_thread() else OPEN_WAIT)
+        history, problem = ctx.open_history(
+            lambda: _open(ctx.paths.history_db), wait=0 if self._on_ui_thread() else OPEN_WAIT
+        )
         if history is None:
-            self.notify(f"Request history unavailable: {problem}", severity="error",
-                        timeout=15)
+            self.notify(f"Request history unavailable: {problem}", severity="error", timeout=15)
         return history  # type: ignore[no-any-return]
 
     def engine(self, history: HistoryStore) -> Engine:
@@ -136,8 +136,9 @@ class Controller:
             else:
                 self.notify("Cancelled: nothing was sent.")
 
-        self.app.push_screen(ConfirmScreen(f"Confirm: {env.kind.banner} request", body,
-                                           danger=True), confirmed)
+        self.app.push_screen(
+            ConfirmScreen(f"Confirm: {env.kind.banner} request", body, danger=True), confirmed
+        )
 
     def run_plan(self, plan: Plan, engine: Engine | None = None) -> Worker[Outcome | None] | None:
         """Run the plan in a thread worker; its outcome arrives as OutcomeArrived."""
@@ -159,8 +160,11 @@ class Controller:
         self._post(FlightChanged(flight, label))
 
         def on_event(event: Event) -> None:
-            if event.kind == "retry" or (event.kind == "attempt" and event.attempt > 1) \
-                    or event.kind == "expiration":
+            if (
+                event.kind == "retry"
+                or (event.kind == "attempt" and event.attempt > 1)
+                or event.kind == "expiration"
+            ):
                 self.notify(event.message, timeout=4)
 
         def work() -> Outcome | None:
@@ -181,27 +185,35 @@ class Controller:
                 return None
             except OutcomeNotRecorded as exc:
                 # Sent (maybe), but the history failed afterwards: never claim "not sent".
-                self.notify(f"The history could not be written: {exc}", severity="error",
-                            timeout=30)
+                self.notify(
+                    f"The history could not be written: {exc}", severity="error", timeout=30
+                )
                 return None
             except HistoryError as exc:
-                self.notify(f"Not sent: the history could not be written ({exc}).",
-                            severity="error", timeout=15)
+                self.notify(
+                    f"Not sent: the history could not be written ({exc}).",
+                    severity="error",
+                    timeout=15,
+                )
                 return None
             self._post(OutcomeArrived(outcome))
             return outcome
 
-        return self.app.run_worker(work, thread=True, group="extend", exit_on_error=False,
-                                   name=f"extend {hit.hit_id}")
+        return self.app.run_worker(
+            work, thread=True, group="extend", exit_on_error=False, name=f"extend {hit.hit_id}"
+        )
 
     def _confirm_second(self, engine: Engine, plan: Plan, fact: str) -> None:
         """The HIT already has an unsettled request: send a second one only if confirmed."""
-        body = "\n".join([
-            one_line(fact, max_length=300), "",
-            f"Send another +{plan.n:,} to HIT {one_line(plan.hit.hit_id)} anyway? Its "
-            "MaxAssignments is read again just before sending; the unsettled request may still "
-            "add its own assignments. Resolve it first (history: h, then r) if unsure.",
-        ])
+        body = "\n".join(
+            [
+                one_line(fact, max_length=300),
+                "",
+                f"Send another +{plan.n:,} to HIT {one_line(plan.hit.hit_id)} anyway? Its "
+                "MaxAssignments is read again just before sending; the unsettled request may still "
+                "add its own assignments. Resolve it first (history: h, then r) if unsure.",
+            ]
+        )
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -209,9 +221,16 @@ class Controller:
             else:
                 self.notify("Not sent: the HIT already has an unsettled request.")
 
-        self.app.push_screen(ConfirmScreen("This HIT has an unsettled request", body,
-                                           yes="Send a second request", no="Cancel",
-                                           danger=True), answered)
+        self.app.push_screen(
+            ConfirmScreen(
+                "This HIT has an unsettled request",
+                body,
+                yes="Send a second request",
+                no="Cancel",
+                danger=True,
+            ),
+            answered,
+        )
 
     def announce(self, outcome: Outcome) -> None:
         """Tell the operator (UI thread; ControllerApp calls it for OutcomeArrived)."""
@@ -230,9 +249,13 @@ class Controller:
         message = outcome.message
         if state is State.UNKNOWN:
             message += " Open the history (h) and resolve it (r)."
-        self.app.notify(one_line(message, max_length=400), title=title,
-                        severity=severity,  # type: ignore[arg-type]
-                        markup=False, timeout=10 if outcome.succeeded else 20)
+        self.app.notify(
+            one_line(message, max_length=400),
+            title=title,
+            severity=severity,  # type: ignore[arg-type]
+            markup=False,
+            timeout=10 if outcome.succeeded else 20,
+        )
 
     # -- expire now ----------------------------------------------------------------------------
     def expire(self, hit: Hit | None) -> None:
@@ -271,8 +294,9 @@ class Controller:
                 self.notify("Cancelled: nothing was sent.")
 
         body = expire_body(hit, ctx.env.kind.banner, ctx.clock())
-        self.app.push_screen(ConfirmScreen(EXPIRE_TITLE, body, yes="Expire now", danger=True),
-                             confirmed)
+        self.app.push_screen(
+            ConfirmScreen(EXPIRE_TITLE, body, yes="Expire now", danger=True), confirmed
+        )
 
     # -- history and resolve -------------------------------------------------------------------
     def open_history(self) -> None:
@@ -282,14 +306,15 @@ class Controller:
         if isinstance(app.screen, HistoryScreen):
             return
         if ctx.history_opening:  # e.g. the start-up check waits for another process's lock
-            self.notify("Request history unavailable: the request history is still being "
-                        "opened (another turktui may be using it); try again in a moment",
-                        severity="warning", timeout=10)
+            self.notify(
+                "Request history unavailable: the request history is still being "
+                "opened (another turktui may be using it); try again in a moment",
+                severity="warning",
+                timeout=10,
+            )
             return
-        resolve = None if ctx.read_only else (
-            lambda rec: app.post_message(ResolveWanted([rec])))
-        batch = None if ctx.read_only else (
-            lambda bid: app.post_message(ResolveBatchWanted(bid)))
+        resolve = None if ctx.read_only else (lambda rec: app.post_message(ResolveWanted([rec])))
+        batch = None if ctx.read_only else (lambda bid: app.post_message(ResolveBatchWanted(bid)))
         source = ctx.history if ctx.history is not None else self.history
         app.push_screen(HistoryScreen(source, resolve, resolve_batch=batch))
 
@@ -302,20 +327,28 @@ class Controller:
             return None
         ctx = self.ctx
         if ctx.read_only:
-            self.notify("read-only: resolving is off (it may re-send requests).",
-                        severity="warning")
+            self.notify(
+                "read-only: resolving is off (it may re-send requests).", severity="warning"
+            )
             return None
         from turktui.pipeline.resolving import Target
 
         confirm_custom = ctx.settings.confirm_custom
-        careful = [r for r in records
-                   if Target.of(r).environment(confirm_custom=confirm_custom).needs_confirmation]
+        careful = [
+            r
+            for r in records
+            if Target.of(r).environment(confirm_custom=confirm_custom).needs_confirmation
+        ]
         if careful and not confirmed:
-            lines = [f"{len(careful)} of these request(s) went to an endpoint that may spend "
-                     "real money; resolving may re-send them with their original token:", ""]
+            lines = [
+                f"{len(careful)} of these request(s) went to an endpoint that may spend "
+                "real money; resolving may re-send them with their original token:",
+                "",
+            ]
             for rec in careful[:8]:
-                lines.append(one_line(f"#{rec.id}  +{rec.n:,} on HIT {rec.hit_id}  "
-                                      f"{Target.of(rec).label}"))
+                lines.append(
+                    one_line(f"#{rec.id}  +{rec.n:,} on HIT {rec.hit_id}  {Target.of(rec).label}")
+                )
             if len(careful) > 8:
                 lines.append(f"\u2026 and {len(careful) - 8} more")
 
@@ -325,9 +358,12 @@ class Controller:
                 else:
                     self.notify("Cancelled: nothing was resolved.")
 
-            self.app.push_screen(ConfirmScreen("Confirm: resolve on PRODUCTION",
-                                               "\n".join(lines), yes="Resolve", danger=True),
-                                 answered)
+            self.app.push_screen(
+                ConfirmScreen(
+                    "Confirm: resolve on PRODUCTION", "\n".join(lines), yes="Resolve", danger=True
+                ),
+                answered,
+            )
             return None
 
         def work() -> list[Outcome]:
@@ -340,12 +376,20 @@ class Controller:
                     outcome = dataclasses.replace(outcome, hit=None)
                 self._post(OutcomeArrived(outcome))
 
-            make = like_service_factory(ctx.service,
-                                        connect_timeout=ctx.settings.connect_timeout,
-                                        read_timeout=ctx.settings.read_timeout)
-            reports = resolve_everywhere(records, history, make, reuse=(ctx.env, ctx.service),
-                                         confirm_custom=confirm_custom, on_outcome=on_outcome,
-                                         clock=ctx.clock)
+            make = like_service_factory(
+                ctx.service,
+                connect_timeout=ctx.settings.connect_timeout,
+                read_timeout=ctx.settings.read_timeout,
+            )
+            reports = resolve_everywhere(
+                records,
+                history,
+                make,
+                reuse=(ctx.env, ctx.service),
+                confirm_custom=confirm_custom,
+                on_outcome=on_outcome,
+                clock=ctx.clock,
+            )
             outcomes = []
             for report in reports:
                 outcomes += report.outcomes
@@ -356,8 +400,9 @@ class Controller:
             return outcomes
 
         self.notify(f"Resolving {len(records)} request(s)\u2026", timeout=4)
-        return self.app.run_worker(work, thread=True, group="extend", exit_on_error=False,
-                                   name="resolve")
+        return self.app.run_worker(
+            work, thread=True, group="extend", exit_on_error=False, name="resolve"
+        )
 
     def check_unsettled(self) -> None:
         """At start-up: offer to resolve requests left unsettled by an earlier session."""
@@ -376,46 +421,73 @@ class Controller:
                 # embedded service is gone for good: its records are not offered (the history
                 # has them). Records of a process still running (another app, a CLI batch)
                 # are its own.
-                pending = [r for r in history.unsettled()
-                           if (r.env_kind != "demo" or r.endpoint == here)
-                           and not engine.is_live(r)]
+                pending = [
+                    r
+                    for r in history.unsettled()
+                    if (r.env_kind != "demo" or r.endpoint == here) and not engine.is_live(r)
+                ]
             except HistoryError:
                 return
             if pending:
                 self.app.call_later(self._offer, pending)
 
-        self.app.run_worker(work, thread=True, group="history", exit_on_error=False,
-                            name="check unsettled")
+        self.app.run_worker(
+            work, thread=True, group="history", exit_on_error=False, name="check unsettled"
+        )
 
     def _offer(self, pending: list[Record]) -> None:
         from turktui.pipeline.resolving import Target
 
-        lines = [f"{len(pending)} request(s) from an earlier session have no recorded outcome "
-                 "(the program stopped or the connection dropped):", ""]
+        lines = [
+            f"{len(pending)} request(s) from an earlier session have no recorded outcome "
+            "(the program stopped or the connection dropped):",
+            "",
+        ]
         for rec in pending[:8]:
-            lines.append(one_line(f"#{rec.id}  +{rec.n:,} on HIT {rec.hit_id}  "
-                                  f"({rec.state.label})  {Target.of(rec).label}"))
+            lines.append(
+                one_line(
+                    f"#{rec.id}  +{rec.n:,} on HIT {rec.hit_id}  "
+                    f"({rec.state.label})  {Target.of(rec).label}"
+                )
+            )
         if len(pending) > 8:
             lines.append(f"\u2026 and {len(pending) - 8} more")
-        lines += ["", "Resolving re-sends a request with its original token within 24 hours "
-                  "(MTurk applies it at most once); after that it only compares MaxAssignments."]
+        lines += [
+            "",
+            "Resolving re-sends a request with its original token within 24 hours "
+            "(MTurk applies it at most once); after that it only compares MaxAssignments.",
+        ]
         confirm_custom = self.ctx.settings.confirm_custom
-        careful = [r for r in pending
-                   if Target.of(r).environment(confirm_custom=confirm_custom).needs_confirmation]
+        careful = [
+            r
+            for r in pending
+            if Target.of(r).environment(confirm_custom=confirm_custom).needs_confirmation
+        ]
         if careful:
-            lines += ["", f"{len(careful)} of them went to PRODUCTION or a remote custom "
-                          "endpoint (real money)."]
+            lines += [
+                "",
+                f"{len(careful)} of them went to PRODUCTION or a remote custom "
+                "endpoint (real money).",
+            ]
 
         def answered(yes: bool | None) -> None:
             if yes:
                 self.resolve(pending, confirmed=True)
             else:
-                self.notify("Unsettled requests remain: open the history (h) to resolve them "
-                            "later.")
+                self.notify(
+                    "Unsettled requests remain: open the history (h) to resolve them later."
+                )
 
-        self.app.push_screen(ConfirmScreen("Unsettled requests", "\n".join(lines),
-                                           yes="Resolve now", no="Later", danger=bool(careful)),
-                             answered)
+        self.app.push_screen(
+            ConfirmScreen(
+                "Unsettled requests",
+                "\n".join(lines),
+                yes="Resolve now",
+                no="Later",
+                danger=bool(careful),
+            ),
+            answered,
+        )
 
     # -- bulk ----------------------------------------------------------------------------------
     def bulk(self, hits: list[Hit]) -> None:
@@ -424,8 +496,10 @@ class Controller:
             self.app.notify("Read-only session: extending is disabled.", severity="warning")
             return
         if not hits:
-            self.notify("Mark HITs with space first (a: mark all shown, u: clear marks).",
-                        severity="warning")
+            self.notify(
+                "Mark HITs with space first (a: mark all shown, u: clear marks).",
+                severity="warning",
+            )
             return
 
         def submitted(preview: BulkPreview | None) -> None:
@@ -447,8 +521,9 @@ class Controller:
                 self.notify("Cancelled: nothing was sent.")
 
         body = batch_confirm_text(preview, env.kind.banner)
-        self.app.push_screen(ConfirmScreen(f"Confirm: {env.kind.banner} batch", body,
-                                           danger=True), confirmed)
+        self.app.push_screen(
+            ConfirmScreen(f"Confirm: {env.kind.banner} batch", body, danger=True), confirmed
+        )
 
     def _member(self, screen: BatchScreen) -> Any:
         def member(outcome: Outcome) -> None:
@@ -464,10 +539,12 @@ class Controller:
         if history is None:
             return None
         runner = BatchRunner(self.engine(history))
-        title = f"{self.ctx.env.kind.banner}: {preview.mode.describe()} on " \
-                f"{preview.send_count:,} HITs"
-        screen = BatchScreen(title, on_cancel=runner.cancel,
-                             on_retry=lambda s: self.retry_batch(runner, s))
+        title = (
+            f"{self.ctx.env.kind.banner}: {preview.mode.describe()} on {preview.send_count:,} HITs"
+        )
+        screen = BatchScreen(
+            title, on_cancel=runner.cancel, on_retry=lambda s: self.retry_batch(runner, s)
+        )
         self.ctx.state.batch_runner = runner
         self.app.push_screen(screen)
 
@@ -479,16 +556,18 @@ class Controller:
                 self.notify(f"Not sent: {exc}", severity="error")
                 return None
             screen.post_message(BatchScreen.Recorded(bid, records))
-            report = runner.send(bid, records,
-                                 progress=lambda p: screen.post_message(BatchScreen.Progress(p)),
-                                 member=self._member(screen))
+            report = runner.send(
+                bid,
+                records,
+                progress=lambda p: screen.post_message(BatchScreen.Progress(p)),
+                member=self._member(screen),
+            )
             error = "; ".join(one_line(e) for e in list(report.errors.values())[:1])
             screen.post_message(BatchScreen.Finished(report, error))
             self._post(BatchDone(report))
             return report
 
-        self.app.run_worker(work, thread=True, group="bulk", exit_on_error=False,
-                            name="bulk batch")
+        self.app.run_worker(work, thread=True, group="bulk", exit_on_error=False, name="bulk batch")
         return screen
 
     def retry_batch(self, runner: BatchRunner, screen: BatchScreen) -> None:
@@ -499,14 +578,16 @@ class Controller:
         screen.start_retry()
 
         def work() -> BatchReport:
-            report = runner.retry(bid, progress=lambda p: screen.post_message(
-                BatchScreen.Progress(p)), member=self._member(screen))
+            report = runner.retry(
+                bid,
+                progress=lambda p: screen.post_message(BatchScreen.Progress(p)),
+                member=self._member(screen),
+            )
             screen.post_message(BatchScreen.Finished(report))
             self._post(BatchDone(report))
             return report
 
-        self.app.run_worker(work, thread=True, group="bulk", exit_on_error=False,
-                            name="bulk retry")
+        self.app.run_worker(work, thread=True, group="bulk", exit_on_error=False, name="bulk retry")
 
     def resolve_batch(self, batch_id: str) -> Worker[Any] | None:
         """Settle a batch's unsettled members (history screen, `B`)."""
@@ -532,8 +613,9 @@ class Controller:
             return report
 
         self.notify(f"Resolving batch {one_line(batch_id)}\u2026", timeout=4)
-        return self.app.run_worker(work, thread=True, group="extend", exit_on_error=False,
-                                   name="resolve batch")
+        return self.app.run_worker(
+            work, thread=True, group="extend", exit_on_error=False, name="resolve batch"
+        )
 
 
 EXPIRE_TITLE = "Expire this HIT now?"
@@ -549,16 +631,18 @@ def change_text(plan: Plan) -> str:
 
 def expire_body(hit: Hit, env_banner: str, now: Any) -> str:
     """What the expire-now confirmation says: where, which HIT, what happens, what is kept."""
-    return "\n".join([
-        f"{env_banner}: expire HIT {one_line(hit.hit_id)}",
-        f"\u201c{one_line(hit.title, max_length=120)}\u201d",
-        f"It expires {iso(hit.expiration)} ({expires_label(hit.expiration, now)}); after "
-        "this it is expired now.",
-        "",
-        "Workers can no longer accept it. Work in progress is kept: assignments already "
-        f"accepted ({hit.pending:,} pending) can still be submitted.",
-        "Recorded in the history before it is sent; add time later (e) to reopen it.",
-    ])
+    return "\n".join(
+        [
+            f"{env_banner}: expire HIT {one_line(hit.hit_id)}",
+            f"\u201c{one_line(hit.title, max_length=120)}\u201d",
+            f"It expires {iso(hit.expiration)} ({expires_label(hit.expiration, now)}); after "
+            "this it is expired now.",
+            "",
+            "Workers can no longer accept it. Work in progress is kept: assignments already "
+            f"accepted ({hit.pending:,} pending) can still be submitted.",
+            "Recorded in the history before it is sent; add time later (e) to reopen it.",
+        ]
+    )
 
 
 class ControllerApp(App[int]):
@@ -640,9 +724,13 @@ class ControllerApp(App[int]):
             return
         self.ctx.state.last_batch = report
         severity = "information" if report.all_succeeded else "warning"
-        self.notify(one_line(f"Batch {report.batch_id}: {report.summary()}", max_length=400)
-                    + self.after_batch(report),
-                    severity=severity, markup=False, timeout=10)
+        self.notify(
+            one_line(f"Batch {report.batch_id}: {report.summary()}", max_length=400)
+            + self.after_batch(report),
+            severity=severity,
+            markup=False,
+            timeout=10,
+        )
 
     def _reload_history_screens(self) -> None:
         for screen in self.screen_stack:

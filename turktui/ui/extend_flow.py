@@ -16,8 +16,16 @@ from turktui.domain.records import Record
 from turktui.pipeline.engine import Engine, Outcome, Plan
 from turktui.ui.controller import OPEN_WAIT, Controller
 
-__all__ = ["OPEN_WAIT", "check_unsettled", "get_history", "make_engine", "open_extend",
-           "open_history", "resolve_records", "run_plan"]
+__all__ = [
+    "OPEN_WAIT",
+    "check_unsettled",
+    "get_history",
+    "make_engine",
+    "open_extend",
+    "open_history",
+    "resolve_records",
+    "run_plan",
+]
 
 
 class HasController(Protocol):
@@ -48,6 +56,7 @@ def run_plan(app: HasController, engine: Engine, plan: Plan) -> Worker[Outcome |
     return app.controller.run_plan(plan, engine)
 
 
-def resolve_records(app: HasController, records: list[Record], *,
-                    confirmed: bool = False) -> Worker[Any] | None:
+def resolve_records(
+    app: HasController, records: list[Record], *, confirmed: bool = False
+) -> Worker[Any] | None:
     return app.controller.resolve(records, confirmed=confirmed)

@@ -26,7 +26,9 @@ from turktui.pipeline.policy import (
     record_exit_code,
 )
 
-EXPIRE_EPILOG = EXIT_CODES + """
+EXPIRE_EPILOG = (
+    EXIT_CODES
+    + """
 Expiring a HIT stops workers from accepting it; work already accepted can still be
 submitted. It is asked for on every environment but --demo (pass --yes in scripts). Each HIT
 is recorded in the history before anything is sent (one record each, shown as "expire"), and
@@ -34,6 +36,7 @@ sent as UpdateExpirationForHIT with a fixed past time (the epoch), so the local 
 matter; a retry sends the same time, which MTurk treats as the same request. A HIT that has
 already expired is left alone (nothing sent). With several HITs the worst outcome wins.
 """
+)
 
 #: worst outcome wins: conflict over unknown over service error over refused over ok.
 _SEVERITY = {0: 0, 3: 1, 4: 2, 5: 3, 6: 4, 2: 5, 1: 5}
@@ -41,8 +44,10 @@ _SEVERITY = {0: 0, 3: 1, 4: 2, 5: 3, 6: 4, 2: 5, 1: 5}
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "expire", help="expire HITs now (recorded; workers can no longer accept them)",
-        description="Expire one or more HITs now.", epilog=EXPIRE_EPILOG,
+        "expire",
+        help="expire HITs now (recorded; workers can no longer accept them)",
+        description="Expire one or more HITs now.",
+        epilog=EXPIRE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("hit_ids", metavar="HIT_ID", nargs="+", help="the HITs to expire")
@@ -80,8 +85,9 @@ def cmd_expire(args: argparse.Namespace) -> int:
 
     def done(hit_id: str, code: int, state: str, message: str, **extra: Any) -> None:
         codes.append(code)
-        results.append({"hit_id": hit_id, "exit_code": code, "state": state,
-                         "message": message, **extra})
+        results.append(
+            {"hit_id": hit_id, "exit_code": code, "state": state, "message": message, **extra}
+        )
         (out.say if code == EXIT_OK else out.info)(f"{safe(hit_id)}: {message}")
 
     try:
@@ -101,58 +107,100 @@ def cmd_expire(args: argparse.Namespace) -> int:
                 try:
                     hit = service.get_hit(hit_id)
                 except RequestRefused as exc:
-                    done(hit_id, EXIT_REFUSED, "refused", f"refused: {safe(exc.message)}",
-                         error_code=exc.code)
+                    done(
+                        hit_id,
+                        EXIT_REFUSED,
+                        "refused",
+                        f"refused: {safe(exc.message)}",
+                        error_code=exc.code,
+                    )
                     continue
-                except (ConfigurationError, CredentialsMissing, CredentialsExpired,
-                        AccessDenied) as exc:
+                except (
+                    ConfigurationError,
+                    CredentialsMissing,
+                    CredentialsExpired,
+                    AccessDenied,
+                ) as exc:
                     hint = f"\nturktui: hint: {exc.hint}" if exc.hint else ""
-                    return out.result(EXIT_USAGE, {"state": "usage"},
-                                      f"turktui: {safe(exc.message)}{hint}")
+                    return out.result(
+                        EXIT_USAGE, {"state": "usage"}, f"turktui: {safe(exc.message)}{hint}"
+                    )
                 except TurkError as exc:
-                    done(hit_id, EXIT_SERVICE, "failed",
-                         f"cannot read the HIT: {safe(exc.message)}")
+                    done(
+                        hit_id, EXIT_SERVICE, "failed", f"cannot read the HIT: {safe(exc.message)}"
+                    )
                     continue
                 if hit.is_expired(datetime.now(UTC)):
-                    done(hit_id, EXIT_OK, "already_expired",
-                         f"already expired ({iso(hit.expiration)}); nothing was sent")
+                    done(
+                        hit_id,
+                        EXIT_OK,
+                        "already_expired",
+                        f"already expired ({iso(hit.expiration)}); nothing was sent",
+                    )
                     continue
                 busy = history.unsettled_for(env.endpoint_url, [hit.hit_id])
                 if busy:
                     for other in busy:
-                        out.info(f"HIT {safe(hit.hit_id)} has an unsettled request: "
-                                 f"{record_line(other)}")
-                    done(hit_id, EXIT_REFUSED, "refused",
-                         f"refused (nothing sent): it has an unsettled request (#{busy[0].id});"
-                         " run `turktui resolve` first", error_code="busy")
+                        out.info(
+                            f"HIT {safe(hit.hit_id)} has an unsettled request: {record_line(other)}"
+                        )
+                    done(
+                        hit_id,
+                        EXIT_REFUSED,
+                        "refused",
+                        f"refused (nothing sent): it has an unsettled request (#{busy[0].id});"
+                        " run `turktui resolve` first",
+                        error_code="busy",
+                    )
                     continue
                 try:
                     plans.append(engine.plan(hit, 0, EXPIRE_NOW))
                 except PlanRefused as exc:
-                    done(hit_id, EXIT_REFUSED, "refused",
-                         f"refused (nothing sent): {safe(exc.message)}", error_code=exc.code)
+                    done(
+                        hit_id,
+                        EXIT_REFUSED,
+                        "refused",
+                        f"refused (nothing sent): {safe(exc.message)}",
+                        error_code=exc.code,
+                    )
             if plans:
                 names = ", ".join(safe(p.hit.hit_id) for p in plans[:3]) + (
-                    f" and {len(plans) - 3} more" if len(plans) > 3 else "")
-                out.info(f"{env.kind.banner}: expire {len(plans)} HIT"
-                         f"{'s' if len(plans) != 1 else ''} now: {names}")
-                declined = confirm_expire(env, f"Expire {len(plans)} HIT"
-                                          f"{'s' if len(plans) != 1 else ''} now", args.yes)
+                    f" and {len(plans) - 3} more" if len(plans) > 3 else ""
+                )
+                out.info(
+                    f"{env.kind.banner}: expire {len(plans)} HIT"
+                    f"{'s' if len(plans) != 1 else ''} now: {names}"
+                )
+                declined = confirm_expire(
+                    env, f"Expire {len(plans)} HIT{'s' if len(plans) != 1 else ''} now", args.yes
+                )
                 if declined is not None:
-                    return out.result(declined.code, {"state": declined.state,
-                                                      "results": results}, declined.message)
+                    return out.result(
+                        declined.code,
+                        {"state": declined.state, "results": results},
+                        declined.message,
+                    )
             for plan in plans:
                 hit_id = plan.hit.hit_id
                 try:
                     outcome = engine.execute(plan)
                 except PlanRefused as exc:
-                    done(hit_id, EXIT_REFUSED, "refused",
-                         f"refused (nothing sent): {safe(exc.message)}", error_code=exc.code)
+                    done(
+                        hit_id,
+                        EXIT_REFUSED,
+                        "refused",
+                        f"refused (nothing sent): {safe(exc.message)}",
+                        error_code=exc.code,
+                    )
                     continue
                 except OutcomeNotRecorded as exc:
-                    done(hit_id, EXIT_UNKNOWN if exc.maybe_sent else EXIT_SERVICE,
-                         "unknown" if exc.maybe_sent else "failed", safe(exc),
-                         record_id=exc.record_id)
+                    done(
+                        hit_id,
+                        EXIT_UNKNOWN if exc.maybe_sent else EXIT_SERVICE,
+                        "unknown" if exc.maybe_sent else "failed",
+                        safe(exc),
+                        record_id=exc.record_id,
+                    )
                     continue
                 except HistoryError as exc:
                     done(hit_id, EXIT_SERVICE, "failed", f"not sent: {safe(exc)}")
@@ -166,10 +214,18 @@ def cmd_expire(args: argparse.Namespace) -> int:
                 message = safe(outcome.message)
                 if code == EXIT_UNKNOWN:
                     message += " Run `turktui resolve` to settle it."
-                done(hit_id, code, record.state.value, message,
-                     expiration=(outcome.hit.expiration.isoformat()
-                                 if outcome.hit and outcome.hit.expiration else None),
-                     **payload)
+                done(
+                    hit_id,
+                    code,
+                    record.state.value,
+                    message,
+                    expiration=(
+                        outcome.hit.expiration.isoformat()
+                        if outcome.hit and outcome.hit.expiration
+                        else None
+                    ),
+                    **payload,
+                )
         finally:
             history.close()
     finally:

@@ -26,7 +26,9 @@ from turktui.pipeline.policy import (
     record_exit_code,
 )
 
-EXTEND_EPILOG = EXIT_CODES + """
+EXTEND_EPILOG = (
+    EXIT_CODES
+    + """
 The request is recorded in the history before it is sent, and every retry reuses the same
 UniqueRequestToken, so MTurk applies it at most once. --token lets a script re-run the same
 intent safely within MTurk's 24-hour token window. One request per HIT at a time: a HIT
@@ -39,32 +41,50 @@ Without N only the expiration changes (`turktui extend HIT --add-time 2d`): one 
 shown as "time" in the history. With N, the assignments are added first, then the
 expiration; both outcomes are recorded separately in the same record.
 """
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     fmt = argparse.RawDescriptionHelpFormatter
     extend = sub.add_parser(
-        "extend", help="add assignments to a HIT (token-protected, recorded)",
-        description="Add N assignments to a HIT, safely.", epilog=EXTEND_EPILOG,
+        "extend",
+        help="add assignments to a HIT (token-protected, recorded)",
+        description="Add N assignments to a HIT, safely.",
+        epilog=EXTEND_EPILOG,
         formatter_class=fmt,
     )
     # `HIT_ID N` (one HIT), or several HIT ids with a bulk mode (turktui.cli.commands.extend_bulk).
-    extend.add_argument("hit_id", metavar="HIT_ID", nargs="*",
-                        help="HIT_ID [N]: add N to one HIT (without N: --add-time or "
-                             "--expire-in only); several HIT ids: see the bulk modes")
+    extend.add_argument(
+        "hit_id",
+        metavar="HIT_ID",
+        nargs="*",
+        help="HIT_ID [N]: add N to one HIT (without N: --add-time or "
+        "--expire-in only); several HIT ids: see the bulk modes",
+    )
     add_bulk_options(extend)
     extend.epilog = EXTEND_EPILOG + BULK_EPILOG
-    extend.add_argument("--token", metavar="T",
-                        help="UniqueRequestToken to use (default: a new one); ≤ 64 characters")
-    extend.add_argument("--expire-in", metavar="DURATION",
-                        help="also set the HIT to expire DURATION from now (e.g. 6h, 2d; "
-                             "'now' expires it now)")
-    extend.add_argument("--add-time", metavar="DURATION",
-                        help="also add DURATION to the HIT's expiration (from now if it has "
-                             "expired), e.g. 12h, 2d; 60 s to 365 d")
-    extend.add_argument("--allow-second", action="store_true",
-                        help="send even though the HIT already has an unsettled request in "
-                             "the history (it is shown first)")
+    extend.add_argument(
+        "--token",
+        metavar="T",
+        help="UniqueRequestToken to use (default: a new one); ≤ 64 characters",
+    )
+    extend.add_argument(
+        "--expire-in",
+        metavar="DURATION",
+        help="also set the HIT to expire DURATION from now (e.g. 6h, 2d; 'now' expires it now)",
+    )
+    extend.add_argument(
+        "--add-time",
+        metavar="DURATION",
+        help="also add DURATION to the HIT's expiration (from now if it has "
+        "expired), e.g. 12h, 2d; 60 s to 365 d",
+    )
+    extend.add_argument(
+        "--allow-second",
+        action="store_true",
+        help="send even though the HIT already has an unsettled request in "
+        "the history (it is shown first)",
+    )
     extend.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     extend.add_argument("--json", action="store_true", help="print one JSON object")
     add_connection_options(extend, suppress=True)
@@ -103,14 +123,18 @@ def cmd_extend(args: argparse.Namespace) -> int:
     if extend_bulk.is_bulk(args):
         return extend_bulk.cmd_extend_bulk(args)
     if args.add_time and args.expire_in:
-        return out.result(EXIT_USAGE, {"state": "usage"},
-                          "turktui: give --add-time or --expire-in, not both")
+        return out.result(
+            EXIT_USAGE, {"state": "usage"}, "turktui: give --add-time or --expire-in, not both"
+        )
     time_only = len(args.hit_id or []) == 1 and bool(args.add_time or args.expire_in)
     if len(args.hit_id or []) != 2 and not time_only:
-        return out.result(EXIT_USAGE, {"state": "usage"},
-                          "turktui: give HIT_ID N for one HIT (HIT_ID alone with --add-time or "
-                          "--expire-in), or several HIT ids with --add N, --top-up-to T or "
-                          "--top-up-to-nine")
+        return out.result(
+            EXIT_USAGE,
+            {"state": "usage"},
+            "turktui: give HIT_ID N for one HIT (HIT_ID alone with --add-time or "
+            "--expire-in), or several HIT ids with --add N, --top-up-to T or "
+            "--top-up-to-nine",
+        )
     args.hit_id, args.n = (args.hit_id[0], "0") if time_only else args.hit_id
     base = {"hit_id": args.hit_id}
     n = 0
@@ -124,8 +148,7 @@ def cmd_extend(args: argparse.Namespace) -> int:
         try:
             add_seconds = parse_duration(args.add_time)
         except ValueError as exc:
-            return out.result(EXIT_USAGE, {**base, "state": "usage"},
-                              f"turktui: --add-time: {exc}")
+            return out.result(EXIT_USAGE, {**base, "state": "usage"}, f"turktui: --add-time: {exc}")
     if args.token is not None:
         try:
             check_token(args.token)
@@ -137,8 +160,9 @@ def cmd_extend(args: argparse.Namespace) -> int:
         try:
             expire_seconds = parse_duration(args.expire_in)
         except ValueError as exc:
-            return out.result(EXIT_USAGE, {**base, "state": "usage"},
-                              f"turktui: --expire-in: {exc}")
+            return out.result(
+                EXIT_USAGE, {**base, "state": "usage"}, f"turktui: --expire-in: {exc}"
+            )
     conn = open_connection(args)
     try:
         env = conn.env
@@ -149,51 +173,84 @@ def cmd_extend(args: argparse.Namespace) -> int:
         try:
             hit = service.get_hit(args.hit_id)
         except HitNotFound as exc:
-            return out.result(EXIT_REFUSED, {**base, "state": "refused", "error_code": exc.code},
-                              f"turktui: refused: {safe(exc.message)}")
+            return out.result(
+                EXIT_REFUSED,
+                {**base, "state": "refused", "error_code": exc.code},
+                f"turktui: refused: {safe(exc.message)}",
+            )
         except (ConfigurationError, CredentialsMissing, CredentialsExpired, AccessDenied) as exc:
             # Credentials/setup problems are the operator's to fix (exit 2), not outages.
             hint = f"\nturktui: hint: {exc.hint}" if exc.hint else ""
-            return out.result(EXIT_USAGE, {**base, "state": "usage"},
-                              f"turktui: {safe(exc.message)}{hint}")
+            return out.result(
+                EXIT_USAGE, {**base, "state": "usage"}, f"turktui: {safe(exc.message)}{hint}"
+            )
         except TurkError as exc:
-            return out.result(EXIT_SERVICE, {**base, "state": "failed"},
-                              f"turktui: cannot read the HIT: {safe(exc.message)}")
+            return out.result(
+                EXIT_SERVICE,
+                {**base, "state": "failed"},
+                f"turktui: cannot read the HIT: {safe(exc.message)}",
+            )
         rng = extension_range(hit.max_assignments, hit.created)
         if n and not rng.allows(n):
-            text = range_text(rng) if not rng.extendable else \
-                f"at most {rng.high:,} can be added: {rng.reason}"
-            return out.result(EXIT_REFUSED, {**base, "state": "refused", "error_code": "rules",
-                                             "max_before": hit.max_assignments, "n": n},
-                              f"turktui: refused (nothing sent): {safe(text)}")
+            text = (
+                range_text(rng)
+                if not rng.extendable
+                else f"at most {rng.high:,} can be added: {rng.reason}"
+            )
+            return out.result(
+                EXIT_REFUSED,
+                {
+                    **base,
+                    "state": "refused",
+                    "error_code": "rules",
+                    "max_before": hit.max_assignments,
+                    "n": n,
+                },
+                f"turktui: refused (nothing sent): {safe(text)}",
+            )
         try:
             history = open_history_of(conn)
         except HistoryError as exc:
             return out.result(EXIT_USAGE, {**base, "state": "usage"}, f"turktui: {exc}")
         try:
             engine = Engine(service, history, env)
-            expire_at = (engine.clock() + timedelta(seconds=expire_seconds)
-                         if expire_seconds else EXPIRE_NOW if expire_now else None)
+            expire_at = (
+                engine.clock() + timedelta(seconds=expire_seconds)
+                if expire_seconds
+                else EXPIRE_NOW
+                if expire_now
+                else None
+            )
             if add_seconds:
                 expire_at = add_time(hit.expiration, add_seconds, engine.clock())
             busy = history.unsettled_for(env.endpoint_url, [hit.hit_id])
             for other in busy:
-                out.info(f"HIT {safe(hit.hit_id)} already has an unsettled request: "
-                         f"{record_line(other)}")
+                out.info(
+                    f"HIT {safe(hit.hit_id)} already has an unsettled request: {record_line(other)}"
+                )
             if busy and not args.allow_second:
                 return out.result(
-                    EXIT_REFUSED, {**base, "state": "refused", "error_code": "busy",
-                                   "unsettled": [r.id for r in busy]},
+                    EXIT_REFUSED,
+                    {
+                        **base,
+                        "state": "refused",
+                        "error_code": "busy",
+                        "unsettled": [r.id for r in busy],
+                    },
                     f"turktui: refused (nothing sent): HIT {safe(hit.hit_id)} has "
                     f"{len(busy)} unsettled request(s) (#{busy[0].id}). One request per HIT "
-                    "at a time: run `turktui resolve`, or pass --allow-second to send anyway.")
+                    "at a time: run `turktui resolve`, or pass --allow-second to send anyway.",
+                )
             try:
-                plan = engine.plan(hit, n, expire_at, token=args.token,
-                                   allow_second=bool(args.allow_second))
+                plan = engine.plan(
+                    hit, n, expire_at, token=args.token, allow_second=bool(args.allow_second)
+                )
             except PlanRefused as exc:
-                return out.result(EXIT_REFUSED, {**base, "state": "refused",
-                                                 "error_code": exc.code},
-                                  f"turktui: refused (nothing sent): {safe(exc.message)}")
+                return out.result(
+                    EXIT_REFUSED,
+                    {**base, "state": "refused", "error_code": exc.code},
+                    f"turktui: refused (nothing sent): {safe(exc.message)}",
+                )
             if n:
                 summary = (
                     f"{env.kind.banner}: add {n:,} assignment{'s' if n != 1 else ''} to HIT "
@@ -202,40 +259,59 @@ def cmd_extend(args: argparse.Namespace) -> int:
                     f"{estimated_cost_text(plan)}"
                 )
             else:
-                summary = (f"{env.kind.banner}: HIT {safe(hit.hit_id)} "
-                           f"\u201c{safe(hit.title)}\u201d: no assignments added")
+                summary = (
+                    f"{env.kind.banner}: HIT {safe(hit.hit_id)} "
+                    f"\u201c{safe(hit.title)}\u201d: no assignments added"
+                )
             if plan.expire_at is not None:
-                summary += ("; expire it now" if expire_now else
-                            f"; expiration {iso(hit.expiration)} \u2192 {iso(plan.expire_at)} "
-                            f"({expires_label(plan.expire_at, engine.clock())})")
+                summary += (
+                    "; expire it now"
+                    if expire_now
+                    else f"; expiration {iso(hit.expiration)} \u2192 {iso(plan.expire_at)} "
+                    f"({expires_label(plan.expire_at, engine.clock())})"
+                )
             if n and hit.is_expired(engine.clock()) and expire_at is None:
                 summary += " (the HIT has expired: added assignments will not reopen it)"
             out.info(summary)
-            declined = (confirm_expire(env, "Expire the HIT now", args.yes) if expire_now and
-                        not n else confirm_spend(env, "Send this request", args.yes))
+            declined = (
+                confirm_expire(env, "Expire the HIT now", args.yes)
+                if expire_now and not n
+                else confirm_spend(env, "Send this request", args.yes)
+            )
             if declined is not None:
-                return out.result(declined.code, {**base, "state": declined.state},
-                                  declined.message)
+                return out.result(
+                    declined.code, {**base, "state": declined.state}, declined.message
+                )
 
             def progress(event: Any) -> None:
                 if event.kind in ("retry", "expiration") or (
-                        event.kind == "attempt" and event.attempt > 1):
+                    event.kind == "attempt" and event.attempt > 1
+                ):
                     out.info(f"  {safe(event.message)}")
 
             try:
                 outcome = engine.execute(plan, progress)
             except PlanRefused as exc:  # another request took the HIT meanwhile, a token...
-                return out.result(EXIT_REFUSED, {**base, "state": "refused",
-                                                 "error_code": exc.code},
-                                  f"turktui: refused (nothing sent): {safe(exc.message)}")
+                return out.result(
+                    EXIT_REFUSED,
+                    {**base, "state": "refused", "error_code": exc.code},
+                    f"turktui: refused (nothing sent): {safe(exc.message)}",
+                )
             except OutcomeNotRecorded as exc:
                 code = EXIT_UNKNOWN if exc.maybe_sent else EXIT_SERVICE
-                return out.result(code, {**base, "state": "unknown" if exc.maybe_sent
-                                         else "failed", "record_id": exc.record_id},
-                                  f"turktui: {safe(exc)}")
+                return out.result(
+                    code,
+                    {
+                        **base,
+                        "state": "unknown" if exc.maybe_sent else "failed",
+                        "record_id": exc.record_id,
+                    },
+                    f"turktui: {safe(exc)}",
+                )
             except HistoryError as exc:  # before sending: nothing was sent
-                return out.result(EXIT_SERVICE, {**base, "state": "failed"},
-                                  f"turktui: not sent: {safe(exc)}")
+                return out.result(
+                    EXIT_SERVICE, {**base, "state": "failed"}, f"turktui: not sent: {safe(exc)}"
+                )
         finally:
             history.close()
         record = outcome.record

@@ -58,25 +58,46 @@ def add_bulk_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("several HITs (bulk)")
     modes = group.add_mutually_exclusive_group()
     modes.add_argument("--add", metavar="N", help="add N assignments to each HIT")
-    modes.add_argument("--top-up-to", metavar="T",
-                       help="raise each HIT's maximum to T (HITs under 10: at most 9)")
-    modes.add_argument("--top-up-to-nine", action="store_true",
-                       help="raise HITs under 10 to 9; see --large-add for HITs at 10+")
-    modes.add_argument("--retry-batch", metavar="BATCH_ID",
-                       help="re-send the members of a batch that did not succeed")
-    group.add_argument("--large-add", metavar="N", default="",
-                       help="with --top-up-to-nine: add N to HITs at 10+ (default: none)")
-    group.add_argument("--from-file", metavar="PATH",
-                       help="read HIT ids from PATH (one per line, # comments)")
-    group.add_argument("--workers", metavar="N", type=int, default=6,
-                       help="requests in flight at once (1-16, default 6)")
+    modes.add_argument(
+        "--top-up-to", metavar="T", help="raise each HIT's maximum to T (HITs under 10: at most 9)"
+    )
+    modes.add_argument(
+        "--top-up-to-nine",
+        action="store_true",
+        help="raise HITs under 10 to 9; see --large-add for HITs at 10+",
+    )
+    modes.add_argument(
+        "--retry-batch",
+        metavar="BATCH_ID",
+        help="re-send the members of a batch that did not succeed",
+    )
+    group.add_argument(
+        "--large-add",
+        metavar="N",
+        default="",
+        help="with --top-up-to-nine: add N to HITs at 10+ (default: none)",
+    )
+    group.add_argument(
+        "--from-file", metavar="PATH", help="read HIT ids from PATH (one per line, # comments)"
+    )
+    group.add_argument(
+        "--workers",
+        metavar="N",
+        type=int,
+        default=6,
+        help="requests in flight at once (1-16, default 6)",
+    )
 
 
 def is_bulk(args: argparse.Namespace) -> bool:
-    return bool(getattr(args, "add", None) is not None or getattr(args, "top_up_to", None)
-                is not None or getattr(args, "top_up_to_nine", False)
-                or getattr(args, "from_file", None) or getattr(args, "retry_batch", None)
-                or _time_for_several(args))
+    return bool(
+        getattr(args, "add", None) is not None
+        or getattr(args, "top_up_to", None) is not None
+        or getattr(args, "top_up_to_nine", False)
+        or getattr(args, "from_file", None)
+        or getattr(args, "retry_batch", None)
+        or _time_for_several(args)
+    )
 
 
 def _time_for_several(args: argparse.Namespace) -> bool:
@@ -115,8 +136,10 @@ def preview_lines(preview: Any, width: int = 110) -> list[str]:
     out = [f"{'HIT id':<30} {'Max':>7}  {'Change':<24} {'Cost':>10}  Reason"]
     for line in preview.lines:
         reason = safe(line.reason)
-        text = (f"{safe(line.hit.hit_id)[:30]:<30} {line.hit.max_assignments:>7,}  "
-                f"{line.change_text[:24]:<24} {line.cost_text:>10}  {reason}")
+        text = (
+            f"{safe(line.hit.hit_id)[:30]:<30} {line.hit.max_assignments:>7,}  "
+            f"{line.change_text[:24]:<24} {line.cost_text:>10}  {reason}"
+        )
         out.append(text[:width] + ("\u2026" if len(text) > width else ""))
     return out
 
@@ -185,16 +208,24 @@ def _payload(report: Any, preview: Any = None) -> dict[str, Any]:
 
     payload: dict[str, Any] = {
         "batch_id": report.batch_id,
-        "succeeded": report.succeeded, "refused": report.refused, "failed": report.failed,
-        "unknown": report.unknown, "not_sent": report.not_sent,
+        "succeeded": report.succeeded,
+        "refused": report.refused,
+        "failed": report.failed,
+        "unknown": report.unknown,
+        "not_sent": report.not_sent,
         "members": [record_to_json(r) for r in report.records],
     }
     if preview is not None:
         payload["preview"] = [
-            {"hit_id": line.hit.hit_id, "status": line.status.value, "n": line.n,
-             "max_before": line.hit.max_assignments, "new_max": line.new_max,
-             "reason": line.reason,
-             "cost": str(line.cost.total) if line.cost is not None else None}
+            {
+                "hit_id": line.hit.hit_id,
+                "status": line.status.value,
+                "n": line.n,
+                "max_before": line.hit.max_assignments,
+                "new_max": line.new_max,
+                "reason": line.reason,
+                "cost": str(line.cost.total) if line.cost is not None else None,
+            }
             for line in preview.lines
         ]
         payload["total_cost"] = str(preview.total_cost)
@@ -232,29 +263,36 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
         except ValueError as exc:
             return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: --add-time: {exc}")
         if getattr(args, "expire_in", None):
-            return out.result(EXIT_USAGE, {"state": "usage"},
-                              "turktui: give --add-time or --expire-in, not both")
+            return out.result(
+                EXIT_USAGE, {"state": "usage"}, "turktui: give --add-time or --expire-in, not both"
+            )
     if mode is None and add_seconds is not None:
         return _add_time_each(args, out, add_seconds)
     if mode is None:
-        return out.result(EXIT_USAGE, {"state": "usage"},
-                          "turktui: with several HITs, choose --add N, --top-up-to T or "
-                          "--top-up-to-nine (and/or --add-time DURATION)")
+        return out.result(
+            EXIT_USAGE,
+            {"state": "usage"},
+            "turktui: with several HITs, choose --add N, --top-up-to T or "
+            "--top-up-to-nine (and/or --add-time DURATION)",
+        )
     if args.large_add and not args.top_up_to_nine:
-        return out.result(EXIT_USAGE, {"state": "usage"},
-                          "turktui: --large-add goes with --top-up-to-nine")
+        return out.result(
+            EXIT_USAGE, {"state": "usage"}, "turktui: --large-add goes with --top-up-to-nine"
+        )
     if not 1 <= args.workers <= 16:
         return out.result(EXIT_USAGE, {"state": "usage"}, "turktui: --workers must be 1-16")
     if getattr(args, "token", None):
-        return out.result(EXIT_USAGE, {"state": "usage"},
-                          "turktui: --token is for one HIT; a batch makes one token per HIT")
+        return out.result(
+            EXIT_USAGE,
+            {"state": "usage"},
+            "turktui: --token is for one HIT; a batch makes one token per HIT",
+        )
     ids = list(args.hit_id or [])
     if args.from_file:
         try:
             ids += read_ids(args.from_file)
         except (OSError, UnicodeError) as exc:
-            return out.result(EXIT_USAGE, {"state": "usage"},
-                              f"turktui: --from-file: {safe(exc)}")
+            return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: --from-file: {safe(exc)}")
     ids = list(dict.fromkeys(ids))  # one intent per HIT, in the order given
     if not ids:
         return out.result(EXIT_USAGE, {"state": "usage"}, "turktui: no HIT ids given")
@@ -269,11 +307,13 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
             hits, missing = _fetch(service, ids, args.workers)
         except (ConfigurationError, CredentialsMissing, CredentialsExpired, AccessDenied) as exc:
             hint = f"\nturktui: hint: {exc.hint}" if exc.hint else ""
-            return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: {safe(exc.message)}"
-                              f"{hint}")
+            return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: {safe(exc.message)}{hint}")
         except TurkError as exc:
-            return out.result(EXIT_SERVICE, {"state": "failed"},
-                              f"turktui: cannot read the HITs: {safe(exc.message)}")
+            return out.result(
+                EXIT_SERVICE,
+                {"state": "failed"},
+                f"turktui: cannot read the HITs: {safe(exc.message)}",
+            )
         balance: Decimal | None
         try:
             balance = service.get_balance().available
@@ -283,29 +323,44 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
 
         planned = plan_bulk(hits, mode, balance)
         by_id = {line.hit.hit_id: line for line in planned.lines}
-        lines = [by_id.get(hid) or BulkLine(Hit(hid), LineStatus.REFUSED, None, 0,
-                                            f"not found: {missing.get(hid, '')}")
-                 for hid in ids]
+        lines = [
+            by_id.get(hid)
+            or BulkLine(Hit(hid), LineStatus.REFUSED, None, 0, f"not found: {missing.get(hid, '')}")
+            for hid in ids
+        ]
         now = datetime.now(UTC)
         if add_seconds is not None:
             lines = [_with_time(line, add_seconds, now) for line in lines]
         preview = BulkPreview(mode, tuple(lines), balance)
         for text in preview_lines(preview):
             out.info(text)
-        out.info(f"{env.kind.banner}: {mode.describe()}"
-                 + (f", and add {safe(args.add_time)} to each expiration (from now if "
-                    "expired)" if add_seconds is not None else "")
-                 + f": {preview.totals_text()}")
+        out.info(
+            f"{env.kind.banner}: {mode.describe()}"
+            + (
+                f", and add {safe(args.add_time)} to each expiration (from now if expired)"
+                if add_seconds is not None
+                else ""
+            )
+            + f": {preview.totals_text()}"
+        )
         if not preview.send_count:
-            return out.result(EXIT_REFUSED, {"state": "refused", **_preview_only(preview)},
-                              "turktui: nothing to send (see the reasons above)")
+            return out.result(
+                EXIT_REFUSED,
+                {"state": "refused", **_preview_only(preview)},
+                "turktui: nothing to send (see the reasons above)",
+            )
         if preview.sufficient is False:
-            return out.result(EXIT_REFUSED, {"state": "refused", **_preview_only(preview)},
-                              "turktui: refused (nothing sent): the balance does not cover "
-                              "the total cost")
+            return out.result(
+                EXIT_REFUSED,
+                {"state": "refused", **_preview_only(preview)},
+                "turktui: refused (nothing sent): the balance does not cover the total cost",
+            )
         declined = confirm_spend(
-            env, f"Send {preview.send_count:,} requests (+{preview.total_assignments:,} "
-            f"assignments, {safe(preview.totals_text().split(' · cost ')[-1])})", args.yes)
+            env,
+            f"Send {preview.send_count:,} requests (+{preview.total_assignments:,} "
+            f"assignments, {safe(preview.totals_text().split(' · cost ')[-1])})",
+            args.yes,
+        )
         if declined is not None:
             return out.result(declined.code, {"state": declined.state}, declined.message)
         try:
@@ -322,15 +377,20 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
 
             try:
                 bid, records = runner.record(
-                    preview, expire_at=expire_at,
-                    allow_second=bool(getattr(args, "allow_second", False)))
+                    preview,
+                    expire_at=expire_at,
+                    allow_second=bool(getattr(args, "allow_second", False)),
+                )
             except (PlanRefused, HistoryError) as exc:
-                return out.result(EXIT_REFUSED if isinstance(exc, PlanRefused) else
-                                  EXIT_SERVICE, {"state": "failed"},
-                                  f"turktui: not sent: {safe(exc)}")
+                return out.result(
+                    EXIT_REFUSED if isinstance(exc, PlanRefused) else EXIT_SERVICE,
+                    {"state": "failed"},
+                    f"turktui: not sent: {safe(exc)}",
+                )
             out.info(f"Recorded batch {bid} ({len(records):,} requests); sending\u2026")
-            report = _run(runner, lambda: runner.send(bid, records,
-                                                      member=_member_printer(out)), out)
+            report = _run(
+                runner, lambda: runner.send(bid, records, member=_member_printer(out)), out
+            )
         finally:
             history.close()
         refused_lines = preview.refused_count
@@ -356,8 +416,9 @@ def _with_time(line: Any, seconds: float, now: datetime) -> Any:
     try:
         check_expiration(add_time(line.hit.expiration, seconds, now), line.hit.expiration, now)
     except InputProblem as exc:
-        return BulkLine(line.hit, LineStatus.REFUSED, None, line.hit.max_assignments,
-                        f"time: {exc}")
+        return BulkLine(
+            line.hit, LineStatus.REFUSED, None, line.hit.max_assignments, f"time: {exc}"
+        )
     return line
 
 
@@ -382,16 +443,16 @@ def _add_time_each(args: argparse.Namespace, out: Out, seconds: float) -> int:
         try:
             ids = list(dict.fromkeys(ids + read_ids(args.from_file)))
         except (OSError, UnicodeError) as exc:
-            return out.result(EXIT_USAGE, {"state": "usage"},
-                              f"turktui: --from-file: {safe(exc)}")
+            return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: --from-file: {safe(exc)}")
     severity = {EXIT_OK: 0, EXIT_REFUSED: 1, EXIT_SERVICE: 2, EXIT_UNKNOWN: 3}
     results: list[dict[str, Any]] = []
     codes: list[int] = []
 
     def done(hit_id: str, code: int, state: str, message: str, **extra: Any) -> None:
         codes.append(code)
-        results.append({"hit_id": hit_id, "exit_code": code, "state": state,
-                        "message": message, **extra})
+        results.append(
+            {"hit_id": hit_id, "exit_code": code, "state": state, "message": message, **extra}
+        )
         (out.say if code == EXIT_OK else out.info)(f"{safe(hit_id)}: {message}")
 
     conn = open_connection(args)
@@ -414,62 +475,95 @@ def _add_time_each(args: argparse.Namespace, out: Out, seconds: float) -> int:
                 except RequestRefused as exc:
                     done(hit_id, EXIT_REFUSED, "refused", f"refused: {safe(exc.message)}")
                     continue
-                except (ConfigurationError, CredentialsMissing, CredentialsExpired,
-                        AccessDenied) as exc:
-                    return out.result(EXIT_USAGE, {"state": "usage"},
-                                      f"turktui: {safe(exc.message)}")
+                except (
+                    ConfigurationError,
+                    CredentialsMissing,
+                    CredentialsExpired,
+                    AccessDenied,
+                ) as exc:
+                    return out.result(
+                        EXIT_USAGE, {"state": "usage"}, f"turktui: {safe(exc.message)}"
+                    )
                 except TurkError as exc:
-                    done(hit_id, EXIT_SERVICE, "failed",
-                         f"cannot read the HIT: {safe(exc.message)}")
+                    done(
+                        hit_id, EXIT_SERVICE, "failed", f"cannot read the HIT: {safe(exc.message)}"
+                    )
                     continue
                 try:
-                    plan = engine.plan(hit, 0, add_time(hit.expiration, seconds,
-                                                        engine.clock()))
+                    plan = engine.plan(hit, 0, add_time(hit.expiration, seconds, engine.clock()))
                 except PlanRefused as exc:
-                    done(hit_id, EXIT_REFUSED, "refused",
-                         f"refused (nothing sent): {safe(exc.message)}", error_code=exc.code)
+                    done(
+                        hit_id,
+                        EXIT_REFUSED,
+                        "refused",
+                        f"refused (nothing sent): {safe(exc.message)}",
+                        error_code=exc.code,
+                    )
                     continue
-                out.info(f"  {safe(hit_id)}: expiration {iso(hit.expiration)} \u2192 "
-                         f"{iso(plan.expire_at)}")
+                out.info(
+                    f"  {safe(hit_id)}: expiration {iso(hit.expiration)} \u2192 "
+                    f"{iso(plan.expire_at)}"
+                )
                 plans.append(plan)
             if plans:
-                declined = confirm_spend(env, f"Add {safe(args.add_time)} to {len(plans)} "
-                                         "HIT expiration(s)", args.yes)
+                declined = confirm_spend(
+                    env, f"Add {safe(args.add_time)} to {len(plans)} HIT expiration(s)", args.yes
+                )
                 if declined is not None:
-                    return out.result(declined.code, {"state": declined.state,
-                                                      "results": results}, declined.message)
+                    return out.result(
+                        declined.code,
+                        {"state": declined.state, "results": results},
+                        declined.message,
+                    )
             for plan in plans:
                 hit_id = plan.hit.hit_id
                 try:
                     outcome = engine.execute(plan)
                 except PlanRefused as exc:
-                    done(hit_id, EXIT_REFUSED, "refused",
-                         f"refused (nothing sent): {safe(exc.message)}", error_code=exc.code)
+                    done(
+                        hit_id,
+                        EXIT_REFUSED,
+                        "refused",
+                        f"refused (nothing sent): {safe(exc.message)}",
+                        error_code=exc.code,
+                    )
                     continue
                 except OutcomeNotRecorded as exc:
-                    done(hit_id, EXIT_UNKNOWN if exc.maybe_sent else EXIT_SERVICE,
-                         "unknown" if exc.maybe_sent else "failed", safe(exc))
+                    done(
+                        hit_id,
+                        EXIT_UNKNOWN if exc.maybe_sent else EXIT_SERVICE,
+                        "unknown" if exc.maybe_sent else "failed",
+                        safe(exc),
+                    )
                     continue
                 except HistoryError as exc:
                     done(hit_id, EXIT_SERVICE, "failed", f"not sent: {safe(exc)}")
                     continue
                 record = outcome.record
-                done(hit_id, record_exit_code(record), record.state.value,
-                     safe(outcome.message), record_id=record.id, change=record.change_label,
-                     expire_at=record.expire_at.isoformat() if record.expire_at else None)
+                done(
+                    hit_id,
+                    record_exit_code(record),
+                    record.state.value,
+                    safe(outcome.message),
+                    record_id=record.id,
+                    change=record.change_label,
+                    expire_at=record.expire_at.isoformat() if record.expire_at else None,
+                )
         finally:
             history.close()
     finally:
         conn.close()
     code = max(codes, key=lambda c: severity.get(c, 4)) if codes else EXIT_OK
     ok = sum(1 for c in codes if c == EXIT_OK)
-    return out.result(code, {"results": results},
-                      f"turktui: time added to {ok} of {len(ids)} HITs")
+    return out.result(code, {"results": results}, f"turktui: time added to {ok} of {len(ids)} HITs")
 
 
 def _preview_only(preview: Any) -> dict[str, Any]:
-    return {k: v for k, v in _payload(_EmptyReport(), preview).items()
-            if k in ("preview", "total_cost", "total_assignments")}
+    return {
+        k: v
+        for k, v in _payload(_EmptyReport(), preview).items()
+        if k in ("preview", "total_cost", "total_assignments")
+    }
 
 
 class _EmptyReport:
@@ -496,21 +590,27 @@ def _retry(args: argparse.Namespace, out: Out) -> int:
             bid = args.retry_batch
             members = history.batch_records(bid)
             if not members:
-                return out.result(EXIT_USAGE, {"state": "usage"},
-                                  f"turktui: no batch {safe(bid)} in the history")
-            runner = BatchRunner(Engine(conn.service(), history, conn.env),
-                                 workers=args.workers)
+                return out.result(
+                    EXIT_USAGE, {"state": "usage"}, f"turktui: no batch {safe(bid)} in the history"
+                )
+            runner = BatchRunner(Engine(conn.service(), history, conn.env), workers=args.workers)
             pending = runner.pending(bid)
-            out.info(f"Batch {safe(bid)}: {len(members):,} members, {len(pending):,} to "
-                     "re-send with their recorded tokens")
-            declined = (confirm_spend(conn.env, f"Re-send {len(pending):,} requests",
-                                      args.yes) if pending else None)
+            out.info(
+                f"Batch {safe(bid)}: {len(members):,} members, {len(pending):,} to "
+                "re-send with their recorded tokens"
+            )
+            declined = (
+                confirm_spend(conn.env, f"Re-send {len(pending):,} requests", args.yes)
+                if pending
+                else None
+            )
             if declined is not None:
                 return out.result(declined.code, {"state": declined.state}, declined.message)
             report = _run(runner, lambda: runner.retry(bid, member=_member_printer(out)), out)
         finally:
             history.close()
-        return out.result(batch_exit_code(report, 0), _payload(report),
-                          f"Batch {safe(bid)}: {report.summary()}")
+        return out.result(
+            batch_exit_code(report, 0), _payload(report), f"Batch {safe(bid)}: {report.summary()}"
+        )
     finally:
         conn.close()

@@ -21,20 +21,26 @@ ENV_CHOICES = ("demo", "sandbox", "production", "custom")
 def register(sub: argparse._SubParsersAction) -> None:
     fmt = argparse.RawDescriptionHelpFormatter
     history = sub.add_parser(
-        "history", help="list recorded requests (newest first)",
-        description="List recorded extension requests, newest first.", formatter_class=fmt,
+        "history",
+        help="list recorded requests (newest first)",
+        description="List recorded extension requests, newest first.",
+        formatter_class=fmt,
     )
     history.add_argument("--json", action="store_true", help="print one JSON object")
     history.add_argument("--limit", metavar="N", type=positive_int, default=20)
     history.add_argument("--filter", metavar="TEXT", help="only records mentioning TEXT")
-    history.add_argument("--unsettled", action="store_true",
-                         help="only planned/sending/unknown records")
+    history.add_argument(
+        "--unsettled", action="store_true", help="only planned/sending/unknown records"
+    )
     history.add_argument("--batch", metavar="ID", help="only the members of batch ID")
-    history.add_argument("--env", choices=ENV_CHOICES, metavar="KIND",
-                         help="only records of this environment: demo, sandbox, production or "
-                              "custom (demo records live in their own file)")
-    history.add_argument("--endpoint", metavar="URL",
-                         help="only records sent to this endpoint URL")
+    history.add_argument(
+        "--env",
+        choices=ENV_CHOICES,
+        metavar="KIND",
+        help="only records of this environment: demo, sandbox, production or "
+        "custom (demo records live in their own file)",
+    )
+    history.add_argument("--endpoint", metavar="URL", help="only records sent to this endpoint URL")
     add_connection_options(history, suppress=True)
     history.set_defaults(handler=cmd_history)
 
@@ -59,20 +65,24 @@ def cmd_history(args: argparse.Namespace) -> int:
         return out.result(EXIT_USAGE, {"records": []}, f"turktui: {exc}")
     try:
         states = UNSETTLED if args.unsettled else None
-        scope = {"text": args.filter, "states": states, "env_kind": env_kind,
-                 "endpoint": endpoint}
+        scope = {"text": args.filter, "states": states, "env_kind": env_kind, "endpoint": endpoint}
         total = history.count(**scope)
         records = history.query(**scope, limit=args.limit)
         if args.json:
             full = [history.get(r.id) or r for r in records]
-            return out.result(EXIT_OK, {"count": total, "file": str(where),
-                                        "records": [record_to_json(r) for r in full]},
-                              f"{len(records)} of {total} records")
+            return out.result(
+                EXIT_OK,
+                {"count": total, "file": str(where), "records": [record_to_json(r) for r in full]},
+                f"{len(records)} of {total} records",
+            )
         for record in records:
             print(redact_text(record_line(record)))
         scope_text = " ".join(x for x in (env_kind, endpoint) if x)
-        print(f"{len(records)} of {total} record{'s' if total != 1 else ''}"
-              + (f" on {redact_text(scope_text)}" if scope_text else "") + f" ({where})")
+        print(
+            f"{len(records)} of {total} record{'s' if total != 1 else ''}"
+            + (f" on {redact_text(scope_text)}" if scope_text else "")
+            + f" ({where})"
+        )
         if env_kind is None and endpoint is None and paths.demo_history_db.exists():
             print("demo records are kept apart: `turktui history --env demo` lists them")
         return EXIT_OK
@@ -95,17 +105,25 @@ def cmd_history_batch(args: argparse.Namespace) -> int:
     try:
         members = history.batch_records(args.batch)
         if args.json:
-            return out.result(EXIT_OK, {"batch_id": args.batch, "count": len(members),
-                                        "records": [record_to_json(history.get(r.id) or r)
-                                                    for r in members]},
-                              f"{len(members)} members")
+            return out.result(
+                EXIT_OK,
+                {
+                    "batch_id": args.batch,
+                    "count": len(members),
+                    "records": [record_to_json(history.get(r.id) or r) for r in members],
+                },
+                f"{len(members)} members",
+            )
         for record in members:
             print(record_line(record))
         states = history.batch_states(args.batch)
-        summary = ", ".join(f"{n} {s.label}" for s, n in sorted(states.items(),
-                                                                 key=lambda kv: kv[0].value))
-        print(f"batch {safe(args.batch)}: {len(members)} member"
-              f"{'s' if len(members) != 1 else ''}" + (f" ({summary})" if summary else ""))
+        summary = ", ".join(
+            f"{n} {s.label}" for s, n in sorted(states.items(), key=lambda kv: kv[0].value)
+        )
+        print(
+            f"batch {safe(args.batch)}: {len(members)} member"
+            f"{'s' if len(members) != 1 else ''}" + (f" ({summary})" if summary else "")
+        )
         return EXIT_OK
     finally:
         history.close()

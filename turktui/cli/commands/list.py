@@ -23,10 +23,25 @@ from turktui.domain.rules import extension_range
 from turktui.pipeline.policy import EXIT_OK, EXIT_SERVICE, EXIT_USAGE
 
 #: The fields of one HIT in --json/--csv, in order (MTurk's names where MTurk has one).
-FIELDS = ("HITId", "Title", "HITStatus", "MaxAssignments", "NumberOfAssignmentsAvailable",
-          "NumberOfAssignmentsPending", "NumberOfAssignmentsCompleted", "Reward",
-          "CreationTime", "Expiration", "Expired", "Extendable", "CanAdd", "HITTypeId",
-          "HITGroupId", "RequesterAnnotation", "Problem")
+FIELDS = (
+    "HITId",
+    "Title",
+    "HITStatus",
+    "MaxAssignments",
+    "NumberOfAssignmentsAvailable",
+    "NumberOfAssignmentsPending",
+    "NumberOfAssignmentsCompleted",
+    "Reward",
+    "CreationTime",
+    "Expiration",
+    "Expired",
+    "Extendable",
+    "CanAdd",
+    "HITTypeId",
+    "HITGroupId",
+    "RequesterAnnotation",
+    "Problem",
+)
 
 LIST_EPILOG = """\
 output:
@@ -49,28 +64,44 @@ HITs already printed stay valid; the listing is incomplete).
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "list", help="list HITs for scripts (JSON Lines, JSON array, CSV)",
-        description="List every HIT, streaming page by page.", epilog=LIST_EPILOG,
+        "list",
+        help="list HITs for scripts (JSON Lines, JSON array, CSV)",
+        description="List every HIT, streaming page by page.",
+        epilog=LIST_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="JSON Lines: one object per HIT")
     fmt.add_argument("--json-array", action="store_true", help="one JSON array of HITs")
     fmt.add_argument("--csv", action="store_true", help="CSV with a header row")
-    parser.add_argument("--extendable", action="store_true",
-                        help="only HITs that assignments can be added to")
+    parser.add_argument(
+        "--extendable", action="store_true", help="only HITs that assignments can be added to"
+    )
     parser.add_argument("--expired", action="store_true", help="only expired HITs")
-    parser.add_argument("--filter", metavar="TEXT",
-                        help="only HITs whose id or title contains TEXT (case-insensitive)")
-    parser.add_argument("--status", metavar="STATUS", action="append",
-                        help="only HITs with this HITStatus (e.g. Assignable, Reviewable); "
-                             "repeat for several")
+    parser.add_argument(
+        "--filter",
+        metavar="TEXT",
+        help="only HITs whose id or title contains TEXT (case-insensitive)",
+    )
+    parser.add_argument(
+        "--status",
+        metavar="STATUS",
+        action="append",
+        help="only HITs with this HITStatus (e.g. Assignable, Reviewable); repeat for several",
+    )
     add_connection_options(parser, suppress=True)
     parser.set_defaults(handler=cmd_list)
 
 
-def hit_matches(hit: Hit, now: datetime, *, text: str = "", extendable: bool = False,
-                expired: bool = False, statuses: Iterable[str] = ()) -> bool:
+def hit_matches(
+    hit: Hit,
+    now: datetime,
+    *,
+    text: str = "",
+    extendable: bool = False,
+    expired: bool = False,
+    statuses: Iterable[str] = (),
+) -> bool:
     """The app's filters (id/title text, extendable only, expired only) plus status."""
     if text:
         needle = text.casefold()
@@ -87,7 +118,9 @@ def hit_matches(hit: Hit, now: datetime, *, text: str = "", extendable: bool = F
 def hit_to_json(hit: Hit, now: datetime) -> dict[str, Any]:
     rng = extension_range(hit.max_assignments, hit.created)
     return {
-        "HITId": hit.hit_id, "Title": hit.title, "HITStatus": hit.status,
+        "HITId": hit.hit_id,
+        "Title": hit.title,
+        "HITStatus": hit.status,
         "MaxAssignments": hit.max_assignments,
         "NumberOfAssignmentsAvailable": hit.available,
         "NumberOfAssignmentsPending": hit.pending,
@@ -98,8 +131,10 @@ def hit_to_json(hit: Hit, now: datetime) -> dict[str, Any]:
         "Expired": hit.is_expired(now),
         "Extendable": bool(rng.extendable) and not hit.problem,
         "CanAdd": rng.high if rng.extendable and not hit.problem else 0,
-        "HITTypeId": hit.hit_type_id, "HITGroupId": hit.hit_group_id,
-        "RequesterAnnotation": hit.annotation, "Problem": hit.problem,
+        "HITTypeId": hit.hit_type_id,
+        "HITGroupId": hit.hit_group_id,
+        "RequesterAnnotation": hit.annotation,
+        "Problem": hit.problem,
     }
 
 
@@ -114,8 +149,10 @@ def _text_line(row: dict[str, Any]) -> str:
     title = safe(row["Title"])
     if len(title) > 40:
         title = title[:39] + "\u2026"
-    return (f"{safe(row['HITId']):<30}  {row['HITStatus']:<12} {row['MaxAssignments']:>7,} "
-            f"{row['NumberOfAssignmentsAvailable']:>6,} {row['Expiration'] or '?':<20}  {title}")
+    return (
+        f"{safe(row['HITId']):<30}  {row['HITStatus']:<12} {row['MaxAssignments']:>7,} "
+        f"{row['NumberOfAssignmentsAvailable']:>6,} {row['Expiration'] or '?':<20}  {title}"
+    )
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -129,8 +166,14 @@ def cmd_list(args: argparse.Namespace) -> int:
     statuses = tuple(s.strip() for s in (args.status or ()) if s.strip())
 
     def keep(hit: Hit) -> bool:
-        return hit_matches(hit, now, text=args.filter or "", extendable=args.extendable,
-                           expired=args.expired, statuses=statuses)
+        return hit_matches(
+            hit,
+            now,
+            text=args.filter or "",
+            extendable=args.extendable,
+            expired=args.expired,
+            statuses=statuses,
+        )
 
     out = sys.stdout
     conn = open_connection(args)
@@ -145,8 +188,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         writer([], True)
     except TurkError as exc:
         writer([], True)
-        print(f"turktui: list: {exc.message} (after {count:,} HITs; the listing is "
-              "incomplete)", file=sys.stderr)
+        print(
+            f"turktui: list: {exc.message} (after {count:,} HITs; the listing is incomplete)",
+            file=sys.stderr,
+        )
         if exc.hint:
             print(f"turktui: hint: {exc.hint}", file=sys.stderr)
         return EXIT_SERVICE
@@ -164,10 +209,12 @@ def cmd_list(args: argparse.Namespace) -> int:
 def _writer(args: argparse.Namespace, out: Any) -> Callable[[list[dict[str, Any]], bool], None]:
     """A function (rows, last) that writes a page's rows (and the closing part)."""
     if args.json:
+
         def jsonl(rows: list[dict[str, Any]], last: bool) -> None:
             if rows:
                 out.write("".join(json.dumps(r, ensure_ascii=True) + "\n" for r in rows))
                 out.flush()
+
         return jsonl
     if args.json_array:
         state = {"first": True, "closed": False}
@@ -177,8 +224,9 @@ def _writer(args: argparse.Namespace, out: Any) -> Callable[[list[dict[str, Any]
                 return
             parts = []
             for row in rows:
-                parts.append(("[\n" if state["first"] else ",\n") + json.dumps(row,
-                                                                            ensure_ascii=True))
+                parts.append(
+                    ("[\n" if state["first"] else ",\n") + json.dumps(row, ensure_ascii=True)
+                )
                 state["first"] = False
             if last:
                 parts.append("[]\n" if state["first"] else "\n]\n")
@@ -186,6 +234,7 @@ def _writer(args: argparse.Namespace, out: Any) -> Callable[[list[dict[str, Any]
             if parts:
                 out.write("".join(parts))
                 out.flush()
+
         return array
     if args.csv:
         buf = io.StringIO()
@@ -199,10 +248,12 @@ def _writer(args: argparse.Namespace, out: Any) -> Callable[[list[dict[str, Any]
                 out.flush()
                 buf.seek(0)
                 buf.truncate()
+
         return comma
 
     def text(rows: list[dict[str, Any]], last: bool) -> None:
         if rows:
             out.write("".join(_text_line(r) + "\n" for r in rows))
             out.flush()
+
     return text

@@ -33,22 +33,26 @@ MaxAssignments with the values before/after recorded for the request. Production
 non-loopback custom) requests are confirmed one by one unless --yes. An endpoint that
 cannot be reached is named, with the exact command to retry, and the exit code is 5.
 
-""" + EXIT_CODES.replace("the assignments were added (or were already added by this token)",
-                         "every unsettled request was settled")
+""" + EXIT_CODES.replace(
+    "the assignments were added (or were already added by this token)",
+    "every unsettled request was settled",
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     fmt = argparse.RawDescriptionHelpFormatter
     resolve = sub.add_parser(
-        "resolve", help="settle requests whose outcome is unknown",
-        description="Settle unknown/unfinished requests.", epilog=RESOLVE_EPILOG,
+        "resolve",
+        help="settle requests whose outcome is unknown",
+        description="Settle unknown/unfinished requests.",
+        epilog=RESOLVE_EPILOG,
         formatter_class=fmt,
     )
-    resolve.add_argument("--yes", "-y", action="store_true",
-                         help="act without asking (otherwise: list and ask)")
+    resolve.add_argument(
+        "--yes", "-y", action="store_true", help="act without asking (otherwise: list and ask)"
+    )
     resolve.add_argument("--json", action="store_true", help="print one JSON object")
-    resolve.add_argument("--batch", metavar="ID",
-                         help="only the unsettled members of batch ID")
+    resolve.add_argument("--batch", metavar="ID", help="only the unsettled members of batch ID")
     add_connection_options(resolve, suppress=True)
     resolve.set_defaults(handler=cmd_resolve)
 
@@ -74,8 +78,15 @@ def cmd_resolve(args: argparse.Namespace) -> int:
         conn.close()
 
 
-def resolve_records(args: argparse.Namespace, conn: Any, history: Any, records: list[Any],
-                    out: Out, *, label: str = "") -> int:
+def resolve_records(
+    args: argparse.Namespace,
+    conn: Any,
+    history: Any,
+    records: list[Any],
+    out: Out,
+    *,
+    label: str = "",
+) -> int:
     """Settle `records` (unsettled) each at its own endpoint: list, confirm, resolve, report.
     Used by `turktui resolve` and `turktui resolve --batch ID`."""
     from turktui.domain.records import State, describe_owner, record_to_json
@@ -92,36 +103,51 @@ def resolve_records(args: argparse.Namespace, conn: Any, history: Any, records: 
     if not records:
         return out.result(EXIT_OK, {"records": []}, f"Nothing to resolve{label}.")
     if conn.env.read_only:
-        return out.result(EXIT_USAGE, {"records": [record_to_json(r) for r in records]},
-                          f"turktui: read-only session: {len(records)} unsettled "
-                          "request(s) left as they are")
+        return out.result(
+            EXIT_USAGE,
+            {"records": [record_to_json(r) for r in records]},
+            f"turktui: read-only session: {len(records)} unsettled request(s) left as they are",
+        )
     override = getattr(args, "profile", None)  # --profile: use it for every record
     groups = group_by_target(records, profile=override)
     planner = Engine(None, history, conn.env)
     for target, group in groups.items():
         out.info(f"{target.label}: {len(group)} unsettled")
         for record in group:
-            how = ("re-send with its original token (if MTurk's clock agrees)"
-                   if planner.can_resend(record)
-                   else "compare MaxAssignments (token window over: no re-send)")
+            how = (
+                "re-send with its original token (if MTurk's clock agrees)"
+                if planner.can_resend(record)
+                else "compare MaxAssignments (token window over: no re-send)"
+            )
             if record.state is State.PLANNED:
                 how = "mark as never sent"
             if planner.is_live(record):
-                how = (f"left alone: being sent by a running process "
-                       f"({describe_owner(record.owner)})")
+                how = (
+                    f"left alone: being sent by a running process ({describe_owner(record.owner)})"
+                )
             out.info(f"  {record_line(record)}  \u2192 {how}")
     allowed = _ask_resolve(args, groups, conn.settings.confirm_custom)
     if isinstance(allowed, int):
         code = allowed
-        message = ("turktui: pass --yes to resolve without a terminal"
-                   if code == EXIT_USAGE else "Cancelled.")
+        message = (
+            "turktui: pass --yes to resolve without a terminal"
+            if code == EXIT_USAGE
+            else "Cancelled."
+        )
         return out.result(code, {"records": [record_to_json(r) for r in records]}, message)
     service = conn.service()
-    make = like_service_factory(service, connect_timeout=conn.settings.connect_timeout,
-                                read_timeout=conn.settings.read_timeout)
+    make = like_service_factory(
+        service,
+        connect_timeout=conn.settings.connect_timeout,
+        read_timeout=conn.settings.read_timeout,
+    )
     reports = resolve_everywhere(
-        records, history, make, reuse=(conn.env, service),
-        confirm_custom=conn.settings.confirm_custom, profile=override,
+        records,
+        history,
+        make,
+        reuse=(conn.env, service),
+        confirm_custom=conn.settings.confirm_custom,
+        profile=override,
         allow=lambda r: r.id in allowed,
         on_outcome=lambda o: out.say(f"#{o.record.id}: {safe(o.message)}"),
     )
@@ -134,30 +160,45 @@ def resolve_records(args: argparse.Namespace, conn: Any, history: Any, records: 
     unknown = sum(r.still_unknown + len(r.skipped) for r in reports)
     settled = sum(r.settled for r in reports)
     code = resolve_exit_code(unknown, results)
-    message = (f"{settled} settled, {unknown} still unknown" if unknown
-               else f"{settled} settled")
+    message = f"{settled} settled, {unknown} still unknown" if unknown else f"{settled} settled"
     payload = {
         "records": [record_to_json(r) for r in results],
-        "endpoints": [{"environment": r.target.env_kind, "endpoint": r.target.endpoint,
-                       "profile": r.target.profile, "settled": r.settled,
-                       "still_unknown": r.still_unknown + len(r.skipped),
-                       "unreachable": r.unreachable,
-                       "retry": r.target.retry_command()} for r in reports],
+        "endpoints": [
+            {
+                "environment": r.target.env_kind,
+                "endpoint": r.target.endpoint,
+                "profile": r.target.profile,
+                "settled": r.settled,
+                "still_unknown": r.still_unknown + len(r.skipped),
+                "unreachable": r.unreachable,
+                "retry": r.target.retry_command(),
+            }
+            for r in reports
+        ],
     }
     return out.result(code, payload, message + label)
 
 
-def _ask_resolve(args: argparse.Namespace, groups: dict[Any, list[Any]],
-                 confirm_custom: bool) -> set[int] | int:
+def _ask_resolve(
+    args: argparse.Namespace, groups: dict[Any, list[Any]], confirm_custom: bool
+) -> set[int] | int:
     """Which records may be resolved: one question for the harmless ones, one per record
     where money may be spent (production, non-loopback custom). An int is an exit code."""
     everything = {r.id for group in groups.values() for r in group}
     if args.yes:
         return everything
-    plain = [r for t, g in groups.items() for r in g
-             if not t.environment(confirm_custom=confirm_custom).needs_confirmation]
-    careful = [(t, r) for t, g in groups.items() for r in g
-               if t.environment(confirm_custom=confirm_custom).needs_confirmation]
+    plain = [
+        r
+        for t, g in groups.items()
+        for r in g
+        if not t.environment(confirm_custom=confirm_custom).needs_confirmation
+    ]
+    careful = [
+        (t, r)
+        for t, g in groups.items()
+        for r in g
+        if t.environment(confirm_custom=confirm_custom).needs_confirmation
+    ]
     allowed: set[int] = set()
     if plain:
         answer = ask(f"Resolve {len(plain)} request(s) (demo/sandbox/local)?")
@@ -168,8 +209,10 @@ def _ask_resolve(args: argparse.Namespace, groups: dict[Any, list[Any]],
         allowed |= {r.id for r in plain}
     for target, record in careful:
         env = target.environment(confirm_custom=confirm_custom)
-        answer = ask(f"Resolve #{record.id} ({record.change_label} on HIT {safe(record.hit_id)}) "
-                          f"on {env.confirm_words}? It may be re-sent with its token")
+        answer = ask(
+            f"Resolve #{record.id} ({record.change_label} on HIT {safe(record.hit_id)}) "
+            f"on {env.confirm_words}? It may be re-sent with its token"
+        )
         if answer is None:
             return EXIT_USAGE
         if answer:
@@ -192,13 +235,18 @@ def cmd_resolve_batch(args: argparse.Namespace) -> int:
         try:
             members = history.batch_records(args.batch)
             if not members:
-                return out.result(EXIT_USAGE, {"records": []},
-                                  f"turktui: no batch {safe(args.batch)} in the history")
+                return out.result(
+                    EXIT_USAGE,
+                    {"records": []},
+                    f"turktui: no batch {safe(args.batch)} in the history",
+                )
             pending = [history.get(r.id) or r for r in members if not r.settled]
-            out.info(f"Batch {safe(args.batch)}: {len(members)} member(s), "
-                     f"{len(pending)} unsettled")
-            return resolve_records(args, conn, history, pending, out,
-                                   label=f" in batch {safe(args.batch)}")
+            out.info(
+                f"Batch {safe(args.batch)}: {len(members)} member(s), {len(pending)} unsettled"
+            )
+            return resolve_records(
+                args, conn, history, pending, out, label=f" in batch {safe(args.batch)}"
+            )
         finally:
             history.close()
     finally:

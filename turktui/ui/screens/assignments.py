@@ -42,8 +42,14 @@ def assignment_cells(a: Assignment) -> tuple[str, ...]:
     status = a.status or "?"
     if a.problem:
         status += " !"
-    return (one_line(a.assignment_id), one_line(a.worker_id), one_line(status),
-            _when(a.accept_time), _when(a.submit_time), _when(a.auto_approval_time))
+    return (
+        one_line(a.assignment_id),
+        one_line(a.worker_id),
+        one_line(status),
+        _when(a.accept_time),
+        _when(a.submit_time),
+        _when(a.auto_approval_time),
+    )
 
 
 SORT_KEYS = {
@@ -61,8 +67,10 @@ def counts_text(hit: Hit, rows: list[Assignment] | None, error: str = "") -> Tex
     text.append(f"Assignments of HIT {sanitize(hit.hit_id)}", style="bold")
     text.append(f"  \u201c{one_line(hit.title, max_length=60)}\u201d\n")
     if error:
-        text.append(f"Could not list the assignments: {one_line(error, max_length=300)} "
-                    "(r to retry)", style="bold red")
+        text.append(
+            f"Could not list the assignments: {one_line(error, max_length=300)} (r to retry)",
+            style="bold red",
+        )
         return text
     if rows is None:
         text.append("Listing assignments\u2026 (ListAssignmentsForHIT, every page)")
@@ -70,9 +78,11 @@ def counts_text(hit: Hit, rows: list[Assignment] | None, error: str = "") -> Tex
     counts = count_by_status(rows)
     text.append(f"{len(rows):,} listed: ")
     text.append(", ".join(f"{n:,} {status}" for status, n in counts.items()))
-    text.append(f"  \u00b7 HIT: max {hit.max_assignments:,}, {hit.pending:,} in progress "
-                "(not listed by MTurk), "
-                f"{hit.available:,} available")
+    text.append(
+        f"  \u00b7 HIT: max {hit.max_assignments:,}, {hit.pending:,} in progress "
+        "(not listed by MTurk), "
+        f"{hit.available:,} available"
+    )
     return text
 
 
@@ -98,8 +108,12 @@ class AssignmentsScreen(Screen[None]):
         self.error = ""
         self.loads = 0
         self.table: VirtualTable[Assignment] = VirtualTable(
-            ListModel(lambda a: a.assignment_id), COLUMNS, assignment_cells,
-            sort_keys=SORT_KEYS, id="asg-table")
+            ListModel(lambda a: a.assignment_id),
+            COLUMNS,
+            assignment_cells,
+            sort_keys=SORT_KEYS,
+            id="asg-table",
+        )
         self.table.empty_message = "Listing assignments\u2026"
 
     def compose(self) -> ComposeResult:
@@ -128,8 +142,14 @@ class AssignmentsScreen(Screen[None]):
                 return
             self.post_message(self.Listed(rows, ""))
 
-        self.run_worker(work, thread=True, group="assignments", exclusive=True,
-                        exit_on_error=False, name=f"assignments {hit_id}")
+        self.run_worker(
+            work,
+            thread=True,
+            group="assignments",
+            exclusive=True,
+            exit_on_error=False,
+            name=f"assignments {hit_id}",
+        )
 
     class Listed(Message):
         """The worker's answer: every assignment, or why there are none."""
@@ -161,7 +181,8 @@ class AssignmentsScreen(Screen[None]):
     def _show(self) -> None:
         if self.is_mounted:
             self.query_one("#asg-counts", Static).update(
-                counts_text(self.hit, self.loaded, self.error))
+                counts_text(self.hit, self.loaded, self.error)
+            )
 
     def action_close(self) -> None:
         self.dismiss()
@@ -172,8 +193,11 @@ class AssignmentsScreen(Screen[None]):
     def action_sort_next(self) -> None:
         keys = [c.key for c in COLUMNS]
         current = self.table.sort_key
-        nxt = keys[0] if current is None else (
-            keys[keys.index(current) + 1] if keys.index(current) + 1 < len(keys) else None)
+        nxt = (
+            keys[0]
+            if current is None
+            else (keys[keys.index(current) + 1] if keys.index(current) + 1 < len(keys) else None)
+        )
         self.table.sort_by(nxt, reverse=False)
 
     def action_copy_worker(self) -> None:

@@ -61,8 +61,11 @@ from turktui.ui.widgets.vtable import Column, VirtualTable
 MODES = (
     ("add", "Add N to each HIT", "Assignments to add to each HIT"),
     ("top-up", "Top up to a target maximum (under 10: at most 9)", "Target maximum"),
-    ("nine", "Top up to 9 (HITs under 10); add N to HITs at 10+",
-     "Add to HITs at 10+ (empty or 0: leave them)"),
+    (
+        "nine",
+        "Top up to 9 (HITs under 10); add N to HITs at 10+",
+        "Add to HITs at 10+ (empty or 0: leave them)",
+    ),
 )
 _STATUS_MARK = {
     LineStatus.SEND: "\u2713 send",
@@ -114,8 +117,15 @@ class _Verdict:
 
 def _line_cells(line: BulkLine) -> tuple[str, ...]:
     hit = line.hit
-    return (one_line(hit.hit_id), one_line(hit.title), f"{hit.max_assignments:,}",
-            _STATUS_MARK[line.status], line.change_text, line.cost_text, one_line(line.reason))
+    return (
+        one_line(hit.hit_id),
+        one_line(hit.title),
+        f"{hit.max_assignments:,}",
+        _STATUS_MARK[line.status],
+        line.change_text,
+        line.cost_text,
+        one_line(line.reason),
+    )
 
 
 PREVIEW_COLUMNS = (
@@ -137,8 +147,9 @@ class PreviewTable(VirtualTable[int]):
     flex_min = 12
 
     def __init__(self, screen: BulkScreen, **kwargs: Any) -> None:
-        super().__init__(ListModel(str), PREVIEW_COLUMNS,
-                         lambda i: _line_cells(screen.line(i)), **kwargs)
+        super().__init__(
+            ListModel(str), PREVIEW_COLUMNS, lambda i: _line_cells(screen.line(i)), **kwargs
+        )
 
 
 class BulkScreen(ModalScreen[BulkPreview | None]):
@@ -208,14 +219,20 @@ class BulkScreen(ModalScreen[BulkPreview | None]):
     def compose(self) -> ComposeResult:
         n = len(self.hits)
         with Vertical(id="bulk-dialog"):
-            yield Static(Text(f"Bulk extension: {n:,} marked HIT{'s' if n != 1 else ''} "
-                              f"\u00b7 {one_line(self.ctx.env.kind.banner)}"), id="bulk-title")
+            yield Static(
+                Text(
+                    f"Bulk extension: {n:,} marked HIT{'s' if n != 1 else ''} "
+                    f"\u00b7 {one_line(self.ctx.env.kind.banner)}"
+                ),
+                id="bulk-title",
+            )
             with RadioSet(id="bulk-mode"):
                 for i, (key, label, _) in enumerate(MODES):
                     yield RadioButton(label, value=i == 0, id=f"mode-{key}")
             with Horizontal(id="bulk-row"):
-                yield Input("", placeholder=MODES[0][2], id="bulk-number",
-                            validators=[ModeValidator(self)])
+                yield Input(
+                    "", placeholder=MODES[0][2], id="bulk-number", validators=[ModeValidator(self)]
+                )
                 yield Static(Text(""), id="bulk-problem", markup=False)
             yield PreviewTable(self, id="bulk-preview")
             yield Static(Text(""), id="bulk-totals", markup=False)
@@ -282,8 +299,7 @@ class BulkScreen(ModalScreen[BulkPreview | None]):
             gc.freeze()
             self.post_message(self.Planned(generation, preview, _Verdict.of(preview)))
 
-        self.run_worker(plan, thread=True, exclusive=True, group="bulk-plan",
-                        exit_on_error=False)
+        self.run_worker(plan, thread=True, exclusive=True, group="bulk-plan", exit_on_error=False)
 
     @on(Planned)
     def _planned(self, message: Planned) -> None:
@@ -325,8 +341,12 @@ class BulkScreen(ModalScreen[BulkPreview | None]):
     @property
     def can_send(self) -> bool:
         v = self._verdict
-        return (self.preview is not None and v is not None and v.send_count > 0
-                and v.sufficient is not False)
+        return (
+            self.preview is not None
+            and v is not None
+            and v.send_count > 0
+            and v.sufficient is not False
+        )
 
     @on(RadioSet.Changed, "#bulk-mode")
     def _mode_changed(self, event: RadioSet.Changed) -> None:
@@ -386,9 +406,16 @@ class MemberTable(VirtualTable[MemberRow]):
     flex_min = 20
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(ListModel(lambda row: row.key), MEMBER_COLUMNS,
-                         lambda row: (str(row.record_id), one_line(row.hit_id),
-                                      one_line(row.status, max_length=200)), **kwargs)
+        super().__init__(
+            ListModel(lambda row: row.key),
+            MEMBER_COLUMNS,
+            lambda row: (
+                str(row.record_id),
+                one_line(row.hit_id),
+                one_line(row.status, max_length=200),
+            ),
+            **kwargs,
+        )
 
 
 def _member_row(rec: Record, cancelled: bool = False) -> MemberRow:
@@ -438,8 +465,9 @@ class BatchScreen(ModalScreen[None]):
             self.report = report
             self.error = error
 
-    def __init__(self, title: str, *, on_cancel: Callable[[], None],
-                 on_retry: Callable[[BatchScreen], None]) -> None:
+    def __init__(
+        self, title: str, *, on_cancel: Callable[[], None], on_retry: Callable[[BatchScreen], None]
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.on_cancel = on_cancel
@@ -485,13 +513,13 @@ class BatchScreen(ModalScreen[None]):
         table = self.query_one(MemberTable)
         table.append_rows([_member_row(rec) for rec in message.records])
         self.query_one("#batch-title", Static).update(
-            Text(one_line(f"{self.title_text} \u00b7 batch {message.batch_id}")))
+            Text(one_line(f"{self.title_text} \u00b7 batch {message.batch_id}"))
+        )
 
     def on_batch_screen_progress(self, message: Progress) -> None:
         p = message.progress
         self.progress = p
-        self.query_one("#batch-bar", ProgressBar).update(total=max(1, p.total),
-                                                         progress=p.finished)
+        self.query_one("#batch-bar", ProgressBar).update(total=max(1, p.total), progress=p.finished)
         text = f"{p.done:,} done \u00b7 {p.failed:,} failed \u00b7 {p.remaining:,} remaining"
         if p.cancelled and self.running:
             text += " \u00b7 cancelling: requests in flight finish and are recorded"
@@ -513,7 +541,8 @@ class BatchScreen(ModalScreen[None]):
         else:
             cancelled = message.report.cancelled
             self.query_one(MemberTable).update_rows(
-                _member_row(rec, cancelled) for rec in message.report.records)
+                _member_row(rec, cancelled) for rec in message.report.records
+            )
             text = message.report.summary()
             if message.report.retryable:
                 text += " \u00b7 r: retry what did not succeed (same tokens)"
@@ -522,7 +551,8 @@ class BatchScreen(ModalScreen[None]):
             counts.update(Text(one_line(text, max_length=300)))
             done = message.report.succeeded
             self.query_one("#batch-bar", ProgressBar).update(
-                total=max(1, len(message.report.records)), progress=done)
+                total=max(1, len(message.report.records)), progress=done
+            )
         self._buttons()
 
     def start_retry(self) -> None:
@@ -536,7 +566,8 @@ class BatchScreen(ModalScreen[None]):
         if self.running:
             self.on_cancel()
             self.query_one("#batch-counts", Static).update(
-                Text("Cancelling: requests in flight finish and are recorded\u2026"))
+                Text("Cancelling: requests in flight finish and are recorded\u2026")
+            )
 
     @on(Button.Pressed, "#batch-retry")
     def action_retry(self) -> None:
@@ -546,24 +577,34 @@ class BatchScreen(ModalScreen[None]):
     @on(Button.Pressed, "#batch-close")
     def action_close(self) -> None:
         if self.running:
-            self.notify("The batch keeps running in the background; its results go to the "
-                        "history (h).", markup=False)
+            self.notify(
+                "The batch keeps running in the background; its results go to the history (h).",
+                markup=False,
+            )
         self.dismiss(None)
 
 
 def batch_confirm_text(preview: BulkPreview, banner: str) -> str:
     """The production confirmation: the totals restated, and the first few HITs."""
-    lines = [f"{banner}: {preview.mode.describe()}", "",
-             f"Send {preview.send_count:,} request{'s' if preview.send_count != 1 else ''} "
-             f"(one token per HIT): +{preview.total_assignments:,} assignments in all.",
-             f"Total cost: {format_money(preview.total_cost)}"
-             + ("" if preview.cost_known else " plus HITs with an unknown reward")
-             + (f"; balance {format_money(preview.balance)}" if preview.balance is not None
-                else "; balance unknown") + ".",
-             ]
+    lines = [
+        f"{banner}: {preview.mode.describe()}",
+        "",
+        f"Send {preview.send_count:,} request{'s' if preview.send_count != 1 else ''} "
+        f"(one token per HIT): +{preview.total_assignments:,} assignments in all.",
+        f"Total cost: {format_money(preview.total_cost)}"
+        + ("" if preview.cost_known else " plus HITs with an unknown reward")
+        + (
+            f"; balance {format_money(preview.balance)}"
+            if preview.balance is not None
+            else "; balance unknown"
+        )
+        + ".",
+    ]
     if preview.refused_count or preview.nothing_count:
-        lines.append(f"Not sent: {preview.refused_count:,} refused, "
-                     f"{preview.nothing_count:,} with nothing to do.")
+        lines.append(
+            f"Not sent: {preview.refused_count:,} refused, "
+            f"{preview.nothing_count:,} with nothing to do."
+        )
     lines.append("")
     for line in preview.to_send[:6]:
         lines.append(f"  {one_line(line.hit.hit_id)}  {line.change_text}  {line.cost_text}")

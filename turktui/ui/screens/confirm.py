@@ -34,8 +34,15 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("n,escape", "no", "Cancel"),
     ]
 
-    def __init__(self, title: str, body: str, *, yes: str = "Yes, send", no: str = "Cancel",
-                 danger: bool = False) -> None:
+    def __init__(
+        self,
+        title: str,
+        body: str,
+        *,
+        yes: str = "Yes, send",
+        no: str = "Cancel",
+        danger: bool = False,
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.body = body

@@ -92,9 +92,17 @@ def detail_rows(hit: Hit, ctx: AppContext) -> list[tuple[str, Text]]:
 
     rows: list[tuple[str, Text]] = []
     if hit.problem:
-        rows.append(("\u26a0 Unreadable", Text(
-            f"MTurk sent data turktui cannot trust ({hit.problem}); shown as received, "
-            "never extended.", style="bold", overflow="fold")))
+        rows.append(
+            (
+                "\u26a0 Unreadable",
+                Text(
+                    f"MTurk sent data turktui cannot trust ({hit.problem}); shown as received, "
+                    "never extended.",
+                    style="bold",
+                    overflow="fold",
+                ),
+            )
+        )
     rows += [
         ("HIT id", lit(hit.hit_id)),
         ("Title", lit(hit.title)),
@@ -119,8 +127,10 @@ def detail_rows(hit: Hit, ctx: AppContext) -> list[tuple[str, Text]]:
         ("Keywords", lit(hit.keywords)),
         ("Annotation", lit(hit.annotation)),
     ]
-    quals = Text(display_text("\n".join(qual_text(q) for q in hit.qualification_requirements))
-                 or "none", overflow="fold")
+    quals = Text(
+        display_text("\n".join(qual_text(q) for q in hit.qualification_requirements)) or "none",
+        overflow="fold",
+    )
     rows.append(("Qualifications", quals))
     rows.append(("Description", lit(hit.description)))
     return rows
@@ -188,8 +198,10 @@ class DetailBody(Widget):
         base = self.rich_style
         if self._strips is None or self._strips[:2] != (width, base):
             console = self.app.console
-            strips = [Strip(list(line.render(console))).adjust_cell_length(width)
-                      .apply_style(base) for line in self._lines(width)]
+            strips = [
+                Strip(list(line.render(console))).adjust_cell_length(width).apply_style(base)
+                for line in self._lines(width)
+            ]
             self._strips = (width, base, strips)
         strips = self._strips[2]
         return strips[y] if 0 <= y < len(strips) else Strip.blank(width, base)

@@ -43,7 +43,7 @@ from turktui.domain.timefmt import expires_label, iso, parse_duration
 from turktui.ui.context import AppContext
 
 DEFAULT_EXPIRE_IN = "1d"
-NOTHING_YET = ("Enter the number of assignments to add, a time to add, or both.")
+NOTHING_YET = "Enter the number of assignments to add, a time to add, or both."
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,23 +126,37 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
         env = self.ctx.env
         with Vertical(id="extend-dialog"):
             yield Static(Text("Add assignments and/or time"), id="extend-title")
-            yield Static(Text(env.kind.banner + (" \u2014 real workers, real money"
-                                                 if env.is_production else "")),
-                         id="extend-env", classes="-production" if env.is_production else "")
+            yield Static(
+                Text(
+                    env.kind.banner
+                    + (" \u2014 real workers, real money" if env.is_production else "")
+                ),
+                id="extend-env",
+                classes="-production" if env.is_production else "",
+            )
             yield Static(self._hit_text(), id="extend-hit", markup=False)
             if self.ctx.read_only:
-                yield Static(Text("Read-only session: nothing can be changed."),
-                             id="extend-blocked")
+                yield Static(
+                    Text("Read-only session: nothing can be changed."), id="extend-blocked"
+                )
             elif not self.rng.extendable and not self.time_possible:
-                yield Static(Text(range_text(self.rng) + " No time can be added either: it "
-                                  "expired more than 365 days ago."), id="extend-blocked")
+                yield Static(
+                    Text(
+                        range_text(self.rng) + " No time can be added either: it "
+                        "expired more than 365 days ago."
+                    ),
+                    id="extend-blocked",
+                )
             else:
                 if not self.rng.extendable:
-                    yield Static(Text(range_text(self.rng) + " Time can still be added."),
-                                 id="extend-blocked")
+                    yield Static(
+                        Text(range_text(self.rng) + " Time can still be added."),
+                        id="extend-blocked",
+                    )
                 else:
-                    yield Static(Text("Assignments to add (optional)", style="bold"),
-                                 classes="field-label")
+                    yield Static(
+                        Text("Assignments to add (optional)", style="bold"), classes="field-label"
+                    )
                     yield Input(
                         placeholder=f"{self.rng.low:,}\u2013{self.rng.high:,} (empty: none)",
                         validators=[CountValidator(self.rng)],
@@ -153,24 +167,38 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
                     )
                     yield Static(Text(range_text(self.rng)), id="extend-range")
                 if self.expired:
-                    yield Static(Text(
-                        "This HIT has expired: added assignments will not reopen it unless time "
-                        "is added too."), id="extend-expired")
-                yield Static(Text.assemble(
-                    ("Time to add (optional)", "bold"),
-                    " e.g. 6h, 1d, 1w; " + ("from now (expired)" if self.expired else
-                                            "added to the expiration")),
-                    classes="field-label -tight" if self.rng.extendable else "field-label")
-                yield Input(placeholder="empty: expiration unchanged", compact=True,
-                            id="extend-expire")
+                    yield Static(
+                        Text(
+                            "This HIT has expired: added assignments will not reopen it "
+                            "unless time is added too."
+                        ),
+                        id="extend-expired",
+                    )
+                yield Static(
+                    Text.assemble(
+                        ("Time to add (optional)", "bold"),
+                        " e.g. 6h, 1d, 1w; "
+                        + ("from now (expired)" if self.expired else "added to the expiration"),
+                    ),
+                    classes="field-label -tight" if self.rng.extendable else "field-label",
+                )
+                yield Input(
+                    placeholder="empty: expiration unchanged", compact=True, id="extend-expire"
+                )
                 yield Static(Text(""), id="extend-preview")
                 yield Static(Text(""), id="extend-problem")
             with Horizontal(id="extend-buttons"):
                 if not self.ctx.read_only and (self.rng.extendable or self.time_possible):
-                    yield Button("Extend" if not self.rng.extendable else "Add assignments",
-                                 id="extend-submit", variant="primary", disabled=True)
-                yield Button("Cancel" if self.rng.extendable or self.time_possible
-                             else "Close", id="extend-cancel")
+                    yield Button(
+                        "Extend" if not self.rng.extendable else "Add assignments",
+                        id="extend-submit",
+                        variant="primary",
+                        disabled=True,
+                    )
+                yield Button(
+                    "Cancel" if self.rng.extendable or self.time_possible else "Close",
+                    id="extend-cancel",
+                )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -206,12 +234,16 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
         text.append("\n")
         text.append(one_line(hit.title, max_length=78) or "(untitled)", style="bold")
         text.append("\n")
-        text.append(f"Status {one_line(hit.status) or '?'} \u00b7 max {hit.max_assignments:,} "
-                    f"\u00b7 available {hit.available:,} \u00b7 pending {hit.pending:,} "
-                    f"\u00b7 completed {hit.completed:,}\n")
-        text.append(f"Created {iso(hit.created)} \u00b7 expires {iso(hit.expiration)} "
-                    f"({expires_label(hit.expiration, now)}) \u00b7 reward "
-                    f"{format_money(hit.reward)}")
+        text.append(
+            f"Status {one_line(hit.status) or '?'} \u00b7 max {hit.max_assignments:,} "
+            f"\u00b7 available {hit.available:,} \u00b7 pending {hit.pending:,} "
+            f"\u00b7 completed {hit.completed:,}\n"
+        )
+        text.append(
+            f"Created {iso(hit.created)} \u00b7 expires {iso(hit.expiration)} "
+            f"({expires_label(hit.expiration, now)}) \u00b7 reward "
+            f"{format_money(hit.reward)}"
+        )
         return text
 
     # -- live updates ----------------------------------------------------------------------
@@ -264,22 +296,29 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
             return text
         n = self.count
         new_max = self.hit.max_assignments + n
-        text.append(f"New maximum: {self.hit.max_assignments:,} \u2192 {new_max:,} "
-                    f"(+{plural(n, 'assignment')})\n")
+        text.append(
+            f"New maximum: {self.hit.max_assignments:,} \u2192 {new_max:,} "
+            f"(+{plural(n, 'assignment')})\n"
+        )
         if self.hit.reward is None:
             text.append("Estimated cost: unknown (the HIT's reward is unknown)\n")
         else:
             cost = extension_cost(self.hit.reward, n, new_max)
-            text.append(f"Estimated cost: {format_money(cost.total)} = "
-                        f"{format_money(cost.rewards)} rewards + {format_money(cost.fee)} fee "
-                        f"({cost.tier})\n")
+            text.append(
+                f"Estimated cost: {format_money(cost.total)} = "
+                f"{format_money(cost.rewards)} rewards + {format_money(cost.fee)} fee "
+                f"({cost.tier})\n"
+            )
             if balance is None:
                 text.append("Balance available: unknown", style="")
             elif cost.total <= balance:
                 text.append(f"Balance available: {format_money(balance)} \u2014 enough")
             else:
-                text.append(f"Balance available: {format_money(balance)} \u2014 NOT enough "
-                            f"(short {format_money(cost.total - balance)})", style="bold")
+                text.append(
+                    f"Balance available: {format_money(balance)} \u2014 NOT enough "
+                    f"(short {format_money(cost.total - balance)})",
+                    style="bold",
+                )
         text.append(self._expiration_line())
         return text
 
@@ -287,12 +326,16 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
         """'Expiration: A → B (in 3 d)', or what happens to it without a time."""
         now = self.ctx.clock()
         if self.expire_at is not None:
-            return (f"\nExpiration: {iso(self.hit.expiration)} \u2192 {iso(self.expire_at)} "
-                    f"({expires_label(self.expire_at, now)})")
+            return (
+                f"\nExpiration: {iso(self.hit.expiration)} \u2192 {iso(self.expire_at)} "
+                f"({expires_label(self.expire_at, now)})"
+            )
         if self.expired:
             return "\nExpiration: unchanged (the HIT stays expired)"
-        return (f"\nExpiration: unchanged ({iso(self.hit.expiration)}, "
-                f"{expires_label(self.hit.expiration, now)})")
+        return (
+            f"\nExpiration: unchanged ({iso(self.hit.expiration)}, "
+            f"{expires_label(self.hit.expiration, now)})"
+        )
 
     def insufficient(self) -> bool:
         balance = self.ctx.balance.available if self.ctx.balance is not None else None
@@ -306,8 +349,12 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
             return
         self.query_one("#extend-preview", Static).update(self.preview_text())
         problem = self.problem
-        if problem is None and self.count is None and self.expire_at is None \
-                and not self.expire_problem:
+        if (
+            problem is None
+            and self.count is None
+            and self.expire_at is None
+            and not self.expire_problem
+        ):
             problem = NOTHING_YET
         if problem is None and self.expire_problem:
             problem = f"Expiration: {self.expire_problem}"
@@ -357,12 +404,14 @@ def describe_request(request: ExtendRequest, env_banner: str, balance: Decimal |
     hit = request.hit
     new_max = hit.max_assignments + request.n
     if request.n == 0:
-        return "\n".join([
-            f"{env_banner}: add time to HIT {one_line(hit.hit_id)} (no assignments)",
-            f"\u201c{one_line(hit.title, max_length=70)}\u201d",
-            f"Expiration {iso(hit.expiration)} \u2192 {iso(request.expire_at)}.",
-            "Workers can accept the HIT until then: its open assignments may be spent.",
-        ])
+        return "\n".join(
+            [
+                f"{env_banner}: add time to HIT {one_line(hit.hit_id)} (no assignments)",
+                f"\u201c{one_line(hit.title, max_length=70)}\u201d",
+                f"Expiration {iso(hit.expiration)} \u2192 {iso(request.expire_at)}.",
+                "Workers can accept the HIT until then: its open assignments may be spent.",
+            ]
+        )
     lines = [
         f"{env_banner}: add {plural(request.n, 'assignment')} to HIT {one_line(hit.hit_id)}",
         f"\u201c{one_line(hit.title, max_length=70)}\u201d",
@@ -370,13 +419,16 @@ def describe_request(request: ExtendRequest, env_banner: str, balance: Decimal |
     ]
     if hit.reward is not None:
         cost = extension_cost(hit.reward, request.n, new_max)
-        lines.append(f"Cost: {format_money(cost.total)} ({format_money(cost.rewards)} rewards "
-                     f"+ {format_money(cost.fee)} fee, {cost.tier}).")
+        lines.append(
+            f"Cost: {format_money(cost.total)} ({format_money(cost.rewards)} rewards "
+            f"+ {format_money(cost.fee)} fee, {cost.tier})."
+        )
     else:
         lines.append("Cost: unknown (the HIT's reward is unknown).")
     lines.append(f"Balance available: {format_money(balance)}.")
     if request.expire_at is not None:
-        lines.append(f"The expiration will be set to {iso(request.expire_at)} (from "
-                     f"{iso(hit.expiration)}).")
+        lines.append(
+            f"The expiration will be set to {iso(request.expire_at)} (from {iso(hit.expiration)})."
+        )
     lines.append("This spends real money and real workers will see it.")
     return "\n".join(lines)

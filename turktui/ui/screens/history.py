@@ -105,8 +105,15 @@ def _record_key(rec: Record) -> str:
 class Listed(Message):
     """A worker's answer to a query: the count and first page (or why not)."""
 
-    def __init__(self, generation: int, total: int, first: list[Record],
-                 error: str | None = None, indexed: bool = False, counting: bool = False) -> None:
+    def __init__(
+        self,
+        generation: int,
+        total: int,
+        first: list[Record],
+        error: str | None = None,
+        indexed: bool = False,
+        counting: bool = False,
+    ) -> None:
         super().__init__()
         #: True: `total` is what is known so far (a full first page); a Counted follows
         self.counting = counting
@@ -150,7 +157,8 @@ class RecordList(PagedTable[Record]):
     (pages of `PAGE` records read by the screen's workers, `CACHE_PAGES` kept)."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        *PagedTable.COMPONENT_CLASSES, "record-list--unsettled",
+        *PagedTable.COMPONENT_CLASSES,
+        "record-list--unsettled",
     }
     DEFAULT_CSS = """
     RecordList { height: 1fr; background: $surface; }
@@ -170,8 +178,12 @@ class RecordList(PagedTable[Record]):
             return cast(Record, self.row)
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(PagedModel(_record_key, page_size=PAGE, cache_pages=CACHE_PAGES),
-                         COLUMNS, lambda rec: record_cells(rec, bool(self._wide)), **kwargs)
+        super().__init__(
+            PagedModel(_record_key, page_size=PAGE, cache_pages=CACHE_PAGES),
+            COLUMNS,
+            lambda rec: record_cells(rec, bool(self._wide)),
+            **kwargs,
+        )
         self._wide: bool | None = None
 
     @property
@@ -217,14 +229,17 @@ class HistoryScreen(Screen[None]):
         Binding("B", "resolve_batch", "Resolve batch", show=False),
     ]
 
-    def __init__(self, history: HistoryStore | Callable[[], HistoryStore | None],
-                 resolve: Callable[[Record], None] | None = None, *,
-                 resolve_batch: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        history: HistoryStore | Callable[[], HistoryStore | None],
+        resolve: Callable[[Record], None] | None = None,
+        *,
+        resolve_batch: Callable[[str], None] | None = None,
+    ) -> None:
         """`history`: the store, or a function that opens it (called in a worker: opening
         may create or upgrade the file). The list reads through its own HistoryReader."""
         super().__init__()
-        self.history: HistoryStore | None = history if isinstance(history, HistoryStore) \
-            else None
+        self.history: HistoryStore | None = history if isinstance(history, HistoryStore) else None
         self._open_store = (lambda: history) if isinstance(history, HistoryStore) else history
         self.resolve_cb = resolve
         self.resolve_batch_cb = resolve_batch
@@ -254,8 +269,7 @@ class HistoryScreen(Screen[None]):
         yield Static(Text("Request history (newest first)"), id="history-title")
         yield RecordList(id="history-list")
         yield Static(Text("Reading the history\u2026"), id="history-count")
-        yield Input(placeholder="Filter: HIT id, title, token, state, error…",
-                    id="history-filter")
+        yield Input(placeholder="Filter: HIT id, title, token, state, error…", id="history-filter")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -266,8 +280,9 @@ class HistoryScreen(Screen[None]):
         reader, self._reader = self._reader, None
         if reader is not None:  # closed off the UI thread: a worker may still be reading
             reader.interrupt()
-            threading.Thread(target=_close_quietly, args=(reader,), daemon=True,
-                             name="history reader close").start()
+            threading.Thread(
+                target=_close_quietly, args=(reader,), daemon=True, name="history reader close"
+            ).start()
 
     @property
     def records(self) -> list[Record]:
@@ -295,14 +310,18 @@ class HistoryScreen(Screen[None]):
         """Re-count and list the newest matching records, in a worker (more on scroll)."""
         states = (State.PLANNED, State.SENDING, State.UNKNOWN) if self.only_unsettled else None
         self.generation += 1
-        self._query = HistoryQuery(text=self.filter_text, states=states,
-                                   env_kind=self.env_filter)
+        self._query = HistoryQuery(text=self.filter_text, states=states, env_kind=self.env_filter)
         self.reading = True
         if self._reader is not None:
             self._reader.interrupt()  # a search typed past: its answer would be dropped
-        self.run_worker(partial(self._list, self.generation, self._query), thread=True,
-                        exclusive=True, group="history-list", name="history list",
-                        exit_on_error=False)
+        self.run_worker(
+            partial(self._list, self.generation, self._query),
+            thread=True,
+            exclusive=True,
+            group="history-list",
+            name="history list",
+            exit_on_error=False,
+        )
 
     def _list(self, generation: int, query: HistoryQuery) -> None:
         try:
@@ -315,8 +334,9 @@ class HistoryScreen(Screen[None]):
             self.post_message(Listed(generation, len(first), first, indexed=reader.indexed))
             return
         # The first page now; counting a broad match over 100,000 rows takes longer.
-        self.post_message(Listed(generation, len(first), first, indexed=reader.indexed,
-                                 counting=True))
+        self.post_message(
+            Listed(generation, len(first), first, indexed=reader.indexed, counting=True)
+        )
         if generation != self.generation:
             return  # typed past already
         try:
@@ -325,8 +345,13 @@ class HistoryScreen(Screen[None]):
             self.post_message(Counted(generation, None, str(exc)))
 
     def _want_page(self, generation: int, page: int) -> None:
-        self.run_worker(partial(self._read_page, generation, page, self._query), thread=True,
-                        group="history-page", name="history page", exit_on_error=False)
+        self.run_worker(
+            partial(self._read_page, generation, page, self._query),
+            thread=True,
+            group="history-page",
+            name="history page",
+            exit_on_error=False,
+        )
 
     def _read_page(self, generation: int, page: int, query: HistoryQuery) -> None:
         try:
@@ -357,8 +382,7 @@ class HistoryScreen(Screen[None]):
             return
         self.total = message.total
         self.indexed = message.indexed
-        lst.set_source(self._want_page, message.total, message.first,
-                       generation=self.generation)
+        lst.set_source(self._want_page, message.total, message.first, generation=self.generation)
         if message.counting:
             self.query_one("#history-count", Static).update(Text("Counting\u2026"))
             return
@@ -382,20 +406,25 @@ class HistoryScreen(Screen[None]):
             what += f"{self.env_filter} "
         suffix = f" matching \u201c{one_line(self.filter_text)}\u201d" if self.filter_text else ""
         self.query_one("#history-count", Static).update(
-            Text(f"{self.total:,} {what}record{'s' if self.total != 1 else ''}{suffix} \u00b7 "
-                 "enter: detail \u00b7 r: resolve \u00b7 u: unsettled only \u00b7 e: env \u00b7 "
-                 "b: batch"))
+            Text(
+                f"{self.total:,} {what}record{'s' if self.total != 1 else ''}{suffix} \u00b7 "
+                "enter: detail \u00b7 r: resolve \u00b7 u: unsettled only \u00b7 e: env \u00b7 "
+                "b: batch"
+            )
+        )
 
     @on(PageRead)
     def _page_read(self, message: PageRead) -> None:
         # A page that could not be read is shown empty (never asked for again in a loop).
-        self.query_one(RecordList).put_page(message.generation, message.page,
-                                            message.rows if message.rows is not None else [])
+        self.query_one(RecordList).put_page(
+            message.generation, message.page, message.rows if message.rows is not None else []
+        )
 
     def _show_error(self, error: str) -> None:
         self._error = error
         self.query_one("#history-count", Static).update(
-            Text(one_line(f"The history cannot be read: {error}", max_length=400)))
+            Text(one_line(f"The history cannot be read: {error}", max_length=400))
+        )
 
     @property
     def current(self) -> Record | None:
@@ -462,16 +491,20 @@ class HistoryScreen(Screen[None]):
         self.post_message(DetailRead(full, batch, then))
 
     def _fetch_full(self, rec: Record, then: str) -> None:
-        self.run_worker(partial(self._read_full, rec, then), thread=True, group="history-detail",
-                        name="history record", exit_on_error=False)
+        self.run_worker(
+            partial(self._read_full, rec, then),
+            thread=True,
+            group="history-detail",
+            name="history record",
+            exit_on_error=False,
+        )
 
     @on(DetailRead)
     def _detail_read(self, message: DetailRead) -> None:
         if not self.is_current:
             return  # the operator has moved on
         if message.then == "detail":
-            self.app.push_screen(RecordScreen(message.record, self.resolve_cb,
-                                              batch=message.batch))
+            self.app.push_screen(RecordScreen(message.record, self.resolve_cb, batch=message.batch))
         elif self.resolve_cb is not None:
             self.resolve_cb(message.record)
 
@@ -496,16 +529,22 @@ class HistoryScreen(Screen[None]):
         for m in members:
             counts[state_label(m.state)] = counts.get(state_label(m.state), 0) + 1
         text = Text()
-        text.append(f"\nBatch {one_line(rec.batch_id)}: {len(members):,} members \u2014 ",
-                    style="bold")
+        text.append(
+            f"\nBatch {one_line(rec.batch_id)}: {len(members):,} members \u2014 ", style="bold"
+        )
         text.append(", ".join(f"{n:,} {label}" for label, n in counts.items()) + "\n")
         for m in members[:limit]:
             here = "\u25b6" if m.id == rec.id else " "
-            text.append(one_line(f"{here} #{m.id:<6} {state_label(m.state):<16} "
-                                 f"{m.change_label:<7} {m.hit_id}") + "\n")
+            text.append(
+                one_line(
+                    f"{here} #{m.id:<6} {state_label(m.state):<16} {m.change_label:<7} {m.hit_id}"
+                )
+                + "\n"
+            )
         if len(members) > limit:
-            text.append(f"  \u2026 and {len(members) - limit:,} more (b in the list: "
-                        "only this batch)\n")
+            text.append(
+                f"  \u2026 and {len(members) - limit:,} more (b in the list: only this batch)\n"
+            )
         return text
 
     def action_filter_batch(self) -> None:
@@ -535,8 +574,7 @@ class HistoryScreen(Screen[None]):
         if rec is None:
             return
         if rec.settled:
-            self.notify(f"Request #{rec.id} is already settled ({rec.state.label}).",
-                        markup=False)
+            self.notify(f"Request #{rec.id} is already settled ({rec.state.label}).", markup=False)
             return
         if self.resolve_cb is None:
             self._resolve_off()
@@ -546,8 +584,11 @@ class HistoryScreen(Screen[None]):
     def _resolve_off(self) -> None:
         ctx = getattr(self.app, "ctx", None)
         if ctx is not None and getattr(ctx, "read_only", False):
-            self.notify("read-only: resolving is off (it may re-send requests).",
-                        severity="warning", markup=False)
+            self.notify(
+                "read-only: resolving is off (it may re-send requests).",
+                severity="warning",
+                markup=False,
+            )
         else:
             self.notify("Resolving is not available here.", severity="warning")
 
@@ -575,11 +616,20 @@ def record_text(rec: Record) -> Text:
     else:
         row("Added", f"+{rec.n:,} (max {rec.max_before:,} \u2192 {rec.expected_after:,})")
     if rec.actual_after is not None and not rec.expiry_only:
-        row("Actual (GetHIT)", f"max {rec.actual_after:,}"
-            + (f" \u2014 CONFLICT: before {rec.max_before:,}, expected "
-               f"{rec.expected_after:,}" if rec.state is State.CONFLICT else ""))
-    row("Environment", f"{rec.env_kind} \u00b7 {redact(rec.endpoint)}"
-        + (f" \u00b7 profile {rec.profile}" if rec.profile else ""))
+        row(
+            "Actual (GetHIT)",
+            f"max {rec.actual_after:,}"
+            + (
+                f" \u2014 CONFLICT: before {rec.max_before:,}, expected {rec.expected_after:,}"
+                if rec.state is State.CONFLICT
+                else ""
+            ),
+        )
+    row(
+        "Environment",
+        f"{rec.env_kind} \u00b7 {redact(rec.endpoint)}"
+        + (f" \u00b7 profile {rec.profile}" if rec.profile else ""),
+    )
     row("Token", rec.token)
     row("Created", iso(rec.created))
     row("Updated", iso(rec.updated))
@@ -587,8 +637,12 @@ def record_text(rec: Record) -> Text:
     row("Duration", f"{rec.duration:.3f} s" if rec.duration is not None else None)
     row("Attempts", rec.attempt_count)
     if rec.expire_at is not None:
-        row("Expiration", "\u2192 now (sent as a past time)" if rec.expire_at.timestamp() <= 0
-            else f"\u2192 {iso(rec.expire_at)}")
+        row(
+            "Expiration",
+            "\u2192 now (sent as a past time)"
+            if rec.expire_at.timestamp() <= 0
+            else f"\u2192 {iso(rec.expire_at)}",
+        )
         row("Expiration state", rec.expiry_state or "pending")
         if rec.expiry_actual is not None:
             row("Expiration (GetHIT)", iso(rec.expiry_actual))
@@ -603,9 +657,13 @@ def record_text(rec: Record) -> Text:
         text.append("\nAttempts\n", style="bold underline")
         for a in rec.attempts:
             dur = f"{a.duration * 1000:.0f} ms" if a.duration is not None else "?"
-            text.append(sanitize(f"{a.number:>3}. {iso(a.at)}  {a.operation}  {a.outcome}  {dur}"
-                                 f"  {a.error_code} "
-                                 f"{one_line(redact(a.error_message), max_length=120)}"))
+            text.append(
+                sanitize(
+                    f"{a.number:>3}. {iso(a.at)}  {a.operation}  {a.outcome}  {dur}"
+                    f"  {a.error_code} "
+                    f"{one_line(redact(a.error_message), max_length=120)}"
+                )
+            )
             text.append("\n")
     return text
 
@@ -624,8 +682,9 @@ class RecordScreen(ModalScreen[None]):
         Binding("r", "resolve", "Resolve"),
     ]
 
-    def __init__(self, record: Record, resolve: Callable[[Record], None] | None,
-                 *, batch: Text | None = None) -> None:
+    def __init__(
+        self, record: Record, resolve: Callable[[Record], None] | None, *, batch: Text | None = None
+    ) -> None:
         super().__init__()
         self.record = record
         self.resolve_cb = resolve

@@ -42,8 +42,10 @@ def banner_text(ctx: AppContext) -> Text:
         text.append("\u2502 READ-ONLY ", style="bold")
     text.append("\u2502 ")
     text.append(balance_text(ctx))
-    who = "demo credentials" if env.kind is EnvKind.DEMO else (
-        f"profile {env.profile}" if env.profile else "default credentials"
+    who = (
+        "demo credentials"
+        if env.kind is EnvKind.DEMO
+        else (f"profile {env.profile}" if env.profile else "default credentials")
     )
     text.append(f" \u2502 {one_line(who)}")
     text.append(f" \u2502 {one_line(redact(env.endpoint_url))}")

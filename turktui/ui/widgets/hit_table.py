@@ -112,8 +112,13 @@ class HitTable(VirtualTable[Hit]):
         self._clock = clock
         self._cells_stamp = 0.0
         self._now = clock()
-        super().__init__(ListModel(lambda hit: hit.hit_id), COLUMNS, self._format_hit,
-                         sort_keys=SORT_KEYS, **kwargs)
+        super().__init__(
+            ListModel(lambda hit: hit.hit_id),
+            COLUMNS,
+            self._format_hit,
+            sort_keys=SORT_KEYS,
+            **kwargs,
+        )
         self.filter_text = ""
         self.extendable_only = False
         self.expired_only = False

@@ -93,9 +93,11 @@ class StableFooter(Footer):
         self._composed_for: tuple[tuple[str, str, str, bool], ...] | None = None
 
     def _shown(self) -> tuple[tuple[str, str, str, bool], ...]:
-        return tuple((binding.key, binding.action, binding.description, enabled)
-                     for _node, binding, enabled, _tip in self.screen.active_bindings.values()
-                     if binding.show)
+        return tuple(
+            (binding.key, binding.action, binding.description, enabled)
+            for _node, binding, enabled, _tip in self.screen.active_bindings.values()
+            if binding.show
+        )
 
     def compose(self) -> ComposeResult:
         if self._bindings_ready:
@@ -103,7 +105,11 @@ class StableFooter(Footer):
         yield from super().compose()
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
-        if self._composed_for is not None and self.is_attached and screen is self.screen \
-                and self._shown() == self._composed_for:
+        if (
+            self._composed_for is not None
+            and self.is_attached
+            and screen is self.screen
+            and self._shown() == self._composed_for
+        ):
             return
         super().bindings_changed(screen)

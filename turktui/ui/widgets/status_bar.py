@@ -16,8 +16,9 @@ from textual.widget import Widget
 class StatusBar(Widget):
     DEFAULT_CSS = "StatusBar { height: 1; }"
 
-    def __init__(self, source: Callable[[], tuple[str, str]] | None = None,
-                 **kwargs: object) -> None:
+    def __init__(
+        self, source: Callable[[], tuple[str, str]] | None = None, **kwargs: object
+    ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.source = source or (lambda: ("", ""))
         self._shown: tuple[str, str, int] | None = None

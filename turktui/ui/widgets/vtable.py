@@ -67,11 +67,14 @@ def fit(text: str, width: int, right: bool = False) -> str:
     return text + " " * (width - length)
 
 
-def layout_columns(columns: Sequence[Column], width: int, *, flex_min: int = 20,
-                   narrow_below: int = 0) -> list[tuple[int, Column, int]]:
+def layout_columns(
+    columns: Sequence[Column], width: int, *, flex_min: int = 20, narrow_below: int = 0
+) -> list[tuple[int, Column, int]]:
     """(x, column, width) of each column that fits `width` cells (x counts the gutter)."""
-    widths = {c.key: (c.narrow if c.narrow is not None and width < narrow_below else c.width)
-              for c in columns}
+    widths = {
+        c.key: (c.narrow if c.narrow is not None and width < narrow_below else c.width)
+        for c in columns
+    }
     shown = {c.key for c in columns if c.priority == 0}
     has_flex = any(c.flex for c in columns)
 
@@ -149,10 +152,15 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     class _Drain(Message):
         """Posted (once per batch) by `post_update` from a worker thread."""
 
-    def __init__(self, model: TableModel[T], columns: Sequence[Column],
-                 cells: Callable[[T], tuple[str, ...]], *,
-                 sort_keys: dict[str, Callable[[T], Any]] | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        model: TableModel[T],
+        columns: Sequence[Column],
+        cells: Callable[[T], tuple[str, ...]],
+        *,
+        sort_keys: dict[str, Callable[[T], Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.model: Any = model
         self.columns = tuple(columns)
@@ -415,8 +423,9 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     def _post_cursor(self) -> None:
         model = self.model
         self._cursor_said = (model.cursor_key, model.cursor, len(model))
-        self.post_message(self.CursorMoved(self.model.cursor_row, self.model.cursor,
-                                           len(self.model)))
+        self.post_message(
+            self.CursorMoved(self.model.cursor_row, self.model.cursor, len(self.model))
+        )
 
     def action_cursor_down(self) -> None:
         self.move_cursor(1)
@@ -472,8 +481,9 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         cached = self._columns_cache
         if cached is not None and cached[0] == width:
             return cached[1]
-        layout = layout_columns(self.columns, width, flex_min=self.flex_min,
-                                narrow_below=self.narrow_below)
+        layout = layout_columns(
+            self.columns, width, flex_min=self.flex_min, narrow_below=self.narrow_below
+        )
         self._columns_cache = (width, layout)
         return layout
 
@@ -560,12 +570,23 @@ class PagedTable(VirtualTable[T]):
     the count when it comes after the first page. Rows whose page is not held are drawn as
     `reading_message` and asked for (`want`, see `PagedModel`); nothing here reads data."""
 
-    def __init__(self, model: PagedModel[T], columns: Sequence[Column],
-                 cells: Callable[[T], tuple[str, ...]], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        model: PagedModel[T],
+        columns: Sequence[Column],
+        cells: Callable[[T], tuple[str, ...]],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(model, columns, cells, **kwargs)
 
-    def set_source(self, want: Callable[[int, int], None], total: int,
-                   first: list[T] | None = None, *, generation: int = 0) -> None:
+    def set_source(
+        self,
+        want: Callable[[int, int], None],
+        total: int,
+        first: list[T] | None = None,
+        *,
+        generation: int = 0,
+    ) -> None:
         """A new listing (`PagedModel.set_source`); the cursor stays on its record when
         the first page holds it."""
         self._cells.clear()
