@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from tests.emulator.helpers import raw_call
+from tests.hostile.common import default_sigint
 from turktui.emulator import cli_main
 
 CMD = [
@@ -27,6 +28,7 @@ def test_serves_and_stops_cleanly(subprocess_env: dict[str, str], sig: int) -> N
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,  # a runner in the background hands SIGINT down ignored
     )
     try:
         assert proc.stdout is not None

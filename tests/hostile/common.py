@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -45,6 +46,13 @@ def records(home: Path) -> list[Any]:
         store.close()
 
 
+def default_sigint() -> None:
+    """In the child before exec: the default SIGINT disposition. A test runner started in the
+    background (as CI may be) passes SIGINT ignored to its children, and turktui keeps an
+    ignored SIGINT on purpose (`nohup`, background jobs)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def spawn(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "turktui", *args],
@@ -53,6 +61,7 @@ def spawn(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=default_sigint,
     )
 
 

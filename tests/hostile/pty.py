@@ -15,6 +15,7 @@ from pathlib import Path
 import pexpect
 import pyte
 
+from tests.hostile.common import default_sigint
 from tests.terminal.driver import turktui_script
 
 EXIT_RE = re.compile(rb"TURKTUI-EXIT=(\d+)")
@@ -32,7 +33,12 @@ class Session:
         self.stream = pyte.ByteStream(self.screen)
         self.raw = bytearray()
         self.child = pexpect.spawn(
-            "/bin/sh", ["-c", script], env=env, dimensions=(lines, columns), timeout=30
+            "/bin/sh",
+            ["-c", script],
+            env=env,
+            dimensions=(lines, columns),
+            timeout=30,
+            preexec_fn=default_sigint,
         )
 
     def pump(self, duration: float = 0.05) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.hostile.common import default_sigint
 from tests.hostile.pty import Session
 from tests.hostile.servers import HostileServer, hit_json, html_answer, json_answer, trickle
 from tests.reliability.common import cli_env
@@ -203,7 +204,7 @@ def signals_cli(workdir: Path, report: WorldReport, cases: int) -> None:
                 text=True,
                 # As from an interactive shell: a campaign started in the background would
                 # hand its SIGINT-ignored disposition down, and turktui rightly keeps it.
-                preexec_fn=_default_sigint,
+                preexec_fn=default_sigint,
             )
             try:
                 t_end = time.monotonic() + 30
@@ -230,10 +231,6 @@ def signals_cli(workdir: Path, report: WorldReport, cases: int) -> None:
             report.wrong_records.append(
                 f"signal {i} ({sig.name}): exit {proc.returncode}, records {states}"
             )
-
-
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def signals_app(workdir: Path, report: WorldReport, cases: int) -> None:
