@@ -10,11 +10,13 @@ import json
 import sys
 from typing import Any
 
+from turktui.adapters.history import HistoryError, OutcomeNotRecorded
 from turktui.domain.environment import EnvKind
 from turktui.domain.records import State
 from turktui.domain.text import one_line, redact, redact_obj
 from turktui.domain.timefmt import iso
-from turktui.pipeline.policy import EXIT_OK
+from turktui.pipeline.engine import Engine, Outcome, Plan, PlanRefused
+from turktui.pipeline.policy import EXIT_OK, EXIT_REFUSED, EXIT_SERVICE, EXIT_UNKNOWN
 
 
 class Out:
@@ -120,3 +122,46 @@ def conflict_text(record: Any) -> str:
             f"{iso(record.expiry_actual)}"
         )
     return text
+
+
+class PerHit:
+    """The results of a command over several HITs, one at a time: each HIT ends with an exit
+    code, a state and one line (stdout when it went through, stderr otherwise)."""
+
+    def __init__(self, out: Out) -> None:
+        self.out = out
+        self.codes: list[int] = []
+        self.results: list[dict[str, Any]] = []
+
+    def done(self, hit_id: str, code: int, state: str, message: str, **extra: Any) -> None:
+        self.codes.append(code)
+        self.results.append(
+            {"hit_id": hit_id, "exit_code": code, "state": state, "message": message, **extra}
+        )
+        (self.out.say if code == EXIT_OK else self.out.info)(f"{safe(hit_id)}: {message}")
+
+    def execute(self, engine: Engine, plan: Plan) -> Outcome | None:
+        """`engine.execute(plan)`; a refusal or a history failure is this HIT's result
+        (and None is returned): whether anything may have been sent is said exactly."""
+        hit_id = plan.hit.hit_id
+        try:
+            return engine.execute(plan)
+        except PlanRefused as exc:
+            self.done(
+                hit_id,
+                EXIT_REFUSED,
+                "refused",
+                f"refused (nothing sent): {safe(exc.message)}",
+                error_code=exc.code,
+            )
+        except OutcomeNotRecorded as exc:
+            self.done(
+                hit_id,
+                EXIT_UNKNOWN if exc.maybe_sent else EXIT_SERVICE,
+                "unknown" if exc.maybe_sent else "failed",
+                safe(exc),
+                record_id=exc.record_id,
+            )
+        except HistoryError as exc:
+            self.done(hit_id, EXIT_SERVICE, "failed", f"not sent: {safe(exc)}")
+        return None

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
-from typing import Any
 
 from turktui.cli.options import add_connection_options
-from turktui.cli.output import Out, record_line, safe
+from turktui.cli.output import Out, PerHit, record_line, safe
 from turktui.cli.prompts import confirm_expire
 from turktui.cli.session import open_connection, open_history_of, refuse_read_only
 from turktui.domain.timefmt import iso
@@ -62,7 +61,7 @@ def worst(codes: list[int]) -> int:
 
 
 def cmd_expire(args: argparse.Namespace) -> int:
-    from turktui.adapters.history import HistoryError, OutcomeNotRecorded
+    from turktui.adapters.history import HistoryError
     from turktui.domain.errors import (
         AccessDenied,
         ConfigurationError,
@@ -80,15 +79,8 @@ def cmd_expire(args: argparse.Namespace) -> int:
     if not hit_ids:
         return out.result(EXIT_USAGE, {"state": "usage"}, "turktui: give at least one HIT_ID")
     conn = open_connection(args)
-    results: list[dict[str, Any]] = []
-    codes: list[int] = []
-
-    def done(hit_id: str, code: int, state: str, message: str, **extra: Any) -> None:
-        codes.append(code)
-        results.append(
-            {"hit_id": hit_id, "exit_code": code, "state": state, "message": message, **extra}
-        )
-        (out.say if code == EXIT_OK else out.info)(f"{safe(hit_id)}: {message}")
+    per_hit = PerHit(out)
+    results, codes, done = per_hit.results, per_hit.codes, per_hit.done
 
     try:
         refused = refuse_read_only(conn, out, {"state": "usage"})
@@ -182,28 +174,8 @@ def cmd_expire(args: argparse.Namespace) -> int:
                     )
             for plan in plans:
                 hit_id = plan.hit.hit_id
-                try:
-                    outcome = engine.execute(plan)
-                except PlanRefused as exc:
-                    done(
-                        hit_id,
-                        EXIT_REFUSED,
-                        "refused",
-                        f"refused (nothing sent): {safe(exc.message)}",
-                        error_code=exc.code,
-                    )
-                    continue
-                except OutcomeNotRecorded as exc:
-                    done(
-                        hit_id,
-                        EXIT_UNKNOWN if exc.maybe_sent else EXIT_SERVICE,
-                        "unknown" if exc.maybe_sent else "failed",
-                        safe(exc),
-                        record_id=exc.record_id,
-                    )
-                    continue
-                except HistoryError as exc:
-                    done(hit_id, EXIT_SERVICE, "failed", f"not sent: {safe(exc)}")
+                outcome = per_hit.execute(engine, plan)
+                if outcome is None:
                     continue
                 record = outcome.record
                 code = record_exit_code(record)

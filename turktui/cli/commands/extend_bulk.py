@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from turktui.cli.output import Out, safe
+from turktui.cli.output import Out, PerHit, safe
 from turktui.cli.prompts import confirm_spend
 from turktui.cli.session import (
     open_connection,
@@ -425,7 +425,7 @@ def _with_time(line: Any, seconds: float, now: datetime) -> Any:
 def _add_time_each(args: argparse.Namespace, out: Out, seconds: float) -> int:
     """`extend HIT1 HIT2 … --add-time D`: time only for each HIT, one record each (shown as
     "time"), sent one after the other; the worst outcome wins."""
-    from turktui.adapters.history import HistoryError, OutcomeNotRecorded
+    from turktui.adapters.history import HistoryError
     from turktui.domain.errors import (
         AccessDenied,
         ConfigurationError,
@@ -445,15 +445,8 @@ def _add_time_each(args: argparse.Namespace, out: Out, seconds: float) -> int:
         except (OSError, UnicodeError) as exc:
             return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: --from-file: {safe(exc)}")
     severity = {EXIT_OK: 0, EXIT_REFUSED: 1, EXIT_SERVICE: 2, EXIT_UNKNOWN: 3}
-    results: list[dict[str, Any]] = []
-    codes: list[int] = []
-
-    def done(hit_id: str, code: int, state: str, message: str, **extra: Any) -> None:
-        codes.append(code)
-        results.append(
-            {"hit_id": hit_id, "exit_code": code, "state": state, "message": message, **extra}
-        )
-        (out.say if code == EXIT_OK else out.info)(f"{safe(hit_id)}: {message}")
+    per_hit = PerHit(out)
+    results, codes, done = per_hit.results, per_hit.codes, per_hit.done
 
     conn = open_connection(args)
     try:
@@ -517,27 +510,8 @@ def _add_time_each(args: argparse.Namespace, out: Out, seconds: float) -> int:
                     )
             for plan in plans:
                 hit_id = plan.hit.hit_id
-                try:
-                    outcome = engine.execute(plan)
-                except PlanRefused as exc:
-                    done(
-                        hit_id,
-                        EXIT_REFUSED,
-                        "refused",
-                        f"refused (nothing sent): {safe(exc.message)}",
-                        error_code=exc.code,
-                    )
-                    continue
-                except OutcomeNotRecorded as exc:
-                    done(
-                        hit_id,
-                        EXIT_UNKNOWN if exc.maybe_sent else EXIT_SERVICE,
-                        "unknown" if exc.maybe_sent else "failed",
-                        safe(exc),
-                    )
-                    continue
-                except HistoryError as exc:
-                    done(hit_id, EXIT_SERVICE, "failed", f"not sent: {safe(exc)}")
+                outcome = per_hit.execute(engine, plan)
+                if outcome is None:
                     continue
                 record = outcome.record
                 done(
