@@ -13,6 +13,7 @@ import contextlib
 import signal
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, ClassVar
 
 from textual import events, work
@@ -20,7 +21,7 @@ from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from turktui.adapters import requestlog
+from turktui.adapters import requestlog, screenshots
 from turktui.adapters.loader import HitLoader
 from turktui.domain.errors import TurkError
 from turktui.domain.models import Balance, Hit
@@ -234,6 +235,26 @@ class TurkTuiApp(ControllerApp):
             return
         self.copy_to_clipboard(hit.hit_id)
         self.notify(f"Copied HIT id {hit.hit_id}", markup=False, timeout=3)
+
+    def deliver_screenshot(
+        self,
+        filename: str | None = None,
+        path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        """The palette's "Screenshot": saved under the data directory (an ops box has no
+        ~/Downloads), written by a worker, and the path announced."""
+        self._save_screenshot(self.export_screenshot(), self.ctx.clock().astimezone())
+        return None
+
+    @work(thread=True, exit_on_error=False, group="screenshot")
+    def _save_screenshot(self, svg: str, moment: datetime) -> None:
+        try:
+            saved = screenshots.save_svg(self.ctx.paths.data_dir, moment, svg)
+        except screenshots.ScreenshotError as error:
+            self.notify(str(error), title="Screenshot not saved", severity="error", markup=False)
+            return
+        self.notify(f"Saved to {saved}", title="Screenshot", markup=False)
 
     # -- workers -----------------------------------------------------------------------------
     def _start_load(self, generation: int, loader: HitLoader | None, with_balance: bool) -> None:
