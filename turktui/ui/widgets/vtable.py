@@ -75,13 +75,21 @@ def fit(text: str, width: int, right: bool = False) -> str:
 
 
 def layout_columns(
-    columns: Sequence[Column], width: int, *, flex_min: int = 20, narrow_below: int = 0
+    columns: Sequence[Column],
+    width: int,
+    *,
+    flex_min: int = 20,
+    narrow_below: int = 0,
+    flex_want: int | None = None,
 ) -> list[tuple[int, Column, int]]:
     """(x, column, width) of each column that fits `width` cells.
 
     A row is the gutter (the cursor ▶, one cell), then each column after a one-cell
     separator (the first one holds the mark ●): `x` is the column's first cell, its
-    separator is at `x - 1`."""
+    separator is at `x - 1`. Essential columns (priority 0) always show; optional ones
+    join in priority order while the flex column keeps `flex_want` cells (default
+    `flex_min + 4`); the flex column takes the rest (at least 4)."""
+    want = flex_min + 4 if flex_want is None else flex_want
     widths = {
         c.key: (c.narrow if c.narrow is not None and width < narrow_below else c.width)
         for c in columns
@@ -94,7 +102,7 @@ def layout_columns(
 
     for col in sorted((c for c in columns if c.priority), key=lambda c: c.priority):
         room = width - used(shown | {col.key}) - 1
-        if room >= (flex_min + 4 if has_flex else -1):
+        if room >= (want if has_flex else -1):
             shown.add(col.key)
         else:
             break
@@ -144,6 +152,9 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     #: Terminal widths below this use each column's `narrow` width.
     narrow_below = 0
     flex_min = 20
+    #: Optional columns show only while the flex column keeps this many cells (None:
+    #: `flex_min + 4`).
+    flex_want: int | None = None
     #: Draw a preview of the cursor row (`preview_text`) on the table's last line.
     show_preview = False
 
@@ -504,7 +515,11 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         if cached is not None and cached[0] == width:
             return cached[1]
         layout = layout_columns(
-            self.columns, width, flex_min=self.flex_min, narrow_below=self.narrow_below
+            self.columns,
+            width,
+            flex_min=self.flex_min,
+            narrow_below=self.narrow_below,
+            flex_want=self.flex_want,
         )
         self._columns_cache = (width, layout)
         return layout
