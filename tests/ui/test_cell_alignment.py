@@ -213,3 +213,28 @@ async def test_history_list_columns_line_up_in_cells(
             checked += check_table(app, listing, lambda rec: record_cells(rec, not listing.narrow))
             top += listing._page
         assert checked >= len(titles)
+
+
+# -- fit(): exactly `width` cells, never half a glyph --------------------------------------
+@pytest.mark.parametrize(
+    ("text", "width", "right", "expected"),
+    [
+        ("abc", 5, False, "abc  "),
+        ("abc", 5, True, "  abc"),
+        ("abcdef", 4, False, "abc\u2026"),
+        ("\u753b\u50cf\u306e", 6, False, "\u753b\u50cf\u306e"),  # three wide: 6 cells
+        ("\u753b\u50cf\u306e", 5, False, "\u753b\u50cf\u2026"),
+        # the cut falls inside a wide character: a space, then the ellipsis
+        ("\u753b\u50cf\u306e", 4, False, "\u753b \u2026"),
+        ("e\u0301e\u0301", 3, False, "e\u0301e\u0301 "),  # combining: no cell of its own
+        ("\U0001f389x", 2, False, " \u2026"),
+        ("\u241b[31m", 6, False, "\u241b[31m "),  # control pictures: one cell each
+        ("\u27e8U+202E\u27e9", 5, False, "\u27e8U+2\u2026"),  # a placeholder is cut like text
+        ("abc", 0, False, ""),
+        ("\u753b", 1, False, "\u2026"),
+    ],
+)
+def test_fit_pads_and_cuts_in_cells(text: str, width: int, right: bool, expected: str) -> None:
+    got = fit(text, width, right)
+    assert got == expected
+    assert cell_len(got) == width

@@ -55,3 +55,20 @@ async def test_the_cursor_stays_on_the_hit_chosen_during_a_slow_refresh(
         # Copy follows the cursor: the HIT chosen last.
         app.copy_hit_id(table.cursor_hit)
         assert app.clipboard == chosen.hit_id
+
+
+async def test_the_status_line_fits_80_columns_and_keeps_the_position(demo_context: Any) -> None:
+    app = TurkTuiApp(demo_context)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        table = app.main_screen.table
+        await pilot.press("space", "space", "s", "s", "x", "slash", *"a", "enter")
+        await wait_for(pilot, lambda: table.filtered and table.sort_key == "title")
+        await pilot.press("down")
+        status = app.main_screen.status_bar
+        left, right = status.text
+        assert len(left) + len(right) > 80  # more than fits: the left side gives way
+        line = screen_text(app).splitlines()[-2]
+        assert len(line) <= 80
+        assert line.endswith(f"{table.cursor + 1:,}/{len(table.view):,}"), line
+        assert "updated 12:00:00" in line and line.startswith("200 HITs"), line
