@@ -251,7 +251,7 @@ class HitTable(VirtualTable[Hit]):
         now = self._clock()
         stamp = now.timestamp()
         # Relative times ("in 3 h") are good to a minute: refresh the cache that often.
-        compact = self.narrow
+        compact = self.line_width < self.narrow_below
         if abs(stamp - self._cells_stamp) >= 30 or compact != self._compact:
             self._cells.clear()
             self._cells_stamp = stamp

@@ -74,6 +74,25 @@ def fit(text: str, width: int, right: bool = False) -> str:
     return text + " " * (width - length)
 
 
+def runs(texts: Iterable[str]) -> tuple[str, ...]:
+    """Column texts (already fitted) joined by one-cell separators into as few runs as
+    keep every column at its cell offset: a run ends after any text whose characters are
+    not one cell each (wide, combining, zero-width). The terminal needs no split (it
+    places by cells) but an SVG screenshot does: it spreads a run's characters over as
+    many cells as it has characters, so a wide character would pull the rest of its run
+    left. A plain row stays one segment (the cost of a line is in its segments)."""
+    out: list[str] = []
+    current: list[str] = []
+    for i, text in enumerate(texts):
+        current.append(" " + text if i else text)
+        if not text.isascii() and cell_len(text) != len(text):
+            out.append("".join(current))
+            current = []
+    if current:
+        out.append("".join(current))
+    return tuple(out)
+
+
 def layout_columns(
     columns: Sequence[Column],
     width: int,
@@ -208,6 +227,8 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self._last_drain = 0.0
         self._drain_timer: Any = None
         self._cursor_said: tuple[str | None, int, int] | None = None
+        #: the width of the line being rendered (for `before_render`, without measuring)
+        self.line_width = 0
 
     # -- model passthrough -------------------------------------------------------------------
     @property
@@ -563,33 +584,31 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     @property
     def _preview_lines(self) -> int:
         """1 when the preview line is drawn (it needs a header and a row above it)."""
-        return 1 if self.show_preview and self.scrollable_content_region.height >= 3 else 0
+        if not self.show_preview:
+            return 0
+        return 1 if self.scrollable_content_region.height >= 3 else 0
 
     def fitted_cells(
         self, slot: int, row: T, layout: list[tuple[int, Column, int]]
     ) -> tuple[str, ...]:
-        """`row`'s cells cut or padded to their column widths (in terminal cells), cached per
-        row and layout: measuring cells is the costly part of a line."""
+        """`row`'s line after the gutter as runs of text (see `runs`): its cells cut or
+        padded to their column widths in terminal cells, cached per row and layout
+        (measuring cells is the costly part of a line)."""
         cells = self.row_cells(slot, row)
         entry = self._fit_cache.get(slot)
         if entry is not None and entry[0] is cells and entry[1] is layout:
             return entry[2]
         index = self._col_index
-        fitted = tuple(fit(cells[index[col.key]], w, col.right) for _x, col, w in layout)
+        fitted = runs(fit(cells[index[col.key]], w, col.right) for _x, col, w in layout)
         self._fit_cache[slot] = (cells, layout, fitted)
         return fitted
 
     @staticmethod
-    def _strip(lead: str, texts: Iterable[str], width: int, end: int, style: Style) -> Strip:
-        """A line of segments: `lead` (the gutter and the first column's separator), then
-        each column's text after a one-cell separator, so every column starts at its own
-        cell offset (also in an SVG screenshot, which places each segment at its cell but
-        spreads a segment's characters evenly over as many cells as it has characters)."""
-        segments = [Segment(lead, style)]
-        for i, text in enumerate(texts):
-            if i:
-                segments.append(Segment(" ", style))
-            segments.append(Segment(text, style))
+    def _strip(lead: str, texts: tuple[str, ...], width: int, end: int, style: Style) -> Strip:
+        """A line: `lead` (the gutter and the first column's separator) joined to the first
+        run, then one segment per further run (`runs`)."""
+        segments = [Segment(lead + texts[0] if texts else lead, style)]
+        segments.extend(Segment(text, style) for text in texts[1:])
         if end < width:
             segments.append(Segment(" " * (width - end), style))
             return Strip(segments, width)
@@ -597,14 +616,14 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         return strip.crop(0, width) if end > width else Strip(segments, width)
 
     def render_line(self, y: int) -> Strip:
-        width = self._content_width()
+        region = self.scrollable_content_region  # (a computed property: read it once)
+        width = self.line_width = region.width
         layout = self._layout(width)
         base = self.rich_style
         if y == 0:
             return self._header(layout, width, base)
         model = self.model
-        height = self.scrollable_content_region.height
-        if self._preview_lines and y == height - 1:
+        if self.show_preview and y == region.height - 1 and region.height >= 3:
             return self._preview(width, base)
         row = int(self.scroll_y) + y - 1
         size = len(model)
@@ -648,7 +667,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
                 label = label + ("\u25bc" if self.model.sort_reverse else "\u25b2")
             labels.append(fit(label, w, col.right))
         end = layout[-1][0] + layout[-1][2] if layout else 2
-        return self._strip("  ", labels, width, end, style)
+        return self._strip("  ", runs(labels), width, end, style)
 
     def _preview(self, width: int, base: Style) -> Strip:
         style = base + self.get_component_rich_style("vtable--preview")
