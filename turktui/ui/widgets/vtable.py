@@ -607,13 +607,14 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     def _strip(lead: str, texts: tuple[str, ...], width: int, end: int, style: Style) -> Strip:
         """A line: `lead` (the gutter and the first column's separator) joined to the first
         run, then one segment per further run (`runs`)."""
-        segments = [Segment(lead + texts[0] if texts else lead, style)]
-        segments.extend(Segment(text, style) for text in texts[1:])
-        if end < width:
-            segments.append(Segment(" " * (width - end), style))
-            return Strip(segments, width)
-        strip = Strip(segments)
-        return strip.crop(0, width) if end > width else Strip(segments, width)
+        parts = list(texts) or [""]
+        parts[0] = lead + parts[0]
+        if end < width:  # the padding ends the last run (nothing follows it)
+            parts[-1] += " " * (width - end)
+        segments = [Segment(text, style) for text in parts]
+        if end > width:
+            return Strip(segments).crop(0, width)
+        return Strip(segments, width)
 
     def render_line(self, y: int) -> Strip:
         region = self.scrollable_content_region  # (a computed property: read it once)
