@@ -318,4 +318,4 @@ async def test_the_cursor_stays_on_its_record_when_the_list_is_read_again(
         )
         await pilot.pause()
         assert screen.total == 0 and listing.current is None
-        assert "No records." in screen_text(app)
+        assert "no records match \u201cnothing like this\u201d" in screen_text(app)

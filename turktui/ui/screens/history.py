@@ -374,7 +374,8 @@ class HistoryScreen(Screen[None]):
         self.shown = self.generation
         self._error = None
         lst = self.query_one(RecordList)
-        lst.empty_message = "No records."  # (not before: the first listing may be coming)
+        # (not before: the first listing may be coming)
+        lst.empty_message = self._no_records()
         if message.error is not None:
             self.total = 0
             lst.set_source(self._want_page, 0, [], generation=self.generation)
@@ -399,6 +400,15 @@ class HistoryScreen(Screen[None]):
         self.total = message.total
         self.query_one(RecordList).set_total(message.total)
         self._show_count()
+
+    def _no_records(self) -> str:
+        """What the empty list says: a filter that hides every record says which."""
+        words = [f"\u201c{one_line(self.filter_text)}\u201d"] if self.filter_text else []
+        if self.only_unsettled:
+            words.append("unsettled only")
+        if self.env_filter is not None:
+            words.append(f"{self.env_filter} only")
+        return "no records match " + ", ".join(words) if words else "No records."
 
     def _show_count(self) -> None:
         what = "unsettled " if self.only_unsettled else ""

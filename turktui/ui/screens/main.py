@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -93,6 +94,8 @@ class MainScreen(Screen[None]):
         #: "/" was pressed and the filter box has not received focus yet
         self._filter_opening = False
         self._keep_id: str | None = None
+        #: when the listing on screen was read (the app's clock), None before the first
+        self.updated_at: datetime | None = None
 
     @property
     def is_loading(self) -> bool:
@@ -177,11 +180,17 @@ class MainScreen(Screen[None]):
         if message.generation != self.generation:
             return
         if not self.load.streaming:
-            self.table.set_rows(self._staging, keep_id=self._keep_id)
+            # The HIT under the cursor now wins (the operator may have moved while the list
+            # was read: the one at the start of the refresh is history). Marks are kept by
+            # HIT id; those of HITs no longer listed go.
+            hit = self.table.cursor_hit
+            self.table.set_rows(self._staging, keep_id=hit.hit_id if hit else self._keep_id)
             self._staging = []
+            self.tui.marks = len(self.table.marked)
         else:
             self.table.rebuild()
         self.table.empty_message = "No HITs in this account." if not self.table.rows else ""
+        self.updated_at = self.ctx.clock()
         self.load = replace(self.load, loading=False, staged=0)
 
     def on_hits_failed(self, message: HitsFailed) -> None:
@@ -235,14 +244,18 @@ class MainScreen(Screen[None]):
         table = self.table
         total = len(table.rows)
         load = self.load
+        hits = f"{total:,} HIT{'s' if total != 1 else ''}"
         if load.loading and load.streaming:
             left = f"Loading\u2026 {total:,} HITs (page {load.pages})"
         elif load.loading:
-            left = f"Refreshing\u2026 {load.staged:,} HITs (page {load.pages})"
+            # The rows shown are the old ones until the new listing is complete: their count.
+            left = f"{hits} \u00b7 refreshing\u2026"
+            if load.pages:
+                left += f" (page {load.pages})"
         elif load.error is not None and not total:
             left = "Not loaded \u2014 press r to retry"
         else:
-            left = f"{total:,} HIT{'s' if total != 1 else ''}"
+            left = hits
             if load.error is not None:
                 left += " (refresh failed: r to retry)"
         if table.filtered:
@@ -267,6 +280,10 @@ class MainScreen(Screen[None]):
         elif flights:
             left = f"\u27f3 {len(flights)} requests in flight \u00b7 " + left
         right = f"{table.cursor + 1:,}/{len(table.view):,}" if table.view else ""
+        if self.updated_at is not None:
+            # Local time, from the app's clock (tests fix it).
+            updated = f"updated {self.updated_at.astimezone().strftime('%H:%M:%S')}"
+            right = f"{updated} \u00b7 {right}" if right else updated
         return left, right
 
     # The table says when its view or cursor changes (filter, sort, rows, cursor): the status

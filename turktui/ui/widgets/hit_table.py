@@ -23,9 +23,13 @@ from turktui.ui.widgets.vtable import Column, VirtualTable
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-# Display order. Priorities decide which optional columns fit.
+# Display order. The title takes the spare width: optional columns (priority 1 first)
+# show only while it keeps TITLE_WANT cells; the id, the title, Status, Max and Headroom
+# always show. Under `HitTable.narrow_below` (e.g. 80 columns) the id is cut to NARROW_ID
+# cells and Headroom is compact ("none" for "none (9 of 9)"): the preview line under the
+# rows shows the cursor row's full HIT id and title.
 COLUMNS: tuple[Column, ...] = (
-    Column("hit_id", "HIT id", 30, narrow=14),
+    Column("hit_id", "HIT id", 30, narrow=12),
     Column("title", "Title", 20, flex=True),
     Column("status", "Status", 12),
     Column("max", "Max", 7, right=True),
@@ -33,15 +37,17 @@ COLUMNS: tuple[Column, ...] = (
     Column("pending", "Pend", 7, right=True, priority=3),
     Column("completed", "Done", 7, right=True, priority=4),
     Column("reward", "Reward", 7, right=True, priority=5),
-    Column("created", "Created", 11, right=True, priority=6),
+    Column("created", "Created", 10, right=True, priority=6),
     Column("expires", "Expires", 18, right=True, priority=1),
-    Column("headroom", "Headroom", 13, right=True),
+    Column("headroom", "Headroom", 13, right=True, narrow=8),
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 COLUMN_LABELS = {c.key: c.label for c in COLUMNS}
 _INDEX = {c.key: i for i, c in enumerate(COLUMNS)}
 TITLE_MIN = 20
-NARROW_ID = 14
+#: Optional columns give way before the title is narrower than this.
+TITLE_WANT = 36
+NARROW_ID = 12
 
 
 def headroom(hit: Hit) -> ExtensionRange:
@@ -72,8 +78,10 @@ SORT_KEYS: dict[str, Callable[[Hit], Any]] = {
 }
 
 
-def format_cells(hit: Hit, now: datetime) -> tuple[str, ...]:
-    """Every column's text for one HIT, sanitized (service text is never markup)."""
+def format_cells(hit: Hit, now: datetime, compact: bool = False) -> tuple[str, ...]:
+    """Every column's text for one HIT, sanitized (service text is never markup).
+    `compact`: the narrow layout's shorter Headroom ("none", not "none (9 of 9)")."""
+    room = headroom(hit)
     return (
         one_line(hit.hit_id),
         one_line(hit.title) or "(no title)",
@@ -85,8 +93,26 @@ def format_cells(hit: Hit, now: datetime) -> tuple[str, ...]:
         format_money(hit.reward),
         ago_label(hit.created, now),
         expires_label(hit.expiration, now),
-        headroom(hit).label,
+        room.label if not compact or room.extendable else room.label.split(" (")[0],
     )
+
+
+def filter_words(table: HitTable) -> str:
+    """The active filters for a sentence: ' “xyz”, only expired' or ': only expired'."""
+    words = []
+    if table.extendable_only:
+        words.append("only extendable")
+    if table.expired_only:
+        words.append("only expired")
+    if table.filter_text:
+        quoted = f" \u201c{one_line(table.filter_text)}\u201d"
+        return quoted + "".join(", " + w for w in words)
+    return ": " + ", ".join(words) if words else ""
+
+
+def preview_text(hit: Hit) -> str:
+    """The preview line of a HIT: its full id and title (what the columns may cut)."""
+    return f"\u25b6 {one_line(hit.hit_id)} \u00b7 {one_line(hit.title) or '(no title)'}"
 
 
 class HitTable(VirtualTable[Hit]):
@@ -94,6 +120,8 @@ class HitTable(VirtualTable[Hit]):
 
     narrow_below = 120
     flex_min = TITLE_MIN
+    flex_want = TITLE_WANT
+    show_preview = True
 
     class CursorMoved(VirtualTable.CursorMoved):
         @property
@@ -112,6 +140,7 @@ class HitTable(VirtualTable[Hit]):
         self._clock = clock
         self._cells_stamp = 0.0
         self._now = clock()
+        self._compact: bool | None = None
         super().__init__(
             ListModel(lambda hit: hit.hit_id),
             COLUMNS,
@@ -125,7 +154,16 @@ class HitTable(VirtualTable[Hit]):
         self.empty_message = "Loading HITs\u2026"
 
     def _format_hit(self, hit: Hit) -> tuple[str, ...]:
-        return format_cells(hit, self._now)
+        return format_cells(hit, self._now, bool(self._compact))
+
+    def preview_text(self, row: Hit | None) -> str:
+        return preview_text(row) if row is not None else ""
+
+    def empty_text(self) -> str:
+        """A filter that hides every HIT says so (and how to clear it)."""
+        if not (self.rows and self.filtered):
+            return self.empty_message
+        return f"no HITs match{filter_words(self)} (Esc clears)"
 
     # -- data --------------------------------------------------------------------------------
     @property
@@ -213,9 +251,11 @@ class HitTable(VirtualTable[Hit]):
         now = self._clock()
         stamp = now.timestamp()
         # Relative times ("in 3 h") are good to a minute: refresh the cache that often.
-        if abs(stamp - self._cells_stamp) >= 30:
+        compact = self.line_width < self.narrow_below
+        if abs(stamp - self._cells_stamp) >= 30 or compact != self._compact:
             self._cells.clear()
             self._cells_stamp = stamp
+            self._compact = compact
         self._now = now
 
     def row_muted(self, row: Hit) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.widget import Widget
 
@@ -35,14 +36,23 @@ class StatusBar(Widget):
         if self._shown == (left, right, width):
             return self._text
         self._shown = (left, right, width)
-        text = Text(left, no_wrap=True, overflow="ellipsis")
-        if right:
-            gap = width - text.cell_len - len(right) - 1
-            if gap >= 1:
-                text.append(" " * gap + right)
-            else:
-                text.append("  " + right)
-        if width:
-            text.truncate(max(1, width), overflow="ellipsis")
-        self._text = text
-        return text
+        self._text = status_line(left, right, width)
+        return self._text
+
+
+def status_line(left: str, right: str, width: int) -> Text:
+    """`left` and `right` on one line of `width` terminal cells: `right` (the position
+    counter) always whole at the right edge, `left` cut with an ellipsis where they would
+    meet. Widths are cells as Rich measures them (wide characters take two)."""
+    right_cells = cell_len(right)
+    if not width:
+        return Text(left + ("  " + right if right else ""), no_wrap=True)
+    if right and right_cells + 2 > width:  # not even the counter fits: cut it
+        return Text(set_cell_size(right, width), no_wrap=True)
+    room = width - (right_cells + 1 if right else 0)
+    if cell_len(left) > room:
+        left = set_cell_size(left, max(0, room - 1)) + "\u2026" if room else ""
+    text = Text(left, no_wrap=True)
+    if right:
+        text.append(" " * (width - cell_len(left) - right_cells) + right)
+    return text

@@ -56,21 +56,59 @@ class Column:
 
 
 def fit(text: str, width: int, right: bool = False) -> str:
-    """Pad or cut `text` to exactly `width` cells, marking a cut with an ellipsis."""
+    """Pad or cut `text` to exactly `width` terminal cells, marking a cut with an ellipsis.
+
+    Cells are measured the way Rich and Textual render them (`rich.cells`): East Asian wide
+    characters and emoji take two, combining and zero-width characters none. A wide
+    character that would straddle the cut becomes a space before the ellipsis, never half
+    a glyph."""
     if width <= 0:
         return ""
     length = cell_len(text)
     if length > width:
         return set_cell_size(text, width - 1) + "\u2026"
+    if length == width:
+        return text
     if right:
         return " " * (width - length) + text
     return text + " " * (width - length)
 
 
+def runs(texts: Iterable[str]) -> tuple[str, ...]:
+    """Column texts (already fitted) joined by one-cell separators into as few runs as
+    keep every column at its cell offset: a run ends after any text whose characters are
+    not one cell each (wide, combining, zero-width). The terminal needs no split (it
+    places by cells) but an SVG screenshot does: it spreads a run's characters over as
+    many cells as it has characters, so a wide character would pull the rest of its run
+    left. A plain row stays one segment (the cost of a line is in its segments)."""
+    out: list[str] = []
+    current: list[str] = []
+    for i, text in enumerate(texts):
+        current.append(" " + text if i else text)
+        if not text.isascii() and cell_len(text) != len(text):
+            out.append("".join(current))
+            current = []
+    if current:
+        out.append("".join(current))
+    return tuple(out)
+
+
 def layout_columns(
-    columns: Sequence[Column], width: int, *, flex_min: int = 20, narrow_below: int = 0
+    columns: Sequence[Column],
+    width: int,
+    *,
+    flex_min: int = 20,
+    narrow_below: int = 0,
+    flex_want: int | None = None,
 ) -> list[tuple[int, Column, int]]:
-    """(x, column, width) of each column that fits `width` cells (x counts the gutter)."""
+    """(x, column, width) of each column that fits `width` cells.
+
+    A row is the gutter (the cursor ▶, one cell), then each column after a one-cell
+    separator (the first one holds the mark ●): `x` is the column's first cell, its
+    separator is at `x - 1`. Essential columns (priority 0) always show; optional ones
+    join in priority order while the flex column keeps `flex_want` cells (default
+    `flex_min + 4`); the flex column takes the rest (at least 4)."""
+    want = flex_min + 4 if flex_want is None else flex_want
     widths = {
         c.key: (c.narrow if c.narrow is not None and width < narrow_below else c.width)
         for c in columns
@@ -83,7 +121,7 @@ def layout_columns(
 
     for col in sorted((c for c in columns if c.priority), key=lambda c: c.priority):
         room = width - used(shown | {col.key}) - 1
-        if room >= (flex_min + 4 if has_flex else -1):
+        if room >= (want if has_flex else -1):
             shown.add(col.key)
         else:
             break
@@ -91,7 +129,7 @@ def layout_columns(
         if col.flex:
             widths[col.key] = max(4, width - used(shown) - 1)
     layout: list[tuple[int, Column, int]] = []
-    x = 1
+    x = 2
     for col in columns:
         if col.key in shown:
             layout.append((x, col, widths[col.key]))
@@ -118,6 +156,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         "vtable--cursor",
         "vtable--muted",
         "vtable--empty",
+        "vtable--preview",
     }
     DEFAULT_CSS = """
     VirtualTable { scrollbar-size-vertical: 1; overflow-x: hidden; }
@@ -125,12 +164,18 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     VirtualTable > .vtable--cursor { text-style: reverse bold; }
     VirtualTable > .vtable--muted { color: $text-muted; }
     VirtualTable > .vtable--empty { color: $text-muted; text-style: italic; }
+    VirtualTable > .vtable--preview { background: $panel; }
     """
     #: Rows posted from workers are applied at most this often (seconds).
     DRAIN_INTERVAL = 0.1
     #: Terminal widths below this use each column's `narrow` width.
     narrow_below = 0
     flex_min = 20
+    #: Optional columns show only while the flex column keeps this many cells (None:
+    #: `flex_min + 4`).
+    flex_want: int | None = None
+    #: Draw a preview of the cursor row (`preview_text`) on the table's last line.
+    show_preview = False
 
     class CursorMoved(Message):
         def __init__(self, row: Any, position: int, total: int) -> None:
@@ -168,6 +213,8 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self.sort_keys = dict(sort_keys or {})
         self._col_index = {c.key: i for i, c in enumerate(self.columns)}
         self._cells: dict[int, tuple[str, ...]] = {}
+        #: slot -> (the cells, the layout, the cells fitted to it): see `fitted_cells`
+        self._fit_cache: dict[int, tuple[tuple[str, ...], object, tuple[str, ...]]] = {}
         self.empty_message = ""
         #: The text of a row not read yet ({n}: its 1-based position).
         self.reading_message = "#{n:,} \u2026 reading"
@@ -180,6 +227,8 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self._last_drain = 0.0
         self._drain_timer: Any = None
         self._cursor_said: tuple[str | None, int, int] | None = None
+        #: the width of the line being rendered (for `before_render`, without measuring)
+        self.line_width = 0
 
     # -- model passthrough -------------------------------------------------------------------
     @property
@@ -222,6 +271,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
             self._append_timer = None
         self._appending = []
         self._cells.clear()
+        self._fit_cache.clear()
         self.model.set_rows(rows, keep_key=keep_key)
         self._after_view_change(moved=True)
 
@@ -336,6 +386,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
 
     def invalidate_cells(self) -> None:
         self._cells.clear()
+        self._fit_cache.clear()
         self.refresh()
 
     def _sync_size(self) -> None:
@@ -343,7 +394,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         if self._size_timer is not None:
             self._size_timer.stop()
             self._size_timer = None
-        size = Size(self._content_width(), len(self.model) + 1)
+        size = Size(self._content_width(), len(self.model) + 1 + self._preview_lines)
         if self.virtual_size != size:
             self.virtual_size = size
 
@@ -395,7 +446,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     # -- cursor -------------------------------------------------------------------------------
     @property
     def _page(self) -> int:
-        return max(1, self.scrollable_content_region.height - 1)
+        return max(1, self.scrollable_content_region.height - 1 - self._preview_lines)
 
     def move_cursor(self, delta: int | None = None, to: int | None = None) -> None:
         if self.model.move_cursor(delta or 0, to):
@@ -452,10 +503,12 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
             return
         if offset.y == 0:
             for x, col, width in self._layout(self._content_width()):
-                if x <= offset.x < x + width + 1:
+                if x - 1 <= offset.x < x + width:
                     if col.key in self.sort_keys:
                         self.sort_by(col.key)
                     return
+            return
+        if self._preview_lines and offset.y == self.scrollable_content_region.height - 1:
             return
         row = int(self.scroll_y) + offset.y - 1
         if 0 <= row < len(self.model):
@@ -469,6 +522,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
 
     def on_resize(self, event: events.Resize) -> None:
         self._columns_cache = None
+        self._fit_cache.clear()
         self._sync_size()
         self.scroll_to_cursor()
 
@@ -482,13 +536,22 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         if cached is not None and cached[0] == width:
             return cached[1]
         layout = layout_columns(
-            self.columns, width, flex_min=self.flex_min, narrow_below=self.narrow_below
+            self.columns,
+            width,
+            flex_min=self.flex_min,
+            narrow_below=self.narrow_below,
+            flex_want=self.flex_want,
         )
         self._columns_cache = (width, layout)
         return layout
 
     def visible_columns(self) -> list[str]:
         return [col.key for _, col, _ in self._layout(self._content_width())]
+
+    def column_spans(self) -> list[tuple[str, int, int]]:
+        """(key, x, width) of each shown column, in cells from the table's left edge; the
+        column's separator is the cell at x - 1."""
+        return [(col.key, x, w) for x, col, w in self._layout(self._content_width())]
 
     def row_cells(self, slot: int, row: T) -> tuple[str, ...]:
         """`row`'s cells, cached under the model's `slot` for its position."""
@@ -509,19 +572,67 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     def before_render(self) -> None:
         """Hook run once per rendered line before cells are read (e.g. a clock check)."""
 
+    def empty_text(self) -> str:
+        """What the table says when it shows no row (a filter hiding everything, say)."""
+        return self.empty_message
+
+    def preview_text(self, row: T | None) -> str:
+        """The preview line of the cursor row (with `show_preview`): e.g. its full id and
+        title, whatever the columns had to cut. Subclasses decide."""
+        return ""
+
+    @property
+    def _preview_lines(self) -> int:
+        """1 when the preview line is drawn (it needs a header and a row above it)."""
+        if not self.show_preview:
+            return 0
+        return 1 if self.scrollable_content_region.height >= 3 else 0
+
+    def fitted_cells(
+        self, slot: int, row: T, layout: list[tuple[int, Column, int]]
+    ) -> tuple[str, ...]:
+        """`row`'s line after the gutter as runs of text (see `runs`): its cells cut or
+        padded to their column widths in terminal cells, cached per row and layout
+        (measuring cells is the costly part of a line)."""
+        cells = self.row_cells(slot, row)
+        entry = self._fit_cache.get(slot)
+        if entry is not None and entry[0] is cells and entry[1] is layout:
+            return entry[2]
+        index = self._col_index
+        fitted = runs(fit(cells[index[col.key]], w, col.right) for _x, col, w in layout)
+        self._fit_cache[slot] = (cells, layout, fitted)
+        return fitted
+
+    @staticmethod
+    def _strip(lead: str, texts: tuple[str, ...], width: int, end: int, style: Style) -> Strip:
+        """A line: `lead` (the gutter and the first column's separator) joined to the first
+        run, then one segment per further run (`runs`)."""
+        parts = list(texts) or [""]
+        parts[0] = lead + parts[0]
+        if end < width:  # the padding ends the last run (nothing follows it)
+            parts[-1] += " " * (width - end)
+        segments = [Segment(text, style) for text in parts]
+        if end > width:
+            return Strip(segments).crop(0, width)
+        return Strip(segments, width)
+
     def render_line(self, y: int) -> Strip:
-        width = self._content_width()
+        region = self.scrollable_content_region  # (a computed property: read it once)
+        width = self.line_width = region.width
         layout = self._layout(width)
         base = self.rich_style
         if y == 0:
             return self._header(layout, width, base)
         model = self.model
+        if self.show_preview and y == region.height - 1 and region.height >= 3:
+            return self._preview(width, base)
         row = int(self.scroll_y) + y - 1
         size = len(model)
         if not size:
-            if y == 2 and self.empty_message:
+            message = self.empty_text()
+            if y == 2 and message:
                 style = base + self.get_component_rich_style("vtable--empty")
-                return Strip([Segment(fit("  " + self.empty_message, width), style)], width)
+                return Strip([Segment(fit("  " + message, width), style)], width)
             return Strip.blank(width, base)
         if row >= size:
             return Strip.blank(width, base)
@@ -534,33 +645,37 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
                 style = style + self.get_component_rich_style("vtable--cursor")
             text = f"{gutter} " + self.reading_message.format(n=row + 1)
             return Strip([Segment(fit(text, width), style)], width)
-        cells = self.row_cells(model.slot(row), item)
+        texts = self.fitted_cells(model.slot(row), item, layout)
         style = base
         style_class = self.row_style_class(item)
         if style_class is not None:
             style = style + self.get_component_rich_style(style_class)
         if row == model.cursor:
             style = style + self.get_component_rich_style("vtable--cursor")
-        parts = [gutter]
-        col_index = self._col_index
-        for _x, col, w in layout:
-            parts.append(fit(cells[col_index[col.key]], w, col.right))
-        text = " ".join(parts)
-        if model.marked and model.key_of(item) in model.marked:
-            # A ● right after the gutter: a mark visible without colour.
-            text = text[:1] + "\u25cf" + text[2:]
-        return Strip([Segment(fit(text, width), style)], width)
+        # A ● right after the gutter: a mark visible without colour.
+        marked = bool(model.marked) and model.key_of(item) in model.marked
+        lead = gutter + ("\u25cf" if marked else " ")
+        end = layout[-1][0] + layout[-1][2] if layout else 2
+        return self._strip(lead, texts, width, end, style)
 
     def _header(self, layout: list[tuple[int, Column, int]], width: int, base: Style) -> Strip:
         style = base + self.get_component_rich_style("vtable--header")
-        parts = [" "]
         narrow = width < self.narrow_below
+        labels = []
         for _x, col, w in layout:
             label = col.narrow_label if narrow and col.narrow_label is not None else col.label
             if col.key == self.model.sort_name:
                 label = label + ("\u25bc" if self.model.sort_reverse else "\u25b2")
-            parts.append(fit(label, w, col.right))
-        return Strip([Segment(fit(" ".join(parts), width), style)], width)
+            labels.append(fit(label, w, col.right))
+        end = layout[-1][0] + layout[-1][2] if layout else 2
+        return self._strip("  ", runs(labels), width, end, style)
+
+    def _preview(self, width: int, base: Style) -> Strip:
+        style = base + self.get_component_rich_style("vtable--preview")
+        model = self.model
+        row = model.cursor_row if len(model) else None
+        text = self.preview_text(row) if row is not None else ""
+        return Strip([Segment(fit(text, width), style)], width)
 
 
 class PagedTable(VirtualTable[T]):
@@ -590,6 +705,7 @@ class PagedTable(VirtualTable[T]):
         """A new listing (`PagedModel.set_source`); the cursor stays on its record when
         the first page holds it."""
         self._cells.clear()
+        self._fit_cache.clear()
         self.model.set_source(want, total, first, generation=generation)
         if int(self.scroll_y) > self.model.cursor:  # the listing shrank below the view
             self.scroll_to(y=max(0, self.model.cursor - 1), animate=False, immediate=True)
