@@ -179,6 +179,18 @@ class TurkTuiApp(ControllerApp):
     def _check_unsettled(self) -> None:
         self.controller.check_unsettled()
 
+    async def on_event(self, event: events.Event) -> None:
+        # A key the key map gives priority on this screen (`?` in the number dialogs) runs
+        # before the focused text box could take it: Textual drops a priority binding whose
+        # key an Input would consume.
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            name = screen_name(self.screen)
+            entry = keymap.entry_for(event.key, name) if name is not None else None
+            if entry is not None and name in entry.priority_on:
+                await self.run_action(entry.action_on(name), self.screen)
+                return
+        await super().on_event(event)
+
     def _on_key(self, event: events.Key) -> None:
         # Runs before App._on_key checks the bindings (Textual dispatches handlers along the
         # MRO): type-ahead after "/" goes to the filter box instead (see keys.KeyScreen).

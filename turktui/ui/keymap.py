@@ -439,7 +439,7 @@ KEYMAP: tuple[Key, ...] = (
         _s("history", "record"),
         footer=_s("history", "record"),
         write=True,
-        what="resolving (it may re-send requests)",
+        what="resolving",
         command="Resolve request",
     ),
     Key(
@@ -449,7 +449,7 @@ KEYMAP: tuple[Key, ...] = (
         "resolve every unsettled member of this record's batch",
         _s("history"),
         write=True,
-        what="resolving (it may re-send requests)",
+        what="resolving",
         command="Resolve batch",
     ),
     # -- confirmation -------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events
 from textual.containers import ScrollableContainer
+from textual.widget import Widget
 from textual.widgets import Input
 
 from turktui.ui import keymap
@@ -40,11 +41,17 @@ def read_only(node: Any) -> bool:
     return bool(getattr(ctx, "read_only", False))
 
 
+def _is_view(widget: object) -> bool:
+    # (Textual's Input is a ScrollableContainer too: it scrolls its own line)
+    return isinstance(widget, ScrollableContainer) and not isinstance(widget, Input)
+
+
 class KeyScreen(_Base):
     #: this screen's name in the key map
     KEYMAP_SCREEN: ClassVar[str] = ""
 
     _typeahead_box: Input | None = None
+    _typeahead_from: Widget | None = None
 
     # -- read-only ----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -54,14 +61,18 @@ class KeyScreen(_Base):
 
     # -- navigation ---------------------------------------------------------------------------
     def _nav_target(self) -> VirtualTable[Any] | ScrollableContainer | None:
+        """The list (focused, or the screen's; even while a text box has the focus), else
+        the focused scroll view, else the screen's first."""
         focused = self.focused
-        if isinstance(focused, VirtualTable | ScrollableContainer):
+        if isinstance(focused, VirtualTable):
             return focused
         for table in self.query(VirtualTable):
             if table.display:
                 return table
+        if _is_view(focused):
+            return focused  # type: ignore[return-value]
         for view in self.query(ScrollableContainer):
-            if view.display:
+            if _is_view(view) and view.display:
                 return view
         return None
 
@@ -96,6 +107,7 @@ class KeyScreen(_Base):
         widget are caught by `capture_typeahead` until the box loses the focus."""
         box.display = True
         self._typeahead_box = box
+        self._typeahead_from = self.focused
         self.set_focus(box)
 
     def capture_typeahead(self, event: events.Key) -> bool:
@@ -107,8 +119,12 @@ class KeyScreen(_Base):
             self._typeahead_box = None
             return False
         if event.key == "enter":
+            # Submitted, and the focus back where it was at once: the keys after Enter
+            # are keys again (bindings), not text.
             self._typeahead_box = None
             box.post_message(Input.Submitted(box, box.value))
+            back = self._typeahead_from
+            self.set_focus(back if back is not None and back.is_attached else None)
             return True
         if event.key == "escape":  # as if the box had the focus (it has, from now)
             self._typeahead_box = None
