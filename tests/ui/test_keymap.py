@@ -493,3 +493,26 @@ async def test_batch_progress_copy_is_the_row_id(emulator: Any, make_context: An
         await pilot.press("c")
         await wait_for(pilot, lambda: copied == [record.hit_id])
         assert screen.running  # `c` no longer cancels the batch
+
+
+# -- footer ---------------------------------------------------------------------------------------
+async def test_every_footer_shows_help_first_at_80_columns(
+    emulator: Any, make_context: Any
+) -> None:
+    """The footer is cut on the right at 80 columns: help comes first on every screen (F1
+    where a focused text box would take `?`)."""
+    app = TurkTuiApp(make_context(emulator.url))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        for name in keymap.SCREENS:
+            if name == "help":
+                continue  # (no footer: the help is the keys)
+            screen = await _open(app, pilot, name)
+            await pilot.pause()
+            footer = screen_text(app).splitlines()[-1].split()
+            first = "".join(footer[:2]) if footer and len(footer[0]) < 3 else footer[0]
+            assert first in ("?Help", "f1Help"), (name, footer)
+            assert ("qQuit" in footer or "q Quit" in " ".join(footer)) is (name == "main")
+            while app.screen is not app.main_screen:
+                app.pop_screen()
+                await wait_for(pilot, lambda s=screen: not s.is_attached)

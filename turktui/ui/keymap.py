@@ -109,13 +109,13 @@ _BACK = {
 #: The key map. Order: the footer's order and the help's.
 KEYMAP: tuple[Key, ...] = (
     Key(
-        "question_mark",
+        "question_mark,f1",
         "app.help",
         "Help",
-        "the keys of the screen you are on (this list)",
+        "the keys of the screen it is pressed on (again: close)",
         ALL,
         footer=_FOOTER_ALL,
-        shown="?",
+        shown="? F1",
         priority_on=_s("extend", "bulk"),
         command="Keys of this screen",
     ),
@@ -123,8 +123,8 @@ KEYMAP: tuple[Key, ...] = (
         "escape",
         "back",
         "Back",
-        "back: close this screen or dialog (cancels a dialog); on the HIT list it clears the "
-        "filters; in a text box it clears the box first",
+        "back: close this screen, cancel a dialog (the HIT list: clear the filters; a text "
+        "box: clear it first)",
         ALL,
         footer=ALL - {"main"},
         actions=_BACK,
@@ -272,7 +272,7 @@ KEYMAP: tuple[Key, ...] = (
         "enter",
         "detail",
         "Info",
-        "open: details of the selected row; in the extend dialog: Add",
+        "details of the selected row (the extend dialog: Add)",
         _s("main", "history", "extend"),
         footer=_s("main", "history", "extend"),
         actions={"extend": "submit"},
@@ -584,3 +584,7 @@ def markdown_table(screens: Iterable[str] = SCREENS) -> str:
         extra = " (refused when read-only)" if k.write else ""
         lines.append(f"| {_code(display(k))} | {_md(k.help)}{extra} | {where} |")
     return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # the README's key table: python -m turktui.ui.keymap
+    print(markdown_table(), end="")
