@@ -53,7 +53,8 @@ def screen_commands(app: Any, screen: Screen[Any]) -> list[Command]:
         if not _allowed(app, screen, key, name):
             continue
         help_text = f"{key.help} ({keymap.display(key)})"
-        out.append((key.command, help_text, partial(app.run_action, key.action_on(name), screen)))
+        action = partial(app.run_action, key.action_on(name), screen)
+        out.append((key.command_on(name), help_text, action))
     if name == "main":
         out += _main_extras(app)
     return out
@@ -62,7 +63,6 @@ def screen_commands(app: Any, screen: Screen[Any]) -> list[Command]:
 def _main_extras(app: CommandHost) -> list[Command]:
     main = app.main_screen
     extras: list[Command] = [
-        ("Clear filters", "show every HIT (Esc)", main.action_clear_filters),
         (
             "Unsorted (service order)",
             "the order ListHITs returns",

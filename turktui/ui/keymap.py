@@ -72,6 +72,8 @@ class Key:
     shown: str = ""
     #: command palette name (empty: not in the palette)
     command: str = ""
+    #: the palette name on a given screen when it is not `command`
+    commands: Mapping[str, str] = field(default_factory=dict)
     #: screens where the binding has priority over a focused text box (number fields)
     priority_on: frozenset[str] = frozenset()
     #: bound by Textual itself, not by `bindings()` (documented here all the same)
@@ -90,6 +92,9 @@ class Key:
 
     def applies(self, screen: str) -> bool:
         return screen in self.screens
+
+    def command_on(self, screen: str) -> str:
+        return self.commands.get(screen, self.command)
 
 
 def _s(*names: str) -> frozenset[str]:
@@ -129,6 +134,8 @@ KEYMAP: tuple[Key, ...] = (
         footer=ALL - {"main"},
         actions=_BACK,
         shown="Esc",
+        command="Back",
+        commands={"main": "Clear filters"},
     ),
     # -- moving -------------------------------------------------------------------------------
     Key(
@@ -407,6 +414,7 @@ KEYMAP: tuple[Key, ...] = (
         write=True,
         what="sending",
         shown="ctrl+s",
+        command="Send the batch",
     ),
     Key(
         "C",
@@ -453,8 +461,24 @@ KEYMAP: tuple[Key, ...] = (
         command="Resolve batch",
     ),
     # -- confirmation -------------------------------------------------------------------------
-    Key("y", "yes", "Yes", "yes: send as shown", _s("confirm"), footer=_s("confirm")),
-    Key("n", "no", "No", "no: cancel, nothing is sent", _s("confirm"), footer=_s("confirm")),
+    Key(
+        "y",
+        "yes",
+        "Yes",
+        "yes: send as shown",
+        _s("confirm"),
+        footer=_s("confirm"),
+        command="Yes, send",
+    ),
+    Key(
+        "n",
+        "no",
+        "No",
+        "no: cancel, nothing is sent",
+        _s("confirm"),
+        footer=_s("confirm"),
+        command="No, cancel",
+    ),
     # -- leaving -----------------------------------------------------------------------------
     Key(
         "q",
