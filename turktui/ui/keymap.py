@@ -16,6 +16,7 @@ why, and pressing one says why (a hidden fallback binding, `app.read_only(...)`)
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -35,16 +36,18 @@ SCREENS: dict[str, str] = {
     "help": "Help",
 }
 ALL = frozenset(SCREENS)
+#: screens whose main widget is a list (it binds the navigation keys itself)
 LISTS = frozenset({"main", "history", "assignments", "batch"})
-SCROLLS = frozenset({"detail", "record", "help"})
-NAVIGABLE = LISTS | SCROLLS
+#: navigation keys work everywhere: the screen's list (even from a text box), else its
+#: scroll view (the detail, a record, the help, a dialog that scrolls)
+NAVIGABLE = ALL
 
 #: What `q` does where it does not quit.
 Q_HINT = "q quits from the main list; Esc goes back."
 READ_ONLY_WHY = "read-only session (--read-only or read_only = true)"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Key:
     """One entry of the key map."""
 
@@ -553,9 +556,10 @@ def bindings(screen: str) -> list[Binding]:
     return out + fallbacks
 
 
-def write_actions(screen: str) -> set[str]:
+@functools.cache
+def write_actions(screen: str) -> frozenset[str]:
     """The actions of `screen` a read-only session refuses (bare names, no namespace)."""
-    return {k.action_on(screen).removeprefix("app.") for k in entries(screen) if k.write}
+    return frozenset(k.action_on(screen).removeprefix("app.") for k in entries(screen) if k.write)
 
 
 def display(k: Key) -> str:
@@ -599,10 +603,10 @@ def markdown_table(screens: Iterable[str] = SCREENS) -> str:
     lines = ["| key | action | where |", "|---|---|---|"]
     for k in KEYMAP:
         where = (
-            "everywhere"
+            "every list and scrollable view"
+            if k.navigation
+            else "everywhere"
             if k.screens == ALL
-            else "every list and view"
-            if k.screens == NAVIGABLE
             else ", ".join(SCREENS[s] for s in order if s in k.screens)
         )
         extra = " (refused when read-only)" if k.write else ""
