@@ -136,6 +136,7 @@ KEYMAP: tuple[Key, ...] = (
         ALL,
         footer=ALL - {"main"},
         actions=_BACK,
+        labels={"extend": "Cancel", "bulk": "Cancel", "confirm": "Cancel"},
         shown="Esc",
         command="Back",
         commands={"main": "Clear filters"},
