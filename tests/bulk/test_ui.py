@@ -190,7 +190,7 @@ async def test_cancel_then_retry(make_emulator, make_context) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, BatchScreen))
         batch = app.screen
         await wait_for(pilot, lambda: batch.progress is not None and batch.progress.done >= 3)
-        await pilot.press("c")
+        await pilot.press("C")  # cancel the rest
         await wait_for(pilot, lambda: not batch.running)
         report = batch.report
         assert report.cancelled and 0 < report.not_sent < 36
@@ -200,7 +200,7 @@ async def test_cancel_then_retry(make_emulator, make_context) -> None:
         planned = {r.id: r.token for r in report.records if r.state is State.PLANNED}
         sent = server.state.request_count(OP)
         server.faults.clear()
-        await pilot.press("r")
+        await pilot.press("F")  # retry failed
         await wait_for(pilot, lambda: batch.report is not None and not batch.running)
         assert batch.report.all_succeeded
         assert server.state.request_count(OP) == sent + len(planned)
@@ -286,7 +286,7 @@ async def test_history_shows_batches_filters_and_resolves_per_batch(
         text = screen_text(app)
         assert "\u25a3+2" in text and report.batch_id.removeprefix("batch-") in text
         assert len(hist.records) == 4
-        await pilot.press("b")  # only this batch
+        await pilot.press("m")  # only this batch (its members)
         await wait_for(pilot, lambda: not hist.reading and len(hist.records) == 3)
         assert {r.batch_id for r in hist.records} == {report.batch_id}
         await pilot.press("enter")

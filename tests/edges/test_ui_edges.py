@@ -145,12 +145,12 @@ async def test_history_screen_environment_column_banner_and_filter(
         ):
             line = next(ln for ln in text.splitlines() if hit[:8] in ln)
             assert short in line, line
-        await pilot.press("e")  # production only
+        await pilot.press("E")  # production only
         await wait_for(pilot, lambda: screen.env_filter == "production" and not screen.reading)
         assert [r.hit_id for r in screen.records] == ["HITPRODUCTION0"]
         assert "1 production record" in screen_text(app)
         for expected in ("sandbox", "custom", "demo", None):
-            await pilot.press("e")
+            await pilot.press("E")
             await wait_for(pilot, lambda e=expected: screen.env_filter == e and not screen.reading)
         assert len(screen.records) == 3
         await pilot.press("home", "enter")  # newest first: the custom record's detail: no password
@@ -360,6 +360,6 @@ async def test_read_only_keys_say_why(make_emulator, make_context) -> None:
         assert not isinstance(app.screen, BulkScreen)
         await pilot.press("h")
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
-        await pilot.press("r")
+        await pilot.press("R")
         await wait_for(pilot, lambda: any("read-only: resolving is off" in n for n in notes(app)))
         assert server.state.request_count(OP) == 0

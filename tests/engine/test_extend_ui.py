@@ -434,7 +434,7 @@ async def test_resolve_from_history_screen(emulator, tmp_path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         extend_flow.open_history(app)
         await pilot.pause()
-        await pilot.press("r")
+        await pilot.press("R")
         await wait_until(pilot, lambda: history.get(rid).state is State.RESOLVED_SUCCEEDED)
         await wait_until(pilot, lambda: app.screen.records[0].state is State.RESOLVED_SUCCEEDED)
     assert emulator.state.get_hit_raw(hit_id)["MaxAssignments"] == 5

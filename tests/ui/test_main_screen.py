@@ -267,7 +267,7 @@ async def test_footer_shows_extend_when_writable(demo_context: Any) -> None:
             "Info",
             "eExtend",
             "hHistory",
-            "cCopy",
+            "bBulk",
             "?Help",
             "qQuit",
         ):
@@ -290,7 +290,7 @@ async def test_footer_fits_every_action_at_80_columns(demo_context: Any) -> None
             "Info",
             "eExtend",
             "hHistory",
-            "cCopy",
+            "bBulk",
         ):
             assert label in footer, label
 
@@ -486,8 +486,12 @@ async def test_command_palette_lists_actions(demo_context: Any) -> None:
 
         names = [n for n, _, _ in app_commands(app)]
         for expected in (
-            "Refresh HITs",
-            "Filter HITs",
+            "Reload",
+            "Filter",
+            "Mark / unmark",
+            "Mark all shown",
+            "Clear marks",
+            "Bulk extend marked HITs",
             "Extend HIT",
             "Request history",
             "Toggle extendable only",

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from textual import events, work
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.reactive import reactive
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -26,10 +26,12 @@ from turktui.adapters.loader import HitLoader
 from turktui.domain.errors import TurkError
 from turktui.domain.models import Balance, Hit
 from turktui.pipeline.batch import BatchReport
+from turktui.ui import keymap
 from turktui.ui.commands import TurkCommands
 from turktui.ui.context import AppContext
 from turktui.ui.controller import ControllerApp
 from turktui.ui.errors import describe
+from turktui.ui.keys import screen_name
 from turktui.ui.messages import (
     BalanceFailed,
     BalanceLoaded,
@@ -41,7 +43,7 @@ from turktui.ui.messages import (
     HitsPage,
 )
 from turktui.ui.screens.detail import DetailScreen
-from turktui.ui.screens.main import MainScreen
+from turktui.ui.screens.main import READ_ONLY_MESSAGE, MainScreen
 from turktui.ui.widgets.env_banner import EnvBanner
 
 PAGE_SIZE = 100
@@ -54,10 +56,9 @@ class TurkTuiApp(ControllerApp):
     CSS_PATH = "app.tcss"
     TITLE = "turktui"
     COMMANDS = ControllerApp.COMMANDS | {TurkCommands}
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit"),
-        Binding("question_mark", "help", "Help", show=False),
-    ]
+    # Every screen binds its own keys from the key map (turktui.ui.keymap), `?` and `q`
+    # included; the app adds none (Textual's ctrl+q and ctrl+p stay).
+    BINDINGS: ClassVar[list[BindingType]] = []
 
     #: HITs marked for a bulk extension
     marks: reactive[int] = reactive(0)
@@ -179,10 +180,23 @@ class TurkTuiApp(ControllerApp):
     def _check_unsettled(self) -> None:
         self.controller.check_unsettled()
 
+    async def on_event(self, event: events.Event) -> None:
+        # A key the key map gives priority on this screen (`?` in the number dialogs) runs
+        # before the focused text box could take it: Textual drops a priority binding whose
+        # key an Input would consume.
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            name = screen_name(self.screen)
+            entry = keymap.entry_for(event.key, name) if name is not None else None
+            if entry is not None and name in entry.priority_on:
+                await self.run_action(entry.action_on(name), self.screen)
+                return
+        await super().on_event(event)
+
     def _on_key(self, event: events.Key) -> None:
         # Runs before App._on_key checks the bindings (Textual dispatches handlers along the
-        # MRO): type-ahead after "/" goes to the filter box instead (see MainScreen).
-        if self.main_screen.capture_typeahead(event):
+        # MRO): type-ahead after "/" goes to the filter box instead (see keys.KeyScreen).
+        capture = getattr(self.screen, "capture_typeahead", None)
+        if capture is not None and capture(event):
             event.stop()
             event.prevent_default()
 
@@ -348,17 +362,37 @@ class TurkTuiApp(ControllerApp):
 
     # -- actions -----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Read-only: `e` is removed outright (not merely dimmed) from the footer.
-        return not (action in ("extend", "bulk") and self.ctx.read_only)
+        # Read-only: the key map's write keys (`e`, `b`, …) are removed outright (not merely
+        # dimmed) from the footer; their fallback binding says why (action_read_only).
+        if self.ctx.read_only:
+            name = screen_name(self.screen)
+            if name is not None and action in keymap.write_actions(name):
+                return False
+        return True
+
+    def action_read_only(self, what: str) -> None:
+        """Every refusal says why: a write key in a read-only session. (The same fallback
+        binding is reached when a screen refuses the key for another reason, e.g. Retry
+        while the batch runs: then nothing is said.)"""
+        if not self.ctx.read_only:
+            return
+        self.notify(READ_ONLY_MESSAGE.format(what=what), severity="warning", markup=False)
+
+    def action_quit_hint(self) -> None:
+        """`q` on any screen but the main list: it quits only from there."""
+        self.notify(keymap.Q_HINT, markup=False, timeout=4)
 
     def action_reload_hits(self) -> None:
         self.reload_hits()
 
     def action_help(self) -> None:
+        """`?`: the keys of the screen it is pressed on (again, on the help: close it)."""
         from turktui.ui.screens.help import HelpScreen
 
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.ctx.read_only))
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+            return
+        self.push_screen(HelpScreen(screen_name(self.screen) or "main", self.ctx.read_only))
 
     def action_extend(self) -> None:
         if self.ctx.read_only:

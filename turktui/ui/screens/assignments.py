@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
@@ -20,7 +20,9 @@ from turktui.domain.listmodel import ListModel
 from turktui.domain.models import Assignment, Hit, count_by_status
 from turktui.domain.text import one_line, sanitize
 from turktui.domain.timefmt import iso
+from turktui.ui import keymap
 from turktui.ui.context import AppContext
+from turktui.ui.keys import KeyScreen
 from turktui.ui.widgets.env_banner import EnvBanner
 from turktui.ui.widgets.vtable import Column, VirtualTable
 
@@ -86,15 +88,11 @@ def counts_text(hit: Hit, rows: list[Assignment] | None, error: str = "") -> Tex
     return text
 
 
-class AssignmentsScreen(Screen[None]):
+class AssignmentsScreen(KeyScreen, Screen[None]):
     """Read-only list of a HIT's assignments."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,backspace", "close", "Back"),
-        Binding("r", "reload", "Reload"),
-        Binding("s", "sort_next", "Sort"),
-        Binding("c", "copy_worker", "Copy worker id"),
-    ]
+    KEYMAP_SCREEN = "assignments"
+    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("assignments")
     DEFAULT_CSS = """
     AssignmentsScreen #asg-counts { height: auto; padding: 0 1; }
     AssignmentsScreen #asg-table { height: 1fr; }
@@ -184,8 +182,11 @@ class AssignmentsScreen(Screen[None]):
                 counts_text(self.hit, self.loaded, self.error)
             )
 
-    def action_close(self) -> None:
+    def action_back(self) -> None:
         self.dismiss()
+
+    def action_close(self) -> None:
+        self.action_back()
 
     def action_reload(self) -> None:
         self.load()
@@ -199,6 +200,18 @@ class AssignmentsScreen(Screen[None]):
             else (keys[keys.index(current) + 1] if keys.index(current) + 1 < len(keys) else None)
         )
         self.table.sort_by(nxt, reverse=False)
+
+    def action_sort_reverse(self) -> None:
+        if self.table.sort_key is not None:
+            self.table.sort_by(self.table.sort_key, reverse=not self.table.sort_reverse)
+
+    def action_copy_id(self) -> None:
+        """`c`: the assignment id of the row under the cursor."""
+        row = self.table.cursor_row
+        if row is None:
+            return
+        self.app.copy_to_clipboard(row.assignment_id)
+        self.notify(f"Copied assignment id {one_line(row.assignment_id)}", markup=False)
 
     def action_copy_worker(self) -> None:
         row = self.table.cursor_row

@@ -6,9 +6,9 @@ against the balance. It only returns the operator's intent (a `BulkPreview`);
 `turktui.ui.controller` confirms (production), records and sends it.
 
 `BatchScreen` shows a running batch: a progress bar (done / failed / remaining), each
-member's status, Cancel (stops what has not started) and, afterwards, Retry (re-sends only
-what did not succeed, with the same tokens). Service text goes through `one_line` into
-`Text` objects, never markup.
+member's status, Cancel the rest (`C`: stops what has not started) and, afterwards,
+Retry failed (`F`: re-sends only what did not succeed, with the same tokens). Service text
+goes through `one_line` into `Text` objects, never markup.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
@@ -54,7 +54,9 @@ from turktui.domain.rules import InputProblem, format_money, parse_count
 from turktui.domain.text import one_line
 from turktui.pipeline.batch import BatchProgress, BatchReport, member_status
 from turktui.pipeline.engine import Outcome
+from turktui.ui import keymap
 from turktui.ui.context import AppContext
+from turktui.ui.keys import KeyScreen
 from turktui.ui.widgets.vtable import Column, VirtualTable
 
 #: (key, label, placeholder). No amount is ever prefilled: the operator types every digit.
@@ -152,7 +154,7 @@ class PreviewTable(VirtualTable[int]):
         )
 
 
-class BulkScreen(ModalScreen[BulkPreview | None]):
+class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
     """Dismisses with the preview to send (submit) or None (cancel).
 
     Planning thousands of HITs takes a while (~10 µs each), so past `SYNC_LIMIT` marked
@@ -179,10 +181,8 @@ class BulkScreen(ModalScreen[BulkPreview | None]):
     BulkScreen #bulk-buttons { height: auto; align-horizontal: right; }
     BulkScreen #bulk-buttons Button { margin-left: 1; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s", "submit", "Send"),
-    ]
+    KEYMAP_SCREEN = "bulk"
+    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("bulk")
 
     class Planned(Message):
         """The full plan for generation `generation`, from the planning worker."""
@@ -422,7 +422,7 @@ def _member_row(rec: Record, cancelled: bool = False) -> MemberRow:
     return MemberRow(str(rec.id), rec.id, rec.hit_id, member_status(rec, cancelled))
 
 
-class BatchScreen(ModalScreen[None]):
+class BatchScreen(KeyScreen, ModalScreen[None]):
     """A running (or finished) batch: progress, members, cancel and retry."""
 
     DEFAULT_CSS = """
@@ -437,11 +437,8 @@ class BatchScreen(ModalScreen[None]):
     BatchScreen #batch-buttons { height: auto; align-horizontal: right; }
     BatchScreen #batch-buttons Button { margin-left: 1; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "cancel_batch", "Cancel the rest"),
-        Binding("r", "retry", "Retry failed"),
-        Binding("escape", "close", "Close"),
-    ]
+    KEYMAP_SCREEN = "batch"
+    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("batch")
 
     class Recorded(Message):
         def __init__(self, batch_id: str, records: list[Record]) -> None:
@@ -484,8 +481,8 @@ class BatchScreen(ModalScreen[None]):
             yield Static(Text("Recording the batch\u2026"), id="batch-counts", markup=False)
             yield MemberTable(id="batch-members")
             with Horizontal(id="batch-buttons"):
-                yield Button("Cancel the rest (c)", id="batch-cancel", variant="error")
-                yield Button("Retry failed (r)", id="batch-retry", variant="primary")
+                yield Button("Cancel the rest (C)", id="batch-cancel", variant="error")
+                yield Button("Retry failed (F)", id="batch-retry", variant="primary")
                 yield Button("Close (Esc)", id="batch-close")
         yield Footer()
 
@@ -497,9 +494,7 @@ class BatchScreen(ModalScreen[None]):
             return self.running
         if action == "retry":
             return not self.running and self.report is not None and self.report.retryable > 0
-        if action == "close":
-            return True
-        return True
+        return super().check_action(action, parameters)
 
     def _buttons(self) -> None:
         self.query_one("#batch-cancel", Button).disabled = not self.running
@@ -545,7 +540,7 @@ class BatchScreen(ModalScreen[None]):
             )
             text = message.report.summary()
             if message.report.retryable:
-                text += " \u00b7 r: retry what did not succeed (same tokens)"
+                text += " \u00b7 F: retry what did not succeed (same tokens)"
             if message.error:
                 text += f" \u00b7 {message.error}"
             counts.update(Text(one_line(text, max_length=300)))
@@ -573,6 +568,17 @@ class BatchScreen(ModalScreen[None]):
     def action_retry(self) -> None:
         if not self.running and self.report is not None and self.report.retryable:
             self.on_retry(self)
+
+    def action_copy_id(self) -> None:
+        """`c`: the HIT id of the member under the cursor."""
+        row = self.query_one(MemberTable).cursor_row
+        if row is None:
+            return
+        self.app.copy_to_clipboard(row.hit_id)
+        self.notify(f"Copied HIT id {one_line(row.hit_id)}", markup=False, timeout=3)
+
+    def action_back(self) -> None:
+        self.action_close()
 
     @on(Button.Pressed, "#batch-close")
     def action_close(self) -> None:

@@ -7,15 +7,17 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Static
 
 from turktui.domain.text import sanitize
+from turktui.ui import keymap
+from turktui.ui.keys import KeyScreen
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(KeyScreen, ModalScreen[bool]):
     """Dismisses True only on an explicit "yes" (button or `y`); Escape/`n` say no."""
 
     DEFAULT_CSS = """
@@ -29,10 +31,8 @@ class ConfirmScreen(ModalScreen[bool]):
     ConfirmScreen #confirm-buttons Button { margin-left: 1; }
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "yes", "Yes, send"),
-        Binding("n,escape", "no", "Cancel"),
-    ]
+    KEYMAP_SCREEN = "confirm"
+    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("confirm")
 
     def __init__(
         self,

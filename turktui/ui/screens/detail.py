@@ -2,7 +2,7 @@
 
 Text fields longer than `DISPLAY_LIMIT` characters (a 1 MB title from a hostile or broken
 service) are cut for display, with a note; the full value stays in the model and is copied
-whole with `t` (title) / `d` (description)."""
+whole with `t` (title) / `D` (description)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.geometry import Size
 from textual.screen import Screen
@@ -24,7 +24,10 @@ from turktui.domain.models import Hit, display_text
 from turktui.domain.rules import extension_range, format_money, range_text
 from turktui.domain.text import sanitize
 from turktui.domain.timefmt import ago_label, expires_label, iso
+from turktui.ui import keymap
 from turktui.ui.context import AppContext
+from turktui.ui.keys import KeyScreen
+from turktui.ui.messages import ExpireWanted
 from turktui.ui.widgets.env_banner import EnvBanner
 from turktui.ui.widgets.key_line import KeyLine
 
@@ -207,18 +210,9 @@ class DetailBody(Widget):
         return strips[y] if 0 <= y < len(strips) else Strip.blank(width, base)
 
 
-class DetailScreen(Screen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,backspace", "close", "Back"),
-        Binding("c", "copy_id", "Copy id"),
-        Binding("t", "copy_field('title')", "Copy title", show=False),
-        Binding("d", "copy_field('description')", "Copy description", show=False),
-        Binding("e", "app.extend", "Extend"),
-        Binding("h", "app.history", "History"),
-        Binding("A", "assignments", "Assignments"),
-        Binding("j,down", "scroll_down", "Down", show=False),
-        Binding("k,up", "scroll_up", "Up", show=False),
-    ]
+class DetailScreen(KeyScreen, Screen[None]):
+    KEYMAP_SCREEN = "detail"
+    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("detail")
 
     def __init__(self, ctx: AppContext, hit: Hit) -> None:
         super().__init__()
@@ -239,8 +233,11 @@ class DetailScreen(Screen[None]):
         self.hit = hit
         self.query_one(DetailBody).set_rows(detail_rows(hit, self.ctx))
 
-    def action_close(self) -> None:
+    def action_back(self) -> None:
         self.dismiss()
+
+    def action_close(self) -> None:
+        self.action_back()
 
     def action_assignments(self) -> None:
         from turktui.ui.screens.assignments import open_assignments
@@ -257,8 +254,12 @@ class DetailScreen(Screen[None]):
         self.app.copy_to_clipboard(value)
         self.notify(f"Copied the {name} ({len(value):,} characters)", markup=False, timeout=3)
 
-    def action_scroll_down(self) -> None:
-        self.query_one("#detail-scroll").scroll_down(animate=False)
+    def action_copy_title(self) -> None:
+        self.action_copy_field("title")
 
-    def action_scroll_up(self) -> None:
-        self.query_one("#detail-scroll").scroll_up(animate=False)
+    def action_copy_description(self) -> None:
+        self.action_copy_field("description")
+
+    def action_expire(self) -> None:
+        """`X`: expire this HIT now (the controller confirms and runs it)."""
+        self.post_message(ExpireWanted(self.hit))

@@ -20,7 +20,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
@@ -40,7 +40,9 @@ from turktui.domain.rules import (
 )
 from turktui.domain.text import one_line
 from turktui.domain.timefmt import expires_label, iso, parse_duration
+from turktui.ui import keymap
 from turktui.ui.context import AppContext
+from turktui.ui.keys import KeyScreen
 
 DEFAULT_EXPIRE_IN = "1d"
 NOTHING_YET = "Enter the number of assignments to add, a time to add, or both."
@@ -76,7 +78,7 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
-class ExtendScreen(ModalScreen[ExtendRequest | None]):
+class ExtendScreen(KeyScreen, ModalScreen[ExtendRequest | None]):
     """Dismisses with an ExtendRequest (submit) or None (cancel)."""
 
     DEFAULT_CSS = """
@@ -98,10 +100,8 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
     ExtendScreen Input { width: 100%; }
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("enter", "submit", "Add", priority=False),
-    ]
+    KEYMAP_SCREEN = "extend"
+    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("extend")
 
     def __init__(self, hit: Hit, ctx: AppContext) -> None:
         super().__init__()

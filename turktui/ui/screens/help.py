@@ -1,68 +1,58 @@
-"""The key reference (`?`): every binding of the main screen and the app, in one list."""
+"""The keys (`?`): the keys of the screen `?` was pressed on, from the key map.
+
+A read-only session leaves out the keys that change something and says why. The box
+scrolls (j/k, PgUp/PgDn, g/G) when the list is longer than the screen."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-HELP_ROWS: list[tuple[str, str]] = [
-    ("\u2191 \u2193  j k", "move the cursor"),
-    ("PgUp PgDn", "page up / down"),
-    ("g G  Home End", "first / last HIT"),
-    ("Enter  d", "details of the selected HIT"),
-    ("/", "filter by text in HIT id or title (Esc clears)"),
-    ("x", "only HITs that can be extended (toggle)"),
-    ("o", "only expired HITs (toggle)"),
-    ("s", "sort by the next column (header click also sorts)"),
-    ("S", "reverse the sort order"),
-    ("r", "refresh the list (keeps the cursor on the same HIT)"),
-    ("c", "copy the HIT id to the clipboard (OSC 52)"),
-    ("e", "extend: add assignments (absent when read-only)"),
-    ("h", "history of extension requests"),
-    ("space", "mark / unmark the HIT and move down"),
-    ("a", "mark every HIT shown (after filters)"),
-    ("u", "clear all marks"),
-    ("b", "bulk: extend the marked HITs (absent when read-only)"),
-    ("A", "assignments of the HIT (read-only; also in the detail view)"),
-    ("X", "expire the HIT now: workers can no longer accept it (asked first)"),
-    ("Esc", "clear filters / go back"),
-    ("ctrl+p", "command palette: every action by name"),
-    ("?", "this help"),
-    ("q", "quit"),
-]
+from turktui.ui import keymap
+from turktui.ui.keys import KeyScreen
 
 
-def help_table(read_only: bool) -> Table:
+def help_table(screen: str = "main", read_only: bool = False) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
-    for key, what in HELP_ROWS:
-        if read_only and key in ("e", "b", "X"):
-            continue
-        table.add_row(key, what)
+    for keys, what in keymap.help_rows(screen, read_only):
+        table.add_row(Text(keys), Text(what))
     return table
 
 
-class HelpScreen(ModalScreen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,question_mark", "close", "Close"),
-    ]
+def help_title(screen: str) -> str:
+    return f"turktui \u2014 keys: {keymap.SCREENS.get(screen, screen)}"
 
-    def __init__(self, read_only: bool = False) -> None:
+
+class HelpScreen(KeyScreen, ModalScreen[None]):
+    KEYMAP_SCREEN = "help"
+    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("help")
+
+    def __init__(self, screen: str = "main", read_only: bool = False) -> None:
         super().__init__()
+        #: the screen whose keys are shown
+        self.for_screen = screen
         self.read_only = read_only
 
     def compose(self) -> ComposeResult:
+        note = keymap.read_only_note(self.for_screen) if self.read_only else ""
         with VerticalScroll(id="help-box"):
-            yield Static("turktui \u2014 keys", id="help-title", markup=False)
-            yield Static(help_table(self.read_only), id="help-keys", markup=False)
-            yield Static("Press Esc to close.", id="help-close", markup=False)
+            yield Static(Text(help_title(self.for_screen)), id="help-title")
+            yield Static(help_table(self.for_screen, self.read_only), id="help-keys")
+            if note:
+                yield Static(Text(note), id="help-read-only")
+            yield Static(Text("Esc or ? closes."), id="help-close")
+
+    def action_back(self) -> None:
+        self.dismiss()
 
     def action_close(self) -> None:
-        self.dismiss()
+        self.action_back()

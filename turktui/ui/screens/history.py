@@ -17,7 +17,7 @@ from typing import Any, ClassVar, cast
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
@@ -30,6 +30,8 @@ from turktui.domain.listmodel import PagedModel
 from turktui.domain.records import Record, State
 from turktui.domain.text import one_line, redact, sanitize
 from turktui.domain.timefmt import iso
+from turktui.ui import keymap
+from turktui.ui.keys import KeyScreen
 from turktui.ui.widgets.vtable import Column, PagedTable
 
 PAGE = 200
@@ -164,9 +166,6 @@ class RecordList(PagedTable[Record]):
     RecordList { height: 1fr; background: $surface; }
     RecordList > .record-list--unsettled { color: $warning; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "select", "Detail"),
-    ]
     narrow_below = WIDE - 1  # a WIDE terminal is wide with or without the scrollbar
     flex_min = 8
 
@@ -210,8 +209,8 @@ class RecordList(PagedTable[Record]):
             self.post_message(self.Activated(rec))
 
 
-class HistoryScreen(Screen[None]):
-    """Lists records; `enter` shows one, `r` resolves an unsettled one."""
+class HistoryScreen(KeyScreen, Screen[None]):
+    """Lists records; `enter` shows one, `R` resolves an unsettled one."""
 
     DEFAULT_CSS = """
     HistoryScreen #history-title { text-style: bold; background: $panel; padding: 0 1; }
@@ -219,15 +218,8 @@ class HistoryScreen(Screen[None]):
     HistoryScreen #history-filter { dock: bottom; margin-bottom: 1; }
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Back"),
-        Binding("slash", "focus_filter", "Filter"),
-        Binding("r", "resolve", "Resolve"),
-        Binding("u", "toggle_unsettled", "Unsettled"),
-        Binding("e", "cycle_env", "Env", tooltip="Only one environment (again: the next)"),
-        Binding("b", "filter_batch", "Batch", tooltip="Only this record's batch"),
-        Binding("B", "resolve_batch", "Resolve batch", show=False),
-    ]
+    KEYMAP_SCREEN = "history"
+    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("history")
 
     def __init__(
         self,
@@ -418,8 +410,8 @@ class HistoryScreen(Screen[None]):
         self.query_one("#history-count", Static).update(
             Text(
                 f"{self.total:,} {what}record{'s' if self.total != 1 else ''}{suffix} \u00b7 "
-                "enter: detail \u00b7 r: resolve \u00b7 u: unsettled only \u00b7 e: env \u00b7 "
-                "b: batch"
+                "Enter: detail \u00b7 R: resolve \u00b7 U: unsettled only \u00b7 E: env \u00b7 "
+                "m: batch"
             )
         )
 
@@ -468,15 +460,30 @@ class HistoryScreen(Screen[None]):
         self.action_detail()
 
     # -- actions ---------------------------------------------------------------------------
-    def action_close(self) -> None:
+    def action_back(self) -> None:
         field = self.query_one("#history-filter", Input)
         if self.focused is field and field.value:
             field.value = ""
             return
         self.dismiss(None)
 
-    def action_focus_filter(self) -> None:
-        self.query_one("#history-filter", Input).focus()
+    def action_close(self) -> None:
+        self.action_back()
+
+    def action_filter(self) -> None:
+        self.open_filter(self.query_one("#history-filter", Input))
+
+    def action_reload(self) -> None:
+        """`r`: read the history again (what another session recorded since shows)."""
+        self.reload()
+
+    def action_copy_id(self) -> None:
+        """`c`: the HIT id of the record under the cursor."""
+        rec = self.current
+        if rec is None:
+            return
+        self.app.copy_to_clipboard(rec.hit_id)
+        self.notify(f"Copied HIT id {one_line(rec.hit_id)}", markup=False, timeout=3)
 
     def action_cycle_env(self) -> None:
         """All → production → sandbox → custom → demo → all."""
@@ -553,7 +560,7 @@ class HistoryScreen(Screen[None]):
             )
         if len(members) > limit:
             text.append(
-                f"  \u2026 and {len(members) - limit:,} more (b in the list: only this batch)\n"
+                f"  \u2026 and {len(members) - limit:,} more (m in the list: only this batch)\n"
             )
         return text
 
@@ -592,15 +599,19 @@ class HistoryScreen(Screen[None]):
         self._fetch_full(rec, "resolve")
 
     def _resolve_off(self) -> None:
-        ctx = getattr(self.app, "ctx", None)
-        if ctx is not None and getattr(ctx, "read_only", False):
-            self.notify(
-                "read-only: resolving is off (it may re-send requests).",
-                severity="warning",
-                markup=False,
-            )
-        else:
-            self.notify("Resolving is not available here.", severity="warning")
+        _resolve_off(self)
+
+
+def _resolve_off(screen: Screen[None]) -> None:
+    ctx = getattr(screen.app, "ctx", None)
+    if ctx is not None and getattr(ctx, "read_only", False):
+        screen.notify(
+            "read-only: resolving is off (it may re-send requests).",
+            severity="warning",
+            markup=False,
+        )
+    else:
+        screen.notify("Resolving is not available here.", severity="warning")
 
 
 def _close_quietly(reader: HistoryReader) -> None:
@@ -678,8 +689,8 @@ def record_text(rec: Record) -> Text:
     return text
 
 
-class RecordScreen(ModalScreen[None]):
-    """One record in full; `r` resolves it when unsettled."""
+class RecordScreen(KeyScreen, ModalScreen[None]):
+    """One record in full; `R` resolves it when unsettled."""
 
     DEFAULT_CSS = """
     RecordScreen { align: center middle; }
@@ -687,10 +698,8 @@ class RecordScreen(ModalScreen[None]):
         border: thick $accent; background: $surface; padding: 0 1; }
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Back"),
-        Binding("r", "resolve", "Resolve"),
-    ]
+    KEYMAP_SCREEN = "record"
+    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("record")
 
     def __init__(
         self, record: Record, resolve: Callable[[Record], None] | None, *, batch: Text | None = None
@@ -708,14 +717,25 @@ class RecordScreen(ModalScreen[None]):
         yield Footer()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "resolve":
-            return not self.record.settled and self.resolve_cb is not None
-        return True
+        if action == "resolve" and self.record.settled:
+            return False
+        return super().check_action(action, parameters)
 
-    def action_close(self) -> None:
+    def action_back(self) -> None:
         self.dismiss(None)
 
+    def action_close(self) -> None:
+        self.action_back()
+
+    def action_copy_id(self) -> None:
+        self.app.copy_to_clipboard(self.record.hit_id)
+        self.notify(f"Copied HIT id {one_line(self.record.hit_id)}", markup=False, timeout=3)
+
     def action_resolve(self) -> None:
-        if self.resolve_cb is not None and not self.record.settled:
-            self.dismiss(None)
-            self.resolve_cb(self.record)
+        if self.record.settled:
+            return
+        if self.resolve_cb is None:
+            _resolve_off(self)
+            return
+        self.dismiss(None)
+        self.resolve_cb(self.record)

@@ -8,16 +8,18 @@ from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from turktui.domain.models import Hit
+from turktui.ui import keymap
 from turktui.ui.context import AppContext
 from turktui.ui.errors import describe, one_line_summary
+from turktui.ui.keys import KeyScreen
 from turktui.ui.messages import (
     BalanceFailed,
     BalanceLoaded,
@@ -48,40 +50,16 @@ class LoadState:
     error: BaseException | None = None
 
 
-#: What `e` / `b` say in a read-only session (instead of doing nothing).
+#: What a write key says in a read-only session (instead of doing nothing).
 READ_ONLY_MESSAGE = "read-only: {what} is off (started with --read-only or read_only = true)"
 
 
-class MainScreen(Screen[None]):
-    # Footer labels are terse so that every action fits at 80 columns (htop-style: the key,
-    # coloured, right before its label); `?` lists them in full. Navigation keys are only
-    # in `?` help.
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("question_mark", "app.help", "Help"),
-        Binding("slash", "filter", "Find", tooltip="Filter by text"),
-        Binding("x", "toggle_extendable", "Headroom", tooltip="Only extendable HITs"),
-        Binding("o", "toggle_expired", "Expired", tooltip="Only expired HITs"),
-        Binding("s", "sort_next", "Sort"),
-        Binding("S", "sort_reverse", "Reverse", show=False),
-        Binding("r", "app.reload_hits", "Reload"),
-        Binding("enter,d", "detail", "Info", tooltip="Details of the HIT"),
-        Binding("e", "app.extend", "Extend"),
-        Binding("h", "app.history", "History"),
-        Binding("c", "copy_id", "Copy"),
-        Binding("q", "app.quit", "Quit"),
-        Binding("escape", "escape", "Clear filters", show=False),
-        # Bulk: marks and the bulk dialog (hidden from the 80-column footer; the status
-        # line says "N marked · b: bulk" once something is marked).
-        Binding("space", "toggle_mark", "Mark", show=False),
-        Binding("a", "mark_all", "Mark all shown", show=False),
-        Binding("u", "clear_marks", "Clear marks", show=False),
-        Binding("b", "app.bulk", "Bulk", show=False),
-        Binding("X", "expire", "Expire now", show=False),
-        Binding("A", "assignments", "Assignments", show=False),
-        # Reached only when the app refuses the action above (read-only): say why.
-        Binding("e", "read_only('extending')", show=False),
-        Binding("b", "read_only('bulk extension')", show=False),
-    ]
+class MainScreen(KeyScreen, Screen[None]):
+    # The keys come from the key map (turktui.ui.keymap): footer labels are terse so that
+    # the shown ones fit at 80 columns (the key, coloured, right before its label); `?`
+    # lists them all.
+    KEYMAP_SCREEN = "main"
+    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("main")
 
     #: the listing's progress; the status line follows it (watch_load)
     load: reactive[LoadState] = reactive(LoadState, always_update=False)
@@ -91,8 +69,6 @@ class MainScreen(Screen[None]):
         self.ctx = ctx
         self.generation = 0
         self._staging: list[Hit] = []
-        #: "/" was pressed and the filter box has not received focus yet
-        self._filter_opening = False
         self._keep_id: str | None = None
         #: when the listing on screen was read (the app's clock), None before the first
         self.updated_at: datetime | None = None
@@ -115,10 +91,6 @@ class MainScreen(Screen[None]):
     def _status_changed(self) -> None:
         if self.is_mounted:
             self.status_bar.refresh()
-
-    def action_read_only(self, what: str) -> None:
-        """Every refusal says why: `e` and `b` in a read-only session."""
-        self.notify(READ_ONLY_MESSAGE.format(what=what), severity="warning", markup=False)
 
     @property
     def tui(self) -> TurkHost:
@@ -321,29 +293,7 @@ class MainScreen(Screen[None]):
         self.table.set_filter(expired_only=not self.table.expired_only)
 
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.display = True
-        self._filter_opening = True
-        box.focus()
-
-    def capture_typeahead(self, event: events.Key) -> bool:
-        """Keys typed right after "/" (a fast typist, a paste, tmux send-keys) reach the app
-        before the focus has moved to the filter box: they belong to the filter, not to
-        bindings. Called by the app before it checks bindings; True = consumed."""
-        if not self._filter_opening:
-            return False
-        box = self.query_one("#filter", Input)
-        if box.has_focus or not box.display or self.app.screen is not self:
-            self._filter_opening = False
-            return False
-        if event.key == "enter":
-            self._filter_opening = False
-            self._filter_submitted(None)
-            return True
-        if event.is_printable and event.character:
-            box.insert_text_at_cursor(event.character)
-            return True
-        return False
+        self.open_filter(self.query_one("#filter", Input))
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -355,16 +305,20 @@ class MainScreen(Screen[None]):
         box.display = bool(box.value)
         self.table.focus()
 
-    def action_escape(self) -> None:
+    def action_back(self) -> None:
+        """Esc on the main list: clear the filters (there is nothing to go back to)."""
         box = self.query_one("#filter", Input)
-        if box.has_focus or self.table.filtered:
+        if self.focused is box or self.table.filtered:
             box.value = ""
             box.display = False
             self.table.set_filter("", extendable_only=False, expired_only=False)
             self.table.focus()
 
     def action_clear_filters(self) -> None:
-        self.action_escape()
+        self.action_back()
+
+    def action_reload(self) -> None:
+        self.tui.reload_hits()
 
     def action_detail(self) -> None:
         hit = self.table.cursor_hit

@@ -1,0 +1,143 @@
+"""What every screen with keys shares (the keys themselves are in `turktui.ui.keymap`).
+
+`KeyScreen` is mixed into each screen (before Textual's `Screen`/`ModalScreen`):
+- `KEYMAP_SCREEN` names the screen in the key map (its help, palette and footer);
+- navigation (j/k/g/G/PgUp/PgDn/Home/End): the screen's list when it has one (even while a
+  text box has the focus), else its scroll view;
+- read-only: the key map's write actions are refused by `check_action` (hidden from the
+  footer and the palette; the fallback binding says why);
+- type-ahead: after `/`, keys typed before the focus has reached the filter box (a paste, a
+  fast typist, tmux send-keys) go into the box, not to bindings. The app calls
+  `capture_typeahead` before it checks bindings.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import events
+from textual.containers import ScrollableContainer
+from textual.widget import Widget
+from textual.widgets import Input
+
+from turktui.ui import keymap
+from turktui.ui.widgets.vtable import VirtualTable
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    _Base = Screen[Any]
+else:
+    _Base = object
+
+
+def screen_name(screen: object) -> str | None:
+    """The key map's name of `screen` (None: a screen without keys of its own)."""
+    return getattr(screen, "KEYMAP_SCREEN", None)
+
+
+def read_only(node: Any) -> bool:
+    ctx = getattr(node.app, "ctx", None)
+    return bool(getattr(ctx, "read_only", False))
+
+
+def _is_view(widget: object) -> bool:
+    # (Textual's Input is a ScrollableContainer too: it scrolls its own line)
+    return isinstance(widget, ScrollableContainer) and not isinstance(widget, Input)
+
+
+class KeyScreen(_Base):
+    #: this screen's name in the key map
+    KEYMAP_SCREEN: ClassVar[str] = ""
+
+    _typeahead_box: Input | None = None
+    _typeahead_from: Widget | None = None
+
+    # -- read-only ----------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if read_only(self) and action in keymap.write_actions(self.KEYMAP_SCREEN):
+            return False
+        return super().check_action(action, parameters)
+
+    # -- navigation ---------------------------------------------------------------------------
+    def _nav_target(self) -> VirtualTable[Any] | ScrollableContainer | None:
+        """The list (focused, or the screen's; even while a text box has the focus), else
+        the focused scroll view, else the screen's first."""
+        focused = self.focused
+        if isinstance(focused, VirtualTable):
+            return focused
+        for table in self.query(VirtualTable):
+            if table.display:
+                return table
+        if _is_view(focused):
+            return focused  # type: ignore[return-value]
+        for view in self.query(ScrollableContainer):
+            if _is_view(view) and view.display:
+                return view
+        return None
+
+    def _nav(self, table_action: str, scroll: str) -> None:
+        target = self._nav_target()
+        if isinstance(target, VirtualTable):
+            getattr(target, f"action_{table_action}")()
+        elif target is not None:
+            getattr(target, scroll)(animate=False)
+
+    def action_cursor_down(self) -> None:
+        self._nav("cursor_down", "scroll_down")
+
+    def action_cursor_up(self) -> None:
+        self._nav("cursor_up", "scroll_up")
+
+    def action_page_down(self) -> None:
+        self._nav("page_down", "scroll_page_down")
+
+    def action_page_up(self) -> None:
+        self._nav("page_up", "scroll_page_up")
+
+    def action_first(self) -> None:
+        self._nav("first", "scroll_home")
+
+    def action_last(self) -> None:
+        self._nav("last", "scroll_end")
+
+    # -- type-ahead ---------------------------------------------------------------------------
+    def open_filter(self, box: Input) -> None:
+        """Show `box` and give it the focus now; keys already on their way to another
+        widget are caught by `capture_typeahead` until the box loses the focus."""
+        box.display = True
+        self._typeahead_box = box
+        self._typeahead_from = self.focused
+        self.set_focus(box)
+
+    def capture_typeahead(self, event: events.Key) -> bool:
+        """Called by the app before it checks bindings: True = the key went into the box."""
+        box = self._typeahead_box
+        if box is None:
+            return False
+        if not box.is_attached or not box.display or self.app.screen is not self:
+            self._typeahead_box = None
+            return False
+        if event.key == "enter":
+            # Submitted, and the focus back where it was at once: the keys after Enter
+            # are keys again (bindings), not text.
+            self._typeahead_box = None
+            box.post_message(Input.Submitted(box, box.value))
+            back = self._typeahead_from
+            self.set_focus(back if back is not None and back.is_attached else None)
+            return True
+        if event.key == "escape":  # as if the box had the focus (it has, from now)
+            self._typeahead_box = None
+            self.set_focus(box)
+            return False
+        if event.key == "backspace":
+            box.action_delete_left()
+            return True
+        if event.is_printable and event.character:
+            box.insert_text_at_cursor(event.character)
+            return True
+        return False
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        if event.widget is self._typeahead_box:
+            self._typeahead_box = None
