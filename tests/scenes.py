@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from tests.fit import fit_problems
 from tests.ui.helpers import screen_text, steady_cursor, wait_for, wait_ready, wait_screen
 from turktui.adapters.config import Paths, Settings
 from turktui.adapters.mturk import DEMO_CREDENTIALS, MTurkService
@@ -326,6 +327,11 @@ PICTURES: tuple[tuple[Scene, str], ...] = tuple(
 )
 
 
+#: What did not fit, per (scene name, size name) staged in this process (tests/fit.py): the
+#: screenshot test stages each picture once and the scene-fit test reads the verdict here.
+FIT: dict[tuple[str, str], list[str]] = {}
+
+
 def file_name(scene: Scene, size_name: str) -> str:
     return f"{scene.name}-{size_name}.svg"
 
@@ -357,6 +363,8 @@ async def stage(scene: Scene, server: EmulatorServer, data_dir: Path, size: tupl
     )
     async with app.run_test(size=size) as pilot:
         await prepare(scene, pilot, server)
+        size_name = next((k for k, v in SIZES.items() if v == size), f"{size[0]}x{size[1]}")
+        FIT[(scene.name, size_name)] = fit_problems(app)
         svg = app.export_screenshot(title=f"turktui — {scene.description}")
     return svg
 
