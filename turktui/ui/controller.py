@@ -540,7 +540,7 @@ class Controller:
             return None
         runner = BatchRunner(self.engine(history))
         title = (
-            f"{self.ctx.env.kind.banner}: {preview.mode.describe()} on {preview.send_count:,} HITs"
+            f"{self.ctx.env.kind.banner}: {preview.describe()} on {preview.send_count:,} HITs"
         )
         screen = BatchScreen(
             title, on_cancel=runner.cancel, on_retry=lambda s: self.retry_batch(runner, s)
@@ -550,7 +550,9 @@ class Controller:
 
         def work() -> BatchReport | None:
             try:
-                bid, records = runner.record(preview)
+                # Each HIT's new expiration as planned and shown (None: time unchanged).
+                expire_at = preview.expiration_for if preview.add_seconds is not None else None
+                bid, records = runner.record(preview, expire_at=expire_at)
             except (PlanRefused, HistoryError) as exc:
                 screen.post_message(BatchScreen.Finished(None, f"Not sent: {exc}"))
                 self.notify(f"Not sent: {exc}", severity="error")

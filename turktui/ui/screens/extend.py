@@ -30,11 +30,10 @@ from turktui.domain.models import Hit
 from turktui.domain.rules import (
     ExtensionRange,
     InputProblem,
-    add_time,
-    check_expiration,
     extension_cost,
     extension_range,
     format_money,
+    new_expiration,
     parse_count,
     range_text,
 )
@@ -220,7 +219,7 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
     def _time_possible(self) -> bool:
         now = self.ctx.clock()
         try:
-            check_expiration(add_time(self.hit.expiration, 3600, now), self.hit.expiration, now)
+            new_expiration(self.hit.expiration, 3600, now)
         except InputProblem:
             return False
         return not self.hit.problem
@@ -276,11 +275,10 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
         except ValueError as exc:
             self.expire_at, self.expire_problem = None, str(exc)
             return
-        # Added to the current expiration; from now once the HIT has expired.
-        wanted = add_time(self.hit.expiration, seconds, self.ctx.clock())
+        # Added to the current expiration; from now once the HIT has expired; MTurk's
+        # rules (no shortening, 60 s to 365 days later), naming the current one.
         try:
-            # MTurk's rules (no shortening, 60 s to 365 days later), naming the current one.
-            self.expire_at = check_expiration(wanted, self.hit.expiration, self.ctx.clock())
+            self.expire_at = new_expiration(self.hit.expiration, seconds, self.ctx.clock())
         except InputProblem as exc:
             self.expire_at, self.expire_problem = None, str(exc)
             return

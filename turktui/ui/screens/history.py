@@ -673,8 +673,6 @@ class RecordScreen(ModalScreen[None]):
 
     DEFAULT_CSS = """
     RecordScreen { align: center middle; }
-    RecordScreen #record-box { width: 100; max-height: 90%; height: auto;
-        border: thick $accent; background: $surface; padding: 0 1; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -691,7 +689,8 @@ class RecordScreen(ModalScreen[None]):
         self.batch = batch
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="record-box"):
+        # app.tcss's `.dialog`: capped to the screen, the banner row uncovered; it scrolls.
+        with VerticalScroll(id="record-box", classes="dialog"):
             yield Static(record_text(self.record), id="record-text", markup=False)
             if self.batch is not None:
                 yield Static(self.batch, id="record-batch", markup=False)
