@@ -9,6 +9,7 @@ Three rules, on the screen at the top of the stack (a dialog and what it covers)
   of every container around it: nothing that decides a request may be scrolled away or cut.
 * The environment stays readable: its word (DEMO, SANDBOX, PRODUCTION, CUSTOM) is on the
   first rows of the screen, under any dialog.
+* Toasts are compact: together they cover at most half of the list's rows.
 """
 
 from __future__ import annotations
@@ -49,8 +50,9 @@ def _name(widget: Widget) -> str:
     return f"{type(widget).__name__}{ident}{classes}"
 
 
-def fit_problems(app: Any) -> list[str]:
-    """What does not fit on `app`'s current screen, in words (empty: everything fits)."""
+def fit_problems(app: Any, env_word: str | None = None) -> list[str]:
+    """What does not fit on `app`'s current screen, in words (empty: everything fits).
+    `env_word`: the environment's word (default: the turktui app's)."""
     screen = app.screen
     bounds = Region(0, 0, *app.size)
     problems: list[str] = []
@@ -80,7 +82,13 @@ def fit_problems(app: Any) -> list[str]:
     for widget in screen.query(f".{DECISION}"):
         if widget.display and widget not in full_map:
             problems.append(f"{_name(widget)} is not laid out")
-    words = app.ctx.env.kind.banner
+    toast_rows = sum(t.region.height for t in screen.query("Toast") if t.display)
+    tables = [t for t in screen.query("HitTable") if t.region.area]
+    if toast_rows and tables and toast_rows > tables[0].region.height // 2:
+        problems.append(
+            f"toasts cover {toast_rows} of the list's {tables[0].region.height} rows"
+        )
+    words = env_word or app.ctx.env.kind.banner
     top = screen_text(app).splitlines()[:BANNER_ROWS]
     if not any(words in row for row in top):
         problems.append(f"the environment ({words}) is not on the first {BANNER_ROWS} rows")
