@@ -85,9 +85,7 @@ def fit_problems(app: Any, env_word: str | None = None) -> list[str]:
     toast_rows = sum(t.region.height for t in screen.query("Toast") if t.display)
     tables = [t for t in screen.query("HitTable") if t.region.area]
     if toast_rows and tables and toast_rows > tables[0].region.height // 2:
-        problems.append(
-            f"toasts cover {toast_rows} of the list's {tables[0].region.height} rows"
-        )
+        problems.append(f"toasts cover {toast_rows} of the list's {tables[0].region.height} rows")
     words = env_word or app.ctx.env.kind.banner
     top = screen_text(app).splitlines()[:BANNER_ROWS]
     if not any(words in row for row in top):

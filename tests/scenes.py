@@ -475,7 +475,9 @@ SCENES: tuple[Scene, ...] = (
         read_only=True,
         keep_notifications=True,
     ),
-    Scene("toasts", "Three notifications over the list", _toasts, keep_notifications=True, toasts=True),
+    Scene(
+        "toasts", "Three notifications over the list", _toasts, keep_notifications=True, toasts=True
+    ),
 )
 
 #: Every picture: (scene, size name), each rendered once per run.

@@ -326,7 +326,7 @@ def add_time(current: datetime | None, seconds: float, now: datetime) -> datetim
 
 
 def new_expiration(current: datetime | None, seconds: float, now: datetime) -> datetime:
-    """"Add time", checked: `add_time` under `check_expiration`'s rules (InputProblem says
+    """Add time, checked: `add_time` under `check_expiration`'s rules (InputProblem says
     why MTurk would refuse it). The one implementation of the extend and bulk dialogs."""
     return check_expiration(add_time(current, seconds, now), current, now)
 

@@ -539,9 +539,7 @@ class Controller:
         if history is None:
             return None
         runner = BatchRunner(self.engine(history))
-        title = (
-            f"{self.ctx.env.kind.banner}: {preview.describe()} on {preview.send_count:,} HITs"
-        )
+        title = f"{self.ctx.env.kind.banner}: {preview.describe()} on {preview.send_count:,} HITs"
         screen = BatchScreen(
             title, on_cancel=runner.cancel, on_retry=lambda s: self.retry_batch(runner, s)
         )

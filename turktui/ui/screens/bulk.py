@@ -498,17 +498,13 @@ def _member_row(rec: Record, cancelled: bool = False) -> MemberRow:
 class BatchScreen(ModalScreen[None]):
     """A running (or finished) batch: progress, members, cancel and retry."""
 
+    #: The box is app.tcss's `.dialog` (as large as the screen allows); the counts and the
+    #: buttons are docked at its bottom.
     DEFAULT_CSS = """
     BatchScreen { align: center middle; }
-    BatchScreen #batch-dialog {
-        width: 100%; max-width: 150; height: 100%; max-height: 46;
-        border: thick $accent; background: $surface; padding: 0 1;
-    }
     BatchScreen #batch-title { text-style: bold; }
     BatchScreen #batch-bar { width: 100%; }
     BatchScreen #batch-members { height: 1fr; }
-    BatchScreen #batch-buttons { height: auto; align-horizontal: right; }
-    BatchScreen #batch-buttons Button { margin-left: 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "cancel_batch", "Cancel the rest"),
@@ -551,15 +547,24 @@ class BatchScreen(ModalScreen[None]):
         self.progress: BatchProgress | None = None
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="batch-dialog"):
+        with Vertical(id="batch-dialog", classes="dialog") as dialog:
+            env = getattr(getattr(self.app, "ctx", None), "env", None)
+            if env is not None:
+                dialog.border_title = dialog_title("Batch", env)
             yield Static(Text(one_line(self.title_text)), id="batch-title")
             yield ProgressBar(id="batch-bar", show_eta=False)
-            yield Static(Text("Recording the batch\u2026"), id="batch-counts", markup=False)
             yield MemberTable(id="batch-members")
-            with Horizontal(id="batch-buttons"):
-                yield Button("Cancel the rest (c)", id="batch-cancel", variant="error")
-                yield Button("Retry failed (r)", id="batch-retry", variant="primary")
-                yield Button("Close (Esc)", id="batch-close")
+            with Vertical(id="batch-decision", classes="dialog-decision"):
+                yield Static(
+                    Text("Recording the batch\u2026"),
+                    id="batch-counts",
+                    markup=False,
+                    classes="decision",
+                )
+                with Horizontal(id="batch-buttons", classes="dialog-buttons"):
+                    yield Button("Cancel the rest (c)", id="batch-cancel", variant="error")
+                    yield Button("Retry failed (r)", id="batch-retry", variant="primary")
+                    yield Button("Close (Esc)", id="batch-close")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -171,9 +171,7 @@ class ExtendScreen(ModalScreen[ExtendRequest | None]):
                 Text(range_text(self.rng) + " Time can still be added."), id="extend-blocked"
             )
         else:
-            yield Static(
-                Text("Assignments to add (optional)", style="bold"), classes="field-label"
-            )
+            yield Static(Text("Assignments to add (optional)", style="bold"), classes="field-label")
             yield Input(
                 placeholder=f"{self.rng.low:,}\u2013{self.rng.high:,} (empty: none)",
                 validators=[CountValidator(self.rng)],
