@@ -20,7 +20,7 @@ to every HIT (the mode when no number is given).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -161,12 +161,11 @@ class BulkPreview:
             return time
         return f"{self.mode.describe()}, and {time}"
 
-    def expiration_for(self, hit: Hit) -> datetime | None:
-        """The new expiration planned for `hit` (for BatchRunner.record's expire_at)."""
-        for line in self.lines:
-            if line.hit.hit_id == hit.hit_id and line.sends:
-                return line.expire_at
-        return None
+    def expirations(self) -> Callable[[Hit], datetime | None]:
+        """Each sending HIT's planned new expiration, as BatchRunner.record's `expire_at`
+        (one dict look-up per HIT; None: unchanged)."""
+        table = {line.hit.hit_id: line.expire_at for line in self.lines if line.sends}
+        return lambda hit: table.get(hit.hit_id)
 
     @property
     def time_count(self) -> int:

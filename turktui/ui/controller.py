@@ -549,7 +549,7 @@ class Controller:
         def work() -> BatchReport | None:
             try:
                 # Each HIT's new expiration as planned and shown (None: time unchanged).
-                expire_at = preview.expiration_for if preview.add_seconds is not None else None
+                expire_at = preview.expirations() if preview.add_seconds is not None else None
                 bid, records = runner.record(preview, expire_at=expire_at)
             except (PlanRefused, HistoryError) as exc:
                 screen.post_message(BatchScreen.Finished(None, f"Not sent: {exc}"))

@@ -23,8 +23,6 @@ class ConfirmScreen(ModalScreen[bool]):
     #: body scrolls if it must, the buttons are docked at the bottom.
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
-    ConfirmScreen #confirm-dialog { width: 80; border: thick $warning; }
-    ConfirmScreen.-danger #confirm-dialog { border: thick red; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
