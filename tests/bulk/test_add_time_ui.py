@@ -157,7 +157,9 @@ async def test_sandbox_confirms_the_totals_with_the_time(make_emulator, make_con
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirm")
         body = str(app.screen.query_one("#confirm-body").render())
         assert "add 2 to each, and 1d added to each expiration" in body
-        assert "2 new expirations" in body and "expires 2026-06-18 12:00:00 UTC" in body
+        assert "2 new expirations" in body
+        details = str(app.screen.query_one("#confirm-details").render())
+        assert "new expiration 2026-06-18 12:00:00 UTC" in details
         await pilot.press("n")
         await pilot.pause()
     assert server.state.request_count(UPDATE) == 0 and server.state.request_count(ADD) == 0

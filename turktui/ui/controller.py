@@ -47,7 +47,12 @@ from turktui.ui.messages import (
     ResolveBatchWanted,
     ResolveWanted,
 )
-from turktui.ui.screens.bulk import BatchScreen, BulkScreen, batch_confirm_text
+from turktui.ui.screens.bulk import (
+    BatchScreen,
+    BulkScreen,
+    batch_confirm_details,
+    batch_confirm_text,
+)
 from turktui.ui.screens.confirm import ConfirmScreen
 from turktui.ui.screens.extend import ExtendRequest, ExtendScreen, describe_request
 from turktui.ui.screens.history import HistoryScreen
@@ -522,7 +527,13 @@ class Controller:
 
         body = batch_confirm_text(preview, env.kind.banner)
         self.app.push_screen(
-            ConfirmScreen(f"Confirm: {env.kind.banner} batch", body, danger=True), confirmed
+            ConfirmScreen(
+                f"Confirm: {env.kind.banner} batch",
+                body,
+                danger=True,
+                details=batch_confirm_details(preview),
+            ),
+            confirmed,
         )
 
     def _member(self, screen: BatchScreen) -> Any:

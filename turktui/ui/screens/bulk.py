@@ -686,14 +686,18 @@ def batch_confirm_text(preview: BulkPreview, banner: str) -> str:
             f"Not sent: {preview.refused_count:,} refused, "
             f"{preview.nothing_count:,} with nothing to do."
         )
-    lines.append("")
+    return "\n".join(lines)
+
+
+def batch_confirm_details(preview: BulkPreview) -> str:
+    """The first HITs of the confirmation (under the totals; it may scroll)."""
+    lines = []
     for line in preview.to_send[:6]:
-        change = line.change_text
+        lines.append(f"  {one_line(line.hit.hit_id)}  {line.change_text}  {line.cost_text}")
         if line.expire_at is not None:
-            change += f", expires {line.expiration_text}"
-        lines.append(f"  {one_line(line.hit.hit_id)}  {change}  {line.cost_text}")
-    if count > 6:
-        lines.append(f"  \u2026 and {count - 6:,} more")
+            lines.append(f"    new expiration {line.expiration_text}")
+    if preview.send_count > 6:
+        lines.append(f"  \u2026 and {preview.send_count - 6:,} more")
     return "\n".join(lines)
 
 

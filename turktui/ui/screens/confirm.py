@@ -23,6 +23,7 @@ class ConfirmScreen(ModalScreen[bool]):
     #: body scrolls if it must, the buttons are docked at the bottom.
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
+    ConfirmScreen #confirm-details { margin-top: 1; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -38,10 +39,14 @@ class ConfirmScreen(ModalScreen[bool]):
         yes: str = "Yes, send",
         no: str = "Cancel",
         danger: bool = False,
+        details: str = "",
     ) -> None:
+        """`body`: what will happen and what it costs (a decision: kept on screen);
+        `details`: a longer list under it (e.g. a batch's first HITs) that may scroll."""
         super().__init__()
         self.title_text = title
         self.body = body
+        self.details = details
         self.yes_label = yes
         self.no_label = no
         if danger:
@@ -62,6 +67,10 @@ class ConfirmScreen(ModalScreen[bool]):
                     id="confirm-body",
                     classes="decision",
                 )
+                if self.details:
+                    yield Static(
+                        Text(sanitize(self.details, keep_newlines=True)), id="confirm-details"
+                    )
             with Horizontal(id="confirm-buttons", classes="dialog-buttons dialog-decision"):
                 yield Button(self.yes_label + " (y)", id="confirm-yes", variant="error")
                 yield Button(self.no_label + " (Esc)", id="confirm-no")
