@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from tests.fit import fit_problems
 from tests.ui.helpers import screen_text, steady_cursor, wait_for, wait_ready, wait_screen
 from turktui.adapters.config import Paths, Settings
 from turktui.adapters.mturk import DEMO_CREDENTIALS, MTurkService
@@ -47,6 +48,10 @@ class Scene:
     real_url: str | None = None
     #: The endpoint the banner shows (default: SHOWN_URL, or MTurk's for production).
     shown_url: str | None = None
+    #: The notifications are the point: not cleared before the picture.
+    keep_notifications: bool = False
+    #: Show notifications as toasts (run_test hides them otherwise).
+    toasts: bool = False
 
 
 def make_app(
@@ -256,6 +261,128 @@ async def _help(pilot: Any, server: EmulatorServer) -> None:
     await wait_screen(pilot, "HelpScreen")
 
 
+async def mark(pilot: Any, titles: tuple[str, ...]) -> None:
+    """Mark the first HIT whose title starts with each of `titles`."""
+    for title in titles:
+        await select(pilot, title)
+        await pilot.press("space")
+    await pilot.pause()
+
+
+#: A mix the bulk scenes mark: under 10, 10+, a capped one, one too old, one expired.
+BULK_TITLES = (
+    "Tag photos of street signs (4 assignments)",
+    "Tag photos of street signs (2 a",
+    "Twenty-five assignments",
+    "Too old to extend (2014)",
+    "Expired, large",
+)
+
+
+async def open_bulk(pilot: Any, mode: str = "add", number: str = "", time: str = "") -> None:
+    await wait_ready(pilot)
+    await mark(pilot, BULK_TITLES)
+    await pilot.press("b")
+    await wait_screen(pilot, "BulkScreen")
+    screen = pilot.app.screen
+    if mode != "add":
+        await pilot.click(f"#mode-{mode}")
+    screen.query_one("#bulk-number").value = number
+    screen.query_one("#bulk-time").value = time
+    screen.query_one("#bulk-number").focus()
+    await pilot.pause()
+
+
+async def _bulk_add(pilot: Any, server: EmulatorServer) -> None:
+    await open_bulk(pilot, "add", "5")
+
+
+async def _bulk_top_up(pilot: Any, server: EmulatorServer) -> None:
+    await open_bulk(pilot, "top-up", "12")
+
+
+async def _bulk_nine(pilot: Any, server: EmulatorServer) -> None:
+    await open_bulk(pilot, "nine", "3")
+
+
+async def _bulk_add_time(pilot: Any, server: EmulatorServer) -> None:
+    await open_bulk(pilot, "add", "5", "1d")
+
+
+async def _bulk_time_only(pilot: Any, server: EmulatorServer) -> None:
+    await open_bulk(pilot, "add", "", "12h")
+
+
+async def _bulk_confirm(pilot: Any, server: EmulatorServer) -> None:
+    await open_bulk(pilot, "add", "5", "1d")
+    await pilot.press("ctrl+s")
+    await wait_screen(pilot, "ConfirmScreen")
+
+
+async def _bulk_finished(pilot: Any, server: EmulatorServer) -> None:
+    await open_bulk(pilot, "add", "2", "1d")
+    await pilot.press("ctrl+s")
+    await wait_screen(pilot, "BatchScreen")
+    screen = pilot.app.screen
+    await wait_for(pilot, lambda: not screen.running, what="the batch")
+
+
+async def _bulk_running(pilot: Any, server: EmulatorServer) -> None:
+    await open_bulk(pilot, "add", "2")
+    await pilot.press("ctrl+s")
+    await wait_screen(pilot, "BatchScreen")
+    screen = pilot.app.screen
+    await wait_for(
+        pilot,
+        lambda: screen.progress is not None and server.state.request_count(OP) >= 1,
+        what="the first request",
+    )
+
+
+async def _record_detail(pilot: Any, server: EmulatorServer) -> None:
+    await _history(pilot, server)
+    await pilot.press("enter")
+    await wait_screen(pilot, "RecordScreen")
+
+
+async def _help_on(pilot: Any, key: str, screen: str, prepare: Stage, server: Any) -> None:
+    await prepare(pilot, server)
+    await pilot.press(key)
+    await wait_screen(pilot, screen)
+
+
+async def _help_history(pilot: Any, server: EmulatorServer) -> None:
+    await _help_on(pilot, "question_mark", "HelpScreen", _history, server)
+
+
+async def _help_detail(pilot: Any, server: EmulatorServer) -> None:
+    await _help_on(pilot, "question_mark", "HelpScreen", _detail, server)
+
+
+async def _help_assignments(pilot: Any, server: EmulatorServer) -> None:
+    await _help_on(pilot, "question_mark", "HelpScreen", _assignments, server)
+
+
+async def _read_only_extend(pilot: Any, server: EmulatorServer) -> None:
+    await wait_ready(pilot)
+    await select(pilot, "Twenty-five assignments")
+    await pilot.press("e")
+    await wait_for(pilot, lambda: bool(pilot.app._notifications), what="the refusal")
+
+
+async def _toasts(pilot: Any, server: EmulatorServer) -> None:
+    await wait_ready(pilot)
+    app = pilot.app
+    app.notify("Extended Q2ZHM1ZIAGX0L1DGYMS1WUBFPGH8WA: +5 assignments (25 \u2192 30).")
+    app.notify("Copied Q2ZHM1ZIAGX0L1DGYMS1WUBFPGH8WA to the clipboard.")
+    app.notify(
+        "The endpoint did not answer in time; the request is recorded and will be checked "
+        "with GetHIT before anything is sent again.",
+        severity="error",
+    )
+    await wait_for(pilot, lambda: len(app.screen.query("Toast")) == 3, what="three toasts")
+
+
 SCENES: tuple[Scene, ...] = (
     Scene("list", "The HIT list, loaded", _list),
     Scene(
@@ -290,6 +417,7 @@ SCENES: tuple[Scene, ...] = (
         "A request in flight (the service is slow)",
         _in_flight,
         faults=({"op": OP, "latency": 2.0},),
+        keep_notifications=True,
     ),
     Scene("history", "The request history", _history),
     Scene("help", "The help screen", _help),
@@ -318,12 +446,49 @@ SCENES: tuple[Scene, ...] = (
         kind=EnvKind.SANDBOX,
     ),
     Scene("assignments", "The assignments of a HIT", _assignments),
+    Scene("bulk-add", "Bulk: add N to each marked HIT", _bulk_add),
+    Scene("bulk-top-up", "Bulk: top up to a target maximum", _bulk_top_up),
+    Scene("bulk-nine", "Bulk: top up to 9, add N to HITs at 10+", _bulk_nine),
+    Scene("bulk-add-time", "Bulk: add N and add time to each", _bulk_add_time),
+    Scene("bulk-time-only", "Bulk: add time only", _bulk_time_only),
+    Scene(
+        "bulk-confirm",
+        "Bulk: the totals confirmed (sandbox)",
+        _bulk_confirm,
+        kind=EnvKind.SANDBOX,
+    ),
+    Scene(
+        "bulk-running",
+        "Bulk: a batch in progress (the service is slow)",
+        _bulk_running,
+        faults=({"op": OP, "latency": 2.0},),
+    ),
+    Scene("bulk-finished", "Bulk: a finished batch", _bulk_finished),
+    Scene("record-detail", "A history record in detail", _record_detail),
+    Scene("help-history", "The help screen over the history", _help_history),
+    Scene("help-detail", "The help screen over a HIT's detail", _help_detail),
+    Scene("help-assignments", "The help screen over the assignments", _help_assignments),
+    Scene(
+        "read-only-extend",
+        "A read-only session: the extend dialog refuses",
+        _read_only_extend,
+        read_only=True,
+        keep_notifications=True,
+    ),
+    Scene(
+        "toasts", "Three notifications over the list", _toasts, keep_notifications=True, toasts=True
+    ),
 )
 
 #: Every picture: (scene, size name), each rendered once per run.
 PICTURES: tuple[tuple[Scene, str], ...] = tuple(
     (scene, size) for scene in SCENES for size in scene.sizes
 )
+
+
+#: What did not fit, per (scene name, size name) staged in this process (tests/fit.py): the
+#: screenshot test stages each picture once and the scene-fit test reads the verdict here.
+FIT: dict[tuple[str, str], list[str]] = {}
 
 
 def file_name(scene: Scene, size_name: str) -> str:
@@ -339,7 +504,7 @@ async def settle(pilot: Any) -> None:
 async def prepare(scene: Scene, pilot: Any, server: EmulatorServer) -> None:
     """Stage `scene`; clear staging notifications unless they are the point."""
     await scene.stage(pilot, server)
-    if scene.name != "in-flight":
+    if not scene.keep_notifications:
         await settle(pilot)
     steady_cursor(pilot.app)
     await pilot.wait_for_scheduled_animations()
@@ -355,8 +520,10 @@ async def stage(scene: Scene, server: EmulatorServer, data_dir: Path, size: tupl
         read_only=scene.read_only,
         shown_url=scene.shown_url,
     )
-    async with app.run_test(size=size) as pilot:
+    async with app.run_test(size=size, notifications=scene.toasts) as pilot:
         await prepare(scene, pilot, server)
+        size_name = next((k for k, v in SIZES.items() if v == size), f"{size[0]}x{size[1]}")
+        FIT[(scene.name, size_name)] = fit_problems(app)
         svg = app.export_screenshot(title=f"turktui — {scene.description}")
     return svg
 

@@ -61,6 +61,7 @@ def _ctx() -> Any:
     return SimpleNamespace(
         env=Environment(EnvKind.DEMO, "http://127.0.0.1:1"),
         balance=SimpleNamespace(available=Decimal("1000000")),
+        clock=lambda: datetime.now(timezone.utc),
     )
 
 

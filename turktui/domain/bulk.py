@@ -11,12 +11,18 @@ Three modes:
 `plan_bulk` turns a list of HITs and a mode into a `BulkPreview`: one `BulkLine` per HIT
 (the planned n, the new maximum, capped or refused with the reason in words, the cost) and
 the totals against the balance. Nothing is sent for refused or skipped lines.
+
+Time: `add_seconds` adds a duration to each sending HIT's expiration (from now for an
+expired HIT), under the single dialog's rules (`rules.new_expiration`); a HIT whose time MTurk
+would refuse is refused whole (one intent per HIT). `TimeOnly` sends time and no assignments
+to every HIT (the mode when no number is given).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 
@@ -25,10 +31,13 @@ from turktui.domain.rules import (
     MAX_TOTAL_ASSIGNMENTS,
     SMALL_HIT_LIMIT,
     Cost,
+    InputProblem,
     extension_cost,
     extension_range,
     format_money,
+    new_expiration,
 )
+from turktui.domain.timefmt import format_duration, iso
 
 #: Most a HIT created with fewer than 10 assignments can ever have.
 SMALL_HIT_MAX = SMALL_HIT_LIMIT - 1
@@ -66,7 +75,15 @@ class TopUpToNine:
         return "top up to 9 (HITs under 10)"
 
 
-Mode = AddEach | TopUpTo | TopUpToNine
+@dataclass(frozen=True, slots=True)
+class TimeOnly:
+    """No assignments: only the time given with the plan (`add_seconds`) for each HIT."""
+
+    def describe(self) -> str:
+        return "add time only"
+
+
+Mode = AddEach | TopUpTo | TopUpToNine | TimeOnly
 
 
 class LineStatus(str, Enum):
@@ -90,6 +107,8 @@ class BulkLine:
     new_max: int
     reason: str = ""
     cost: Cost | None = None
+    #: The new expiration sent with this HIT's request (None: unchanged).
+    expire_at: datetime | None = None
 
     @property
     def capped(self) -> bool:
@@ -101,11 +120,20 @@ class BulkLine:
 
     @property
     def change_text(self) -> str:
-        """'+5 (4 → 9)', 'capped +2 (7 → 9)', 'refused', 'nothing to do'."""
+        """'+5 (4 → 9)', 'capped +2 (7 → 9)', 'time only', 'refused', 'nothing to do'."""
         if self.n is None:
             return "refused" if self.status is LineStatus.REFUSED else "nothing to do"
+        if self.n == 0:
+            return "time only"
         prefix = "capped " if self.capped else ""
         return f"{prefix}+{self.n:,} ({self.hit.max_assignments:,} \u2192 {self.new_max:,})"
+
+    @property
+    def expiration_text(self) -> str:
+        """The new expiration ('2026-06-17 12:00:00 UTC'), or 'unchanged'."""
+        if self.expire_at is None:
+            return "unchanged" if self.sends else "\u2014"
+        return iso(self.expire_at)
 
     @property
     def cost_text(self) -> str:
@@ -121,6 +149,27 @@ class BulkPreview:
     mode: Mode
     lines: tuple[BulkLine, ...]
     balance: Decimal | None = None
+    #: Time added to each sending HIT's expiration (None: expirations unchanged).
+    add_seconds: float | None = None
+
+    def describe(self) -> str:
+        """'add 5 to each', 'add 5 to each, and 1 d added to each expiration', ..."""
+        if self.add_seconds is None:
+            return self.mode.describe()
+        time = f"{format_duration(self.add_seconds)} added to each expiration (from now if expired)"
+        if isinstance(self.mode, TimeOnly):
+            return time
+        return f"{self.mode.describe()}, and {time}"
+
+    def expirations(self) -> Callable[[Hit], datetime | None]:
+        """Each sending HIT's planned new expiration, as BatchRunner.record's `expire_at`
+        (one dict look-up per HIT; None: unchanged)."""
+        table = {line.hit.hit_id: line.expire_at for line in self.lines if line.sends}
+        return lambda hit: table.get(hit.hit_id)
+
+    @property
+    def time_count(self) -> int:
+        return sum(1 for line in self.lines if line.sends and line.expire_at is not None)
 
     @property
     def to_send(self) -> tuple[BulkLine, ...]:
@@ -177,7 +226,10 @@ class BulkPreview:
             parts.append(f"{self.refused_count:,} refused")
         if self.nothing_count:
             parts.append(f"{self.nothing_count:,} with nothing to do")
-        parts.append(f"+{self.total_assignments:,} assignments")
+        if not isinstance(self.mode, TimeOnly):
+            parts.append(f"+{self.total_assignments:,} assignments")
+        if self.add_seconds is not None:
+            parts.append(f"+{format_duration(self.add_seconds)} on {self.time_count:,}")
         cost = format_money(self.total_cost) + ("" if self.cost_known else " + unknown")
         parts.append(f"cost {cost}")
         if self.balance is not None:
@@ -202,6 +254,8 @@ def check_mode(mode: Mode) -> None:
             raise ModeProblem("The target maximum must be at least 1.")
         if mode.target > MAX_TOTAL_ASSIGNMENTS:
             raise ModeProblem(f"A HIT may have at most {MAX_TOTAL_ASSIGNMENTS:,} assignments.")
+    elif isinstance(mode, TimeOnly):
+        return
     elif isinstance(mode, TopUpToNine):
         n = mode.add_large
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
@@ -239,8 +293,30 @@ def _wanted(hit: Hit, mode: Mode) -> tuple[int, str]:
     return mode.add_large, ""
 
 
-def plan_line(hit: Hit, mode: Mode) -> BulkLine:
-    """One HIT's line: what the mode asks, limited by the HIT's own rules."""
+def plan_line(
+    hit: Hit, mode: Mode, add_seconds: float | None = None, now: datetime | None = None
+) -> BulkLine:
+    """One HIT's line: what the mode asks, limited by the HIT's own rules; with
+    `add_seconds` (and `now`), the new expiration too, or refused when MTurk would refuse it."""
+    line = _assignments_line(hit, mode)
+    if add_seconds is None or not line.sends:
+        return line
+    if now is None:
+        raise ValueError("adding time needs the current time")
+    try:
+        expire_at = new_expiration(hit.expiration, add_seconds, now)
+    except InputProblem as exc:
+        return BulkLine(hit, LineStatus.REFUSED, None, hit.max_assignments, f"time: {exc}")
+    return BulkLine(
+        hit, line.status, line.n, line.new_max, line.reason, line.cost, expire_at=expire_at
+    )
+
+
+#: What sending time only costs (nothing: no assignments).
+_NO_COST = extension_cost(Decimal("0"), 0, 0)
+
+
+def _assignments_line(hit: Hit, mode: Mode) -> BulkLine:
     rng = extension_range(hit.max_assignments, hit.created)
     current = hit.max_assignments
     if hit.problem:  # MTurk sent values that did not validate: never extended
@@ -251,6 +327,8 @@ def plan_line(hit: Hit, mode: Mode) -> BulkLine:
             current,
             f"MTurk sent data turktui cannot trust ({hit.problem})",
         )
+    if isinstance(mode, TimeOnly):  # any HIT MTurk still lets move its expiration
+        return BulkLine(hit, LineStatus.SEND, 0, current, "", _NO_COST)
     wanted, why_not = _wanted(hit, mode)
     if not rng.extendable:
         # Refused outright (too old, at 9 of 9, at the cap, unknown age) - unless the mode
@@ -268,11 +346,21 @@ def plan_line(hit: Hit, mode: Mode) -> BulkLine:
     return BulkLine(hit, status, n, new_max, reason, cost)
 
 
-def plan_bulk(hits: Iterable[Hit], mode: Mode, balance: Decimal | None = None) -> BulkPreview:
+def plan_bulk(
+    hits: Iterable[Hit],
+    mode: Mode,
+    balance: Decimal | None = None,
+    *,
+    add_seconds: float | None = None,
+    now: datetime | None = None,
+) -> BulkPreview:
     """Every HIT's planned change and the totals (ModeProblem for a bad mode number).
 
-    A HIT listed twice is planned once; the repeat is refused (one intent per HIT)."""
+    A HIT listed twice is planned once; the repeat is refused (one intent per HIT).
+    `add_seconds` (with `now`): time added to each sending HIT's expiration."""
     check_mode(mode)
+    if isinstance(mode, TimeOnly) and add_seconds is None:
+        raise ModeProblem("Give a time to add (or a number of assignments).")
     lines: list[BulkLine] = []
     seen: set[str] = set()
     for hit in hits:
@@ -288,8 +376,8 @@ def plan_bulk(hits: Iterable[Hit], mode: Mode, balance: Decimal | None = None) -
             )
             continue
         seen.add(hit.hit_id)
-        lines.append(plan_line(hit, mode))
-    return BulkPreview(mode, tuple(lines), balance)
+        lines.append(plan_line(hit, mode, add_seconds, now))
+    return BulkPreview(mode, tuple(lines), balance, add_seconds)
 
 
 def parse_mode(kind: str, number: str) -> Mode:

@@ -325,6 +325,12 @@ def add_time(current: datetime | None, seconds: float, now: datetime) -> datetim
     return whole_second(base + timedelta(seconds=seconds))
 
 
+def new_expiration(current: datetime | None, seconds: float, now: datetime) -> datetime:
+    """Add time, checked: `add_time` under `check_expiration`'s rules (InputProblem says
+    why MTurk would refuse it). The one implementation of the extend and bulk dialogs."""
+    return check_expiration(add_time(current, seconds, now), current, now)
+
+
 def expiration_matches(expected: datetime, actual: datetime | None, now: datetime) -> bool:
     """Does the HIT's Expiration show the change asked for? To the second; for "expire now"
     any expiration not after `now` (MTurk's own time, when known) does."""

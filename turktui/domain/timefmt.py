@@ -75,3 +75,14 @@ def parse_duration(text: str) -> float:
     if total > 365 * 86400:
         raise ValueError("duration must be at most a year")
     return total
+
+
+def format_duration(seconds: float) -> str:
+    """A duration as `parse_duration` reads it: 86400 → '1d', 129600 → '1d12h', 90 → '1m30s'."""
+    rest = int(seconds)
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size:
+            parts.append(f"{rest // size}{unit}")
+            rest %= size
+    return "".join(parts) or "0s"

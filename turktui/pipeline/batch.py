@@ -136,7 +136,10 @@ def member_status(record: Record, cancelled: bool = False) -> str:
     if record.state in _SUCCESS:
         if record.expiry_only:
             return f"{record.change_label}: {record.expiry_state or 'done'}"
-        return f"added +{record.n:,} ({record.max_before:,} \u2192 {record.expected_after:,})"
+        added = f"added +{record.n:,} ({record.max_before:,} \u2192 {record.expected_after:,})"
+        if record.expire_at is not None:  # both outcomes, each in words
+            added += f"; time: {record.expiry_state or 'pending'}"
+        return added
     detail = record.error_message or record.error_code or record.note
     label = record.state.label
     return f"{label}: {detail}" if detail else label

@@ -47,7 +47,12 @@ from turktui.ui.messages import (
     ResolveBatchWanted,
     ResolveWanted,
 )
-from turktui.ui.screens.bulk import BatchScreen, BulkScreen, batch_confirm_text
+from turktui.ui.screens.bulk import (
+    BatchScreen,
+    BulkScreen,
+    batch_confirm_details,
+    batch_confirm_text,
+)
 from turktui.ui.screens.confirm import ConfirmScreen
 from turktui.ui.screens.extend import ExtendRequest, ExtendScreen, describe_request
 from turktui.ui.screens.history import HistoryScreen
@@ -522,7 +527,13 @@ class Controller:
 
         body = batch_confirm_text(preview, env.kind.banner)
         self.app.push_screen(
-            ConfirmScreen(f"Confirm: {env.kind.banner} batch", body, danger=True), confirmed
+            ConfirmScreen(
+                f"Confirm: {env.kind.banner} batch",
+                body,
+                danger=True,
+                details=batch_confirm_details(preview),
+            ),
+            confirmed,
         )
 
     def _member(self, screen: BatchScreen) -> Any:
@@ -539,9 +550,7 @@ class Controller:
         if history is None:
             return None
         runner = BatchRunner(self.engine(history))
-        title = (
-            f"{self.ctx.env.kind.banner}: {preview.mode.describe()} on {preview.send_count:,} HITs"
-        )
+        title = f"{self.ctx.env.kind.banner}: {preview.describe()} on {preview.send_count:,} HITs"
         screen = BatchScreen(
             title, on_cancel=runner.cancel, on_retry=lambda s: self.retry_batch(runner, s)
         )
@@ -550,7 +559,9 @@ class Controller:
 
         def work() -> BatchReport | None:
             try:
-                bid, records = runner.record(preview)
+                # Each HIT's new expiration as planned and shown (None: time unchanged).
+                expire_at = preview.expirations() if preview.add_seconds is not None else None
+                bid, records = runner.record(preview, expire_at=expire_at)
             except (PlanRefused, HistoryError) as exc:
                 screen.post_message(BatchScreen.Finished(None, f"Not sent: {exc}"))
                 self.notify(f"Not sent: {exc}", severity="error")

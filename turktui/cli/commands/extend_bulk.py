@@ -321,17 +321,16 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
             balance = None
         from turktui.domain.bulk import plan_bulk
 
-        planned = plan_bulk(hits, mode, balance)
+        now = datetime.now(UTC)
+        # The app's bulk dialog plans the same way (one rule for the time: new_expiration).
+        planned = plan_bulk(hits, mode, balance, add_seconds=add_seconds, now=now)
         by_id = {line.hit.hit_id: line for line in planned.lines}
         lines = [
             by_id.get(hid)
             or BulkLine(Hit(hid), LineStatus.REFUSED, None, 0, f"not found: {missing.get(hid, '')}")
             for hid in ids
         ]
-        now = datetime.now(UTC)
-        if add_seconds is not None:
-            lines = [_with_time(line, add_seconds, now) for line in lines]
-        preview = BulkPreview(mode, tuple(lines), balance)
+        preview = BulkPreview(mode, tuple(lines), balance, add_seconds)
         for text in preview_lines(preview):
             out.info(text)
         out.info(
@@ -370,10 +369,7 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
         try:
             runner = BatchRunner(Engine(service, history, env), workers=args.workers)
 
-            def expire_at(hit: Any) -> Any:
-                if add_seconds is None:
-                    return None
-                return add_time(hit.expiration, add_seconds, now)
+            expire_at = preview.expirations()  # each HIT's, as planned and shown
 
             try:
                 bid, records = runner.record(
@@ -403,23 +399,6 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
         return out.result(code, _payload(report, preview), message)
     finally:
         conn.close()
-
-
-def _with_time(line: Any, seconds: float, now: datetime) -> Any:
-    """A line that would send, refused (nothing sent for this HIT) when MTurk's expiration
-    rules refuse the time asked for it."""
-    from turktui.domain.bulk import BulkLine, LineStatus
-    from turktui.domain.rules import InputProblem, check_expiration
-
-    if not line.sends:
-        return line
-    try:
-        check_expiration(add_time(line.hit.expiration, seconds, now), line.hit.expiration, now)
-    except InputProblem as exc:
-        return BulkLine(
-            line.hit, LineStatus.REFUSED, None, line.hit.max_assignments, f"time: {exc}"
-        )
-    return line
 
 
 def _add_time_each(args: argparse.Namespace, out: Out, seconds: float) -> int:

@@ -1,9 +1,11 @@
 """The bulk dialog (`b`) and the batch progress screen.
 
-`BulkScreen` collects a mode and a number for the marked HITs and shows a live preview:
-each HIT's planned change (capped or refused with the reason), its cost, and the totals
-against the balance. It only returns the operator's intent (a `BulkPreview`);
-`turktui.ui.controller` confirms (production), records and sends it.
+`BulkScreen` collects a mode and a number for the marked HITs, and optionally a time to add
+to each HIT's expiration (from now for an expired HIT; the extend dialog's rules, one
+implementation: `rules.new_expiration`), and shows a live preview: each HIT's planned change
+(capped or refused with the reason), its new expiration, its cost, and the totals against the
+balance. No number and a time: time only, for every HIT. It only returns the operator's
+intent (a `BulkPreview`); `turktui.ui.controller` confirms (production), records and sends it.
 
 `BatchScreen` shows a running batch: a progress bar (done / failed / remaining), each
 member's status, Cancel the rest (`C`: stops what has not started) and, afterwards,
@@ -17,6 +19,7 @@ import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -24,6 +27,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
@@ -43,6 +47,7 @@ from turktui.domain.bulk import (
     LineStatus,
     Mode,
     ModeProblem,
+    TimeOnly,
     parse_mode,
     plan_bulk,
     plan_line,
@@ -52,11 +57,13 @@ from turktui.domain.models import Hit
 from turktui.domain.records import Record
 from turktui.domain.rules import InputProblem, format_money, parse_count
 from turktui.domain.text import one_line
+from turktui.domain.timefmt import parse_duration
 from turktui.pipeline.batch import BatchProgress, BatchReport, member_status
 from turktui.pipeline.engine import Outcome
 from turktui.ui import keymap
 from turktui.ui.context import AppContext
 from turktui.ui.keys import KeyScreen
+from turktui.ui.screens.dialog import dialog_title
 from turktui.ui.widgets.vtable import Column, VirtualTable
 
 #: (key, label, placeholder). No amount is ever prefilled: the operator types every digit.
@@ -69,6 +76,10 @@ MODES = (
         "Add to HITs at 10+ (empty or 0: leave them)",
     ),
 )
+NOTHING_YET = "Type a number of assignments, a time to add, or both."
+#: Mode kinds where an empty number with a time means "time only".
+_TIME_ONLY_KINDS = ("add", "top-up")
+TIME_HINT = "optional, e.g. 6h, 1d; from now if expired"
 _STATUS_MARK = {
     LineStatus.SEND: "\u2713 send",
     LineStatus.CAPPED: "\u2193 capped",
@@ -90,17 +101,33 @@ def strict_mode(kind: str, text: str) -> Mode:
     return parse_mode(kind, str(n))
 
 
+def _number_hint(kind: str, hint: str) -> str:
+    return hint + (" (empty: time only)" if kind in _TIME_ONLY_KINDS else "")
+
+
 class ModeValidator(Validator):
     def __init__(self, screen: BulkScreen) -> None:
         super().__init__()
         self.screen = screen
 
     def validate(self, value: str) -> ValidationResult:
+        if value == "" and self.screen.kind in _TIME_ONLY_KINDS:
+            return self.success()  # optional when a time is given (the dialog says so)
         try:
             strict_mode(self.screen.kind, value)
         except ModeProblem as exc:
             return self.failure(str(exc))
         return self.success()
+
+
+class ModeButton(RadioButton):
+    """A radio button whose state is in the text: "(•)" chosen, "( )" not (colour is never
+    the only signal: NO_COLOR, 16 colours)."""
+
+    @property
+    def _button(self) -> Content:
+        style = self.get_visual_style("toggle--button")
+        return Content.assemble(("(\u2022)" if self.value else "( )", style))
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,18 +152,22 @@ def _line_cells(line: BulkLine) -> tuple[str, ...]:
         f"{hit.max_assignments:,}",
         _STATUS_MARK[line.status],
         line.change_text,
+        line.expiration_text.removesuffix(" UTC"),
         line.cost_text,
         one_line(line.reason),
     )
 
 
+#: At 80 columns the HIT, its title, the change, the new expiration and the reason stay; the
+#: plan mark (the change says it too), Max (the change says it too) and the cost go first.
 PREVIEW_COLUMNS = (
     Column("hit", "HIT id", 22, narrow=14),
-    Column("title", "Title", 20),
-    Column("max", "Max", 7, right=True),
-    Column("plan", "Plan", 10),
-    Column("change", "Change", 20),
-    Column("cost", "Cost", 9, right=True, priority=1),
+    Column("title", "Title", 20, narrow=12),
+    Column("max", "Max", 7, right=True, priority=3),
+    Column("plan", "Plan", 10, priority=4),
+    Column("change", "Change", 20, narrow=15),
+    Column("expires", "New expiry (UTC)", 19),
+    Column("cost", "Cost", 9, right=True, priority=2),
     Column("reason", "Reason", 30, flex=True),
 )
 
@@ -164,22 +195,19 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
     #: Up to this many marked HITs the whole plan is made at once on each keystroke.
     SYNC_LIMIT = 1000
 
+    #: The box is app.tcss's `.dialog` (here as wide and tall as the screen allows); the
+    #: totals, the problem line and the buttons are docked at its bottom.
     DEFAULT_CSS = """
     BulkScreen { align: center middle; }
-    BulkScreen #bulk-dialog {
-        width: 100%; max-width: 150; height: 100%; max-height: 46;
-        border: thick $accent; background: $surface; padding: 0 1;
-    }
-    BulkScreen.-production #bulk-dialog { border: thick red; }
-    BulkScreen #bulk-title { text-style: bold; }
-    BulkScreen RadioSet { height: auto; width: 100%; }
-    BulkScreen #bulk-number { width: 30; }
-    BulkScreen #bulk-row { height: auto; }
-    BulkScreen #bulk-problem { color: $error; padding: 1 0 0 1; }
+    BulkScreen #bulk-mode { height: auto; width: 100%; }
+    BulkScreen .bulk-row { height: 1; }
+    BulkScreen .bulk-label { width: auto; padding-right: 1; text-style: bold; }
+    BulkScreen #bulk-number { width: 16; }
+    BulkScreen #bulk-time { width: 12; }
+    BulkScreen .bulk-hint { width: 1fr; padding-left: 1; color: $text-muted; }
     BulkScreen #bulk-preview { height: 1fr; min-height: 3; }
+    BulkScreen #bulk-problem { color: $error; }
     BulkScreen #bulk-totals { text-style: bold; }
-    BulkScreen #bulk-buttons { height: auto; align-horizontal: right; }
-    BulkScreen #bulk-buttons Button { margin-left: 1; }
     """
     KEYMAP_SCREEN = "bulk"
     BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("bulk")
@@ -208,6 +236,9 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
         self._submit_when_planned = False
         self._verdict: _Verdict | None = None
         self._lines: dict[int, BulkLine] = {}
+        #: Time added to each HIT's expiration (None: none typed), planned against `_now`.
+        self.add_seconds: float | None = None
+        self._now = ctx.clock()
         # A HIT listed twice is planned once (plan_bulk refuses the repeat): know the first.
         first: dict[str, int] = {}
         for i, hit in enumerate(hits):
@@ -218,27 +249,38 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
 
     def compose(self) -> ComposeResult:
         n = len(self.hits)
-        with Vertical(id="bulk-dialog"):
-            yield Static(
-                Text(
-                    f"Bulk extension: {n:,} marked HIT{'s' if n != 1 else ''} "
-                    f"\u00b7 {one_line(self.ctx.env.kind.banner)}"
-                ),
-                id="bulk-title",
+        with Vertical(id="bulk-dialog", classes="dialog") as dialog:
+            dialog.border_title = dialog_title(
+                f"Bulk: {n:,} marked HIT{'s' if n != 1 else ''}", self.ctx.env
             )
-            with RadioSet(id="bulk-mode"):
+            with RadioSet(id="bulk-mode", compact=True):
                 for i, (key, label, _) in enumerate(MODES):
-                    yield RadioButton(label, value=i == 0, id=f"mode-{key}")
-            with Horizontal(id="bulk-row"):
+                    yield ModeButton(label, value=i == 0, id=f"mode-{key}")
+            with Horizontal(id="bulk-row", classes="bulk-row"):
+                yield Static(Text("Number:"), classes="bulk-label")
                 yield Input(
-                    "", placeholder=MODES[0][2], id="bulk-number", validators=[ModeValidator(self)]
+                    "",
+                    placeholder="",
+                    id="bulk-number",
+                    validators=[ModeValidator(self)],
+                    compact=True,
                 )
-                yield Static(Text(""), id="bulk-problem", markup=False)
+                yield Static(
+                    Text(_number_hint(MODES[0][0], MODES[0][2])),
+                    id="bulk-number-hint",
+                    classes="bulk-hint",
+                )
+            with Horizontal(id="bulk-time-row", classes="bulk-row"):
+                yield Static(Text("Add time:"), classes="bulk-label")
+                yield Input("", placeholder="", id="bulk-time", compact=True)
+                yield Static(Text(TIME_HINT), id="bulk-time-hint", classes="bulk-hint")
             yield PreviewTable(self, id="bulk-preview")
-            yield Static(Text(""), id="bulk-totals", markup=False)
-            with Horizontal(id="bulk-buttons"):
-                yield Button("Send (ctrl+s)", id="bulk-send", variant="primary")
-                yield Button("Cancel (Esc)", id="bulk-cancel")
+            with Vertical(id="bulk-decision", classes="dialog-decision"):
+                yield Static(Text(""), id="bulk-totals", markup=False, classes="decision")
+                yield Static(Text(""), id="bulk-problem", markup=False, classes="decision")
+                with Horizontal(id="bulk-buttons", classes="dialog-buttons"):
+                    yield Button("Send (ctrl+s)", id="bulk-send", variant="primary")
+                    yield Button("Cancel (Esc)", id="bulk-cancel")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -255,14 +297,26 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
             hit = self.hits[i]
             assert self.mode is not None
             if self._first[hit.hit_id] != i:
-                line = plan_bulk([hit, hit], self.mode).lines[1]
+                line = plan_bulk(
+                    [hit, hit], self.mode, add_seconds=self.add_seconds, now=self._now
+                ).lines[1]
             else:
-                line = plan_line(hit, self.mode)
+                line = plan_line(hit, self.mode, self.add_seconds, self._now)
             self._lines[i] = line
         return line
 
     def _balance(self) -> Decimal | None:
         return self.ctx.balance.available if self.ctx.balance is not None else None
+
+    def _read_time(self) -> tuple[float | None, str]:
+        """(seconds to add or None, the problem in words)."""
+        text = self.query_one("#bulk-time", Input).value
+        if not text.strip():
+            return None, ""
+        try:
+            return parse_duration(text), ""
+        except ValueError as exc:
+            return None, f"Time: {exc}"
 
     def recompute(self) -> None:
         value = self.query_one("#bulk-number", Input).value
@@ -271,28 +325,44 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
         self._submit_when_planned = False
         self.preview = None
         self._verdict = None
+        self._now = self.ctx.clock()
+        self.add_seconds, time_problem = self._read_time()
         try:
-            self.mode = strict_mode(self.kind, value)
+            if time_problem:
+                raise ModeProblem(time_problem)
+            if value == "" and self.kind in _TIME_ONLY_KINDS:
+                if self.add_seconds is None:
+                    raise ModeProblem(NOTHING_YET)
+                self.mode = TimeOnly()
+            else:
+                self.mode = strict_mode(self.kind, value)
         except ModeProblem as exc:
             self.mode, self.problem, self.pending = None, str(exc), False
             self._show()
             return
         self.problem = ""
+        plan = partial(plan_bulk, add_seconds=self.add_seconds, now=self._now)
         if len(self.hits) <= self.SYNC_LIMIT:
             self.pending = False
-            self.preview = plan_bulk(self.hits, self.mode, self._balance())
+            self.preview = plan(self.hits, self.mode, self._balance())
             self._verdict = _Verdict.of(self.preview)
             self._show()
             return
         self.pending = True
         self._show()
-        self._plan_in_worker(self._generation, self.mode, self._balance())
+        self._plan_in_worker(self._generation, plan, self.mode, self._balance())
 
-    def _plan_in_worker(self, generation: int, mode: Mode, balance: Decimal | None) -> None:
+    def _plan_in_worker(
+        self,
+        generation: int,
+        planner: Callable[..., BulkPreview],
+        mode: Mode,
+        balance: Decimal | None,
+    ) -> None:
         hits = self.hits
 
         def plan() -> None:
-            preview = plan_bulk(hits, mode, balance)
+            preview = planner(hits, mode, balance)
             # Tens of thousands of new objects: without this the next full GC pass rescans
             # them all while the UI waits (~80 ms at 10,000 lines, measured). They hold no
             # cycles, so reference counting still frees them (as the HIT pages, see main).
@@ -314,7 +384,7 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
 
     def _show(self) -> None:
         table = self.query_one(PreviewTable)
-        self.query_one("#bulk-problem", Static).update(Text(self.problem))
+        self.query_one("#bulk-problem", Static).update(Text(one_line(self.problem)))
         totals = self.query_one("#bulk-totals", Static)
         if self.mode is None:
             table.empty_message = "Fix the number to see the plan."
@@ -351,16 +421,19 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
     @on(RadioSet.Changed, "#bulk-mode")
     def _mode_changed(self, event: RadioSet.Changed) -> None:
         self.kind = MODES[event.index][0]
+        hint = _number_hint(self.kind, MODES[event.index][2])
+        self.query_one("#bulk-number-hint", Static).update(Text(hint))
         box = self.query_one("#bulk-number", Input)
-        box.placeholder = MODES[event.index][2]
         box.value = ""
         self.recompute()
 
     @on(Input.Changed, "#bulk-number")
+    @on(Input.Changed, "#bulk-time")
     def _number_changed(self, event: Input.Changed) -> None:
         self.recompute()
 
     @on(Input.Submitted, "#bulk-number")
+    @on(Input.Submitted, "#bulk-time")
     def _number_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.action_submit()
@@ -425,17 +498,13 @@ def _member_row(rec: Record, cancelled: bool = False) -> MemberRow:
 class BatchScreen(KeyScreen, ModalScreen[None]):
     """A running (or finished) batch: progress, members, cancel and retry."""
 
+    #: The box is app.tcss's `.dialog` (as large as the screen allows); the counts and the
+    #: buttons are docked at its bottom.
     DEFAULT_CSS = """
     BatchScreen { align: center middle; }
-    BatchScreen #batch-dialog {
-        width: 100%; max-width: 150; height: 100%; max-height: 46;
-        border: thick $accent; background: $surface; padding: 0 1;
-    }
     BatchScreen #batch-title { text-style: bold; }
     BatchScreen #batch-bar { width: 100%; }
     BatchScreen #batch-members { height: 1fr; }
-    BatchScreen #batch-buttons { height: auto; align-horizontal: right; }
-    BatchScreen #batch-buttons Button { margin-left: 1; }
     """
     KEYMAP_SCREEN = "batch"
     BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("batch")
@@ -475,15 +544,24 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
         self.progress: BatchProgress | None = None
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="batch-dialog"):
+        with Vertical(id="batch-dialog", classes="dialog") as dialog:
+            env = getattr(getattr(self.app, "ctx", None), "env", None)
+            if env is not None:
+                dialog.border_title = dialog_title("Batch", env)
             yield Static(Text(one_line(self.title_text)), id="batch-title")
             yield ProgressBar(id="batch-bar", show_eta=False)
-            yield Static(Text("Recording the batch\u2026"), id="batch-counts", markup=False)
             yield MemberTable(id="batch-members")
-            with Horizontal(id="batch-buttons"):
-                yield Button("Cancel the rest (C)", id="batch-cancel", variant="error")
-                yield Button("Retry failed (F)", id="batch-retry", variant="primary")
-                yield Button("Close (Esc)", id="batch-close")
+            with Vertical(id="batch-decision", classes="dialog-decision"):
+                yield Static(
+                    Text("Recording the batch\u2026"),
+                    id="batch-counts",
+                    markup=False,
+                    classes="decision",
+                )
+                with Horizontal(id="batch-buttons", classes="dialog-buttons"):
+                    yield Button("Cancel the rest (C)", id="batch-cancel", variant="error")
+                    yield Button("Retry failed (F)", id="batch-retry", variant="primary")
+                    yield Button("Close (Esc)", id="batch-close")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -591,12 +669,15 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
 
 
 def batch_confirm_text(preview: BulkPreview, banner: str) -> str:
-    """The production confirmation: the totals restated, and the first few HITs."""
+    """The confirmation (every environment but demo): the totals restated, the first HITs."""
+    count = preview.send_count
+    what = f"+{preview.total_assignments:,} assignments in all"
+    if preview.add_seconds is not None:
+        what += f"; {preview.time_count:,} new expiration{'s' if preview.time_count != 1 else ''}"
     lines = [
-        f"{banner}: {preview.mode.describe()}",
+        f"{banner}: {preview.describe()}",
         "",
-        f"Send {preview.send_count:,} request{'s' if preview.send_count != 1 else ''} "
-        f"(one token per HIT): +{preview.total_assignments:,} assignments in all.",
+        f"Send {count:,} request{'s' if count != 1 else ''} (one token per HIT): {what}.",
         f"Total cost: {format_money(preview.total_cost)}"
         + ("" if preview.cost_known else " plus HITs with an unknown reward")
         + (
@@ -611,9 +692,16 @@ def batch_confirm_text(preview: BulkPreview, banner: str) -> str:
             f"Not sent: {preview.refused_count:,} refused, "
             f"{preview.nothing_count:,} with nothing to do."
         )
-    lines.append("")
+    return "\n".join(lines)
+
+
+def batch_confirm_details(preview: BulkPreview) -> str:
+    """The first HITs of the confirmation (under the totals; it may scroll)."""
+    lines = []
     for line in preview.to_send[:6]:
         lines.append(f"  {one_line(line.hit.hit_id)}  {line.change_text}  {line.cost_text}")
+        if line.expire_at is not None:
+            lines.append(f"    new expiration {line.expiration_text}")
     if preview.send_count > 6:
         lines.append(f"  \u2026 and {preview.send_count - 6:,} more")
     return "\n".join(lines)

@@ -21,7 +21,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Footer, Input, Static
@@ -30,11 +30,10 @@ from turktui.domain.models import Hit
 from turktui.domain.rules import (
     ExtensionRange,
     InputProblem,
-    add_time,
-    check_expiration,
     extension_cost,
     extension_range,
     format_money,
+    new_expiration,
     parse_count,
     range_text,
 )
@@ -43,6 +42,7 @@ from turktui.domain.timefmt import expires_label, iso, parse_duration
 from turktui.ui import keymap
 from turktui.ui.context import AppContext
 from turktui.ui.keys import KeyScreen
+from turktui.ui.screens.dialog import dialog_title
 
 DEFAULT_EXPIRE_IN = "1d"
 NOTHING_YET = "Enter the number of assignments to add, a time to add, or both."
@@ -81,22 +81,15 @@ def plural(n: int, word: str) -> str:
 class ExtendScreen(KeyScreen, ModalScreen[ExtendRequest | None]):
     """Dismisses with an ExtendRequest (submit) or None (cancel)."""
 
+    #: The box itself (width, border, docked decision part) is app.tcss's `.dialog`.
     DEFAULT_CSS = """
     ExtendScreen { align: center middle; }
-    ExtendScreen #extend-dialog {
-        width: 84; height: auto; max-height: 100%;
-        border: thick $accent; background: $surface; padding: 0 1;
-    }
-    ExtendScreen.-production #extend-dialog { border: thick red; }
-    ExtendScreen #extend-title { text-style: bold; }
     ExtendScreen #extend-env.-production { background: red; color: white; text-style: bold; }
     ExtendScreen #extend-problem { color: $error; }
     ExtendScreen #extend-blocked { color: $warning; }
     ExtendScreen #extend-expired { color: $warning; }
     ExtendScreen .field-label { margin-top: 1; }
     ExtendScreen .field-label.-tight { margin-top: 0; }
-    ExtendScreen #extend-buttons { height: auto; margin-top: 1; align-horizontal: right; }
-    ExtendScreen #extend-buttons Button { margin-left: 1; }
     ExtendScreen Input { width: 100%; }
     """
 
@@ -124,82 +117,86 @@ class ExtendScreen(KeyScreen, ModalScreen[ExtendRequest | None]):
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         env = self.ctx.env
-        with Vertical(id="extend-dialog"):
-            yield Static(Text("Add assignments and/or time"), id="extend-title")
+        with Vertical(id="extend-dialog", classes="dialog") as dialog:
+            # The environment in words on the border: it survives NO_COLOR and 16 colours.
+            dialog.border_title = dialog_title("Add assignments and/or time", env)
+            with VerticalScroll(id="extend-body", classes="dialog-body"):
+                if env.is_production:
+                    yield Static(
+                        Text(env.kind.banner + " — real workers, real money"),
+                        id="extend-env",
+                        classes="-production",
+                    )
+                yield Static(self._hit_text(), id="extend-hit", markup=False)
+                yield from self._compose_fields()
+            with Vertical(id="extend-decision", classes="dialog-decision"):
+                if self._editable and self.rng.extendable:
+                    yield Static(Text(range_text(self.rng)), id="extend-range", classes="decision")
+                if self._editable:
+                    yield Static(Text(""), id="extend-preview", classes="decision")
+                    yield Static(Text(""), id="extend-problem", classes="decision")
+                with Horizontal(id="extend-buttons", classes="dialog-buttons"):
+                    if self._editable:
+                        yield Button(
+                            "Extend" if not self.rng.extendable else "Add assignments",
+                            id="extend-submit",
+                            variant="primary",
+                            disabled=True,
+                        )
+                    yield Button(
+                        "Cancel" if self.rng.extendable or self.time_possible else "Close",
+                        id="extend-cancel",
+                    )
+        yield Footer()
+
+    @property
+    def _editable(self) -> bool:
+        return not self.ctx.read_only and (self.rng.extendable or self.time_possible)
+
+    def _compose_fields(self) -> ComposeResult:
+        if self.ctx.read_only:
+            yield Static(Text("Read-only session: nothing can be changed."), id="extend-blocked")
+            return
+        if not self.rng.extendable and not self.time_possible:
             yield Static(
                 Text(
-                    env.kind.banner
-                    + (" \u2014 real workers, real money" if env.is_production else "")
+                    range_text(self.rng) + " No time can be added either: it "
+                    "expired more than 365 days ago."
                 ),
-                id="extend-env",
-                classes="-production" if env.is_production else "",
+                id="extend-blocked",
             )
-            yield Static(self._hit_text(), id="extend-hit", markup=False)
-            if self.ctx.read_only:
-                yield Static(
-                    Text("Read-only session: nothing can be changed."), id="extend-blocked"
-                )
-            elif not self.rng.extendable and not self.time_possible:
-                yield Static(
-                    Text(
-                        range_text(self.rng) + " No time can be added either: it "
-                        "expired more than 365 days ago."
-                    ),
-                    id="extend-blocked",
-                )
-            else:
-                if not self.rng.extendable:
-                    yield Static(
-                        Text(range_text(self.rng) + " Time can still be added."),
-                        id="extend-blocked",
-                    )
-                else:
-                    yield Static(
-                        Text("Assignments to add (optional)", style="bold"), classes="field-label"
-                    )
-                    yield Input(
-                        placeholder=f"{self.rng.low:,}\u2013{self.rng.high:,} (empty: none)",
-                        validators=[CountValidator(self.rng)],
-                        validate_on=["changed", "submitted"],
-                        restrict=None,
-                        compact=True,
-                        id="extend-count",
-                    )
-                    yield Static(Text(range_text(self.rng)), id="extend-range")
-                if self.expired:
-                    yield Static(
-                        Text(
-                            "This HIT has expired: added assignments will not reopen it "
-                            "unless time is added too."
-                        ),
-                        id="extend-expired",
-                    )
-                yield Static(
-                    Text.assemble(
-                        ("Time to add (optional)", "bold"),
-                        " e.g. 6h, 1d, 1w; "
-                        + ("from now (expired)" if self.expired else "added to the expiration"),
-                    ),
-                    classes="field-label -tight" if self.rng.extendable else "field-label",
-                )
-                yield Input(
-                    placeholder="empty: expiration unchanged", compact=True, id="extend-expire"
-                )
-                yield Static(Text(""), id="extend-preview")
-                yield Static(Text(""), id="extend-problem")
-            with Horizontal(id="extend-buttons"):
-                if not self.ctx.read_only and (self.rng.extendable or self.time_possible):
-                    yield Button(
-                        "Extend" if not self.rng.extendable else "Add assignments",
-                        id="extend-submit",
-                        variant="primary",
-                        disabled=True,
-                    )
-                yield Button(
-                    "Cancel" if self.rng.extendable or self.time_possible else "Close",
-                    id="extend-cancel",
-                )
-        yield Footer()
+            return
+        if not self.rng.extendable:
+            yield Static(
+                Text(range_text(self.rng) + " Time can still be added."), id="extend-blocked"
+            )
+        else:
+            yield Static(Text("Assignments to add (optional)", style="bold"), classes="field-label")
+            yield Input(
+                placeholder=f"{self.rng.low:,}\u2013{self.rng.high:,} (empty: none)",
+                validators=[CountValidator(self.rng)],
+                validate_on=["changed", "submitted"],
+                restrict=None,
+                compact=True,
+                id="extend-count",
+            )
+        if self.expired:
+            yield Static(
+                Text(
+                    "This HIT has expired: added assignments will not reopen it "
+                    "unless time is added too."
+                ),
+                id="extend-expired",
+            )
+        yield Static(
+            Text.assemble(
+                ("Time to add (optional)", "bold"),
+                " e.g. 6h, 1d, 1w; "
+                + ("from now (expired)" if self.expired else "added to the expiration"),
+            ),
+            classes="field-label -tight" if self.rng.extendable else "field-label",
+        )
+        yield Input(placeholder="empty: expiration unchanged", compact=True, id="extend-expire")
 
     def on_mount(self) -> None:
         if self.expired and self.time_possible and not self.ctx.read_only:
@@ -220,7 +217,7 @@ class ExtendScreen(KeyScreen, ModalScreen[ExtendRequest | None]):
     def _time_possible(self) -> bool:
         now = self.ctx.clock()
         try:
-            check_expiration(add_time(self.hit.expiration, 3600, now), self.hit.expiration, now)
+            new_expiration(self.hit.expiration, 3600, now)
         except InputProblem:
             return False
         return not self.hit.problem
@@ -276,11 +273,10 @@ class ExtendScreen(KeyScreen, ModalScreen[ExtendRequest | None]):
         except ValueError as exc:
             self.expire_at, self.expire_problem = None, str(exc)
             return
-        # Added to the current expiration; from now once the HIT has expired.
-        wanted = add_time(self.hit.expiration, seconds, self.ctx.clock())
+        # Added to the current expiration; from now once the HIT has expired; MTurk's
+        # rules (no shortening, 60 s to 365 days later), naming the current one.
         try:
-            # MTurk's rules (no shortening, 60 s to 365 days later), naming the current one.
-            self.expire_at = check_expiration(wanted, self.hit.expiration, self.ctx.clock())
+            self.expire_at = new_expiration(self.hit.expiration, seconds, self.ctx.clock())
         except InputProblem as exc:
             self.expire_at, self.expire_problem = None, str(exc)
             return

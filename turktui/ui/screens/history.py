@@ -694,8 +694,6 @@ class RecordScreen(KeyScreen, ModalScreen[None]):
 
     DEFAULT_CSS = """
     RecordScreen { align: center middle; }
-    RecordScreen #record-box { width: 100; max-height: 90%; height: auto;
-        border: thick $accent; background: $surface; padding: 0 1; }
     """
 
     KEYMAP_SCREEN = "record"
@@ -710,7 +708,8 @@ class RecordScreen(KeyScreen, ModalScreen[None]):
         self.batch = batch
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="record-box"):
+        # app.tcss's `.dialog`: capped to the screen, the banner row uncovered; it scrolls.
+        with VerticalScroll(id="record-box", classes="dialog"):
             yield Static(record_text(self.record), id="record-text", markup=False)
             if self.batch is not None:
                 yield Static(self.batch, id="record-batch", markup=False)
