@@ -253,7 +253,7 @@ class Controller:
             severity, title = "warning", "Outcome unknown"
         message = outcome.message
         if state is State.UNKNOWN:
-            message += " Open the history (h) and resolve it (r)."
+            message += " Open the history (h) and resolve it (R)."
         self.app.notify(
             one_line(message, max_length=400),
             title=title,

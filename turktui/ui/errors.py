@@ -35,7 +35,7 @@ def describe(error: BaseException) -> tuple[str, str, str]:
     return (
         "Unexpected problem",
         sanitize(f"{type(error).__name__}: {error}", max_length=600),
-        "This is a bug in turktui; press r to retry.",
+        "This is a bug in turktui (the request log has the details); try the action again.",
     )
 
 
