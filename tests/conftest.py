@@ -43,6 +43,8 @@ def hermetic_vars(home: Path) -> dict[str, str]:
         "AWS_CONFIG_FILE": str(home / "no-aws-config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials"),
         "AWS_EC2_METADATA_DISABLED": "true",
+        # Local times on screen ("updated 14:02:10") are the same on every machine.
+        "TZ": "UTC",
     }
 
 
@@ -62,6 +64,7 @@ def hermetic_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     """Every test: never read real config or credentials, never reach AWS (the same variables
     as `subprocess_env`, so in-process and subprocess tests see one world)."""
     import os
+    import time
 
     home = tmp_path_factory.mktemp("home")
     for var in list(os.environ):
@@ -69,6 +72,7 @@ def hermetic_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
             monkeypatch.delenv(var)
     for var, value in hermetic_vars(home).items():
         monkeypatch.setenv(var, value)
+    time.tzset()
     return home
 
 

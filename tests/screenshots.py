@@ -12,8 +12,10 @@ with what is committed: screenshots/ is the snapshot store.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from tests.scenes import PICTURES, file_name, render
@@ -36,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="compare instead of writing")
     parser.add_argument("--only", help="render only pictures whose file name contains this")
     args = parser.parse_args(argv)
+    # The pictures show local times ("updated 12:00:00"): the same as the tests see (UTC).
+    os.environ["TZ"] = "UTC"
+    time.tzset()
     changed = []
     for scene, size in PICTURES:
         name = file_name(scene, size)

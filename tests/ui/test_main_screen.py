@@ -427,9 +427,11 @@ async def test_columns_adapt_to_width(demo_context: Any) -> None:
         await wait_loaded(pilot)
         table = app.main_screen.table
         cols = table.visible_columns()
-        assert cols == ["hit_id", "title", "status", "max", "headroom"]
+        assert cols == ["hit_id", "title", "status", "max", "expires", "headroom"]
         spans = {key: w for key, _x, w in table.column_spans()}
-        assert spans["title"] >= 34  # the spare width goes to the title
+        assert spans["title"] >= 22  # the spare width goes to the title
+        # The expiry is compact but in words: "in 2 d" / "2 d ago" (never colour alone).
+        assert "in 2 d" in screen_text(app)
         lines = screen_text(app).splitlines()
         assert all(len(line) <= 80 for line in lines)
         # The id is cut in its column; the preview line under the rows shows it whole.

@@ -387,10 +387,16 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
         self.query_one("#bulk-problem", Static).update(Text(one_line(self.problem)))
         totals = self.query_one("#bulk-totals", Static)
         if self.mode is None:
-            table.empty_message = "Fix the number to see the plan."
+            typed = any(box.value.strip() for box in self.query(Input))
+            waiting = (
+                "Fix the number or the time to see the plan."
+                if typed
+                else "The plan shows here once a number or a time is typed."
+            )
+            table.empty_message = waiting
             if table.rows:
                 table.set_rows([])
-            totals.update(Text("Fix the number to see the plan."))
+            totals.update(Text(waiting))
         else:
             if len(table.rows) != len(self.hits):
                 table.set_rows(range(len(self.hits)))

@@ -23,11 +23,12 @@ from turktui.ui.widgets.vtable import Column, VirtualTable
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-# Display order. The title takes the spare width: optional columns (priority 1 first)
-# show only while it keeps TITLE_WANT cells; the id, the title, Status, Max and Headroom
-# always show. Under `HitTable.narrow_below` (e.g. 80 columns) the id is cut to NARROW_ID
-# cells and Headroom is compact ("none" for "none (9 of 9)"): the preview line under the
-# rows shows the cursor row's full HIT id and title.
+# Display order. The title takes the spare width: optional columns (priority 2 first)
+# show only while it keeps TITLE_WANT cells; the id, the title, Status, Max, Expires and
+# Headroom always show (the expiry is what an operator watches). Under
+# `HitTable.narrow_below` (e.g. 80 columns) the id is cut to NARROW_ID cells, Expires is
+# compact ("in 2 d" / "2 d ago") and Headroom too ("none" for "none (9 of 9)"): the preview
+# line under the rows shows the cursor row's full HIT id and title.
 COLUMNS: tuple[Column, ...] = (
     Column("hit_id", "HIT id", 30, narrow=12),
     Column("title", "Title", 20, flex=True),
@@ -38,7 +39,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("completed", "Done", 7, right=True, priority=4),
     Column("reward", "Reward", 7, right=True, priority=5),
     Column("created", "Created", 10, right=True, priority=6),
-    Column("expires", "Expires", 18, right=True, priority=1),
+    Column("expires", "Expires", 16, right=True, narrow=10),
     Column("headroom", "Headroom", 13, right=True, narrow=8),
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
@@ -80,8 +81,12 @@ SORT_KEYS: dict[str, Callable[[Hit], Any]] = {
 
 def format_cells(hit: Hit, now: datetime, compact: bool = False) -> tuple[str, ...]:
     """Every column's text for one HIT, sanitized (service text is never markup).
-    `compact`: the narrow layout's shorter Headroom ("none", not "none (9 of 9)")."""
+    `compact`: the narrow layout's shorter Expires ("2 d ago", not "expired 2 d ago") and
+    Headroom ("none", not "none (9 of 9)")."""
     room = headroom(hit)
+    expires = expires_label(hit.expiration, now)
+    if compact and expires.startswith("expired "):
+        expires = expires[len("expired ") :]
     return (
         one_line(hit.hit_id),
         one_line(hit.title) or "(no title)",
@@ -92,7 +97,7 @@ def format_cells(hit: Hit, now: datetime, compact: bool = False) -> tuple[str, .
         f"{hit.completed:,}",
         format_money(hit.reward),
         ago_label(hit.created, now),
-        expires_label(hit.expiration, now),
+        expires,
         room.label if not compact or room.extendable else room.label.split(" (")[0],
     )
 
