@@ -9,7 +9,13 @@ banner (the emulator's real port changes per run), and a steady cursor (no blink
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+import random
+import threading
+import time
+import types
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -528,9 +534,44 @@ async def stage(scene: Scene, server: EmulatorServer, data_dir: Path, size: tupl
     return svg
 
 
+@contextlib.contextmanager
+def steady_pipeline(seed: str) -> Iterator[None]:
+    """Tokens, batch ids and measured durations the same on every run: the pipeline's
+    `uuid.uuid4` is seeded and its `time.monotonic` is a per-thread counter (1 ms a call), so
+    a record's token, its duration and its attempts' durations are fixed in the picture."""
+    from turktui.pipeline import batch, engine
+
+    rng = random.Random(seed)
+    lock = threading.Lock()
+    ticks = threading.local()
+
+    def uuid4() -> uuid.UUID:
+        with lock:
+            return uuid.UUID(int=rng.getrandbits(128), version=4)
+
+    def monotonic() -> float:
+        ticks.n = getattr(ticks, "n", 0) + 1
+        return 1000.0 + ticks.n / 1000
+
+    fake_uuid = types.SimpleNamespace(uuid4=uuid4)
+    fake_time = types.SimpleNamespace(
+        **{k: getattr(time, k) for k in dir(time) if not k.startswith("__")}
+    )
+    fake_time.monotonic = monotonic
+    saved = (engine.uuid, batch.uuid, engine.time)
+    engine.uuid, batch.uuid, engine.time = fake_uuid, fake_uuid, fake_time  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        engine.uuid, batch.uuid, engine.time = saved  # type: ignore[assignment]
+
+
 def render(scene: Scene, size_name: str, data_dir: Path) -> str:
     """Stage `scene` at `size_name` against a freshly seeded emulator; the SVG."""
-    with EmulatorServer(hits=200, seed=1, now=FIXED_NOW.timestamp) as server:
+    with (
+        steady_pipeline(f"{scene.name}-{size_name}"),
+        EmulatorServer(hits=200, seed=1, now=FIXED_NOW.timestamp) as server,
+    ):
         for fault in scene.faults:
             server.faults.add(**fault)
         try:
