@@ -67,7 +67,7 @@ async def test_the_rules_per_hit(make_emulator, make_context) -> None:
         # The mode and the environment read without colour.
         text = screen_text(app)
         assert "(\u2022) Add N to each HIT" in text and "( ) Top up to 9" in text
-        assert "DEMO \u2014 no money" in text
+        assert "DEMO (local emulator, no money) \u00b7 Bulk" in text
         # Nothing typed: nothing to send, and it says what to type.
         assert screen.preview is None and "a time to add, or both" in screen.problem
         assert screen.query_one("#bulk-send").disabled
