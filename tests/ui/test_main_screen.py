@@ -619,3 +619,20 @@ async def test_pages_arriving_into_a_sorted_view_land_in_order(
         ids = [table.rows[i].hit_id for i in table.view]
         assert ids == [h.hit_id for h in sorted(table.rows, key=SORT_KEYS["title"])]
         assert table.cursor_hit.hit_id == keep
+
+
+async def test_severity_is_said_in_words(make_emulator: Any, make_context: Any) -> None:
+    """A warning or an error has a title saying so: colour is not the only signal."""
+    server = make_emulator(20)
+    app = TurkTuiApp(make_context(server.url, read_only=True))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("e")  # refused: read-only
+        await wait_for(pilot, lambda: bool(notifications(app)))
+        app.notify("it broke", severity="error")
+        app.notify("all good")
+        await pilot.pause()
+    notes = notifications(app)
+    assert notes[0].severity == "warning" and notes[0].title == "Warning", notes
+    assert ("it broke", "Error") in [(n.message, n.title) for n in notes]
+    assert ("all good", "") in [(n.message, n.title) for n in notes]

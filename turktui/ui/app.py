@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from textual import events, work
 from textual.binding import BindingType
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -249,6 +250,20 @@ class TurkTuiApp(ControllerApp):
             return
         self.copy_to_clipboard(hit.hit_id)
         self.notify(f"Copied HIT id {hit.hit_id}", markup=False, timeout=3)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """A warning or an error says so in words (its title), not by its colour alone."""
+        if not title and severity in ("warning", "error"):
+            title = severity.capitalize()
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def deliver_screenshot(
         self,
