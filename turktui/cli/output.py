@@ -12,6 +12,15 @@ from typing import Any
 
 from turktui.adapters.history import HistoryError, OutcomeNotRecorded
 from turktui.domain.environment import EnvKind
+from turktui.domain.errors import (
+    AccessDenied,
+    ConfigurationError,
+    CredentialsExpired,
+    CredentialsMissing,
+    RequestRefused,
+    TurkError,
+)
+from turktui.domain.models import Hit
 from turktui.domain.records import State
 from turktui.domain.text import one_line, redact, redact_obj
 from turktui.domain.timefmt import iso
@@ -124,6 +133,15 @@ def conflict_text(record: Any) -> str:
     return text
 
 
+class StopCommand(Exception):
+    """The whole command ends here, before anything else is tried (configuration or
+    credentials that no other HIT would get past): the operator's line, with its hint."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class PerHit:
     """The results of a command over several HITs, one at a time: each HIT ends with an exit
     code, a state and one line (stdout when it went through, stderr otherwise)."""
@@ -139,6 +157,41 @@ class PerHit:
             {"hit_id": hit_id, "exit_code": code, "state": state, "message": message, **extra}
         )
         (self.out.say if code == EXIT_OK else self.out.info)(f"{safe(hit_id)}: {message}")
+
+    def read_hit(self, service: Any, hit_id: str) -> Hit | None:
+        """GetHIT for one HIT of the command; a refusal or a service failure is this HIT's
+        result (None is returned). Configuration and credential problems end the command
+        (StopCommand): every other HIT would meet them too."""
+        try:
+            return service.get_hit(hit_id)  # type: ignore[no-any-return]
+        except RequestRefused as exc:
+            self.done(
+                hit_id,
+                EXIT_REFUSED,
+                "refused",
+                f"refused: {safe(exc.message)}",
+                error_code=exc.code,
+            )
+        except (ConfigurationError, CredentialsMissing, CredentialsExpired, AccessDenied) as exc:
+            hint = f"\nturktui: hint: {exc.hint}" if exc.hint else ""
+            raise StopCommand(f"turktui: {safe(exc.message)}{hint}") from None
+        except TurkError as exc:
+            self.done(hit_id, EXIT_SERVICE, "failed", f"cannot read the HIT: {safe(exc.message)}")
+        return None
+
+    def plan(self, engine: Engine, hit: Hit, n: int, expire_at: Any) -> Plan | None:
+        """`engine.plan(...)`; a refusal is this HIT's result (None is returned)."""
+        try:
+            return engine.plan(hit, n, expire_at)
+        except PlanRefused as exc:
+            self.done(
+                hit.hit_id,
+                EXIT_REFUSED,
+                "refused",
+                f"refused (nothing sent): {safe(exc.message)}",
+                error_code=exc.code,
+            )
+            return None
 
     def execute(self, engine: Engine, plan: Plan) -> Outcome | None:
         """`engine.execute(plan)`; a refusal or a history failure is this HIT's result

@@ -11,7 +11,7 @@ import argparse
 from datetime import UTC, datetime
 
 from turktui.cli.options import add_connection_options
-from turktui.cli.output import Out, PerHit, record_line, safe
+from turktui.cli.output import Out, PerHit, StopCommand, record_line, safe
 from turktui.cli.prompts import confirm_expire
 from turktui.cli.session import open_connection, open_history_of, refuse_read_only
 from turktui.domain.timefmt import iso
@@ -19,7 +19,6 @@ from turktui.pipeline.policy import (
     EXIT_CODES,
     EXIT_OK,
     EXIT_REFUSED,
-    EXIT_SERVICE,
     EXIT_UNKNOWN,
     EXIT_USAGE,
     record_exit_code,
@@ -62,17 +61,9 @@ def worst(codes: list[int]) -> int:
 
 def cmd_expire(args: argparse.Namespace) -> int:
     from turktui.adapters.history import HistoryError
-    from turktui.domain.errors import (
-        AccessDenied,
-        ConfigurationError,
-        CredentialsExpired,
-        CredentialsMissing,
-        RequestRefused,
-        TurkError,
-    )
     from turktui.domain.records import record_to_json
     from turktui.domain.rules import EXPIRE_NOW
-    from turktui.pipeline.engine import Engine, PlanRefused
+    from turktui.pipeline.engine import Engine
 
     out = Out(args.json)
     hit_ids = list(dict.fromkeys(h.strip() for h in args.hit_ids if h.strip()))
@@ -96,31 +87,8 @@ def cmd_expire(args: argparse.Namespace) -> int:
             engine = Engine(service, history, env)
             plans = []
             for hit_id in hit_ids:
-                try:
-                    hit = service.get_hit(hit_id)
-                except RequestRefused as exc:
-                    done(
-                        hit_id,
-                        EXIT_REFUSED,
-                        "refused",
-                        f"refused: {safe(exc.message)}",
-                        error_code=exc.code,
-                    )
-                    continue
-                except (
-                    ConfigurationError,
-                    CredentialsMissing,
-                    CredentialsExpired,
-                    AccessDenied,
-                ) as exc:
-                    hint = f"\nturktui: hint: {exc.hint}" if exc.hint else ""
-                    return out.result(
-                        EXIT_USAGE, {"state": "usage"}, f"turktui: {safe(exc.message)}{hint}"
-                    )
-                except TurkError as exc:
-                    done(
-                        hit_id, EXIT_SERVICE, "failed", f"cannot read the HIT: {safe(exc.message)}"
-                    )
+                hit = per_hit.read_hit(service, hit_id)
+                if hit is None:
                     continue
                 if hit.is_expired(datetime.now(UTC)):
                     done(
@@ -145,16 +113,9 @@ def cmd_expire(args: argparse.Namespace) -> int:
                         error_code="busy",
                     )
                     continue
-                try:
-                    plans.append(engine.plan(hit, 0, EXPIRE_NOW))
-                except PlanRefused as exc:
-                    done(
-                        hit_id,
-                        EXIT_REFUSED,
-                        "refused",
-                        f"refused (nothing sent): {safe(exc.message)}",
-                        error_code=exc.code,
-                    )
+                plan = per_hit.plan(engine, hit, 0, EXPIRE_NOW)
+                if plan is not None:
+                    plans.append(plan)
             if plans:
                 names = ", ".join(safe(p.hit.hit_id) for p in plans[:3]) + (
                     f" and {len(plans) - 3} more" if len(plans) > 3 else ""
@@ -198,6 +159,8 @@ def cmd_expire(args: argparse.Namespace) -> int:
                     ),
                     **payload,
                 )
+        except StopCommand as stop:
+            return out.result(EXIT_USAGE, {"state": "usage"}, stop.message)
         finally:
             history.close()
     finally:

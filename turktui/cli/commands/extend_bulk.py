@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from turktui.cli.output import Out, PerHit, safe
+from turktui.cli.output import Out, PerHit, StopCommand, safe
 from turktui.cli.prompts import confirm_spend
 from turktui.cli.session import (
     open_connection,
@@ -405,16 +405,8 @@ def _add_time_each(args: argparse.Namespace, out: Out, seconds: float) -> int:
     """`extend HIT1 HIT2 … --add-time D`: time only for each HIT, one record each (shown as
     "time"), sent one after the other; the worst outcome wins."""
     from turktui.adapters.history import HistoryError
-    from turktui.domain.errors import (
-        AccessDenied,
-        ConfigurationError,
-        CredentialsExpired,
-        CredentialsMissing,
-        RequestRefused,
-        TurkError,
-    )
     from turktui.domain.timefmt import iso
-    from turktui.pipeline.engine import Engine, PlanRefused
+    from turktui.pipeline.engine import Engine
     from turktui.pipeline.policy import EXIT_OK, EXIT_UNKNOWN, record_exit_code
 
     ids = list(dict.fromkeys(args.hit_id or []))
@@ -442,35 +434,13 @@ def _add_time_each(args: argparse.Namespace, out: Out, seconds: float) -> int:
             engine = Engine(service, history, env)
             plans = []
             for hit_id in ids:
-                try:
-                    hit = service.get_hit(hit_id)
-                except RequestRefused as exc:
-                    done(hit_id, EXIT_REFUSED, "refused", f"refused: {safe(exc.message)}")
+                hit = per_hit.read_hit(service, hit_id)
+                if hit is None:
                     continue
-                except (
-                    ConfigurationError,
-                    CredentialsMissing,
-                    CredentialsExpired,
-                    AccessDenied,
-                ) as exc:
-                    return out.result(
-                        EXIT_USAGE, {"state": "usage"}, f"turktui: {safe(exc.message)}"
-                    )
-                except TurkError as exc:
-                    done(
-                        hit_id, EXIT_SERVICE, "failed", f"cannot read the HIT: {safe(exc.message)}"
-                    )
-                    continue
-                try:
-                    plan = engine.plan(hit, 0, add_time(hit.expiration, seconds, engine.clock()))
-                except PlanRefused as exc:
-                    done(
-                        hit_id,
-                        EXIT_REFUSED,
-                        "refused",
-                        f"refused (nothing sent): {safe(exc.message)}",
-                        error_code=exc.code,
-                    )
+                plan = per_hit.plan(
+                    engine, hit, 0, add_time(hit.expiration, seconds, engine.clock())
+                )
+                if plan is None:
                     continue
                 out.info(
                     f"  {safe(hit_id)}: expiration {iso(hit.expiration)} \u2192 "
@@ -502,6 +472,8 @@ def _add_time_each(args: argparse.Namespace, out: Out, seconds: float) -> int:
                     change=record.change_label,
                     expire_at=record.expire_at.isoformat() if record.expire_at else None,
                 )
+        except StopCommand as stop:
+            return out.result(EXIT_USAGE, {"state": "usage"}, stop.message)
         finally:
             history.close()
     finally:
