@@ -1394,57 +1394,46 @@ def _expected(record: Record) -> str:
 
 
 def _summary(state: State, record: Record) -> str:
+    """One line for `record` in `state`: the same sentences for every operation, with the
+    operation's own words for what was asked, what success means and what disagreed."""
     if record.expiry_only:
-        return _expiry_summary(state, record)
-    what = f"+{record.n:,} on HIT {record.hit_id}"
-    return {
-        State.SUCCEEDED: f"Added {record.n:,} assignment{'s' if record.n != 1 else ''} to HIT "
-        f"{record.hit_id} (max {record.max_before:,} → "
-        f"{record.expected_after:,}).",
-        State.RESOLVED_SUCCEEDED: f"Request #{record.id} ({what}) went through.",
-        State.RESOLVED_NOT_APPLIED: f"Request #{record.id} ({what}) was not applied.",
-        State.REFUSED: (
-            f"Not sent {what}: {record.error_message}."
-            if record.error_code in LOCAL_REFUSALS
-            else f"MTurk refused {what}: {record.error_message or record.error_code}"
-        ),
-        State.FAILED: f"Could not send {what}: {record.error_message}. Nothing was applied.",
-        State.UNKNOWN: f"Outcome of {what} is unknown (request #{record.id}).",
-        State.CONFLICT: f"CONFLICT on request #{record.id} ({what}): MTurk's answer and the "
-        f"HIT disagree (before {record.max_before:,}, expected "
-        f"{record.expected_after:,}, actual "
-        f"{'?' if record.actual_after is None else f'{record.actual_after:,}'}).",
-        State.SENDING: f"Request #{record.id} ({what}) is being sent.",
-        State.PLANNED: f"Request #{record.id} ({what}) is planned.",
-    }[state]
-
-
-def _expiry_summary(state: State, record: Record) -> str:
-    now = is_expire_now(record.expire_at)
-    what = (
-        f"expire HIT {record.hit_id} now"
-        if now
-        else f"expiration of HIT {record.hit_id} \u2192 {_when(record.expire_at)}"
-    )
-    done = (
-        f"Expired HIT {record.hit_id}: workers can no longer accept it; work in progress is kept."
-        if now
-        else f"HIT {record.hit_id} now expires {_when(record.expire_at)}."
-    )
+        now = is_expire_now(record.expire_at)
+        what = (
+            f"expire HIT {record.hit_id} now"
+            if now
+            else f"expiration of HIT {record.hit_id} \u2192 {_when(record.expire_at)}"
+        )
+        label = f"({what})"
+        done = (
+            f"Expired HIT {record.hit_id}: workers can no longer accept it; work in progress "
+            "is kept."
+            if now
+            else f"HIT {record.hit_id} now expires {_when(record.expire_at)}."
+        )
+        disagree = f"expected {_expected(record)}, actual {_when(record.expiry_actual)}"
+    else:
+        what = label = f"+{record.n:,} on HIT {record.hit_id}"
+        done = (
+            f"Added {record.n:,} assignment{'s' if record.n != 1 else ''} to HIT "
+            f"{record.hit_id} (max {record.max_before:,} \u2192 {record.expected_after:,})."
+        )
+        actual = "?" if record.actual_after is None else f"{record.actual_after:,}"
+        disagree = (
+            f"before {record.max_before:,}, expected {record.expected_after:,}, actual {actual}"
+        )
     return {
         State.SUCCEEDED: done,
         State.RESOLVED_SUCCEEDED: f"Request #{record.id} ({what}) went through.",
         State.RESOLVED_NOT_APPLIED: f"Request #{record.id} ({what}) was not applied.",
         State.REFUSED: (
-            f"Not sent ({what}): {record.error_message}."
+            f"Not sent {label}: {record.error_message}."
             if record.error_code in LOCAL_REFUSALS
-            else f"MTurk refused ({what}): {record.error_message or record.error_code}"
+            else f"MTurk refused {label}: {record.error_message or record.error_code}"
         ),
-        State.FAILED: f"Could not send ({what}): {record.error_message}. Nothing was applied.",
-        State.UNKNOWN: f"Outcome of ({what}) is unknown (request #{record.id}).",
+        State.FAILED: f"Could not send {label}: {record.error_message}. Nothing was applied.",
+        State.UNKNOWN: f"Outcome of {label} is unknown (request #{record.id}).",
         State.CONFLICT: f"CONFLICT on request #{record.id} ({what}): MTurk's answer and the "
-        f"HIT disagree (expected {_expected(record)}, actual "
-        f"{_when(record.expiry_actual)}).",
+        f"HIT disagree ({disagree}).",
         State.SENDING: f"Request #{record.id} ({what}) is being sent.",
         State.PLANNED: f"Request #{record.id} ({what}) is planned.",
     }[state]
