@@ -34,7 +34,7 @@ def save_svg(data_dir: Path, moment: datetime, svg: str) -> Path:
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         if directory.is_symlink() or not directory.is_dir():
-            raise ScreenshotError(f"{directory} is not a directory")
+            raise ScreenshotError(f"{directory} is a symbolic link or not a directory")
         stem = file_name(moment)[: -len(".svg")]
         for n in range(1, 100):
             path = directory / (f"{stem}.svg" if n == 1 else f"{stem}-{n}.svg")
