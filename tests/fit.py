@@ -9,7 +9,8 @@ Three rules, on the screen at the top of the stack (a dialog and what it covers)
   of every container around it: nothing that decides a request may be scrolled away or cut.
 * The environment stays readable: its word (DEMO, SANDBOX, PRODUCTION, CUSTOM) is on the
   first rows of the screen, under any dialog.
-* Toasts are compact: together they cover at most half of the list's rows.
+* Toasts are compact: together they cover at most half of the list's rows, and they never
+  cover a decision widget or a button (over a dialog they gather away from them).
 """
 
 from __future__ import annotations
@@ -82,7 +83,17 @@ def fit_problems(app: Any, env_word: str | None = None) -> list[str]:
     for widget in screen.query(f".{DECISION}"):
         if widget.display and widget not in full_map:
             problems.append(f"{_name(widget)} is not laid out")
-    toast_rows = sum(t.region.height for t in screen.query("Toast") if t.display)
+    toasts = [t for t in screen.query("Toast") if t.display and t.region.area]
+    deciding = [
+        w
+        for w in full_map
+        if isinstance(w, Widget) and w.display and (isinstance(w, Button) or w.has_class(DECISION))
+    ]
+    for toast in toasts:
+        for widget in deciding:
+            if toast.region.overlaps(widget.region):
+                problems.append(f"a toast covers {_name(widget)}")
+    toast_rows = sum(t.region.height for t in toasts)
     tables = [t for t in screen.query("HitTable") if t.region.area]
     if toast_rows and tables and toast_rows > tables[0].region.height // 2:
         problems.append(f"toasts cover {toast_rows} of the list's {tables[0].region.height} rows")

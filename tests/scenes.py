@@ -378,6 +378,15 @@ async def _read_only_extend(pilot: Any, server: EmulatorServer) -> None:
 
 async def _toasts(pilot: Any, server: EmulatorServer) -> None:
     await wait_ready(pilot)
+    await _three_toasts(pilot)
+
+
+async def _toasts_over_dialog(pilot: Any, server: EmulatorServer) -> None:
+    await open_dialog(pilot, "Twenty-five assignments", "5")
+    await _three_toasts(pilot)
+
+
+async def _three_toasts(pilot: Any) -> None:
     app = pilot.app
     app.notify("Extended Q2ZHM1ZIAGX0L1DGYMS1WUBFPGH8WA: +5 assignments (25 \u2192 30).")
     app.notify("Copied Q2ZHM1ZIAGX0L1DGYMS1WUBFPGH8WA to the clipboard.")
@@ -483,6 +492,13 @@ SCENES: tuple[Scene, ...] = (
     ),
     Scene(
         "toasts", "Three notifications over the list", _toasts, keep_notifications=True, toasts=True
+    ),
+    Scene(
+        "toasts-dialog",
+        "Three notifications over the extend dialog: its decision lines stay clear",
+        _toasts_over_dialog,
+        keep_notifications=True,
+        toasts=True,
     ),
 )
 
