@@ -7,7 +7,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import os
+
+# Scrolling (End/Home, scroll_to) animates for about a second under Pilot: tests want the end
+# state, at once. Read by Textual when it is first imported, so set before any test imports it.
+os.environ["TEXTUAL_ANIMATIONS"] = "none"
+
 import pytest
+
+from tests.runcli import cli_env  # noqa: F401,E402  (the one `cli_env` fixture)
 
 #: Every test sees the same moment: snapshots and relative times stay deterministic.
 FIXED_NOW = datetime(2026, 6, 15, 12, 0, 0, tzinfo=timezone.utc)
@@ -45,6 +53,7 @@ def hermetic_vars(home: Path) -> dict[str, str]:
         "AWS_EC2_METADATA_DISABLED": "true",
         # Local times on screen ("updated 14:02:10") are the same on every machine.
         "TZ": "UTC",
+        "TEXTUAL_ANIMATIONS": "none",
     }
 
 
@@ -82,6 +91,65 @@ def _notifications(monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.ui.helpers import record_notifications
 
     record_notifications(monkeypatch)
+
+
+class InProcessLoader:
+    """The HIT loader's protocol (`turktui.adapters.loader.HitLoader`) without the child
+    process: the same pages, balance and typed errors, listed in the app's worker thread.
+
+    Every Pilot test's app would otherwise start a Python process to list HITs. The child
+    process itself is tested where it is the subject (tests/ui/test_loader.py, the pty tests,
+    tests marked `loader_process`)."""
+
+    def __init__(self, spec: dict[str, Any], *, page_size: int = 100, balance: bool = False):
+        self.spec, self.page_size, self.balance = spec, page_size, balance
+        self._closed = False
+
+    def events(self) -> Iterator[tuple[str, Any]]:
+        from turktui.adapters.loader import error_from_tuple, error_to_tuple
+        from turktui.adapters.mturk import MTurkService
+        from turktui.domain.errors import TurkError
+
+        try:
+            service = MTurkService.from_spec(self.spec)
+            pages = 0
+            for hits in service.iter_hit_pages(self.page_size):
+                if self._closed:
+                    return
+                pages += 1
+                yield "page", hits
+                if pages == 1 and self.balance:
+                    try:
+                        balance = service.get_balance()
+                    except TurkError as exc:
+                        yield "balance_error", error_from_tuple(error_to_tuple(exc))
+                    else:
+                        yield "balance", balance
+            yield "done", pages
+        except Exception as exc:  # the child reports every failure as a typed error
+            if self._closed:
+                return
+            raise error_from_tuple(error_to_tuple(exc)) from None
+
+    def close(self) -> None:
+        self._closed = True
+
+    def __enter__(self) -> InProcessLoader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@pytest.fixture(autouse=True)
+def _hits_listed_in_process(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pilot tests list HITs in-process (see InProcessLoader); `@pytest.mark.loader_process`
+    keeps the real child process."""
+    if request.node.get_closest_marker("loader_process") is not None:
+        return
+    import turktui.ui.app
+
+    monkeypatch.setattr(turktui.ui.app, "HitLoader", InProcessLoader)
 
 
 @pytest.fixture
@@ -184,3 +252,61 @@ def history(tmp_path: Path) -> Iterator[Any]:
     store = HistoryStore(tmp_path / "data" / "history.sqlite3")
     yield store
     store.close()
+
+
+# -- wall-clock tests: alone, after the parallel part ------------------------------------------
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--timing-phase",
+        action="store_true",
+        default=False,
+        help="run only the tests marked `timing` (the suite does this itself, after the rest)",
+    )
+
+
+def _parallel(config: pytest.Config) -> bool:
+    return bool(getattr(config.option, "numprocesses", 0))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A parallel run leaves the `timing` tests out (the controller runs them afterwards, with
+    no other test competing for the two cores); `--timing-phase` keeps only them. A run with
+    `-n 0` (or an explicit `-m`) runs them in place."""
+    timing_phase = config.getoption("--timing-phase")
+    in_worker = hasattr(config, "workerinput")
+    if not (timing_phase or in_worker) or config.getoption("-m"):
+        return
+    keep, drop = [], []
+    for item in items:
+        is_timing = item.get_closest_marker("timing") is not None
+        (keep if is_timing == timing_phase else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After a parallel run (the README's command): the `timing` tests, alone, in one process
+    with the same arguments. Its failures fail the run; a crash of it is a failure too."""
+    config = session.config
+    if hasattr(config, "workerinput") or not _parallel(config):
+        return
+    if config.getoption("--timing-phase") or config.getoption("-m"):
+        return
+    if session.shouldfail or session.shouldstop:
+        return
+    import subprocess
+    import sys
+
+    args = [*config.invocation_params.args, "-n", "0", "-p", "no:randomly", "--timing-phase"]
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_sep("=", "timing tests: alone, after the parallel part")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", *args], cwd=str(config.invocation_params.dir)
+    )
+    # 5: nothing marked `timing` among the selected tests.
+    if proc.returncode not in (0, 5):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if reporter is not None:
+            reporter.write_line(f"timing tests failed (exit {proc.returncode})", red=True)

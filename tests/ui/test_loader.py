@@ -46,6 +46,7 @@ def test_loader_streams_pages_then_balance(emulator: Any) -> None:
     assert loader.proc.poll() is not None
 
 
+@pytest.mark.loader_process
 async def test_rapid_refreshes_leave_no_child(
     demo_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,0 +1,163 @@
+"""The one way tests run turktui's command line.
+
+- `run_cli(env, *args)` runs `turktui ARGS` **in this process** (the default): the same `main()`
+  the console script calls, with `env` as the whole environment, stdin/stdout/stderr replaced by
+  pipes of bytes, and every process-wide thing the command touches (signal handlers, the request
+  log's handlers, the environment, the time zone) put back afterwards. It returns what
+  `subprocess.run` would: `returncode`, `stdout`, `stderr` (text).
+- `run_process(env, *args)` runs `python -m turktui ARGS` as a real child process, for the tests
+  whose subject is the process itself: signals, SIGKILL after a send (the crash seam), exit
+  codes of the interpreter, crash logs written by a dying process.
+
+Both take the same arguments, so a test moves between them by name alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+#: The signals a command may install handlers for (lifecycle.install_command_signals).
+_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+#: One in-process command at a time: the environment and the standard streams are global.
+_LOCK = threading.Lock()
+
+#: Dummy keys: botocore signs requests to the emulator with them (never real ones).
+TEST_KEYS = {"AWS_ACCESS_KEY_ID": "AKIDTESTTESTTEST0000", "AWS_SECRET_ACCESS_KEY": "test-secret"}
+
+
+@dataclass
+class Ran:
+    """What `subprocess.run(..., capture_output=True, text=True)` returns, for both runners."""
+
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def check_returncode(self) -> None:
+        if self.returncode:
+            raise AssertionError(
+                f"turktui {' '.join(self.args)} exited {self.returncode}\n"
+                f"stdout:\n{self.stdout}\nstderr:\n{self.stderr}"
+            )
+
+
+class _Stream(io.TextIOWrapper):
+    """A text stream over bytes, like a pipe: not a terminal, encodes UTF-8."""
+
+    def __init__(self, data: bytes = b"") -> None:
+        super().__init__(io.BytesIO(data), encoding="utf-8", errors="strict", write_through=True)
+
+    def isatty(self) -> bool:
+        return False
+
+    def text(self) -> str:
+        self.flush()
+        raw = self.buffer.getvalue()  # type: ignore[attr-defined]
+        return raw.decode("utf-8", errors="replace")
+
+
+@contextlib.contextmanager
+def _process_state(env: Mapping[str, str]) -> Iterator[None]:
+    saved_env = dict(os.environ)
+    saved_signals = {sig: signal.getsignal(sig) for sig in _SIGNALS}
+    saved_streams = (sys.stdin, sys.stdout, sys.stderr)
+    os.environ.clear()
+    os.environ.update(env)
+    time.tzset()
+    try:
+        yield
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+        for sig, handler in saved_signals.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+        from turktui.adapters import requestlog
+
+        requestlog.teardown()
+        os.environ.clear()
+        os.environ.update(saved_env)
+        time.tzset()
+
+
+def run_cli(
+    env: Mapping[str, str] | None,
+    *args: str,
+    extra: Mapping[str, str] | None = None,
+    stdin: str | None = None,
+    timeout: float | None = None,
+) -> Ran:
+    """`turktui ARGS` in this process. `env` is the whole environment (None: this process's);
+    `extra` is added to it. `timeout` is accepted for symmetry with `run_process` (the test's
+    own pytest-timeout bounds an in-process command)."""
+    del timeout
+    from turktui.cli import main
+
+    full = dict(os.environ if env is None else env)
+    full.update(extra or {})
+    argv = [str(a) for a in args]
+    out, err = _Stream(), _Stream()
+    with _LOCK, _process_state(full):
+        sys.stdin = _Stream((stdin or "").encode("utf-8"))
+        sys.stdout, sys.stderr = out, err
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse: --help, usage errors
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            if not isinstance(exc.code, int | type(None)):
+                print(exc.code, file=sys.stderr)
+        stdout, stderr = out.text(), err.text()
+    return Ran(argv, int(code or 0), stdout, stderr, dict(extra or {}))
+
+
+def run_process(
+    env: Mapping[str, str] | None,
+    *args: str,
+    extra: Mapping[str, str] | None = None,
+    stdin: str | None = None,
+    timeout: float = 90,
+) -> Ran:
+    """`python -m turktui ARGS` as a child process (signals, SIGKILL, crash logs)."""
+    full = dict(os.environ if env is None else env)
+    full.update(extra or {})
+    argv = [str(a) for a in args]
+    proc = subprocess.run(
+        [sys.executable, "-m", "turktui", *argv],
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin or "",
+    )
+    return Ran(argv, proc.returncode, proc.stdout, proc.stderr, dict(extra or {}))
+
+
+def cli_environment(home: Path, *, keys: bool = True, **extra: str) -> dict[str, str]:
+    """A hermetic environment under `home` for a command (dummy keys unless `keys=False`)."""
+    from tests.conftest import subprocess_env
+
+    base = dict(TEST_KEYS) if keys else {}
+    base.update({"NO_PROXY": "*", "no_proxy": "*"})
+    base.update(extra)
+    return subprocess_env(home, **base)
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    """The environment for `run_cli`/`run_process`: hermetic under tmp_path, dummy keys."""
+    return cli_environment(tmp_path)
