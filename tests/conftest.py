@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-
-import os
 
 # Scrolling (End/Home, scroll_to) animates for about a second under Pilot: tests want the end
 # state, at once. Read by Textual when it is first imported, so set before any test imports it.
@@ -15,7 +14,7 @@ os.environ["TEXTUAL_ANIMATIONS"] = "none"
 
 import pytest
 
-from tests.runcli import cli_env  # noqa: F401,E402  (the one `cli_env` fixture)
+from tests.runcli import cli_env  # noqa: F401  (the one `cli_env` fixture)
 
 #: Every test sees the same moment: snapshots and relative times stay deterministic.
 FIXED_NOW = datetime(2026, 6, 15, 12, 0, 0, tzinfo=timezone.utc)
@@ -142,7 +141,9 @@ class InProcessLoader:
 
 
 @pytest.fixture(autouse=True)
-def _hits_listed_in_process(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+def _hits_listed_in_process(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Pilot tests list HITs in-process (see InProcessLoader); `@pytest.mark.loader_process`
     keeps the real child process."""
     if request.node.get_closest_marker("loader_process") is not None:
