@@ -1,6 +1,6 @@
 """`turktui --production --endpoint-url URL` in a real pseudo-terminal: PRODUCTION in every
 respect — the red bar in words and colour, the production confirmation, nothing sent when it
-is declined (the choice documented in README, "Connecting to a real account")."""
+is declined (the choice documented in docs/environments.md)."""
 
 from __future__ import annotations
 
