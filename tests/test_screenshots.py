@@ -1,8 +1,7 @@
 """The one snapshot layer: every scene of tests/scenes.py, once per size, must look exactly
 like its committed picture in screenshots/.
 
-After checking a change by eye: `python -m tests.screenshots` (or `pytest
-tests/test_screenshots.py --snapshot-update`) rewrites the pictures.
+After checking a change by eye, `python -m tests.screenshots` rewrites the pictures.
 """
 
 from __future__ import annotations
@@ -20,12 +19,9 @@ pytestmark = pytest.mark.timeout(120)
 @pytest.mark.parametrize(
     ("scene", "size"), PICTURES, ids=[file_name(s, z).removesuffix(".svg") for s, z in PICTURES]
 )
-def test_picture(scene: Scene, size: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+def test_picture(scene: Scene, size: str, tmp_path: Path) -> None:
     svg = render(scene, size, tmp_path / "data")
     path = screenshots.OUT / file_name(scene, size)
-    if request.config.getoption("--snapshot-update", default=False):
-        path.write_text(svg, "utf-8")
-        return
     if not path.exists() or path.read_text("utf-8") != svg:
         actual = tmp_path / path.name
         actual.write_text(svg, "utf-8")
