@@ -102,6 +102,13 @@ def build(hit: dict[str, Any], completed: int, submitted: int, t0: float) -> lis
     return out
 
 
+def submitted(
+    hit_id: str, i: int, accept: float, submit: float, delay: int, duration: int
+) -> dict[str, Any]:
+    """Assignment ``i`` of ``hit_id``, submitted at ``submit`` by a worker of the world."""
+    return _base(hit_id, i, accept, submit, submit + delay, duration, "Submitted")
+
+
 def _base(
     hit_id: str, i: int, accept: float, submit: float, auto: float, duration: int, status: str
 ) -> dict[str, Any]:
