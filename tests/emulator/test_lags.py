@@ -153,6 +153,10 @@ def test_bad_lag_values(bad: float) -> None:
         ["--listing-lag=-2s"],
         ["--listing-lag", "nan"],
         ["--modification-lag", "inf"],
+        ["--assignment-lag", "later"],
+        ["--activity", "-1"],
+        ["--activity", "inf"],
+        ["--activity", "often"],
     ],
 )
 def test_cli_bad_lags(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
