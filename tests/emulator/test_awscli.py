@@ -106,8 +106,16 @@ def test_get_hit_and_extensions(cli_srv: EmulatorServer, subprocess_env: dict[st
     assert cli_srv.state.get_hit_raw(hid)["MaxAssignments"] == before + 5
 
 
-def test_review_and_pay(cli_srv: EmulatorServer, subprocess_env: dict[str, str]) -> None:
+@pytest.fixture
+def own_srv() -> Iterator[EmulatorServer]:
+    """A server of its own (the module's is shared by tests that count its HITs)."""
+    with EmulatorServer(hits=60, seed=5) as srv:
+        yield srv
+
+
+def test_review_and_pay(own_srv: EmulatorServer, subprocess_env: dict[str, str]) -> None:
     # One AWS CLI call per new operation: the CLI's own shapes and pagination agree.
+    cli_srv = own_srv
     state = cli_srv.state
     hid = next(h for h in state.hit_ids() if state.submitted_count(h) >= 2)
     work = state.op_list_assignments_for_hit(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -134,3 +135,23 @@ def test_the_world_is_the_same_whenever_it_is_looked_at() -> None:
 def test_bad_activity(bad: float) -> None:
     with pytest.raises(ValueError, match="activity"):
         EmulatorServer(hits=0, activity=bad)
+
+
+def test_work_taken_after_an_extension_is_paid_from_available_funds() -> None:
+    # [FAQ]: the expiry released the funds held for the work nobody took; extending the HIT
+    # does not hold them again, so approving work done after it pays from available funds
+    clock = Clock(T0)
+    state = MTurkState(seed=1, now=clock, activity=30.0)
+    hit_id = state.add_hit(
+        CreationTime=T0 - DAY, Expiration=T0 - 1, MaxAssignments=3, Reward="1.00"
+    )
+    assert state.on_hold == 0
+    available = state.balance
+    state.op_update_expiration_for_hit({"HITId": hit_id, "ExpireAt": T0 + DAY})
+    assert state.balance == available
+    while not state.submitted_count(hit_id):
+        clock.t += 600
+    work = _work(state, hit_id)[0]
+    clock.t += 1
+    state.op_approve_assignment({"AssignmentId": work["AssignmentId"]})
+    assert state.balance == available - Decimal("1.20") and state.on_hold == 0

@@ -313,7 +313,9 @@ class MTurkState:
     def submitted_count(self, hit_id: str) -> int:
         """Submitted assignments awaiting review (counted in none of the wire numbers)."""
         with self.lock:
-            return self._hits[hit_id].submitted
+            rec = self._hits[hit_id]
+            self._settle(rec, self.now())
+            return rec.submitted
 
     def is_deleted(self, hit_id: str) -> bool:
         with self.lock:
@@ -372,8 +374,8 @@ class MTurkState:
         data.setdefault("AssignmentDurationInSeconds", 3600)
         data.setdefault("AutoApprovalDelayInSeconds", 259200)
         data.setdefault("Keywords", "")
-        if not data.get("HITTypeId"):
-            data["HITTypeId"] = _type_id(data)
+        if not data.get("HITTypeId"):  # as before qualification requirements counted
+            data["HITTypeId"] = _type_id({k: data.get(k) for k in _TYPE_MEMBERS})
         data.setdefault("HITGroupId", hashed_id("group|" + data["HITTypeId"]))
         for name in ("CreationTime", "Expiration"):
             if isinstance(data.get(name), _dt.datetime):
@@ -440,6 +442,14 @@ class MTurkState:
         if spend:
             self._funds -= amount
         return amount
+
+    def _pay(self, rec: _Hit, n: int) -> None:
+        """Pay reward + fee for ``n`` approved assignments: from the funds held for them, and
+        from the account for any whose hold was released (work taken after an expiry)."""
+        held = min(n, rec.owed)
+        self._release(rec, held, spend=True)
+        if n > held:
+            self._funds -= rules.cost_for(_reward(rec.data), n - held, rec.data["MaxAssignments"])
 
     def _available(self) -> Decimal:
         return self._funds - self._held
@@ -523,7 +533,7 @@ class MTurkState:
         approved = assignments.auto_approve(work, t)
         rec.submitted -= approved
         d["NumberOfAssignmentsCompleted"] = d.get("NumberOfAssignmentsCompleted", 0) + approved
-        self._release(rec, approved, spend=True)
+        self._pay(rec, approved)
         rec.auto_at = min(
             (a["AutoApprovalTime"] for a in work if a["AssignmentStatus"] == "Submitted"),
             default=INF,
@@ -894,12 +904,9 @@ class MTurkState:
             else:
                 d["Expiration"] = at
                 available = d.get("NumberOfAssignmentsAvailable", 0)
-                if rec.expired:
-                    # the work nobody took is offered again: its funds are held again
-                    rec.expired = False
-                    if available:
-                        cost = rules.cost_for(_reward(d), available, d["MaxAssignments"])
-                        self._hold(rec, available, cost)
+                # the work nobody took is offered again; its funds, released at the expiry,
+                # are not held again: approving it later pays from the available funds
+                rec.expired = False
                 if d.get("HITStatus") in ("Reviewable", "Unassignable") and available > 0:
                     d["HITStatus"] = "Assignable"
                 self._open(rec, now)
@@ -1026,15 +1033,15 @@ class MTurkState:
             if status != "Submitted" and not (override and now - a["SubmitTime"] <= 30 * DAY):
                 raise invalid_assignment_state("Submitted", now)
             d = rec.data
-            if override:
+            if override or rec.owed < 1:  # nothing held for it: paid from available funds
                 self._catch_up(now)
-                cost = rules.cost_for(_reward(d), 1, d["MaxAssignments"])
-                if cost > self._available():
+                if rules.cost_for(_reward(d), 1, d["MaxAssignments"]) > self._available():
                     raise request_error(INSUFFICIENT_FUNDS_TEXT, now, INSUFFICIENT_FUNDS)
-                self._funds -= cost
+            if override:
+                self._funds -= rules.cost_for(_reward(d), 1, d["MaxAssignments"])
                 a.pop("RejectionTime", None)
             else:
-                self._release(rec, 1, spend=True)
+                self._pay(rec, 1)
                 rec.submitted -= 1
                 d["NumberOfAssignmentsCompleted"] = d.get("NumberOfAssignmentsCompleted", 0) + 1
             a["AssignmentStatus"] = "Approved"
