@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ParamValidationError
 
-from tests.emulator.helpers import Clock, raw_call, refused
+from tests.emulator.helpers import Clock, make_client, raw_call, refused
 from tests.emulator.shapes import assert_output
 from turktui.emulator import EmulatorServer
 
@@ -362,3 +362,24 @@ def test_raw_get_assignment_body(srv: EmulatorServer) -> None:
     assert status == 200
     assert_output("GetAssignment", body, raw=True)
     assert json.dumps(body["Assignment"], sort_keys=True) == json.dumps(a, sort_keys=True)
+
+
+def test_get_assignment_finds_work_never_listed(clock: Clock) -> None:
+    # a client may hold an assignment id from elsewhere (a notification, its own records):
+    # GetAssignment finds it without ListAssignmentsForHIT having been asked first
+    with EmulatorServer(hits=120, seed=2, now=clock) as srv:
+        state = srv.state
+        hit_id = next(h for h in state.hit_ids() if state.submitted_count(h))
+        client = make_client(srv.url)
+        ids = {a["AssignmentId"] for a in _all_work(srv, hit_id)}
+        with EmulatorServer(hits=120, seed=2, now=clock) as fresh:
+            for asg_id in sorted(ids):
+                got = make_client(fresh.url).get_assignment(AssignmentId=asg_id)
+                assert got["HIT"]["HITId"] == hit_id
+        assert client.get_assignment(AssignmentId=sorted(ids)[0])["HIT"]["HITId"] == hit_id
+
+
+def _all_work(srv: EmulatorServer, hit_id: str) -> list[dict[str, Any]]:
+    return srv.state.op_list_assignments_for_hit({"HITId": hit_id, "MaxResults": 100})[
+        "Assignments"
+    ]

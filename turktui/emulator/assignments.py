@@ -109,11 +109,21 @@ def submitted(
     return _base(hit_id, i, accept, submit, submit + delay, duration, "Submitted")
 
 
+def ids(hit_id: str, count: int) -> list[str]:
+    """The ids of the first ``count`` assignments of ``hit_id`` (as :func:`build` makes them)."""
+    return [assignment_id(hit_id, i) for i in range(count)]
+
+
+def assignment_id(hit_id: str, i: int) -> str:
+    """The id of assignment ``i`` of ``hit_id``."""
+    return hashed_id(f"asg|{hit_id}|{i}")
+
+
 def _base(
     hit_id: str, i: int, accept: float, submit: float, auto: float, duration: int, status: str
 ) -> dict[str, Any]:
     return {
-        "AssignmentId": hashed_id(f"asg|{hit_id}|{i}"),
+        "AssignmentId": assignment_id(hit_id, i),
         "WorkerId": worker_id(hit_id, i),
         "HITId": hit_id,
         "AssignmentStatus": status,

@@ -636,9 +636,17 @@ class MTurkState:
         """The live HIT and the assignment, settled; MTurk's "does not exist" otherwise."""
         rec = self._asg_index.get(assignment_id)
         if rec is None and self._unindexed:
-            for seq in sorted(self._unindexed):
-                self._assignments(self._by_seq[seq])
-            rec = self._asg_index.get(assignment_id)
+            # index the ids of the work not generated yet (not the work itself: cheaper)
+            index = self._asg_index
+            for seq in self._unindexed:
+                other = self._by_seq[seq]
+                d = other.data
+                for asg_id in assignments.ids(
+                    d["HITId"], d.get("NumberOfAssignmentsCompleted", 0) + other.submitted
+                ):
+                    index.setdefault(asg_id, other)
+            self._unindexed.clear()
+            rec = index.get(assignment_id)
         if rec is None or not self._is_live(rec):
             raise assignment_does_not_exist(assignment_id, now)
         self._settle(rec, now)
