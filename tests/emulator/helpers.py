@@ -82,3 +82,14 @@ class Clock:
 
     def __call__(self) -> float:
         return self.t
+
+
+def refused(client: Any, call: str, **kw: Any) -> tuple[str, str, str | None]:
+    """(code, message, TurkErrorCode) of the ClientError that ``client.call(**kw)`` raises."""
+    from botocore.exceptions import ClientError
+
+    try:
+        getattr(client, call)(**kw)
+    except ClientError as exc:
+        return error_of(exc)
+    raise AssertionError(f"{call} was not refused")

@@ -104,3 +104,95 @@ def test_get_hit_and_extensions(cli_srv: EmulatorServer, subprocess_env: dict[st
     assert again.returncode in (254, 255)
     assert 'The idempotency token "cli-token-1" has already been processed.' in again.stderr
     assert cli_srv.state.get_hit_raw(hid)["MaxAssignments"] == before + 5
+
+
+@pytest.fixture
+def own_srv() -> Iterator[EmulatorServer]:
+    """A server of its own (the module's is shared by tests that count its HITs)."""
+    with EmulatorServer(hits=60, seed=5) as srv:
+        yield srv
+
+
+def test_review_and_pay(own_srv: EmulatorServer, subprocess_env: dict[str, str]) -> None:
+    # One AWS CLI call per new operation: the CLI's own shapes and pagination agree.
+    cli_srv = own_srv
+    state = cli_srv.state
+    hid = next(h for h in state.hit_ids() if state.submitted_count(h) >= 2)
+    work = state.op_list_assignments_for_hit(
+        {"HITId": hid, "AssignmentStatuses": ["Submitted"], "MaxResults": 100}
+    )["Assignments"]
+    first, second = work[0], work[1]
+    got = _json(
+        _aws(cli_srv, subprocess_env, "get-assignment", "--assignment-id", first["AssignmentId"])
+    )
+    assert got["Assignment"]["AssignmentStatus"] == "Submitted" and got["HIT"]["HITId"] == hid
+    _json(
+        _aws(
+            cli_srv, subprocess_env, "approve-assignment", "--assignment-id", first["AssignmentId"]
+        )
+    )
+    rejected = _aws(
+        cli_srv,
+        subprocess_env,
+        "reject-assignment",
+        "--assignment-id",
+        second["AssignmentId"],
+        "--requester-feedback",
+        "Off topic",
+    )
+    _json(rejected)
+    for token in ("cli-bonus-1", "cli-bonus-2"):
+        _json(
+            _aws(
+                cli_srv,
+                subprocess_env,
+                "send-bonus",
+                "--worker-id",
+                first["WorkerId"],
+                "--assignment-id",
+                first["AssignmentId"],
+                "--bonus-amount",
+                "0.50",
+                "--reason",
+                token,
+                "--unique-request-token",
+                token,
+            )
+        )
+    paid = _json(
+        _aws(cli_srv, subprocess_env, "list-bonus-payments", "--hit-id", hid, "--page-size", "1")
+    )
+    assert [b["Reason"] for b in paid["BonusPayments"]] == ["cli-bonus-1", "cli-bonus-2"]
+    type_id = _json(
+        _aws(
+            cli_srv,
+            subprocess_env,
+            "create-hit-type",
+            "--assignment-duration-in-seconds",
+            "600",
+            "--reward",
+            "0.10",
+            "--title",
+            "CLI type",
+            "--description",
+            "made by the AWS CLI",
+        )
+    )["HITTypeId"]
+    made = _json(
+        _aws(
+            cli_srv,
+            subprocess_env,
+            "create-hit-with-hit-type",
+            "--hit-type-id",
+            type_id,
+            "--lifetime-in-seconds",
+            "600",
+            "--question",
+            "<q/>",
+        )
+    )
+    assert made["HIT"]["HITTypeId"] == type_id and made["HIT"]["QualificationRequirements"] == []
+    reviewable = _json(_aws(cli_srv, subprocess_env, "list-reviewable-hits"))
+    assert {h["HITId"] for h in reviewable["HITs"]} == {
+        h for h in state.hit_ids() if state.get_hit_raw(h)["HITStatus"] == "Reviewable"
+    }

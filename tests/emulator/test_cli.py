@@ -70,3 +70,30 @@ def test_bad_arguments(args: list[str], capsys: pytest.CaptureFixture[str]) -> N
     err = capsys.readouterr().err
     assert err.startswith("turktui emulator: error:")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_world_and_listing_flags(subprocess_env: dict[str, str]) -> None:
+    # `--activity`, `--assignment-lag`, `--short-last-page` reach the service
+    proc = subprocess.Popen(
+        [*CMD, "--hits", "30", "--activity", "6", "--assignment-lag", "7m", "--short-last-page"],
+        env=subprocess_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
+    )
+    try:
+        assert proc.stdout is not None
+        url = re.match(r"MTurk-compatible service at (\S+) ", proc.stdout.readline())
+        assert url
+        proc.stdout.readline()
+        assert proc.stdout.readline().strip().endswith("assignments 420s after submission")
+        assert proc.stdout.readline().startswith("Workers: 6 arrivals an hour")
+        status, _, data = raw_call(url.group(1), "ListHITs", {"MaxResults": 30})
+        assert status == 200 and data["NumResults"] == 30 and "NextToken" not in data
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0

@@ -69,7 +69,9 @@ def _stamp(ms_epoch: float) -> str:
 def test_repeat_within_the_same_second_is_refused_with_the_real_text(
     srv: EmulatorServer, client: Any, clock: Clock
 ) -> None:
-    # [D3109]: token = HIT id + ExpireAt as java.util.Date.toString() in UTC.
+    # [D3109]: token = HIT id + ExpireAt as java.util.Date.toString() in UTC. That the token
+    # refusal comes before the range check (a repeat is a 0 s increment) is the emulator's
+    # choice: D3109 does not show the order (FIDELITY.md).
     srv.state.add_hit(HITId=D3109_HIT, CreationTime=RECENT, Expiration=D3109_NOW + 3600)
     _update(client, D3109_HIT, D3109_AT)
     before = srv.state.get_hit_raw(D3109_HIT)

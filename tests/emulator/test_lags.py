@@ -122,7 +122,9 @@ def test_listing_lag(srv: EmulatorServer, client: Any, clock: Clock) -> None:
     first = client.list_hits(MaxResults=3)
     assert first["NumResults"] == 3 and "NextToken" in first
     rest = client.list_hits(MaxResults=3, NextToken=first["NextToken"])
-    assert [h["HITId"] for h in rest["HITs"]] == later and "NextToken" not in rest
+    assert [h["HITId"] for h in rest["HITs"]] == later
+    end = client.list_hits(MaxResults=3, NextToken=rest["NextToken"])
+    assert end["HITs"] == [] and "NextToken" not in end
     clock.t = T0 + 30
     assert listed(2) == old + new + later
 
@@ -151,6 +153,10 @@ def test_bad_lag_values(bad: float) -> None:
         ["--listing-lag=-2s"],
         ["--listing-lag", "nan"],
         ["--modification-lag", "inf"],
+        ["--assignment-lag", "later"],
+        ["--activity", "-1"],
+        ["--activity", "inf"],
+        ["--activity", "often"],
     ],
 )
 def test_cli_bad_lags(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:

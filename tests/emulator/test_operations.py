@@ -79,8 +79,13 @@ def test_create_hit_validation_and_token(srv: EmulatorServer, client: Any) -> No
     code, msg, turk = _refused(client, "create_hit", **{**base, "MaxAssignments": 0})
     assert code == "RequestError" and "MaxAssignments" in msg
     assert turk == "AWS.ParameterOutOfRange"
+    # a bad Reward is AWS's pattern refusal, as for SendBonus's BonusAmount (Dallinger #1052)
     code, msg, _ = _refused(client, "create_hit", **{**base, "Reward": "abc"})
-    assert code == "RequestError"
+    assert code == "ValidationException"
+    assert msg == (
+        "1 validation error detected: Value 'abc' at 'reward' failed to satisfy constraint: "
+        "Member must satisfy regular expression pattern: ^[0-9]+(\\.)?[0-9]{0,2}$"
+    )
     out = client.create_hit(**{**base, "Reward": "2"}, UniqueRequestToken="create-1")
     assert out["HIT"]["Reward"] == "2.00"
     code, msg, _ = _refused(client, "create_hit", **base, UniqueRequestToken="create-1")
@@ -97,26 +102,31 @@ def test_get_hit_unknown(srv: EmulatorServer, client: Any) -> None:
     assert msg.endswith(")") and msg.rsplit("(", 1)[1][:-1].isdigit()
 
 
-def test_list_hits_paging_invariants(srv: EmulatorServer, client: Any) -> None:
-    ids = [srv.state.add_hit(Title=f"hit {i}", CreationTime=RECENT + i) for i in range(257)]
-    seen: list[str] = []
+def _pages(client: Any, size: int) -> list[dict[str, Any]]:
+    pages: list[dict[str, Any]] = []
     token = None
-    pages = 0
     while True:
-        kw: dict[str, Any] = {"MaxResults": 37}
+        kw: dict[str, Any] = {"MaxResults": size}
         if token:
             kw["NextToken"] = token
         page = client.list_hits(**kw)
         assert_output("ListHITs", page)
         assert page["NumResults"] == len(page["HITs"])
-        seen += [h["HITId"] for h in page["HITs"]]
-        pages += 1
+        pages.append(page)
         token = page.get("NextToken")
         if not token:
-            break
-        assert page["NumResults"] == 37
+            return pages
+
+
+def test_list_hits_paging_invariants(srv: EmulatorServer, client: Any) -> None:
+    # MTurk's shape (Mephisto's listing loop, Dallinger's recorded answers, aws-sdk-js
+    # #2522): a NextToken on every non-empty page; the listing ends with an empty page.
+    ids = [srv.state.add_hit(Title=f"hit {i}", CreationTime=RECENT + i) for i in range(257)]
+    pages = _pages(client, 37)
+    assert [p["NumResults"] for p in pages] == [37] * 6 + [35, 0]
+    assert all("NextToken" in p for p in pages[:-1]) and "NextToken" not in pages[-1]
+    seen = [h["HITId"] for p in pages for h in p["HITs"]]
     assert seen == ids == srv.state.hit_ids()
-    assert pages == 7
     # default page size is 10; paginator returns everything
     assert client.list_hits()["NumResults"] == 10
     everything = [
@@ -139,7 +149,8 @@ def test_list_hits_stable_under_deletion(srv: EmulatorServer, client: Any) -> No
     rest = client.list_hits(MaxResults=100, NextToken=first["NextToken"])
     got = [h["HITId"] for h in first["HITs"]] + [h["HITId"] for h in rest["HITs"]]
     assert got == ids[:10] + [i for i in ids[10:] if i != ids[12]]
-    assert "NextToken" not in rest
+    end = client.list_hits(MaxResults=100, NextToken=rest["NextToken"])
+    assert end["NumResults"] == 0 and "NextToken" not in end
 
 
 def test_list_hits_empty(srv: EmulatorServer, client: Any) -> None:
@@ -389,8 +400,10 @@ def test_delete_hit(srv: EmulatorServer, client: Any) -> None:
     assert done not in srv.state.hit_ids()
     listed = [h["HITId"] for h in client.list_hits(MaxResults=100)["HITs"]]
     assert listed == [live, busy]
+    # [API] DeleteHIT: "Disposed HITs are not returned in results for the ListHITs
+    # operation"; GetHIT still reads one, in the model's Disposed status
+    assert client.get_hit(HITId=done)["HIT"]["HITStatus"] == "Disposed"
     for call, kw in (
-        ("get_hit", {}),
         ("delete_hit", {}),
         ("create_additional_assignments_for_hit", {"NumberOfAdditionalAssignments": 1}),
     ):

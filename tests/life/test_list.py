@@ -10,10 +10,12 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import subprocess_env
+from tests.runcli import run_cli
 from turktui.emulator import EmulatorServer
 
 
@@ -137,3 +139,20 @@ def test_unreachable_endpoint_is_one_line_exit_4(cli_env: dict[str, str]) -> Non
     assert res.returncode == 4, res.stderr
     assert "Traceback" not in res.stderr and res.stdout == ""
     assert "incomplete" in res.stderr
+
+
+@pytest.mark.parametrize("empty_last_page", [True, False], ids=["mturk-shape", "short-shape"])
+def test_list_reads_both_ends_of_a_listing(
+    make_emulator: Any, cli_env: dict[str, str], empty_last_page: bool
+) -> None:
+    # MTurk ends a listing with an empty page (FIDELITY.md); other services end on the last
+    # page without a NextToken: `turktui list` gives every HIT once either way
+    server = make_emulator(250, empty_last_page=empty_last_page)
+    res = run_cli(cli_env, "list", "--endpoint-url", server.url)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.strip().endswith("250 HITs")
+    res = run_cli(cli_env, "list", "--json", "--endpoint-url", server.url)
+    assert [json.loads(line)["HITId"] for line in res.stdout.splitlines()] == (
+        server.state.hit_ids()
+    )
+    assert server.state.request_count("ListHITs") == 2 * (4 if empty_last_page else 3)

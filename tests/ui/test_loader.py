@@ -38,11 +38,17 @@ def test_unknown_errors_stay_turk_errors() -> None:
     assert name == "UnexpectedResponse" and "KeyError" in message
 
 
-def test_loader_streams_pages_then_balance(emulator: Any) -> None:
+@pytest.mark.parametrize("empty_last_page", [True, False], ids=["mturk-shape", "short-shape"])
+def test_loader_streams_pages_then_balance(make_emulator: Any, empty_last_page: bool) -> None:
+    # Both ends of a listing (an empty page after the last NextToken, as MTurk answers, or a
+    # last page without one): four pages of 50, never an empty fifth.
+    emulator = make_emulator(200, empty_last_page=empty_last_page)
     service = MTurkService(Environment(EnvKind.DEMO, emulator.url))
     with HitLoader(service.spec(), page_size=50, balance=True) as loader:
-        kinds = [kind for kind, _ in loader.events()]
+        events = list(loader.events())
+    kinds = [kind for kind, _ in events]
     assert kinds == ["page", "balance", "page", "page", "page", "done"]
+    assert events[-1][1] == 4
     assert loader.proc.poll() is not None
 
 

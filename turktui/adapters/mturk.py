@@ -207,7 +207,12 @@ class MTurkService:
 
     # -- operations ------------------------------------------------------------------------
     def iter_hit_pages(self, page_size: int = PAGE_SIZE) -> Iterator[list[Hit]]:
-        """Every page of ListHITs, in order, as lists of Hits."""
+        """Every page of ListHITs, in order, as lists of Hits.
+
+        Both shapes of the end of a listing are accepted: MTurk's (a NextToken on every
+        non-empty page, then an empty page without one) and a last non-empty page without a
+        NextToken. An empty page reached through a NextToken is the end marker, not a page:
+        it is not yielded (an account with no HITs still yields its one empty page)."""
         token: str | None = None
         tokens: set[str] = set()
         seen: set[str] = set()
@@ -231,7 +236,8 @@ class MTurkService:
                     "listed: the listing would never end; stopped"
                 )
             seen |= ids
-            yield page
+            if page or not token:
+                yield page
             token = response.get("NextToken")
             if not token:
                 return

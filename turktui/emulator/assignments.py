@@ -102,11 +102,28 @@ def build(hit: dict[str, Any], completed: int, submitted: int, t0: float) -> lis
     return out
 
 
+def submitted(
+    hit_id: str, i: int, accept: float, submit: float, delay: int, duration: int
+) -> dict[str, Any]:
+    """Assignment ``i`` of ``hit_id``, submitted at ``submit`` by a worker of the world."""
+    return _base(hit_id, i, accept, submit, submit + delay, duration, "Submitted")
+
+
+def ids(hit_id: str, count: int) -> list[str]:
+    """The ids of the first ``count`` assignments of ``hit_id`` (as :func:`build` makes them)."""
+    return [assignment_id(hit_id, i) for i in range(count)]
+
+
+def assignment_id(hit_id: str, i: int) -> str:
+    """The id of assignment ``i`` of ``hit_id``."""
+    return hashed_id(f"asg|{hit_id}|{i}")
+
+
 def _base(
     hit_id: str, i: int, accept: float, submit: float, auto: float, duration: int, status: str
 ) -> dict[str, Any]:
     return {
-        "AssignmentId": hashed_id(f"asg|{hit_id}|{i}"),
+        "AssignmentId": assignment_id(hit_id, i),
         "WorkerId": worker_id(hit_id, i),
         "HITId": hit_id,
         "AssignmentStatus": status,

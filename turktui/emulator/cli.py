@@ -44,6 +44,26 @@ def _parser() -> _Parser:
         metavar="DURATION",
         help="new HITs appear in ListHITs only after this long (default 0: off)",
     )
+    p.add_argument(
+        "--assignment-lag",
+        default="0",
+        metavar="DURATION",
+        help="for this long after a submission, approving or rejecting it answers "
+        "'status of: null' and a bonus for it 'does not exist' (default 0: off)",
+    )
+    p.add_argument(
+        "--activity",
+        default="0",
+        metavar="RATE",
+        help="workers arrive at each HIT with work available RATE times an hour and accept, "
+        "return, abandon and submit work (default 0: nobody works)",
+    )
+    p.add_argument(
+        "--short-last-page",
+        action="store_true",
+        help="end listings on the last non-empty page without a NextToken (MTurk gives a "
+        "NextToken on every non-empty page and ends with an empty page)",
+    )
     return p
 
 
@@ -54,6 +74,16 @@ def _lag(flag: str, text: str) -> float:
         raise _ArgError(f"{flag} must be a duration such as 5s or 500ms, got {text!r}") from None
     if not (0 <= value < float("inf")):
         raise _ArgError(f"{flag} must be a non-negative duration, got {text!r}")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (0 <= value < float("inf")):
+        raise _ArgError(f"--activity must be a non-negative number an hour, got {text!r}")
     return value
 
 
@@ -79,6 +109,8 @@ def cli_main(argv: list[str]) -> int:
             raise _ArgError(f"--balance must be a non-negative amount, got {args.balance!r}")
         mod_lag = _lag("--modification-lag", args.modification_lag)
         list_lag = _lag("--listing-lag", args.listing_lag)
+        asg_lag = _lag("--assignment-lag", args.assignment_lag)
+        activity = _rate(args.activity)
         if args.faults:
             try:
                 parse_spec(args.faults)
@@ -97,6 +129,9 @@ def cli_main(argv: list[str]) -> int:
             balance=args.balance,
             modification_lag=mod_lag,
             listing_lag=list_lag,
+            assignment_lag=asg_lag,
+            activity=activity,
+            empty_last_page=not args.short_last_page,
         )
     except OSError as exc:
         print(
@@ -116,10 +151,13 @@ def cli_main(argv: list[str]) -> int:
             f"Try: AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws mturk list-hits "
             f"--endpoint-url {srv.url} --region us-east-1"
         )
-        if mod_lag or list_lag:
+        if mod_lag or list_lag or asg_lag:
             print(
-                f"Lags: modification {mod_lag:g}s after CreateHIT, ListHITs indexing {list_lag:g}s"
+                f"Lags: modification {mod_lag:g}s after CreateHIT, ListHITs indexing "
+                f"{list_lag:g}s, assignments {asg_lag:g}s after submission"
             )
+        if activity:
+            print(f"Workers: {activity:g} arrivals an hour at each HIT with work available")
         sys.stdout.flush()
         srv.serve_forever()
     except KeyboardInterrupt:

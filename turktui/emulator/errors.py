@@ -20,6 +20,9 @@ PARAMETER_OUT_OF_RANGE = "AWS.ParameterOutOfRange"
 INVALID_PAGINATION_TOKEN = "AWS.MechanicalTurk.InvalidPaginationToken"
 SERVICE_UNAVAILABLE = "AWS.ServiceUnavailable"
 MISSING_PARAMETERS = "AWS.MissingParameters"
+# Seen with "This operation can be called with a status of: Submitted" (NRGI
+# resourcecontracts.org issue #1384, a RejectAssignment answer).
+INVALID_ASSIGNMENT_STATE = "AWS.MechanicalTurk.InvalidAssignmentState"
 
 # MTurk's own text when the balance does not cover a request (see FIDELITY.md).
 INSUFFICIENT_FUNDS_TEXT = (
@@ -88,6 +91,20 @@ def service_fault(message: str, now: float) -> ApiError:
 def hit_does_not_exist(hit_id: str, now: float) -> ApiError:
     """MTurk's answer for an unknown or deleted HIT."""
     return request_error(f"Hit {hit_id} does not exist.", now, HIT_DOES_NOT_EXIST)
+
+
+def assignment_does_not_exist(assignment_id: str, now: float) -> ApiError:
+    """MTurk's answer for an assignment it does not show (psiTurk #360, Mephisto #1081:
+    "Assignment … does not exist."; no TurkErrorCode is quoted in either)."""
+    return request_error(f"Assignment {assignment_id} does not exist.", now)
+
+
+def invalid_assignment_state(status: str, now: float) -> ApiError:
+    """ApproveAssignment/RejectAssignment on work that is not Submitted ("Submitted": Dallinger
+    #3072, NRGI #1384) or not visible yet ("null": ParlAI #2957, psiTurk #424)."""
+    return request_error(
+        f"This operation can be called with a status of: {status}", now, INVALID_ASSIGNMENT_STATE
+    )
 
 
 def throttling() -> ApiError:

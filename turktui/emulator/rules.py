@@ -37,6 +37,12 @@ def fee_for(reward: Decimal, n: int, max_after: int) -> Decimal:
     return fee.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def bonus_fee(amount: Decimal) -> Decimal:
+    """MTurk's fee on a bonus: 20%, at least $0.01, rounded half-up to the cent (the 10+
+    assignment surcharge applies to rewards only)."""
+    return max(amount * BASE_FEE, CENT).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 def cost_for(reward: Decimal, n: int, max_after: int) -> Decimal:
     """Total charge (rewards + fee) for ``n`` assignments, rounded to the cent."""
     return (reward * n + fee_for(reward, n, max_after)).quantize(CENT, rounding=ROUND_HALF_UP)

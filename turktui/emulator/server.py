@@ -29,13 +29,22 @@ CONTENT_TYPE = "application/x-amz-json-1.1"
 
 OPERATIONS: dict[str, Callable[[MTurkState, dict[str, Any]], Any]] = {
     "CreateHIT": MTurkState.op_create_hit,
+    "CreateHITType": MTurkState.op_create_hit_type,
+    "CreateHITWithHITType": MTurkState.op_create_hit_with_hit_type,
     "GetHIT": MTurkState.op_get_hit,
     "ListHITs": MTurkState.op_list_hits,
+    "ListReviewableHITs": MTurkState.op_list_reviewable_hits,
+    "UpdateHITReviewStatus": MTurkState.op_update_hit_review_status,
     "CreateAdditionalAssignmentsForHIT": MTurkState.op_create_additional_assignments_for_hit,
     "UpdateExpirationForHIT": MTurkState.op_update_expiration_for_hit,
     "DeleteHIT": MTurkState.op_delete_hit,
     "GetAccountBalance": MTurkState.op_get_account_balance,
     "ListAssignmentsForHIT": MTurkState.op_list_assignments_for_hit,
+    "GetAssignment": MTurkState.op_get_assignment,
+    "ApproveAssignment": MTurkState.op_approve_assignment,
+    "RejectAssignment": MTurkState.op_reject_assignment,
+    "SendBonus": MTurkState.op_send_bonus,
+    "ListBonusPayments": MTurkState.op_list_bonus_payments,
 }
 
 _REASONS = {
@@ -242,6 +251,9 @@ class EmulatorServer:
         now: Callable[[], float] | None = None,
         modification_lag: float = 0.0,
         listing_lag: float = 0.0,
+        assignment_lag: float = 0.0,
+        activity: float = 0.0,
+        empty_last_page: bool = True,
     ) -> None:
         self.state = MTurkState(
             seed=seed,
@@ -249,6 +261,9 @@ class EmulatorServer:
             now=now,
             modification_lag=modification_lag,
             listing_lag=listing_lag,
+            assignment_lag=assignment_lag,
+            activity=activity,
+            empty_last_page=empty_last_page,
         )
         if hits:
             self.state.add_hits(build_hits(hits, seed, self.state.now()))

@@ -17,6 +17,9 @@ from .errors import ApiError, validation
 TARGET_PREFIX = "MTurkRequesterServiceV20170117."
 
 _ENTITY_ID = re.compile(r"^[A-Z0-9]+$")
+# botocore's CurrencyAmount and CustomerId patterns (the texts AWS quotes in its refusals).
+CURRENCY = re.compile(r"^[0-9]+(\.)?[0-9]{0,2}$")
+_CUSTOMER_ID = re.compile(r"^A[A-Z0-9]+$")
 
 # member -> (type, required, constraints)
 Spec = dict[str, tuple[str, bool, dict[str, Any]]]
@@ -24,6 +27,24 @@ _ID: dict[str, Any] = {"min": 1, "max": 64, "pattern": _ENTITY_ID}
 _TOKEN: dict[str, Any] = {"min": 1, "max": 64}
 _PAGE: dict[str, Any] = {"min": 1, "max": 255}
 _SIZE: dict[str, Any] = {"min": 1, "max": 100}
+_MONEY: dict[str, Any] = {"pattern": CURRENCY}
+_WORKER: dict[str, Any] = {"min": 1, "max": 64, "pattern": _CUSTOMER_ID}
+# RequesterFeedback: "1024 char max" (MTurkR/pyMTurkR check it before sending); the service's
+# own refusal of a longer text is not public: the emulator answers like any length constraint.
+_FEEDBACK: dict[str, Any] = {"max": 1024}
+_LIST_PAGE: Spec = {
+    "NextToken": ("string", False, _PAGE),
+    "MaxResults": ("integer", False, _SIZE),
+}
+_HIT_TYPE: Spec = {
+    "AutoApprovalDelayInSeconds": ("long", False, {}),
+    "AssignmentDurationInSeconds": ("long", True, {}),
+    "Reward": ("string", True, _MONEY),
+    "Title": ("string", True, {}),
+    "Keywords": ("string", False, {}),
+    "Description": ("string", True, {}),
+    "QualificationRequirements": ("shape", False, {"shape": "QualificationRequirementList"}),
+}
 
 INPUTS: dict[str, Spec] = {
     "CreateHIT": {
@@ -31,7 +52,7 @@ INPUTS: dict[str, Spec] = {
         "AutoApprovalDelayInSeconds": ("long", False, {}),
         "LifetimeInSeconds": ("long", True, {}),
         "AssignmentDurationInSeconds": ("long", True, {}),
-        "Reward": ("string", True, {}),
+        "Reward": ("string", True, _MONEY),
         "Title": ("string", True, {}),
         "Keywords": ("string", False, {}),
         "Description": ("string", True, {}),
@@ -44,10 +65,51 @@ INPUTS: dict[str, Spec] = {
         "HITLayoutId": ("string", False, _ID),
         "HITLayoutParameters": ("shape", False, {"shape": "HITLayoutParameterList"}),
     },
+    "CreateHITType": _HIT_TYPE,
+    "CreateHITWithHITType": {
+        "HITTypeId": ("string", True, _ID),
+        "MaxAssignments": ("integer", False, {}),
+        "LifetimeInSeconds": ("long", True, {}),
+        "Question": ("string", False, {}),
+        "RequesterAnnotation": ("string", False, {}),
+        "UniqueRequestToken": ("string", False, _TOKEN),
+        "AssignmentReviewPolicy": ("shape", False, {"shape": "ReviewPolicy"}),
+        "HITReviewPolicy": ("shape", False, {"shape": "ReviewPolicy"}),
+        "HITLayoutId": ("string", False, _ID),
+        "HITLayoutParameters": ("shape", False, {"shape": "HITLayoutParameterList"}),
+    },
     "GetHIT": {"HITId": ("string", True, _ID)},
-    "ListHITs": {
-        "NextToken": ("string", False, _PAGE),
-        "MaxResults": ("integer", False, _SIZE),
+    "ListHITs": _LIST_PAGE,
+    "ListReviewableHITs": {
+        "HITTypeId": ("string", False, _ID),
+        "Status": ("string", False, {"enum": ("Reviewable", "Reviewing")}),
+        **_LIST_PAGE,
+    },
+    "UpdateHITReviewStatus": {
+        "HITId": ("string", True, _ID),
+        "Revert": ("boolean", False, {}),
+    },
+    "GetAssignment": {"AssignmentId": ("string", True, _ID)},
+    "ApproveAssignment": {
+        "AssignmentId": ("string", True, _ID),
+        "RequesterFeedback": ("string", False, _FEEDBACK),
+        "OverrideRejection": ("boolean", False, {}),
+    },
+    "RejectAssignment": {
+        "AssignmentId": ("string", True, _ID),
+        "RequesterFeedback": ("string", True, _FEEDBACK),
+    },
+    "SendBonus": {
+        "WorkerId": ("string", True, _WORKER),
+        "BonusAmount": ("string", True, _MONEY),
+        "AssignmentId": ("string", True, _ID),
+        "Reason": ("string", True, {}),
+        "UniqueRequestToken": ("string", False, _TOKEN),
+    },
+    "ListBonusPayments": {
+        "HITId": ("string", False, _ID),
+        "AssignmentId": ("string", False, _ID),
+        **_LIST_PAGE,
     },
     "CreateAdditionalAssignmentsForHIT": {
         "HITId": ("string", True, _ID),
@@ -166,7 +228,7 @@ def _check(
             return where + f"Member must have length less than or equal to {cons['max']}"
         if "enum" in cons and value not in cons["enum"]:
             return where + ("Member must satisfy enum value set: [" + ", ".join(cons["enum"]) + "]")
-        if "pattern" in cons and not cons["pattern"].match(value):
+        if "pattern" in cons and not cons["pattern"].fullmatch(value):
             pattern = cons["pattern"].pattern
             return where + f"Member must satisfy regular expression pattern: {pattern}"
         return None

@@ -197,3 +197,29 @@ def test_errors_the_emulator_cannot_send(code: str, status: int, expected: type)
         "GetHIT",
     )
     assert isinstance(map_exception(exc), expected)
+
+
+@pytest.mark.parametrize("empty_last_page", [True, False], ids=["mturk-shape", "short-shape"])
+def test_pagers_accept_both_ends_of_a_listing(empty_last_page: bool) -> None:
+    # MTurk ends a listing with an empty page after a NextToken on every non-empty page
+    # (Mephisto's loop, Dallinger's recorded answers, aws-sdk-js #2522); other services end
+    # on a last non-empty page without one. Both give the same HITs and assignments, and the
+    # empty end page is never handed on as a page of its own.
+    with EmulatorServer(hits=250, seed=3, empty_last_page=empty_last_page) as srv:
+        service = MTurkService(resolve_environment(demo_url=srv.url))
+        pages = list(service.iter_hit_pages(50))
+        assert [len(p) for p in pages] == [50] * 5
+        assert [h.hit_id for p in pages for h in p] == srv.state.hit_ids()
+        busy = next(
+            h
+            for h in srv.state.hit_ids()
+            if 5 < srv.state.get_hit_raw(h)["NumberOfAssignmentsCompleted"] < 20
+        )
+        work = service.list_assignments(busy, page_size=5)
+        assert len(work) == srv.state.get_hit_raw(busy)["NumberOfAssignmentsCompleted"] + (
+            srv.state.submitted_count(busy)
+        )
+        assert len({a.assignment_id for a in work}) == len(work)
+    with EmulatorServer(hits=0, empty_last_page=empty_last_page) as srv:
+        service = MTurkService(resolve_environment(demo_url=srv.url))
+        assert list(service.iter_hit_pages(50)) == [[]]
