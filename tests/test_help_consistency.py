@@ -3,6 +3,7 @@ lists is documented there, and each command the README names has a working help.
 
 from __future__ import annotations
 
+import argparse
 import re
 import subprocess
 import sys
@@ -10,8 +11,19 @@ from pathlib import Path
 
 import pytest
 
+from turktui.cli import build_parser
+
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
-COMMANDS = [[], ["extend"], ["history"], ["resolve"], ["emulator"], ["paths"]]
+
+
+def _command_names() -> list[str]:
+    """Every command the real parser accepts (a new one is checked here without a word)."""
+    [sub] = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return list(sub.choices)
+
+
+NAMES = _command_names()
+COMMANDS = [[], *([name] for name in NAMES)]
 
 
 def _help(args: list[str]) -> str:
@@ -37,12 +49,17 @@ def test_every_option_in_help_is_in_the_readme(args: list[str]) -> None:
     )
 
 
-def test_every_command_in_the_readme_exists() -> None:
-    named = set(re.findall(r"`turktui (extend|history|resolve|emulator|paths)\b", README))
-    assert named == {"extend", "history", "resolve", "emulator", "paths"}
+def test_the_commands_are_the_ones_we_think() -> None:
+    """The parser is read correctly: a list that came back empty would check nothing."""
+    assert {"extend", "expire", "history", "list", "resolve", "emulator", "paths"} <= set(NAMES)
+
+
+def test_every_command_is_in_the_readme_and_the_help_and_nothing_else() -> None:
+    named = set(re.findall(r"`turktui ([a-z][a-z-]*)\b", README))
+    assert named == set(NAMES), "the README and the parser name different commands"
     top = _help([])
-    for command in named:
-        assert command in top
+    listed = set(re.findall(r"^  turktui ([a-z][a-z-]*)\b", top, re.M))  # the epilog
+    assert listed == set(NAMES), "`turktui --help` lists different commands than it parses"
 
 
 def test_exit_codes_in_help_match_the_readme() -> None:
