@@ -154,6 +154,14 @@ def _hits_listed_in_process(
 
 
 @pytest.fixture
+def alone(request: pytest.FixtureRequest) -> bool:
+    """Whether this test runs alone (it is marked `timing`, e.g. one case of a parametrised
+    test): only then does it assert a wall-clock bound; its other cases check the behaviour
+    in the parallel part."""
+    return request.node.get_closest_marker("timing") is not None
+
+
+@pytest.fixture
 def fixed_clock() -> Callable[[], datetime]:
     return lambda: FIXED_NOW
 
