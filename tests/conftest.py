@@ -15,6 +15,7 @@ os.environ["TEXTUAL_ANIMATIONS"] = "none"
 import pytest
 
 from tests.runcli import cli_env  # noqa: F401  (the one `cli_env` fixture)
+from tests.timeout_report import pytest_timeout_set_timer  # noqa: F401  (a hang, named)
 
 #: Every test sees the same moment: snapshots and relative times stay deterministic.
 FIXED_NOW = datetime(2026, 6, 15, 12, 0, 0, tzinfo=timezone.utc)
