@@ -143,4 +143,4 @@ async def test_startup_offer_leaves_live_records_alone(emulator, tmp_path) -> No
         assert history.get(live).state is State.PLANNED
     finally:
         proc.kill()
-        proc.wait()
+        proc.wait(timeout=30)

@@ -16,6 +16,7 @@ from tests.hostile.common import demo_history_path, records, wait_for
 from tests.hostile.pty import Session
 from tests.hostile.servers import HostileServer, hit_json, json_answer, trickle
 from tests.terminal.driver import terminal_env
+from tests.ui.helpers import read_line
 
 
 def app_env(home: Path, **extra: str) -> dict[str, str]:
@@ -167,7 +168,8 @@ def test_a_history_locked_by_another_process_never_freezes_the_app(tmp_path: Pat
         text=True,
     )
     try:
-        assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
+        assert locker.stdout is not None
+        assert read_line(locker.stdout, what="the lock").strip() == "locked"
         with pytest.raises(sqlite3.OperationalError):  # the lock really holds
             sqlite3.connect(path, timeout=0.1).execute("SELECT 1 FROM requests").fetchall()
         session = Session(["--demo", "--demo-hits", "5"], app_env(tmp_path))

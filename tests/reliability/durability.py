@@ -136,7 +136,7 @@ def kill_trials(kills: int, seed: int, workdir: Path, result: Durability) -> Non
         # Start-up is ~0.15 s; kill anywhere from "before the first write" to "hundreds in".
         time.sleep(rng.uniform(0.05, 0.6))
         proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        proc.wait(timeout=30)
         reader.join(5)
         result.kills += 1
         created |= reader.created

@@ -362,7 +362,7 @@ def cli_trial(
         )
         time.sleep(rng.uniform(0.0, 1.6))  # start-up is ~0.6 s: before, during or after
         proc.send_signal(signal.SIGKILL)
-        killed = proc.wait() == -signal.SIGKILL
+        killed = proc.wait(timeout=30) == -signal.SIGKILL
     else:
         extra = crash_after_send() if kind == "crash_after_send" else None
         res = run_cli(env, *args, extra=extra)
@@ -685,7 +685,7 @@ def trial_two_processes(
     ]
     codes = [p.wait(timeout=90) for p in procs]
     for p in procs:
-        p.communicate()
+        p.communicate(timeout=30)
     server.faults.clear()
     tally.refused_second += codes.count(3)
     run_cli(env, "resolve", "--yes", "--json", "--endpoint-url", server.url)

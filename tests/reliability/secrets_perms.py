@@ -31,6 +31,7 @@ from tests.reliability.common import (
     run_cli,
 )
 from tests.seams import crash_after_send
+from tests.ui.helpers import read_line
 
 SECRETS = (FAKE_KEY_ID.encode(), FAKE_SECRET.encode())
 CRASH_RUNNER = (
@@ -147,7 +148,7 @@ def permissions_check(workdir: Path, report: SecretReport) -> None:
         text=True,
     )
     assert proc.stdout is not None and proc.stdin is not None
-    umask = proc.stdout.readline().strip()
+    umask = read_line(proc.stdout, what="the child's umask").strip()
     try:
         checks = {
             "history file": (db, 0o600),

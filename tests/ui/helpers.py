@@ -6,11 +6,12 @@ import asyncio
 import html
 import inspect
 import re
+import threading
 import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from rich.cells import cell_len
 
@@ -87,6 +88,18 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(_timed_out(condition, timeout, what))
         time.sleep(0.02)
+
+
+def read_line(stream: IO[str], timeout: float = 15.0, what: str = "a line of output") -> str:
+    """One line from a child process's pipe within `timeout` seconds ("" at its end): a
+    child that hangs silent fails the test by name instead of blocking it."""
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.append(stream.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if not lines:
+        raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+    return lines[0]
 
 
 async def wait_loaded(pilot: Any, timeout: float = 15.0) -> None:
