@@ -120,7 +120,7 @@ def test_quitting_with_a_request_in_flight_says_so_and_ctrl_c_leaves_it_unknown(
 def test_sigterm_with_a_trickling_request_ends_within_the_deadline(tmp_path: Path) -> None:
     config = tmp_path / "config" / "turktui" / "config.toml"
     config.parent.mkdir(parents=True)
-    config.write_text("request_deadline = 1.5\n")
+    config.write_text("request_deadline = 3\n")
     stop = threading.Event()
     with one_hit_server(stop) as server:
         session = Session(["--endpoint-url", server.url], app_env(tmp_path))
