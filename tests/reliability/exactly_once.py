@@ -400,9 +400,14 @@ def cli_trial(
 
 
 def run_cli_trials(
-    count: int, seed: int, home: Path, server: EmulatorServer | None = None
+    count: int,
+    seed: int,
+    home: Path,
+    server: EmulatorServer | None = None,
+    kinds: tuple[str, ...] = CLI_FAULTS,
 ) -> Tally:
-    """`count` CLI trials sharing one history (as an operator's machine would)."""
+    """`count` CLI trials sharing one history (as an operator's machine would): each of
+    `kinds` once, then kinds drawn at random."""
     own = server is None
     server = server or new_emulator()
     rng = random.Random(seed)
@@ -411,9 +416,7 @@ def run_cli_trials(
     write_config(home, f"read_timeout = {CLI_READ_TIMEOUT}\nconnect_timeout = 1\n")
     try:
         for i in range(count):
-            kind = (
-                CLI_FAULTS[i % len(CLI_FAULTS)] if i < len(CLI_FAULTS) else rng.choice(CLI_FAULTS)
-            )
+            kind = kinds[i] if i < len(kinds) else rng.choice(kinds)
             server.faults.clear()
             try:
                 cli_trial(server, home, rng, tally, kind)
