@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.hostile.common import demo_history_path, records, wait_for
+from tests.hostile.common import demo_history_path, records, wait_for, write_config
 from tests.hostile.pty import Session
 from tests.hostile.servers import HostileServer, hit_json, json_answer, trickle
 from tests.terminal.driver import terminal_env
@@ -81,10 +81,11 @@ def test_a_signal_ends_the_app_and_restores_the_terminal(
     assert b"Traceback" not in bytes(session.raw)
 
 
-@pytest.mark.timing  # quitting and Ctrl-C answer within seconds, not at the deadline
 def test_quitting_with_a_request_in_flight_says_so_and_ctrl_c_leaves_it_unknown(
     tmp_path: Path,
 ) -> None:
+    # A deadline far away: an exit within the waits below is Ctrl-C's doing, not the deadline's.
+    write_config(tmp_path, "request_deadline = 600\n")
     stop = threading.Event()
     with one_hit_server(stop) as server:
         session = Session(["--endpoint-url", server.url], app_env(tmp_path))
@@ -100,15 +101,13 @@ def test_quitting_with_a_request_in_flight_says_so_and_ctrl_c_leaves_it_unknown(
                 "the extension to be sent",
             )
             session.send("q")
-            waited = session.wait_raw(
-                b"waiting for the request to HIT HOSTILE1 to finish (Ctrl-C to leave it unknown)", 5
-            )
+            says = b"waiting for the request to HIT HOSTILE1 to finish (Ctrl-C to leave it unknown)"
+            session.wait_raw(says, 30)
             session.send("\x03")
-            status, elapsed = session.exit_status(5)
+            status, _ = session.exit_status(30)
         finally:
             stop.set()
             session.close()
-    assert waited < 4 and elapsed < 4
     assert status == 5
     assert b"recorded as unknown" in bytes(session.raw)
     assert session.terminal_problems() == []
