@@ -225,7 +225,6 @@ async def test_a_failing_worker_is_shown_and_logged(make_emulator: Any, make_con
         await wait_for(
             pilot,
             lambda: any("the engine fell over" in str(n.message) for n in app._notifications),
-            timeout=5,
         )
         assert app.worker_failures == ["extend HIT1: Unexpected problem"]
         assert app.is_running  # nothing ended the app
@@ -235,9 +234,7 @@ async def test_a_failing_worker_is_shown_and_logged(make_emulator: Any, make_con
 async def _open_history(pilot: Any, app: TurkTuiApp) -> HistoryScreen:
     await start(pilot)
     await pilot.press("h")
-    await wait_for(
-        pilot, lambda: isinstance(app.screen, HistoryScreen) and not app.screen.reading, timeout=5
-    )
+    await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen) and not app.screen.reading)
     return app.screen
 
 
@@ -268,7 +265,7 @@ async def test_rows_not_read_yet_show_as_reading_until_their_page_comes(
         assert listing.cursor == 999 and listing.current is None
         assert "\u25b6 #1,000 \u2026 reading" in text, text
         release.set()
-        await wait_for(pilot, lambda: listing.current is not None, timeout=5)
+        await wait_for(pilot, lambda: listing.current is not None)
         await pilot.pause()
         assert listing.current.hit_id == "HIT000000"
         line = next(ln for ln in screen_text(app).splitlines() if "\u25b6" in ln)
@@ -309,7 +306,7 @@ async def test_the_cursor_stays_on_its_record_when_the_list_is_read_again(
             ]
         )
         screen.reload()
-        await wait_for(pilot, lambda: not screen.reading and screen.total == 31, timeout=5)
+        await wait_for(pilot, lambda: not screen.reading and screen.total == 31)
         assert screen.records[0].hit_id == "HITNEWEST"
         assert listing.cursor == 4 and listing.current is not None
         assert listing.current.id == chosen.id
@@ -317,7 +314,6 @@ async def test_the_cursor_stays_on_its_record_when_the_list_is_read_again(
         await wait_for(
             pilot,
             lambda: not screen.reading and screen.filter_text == "nothing like this",
-            timeout=5,
         )
         await pilot.pause()
         assert screen.total == 0 and listing.current is None

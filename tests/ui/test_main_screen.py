@@ -526,7 +526,7 @@ async def test_auto_refresh_pauses_under_dialogs(emulator: Any, make_context: An
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_loaded(pilot)
         first = app.main_screen.generation
-        await wait_for(pilot, lambda: app.main_screen.generation > first, timeout=5)
+        await wait_for(pilot, lambda: app.main_screen.generation > first)
         await wait_loaded(pilot)
         await pilot.press("question_mark")
         paused = app.main_screen.generation
