@@ -15,6 +15,7 @@ os.environ["TEXTUAL_ANIMATIONS"] = "none"
 import pytest
 
 from tests.runcli import cli_env  # noqa: F401  (the one `cli_env` fixture)
+from tests.timeout_report import pytest_timeout_set_timer  # noqa: F401  (a hang, named)
 
 #: Every test sees the same moment: snapshots and relative times stay deterministic.
 FIXED_NOW = datetime(2026, 6, 15, 12, 0, 0, tzinfo=timezone.utc)
@@ -151,6 +152,14 @@ def _hits_listed_in_process(
     import turktui.ui.app
 
     monkeypatch.setattr(turktui.ui.app, "HitLoader", InProcessLoader)
+
+
+@pytest.fixture
+def alone(request: pytest.FixtureRequest) -> bool:
+    """Whether this test runs alone (it is marked `timing`, e.g. one case of a parametrised
+    test): only then does it assert a wall-clock bound; its other cases check the behaviour
+    in the parallel part."""
+    return request.node.get_closest_marker("timing") is not None
 
 
 @pytest.fixture

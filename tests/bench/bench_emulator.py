@@ -1,4 +1,5 @@
-"""Benchmark: boto3 paginating 10,000 HITs from the emulator vs a static JSON responder.
+"""Benchmark: boto3 paginating 10,000 HITs from the emulator vs a static JSON responder, and
+seeding 10,000 / 50,000 HITs (budgets 2 s / 6 s: the emulator's start-up, `--demo-hits`).
 
 Run from the repo root: ``python -m tests.bench.bench_emulator [--hits N] [--rounds R]``.
 Each server runs in its own subprocess so the client does not share a GIL with it.
@@ -126,6 +127,22 @@ def _paginate(client: Any) -> tuple[float, int]:
     return time.perf_counter() - started, n
 
 
+#: Seconds to build the seeded HITs, by count (was tests/emulator/test_seed.py).
+SEED_BUDGETS = {10_000: 2.0, 50_000: 6.0}
+
+
+def seed_build_seconds() -> dict[int, float]:
+    from turktui.emulator.seed import build_hits
+
+    seconds = {}
+    for count in SEED_BUDGETS:
+        started = time.perf_counter()
+        built = build_hits(count, 1, time.time())
+        seconds[count] = time.perf_counter() - started
+        assert len(built) == count
+    return seconds
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--hits", type=int, default=10_000)
@@ -143,6 +160,11 @@ def main(argv: list[str] | None = None) -> int:
 
     import boto3
 
+    seeding = seed_build_seconds()
+    for count, seconds in seeding.items():
+        budget = SEED_BUDGETS[count]
+        verdict = "OK" if seconds <= budget else "OVER"
+        print(f"seeding {count:,} HITs: {seconds:.2f} s (budget {budget:g} s) {verdict}")
     tmp = tempfile.mkdtemp(prefix="bench-emulator-")
     env = dict(
         os.environ,
@@ -198,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{stats['emulator'].get('median_ms', 0):.3f} ms over {stats['emulator'].get('pages')}"
         f" pages (first, cold-cache pass: median {statistics.median(first):.3f} ms)"
     )
-    return 0
+    return 0 if all(seeding[c] <= b for c, b in SEED_BUDGETS.items()) else 1
 
 
 if __name__ == "__main__":

@@ -489,6 +489,17 @@ def build_table(r: dict[str, Any], rounds: int) -> str:
                 eng["history_open_ms"] <= 300,
             )
         )
+        if "store_open_ms" in eng:
+            lines.append(
+                _row(
+                    "History store open + newest 500 + count, 100,000 records",
+                    f"{eng['store_open_ms']:.0f} ms",
+                    "",
+                    "",
+                    "≤ 500 ms",
+                    eng["store_open_ms"] <= 500,
+                )
+            )
     elif "engine" in r:
         lines.append(
             _row("Extension / history screen", "n/a", "", "", "bench_engine.py unavailable", None)

@@ -11,6 +11,7 @@ import pytest
 
 from tests.emulator.helpers import raw_call
 from tests.hostile.common import default_sigint
+from tests.ui.helpers import read_line
 from turktui.emulator import cli_main
 
 CMD = [
@@ -32,8 +33,8 @@ def test_serves_and_stops_cleanly(subprocess_env: dict[str, str], sig: int) -> N
     )
     try:
         assert proc.stdout is not None
-        first = proc.stdout.readline()
-        hint = proc.stdout.readline()
+        first = read_line(proc.stdout, what="the emulator's address")
+        hint = read_line(proc.stdout, what="the emulator's hint")
         m = re.match(
             r"MTurk-compatible service at (http://127\.0\.0\.1:\d+) "
             r"\(HITs: 25, seed: 3\)",

@@ -76,7 +76,7 @@ def test_parallel_extensions_match_serial() -> None:
         clients = [make_client(parallel.url) for _ in range(THREADS)]
 
         def worker(t: int) -> None:
-            barrier.wait()
+            barrier.wait(timeout=30)
             for hid, n, token in _requests(t):
                 outcome = _send(clients[t], hid, n, token)
                 with lock:

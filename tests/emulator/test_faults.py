@@ -13,6 +13,7 @@ from turktui.emulator import EmulatorServer, FaultInjector
 from turktui.emulator.faults import parse_duration, parse_spec
 
 
+@pytest.mark.timing
 def test_latency_measured(srv: EmulatorServer) -> None:
     client = make_client(srv.url)
     client.list_hits()  # warm up the connection

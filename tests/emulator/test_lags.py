@@ -19,6 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.emulator.helpers import Clock, error_of, make_client, raw_call
+from tests.ui.helpers import read_line
 from turktui.emulator import EmulatorServer, MTurkState, cli_main
 
 T0 = 1_800_000_000.0
@@ -187,9 +188,9 @@ def test_cli_lag_flags(subprocess_env: dict[str, str]) -> None:
     )
     try:
         assert proc.stdout is not None
-        first = proc.stdout.readline()
-        proc.stdout.readline()
-        lags = proc.stdout.readline()
+        first = read_line(proc.stdout, what="the emulator's address")
+        read_line(proc.stdout, what="the emulator's hint")
+        lags = read_line(proc.stdout, what="the emulator's lags")
         url = re.match(r"MTurk-compatible service at (\S+) ", first)
         assert url, first
         assert lags.startswith("Lags: modification 3600s after CreateHIT, ListHITs indexing 3600s")

@@ -155,6 +155,7 @@ def test_garbage_request_line_gets_json(srv: EmulatorServer) -> None:
     assert raw_call(srv.url, "GetAccountBalance", {})[0] == 200
 
 
+@pytest.mark.timing
 def test_keep_alive_single_connection(srv: EmulatorServer) -> None:
     srv.state.add_hit()
     conn = connect(srv.url)

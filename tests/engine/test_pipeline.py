@@ -4,7 +4,6 @@ hook in the product. Each test here fails on the code before the redesign."""
 
 from __future__ import annotations
 
-import re
 import threading
 from pathlib import Path
 from types import SimpleNamespace
@@ -37,10 +36,36 @@ def test_no_test_hook_in_the_product() -> None:
     assert offenders == []
 
 
-def test_history_has_one_insert_path() -> None:
-    source = (PACKAGE / "adapters" / "history.py").read_text(encoding="utf-8")
-    # `requests_fts` is the search index, kept by triggers: not a record insert.
-    assert len(re.findall(r"INSERT INTO requests\b(?!_)", source)) == 1
+def test_every_way_of_recording_goes_through_the_one_insert(
+    emulator, engine, history, monkeypatch
+) -> None:
+    """A single extension, an expiration, a bulk batch and an import: every record in the
+    file was written by `HistoryStore.insert` (a route with its own INSERT would leave a
+    record `insert` never returned)."""
+    from turktui.adapters.history import HistoryStore
+    from turktui.domain.bulk import AddEach, plan_bulk
+    from turktui.domain.rules import EXPIRE_NOW
+
+    inserted: list[int] = []
+    real_insert = HistoryStore.insert
+
+    def insert(self: HistoryStore, rows, **kwargs) -> list[int]:
+        ids = real_insert(self, rows, **kwargs)
+        inserted.extend(ids)
+        return ids
+
+    monkeypatch.setattr(HistoryStore, "insert", insert)
+
+    def new_hit() -> object:
+        return engine.service.get_hit(emulator.state.add_hit(MaxAssignments=3, Reward="0.10"))
+
+    assert engine.extend(new_hit(), 1).state is State.SUCCEEDED
+    assert engine.extend(new_hit(), 0, EXPIRE_NOW).state is State.SUCCEEDED
+    report = BatchRunner(engine, workers=2).run(plan_bulk([new_hit(), new_hit()], AddEach(1)))
+    assert report.all_succeeded
+    assert history.import_many([{"hit_id": "IMPORTED", "n": 1, "token": "t-1"}]) == 1
+    recorded = [r.id for r in history.query(limit=100)]
+    assert len(recorded) == 5 and sorted(inserted) == sorted(recorded)
 
 
 def test_a_single_extension_goes_through_the_engines_pacer(emulator, engine) -> None:

@@ -256,7 +256,7 @@ def test_two_threads_one_hit_only_one_request(emulator, service, history, env, t
 
     def one(store: HistoryStore) -> None:
         engine = Engine(MTurkService(env, read_timeout=5), store, env)
-        barrier.wait()
+        barrier.wait(timeout=30)
         try:
             results.append(engine.extend(hit, 2))
         except PlanRefused as exc:
@@ -267,6 +267,7 @@ def test_two_threads_one_hit_only_one_request(emulator, service, history, env, t
         t.start()
     for t in threads:
         t.join(30)
+        assert not t.is_alive(), "an extension still running after 30 s"
     for s in stores:
         s.close()
     refused = [r for r in results if isinstance(r, PlanRefused)]
@@ -296,7 +297,7 @@ def other_process():
         yield proc
     finally:
         proc.kill()
-        proc.wait()
+        proc.wait(timeout=30)
 
 
 def _owner_of(pid: int) -> str:
@@ -329,7 +330,7 @@ def test_resolve_leaves_a_live_process_records_alone(
     assert settle_here(engine) == []
     assert history.get(rid).state is State.PLANNED
     other_process.kill()
-    other_process.wait()
+    other_process.wait(timeout=30)
     assert not owner_alive(owner)
     outcome = engine.resolve(history.get(rid))
     assert outcome.record.state is State.RESOLVED_NOT_APPLIED

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from tests.hostile.common import demo_history_path, records, wait_for
+from tests.hostile.common import demo_history_path, records, wait_for, write_config
 from tests.hostile.pty import Session
 from tests.hostile.servers import HostileServer, hit_json, json_answer, trickle
 from tests.terminal.driver import terminal_env
+from tests.ui.helpers import read_line
 
 
 def app_env(home: Path, **extra: str) -> dict[str, str]:
@@ -43,33 +44,39 @@ def one_hit_server(stop: threading.Event, *, trickle_create: bool = True) -> Hos
     return HostileServer(responder)
 
 
-@pytest.mark.parametrize("term", ["dumb", "unknown"])
+@pytest.mark.parametrize("term", [pytest.param("dumb", marks=pytest.mark.timing), "unknown"])
 def test_an_undrivable_terminal_gets_one_line_and_a_non_zero_exit(
-    tmp_path: Path, term: str
+    tmp_path: Path, term: str, alone: bool
 ) -> None:
     session = Session(["--demo", "--demo-hits", "5"], app_env(tmp_path, TERM=term))
     try:
         status, elapsed = session.exit_status(30)
     finally:
         session.close()
-    assert status == 2 and elapsed < 20
+    assert status == 2
+    if alone:
+        assert elapsed < 20, elapsed  # never a spin
     out = bytes(session.raw)
     assert f"this terminal (TERM={term}) cannot run the app".encode() in out
     assert b"\x1b[?1049h" not in out and b"Traceback" not in out
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize(
+    "sig", [pytest.param(signal.SIGTERM, marks=pytest.mark.timing), signal.SIGINT]
+)
 def test_a_signal_ends_the_app_and_restores_the_terminal(
-    tmp_path: Path, sig: signal.Signals
+    tmp_path: Path, sig: signal.Signals, alone: bool
 ) -> None:
     session = Session(["--demo", "--demo-hits", "5"], app_env(tmp_path))
     try:
         session.wait(lambda: "Quit" in session.text(), 40, "the app")
         session.kill(sig)
-        status, elapsed = session.exit_status(10)
+        status, elapsed = session.exit_status(30)
     finally:
         session.close()
-    assert status == 128 + sig and elapsed < 5
+    assert status == 128 + sig
+    if alone:
+        assert elapsed < 5, elapsed
     assert session.terminal_problems() == []
     assert b"Traceback" not in bytes(session.raw)
 
@@ -77,6 +84,8 @@ def test_a_signal_ends_the_app_and_restores_the_terminal(
 def test_quitting_with_a_request_in_flight_says_so_and_ctrl_c_leaves_it_unknown(
     tmp_path: Path,
 ) -> None:
+    # A deadline far away: an exit within the waits below is Ctrl-C's doing, not the deadline's.
+    write_config(tmp_path, "request_deadline = 600\n")
     stop = threading.Event()
     with one_hit_server(stop) as server:
         session = Session(["--endpoint-url", server.url], app_env(tmp_path))
@@ -92,15 +101,13 @@ def test_quitting_with_a_request_in_flight_says_so_and_ctrl_c_leaves_it_unknown(
                 "the extension to be sent",
             )
             session.send("q")
-            waited = session.wait_raw(
-                b"waiting for the request to HIT HOSTILE1 to finish (Ctrl-C to leave it unknown)", 5
-            )
+            says = b"waiting for the request to HIT HOSTILE1 to finish (Ctrl-C to leave it unknown)"
+            session.wait_raw(says, 30)
             session.send("\x03")
-            status, elapsed = session.exit_status(5)
+            status, _ = session.exit_status(30)
         finally:
             stop.set()
             session.close()
-    assert waited < 4 and elapsed < 4
     assert status == 5
     assert b"recorded as unknown" in bytes(session.raw)
     assert session.terminal_problems() == []
@@ -108,6 +115,7 @@ def test_quitting_with_a_request_in_flight_says_so_and_ctrl_c_leaves_it_unknown(
     assert record.state.value == "unknown" and "closed before MTurk answered" in record.note
 
 
+@pytest.mark.timing
 def test_sigterm_with_a_trickling_request_ends_within_the_deadline(tmp_path: Path) -> None:
     config = tmp_path / "config" / "turktui" / "config.toml"
     config.parent.mkdir(parents=True)
@@ -137,6 +145,7 @@ def test_sigterm_with_a_trickling_request_ends_within_the_deadline(tmp_path: Pat
     assert record.state.value == "unknown"  # the deadline passed: recorded, not "sending"
 
 
+@pytest.mark.timing  # a frozen app would answer after the lock's busy timeout (15 s)
 def test_a_history_locked_by_another_process_never_freezes_the_app(tmp_path: Path) -> None:
     from turktui.adapters.history import open_history
 
@@ -158,7 +167,8 @@ def test_a_history_locked_by_another_process_never_freezes_the_app(tmp_path: Pat
         text=True,
     )
     try:
-        assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
+        assert locker.stdout is not None
+        assert read_line(locker.stdout, what="the lock").strip() == "locked"
         with pytest.raises(sqlite3.OperationalError):  # the lock really holds
             sqlite3.connect(path, timeout=0.1).execute("SELECT 1 FROM requests").fetchall()
         session = Session(["--demo", "--demo-hits", "5"], app_env(tmp_path))

@@ -30,6 +30,7 @@ def service(url: str, deadline: float = 5.0) -> MTurkService:
     )
 
 
+@pytest.mark.timing  # the deadline is the subject: it holds with nothing else running
 def test_a_trickling_answer_is_bounded_by_the_overall_deadline() -> None:
     stop = threading.Event()
     body = json_answer({"HIT": hit_json("A")})[2] + b" " * 200
@@ -42,13 +43,13 @@ def test_a_trickling_answer_is_bounded_by_the_overall_deadline() -> None:
         started = time.monotonic()
         try:
             with pytest.raises(DeadlineExceeded) as caught:
-                service(server.url, deadline=1.5).get_hit("A")
+                service(server.url, deadline=1.0).get_hit("A")
         finally:
             stop.set()
         elapsed = time.monotonic() - started
-    assert 1.4 <= elapsed < 4.0, elapsed
+    assert 0.9 <= elapsed < 3.5, elapsed
     assert caught.value.outcome_unknown and not caught.value.transient
-    assert "1.5 s" in caught.value.message
+    assert "within 1 s" in caught.value.message
 
 
 def test_pagination_that_repeats_a_token_stops_and_names_it() -> None:

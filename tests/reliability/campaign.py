@@ -300,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         "--world-scale",
         type=int,
         default=5,
-        help="hostile world: multiple of the pytest case counts (5)",
+        help="hostile world: multiple of the base case counts (5)",
     )
     parser.add_argument("--output", type=Path, default=REPORT)
     args = parser.parse_args(argv)

@@ -89,10 +89,12 @@ class _Reader(threading.Thread):
         self.proc = proc
         self.created: set[int] = set()
         self.updated: set[int] = set()
+        self.first = threading.Event()  # set at the first acknowledgement
 
     def run(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
+            self.first.set()
             kind, _, value = line.strip().partition(" ")
             if kind == "c":
                 self.created.add(int(value))
@@ -133,10 +135,17 @@ def kill_trials(kills: int, seed: int, workdir: Path, result: Durability) -> Non
         proc = _spawn(db, f"k{k}", 0)
         reader = _Reader(proc)
         reader.start()
-        # Start-up is ~0.15 s; kill anywhere from "before the first write" to "hundreds in".
-        time.sleep(rng.uniform(0.05, 0.6))
+        if k % 2:
+            # From its first acknowledgement: some records are in, however slowly a loaded
+            # machine started it (counted from the start, every kill could come before).
+            if not reader.first.wait(30):
+                result.failures.append(f"kill {k}: the writer acknowledged nothing in 30 s")
+            time.sleep(rng.uniform(0.0, 0.45))
+        else:
+            # From its start (~0.15 s): before the first write, or some way in.
+            time.sleep(rng.uniform(0.05, 0.6))
         proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        proc.wait(timeout=30)
         reader.join(5)
         result.kills += 1
         created |= reader.created

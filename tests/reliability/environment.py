@@ -87,149 +87,162 @@ def judge(name: str, res: subprocess.CompletedProcess[str], want_rc: int | None 
     return Case(name, res.returncode, lines, not why, why)
 
 
-def cli_cases(workdir: Path, emulator_url: str, hit_id: str) -> EnvReport:
+#: The CLI cases in groups (pytest runs a group per test, in parallel), with their counts.
+CLI_GROUPS = {"credentials": 8, "resolve": 2, "config": 5, "home": 4}
+
+
+def cli_cases(
+    workdir: Path, emulator_url: str, hit_id: str, groups: tuple[str, ...] = tuple(CLI_GROUPS)
+) -> EnvReport:
     report = EnvReport()
     home = workdir / "home"
     keys = cli_env(home)
     nokeys = cli_env(home, keys=False)
     dead = f"http://127.0.0.1:{closed_port()}"
+    nowhere = "http://no-such-host.invalid"  # a name that never resolves
     bad_token = StaticResponder({}, default=INVALID_TOKEN).start()
     expired = StaticResponder({}, default=EXPIRED_TOKEN).start()
     try:
-        cases: list[tuple[str, dict[str, str], list[str], int | None]] = [
-            (
-                "no credentials: extend",
-                nokeys,
-                ["extend", hit_id, "1", "--yes", "--endpoint-url", emulator_url],
-                2,
-            ),
-            (
-                "unknown profile: extend",
+        if "credentials" in groups:
+            cases: list[tuple[str, dict[str, str], list[str], int | None]] = [
+                (
+                    "no credentials: extend",
+                    nokeys,
+                    ["extend", hit_id, "1", "--yes", "--endpoint-url", emulator_url],
+                    2,
+                ),
+                (
+                    "unknown profile: extend",
+                    keys,
+                    ["--profile", "nope", "extend", hit_id, "1", "--yes"],
+                    2,
+                ),
+                (
+                    "unknown profile (after the command): extend",
+                    nokeys,
+                    ["extend", hit_id, "1", "--yes", "--profile", "nope"],
+                    2,
+                ),
+                (
+                    "unreachable endpoint: extend",
+                    keys,
+                    ["extend", hit_id, "1", "--yes", "--endpoint-url", dead],
+                    4,
+                ),
+                (
+                    "DNS failure: extend",
+                    keys,
+                    ["extend", hit_id, "1", "--yes", "--endpoint-url", nowhere],
+                    4,
+                ),
+                (
+                    "invalid endpoint URL: extend",
+                    keys,
+                    ["extend", hit_id, "1", "--yes", "--endpoint-url", "not a url"],
+                    2,
+                ),
+                (
+                    "access denied: extend",
+                    keys,
+                    ["extend", hit_id, "1", "--yes", "--endpoint-url", bad_token.url],
+                    2,
+                ),
+                (
+                    "expired credentials: extend",
+                    keys,
+                    ["extend", hit_id, "1", "--yes", "--endpoint-url", expired.url],
+                    2,
+                ),
+            ]
+            for name, env, args, rc in cases:
+                report.cases.append(judge(name, run_cli(env, *args), rc))
+        if "resolve" in groups:
+            # An unsettled record (the CLI was killed after sending), then resolve can't reach.
+            crashed = run_cli(
                 keys,
-                ["--profile", "nope", "extend", hit_id, "1", "--yes"],
-                2,
-            ),
-            (
-                "unknown profile (after the command): extend",
-                nokeys,
-                ["extend", hit_id, "1", "--yes", "--profile", "nope"],
-                2,
-            ),
-            (
-                "unreachable endpoint: extend",
-                keys,
-                ["extend", hit_id, "1", "--yes", "--endpoint-url", dead],
-                4,
-            ),
-            (
-                "DNS failure: extend",
-                keys,
-                ["extend", hit_id, "1", "--yes", "--endpoint-url", "http://no-such-host.invalid"],
-                4,
-            ),
-            (
-                "invalid endpoint URL: extend",
-                keys,
-                ["extend", hit_id, "1", "--yes", "--endpoint-url", "not a url"],
-                2,
-            ),
-            (
-                "access denied: extend",
-                keys,
-                ["extend", hit_id, "1", "--yes", "--endpoint-url", bad_token.url],
-                2,
-            ),
-            (
-                "expired credentials: extend",
-                keys,
-                ["extend", hit_id, "1", "--yes", "--endpoint-url", expired.url],
-                2,
-            ),
-        ]
-        for name, env, args, rc in cases:
-            report.cases.append(judge(name, run_cli(env, *args), rc))
-        # An unsettled record (the CLI was killed after sending), then resolve can't reach.
-        crashed = run_cli(
-            keys,
-            "extend",
-            hit_id,
-            "1",
-            "--yes",
-            "--endpoint-url",
-            emulator_url,
-            extra=crash_after_send(),
-        )
-        assert crashed.returncode < 0, crashed.stderr
-        for name, env, args in (
-            (
-                "no credentials: resolve",
-                nokeys,
-                ["resolve", "--yes", "--endpoint-url", emulator_url],
-            ),
-            (
-                "unknown profile: resolve",
-                nokeys,
-                ["resolve", "--yes", "--profile", "nope", "--endpoint-url", emulator_url],
-            ),
-        ):
-            res = run_cli(env, *args)
-            # resolve reports per record on stdout; the reason must be given, no traceback.
-            ok = (
-                res.returncode == 5
-                and "Traceback" not in res.stdout + res.stderr
-                and ("credentials" in res.stdout.lower() or "profile" in res.stdout.lower())
+                "extend",
+                hit_id,
+                "1",
+                "--yes",
+                "--endpoint-url",
+                emulator_url,
+                extra=crash_after_send(),
             )
-            report.cases.append(
-                Case(
-                    name,
-                    res.returncode,
-                    res.stdout.splitlines()[-2:],
-                    ok,
-                    "" if ok else "no reason given",
+            assert crashed.returncode < 0, crashed.stderr
+            for name, env, args in (
+                (
+                    "no credentials: resolve",
+                    nokeys,
+                    ["resolve", "--yes", "--endpoint-url", emulator_url],
+                ),
+                (
+                    "unknown profile: resolve",
+                    nokeys,
+                    ["resolve", "--yes", "--profile", "nope", "--endpoint-url", emulator_url],
+                ),
+            ):
+                res = run_cli(env, *args)
+                # resolve reports per record on stdout; the reason must be given, no traceback.
+                ok = (
+                    res.returncode == 5
+                    and "Traceback" not in res.stdout + res.stderr
+                    and ("credentials" in res.stdout.lower() or "profile" in res.stdout.lower())
                 )
+                report.cases.append(
+                    Case(
+                        name,
+                        res.returncode,
+                        res.stdout.splitlines()[-2:],
+                        ok,
+                        "" if ok else "no reason given",
+                    )
+                )
+            # Settle it for real, so the emulator's HIT is consistent for later users.
+            run_cli(keys, "resolve", "--yes", "--endpoint-url", emulator_url)
+        if "config" in groups:
+            # Broken config file: every command, and the app itself, refuse with one line.
+            broken = workdir / "broken"
+            write_config(broken, "profile = [\n")
+            benv = cli_env(broken)
+            for name, args in (
+                ("broken config: extend", ["extend", hit_id, "1", "--yes"]),
+                ("broken config: history", ["history"]),
+                ("broken config: resolve", ["resolve", "--yes"]),
+                ("broken config: app", []),
+            ):
+                report.cases.append(judge(name, run_cli(benv, *args), 2))
+            wrong = workdir / "wrongtype"
+            write_config(wrong, 'read_timeout = "soon"\n')
+            report.cases.append(
+                judge("config with a wrong type: app", run_cli(cli_env(wrong), "--demo"), 2)
             )
-        # Settle it for real, so the emulator's HIT is consistent for later users.
-        run_cli(keys, "resolve", "--yes", "--endpoint-url", emulator_url)
-        # Broken config file: every command, and the app itself, refuse with one line.
-        broken = workdir / "broken"
-        write_config(broken, "profile = [\n")
-        benv = cli_env(broken)
-        for name, args in (
-            ("broken config: extend", ["extend", hit_id, "1", "--yes"]),
-            ("broken config: history", ["history"]),
-            ("broken config: resolve", ["resolve", "--yes"]),
-            ("broken config: app", []),
-        ):
-            report.cases.append(judge(name, run_cli(benv, *args), 2))
-        wrong = workdir / "wrongtype"
-        write_config(wrong, 'read_timeout = "soon"\n')
-        report.cases.append(
-            judge("config with a wrong type: app", run_cli(cli_env(wrong), "--demo"), 2)
-        )
-        # No HOME, no XDG, no passwd entry.
-        bare = {k: v for k, v in cli_env(home).items() if k != "HOME" and not k.startswith("XDG_")}
-        for name, args in (
-            (
-                "missing HOME: extend",
-                ["extend", hit_id, "1", "--yes", "--endpoint-url", emulator_url],
-            ),
-            ("missing HOME: history", ["history"]),
-            ("missing HOME: paths", ["paths"]),
-            ("missing HOME: app", ["--demo"]),
-        ):
-            res = subprocess.run(
-                [sys.executable, "-c", NO_HOME_RUNNER, *args],
-                env=bare,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                stdin=subprocess.DEVNULL,
-                cwd=str(workdir),
-            )
-            case = judge(name, res, 2)
-            if (workdir / "~").exists():
-                case.ok, case.why = False, "created a '~' directory in the working directory"
-            report.cases.append(case)
+        if "home" in groups:
+            # No HOME, no XDG, no passwd entry.
+            bare = {
+                k: v for k, v in cli_env(home).items() if k != "HOME" and not k.startswith("XDG_")
+            }
+            for name, args in (
+                (
+                    "missing HOME: extend",
+                    ["extend", hit_id, "1", "--yes", "--endpoint-url", emulator_url],
+                ),
+                ("missing HOME: history", ["history"]),
+                ("missing HOME: paths", ["paths"]),
+                ("missing HOME: app", ["--demo"]),
+            ):
+                res = subprocess.run(
+                    [sys.executable, "-c", NO_HOME_RUNNER, *args],
+                    env=bare,
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                    stdin=subprocess.DEVNULL,
+                    cwd=str(workdir),
+                )
+                case = judge(name, res, 2)
+                if (workdir / "~").exists():
+                    case.ok, case.why = False, "created a '~' directory in the working directory"
+                report.cases.append(case)
     finally:
         bad_token.stop()
         expired.stop()

@@ -362,7 +362,7 @@ def cli_trial(
         )
         time.sleep(rng.uniform(0.0, 1.6))  # start-up is ~0.6 s: before, during or after
         proc.send_signal(signal.SIGKILL)
-        killed = proc.wait() == -signal.SIGKILL
+        killed = proc.wait(timeout=30) == -signal.SIGKILL
     else:
         extra = crash_after_send() if kind == "crash_after_send" else None
         res = run_cli(env, *args, extra=extra)
@@ -400,9 +400,14 @@ def cli_trial(
 
 
 def run_cli_trials(
-    count: int, seed: int, home: Path, server: EmulatorServer | None = None
+    count: int,
+    seed: int,
+    home: Path,
+    server: EmulatorServer | None = None,
+    kinds: tuple[str, ...] = CLI_FAULTS,
 ) -> Tally:
-    """`count` CLI trials sharing one history (as an operator's machine would)."""
+    """`count` CLI trials sharing one history (as an operator's machine would): each of
+    `kinds` once, then kinds drawn at random."""
     own = server is None
     server = server or new_emulator()
     rng = random.Random(seed)
@@ -411,9 +416,7 @@ def run_cli_trials(
     write_config(home, f"read_timeout = {CLI_READ_TIMEOUT}\nconnect_timeout = 1\n")
     try:
         for i in range(count):
-            kind = (
-                CLI_FAULTS[i % len(CLI_FAULTS)] if i < len(CLI_FAULTS) else rng.choice(CLI_FAULTS)
-            )
+            kind = kinds[i] if i < len(kinds) else rng.choice(kinds)
             server.faults.clear()
             try:
                 cli_trial(server, home, rng, tally, kind)
@@ -685,7 +688,7 @@ def trial_two_processes(
     ]
     codes = [p.wait(timeout=90) for p in procs]
     for p in procs:
-        p.communicate()
+        p.communicate(timeout=30)
     server.faults.clear()
     tally.refused_second += codes.count(3)
     run_cli(env, "resolve", "--yes", "--json", "--endpoint-url", server.url)

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from tests.ui.helpers import wait_for
 
 # Unique payloads: if one of these reaches the terminal as bytes, data became an escape.
 OSC52 = "\x1b]52;c;SE9TVElMRQ==\x07"  # "set the clipboard" (base64 of HOSTILE)
@@ -144,14 +145,7 @@ def _scan(app: Any, report: RenderReport, name: str) -> str:
     return text
 
 
-async def _until(pilot: Any, cond: Any, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise TimeoutError("timed out waiting for the app")
-        await asyncio.sleep(0.02)
-        await pilot.pause()
-    await pilot.pause()
+_until = wait_for  # the one wait helper (tests/ui/helpers.py), under the name callers import
 
 
 def make_ctx(
@@ -217,7 +211,7 @@ async def drive_app(
                 await _until(pilot, lambda: app.screen is main)
         _scan(app, report, "table after")
         await pilot.press("h")
-        await _until(
+        await wait_for(
             pilot, lambda: isinstance(app.screen, HistoryScreen) and not app.screen.reading
         )
         await pilot.pause()

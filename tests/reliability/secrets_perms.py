@@ -31,6 +31,7 @@ from tests.reliability.common import (
     run_cli,
 )
 from tests.seams import crash_after_send
+from tests.ui.helpers import read_line
 
 SECRETS = (FAKE_KEY_ID.encode(), FAKE_SECRET.encode())
 CRASH_RUNNER = (
@@ -147,7 +148,7 @@ def permissions_check(workdir: Path, report: SecretReport) -> None:
         text=True,
     )
     assert proc.stdout is not None and proc.stdin is not None
-    umask = proc.stdout.readline().strip()
+    umask = read_line(proc.stdout, what="the child's umask").strip()
     try:
         checks = {
             "history file": (db, 0o600),
@@ -210,7 +211,13 @@ def _hang_up(term: Any, timeout: float) -> tuple[float, int | None, float]:
         time.sleep(0.05)
 
 
-def hangup_check(workdir: Path, server: Any, latency: float = 2.0) -> HangupReport:
+def hangup_check(
+    workdir: Path, server: Any, latency: float = 2.0, *, bounds: bool = True
+) -> HangupReport:
+    """A dropped session, idle and with an extension in flight (answered after `latency`).
+    `bounds`: also fail on the seconds to exit (5 s idle, latency + 5 s in flight), as the
+    campaign does; without, a hang still fails at the waits' own bounds (15 s, latency + 20 s).
+    """
     from tests.terminal.driver import Terminal, terminal_env
     from turktui.adapters.history import HistoryStore
 
@@ -221,7 +228,7 @@ def hangup_check(workdir: Path, server: Any, latency: float = 2.0) -> HangupRepo
     idle = Terminal(["--endpoint-url", server.url], env=env, columns=100, lines=30)
     idle.wait_for("HIT", timeout=30)
     report.idle_exit_seconds, code, _ = _hang_up(idle, 15)
-    if code is None or report.idle_exit_seconds > 5:
+    if code is None or (bounds and report.idle_exit_seconds > 5):
         report.failures.append(f"idle app did not exit after hang-up ({code})")
     # 2. An extension in flight (slow answer): it ends once the outcome is recorded.
     hit_id = server.state.add_hit(MaxAssignments=3, Reward="0.20", Title="HANGUP TARGET")
@@ -248,7 +255,7 @@ def hangup_check(workdir: Path, server: Any, latency: float = 2.0) -> HangupRepo
         server.faults.clear()
     if report.exit_code is None:
         report.failures.append("the app did not exit after the hang-up")
-    elif report.exit_seconds > latency + 5:
+    elif bounds and report.exit_seconds > latency + 5:
         report.failures.append(f"the app took {report.exit_seconds:.1f} s to exit")
     if report.cpu_seconds_while_waiting > 0.5:
         report.failures.append(f"spinning: {report.cpu_seconds_while_waiting:.2f} s CPU in 1 s")

@@ -13,10 +13,12 @@ from turktui.emulator import EmulatorServer
 pytestmark = pytest.mark.timeout(180)
 
 
-def test_cli_one_clear_line_each(emu: EmulatorServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("group", list(environment.CLI_GROUPS))
+def test_cli_one_clear_line_each(emu: EmulatorServer, tmp_path: Path, group: str) -> None:
+    """A group of cases per test, so that they run in parallel."""
     hit_id = emu.state.add_hit(MaxAssignments=3)
-    report = environment.cli_cases(tmp_path, emu.url, hit_id)
-    assert len(report.cases) >= 19
+    report = environment.cli_cases(tmp_path, emu.url, hit_id, groups=(group,))
+    assert len(report.cases) == environment.CLI_GROUPS[group]
     assert report.failures == []
 
 

@@ -33,7 +33,9 @@ def test_history_private_under_umask_000(tmp_path: Path) -> None:
 
 
 def test_dropped_ssh_session(emu: EmulatorServer, tmp_path: Path) -> None:
-    report = secrets_perms.hangup_check(tmp_path, emu)
+    # The answer comes 1 s after the hang-up; how fast the app exits is the campaign's figure
+    # (a hang still fails here, at the waits' bounds).
+    report = secrets_perms.hangup_check(tmp_path, emu, latency=1.0, bounds=False)
     assert report.failures == []
     assert report.exit_code == 129  # 128 + SIGHUP, after the request's outcome was recorded
     assert report.record_state == "succeeded" and report.max_delta == 2

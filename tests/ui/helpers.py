@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import html
+import inspect
 import re
+import threading
 import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from rich.cells import cell_len
 
@@ -44,31 +46,60 @@ def screen_text(app: Any) -> str:
     return svg_text(app.export_screenshot())
 
 
+def describe(condition: Callable[[], object]) -> str:
+    """What a wait waits for, when the caller did not say: the condition's own source
+    (`lambda: screen.total == 10`), so a timeout names it."""
+    try:
+        source = inspect.getsource(condition)
+    except (OSError, TypeError):
+        return getattr(condition, "__qualname__", repr(condition))
+    start = source.find("lambda")
+    text = " ".join(source[start if start >= 0 else 0 :].split())
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _timed_out(condition: Callable[[], object], timeout: float, what: str | None) -> str:
+    return f"timed out after {timeout:g}s waiting for {what or describe(condition)}"
+
+
 async def wait_for(
-    pilot: Any, condition: Callable[[], object], timeout: float = 15.0, what: str = "the app"
+    pilot: Any, condition: Callable[[], object], timeout: float = 15.0, what: str | None = None
 ) -> None:
-    """Await `condition()` (polled between frames) for at most `timeout` seconds.
+    """Await `condition()` (polled between frames) for at most `timeout` seconds; a timeout
+    names `what` (or the condition's source).
 
     The one wait helper of the tests: use it wherever a condition exists instead of sleeps
     or chains of `pilot.pause()`."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+            raise AssertionError(_timed_out(condition, timeout, what))
         await asyncio.sleep(0.02)
         await pilot.pause()
     await pilot.pause()
 
 
 def wait_until(
-    condition: Callable[[], object], timeout: float = 15.0, what: str = "a condition"
+    condition: Callable[[], object], timeout: float = 15.0, what: str | None = None
 ) -> None:
     """The same bound for code outside the app's event loop (threads, subprocesses)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+            raise AssertionError(_timed_out(condition, timeout, what))
         time.sleep(0.02)
+
+
+def read_line(stream: IO[str], timeout: float = 15.0, what: str = "a line of output") -> str:
+    """One line from a child process's pipe within `timeout` seconds ("" at its end): a
+    child that hangs silent fails the test by name instead of blocking it."""
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.append(stream.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if not lines:
+        raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+    return lines[0]
 
 
 async def wait_loaded(pilot: Any, timeout: float = 15.0) -> None:

@@ -324,7 +324,7 @@ async def _nav_scrolls(pilot: Any, view: ScrollableContainer) -> None:
         (("home",), lambda: view.scroll_y == 0),
     ):
         await pilot.press(*keys)
-        await wait_for(pilot, check, timeout=5, what=f"{keys} to scroll ({view.scroll_y})")
+        await wait_for(pilot, check, what=f"{keys} to scroll ({view.scroll_y})")
 
 
 async def test_jk_gG_scroll_the_hit_detail(emulator: Any, make_context: Any) -> None:
