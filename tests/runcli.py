@@ -58,10 +58,11 @@ class Ran:
 
 
 class _Stream(io.TextIOWrapper):
-    """A text stream over bytes, like a pipe: not a terminal, encodes UTF-8."""
+    """A text stream over bytes, like a pipe: not a terminal, in the encoding a child process
+    would get (`PYTHONIOENCODING`, else UTF-8)."""
 
-    def __init__(self, data: bytes = b"") -> None:
-        super().__init__(io.BytesIO(data), encoding="utf-8", errors="strict", write_through=True)
+    def __init__(self, data: bytes = b"", encoding: str = "utf-8", errors: str = "strict") -> None:
+        super().__init__(io.BytesIO(data), encoding=encoding, errors=errors, write_through=True)
 
     def isatty(self) -> bool:
         return False
@@ -72,17 +73,33 @@ class _Stream(io.TextIOWrapper):
         return raw.decode("utf-8", errors="replace")
 
 
+def _io_encoding(env: Mapping[str, str]) -> tuple[str, str]:
+    """The standard streams' encoding and error handler, as Python reads `PYTHONIOENCODING`
+    ("encoding[:errors]") at start-up; UTF-8 without it (this project's tests' locale)."""
+    encoding, _, errors = env.get("PYTHONIOENCODING", "").partition(":")
+    return encoding or "utf-8", errors or "strict"
+
+
+def _no_terminal_size(fd: int = 1) -> os.terminal_size:
+    raise OSError(f"fd {fd} is a pipe, not a terminal")
+
+
 @contextlib.contextmanager
 def _process_state(env: Mapping[str, str]) -> Iterator[None]:
     saved_env = dict(os.environ)
     saved_signals = {sig: signal.getsignal(sig) for sig in _SIGNALS}
     saved_streams = (sys.stdin, sys.stdout, sys.stderr)
+    saved_size = os.get_terminal_size
     os.environ.clear()
     os.environ.update(env)
     time.tzset()
+    # Output goes to a pipe: no terminal size to ask for (argparse then wraps help at
+    # $COLUMNS or 80, as in a child process), even when pytest itself runs in a terminal.
+    os.get_terminal_size = _no_terminal_size
     try:
         yield
     finally:
+        os.get_terminal_size = saved_size
         sys.stdin, sys.stdout, sys.stderr = saved_streams
         for sig, handler in saved_signals.items():
             if handler is not None:
@@ -106,14 +123,18 @@ def run_cli(
     `extra` is added to it. `timeout` is accepted for symmetry with `run_process` (the test's
     own pytest-timeout bounds an in-process command)."""
     del timeout
+    from tests.seams import CRASH_AFTER_SEND_ENV
     from turktui.cli import main
 
     full = dict(os.environ if env is None else env)
     full.update(extra or {})
+    if full.get(CRASH_AFTER_SEND_ENV):
+        raise ValueError("the crash-after-send seam SIGKILLs a child process: use run_process")
     argv = [str(a) for a in args]
-    out, err = _Stream(), _Stream()
+    encoding, errors = _io_encoding(full)
+    out, err = _Stream(b"", encoding, errors), _Stream(b"", encoding, "backslashreplace")
     with _LOCK, _process_state(full):
-        sys.stdin = _Stream((stdin or "").encode("utf-8"))
+        sys.stdin = _Stream((stdin or "").encode(encoding), encoding, errors)
         sys.stdout, sys.stderr = out, err
         try:
             code = main(argv)
