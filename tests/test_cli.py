@@ -67,3 +67,16 @@ def test_emulator_help(cli_env: dict[str, str]) -> None:
     result = run_cli(cli_env, "emulator", "--help")
     assert result.returncode == 0 and "--faults" in result.stdout and "--hits" in result.stdout
 
+
+def test_the_app_refusing_to_start_leaves_no_hangup_watcher(cli_env: dict[str, str]) -> None:
+    """`main()` returns with the process as it found it: the app's SIGHUP watcher (SIGHUP
+    blocked, a thread in sigwait that ends the process) goes once the app has not started.
+    Old code: SIGHUP stayed blocked (inherited by every later child) and the watcher stayed."""
+    import signal
+    import threading
+
+    before = {t for t in threading.enumerate() if t.name == "hangup"}
+    result = run_cli(cli_env, "--sandbox")  # output is not a terminal: the app refuses
+    assert result.returncode == 2 and "needs a terminal" in result.stderr
+    assert signal.SIGHUP not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    assert {t for t in threading.enumerate() if t.name == "hangup"} == before
