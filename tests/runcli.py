@@ -6,8 +6,12 @@
   log's handlers, the environment, the time zone) put back afterwards. It returns what
   `subprocess.run` would: `returncode`, `stdout`, `stderr` (text).
 - `run_process(env, *args)` runs `python -m turktui ARGS` as a real child process, for the tests
-  whose subject is the process itself: signals, SIGKILL after a send (the crash seam), exit
-  codes of the interpreter, crash logs written by a dying process.
+  whose subject is the process itself: SIGKILL after a send (the crash seam), exit codes of
+  the interpreter, crash logs written by a dying process. `start_process(env, *args)` starts
+  one without waiting, for a test that signals it while it runs.
+- `cli_environment(home, keys=True, **extra)` is the environment of a command: hermetic under
+  `home`, dummy keys (none with `keys=False`, others through `extra`); the `cli_env` fixture
+  is `cli_environment(tmp_path)`.
 
 Both take the same arguments, so a test moves between them by name alone.
 """
@@ -126,8 +130,7 @@ def run_cli(
     from tests.seams import CRASH_AFTER_SEND_ENV
     from turktui.cli import main
 
-    full = dict(os.environ if env is None else env)
-    full.update(extra or {})
+    full = _merged(env, extra)
     if full.get(CRASH_AFTER_SEND_ENV):
         raise ValueError("the crash-after-send seam SIGKILLs a child process: use run_process")
     argv = [str(a) for a in args]
@@ -153,19 +156,52 @@ def run_process(
     stdin: str | None = None,
     timeout: float = 90,
 ) -> Ran:
-    """`python -m turktui ARGS` as a child process (signals, SIGKILL, crash logs)."""
-    full = dict(os.environ if env is None else env)
-    full.update(extra or {})
+    """`python -m turktui ARGS` as a child process (SIGKILL after a send, crash logs, the
+    interpreter's own exit codes), awaited."""
     argv = [str(a) for a in args]
     proc = subprocess.run(
-        [sys.executable, "-m", "turktui", *argv],
-        env=full,
+        _child_command(argv),
+        env=_merged(env, extra),
         capture_output=True,
         text=True,
         timeout=timeout,
         input=stdin or "",
+        preexec_fn=default_sigint,
     )
     return Ran(argv, proc.returncode, proc.stdout, proc.stderr, dict(extra or {}))
+
+
+def start_process(
+    env: Mapping[str, str] | None, *args: str, extra: Mapping[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """`python -m turktui ARGS` started and not awaited, for a test that signals or kills it
+    while it runs: stdin empty, stdout/stderr pipes (read them with `communicate`)."""
+    return subprocess.Popen(
+        _child_command([str(a) for a in args]),
+        env=_merged(env, extra),
+        text=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=default_sigint,
+    )
+
+
+def default_sigint() -> None:
+    """In a child before exec: the default SIGINT disposition. A test runner started in the
+    background (as CI may be) passes SIGINT ignored to its children, and turktui keeps an
+    ignored SIGINT on purpose (`nohup`, background jobs)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _child_command(argv: list[str]) -> list[str]:
+    return [sys.executable, "-m", "turktui", *argv]
+
+
+def _merged(env: Mapping[str, str] | None, extra: Mapping[str, str] | None) -> dict[str, str]:
+    full = dict(os.environ if env is None else env)
+    full.update(extra or {})
+    return full
 
 
 def cli_environment(home: Path, *, keys: bool = True, **extra: str) -> dict[str, str]:
@@ -176,6 +212,19 @@ def cli_environment(home: Path, *, keys: bool = True, **extra: str) -> dict[str,
     base.update({"NO_PROXY": "*", "no_proxy": "*"})
     base.update(extra)
     return subprocess_env(home, **base)
+
+
+def write_config(home: Path, text: str) -> Path:
+    """Write the config file a command run with `cli_environment(home)` reads."""
+    path = home / "config" / "turktui" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def history_path(home: Path) -> Path:
+    """The history file of a command run with `cli_environment(home)`."""
+    return home / "data" / "turktui" / "history.sqlite3"
 
 
 @pytest.fixture

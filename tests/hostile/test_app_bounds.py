@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from tests.hostile.common import demo_history_path, records, wait_for
+from tests.hostile.common import demo_history_path, records
 from tests.hostile.pty import Session
 from tests.hostile.servers import HostileServer, hit_json, json_answer, trickle
 from tests.terminal.driver import terminal_env
+from tests.ui.helpers import wait_until
 
 
 def app_env(home: Path, **extra: str) -> dict[str, str]:
@@ -86,7 +87,7 @@ def test_quitting_with_a_request_in_flight_says_so_and_ctrl_c_leaves_it_unknown(
             session.wait(lambda: "Assignments to add" in session.text(), 10, "the dialog")
             session.send("1")
             session.send("\r")
-            wait_for(
+            wait_until(
                 lambda: "CreateAdditionalAssignmentsForHIT" in server.ops(),
                 20,
                 "the extension to be sent",
@@ -121,7 +122,7 @@ def test_sigterm_with_a_trickling_request_ends_within_the_deadline(tmp_path: Pat
             session.wait(lambda: "Assignments to add" in session.text(), 10, "the dialog")
             session.send("1")
             session.send("\r")
-            wait_for(
+            wait_until(
                 lambda: "CreateAdditionalAssignmentsForHIT" in server.ops(),
                 20,
                 "the extension to be sent",
@@ -183,7 +184,7 @@ def test_quitting_the_app_checkpoints_the_history_wal(tmp_path: Path) -> None:
     path = demo_history_path(tmp_path)
     try:
         session.wait(lambda: "Quit" in session.text(), 40, "the app")
-        wait_for(path.exists, 20, "the history to be opened")
+        wait_until(path.exists, 20, "the history to be opened")
         session.send("q")
         status, _ = session.exit_status(10)
     finally:

@@ -13,13 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.reliability.common import (
-    StaticResponder,
-    cli_env,
-    closed_port,
-    run_cli,
-    write_config,
-)
+from tests.reliability.common import FAKE_KEYS, StaticResponder, closed_port
+from tests.runcli import Ran, cli_environment, run_cli, run_process, write_config
 from tests.seams import crash_after_send
 
 INVALID_TOKEN = (
@@ -37,7 +32,8 @@ EXPIRED_TOKEN = (
     },
 )
 #: Runs turktui with no HOME, no XDG variables and no passwd entry for the user (an
-#: arbitrary container uid): nothing can be placed, and the user must be told.
+#: arbitrary container uid): nothing can be placed, and the user must be told. A child of
+#: its own: `pwd` is patched for the whole interpreter, in a working directory of its own.
 NO_HOME_RUNNER = (
     "import pwd, sys\n"
     "def _missing(*a):\n"
@@ -69,7 +65,9 @@ class EnvReport:
         return out
 
 
-def judge(name: str, res: subprocess.CompletedProcess[str], want_rc: int | None = None) -> Case:
+def judge(
+    name: str, res: Ran | subprocess.CompletedProcess[str], want_rc: int | None = None
+) -> Case:
     lines = [line for line in res.stderr.splitlines() if line.strip()]
     why = ""
     if res.returncode == 0:
@@ -90,8 +88,8 @@ def judge(name: str, res: subprocess.CompletedProcess[str], want_rc: int | None 
 def cli_cases(workdir: Path, emulator_url: str, hit_id: str) -> EnvReport:
     report = EnvReport()
     home = workdir / "home"
-    keys = cli_env(home)
-    nokeys = cli_env(home, keys=False)
+    keys = cli_environment(home, **FAKE_KEYS)
+    nokeys = cli_environment(home, keys=False)
     dead = f"http://127.0.0.1:{closed_port()}"
     bad_token = StaticResponder({}, default=INVALID_TOKEN).start()
     expired = StaticResponder({}, default=EXPIRED_TOKEN).start()
@@ -149,7 +147,7 @@ def cli_cases(workdir: Path, emulator_url: str, hit_id: str) -> EnvReport:
         for name, env, args, rc in cases:
             report.cases.append(judge(name, run_cli(env, *args), rc))
         # An unsettled record (the CLI was killed after sending), then resolve can't reach.
-        crashed = run_cli(
+        crashed = run_process(
             keys,
             "extend",
             hit_id,
@@ -193,7 +191,7 @@ def cli_cases(workdir: Path, emulator_url: str, hit_id: str) -> EnvReport:
         # Broken config file: every command, and the app itself, refuse with one line.
         broken = workdir / "broken"
         write_config(broken, "profile = [\n")
-        benv = cli_env(broken)
+        benv = cli_environment(broken, **FAKE_KEYS)
         for name, args in (
             ("broken config: extend", ["extend", hit_id, "1", "--yes"]),
             ("broken config: history", ["history"]),
@@ -204,10 +202,14 @@ def cli_cases(workdir: Path, emulator_url: str, hit_id: str) -> EnvReport:
         wrong = workdir / "wrongtype"
         write_config(wrong, 'read_timeout = "soon"\n')
         report.cases.append(
-            judge("config with a wrong type: app", run_cli(cli_env(wrong), "--demo"), 2)
+            judge(
+                "config with a wrong type: app",
+                run_cli(cli_environment(wrong, **FAKE_KEYS), "--demo"),
+                2,
+            )
         )
         # No HOME, no XDG, no passwd entry.
-        bare = {k: v for k, v in cli_env(home).items() if k != "HOME" and not k.startswith("XDG_")}
+        bare = {k: v for k, v in keys.items() if k != "HOME" and not k.startswith("XDG_")}
         for name, args in (
             (
                 "missing HOME: extend",

@@ -13,17 +13,16 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.hostile.common import default_sigint
 from tests.hostile.pty import Session
 from tests.hostile.servers import HostileServer, hit_json, html_answer, json_answer, trickle
-from tests.reliability.common import cli_env
+from tests.reliability.common import FAKE_KEYS
+from tests.runcli import cli_environment, run_cli, run_process, start_process
 
 CREATE = "CreateAdditionalAssignmentsForHIT"
 #: A case may take this long past its own deadline before it counts as a hang.
@@ -92,21 +91,15 @@ def trickling(workdir: Path, report: WorldReport, cases: int, rng: random.Random
         with HostileServer(_responder(op, stop, rng.choice([0.1, 0.4, 1.0]))) as server:
             t0 = time.monotonic()
             try:
-                result = subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "turktui",
-                        "extend",
-                        f"TRICKLE{i}",
-                        "1",
-                        "--json",
-                        "--endpoint-url",
-                        server.url,
-                    ],
-                    env=cli_env(home),
-                    capture_output=True,
-                    text=True,
+                # A child process: a hang shows as no exit (the campaign has no pytest-timeout).
+                result = run_process(
+                    cli_environment(home, **FAKE_KEYS),
+                    "extend",
+                    f"TRICKLE{i}",
+                    "1",
+                    "--json",
+                    "--endpoint-url",
+                    server.url,
                     timeout=deadline * 3 + SLACK + 30,
                 )
             except subprocess.TimeoutExpired:
@@ -186,25 +179,13 @@ def signals_cli(workdir: Path, report: WorldReport, cases: int) -> None:
         home = workdir / f"signal{i}"
         stop = threading.Event()
         with HostileServer(_responder(CREATE, stop, 0.5)) as server:
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "turktui",
-                    "extend",
-                    f"SIG{i}",
-                    "1",
-                    "--endpoint-url",
-                    server.url,
-                ],
-                env=cli_env(home),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                # As from an interactive shell: a campaign started in the background would
-                # hand its SIGINT-ignored disposition down, and turktui rightly keeps it.
-                preexec_fn=default_sigint,
+            proc = start_process(
+                cli_environment(home, **FAKE_KEYS),
+                "extend",
+                f"SIG{i}",
+                "1",
+                "--endpoint-url",
+                server.url,
             )
             try:
                 t_end = time.monotonic() + 30
@@ -461,13 +442,7 @@ def damaged_records(workdir: Path, report: WorldReport, cases: int, rng: random.
         ["resolve", "--json", "--endpoint-url", "http://127.0.0.1:9"],
     ):
         t0 = time.monotonic()
-        result = subprocess.run(
-            [sys.executable, "-m", "turktui", *args],
-            env=cli_env(home),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        result = run_cli(cli_environment(home, **FAKE_KEYS), *args)
         report.count("damaged records: history/resolve commands", time.monotonic() - t0)
         if "Traceback" in result.stderr or result.returncode == 70:
             report.tracebacks.append(f"{args[0]}: exit {result.returncode} {result.stderr[-200:]}")
