@@ -214,9 +214,14 @@ def cli_environment(home: Path, *, keys: bool = True, **extra: str) -> dict[str,
     return subprocess_env(home, **base)
 
 
+def config_path(home: Path) -> Path:
+    """The config file a command run with `cli_environment(home)` reads."""
+    return home / "config" / "turktui" / "config.toml"
+
+
 def write_config(home: Path, text: str) -> Path:
-    """Write the config file a command run with `cli_environment(home)` reads."""
-    path = home / "config" / "turktui" / "config.toml"
+    """Write `config_path(home)`."""
+    path = config_path(home)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path

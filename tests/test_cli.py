@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.runcli import run_cli, run_process
+from tests.runcli import config_path, run_cli, run_process, write_config
 from turktui import __version__
-
-
-def config_file(env: dict[str, str]) -> Path:
-    return Path(env["XDG_CONFIG_HOME"]) / "turktui" / "config.toml"
 
 
 def test_version_through_the_real_entry_point(cli_env: dict[str, str]) -> None:
@@ -35,10 +31,10 @@ def test_help_lists_commands_and_connection_options(cli_env: dict[str, str]) -> 
         assert word in result.stdout
 
 
-def test_paths_prints_platformdirs_locations(cli_env: dict[str, str]) -> None:
+def test_paths_prints_platformdirs_locations(cli_env: dict[str, str], tmp_path: Path) -> None:
     result = run_cli(cli_env, "paths")
     assert result.returncode == 0
-    assert f"config:  {config_file(cli_env)}" in result.stdout
+    assert f"config:  {config_path(tmp_path)}" in result.stdout
     assert f"history: {Path(cli_env['XDG_DATA_HOME']) / 'turktui'}" in result.stdout
 
 
@@ -53,10 +49,8 @@ def test_sandbox_and_production_conflict(cli_env: dict[str, str]) -> None:
     assert result.returncode == 2 and "not allowed with" in result.stderr
 
 
-def test_broken_config_is_one_line_and_nonzero(cli_env: dict[str, str]) -> None:
-    config = config_file(cli_env)
-    config.parent.mkdir(parents=True)
-    config.write_text("profile = [\n")
+def test_broken_config_is_one_line_and_nonzero(cli_env: dict[str, str], tmp_path: Path) -> None:
+    write_config(tmp_path, "profile = [\n")
     result = run_cli(cli_env, "--sandbox")
     assert result.returncode != 0 and "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]

@@ -6,18 +6,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from pathlib import Path
 
-from tests.runcli import cli_environment, run_cli
+from tests.runcli import cli_environment, history_path, run_cli
 from turktui.adapters.history import HistoryStore
 from turktui.domain.records import State
 
 OP = "CreateAdditionalAssignmentsForHIT"
 OP_EXPIRE = "UpdateExpirationForHIT"
-
-
-def _history_path(env: dict[str, str]) -> Path:
-    return Path(env["XDG_DATA_HOME"]) / "turktui" / "history.sqlite3"
 
 
 def test_token_reused_for_another_hit(emulator, cli_env, tmp_path) -> None:
@@ -80,11 +75,11 @@ def test_expire_now(emulator, cli_env) -> None:
     assert emulator.state.get_hit_raw(hit)["Expiration"] <= emulator.state.now()
 
 
-def test_one_request_per_hit_unless_allow_second(emulator, cli_env) -> None:
+def test_one_request_per_hit_unless_allow_second(emulator, cli_env, tmp_path) -> None:
     """Old code: a second request started while the first was unsettled."""
     hit = emulator.state.add_hit(MaxAssignments=2, Reward="0.10")
     assert run_cli(cli_env, "paths").returncode == 0
-    store = HistoryStore(_history_path(cli_env))
+    store = HistoryStore(history_path(tmp_path))
     try:
         store.create(
             env_kind="demo",

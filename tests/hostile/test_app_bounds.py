@@ -15,6 +15,7 @@ import pytest
 from tests.hostile.common import demo_history_path, records
 from tests.hostile.pty import Session
 from tests.hostile.servers import HostileServer, hit_json, json_answer, trickle
+from tests.runcli import write_config
 from tests.terminal.driver import terminal_env
 from tests.ui.helpers import wait_until
 
@@ -110,9 +111,7 @@ def test_quitting_with_a_request_in_flight_says_so_and_ctrl_c_leaves_it_unknown(
 
 
 def test_sigterm_with_a_trickling_request_ends_within_the_deadline(tmp_path: Path) -> None:
-    config = tmp_path / "config" / "turktui" / "config.toml"
-    config.parent.mkdir(parents=True)
-    config.write_text("request_deadline = 3\n")
+    write_config(tmp_path, "request_deadline = 3\n")
     stop = threading.Event()
     with one_hit_server(stop) as server:
         session = Session(["--endpoint-url", server.url], app_env(tmp_path))

@@ -22,7 +22,14 @@ from typing import Any
 from tests.hostile.pty import Session
 from tests.hostile.servers import HostileServer, hit_json, html_answer, json_answer, trickle
 from tests.reliability.common import FAKE_KEYS
-from tests.runcli import cli_environment, run_cli, run_process, start_process
+from tests.runcli import (
+    cli_environment,
+    history_path,
+    run_cli,
+    run_process,
+    start_process,
+    write_config,
+)
 
 CREATE = "CreateAdditionalAssignmentsForHIT"
 #: A case may take this long past its own deadline before it counts as a hang.
@@ -50,7 +57,7 @@ class WorldReport:
 def _records(home: Path) -> list[Any]:
     from turktui.adapters.history import open_history
 
-    path = home / "data" / "turktui" / "history.sqlite3"
+    path = history_path(home)
     if not path.exists():
         return []
     store = open_history(path)
@@ -84,9 +91,7 @@ def trickling(workdir: Path, report: WorldReport, cases: int, rng: random.Random
         home = workdir / f"trickle{i}"
         op = "GetHIT" if i % 3 == 0 else CREATE
         deadline = rng.choice([1.0, 1.5, 2.0])
-        config = home / "config" / "turktui" / "config.toml"
-        config.parent.mkdir(parents=True, exist_ok=True)
-        config.write_text(f"request_deadline = {deadline}\n")
+        write_config(home, f"request_deadline = {deadline}\n")
         stop = threading.Event()
         with HostileServer(_responder(op, stop, rng.choice([0.1, 0.4, 1.0]))) as server:
             t0 = time.monotonic()
@@ -391,7 +396,7 @@ def damaged_records(workdir: Path, report: WorldReport, cases: int, rng: random.
     from turktui.adapters.history import open_history
 
     home = workdir / "damaged"
-    path = home / "data" / "turktui" / "history.sqlite3"
+    path = history_path(home)
     path.parent.mkdir(parents=True, exist_ok=True)
     store = open_history(path)
     for i in range(cases):
