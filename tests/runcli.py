@@ -166,7 +166,6 @@ def run_process(
         text=True,
         timeout=timeout,
         input=stdin or "",
-        preexec_fn=default_sigint,
     )
     return Ran(argv, proc.returncode, proc.stdout, proc.stderr, dict(extra or {}))
 

@@ -269,7 +269,8 @@ def install_hangup_handler() -> Callable[[], None]:
         if watcher.ident is not None and watcher.is_alive():
             signal.pthread_kill(watcher.ident, signal.SIGHUP)  # blocked there: sigwait takes it
         watcher.join(timeout=1.0)
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        if signal.SIGHUP not in previous:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
 
     return disarm
 
