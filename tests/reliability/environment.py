@@ -240,13 +240,18 @@ def cli_cases(workdir: Path, emulator_url: str, hit_id: str) -> EnvReport:
 
 async def _app_message(ctx: Any) -> str:
     """Start the app on `ctx`, wait for the first load to fail, return what it shows."""
-    from tests.reliability.hostile_data import _until
+    from tests.ui.helpers import wait_for
     from turktui.ui.app import TurkTuiApp
 
     app = TurkTuiApp(ctx)
     async with app.run_test(size=(120, 36)) as pilot:
         main = app.main_screen
-        await _until(pilot, lambda: main.generation > 0 and not main.is_loading, 30)
+        await wait_for(
+            pilot,
+            lambda: main.generation > 0 and not main.is_loading,
+            30,
+            what="the HIT list to load",
+        )
         panel = str(app.main_screen.query_one("#error-panel").render())
         return panel if main.load_error is not None else ""
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from tests.ui.helpers import wait_for
 
 # Unique payloads: if one of these reaches the terminal as bytes, data became an escape.
 OSC52 = "\x1b]52;c;SE9TVElMRQ==\x07"  # "set the clipboard" (base64 of HOSTILE)
@@ -144,16 +145,6 @@ def _scan(app: Any, report: RenderReport, name: str) -> str:
     return text
 
 
-async def _until(pilot: Any, cond: Any, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise TimeoutError("timed out waiting for the app")
-        await asyncio.sleep(0.02)
-        await pilot.pause()
-    await pilot.pause()
-
-
 def make_ctx(
     url: str, tmp: Path, *, credentials: tuple[str, str] | None = None, read_timeout: float = 5.0
 ) -> Any:
@@ -193,15 +184,19 @@ async def drive_app(
     app = TurkTuiApp(ctx)
     async with app.run_test(size=(140, 45)) as pilot:
         main = app.main_screen
-        await _until(pilot, lambda: main.generation > 0 and not main.is_loading)
+        await wait_for(
+            pilot, lambda: main.generation > 0 and not main.is_loading, what="the HIT list to load"
+        )
         _scan(app, report, "table")
         for index, _ in enumerate(hit_ids):
             await pilot.press("home" if index == 0 else "down")
             await pilot.press("enter")
-            await _until(pilot, lambda: isinstance(app.screen, DetailScreen))
+            await wait_for(
+                pilot, lambda: isinstance(app.screen, DetailScreen), what="the detail screen"
+            )
             _scan(app, report, f"detail {index}")
             await pilot.press("escape")
-            await _until(pilot, lambda: app.screen is main)
+            await wait_for(pilot, lambda: app.screen is main, what="the main screen")
             await pilot.press("e")
             await pilot.pause()
             if isinstance(app.screen, ExtendScreen):
@@ -210,21 +205,25 @@ async def drive_app(
                 _scan(app, report, f"dialog {index}")
                 if app.screen.can_submit and not report.extended:
                     await pilot.press("enter")
-                    await _until(pilot, lambda: ctx.state.last_outcome is not None)
+                    await wait_for(
+                        pilot, lambda: ctx.state.last_outcome is not None, what="the outcome"
+                    )
                     report.extended = True
                 else:
                     await pilot.press("escape")
-                await _until(pilot, lambda: app.screen is main)
+                await wait_for(pilot, lambda: app.screen is main, what="the main screen")
         _scan(app, report, "table after")
         await pilot.press("h")
-        await _until(
-            pilot, lambda: isinstance(app.screen, HistoryScreen) and not app.screen.reading
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, HistoryScreen) and not app.screen.reading,
+            what="the history to be read",
         )
         await pilot.pause()
         _scan(app, report, "history")
         if app.screen.total:
             await pilot.press("enter")
-            await _until(pilot, lambda: isinstance(app.screen, RecordScreen))
+            await wait_for(pilot, lambda: isinstance(app.screen, RecordScreen), what="the record")
             _scan(app, report, "record")
         if screenshot is not None:
             screenshot.write_text(app.export_screenshot(), encoding="utf-8")
