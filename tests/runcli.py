@@ -2,8 +2,9 @@
 
 - `run_cli(env, *args)` runs `turktui ARGS` **in this process** (the default): the same `main()`
   the console script calls, with `env` as the whole environment, stdin/stdout/stderr replaced by
-  pipes of bytes, and every process-wide thing the command touches (signal handlers, the request
-  log's handlers, the environment, the time zone) put back afterwards. It returns what
+  pipes of bytes (encoded as `PYTHONIOENCODING` in `env` says, as a child's would be; no
+  terminal size), and every process-wide thing the command touches (signal handlers, the
+  request log's handlers, the environment, the time zone) put back afterwards. It returns what
   `subprocess.run` would: `returncode`, `stdout`, `stderr` (text).
 - `run_process(env, *args)` runs `python -m turktui ARGS` as a real child process, for the tests
   whose subject is the process itself: SIGKILL after a send (the crash seam), exit codes of
