@@ -2,12 +2,17 @@
 
 - `run_cli(env, *args)` runs `turktui ARGS` **in this process** (the default): the same `main()`
   the console script calls, with `env` as the whole environment, stdin/stdout/stderr replaced by
-  pipes of bytes, and every process-wide thing the command touches (signal handlers, the request
-  log's handlers, the environment, the time zone) put back afterwards. It returns what
+  pipes of bytes (encoded as `PYTHONIOENCODING` in `env` says, as a child's would be; no
+  terminal size), and every process-wide thing the command touches (signal handlers, the
+  request log's handlers, the environment, the time zone) put back afterwards. It returns what
   `subprocess.run` would: `returncode`, `stdout`, `stderr` (text).
 - `run_process(env, *args)` runs `python -m turktui ARGS` as a real child process, for the tests
-  whose subject is the process itself: signals, SIGKILL after a send (the crash seam), exit
-  codes of the interpreter, crash logs written by a dying process.
+  whose subject is the process itself: SIGKILL after a send (the crash seam), exit codes of
+  the interpreter, crash logs written by a dying process. `start_process(env, *args)` starts
+  one without waiting, for a test that signals it while it runs.
+- `cli_environment(home, keys=True, **extra)` is the environment of a command: hermetic under
+  `home`, dummy keys (none with `keys=False`, others through `extra`); the `cli_env` fixture
+  is `cli_environment(tmp_path)`.
 
 Both take the same arguments, so a test moves between them by name alone.
 """
@@ -58,10 +63,11 @@ class Ran:
 
 
 class _Stream(io.TextIOWrapper):
-    """A text stream over bytes, like a pipe: not a terminal, encodes UTF-8."""
+    """A text stream over bytes, like a pipe: not a terminal, in the encoding a child process
+    would get (`PYTHONIOENCODING`, else UTF-8)."""
 
-    def __init__(self, data: bytes = b"") -> None:
-        super().__init__(io.BytesIO(data), encoding="utf-8", errors="strict", write_through=True)
+    def __init__(self, data: bytes = b"", encoding: str = "utf-8", errors: str = "strict") -> None:
+        super().__init__(io.BytesIO(data), encoding=encoding, errors=errors, write_through=True)
 
     def isatty(self) -> bool:
         return False
@@ -72,17 +78,33 @@ class _Stream(io.TextIOWrapper):
         return raw.decode("utf-8", errors="replace")
 
 
+def _io_encoding(env: Mapping[str, str]) -> tuple[str, str]:
+    """The standard streams' encoding and error handler, as Python reads `PYTHONIOENCODING`
+    ("encoding[:errors]") at start-up; UTF-8 without it (this project's tests' locale)."""
+    encoding, _, errors = env.get("PYTHONIOENCODING", "").partition(":")
+    return encoding or "utf-8", errors or "strict"
+
+
+def _no_terminal_size(fd: int = 1) -> os.terminal_size:
+    raise OSError(f"fd {fd} is a pipe, not a terminal")
+
+
 @contextlib.contextmanager
 def _process_state(env: Mapping[str, str]) -> Iterator[None]:
     saved_env = dict(os.environ)
     saved_signals = {sig: signal.getsignal(sig) for sig in _SIGNALS}
     saved_streams = (sys.stdin, sys.stdout, sys.stderr)
+    saved_size = os.get_terminal_size
     os.environ.clear()
     os.environ.update(env)
     time.tzset()
+    # Output goes to a pipe: no terminal size to ask for (argparse then wraps help at
+    # $COLUMNS or 80, as in a child process), even when pytest itself runs in a terminal.
+    os.get_terminal_size = _no_terminal_size
     try:
         yield
     finally:
+        os.get_terminal_size = saved_size
         sys.stdin, sys.stdout, sys.stderr = saved_streams
         for sig, handler in saved_signals.items():
             if handler is not None:
@@ -106,14 +128,17 @@ def run_cli(
     `extra` is added to it. `timeout` is accepted for symmetry with `run_process` (the test's
     own pytest-timeout bounds an in-process command)."""
     del timeout
+    from tests.seams import CRASH_AFTER_SEND_ENV
     from turktui.cli import main
 
-    full = dict(os.environ if env is None else env)
-    full.update(extra or {})
+    full = _merged(env, extra)
+    if full.get(CRASH_AFTER_SEND_ENV):
+        raise ValueError("the crash-after-send seam SIGKILLs a child process: use run_process")
     argv = [str(a) for a in args]
-    out, err = _Stream(), _Stream()
+    encoding, errors = _io_encoding(full)
+    out, err = _Stream(b"", encoding, errors), _Stream(b"", encoding, "backslashreplace")
     with _LOCK, _process_state(full):
-        sys.stdin = _Stream((stdin or "").encode("utf-8"))
+        sys.stdin = _Stream((stdin or "").encode(encoding), encoding, errors)
         sys.stdout, sys.stderr = out, err
         try:
             code = main(argv)
@@ -132,19 +157,51 @@ def run_process(
     stdin: str | None = None,
     timeout: float = 90,
 ) -> Ran:
-    """`python -m turktui ARGS` as a child process (signals, SIGKILL, crash logs)."""
-    full = dict(os.environ if env is None else env)
-    full.update(extra or {})
+    """`python -m turktui ARGS` as a child process (SIGKILL after a send, crash logs, the
+    interpreter's own exit codes), awaited."""
     argv = [str(a) for a in args]
     proc = subprocess.run(
-        [sys.executable, "-m", "turktui", *argv],
-        env=full,
+        _child_command(argv),
+        env=_merged(env, extra),
         capture_output=True,
         text=True,
         timeout=timeout,
         input=stdin or "",
     )
     return Ran(argv, proc.returncode, proc.stdout, proc.stderr, dict(extra or {}))
+
+
+def start_process(
+    env: Mapping[str, str] | None, *args: str, extra: Mapping[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """`python -m turktui ARGS` started and not awaited, for a test that signals or kills it
+    while it runs: stdin empty, stdout/stderr pipes (read them with `communicate`)."""
+    return subprocess.Popen(
+        _child_command([str(a) for a in args]),
+        env=_merged(env, extra),
+        text=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=default_sigint,
+    )
+
+
+def default_sigint() -> None:
+    """In a child before exec: the default SIGINT disposition. A test runner started in the
+    background (as CI may be) passes SIGINT ignored to its children, and turktui keeps an
+    ignored SIGINT on purpose (`nohup`, background jobs)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _child_command(argv: list[str]) -> list[str]:
+    return [sys.executable, "-m", "turktui", *argv]
+
+
+def _merged(env: Mapping[str, str] | None, extra: Mapping[str, str] | None) -> dict[str, str]:
+    full = dict(os.environ if env is None else env)
+    full.update(extra or {})
+    return full
 
 
 def cli_environment(home: Path, *, keys: bool = True, **extra: str) -> dict[str, str]:
@@ -155,6 +212,24 @@ def cli_environment(home: Path, *, keys: bool = True, **extra: str) -> dict[str,
     base.update({"NO_PROXY": "*", "no_proxy": "*"})
     base.update(extra)
     return subprocess_env(home, **base)
+
+
+def config_path(home: Path) -> Path:
+    """The config file a command run with `cli_environment(home)` reads."""
+    return home / "config" / "turktui" / "config.toml"
+
+
+def write_config(home: Path, text: str) -> Path:
+    """Write `config_path(home)`."""
+    path = config_path(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def history_path(home: Path) -> Path:
+    """The history file of a command run with `cli_environment(home)`."""
+    return home / "data" / "turktui" / "history.sqlite3"
 
 
 @pytest.fixture

@@ -1,44 +1,15 @@
-"""Fixtures for the safety-at-the-edges tests: subprocess CLI runs against the emulator."""
+"""Fixtures for the safety-at-the-edges tests: the CLI against the emulator."""
 
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import subprocess_env
-
 OP = "CreateAdditionalAssignmentsForHIT"
 SECRET = "S3cretPassw0rd"
-
-
-@pytest.fixture
-def cli_env(tmp_path: Path) -> dict[str, str]:
-    return subprocess_env(
-        tmp_path / "home",
-        AWS_ACCESS_KEY_ID="AKIDTESTTESTTEST0000",
-        AWS_SECRET_ACCESS_KEY="test-secret",
-        NO_PROXY="*",
-        no_proxy="*",
-    )
-
-
-def run(
-    env: dict[str, str], *args: str, extra: dict[str, str] | None = None, stdin: str | None = ""
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "turktui", *args],
-        env={**env, **(extra or {})},
-        capture_output=True,
-        text=True,
-        timeout=90,
-        input=stdin,
-    )
 
 
 def local_non_loopback_ip() -> str | None:

@@ -7,7 +7,8 @@ import json
 import stat
 from pathlib import Path
 
-from tests.edges.conftest import SECRET, run
+from tests.edges.conftest import SECRET
+from tests.runcli import run_cli
 
 
 def log_dir(env: dict[str, str]) -> Path:
@@ -17,16 +18,18 @@ def log_dir(env: dict[str, str]) -> Path:
 def test_requests_and_outcomes_are_logged_without_secrets(emulator, make_emulator, cli_env) -> None:
     hit_id = emulator.state.add_hit(MaxAssignments=3, Reward="0.10")
     url = emulator.url.replace("http://", f"http://ops:{SECRET}@")
-    res = run(cli_env, "extend", hit_id, "2", "--json", "--endpoint-url", url)
+    res = run_cli(cli_env, "extend", hit_id, "2", "--json", "--endpoint-url", url)
     assert res.returncode == 0, res.stderr
     token = json.loads(res.stdout)["token"]
     refused = emulator.state.add_hit(MaxAssignments=3, Reward="100.00")
     emulator.state.set_balance("1.00")
     try:
-        assert run(cli_env, "extend", refused, "1", "--endpoint-url", emulator.url).returncode == 3
+        assert (
+            run_cli(cli_env, "extend", refused, "1", "--endpoint-url", emulator.url).returncode == 3
+        )
     finally:
         emulator.state.set_balance("100000000.00")
-    paths = run(cli_env, "paths").stdout
+    paths = run_cli(cli_env, "paths").stdout
     assert f"logs:    {log_dir(cli_env)}" in paths
     log = log_dir(cli_env) / "requests.log"
     assert stat.S_IMODE(log.stat().st_mode) == 0o600

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from tests.emulator.helpers import raw_call
-from tests.hostile.common import default_sigint
+from tests.runcli import default_sigint
 from tests.ui.helpers import read_line
 from turktui.emulator import cli_main
 

@@ -20,15 +20,21 @@ async def test_e_extends_the_selected_hit_and_h_lists_it(make_emulator, make_con
     ctx = make_context(server.url)
     app = TurkTuiApp(ctx)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.selected_hit is not None)
+        await wait_for(pilot, lambda: app.selected_hit is not None, what="a HIT to be selected")
         assert app.selected_hit.hit_id == hit_id
         await pilot.press("e")
-        await wait_for(pilot, lambda: isinstance(app.screen, ExtendScreen))
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ExtendScreen), what="the extend dialog"
+        )
         await pilot.press("4", "enter")
-        await wait_for(pilot, lambda: app.selected_hit.max_assignments == 7)
+        await wait_for(
+            pilot, lambda: app.selected_hit.max_assignments == 7, what="MaxAssignments 7"
+        )
         assert ctx.state.last_outcome.record.state is State.SUCCEEDED
         await pilot.press("h")
-        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, HistoryScreen), what="the history screen"
+        )
         assert app.screen.total == 1 and app.screen.records[0].hit_id == hit_id
     assert server.state.get_hit_raw(hit_id)["MaxAssignments"] == 7
 
@@ -42,13 +48,21 @@ async def test_status_line_shows_a_request_in_flight(make_emulator, make_context
     server.faults.add(op="CreateAdditionalAssignmentsForHIT", latency=1.5)
     app = TurkTuiApp(make_context(server.url))
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: app.selected_hit is not None)
+        await wait_for(pilot, lambda: app.selected_hit is not None, what="a HIT to be selected")
         await pilot.press("e")
-        await wait_for(pilot, lambda: isinstance(app.screen, ExtendScreen))
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ExtendScreen), what="the extend dialog"
+        )
         await pilot.press("3", "enter")
-        await wait_for(pilot, lambda: "\u27f3 adding +3 to" in screen_text(app))
-        await wait_for(pilot, lambda: app.selected_hit.max_assignments == 23)
-        await wait_for(pilot, lambda: "\u27f3" not in screen_text(app))
+        await wait_for(
+            pilot, lambda: "\u27f3 adding +3 to" in screen_text(app), what="the in-flight marker"
+        )
+        await wait_for(
+            pilot, lambda: app.selected_hit.max_assignments == 23, what="MaxAssignments 23"
+        )
+        await wait_for(
+            pilot, lambda: "\u27f3" not in screen_text(app), what="the in-flight marker to go"
+        )
     assert server.state.get_hit_raw(hit_id)["MaxAssignments"] == 23
 
 
@@ -87,12 +101,15 @@ async def test_unsettled_requests_are_offered_at_start_up(make_emulator, make_co
     history.close()
     app = TurkTuiApp(ctx)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), timeout=20)
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ConfirmScreen), 20, what="the question"
+        )
         await pilot.press("y")
         await wait_for(
             pilot,
             lambda: app.ctx.history is not None and not app.ctx.history.unsettled(),
-            timeout=20,
+            20,
+            what="the record to be settled",
         )
         assert app.ctx.history.get(record_id).state.settled
     assert server.state.get_hit_raw(hit_id)["MaxAssignments"] == 22

@@ -1,18 +1,13 @@
-"""`turktui extend/history/resolve` tell the truth (issue 11), as subprocesses against the
-emulator: conflicts exit 6 with their numbers, expiration rules refuse before sending, one
-request per HIT unless --allow-second."""
+"""`turktui extend/history/resolve` tell the truth (issue 11), against the emulator: conflicts
+exit 6 with their numbers, expiration rules refuse before sending, one request per HIT unless
+--allow-second."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
-import pytest
-
-from tests.conftest import subprocess_env
+from tests.runcli import cli_environment, history_path, run_cli
 from turktui.adapters.history import HistoryStore
 from turktui.domain.records import State
 
@@ -20,51 +15,26 @@ OP = "CreateAdditionalAssignmentsForHIT"
 OP_EXPIRE = "UpdateExpirationForHIT"
 
 
-def _env(home: Path) -> dict[str, str]:
-    return subprocess_env(
-        home, AWS_ACCESS_KEY_ID="AKIDTESTTESTTEST0000", AWS_SECRET_ACCESS_KEY="test-secret"
-    )
-
-
-@pytest.fixture
-def cli_env(tmp_path: Path) -> dict[str, str]:
-    return _env(tmp_path / "one")
-
-
-def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "turktui", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def _history_path(env: dict[str, str]) -> Path:
-    return Path(env["XDG_DATA_HOME"]) / "turktui" / "history.sqlite3"
-
-
 def test_token_reused_for_another_hit(emulator, cli_env, tmp_path) -> None:
     """Old code: exit 0, "Added 1 assignment (max 5,000 → 5,001)" while B did not change."""
     a = emulator.state.add_hit(MaxAssignments=5000, Reward="0.01")
     b = emulator.state.add_hit(MaxAssignments=5000, Reward="0.01")
     url = ("--endpoint-url", emulator.url)
-    assert run(cli_env, "extend", a, "1", "--token", "T-shared", *url).returncode == 0
+    assert run_cli(cli_env, "extend", a, "1", "--token", "T-shared", *url).returncode == 0
     # Same history: refused before sending.
     sent = emulator.state.request_count(OP)
-    same = run(cli_env, "extend", b, "1", "--token", "T-shared", *url)
+    same = run_cli(cli_env, "extend", b, "1", "--token", "T-shared", *url)
     assert same.returncode == 3, same.stdout + same.stderr
     assert "already used" in same.stderr and emulator.state.request_count(OP) == sent
     # Another machine's history: MTurk says "already processed"; GetHIT says otherwise.
-    other = _env(tmp_path / "two")
-    res = run(other, "extend", b, "1", "--token", "T-shared", "--json", *url)
+    other = cli_environment(tmp_path / "two")
+    res = run_cli(other, "extend", b, "1", "--token", "T-shared", "--json", *url)
     assert res.returncode == 6, res.stdout + res.stderr
     data = json.loads(res.stdout)
     assert data["state"] == "conflict" and data["exit_code"] == 6
     assert (data["max_before"], data["expected_after"], data["actual_after"]) == (5000, 5001, 5000)
     assert emulator.state.get_hit_raw(b)["MaxAssignments"] == 5000
-    listing = run(other, "history")
+    listing = run_cli(other, "history")
     assert listing.returncode == 0
     assert "CONFLICT: before 5,000, expected 5,001, actual 5,000" in listing.stdout
 
@@ -72,8 +42,8 @@ def test_token_reused_for_another_hit(emulator, cli_env, tmp_path) -> None:
 def test_same_token_same_intent_again_is_the_earlier_request(emulator, cli_env) -> None:
     hit = emulator.state.add_hit(MaxAssignments=3, Reward="0.10")
     url = ("--endpoint-url", emulator.url)
-    assert run(cli_env, "extend", hit, "2", "--token", "T-again", *url).returncode == 0
-    again = run(cli_env, "extend", hit, "2", "--token", "T-again", *url)
+    assert run_cli(cli_env, "extend", hit, "2", "--token", "T-again", *url).returncode == 0
+    again = run_cli(cli_env, "extend", hit, "2", "--token", "T-again", *url)
     assert again.returncode == 0, again.stderr
     assert "already added" in again.stdout
     assert emulator.state.get_hit_raw(hit)["MaxAssignments"] == 5
@@ -84,7 +54,7 @@ def test_shortening_the_expiration_is_refused_naming_the_current_one(emulator, c
     now = emulator.state.now()
     hit = emulator.state.add_hit(MaxAssignments=3, Reward="0.10", Expiration=now + 2 * 86400)
     sent = emulator.state.request_count(OP), emulator.state.request_count(OP_EXPIRE)
-    res = run(cli_env, "extend", hit, "1", "--expire-in", "1h", "--endpoint-url", emulator.url)
+    res = run_cli(cli_env, "extend", hit, "1", "--expire-in", "1h", "--endpoint-url", emulator.url)
     assert res.returncode == 3, res.stdout + res.stderr
     current = datetime.fromtimestamp(now + 2 * 86400, timezone.utc).strftime("%Y-%m-%d %H:%M")
     assert "cannot shorten" in res.stderr and current in res.stderr
@@ -95,7 +65,7 @@ def test_shortening_the_expiration_is_refused_naming_the_current_one(emulator, c
 def test_expire_now(emulator, cli_env) -> None:
     now = emulator.state.now()
     hit = emulator.state.add_hit(MaxAssignments=3, Reward="0.10", Expiration=now + 86400)
-    res = run(
+    res = run_cli(
         cli_env, "extend", hit, "1", "--expire-in", "now", "--json", "--endpoint-url", emulator.url
     )
     assert res.returncode == 0, res.stdout + res.stderr
@@ -105,11 +75,11 @@ def test_expire_now(emulator, cli_env) -> None:
     assert emulator.state.get_hit_raw(hit)["Expiration"] <= emulator.state.now()
 
 
-def test_one_request_per_hit_unless_allow_second(emulator, cli_env) -> None:
+def test_one_request_per_hit_unless_allow_second(emulator, cli_env, tmp_path) -> None:
     """Old code: a second request started while the first was unsettled."""
     hit = emulator.state.add_hit(MaxAssignments=2, Reward="0.10")
-    assert run(cli_env, "paths").returncode == 0
-    store = HistoryStore(_history_path(cli_env))
+    assert run_cli(cli_env, "paths").returncode == 0
+    store = HistoryStore(history_path(tmp_path))
     try:
         store.create(
             env_kind="demo",
@@ -126,10 +96,10 @@ def test_one_request_per_hit_unless_allow_second(emulator, cli_env) -> None:
     finally:
         store.close()
     sent = emulator.state.request_count(OP)
-    res = run(cli_env, "extend", hit, "2", "--endpoint-url", emulator.url)
+    res = run_cli(cli_env, "extend", hit, "2", "--endpoint-url", emulator.url)
     assert res.returncode == 3, res.stdout + res.stderr
     assert "unsettled" in res.stderr and "--allow-second" in res.stderr
     assert emulator.state.request_count(OP) == sent
-    res = run(cli_env, "extend", hit, "2", "--allow-second", "--endpoint-url", emulator.url)
+    res = run_cli(cli_env, "extend", hit, "2", "--allow-second", "--endpoint-url", emulator.url)
     assert res.returncode == 0, res.stdout + res.stderr
     assert emulator.state.get_hit_raw(hit)["MaxAssignments"] == 4

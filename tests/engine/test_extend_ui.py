@@ -194,7 +194,7 @@ async def test_expired_hit_offers_expiration_and_does_both(emulator, tmp_path) -
         await pilot.pause()
         screen.query_one("#extend-count", Input).focus()
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.updated)
+        await wait_for(pilot, lambda: app.updated, what="the HIT to be updated")
     raw = emulator.state.get_hit_raw(hit.hit_id)
     assert raw["MaxAssignments"] == 5
     assert raw["Expiration"] > now + 86400 and raw["HITStatus"] == "Assignable"
@@ -259,7 +259,7 @@ async def test_submit_success_records_and_updates(emulator, tmp_path) -> None:
     async with app.run_test(size=(100, 40)) as pilot:
         await open_dialog(app, pilot, hit)
         await pilot.press("3", "enter")
-        await wait_for(pilot, lambda: ctx.state.last_outcome is not None)
+        await wait_for(pilot, lambda: ctx.state.last_outcome is not None, what="the outcome")
         outcome = ctx.state.last_outcome
         assert outcome.record.state is State.SUCCEEDED
         assert app.updated[-1].max_assignments == 5
@@ -277,7 +277,7 @@ async def test_refusal_is_announced_and_recorded(emulator, tmp_path) -> None:
         async with app.run_test(size=(100, 40)) as pilot:
             await open_dialog(app, pilot, hit)
             await pilot.press("2", "enter")
-            await wait_for(pilot, lambda: ctx.state.last_outcome is not None)
+            await wait_for(pilot, lambda: ctx.state.last_outcome is not None, what="the outcome")
             outcome = ctx.state.last_outcome
             assert outcome.record.state is State.REFUSED
             assert outcome.record.error_code == "AWS.MechanicalTurk.InsufficientFunds"
@@ -316,7 +316,7 @@ async def test_production_confirmation_restates_and_guards(emulator, tmp_path) -
         await pilot.press("2", "enter")
         await pilot.pause()
         await pilot.press("y")
-        await wait_for(pilot, lambda: ctx.state.last_outcome is not None)
+        await wait_for(pilot, lambda: ctx.state.last_outcome is not None, what="the outcome")
     assert emulator.state.get_hit_raw(hit.hit_id)["MaxAssignments"] == 12
     assert emulator.state.request_count(OP) == sent + 1
 
@@ -349,23 +349,28 @@ async def test_history_screen_100k_filter_detail(emulator, tmp_path) -> None:
         extend_flow.open_history(app)
         screen = app.screen
         assert isinstance(screen, HistoryScreen)
-        await wait_for(pilot, lambda: not screen.reading)
+        await wait_for(pilot, lambda: not screen.reading, what="the history to be read")
         await pilot.pause()
         listing = screen.query_one(RecordList)
         assert listing.total == 100_000 and len(listing.model.pages) == 1  # one page fetched
         assert "100,000 records" in text_of(screen, "#history-count")
         assert "HIT099999" in screen_text(app) and "\x1b" not in screen_text(app)
         await pilot.press("end")
-        await wait_for(pilot, lambda: listing.current is not None)  # read by a worker
+        # The page is read by a worker.
+        await wait_for(pilot, lambda: listing.current is not None, what="the last page")
         await pilot.pause()
         assert listing.current.hit_id == "HIT000000" and "HIT000000" in screen_text(app)
         assert len(listing.model.pages) == 2  # the first and the last page, nothing between
         await pilot.press("home")
         await pilot.press("slash", *"HIT09999", "enter")
-        await wait_for(pilot, lambda: not screen.reading and screen.filter_text == "HIT09999")
+        await wait_for(
+            pilot,
+            lambda: not screen.reading and screen.filter_text == "HIT09999",
+            what="the history filtered by HIT09999",
+        )
         assert screen.total == 10 and screen.records[0].hit_id == "HIT099999"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, RecordScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, RecordScreen), what="the record")
         assert "HIT099999" in text_of(app.screen, "#record-text")
         assert "\x1b" not in text_of(app.screen, "#record-text")
         await pilot.press("escape")
@@ -407,10 +412,14 @@ async def test_startup_offers_to_resolve_unsettled(emulator, tmp_path) -> None:
     rid, hit_id = _crashed_record(emulator, ctx, history)
     async with app.run_test(size=(100, 40)) as pilot:
         extend_flow.check_unsettled(app)
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
         assert f"#{rid}" in text_of(app.screen, "#confirm-body")
         await pilot.press("y")
-        await wait_for(pilot, lambda: history.get(rid).state is State.RESOLVED_SUCCEEDED)
+        await wait_for(
+            pilot,
+            lambda: history.get(rid).state is State.RESOLVED_SUCCEEDED,
+            what="the record to be resolved",
+        )
     assert emulator.state.get_hit_raw(hit_id)["MaxAssignments"] == 5
 
 
@@ -423,6 +432,14 @@ async def test_resolve_from_history_screen(emulator, tmp_path) -> None:
         extend_flow.open_history(app)
         await pilot.pause()
         await pilot.press("R")
-        await wait_for(pilot, lambda: history.get(rid).state is State.RESOLVED_SUCCEEDED)
-        await wait_for(pilot, lambda: app.screen.records[0].state is State.RESOLVED_SUCCEEDED)
+        await wait_for(
+            pilot,
+            lambda: history.get(rid).state is State.RESOLVED_SUCCEEDED,
+            what="the record to be resolved",
+        )
+        await wait_for(
+            pilot,
+            lambda: app.screen.records[0].state is State.RESOLVED_SUCCEEDED,
+            what="the list to show the record resolved",
+        )
     assert emulator.state.get_hit_raw(hit_id)["MaxAssignments"] == 5

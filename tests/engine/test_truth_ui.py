@@ -77,12 +77,12 @@ async def test_second_request_needs_a_confirmation_showing_the_first(emulator, t
     async with app.run_test(size=(100, 40)) as pilot:
         await open_dialog(app, pilot, hit)
         await pilot.press("3", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
         body = text_of(app.screen, "#confirm-body")
         assert f"#{rid}" in body and "unsettled" in body
         assert emulator.state.request_count(OP) == sent
         await pilot.press("y")
-        await wait_for(pilot, lambda: ctx.state.last_outcome is not None)
+        await wait_for(pilot, lambda: ctx.state.last_outcome is not None, what="the outcome")
         assert ctx.state.last_outcome.record.state is State.SUCCEEDED
     assert emulator.state.get_hit_raw(hit.hit_id)["MaxAssignments"] == 5
 
@@ -98,7 +98,7 @@ async def test_conflict_is_announced_as_a_conflict(emulator, tmp_path) -> None:
         history = extend_flow.get_history(app)
         engine = extend_flow.make_engine(app, history)
         extend_flow.run_plan(app, engine, engine.plan(b, 1, token=token))
-        await wait_for(pilot, lambda: ctx.state.last_outcome is not None)
+        await wait_for(pilot, lambda: ctx.state.last_outcome is not None, what="the outcome")
         assert ctx.state.last_outcome.record.state is State.CONFLICT
         assert any(n.title == "Conflict: check the HIT" for n in notifications(app))
 
@@ -137,7 +137,9 @@ async def test_startup_offer_leaves_live_records_alone(emulator, tmp_path) -> No
         )
         async with app.run_test(size=(100, 40)) as pilot:
             extend_flow.check_unsettled(app)
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await wait_for(
+                pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question"
+            )
             body = text_of(app.screen, "#confirm-body")
             assert f"#{dead}" in body and f"#{live} " not in body
         assert history.get(live).state is State.PLANNED

@@ -15,7 +15,7 @@ from pathlib import Path
 import pexpect
 import pyte
 
-from tests.hostile.common import default_sigint
+from tests.runcli import default_sigint
 from tests.terminal.driver import turktui_script
 
 EXIT_RE = re.compile(rb"TURKTUI-EXIT=(\d+)")

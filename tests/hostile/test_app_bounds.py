@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
-from tests.hostile.common import demo_history_path, records, wait_for, write_config
+from tests.hostile.common import demo_history_path, records
 from tests.hostile.pty import Session
 from tests.hostile.servers import HostileServer, hit_json, json_answer, trickle
+from tests.runcli import write_config
 from tests.terminal.driver import terminal_env
-from tests.ui.helpers import read_line
+from tests.ui.helpers import read_line, wait_until
 
 
 def app_env(home: Path, **extra: str) -> dict[str, str]:
@@ -95,7 +96,7 @@ def test_quitting_with_a_request_in_flight_says_so_and_ctrl_c_leaves_it_unknown(
             session.wait(lambda: "Assignments to add" in session.text(), 10, "the dialog")
             session.send("1")
             session.send("\r")
-            wait_for(
+            wait_until(
                 lambda: "CreateAdditionalAssignmentsForHIT" in server.ops(),
                 20,
                 "the extension to be sent",
@@ -117,9 +118,7 @@ def test_quitting_with_a_request_in_flight_says_so_and_ctrl_c_leaves_it_unknown(
 
 @pytest.mark.timing
 def test_sigterm_with_a_trickling_request_ends_within_the_deadline(tmp_path: Path) -> None:
-    config = tmp_path / "config" / "turktui" / "config.toml"
-    config.parent.mkdir(parents=True)
-    config.write_text("request_deadline = 3\n")
+    write_config(tmp_path, "request_deadline = 3\n")
     stop = threading.Event()
     with one_hit_server(stop) as server:
         session = Session(["--endpoint-url", server.url], app_env(tmp_path))
@@ -129,7 +128,7 @@ def test_sigterm_with_a_trickling_request_ends_within_the_deadline(tmp_path: Pat
             session.wait(lambda: "Assignments to add" in session.text(), 10, "the dialog")
             session.send("1")
             session.send("\r")
-            wait_for(
+            wait_until(
                 lambda: "CreateAdditionalAssignmentsForHIT" in server.ops(),
                 20,
                 "the extension to be sent",
@@ -193,7 +192,7 @@ def test_quitting_the_app_checkpoints_the_history_wal(tmp_path: Path) -> None:
     path = demo_history_path(tmp_path)
     try:
         session.wait(lambda: "Quit" in session.text(), 40, "the app")
-        wait_for(path.exists, 20, "the history to be opened")
+        wait_until(path.exists, 20, "the history to be opened")
         session.send("q")
         status, _ = session.exit_status(10)
     finally:

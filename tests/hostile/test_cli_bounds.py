@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,8 +13,10 @@ from typing import Any
 
 import pytest
 
-from tests.hostile.common import cli_env, records, spawn, wait_for, write_config
+from tests.hostile.common import records
 from tests.hostile.servers import HostileServer, hit_json, json_answer, trickle
+from tests.runcli import run_cli, start_process, write_config
+from tests.ui.helpers import wait_until
 
 CREATE = "CreateAdditionalAssignmentsForHIT"
 
@@ -36,28 +36,16 @@ def hanging_create(stop: threading.Event) -> Any:
 
 
 @pytest.mark.timing  # the deadline is the subject: it holds with nothing else running
-def test_extend_against_a_trickling_server_ends_at_the_deadline(tmp_path: Path) -> None:
+def test_extend_against_a_trickling_server_ends_at_the_deadline(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
     write_config(tmp_path, "request_deadline = 2\n")
     stop = threading.Event()
     with HostileServer(hanging_create(stop)) as server:
         started = time.monotonic()
         try:
-            result = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "turktui",
-                    "extend",
-                    "HOSTILE1",
-                    "1",
-                    "--json",
-                    "--endpoint-url",
-                    server.url,
-                ],
-                env=cli_env(tmp_path),
-                capture_output=True,
-                text=True,
-                timeout=60,
+            result = run_cli(
+                cli_env, "extend", "HOSTILE1", "1", "--json", "--endpoint-url", server.url
             )
         finally:
             stop.set()
@@ -74,15 +62,15 @@ def test_extend_against_a_trickling_server_ends_at_the_deadline(tmp_path: Path) 
     "sig", [pytest.param(signal.SIGTERM, marks=pytest.mark.timing), signal.SIGINT, signal.SIGHUP]
 )
 def test_a_signal_during_extend_records_the_request_as_unknown(
-    tmp_path: Path, sig: signal.Signals, alone: bool
+    tmp_path: Path, cli_env: dict[str, str], sig: signal.Signals, alone: bool
 ) -> None:
     # A deadline far away: ending before it (within the wait below) is the signal's doing.
     write_config(tmp_path, "request_deadline = 600\n")
     stop = threading.Event()
     with HostileServer(hanging_create(stop)) as server:
-        proc = spawn(cli_env(tmp_path), "extend", "HOSTILE1", "1", "--endpoint-url", server.url)
+        proc = start_process(cli_env, "extend", "HOSTILE1", "1", "--endpoint-url", server.url)
         try:
-            wait_for(lambda: CREATE in server.ops(), 30, "the extension to be sent")
+            wait_until(lambda: CREATE in server.ops(), 30, "the extension to be sent")
             time.sleep(0.2)  # inside the wait for the answer
             sent = time.monotonic()
             proc.send_signal(sig)
@@ -101,7 +89,9 @@ def test_a_signal_during_extend_records_the_request_as_unknown(
     assert record.state.value == "unknown" and sig.name in record.note
 
 
-def test_json_output_survives_an_ascii_only_stdout(tmp_path: Path, make_emulator: Any) -> None:
+def test_json_output_survives_an_ascii_only_stdout(
+    cli_env: dict[str, str], make_emulator: Any
+) -> None:
     emulator = make_emulator(0)
     hit_id = emulator.state.add_hit(
         Title="Umfrage \u00fcber K\u00e4se \u2014 \U0001f9c0",
@@ -109,33 +99,17 @@ def test_json_output_survives_an_ascii_only_stdout(tmp_path: Path, make_emulator
         Reward="0.10",
         CreationTime=emulator.state.now() - 60,
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "turktui",
-            "extend",
-            hit_id,
-            "2",
-            "--json",
-            "--endpoint-url",
-            emulator.url,
-        ],
-        env=cli_env(tmp_path, PYTHONIOENCODING="ascii", LC_ALL="C"),
-        capture_output=True,
-        timeout=60,
+    ascii_only = {"PYTHONIOENCODING": "ascii", "LC_ALL": "C"}
+    result = run_cli(
+        cli_env, "extend", hit_id, "2", "--json", "--endpoint-url", emulator.url, extra=ascii_only
     )
     assert result.returncode == 0, result.stderr
-    payload = json.loads(result.stdout.decode("ascii"))  # ASCII, escapes: valid JSON
+    assert result.stdout.isascii()
+    payload = json.loads(result.stdout)  # ASCII, escapes: valid JSON
     assert payload["hit_title"].endswith("\U0001f9c0") and payload["state"] == "succeeded"
     assert emulator.state.get_hit_raw(hit_id)["MaxAssignments"] == 5
-    text = subprocess.run(
-        [sys.executable, "-m", "turktui", "history"],
-        env=cli_env(tmp_path, PYTHONIOENCODING="ascii", LC_ALL="C"),
-        capture_output=True,
-        timeout=60,
-    )
-    assert text.returncode == 0 and b"Umfrage \\xfcber" in text.stdout
+    text = run_cli(cli_env, "history", extra=ascii_only)
+    assert text.returncode == 0 and "Umfrage \\xfcber" in text.stdout
 
 
 @pytest.mark.parametrize(
@@ -149,24 +123,20 @@ def test_json_output_survives_an_ascii_only_stdout(tmp_path: Path, make_emulator
         ["extend", "A", "B", "--add", "1", "--workers", "99999999999999999999"],
     ],
 )
-def test_numeric_arguments_have_ranges(tmp_path: Path, args: list[str]) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "turktui", *args],
-        env=cli_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+def test_numeric_arguments_have_ranges(cli_env: dict[str, str], args: list[str]) -> None:
+    result = run_cli(cli_env, *args)
     assert result.returncode == 2, (result.returncode, result.stderr)
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
 
 
-def test_ctrl_c_during_a_bulk_batch_ends_cleanly_with_nothing_left_sending(tmp_path: Path) -> None:
+def test_ctrl_c_during_a_bulk_batch_ends_cleanly_with_nothing_left_sending(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
     write_config(tmp_path, "request_deadline = 2\n")
     stop = threading.Event()
     with HostileServer(hanging_create(stop)) as server:
-        proc = spawn(
-            cli_env(tmp_path),
+        proc = start_process(
+            cli_env,
             "extend",
             "BULK1",
             "BULK2",
@@ -181,7 +151,7 @@ def test_ctrl_c_during_a_bulk_batch_ends_cleanly_with_nothing_left_sending(tmp_p
             server.url,
         )
         try:
-            wait_for(lambda: CREATE in server.ops(), 30, "the first extension to be sent")
+            wait_until(lambda: CREATE in server.ops(), 30, "the first extension to be sent")
             proc.send_signal(signal.SIGINT)
             out, err = proc.communicate(timeout=30)
         finally:
@@ -196,13 +166,9 @@ def test_ctrl_c_during_a_bulk_batch_ends_cleanly_with_nothing_left_sending(tmp_p
     assert json.loads(out)["unknown"] == 1
 
 
-def test_a_nan_request_deadline_in_the_config_is_one_line(tmp_path: Path) -> None:
+def test_a_nan_request_deadline_in_the_config_is_one_line(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
     write_config(tmp_path, "request_deadline = nan\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "turktui", "history"],
-        env=cli_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_cli(cli_env, "history")
     assert result.returncode == 2 and "request_deadline" in result.stderr

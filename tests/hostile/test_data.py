@@ -54,7 +54,12 @@ def test_a_huge_reward_and_a_null_max_are_shown_unreadable_and_never_extended(
             seen = []
             async with app.run_test(size=(140, 40)) as pilot:
                 main = app.main_screen
-                await wait_for(pilot, lambda: main.generation > 0 and not main.is_loading)
+                await wait_for(
+                    pilot,
+                    lambda: main.generation > 0 and not main.is_loading,
+                    timeout=20,
+                    what="the HIT list to load",
+                )
                 for index in range(len(hits)):
                     await pilot.press("home" if index == 0 else "down")
                     hit = app.selected_hit
@@ -63,10 +68,14 @@ def test_a_huge_reward_and_a_null_max_are_shown_unreadable_and_never_extended(
                     await pilot.pause()
                     assert not isinstance(app.screen, ExtendScreen)
                     await pilot.press("enter")
-                    await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
+                    await wait_for(
+                        pilot,
+                        lambda: isinstance(app.screen, DetailScreen),
+                        what="the detail screen",
+                    )
                     seen.append(screen_text(app))
                     await pilot.press("escape")
-                    await wait_for(pilot, lambda: app.screen is main)
+                    await wait_for(pilot, lambda: app.screen is main, what="the main screen")
                 notes = " ".join(str(n.message) for n in notifications(app))
                 assert "cannot be extended" in notes
             return seen
@@ -93,10 +102,17 @@ def test_a_five_megabyte_title_opens_fast_and_is_copied_whole(tmp_path: Path) ->
             app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
             async with app.run_test(size=(140, 40)) as pilot:
                 main = app.main_screen
-                await wait_for(pilot, lambda: main.generation > 0 and not main.is_loading)
+                await wait_for(
+                    pilot,
+                    lambda: main.generation > 0 and not main.is_loading,
+                    timeout=20,
+                    what="the HIT list to load",
+                )
                 t0 = time.perf_counter()
                 await pilot.press("enter")
-                await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
+                await wait_for(
+                    pilot, lambda: isinstance(app.screen, DetailScreen), what="the detail screen"
+                )
                 await pilot.pause()
                 elapsed = time.perf_counter() - t0
                 shown = screen_text(app)

@@ -6,13 +6,11 @@ import json
 import os
 import sqlite3
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.hostile.common import cli_env, history_path
+from tests.runcli import history_path, run_cli
 from turktui.adapters.history import HistoryError, HistoryStore, open_history
 from turktui.domain.records import State
 
@@ -55,19 +53,15 @@ def test_another_programs_database_is_never_adopted(tmp_path: Path, symlinked: b
     assert not Path(str(other) + "-wal").exists()
 
 
-def test_the_cli_refuses_a_symlinked_history_in_one_line(tmp_path: Path) -> None:
+def test_the_cli_refuses_a_symlinked_history_in_one_line(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
     other = tmp_path / "other.sqlite"
     before = foreign_db(other)
     path = history_path(tmp_path)
     path.parent.mkdir(parents=True)
     path.symlink_to(other)
-    result = subprocess.run(
-        [sys.executable, "-m", "turktui", "history"],
-        env=cli_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_cli(cli_env, "history")
     assert result.returncode == 2 and "symbolic link" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and other.read_bytes() == before
 
@@ -147,22 +141,17 @@ def test_damaged_records_are_read_and_shown_as_damaged(tmp_path: Path) -> None:
         store.close()
 
 
-def test_history_and_resolve_commands_survive_damaged_records(tmp_path: Path) -> None:
+def test_history_and_resolve_commands_survive_damaged_records(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
     damage(history_path(tmp_path))
-    env = cli_env(tmp_path)
     for args in (
         ["history"],
         ["history", "--json"],
         ["history", "--unsettled"],
         ["resolve", "--json", "--endpoint-url", "http://127.0.0.1:1"],
     ):
-        result = subprocess.run(
-            [sys.executable, "-m", "turktui", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = run_cli(cli_env, *args)
         assert result.returncode in (0, 2), (args, result.returncode, result.stderr)
         assert "Traceback" not in result.stderr and "internal error" not in result.stderr
         if "--json" in args and args[0] == "history":

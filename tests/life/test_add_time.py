@@ -5,14 +5,11 @@ exactly once under a dropped answer, and `turktui extend HIT [N] --add-time D`."
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import subprocess_env
+from tests.runcli import run_cli
 from turktui.domain.records import State
 from turktui.domain.rules import add_time
 from turktui.pipeline.engine import PlanRefused
@@ -96,27 +93,9 @@ def test_a_dropped_answer_is_recorded_once_and_right(emulator, service, engine, 
 
 
 # -- the command ----------------------------------------------------------------------------
-@pytest.fixture
-def cli_env(tmp_path: Path) -> dict[str, str]:
-    return subprocess_env(
-        tmp_path, AWS_ACCESS_KEY_ID="AKIDTESTTESTTEST0000", AWS_SECRET_ACCESS_KEY="test-secret"
-    )
-
-
-def run(env, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "turktui", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
-
-
 def test_cli_add_time_only_and_with_assignments(emulator, service, cli_env) -> None:
     hit = hit_expiring(emulator, service, timedelta(hours=5))
-    res = run(
+    res = run_cli(
         cli_env, "extend", hit.hit_id, "--add-time", "1d", "--json", "--endpoint-url", emulator.url
     )
     assert res.returncode == 0, res.stdout + res.stderr
@@ -124,7 +103,7 @@ def test_cli_add_time_only_and_with_assignments(emulator, service, cli_env) -> N
     assert data["state"] == "succeeded" and data["change"] == "time" and data["n"] == 0
     expected = int((hit.expiration + timedelta(days=1)).timestamp())
     assert server_expiration(emulator, hit.hit_id) == expected
-    res = run(
+    res = run_cli(
         cli_env,
         "extend",
         hit.hit_id,
@@ -154,7 +133,7 @@ def test_cli_add_time_only_and_with_assignments(emulator, service, cli_env) -> N
 def test_cli_add_time_refusals_send_nothing(emulator, service, cli_env, args, code) -> None:
     hit = hit_expiring(emulator, service, timedelta(hours=5))
     sent = emulator.state.request_count(OP)
-    res = run(cli_env, "extend", hit.hit_id, *args, "--endpoint-url", emulator.url)
+    res = run_cli(cli_env, "extend", hit.hit_id, *args, "--endpoint-url", emulator.url)
     assert res.returncode == code, res.stdout + res.stderr
     assert "Traceback" not in res.stderr
     assert emulator.state.request_count(OP) == sent

@@ -4,34 +4,11 @@ own expiration) and alone (time for each HIT, one record each)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
-
-from tests.conftest import subprocess_env
+from tests.runcli import run_cli
 
 OP = "UpdateExpirationForHIT"
-
-
-@pytest.fixture
-def cli_env(tmp_path: Path) -> dict[str, str]:
-    return subprocess_env(
-        tmp_path, AWS_ACCESS_KEY_ID="AKIDTESTTESTTEST0000", AWS_SECRET_ACCESS_KEY="test-secret"
-    )
-
-
-def run(env, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "turktui", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def add(emulator, hours: float, **fields) -> tuple[str, int]:
@@ -44,7 +21,7 @@ def add(emulator, hours: float, **fields) -> tuple[str, int]:
 
 def test_bulk_add_with_time_each_from_its_own_expiration(emulator, cli_env) -> None:
     (a, ea), (b, eb) = add(emulator, 5), add(emulator, 30)
-    res = run(
+    res = run_cli(
         cli_env,
         "extend",
         a,
@@ -63,7 +40,7 @@ def test_bulk_add_with_time_each_from_its_own_expiration(emulator, cli_env) -> N
         raw = emulator.state.get_hit_raw(hit_id)
         assert raw["MaxAssignments"] == 14
         assert int(raw["Expiration"]) == before + 86400
-    hist = json.loads(run(cli_env, "history", "--json", "--limit", "5").stdout)["records"]
+    hist = json.loads(run_cli(cli_env, "history", "--json", "--limit", "5").stdout)["records"]
     assert sorted(r["change"] for r in hist) == ["+2 +time", "+2 +time"]
     assert {r["expiry_state"] for r in hist} == {"succeeded"}
 
@@ -74,7 +51,7 @@ def test_bulk_time_refused_for_one_hit_sends_the_others(emulator, cli_env) -> No
     stale = emulator.state.add_hit(
         MaxAssignments=12, Reward="0.10", CreationTime=old - 86400, Expiration=old
     )
-    res = run(
+    res = run_cli(
         cli_env,
         "extend",
         good,
@@ -97,7 +74,7 @@ def test_time_only_for_several_hits(emulator, cli_env) -> None:
     (a, ea), (b, _) = add(emulator, 5), add(emulator, -2)  # b has expired: from now
     sent = emulator.state.request_count(OP)
     started = int(datetime.now(UTC).timestamp())
-    res = run(
+    res = run_cli(
         cli_env,
         "extend",
         a,
@@ -122,7 +99,7 @@ def test_time_only_for_several_with_a_bad_duration_sends_nothing(emulator, cli_e
     (a, _), (b, _) = add(emulator, 5), add(emulator, 5)
     sent = emulator.state.request_count(OP)
     for bad in ("soon", "30s"):
-        res = run(
+        res = run_cli(
             cli_env, "extend", a, b, "--add-time", bad, "--yes", "--endpoint-url", emulator.url
         )
         assert res.returncode in (2, 3) and "Traceback" not in res.stderr, res.stderr

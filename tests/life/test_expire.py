@@ -5,14 +5,11 @@ idempotency (HIT id + ExpireAt), confirmed with GetHIT; and `turktui expire` as 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import subprocess_env
+from tests.runcli import run_cli
 from turktui.cli.output import record_line
 from turktui.domain.records import State
 from turktui.domain.rules import EXPIRE_NOW
@@ -121,31 +118,13 @@ def test_zero_assignments_without_an_expiration_is_refused(emulator, service, en
 
 
 # -- the command ----------------------------------------------------------------------------
-@pytest.fixture
-def cli_env(tmp_path: Path) -> dict[str, str]:
-    return subprocess_env(
-        tmp_path, AWS_ACCESS_KEY_ID="AKIDTESTTESTTEST0000", AWS_SECRET_ACCESS_KEY="test-secret"
-    )
-
-
-def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "turktui", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
-
-
 def test_cli_expire_asks_without_yes_and_records_with_it(emulator, service, cli_env) -> None:
     a, b = live_hit(emulator, service), live_hit(emulator, service)
     sent = emulator.state.request_count(OP)
-    res = run(cli_env, "expire", a.hit_id, b.hit_id, "--endpoint-url", emulator.url)
+    res = run_cli(cli_env, "expire", a.hit_id, b.hit_id, "--endpoint-url", emulator.url)
     assert res.returncode == 2 and "needs confirmation" in res.stderr
     assert emulator.state.request_count(OP) == sent  # nothing sent without a yes
-    res = run(
+    res = run_cli(
         cli_env, "expire", a.hit_id, b.hit_id, "--yes", "--json", "--endpoint-url", emulator.url
     )
     assert res.returncode == 0, res.stdout + res.stderr
@@ -153,17 +132,17 @@ def test_cli_expire_asks_without_yes_and_records_with_it(emulator, service, cli_
     assert [r["state"] for r in data["results"]] == ["succeeded", "succeeded"]
     assert all(r["change"] == "expire" and r["n"] == 0 for r in data["results"])
     assert expired_on_server(emulator, a.hit_id) and expired_on_server(emulator, b.hit_id)
-    hist = run(cli_env, "history", "--json", "--limit", "5")
+    hist = run_cli(cli_env, "history", "--json", "--limit", "5")
     records = json.loads(hist.stdout)["records"]
     assert len(records) == 2 and {r["change"] for r in records} == {"expire"}
     # Again: both already expired, nothing sent, still exit 0.
-    res = run(cli_env, "expire", a.hit_id, "--yes", "--endpoint-url", emulator.url)
+    res = run_cli(cli_env, "expire", a.hit_id, "--yes", "--endpoint-url", emulator.url)
     assert res.returncode == 0 and "already expired" in res.stdout
     assert emulator.state.request_count(OP) == sent + 2
 
 
 def test_cli_expire_unknown_hit_is_refused(emulator, cli_env) -> None:
-    res = run(
+    res = run_cli(
         cli_env, "expire", "NOSUCHHIT000000000000000000000", "--yes", "--endpoint-url", emulator.url
     )
     assert res.returncode == 3 and "Traceback" not in res.stderr
@@ -172,5 +151,7 @@ def test_cli_expire_unknown_hit_is_refused(emulator, cli_env) -> None:
 def test_cli_expire_read_only_sends_nothing(emulator, service, cli_env) -> None:
     hit = live_hit(emulator, service)
     sent = emulator.state.request_count(OP)
-    res = run(cli_env, "expire", hit.hit_id, "--yes", "--read-only", "--endpoint-url", emulator.url)
+    res = run_cli(
+        cli_env, "expire", hit.hit_id, "--yes", "--read-only", "--endpoint-url", emulator.url
+    )
     assert res.returncode == 2 and emulator.state.request_count(OP) == sent

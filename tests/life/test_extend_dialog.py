@@ -59,7 +59,7 @@ async def test_time_only_on_a_live_hit(emulator, tmp_path) -> None:
         assert not button.disabled and str(button.label) == "Add time"
         time_box.focus()
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.updated)
+        await wait_for(pilot, lambda: app.updated, what="the HIT to be updated")
     raw = emulator.state.get_hit_raw(hit.hit_id)
     assert int(raw["Expiration"]) == int(target.timestamp())
     assert raw["MaxAssignments"] == 4
@@ -82,7 +82,7 @@ async def test_both_in_one_record_with_both_outcomes(emulator, tmp_path) -> None
         assert "4 \u2192 7" in preview and "Expiration:" in preview
         screen.query_one("#extend-count", Input).focus()
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.updated)
+        await wait_for(pilot, lambda: app.updated, what="the HIT to be updated")
     raw = emulator.state.get_hit_raw(hit.hit_id)
     assert raw["MaxAssignments"] == 7
     assert int(raw["Expiration"]) == int((hit.expiration + timedelta(hours=12)).timestamp())
@@ -136,7 +136,7 @@ async def test_time_can_be_added_to_a_hit_that_cannot_get_assignments(emulator, 
         await pilot.pause()
         screen.query_one("#extend-expire", Input).focus()
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.updated)
+        await wait_for(pilot, lambda: app.updated, what="the HIT to be updated")
     raw = emulator.state.get_hit_raw(hit.hit_id)
     assert int(raw["Expiration"]) == int((hit.expiration + timedelta(weeks=1)).timestamp())
     assert raw["MaxAssignments"] == 9
@@ -163,7 +163,7 @@ async def test_expired_hit_time_counts_from_now(emulator, tmp_path) -> None:
         assert "(in 23 h)" in preview or "(in 1 d)" in preview, preview
         box.focus()
         await pilot.press("enter")  # time only reopens it
-        await wait_for(pilot, lambda: app.updated)
+        await wait_for(pilot, lambda: app.updated, what="the HIT to be updated")
     raw = emulator.state.get_hit_raw(hit.hit_id)
     assert raw["HITStatus"] == "Assignable" and raw["MaxAssignments"] == 3
     assert raw["Expiration"] > datetime.now(UTC).timestamp() + 23 * 3600
@@ -183,12 +183,16 @@ async def test_production_time_only_is_confirmed_once_and_says_what_happens(
         await pilot.pause()
         box.focus()
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
         body = text_of(app.screen, "#confirm-body")
         assert "add time to HIT" in body and "no assignments" in body
         assert iso(hit.expiration + timedelta(days=1)) in body
         await pilot.press("n")
-        await wait_for(pilot, lambda: not isinstance(app.screen, (ConfirmScreen, ExtendScreen)))
+        await wait_for(
+            pilot,
+            lambda: not isinstance(app.screen, (ConfirmScreen, ExtendScreen)),
+            what="the dialog to close",
+        )
     assert emulator.state.request_count(OP) == sent
 
 

@@ -9,12 +9,10 @@ import json
 import subprocess
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import subprocess_env
 from tests.runcli import run_cli
 from turktui.emulator import EmulatorServer
 
@@ -25,26 +23,8 @@ def srv() -> EmulatorServer:
         yield server
 
 
-@pytest.fixture
-def cli_env(tmp_path: Path) -> dict[str, str]:
-    return subprocess_env(
-        tmp_path, AWS_ACCESS_KEY_ID="AKIDTESTTESTTEST0000", AWS_SECRET_ACCESS_KEY="test-secret"
-    )
-
-
-def turktui(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "turktui", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
-
-
 def lines(srv: EmulatorServer, env: dict[str, str], *args: str) -> list[dict]:
-    res = turktui(env, "list", "--json", "--endpoint-url", srv.url, *args)
+    res = run_cli(env, "list", "--json", "--endpoint-url", srv.url, *args)
     assert res.returncode == 0, res.stderr
     return [json.loads(line) for line in res.stdout.splitlines()]
 
@@ -115,14 +95,14 @@ def test_json_array_and_csv_hold_the_same_hits(
     srv: EmulatorServer, cli_env: dict[str, str]
 ) -> None:
     ids = [h["HITId"] for h in lines(srv, cli_env, "--expired")]
-    res = turktui(cli_env, "list", "--json-array", "--expired", "--endpoint-url", srv.url)
+    res = run_cli(cli_env, "list", "--json-array", "--expired", "--endpoint-url", srv.url)
     assert res.returncode == 0, res.stderr
     assert [h["HITId"] for h in json.loads(res.stdout)] == ids
-    res = turktui(cli_env, "list", "--csv", "--expired", "--endpoint-url", srv.url)
+    res = run_cli(cli_env, "list", "--csv", "--expired", "--endpoint-url", srv.url)
     assert res.returncode == 0, res.stderr
     rows = list(csv.DictReader(io.StringIO(res.stdout)))
     assert [r["HITId"] for r in rows] == ids
-    none = turktui(
+    none = run_cli(
         cli_env,
         "list",
         "--json-array",
@@ -135,7 +115,7 @@ def test_json_array_and_csv_hold_the_same_hits(
 
 
 def test_unreachable_endpoint_is_one_line_exit_4(cli_env: dict[str, str]) -> None:
-    res = turktui(cli_env, "list", "--json", "--endpoint-url", "http://127.0.0.1:9")
+    res = run_cli(cli_env, "list", "--json", "--endpoint-url", "http://127.0.0.1:9")
     assert res.returncode == 4, res.stderr
     assert "Traceback" not in res.stderr and res.stdout == ""
     assert "incomplete" in res.stderr

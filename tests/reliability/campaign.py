@@ -55,7 +55,7 @@ def exactly_once_section(tmp: Path, trials: int, cli_trials: int, seed: int) -> 
     finally:
         server.stop()
     both = exactly_once.merge(eng, cli)
-    sec.add("trials (engine + CLI subprocess)", f"{eng.total:,} + {cli.total:,} = {both.total:,}")
+    sec.add("trials (engine + CLI)", f"{eng.total:,} + {cli.total:,} = {both.total:,}")
     for kind, count in sorted(both.trials.items()):
         sec.add(f"trials: {kind}", count)
     sec.add("extensions applied (exactly once)", both.applied)

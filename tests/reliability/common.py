@@ -1,5 +1,6 @@
-"""Shared pieces of the reliability campaign: hermetic environments, the fake credentials,
-running the `turktui` CLI as a subprocess, and a small figures table.
+"""Shared pieces of the reliability campaign: the fake credentials, a hermetic process for
+the campaign, a static JSON responder and a small figures table. Commands run through
+tests/runcli.py (`cli_environment(home, **FAKE_KEYS)`, `run_cli`, `run_process`).
 
 Everything here works both inside pytest (where tests/conftest.py already made HOME/XDG
 hermetic) and from `python -m tests.reliability.campaign` (which calls `hermetic()`).
@@ -10,8 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -20,52 +19,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from tests.runcli import Ran, cli_environment
+
 #: Recognisable fake credentials: they must never show up in any file or output.
 FAKE_KEY_ID = "AKIAFAKEKEYTURKTUI99"
 FAKE_SECRET = "turktuiFAKEsecretDoNotLeak0000000000000000"
+FAKE_KEYS = {"AWS_ACCESS_KEY_ID": FAKE_KEY_ID, "AWS_SECRET_ACCESS_KEY": FAKE_SECRET}
 OP_EXTEND = "CreateAdditionalAssignmentsForHIT"
 REPO_ROOT = str(Path(__file__).resolve().parents[2])
 
 
-def cli_env(home: Path, *, keys: bool = True, **extra: str) -> dict[str, str]:
-    """A subprocess environment with every per-user path under `home` and no real AWS."""
-    from tests.conftest import subprocess_env
-
-    env = subprocess_env(home, PYTHONPATH=REPO_ROOT)
-    if keys:
-        env.update(AWS_ACCESS_KEY_ID=FAKE_KEY_ID, AWS_SECRET_ACCESS_KEY=FAKE_SECRET)
-    env.update(extra)
-    return env
-
-
-def history_path(home: Path) -> Path:
-    return home / "data" / "turktui" / "history.sqlite3"
-
-
-def write_config(home: Path, text: str) -> None:
-    path = home / "config" / "turktui" / "config.toml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
-def turktui_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "turktui", *args]
-
-
-def run_cli(
-    env: dict[str, str], *args: str, timeout: float = 60, extra: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        turktui_cmd(*args),
-        env={**env, **(extra or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
-
-
-def json_out(res: subprocess.CompletedProcess[str]) -> dict[str, Any] | None:
+def json_out(res: Ran) -> dict[str, Any] | None:
     try:
         data = json.loads(res.stdout)
     except ValueError:
@@ -83,7 +47,7 @@ def hermetic() -> Iterator[Path]:
         for key in list(os.environ):
             if key.startswith(("AWS_", "TURKTUI_", "XDG_")):
                 del os.environ[key]
-        os.environ.update(cli_env(home, keys=False))
+        os.environ.update(cli_environment(home, keys=False))
         try:
             yield Path(tmp)
         finally:

@@ -13,13 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.reliability.common import (
-    StaticResponder,
-    cli_env,
-    closed_port,
-    run_cli,
-    write_config,
-)
+from tests.reliability.common import FAKE_KEYS, StaticResponder, closed_port
+from tests.runcli import Ran, cli_environment, run_cli, run_process, write_config
 from tests.seams import crash_after_send
 
 INVALID_TOKEN = (
@@ -69,7 +64,9 @@ class EnvReport:
         return out
 
 
-def judge(name: str, res: subprocess.CompletedProcess[str], want_rc: int | None = None) -> Case:
+def judge(
+    name: str, res: Ran | subprocess.CompletedProcess[str], want_rc: int | None = None
+) -> Case:
     lines = [line for line in res.stderr.splitlines() if line.strip()]
     why = ""
     if res.returncode == 0:
@@ -96,8 +93,8 @@ def cli_cases(
 ) -> EnvReport:
     report = EnvReport()
     home = workdir / "home"
-    keys = cli_env(home)
-    nokeys = cli_env(home, keys=False)
+    keys = cli_environment(home, **FAKE_KEYS)
+    nokeys = cli_environment(home, keys=False)
     dead = f"http://127.0.0.1:{closed_port()}"
     nowhere = "http://no-such-host.invalid"  # a name that never resolves
     bad_token = StaticResponder({}, default=INVALID_TOKEN).start()
@@ -158,7 +155,7 @@ def cli_cases(
                 report.cases.append(judge(name, run_cli(env, *args), rc))
         if "resolve" in groups:
             # An unsettled record (the CLI was killed after sending), then resolve can't reach.
-            crashed = run_cli(
+            crashed = run_process(
                 keys,
                 "extend",
                 hit_id,
@@ -203,7 +200,7 @@ def cli_cases(
             # Broken config file: every command, and the app itself, refuse with one line.
             broken = workdir / "broken"
             write_config(broken, "profile = [\n")
-            benv = cli_env(broken)
+            benv = cli_environment(broken, **FAKE_KEYS)
             for name, args in (
                 ("broken config: extend", ["extend", hit_id, "1", "--yes"]),
                 ("broken config: history", ["history"]),
@@ -214,13 +211,15 @@ def cli_cases(
             wrong = workdir / "wrongtype"
             write_config(wrong, 'read_timeout = "soon"\n')
             report.cases.append(
-                judge("config with a wrong type: app", run_cli(cli_env(wrong), "--demo"), 2)
+                judge(
+                    "config with a wrong type: app",
+                    run_cli(cli_environment(wrong, **FAKE_KEYS), "--demo"),
+                    2,
+                )
             )
         if "home" in groups:
             # No HOME, no XDG, no passwd entry.
-            bare = {
-                k: v for k, v in cli_env(home).items() if k != "HOME" and not k.startswith("XDG_")
-            }
+            bare = {k: v for k, v in keys.items() if k != "HOME" and not k.startswith("XDG_")}
             for name, args in (
                 (
                     "missing HOME: extend",
@@ -251,13 +250,18 @@ def cli_cases(
 
 async def _app_message(ctx: Any) -> str:
     """Start the app on `ctx`, wait for the first load to fail, return what it shows."""
-    from tests.reliability.hostile_data import _until
+    from tests.ui.helpers import wait_for
     from turktui.ui.app import TurkTuiApp
 
     app = TurkTuiApp(ctx)
     async with app.run_test(size=(120, 36)) as pilot:
         main = app.main_screen
-        await _until(pilot, lambda: main.generation > 0 and not main.is_loading, 30)
+        await wait_for(
+            pilot,
+            lambda: main.generation > 0 and not main.is_loading,
+            30,
+            what="the HIT list to load",
+        )
         panel = str(app.main_screen.query_one("#error-panel").render())
         return panel if main.load_error is not None else ""
 

@@ -1,8 +1,8 @@
 """Exactly-once under faults: randomized, seeded trials over the engine and the CLI.
 
 Each trial makes a fresh HIT, picks n within the rules and a fault, runs the engine (or
-`turktui extend` as a subprocess, possibly SIGKILLed), resolves until settled, and then
-checks the emulator against the history:
+`turktui extend`: in-process, or a child process that is SIGKILLed), resolves until settled,
+and then checks the emulator against the history:
 
 * MaxAssignments grew by exactly n or exactly 0 (never 2n: a *double extension*);
 * n only when the record says applied, 0 only when it says not applied (else *wrong record*);
@@ -17,7 +17,6 @@ import contextlib
 import itertools
 import random
 import signal
-import subprocess
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -26,13 +25,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tests.reliability.common import (
-    OP_EXTEND,
-    cli_env,
+from tests.reliability.common import FAKE_KEYS, OP_EXTEND, json_out
+from tests.runcli import (
+    cli_environment,
     history_path,
-    json_out,
     run_cli,
-    turktui_cmd,
+    run_process,
+    start_process,
     write_config,
 )
 from tests.seams import crash_after_send
@@ -348,24 +347,21 @@ def cli_trial(
     n = random_n(rng, max_before, created)
     balance_before = state.balance
     tally.trials[f"cli:{kind}"] += 1
-    env = cli_env(home)
+    env = cli_environment(home, **FAKE_KEYS)
     linger = _cli_faults(server, kind, rng)
     args = ["extend", hit_id, str(n), "--endpoint-url", server.url, "--yes", "--json"]
     killed = False
     if kind == "sigkill":
-        proc = subprocess.Popen(
-            turktui_cmd(*args),
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL,
-        )
+        proc = start_process(env, *args)
         time.sleep(rng.uniform(0.0, 1.6))  # start-up is ~0.6 s: before, during or after
         proc.send_signal(signal.SIGKILL)
-        killed = proc.wait(timeout=30) == -signal.SIGKILL
+        proc.communicate(timeout=30)
+        killed = proc.returncode == -signal.SIGKILL
     else:
-        extra = crash_after_send() if kind == "crash_after_send" else None
-        res = run_cli(env, *args, extra=extra)
+        if kind == "crash_after_send":  # the seam SIGKILLs a child process
+            res = run_process(env, *args, extra=crash_after_send())
+        else:
+            res = run_cli(env, *args)
         killed = res.returncode == -signal.SIGKILL
         data = json_out(res)
         if not killed and (data is None or "exit_code" not in data):
@@ -660,7 +656,7 @@ def _cli_home(work: Path, name: str) -> tuple[Path, dict[str, str]]:
     home = work / name
     home.mkdir(parents=True, exist_ok=True)
     write_config(home, f"read_timeout = {CLI_READ_TIMEOUT}\nconnect_timeout = 1\n")
-    return home, cli_env(home)
+    return home, cli_environment(home, **FAKE_KEYS)
 
 
 def trial_two_processes(
@@ -675,20 +671,10 @@ def trial_two_processes(
         server.faults.add(op=OP_EXTEND, latency=0.3, count=1)
     n = rng.randint(1, 5)
     args = ["extend", hit_id, str(n), "--endpoint-url", server.url, "--yes", "--json"]
-    procs = [
-        subprocess.Popen(
-            turktui_cmd(*args),
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    codes = [p.wait(timeout=90) for p in procs]
+    procs = [start_process(env, *args) for _ in range(2)]
     for p in procs:
-        p.communicate(timeout=30)
+        p.communicate(timeout=90)
+    codes = [p.returncode for p in procs]
     server.faults.clear()
     tally.refused_second += codes.count(3)
     run_cli(env, "resolve", "--yes", "--json", "--endpoint-url", server.url)
@@ -710,25 +696,19 @@ def trial_resolve_vs_batch(
     ids = home / "ids.txt"
     ids.write_text("\n".join(hits) + "\n", encoding="utf-8")
     server.faults.add(op=OP_EXTEND, latency=0.15)
-    batch = subprocess.Popen(
-        turktui_cmd(
-            "extend",
-            "--from-file",
-            str(ids),
-            "--add",
-            "1",
-            "--workers",
-            "1",
-            "--endpoint-url",
-            server.url,
-            "--yes",
-            "--json",
-        ),
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
+    batch = start_process(
+        env,
+        "extend",
+        "--from-file",
+        str(ids),
+        "--add",
+        "1",
+        "--workers",
+        "1",
+        "--endpoint-url",
+        server.url,
+        "--yes",
+        "--json",
     )
     deadline = time.monotonic() + 30
     path = history_path(home)
@@ -783,17 +763,7 @@ def trial_overlap_topup(
         "--yes",
         "--json",
     ]
-    procs = [
-        subprocess.Popen(
-            turktui_cmd(*args),
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-        )
-        for _ in range(2)
-    ]
+    procs = [start_process(env, *args) for _ in range(2)]
     for p in procs:
         p.communicate(timeout=120)
     tally.refused_second += sum(p.returncode == 3 for p in procs)

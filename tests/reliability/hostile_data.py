@@ -145,9 +145,6 @@ def _scan(app: Any, report: RenderReport, name: str) -> str:
     return text
 
 
-_until = wait_for  # the one wait helper (tests/ui/helpers.py), under the name callers import
-
-
 def make_ctx(
     url: str, tmp: Path, *, credentials: tuple[str, str] | None = None, read_timeout: float = 5.0
 ) -> Any:
@@ -187,15 +184,19 @@ async def drive_app(
     app = TurkTuiApp(ctx)
     async with app.run_test(size=(140, 45)) as pilot:
         main = app.main_screen
-        await _until(pilot, lambda: main.generation > 0 and not main.is_loading)
+        await wait_for(
+            pilot, lambda: main.generation > 0 and not main.is_loading, what="the HIT list to load"
+        )
         _scan(app, report, "table")
         for index, _ in enumerate(hit_ids):
             await pilot.press("home" if index == 0 else "down")
             await pilot.press("enter")
-            await _until(pilot, lambda: isinstance(app.screen, DetailScreen))
+            await wait_for(
+                pilot, lambda: isinstance(app.screen, DetailScreen), what="the detail screen"
+            )
             _scan(app, report, f"detail {index}")
             await pilot.press("escape")
-            await _until(pilot, lambda: app.screen is main)
+            await wait_for(pilot, lambda: app.screen is main, what="the main screen")
             await pilot.press("e")
             await pilot.pause()
             if isinstance(app.screen, ExtendScreen):
@@ -204,21 +205,25 @@ async def drive_app(
                 _scan(app, report, f"dialog {index}")
                 if app.screen.can_submit and not report.extended:
                     await pilot.press("enter")
-                    await _until(pilot, lambda: ctx.state.last_outcome is not None)
+                    await wait_for(
+                        pilot, lambda: ctx.state.last_outcome is not None, what="the outcome"
+                    )
                     report.extended = True
                 else:
                     await pilot.press("escape")
-                await _until(pilot, lambda: app.screen is main)
+                await wait_for(pilot, lambda: app.screen is main, what="the main screen")
         _scan(app, report, "table after")
         await pilot.press("h")
         await wait_for(
-            pilot, lambda: isinstance(app.screen, HistoryScreen) and not app.screen.reading
+            pilot,
+            lambda: isinstance(app.screen, HistoryScreen) and not app.screen.reading,
+            what="the history to be read",
         )
         await pilot.pause()
         _scan(app, report, "history")
         if app.screen.total:
             await pilot.press("enter")
-            await _until(pilot, lambda: isinstance(app.screen, RecordScreen))
+            await wait_for(pilot, lambda: isinstance(app.screen, RecordScreen), what="the record")
             _scan(app, report, "record")
         if screenshot is not None:
             screenshot.write_text(app.export_screenshot(), encoding="utf-8")

@@ -13,17 +13,23 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.hostile.common import default_sigint
 from tests.hostile.pty import Session
 from tests.hostile.servers import HostileServer, hit_json, html_answer, json_answer, trickle
-from tests.reliability.common import cli_env
+from tests.reliability.common import FAKE_KEYS
+from tests.runcli import (
+    cli_environment,
+    history_path,
+    run_cli,
+    run_process,
+    start_process,
+    write_config,
+)
 
 CREATE = "CreateAdditionalAssignmentsForHIT"
 #: A case may take this long past its own deadline before it counts as a hang.
@@ -51,7 +57,7 @@ class WorldReport:
 def _records(home: Path) -> list[Any]:
     from turktui.adapters.history import open_history
 
-    path = home / "data" / "turktui" / "history.sqlite3"
+    path = history_path(home)
     if not path.exists():
         return []
     store = open_history(path)
@@ -96,28 +102,20 @@ def trickling(
         home = workdir / f"trickle{i}"
         op = "GetHIT" if i % 3 == 0 else CREATE
         deadline = rng.choice(deadlines)
-        config = home / "config" / "turktui" / "config.toml"
-        config.parent.mkdir(parents=True, exist_ok=True)
-        config.write_text(f"request_deadline = {deadline}\n")
+        write_config(home, f"request_deadline = {deadline}\n")
         stop = threading.Event()
         with HostileServer(_responder(op, stop, rng.choice([0.1, 0.4, 1.0]))) as server:
             t0 = time.monotonic()
             try:
-                result = subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "turktui",
-                        "extend",
-                        f"TRICKLE{i}",
-                        "1",
-                        "--json",
-                        "--endpoint-url",
-                        server.url,
-                    ],
-                    env=cli_env(home),
-                    capture_output=True,
-                    text=True,
+                # A child process: a hang shows as no exit (the campaign has no pytest-timeout).
+                result = run_process(
+                    cli_environment(home, **FAKE_KEYS),
+                    "extend",
+                    f"TRICKLE{i}",
+                    "1",
+                    "--json",
+                    "--endpoint-url",
+                    server.url,
                     timeout=deadline * 3 + SLACK + 30,
                 )
             except subprocess.TimeoutExpired:
@@ -197,25 +195,13 @@ def signals_cli(workdir: Path, report: WorldReport, cases: int) -> None:
         home = workdir / f"signal{i}"
         stop = threading.Event()
         with HostileServer(_responder(CREATE, stop, 0.5)) as server:
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "turktui",
-                    "extend",
-                    f"SIG{i}",
-                    "1",
-                    "--endpoint-url",
-                    server.url,
-                ],
-                env=cli_env(home),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                # As from an interactive shell: a campaign started in the background would
-                # hand its SIGINT-ignored disposition down, and turktui rightly keeps it.
-                preexec_fn=default_sigint,
+            proc = start_process(
+                cli_environment(home, **FAKE_KEYS),
+                "extend",
+                f"SIG{i}",
+                "1",
+                "--endpoint-url",
+                server.url,
             )
             try:
                 t_end = time.monotonic() + 30
@@ -421,7 +407,7 @@ def damaged_records(workdir: Path, report: WorldReport, cases: int, rng: random.
     from turktui.adapters.history import open_history
 
     home = workdir / "damaged"
-    path = home / "data" / "turktui" / "history.sqlite3"
+    path = history_path(home)
     path.parent.mkdir(parents=True, exist_ok=True)
     store = open_history(path)
     for i in range(cases):
@@ -472,13 +458,7 @@ def damaged_records(workdir: Path, report: WorldReport, cases: int, rng: random.
         ["resolve", "--json", "--endpoint-url", "http://127.0.0.1:9"],
     ):
         t0 = time.monotonic()
-        result = subprocess.run(
-            [sys.executable, "-m", "turktui", *args],
-            env=cli_env(home),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        result = run_cli(cli_environment(home, **FAKE_KEYS), *args)
         report.count("damaged records: history/resolve commands", time.monotonic() - t0)
         if "Traceback" in result.stderr or result.returncode == 70:
             report.tracebacks.append(f"{args[0]}: exit {result.returncode} {result.stderr[-200:]}")

@@ -23,13 +23,12 @@ from typing import Any
 
 from tests.reliability.common import (
     FAKE_KEY_ID,
+    FAKE_KEYS,
     FAKE_SECRET,
     OP_EXTEND,
     REPO_ROOT,
-    cli_env,
-    history_path,
-    run_cli,
 )
+from tests.runcli import cli_environment, history_path, run_cli, run_process
 from tests.seams import crash_after_send
 from tests.ui.helpers import read_line
 
@@ -73,7 +72,7 @@ def secrets_check(workdir: Path, server: Any) -> SecretReport:
     environment; then grep everything turktui wrote."""
     report = SecretReport()
     home = workdir / "home"
-    env = cli_env(home)
+    env = cli_environment(home, **FAKE_KEYS)
     state = server.state
     hit_id = state.add_hit(MaxAssignments=4, Reward="0.10", Title="secrets")
     outputs: list[tuple[str, str]] = []
@@ -84,7 +83,8 @@ def secrets_check(workdir: Path, server: Any) -> SecretReport:
         ("extend refused", ["extend", hit_id, "50", "--yes", "--json"], None),
         ("history", ["history", "--json"], None),
     ):
-        res = run_cli(env, *args, "--endpoint-url", server.url, extra=extra)
+        run = run_process if extra else run_cli  # the crash seam lives in a child only
+        res = run(env, *args, "--endpoint-url", server.url, extra=extra)
         outputs.append((name, res.stdout + res.stderr))
     server.faults.add(op=OP_EXTEND, drop=1.0, count=1)
     res = run_cli(env, "extend", hit_id, "1", "--yes", "--json", "--endpoint-url", server.url)
@@ -265,7 +265,9 @@ def hangup_check(
         report.record_state = records[0].state.value if records else "(none)"
     if report.record_state not in ("sending", "unknown", "succeeded"):
         report.failures.append(f"the request in flight was recorded as {report.record_state}")
-    res = run_cli(cli_env(home), "resolve", "--yes", "--endpoint-url", server.url)
+    res = run_cli(
+        cli_environment(home, **FAKE_KEYS), "resolve", "--yes", "--endpoint-url", server.url
+    )
     with HistoryStore(history_path(home)) as history:
         records = [r for r in history.query(limit=50) if r.hit_id == hit_id]
         report.settled_state = records[0].state.value if records else "(none)"

@@ -12,8 +12,8 @@ import pytest
 
 from tests.reliability import durability
 from tests.reliability.common import OP_EXTEND
-from tests.reliability.hostile_data import _until, make_ctx
-from tests.ui.helpers import notifications
+from tests.reliability.hostile_data import make_ctx
+from tests.ui.helpers import notifications, wait_for
 from turktui.adapters.history import HistoryError, HistoryStore, OutcomeNotRecorded
 from turktui.adapters.mturk import MTurkService
 from turktui.domain.environment import Environment, EnvKind
@@ -107,15 +107,18 @@ async def test_app_starts_and_says_why(case: str, emu: EmulatorServer, tmp_path:
     app = TurkTuiApp(ctx)
     async with app.run_test(size=(120, 36)) as pilot:
         main = app.main_screen
-        await _until(pilot, lambda: main.generation > 0 and not main.is_loading)
+        await wait_for(
+            pilot, lambda: main.generation > 0 and not main.is_loading, what="the HIT list to load"
+        )
         assert main.load_error is None  # the HIT list does not depend on the history
-        await _until(pilot, lambda: app.selected_hit is not None)
+        await wait_for(pilot, lambda: app.selected_hit is not None, what="a HIT to be selected")
         await pilot.press("h")
         await pilot.pause()
         if case != "full":
-            await _until(
+            await wait_for(
                 pilot,
                 lambda: any("history unavailable" in n.message.lower() for n in notifications(app)),
+                what="the 'history unavailable' notice",
             )
         while app.screen is not main:
             await pilot.press("escape")
@@ -124,15 +127,18 @@ async def test_app_starts_and_says_why(case: str, emu: EmulatorServer, tmp_path:
             await pilot.press("down")
         await pilot.press("e")
         try:
-            await _until(pilot, lambda: isinstance(app.screen, ExtendScreen))
+            await wait_for(
+                pilot, lambda: isinstance(app.screen, ExtendScreen), what="the extend dialog"
+            )
             shown = len(notifications(app))  # only a note about this extension counts
             await pilot.press("1", "enter")
-            await _until(
+            await wait_for(
                 pilot,
                 lambda: any(
                     "not sent" in n.message.lower() or "unavailable" in n.message.lower()
                     for n in notifications(app)[shown:]
                 ),
+                what="a notice that nothing was sent",
             )
         finally:
             messages = " | ".join(n.message for n in notifications(app))

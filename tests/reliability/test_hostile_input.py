@@ -9,7 +9,8 @@ import pytest
 
 from tests.reliability import hostile_input
 from tests.reliability.common import OP_EXTEND
-from tests.reliability.hostile_data import _until, make_ctx
+from tests.reliability.hostile_data import make_ctx
+from tests.ui.helpers import wait_for
 from turktui.adapters.history import HistoryStore
 from turktui.emulator import EmulatorServer
 
@@ -74,7 +75,7 @@ async def test_the_real_dialog_only_submits_what_the_rules_allow(
     sent_before = emu.state.request_count(OP_EXTEND)
     accepted = 0
     async with app.run_test(size=(120, 36)) as pilot:
-        await _until(pilot, lambda: app.selected_hit is not None)
+        await wait_for(pilot, lambda: app.selected_hit is not None, what="a HIT to be selected")
         while app.selected_hit.hit_id != hit_id:
             await pilot.press("down")
         for text in HOSTILE_TYPING:
@@ -87,7 +88,9 @@ async def test_the_real_dialog_only_submits_what_the_rules_allow(
                 valid = False
             if not isinstance(app.screen, ExtendScreen):
                 await pilot.press("e")
-                await _until(pilot, lambda: isinstance(app.screen, ExtendScreen))
+                await wait_for(
+                    pilot, lambda: isinstance(app.screen, ExtendScreen), what="the extend dialog"
+                )
             dialog = app.screen
             dialog.query_one("#extend-count").value = text  # pasted, not typed key by key
             await pilot.pause()
@@ -98,10 +101,14 @@ async def test_the_real_dialog_only_submits_what_the_rules_allow(
                 assert app.screen is dialog  # still open: nothing submitted
                 continue
             accepted += 1
-            await _until(pilot, lambda: ctx.state.last_outcome is not None)
+            await wait_for(pilot, lambda: ctx.state.last_outcome is not None, what="the outcome")
             ctx.state.last_outcome = None
             before = hit.max_assignments
-            await _until(pilot, lambda b=before: app.selected_hit.max_assignments != b)
+            await wait_for(
+                pilot,
+                lambda b=before: app.selected_hit.max_assignments != b,
+                what="the HIT's new maximum",
+            )
     assert emu.state.request_count(OP_EXTEND) - sent_before == accepted
     # 2 → "8" refused (it would reach 10) → "1" → 3 → "7" refused → "6" → 9.
     assert accepted == 2 and emu.state.get_hit_raw(hit_id)["MaxAssignments"] == 9

@@ -99,13 +99,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if handler is None:
             from turktui.cli.run_app import run_app
 
-            install_hangup_handler()
+            disarm_hangup = install_hangup_handler()
             try:
                 return run_app(args)
             finally:
                 # Normally settled by the app itself before the event loop closes (see
                 # TurkTuiApp.run_async); this covers an app that ended another way.
                 settle_in_flight()
+                disarm_hangup()
         install_command_signals()
         return int(handler(args))
     except KeyboardInterrupt as exc:

@@ -9,6 +9,7 @@ import signal
 import stat
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 EXIT_OK = 0
@@ -227,24 +228,30 @@ def _detach_terminal(*, only_ttys: bool = False) -> None:
         pass
 
 
-def install_hangup_handler() -> None:
+def install_hangup_handler() -> Callable[[], None]:
     """The terminal went away (SSH dropped): end the app instead of leaving it running
     against a dead tty, but first let a request in flight record its outcome.
 
     Python's default for SIGHUP kills the process at once (the record then stays "sending"
     until resolve); Textual does not handle it.
+
+    Returns `disarm`, for when the app has ended (or never started): the watcher thread
+    leaves and SIGHUP is unblocked again, so nothing outlives the call that installed it.
     """
     if not hasattr(signal, "SIGHUP"):  # pragma: no cover - Windows
-        return
+        return lambda: None
 
     # No Python-level handler: those run only on the main thread, between bytecodes, and
     # the main thread may sit in the event loop's epoll with nothing to wake it, while the
     # kernel hands SIGHUP to another thread. Instead SIGHUP is blocked here, before any
     # thread exists (threads inherit the mask), and one thread takes it with sigwait().
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+    disarmed = threading.Event()
 
     def wait_for_hangup() -> None:
         signum = signal.sigwait({signal.SIGHUP})
+        if disarmed.is_set():  # woken by `disarm`, not by the terminal
+            return
         try:
             _detach_terminal()
             if not _wait_in_flight():
@@ -254,7 +261,18 @@ def install_hangup_handler() -> None:
         finally:  # whatever happens, the terminal is gone: no screen to restore
             os._exit(128 + signum)
 
-    threading.Thread(target=wait_for_hangup, name="hangup", daemon=True).start()
+    watcher = threading.Thread(target=wait_for_hangup, name="hangup", daemon=True)
+    watcher.start()
+
+    def disarm() -> None:
+        disarmed.set()
+        if watcher.ident is not None and watcher.is_alive():
+            signal.pthread_kill(watcher.ident, signal.SIGHUP)  # blocked there: sigwait takes it
+        watcher.join(timeout=1.0)
+        if signal.SIGHUP not in previous:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
+
+    return disarm
 
 
 def log_crash(exc: BaseException) -> str | None:
