@@ -12,6 +12,7 @@ from turktui import __version__
 from turktui.adapters.history import HistoryError
 from turktui.cli.lifecycle import (
     EXIT_INTERNAL,
+    EXIT_OK,
     EXIT_SIGNAL_BASE,
     EXIT_USAGE,
     install_command_signals,
@@ -20,6 +21,7 @@ from turktui.cli.lifecycle import (
     mark_in_flight_unknown,
     safe_output,
     settle_in_flight,
+    stdout_closed,
 )
 from turktui.cli.options import add_connection_options
 from turktui.domain.errors import TurkError
@@ -92,8 +94,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return cli_main(argv[1:])
     safe_output()
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    code: int | None = None
+    try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit:  # --help, --version, a usage error: printed, then flushed here
+            sys.stdout.flush()
+            raise
+        code = _dispatch(args)
+        sys.stdout.flush()  # a reader gone by now must not fail the interpreter's last flush
+    except BrokenPipeError:
+        # `turktui history | head`: the reader has what it wanted. Not an error: no message,
+        # no crash log; a command that finished keeps its own exit code.
+        stdout_closed()
+        return EXIT_OK if code is None else code
+    return code
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run the command (or the app) named by `args`; every ending becomes an exit code."""
     handler = getattr(args, "handler", None)
     try:
         if handler is None:
@@ -131,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HistoryError as exc:
         print(f"turktui: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        raise  # the reader of stdout went away: `main` ends quietly
     except Exception as exc:  # last resort: never a traceback in front of an operator
         where = log_crash(exc)
         print(f"turktui: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)

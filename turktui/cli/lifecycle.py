@@ -59,6 +59,22 @@ def safe_output() -> None:
                 reconfigure(errors="backslashreplace")
 
 
+def stdout_closed() -> None:
+    """The reader of stdout went away (`turktui history | head`). As Python's documentation
+    recommends (signal module, "Note on SIGPIPE"): point stdout at /dev/null, so what is still
+    buffered, and the interpreter's last flush, go nowhere instead of failing again."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+    except OSError:  # pragma: no cover - nothing better to do
+        return
+    try:
+        os.dup2(null, sys.stdout.fileno())
+    except (AttributeError, ValueError, OSError):  # not a file descriptor (tests, a wrapper)
+        sys.stdout = os.fdopen(null, "w")
+        return
+    os.close(null)
+
+
 def undrivable_terminal() -> str | None:
     """Why the app cannot run on this terminal (None: it can). Textual needs a TTY on both
     ends and cursor addressing; on TERM=dumb it would spin redrawing, ignoring keys."""

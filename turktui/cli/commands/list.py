@@ -7,7 +7,6 @@ HITs are printed while later pages are still being fetched."""
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import io
 import json
@@ -195,10 +194,6 @@ def cmd_list(args: argparse.Namespace) -> int:
         if exc.hint:
             print(f"turktui: hint: {exc.hint}", file=sys.stderr)
         return EXIT_SERVICE
-    except BrokenPipeError:  # `turktui list | head`: the reader has what it wanted
-        with contextlib.suppress(OSError):
-            sys.stdout = open(__import__("os").devnull, "w")  # noqa: SIM115
-        return EXIT_OK
     finally:
         conn.close()
     if not (args.json or args.json_array or args.csv):
