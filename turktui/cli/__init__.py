@@ -11,10 +11,6 @@ from collections.abc import Sequence
 from turktui import __version__
 from turktui.adapters.history import HistoryError
 from turktui.cli.lifecycle import (
-    EXIT_INTERNAL,
-    EXIT_OK,
-    EXIT_SIGNAL_BASE,
-    EXIT_USAGE,
     install_command_signals,
     install_hangup_handler,
     log_crash,
@@ -24,7 +20,15 @@ from turktui.cli.lifecycle import (
     stdout_closed,
 )
 from turktui.cli.options import add_connection_options
+from turktui.cli.output import history_exit_code
 from turktui.domain.errors import TurkError
+from turktui.pipeline.policy import (
+    EXIT_CODES,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_SIGNAL_BASE,
+    error_exit_code,
+)
 
 DESCRIPTION = """\
 Watch your Amazon Mechanical Turk HITs and add assignments to them safely.
@@ -35,7 +39,8 @@ seeded MTurk-compatible service.
 """
 
 
-EPILOG = """\
+EPILOG = (
+    """\
 commands:
   turktui                      open the app (see the options above)
   turktui emulator             serve the MTurk-compatible service for other tools
@@ -50,7 +55,10 @@ Run `turktui COMMAND --help` for a command's options.
 
 Every command and the app end on SIGTERM, SIGINT (Ctrl-C) and SIGHUP with exit code
 128 + the signal (143, 130, 129); a request in flight is recorded as unknown for resolve.
+
 """
+    + EXIT_CODES
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,10 +154,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"turktui: error: {exc.message}", file=sys.stderr)
         if exc.hint:
             print(f"turktui: hint: {exc.hint}", file=sys.stderr)
-        return EXIT_USAGE
+        return error_exit_code(exc)
     except HistoryError as exc:
         print(f"turktui: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return history_exit_code(exc)
     except BrokenPipeError:
         raise  # the reader of stdout went away: `main` ends quietly
     except Exception as exc:  # last resort: never a traceback in front of an operator

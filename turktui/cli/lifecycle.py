@@ -11,12 +11,8 @@ import sys
 import threading
 from typing import Any
 
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_INTERNAL = 70  # EX_SOFTWARE
-#: Ended by a signal: 128 + the signal's number (SIGHUP 129, SIGINT 130, SIGTERM 143), the
-#: shell's convention. Requests in flight that could not finish are recorded as "unknown".
-EXIT_SIGNAL_BASE = 128
+from turktui.pipeline.policy import EXIT_OK, EXIT_UNKNOWN
+
 #: Terminals Textual cannot drive (no cursor addressing): the app refuses to start.
 UNDRIVABLE_TERMS = frozenset({"dumb", "unknown", "emacs", "cons25"})
 #: How long a hung-up (or quitting) app waits for requests in flight to record their outcome.
@@ -170,7 +166,7 @@ def settle_and_leave(code: int, history: Any = None) -> None:
     with contextlib.suppress(Exception):
         sys.stdout.flush()
         sys.stderr.flush()
-    os._exit(code or (5 if marked or stuck else 0))
+    os._exit(code or (EXIT_UNKNOWN if marked or stuck else EXIT_OK))
 
 
 def _drain_executor(timeout: float) -> bool:

@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any
 
-from turktui.adapters.history import HistoryError, OutcomeNotRecorded
+from turktui.adapters.history import HistoryBusy, HistoryError, OutcomeNotRecorded
 from turktui.domain.environment import EnvKind
 from turktui.domain.errors import (
     AccessDenied,
@@ -25,7 +25,14 @@ from turktui.domain.records import State
 from turktui.domain.text import one_line, redact, redact_obj
 from turktui.domain.timefmt import iso
 from turktui.pipeline.engine import Engine, Outcome, Plan, PlanRefused
-from turktui.pipeline.policy import EXIT_OK, EXIT_REFUSED, EXIT_SERVICE, EXIT_UNKNOWN
+from turktui.pipeline.policy import (
+    EXIT_BUSY,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_SERVICE,
+    EXIT_UNKNOWN,
+    EXIT_USAGE,
+)
 
 
 class Out:
@@ -54,6 +61,18 @@ class Out:
         else:
             emit(message, sys.stdout if code == EXIT_OK else sys.stderr)
         return code
+
+    def history_failure(
+        self, exc: HistoryError, payload: dict[str, Any], default: int = EXIT_USAGE
+    ) -> int:
+        """The history cannot be used: one line, exit 7 when another process holds its lock
+        (`history_exit_code`), else `default` (2 at open, 4 before sending)."""
+        return self.result(history_exit_code(exc, default), payload, f"turktui: {safe(exc)}")
+
+
+def history_exit_code(exc: BaseException, default: int = EXIT_USAGE) -> int:
+    """7 (`EXIT_BUSY`) when another process held the history's write lock too long."""
+    return EXIT_BUSY if isinstance(exc, HistoryBusy) else default
 
 
 def emit(text: str, stream: Any) -> None:
@@ -216,5 +235,7 @@ class PerHit:
                 record_id=exc.record_id,
             )
         except HistoryError as exc:
-            self.done(hit_id, EXIT_SERVICE, "failed", f"not sent: {safe(exc)}")
+            self.done(
+                hit_id, history_exit_code(exc, EXIT_SERVICE), "failed", f"not sent: {safe(exc)}"
+            )
         return None

@@ -7,6 +7,7 @@ import argparse
 
 from turktui.cli.commands import expire, extend, history, resolve
 from turktui.cli.commands import list as list_command
+from turktui.pipeline.policy import EXIT_CODES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,7 +17,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="serve the MTurk-compatible service (run `turktui emulator --help`)",
         add_help=False,
     )
-    paths = sub.add_parser("paths", help="print where config, history and logs live")
+    paths = sub.add_parser(
+        "paths",
+        help="print where config, history and logs live",
+        description="Print where the config file, the histories and the logs live.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     paths.set_defaults(handler=cmd_paths)
     extend.register(sub)
     expire.register(sub)

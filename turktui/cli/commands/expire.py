@@ -22,6 +22,7 @@ from turktui.pipeline.policy import (
     EXIT_UNKNOWN,
     EXIT_USAGE,
     record_exit_code,
+    worst,
 )
 
 EXPIRE_EPILOG = (
@@ -35,9 +36,6 @@ matter; a retry sends the same time, which MTurk treats as the same request. A H
 already expired is left alone (nothing sent). With several HITs the worst outcome wins.
 """
 )
-
-#: worst outcome wins: conflict over unknown over service error over refused over ok.
-_SEVERITY = {0: 0, 3: 1, 4: 2, 5: 3, 6: 4, 2: 5, 1: 5}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,10 +51,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     add_connection_options(parser, suppress=True)
     parser.set_defaults(handler=cmd_expire)
-
-
-def worst(codes: list[int]) -> int:
-    return max(codes, key=lambda c: _SEVERITY.get(c, 5)) if codes else EXIT_OK
 
 
 def cmd_expire(args: argparse.Namespace) -> int:
@@ -82,7 +76,7 @@ def cmd_expire(args: argparse.Namespace) -> int:
         try:
             history = open_history_of(conn)
         except HistoryError as exc:
-            return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: {exc}")
+            return out.history_failure(exc, {"state": "usage"})
         try:
             engine = Engine(service, history, env)
             plans = []

@@ -10,7 +10,7 @@ from typing import Any
 from turktui.cli.commands import extend_bulk
 from turktui.cli.commands.extend_bulk import BULK_EPILOG, add_bulk_options
 from turktui.cli.options import add_connection_options
-from turktui.cli.output import Out, record_line, safe
+from turktui.cli.output import Out, history_exit_code, record_line, safe
 from turktui.cli.prompts import confirm_expire, confirm_spend
 from turktui.cli.session import (
     open_connection,
@@ -211,7 +211,7 @@ def cmd_extend(args: argparse.Namespace) -> int:
         try:
             history = open_history_of(conn)
         except HistoryError as exc:
-            return out.result(EXIT_USAGE, {**base, "state": "usage"}, f"turktui: {exc}")
+            return out.history_failure(exc, {**base, "state": "usage"})
         try:
             engine = Engine(service, history, env)
             expire_at = (
@@ -310,7 +310,9 @@ def cmd_extend(args: argparse.Namespace) -> int:
                 )
             except HistoryError as exc:  # before sending: nothing was sent
                 return out.result(
-                    EXIT_SERVICE, {**base, "state": "failed"}, f"turktui: not sent: {safe(exc)}"
+                    history_exit_code(exc, EXIT_SERVICE),
+                    {**base, "state": "failed"},
+                    f"turktui: not sent: {safe(exc)}",
                 )
         finally:
             history.close()

@@ -14,6 +14,7 @@ totals (unless --yes). Every member is recorded (one token each) before anything
 from __future__ import annotations
 
 import argparse
+import signal
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from turktui.cli.output import Out, PerHit, StopCommand, safe
+from turktui.cli.output import Out, PerHit, StopCommand, history_exit_code, safe
 from turktui.cli.prompts import confirm_spend
 from turktui.cli.session import (
     open_connection,
@@ -33,6 +34,7 @@ from turktui.domain.rules import add_time
 from turktui.pipeline.policy import (
     EXIT_REFUSED,
     EXIT_SERVICE,
+    EXIT_SIGNAL_BASE,
     EXIT_USAGE,
     batch_exit_code,
 )
@@ -162,10 +164,11 @@ def _fetch(service: Any, ids: Sequence[str], workers: int) -> tuple[list[Any], d
     return [h for h in hits if h is not None], missing
 
 
-def _run(runner: Any, fn: Any, out: Out) -> Any:
+def _run(runner: Any, fn: Any, out: Out) -> tuple[Any, int | None]:
     """Run a batch in a thread so Ctrl-C cancels what has not started (and waits for what
-    is in flight to be recorded)."""
+    is in flight to be recorded): (the report, the signal that interrupted it or None)."""
     box: dict[str, Any] = {}
+    signum: int | None = None
     done = threading.Event()
 
     def target() -> None:
@@ -183,14 +186,26 @@ def _run(runner: Any, fn: Any, out: Out) -> Any:
     try:
         while not done.wait(0.2):
             pass
-    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP (turktui.cli.lifecycle.Interrupted)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP (lifecycle.Interrupted)
+        signum = getattr(exc, "signum", signal.SIGINT)
         out.info("turktui: cancelling: requests in flight finish and are recorded\u2026")
         runner.cancel()
         while not done.wait(0.2):  # a second signal leaves now (in flight → unknown)
             pass
     if "error" in box:
         raise box["error"]
-    return box["report"]
+    return box["report"], signum
+
+
+def _ending(report: Any, code: int, message: str, signum: int | None) -> tuple[int, str]:
+    """A batch's exit code and last line; interrupted, 128 + the signal (the exit-code
+    table), naming `turktui resolve` for what was left unknown."""
+    if signum is None:
+        return code, message
+    message += f"; interrupted ({signal.Signals(signum).name})"
+    if report.unknown:
+        message += f"; {report.unknown:,} unknown: run `turktui resolve` to settle them"
+    return EXIT_SIGNAL_BASE + signum, message
 
 
 def _member_printer(out: Out) -> Any:
@@ -365,7 +380,7 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
         try:
             history = open_history_of(conn)
         except HistoryError as exc:
-            return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: {exc}")
+            return out.history_failure(exc, {"state": "usage"})
         try:
             runner = BatchRunner(Engine(service, history, env), workers=args.workers)
 
@@ -379,12 +394,14 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
                 )
             except (PlanRefused, HistoryError) as exc:
                 return out.result(
-                    EXIT_REFUSED if isinstance(exc, PlanRefused) else EXIT_SERVICE,
+                    EXIT_REFUSED
+                    if isinstance(exc, PlanRefused)
+                    else history_exit_code(exc, EXIT_SERVICE),
                     {"state": "failed"},
                     f"turktui: not sent: {safe(exc)}",
                 )
             out.info(f"Recorded batch {bid} ({len(records):,} requests); sending\u2026")
-            report = _run(
+            report, signum = _run(
                 runner, lambda: runner.send(bid, records, member=_member_printer(out)), out
             )
         finally:
@@ -395,8 +412,9 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
         if refused_lines:
             message += f"; {refused_lines:,} refused before sending"
         if report.retryable:
-            message += f". Retry with `turktui extend --retry-batch {bid}`."
-        return out.result(code, _payload(report, preview), message)
+            message += f". Retry with `turktui extend --retry-batch {bid}`"
+        code, message = _ending(report, code, message, signum)
+        return out.result(code, _payload(report, preview), message + ".")
     finally:
         conn.close()
 
@@ -407,7 +425,7 @@ def _add_time_each(args: argparse.Namespace, out: Out, seconds: float) -> int:
     from turktui.adapters.history import HistoryError
     from turktui.domain.timefmt import iso
     from turktui.pipeline.engine import Engine
-    from turktui.pipeline.policy import EXIT_OK, EXIT_UNKNOWN, record_exit_code
+    from turktui.pipeline.policy import EXIT_OK, record_exit_code, worst
 
     ids = list(dict.fromkeys(args.hit_id or []))
     if args.from_file:
@@ -415,7 +433,6 @@ def _add_time_each(args: argparse.Namespace, out: Out, seconds: float) -> int:
             ids = list(dict.fromkeys(ids + read_ids(args.from_file)))
         except (OSError, UnicodeError) as exc:
             return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: --from-file: {safe(exc)}")
-    severity = {EXIT_OK: 0, EXIT_REFUSED: 1, EXIT_SERVICE: 2, EXIT_UNKNOWN: 3}
     per_hit = PerHit(out)
     results, codes, done = per_hit.results, per_hit.codes, per_hit.done
 
@@ -429,7 +446,7 @@ def _add_time_each(args: argparse.Namespace, out: Out, seconds: float) -> int:
         try:
             history = open_history_of(conn)
         except HistoryError as exc:
-            return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: {exc}")
+            return out.history_failure(exc, {"state": "usage"})
         try:
             engine = Engine(service, history, env)
             plans = []
@@ -478,7 +495,7 @@ def _add_time_each(args: argparse.Namespace, out: Out, seconds: float) -> int:
             history.close()
     finally:
         conn.close()
-    code = max(codes, key=lambda c: severity.get(c, 4)) if codes else EXIT_OK
+    code = worst(codes)
     ok = sum(1 for c in codes if c == EXIT_OK)
     return out.result(code, {"results": results}, f"turktui: time added to {ok} of {len(ids)} HITs")
 
@@ -510,7 +527,7 @@ def _retry(args: argparse.Namespace, out: Out) -> int:
         try:
             history = open_history_of(conn)
         except HistoryError as exc:
-            return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: {exc}")
+            return out.history_failure(exc, {"state": "usage"})
         try:
             bid = args.retry_batch
             members = history.batch_records(bid)
@@ -531,11 +548,14 @@ def _retry(args: argparse.Namespace, out: Out) -> int:
             )
             if declined is not None:
                 return out.result(declined.code, {"state": declined.state}, declined.message)
-            report = _run(runner, lambda: runner.retry(bid, member=_member_printer(out)), out)
+            report, signum = _run(
+                runner, lambda: runner.retry(bid, member=_member_printer(out)), out
+            )
         finally:
             history.close()
-        return out.result(
-            batch_exit_code(report, 0), _payload(report), f"Batch {safe(bid)}: {report.summary()}"
+        code, message = _ending(
+            report, batch_exit_code(report, 0), f"Batch {safe(bid)}: {report.summary()}", signum
         )
+        return out.result(code, _payload(report), message)
     finally:
         conn.close()

@@ -11,6 +11,7 @@ from turktui.cli.session import (
     history_scope,
 )
 from turktui.pipeline.policy import (
+    EXIT_CODES,
     EXIT_OK,
     EXIT_USAGE,
 )
@@ -23,11 +24,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     history = sub.add_parser(
         "history",
         help="list recorded requests (newest first)",
-        description="List recorded extension requests, newest first.",
+        description="List recorded requests (extensions, time, expirations), newest first.",
+        epilog=EXIT_CODES,
         formatter_class=fmt,
     )
     history.add_argument("--json", action="store_true", help="print one JSON object")
-    history.add_argument("--limit", metavar="N", type=positive_int, default=20)
+    history.add_argument(
+        "--limit",
+        metavar="N",
+        type=positive_int,
+        default=20,
+        help="show the N newest matching records (default 20; 1-1000000); the total is "
+        "printed after them",
+    )
     history.add_argument("--filter", metavar="TEXT", help="only records mentioning TEXT")
     history.add_argument(
         "--unsettled", action="store_true", help="only planned/sending/unknown records"
@@ -62,7 +71,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     try:
         history = open_history(where)
     except HistoryError as exc:
-        return out.result(EXIT_USAGE, {"records": []}, f"turktui: {exc}")
+        return out.history_failure(exc, {"records": []})
     try:
         states = UNSETTLED if args.unsettled else None
         scope = {"text": args.filter, "states": states, "env_kind": env_kind, "endpoint": endpoint}
@@ -101,7 +110,7 @@ def cmd_history_batch(args: argparse.Namespace) -> int:
     try:
         history = open_history(history_file(args, paths))
     except HistoryError as exc:
-        return out.result(EXIT_USAGE, {"records": []}, f"turktui: {exc}")
+        return out.history_failure(exc, {"records": []})
     try:
         members = history.batch_records(args.batch)
         if args.json:

@@ -19,7 +19,7 @@ from turktui.cli.options import add_connection_options
 from turktui.cli.output import safe
 from turktui.domain.models import Hit
 from turktui.domain.rules import extension_range
-from turktui.pipeline.policy import EXIT_OK, EXIT_SERVICE, EXIT_USAGE
+from turktui.pipeline.policy import EXIT_CODES, EXIT_OK, EXIT_USAGE, error_exit_code
 
 #: The fields of one HIT in --json/--csv, in order (MTurk's names where MTurk has one).
 FIELDS = (
@@ -42,7 +42,8 @@ FIELDS = (
     "Problem",
 )
 
-LIST_EPILOG = """\
+LIST_EPILOG = (
+    """\
 output:
   (default)      one aligned line per HIT
   --json         JSON Lines: one object per HIT, one per line (streamed)
@@ -56,9 +57,9 @@ Expired (bool), Extendable (bool: CreateAdditionalAssignmentsForHIT may add to i
 (how many at most), HITTypeId, HITGroupId, RequesterAnnotation, Problem ("" or why
 turktui could not read the HIT).
 
-exit codes: 0 listed, 2 usage/configuration, 4 MTurk could not be reached or failed (the
-HITs already printed stay valid; the listing is incomplete).
 """
+    + EXIT_CODES
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -193,7 +194,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         )
         if exc.hint:
             print(f"turktui: hint: {exc.hint}", file=sys.stderr)
-        return EXIT_SERVICE
+        return error_exit_code(exc)
     finally:
         conn.close()
     if not (args.json or args.json_array or args.csv):

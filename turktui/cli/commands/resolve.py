@@ -22,7 +22,8 @@ from turktui.pipeline.policy import (
     resolve_exit_code,
 )
 
-RESOLVE_EPILOG = """\
+RESOLVE_EPILOG = (
+    """\
 Settles requests whose outcome is unknown (the app or a command was killed, the connection
 dropped). Each request is settled at the endpoint it was sent to, with the profile it was
 sent with (--endpoint-url/--production/--sandbox only narrow the list; --profile replaces
@@ -33,9 +34,8 @@ MaxAssignments with the values before/after recorded for the request. Production
 non-loopback custom) requests are confirmed one by one unless --yes. An endpoint that
 cannot be reached is named, with the exact command to retry, and the exit code is 5.
 
-""" + EXIT_CODES.replace(
-    "the assignments were added (or were already added by this token)",
-    "every unsettled request was settled",
+"""
+    + EXIT_CODES
 )
 
 
@@ -69,7 +69,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
         try:
             history = open_history_of(conn)
         except HistoryError as exc:
-            return out.result(EXIT_USAGE, {"records": []}, f"turktui: {exc}")
+            return out.history_failure(exc, {"records": []})
         try:
             return resolve_records(args, conn, history, history.unsettled(), out)
         finally:
@@ -159,7 +159,7 @@ def resolve_records(
         results += [o.record for o in report.outcomes]
     unknown = sum(r.still_unknown + len(r.skipped) for r in reports)
     settled = sum(r.settled for r in reports)
-    code = resolve_exit_code(unknown, results)
+    code = resolve_exit_code(unknown, results, sum(r.busy for r in reports))
     message = f"{settled} settled, {unknown} still unknown" if unknown else f"{settled} settled"
     payload = {
         "records": [record_to_json(r) for r in results],
@@ -231,7 +231,7 @@ def cmd_resolve_batch(args: argparse.Namespace) -> int:
         try:
             history = open_history_of(conn)
         except HistoryError as exc:
-            return out.result(EXIT_USAGE, {"records": []}, f"turktui: {exc}")
+            return out.history_failure(exc, {"records": []})
         try:
             members = history.batch_records(args.batch)
             if not members:
