@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
+import io
 import json
 import sys
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from turktui.adapters.history import HistoryBusy, HistoryError, OutcomeNotRecorded
@@ -22,7 +25,7 @@ from turktui.domain.errors import (
 )
 from turktui.domain.models import Hit
 from turktui.domain.records import State
-from turktui.domain.text import one_line, redact, redact_obj
+from turktui.domain.text import one_line, redact, redact_obj, sanitize_data
 from turktui.domain.timefmt import iso
 from turktui.pipeline.engine import Engine, Outcome, Plan, PlanRefused
 from turktui.pipeline.policy import (
@@ -49,7 +52,14 @@ class Out:
             emit(redact_text(text), sys.stdout)
 
     def info(self, text: str) -> None:
-        emit(redact_text(text), sys.stderr if self.as_json else sys.stdout)
+        emit(redact_text(text), self._info_stream())
+
+    def info_width(self) -> int | None:
+        """The width `info` lines may be cut to (None: not a terminal, never cut)."""
+        return terminal_width(self._info_stream())
+
+    def _info_stream(self) -> Any:
+        return sys.stderr if self.as_json else sys.stdout
 
     def result(self, code: int, payload: dict[str, Any], message: str) -> int:
 
@@ -89,6 +99,71 @@ def emit(text: str, stream: Any) -> None:
         print(text, file=stream, flush=True)
 
 
+#: A cell beginning with one of these is a formula to a spreadsheet: neutralised with a
+#: leading single quote (OWASP, "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """One value as a CSV cell: booleans `true`/`false`, None empty, text with its controls
+    made visible (TAB, LF and CR kept: quoted) and a would-be formula neutralised."""
+    if isinstance(value, bool):
+        return text_value(value)
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = sanitize_data(value)
+        if value.startswith(FORMULA_START):
+            return "'" + value
+    return value
+
+
+def csv_rows(stream: Any, fields: Sequence[str]) -> Callable[[Iterable[dict[str, Any]]], None]:
+    """The one CSV writer of every command: a header row now, then a function writing rows
+    (dicts; `csv_cell` values) and flushing. RFC 4180 line ends (CRLF), so a bare CR or LF
+    inside a cell is quoted and never splits a row."""
+    buffer = io.StringIO()
+    table = csv.DictWriter(buffer, fieldnames=list(fields), lineterminator="\r\n")
+
+    def write(rows: Iterable[dict[str, Any]]) -> None:
+        table.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
+        if buffer.tell():
+            stream.write(buffer.getvalue())
+            stream.flush()
+            buffer.seek(0)
+            buffer.truncate()
+
+    table.writeheader()
+    write(())
+    return write
+
+
+def text_value(value: object) -> str:
+    """A value in text output: booleans `true`/`false` (as in JSON and CSV), None `-`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "-" if value is None else safe(value)
+
+
+def terminal_width(stream: Any) -> int | None:
+    """The terminal's width when `stream` is one; None (nothing is cut) for a pipe or file."""
+    try:
+        if not stream.isatty():
+            return None
+    except (AttributeError, ValueError, OSError):
+        return None
+    import shutil
+
+    return shutil.get_terminal_size().columns
+
+
+def fit(text: str, width: int | None) -> str:
+    """`text` cut to `width` with an ellipsis (None: whole)."""
+    if width is None or len(text) <= width:
+        return text
+    return text[: max(0, width - 1)] + "\u2026"
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -118,11 +193,18 @@ def env_short(env_kind: str) -> str:
         return safe(env_kind)[:4].upper().ljust(4)
 
 
-def record_line(record: Any) -> str:
+#: The columns of `record_line`, for a listing's header row.
+RECORD_HEADER = (
+    f"{'#id':<7} {'created (UTC)':<23}  {'env':<4}  {'state':<20} {'change':<8} HIT id  title  "
+    "error"
+)
 
+
+def record_line(record: Any) -> str:
+    """One history record as a line; the title is cut (30 characters) only on a terminal."""
     title = safe(record.hit_title)
-    if len(title) > 30:
-        title = title[:29] + "\u2026"
+    if terminal_width(sys.stdout) is not None:
+        title = fit(title, 30)
     return (
         f"#{record.id:<6} {iso(record.created)}  {env_short(record.env_kind)}  "
         f"{record.state.label:<20} "

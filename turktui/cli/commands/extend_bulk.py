@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from turktui.cli.output import Out, PerHit, StopCommand, history_exit_code, safe
+from turktui.cli.output import Out, PerHit, StopCommand, fit, history_exit_code, safe
 from turktui.cli.prompts import confirm_spend
 from turktui.cli.session import (
     open_connection,
@@ -133,16 +133,16 @@ def _mode(args: argparse.Namespace) -> Any:
     return None
 
 
-def preview_lines(preview: Any, width: int = 110) -> list[str]:
-    """The preview as fixed-width lines (service text made safe)."""
-    out = [f"{'HIT id':<30} {'Max':>7}  {'Change':<24} {'Cost':>10}  Reason"]
+def preview_lines(preview: Any, width: int | None = None) -> list[str]:
+    """The preview as aligned lines (service text made safe); cut to `width` only on a
+    terminal (None: a pipe or a file gets every reason whole)."""
+    out = [fit(f"{'HIT id':<30} {'Max':>7}  {'Change':<24} {'Cost':>10}  Reason", width)]
     for line in preview.lines:
-        reason = safe(line.reason)
         text = (
-            f"{safe(line.hit.hit_id)[:30]:<30} {line.hit.max_assignments:>7,}  "
-            f"{line.change_text[:24]:<24} {line.cost_text:>10}  {reason}"
+            f"{safe(line.hit.hit_id):<30} {line.hit.max_assignments:>7,}  "
+            f"{safe(line.change_text):<24} {line.cost_text:>10}  {safe(line.reason)}"
         )
-        out.append(text[:width] + ("\u2026" if len(text) > width else ""))
+        out.append(fit(text, width))
     return out
 
 
@@ -346,7 +346,7 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
             for hid in ids
         ]
         preview = BulkPreview(mode, tuple(lines), balance, add_seconds)
-        for text in preview_lines(preview):
+        for text in preview_lines(preview, out.info_width()):
             out.info(text)
         out.info(
             f"{env.kind.banner}: {mode.describe()}"

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 
 from turktui.cli.options import add_connection_options
-from turktui.cli.output import Out, positive_int, record_line, redact_text, safe
+from turktui.cli.output import (
+    RECORD_HEADER,
+    Out,
+    positive_int,
+    record_line,
+    redact_text,
+    safe,
+)
 from turktui.cli.session import (
     history_file,
     history_scope,
@@ -84,6 +91,8 @@ def cmd_history(args: argparse.Namespace) -> int:
                 {"count": total, "file": str(where), "records": [record_to_json(r) for r in full]},
                 f"{len(records)} of {total} records",
             )
+        if records:
+            print(RECORD_HEADER)
         for record in records:
             print(redact_text(record_line(record)))
         scope_text = " ".join(x for x in (env_kind, endpoint) if x)
@@ -123,8 +132,10 @@ def cmd_history_batch(args: argparse.Namespace) -> int:
                 },
                 f"{len(members)} members",
             )
+        if members:
+            print(RECORD_HEADER)
         for record in members:
-            print(record_line(record))
+            print(redact_text(record_line(record)))
         states = history.batch_states(args.batch)
         summary = ", ".join(
             f"{n} {s.label}" for s, n in sorted(states.items(), key=lambda kv: kv[0].value)
