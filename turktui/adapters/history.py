@@ -1202,6 +1202,26 @@ class HistoryStore:
                 self._db.execute(f"SELECT count(*) FROM requests{where}", params).fetchone()[0]
             )
 
+    def unsettled_pages(self, page: int = 1000) -> Iterator[list[Record]]:
+        """Every unsettled record (as `unsettled` decides), oldest first, `page` at a time:
+        however many there are, each is reached and memory stays bounded. Keyset paging by
+        id (the order records were made): a page settled meanwhile does not shift the next."""
+        settled = [s.value for s in State if s.settled]
+        marks = ", ".join("?" for _ in settled)
+        after = 0
+        while True:
+            with self._reading():
+                rows = self._db.execute(
+                    f"SELECT {_COLUMNS} FROM requests WHERE state NOT IN ({marks}) AND id > ? "
+                    "ORDER BY id LIMIT ?",
+                    (*settled, after, page),
+                ).fetchall()
+            if not rows:
+                return
+            records = [self._row(r) for r in rows]
+            after = records[-1].id
+            yield records
+
     def unsettled(self) -> list[Record]:
         """Records that may need `resolve`: planned, sending or unknown, and any state this
         version does not know (a newer version's, or damage), oldest first."""
