@@ -64,3 +64,129 @@ def test_resolve_settles_every_page(
     assert ids == list(range(1, 26)) and data["message"] == "25 settled"
     again = run_cli(cli_env, "resolve", "--yes", "--endpoint-url", emulator.url)
     assert again.returncode == 0 and "Nothing to resolve" in again.stdout
+
+
+# -- the config file ----------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["/dev/zero", "fifo", "directory"])
+def test_a_config_that_is_not_a_regular_file_is_one_line(
+    kind: str, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Was: TURKTUI_CONFIG=/dev/zero ate memory; a FIFO hung the command."""
+    import os
+
+    where = {"/dev/zero": Path("/dev/zero"), "fifo": tmp_path / "fifo", "directory": tmp_path}
+    path = where[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+    ran = run_cli(cli_env, "history", extra={"TURKTUI_CONFIG": str(path)})
+    assert ran.returncode == 2
+    assert ran.stderr.strip() == f"turktui: error: config file {path} is not a regular file"
+
+
+def test_a_huge_config_and_too_many_demo_hits_are_refused(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    big = tmp_path / "big.toml"
+    big.write_text("# " + "x" * 2_000_000 + "\n")
+    ran = run_cli(cli_env, "history", extra={"TURKTUI_CONFIG": str(big)})
+    assert ran.returncode == 2 and "larger than 1,000,000 bytes" in ran.stderr
+    many = tmp_path / "many.toml"
+    many.write_text("demo_hits = 1000000000\n")  # was accepted: gigabytes for --demo
+    ran = run_cli(cli_env, "history", extra={"TURKTUI_CONFIG": str(many)})
+    assert ran.returncode == 2 and "demo_hits must be 0 to 100,000" in ran.stderr
+    assert run_cli(cli_env, "history", "--demo-hits", "100001").returncode == 2
+
+
+def test_a_config_saved_with_a_bom_and_crlf_is_read(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    config = tmp_path / "bom.toml"
+    config.write_bytes(b"\xef\xbb\xbfread_only = true\r\n")
+    ran = run_cli(
+        cli_env, "expire", "HIT", "--yes", "--demo", extra={"TURKTUI_CONFIG": str(config)}
+    )
+    assert ran.returncode == 2 and "read-only" in ran.stdout + ran.stderr
+
+
+# -- --from-file ---------------------------------------------------------------------------
+def test_from_file_accepts_bom_crlf_and_quotes(
+    cli_env: dict[str, str], emulator: Any, tmp_path: Path
+) -> None:
+    a, b, c = (emulator.state.add_hit(MaxAssignments=3) for _ in range(3))
+    ids = tmp_path / "ids.txt"
+    ids.write_bytes(f"\ufeff{a}\r\n\"{b}\"\r\n# a comment\r\n\r\n'{c}'  # the last\r\n".encode())
+    ran = run_cli(
+        cli_env,
+        "extend",
+        "--from-file",
+        str(ids),
+        "--add",
+        "1",
+        "--yes",
+        "--json",
+        "--endpoint-url",
+        emulator.url,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert sorted(m["hit_id"] for m in json.loads(ran.stdout)["members"]) == sorted([a, b, c])
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b"GOODHIT1\nGOODHIT2\nA,B\n", "line 3: not a HIT id: 'A,B'"),
+        (b'GOODHIT1\n"unbalanced\n', "line 2: not a HIT id"),
+        (b"\xff\xfe\x00", "codec can't decode"),
+    ],
+)
+def test_from_file_refuses_junk_naming_the_line(
+    content: bytes, says: str, cli_env: dict[str, str], emulator: Any, tmp_path: Path
+) -> None:
+    ids = tmp_path / "ids.txt"
+    ids.write_bytes(content)
+    sent = emulator.state.request_count("CreateAdditionalAssignmentsForHIT")
+    ran = run_cli(
+        cli_env,
+        "extend",
+        "--from-file",
+        str(ids),
+        "--add",
+        "1",
+        "--yes",
+        "--endpoint-url",
+        emulator.url,
+    )
+    assert ran.returncode == 2 and says in ran.stdout + ran.stderr, ran.stdout + ran.stderr
+    assert len((ran.stdout + ran.stderr).strip().splitlines()) == 1
+    assert emulator.state.request_count("CreateAdditionalAssignmentsForHIT") == sent
+
+
+def test_from_file_is_read_with_a_bound(cli_env: dict[str, str], emulator: Any) -> None:
+    ran = run_cli(
+        cli_env,
+        "extend",
+        "--from-file",
+        "/dev/zero",
+        "--add",
+        "1",
+        "--yes",
+        "--endpoint-url",
+        emulator.url,
+    )
+    assert ran.returncode == 2 and "larger than 10,000,000 bytes" in ran.stdout + ran.stderr
+
+
+# -- the request log ------------------------------------------------------------------------
+def test_the_request_log_never_writes_through_a_link(
+    cli_env: dict[str, str], emulator: Any, tmp_path: Path
+) -> None:
+    log_dir = Path(cli_env["XDG_STATE_HOME"]) / "turktui" / "log"
+    log_dir.mkdir(parents=True)
+    target = tmp_path / "someone-elses-file"
+    target.write_text("precious\n")
+    (log_dir / "requests.log").symlink_to(target)
+    hit = emulator.state.add_hit(MaxAssignments=3)
+    ran = run_cli(cli_env, "extend", hit, "1", "--endpoint-url", emulator.url)
+    assert ran.returncode == 0, ran.stderr
+    assert target.read_text() == "precious\n"
+    assert (log_dir / "requests.log").is_symlink()

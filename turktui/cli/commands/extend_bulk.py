@@ -14,13 +14,13 @@ totals (unless --yes). Every member is recorded (one token each) before anything
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from turktui.cli.output import Out, PerHit, StopCommand, fit, history_exit_code, safe
@@ -111,13 +111,30 @@ def _time_for_several(args: argparse.Namespace) -> bool:
     return len(ids) > 2 or not ids[1].strip().isdigit()
 
 
+#: The most a --from-file list may hold (about 300,000 HIT ids).
+FROM_FILE_MAX_BYTES = 10_000_000
+_HIT_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
 def read_ids(path: str) -> list[str]:
-    """HIT ids from a file: one per line; blank lines and `#` comments are ignored."""
+    """HIT ids from a file: one per line; blank lines and `#` comments are ignored. A BOM,
+    CRLF line ends and quotes around an id ("ID" or 'ID', as spreadsheets save them) are
+    accepted; anything else that is not a HIT id is refused naming its line (ValueError).
+    A pipe (`--from-file <(...)`) is read too, at most FROM_FILE_MAX_BYTES (OSError)."""
+    with open(path, "rb") as handle:
+        data = handle.read(FROM_FILE_MAX_BYTES + 1)
+    if len(data) > FROM_FILE_MAX_BYTES:
+        raise OSError(f"{path} is larger than {FROM_FILE_MAX_BYTES:,} bytes")
     ids = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(data.decode("utf-8-sig").splitlines(), 1):
         text = line.split("#", 1)[0].strip()
-        if text:
-            ids.append(text)
+        if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+            text = text[1:-1].strip()
+        if not text:
+            continue
+        if not _HIT_ID.fullmatch(text):
+            raise ValueError(f"{path}, line {number}: not a HIT id: {safe(text)[:60]!r}")
+        ids.append(text)
     return ids
 
 
@@ -306,7 +323,7 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
     if args.from_file:
         try:
             ids += read_ids(args.from_file)
-        except (OSError, UnicodeError) as exc:
+        except (OSError, ValueError) as exc:
             return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: --from-file: {safe(exc)}")
     ids = list(dict.fromkeys(ids))  # one intent per HIT, in the order given
     if not ids:
@@ -431,7 +448,7 @@ def _add_time_each(args: argparse.Namespace, out: Out, seconds: float) -> int:
     if args.from_file:
         try:
             ids = list(dict.fromkeys(ids + read_ids(args.from_file)))
-        except (OSError, UnicodeError) as exc:
+        except (OSError, ValueError) as exc:
             return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: --from-file: {safe(exc)}")
     per_hit = PerHit(out)
     results, codes, done = per_hit.results, per_hit.codes, per_hit.done
