@@ -118,3 +118,24 @@ def test_unknown_filter_values_are_refused_naming_the_allowed_ones(
 def test_status_is_accepted_in_any_case(cli_env: dict[str, str], emulator: Any) -> None:
     rows = _list(cli_env, emulator, "--json", "--status", "reviewable").stdout.splitlines()
     assert rows and {json.loads(r)["HITStatus"] for r in rows} == {"Reviewable"}
+
+
+def test_no_control_character_from_the_service_reaches_the_terminal(
+    cli_env: dict[str, str],
+) -> None:
+    """Was: a refusal's or a failure's message printed raw (ESC sequences acted on)."""
+    from tests.hostile.servers import HostileServer, json_answer
+
+    evil = "bad \x1b]0;owned\x07\x1b[2J\u202eevil"
+
+    def responder(op: str, request: dict[str, Any], handler: Any) -> Any:
+        if op == "ListHITs":
+            return json_answer({"__type": "ServiceFault", "Message": evil}, status=400)
+        return json_answer({"__type": "RequestError", "Message": evil}, status=400)
+
+    with HostileServer(responder) as server:
+        for args in (("list",), ("extend", "HOSTILE1", "1"), ("expire", "HOSTILE1", "--yes")):
+            ran = run_cli(cli_env, *args, "--endpoint-url", server.url)
+            seen = ran.stdout + ran.stderr
+            assert ran.returncode != 0 and "bad " in seen, seen
+            assert "\x1b" not in seen and "\x07" not in seen and "\u202e" not in seen, seen

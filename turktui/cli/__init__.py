@@ -20,7 +20,7 @@ from turktui.cli.lifecycle import (
     stdout_closed,
 )
 from turktui.cli.options import add_connection_options
-from turktui.cli.output import history_exit_code
+from turktui.cli.output import history_exit_code, safe
 from turktui.domain.errors import TurkError
 from turktui.pipeline.policy import (
     EXIT_CODES,
@@ -151,18 +151,18 @@ def _dispatch(args: argparse.Namespace) -> int:
             )
         return EXIT_SIGNAL_BASE + signum
     except TurkError as exc:
-        print(f"turktui: error: {exc.message}", file=sys.stderr)
+        print(f"turktui: error: {safe(exc.message)}", file=sys.stderr)
         if exc.hint:
-            print(f"turktui: hint: {exc.hint}", file=sys.stderr)
+            print(f"turktui: hint: {safe(exc.hint)}", file=sys.stderr)
         return error_exit_code(exc)
     except HistoryError as exc:
-        print(f"turktui: error: {exc}", file=sys.stderr)
+        print(f"turktui: error: {safe(exc)}", file=sys.stderr)
         return history_exit_code(exc)
     except BrokenPipeError:
         raise  # the reader of stdout went away: `main` ends quietly
     except Exception as exc:  # last resort: never a traceback in front of an operator
         where = log_crash(exc)
-        print(f"turktui: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"turktui: internal error: {type(exc).__name__}: {safe(exc)}", file=sys.stderr)
         if where:
             print(f"turktui: details were written to {where}", file=sys.stderr)
         return EXIT_INTERNAL

@@ -25,7 +25,7 @@ from turktui.domain.errors import (
 )
 from turktui.domain.models import Hit
 from turktui.domain.records import State
-from turktui.domain.text import one_line, redact, redact_obj, sanitize_data
+from turktui.domain.text import one_line, redact, redact_obj, sanitize, sanitize_data
 from turktui.domain.timefmt import iso
 from turktui.pipeline.engine import Engine, Outcome, Plan, PlanRefused
 from turktui.pipeline.policy import (
@@ -87,7 +87,9 @@ def history_exit_code(exc: BaseException, default: int = EXIT_USAGE) -> int:
 
 def emit(text: str, stream: Any) -> None:
     """Print `text`, degraded to what `stream` can encode; a closed pipe is not an error
-    worth failing a command whose change is already recorded."""
+    worth failing a command whose change is already recorded. No control character reaches
+    the terminal raw (a title or a service message with ESC shows it as ␛)."""
+    text = sanitize(text, keep_newlines=True)
     encoding = getattr(stream, "encoding", None) or "utf-8"
     try:
         text.encode(encoding)

@@ -205,11 +205,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     except TurkError as exc:
         writer([], True)
         print(
-            f"turktui: list: {exc.message} (after {count:,} HITs; the listing is incomplete)",
+            f"turktui: list: {safe(exc.message)} (after {count:,} HITs; the listing is incomplete)",
             file=sys.stderr,
         )
         if exc.hint:
-            print(f"turktui: hint: {exc.hint}", file=sys.stderr)
+            print(f"turktui: hint: {safe(exc.hint)}", file=sys.stderr)
         return error_exit_code(exc)
     finally:
         conn.close()
