@@ -65,8 +65,9 @@ _SIGNALS = ", ".join(
 EXIT_TABLE: tuple[ExitCode, ...] = (
     ExitCode(
         (EXIT_OK,),
-        "success: done as asked (the assignments were added, or already had been by this "
-        "token; the HITs expired; everything listed; every unsettled request settled)",
+        "success: everything asked was done (extend: added, or already added by this "
+        "token; expire: the HITs expired or had; list, history, paths: printed; resolve: "
+        "every unsettled request settled)",
         app=True,
     ),
     ExitCode(

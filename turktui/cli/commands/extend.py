@@ -49,7 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     extend = sub.add_parser(
         "extend",
         help="add assignments to a HIT (token-protected, recorded)",
-        description="Add N assignments to a HIT, safely.",
+        description="Add N assignments and/or time to a HIT, or to several HITs at once "
+        "(bulk), recorded and token-protected.",
         epilog=EXTEND_EPILOG,
         formatter_class=fmt,
     )

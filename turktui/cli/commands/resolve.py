@@ -99,6 +99,8 @@ class Ending:
     message: str
     settled: int = 0
     unknown: int = 0
+    #: nothing was left to settle (in this page, after the endpoint filter)
+    nothing: bool = False
 
     def result(self) -> tuple[int, dict[str, Any], str]:
         return self.code, self.payload, self.message
@@ -106,7 +108,7 @@ class Ending:
     @classmethod
     def merge(cls, endings: list[Ending]) -> Ending:
         """One ending for several pages of records: the worst code, every record."""
-        acted = [e for e in endings if e.payload.get("records")]
+        acted = [e for e in endings if not e.nothing]
         if len(acted) <= 1:
             return acted[0] if acted else cls(EXIT_OK, {"records": []}, "Nothing to resolve.")
         settled = sum(e.settled for e in acted)
@@ -144,7 +146,7 @@ def resolve_records(
     if explicit_endpoint(args):  # only the records made against the endpoint given
         records = [r for r in records if same_endpoint(r.endpoint, conn.env.endpoint_url)]
     if not records:
-        return Ending(EXIT_OK, {"records": []}, f"Nothing to resolve{label}.")
+        return Ending(EXIT_OK, {"records": []}, f"Nothing to resolve{label}.", nothing=True)
     if conn.env.read_only:
         return Ending(
             EXIT_USAGE,
