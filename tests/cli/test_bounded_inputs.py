@@ -109,24 +109,19 @@ def test_a_config_saved_with_a_bom_and_crlf_is_read(
 
 
 # -- --from-file ---------------------------------------------------------------------------
+def _extend_from(cli_env: dict[str, str], emulator: Any, path: str, *extra: str) -> Any:
+    """`turktui extend --from-file PATH --add 1 --yes EXTRA` against the emulator."""
+    args = ("extend", "--from-file", path, "--add", "1", "--yes", *extra)
+    return run_cli(cli_env, *args, "--endpoint-url", emulator.url)
+
+
 def test_from_file_accepts_bom_crlf_and_quotes(
     cli_env: dict[str, str], emulator: Any, tmp_path: Path
 ) -> None:
     a, b, c = (emulator.state.add_hit(MaxAssignments=3) for _ in range(3))
     ids = tmp_path / "ids.txt"
     ids.write_bytes(f"\ufeff{a}\r\n\"{b}\"\r\n# a comment\r\n\r\n'{c}'  # the last\r\n".encode())
-    ran = run_cli(
-        cli_env,
-        "extend",
-        "--from-file",
-        str(ids),
-        "--add",
-        "1",
-        "--yes",
-        "--json",
-        "--endpoint-url",
-        emulator.url,
-    )
+    ran = _extend_from(cli_env, emulator, str(ids), "--json")
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert sorted(m["hit_id"] for m in json.loads(ran.stdout)["members"]) == sorted([a, b, c])
 
@@ -145,34 +140,14 @@ def test_from_file_refuses_junk_naming_the_line(
     ids = tmp_path / "ids.txt"
     ids.write_bytes(content)
     sent = emulator.state.request_count("CreateAdditionalAssignmentsForHIT")
-    ran = run_cli(
-        cli_env,
-        "extend",
-        "--from-file",
-        str(ids),
-        "--add",
-        "1",
-        "--yes",
-        "--endpoint-url",
-        emulator.url,
-    )
+    ran = _extend_from(cli_env, emulator, str(ids))
     assert ran.returncode == 2 and says in ran.stdout + ran.stderr, ran.stdout + ran.stderr
     assert len((ran.stdout + ran.stderr).strip().splitlines()) == 1
     assert emulator.state.request_count("CreateAdditionalAssignmentsForHIT") == sent
 
 
 def test_from_file_is_read_with_a_bound(cli_env: dict[str, str], emulator: Any) -> None:
-    ran = run_cli(
-        cli_env,
-        "extend",
-        "--from-file",
-        "/dev/zero",
-        "--add",
-        "1",
-        "--yes",
-        "--endpoint-url",
-        emulator.url,
-    )
+    ran = _extend_from(cli_env, emulator, "/dev/zero")
     assert ran.returncode == 2 and "larger than 10,000,000 bytes" in ran.stdout + ran.stderr
 
 
@@ -190,3 +165,28 @@ def test_the_request_log_never_writes_through_a_link(
     assert ran.returncode == 0, ran.stderr
     assert target.read_text() == "precious\n"
     assert (log_dir / "requests.log").is_symlink()
+
+
+def test_a_huge_title_in_the_history_prints_bounded(cli_env: dict[str, str]) -> None:
+    """A hand-edited record with a megabyte title (and ESC) prints as one bounded line."""
+    from turktui.adapters.history import open_history
+
+    with open_history(_history_file(cli_env)) as store:
+        store.insert(
+            [
+                {
+                    "env_kind": "sandbox",
+                    "endpoint": "https://mturk-requester-sandbox.us-east-1.amazonaws.com",
+                    "hit_id": "HUGE",
+                    "hit_title": "\x1b[2J" + "t" * 1_000_000,
+                    "n": 1,
+                    "token": "T-huge",
+                    "max_before": 3,
+                    "expected_after": 4,
+                }
+            ]
+        )
+    ran = run_cli(cli_env, "history")
+    assert ran.returncode == 0, ran.stderr
+    line = next(x for x in ran.stdout.splitlines() if "HUGE" in x)
+    assert len(line) < 2_200 and line.count("t") > 1_900 and "\x1b" not in line

@@ -176,9 +176,15 @@ def positive_int(text: str) -> int:
     return value
 
 
-def safe(text: object) -> str:
+#: The most characters of one field a text line prints (MTurk's titles are far shorter; a
+#: hand-edited history or a hostile service may not be): longer is cut with "…".
+FIELD_MAX = 2_000
 
-    return one_line(redact(text))
+
+def safe(text: object) -> str:
+    """One field for a text line: no URL password, every control visible, one line, at most
+    FIELD_MAX characters."""
+    return one_line(redact(text)[: FIELD_MAX + 1], max_length=FIELD_MAX)
 
 
 def redact_text(text: str) -> str:
