@@ -139,3 +139,11 @@ def test_no_control_character_from_the_service_reaches_the_terminal(
             seen = ran.stdout + ran.stderr
             assert ran.returncode != 0 and "bad " in seen, seen
             assert "\x1b" not in seen and "\x07" not in seen and "\u202e" not in seen, seen
+
+
+def test_paths_from_the_environment_print_safely(cli_env: dict[str, str], tmp_path: Any) -> None:
+    odd = tmp_path / "x\x1b[2Jy"
+    ran = run_cli(cli_env, "paths", extra={"TURKTUI_CONFIG": str(odd / "c.toml")})
+    assert ran.returncode == 0 and "\x1b" not in ran.stdout and "x\u241b[2Jy" in ran.stdout
+    ran = run_cli(cli_env, "history", extra={"XDG_DATA_HOME": str(odd)})
+    assert ran.returncode == 0 and "\x1b" not in ran.stdout and "x\u241b[2Jy" in ran.stdout

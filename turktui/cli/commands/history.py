@@ -96,9 +96,9 @@ def cmd_history(args: argparse.Namespace) -> int:
         for record in records:
             print(redact_text(record_line(record)))
         scope_text = " ".join(x for x in (env_kind, endpoint) if x)
-        print(
+        out.say(  # the scope and the file name may hold anything: `say` makes them safe
             f"{len(records)} of {total} record{'s' if total != 1 else ''}"
-            + (f" on {redact_text(scope_text)}" if scope_text else "")
+            + (f" on {scope_text}" if scope_text else "")
             + f" ({where})"
         )
         if env_kind is None and endpoint is None and paths.demo_history_db.exists():
