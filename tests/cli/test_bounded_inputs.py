@@ -190,3 +190,20 @@ def test_a_huge_title_in_the_history_prints_bounded(cli_env: dict[str, str]) -> 
     assert ran.returncode == 0, ran.stderr
     line = next(x for x in ran.stdout.splitlines() if "HUGE" in x)
     assert len(line) < 2_200 and line.count("t") > 1_900 and "\x1b" not in line
+
+
+def test_history_reads_a_page_at_a_time(
+    cli_env: dict[str, str], emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--limit 1000000 --json` held every record in memory at once; now a page at a time,
+    the output the same one JSON object."""
+    from turktui.cli.commands import history
+
+    monkeypatch.setattr(history, "PAGE", 2)
+    _unsettled(_history_file(cli_env), emulator.url, "HIT", 5)
+    data = json.loads(run_cli(cli_env, "history", "--json", "--limit", "4").stdout)
+    assert [r["id"] for r in data["records"]] == [5, 4, 3, 2]
+    assert (data["exit_code"], data["count"], data["message"]) == (0, 5, "4 of 5 records")
+    text = run_cli(cli_env, "history", "--limit", "1000000").stdout.splitlines()
+    assert [line.split()[0] for line in text[1:6]] == ["#5", "#4", "#3", "#2", "#1"]
+    assert text[6].startswith("5 of 5 records")

@@ -72,6 +72,27 @@ class Out:
             emit(message, sys.stdout if code == EXIT_OK else sys.stderr)
         return code
 
+    def result_streamed(
+        self,
+        code: int,
+        payload: dict[str, Any],
+        message: str,
+        key: str,
+        items: Iterable[dict[str, Any]],
+    ) -> int:
+        """`result` with `payload[key]` a list written item by item as `items` yields them:
+        the same one JSON object, in bounded memory however many there are."""
+        if not self.as_json:
+            return self.result(code, payload, message)
+        head = {"exit_code": code, "message": redact_text(message), **redact_obj(payload)}  # type: ignore[dict-item]
+        sys.stdout.write(json.dumps(head, ensure_ascii=True, default=str)[:-1] + f', "{key}": [')
+        for number, item in enumerate(items):
+            text = json.dumps(redact_obj(item), ensure_ascii=True, default=str)
+            sys.stdout.write(text if number == 0 else ", " + text)
+        sys.stdout.write("]}\n")
+        sys.stdout.flush()
+        return code
+
     def history_failure(
         self, exc: HistoryError, payload: dict[str, Any], default: int = EXIT_USAGE
     ) -> int:

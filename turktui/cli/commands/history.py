@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from typing import Any
 
 from turktui.cli.options import add_connection_options
 from turktui.cli.output import (
@@ -83,21 +85,23 @@ def cmd_history(args: argparse.Namespace) -> int:
         states = UNSETTLED if args.unsettled else None
         scope = {"text": args.filter, "states": states, "env_kind": env_kind, "endpoint": endpoint}
         total = history.count(**scope)
-        records = history.query(**scope, limit=args.limit)
+        shown = min(args.limit, total)
+        records = _records(history, scope, shown)
         if args.json:
-            full = [history.get(r.id) or r for r in records]
-            return out.result(
+            return out.result_streamed(
                 EXIT_OK,
-                {"count": total, "file": str(where), "records": [record_to_json(r) for r in full]},
-                f"{len(records)} of {total} records",
+                {"count": total, "file": str(where)},
+                f"{shown} of {total} records",
+                "records",
+                (record_to_json(history.get(r.id) or r) for r in records),
             )
-        if records:
+        if shown:
             print(RECORD_HEADER)
         for record in records:
             print(redact_text(record_line(record)))
         scope_text = " ".join(x for x in (env_kind, endpoint) if x)
         out.say(  # the scope and the file name may hold anything: `say` makes them safe
-            f"{len(records)} of {total} record{'s' if total != 1 else ''}"
+            f"{shown} of {total} record{'s' if total != 1 else ''}"
             + (f" on {scope_text}" if scope_text else "")
             + f" ({where})"
         )
@@ -106,6 +110,16 @@ def cmd_history(args: argparse.Namespace) -> int:
         return EXIT_OK
     finally:
         history.close()
+
+
+#: Records are read this many at a time: `--limit 1000000` stays bounded in memory.
+PAGE = 1000
+
+
+def _records(history: Any, scope: dict[str, Any], count: int) -> Iterator[Any]:
+    """The `count` newest records of `scope`, newest first, read a page at a time."""
+    for offset in range(0, count, PAGE):
+        yield from history.query(**scope, limit=min(PAGE, count - offset), offset=offset)
 
 
 def cmd_history_batch(args: argparse.Namespace) -> int:
