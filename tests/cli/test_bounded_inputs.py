@@ -207,3 +207,24 @@ def test_history_reads_a_page_at_a_time(
     text = run_cli(cli_env, "history", "--limit", "1000000").stdout.splitlines()
     assert [line.split()[0] for line in text[1:6]] == ["#5", "#4", "#3", "#2", "#1"]
     assert text[6].startswith("5 of 5 records")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("extend", "A,B", "1"),
+        ("extend", "A,B", "--add-time", "1d"),
+        ("extend", "GOODHIT1", "A,B", "--add", "1"),
+        ("extend", "GOODHIT1", "A B", "--add-time", "1d"),
+        ("expire", "GOODHIT1", "\x1b[2J", "--yes"),
+    ],
+)
+def test_hit_ids_that_cannot_be_one_are_refused_before_sending(
+    args: tuple[str, ...], cli_env: dict[str, str], emulator: Any
+) -> None:
+    """Was: sent; MTurk's validation error was reported as a service error (exit 4)."""
+    reads = emulator.state.request_count("GetHIT")
+    ran = run_cli(cli_env, *args, "--yes", "--endpoint-url", emulator.url)
+    seen = ran.stdout + ran.stderr
+    assert ran.returncode == 2 and "not a HIT id: " in seen and "\x1b" not in seen, seen
+    assert emulator.state.request_count("GetHIT") == reads

@@ -25,6 +25,7 @@ from turktui.domain.errors import (
 )
 from turktui.domain.models import Hit
 from turktui.domain.records import State
+from turktui.domain.rules import InputProblem, check_hit_id
 from turktui.domain.text import one_line, redact, redact_obj, sanitize, sanitize_data
 from turktui.domain.timefmt import iso
 from turktui.pipeline.engine import Engine, Outcome, Plan, PlanRefused
@@ -99,6 +100,17 @@ class Out:
         """The history cannot be used: one line, exit 7 when another process holds its lock
         (`history_exit_code`), else `default` (2 at open, 4 before sending)."""
         return self.result(history_exit_code(exc, default), payload, f"turktui: {safe(exc)}")
+
+
+def refuse_bad_hit_ids(out: Out, ids: Iterable[str], payload: dict[str, Any]) -> int | None:
+    """The one check of HIT ids given on the command line, before anything is sent: exit 2
+    naming the first that cannot be one (MTurk would answer a validation error)."""
+    for hit_id in ids:
+        try:
+            check_hit_id(hit_id)
+        except InputProblem as exc:
+            return out.result(EXIT_USAGE, payload, f"turktui: {exc}")
+    return None
 
 
 def history_exit_code(exc: BaseException, default: int = EXIT_USAGE) -> int:

@@ -11,7 +11,7 @@ import argparse
 from datetime import UTC, datetime
 
 from turktui.cli.options import add_connection_options
-from turktui.cli.output import Out, PerHit, StopCommand, record_line, safe
+from turktui.cli.output import Out, PerHit, StopCommand, record_line, refuse_bad_hit_ids, safe
 from turktui.cli.prompts import confirm_expire
 from turktui.cli.session import open_connection, open_history_of, refuse_read_only
 from turktui.domain.timefmt import iso
@@ -63,6 +63,9 @@ def cmd_expire(args: argparse.Namespace) -> int:
     hit_ids = list(dict.fromkeys(h.strip() for h in args.hit_ids if h.strip()))
     if not hit_ids:
         return out.result(EXIT_USAGE, {"state": "usage"}, "turktui: give at least one HIT_ID")
+    refused = refuse_bad_hit_ids(out, hit_ids, {"state": "usage"})
+    if refused is not None:
+        return refused
     conn = open_connection(args)
     per_hit = PerHit(out)
     results, codes, done = per_hit.results, per_hit.codes, per_hit.done

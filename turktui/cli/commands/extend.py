@@ -10,7 +10,7 @@ from typing import Any
 from turktui.cli.commands import extend_bulk
 from turktui.cli.commands.extend_bulk import BULK_EPILOG, add_bulk_options
 from turktui.cli.options import add_connection_options
-from turktui.cli.output import Out, history_exit_code, record_line, safe
+from turktui.cli.output import Out, history_exit_code, record_line, refuse_bad_hit_ids, safe
 from turktui.cli.prompts import confirm_expire, confirm_spend
 from turktui.cli.session import (
     open_connection,
@@ -138,6 +138,9 @@ def cmd_extend(args: argparse.Namespace) -> int:
         )
     args.hit_id, args.n = (args.hit_id[0], "0") if time_only else args.hit_id
     base = {"hit_id": args.hit_id}
+    refused = refuse_bad_hit_ids(out, [args.hit_id], {**base, "state": "usage"})
+    if refused is not None:
+        return refused
     n = 0
     if not time_only:
         try:

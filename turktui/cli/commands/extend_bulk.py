@@ -14,7 +14,6 @@ totals (unless --yes). Every member is recorded (one token each) before anything
 from __future__ import annotations
 
 import argparse
-import re
 import signal
 import threading
 from collections.abc import Sequence
@@ -23,14 +22,22 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from turktui.cli.output import Out, PerHit, StopCommand, fit, history_exit_code, safe
+from turktui.cli.output import (
+    Out,
+    PerHit,
+    StopCommand,
+    fit,
+    history_exit_code,
+    refuse_bad_hit_ids,
+    safe,
+)
 from turktui.cli.prompts import confirm_spend
 from turktui.cli.session import (
     open_connection,
     open_history_of,
     refuse_read_only,
 )
-from turktui.domain.rules import add_time
+from turktui.domain.rules import InputProblem, add_time, check_hit_id
 from turktui.pipeline.policy import (
     EXIT_REFUSED,
     EXIT_SERVICE,
@@ -113,7 +120,6 @@ def _time_for_several(args: argparse.Namespace) -> bool:
 
 #: The most a --from-file list may hold (about 300,000 HIT ids).
 FROM_FILE_MAX_BYTES = 10_000_000
-_HIT_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
 def read_ids(path: str) -> list[str]:
@@ -132,9 +138,10 @@ def read_ids(path: str) -> list[str]:
             text = text[1:-1].strip()
         if not text:
             continue
-        if not _HIT_ID.fullmatch(text):
-            raise ValueError(f"{path}, line {number}: not a HIT id: {safe(text)[:60]!r}")
-        ids.append(text)
+        try:
+            ids.append(check_hit_id(text))
+        except InputProblem as exc:
+            raise ValueError(f"{path}, line {number}: {exc}") from None
     return ids
 
 
@@ -320,6 +327,9 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
             "turktui: --token is for one HIT; a batch makes one token per HIT",
         )
     ids = list(args.hit_id or [])
+    refused = refuse_bad_hit_ids(out, ids, {"state": "usage"})
+    if refused is not None:
+        return refused
     if args.from_file:
         try:
             ids += read_ids(args.from_file)
@@ -445,6 +455,9 @@ def _add_time_each(args: argparse.Namespace, out: Out, seconds: float) -> int:
     from turktui.pipeline.policy import EXIT_OK, record_exit_code, worst
 
     ids = list(dict.fromkeys(args.hit_id or []))
+    refused = refuse_bad_hit_ids(out, ids, {"state": "usage"})
+    if refused is not None:
+        return refused
     if args.from_file:
         try:
             ids = list(dict.fromkeys(ids + read_ids(args.from_file)))
