@@ -85,7 +85,8 @@ class Out:
         the same one JSON object, in bounded memory however many there are."""
         if not self.as_json:
             return self.result(code, payload, message)
-        head = {"exit_code": code, "message": redact_text(message), **redact_obj(payload)}  # type: ignore[dict-item]
+        head: dict[str, Any] = {"exit_code": code, "message": redact_text(message)}
+        head.update(redact_obj(payload))  # type: ignore[call-overload]
         sys.stdout.write(json.dumps(head, ensure_ascii=True, default=str)[:-1] + f', "{key}": [')
         for number, item in enumerate(items):
             text = json.dumps(redact_obj(item), ensure_ascii=True, default=str)
