@@ -15,6 +15,7 @@ Config example (`turktui paths` prints where it lives):
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -109,16 +110,46 @@ _TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+#: The most HITs the demo service is seeded with (config `demo_hits`, `--demo-hits`).
+DEMO_HITS_MAX = 100_000
+#: A config file larger than this is refused (a config is a few lines).
+CONFIG_MAX_BYTES = 1_000_000
+
+
+def read_bounded(path: Path, limit: int, what: str) -> bytes:
+    """The bytes of the regular file `path`, at most `limit`; OSError (one line) for a FIFO,
+    a device (/dev/zero), a directory or a larger file. Opening never blocks (a FIFO with
+    no writer) and reading never eats memory."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{what} {path} is not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise OSError(f"{what} {path} is larger than {limit:,} bytes")
+    return data
+
+
 def load_settings(path: Path) -> Settings:
     """Read the config file if it exists. Any problem → ConfigurationError (one line)."""
     if not path.exists():
         return Settings()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(
+            read_bounded(path, CONFIG_MAX_BYTES, "config file").decode("utf-8-sig")
+        )
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"config file {path} is not valid TOML: {exc}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise ConfigurationError(f"cannot read config file {path}: {exc}") from exc
+    except OSError as exc:  # read_bounded's own refusals name the file already
+        text = (
+            str(exc) if exc.strerror is None else f"cannot read config file {path}: {exc.strerror}"
+        )
+        raise ConfigurationError(text) from exc
     known = {f.name for f in fields(Settings)}
     values: dict[str, Any] = {}
     for key, value in data.items():
@@ -144,6 +175,6 @@ def load_settings(path: Path) -> Settings:
             raise ConfigurationError(
                 f"config file {path}: {key} must not be negative (nor NaN or infinite)"
             )
-    if values.get("demo_hits", 0) < 0:
-        raise ConfigurationError(f"config file {path}: demo_hits must not be negative")
+    if not 0 <= values.get("demo_hits", 0) <= DEMO_HITS_MAX:
+        raise ConfigurationError(f"config file {path}: demo_hits must be 0 to {DEMO_HITS_MAX:,}")
     return Settings(**values)

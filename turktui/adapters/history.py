@@ -47,6 +47,22 @@ class HistoryError(Exception):
     """The history file cannot be used; the message says why and what to do."""
 
 
+class HistoryBusy(HistoryError):
+    """Another process held the history's write lock longer than `busy_timeout`: nothing
+    was written (exit 7, `policy.EXIT_BUSY`)."""
+
+    def __init__(self, path: Path | str, waited: float) -> None:
+        super().__init__(
+            f"the history file {path} is busy: another turktui process has held its write "
+            f"lock for over {waited:g} s; nothing was written or sent: try again when it is done"
+        )
+        self.path = Path(path)
+
+
+#: How long a write waits for another process's write lock before `HistoryBusy`.
+BUSY_TIMEOUT = 15.0
+
+
 class HistoryCorrupt(HistoryError):
     pass
 
@@ -434,8 +450,10 @@ _OWN_TABLES = frozenset({"requests", "attempts", "sqlite_sequence", "sqlite_stat
 class HistoryStore:
     """Thread-safe access to one history file (one connection, guarded by a lock)."""
 
-    def __init__(self, path: Path | str, *, busy_timeout: float = 15.0) -> None:
+    def __init__(self, path: Path | str, *, busy_timeout: float | None = None) -> None:
         self.path = Path(path)
+        busy_timeout = BUSY_TIMEOUT if busy_timeout is None else busy_timeout
+        self._busy_timeout = busy_timeout
         self._lock = threading.RLock()
         _prepare_dir(self.path.parent)
         _check_regular(self.path)
@@ -470,7 +488,7 @@ class HistoryStore:
                     continue
                 self._db.close()
                 if _is_busy(exc):
-                    raise HistoryError(f"the history file {self.path} is busy: {exc}") from exc
+                    raise HistoryBusy(self.path, busy_timeout) from exc
                 if not _is_damage(exc):
                     # Read-only, full disk, I/O: the file is fine, the place is not.
                     raise HistoryError(
@@ -611,6 +629,8 @@ class HistoryStore:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
+                if _is_busy(exc):
+                    raise HistoryBusy(self.path, self._busy_timeout) from exc
                 raise HistoryError(
                     f"cannot write the history file {self.path}: {describe_sqlite_error(exc)}"
                 ) from exc
@@ -1181,6 +1201,26 @@ class HistoryStore:
             return int(
                 self._db.execute(f"SELECT count(*) FROM requests{where}", params).fetchone()[0]
             )
+
+    def unsettled_pages(self, page: int = 1000) -> Iterator[list[Record]]:
+        """Every unsettled record (as `unsettled` decides), oldest first, `page` at a time:
+        however many there are, each is reached and memory stays bounded. Keyset paging by
+        id (the order records were made): a page settled meanwhile does not shift the next."""
+        settled = [s.value for s in State if s.settled]
+        marks = ", ".join("?" for _ in settled)
+        after = 0
+        while True:
+            with self._reading():
+                rows = self._db.execute(
+                    f"SELECT {_COLUMNS} FROM requests WHERE state NOT IN ({marks}) AND id > ? "
+                    "ORDER BY id LIMIT ?",
+                    (*settled, after, page),
+                ).fetchall()
+            if not rows:
+                return
+            records = [self._row(r) for r in rows]
+            after = records[-1].id
+            yield records
 
     def unsettled(self) -> list[Record]:
         """Records that may need `resolve`: planned, sending or unknown, and any state this

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import stat
 import threading
 import time
 from datetime import datetime, timezone
@@ -37,8 +38,18 @@ class _PrivateRotatingHandler(logging.handlers.RotatingFileHandler):
     """A RotatingFileHandler whose files are created 0600, whatever the umask."""
 
     def _open(self) -> Any:
-        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        os.fchmod(fd, 0o600)
+        # O_NOFOLLOW, as for the history and crash.log: a requests.log that is a symbolic
+        # link is refused (OSError: the line is lost), never its target appended to.
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
+        fd = os.open(self.baseFilename, flags, 0o600)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO or a device in its place
+                raise OSError(f"{self.baseFilename} is not a regular file")
+            os.fchmod(fd, 0o600)
+            os.set_blocking(fd, True)
+        except OSError:
+            os.close(fd)
+            raise
         return os.fdopen(fd, self.mode, encoding=self.encoding, errors=self.errors)
 
     def handleError(self, record: logging.LogRecord) -> None:
@@ -68,6 +79,8 @@ def setup(log_dir: Path, *, max_bytes: int = MAX_BYTES, backups: int = BACKUPS) 
             return path
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if path.parent.is_symlink() or path.is_symlink():
+                return None  # never write through a link someone else placed (as crash.log)
             os.chmod(path.parent, 0o700)
             handler = _PrivateRotatingHandler(
                 path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=True

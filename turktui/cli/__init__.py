@@ -11,18 +11,24 @@ from collections.abc import Sequence
 from turktui import __version__
 from turktui.adapters.history import HistoryError
 from turktui.cli.lifecycle import (
-    EXIT_INTERNAL,
-    EXIT_SIGNAL_BASE,
-    EXIT_USAGE,
     install_command_signals,
     install_hangup_handler,
     log_crash,
     mark_in_flight_unknown,
     safe_output,
     settle_in_flight,
+    stdout_closed,
 )
 from turktui.cli.options import add_connection_options
+from turktui.cli.output import history_exit_code, safe
 from turktui.domain.errors import TurkError
+from turktui.pipeline.policy import (
+    EXIT_CODES,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_SIGNAL_BASE,
+    error_exit_code,
+)
 
 DESCRIPTION = """\
 Watch your Amazon Mechanical Turk HITs and add assignments to them safely.
@@ -33,7 +39,8 @@ seeded MTurk-compatible service.
 """
 
 
-EPILOG = """\
+EPILOG = (
+    """\
 commands:
   turktui                      open the app (see the options above)
   turktui emulator             serve the MTurk-compatible service for other tools
@@ -48,7 +55,10 @@ Run `turktui COMMAND --help` for a command's options.
 
 Every command and the app end on SIGTERM, SIGINT (Ctrl-C) and SIGHUP with exit code
 128 + the signal (143, 130, 129); a request in flight is recorded as unknown for resolve.
+
 """
+    + EXIT_CODES
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,8 +102,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return cli_main(argv[1:])
     safe_output()
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    code: int | None = None
+    try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit:  # --help, --version, a usage error: printed, then flushed here
+            sys.stdout.flush()
+            raise
+        code = _dispatch(args)
+        sys.stdout.flush()  # a reader gone by now must not fail the interpreter's last flush
+    except BrokenPipeError:
+        # `turktui history | head`: the reader has what it wanted. Not an error: no message,
+        # no crash log; a command that finished keeps its own exit code.
+        stdout_closed()
+        return EXIT_OK if code is None else code
+    return code
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run the command (or the app) named by `args`; every ending becomes an exit code."""
     handler = getattr(args, "handler", None)
     try:
         if handler is None:
@@ -125,16 +152,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         return EXIT_SIGNAL_BASE + signum
     except TurkError as exc:
-        print(f"turktui: error: {exc.message}", file=sys.stderr)
+        print(f"turktui: error: {safe(exc.message)}", file=sys.stderr)
         if exc.hint:
-            print(f"turktui: hint: {exc.hint}", file=sys.stderr)
-        return EXIT_USAGE
+            print(f"turktui: hint: {safe(exc.hint)}", file=sys.stderr)
+        return error_exit_code(exc)
     except HistoryError as exc:
-        print(f"turktui: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        print(f"turktui: error: {safe(exc)}", file=sys.stderr)
+        return history_exit_code(exc)
+    except BrokenPipeError:
+        raise  # the reader of stdout went away: `main` ends quietly
     except Exception as exc:  # last resort: never a traceback in front of an operator
         where = log_crash(exc)
-        print(f"turktui: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"turktui: internal error: {type(exc).__name__}: {safe(exc)}", file=sys.stderr)
         if where:
             print(f"turktui: details were written to {where}", file=sys.stderr)
         return EXIT_INTERNAL

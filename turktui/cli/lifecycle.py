@@ -12,12 +12,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_INTERNAL = 70  # EX_SOFTWARE
-#: Ended by a signal: 128 + the signal's number (SIGHUP 129, SIGINT 130, SIGTERM 143), the
-#: shell's convention. Requests in flight that could not finish are recorded as "unknown".
-EXIT_SIGNAL_BASE = 128
+from turktui.pipeline.policy import EXIT_OK, EXIT_UNKNOWN
+
 #: Terminals Textual cannot drive (no cursor addressing): the app refuses to start.
 UNDRIVABLE_TERMS = frozenset({"dumb", "unknown", "emacs", "cons25"})
 #: How long a hung-up (or quitting) app waits for requests in flight to record their outcome.
@@ -58,6 +54,22 @@ def safe_output() -> None:
         if reconfigure is not None:
             with contextlib.suppress(ValueError, OSError):  # a detached stream
                 reconfigure(errors="backslashreplace")
+
+
+def stdout_closed() -> None:
+    """The reader of stdout went away (`turktui history | head`). As Python's documentation
+    recommends (signal module, "Note on SIGPIPE"): point stdout at /dev/null, so what is still
+    buffered, and the interpreter's last flush, go nowhere instead of failing again."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+    except OSError:  # pragma: no cover - nothing better to do
+        return
+    try:
+        os.dup2(null, sys.stdout.fileno())
+    except (AttributeError, ValueError, OSError):  # not a file descriptor (tests, a wrapper)
+        sys.stdout = os.fdopen(null, "w")
+        return
+    os.close(null)
 
 
 def undrivable_terminal() -> str | None:
@@ -155,7 +167,7 @@ def settle_and_leave(code: int, history: Any = None) -> None:
     with contextlib.suppress(Exception):
         sys.stdout.flush()
         sys.stderr.flush()
-    os._exit(code or (5 if marked or stuck else 0))
+    os._exit(code or (EXIT_UNKNOWN if marked or stuck else EXIT_OK))
 
 
 def _drain_executor(timeout: float) -> bool:

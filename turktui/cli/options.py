@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass, replace
 from typing import Any
 
-from turktui.adapters.config import Paths, Settings, load_settings
+from turktui.adapters.config import DEMO_HITS_MAX, Paths, Settings, load_settings
 from turktui.domain.environment import Environment, EnvKind, parse_endpoint, resolve_environment
 from turktui.domain.errors import ConfigurationError
 
@@ -17,8 +17,8 @@ def _non_negative_int(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 0 <= value <= 100_000:
-        raise argparse.ArgumentTypeError("must be 0 to 100000")
+    if not 0 <= value <= DEMO_HITS_MAX:
+        raise argparse.ArgumentTypeError(f"must be 0 to {DEMO_HITS_MAX}")
     return value
 
 
@@ -42,7 +42,7 @@ def add_connection_options(parser: argparse.ArgumentParser, *, suppress: bool = 
         metavar="N",
         type=_non_negative_int,
         default=default,
-        help="how many HITs the demo service is seeded with (default 200)",
+        help="how many HITs the demo service is seeded with (default 200; 0-100000)",
     )
     group.add_argument(
         "--profile",
@@ -75,7 +75,8 @@ def add_connection_options(parser: argparse.ArgumentParser, *, suppress: bool = 
         "--read-only",
         action="store_true",
         default=flag_default,
-        help="never change anything: extension actions are removed",
+        help="never change anything: the app removes its changing actions; extend, expire "
+        "and resolve refuse (exit 2)",
     )
 
 

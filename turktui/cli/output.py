@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
+import io
 import json
 import sys
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from turktui.adapters.history import HistoryError, OutcomeNotRecorded
+from turktui.adapters.history import HistoryBusy, HistoryError, OutcomeNotRecorded
 from turktui.domain.environment import EnvKind
 from turktui.domain.errors import (
     AccessDenied,
@@ -22,10 +25,18 @@ from turktui.domain.errors import (
 )
 from turktui.domain.models import Hit
 from turktui.domain.records import State
-from turktui.domain.text import one_line, redact, redact_obj
+from turktui.domain.rules import InputProblem, check_hit_id
+from turktui.domain.text import one_line, redact, redact_obj, sanitize, sanitize_data
 from turktui.domain.timefmt import iso
 from turktui.pipeline.engine import Engine, Outcome, Plan, PlanRefused
-from turktui.pipeline.policy import EXIT_OK, EXIT_REFUSED, EXIT_SERVICE, EXIT_UNKNOWN
+from turktui.pipeline.policy import (
+    EXIT_BUSY,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_SERVICE,
+    EXIT_UNKNOWN,
+    EXIT_USAGE,
+)
 
 
 class Out:
@@ -42,7 +53,14 @@ class Out:
             emit(redact_text(text), sys.stdout)
 
     def info(self, text: str) -> None:
-        emit(redact_text(text), sys.stderr if self.as_json else sys.stdout)
+        emit(redact_text(text), self._info_stream())
+
+    def info_width(self) -> int | None:
+        """The width `info` lines may be cut to (None: not a terminal, never cut)."""
+        return terminal_width(self._info_stream())
+
+    def _info_stream(self) -> Any:
+        return sys.stderr if self.as_json else sys.stdout
 
     def result(self, code: int, payload: dict[str, Any], message: str) -> int:
 
@@ -55,10 +73,57 @@ class Out:
             emit(message, sys.stdout if code == EXIT_OK else sys.stderr)
         return code
 
+    def result_streamed(
+        self,
+        code: int,
+        payload: dict[str, Any],
+        message: str,
+        key: str,
+        items: Iterable[dict[str, Any]],
+    ) -> int:
+        """`result` with `payload[key]` a list written item by item as `items` yields them:
+        the same one JSON object, in bounded memory however many there are."""
+        if not self.as_json:
+            return self.result(code, payload, message)
+        head: dict[str, Any] = {"exit_code": code, "message": redact_text(message)}
+        head.update(redact_obj(payload))  # type: ignore[call-overload]
+        sys.stdout.write(json.dumps(head, ensure_ascii=True, default=str)[:-1] + f', "{key}": [')
+        for number, item in enumerate(items):
+            text = json.dumps(redact_obj(item), ensure_ascii=True, default=str)
+            sys.stdout.write(text if number == 0 else ", " + text)
+        sys.stdout.write("]}\n")
+        sys.stdout.flush()
+        return code
+
+    def history_failure(
+        self, exc: HistoryError, payload: dict[str, Any], default: int = EXIT_USAGE
+    ) -> int:
+        """The history cannot be used: one line, exit 7 when another process holds its lock
+        (`history_exit_code`), else `default` (2 at open, 4 before sending)."""
+        return self.result(history_exit_code(exc, default), payload, f"turktui: {safe(exc)}")
+
+
+def refuse_bad_hit_ids(out: Out, ids: Iterable[str], payload: dict[str, Any]) -> int | None:
+    """The one check of HIT ids given on the command line, before anything is sent: exit 2
+    naming the first that cannot be one (MTurk would answer a validation error)."""
+    for hit_id in ids:
+        try:
+            check_hit_id(hit_id)
+        except InputProblem as exc:
+            return out.result(EXIT_USAGE, payload, f"turktui: {exc}")
+    return None
+
+
+def history_exit_code(exc: BaseException, default: int = EXIT_USAGE) -> int:
+    """7 (`EXIT_BUSY`) when another process held the history's write lock too long."""
+    return EXIT_BUSY if isinstance(exc, HistoryBusy) else default
+
 
 def emit(text: str, stream: Any) -> None:
     """Print `text`, degraded to what `stream` can encode; a closed pipe is not an error
-    worth failing a command whose change is already recorded."""
+    worth failing a command whose change is already recorded. No control character reaches
+    the terminal raw (a title or a service message with ESC shows it as ␛)."""
+    text = sanitize(text, keep_newlines=True)
     encoding = getattr(stream, "encoding", None) or "utf-8"
     try:
         text.encode(encoding)
@@ -68,6 +133,71 @@ def emit(text: str, stream: Any) -> None:
         text = text.encode("ascii", "backslashreplace").decode("ascii")
     with contextlib.suppress(BrokenPipeError):
         print(text, file=stream, flush=True)
+
+
+#: A cell beginning with one of these is a formula to a spreadsheet: neutralised with a
+#: leading single quote (OWASP, "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """One value as a CSV cell: booleans `true`/`false`, None empty, text with its controls
+    made visible (TAB, LF and CR kept: quoted) and a would-be formula neutralised."""
+    if isinstance(value, bool):
+        return text_value(value)
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = sanitize_data(value)
+        if value.startswith(FORMULA_START):
+            return "'" + value
+    return value
+
+
+def csv_rows(stream: Any, fields: Sequence[str]) -> Callable[[Iterable[dict[str, Any]]], None]:
+    """The one CSV writer of every command: a header row now, then a function writing rows
+    (dicts; `csv_cell` values) and flushing. RFC 4180 line ends (CRLF), so a bare CR or LF
+    inside a cell is quoted and never splits a row."""
+    buffer = io.StringIO()
+    table = csv.DictWriter(buffer, fieldnames=list(fields), lineterminator="\r\n")
+
+    def write(rows: Iterable[dict[str, Any]]) -> None:
+        table.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
+        if buffer.tell():
+            stream.write(buffer.getvalue())
+            stream.flush()
+            buffer.seek(0)
+            buffer.truncate()
+
+    table.writeheader()
+    write(())
+    return write
+
+
+def text_value(value: object) -> str:
+    """A value in text output: booleans `true`/`false` (as in JSON and CSV), None `-`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "-" if value is None else safe(value)
+
+
+def terminal_width(stream: Any) -> int | None:
+    """The terminal's width when `stream` is one; None (nothing is cut) for a pipe or file."""
+    try:
+        if not stream.isatty():
+            return None
+    except (AttributeError, ValueError, OSError):
+        return None
+    import shutil
+
+    return shutil.get_terminal_size().columns
+
+
+def fit(text: str, width: int | None) -> str:
+    """`text` cut to `width` with an ellipsis (None: whole)."""
+    if width is None or len(text) <= width:
+        return text
+    return text[: max(0, width - 1)] + "\u2026"
 
 
 def positive_int(text: str) -> int:
@@ -80,9 +210,15 @@ def positive_int(text: str) -> int:
     return value
 
 
-def safe(text: object) -> str:
+#: The most characters of one field a text line prints (MTurk's titles are far shorter; a
+#: hand-edited history or a hostile service may not be): longer is cut with "…".
+FIELD_MAX = 2_000
 
-    return one_line(redact(text))
+
+def safe(text: object) -> str:
+    """One field for a text line: no URL password, every control visible, one line, at most
+    FIELD_MAX characters."""
+    return one_line(redact(text)[: FIELD_MAX + 1], max_length=FIELD_MAX)
 
 
 def redact_text(text: str) -> str:
@@ -99,11 +235,18 @@ def env_short(env_kind: str) -> str:
         return safe(env_kind)[:4].upper().ljust(4)
 
 
-def record_line(record: Any) -> str:
+#: The columns of `record_line`, for a listing's header row.
+RECORD_HEADER = (
+    f"{'#id':<7} {'created (UTC)':<23}  {'env':<4}  {'state':<20} {'change':<8} HIT id  title  "
+    "error"
+)
 
+
+def record_line(record: Any) -> str:
+    """One history record as a line; the title is cut (30 characters) only on a terminal."""
     title = safe(record.hit_title)
-    if len(title) > 30:
-        title = title[:29] + "\u2026"
+    if terminal_width(sys.stdout) is not None:
+        title = fit(title, 30)
     return (
         f"#{record.id:<6} {iso(record.created)}  {env_short(record.env_kind)}  "
         f"{record.state.label:<20} "
@@ -216,5 +359,7 @@ class PerHit:
                 record_id=exc.record_id,
             )
         except HistoryError as exc:
-            self.done(hit_id, EXIT_SERVICE, "failed", f"not sent: {safe(exc)}")
+            self.done(
+                hit_id, history_exit_code(exc, EXIT_SERVICE), "failed", f"not sent: {safe(exc)}"
+            )
         return None

@@ -10,9 +10,7 @@ import sys
 from dataclasses import dataclass
 
 from turktui.domain.environment import Environment
-
-EXIT_CANCELLED = 1
-EXIT_USAGE = 2
+from turktui.pipeline.policy import EXIT_CANCELLED, EXIT_USAGE
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ import argparse
 from typing import Any
 
 from turktui.adapters.history import HistoryStore, open_history
-from turktui.cli.options import Connection, open_connection
+from turktui.cli import options
+from turktui.cli.options import Connection
 from turktui.cli.output import Out
 from turktui.domain.environment import parse_endpoint
 from turktui.pipeline.policy import EXIT_USAGE
@@ -22,6 +23,14 @@ __all__ = [
 
 
 READ_ONLY = "turktui: read-only session: nothing can be changed"
+
+
+def open_connection(args: argparse.Namespace, *, start_demo: bool = True) -> Connection:
+    """`options.open_connection`, looked up when called: the commands bind this name when
+    they are imported, and whoever replaces `options.open_connection` (a test pointing a
+    production environment at the emulator) replaces it for every command, and only while
+    it is replaced (a re-export bound then would keep the replacement for good)."""
+    return options.open_connection(args, start_demo=start_demo)
 
 
 def refuse_read_only(conn: Connection, out: Out, payload: dict[str, Any]) -> int | None:

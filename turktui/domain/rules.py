@@ -7,6 +7,7 @@ independently (turktui/emulator) and tests cross-check the two.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
@@ -155,6 +156,17 @@ class InputProblem(ValueError):
 
 
 _INT64_MAX = 2**63 - 1
+
+#: What a HIT id may look like (MTurk's are 30 of [A-Z0-9]; lenient on case, - and _).
+_HIT_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+def check_hit_id(text: str) -> str:
+    """`text` if it can be a HIT id; InputProblem (naming it, made safe) otherwise, before
+    anything is sent: MTurk would answer a validation error, read as a service failure."""
+    if not _HIT_ID.fullmatch(text):
+        raise InputProblem(f"not a HIT id: {_shown(text, 60)}")
+    return text
 
 
 def parse_count(text: str, rng: ExtensionRange | None = None) -> int:

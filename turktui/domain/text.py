@@ -52,6 +52,15 @@ def sanitize(text: object, *, keep_newlines: bool = False, max_length: int | Non
     return text
 
 
+_UNSAFE_IN_DATA = re.compile(r"(?![\t\n\r])" + _UNSAFE.pattern)
+
+
+def sanitize_data(text: str) -> str:
+    """For a data file (CSV): every control made visible like `sanitize`, except TAB, LF
+    and CR, which are data there (a CSV writer quotes them)."""
+    return _UNSAFE_IN_DATA.sub(lambda m: _replace(m, False), text)
+
+
 def one_line(text: object, max_length: int | None = None) -> str:
     """Sanitize for a single table cell: newlines and tabs become visible too."""
     return sanitize(text, keep_newlines=False, max_length=max_length)

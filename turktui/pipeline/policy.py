@@ -1,17 +1,27 @@
 """The one outcome → exit-code policy, used by every command (and by the app's wording of
 a result where it needs the same judgement). Pure: no I/O.
 
-  0  success            3  refused (rules or MTurk; nothing changed)
-  1  cancelled          4  service error (nothing applied)
-  2  usage/config       5  outcome unknown (run resolve)
-                        6  conflict (MTurk's answer and the HIT disagree)
+`EXIT_TABLE` is the one table of exit codes every command honours: the commands' `--help`
+print it (`EXIT_CODES`), the README's table is `markdown_table()` (`python -m
+turktui.pipeline.policy` prints it).
 """
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
+from turktui.domain.errors import (
+    AccessDenied,
+    ConfigurationError,
+    CredentialsExpired,
+    CredentialsMissing,
+    HitNotFound,
+    RequestRefused,
+    TurkError,
+)
 from turktui.domain.records import Record, State
 
 EXIT_OK = 0
@@ -21,20 +31,162 @@ EXIT_REFUSED = 3
 EXIT_SERVICE = 4
 EXIT_UNKNOWN = 5
 EXIT_CONFLICT = 6
+EXIT_BUSY = 7
+EXIT_INTERNAL = 70  # EX_SOFTWARE
+#: Ended by a signal: 128 + the signal's number (SIGHUP 129, SIGINT 130, SIGTERM 143), the
+#: shell's convention. Requests in flight that could not finish are recorded as "unknown".
+EXIT_SIGNAL_BASE = 128
+
+#: The commands, for the table's "who" column (the app is `turktui` without a command).
+COMMANDS = ("extend", "expire", "list", "history", "resolve", "paths")
+_CHANGING = ("extend", "expire", "resolve")
+_SERVICE = ("extend", "expire", "list")
 
 
-EXIT_CODES = """\
-exit codes:
-  0  success: the assignments were added (or were already added by this token)
-  1  cancelled at the confirmation prompt
-  2  usage or configuration problem (bad option, read-only, no TTY for a production prompt)
-  3  refused: by turktui's rules (nothing sent) or by MTurk (nothing changed)
-  4  service error: MTurk could not be reached or failed, and nothing was applied
-  5  outcome unknown: the request may have been applied; run `turktui resolve`
-  6  conflict: MTurk's answer and the HIT disagree (e.g. "already processed" but
-     MaxAssignments or the expiration did not change as recorded); check the HIT: the
-     history shows before/expected/actual
-"""
+@dataclass(frozen=True)
+class ExitCode:
+    """One row of the table: the code(s), what it means, the commands that can end with it."""
+
+    codes: tuple[int, ...]
+    meaning: str
+    commands: tuple[str, ...] = COMMANDS
+    #: the app (no command) can end with it too
+    app: bool = False
+
+    @property
+    def label(self) -> str:
+        return ", ".join(str(c) for c in self.codes)
+
+
+_SIGNALS = ", ".join(
+    f"{name} {EXIT_SIGNAL_BASE + getattr(signal, name)}" for name in ("SIGHUP", "SIGINT", "SIGTERM")
+)
+
+EXIT_TABLE: tuple[ExitCode, ...] = (
+    ExitCode(
+        (EXIT_OK,),
+        "success: everything asked was done (extend: added, or already added by this "
+        "token; expire: the HITs expired or had; list, history, paths: printed; resolve: "
+        "every unsettled request settled)",
+        app=True,
+    ),
+    ExitCode(
+        (EXIT_CANCELLED,), "cancelled at the confirmation prompt; nothing was sent", _CHANGING
+    ),
+    ExitCode(
+        (EXIT_USAGE,),
+        "usage or configuration problem: a bad option or value, no credentials, read-only, "
+        "no terminal for a confirmation (pass --yes), a history file that cannot be used, a "
+        "terminal the app cannot drive; nothing was sent",
+        app=True,
+    ),
+    ExitCode(
+        (EXIT_REFUSED,),
+        "refused: by turktui's rules (nothing sent) or by MTurk (nothing changed)",
+        ("extend", "expire"),
+    ),
+    ExitCode(
+        (EXIT_SERVICE,),
+        "service error: MTurk could not be reached or failed, and nothing was applied (list: "
+        "the HITs already printed are valid, the listing is incomplete)",
+        _SERVICE,
+    ),
+    ExitCode(
+        (EXIT_UNKNOWN,),
+        "outcome unknown: a request may have been applied; run `turktui resolve` (also the "
+        "app's code when it was quit with a request left unknown)",
+        _CHANGING,
+        app=True,
+    ),
+    ExitCode(
+        (EXIT_CONFLICT,),
+        'conflict: MTurk\'s answer and the HIT disagree (e.g. "already processed" but '
+        "MaxAssignments or the expiration is not what the record expected); check the HIT: "
+        "`turktui history` shows before / expected / actual",
+        _CHANGING,
+    ),
+    ExitCode(
+        (EXIT_BUSY,),
+        "history busy: another turktui process held the history file's write lock longer "
+        "than turktui waits (15 s); nothing was sent; try again when it is done",
+        _CHANGING,
+    ),
+    ExitCode(
+        (EXIT_INTERNAL,),
+        "internal error: a bug; one line on stderr, the details in `crash.log` in the log "
+        "directory (`turktui paths`)",
+        app=True,
+    ),
+    ExitCode(
+        tuple(EXIT_SIGNAL_BASE + getattr(signal, n) for n in ("SIGHUP", "SIGINT", "SIGTERM")),
+        f"ended by a signal, 128 + its number ({_SIGNALS}; Ctrl-C is SIGINT); a request "
+        "in flight is recorded as unknown and `turktui resolve` is named",
+        app=True,
+    ),
+)
+
+
+def _help_table() -> str:
+    import textwrap
+
+    lines = ["exit codes (the same for every command; with several HITs the worst wins):"]
+    for row in EXIT_TABLE:
+        indent = " " * (len(row.label) + 4)
+        lines += textwrap.wrap(
+            row.meaning,
+            86,
+            initial_indent=f"  {row.label}  ",
+            subsequent_indent=indent,
+            break_on_hyphens=False,
+        )
+    return "\n".join(lines) + "\n"
+
+
+#: The table as `--help` prints it (every command's epilog, and the main help).
+EXIT_CODES = _help_table()
+
+
+def markdown_table() -> str:
+    """The README's exit-code table (between `<!-- exit-codes:begin -->` and `:end`)."""
+    lines = ["| code | meaning | commands |", "|---|---|---|"]
+    for row in EXIT_TABLE:
+        who = ", ".join(f"`{c}`" for c in row.commands)
+        if row.commands == COMMANDS:
+            who = "every command"
+        if row.app:
+            who += " and the app"
+        meaning = row.meaning.replace("|", "\\|")
+        lines.append(f"| {row.label} | {meaning} | {who} |")
+    return "\n".join(lines) + "\n"
+
+
+#: worst outcome wins: conflict over unknown over service error over refused over ok;
+#: a problem that stopped the command (usage, busy, cancelled) over any outcome.
+_SEVERITY = {
+    EXIT_OK: 0,
+    EXIT_REFUSED: 1,
+    EXIT_SERVICE: 2,
+    EXIT_UNKNOWN: 3,
+    EXIT_CONFLICT: 4,
+    EXIT_BUSY: 5,
+    EXIT_USAGE: 5,
+    EXIT_CANCELLED: 5,
+}
+
+
+def worst(codes: Iterable[int]) -> int:
+    """The exit code of a command over several HITs: the worst outcome (EXIT_OK if none)."""
+    return max(codes, key=lambda c: _SEVERITY.get(c, 5), default=EXIT_OK)
+
+
+def error_exit_code(exc: TurkError) -> int:
+    """A failure talking to MTurk: 2 when the operator must fix the set-up (configuration,
+    credentials, access), 3 when MTurk refused, 4 for the service failing."""
+    if isinstance(exc, ConfigurationError | CredentialsMissing | CredentialsExpired | AccessDenied):
+        return EXIT_USAGE
+    if isinstance(exc, RequestRefused | HitNotFound):
+        return EXIT_REFUSED
+    return EXIT_SERVICE
 
 
 def needs_attention(record: Record) -> bool:
@@ -73,8 +225,15 @@ def batch_exit_code(report: Any, refused_lines: int = 0) -> int:
     return EXIT_OK
 
 
-def resolve_exit_code(still_unknown: int, settled: Iterable[Record]) -> int:
-    """`resolve`: 6 when a settled record is in conflict, 5 while any stays unknown."""
+def resolve_exit_code(still_unknown: int, settled: Iterable[Record], busy: int = 0) -> int:
+    """`resolve`: 6 when a settled record is in conflict, 7 when records were left because
+    the history was busy, 5 while any stays unknown."""
     if any(needs_attention(r) for r in settled):
         return EXIT_CONFLICT  # MTurk and the record disagree: the operator must look
+    if busy:
+        return EXIT_BUSY
     return EXIT_UNKNOWN if still_unknown else EXIT_OK
+
+
+if __name__ == "__main__":  # the README's exit-code table: python -m turktui.pipeline.policy
+    print(markdown_table(), end="")

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from turktui.adapters import requestlog
-from turktui.adapters.history import HistoryError, HistoryStore
+from turktui.adapters.history import HistoryBusy, HistoryError, HistoryStore
 from turktui.domain.environment import Environment, EnvKind, parse_endpoint
 from turktui.domain.errors import TurkError
 from turktui.domain.records import Record
@@ -79,6 +79,8 @@ class GroupReport:
     cannot: str = "reach"
     errors: list[str] = field(default_factory=list)
     skipped: list[Record] = field(default_factory=list)
+    #: records left as they were because another process held the history's lock
+    busy: int = 0
 
     @property
     def settled(self) -> int:
@@ -175,6 +177,7 @@ def resolve_group(
     report.outcomes.extend(result.outcomes)
     report.skipped.extend(result.skipped)
     report.errors.extend(f"#{rid}: {one_line(redact(text))}" for rid, text in result.errors)
+    report.busy += result.busy
     return report
 
 
@@ -186,6 +189,8 @@ class Settled:
     outcomes: list[Outcome] = field(default_factory=list)
     errors: list[tuple[int, str]] = field(default_factory=list)
     skipped: list[Record] = field(default_factory=list)
+    #: how many were left alone because another process held the history's write lock
+    busy: int = 0
 
 
 def settle(
@@ -211,6 +216,7 @@ def settle(
             outcome = engine.resolve(full, on_event)
         except (PlanRefused, HistoryError) as exc:
             result.errors.append((record.id, str(exc)))
+            result.busy += isinstance(exc, HistoryBusy)
             continue
         result.outcomes.append(outcome)
         if log:

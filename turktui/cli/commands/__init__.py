@@ -7,6 +7,7 @@ import argparse
 
 from turktui.cli.commands import expire, extend, history, resolve
 from turktui.cli.commands import list as list_command
+from turktui.pipeline.policy import EXIT_CODES, EXIT_OK
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,7 +17,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="serve the MTurk-compatible service (run `turktui emulator --help`)",
         add_help=False,
     )
-    paths = sub.add_parser("paths", help="print where config, history and logs live")
+    paths = sub.add_parser(
+        "paths",
+        help="print where config, history and logs live",
+        description="Print where the config file, the histories and the logs live.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     paths.set_defaults(handler=cmd_paths)
     extend.register(sub)
     expire.register(sub)
@@ -27,11 +34,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_paths(args: argparse.Namespace) -> int:
     from turktui.adapters.config import Paths
+    from turktui.cli.output import Out
 
     paths = Paths.default()
-    print(f"config:  {paths.config_file}")
-    print(f"data:    {paths.data_dir}")
-    print(f"history: {paths.history_db}")
-    print(f"demo:    {paths.demo_history_db}")
-    print(f"logs:    {paths.log_dir}  (requests.log)")
-    return 0
+    out = Out(as_json=False)  # a path from the environment may hold anything: made safe
+    out.say(f"config:  {paths.config_file}")
+    out.say(f"data:    {paths.data_dir}")
+    out.say(f"history: {paths.history_db}")
+    out.say(f"demo:    {paths.demo_history_db}")
+    out.say(f"logs:    {paths.log_dir}  (requests.log)")
+    return EXIT_OK

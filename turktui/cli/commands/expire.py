@@ -11,7 +11,7 @@ import argparse
 from datetime import UTC, datetime
 
 from turktui.cli.options import add_connection_options
-from turktui.cli.output import Out, PerHit, StopCommand, record_line, safe
+from turktui.cli.output import Out, PerHit, StopCommand, record_line, refuse_bad_hit_ids, safe
 from turktui.cli.prompts import confirm_expire
 from turktui.cli.session import open_connection, open_history_of, refuse_read_only
 from turktui.domain.timefmt import iso
@@ -22,6 +22,7 @@ from turktui.pipeline.policy import (
     EXIT_UNKNOWN,
     EXIT_USAGE,
     record_exit_code,
+    worst,
 )
 
 EXPIRE_EPILOG = (
@@ -35,9 +36,6 @@ matter; a retry sends the same time, which MTurk treats as the same request. A H
 already expired is left alone (nothing sent). With several HITs the worst outcome wins.
 """
 )
-
-#: worst outcome wins: conflict over unknown over service error over refused over ok.
-_SEVERITY = {0: 0, 3: 1, 4: 2, 5: 3, 6: 4, 2: 5, 1: 5}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -55,10 +53,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=cmd_expire)
 
 
-def worst(codes: list[int]) -> int:
-    return max(codes, key=lambda c: _SEVERITY.get(c, 5)) if codes else EXIT_OK
-
-
 def cmd_expire(args: argparse.Namespace) -> int:
     from turktui.adapters.history import HistoryError
     from turktui.domain.records import record_to_json
@@ -69,6 +63,9 @@ def cmd_expire(args: argparse.Namespace) -> int:
     hit_ids = list(dict.fromkeys(h.strip() for h in args.hit_ids if h.strip()))
     if not hit_ids:
         return out.result(EXIT_USAGE, {"state": "usage"}, "turktui: give at least one HIT_ID")
+    refused = refuse_bad_hit_ids(out, hit_ids, {"state": "usage"})
+    if refused is not None:
+        return refused
     conn = open_connection(args)
     per_hit = PerHit(out)
     results, codes, done = per_hit.results, per_hit.codes, per_hit.done
@@ -82,7 +79,7 @@ def cmd_expire(args: argparse.Namespace) -> int:
         try:
             history = open_history_of(conn)
         except HistoryError as exc:
-            return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: {exc}")
+            return out.history_failure(exc, {"state": "usage"})
         try:
             engine = Engine(service, history, env)
             plans = []

@@ -10,7 +10,7 @@ from typing import Any
 from turktui.cli.commands import extend_bulk
 from turktui.cli.commands.extend_bulk import BULK_EPILOG, add_bulk_options
 from turktui.cli.options import add_connection_options
-from turktui.cli.output import Out, record_line, safe
+from turktui.cli.output import Out, history_exit_code, record_line, refuse_bad_hit_ids, safe
 from turktui.cli.prompts import confirm_expire, confirm_spend
 from turktui.cli.session import (
     open_connection,
@@ -49,7 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     extend = sub.add_parser(
         "extend",
         help="add assignments to a HIT (token-protected, recorded)",
-        description="Add N assignments to a HIT, safely.",
+        description="Add N assignments and/or time to a HIT, or to several HITs at once "
+        "(bulk), recorded and token-protected.",
         epilog=EXTEND_EPILOG,
         formatter_class=fmt,
     )
@@ -137,6 +138,9 @@ def cmd_extend(args: argparse.Namespace) -> int:
         )
     args.hit_id, args.n = (args.hit_id[0], "0") if time_only else args.hit_id
     base = {"hit_id": args.hit_id}
+    refused = refuse_bad_hit_ids(out, [args.hit_id], {**base, "state": "usage"})
+    if refused is not None:
+        return refused
     n = 0
     if not time_only:
         try:
@@ -211,7 +215,7 @@ def cmd_extend(args: argparse.Namespace) -> int:
         try:
             history = open_history_of(conn)
         except HistoryError as exc:
-            return out.result(EXIT_USAGE, {**base, "state": "usage"}, f"turktui: {exc}")
+            return out.history_failure(exc, {**base, "state": "usage"})
         try:
             engine = Engine(service, history, env)
             expire_at = (
@@ -310,7 +314,9 @@ def cmd_extend(args: argparse.Namespace) -> int:
                 )
             except HistoryError as exc:  # before sending: nothing was sent
                 return out.result(
-                    EXIT_SERVICE, {**base, "state": "failed"}, f"turktui: not sent: {safe(exc)}"
+                    history_exit_code(exc, EXIT_SERVICE),
+                    {**base, "state": "failed"},
+                    f"turktui: not sent: {safe(exc)}",
                 )
         finally:
             history.close()

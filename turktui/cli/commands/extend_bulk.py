@@ -14,25 +14,34 @@ totals (unless --yes). Every member is recorded (one token each) before anything
 from __future__ import annotations
 
 import argparse
+import signal
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from turktui.cli.output import Out, PerHit, StopCommand, safe
+from turktui.cli.output import (
+    Out,
+    PerHit,
+    StopCommand,
+    fit,
+    history_exit_code,
+    refuse_bad_hit_ids,
+    safe,
+)
 from turktui.cli.prompts import confirm_spend
 from turktui.cli.session import (
     open_connection,
     open_history_of,
     refuse_read_only,
 )
-from turktui.domain.rules import add_time
+from turktui.domain.rules import InputProblem, add_time, check_hit_id
 from turktui.pipeline.policy import (
     EXIT_REFUSED,
     EXIT_SERVICE,
+    EXIT_SIGNAL_BASE,
     EXIT_USAGE,
     batch_exit_code,
 )
@@ -109,13 +118,30 @@ def _time_for_several(args: argparse.Namespace) -> bool:
     return len(ids) > 2 or not ids[1].strip().isdigit()
 
 
+#: The most a --from-file list may hold (about 300,000 HIT ids).
+FROM_FILE_MAX_BYTES = 10_000_000
+
+
 def read_ids(path: str) -> list[str]:
-    """HIT ids from a file: one per line; blank lines and `#` comments are ignored."""
+    """HIT ids from a file: one per line; blank lines and `#` comments are ignored. A BOM,
+    CRLF line ends and quotes around an id ("ID" or 'ID', as spreadsheets save them) are
+    accepted; anything else that is not a HIT id is refused naming its line (ValueError).
+    A pipe (`--from-file <(...)`) is read too, at most FROM_FILE_MAX_BYTES (OSError)."""
+    with open(path, "rb") as handle:
+        data = handle.read(FROM_FILE_MAX_BYTES + 1)
+    if len(data) > FROM_FILE_MAX_BYTES:
+        raise OSError(f"{path} is larger than {FROM_FILE_MAX_BYTES:,} bytes")
     ids = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(data.decode("utf-8-sig").splitlines(), 1):
         text = line.split("#", 1)[0].strip()
-        if text:
-            ids.append(text)
+        if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+            text = text[1:-1].strip()
+        if not text:
+            continue
+        try:
+            ids.append(check_hit_id(text))
+        except InputProblem as exc:
+            raise ValueError(f"{path}, line {number}: {exc}") from None
     return ids
 
 
@@ -131,16 +157,16 @@ def _mode(args: argparse.Namespace) -> Any:
     return None
 
 
-def preview_lines(preview: Any, width: int = 110) -> list[str]:
-    """The preview as fixed-width lines (service text made safe)."""
-    out = [f"{'HIT id':<30} {'Max':>7}  {'Change':<24} {'Cost':>10}  Reason"]
+def preview_lines(preview: Any, width: int | None = None) -> list[str]:
+    """The preview as aligned lines (service text made safe); cut to `width` only on a
+    terminal (None: a pipe or a file gets every reason whole)."""
+    out = [fit(f"{'HIT id':<30} {'Max':>7}  {'Change':<24} {'Cost':>10}  Reason", width)]
     for line in preview.lines:
-        reason = safe(line.reason)
         text = (
-            f"{safe(line.hit.hit_id)[:30]:<30} {line.hit.max_assignments:>7,}  "
-            f"{line.change_text[:24]:<24} {line.cost_text:>10}  {reason}"
+            f"{safe(line.hit.hit_id):<30} {line.hit.max_assignments:>7,}  "
+            f"{safe(line.change_text):<24} {line.cost_text:>10}  {safe(line.reason)}"
         )
-        out.append(text[:width] + ("\u2026" if len(text) > width else ""))
+        out.append(fit(text, width))
     return out
 
 
@@ -162,10 +188,11 @@ def _fetch(service: Any, ids: Sequence[str], workers: int) -> tuple[list[Any], d
     return [h for h in hits if h is not None], missing
 
 
-def _run(runner: Any, fn: Any, out: Out) -> Any:
+def _run(runner: Any, fn: Any, out: Out) -> tuple[Any, int | None]:
     """Run a batch in a thread so Ctrl-C cancels what has not started (and waits for what
-    is in flight to be recorded)."""
+    is in flight to be recorded): (the report, the signal that interrupted it or None)."""
     box: dict[str, Any] = {}
+    signum: int | None = None
     done = threading.Event()
 
     def target() -> None:
@@ -183,14 +210,26 @@ def _run(runner: Any, fn: Any, out: Out) -> Any:
     try:
         while not done.wait(0.2):
             pass
-    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP (turktui.cli.lifecycle.Interrupted)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP (lifecycle.Interrupted)
+        signum = getattr(exc, "signum", signal.SIGINT)
         out.info("turktui: cancelling: requests in flight finish and are recorded\u2026")
         runner.cancel()
         while not done.wait(0.2):  # a second signal leaves now (in flight → unknown)
             pass
     if "error" in box:
         raise box["error"]
-    return box["report"]
+    return box["report"], signum
+
+
+def _ending(report: Any, code: int, message: str, signum: int | None) -> tuple[int, str]:
+    """A batch's exit code and last line; interrupted, 128 + the signal (the exit-code
+    table), naming `turktui resolve` for what was left unknown."""
+    if signum is None:
+        return code, message
+    message += f"; interrupted ({signal.Signals(signum).name})"
+    if report.unknown:
+        message += f"; {report.unknown:,} unknown: run `turktui resolve` to settle them"
+    return EXIT_SIGNAL_BASE + signum, message
 
 
 def _member_printer(out: Out) -> Any:
@@ -288,10 +327,13 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
             "turktui: --token is for one HIT; a batch makes one token per HIT",
         )
     ids = list(args.hit_id or [])
+    refused = refuse_bad_hit_ids(out, ids, {"state": "usage"})
+    if refused is not None:
+        return refused
     if args.from_file:
         try:
             ids += read_ids(args.from_file)
-        except (OSError, UnicodeError) as exc:
+        except (OSError, ValueError) as exc:
             return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: --from-file: {safe(exc)}")
     ids = list(dict.fromkeys(ids))  # one intent per HIT, in the order given
     if not ids:
@@ -331,7 +373,7 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
             for hid in ids
         ]
         preview = BulkPreview(mode, tuple(lines), balance, add_seconds)
-        for text in preview_lines(preview):
+        for text in preview_lines(preview, out.info_width()):
             out.info(text)
         out.info(
             f"{env.kind.banner}: {mode.describe()}"
@@ -365,7 +407,7 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
         try:
             history = open_history_of(conn)
         except HistoryError as exc:
-            return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: {exc}")
+            return out.history_failure(exc, {"state": "usage"})
         try:
             runner = BatchRunner(Engine(service, history, env), workers=args.workers)
 
@@ -379,12 +421,14 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
                 )
             except (PlanRefused, HistoryError) as exc:
                 return out.result(
-                    EXIT_REFUSED if isinstance(exc, PlanRefused) else EXIT_SERVICE,
+                    EXIT_REFUSED
+                    if isinstance(exc, PlanRefused)
+                    else history_exit_code(exc, EXIT_SERVICE),
                     {"state": "failed"},
                     f"turktui: not sent: {safe(exc)}",
                 )
             out.info(f"Recorded batch {bid} ({len(records):,} requests); sending\u2026")
-            report = _run(
+            report, signum = _run(
                 runner, lambda: runner.send(bid, records, member=_member_printer(out)), out
             )
         finally:
@@ -395,8 +439,9 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
         if refused_lines:
             message += f"; {refused_lines:,} refused before sending"
         if report.retryable:
-            message += f". Retry with `turktui extend --retry-batch {bid}`."
-        return out.result(code, _payload(report, preview), message)
+            message += f". Retry with `turktui extend --retry-batch {bid}`"
+        code, message = _ending(report, code, message, signum)
+        return out.result(code, _payload(report, preview), message + ".")
     finally:
         conn.close()
 
@@ -407,15 +452,17 @@ def _add_time_each(args: argparse.Namespace, out: Out, seconds: float) -> int:
     from turktui.adapters.history import HistoryError
     from turktui.domain.timefmt import iso
     from turktui.pipeline.engine import Engine
-    from turktui.pipeline.policy import EXIT_OK, EXIT_UNKNOWN, record_exit_code
+    from turktui.pipeline.policy import EXIT_OK, record_exit_code, worst
 
     ids = list(dict.fromkeys(args.hit_id or []))
+    refused = refuse_bad_hit_ids(out, ids, {"state": "usage"})
+    if refused is not None:
+        return refused
     if args.from_file:
         try:
             ids = list(dict.fromkeys(ids + read_ids(args.from_file)))
-        except (OSError, UnicodeError) as exc:
+        except (OSError, ValueError) as exc:
             return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: --from-file: {safe(exc)}")
-    severity = {EXIT_OK: 0, EXIT_REFUSED: 1, EXIT_SERVICE: 2, EXIT_UNKNOWN: 3}
     per_hit = PerHit(out)
     results, codes, done = per_hit.results, per_hit.codes, per_hit.done
 
@@ -429,7 +476,7 @@ def _add_time_each(args: argparse.Namespace, out: Out, seconds: float) -> int:
         try:
             history = open_history_of(conn)
         except HistoryError as exc:
-            return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: {exc}")
+            return out.history_failure(exc, {"state": "usage"})
         try:
             engine = Engine(service, history, env)
             plans = []
@@ -478,7 +525,7 @@ def _add_time_each(args: argparse.Namespace, out: Out, seconds: float) -> int:
             history.close()
     finally:
         conn.close()
-    code = max(codes, key=lambda c: severity.get(c, 4)) if codes else EXIT_OK
+    code = worst(codes)
     ok = sum(1 for c in codes if c == EXIT_OK)
     return out.result(code, {"results": results}, f"turktui: time added to {ok} of {len(ids)} HITs")
 
@@ -510,7 +557,7 @@ def _retry(args: argparse.Namespace, out: Out) -> int:
         try:
             history = open_history_of(conn)
         except HistoryError as exc:
-            return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: {exc}")
+            return out.history_failure(exc, {"state": "usage"})
         try:
             bid = args.retry_batch
             members = history.batch_records(bid)
@@ -531,11 +578,14 @@ def _retry(args: argparse.Namespace, out: Out) -> int:
             )
             if declined is not None:
                 return out.result(declined.code, {"state": declined.state}, declined.message)
-            report = _run(runner, lambda: runner.retry(bid, member=_member_printer(out)), out)
+            report, signum = _run(
+                runner, lambda: runner.retry(bid, member=_member_printer(out)), out
+            )
         finally:
             history.close()
-        return out.result(
-            batch_exit_code(report, 0), _payload(report), f"Batch {safe(bid)}: {report.summary()}"
+        code, message = _ending(
+            report, batch_exit_code(report, 0), f"Batch {safe(bid)}: {report.summary()}", signum
         )
+        return out.result(code, _payload(report), message)
     finally:
         conn.close()

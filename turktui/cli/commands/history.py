@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from typing import Any
 
 from turktui.cli.options import add_connection_options
-from turktui.cli.output import Out, positive_int, record_line, redact_text, safe
+from turktui.cli.output import (
+    RECORD_HEADER,
+    Out,
+    positive_int,
+    record_line,
+    redact_text,
+    safe,
+)
 from turktui.cli.session import (
     history_file,
     history_scope,
 )
 from turktui.pipeline.policy import (
+    EXIT_CODES,
     EXIT_OK,
     EXIT_USAGE,
 )
@@ -23,11 +33,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     history = sub.add_parser(
         "history",
         help="list recorded requests (newest first)",
-        description="List recorded extension requests, newest first.",
+        description="List recorded requests (extensions, time, expirations), newest first.",
+        epilog=EXIT_CODES,
         formatter_class=fmt,
     )
     history.add_argument("--json", action="store_true", help="print one JSON object")
-    history.add_argument("--limit", metavar="N", type=positive_int, default=20)
+    history.add_argument(
+        "--limit",
+        metavar="N",
+        type=positive_int,
+        default=20,
+        help="show the N newest matching records (default 20; 1-1000000); the total is "
+        "printed after them",
+    )
     history.add_argument("--filter", metavar="TEXT", help="only records mentioning TEXT")
     history.add_argument(
         "--unsettled", action="store_true", help="only planned/sending/unknown records"
@@ -62,25 +80,29 @@ def cmd_history(args: argparse.Namespace) -> int:
     try:
         history = open_history(where)
     except HistoryError as exc:
-        return out.result(EXIT_USAGE, {"records": []}, f"turktui: {exc}")
+        return out.history_failure(exc, {"records": []})
     try:
         states = UNSETTLED if args.unsettled else None
         scope = {"text": args.filter, "states": states, "env_kind": env_kind, "endpoint": endpoint}
         total = history.count(**scope)
-        records = history.query(**scope, limit=args.limit)
+        shown = min(args.limit, total)
+        records = _records(history, scope, shown)
         if args.json:
-            full = [history.get(r.id) or r for r in records]
-            return out.result(
+            return out.result_streamed(
                 EXIT_OK,
-                {"count": total, "file": str(where), "records": [record_to_json(r) for r in full]},
-                f"{len(records)} of {total} records",
+                {"count": total, "file": str(where)},
+                f"{shown} of {total} records",
+                "records",
+                (record_to_json(history.get(r.id) or r) for r in records),
             )
+        if shown:
+            print(RECORD_HEADER)
         for record in records:
             print(redact_text(record_line(record)))
         scope_text = " ".join(x for x in (env_kind, endpoint) if x)
-        print(
-            f"{len(records)} of {total} record{'s' if total != 1 else ''}"
-            + (f" on {redact_text(scope_text)}" if scope_text else "")
+        out.say(  # the scope and the file name may hold anything: `say` makes them safe
+            f"{shown} of {total} record{'s' if total != 1 else ''}"
+            + (f" on {scope_text}" if scope_text else "")
             + f" ({where})"
         )
         if env_kind is None and endpoint is None and paths.demo_history_db.exists():
@@ -88,6 +110,16 @@ def cmd_history(args: argparse.Namespace) -> int:
         return EXIT_OK
     finally:
         history.close()
+
+
+#: Records are read this many at a time: `--limit 1000000` stays bounded in memory.
+PAGE = 1000
+
+
+def _records(history: Any, scope: dict[str, Any], count: int) -> Iterator[Any]:
+    """The `count` newest records of `scope`, newest first, read a page at a time."""
+    for offset in range(0, count, PAGE):
+        yield from history.query(**scope, limit=min(PAGE, count - offset), offset=offset)
 
 
 def cmd_history_batch(args: argparse.Namespace) -> int:
@@ -101,7 +133,7 @@ def cmd_history_batch(args: argparse.Namespace) -> int:
     try:
         history = open_history(history_file(args, paths))
     except HistoryError as exc:
-        return out.result(EXIT_USAGE, {"records": []}, f"turktui: {exc}")
+        return out.history_failure(exc, {"records": []})
     try:
         members = history.batch_records(args.batch)
         if args.json:
@@ -114,8 +146,10 @@ def cmd_history_batch(args: argparse.Namespace) -> int:
                 },
                 f"{len(members)} members",
             )
+        if members:
+            print(RECORD_HEADER)
         for record in members:
-            print(record_line(record))
+            print(redact_text(record_line(record)))
         states = history.batch_states(args.batch)
         summary = ", ".join(
             f"{n} {s.label}" for s, n in sorted(states.items(), key=lambda kv: kv[0].value)

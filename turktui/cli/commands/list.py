@@ -7,9 +7,6 @@ HITs are printed while later pages are still being fetched."""
 from __future__ import annotations
 
 import argparse
-import contextlib
-import csv
-import io
 import json
 import sys
 from collections.abc import Callable, Iterable
@@ -17,10 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from turktui.cli.options import add_connection_options
-from turktui.cli.output import safe
+from turktui.cli.output import csv_rows, fit, safe, terminal_width
 from turktui.domain.models import Hit
 from turktui.domain.rules import extension_range
-from turktui.pipeline.policy import EXIT_OK, EXIT_SERVICE, EXIT_USAGE
+from turktui.pipeline.policy import EXIT_CODES, EXIT_OK, EXIT_USAGE, error_exit_code
 
 #: The fields of one HIT in --json/--csv, in order (MTurk's names where MTurk has one).
 FIELDS = (
@@ -43,7 +40,8 @@ FIELDS = (
     "Problem",
 )
 
-LIST_EPILOG = """\
+LIST_EPILOG = (
+    """\
 output:
   (default)      one aligned line per HIT
   --json         JSON Lines: one object per HIT, one per line (streamed)
@@ -57,9 +55,9 @@ Expired (bool), Extendable (bool: CreateAdditionalAssignmentsForHIT may add to i
 (how many at most), HITTypeId, HITGroupId, RequesterAnnotation, Problem ("" or why
 turktui could not read the HIT).
 
-exit codes: 0 listed, 2 usage/configuration, 4 MTurk could not be reached or failed (the
-HITs already printed stay valid; the listing is incomplete).
 """
+    + EXIT_CODES
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -87,10 +85,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--status",
         metavar="STATUS",
         action="append",
-        help="only HITs with this HITStatus (e.g. Assignable, Reviewable); repeat for several",
+        type=_status,
+        choices=HIT_STATUSES,
+        help=f"only HITs with this HITStatus ({', '.join(HIT_STATUSES)}; any case); repeat "
+        "for several",
     )
     add_connection_options(parser, suppress=True)
     parser.set_defaults(handler=cmd_list)
+
+
+#: MTurk's HITStatus values (the API reference): what `--status` accepts.
+HIT_STATUSES = ("Assignable", "Unassignable", "Reviewable", "Reviewing", "Disposed")
+
+
+def _status(text: str) -> str:
+    """`--status` in any case, as MTurk spells it (argparse's `choices` then refuses the
+    rest, naming the allowed values)."""
+    wanted = text.strip().casefold()
+    return next((s for s in HIT_STATUSES if s.casefold() == wanted), text)
 
 
 def hit_matches(
@@ -145,14 +157,18 @@ def _stamp(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _text_line(row: dict[str, Any]) -> str:
-    title = safe(row["Title"])
-    if len(title) > 40:
-        title = title[:39] + "\u2026"
-    return (
-        f"{safe(row['HITId']):<30}  {row['HITStatus']:<12} {row['MaxAssignments']:>7,} "
-        f"{row['NumberOfAssignmentsAvailable']:>6,} {row['Expiration'] or '?':<20}  {title}"
+#: The text output's columns: (header, width; the last column takes the rest).
+TEXT_HEADER = f"{'HITId':<30}  {'HITStatus':<12} {'Max':>7} {'Avail':>6} {'Expiration':<20}  Title"
+
+
+def _text_line(row: dict[str, Any], width: int | None) -> str:
+    """One HIT as an aligned line; on a terminal the title is cut to fit `width`."""
+    line = (
+        f"{safe(row['HITId']):<30}  {safe(row['HITStatus']):<12} {row['MaxAssignments']:>7,} "
+        f"{row['NumberOfAssignmentsAvailable']:>6,} {row['Expiration'] or '?':<20}  "
+        f"{safe(row['Title'])}"
     )
+    return fit(line, width)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -163,7 +179,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("turktui: list: --filter is empty", file=sys.stderr)
         return EXIT_USAGE
     now = datetime.now(UTC)
-    statuses = tuple(s.strip() for s in (args.status or ()) if s.strip())
+    statuses = tuple(args.status or ())
 
     def keep(hit: Hit) -> bool:
         return hit_matches(
@@ -189,16 +205,12 @@ def cmd_list(args: argparse.Namespace) -> int:
     except TurkError as exc:
         writer([], True)
         print(
-            f"turktui: list: {exc.message} (after {count:,} HITs; the listing is incomplete)",
+            f"turktui: list: {safe(exc.message)} (after {count:,} HITs; the listing is incomplete)",
             file=sys.stderr,
         )
         if exc.hint:
-            print(f"turktui: hint: {exc.hint}", file=sys.stderr)
-        return EXIT_SERVICE
-    except BrokenPipeError:  # `turktui list | head`: the reader has what it wanted
-        with contextlib.suppress(OSError):
-            sys.stdout = open(__import__("os").devnull, "w")  # noqa: SIM115
-        return EXIT_OK
+            print(f"turktui: hint: {safe(exc.hint)}", file=sys.stderr)
+        return error_exit_code(exc)
     finally:
         conn.close()
     if not (args.json or args.json_array or args.csv):
@@ -237,23 +249,14 @@ def _writer(args: argparse.Namespace, out: Any) -> Callable[[list[dict[str, Any]
 
         return array
     if args.csv:
-        buf = io.StringIO()
-        table = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
-        table.writeheader()
-
-        def comma(rows: list[dict[str, Any]], last: bool) -> None:
-            table.writerows(rows)
-            if buf.tell():
-                out.write(buf.getvalue())
-                out.flush()
-                buf.seek(0)
-                buf.truncate()
-
-        return comma
+        write = csv_rows(out, FIELDS)
+        return lambda rows, last: write(rows)
+    width = terminal_width(out)
+    out.write(fit(TEXT_HEADER, width) + "\n")
 
     def text(rows: list[dict[str, Any]], last: bool) -> None:
         if rows:
-            out.write("".join(_text_line(r) + "\n" for r in rows))
+            out.write("".join(_text_line(r, width) + "\n" for r in rows))
             out.flush()
 
     return text

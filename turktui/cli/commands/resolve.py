@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from typing import Any
 
 from turktui.cli.options import add_connection_options
@@ -20,23 +21,29 @@ from turktui.pipeline.policy import (
     EXIT_OK,
     EXIT_USAGE,
     resolve_exit_code,
+    worst,
 )
 
-RESOLVE_EPILOG = """\
+RESOLVE_EPILOG = (
+    """\
 Settles requests whose outcome is unknown (the app or a command was killed, the connection
 dropped). Each request is settled at the endpoint it was sent to, with the profile it was
 sent with (--endpoint-url/--production/--sandbox only narrow the list; --profile replaces
-the recorded profile, e.g. when it was renamed). Within 24
-hours of the first attempt the request is re-sent with its original token (MTurk applies a
-token at most once); after that turktui never re-sends, and instead compares the HIT's
-MaxAssignments with the values before/after recorded for the request. Production (and
-non-loopback custom) requests are confirmed one by one unless --yes. An endpoint that
-cannot be reached is named, with the exact command to retry, and the exit code is 5.
+the recorded profile, e.g. when it was renamed). Within 24 hours of the first attempt the
+request is re-sent with its original token (MTurk applies a token at most once); after that
+turktui never re-sends, and instead compares the HIT (MaxAssignments, the expiration) with
+the values recorded for the request. Every unsettled record is reached, oldest first.
+Production (and non-loopback custom) requests are confirmed one by one unless --yes. An
+endpoint that cannot be reached is named, with the exact command to retry, and the exit
+code is 5.
 
-""" + EXIT_CODES.replace(
-    "the assignments were added (or were already added by this token)",
-    "every unsettled request was settled",
+"""
+    + EXIT_CODES
 )
+
+
+#: Unsettled records are listed, confirmed and settled this many at a time (memory bound).
+PAGE = 1000
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -69,13 +76,51 @@ def cmd_resolve(args: argparse.Namespace) -> int:
         try:
             history = open_history_of(conn)
         except HistoryError as exc:
-            return out.result(EXIT_USAGE, {"records": []}, f"turktui: {exc}")
+            return out.history_failure(exc, {"records": []})
         try:
-            return resolve_records(args, conn, history, history.unsettled(), out)
+            endings = []
+            for page in history.unsettled_pages(PAGE):  # every record, oldest first
+                endings.append(resolve_records(args, conn, history, page, out))
+                if endings[-1].code in (EXIT_USAGE, EXIT_CANCELLED):
+                    break  # refused or declined: the later pages would be too
+            return out.result(*Ending.merge(endings).result())
         finally:
             history.close()
     finally:
         conn.close()
+
+
+@dataclass
+class Ending:
+    """How settling some records ended: the exit code, the JSON payload, the last line."""
+
+    code: int
+    payload: dict[str, Any]
+    message: str
+    settled: int = 0
+    unknown: int = 0
+    #: nothing was left to settle (in this page, after the endpoint filter)
+    nothing: bool = False
+
+    def result(self) -> tuple[int, dict[str, Any], str]:
+        return self.code, self.payload, self.message
+
+    @classmethod
+    def merge(cls, endings: list[Ending]) -> Ending:
+        """One ending for several pages of records: the worst code, every record."""
+        acted = [e for e in endings if not e.nothing]
+        if len(acted) <= 1:
+            return acted[0] if acted else cls(EXIT_OK, {"records": []}, "Nothing to resolve.")
+        settled = sum(e.settled for e in acted)
+        unknown = sum(e.unknown for e in acted)
+        message = f"{settled} settled, {unknown} still unknown" if unknown else f"{settled} settled"
+        if acted[-1].code in (EXIT_USAGE, EXIT_CANCELLED):
+            message += f"; then: {acted[-1].message}"
+        payload = {
+            key: [item for e in acted for item in e.payload.get(key, [])]
+            for key in ("records", "endpoints")
+        }
+        return cls(worst(e.code for e in acted), payload, message, settled, unknown)
 
 
 def resolve_records(
@@ -86,9 +131,9 @@ def resolve_records(
     out: Out,
     *,
     label: str = "",
-) -> int:
+) -> Ending:
     """Settle `records` (unsettled) each at its own endpoint: list, confirm, resolve, report.
-    Used by `turktui resolve` and `turktui resolve --batch ID`."""
+    Used by `turktui resolve` (a page at a time) and `turktui resolve --batch ID`."""
     from turktui.domain.records import State, describe_owner, record_to_json
     from turktui.pipeline.engine import Engine
     from turktui.pipeline.resolving import (
@@ -101,9 +146,9 @@ def resolve_records(
     if explicit_endpoint(args):  # only the records made against the endpoint given
         records = [r for r in records if same_endpoint(r.endpoint, conn.env.endpoint_url)]
     if not records:
-        return out.result(EXIT_OK, {"records": []}, f"Nothing to resolve{label}.")
+        return Ending(EXIT_OK, {"records": []}, f"Nothing to resolve{label}.", nothing=True)
     if conn.env.read_only:
-        return out.result(
+        return Ending(
             EXIT_USAGE,
             {"records": [record_to_json(r) for r in records]},
             f"turktui: read-only session: {len(records)} unsettled request(s) left as they are",
@@ -134,7 +179,7 @@ def resolve_records(
             if code == EXIT_USAGE
             else "Cancelled."
         )
-        return out.result(code, {"records": [record_to_json(r) for r in records]}, message)
+        return Ending(code, {"records": [record_to_json(r) for r in records]}, message)
     service = conn.service()
     make = like_service_factory(
         service,
@@ -159,7 +204,7 @@ def resolve_records(
         results += [o.record for o in report.outcomes]
     unknown = sum(r.still_unknown + len(r.skipped) for r in reports)
     settled = sum(r.settled for r in reports)
-    code = resolve_exit_code(unknown, results)
+    code = resolve_exit_code(unknown, results, sum(r.busy for r in reports))
     message = f"{settled} settled, {unknown} still unknown" if unknown else f"{settled} settled"
     payload = {
         "records": [record_to_json(r) for r in results],
@@ -176,7 +221,7 @@ def resolve_records(
             for r in reports
         ],
     }
-    return out.result(code, payload, message + label)
+    return Ending(code, payload, message + label, settled, unknown)
 
 
 def _ask_resolve(
@@ -231,7 +276,7 @@ def cmd_resolve_batch(args: argparse.Namespace) -> int:
         try:
             history = open_history_of(conn)
         except HistoryError as exc:
-            return out.result(EXIT_USAGE, {"records": []}, f"turktui: {exc}")
+            return out.history_failure(exc, {"records": []})
         try:
             members = history.batch_records(args.batch)
             if not members:
@@ -244,9 +289,10 @@ def cmd_resolve_batch(args: argparse.Namespace) -> int:
             out.info(
                 f"Batch {safe(args.batch)}: {len(members)} member(s), {len(pending)} unsettled"
             )
-            return resolve_records(
+            ending = resolve_records(
                 args, conn, history, pending, out, label=f" in batch {safe(args.batch)}"
             )
+            return out.result(*ending.result())
         finally:
             history.close()
     finally:
