@@ -293,6 +293,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    if in_worker and not timing_phase:
+        # Tell the controller which tests to run alone afterwards (pytest_testnodedown).
+        config.workeroutput["timing"] = [item.nodeid for item in drop]  # type: ignore[attr-defined]
+
+
+#: The `timing` tests the parallel workers left out, by node id (every worker collects alike).
+_TIMING: set[str] = set()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    _TIMING.update(getattr(node, "workeroutput", {}).get("timing", ()))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -308,7 +320,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     import subprocess
     import sys
 
-    args = [*config.invocation_params.args, "-n", "0", "-p", "no:randomly", "--timing-phase"]
+    if not _TIMING:
+        return
+    # The same options, the timing tests by id instead of the paths given (no second collection
+    # of the whole suite).
+    options = [a for a in config.invocation_params.args if a not in config.args]
+    args = [*options, "-n", "0", "-p", "no:randomly", "--timing-phase", *sorted(_TIMING)]
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_sep("=", "timing tests: alone, after the parallel part")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from turktui.adapters.loader import HitLoader
 from turktui.cli.options import Connection, open_connection
-from turktui.domain.errors import TurkError
+from turktui.domain.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from turktui.ui.app import TurkTuiApp
@@ -53,18 +53,18 @@ def build_app(conn: Connection, service: Any, loader: HitLoader | None) -> TurkT
 
 
 def run_app(args: argparse.Namespace) -> int:
-    """Run the TUI. Config problems raise TurkError (the CLI prints one line); service
+    """Run the TUI. Config problems raise ConfigurationError (one line, exit 2); service
     problems (credentials, network) are shown inside the app."""
     try:
         conn = open_connection(args)
     except OSError as exc:  # e.g. the demo service could not bind a port
-        raise TurkError(f"cannot start: {exc}") from exc
+        raise ConfigurationError(f"cannot start: {exc}") from exc
     from turktui.cli.lifecycle import undrivable_terminal
 
     problem = undrivable_terminal()  # after the config: its errors come first
     if problem:
         conn.close()
-        raise TurkError(problem)
+        raise ConfigurationError(problem)
     service = conn.service()
     loader = start_prefetch(service)
     app = None
