@@ -508,8 +508,8 @@ PICTURES: tuple[tuple[Scene, str], ...] = tuple(
 )
 
 
-#: What did not fit, per (scene name, size name) staged in this process (tests/fit.py): the
-#: screenshot test stages each picture once and the scene-fit test reads the verdict here.
+#: What did not fit, per (scene name, size name) staged in this process (tests/fit.py), read
+#: by tests/test_screenshots.py right after staging.
 FIT: dict[tuple[str, str], list[str]] = {}
 
 
