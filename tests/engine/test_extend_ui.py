@@ -336,25 +336,28 @@ async def test_read_only_offers_no_extension(emulator, tmp_path) -> None:
         assert not app.screen.query("#extend-submit")
 
 
-async def test_history_screen_100k_filter_detail(emulator, tmp_path) -> None:
+async def test_history_screen_reads_pages_on_demand_filters_and_opens_a_record(
+    emulator, tmp_path
+) -> None:
+    # 5,000 records: many pages of the screen's reader, of which only the ones shown are read.
+    # The same screen at 100,000 records, timed, is the benchmark ("History screen open").
     ctx = make_ctx(emulator.url, tmp_path)
     app = Host(ctx)
     async with app.run_test(size=(120, 40)) as pilot:
         history = extend_flow.get_history(app)
         history.import_many(
             {"hit_id": f"HIT{i:06d}", "n": 1, "token": f"t{i}", "hit_title": f"Survey {i} \x1b[31m"}
-            for i in range(100_000)
+            for i in range(5_000)
         )
-        # How fast it opens: the benchmark ("History screen open, 100,000 records").
         extend_flow.open_history(app)
         screen = app.screen
         assert isinstance(screen, HistoryScreen)
         await wait_for(pilot, lambda: not screen.reading, what="the history to be read")
         await pilot.pause()
         listing = screen.query_one(RecordList)
-        assert listing.total == 100_000 and len(listing.model.pages) == 1  # one page fetched
-        assert "100,000 records" in text_of(screen, "#history-count")
-        assert "HIT099999" in screen_text(app) and "\x1b" not in screen_text(app)
+        assert listing.total == 5_000 and len(listing.model.pages) == 1  # one page fetched
+        assert "5,000 records" in text_of(screen, "#history-count")
+        assert "HIT004999" in screen_text(app) and "\x1b" not in screen_text(app)
         await pilot.press("end")
         # The page is read by a worker.
         await wait_for(pilot, lambda: listing.current is not None, what="the last page")
@@ -362,16 +365,16 @@ async def test_history_screen_100k_filter_detail(emulator, tmp_path) -> None:
         assert listing.current.hit_id == "HIT000000" and "HIT000000" in screen_text(app)
         assert len(listing.model.pages) == 2  # the first and the last page, nothing between
         await pilot.press("home")
-        await pilot.press("slash", *"HIT09999", "enter")
+        await pilot.press("slash", *"HIT00499", "enter")
         await wait_for(
             pilot,
-            lambda: not screen.reading and screen.filter_text == "HIT09999",
-            what="the history filtered by HIT09999",
+            lambda: not screen.reading and screen.filter_text == "HIT00499",
+            what="the history filtered by HIT00499",
         )
-        assert screen.total == 10 and screen.records[0].hit_id == "HIT099999"
+        assert screen.total == 10 and screen.records[0].hit_id == "HIT004999"
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, RecordScreen), what="the record")
-        assert "HIT099999" in text_of(app.screen, "#record-text")
+        assert "HIT004999" in text_of(app.screen, "#record-text")
         assert "\x1b" not in text_of(app.screen, "#record-text")
         await pilot.press("escape")
         await pilot.pause()
