@@ -150,6 +150,28 @@ def run_cli(
     return Ran(argv, int(code or 0), stdout, stderr, dict(extra or {}))
 
 
+def run_aws(env: Mapping[str, str] | None, *args: str) -> Ran:
+    """The real AWS CLI (`aws ARGS`, awscli's own `main`), in this process, like `run_cli`:
+    a fresh driver per call, the environment and the standard streams its own. Another
+    implementation of the MTurk client than turktui's, without a Python start-up per call."""
+    import awscli
+    from awscli.clidriver import create_clidriver
+
+    argv = [str(a) for a in args]
+    out, err = _Stream(), _Stream(b"", "utf-8", "backslashreplace")
+    # What `import awscli` puts in the environment of the process that runs it: its own data.
+    own = {"AWS_DATA_PATH": str(Path(awscli.__file__).parent / "data")}
+    with _LOCK, _process_state(_merged(env, own)):
+        sys.stdin = _Stream()
+        sys.stdout, sys.stderr = out, err
+        try:
+            code = create_clidriver().main(argv)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        stdout, stderr = out.text(), err.text()
+    return Ran(argv, int(code or 0), stdout, stderr)
+
+
 def run_process(
     env: Mapping[str, str] | None,
     *args: str,

@@ -1,15 +1,14 @@
-"""The real AWS CLI against the emulator (run as ``python -m awscli``)."""
+"""The real AWS CLI against the emulator (awscli's own driver, in-process: tests/runcli.py)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from tests.runcli import Ran, run_aws
 from turktui.emulator import EmulatorServer
 
 
@@ -19,29 +18,21 @@ def cli_srv() -> Iterator[EmulatorServer]:
         yield srv
 
 
-def _aws(srv: EmulatorServer, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "awscli",
-            "mturk",
-            *args,
-            "--endpoint-url",
-            srv.url,
-            "--region",
-            "us-east-1",
-            "--output",
-            "json",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+def _aws(srv: EmulatorServer, env: dict[str, str], *args: str) -> Ran:
+    return run_aws(
+        env,
+        "mturk",
+        *args,
+        "--endpoint-url",
+        srv.url,
+        "--region",
+        "us-east-1",
+        "--output",
+        "json",
     )
 
 
-def _json(proc: subprocess.CompletedProcess) -> Any:
+def _json(proc: Ran) -> Any:
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout) if proc.stdout.strip() else None
 
