@@ -58,8 +58,9 @@ class TurkTuiApp(ControllerApp):
     TITLE = "turktui"
     COMMANDS = ControllerApp.COMMANDS | {TurkCommands}
     # Every screen binds its own keys from the key map (turktui.ui.keymap), `?` and `q`
-    # included; the app adds none (Textual's ctrl+q and ctrl+p stay).
-    BINDINGS: ClassVar[list[BindingType]] = []
+    # included; the app binds the map's app-level keys (ctrl+c / ctrl+q quit from anywhere,
+    # in place of Textual's ctrl+c notice); Textual's ctrl+p stays.
+    BINDINGS: ClassVar[list[BindingType]] = keymap.app_bindings()
 
     #: HITs marked for a bulk extension
     marks: reactive[int] = reactive(0)
