@@ -135,7 +135,7 @@ async def test_live_range_and_cost(emulator, tmp_path, fields, expect_range, exp
         assert "$100.00" in preview
         assert not screen.query_one("#extend-submit", Button).disabled
         assert text_of(screen, "#extend-problem") == ""
-        await pilot.press("escape")
+        await pilot.press("escape", "escape")  # clears the number, then closes
         assert not isinstance(app.screen, ExtendScreen)
     assert emulator.state.get_hit_raw(hit.hit_id)["MaxAssignments"] == fields["MaxAssignments"]
 

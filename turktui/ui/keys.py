@@ -101,6 +101,25 @@ class KeyScreen(_Base):
     def action_last(self) -> None:
         self._nav("last", "scroll_end")
 
+    # -- Esc in a text box --------------------------------------------------------------------
+    def clear_focused_box(self) -> bool:
+        """Esc's first step in a dialog's text box: clear it if it has text (True: it did;
+        the dialog and the focus stay). Esc on an empty box goes on to close the dialog."""
+        box = self.focused
+        if isinstance(box, Input) and box.value:
+            box.value = ""
+            return True
+        return False
+
+    def leave_filter(self, box: Input, to: Widget) -> bool:
+        """Esc in a filter box: clear it and give the focus back to the list `to`, so the
+        next keys are keys again (True: the box had the focus)."""
+        if self.focused is not box:
+            return False
+        box.value = ""
+        to.focus()
+        return True
+
     # -- type-ahead ---------------------------------------------------------------------------
     def open_filter(self, box: Input) -> None:
         """Show `box` and give it the focus now; keys already on their way to another

@@ -457,8 +457,13 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
             self.notify(self.problem or "Nothing to send.", severity="warning", markup=False)
 
     @on(Button.Pressed, "#bulk-cancel")
-    def action_cancel(self) -> None:
+    def _pressed_cancel(self) -> None:
         self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        """Esc: first clear the focused box if it has text; Esc on an empty one closes."""
+        if not self.clear_focused_box():
+            self.dismiss(None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -383,7 +383,7 @@ class ExtendScreen(KeyScreen, ModalScreen[ExtendRequest | None]):
 
     @on(Button.Pressed, "#extend-cancel")
     def _pressed_cancel(self) -> None:
-        self.action_cancel()
+        self.dismiss(None)
 
     def action_submit(self) -> None:
         if not self.can_submit or (self.count is None and self.expire_at is None):
@@ -392,7 +392,9 @@ class ExtendScreen(KeyScreen, ModalScreen[ExtendRequest | None]):
         self.dismiss(ExtendRequest(self.hit, self.count or 0, self.expire_at))
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        """Esc: first clear the focused box if it has text; Esc on an empty one closes."""
+        if not self.clear_focused_box():
+            self.dismiss(None)
 
 
 def describe_request(request: ExtendRequest, env_banner: str, balance: Decimal | None) -> str:

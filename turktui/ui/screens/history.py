@@ -461,11 +461,11 @@ class HistoryScreen(KeyScreen, Screen[None]):
 
     # -- actions ---------------------------------------------------------------------------
     def action_back(self) -> None:
-        field = self.query_one("#history-filter", Input)
-        if self.focused is field and field.value:
-            field.value = ""
-            return
-        self.dismiss(None)
+        """Esc: in the filter box, clear it and back to the list; on the list, close."""
+        if not self.leave_filter(
+            self.query_one("#history-filter", Input), self.query_one(RecordList)
+        ):
+            self.dismiss(None)
 
     def action_close(self) -> None:
         self.action_back()

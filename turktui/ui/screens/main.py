@@ -308,7 +308,7 @@ class MainScreen(KeyScreen, Screen[None]):
     def action_back(self) -> None:
         """Esc on the main list: clear the filters (there is nothing to go back to)."""
         box = self.query_one("#filter", Input)
-        if self.focused is box or self.table.filtered:
+        if self.leave_filter(box, self.table) or self.table.filtered:
             box.value = ""
             box.display = False
             self.table.set_filter("", extendable_only=False, expired_only=False)
