@@ -99,6 +99,15 @@ def test_q_quits_only_from_the_main_list() -> None:
         assert q.action == ("app.quit" if name == "main" else "app.quit_hint"), name
 
 
+def test_hints_in_messages_name_the_mapped_keys() -> None:
+    assert keymap.key("app.history", "main") == "h"
+    assert keymap.key("resolve", "history") == "R"  # r only reloads the history
+    assert keymap.key("reload", "history") == "r"
+    assert keymap.key("back", "batch") == "Esc"
+    with pytest.raises(KeyError):
+        keymap.key("resolve", "main")
+
+
 def test_readme_key_table_is_the_key_map() -> None:
     text = README.read_text("utf-8")
     found = re.search(r"<!-- keys:begin[^>]*-->\n(.*?)<!-- keys:end -->", text, re.S)

@@ -235,7 +235,8 @@ class TurkTuiApp(ControllerApp):
         if not cleared:
             return f" {kept:,} HIT(s) stay marked." if kept else ""
         text = f" Marks cleared on the {cleared:,} HIT(s) extended"
-        return text + (f"; {kept:,} not extended stay marked (u: clear)." if kept else ".")
+        unmark = keymap.key("clear_marks", "main")
+        return text + (f"; {kept:,} not extended stay marked ({unmark}: clear)." if kept else ".")
 
     def reload_hits(self) -> None:
         """Fetch every HIT again; the cursor stays on the same HIT."""
@@ -423,7 +424,7 @@ class TurkTuiApp(ControllerApp):
         if hit.problem:
             self.notify(
                 f"This HIT cannot be extended: MTurk sent data turktui cannot trust "
-                f"({hit.problem}). Reload (r) to read it again.",
+                f"({hit.problem}). Reload ({keymap.key('reload', 'main')}) to read it again.",
                 severity="warning",
                 markup=False,
                 timeout=8,

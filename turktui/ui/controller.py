@@ -35,6 +35,7 @@ from turktui.domain.text import one_line
 from turktui.domain.timefmt import expires_label, iso
 from turktui.pipeline.batch import BatchReport, BatchRunner
 from turktui.pipeline.engine import Engine, Event, Outcome, Plan, PlanRefused, needs_attention
+from turktui.ui import keymap
 from turktui.ui.context import AppContext
 from turktui.ui.messages import (
     BatchDone,
@@ -57,6 +58,10 @@ from turktui.ui.screens.confirm import ConfirmScreen
 from turktui.ui.screens.extend import ExtendRequest, ExtendScreen, describe_request
 from turktui.ui.screens.history import HistoryScreen
 
+#: Where an unsettled request is resolved, in keys of the key map.
+RESOLVE_HINT = (
+    f"history: {keymap.key('app.history', 'main')}, then {keymap.key('resolve', 'history')}"
+)
 #: How long a worker waits for another thread that is opening the history right now.
 OPEN_WAIT = 30.0
 
@@ -216,7 +221,8 @@ class Controller:
                 "",
                 f"Send another +{plan.n:,} to HIT {one_line(plan.hit.hit_id)} anyway? Its "
                 "MaxAssignments is read again just before sending; the unsettled request may still "
-                "add its own assignments. Resolve it first (history: h, then r) if unsure.",
+                "add its own assignments. Resolve it first "
+                f"({RESOLVE_HINT}) if unsure.",
             ]
         )
 
@@ -253,7 +259,7 @@ class Controller:
             severity, title = "warning", "Outcome unknown"
         message = outcome.message
         if state is State.UNKNOWN:
-            message += " Open the history (h) and resolve it (R)."
+            message += f" Resolve it: {RESOLVE_HINT}."
         self.app.notify(
             one_line(message, max_length=400),
             title=title,
@@ -479,9 +485,7 @@ class Controller:
             if yes:
                 self.resolve(pending, confirmed=True)
             else:
-                self.notify(
-                    "Unsettled requests remain: open the history (h) to resolve them later."
-                )
+                self.notify(f"Unsettled requests remain: resolve them later ({RESOLVE_HINT}).")
 
         self.app.push_screen(
             ConfirmScreen(
@@ -502,7 +506,9 @@ class Controller:
             return
         if not hits:
             self.notify(
-                "Mark HITs with space first (a: mark all shown, u: clear marks).",
+                f"Mark HITs with {keymap.key('toggle_mark', 'main')} first "
+                f"({keymap.key('mark_all', 'main')}: mark all shown, "
+                f"{keymap.key('clear_marks', 'main')}: clear marks).",
                 severity="warning",
             )
             return
@@ -651,7 +657,8 @@ def expire_body(hit: Hit, env_banner: str, now: Any) -> str:
             "",
             "Workers can no longer accept it. Work in progress is kept: assignments already "
             f"accepted ({hit.pending:,} pending) can still be submitted.",
-            "Recorded in the history before it is sent; add time later (e) to reopen it.",
+            "Recorded in the history before it is sent; add time later "
+            f"({keymap.key('app.extend', 'main')}) to reopen it.",
         ]
     )
 

@@ -581,6 +581,17 @@ def display(k: Key) -> str:
     return " ".join(k.key_list)
 
 
+@functools.cache
+def key(action: str, screen: str) -> str:
+    """The key that runs `action` on `screen`, as the help shows it ("h", "R", "Esc"): for
+    hints in messages ("history: h, then R"), so they follow the map and cannot go stale."""
+    bare = action.removeprefix("app.")
+    for k in entries(screen):
+        if k.action_on(screen).removeprefix("app.") == bare:
+            return display(k).split(" ")[0]
+    raise KeyError(f"no key runs {action!r} on {screen!r}")
+
+
 def help_rows(screen: str, read_only: bool = False) -> list[tuple[str, str]]:
     """(keys, what) for the help of `screen`; a read-only session leaves out write keys."""
     rows = [(display(k), k.help) for k in entries(screen) if not (read_only and k.write)]

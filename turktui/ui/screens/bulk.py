@@ -629,7 +629,8 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
             )
             text = message.report.summary()
             if message.report.retryable:
-                text += " \u00b7 F: retry what did not succeed (same tokens)"
+                retry = keymap.key("retry", "batch")
+                text += f" \u00b7 {retry}: retry what did not succeed (same tokens)"
             if message.error:
                 text += f" \u00b7 {message.error}"
             counts.update(Text(one_line(text, max_length=300)))
@@ -673,7 +674,8 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
     def action_close(self) -> None:
         if self.running:
             self.notify(
-                "The batch keeps running in the background; its results go to the history (h).",
+                "The batch keeps running in the background; its results go to the history "
+                f"({keymap.key('app.history', 'main')}).",
                 markup=False,
             )
         self.dismiss(None)

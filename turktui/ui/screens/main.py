@@ -245,7 +245,7 @@ class MainScreen(KeyScreen, Screen[None]):
             left += f" \u00b7 sort: {COLUMN_LABELS[table.sort_key]} {arrow}"
         marks = self.tui.marks
         if marks:
-            left += f" \u00b7 {marks:,} marked (b: bulk)"
+            left += f" \u00b7 {marks:,} marked ({keymap.key('app.bulk', 'main')}: bulk)"
         flights = self.tui.in_flight
         if len(flights) == 1:
             left = f"\u27f3 adding {flights[0]}\u2026 \u00b7 " + left
