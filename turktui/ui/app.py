@@ -154,9 +154,11 @@ class TurkTuiApp(ControllerApp):
         finally:
             for sig in installed:
                 loop.remove_signal_handler(sig)
-            settle = self.ctx.state.settle_in_flight
-            if settle is not None:
-                settle(self.return_code or 0, self.ctx.history)
+            state = self.ctx.state
+            if state.settle_in_flight is not None:
+                state.exit_code = state.settle_in_flight(
+                    self.return_code or 0, self.ctx.history, sorted(state.unknown)
+                )
 
     def _on_signal(self, signum: int) -> None:
         self.ctx.state.signal = signum

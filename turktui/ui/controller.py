@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from textual.app import App
@@ -243,10 +244,21 @@ class Controller:
             answered,
         )
 
+    def note_outcomes(self, records: Iterable[Record]) -> None:
+        """Keep the session's unknown requests (quitting with one left exits 5 and says to
+        resolve it): an outcome that is not known adds it, a settled one removes it."""
+        unknown = self.ctx.state.unknown
+        for record in records:
+            if record.settled:
+                unknown.discard(record.id)
+            else:
+                unknown.add(record.id)
+
     def announce(self, outcome: Outcome) -> None:
         """Tell the operator (UI thread; ControllerApp calls it for OutcomeArrived)."""
         state = outcome.record.state
         self.ctx.state.last_outcome = outcome
+        self.note_outcomes([outcome.record])
         if needs_attention(outcome.record):
             severity, title = "error", "Conflict: check the HIT"
         elif outcome.succeeded:
@@ -741,6 +753,7 @@ class ControllerApp(App[int]):
         if report is None:
             return
         self.ctx.state.last_batch = report
+        self.controller.note_outcomes(report.records)
         severity = "information" if report.all_succeeded else "warning"
         self.notify(
             one_line(f"Batch {report.batch_id}: {report.summary()}", max_length=400)
