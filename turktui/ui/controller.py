@@ -562,6 +562,14 @@ class Controller:
 
         return member
 
+    def _watch(self, screen: BatchScreen) -> dict[str, Any]:
+        """The callbacks of a batch run that show it on `screen` (from worker threads)."""
+        return {
+            "progress": lambda p: screen.post_message(BatchScreen.Progress(p)),
+            "member": self._member(screen),
+            "started": lambda rec: screen.post_message(BatchScreen.Started(rec)),
+        }
+
     def run_batch(self, preview: BulkPreview) -> BatchScreen | None:
         """Record every member (one token each), then send them in a thread worker."""
         history = self.history()
@@ -585,12 +593,7 @@ class Controller:
                 self.notify(f"Not sent: {exc}", severity="error")
                 return None
             screen.post_message(BatchScreen.Recorded(bid, records))
-            report = runner.send(
-                bid,
-                records,
-                progress=lambda p: screen.post_message(BatchScreen.Progress(p)),
-                member=self._member(screen),
-            )
+            report = runner.send(bid, records, **self._watch(screen))
             error = "; ".join(one_line(e) for e in list(report.errors.values())[:1])
             screen.post_message(BatchScreen.Finished(report, error))
             self._post(BatchDone(report))
@@ -607,11 +610,7 @@ class Controller:
         screen.start_retry()
 
         def work() -> BatchReport:
-            report = runner.retry(
-                bid,
-                progress=lambda p: screen.post_message(BatchScreen.Progress(p)),
-                member=self._member(screen),
-            )
+            report = runner.retry(bid, **self._watch(screen))
             screen.post_message(BatchScreen.Finished(report))
             self._post(BatchDone(report))
             return report
