@@ -411,3 +411,26 @@ async def test_stale_plan_is_never_shown_or_sent(make_emulator, make_context, mo
         # The visible lines are those of the full plan.
         table = screen.query_one(PreviewTable)
         assert [screen.line(i) for i in table.view] == list(screen.preview.lines)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_preview_reason_can_be_read_whole(make_emulator, make_context, size) -> None:
+    """The Reason column cuts ("this HIT …"); the cursor row's detail line under the
+    table shows its id, title, change and reason whole, wrapped."""
+    server = make_emulator(0)
+    seed(server)
+    app = TurkTuiApp(make_context(server.url))
+    async with app.run_test(size=size) as pilot:
+        screen = await _open_bulk(pilot, "5")
+        table = screen.query_one(PreviewTable)
+        refused = next(i for i, ln in enumerate(screen.preview.lines) if ln.reason)
+        line = screen.preview.lines[refused]
+        table.focus()
+        while table.model.cursor_row != refused:
+            await pilot.press("down")
+        detail = screen.query_one("#bulk-detail")
+        await wait_for(pilot, lambda: line.hit.hit_id in screen.detail_text())
+        region = detail.region
+        rows = screen_text(app).splitlines()[region.y : region.y + region.height]
+        shown = " ".join(r[region.x : region.x + region.width].strip() for r in rows)
+        assert line.reason in shown and line.hit.hit_id in shown, shown

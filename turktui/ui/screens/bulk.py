@@ -208,6 +208,7 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
     BulkScreen #bulk-time { width: 12; }
     BulkScreen .bulk-hint { width: 1fr; padding-left: 1; color: $text-muted; }
     BulkScreen #bulk-preview { height: 1fr; min-height: 3; }
+    BulkScreen #bulk-detail { height: auto; max-height: 3; background: $panel; }
     BulkScreen #bulk-problem { color: $error; }
     BulkScreen #bulk-totals { text-style: bold; }
     """
@@ -277,6 +278,8 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
                 yield Input("", placeholder="", id="bulk-time", compact=True)
                 yield Static(Text(TIME_HINT), id="bulk-time-hint", classes="bulk-hint")
             yield PreviewTable(self, id="bulk-preview")
+            # The cursor row whole (the columns cut the id, the title and the reason).
+            yield Static(Text(""), id="bulk-detail", markup=False)
             with Vertical(id="bulk-decision", classes="dialog-decision"):
                 yield Static(Text(""), id="bulk-totals", markup=False, classes="decision")
                 yield Static(Text(""), id="bulk-problem", markup=False, classes="decision")
@@ -384,6 +387,27 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
             self._submit_when_planned = False
             self.action_submit()
 
+    def detail_text(self) -> str:
+        """The cursor row whole (wrapped): its HIT id and the reason, or with no reason its
+        title and change (the reason restates the change: "capped at +3 (asked +5)")."""
+        table = self.query_one(PreviewTable)
+        if self.mode is None or not table.rows:
+            return ""
+        line = self.line(table.model.cursor_row)
+        hit_id = one_line(line.hit.hit_id)
+        if line.reason:
+            return f"{hit_id}: {one_line(line.reason, max_length=400)}"
+        return (
+            f"{hit_id} \u201c{one_line(line.hit.title, max_length=120)}\u201d: {line.change_text}"
+        )
+
+    def _show_detail(self) -> None:
+        self.query_one("#bulk-detail", Static).update(Text(self.detail_text()))
+
+    @on(PreviewTable.CursorMoved)
+    def _cursor_moved(self, event: PreviewTable.CursorMoved) -> None:
+        self._show_detail()
+
     def _show(self) -> None:
         table = self.query_one(PreviewTable)
         self.query_one("#bulk-problem", Static).update(Text(one_line(self.problem)))
@@ -415,6 +439,7 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
                     text += " \u2014 nothing to send"
                 totals.update(Text(text))
         self.query_one("#bulk-send", Button).disabled = not (self.can_send or self.pending)
+        self._show_detail()
 
     @property
     def can_send(self) -> bool:
