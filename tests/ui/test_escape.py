@@ -89,3 +89,22 @@ async def test_dialog_esc_clears_the_box_first_then_closes(
         await pilot.press("escape", "escape")  # clear, then close
         await wait_for(pilot, lambda: app.screen is main)
         assert not main.table.extendable_only
+
+
+@SIZES
+@pytest.mark.parametrize("key", ["c", "t"])
+async def test_copy_confirmation_on_the_detail_is_short_lived(
+    key: str, size: tuple[int, int], emulator: Any, make_context: Any
+) -> None:
+    """A copy confirms a key just pressed: it goes within 3 s (one stayed 20 s)."""
+    app = TurkTuiApp(make_context(emulator.url))
+    copied: list[str] = []
+    app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
+    async with app.run_test(size=size) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("enter")
+        await wait_screen(pilot, "DetailScreen")
+        await pilot.press(key)
+        await wait_for(pilot, lambda: bool(copied) and bool(app._notifications))
+        [note] = [n for n in app._notifications if n.message.startswith("Copied")]
+        assert note.timeout <= 3

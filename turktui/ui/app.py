@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -26,13 +27,14 @@ from turktui.adapters import requestlog, screenshots
 from turktui.adapters.loader import HitLoader
 from turktui.domain.errors import TurkError
 from turktui.domain.models import Balance, Hit
+from turktui.domain.text import one_line
 from turktui.pipeline.batch import BatchReport
 from turktui.ui import keymap
 from turktui.ui.commands import TurkCommands
 from turktui.ui.context import AppContext
 from turktui.ui.controller import ControllerApp
 from turktui.ui.errors import describe
-from turktui.ui.keys import screen_name
+from turktui.ui.keys import COPY_SAID, screen_name
 from turktui.ui.messages import (
     BalanceFailed,
     BalanceLoaded,
@@ -48,6 +50,21 @@ from turktui.ui.screens.main import READ_ONLY_MESSAGE, MainScreen
 from turktui.ui.widgets.env_banner import EnvBanner
 
 PAGE_SIZE = 100
+#: About four lines of a toast (app.tcss: 60 columns wide).
+TOAST_CHARS = 220
+
+
+def whole_sentences(text: str, limit: int) -> str:
+    """`text`, or its first whole sentences when longer than `limit` characters (never cut
+    mid-sentence; a first sentence longer than the limit is kept whole)."""
+    if len(text) <= limit:
+        return text
+    out = ""
+    for sentence in re.split(r"(?<=[.;!?])\s+", text):
+        if out and len(out) + 1 + len(sentence) > limit:
+            break
+        out = f"{out} {sentence}" if out else sentence
+    return out
 
 
 class TurkTuiApp(ControllerApp):
@@ -55,6 +72,9 @@ class TurkTuiApp(ControllerApp):
     it through the `watch_` methods below (nothing calls them to update)."""
 
     CSS_PATH = "app.tcss"
+    #: a screen under the one on top (a dialog shows it through): app.tcss hides its toasts
+    #: there, so they are not drawn a second time beneath the dialog's
+    SUSPENDED_SCREEN_CLASS = "-suspended"
     TITLE = "turktui"
     COMMANDS = ControllerApp.COMMANDS | {TurkCommands}
     # Every screen binds its own keys from the key map (turktui.ui.keymap), `?` and `q`
@@ -253,7 +273,7 @@ class TurkTuiApp(ControllerApp):
             self.notify("No HIT selected.", severity="warning")
             return
         self.copy_to_clipboard(hit.hit_id)
-        self.notify(f"Copied HIT id {hit.hit_id}", markup=False, timeout=3)
+        self.notify(f"Copied HIT id {one_line(hit.hit_id)}", markup=False, timeout=COPY_SAID)
 
     def notify(
         self,
@@ -264,10 +284,24 @@ class TurkTuiApp(ControllerApp):
         timeout: float | None = None,
         markup: bool = True,
     ) -> None:
-        """A warning or an error says so in words (its title), not by its colour alone."""
+        """A warning or an error says so in words (its title), not by its colour alone. A
+        toast is never cut mid-sentence: a long message keeps its whole first sentences.
+        Over a dialog with a status line the message shows there (one line), not as a
+        toast over the dialog's content. Thread-safe, as App.notify."""
         if not title and severity in ("warning", "error"):
             title = severity.capitalize()
+        message = whole_sentences(message, TOAST_CHARS)
+        seconds = self.NOTIFICATION_TIMEOUT if timeout is None else timeout
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        if not markup or "[" not in message:  # (markup would show as brackets there)
+            self.call_later(self._on_dialog_status_line, message, title, severity, seconds)
+
+    def _on_dialog_status_line(
+        self, message: str, title: str, severity: str, timeout: float
+    ) -> None:
+        show = getattr(self.screen, "show_status", None)
+        if show is not None:
+            show(message, title, severity, timeout)
 
     def deliver_screenshot(
         self,

@@ -213,6 +213,7 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
     BulkScreen #bulk-totals { text-style: bold; }
     """
     KEYMAP_SCREEN = "bulk"
+    STATUS_LINE = True
     BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("bulk")
 
     class Planned(Message):
@@ -599,6 +600,7 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
     BatchScreen #batch-members { height: 1fr; }
     """
     KEYMAP_SCREEN = "batch"
+    STATUS_LINE = True
     BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("batch")
 
     class Recorded(Message):
@@ -818,8 +820,7 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
         row = self.query_one(MemberTable).cursor_row
         if row is None:
             return
-        self.app.copy_to_clipboard(row.hit_id)
-        self.notify(f"Copied HIT id {one_line(row.hit_id)}", markup=False, timeout=3)
+        self.copied(row.hit_id, f"HIT id {one_line(row.hit_id)}")
 
     def action_back(self) -> None:
         self.action_close()

@@ -94,6 +94,7 @@ class ExtendScreen(KeyScreen, ModalScreen[ExtendRequest | None]):
     """
 
     KEYMAP_SCREEN = "extend"
+    STATUS_LINE = True
     BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("extend")
 
     def __init__(self, hit: Hit, ctx: AppContext) -> None:
