@@ -340,9 +340,16 @@ async def _bulk_running(pilot: Any, server: EmulatorServer) -> None:
     screen = pilot.app.screen
     await wait_for(
         pilot,
-        lambda: screen.progress is not None and server.state.request_count(OP) >= 1,
-        what="the first request",
+        lambda: (
+            bool(screen.states)
+            and screen.sending == len(screen.states) == server.state.request_count(OP)
+        ),
+        what="every member on the wire",
     )
+    screen.spinner.pause()  # one frame of the spinner in the picture
+    table = screen.query_one("#batch-members")
+    table.frame = 0
+    table.invalidate_cells()
 
 
 async def _record_detail(pilot: Any, server: EmulatorServer) -> None:
@@ -398,7 +405,7 @@ async def _toast_long(pilot: Any, server: EmulatorServer) -> None:
         "The history could not be written: the disk is full (28 KiB free). The request was "
         "sent, and its outcome is kept in memory until the history can be written again. "
         "Free some space, then open the history (h) to check the request. Nothing else will "
-        "be sent until then. This sentence is one too many for a toast and is left out.",
+        "be sent until then.",
         severity="error",
         markup=False,
     )

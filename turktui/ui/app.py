@@ -50,8 +50,8 @@ from turktui.ui.screens.main import READ_ONLY_MESSAGE, MainScreen
 from turktui.ui.widgets.env_banner import EnvBanner
 
 PAGE_SIZE = 100
-#: About four lines of a toast (app.tcss: 60 columns wide).
-TOAST_CHARS = 220
+#: About nine lines of a toast (app.tcss: 60 columns wide): longer says its first sentences.
+TOAST_CHARS = 480
 
 
 def whole_sentences(text: str, limit: int) -> str:

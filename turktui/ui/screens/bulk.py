@@ -676,7 +676,8 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
 
     def on_mount(self) -> None:
         self._buttons()
-        self.set_interval(SPIN_INTERVAL, self._spin)
+        #: turns the spinner of the members on the wire
+        self.spinner = self.set_interval(SPIN_INTERVAL, self._spin)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_batch":
