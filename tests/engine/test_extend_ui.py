@@ -339,7 +339,7 @@ async def test_read_only_offers_no_extension(emulator, tmp_path) -> None:
         extend_flow.open_extend(app, hit)
         await pilot.pause()
         assert not isinstance(app.screen, ExtendScreen)
-        assert any("Read-only" in str(n.message) for n in notifications(app))
+        assert any("read-only: extending is off" in str(n.message) for n in notifications(app))
         app.push_screen(ExtendScreen(hit, ctx))
         await pilot.pause()
         assert "Read-only" in text_of(app.screen, "#extend-blocked")

@@ -46,7 +46,7 @@ from turktui.ui.messages import (
     HitsPage,
 )
 from turktui.ui.screens.detail import DetailScreen
-from turktui.ui.screens.main import READ_ONLY_MESSAGE, MainScreen
+from turktui.ui.screens.main import MainScreen
 from turktui.ui.widgets.env_banner import EnvBanner
 
 PAGE_SIZE = 100
@@ -427,9 +427,7 @@ class TurkTuiApp(ControllerApp):
         """Every refusal says why: a write key in a read-only session. (The same fallback
         binding is reached when a screen refuses the key for another reason, e.g. Retry
         while the batch runs: then nothing is said.)"""
-        if not self.ctx.read_only:
-            return
-        self.notify(READ_ONLY_MESSAGE.format(what=what), severity="warning", markup=False)
+        self.controller.refused_read_only(what)
 
     def action_quit_hint(self) -> None:
         """`q` on any screen but the main list: it quits only from there."""
@@ -448,8 +446,7 @@ class TurkTuiApp(ControllerApp):
         self.push_screen(HelpScreen(screen_name(self.screen) or "main", self.ctx.read_only))
 
     def action_extend(self) -> None:
-        if self.ctx.read_only:
-            self.notify("Read-only session: extending is disabled.", severity="warning")
+        if self.controller.refused_read_only("extending"):
             return
         hit = self.selected_hit
         if isinstance(self.screen, DetailScreen):
@@ -473,8 +470,7 @@ class TurkTuiApp(ControllerApp):
 
     def action_bulk(self) -> None:
         """`b`: the bulk dialog for the marked HITs."""
-        if self.ctx.read_only:
-            self.notify("Read-only session: extending is disabled.", severity="warning")
+        if self.controller.refused_read_only("bulk extension"):
             return
         self.post_message(BulkWanted(self.marked_hits()))
 

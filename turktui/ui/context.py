@@ -27,8 +27,6 @@ class SessionState:
 
     #: the engine the extend/bulk/resolve flows share (rebuilt if the store or service change)
     engine: Engine | None = None
-    #: flight → "+3 to HIT…" while a request runs (the app's `in_flight` reactive shows it)
-    in_flight: dict[object, str] = field(default_factory=dict)
     last_outcome: Outcome | None = None
     last_batch: BatchReport | None = None
     batch_runner: BatchRunner | None = None

@@ -58,6 +58,7 @@ from turktui.ui.screens.bulk import (
 from turktui.ui.screens.confirm import ConfirmScreen
 from turktui.ui.screens.extend import ExtendRequest, ExtendScreen, describe_request
 from turktui.ui.screens.history import HistoryScreen
+from turktui.ui.screens.main import READ_ONLY_MESSAGE
 
 #: Where an unsettled request is resolved, in keys of the key map.
 RESOLVE_HINT = (
@@ -111,11 +112,18 @@ class Controller:
         """A result for the app, from any thread, without waiting."""
         self.app.post_message(message)
 
+    def refused_read_only(self, what: str) -> bool:
+        """The one read-only gate (keys, palette, flows): True, and the operator told why in
+        the one wording, when the session is read-only."""
+        if not self.ctx.read_only:
+            return False
+        self.app.notify(READ_ONLY_MESSAGE.format(what=what), severity="warning", markup=False)
+        return True
+
     # -- extend --------------------------------------------------------------------------------
     def extend(self, hit: Hit) -> None:
         """The dialog for `hit`; on submit: plan, confirm on production, then run."""
-        if self.ctx.read_only:
-            self.app.notify("Read-only session: extending is disabled.", severity="warning")
+        if self.refused_read_only("extending"):
             return
 
         def submitted(request: ExtendRequest | None) -> None:
@@ -285,8 +293,7 @@ class Controller:
         """`X`: plan an expiration-only request (sent as a fixed past time, EXPIRE_NOW),
         confirm it on every environment but demo, then run it like any request."""
         ctx = self.ctx
-        if ctx.read_only:
-            self.app.notify("Read-only session: expiring is disabled.", severity="warning")
+        if self.refused_read_only("expiring"):
             return
         if hit is None:
             self.app.notify("No HIT selected.", severity="warning")
@@ -349,10 +356,7 @@ class Controller:
         if history is None or not records:
             return None
         ctx = self.ctx
-        if ctx.read_only:
-            self.notify(
-                "read-only: resolving is off (it may re-send requests).", severity="warning"
-            )
+        if self.refused_read_only("resolving (it may re-send requests)"):
             return None
         from turktui.pipeline.resolving import Target
 
@@ -513,8 +517,7 @@ class Controller:
     # -- bulk ----------------------------------------------------------------------------------
     def bulk(self, hits: list[Hit]) -> None:
         """The bulk dialog for `hits` (the marked ones); on submit confirm, then run."""
-        if self.ctx.read_only:
-            self.app.notify("Read-only session: extending is disabled.", severity="warning")
+        if self.refused_read_only("bulk extension"):
             return
         if not hits:
             self.notify(
@@ -731,8 +734,7 @@ class ControllerApp(App[int]):
             self._flights.pop(message.key, None)
         else:
             self._flights[message.key] = message.label
-        self.ctx.state.in_flight = dict(self._flights)
-        self.in_flight = tuple(self._flights.values())
+        self.in_flight = tuple(self._flights.values())  # the one copy: the status line
 
     def on_outcome_arrived(self, message: OutcomeArrived) -> None:
         outcome = message.outcome
