@@ -10,7 +10,10 @@ Three rules, on the screen at the top of the stack (a dialog and what it covers)
 * The environment stays readable: its word (DEMO, SANDBOX, PRODUCTION, CUSTOM) is on the
   first rows of the screen, under any dialog.
 * Toasts are compact: together they cover at most half of the list's rows, and they never
-  cover a decision widget or a button (over a dialog they gather away from them).
+  cover a decision widget or a button; over a dialog they cover none of its content (its
+  HIT id and title, a batch's header: a dialog says its messages on its status line).
+  A toast is never cut (its text wraps fully), and none is drawn twice (a screen under the
+  one on top shows no toast through it).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.geometry import Region
+from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button
 
@@ -93,6 +97,32 @@ def fit_problems(app: Any, env_word: str | None = None) -> list[str]:
         for widget in deciding:
             if toast.region.overlaps(widget.region):
                 problems.append(f"a toast covers {_name(widget)}")
+    if isinstance(screen, ModalScreen):
+        content = [
+            w
+            for w in full_map
+            if isinstance(w, Widget)
+            and w.display
+            and not w.children
+            and any(isinstance(a, Widget) and a.has_class("dialog") for a in w.ancestors)
+        ]
+        for toast in toasts:
+            for widget in content:
+                if toast.region.overlaps(widget.region):
+                    problems.append(f"a toast covers the dialog's {_name(widget)}")
+    for toast in toasts:
+        inner = toast.content_region
+        needed = toast.get_content_height(toast.size, app.size, inner.width)
+        if needed > inner.height:
+            problems.append(f"a toast is cut: {needed} lines in {inner.height}")
+    for under in app.screen_stack[:-1]:
+        shown = [
+            t
+            for t in under.query("Toast")
+            if t.region.area and all(a.display for a in t.ancestors if isinstance(a, Widget))
+        ]
+        if shown:
+            problems.append(f"{len(shown)} toast(s) drawn again under the screen on top")
     toast_rows = sum(t.region.height for t in toasts)
     tables = [t for t in screen.query("HitTable") if t.region.area]
     if toast_rows and tables and toast_rows > tables[0].region.height // 2:

@@ -340,9 +340,16 @@ async def _bulk_running(pilot: Any, server: EmulatorServer) -> None:
     screen = pilot.app.screen
     await wait_for(
         pilot,
-        lambda: screen.progress is not None and server.state.request_count(OP) >= 1,
-        what="the first request",
+        lambda: (
+            bool(screen.states)
+            and screen.sending == len(screen.states) == server.state.request_count(OP)
+        ),
+        what="every member on the wire",
     )
+    screen.spinner.pause()  # one frame of the spinner in the picture
+    table = screen.query_one("#batch-members")
+    table.frame = 0
+    table.invalidate_cells()
 
 
 async def _record_detail(pilot: Any, server: EmulatorServer) -> None:
@@ -382,8 +389,34 @@ async def _toasts(pilot: Any, server: EmulatorServer) -> None:
 
 
 async def _toasts_over_dialog(pilot: Any, server: EmulatorServer) -> None:
-    await open_dialog(pilot, "Twenty-five assignments", "5")
+    """Toasts raised on the list, then the dialog opened and a message raised over it: the
+    list's toasts are not drawn again under the dialog, the message is on its status line."""
+    await wait_ready(pilot)
     await _three_toasts(pilot)
+    await open_dialog(pilot, "Twenty-five assignments", "5")
+    pilot.app.notify("Copied Q2ZHM1ZIAGX0L1DGYMS1WUBFPGH8WA to the clipboard.", markup=False)
+    await wait_for(pilot, lambda: bool(pilot.app.screen.query(".dialog-status")))
+
+
+async def _toast_long(pilot: Any, server: EmulatorServer) -> None:
+    """A long message: said in whole sentences, wrapped fully (never cut mid-sentence)."""
+    await wait_ready(pilot)
+    pilot.app.notify(
+        "The history could not be written: the disk is full (28 KiB free). The request was "
+        "sent, and its outcome is kept in memory until the history can be written again. "
+        "Free some space, then open the history (h) to check the request. Nothing else will "
+        "be sent until then.",
+        severity="error",
+        markup=False,
+    )
+    await wait_for(pilot, lambda: len(pilot.app.screen.query("Toast")) == 1, what="the toast")
+
+
+async def _toasts_batch(pilot: Any, server: EmulatorServer) -> None:
+    """A finished batch: its notice and a copy are on the status line, not over its header."""
+    await _bulk_finished(pilot, server)
+    await pilot.press("c")
+    await wait_for(pilot, lambda: bool(pilot.app.screen.query(".dialog-status")))
 
 
 async def _three_toasts(pilot: Any) -> None:
@@ -495,8 +528,22 @@ SCENES: tuple[Scene, ...] = (
     ),
     Scene(
         "toasts-dialog",
-        "Three notifications over the extend dialog: its decision lines stay clear",
+        "Notifications and the extend dialog: its status line, no toast over it",
         _toasts_over_dialog,
+        keep_notifications=True,
+        toasts=True,
+    ),
+    Scene(
+        "toast-long",
+        "A long notification: whole sentences, never cut",
+        _toast_long,
+        keep_notifications=True,
+        toasts=True,
+    ),
+    Scene(
+        "toasts-batch",
+        "A finished batch: its notices on the status line, its header clear",
+        _toasts_batch,
         keep_notifications=True,
         toasts=True,
     ),

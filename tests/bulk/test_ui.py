@@ -13,7 +13,15 @@ from tests.ui.helpers import notifications, screen_text, wait_for, wait_loaded
 from turktui.domain.environment import EnvKind
 from turktui.domain.records import State
 from turktui.ui.app import TurkTuiApp
-from turktui.ui.screens.bulk import BatchScreen, BulkScreen, MemberTable, PreviewTable
+from turktui.ui.screens.bulk import (
+    CANCELLED,
+    SENDING,
+    SPINNER,
+    BatchScreen,
+    BulkScreen,
+    MemberTable,
+    PreviewTable,
+)
 from turktui.ui.screens.confirm import ConfirmScreen
 
 NOW = FIXED_NOW.timestamp()
@@ -195,7 +203,7 @@ async def test_cancel_then_retry(make_emulator, make_context) -> None:
         report = batch.report
         assert report.cancelled and 0 < report.not_sent < 36
         statuses = [row.status for row in batch.query_one(MemberTable).rows]
-        assert statuses.count("not sent (cancelled)") == report.not_sent
+        assert statuses.count(CANCELLED) == report.not_sent
         assert "retry" in screen_text(app)
         planned = {r.id: r.token for r in report.records if r.state is State.PLANNED}
         sent = server.state.request_count(OP)
@@ -205,6 +213,61 @@ async def test_cancel_then_retry(make_emulator, make_context) -> None:
         assert batch.report.all_succeeded
         assert server.state.request_count(OP) == sent + len(planned)
         assert {r.id: r.token for r in batch.report.records if r.id in planned} == planned
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_batch_rows_follow_the_true_states_through_cancel_and_retry(
+    make_emulator, make_context, size
+) -> None:
+    """Rows on the wire say so (a spinner), never "not sent"; the bar counts what is
+    settled; C says how many are on the wire and those finish and are shown; F never turns
+    a settled row back and the bar never drops."""
+    server = make_emulator(0)
+    seed(server, [(20, False)] * 30)
+    # Slow enough that the first members are still on the wire when C lands, on a loaded
+    # machine too (the screen may lag the workers by a second).
+    server.faults.add(op=OP, latency=1.5)
+    app = TurkTuiApp(make_context(server.url))
+    async with app.run_test(size=size) as pilot:
+        await _open_bulk(pilot)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, BatchScreen))
+        batch = app.screen
+        table = batch.query_one(MemberTable)
+        bar = batch.query_one("#batch-bar")
+        await wait_for(pilot, lambda: batch.sending > 0, what="members on the wire")
+        text = screen_text(app)
+        assert SENDING in text
+        assert "not sent" not in text and any(frame in text for frame in SPINNER)
+        await pilot.press("C")  # at once: a loaded machine may lag the screen by seconds
+        wire = batch.cancelled_with
+        assert wire is not None and wire > 0
+        # said on the counts line (no toast over the members) until the summary replaces it
+        assert f"cancelled: {wire} on the wire finish and are shown" in batch.counts_text()
+        while batch.running:  # the bar counts what is settled
+            assert bar.progress == batch.settled
+            await pilot.pause(0.05)
+        report = batch.report
+        assert report.cancelled and report.not_sent > 0
+        recorded = {r.id: r.state for r in report.records}
+        shown = {row.record_id: row.state for row in table.rows}
+        assert shown == recorded  # every row as the history has it
+        assert server.state.request_count(OP) == report.succeeded == 30 - report.not_sent
+        assert bar.progress == report.succeeded and bar.total == 30
+        settled = {rid for rid, st in recorded.items() if st is State.SUCCEEDED}
+        server.faults.clear()
+        server.faults.add(op=OP, latency=0.2)
+        lowest = bar.progress
+        await pilot.press("F")
+        while batch.running or batch.report is None:
+            rows = {row.record_id: row for row in table.rows}
+            assert all(rows[rid].state is State.SUCCEEDED for rid in settled)
+            assert not any(row.status == CANCELLED for row in rows.values())
+            assert bar.progress >= lowest
+            lowest = bar.progress
+            await pilot.pause(0.05)
+        assert batch.report.all_succeeded and bar.percentage == 1
+        assert "30 of 30 succeeded" in screen_text(app)
 
 
 async def test_partial_failure_shown_per_hit(make_emulator, make_context) -> None:
@@ -221,8 +284,9 @@ async def test_partial_failure_shown_per_hit(make_emulator, make_context) -> Non
         await wait_for(pilot, lambda: not batch.running)
         text = screen_text(app)
         assert batch.report.succeeded == 2 and batch.report.refused == 2
-        assert text.count("refused:") == 2 and "does not exist" in text
-        assert text.count("added +") == 2
+        statuses = [row.status for row in batch.query_one(MemberTable).rows]
+        assert sum(s.startswith("refused:") for s in statuses) == 2 and "does not exist" in text
+        assert sum(s.startswith("added +") for s in statuses) == 2
         assert batch.query_one("#batch-retry").disabled  # nothing retryable: refused stay
 
 
@@ -347,3 +411,26 @@ async def test_stale_plan_is_never_shown_or_sent(make_emulator, make_context, mo
         # The visible lines are those of the full plan.
         table = screen.query_one(PreviewTable)
         assert [screen.line(i) for i in table.view] == list(screen.preview.lines)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_preview_reason_can_be_read_whole(make_emulator, make_context, size) -> None:
+    """The Reason column cuts ("this HIT …"); the cursor row's detail line under the
+    table shows its id, title, change and reason whole, wrapped."""
+    server = make_emulator(0)
+    seed(server)
+    app = TurkTuiApp(make_context(server.url))
+    async with app.run_test(size=size) as pilot:
+        screen = await _open_bulk(pilot, "5")
+        table = screen.query_one(PreviewTable)
+        refused = next(i for i, ln in enumerate(screen.preview.lines) if ln.reason)
+        line = screen.preview.lines[refused]
+        table.focus()
+        while table.model.cursor_row != refused:
+            await pilot.press("down")
+        detail = screen.query_one("#bulk-detail")
+        await wait_for(pilot, lambda: line.hit.hit_id in screen.detail_text())
+        region = detail.region
+        rows = screen_text(app).splitlines()[region.y : region.y + region.height]
+        shown = " ".join(r[region.x : region.x + region.width].strip() for r in rows)
+        assert line.reason in shown and line.hit.hit_id in shown, shown

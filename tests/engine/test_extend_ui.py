@@ -93,7 +93,7 @@ async def open_dialog(app: Host, pilot: Any, hit: Hit) -> ExtendScreen:
     [
         (
             {"MaxAssignments": 4, "Reward": "1.00"},
-            "1\u20135: this HIT was created with 4 assignments and can never reach 10",
+            "1\u20135: this HIT has 4 assignments (under 10: it can never reach 10)",
             ("2", "4 \u2192 6", "$2.40", "20% fee"),
         ),
         (
@@ -103,7 +103,7 @@ async def open_dialog(app: Host, pilot: Any, hit: Hit) -> ExtendScreen:
         ),
         (
             {"MaxAssignments": 8, "Reward": "0.05"},
-            "1: this HIT was created with 8 assignments and can never reach 10",
+            "1: this HIT has 8 assignments (under 10: it can never reach 10)",
             ("1", "8 \u2192 9", "$0.06", "enough"),
         ),
     ],
@@ -125,7 +125,7 @@ async def test_live_range_and_cost(emulator, tmp_path, fields, expect_range, exp
         assert "$100.00" in preview
         assert not screen.query_one("#extend-submit", Button).disabled
         assert text_of(screen, "#extend-problem") == ""
-        await pilot.press("escape")
+        await pilot.press("escape", "escape")  # clears the number, then closes
         assert not isinstance(app.screen, ExtendScreen)
     assert emulator.state.get_hit_raw(hit.hit_id)["MaxAssignments"] == fields["MaxAssignments"]
 
@@ -133,7 +133,7 @@ async def test_live_range_and_cost(emulator, tmp_path, fields, expect_range, exp
 @pytest.mark.parametrize(
     "fields, says, time_ok",
     [
-        ({"MaxAssignments": 9}, "can never reach 10, so none can be added", True),
+        ({"MaxAssignments": 9}, "can never reach 10), so none can be added", True),
         (
             {
                 "MaxAssignments": 20,
@@ -329,7 +329,7 @@ async def test_read_only_offers_no_extension(emulator, tmp_path) -> None:
         extend_flow.open_extend(app, hit)
         await pilot.pause()
         assert not isinstance(app.screen, ExtendScreen)
-        assert any("Read-only" in str(n.message) for n in notifications(app))
+        assert any("read-only: extending is off" in str(n.message) for n in notifications(app))
         app.push_screen(ExtendScreen(hit, ctx))
         await pilot.pause()
         assert "Read-only" in text_of(app.screen, "#extend-blocked")
@@ -446,3 +446,17 @@ async def test_resolve_from_history_screen(emulator, tmp_path) -> None:
             what="the list to show the record resolved",
         )
     assert emulator.state.get_hit_raw(hit_id)["MaxAssignments"] == 5
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_small_hit_says_what_is_known(emulator, tmp_path, size) -> None:
+    """GetHIT does not say how many assignments a HIT was created with: the dialog says
+    what it has now (it said "created with N", N being the current MaxAssignments)."""
+    ctx = make_ctx(emulator.url, tmp_path)
+    hit = hit_for(emulator, ctx.service, MaxAssignments=4, Reward="1.00")
+    app = Host(ctx)
+    async with app.run_test(size=size) as pilot:
+        await open_dialog(app, pilot, hit)
+        text = screen_text(app)
+        assert "this HIT has 4 assignments (under 10: it can never reach 10)" in text, text
+        assert "created with" not in text

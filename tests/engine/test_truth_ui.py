@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from textual.widgets import Button, Input
 
 from tests.engine.test_extend_ui import (
@@ -55,8 +56,12 @@ async def test_dialog_refuses_an_expiration_too_soon(emulator, tmp_path) -> None
         assert not screen.query_one("#extend-submit", Button).disabled
 
 
-async def test_second_request_needs_a_confirmation_showing_the_first(emulator, tmp_path) -> None:
-    """Old app: a second request on a HIT with one unsettled started without a word."""
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_second_request_needs_a_confirmation_showing_the_first(
+    emulator, tmp_path, size
+) -> None:
+    """Old app: a second request on a HIT with one unsettled started without a word. The
+    way to resolve the first is said in the key map's keys (R resolves; r only reloads)."""
     ctx = make_ctx(emulator.url, tmp_path)
     hit = hit_for(emulator, ctx.service, MaxAssignments=2, Reward="0.25")
     app = Host(ctx)
@@ -74,12 +79,13 @@ async def test_second_request_needs_a_confirmation_showing_the_first(emulator, t
         state=State.UNKNOWN,
     )
     sent = emulator.state.request_count(OP)
-    async with app.run_test(size=(100, 40)) as pilot:
+    async with app.run_test(size=size) as pilot:
         await open_dialog(app, pilot, hit)
         await pilot.press("3", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
         body = text_of(app.screen, "#confirm-body")
         assert f"#{rid}" in body and "unsettled" in body
+        assert "(history: h, then R)" in " ".join(body.split())
         assert emulator.state.request_count(OP) == sent
         await pilot.press("y")
         await wait_for(pilot, lambda: ctx.state.last_outcome is not None, what="the outcome")

@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 from textual import events
 from textual.actions import parse as parse_action
+from textual.command import CommandPalette
 from textual.containers import ScrollableContainer
 from textual.screen import Screen
+from textual.widgets import Input
 
 from tests.ui.helpers import notifications, screen_text, wait_for, wait_loaded
 from turktui.pipeline.engine import new_token
@@ -49,7 +51,8 @@ SCREEN_CLASSES: dict[str, type[Screen[Any]]] = {
     "confirm": ConfirmScreen,
     "help": HelpScreen,
 }
-#: every key the map binds itself (Textual's own ctrl+q / ctrl+p are documented, not bound)
+#: every key the map binds on the screens (Textual's ctrl+p is documented, not bound; the
+#: app-level keys quit, tested alone)
 MAP_KEYS = sorted({key for k in keymap.KEYMAP if not k.builtin for key in k.key_list})
 _CHARS = {"slash": "/", "question_mark": "?", "space": " ", "enter": "\r", "escape": "\x1b"}
 
@@ -94,6 +97,15 @@ def test_q_quits_only_from_the_main_list() -> None:
     for name in keymap.SCREENS:
         [q] = [b for b in keymap.bindings(name) if b.key == "q"]
         assert q.action == ("app.quit" if name == "main" else "app.quit_hint"), name
+
+
+def test_hints_in_messages_name_the_mapped_keys() -> None:
+    assert keymap.key("app.history", "main") == "h"
+    assert keymap.key("resolve", "history") == "R"  # r only reloads the history
+    assert keymap.key("reload", "history") == "r"
+    assert keymap.key("back", "batch") == "Esc"
+    with pytest.raises(KeyError):
+        keymap.key("resolve", "main")
 
 
 def test_readme_key_table_is_the_key_map() -> None:
@@ -415,9 +427,8 @@ async def test_type_ahead_goes_into_the_history_filter(emulator: Any, make_conte
         _burst(app, "slash", "u", "r")
         await wait_for(pilot, lambda: hist.filter_text == "ur" and not hist.reading)
         assert not hist.only_unsettled and resolved == [] and app.screen is hist
-        await pilot.press("escape")  # clears the box (it has the focus)
+        await pilot.press("escape")  # clears the box and goes back to the list
         await wait_for(pilot, lambda: hist.filter_text == "" and not hist.reading)
-        await pilot.press("enter")  # leaves the box
         await wait_for(pilot, lambda: isinstance(hist.focused, RecordList))
         # Every key the history binds, typed right after /: all text, nothing runs.
         _burst(app, "slash", "U", "E", "m", "R", "B", "d", "c", "q", "enter")
@@ -477,6 +488,33 @@ async def test_q_elsewhere_says_esc_goes_back(emulator: Any, make_context: Any) 
             await pilot.press("escape")
             await wait_for(pilot, lambda: app.screen is app.main_screen)
             notifications(app).clear()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+@pytest.mark.parametrize("where", ["main", "extend-box", "history-filter", "palette"])
+async def test_ctrl_c_quits_from_anywhere(
+    where: str, size: tuple[int, int], emulator: Any, make_context: Any
+) -> None:
+    """Ctrl-C leaves (as q and ctrl+q do), even from a text box with text in it or from the
+    command palette; never the "press ctrl+q" notice."""
+    app = TurkTuiApp(make_context(emulator.url))
+    async with app.run_test(size=size) as pilot:
+        await wait_loaded(pilot)
+        if where == "extend-box":
+            await _open(app, pilot, "extend")
+            await pilot.press("4")
+            assert isinstance(app.focused, Input) and app.focused.value == "4"
+        elif where == "history-filter":
+            await _open(app, pilot, "history")
+            await pilot.press("slash", "x")
+            assert isinstance(app.focused, Input)
+        elif where == "palette":
+            await pilot.press("ctrl+p")
+            await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: app.return_code is not None, what="the app to quit")
+    assert app.return_code == 0
+    assert not any("quit" in n.title.lower() for n in notifications(app))
 
 
 async def test_batch_progress_copy_is_the_row_id(emulator: Any, make_context: Any) -> None:

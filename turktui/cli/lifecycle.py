@@ -9,7 +9,7 @@ import signal
 import stat
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from turktui.pipeline.policy import EXIT_OK, EXIT_UNKNOWN
@@ -138,36 +138,47 @@ def settle_in_flight(grace: float = HANGUP_GRACE, *, stream: object = None) -> l
     if idle:
         return []
     marked = mark_in_flight_unknown("turktui was closed before MTurk answered; resolve settles it.")
-    if marked:
-        ids = ", ".join(f"#{i}" for i in marked)
-        print(
-            f"turktui: left request {ids} without an answer: recorded as unknown; run "
-            "`turktui resolve`",
-            file=out,
-            flush=True,
-        )  # type: ignore[arg-type]
+    _say_unknown(marked, "without an answer: recorded as unknown", out)
     return marked
+
+
+def _say_unknown(ids: Sequence[int], how: str, out: Any) -> None:
+    """One line: which requests are left unknown, and what settles them."""
+    if ids:
+        which = ", ".join(f"#{i}" for i in ids)
+        plural = "s" if len(ids) > 1 else ""
+        print(f"turktui: left request{plural} {which} {how}; run `turktui resolve`", file=out)
+        out.flush()
 
 
 DRAIN_GRACE = 2.0
 
 
-def settle_and_leave(code: int, history: Any = None) -> None:
+def settle_and_leave(
+    code: int, history: Any = None, left_unknown: Sequence[int] = (), *, stream: Any = None
+) -> int:
     """Called by the app once its terminal is restored, before the event loop closes (which
     would wait for every worker thread, however stuck). Settles what is in flight (see
-    `settle_in_flight`); if a request or another worker thread still runs, leaves now:
-    exit `code`, or 5 (an outcome is unknown, as for `turktui extend`) after a plain quit."""
-    marked = settle_in_flight()
+    `settle_in_flight`) and says which of the session's requests were left unknown
+    (`left_unknown`: the outcome arrived, unknown, and was not resolved since). Returns the
+    exit code: `code`, or after a plain quit 5 when an outcome is unknown (as for `turktui
+    extend`). If a request or another worker thread still runs, leaves now with it."""
+    out = stream or sys.stderr
+    marked = settle_in_flight(stream=out)
     in_flight = _in_flight()
     stuck = bool(in_flight is not None and in_flight.count)  # type: ignore[attr-defined]
+    told = set(marked)
+    left = [i for i in left_unknown if i not in told]
+    _say_unknown(left, "with an unknown outcome (it may have been applied)", out)
+    final = code or (EXIT_UNKNOWN if marked or left or stuck else EXIT_OK)
     if not stuck and _drain_executor(DRAIN_GRACE):
-        return
+        return final
     if history is not None:
         close_quietly(history)
     with contextlib.suppress(Exception):
         sys.stdout.flush()
         sys.stderr.flush()
-    os._exit(code or (EXIT_UNKNOWN if marked or stuck else EXIT_OK))
+    os._exit(final)
 
 
 def _drain_executor(timeout: float) -> bool:

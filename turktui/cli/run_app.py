@@ -71,9 +71,9 @@ def run_app(args: argparse.Namespace) -> int:
     try:
         app = build_app(conn, service, loader)
         app.run()
-        if app.return_code and app.return_code != 0:
-            return int(app.return_code)
-        return 0
+        # The code the app settled on as it ended (5: a request left unknown), else its own.
+        settled = app.ctx.state.exit_code
+        return int(settled if settled is not None else app.return_code or 0)
     finally:
         history = app.ctx.history if app is not None else None
         if history is not None:

@@ -278,8 +278,8 @@ def _wanted(hit: Hit, mode: Mode) -> tuple[int, str]:
         if current >= target:
             if target < mode.target:
                 return 0, (
-                    f"already at {current:,}: a HIT created with fewer than "
-                    f"{SMALL_HIT_LIMIT} can never have more than {SMALL_HIT_MAX}"
+                    f"already at {current:,}: a HIT under {SMALL_HIT_LIMIT} can never have "
+                    f"more than {SMALL_HIT_MAX}"
                 )
             return 0, f"already at {current:,} (target {mode.target:,})"
         # Asked for the full target: a HIT under 10 is then capped at 9 (plan_line says so).

@@ -115,16 +115,16 @@ def extension_range(max_assignments: int, created: datetime | None) -> Extension
                 max_assignments,
                 0,
                 0,
-                f"this HIT has {max_assignments} assignments; a HIT created with fewer than "
-                f"{SMALL_HIT_LIMIT} can never reach {SMALL_HIT_LIMIT}, so none can be added",
+                f"this HIT has {max_assignments} assignments (under {SMALL_HIT_LIMIT}: it can "
+                f"never reach {SMALL_HIT_LIMIT}), so none can be added",
                 Blocker.NO_HEADROOM,
             )
         return ExtensionRange(
             max_assignments,
             1,
             high,
-            f"this HIT was created with {max_assignments} assignment"
-            f"{'s' if max_assignments != 1 else ''} and can never reach {SMALL_HIT_LIMIT}",
+            f"this HIT has {max_assignments} assignment{'s' if max_assignments != 1 else ''} "
+            f"(under {SMALL_HIT_LIMIT}: it can never reach {SMALL_HIT_LIMIT})",
         )
     high = MAX_TOTAL_ASSIGNMENTS - max_assignments
     if high < 1:
@@ -144,7 +144,7 @@ def extension_range(max_assignments: int, created: datetime | None) -> Extension
 
 
 def range_text(rng: ExtensionRange) -> str:
-    """'1–5: this HIT was created with 4 assignments and can never reach 10'."""
+    """'1–5: this HIT has 4 assignments (under 10: it can never reach 10)'."""
     if not rng.extendable:
         return f"Cannot be extended: {rng.reason}."
     span = f"{rng.low:,}" if rng.low == rng.high else f"{rng.low:,}\u2013{rng.high:,}"

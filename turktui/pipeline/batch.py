@@ -52,13 +52,15 @@ def new_batch_id() -> str:
 
 @dataclass(frozen=True, slots=True)
 class BatchProgress:
-    """Counts for a progress bar: `done` succeeded, `failed` did not, `remaining` left."""
+    """Counts for a progress bar: `done` succeeded, `failed` did not, `remaining` left
+    (`sending` of them taken by a worker: on the wire, they finish even after a cancel)."""
 
     total: int
     done: int
     failed: int
     remaining: int
     cancelled: bool = False
+    sending: int = 0
 
     @property
     def finished(self) -> int:
@@ -168,10 +170,22 @@ class BatchRunner:
         self.engine = self.base = engine
         self.history = engine.history
         self.cancel_event = threading.Event()
+        #: ids of the members a worker has taken and not finished (on the wire)
+        self._wire: set[int] = set()
+        self._gate = threading.Lock()
 
-    def cancel(self) -> None:
-        """Stop sending: members not yet started stay planned (retry sends them later)."""
-        self.cancel_event.set()
+    def cancel(self) -> int:
+        """Stop sending: members not yet started stay planned (retry sends them later).
+        Returns how many are on the wire already: those finish and are recorded."""
+        with self._gate:
+            self.cancel_event.set()
+            return len(self._wire)
+
+    @property
+    def sending(self) -> int:
+        """Members on the wire now."""
+        with self._gate:
+            return len(self._wire)
 
     @property
     def cancelled(self) -> bool:
@@ -259,9 +273,11 @@ class BatchRunner:
         records: Sequence[Record],
         progress: Callable[[BatchProgress], None] | None = None,
         member: Callable[[Outcome], None] | None = None,
+        started: Callable[[Record], None] | None = None,
     ) -> BatchReport:
-        """Send (or settle) `records` with at most `workers` in flight; returns the report."""
-        started = time.monotonic()
+        """Send (or settle) `records` with at most `workers` in flight; returns the report.
+        `started(record)`: a worker took the member (it is on the wire from now on)."""
+        began = time.monotonic()
         total = len(records)
         lock = threading.Lock()
         counts = {"done": 0, "failed": 0}
@@ -278,11 +294,27 @@ class BatchRunner:
                     counts["failed"],
                     total - counts["done"] - counts["failed"],
                     self.cancelled,
+                    self.sending,
                 )
             report_progress(snap)
 
+        def start(record: Record) -> bool:
+            with self._gate:  # atomic with cancel(): its count is exact
+                if self.cancel_event.is_set():
+                    return False
+                self._wire.add(record.id)
+            if started is not None:
+                started(record)
+            tick()
+            return True
+
+        def off_wire(record: Record) -> None:
+            with self._gate:
+                self._wire.discard(record.id)
+
         def done(record: Record, outcome: Outcome) -> None:
             nonlocal sent
+            off_wire(record)
             with lock:
                 sent += 1
                 outcomes[record.id] = outcome
@@ -294,6 +326,7 @@ class BatchRunner:
         def failed(record: Record, exc: Exception) -> None:
             # The history is failing (or the record is not ours): stop the rest, so
             # nothing is sent that cannot be recorded.
+            off_wire(record)
             with lock:
                 errors[record.id] = str(exc)
                 counts["failed"] += 1
@@ -308,6 +341,7 @@ class BatchRunner:
             cancel=self.cancel_event,
             on_outcome=done,
             on_error=failed,
+            on_start=start,
         )
         final = self.history.batch_records(batch_id)
         report = BatchReport(
@@ -317,7 +351,7 @@ class BatchRunner:
             errors,
             cancelled=self.cancelled,
             sent=sent,
-            elapsed=time.monotonic() - started,
+            elapsed=time.monotonic() - began,
         )
         tick()
         return report
@@ -337,10 +371,13 @@ class BatchRunner:
         batch_id: str,
         progress: Callable[[BatchProgress], None] | None = None,
         member: Callable[[Outcome], None] | None = None,
+        started: Callable[[Record], None] | None = None,
     ) -> BatchReport:
         """Re-send only what did not succeed, each with its recorded token."""
         self.cancel_event.clear()
-        return self.send(batch_id, self.pending(batch_id), progress=progress, member=member)
+        return self.send(
+            batch_id, self.pending(batch_id), progress=progress, member=member, started=started
+        )
 
     def resolve(
         self,

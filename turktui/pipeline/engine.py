@@ -498,6 +498,7 @@ class Engine:
         on_outcome: Callable[[Record, Outcome], None] | None = None,
         on_error: Callable[[Record, Exception], None] | None = None,
         on_event: Callable[[Event], None] | None = None,
+        on_start: Callable[[Record], bool] | None = None,
     ) -> None:
         """Send (or settle) recorded requests, at most `workers` at a time, all paced by
         `self.pacer`. Planned and failed records are sent with their recorded token; any
@@ -505,11 +506,15 @@ class Engine:
         everything runs in the calling thread (a single extension is a batch of one).
 
         A member's PlanRefused/HistoryError goes to `on_error` (raised when there is none);
-        `cancel`, once set, leaves members not yet started as they are."""
+        `cancel`, once set, leaves members not yet started as they are. `on_start(record)`
+        is called as a worker takes a member, before anything is sent; False leaves it as
+        it is (a cancel that came first)."""
         emit = on_event or (lambda event: None)
 
         def one(record: Record) -> None:
             if cancel is not None and cancel.is_set():
+                return
+            if on_start is not None and not on_start(record):
                 return
             try:
                 outcome = self._member(record, emit, time.monotonic(), claim=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -26,13 +27,14 @@ from turktui.adapters import requestlog, screenshots
 from turktui.adapters.loader import HitLoader
 from turktui.domain.errors import TurkError
 from turktui.domain.models import Balance, Hit
+from turktui.domain.text import one_line
 from turktui.pipeline.batch import BatchReport
 from turktui.ui import keymap
 from turktui.ui.commands import TurkCommands
 from turktui.ui.context import AppContext
 from turktui.ui.controller import ControllerApp
 from turktui.ui.errors import describe
-from turktui.ui.keys import screen_name
+from turktui.ui.keys import COPY_SAID, screen_name
 from turktui.ui.messages import (
     BalanceFailed,
     BalanceLoaded,
@@ -44,10 +46,25 @@ from turktui.ui.messages import (
     HitsPage,
 )
 from turktui.ui.screens.detail import DetailScreen
-from turktui.ui.screens.main import READ_ONLY_MESSAGE, MainScreen
+from turktui.ui.screens.main import MainScreen
 from turktui.ui.widgets.env_banner import EnvBanner
 
 PAGE_SIZE = 100
+#: About nine lines of a toast (app.tcss: 60 columns wide): longer says its first sentences.
+TOAST_CHARS = 480
+
+
+def whole_sentences(text: str, limit: int) -> str:
+    """`text`, or its first whole sentences when longer than `limit` characters (never cut
+    mid-sentence; a first sentence longer than the limit is kept whole)."""
+    if len(text) <= limit:
+        return text
+    out = ""
+    for sentence in re.split(r"(?<=[.;!?])\s+", text):
+        if out and len(out) + 1 + len(sentence) > limit:
+            break
+        out = f"{out} {sentence}" if out else sentence
+    return out
 
 
 class TurkTuiApp(ControllerApp):
@@ -55,11 +72,15 @@ class TurkTuiApp(ControllerApp):
     it through the `watch_` methods below (nothing calls them to update)."""
 
     CSS_PATH = "app.tcss"
+    #: a screen under the one on top (a dialog shows it through): app.tcss hides its toasts
+    #: there, so they are not drawn a second time beneath the dialog's
+    SUSPENDED_SCREEN_CLASS = "-suspended"
     TITLE = "turktui"
     COMMANDS = ControllerApp.COMMANDS | {TurkCommands}
     # Every screen binds its own keys from the key map (turktui.ui.keymap), `?` and `q`
-    # included; the app adds none (Textual's ctrl+q and ctrl+p stay).
-    BINDINGS: ClassVar[list[BindingType]] = []
+    # included; the app binds the map's app-level keys (ctrl+c / ctrl+q quit from anywhere,
+    # in place of Textual's ctrl+c notice); Textual's ctrl+p stays.
+    BINDINGS: ClassVar[list[BindingType]] = keymap.app_bindings()
 
     #: HITs marked for a bulk extension
     marks: reactive[int] = reactive(0)
@@ -153,9 +174,11 @@ class TurkTuiApp(ControllerApp):
         finally:
             for sig in installed:
                 loop.remove_signal_handler(sig)
-            settle = self.ctx.state.settle_in_flight
-            if settle is not None:
-                settle(self.return_code or 0, self.ctx.history)
+            state = self.ctx.state
+            if state.settle_in_flight is not None:
+                state.exit_code = state.settle_in_flight(
+                    self.return_code or 0, self.ctx.history, sorted(state.unknown)
+                )
 
     def _on_signal(self, signum: int) -> None:
         self.ctx.state.signal = signum
@@ -234,7 +257,8 @@ class TurkTuiApp(ControllerApp):
         if not cleared:
             return f" {kept:,} HIT(s) stay marked." if kept else ""
         text = f" Marks cleared on the {cleared:,} HIT(s) extended"
-        return text + (f"; {kept:,} not extended stay marked (u: clear)." if kept else ".")
+        unmark = keymap.key("clear_marks", "main")
+        return text + (f"; {kept:,} not extended stay marked ({unmark}: clear)." if kept else ".")
 
     def reload_hits(self) -> None:
         """Fetch every HIT again; the cursor stays on the same HIT."""
@@ -249,7 +273,7 @@ class TurkTuiApp(ControllerApp):
             self.notify("No HIT selected.", severity="warning")
             return
         self.copy_to_clipboard(hit.hit_id)
-        self.notify(f"Copied HIT id {hit.hit_id}", markup=False, timeout=3)
+        self.notify(f"Copied HIT id {one_line(hit.hit_id)}", markup=False, timeout=COPY_SAID)
 
     def notify(
         self,
@@ -260,10 +284,24 @@ class TurkTuiApp(ControllerApp):
         timeout: float | None = None,
         markup: bool = True,
     ) -> None:
-        """A warning or an error says so in words (its title), not by its colour alone."""
+        """A warning or an error says so in words (its title), not by its colour alone. A
+        toast is never cut mid-sentence: a long message keeps its whole first sentences.
+        Over a dialog with a status line the message shows there (one line), not as a
+        toast over the dialog's content. Thread-safe, as App.notify."""
         if not title and severity in ("warning", "error"):
             title = severity.capitalize()
+        message = whole_sentences(message, TOAST_CHARS)
+        seconds = self.NOTIFICATION_TIMEOUT if timeout is None else timeout
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        if not markup or "[" not in message:  # (markup would show as brackets there)
+            self.call_later(self._on_dialog_status_line, message, title, severity, seconds)
+
+    def _on_dialog_status_line(
+        self, message: str, title: str, severity: str, timeout: float
+    ) -> None:
+        show = getattr(self.screen, "show_status", None)
+        if show is not None:
+            show(message, title, severity, timeout)
 
     def deliver_screenshot(
         self,
@@ -389,9 +427,7 @@ class TurkTuiApp(ControllerApp):
         """Every refusal says why: a write key in a read-only session. (The same fallback
         binding is reached when a screen refuses the key for another reason, e.g. Retry
         while the batch runs: then nothing is said.)"""
-        if not self.ctx.read_only:
-            return
-        self.notify(READ_ONLY_MESSAGE.format(what=what), severity="warning", markup=False)
+        self.controller.refused_read_only(what)
 
     def action_quit_hint(self) -> None:
         """`q` on any screen but the main list: it quits only from there."""
@@ -410,8 +446,7 @@ class TurkTuiApp(ControllerApp):
         self.push_screen(HelpScreen(screen_name(self.screen) or "main", self.ctx.read_only))
 
     def action_extend(self) -> None:
-        if self.ctx.read_only:
-            self.notify("Read-only session: extending is disabled.", severity="warning")
+        if self.controller.refused_read_only("extending"):
             return
         hit = self.selected_hit
         if isinstance(self.screen, DetailScreen):
@@ -422,7 +457,7 @@ class TurkTuiApp(ControllerApp):
         if hit.problem:
             self.notify(
                 f"This HIT cannot be extended: MTurk sent data turktui cannot trust "
-                f"({hit.problem}). Reload (r) to read it again.",
+                f"({hit.problem}). Reload ({keymap.key('reload', 'main')}) to read it again.",
                 severity="warning",
                 markup=False,
                 timeout=8,
@@ -435,8 +470,7 @@ class TurkTuiApp(ControllerApp):
 
     def action_bulk(self) -> None:
         """`b`: the bulk dialog for the marked HITs."""
-        if self.ctx.read_only:
-            self.notify("Read-only session: extending is disabled.", severity="warning")
+        if self.controller.refused_read_only("bulk extension"):
             return
         self.post_message(BulkWanted(self.marked_hits()))
 

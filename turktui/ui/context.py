@@ -27,8 +27,6 @@ class SessionState:
 
     #: the engine the extend/bulk/resolve flows share (rebuilt if the store or service change)
     engine: Engine | None = None
-    #: flight → "+3 to HIT…" while a request runs (the app's `in_flight` reactive shows it)
-    in_flight: dict[object, str] = field(default_factory=dict)
     last_outcome: Outcome | None = None
     last_batch: BatchReport | None = None
     batch_runner: BatchRunner | None = None
@@ -36,8 +34,13 @@ class SessionState:
     balance_error: str | None = None
     #: why the history could not be opened
     history_error: str | None = None
-    #: run_app's "settle the requests in flight, then leave" (signals)
+    #: run_app's "settle the requests in flight, then leave": (code, history, left
+    #: unknown) → the exit code (it may leave the process itself)
     settle_in_flight: Callable[..., Any] | None = None
+    #: ids of this session's requests whose outcome is unknown now (resolving removes them)
+    unknown: set[int] = field(default_factory=set)
+    #: the exit code settled on when the app ended (None: not ended, or no settle hook)
+    exit_code: int | None = None
     #: the signal that asked the app to end
     signal: int | None = None
 

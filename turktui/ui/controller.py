@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from textual.app import App
@@ -35,6 +36,7 @@ from turktui.domain.text import one_line
 from turktui.domain.timefmt import expires_label, iso
 from turktui.pipeline.batch import BatchReport, BatchRunner
 from turktui.pipeline.engine import Engine, Event, Outcome, Plan, PlanRefused, needs_attention
+from turktui.ui import keymap
 from turktui.ui.context import AppContext
 from turktui.ui.messages import (
     BatchDone,
@@ -56,7 +58,12 @@ from turktui.ui.screens.bulk import (
 from turktui.ui.screens.confirm import ConfirmScreen
 from turktui.ui.screens.extend import ExtendRequest, ExtendScreen, describe_request
 from turktui.ui.screens.history import HistoryScreen
+from turktui.ui.screens.main import READ_ONLY_MESSAGE
 
+#: Where an unsettled request is resolved, in keys of the key map.
+RESOLVE_HINT = (
+    f"history: {keymap.key('app.history', 'main')}, then {keymap.key('resolve', 'history')}"
+)
 #: How long a worker waits for another thread that is opening the history right now.
 OPEN_WAIT = 30.0
 
@@ -105,11 +112,18 @@ class Controller:
         """A result for the app, from any thread, without waiting."""
         self.app.post_message(message)
 
+    def refused_read_only(self, what: str) -> bool:
+        """The one read-only gate (keys, palette, flows): True, and the operator told why in
+        the one wording, when the session is read-only."""
+        if not self.ctx.read_only:
+            return False
+        self.app.notify(READ_ONLY_MESSAGE.format(what=what), severity="warning", markup=False)
+        return True
+
     # -- extend --------------------------------------------------------------------------------
     def extend(self, hit: Hit) -> None:
         """The dialog for `hit`; on submit: plan, confirm on production, then run."""
-        if self.ctx.read_only:
-            self.app.notify("Read-only session: extending is disabled.", severity="warning")
+        if self.refused_read_only("extending"):
             return
 
         def submitted(request: ExtendRequest | None) -> None:
@@ -216,7 +230,8 @@ class Controller:
                 "",
                 f"Send another +{plan.n:,} to HIT {one_line(plan.hit.hit_id)} anyway? Its "
                 "MaxAssignments is read again just before sending; the unsettled request may still "
-                "add its own assignments. Resolve it first (history: h, then r) if unsure.",
+                "add its own assignments. Resolve it first "
+                f"({RESOLVE_HINT}) if unsure.",
             ]
         )
 
@@ -237,10 +252,21 @@ class Controller:
             answered,
         )
 
+    def note_outcomes(self, records: Iterable[Record]) -> None:
+        """Keep the session's unknown requests (quitting with one left exits 5 and says to
+        resolve it): an outcome that is not known adds it, a settled one removes it."""
+        unknown = self.ctx.state.unknown
+        for record in records:
+            if record.settled:
+                unknown.discard(record.id)
+            else:
+                unknown.add(record.id)
+
     def announce(self, outcome: Outcome) -> None:
         """Tell the operator (UI thread; ControllerApp calls it for OutcomeArrived)."""
         state = outcome.record.state
         self.ctx.state.last_outcome = outcome
+        self.note_outcomes([outcome.record])
         if needs_attention(outcome.record):
             severity, title = "error", "Conflict: check the HIT"
         elif outcome.succeeded:
@@ -253,7 +279,7 @@ class Controller:
             severity, title = "warning", "Outcome unknown"
         message = outcome.message
         if state is State.UNKNOWN:
-            message += " Open the history (h) and resolve it (R)."
+            message += f" Resolve it: {RESOLVE_HINT}."
         self.app.notify(
             one_line(message, max_length=400),
             title=title,
@@ -267,8 +293,7 @@ class Controller:
         """`X`: plan an expiration-only request (sent as a fixed past time, EXPIRE_NOW),
         confirm it on every environment but demo, then run it like any request."""
         ctx = self.ctx
-        if ctx.read_only:
-            self.app.notify("Read-only session: expiring is disabled.", severity="warning")
+        if self.refused_read_only("expiring"):
             return
         if hit is None:
             self.app.notify("No HIT selected.", severity="warning")
@@ -331,10 +356,7 @@ class Controller:
         if history is None or not records:
             return None
         ctx = self.ctx
-        if ctx.read_only:
-            self.notify(
-                "read-only: resolving is off (it may re-send requests).", severity="warning"
-            )
+        if self.refused_read_only("resolving (it may re-send requests)"):
             return None
         from turktui.pipeline.resolving import Target
 
@@ -479,9 +501,7 @@ class Controller:
             if yes:
                 self.resolve(pending, confirmed=True)
             else:
-                self.notify(
-                    "Unsettled requests remain: open the history (h) to resolve them later."
-                )
+                self.notify(f"Unsettled requests remain: resolve them later ({RESOLVE_HINT}).")
 
         self.app.push_screen(
             ConfirmScreen(
@@ -497,12 +517,13 @@ class Controller:
     # -- bulk ----------------------------------------------------------------------------------
     def bulk(self, hits: list[Hit]) -> None:
         """The bulk dialog for `hits` (the marked ones); on submit confirm, then run."""
-        if self.ctx.read_only:
-            self.app.notify("Read-only session: extending is disabled.", severity="warning")
+        if self.refused_read_only("bulk extension"):
             return
         if not hits:
             self.notify(
-                "Mark HITs with space first (a: mark all shown, u: clear marks).",
+                f"Mark HITs with {keymap.key('toggle_mark', 'main')} first "
+                f"({keymap.key('mark_all', 'main')}: mark all shown, "
+                f"{keymap.key('clear_marks', 'main')}: clear marks).",
                 severity="warning",
             )
             return
@@ -544,6 +565,14 @@ class Controller:
 
         return member
 
+    def _watch(self, screen: BatchScreen) -> dict[str, Any]:
+        """The callbacks of a batch run that show it on `screen` (from worker threads)."""
+        return {
+            "progress": lambda p: screen.post_message(BatchScreen.Progress(p)),
+            "member": self._member(screen),
+            "started": lambda rec: screen.post_message(BatchScreen.Started(rec)),
+        }
+
     def run_batch(self, preview: BulkPreview) -> BatchScreen | None:
         """Record every member (one token each), then send them in a thread worker."""
         history = self.history()
@@ -567,12 +596,7 @@ class Controller:
                 self.notify(f"Not sent: {exc}", severity="error")
                 return None
             screen.post_message(BatchScreen.Recorded(bid, records))
-            report = runner.send(
-                bid,
-                records,
-                progress=lambda p: screen.post_message(BatchScreen.Progress(p)),
-                member=self._member(screen),
-            )
+            report = runner.send(bid, records, **self._watch(screen))
             error = "; ".join(one_line(e) for e in list(report.errors.values())[:1])
             screen.post_message(BatchScreen.Finished(report, error))
             self._post(BatchDone(report))
@@ -589,11 +613,7 @@ class Controller:
         screen.start_retry()
 
         def work() -> BatchReport:
-            report = runner.retry(
-                bid,
-                progress=lambda p: screen.post_message(BatchScreen.Progress(p)),
-                member=self._member(screen),
-            )
+            report = runner.retry(bid, **self._watch(screen))
             screen.post_message(BatchScreen.Finished(report))
             self._post(BatchDone(report))
             return report
@@ -651,7 +671,8 @@ def expire_body(hit: Hit, env_banner: str, now: Any) -> str:
             "",
             "Workers can no longer accept it. Work in progress is kept: assignments already "
             f"accepted ({hit.pending:,} pending) can still be submitted.",
-            "Recorded in the history before it is sent; add time later (e) to reopen it.",
+            "Recorded in the history before it is sent; add time later "
+            f"({keymap.key('app.extend', 'main')}) to reopen it.",
         ]
     )
 
@@ -713,8 +734,7 @@ class ControllerApp(App[int]):
             self._flights.pop(message.key, None)
         else:
             self._flights[message.key] = message.label
-        self.ctx.state.in_flight = dict(self._flights)
-        self.in_flight = tuple(self._flights.values())
+        self.in_flight = tuple(self._flights.values())  # the one copy: the status line
 
     def on_outcome_arrived(self, message: OutcomeArrived) -> None:
         outcome = message.outcome
@@ -734,6 +754,7 @@ class ControllerApp(App[int]):
         if report is None:
             return
         self.ctx.state.last_batch = report
+        self.controller.note_outcomes(report.records)
         severity = "information" if report.all_succeeded else "warning"
         self.notify(
             one_line(f"Batch {report.batch_id}: {report.summary()}", max_length=400)

@@ -81,6 +81,9 @@ class Key:
     priority_on: frozenset[str] = frozenset()
     #: bound by Textual itself, not by `bindings()` (documented here all the same)
     builtin: bool = False
+    #: bound once by the app (`app_bindings()`), with priority: the same on every screen,
+    #: a text box and Textual's own screens (the palette) included
+    app_level: bool = False
     #: moves the cursor or the view (lists: the table's own keys; views: `ScrollKeys`)
     navigation: bool = False
     #: bound on the screens NOT in `screens` to this action (`q`: the notice)
@@ -495,13 +498,13 @@ KEYMAP: tuple[Key, ...] = (
         command="Quit",
     ),
     Key(
-        "ctrl+q",
+        "ctrl+c,ctrl+q",
         "app.quit",
         "Quit",
-        "quit from anywhere",
+        "quit from anywhere (as q: a request in flight is waited for, or recorded unknown)",
         ALL,
-        shown="ctrl+q",
-        builtin=True,
+        shown="ctrl+c ctrl+q",
+        app_level=True,
     ),
     Key(
         "ctrl+p",
@@ -536,7 +539,7 @@ def bindings(screen: str) -> list[Binding]:
     out: list[Binding] = []
     fallbacks: list[Binding] = []
     for k in KEYMAP:
-        if k.builtin:
+        if k.builtin or k.app_level:
             continue
         if not k.applies(screen):
             if k.elsewhere:
@@ -557,6 +560,15 @@ def bindings(screen: str) -> list[Binding]:
     return out + fallbacks
 
 
+def app_bindings() -> list[Binding]:
+    """The app's `BINDINGS`: the entries bound once for every screen (`app_level`)."""
+    return [
+        Binding(k.keys, k.action.removeprefix("app."), k.label, show=False, priority=True)
+        for k in KEYMAP
+        if k.app_level
+    ]
+
+
 @functools.cache
 def write_actions(screen: str) -> frozenset[str]:
     """The actions of `screen` a read-only session refuses (bare names, no namespace)."""
@@ -567,6 +579,17 @@ def display(k: Key) -> str:
     if k.shown:
         return k.shown
     return " ".join(k.key_list)
+
+
+@functools.cache
+def key(action: str, screen: str) -> str:
+    """The key that runs `action` on `screen`, as the help shows it ("h", "R", "Esc"): for
+    hints in messages ("history: h, then R"), so they follow the map and cannot go stale."""
+    bare = action.removeprefix("app.")
+    for k in entries(screen):
+        if k.action_on(screen).removeprefix("app.") == bare:
+            return display(k).split(" ")[0]
+    raise KeyError(f"no key runs {action!r} on {screen!r}")
 
 
 def help_rows(screen: str, read_only: bool = False) -> list[tuple[str, str]]:
@@ -586,8 +609,9 @@ def read_only_note(screen: str) -> str:
 
 
 def commands(screen: str) -> list[Key]:
-    """The entries the command palette offers on `screen` (not the builtins)."""
-    return [k for k in entries(screen) if k.command and not k.builtin]
+    """The entries the command palette offers on `screen` (not those bound by the app or
+    by Textual)."""
+    return [k for k in entries(screen) if k.command and not (k.builtin or k.app_level)]
 
 
 def _md(text: str) -> str:

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import events
-from textual.containers import ScrollableContainer
+from textual.containers import ScrollableContainer, Vertical
+from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
+from turktui.domain.text import one_line
 from turktui.ui import keymap
 from turktui.ui.widgets.vtable import VirtualTable
 
@@ -29,6 +32,10 @@ if TYPE_CHECKING:
     _Base = Screen[Any]
 else:
     _Base = object
+
+
+#: How long a copy confirmation stays (it confirms a key just pressed: short-lived).
+COPY_SAID = 2.5
 
 
 def screen_name(screen: object) -> str | None:
@@ -52,6 +59,9 @@ class KeyScreen(_Base):
 
     _typeahead_box: Input | None = None
     _typeahead_from: Widget | None = None
+    _status_timer: Timer | None = None
+    #: says the app's messages on a status line in its decision block, never as toasts
+    STATUS_LINE: ClassVar[bool] = False
 
     # -- read-only ----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -100,6 +110,79 @@ class KeyScreen(_Base):
 
     def action_last(self) -> None:
         self._nav("last", "scroll_end")
+
+    # -- messages: toasts, or the dialog's status line ----------------------------------------
+    def _extend_compose(self, widgets: list[Widget]) -> None:
+        # Textual's hook that adds its own widgets: a dialog with a status line (STATUS_LINE)
+        # gets no toast rack, so no toast is ever drawn over its content.
+        super()._extend_compose(widgets)  # type: ignore[misc]
+        if self.STATUS_LINE:
+            widgets[:] = [w for w in widgets if type(w).__name__ != "ToastRack"]
+
+    def on_mount(self) -> None:
+        # (Textual runs every class's on_mount: the screens' own run too.)
+        if self.STATUS_LINE:
+            self._status_line()
+
+    def _status_line(self) -> Static | None:
+        """A dialog's status line: the first line of its decision block (made on first
+        use). None: this screen shows its messages as toasts."""
+        found = self.query(".dialog-status")
+        if found:
+            return found.first(Static)
+        blocks = self.query(".dialog-decision")
+        block = blocks.first(Widget) if blocks else None
+        if not isinstance(block, Vertical):
+            return None
+        line = Static(Text(""), classes="dialog-status", markup=False)
+        line.display = False
+        block.mount(line, before=0)
+        return line
+
+    def show_status(self, message: str, title: str, severity: str, timeout: float) -> bool:
+        """Show a message on the dialog's status line instead of a toast over its content
+        (True: shown there). It stays `timeout` seconds, or until the next one."""
+        line = self._status_line()
+        if line is None:
+            return False
+        words = f"{title}: {message}" if title else message
+        line.update(Text(one_line(words, max_length=300)))
+        line.set_class(severity == "error", "-error")
+        line.set_class(severity == "warning", "-warning")
+        line.display = True
+        if self._status_timer is not None:
+            self._status_timer.stop()
+        self._status_timer = self.set_timer(timeout, self._clear_status)
+        return True
+
+    def _clear_status(self) -> None:
+        self._status_timer = None
+        for line in self.query(".dialog-status"):
+            line.display = False
+
+    def copied(self, value: str, what: str) -> None:
+        """Copy `value` to the clipboard and say so briefly (COPY_SAID seconds)."""
+        self.app.copy_to_clipboard(value)
+        self.notify(f"Copied {what}", markup=False, timeout=COPY_SAID)
+
+    # -- Esc in a text box --------------------------------------------------------------------
+    def clear_focused_box(self) -> bool:
+        """Esc's first step in a dialog's text box: clear it if it has text (True: it did;
+        the dialog and the focus stay). Esc on an empty box goes on to close the dialog."""
+        box = self.focused
+        if isinstance(box, Input) and box.value:
+            box.value = ""
+            return True
+        return False
+
+    def leave_filter(self, box: Input, to: Widget) -> bool:
+        """Esc in a filter box: clear it and give the focus back to the list `to`, so the
+        next keys are keys again (True: the box had the focus)."""
+        if self.focused is not box:
+            return False
+        box.value = ""
+        to.focus()
+        return True
 
     # -- type-ahead ---------------------------------------------------------------------------
     def open_filter(self, box: Input) -> None:

@@ -110,8 +110,8 @@ def test_valid_inputs() -> None:
 
 def test_ranges_and_reasons() -> None:
     assert (
-        range_text(SMALL) == "1\u20135: this HIT was created with 4 assignments and can "
-        "never reach 10"
+        range_text(SMALL) == "1\u20135: this HIT has 4 assignments (under 10: it can never "
+        "reach 10)"
     )
     nine = extension_range(9, NEW)
     assert nine.blocker is Blocker.NO_HEADROOM and not nine.allows(1)

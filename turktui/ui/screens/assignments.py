@@ -210,15 +210,13 @@ class AssignmentsScreen(KeyScreen, Screen[None]):
         row = self.table.cursor_row
         if row is None:
             return
-        self.app.copy_to_clipboard(row.assignment_id)
-        self.notify(f"Copied assignment id {one_line(row.assignment_id)}", markup=False)
+        self.copied(row.assignment_id, f"assignment id {one_line(row.assignment_id)}")
 
     def action_copy_worker(self) -> None:
         row = self.table.cursor_row
         if row is None:
             return
-        self.app.copy_to_clipboard(row.worker_id)
-        self.notify(f"Copied worker id {one_line(row.worker_id)}", markup=False)
+        self.copied(row.worker_id, f"worker id {one_line(row.worker_id)}")
 
 
 def open_assignments(app: object, hit: Hit | None) -> None:

@@ -15,8 +15,10 @@ goes through `one_line` into `Text` objects, never markup.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -54,7 +56,7 @@ from turktui.domain.bulk import (
 )
 from turktui.domain.listmodel import ListModel
 from turktui.domain.models import Hit
-from turktui.domain.records import Record
+from turktui.domain.records import Record, State
 from turktui.domain.rules import InputProblem, format_money, parse_count
 from turktui.domain.text import one_line
 from turktui.domain.timefmt import parse_duration
@@ -206,10 +208,12 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
     BulkScreen #bulk-time { width: 12; }
     BulkScreen .bulk-hint { width: 1fr; padding-left: 1; color: $text-muted; }
     BulkScreen #bulk-preview { height: 1fr; min-height: 3; }
+    BulkScreen #bulk-detail { height: auto; max-height: 3; background: $panel; }
     BulkScreen #bulk-problem { color: $error; }
     BulkScreen #bulk-totals { text-style: bold; }
     """
     KEYMAP_SCREEN = "bulk"
+    STATUS_LINE = True
     BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("bulk")
 
     class Planned(Message):
@@ -275,6 +279,8 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
                 yield Input("", placeholder="", id="bulk-time", compact=True)
                 yield Static(Text(TIME_HINT), id="bulk-time-hint", classes="bulk-hint")
             yield PreviewTable(self, id="bulk-preview")
+            # The cursor row whole (the columns cut the id, the title and the reason).
+            yield Static(Text(""), id="bulk-detail", markup=False)
             with Vertical(id="bulk-decision", classes="dialog-decision"):
                 yield Static(Text(""), id="bulk-totals", markup=False, classes="decision")
                 yield Static(Text(""), id="bulk-problem", markup=False, classes="decision")
@@ -382,6 +388,27 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
             self._submit_when_planned = False
             self.action_submit()
 
+    def detail_text(self) -> str:
+        """The cursor row whole (wrapped): its HIT id and the reason, or with no reason its
+        title and change (the reason restates the change: "capped at +3 (asked +5)")."""
+        table = self.query_one(PreviewTable)
+        if self.mode is None or not table.rows:
+            return ""
+        line = self.line(table.model.cursor_row)
+        hit_id = one_line(line.hit.hit_id)
+        if line.reason:
+            return f"{hit_id}: {one_line(line.reason, max_length=400)}"
+        return (
+            f"{hit_id} \u201c{one_line(line.hit.title, max_length=120)}\u201d: {line.change_text}"
+        )
+
+    def _show_detail(self) -> None:
+        self.query_one("#bulk-detail", Static).update(Text(self.detail_text()))
+
+    @on(PreviewTable.CursorMoved)
+    def _cursor_moved(self, event: PreviewTable.CursorMoved) -> None:
+        self._show_detail()
+
     def _show(self) -> None:
         table = self.query_one(PreviewTable)
         self.query_one("#bulk-problem", Static).update(Text(one_line(self.problem)))
@@ -413,6 +440,7 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
                     text += " \u2014 nothing to send"
                 totals.update(Text(text))
         self.query_one("#bulk-send", Button).disabled = not (self.can_send or self.pending)
+        self._show_detail()
 
     @property
     def can_send(self) -> bool:
@@ -457,18 +485,34 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
             self.notify(self.problem or "Nothing to send.", severity="warning", markup=False)
 
     @on(Button.Pressed, "#bulk-cancel")
-    def action_cancel(self) -> None:
+    def _pressed_cancel(self) -> None:
         self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        """Esc: first clear the focused box if it has text; Esc on an empty one closes."""
+        if not self.clear_focused_box():
+            self.dismiss(None)
+
+
+#: The spinner of a member on the wire (one frame per tick while any is).
+SPINNER = "\u280b\u2819\u2839\u2838\u283c\u2834\u2826\u2827\u2807\u280f"
+SPIN_INTERVAL = 0.12
 
 
 @dataclass(frozen=True, slots=True)
 class MemberRow:
-    """One batch member as the progress screen shows it."""
+    """One batch member as the progress screen shows it: its state as recorded, or
+    SENDING from the moment a worker takes it (before the history says so)."""
 
     key: str
     record_id: int
     hit_id: str
+    state: State
     status: str
+
+    @property
+    def settled(self) -> bool:
+        return self.state.settled
 
 
 MEMBER_COLUMNS = (
@@ -479,30 +523,73 @@ MEMBER_COLUMNS = (
 
 
 class MemberTable(VirtualTable[MemberRow]):
-    """The batch members, in record order; a member's row is found by its record id."""
+    """The batch members, in record order; a member's row is found by its record id. A
+    member on the wire shows a spinner (`frame`, advanced by the screen); the cursor row's
+    full status is on the preview line (the column may cut it)."""
 
     narrow_below = 100
     flex_min = 20
+    show_preview = True
 
     def __init__(self, **kwargs: Any) -> None:
+        self.frame = 0
         super().__init__(
             ListModel(lambda row: row.key),
             MEMBER_COLUMNS,
-            lambda row: (
-                str(row.record_id),
-                one_line(row.hit_id),
-                one_line(row.status, max_length=200),
-            ),
+            lambda row: (str(row.record_id), one_line(row.hit_id), self.status_text(row)),
             **kwargs,
         )
 
+    def status_text(self, row: MemberRow) -> str:
+        if row.state is State.SENDING and row.status == SENDING:
+            return f"{SPINNER[self.frame % len(SPINNER)]} {SENDING}"
+        return one_line(row.status, max_length=400)
+
+    def preview_text(self, row: MemberRow | None) -> str:
+        if row is None:
+            return ""
+        return f"#{row.record_id} {one_line(row.hit_id)}: {one_line(row.status, max_length=400)}"
+
+
+SENDING = "sending\u2026"
+PLANNED = "planned"
+CANCELLED = "planned, not sent (cancelled)"
+
 
 def _member_row(rec: Record, cancelled: bool = False) -> MemberRow:
-    return MemberRow(str(rec.id), rec.id, rec.hit_id, member_status(rec, cancelled))
+    if rec.state is State.PLANNED:
+        status = CANCELLED if cancelled else PLANNED
+    elif rec.state is State.SENDING:
+        status = SENDING
+    else:
+        status = member_status(rec)
+    return MemberRow(str(rec.id), rec.id, rec.hit_id, rec.state, status)
+
+
+def _sending_row(rec: Record) -> MemberRow:
+    return MemberRow(str(rec.id), rec.id, rec.hit_id, State.SENDING, SENDING)
+
+
+#: The words of the counts line, in its order, by the state a member shows.
+_COUNT_WORDS = (
+    ((State.SENDING,), "sending"),
+    ((State.PLANNED,), "planned"),
+    ((State.SUCCEEDED, State.RESOLVED_SUCCEEDED), "succeeded"),
+    ((State.REFUSED, State.RESOLVED_NOT_APPLIED), "refused"),
+    ((State.FAILED,), "failed"),
+    ((State.CONFLICT,), "in conflict"),
+    ((State.UNKNOWN,), "unknown"),
+)
 
 
 class BatchScreen(KeyScreen, ModalScreen[None]):
-    """A running (or finished) batch: progress, members, cancel and retry."""
+    """A running (or finished) batch: progress, members, cancel and retry.
+
+    Each member's row follows its true state as it changes: planned, sending (a spinner,
+    from the moment a worker takes it), then its outcome (succeeded, refused, failed, in
+    conflict, unknown). The bar counts the members settled; `C` stops what has not
+    started and says how many are on the wire (those finish and are shown); `F` re-sends
+    what did not succeed and never turns a settled row back."""
 
     #: The box is app.tcss's `.dialog` (as large as the screen allows); the counts and the
     #: buttons are docked at its bottom.
@@ -513,6 +600,7 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
     BatchScreen #batch-members { height: 1fr; }
     """
     KEYMAP_SCREEN = "batch"
+    STATUS_LINE = True
     BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("batch")
 
     class Recorded(Message):
@@ -520,6 +608,13 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
             super().__init__()
             self.batch_id = batch_id
             self.records = records
+
+    class Started(Message):
+        """A worker took this member: it is on the wire."""
+
+        def __init__(self, record: Record) -> None:
+            super().__init__()
+            self.record = record
 
     class Progress(Message):
         def __init__(self, progress: BatchProgress) -> None:
@@ -538,7 +633,11 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
             self.error = error
 
     def __init__(
-        self, title: str, *, on_cancel: Callable[[], None], on_retry: Callable[[BatchScreen], None]
+        self,
+        title: str,
+        *,
+        on_cancel: Callable[[], int | None],
+        on_retry: Callable[[BatchScreen], None],
     ) -> None:
         super().__init__()
         self.title_text = title
@@ -548,6 +647,11 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
         self.running = True
         self.report: BatchReport | None = None
         self.progress: BatchProgress | None = None
+        #: each member's state as shown (the counts and the bar are made from it)
+        self.states: dict[int, State] = {}
+        self._counts: Counter[State] = Counter()
+        #: set by C: how many were on the wire then (None: not cancelled)
+        self.cancelled_with: int | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="batch-dialog", classes="dialog") as dialog:
@@ -572,6 +676,8 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
 
     def on_mount(self) -> None:
         self._buttons()
+        #: turns the spinner of the members on the wire
+        self.spinner = self.set_interval(SPIN_INTERVAL, self._spin)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_batch":
@@ -586,30 +692,80 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
         self.query_one("#batch-retry", Button).disabled = not retry
         self.refresh_bindings()
 
+    # -- the members' states -------------------------------------------------------------------
+    def _show_rows(self, rows: Iterable[MemberRow]) -> None:
+        """Show `rows` (members of this batch only), keeping the counts."""
+        shown = []
+        for row in rows:
+            before = self.states.get(row.record_id)
+            if before is None:
+                continue  # not a member shown here
+            self._counts[before] -= 1
+            self._counts[row.state] += 1
+            self.states[row.record_id] = row.state
+            shown.append(row)
+        if shown:
+            self.query_one(MemberTable).update_rows(shown)
+        self._show_counts()
+
+    @property
+    def settled(self) -> int:
+        return sum(n for state, n in self._counts.items() if state.settled)
+
+    @property
+    def sending(self) -> int:
+        return self._counts[State.SENDING]
+
+    def counts_text(self) -> str:
+        total = len(self.states)
+        parts = [f"{self.settled:,} of {total:,} settled"]
+        for states, words in _COUNT_WORDS:
+            n = sum(self._counts[s] for s in states)
+            if n:
+                parts.append(f"{n:,} {words}")
+        wire = self.cancelled_with
+        if wire is not None:  # said here, not in a toast over the members
+            parts.append(
+                f"cancelled: {wire:,} on the wire finish and are shown"
+                if wire
+                else "cancelled: none was on the wire"
+            )
+        return " \u00b7 ".join(parts)
+
+    def _show_counts(self) -> None:
+        total = len(self.states)
+        self.query_one("#batch-bar", ProgressBar).update(total=max(1, total), progress=self.settled)
+        if not self.running:
+            return  # the summary of the run stays
+        self.query_one("#batch-counts", Static).update(Text(self.counts_text()))
+
+    def _spin(self) -> None:
+        if self.sending:
+            table = self.query_one(MemberTable)
+            table.frame += 1
+            table.invalidate_cells()
+
     # -- updates (messages posted from the worker thread) --------------------------------------
     def on_batch_screen_recorded(self, message: Recorded) -> None:
         self.batch_id = message.batch_id
-        table = self.query_one(MemberTable)
-        table.append_rows([_member_row(rec) for rec in message.records])
+        rows = [_member_row(rec) for rec in message.records]
+        for row in rows:
+            self.states[row.record_id] = row.state
+            self._counts[row.state] += 1
+        self.query_one(MemberTable).append_rows(rows)
         self.query_one("#batch-title", Static).update(
             Text(one_line(f"{self.title_text} \u00b7 batch {message.batch_id}"))
         )
+        self._show_counts()
+
+    def on_batch_screen_started(self, message: Started) -> None:
+        self._show_rows([_sending_row(message.record)])
 
     def on_batch_screen_progress(self, message: Progress) -> None:
-        p = message.progress
-        self.progress = p
-        self.query_one("#batch-bar", ProgressBar).update(total=max(1, p.total), progress=p.finished)
-        text = f"{p.done:,} done \u00b7 {p.failed:,} failed \u00b7 {p.remaining:,} remaining"
-        if p.cancelled and self.running:
-            text += " \u00b7 cancelling: requests in flight finish and are recorded"
-        self.query_one("#batch-counts", Static).update(Text(text))
+        self.progress = message.progress
 
     def on_batch_screen_member(self, message: Member) -> None:
-        self._set_status(message.outcome.record)
-
-    def _set_status(self, rec: Record, cancelled: bool = False) -> None:
-        # By key (a dict look-up): members not shown here (another batch) are skipped.
-        self.query_one(MemberTable).update_row(_member_row(rec, cancelled))
+        self._show_rows([_member_row(message.outcome.record)])
 
     def on_batch_screen_finished(self, message: Finished) -> None:
         self.running = False
@@ -618,35 +774,42 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
         if message.report is None:
             counts.update(Text(one_line(f"Stopped: {message.error}", max_length=300)))
         else:
+            # The records as the history has them now: what did not start stays planned.
             cancelled = message.report.cancelled
-            self.query_one(MemberTable).update_rows(
-                _member_row(rec, cancelled) for rec in message.report.records
-            )
+            self._show_rows(_member_row(rec, cancelled) for rec in message.report.records)
             text = message.report.summary()
             if message.report.retryable:
-                text += " \u00b7 F: retry what did not succeed (same tokens)"
+                retry = keymap.key("retry", "batch")
+                text += f" \u00b7 {retry}: retry what did not succeed (same tokens)"
             if message.error:
                 text += f" \u00b7 {message.error}"
             counts.update(Text(one_line(text, max_length=300)))
-            done = message.report.succeeded
-            self.query_one("#batch-bar", ProgressBar).update(
-                total=max(1, len(message.report.records)), progress=done
-            )
         self._buttons()
 
     def start_retry(self) -> None:
         self.running = True
         self.report = None
+        self.cancelled_with = None
+        # Rows that were cancelled are planned again (settled rows are never touched).
+        table = self.query_one(MemberTable)
+        again = [
+            dataclasses.replace(row, status=PLANNED)
+            for row in table.rows
+            if row.state is State.PLANNED and row.status != PLANNED
+        ]
+        if again:
+            table.update_rows(again)
+        self._show_counts()
         self._buttons()
 
     # -- actions ---------------------------------------------------------------------------
     @on(Button.Pressed, "#batch-cancel")
     def action_cancel_batch(self) -> None:
-        if self.running:
-            self.on_cancel()
-            self.query_one("#batch-counts", Static).update(
-                Text("Cancelling: requests in flight finish and are recorded\u2026")
-            )
+        if not self.running or self.cancelled_with is not None:
+            return
+        wire = self.on_cancel()
+        self.cancelled_with = wire if wire is not None else self.sending
+        self._show_counts()
 
     @on(Button.Pressed, "#batch-retry")
     def action_retry(self) -> None:
@@ -658,8 +821,7 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
         row = self.query_one(MemberTable).cursor_row
         if row is None:
             return
-        self.app.copy_to_clipboard(row.hit_id)
-        self.notify(f"Copied HIT id {one_line(row.hit_id)}", markup=False, timeout=3)
+        self.copied(row.hit_id, f"HIT id {one_line(row.hit_id)}")
 
     def action_back(self) -> None:
         self.action_close()
@@ -668,7 +830,8 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
     def action_close(self) -> None:
         if self.running:
             self.notify(
-                "The batch keeps running in the background; its results go to the history (h).",
+                "The batch keeps running in the background; its results go to the history "
+                f"({keymap.key('app.history', 'main')}).",
                 markup=False,
             )
         self.dismiss(None)

@@ -251,8 +251,7 @@ class DetailScreen(KeyScreen, Screen[None]):
     def action_copy_field(self, name: str) -> None:
         """The full value (never the cut one shown), e.g. a huge title."""
         value = str(getattr(self.hit, name, ""))
-        self.app.copy_to_clipboard(value)
-        self.notify(f"Copied the {name} ({len(value):,} characters)", markup=False, timeout=3)
+        self.copied(value, f"the {name} ({len(value):,} characters)")
 
     def action_copy_title(self) -> None:
         self.action_copy_field("title")

@@ -94,6 +94,7 @@ class ExtendScreen(KeyScreen, ModalScreen[ExtendRequest | None]):
     """
 
     KEYMAP_SCREEN = "extend"
+    STATUS_LINE = True
     BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("extend")
 
     def __init__(self, hit: Hit, ctx: AppContext) -> None:
@@ -383,7 +384,7 @@ class ExtendScreen(KeyScreen, ModalScreen[ExtendRequest | None]):
 
     @on(Button.Pressed, "#extend-cancel")
     def _pressed_cancel(self) -> None:
-        self.action_cancel()
+        self.dismiss(None)
 
     def action_submit(self) -> None:
         if not self.can_submit or (self.count is None and self.expire_at is None):
@@ -392,7 +393,9 @@ class ExtendScreen(KeyScreen, ModalScreen[ExtendRequest | None]):
         self.dismiss(ExtendRequest(self.hit, self.count or 0, self.expire_at))
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        """Esc: first clear the focused box if it has text; Esc on an empty one closes."""
+        if not self.clear_focused_box():
+            self.dismiss(None)
 
 
 def describe_request(request: ExtendRequest, env_banner: str, balance: Decimal | None) -> str:

@@ -461,11 +461,11 @@ class HistoryScreen(KeyScreen, Screen[None]):
 
     # -- actions ---------------------------------------------------------------------------
     def action_back(self) -> None:
-        field = self.query_one("#history-filter", Input)
-        if self.focused is field and field.value:
-            field.value = ""
-            return
-        self.dismiss(None)
+        """Esc: in the filter box, clear it and back to the list; on the list, close."""
+        if not self.leave_filter(
+            self.query_one("#history-filter", Input), self.query_one(RecordList)
+        ):
+            self.dismiss(None)
 
     def action_close(self) -> None:
         self.action_back()
@@ -482,8 +482,7 @@ class HistoryScreen(KeyScreen, Screen[None]):
         rec = self.current
         if rec is None:
             return
-        self.app.copy_to_clipboard(rec.hit_id)
-        self.notify(f"Copied HIT id {one_line(rec.hit_id)}", markup=False, timeout=3)
+        self.copied(rec.hit_id, f"HIT id {one_line(rec.hit_id)}")
 
     def action_cycle_env(self) -> None:
         """All → production → sandbox → custom → demo → all."""
@@ -727,8 +726,7 @@ class RecordScreen(KeyScreen, ModalScreen[None]):
         self.action_back()
 
     def action_copy_id(self) -> None:
-        self.app.copy_to_clipboard(self.record.hit_id)
-        self.notify(f"Copied HIT id {one_line(self.record.hit_id)}", markup=False, timeout=3)
+        self.copied(self.record.hit_id, f"HIT id {one_line(self.record.hit_id)}")
 
     def action_resolve(self) -> None:
         if self.record.settled:

@@ -245,7 +245,7 @@ class MainScreen(KeyScreen, Screen[None]):
             left += f" \u00b7 sort: {COLUMN_LABELS[table.sort_key]} {arrow}"
         marks = self.tui.marks
         if marks:
-            left += f" \u00b7 {marks:,} marked (b: bulk)"
+            left += f" \u00b7 {marks:,} marked ({keymap.key('app.bulk', 'main')}: bulk)"
         flights = self.tui.in_flight
         if len(flights) == 1:
             left = f"\u27f3 adding {flights[0]}\u2026 \u00b7 " + left
@@ -308,7 +308,7 @@ class MainScreen(KeyScreen, Screen[None]):
     def action_back(self) -> None:
         """Esc on the main list: clear the filters (there is nothing to go back to)."""
         box = self.query_one("#filter", Input)
-        if self.focused is box or self.table.filtered:
+        if self.leave_filter(box, self.table) or self.table.filtered:
             box.value = ""
             box.display = False
             self.table.set_filter("", extendable_only=False, expired_only=False)
