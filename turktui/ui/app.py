@@ -52,7 +52,9 @@ PAGE_SIZE = 100
 
 class TurkTuiApp(ControllerApp):
     """The app. Its typed session state is reactive: the status line and the banners follow
-    it through the `watch_` methods below (nothing calls them to update)."""
+    it through the `watch_` methods below (nothing calls them to update). None repaints the
+    screen itself (`repaint=False`): each watcher repaints only what shows the state, as a
+    repaint is bytes to the terminal."""
 
     CSS_PATH = "app.tcss"
     TITLE = "turktui"
@@ -62,12 +64,12 @@ class TurkTuiApp(ControllerApp):
     BINDINGS: ClassVar[list[BindingType]] = []
 
     #: HITs marked for a bulk extension
-    marks: reactive[int] = reactive(0)
+    marks: reactive[int] = reactive(0, repaint=False)
     #: the account balance (None: not known yet) and why it could not be fetched
-    balance: reactive[Balance | None] = reactive(None)
-    balance_error: reactive[str | None] = reactive(None)
+    balance: reactive[Balance | None] = reactive(None, repaint=False)
+    balance_error: reactive[str | None] = reactive(None, repaint=False)
     #: the session cannot change anything (--read-only or read_only = true)
-    read_only: reactive[bool] = reactive(False)
+    read_only: reactive[bool] = reactive(False, repaint=False)
 
     def __init__(self, ctx: AppContext) -> None:
         super().__init__(ctx)
@@ -84,7 +86,7 @@ class TurkTuiApp(ControllerApp):
     # -- reactive state → what shows it ----------------------------------------------------------
     def _status_changed(self) -> None:
         with contextlib.suppress(Exception):  # not composed yet / already gone
-            self.main_screen.status_bar.refresh()
+            self.main_screen.status_bar.source_changed()
 
     def watch_in_flight(self) -> None:
         self._status_changed()
@@ -228,7 +230,7 @@ class TurkTuiApp(ControllerApp):
         done = {r.hit_id for r in report.records if r.state.applied}
         before = len(table.marked)
         table.marked.difference_update(done)
-        table.refresh()
+        table.refresh_changed()
         self.marks = len(table.marked)
         cleared, kept = before - len(table.marked), len(table.marked)
         if not cleared:

@@ -61,8 +61,9 @@ class MainScreen(KeyScreen, Screen[None]):
     KEYMAP_SCREEN = "main"
     BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("main")
 
-    #: the listing's progress; the status line follows it (watch_load)
-    load: reactive[LoadState] = reactive(LoadState, always_update=False)
+    #: the listing's progress; the status line follows it (watch_load: only that line is
+    #: repainted, not the screen)
+    load: reactive[LoadState] = reactive(LoadState, always_update=False, repaint=False)
 
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
@@ -90,7 +91,7 @@ class MainScreen(KeyScreen, Screen[None]):
 
     def _status_changed(self) -> None:
         if self.is_mounted:
-            self.status_bar.refresh()
+            self.status_bar.source_changed()
 
     @property
     def tui(self) -> TurkHost:
