@@ -342,8 +342,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(hits: int, moves: int) -> dict[str, Any]:
-    """{"80x24": {"app": {action: median}, "baseline": {...}}, ...}"""
+    """{"80x24": {"app": {action: median}, "baseline": {...}, "app_inprocess": {...},
+    "baseline_inprocess": {...}}, "160x48": ...}"""
     from turktui.emulator import EmulatorServer
+
+    # The in-process apps render for the terminal the pty children have.
+    os.environ["TERM"] = "xterm-256color"
+    os.environ.pop("COLORTERM", None)
+    os.environ.pop("NO_COLOR", None)
+    for var, value in (("AWS_ACCESS_KEY_ID", "AKIDBENCH"), ("AWS_SECRET_ACCESS_KEY", "bench")):
+        os.environ.setdefault(var, value)
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
     server = EmulatorServer(host="127.0.0.1", port=0, hits=hits, seed=1).start()
     result: dict[str, Any] = {}
@@ -389,10 +398,4 @@ def report(result: dict[str, Any], moves: int) -> str:
 
 
 if __name__ == "__main__":
-    # The in-process apps render for the terminal the pty children have.
-    os.environ["TERM"] = "xterm-256color"
-    os.environ.pop("COLORTERM", None)
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "AKIDBENCH")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     sys.exit(main())
