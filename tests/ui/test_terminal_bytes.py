@@ -18,6 +18,7 @@ from statistics import median
 from typing import Any
 
 import pytest
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
@@ -161,3 +162,42 @@ def test_changed_end_is_the_cell_after_the_last_difference(
     old: Strip, new: Strip, end: int
 ) -> None:
     assert changed_end(old, new) == end
+
+
+@SIZES
+async def test_the_terminal_shows_what_the_app_shows_after_partial_repaints(
+    app: TurkTuiApp, size: tuple[int, int]
+) -> None:
+    # The bytes written, played into a terminal emulator from a full frame on, leave the
+    # screen the app has: no line a partial repaint should have changed is stale (moves
+    # across a page, marks, a row update, a page down, a refresh).
+    import pyte
+
+    async with app.run_test(size=size) as pilot:
+        await wait_ready(pilot)
+        with capture_output(app) as written:
+            app.screen.refresh()
+            await settle(pilot, written)
+            for key in ["down"] * 25 + ["space", "space", "pagedown", "up", "up"]:
+                await pilot.press(key)
+            extend_cursor_hit(app)
+            main = app.main_screen
+            generation = main.generation
+            app.reload_hits()
+            await wait_for(pilot, lambda: main.generation > generation and not main.is_loading)
+            await settle(pilot, written)
+        screen = pyte.Screen(*size)
+        pyte.Stream(screen).feed("".join(written).replace("\n", "\r\n"))
+        shown = [line.rstrip() for line in screen.display]
+        expected = screen_text(app).splitlines()
+        assert len(expected) == size[1]
+        # (lines with wide or zero-width characters aside: pyte and Rich may not agree on
+        # their cells)
+        compared = [
+            (y, got, want.rstrip())
+            for y, (got, want) in enumerate(zip(shown, expected, strict=True))
+            if cell_len(want) == len(want)
+        ]
+        assert len(compared) > size[1] * 3 // 4
+        differ = [(y, got, want) for y, got, want in compared if got != want]
+        assert not differ, differ
