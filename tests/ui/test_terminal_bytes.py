@@ -17,6 +17,7 @@ from __future__ import annotations
 from statistics import median
 from typing import Any
 
+import pyte
 import pytest
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -171,8 +172,6 @@ async def test_the_terminal_shows_what_the_app_shows_after_partial_repaints(
     # The bytes written, played into a terminal emulator from a full frame on, leave the
     # screen the app has: no line a partial repaint should have changed is stale (moves
     # across a page, marks, a row update, a page down, a refresh).
-    import pyte
-
     async with app.run_test(size=size) as pilot:
         await wait_ready(pilot)
         with capture_output(app) as written:

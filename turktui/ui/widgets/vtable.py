@@ -12,6 +12,10 @@ row updates go through the model in place (a binary search, not a re-sort). From
 thread, `post_update(row)` queues the row and returns at once; the UI thread drains the
 queue in one go and repaints once (the worker never waits on the UI).
 
+A change repaints only the lines it changed (`refresh_changed`: each line is compared with
+what was last drawn there), each up to its last changed cell: over SSH every byte is
+latency, and a cursor move changes two rows, not the screen.
+
 `PagedTable` is the same table over a `PagedModel` (a listing too large to hold, e.g. the
 history): a row whose page is not held yet is drawn as "… reading" while a worker reads it.
 """
