@@ -52,9 +52,11 @@ PAGE_SIZE = 100
 
 class TurkTuiApp(ControllerApp):
     """The app. Its typed session state is reactive: the status line and the banners follow
-    it through the `watch_` methods below (nothing calls them to update). None repaints the
-    screen itself (`repaint=False`): each watcher repaints only what shows the state, as a
-    repaint is bytes to the terminal."""
+    it through the `watch_` methods below (nothing calls them to update). What changes with
+    every key or request (`marks`, `in_flight`) does not repaint the screen itself
+    (`repaint=False`: a repaint is bytes to the terminal); its watcher repaints the status
+    line. The balance and the session's mode, rarely changed, repaint the screen: a banner
+    under a dialog shows through it, and only the dialog's screen is drawn anew."""
 
     CSS_PATH = "app.tcss"
     TITLE = "turktui"
@@ -66,10 +68,10 @@ class TurkTuiApp(ControllerApp):
     #: HITs marked for a bulk extension
     marks: reactive[int] = reactive(0, repaint=False)
     #: the account balance (None: not known yet) and why it could not be fetched
-    balance: reactive[Balance | None] = reactive(None, repaint=False)
-    balance_error: reactive[str | None] = reactive(None, repaint=False)
+    balance: reactive[Balance | None] = reactive(None)
+    balance_error: reactive[str | None] = reactive(None)
     #: the session cannot change anything (--read-only or read_only = true)
-    read_only: reactive[bool] = reactive(False, repaint=False)
+    read_only: reactive[bool] = reactive(False)
 
     def __init__(self, ctx: AppContext) -> None:
         super().__init__(ctx)
