@@ -124,6 +124,18 @@ with tempfile.TemporaryDirectory() as name:
 print(json.dumps(result))
 """
 
+BYTES = """
+import json, sys
+from tests.bench import bench_bytes as b
+print(json.dumps(b.run(int(sys.argv[1]), int(sys.argv[2]))))
+"""
+
+IDLE = """
+import sys
+from tests.bench import bench_idle as b
+b.main(["--hits", sys.argv[1], "--refreshes", sys.argv[2], "--json"])
+"""
+
 med = statistics.median
 
 
@@ -343,6 +355,28 @@ def scenario_history(rounds: int, records: int = 100_000) -> dict[str, float] | 
         _, r = run_py(HISTORY, str(records), str(max(1, rounds)), timeout=900)
     except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
         print(f"history benchmark unavailable: {str(exc)[-500:]}", file=sys.stderr)
+        return None
+    return r
+
+
+def scenario_bytes(moves: int = 20) -> dict[str, Any] | None:
+    """Bytes written to the terminal per action, the list beside a DataTable, through a
+    pty (tests/bench/bench_bytes.py, in a child): medians of `moves` actions."""
+    try:
+        _, r = run_py(BYTES, "200", str(moves), timeout=900)
+    except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
+        print(f"bytes benchmark unavailable: {str(exc)[-500:]}", file=sys.stderr)
+        return None
+    return r
+
+
+def scenario_idle(hits: int, refreshes: int) -> dict[str, Any] | None:
+    """Memory and CPU at rest over `refreshes` auto-refreshes (2 s) of `hits` HITs
+    (tests/bench/bench_idle.py, in a child)."""
+    try:
+        _, r = run_py(IDLE, str(hits), str(refreshes), timeout=3600)
+    except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
+        print(f"idle benchmark unavailable: {str(exc)[-500:]}", file=sys.stderr)
         return None
     return r
 
@@ -594,6 +628,57 @@ def build_table(r: dict[str, Any], rounds: int) -> str:
                     value <= 100,
                 )
             )
+    idle = r.get("idle")
+    if idle:
+        where = f"{idle['hits']:,} HITs, auto-refresh {idle['interval_s']:g} s"
+        objects, rss, cpu = idle["objects"], idle["rss_mb"], idle["cpu_s"]
+        lines.append(
+            _row(
+                f"Retained Python objects per refresh at rest, {where}",
+                f"{objects['per_refresh']:+,.0f}",
+                f"{objects['first']:,.0f} objects after warm-up",
+                "",
+                "flat (< 5 per refresh)",
+                abs(objects["per_refresh"]) < 5,
+            )
+        )
+        lines.append(
+            _row(
+                f"… RSS per refresh ({idle['refreshes']} refreshes)",
+                f"{rss['per_refresh']:+.2f} MB",
+                f"{rss['first']:.0f} → {rss['last']:.0f} MB",
+                "",
+                "",
+                None,
+            )
+        )
+        lines.append(
+            _row(
+                "… CPU per refresh cycle",
+                f"{cpu['last']:.2f} s",
+                f"{cpu['first']:.2f} s (first)",
+                f"{cpu['per_refresh']:+.3f} s/refresh",
+                "",
+                None,
+            )
+        )
+    for size, both in (r.get("bytes") or {}).items():
+        for action, words in (
+            ("move", "a cursor move"),
+            ("mark", "a mark (space)"),
+            ("update", "a row update"),
+        ):
+            ours, theirs = both["app"][action], both["baseline"][action]
+            lines.append(
+                _row(
+                    f"Bytes to the terminal for {words}, {size}",
+                    f"{ours:,.0f} B",
+                    f"{theirs:,.0f} B (Textual DataTable)",
+                    f"{ours / theirs:.2f}×" if theirs else "",
+                    "≤ DataTable",
+                    ours <= theirs,
+                )
+            )
     return "\n".join(lines)
 
 
@@ -614,7 +699,7 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME",
         action="append",
         help="run only this measurement (repeatable): cold, l1k, l10k, l50k, "
-        "latency, cli_list, engine, table, history",
+        "latency, cli_list, engine, table, history, bytes, idle",
     )
     opts = parser.parse_args(argv)
     rounds = 1 if opts.quick else max(1, opts.rounds)
@@ -630,6 +715,8 @@ def main(argv: list[str] | None = None) -> int:
         ("engine", lambda: scenario_engine(rounds)),
         ("table", lambda: scenario_table(rounds, 10_000 if opts.quick else 50_000)),
         ("history", lambda: scenario_history(rounds)),
+        ("bytes", lambda: scenario_bytes(8 if opts.quick else 20)),
+        ("idle", lambda: scenario_idle(2_000 if opts.quick else 50_000, 5 if opts.quick else 20)),
     ]
     if not opts.quick:
         steps.insert(3, ("l50k", lambda: scenario_list(50_000, rounds)))

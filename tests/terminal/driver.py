@@ -36,12 +36,15 @@ class Terminal:
         env: dict[str, str],
         columns: int = 80,
         lines: int = 24,
+        program: str | None = None,
     ) -> None:
+        """`program` (default: the turktui console script) run with `args` in a pty of
+        `columns` × `lines`."""
         self.screen = pyte.Screen(columns, lines)
         self.stream = pyte.ByteStream(self.screen)
         self.raw = bytearray()
         self.child = pexpect.spawn(
-            turktui_script(),
+            program or turktui_script(),
             args,
             env=env,
             dimensions=(lines, columns),

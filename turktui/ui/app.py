@@ -69,7 +69,11 @@ def whole_sentences(text: str, limit: int) -> str:
 
 class TurkTuiApp(ControllerApp):
     """The app. Its typed session state is reactive: the status line and the banners follow
-    it through the `watch_` methods below (nothing calls them to update)."""
+    it through the `watch_` methods below (nothing calls them to update). What changes with
+    every key or request (`marks`, `in_flight`) does not repaint the screen itself
+    (`repaint=False`: a repaint is bytes to the terminal); its watcher repaints the status
+    line. The balance and the session's mode, rarely changed, repaint the screen: a banner
+    under a dialog shows through it, and only the dialog's screen is drawn anew."""
 
     CSS_PATH = "app.tcss"
     #: a screen under the one on top (a dialog shows it through): app.tcss hides its toasts
@@ -83,7 +87,7 @@ class TurkTuiApp(ControllerApp):
     BINDINGS: ClassVar[list[BindingType]] = keymap.app_bindings()
 
     #: HITs marked for a bulk extension
-    marks: reactive[int] = reactive(0)
+    marks: reactive[int] = reactive(0, repaint=False)
     #: the account balance (None: not known yet) and why it could not be fetched
     balance: reactive[Balance | None] = reactive(None)
     balance_error: reactive[str | None] = reactive(None)
@@ -105,7 +109,7 @@ class TurkTuiApp(ControllerApp):
     # -- reactive state → what shows it ----------------------------------------------------------
     def _status_changed(self) -> None:
         with contextlib.suppress(Exception):  # not composed yet / already gone
-            self.main_screen.status_bar.refresh()
+            self.main_screen.status_bar.source_changed()
 
     def watch_in_flight(self) -> None:
         self._status_changed()
@@ -251,7 +255,7 @@ class TurkTuiApp(ControllerApp):
         done = {r.hit_id for r in report.records if r.state.applied}
         before = len(table.marked)
         table.marked.difference_update(done)
-        table.refresh()
+        table.refresh_changed()
         self.marks = len(table.marked)
         cleared, kept = before - len(table.marked), len(table.marked)
         if not cleared:

@@ -682,8 +682,9 @@ class ControllerApp(App[int]):
     applies the workers' results. Subclasses show what changed through `show_hit`,
     `refresh_balance` and `after_batch` (the real app: the table, the banner, the marks)."""
 
-    #: labels of the requests in flight (the status line shows them)
-    in_flight: reactive[tuple[str, ...]] = reactive(())
+    #: labels of the requests in flight (the status line shows them; its watcher repaints
+    #: only that line)
+    in_flight: reactive[tuple[str, ...]] = reactive((), repaint=False)
 
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
@@ -16,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from turktui.domain.models import Hit
-from turktui.ui import keymap
+from turktui.ui import heap, keymap
 from turktui.ui.context import AppContext
 from turktui.ui.errors import describe, one_line_summary
 from turktui.ui.keys import KeyScreen
@@ -61,8 +60,9 @@ class MainScreen(KeyScreen, Screen[None]):
     KEYMAP_SCREEN = "main"
     BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("main")
 
-    #: the listing's progress; the status line follows it (watch_load)
-    load: reactive[LoadState] = reactive(LoadState, always_update=False)
+    #: the listing's progress; the status line follows it (watch_load: only that line is
+    #: repainted, not the screen)
+    load: reactive[LoadState] = reactive(LoadState, always_update=False, repaint=False)
 
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
@@ -90,7 +90,7 @@ class MainScreen(KeyScreen, Screen[None]):
 
     def _status_changed(self) -> None:
         if self.is_mounted:
-            self.status_bar.refresh()
+            self.status_bar.source_changed()
 
     @property
     def tui(self) -> TurkHost:
@@ -136,11 +136,7 @@ class MainScreen(KeyScreen, Screen[None]):
     def on_hits_page(self, message: HitsPage) -> None:
         if message.generation != self.generation:
             return
-        # Rows live until the next reload. Without this, every time the heap grows by 25%
-        # the cyclic GC rescans all of it (profiled: 50-80 ms pauses at 50,000 HITs, i.e.
-        # keys lagging > 100 ms). freeze() is O(1); the frozen rows are still freed by
-        # reference counting when a reload replaces them (they hold no cycles).
-        gc.freeze()
+        heap.rows_arrived()  # no full GC rescans of the rows while they stream in
         if self.load.streaming:
             self.table.append_rows(message.hits)
         else:
@@ -164,12 +160,15 @@ class MainScreen(KeyScreen, Screen[None]):
         self.table.empty_message = "No HITs in this account." if not self.table.rows else ""
         self.updated_at = self.ctx.clock()
         self.load = replace(self.load, loading=False, staged=0)
+        # After the frame that shows the new rows: free what the freezes kept (heap.py).
+        self.call_after_refresh(heap.listing_done)
 
     def on_hits_failed(self, message: HitsFailed) -> None:
         if message.generation != self.generation:
             return
         self._staging = []
         self.load = replace(self.load, loading=False, staged=0, error=message.error)
+        self.call_after_refresh(heap.listing_done)
         if not self.table.rows:
             self.show_error(message.error)
         else:

@@ -2,7 +2,8 @@
 
 The line is rendered from the state it shows, never pushed: its owner gives a `source`
 (a callable returning the left and right text), and the reactive state that feeds it calls
-`refresh()` from its watchers. Any number of changes in one frame cost one render.
+`source_changed()` from its watchers: the line is repainted only when its text changed
+(over SSH a repaint is bytes), and any number of changes in one frame cost one render.
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ class StatusBar(Widget):
     def text(self) -> tuple[str, str]:
         """What the line says now (left, right)."""
         return self.source()
+
+    def source_changed(self) -> None:
+        """The state the line shows may have changed: repaint it if its text did."""
+        left, right = self.source()
+        if self._shown != (left, right, max(0, self.size.width)):
+            self.refresh()
 
     def render(self) -> Text:
         left, right = self.source()

@@ -12,6 +12,10 @@ row updates go through the model in place (a binary search, not a re-sort). From
 thread, `post_update(row)` queues the row and returns at once; the UI thread drains the
 queue in one go and repaints once (the worker never waits on the UI).
 
+A change repaints only the lines it changed (`refresh_changed`: each line is compared with
+what was last drawn there), each up to its last changed cell: over SSH every byte is
+latency, and a cursor move changes two rows, not the screen.
+
 `PagedTable` is the same table over a `PagedModel` (a listing too large to hold, e.g. the
 history): a row whose page is not held yet is drawn as "… reading" while a worker reads it.
 """
@@ -29,7 +33,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events, on
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -91,6 +95,30 @@ def runs(texts: Iterable[str]) -> tuple[str, ...]:
     if current:
         out.append("".join(current))
     return tuple(out)
+
+
+def changed_end(old: Strip, new: Strip) -> int:
+    """The cell after the last one where two renderings of a line differ (0: none does).
+    A repaint of the line can stop there: the terminal keeps the cells after it."""
+    if old.cell_length != new.cell_length:
+        return max(old.cell_length, new.cell_length)
+    a, b = list(old), list(new)
+    end = old.cell_length
+    while a and b and a[-1] == b[-1]:
+        end -= cell_len(a.pop().text)
+        b.pop()
+    if not (a or b):
+        return 0
+    if a and b and a[-1].style == b[-1].style:
+        # The same style: the characters the two last segments end with are kept too.
+        ta, tb = a[-1].text, b[-1].text
+        same = 0
+        while same < min(len(ta), len(tb)) and ta[-1 - same] == tb[-1 - same]:
+            same += 1
+        tail = ta[len(ta) - same :]
+        if cell_len(tail) == same:  # one cell per character: cells and characters agree
+            end -= same
+    return end
 
 
 def layout_columns(
@@ -227,6 +255,8 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self._last_drain = 0.0
         self._drain_timer: Any = None
         self._cursor_said: tuple[str | None, int, int] | None = None
+        #: content line -> the strip last rendered there (see `refresh_changed`)
+        self._painted: dict[int, Strip] = {}
         #: the width of the line being rendered (for `before_render`, without measuring)
         self.line_width = 0
 
@@ -305,7 +335,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         if was_empty or self.model.cursor_key != before:
             self._after_view_change(moved=True)
             return
-        self.refresh()
+        self.refresh_changed()
         # Resize the scroll range at most 4×/s (each resize re-lays the widget out).
         if self._size_timer is None:
             self._size_timer = self.set_timer(0.25, self._sync_size)
@@ -369,10 +399,11 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self.drain_updates()
 
     def _changed(self) -> None:
-        """After in-place updates: one repaint per frame, a cursor message if its row moved."""
+        """After in-place updates: the lines they changed repainted, a cursor message if its
+        row moved."""
         if self._size_timer is None:
             self._size_timer = self.set_timer(0.05, self._sync_size)
-        self.refresh()
+        self.refresh_changed()
         self.scroll_to_cursor()
         model = self.model
         if self._cursor_said != (model.cursor_key, model.cursor, len(model)):
@@ -387,7 +418,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     def invalidate_cells(self) -> None:
         self._cells.clear()
         self._fit_cache.clear()
-        self.refresh()
+        self.refresh_changed()
 
     def _sync_size(self) -> None:
         """The scroll range: one line per row plus the header."""
@@ -404,7 +435,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
             self.model.clamp_cursor()
             self.scroll_to_cursor()
             self._post_cursor()
-        self.refresh()
+        self.refresh_changed()
 
     # -- sorting / filtering -----------------------------------------------------------------
     def sort_by(self, key: str | None, reverse: bool | None = None) -> None:
@@ -432,16 +463,16 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         if key is None:
             return
         self.model.toggle_mark(key)
-        self.refresh()
+        self.refresh_changed()
         self.move_cursor(1)
 
     def mark_visible(self) -> None:
         self.model.mark_shown()
-        self.refresh()
+        self.refresh_changed()
 
     def clear_marks(self) -> None:
         self.model.clear_marks()
-        self.refresh()
+        self.refresh_changed()
 
     # -- cursor -------------------------------------------------------------------------------
     @property
@@ -452,7 +483,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         if self.model.move_cursor(delta or 0, to):
             self._sync_size()
             self.scroll_to_cursor()
-            self.refresh()
+            self.refresh_changed()
             self._post_cursor()
 
     def move_to_key(self, key: str) -> bool:
@@ -522,6 +553,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
 
     def on_resize(self, event: events.Resize) -> None:
         self._columns_cache = None
+        self._painted.clear()
         self._fit_cache.clear()
         self._sync_size()
         self.scroll_to_cursor()
@@ -616,8 +648,33 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
             return Strip(segments).crop(0, width)
         return Strip(segments, width)
 
+    def refresh_changed(self) -> None:
+        """Repaint only the lines whose text or style changed since they were drawn, each
+        up to its last changed cell. Over SSH every byte is latency: a cursor move changes
+        two rows (and perhaps the preview), a reload that changed nothing changes none.
+        Lines are compared as rendered, so nothing that shows can be missed."""
+        if not self._painted:
+            self.refresh()
+            return
+        region = self.scrollable_content_region
+        dirty = []
+        for y in range(region.height):
+            old = self._painted.get(y)
+            new = self._line(y, region)
+            if old is None:
+                dirty.append(Region(0, y, region.width, 1))
+            elif old != new:
+                dirty.append(Region(0, y, changed_end(old, new), 1))
+        if dirty:
+            self.refresh(*dirty)
+
     def render_line(self, y: int) -> Strip:
-        region = self.scrollable_content_region  # (a computed property: read it once)
+        strip = self._line(y, self.scrollable_content_region)
+        self._painted[y] = strip
+        return strip
+
+    def _line(self, y: int, region: Region) -> Strip:
+        """Content line `y` as it is to be drawn now."""
         width = self.line_width = region.width
         layout = self._layout(width)
         base = self.rich_style
@@ -715,7 +772,7 @@ class PagedTable(VirtualTable[T]):
         """The listing's count arrived (its first page is already shown)."""
         self.model.set_total(total)
         self._sync_size()
-        self.refresh()
+        self.refresh_changed()
 
     def put_page(self, generation: int, page: int, rows: list[T]) -> None:
         """A page a worker read; pages of an older listing are dropped."""
@@ -725,6 +782,6 @@ class PagedTable(VirtualTable[T]):
         size = model.page_size
         for position in range(page * size, (page + 1) * size):
             self._cells.pop(position, None)
-        self.refresh()
+        self.refresh_changed()
         if model.page_of(model.cursor) == page:
             self._post_cursor()  # the cursor's row is known now

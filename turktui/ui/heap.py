@@ -1,0 +1,32 @@
+"""The cyclic GC and the HIT rows: no long pauses while rows stream in, no growth at rest.
+
+Rows live until the next reload and hold no reference cycles. While a listing streams in,
+`rows_arrived()` moves everything the GC tracks into its permanent generation
+(`gc.freeze()`, O(1)): otherwise each time the heap grows by 25% a full collection rescans
+all of it (profiled: 50-80 ms pauses at 50,000 HITs, keys lagging > 100 ms). Frozen rows
+are still freed by reference counting when a reload replaces them.
+
+But a freeze also keeps whatever is cyclic garbage at that moment, or becomes garbage
+later while frozen (a finished worker, the rendered lines a repaint replaced and their
+caches): the GC never looks at it again. With auto-refresh that grew the heap by ~1,400
+objects per refresh at 50,000 HITs, for ever. `listing_done()`, once per load after the old
+rows are gone, collects it all in one full collection and freezes what lives again
+(one pause per refresh, ~one full scan of the rows, instead of a leak).
+"""
+
+from __future__ import annotations
+
+import gc
+
+
+def rows_arrived() -> None:
+    """A page of rows arrived: keep the heap so far out of the GC's full collections."""
+    gc.freeze()
+
+
+def listing_done() -> None:
+    """A load ended (its rows shown, the old ones dropped): free every cycle a freeze
+    kept, then keep what lives out of the full collections again."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
