@@ -23,7 +23,7 @@ from turktui.pipeline.policy import (
     EXIT_SERVICE,
     EXIT_UNKNOWN,
     EXIT_USAGE,
-    record_exit_code,
+    outcome_exit_code,
 )
 
 EXTEND_EPILOG = (
@@ -315,9 +315,15 @@ def cmd_extend(args: argparse.Namespace) -> int:
         finally:
             history.close()
         record = outcome.record
-        code = record_exit_code(record)
+        code = outcome_exit_code(outcome)
         payload = record_to_json(record)
         payload["record_id"] = payload.pop("id")
+        if outcome.more:  # the time part: its own record, shown with the assignments
+            part = outcome.more[-1].record
+            payload["parts"] = [record_to_json(o.record) for o in outcome.more]
+            payload["expire_at"] = record_to_json(part)["expire_at"]
+            payload["expiry_state"] = "succeeded" if part.state.applied else part.state.value
+            payload["change"] = f"{record.change_label} +{part.change_label.lstrip('+')}"
         payload["max_after"] = outcome.hit.max_assignments if outcome.hit else None
         payload["cost"] = str(plan.cost.total) if plan.cost else None
         message = safe(outcome.message)
