@@ -69,6 +69,7 @@ from turktui.domain.rules import (
     format_money,
     is_expire_now,
 )
+from turktui.domain.service import TurkService
 from turktui.pipeline.flight import IN_FLIGHT as IN_FLIGHT
 from turktui.pipeline.flight import WORKING
 from turktui.pipeline.model import CLOCK_MARGIN as CLOCK_MARGIN
@@ -111,7 +112,7 @@ class Engine:
 
     def __init__(
         self,
-        service: Any,
+        service: TurkService,
         history: HistoryStore,
         env: Environment,
         *,
