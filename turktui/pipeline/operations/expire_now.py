@@ -55,7 +55,15 @@ class ExpireNow(HitOperation):
     touches = frozenset({"expiration"})
 
     def prepare(self, record: Record, read: Read) -> Prepared | NotSent:
-        return Prepared()  # always a valid request (when in doubt, send: idempotent)
+        hit: Hit = read.subject
+        if already_expired(hit, read.server):  # by MTurk's clock; in doubt: send
+            return NotSent(
+                State.REFUSED,
+                "nothing_to_do",
+                f"the HIT already expired {when(hit.expiration)} by MTurk's clock "
+                f"({when(read.server)}); nothing was sent",
+            )
+        return Prepared()  # a valid request (idempotent)
 
     def send(self, service: TurkService, record: Record) -> None:
         service.update_expiration(record.hit_id, wire_time(record.token))
