@@ -211,6 +211,12 @@ def record_exit_code(record: Record) -> int:
     return code
 
 
+def outcome_exit_code(outcome: Any) -> int:
+    """One request (an Outcome): the worst of its records (a combined "+N and more time"
+    is two records, each settled on its own)."""
+    return worst(record_exit_code(r) for r in outcome.records)
+
+
 def batch_exit_code(report: Any, refused_lines: int = 0) -> int:
     """A batch (a BatchReport): the worst outcome, 6 > 5 > 4 > 3 > 0. Lines refused before
     sending count as refused; "nothing to do" lines do not."""

@@ -266,13 +266,15 @@ class Controller:
         """Tell the operator (UI thread; ControllerApp calls it for OutcomeArrived)."""
         state = outcome.record.state
         self.ctx.state.last_outcome = outcome
-        self.note_outcomes([outcome.record])
-        if needs_attention(outcome.record):
+        self.note_outcomes(list(outcome.records))
+        if any(needs_attention(r) for r in outcome.records):
             severity, title = "error", "Conflict: check the HIT"
         elif outcome.succeeded:
             severity, title = "information", "Done"
             if outcome.record.expiry_state in ("failed", "unknown"):
                 severity = "warning"
+        elif outcome.record.state.applied:  # the assignments went through, the time did not
+            severity, title = "warning", "Partly done"
         elif state in (State.REFUSED, State.FAILED, State.RESOLVED_NOT_APPLIED):
             severity, title = "error", "Not applied"
         else:
@@ -290,8 +292,9 @@ class Controller:
 
     # -- expire now ----------------------------------------------------------------------------
     def expire(self, hit: Hit | None) -> None:
-        """`X`: plan an expiration-only request (sent as a fixed past time, EXPIRE_NOW),
-        confirm it on every environment but demo, then run it like any request."""
+        """`X`: plan an expire-now request, confirm it on every environment but demo, then
+        run it like any request ("already expired" is judged on the fresh read, by MTurk's
+        clock: the local one may run ahead)."""
         ctx = self.ctx
         if self.refused_read_only("expiring"):
             return
@@ -300,9 +303,6 @@ class Controller:
             return
         if hit.problem:
             self.notify(f"This HIT cannot be changed: {hit.problem}", severity="warning")
-            return
-        if hit.is_expired(ctx.clock()):
-            self.notify(f"HIT {hit.hit_id} has already expired: nothing to do.")
             return
         history = self.history()
         if history is None:

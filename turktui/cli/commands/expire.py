@@ -1,14 +1,12 @@
 """`turktui expire HIT…`: stop workers from accepting HITs now (work in progress is kept).
 
-Each HIT is one recorded request (expiration only: no assignments), sent as
-UpdateExpirationForHIT with a fixed past ExpireAt (EXPIRE_NOW, the epoch) so a skewed local
-clock cannot turn it into a shortening refusal, retried with the same ExpireAt (MTurk's
-implicit token: HIT id + ExpireAt) and confirmed with GetHIT."""
+Each HIT is one recorded request (the expire_now operation), sent as UpdateExpirationForHIT
+with a past ExpireAt of its own (turktui.pipeline.operations.expire_now), retried with the
+same ExpireAt and confirmed with GetHIT and MTurk's time."""
 
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
 
 from turktui.cli.options import add_connection_options
 from turktui.cli.output import Out, PerHit, StopCommand, record_line, refuse_bad_hit_ids, safe
@@ -31,9 +29,11 @@ EXPIRE_EPILOG = (
 Expiring a HIT stops workers from accepting it; work already accepted can still be
 submitted. It is asked for on every environment but --demo (pass --yes in scripts). Each HIT
 is recorded in the history before anything is sent (one record each, shown as "expire"), and
-sent as UpdateExpirationForHIT with a fixed past time (the epoch), so the local clock does not
-matter; a retry sends the same time, which MTurk treats as the same request. A HIT that has
-already expired is left alone (nothing sent). With several HITs the worst outcome wins.
+sent as UpdateExpirationForHIT with a past time of its own, so the local clock does not
+matter; a retry sends the same time, which MTurk treats as the same request. It counts as done
+only when MTurk's answer shows the HIT no longer accepting work. A HIT that has already expired
+by MTurk's clock is left alone (nothing sent); when in doubt it is sent. With several HITs the
+worst outcome wins.
 """
 )
 
@@ -58,6 +58,7 @@ def cmd_expire(args: argparse.Namespace) -> int:
     from turktui.domain.records import record_to_json
     from turktui.domain.rules import EXPIRE_NOW
     from turktui.pipeline.engine import Engine
+    from turktui.pipeline.operations.expire_now import already_expired
 
     out = Out(args.json)
     hit_ids = list(dict.fromkeys(h.strip() for h in args.hit_ids if h.strip()))
@@ -87,7 +88,9 @@ def cmd_expire(args: argparse.Namespace) -> int:
                 hit = per_hit.read_hit(service, hit_id)
                 if hit is None:
                     continue
-                if hit.is_expired(datetime.now(UTC)):
+                dated = getattr(service, "server_date", None)  # MTurk's time of that answer
+                server_now = dated() if callable(dated) else None
+                if already_expired(hit, server_now):
                     done(
                         hit_id,
                         EXIT_OK,
