@@ -210,3 +210,20 @@ def test_a_symlinked_crash_log_is_never_followed(tmp_path: Path) -> None:
     where = _log_crash(RuntimeError("boom"))
     assert where and "boom" in Path(where).read_text()
     assert stat.S_IMODE(Path(where).stat().st_mode) == 0o600
+
+
+def test_a_history_in_a_shared_sticky_directory_leaves_it_alone(tmp_path: Path) -> None:
+    """A history (or request log) placed in /tmp-like directory: the file is private, the
+    shared directory keeps its mode (tightening /tmp to 0700 locked other users out)."""
+    from turktui.adapters import requestlog
+    from turktui.adapters.history import HistoryStore
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    store = HistoryStore(shared / "history.sqlite3")
+    store.close()
+    assert requestlog.setup(shared) is not None
+    requestlog.teardown()
+    assert stat.S_IMODE(os.stat(shared).st_mode) == 0o1777
+    assert stat.S_IMODE(os.stat(shared / "history.sqlite3").st_mode) == 0o600

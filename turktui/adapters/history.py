@@ -421,12 +421,15 @@ def _prepare_dir(directory: Path) -> None:
     """Create the data directory 0700 (chmod explicitly: umask must not loosen it).
 
     A directory that is a symbolic link (e.g. to another disk) is used but never chmod-ed:
-    its target's permissions are its owner's choice, not turktui's to change."""
+    its target's permissions are its owner's choice, not turktui's to change. Nor is a shared
+    directory with the sticky bit (`/tmp`): a history file placed there is 0600 on its own,
+    and tightening `/tmp` would lock every other user (and service) out of it."""
     directory.mkdir(parents=True, exist_ok=True)
     try:
         info = os.lstat(directory)
         if (
             stat.S_ISDIR(info.st_mode)
+            and not info.st_mode & stat.S_ISVTX
             and info.st_uid == os.getuid()
             and stat.S_IMODE(info.st_mode) != 0o700
         ):

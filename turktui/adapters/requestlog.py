@@ -81,7 +81,8 @@ def setup(log_dir: Path, *, max_bytes: int = MAX_BYTES, backups: int = BACKUPS) 
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             if path.parent.is_symlink() or path.is_symlink():
                 return None  # never write through a link someone else placed (as crash.log)
-            os.chmod(path.parent, 0o700)
+            if not path.parent.stat().st_mode & stat.S_ISVTX:  # never tighten /tmp
+                os.chmod(path.parent, 0o700)
             handler = _PrivateRotatingHandler(
                 path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=True
             )
