@@ -14,6 +14,7 @@ os.environ["TEXTUAL_ANIMATIONS"] = "none"
 
 import pytest
 
+from tests.pg import pg_db_url, pg_server, pg_url  # noqa: F401  (the PostgreSQL fixtures)
 from tests.runcli import cli_env  # noqa: F401  (the one `cli_env` fixture)
 
 #: Every test sees the same moment: snapshots and relative times stay deterministic.
@@ -158,6 +159,25 @@ def fixed_clock() -> Callable[[], datetime]:
     return lambda: FIXED_NOW
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def history_at(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """Where a history lives, once per store adapter: a new file, and a new PostgreSQL
+    database (tests/pg.py). Tests of the store's contract take this (or `store`)."""
+    if request.param == "sqlite":
+        return tmp_path / "history.sqlite3"
+    return str(request.getfixturevalue("pg_db_url"))
+
+
+@pytest.fixture
+def store(history_at: Path | str) -> Iterator[Any]:
+    """An open history store, once per adapter (see history_at); closed after the test."""
+    from turktui.adapters.history import open_history
+
+    opened = open_history(history_at)
+    yield opened
+    opened.close()
+
+
 @pytest.fixture
 def make_emulator() -> Iterator[Callable[..., Any]]:
     """Factory: `make_emulator(hits=200, **kw)` → a started EmulatorServer on a free port,
@@ -288,9 +308,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """After a parallel run (the README's command): the `timing` tests, alone, in one process
-    with the same arguments. Its failures fail the run; a crash of it is a failure too."""
+    with the same arguments. Its failures fail the run; a crash of it is a failure too.
+    Then the run's PostgreSQL template (tests/pg.py) goes, once every worker has stopped."""
+    if hasattr(session.config, "workerinput"):
+        return
+    try:
+        _timing_phase(session)
+    finally:
+        from tests.pg import remove_template
+
+        remove_template()
+
+
+def _timing_phase(session: pytest.Session) -> None:
     config = session.config
-    if hasattr(config, "workerinput") or not _parallel(config):
+    if not _parallel(config):
         return
     if config.getoption("--timing-phase") or config.getoption("-m"):
         return
@@ -311,3 +343,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if reporter is not None:
             reporter.write_line(f"timing tests failed (exit {proc.returncode})", red=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Name the run before xdist starts its workers: they share one PostgreSQL template."""
+    from tests.pg import template_dir
+
+    template_dir()

@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from turktui.adapters.config import is_database_url
 from turktui.domain.records import (
     STATE_VALUES,
     UNSETTLED,
@@ -226,16 +227,6 @@ def _expected(expect: State | Iterable[State] | None) -> tuple[State, ...]:
     return tuple(expect)
 
 
-def _compare(db: sqlite3.Connection, record_id: int, expected: tuple[State, ...]) -> None:
-    """Inside a write transaction: StateChanged unless the record is in `expected`."""
-    if not expected:
-        return
-    row = db.execute("SELECT state FROM requests WHERE id = ?", (record_id,)).fetchone()
-    actual = _state_or_none(row[0]) if row else None
-    if actual not in expected:
-        raise StateChanged(record_id, expected, actual)
-
-
 # Append-only: never edit a shipped step; add a new one. Index i upgrades version i → i+1.
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -431,8 +422,83 @@ _OWN_TABLES = frozenset({"requests", "attempts", "sqlite_sequence", "sqlite_stat
 )
 
 
+def where_clause(
+    *,
+    like: str = "LIKE",
+    text: str | None = None,
+    states: Iterable[State | str] | None = None,
+    env_kind: str | None = None,
+    endpoint: str | None = None,
+    indexed: bool = False,
+) -> tuple[str, list[Any]]:
+    """THE filter of a listing (store and reader): ' WHERE …' and its parameters. `text`
+    matches any searchable column (`like` is the dialect's case-insensitive LIKE); indexed:
+    through SQLite's FTS5 trigram index instead (3+ characters, see SEARCH_INDEX)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if env_kind is not None:
+        clauses.append("env_kind = ?")
+        params.append(env_kind)
+    if endpoint is not None:
+        clauses.append("endpoint = ?")
+        params.append(endpoint)
+    if states is not None:
+        values = [State(s).value for s in states]
+        clauses.append(f"state IN ({', '.join('?' for _ in values)})")
+        params.extend(values)
+    if text and indexed:
+        clauses.append("id IN (SELECT rowid FROM requests_fts WHERE requests_fts MATCH ?)")
+        params.append('"' + text.replace('"', '""') + '"')
+    elif text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern += "%"
+        clauses.append("(" + " OR ".join(f"{c} {like} ? ESCAPE '\\'" for c in _SEARCHABLE) + ")")
+        params.extend([pattern] * len(_SEARCHABLE))
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
 class HistoryStore:
-    """Thread-safe access to one history file (one connection, guarded by a lock)."""
+    """Thread-safe access to one history file (one connection, guarded by a lock).
+
+    The rules (one intent per HIT, compare-and-set, claims, the record mapping) live here
+    once; the PostgreSQL store (turktui.adapters.history_pg) inherits them and overrides
+    only how it connects, runs a transaction and the few hooks below where SQL differs."""
+
+    # -- where the two databases differ (history_pg overrides these) -------------------------
+    #: a case-insensitive substring match (SQLite's LIKE is one, for ASCII)
+    LIKE = "LIKE"
+    #: after the read a compare-and-set decides on: SQLite's BEGIN IMMEDIATE already holds
+    #: the database's one write lock, so nothing can change the row meanwhile
+    FOR_UPDATE = ""
+    #: after an INSERT, when the new id comes back as a row (else cursor.lastrowid)
+    RETURNING = ""
+
+    def _lock_hits(self, db: Any, keys: Iterable[tuple[str, str]]) -> None:
+        """Inside a write transaction, before the one-intent check: serialise every writer
+        of these (endpoint, HIT) pairs until it commits. SQLite: its one write lock does."""
+
+    def _compare(self, db: Any, record_id: int, expected: tuple[State, ...]) -> None:
+        """Inside a write transaction: StateChanged unless the record is in `expected` (the
+        row stays locked until commit where the database locks rows)."""
+        if not expected and not self.FOR_UPDATE:
+            return
+        row = db.execute(
+            f"SELECT state FROM requests WHERE id = ?{self.FOR_UPDATE}", (record_id,)
+        ).fetchone()
+        actual = _state_or_none(row[0]) if row else None
+        if expected and actual not in expected:
+            raise StateChanged(record_id, expected, actual)
+
+    @property
+    def where(self) -> str:
+        """Where this history lives, fit to show (a file name; a URL without its password)."""
+        return str(self.path)
+
+    def reader(self) -> Any:
+        """A read-only view on its own connection (turktui.adapters.history_reader)."""
+        from turktui.adapters.history_reader import HistoryReader
+
+        return HistoryReader(self.path)
 
     def __init__(self, path: Path | str, *, busy_timeout: float = 15.0) -> None:
         self.path = Path(path)
@@ -759,7 +825,7 @@ class HistoryStore:
         expected = _expected(expect)
 
         def run(db: sqlite3.Connection) -> None:
-            _compare(db, record_id, expected)
+            self._compare(db, record_id, expected)
             assignments = ", ".join(f"{k} = ?" for k in converted)
             sql = f"UPDATE requests SET updated = ?{', ' if converted else ''}{assignments} "
             cur = db.execute(sql + "WHERE id = ?", (stamp, *converted.values(), record_id))
@@ -783,7 +849,8 @@ class HistoryStore:
 
         def run(db: sqlite3.Connection) -> None:
             row = db.execute(
-                "SELECT state, owner, updated FROM requests WHERE id = ?", (record_id,)
+                f"SELECT state, owner, updated FROM requests WHERE id = ?{self.FOR_UPDATE}",
+                (record_id,),
             ).fetchone()
             actual = _state_or_none(row[0]) if row else None
             if row is None or (expected and actual not in expected):
@@ -824,7 +891,7 @@ class HistoryStore:
         expected = _expected(expect)
 
         def run(db: sqlite3.Connection) -> int:
-            _compare(db, record_id, expected)
+            self._compare(db, record_id, expected)
             row = db.execute(
                 "SELECT coalesce(max(number), 0) FROM attempts WHERE request_id = ?", (record_id,)
             ).fetchone()
@@ -935,6 +1002,7 @@ class HistoryStore:
                 by_endpoint: dict[str, list[str]] = {}
                 for row in rows:
                     by_endpoint.setdefault(row["endpoint"], []).append(row["hit_id"])
+                self._lock_hits(db, ((r["endpoint"], r["hit_id"]) for r in rows))
                 busy = [r for ep, ids in by_endpoint.items() for r in self._busy(db, ep, ids)]
                 if busy:
                     raise IntentBusy(busy)
@@ -945,7 +1013,7 @@ class HistoryStore:
                     "INSERT INTO requests (created, updated, env_kind, endpoint, profile, "
                     "hit_id, hit_title, n, token, max_before, expected_after, expire_at, state, "
                     "batch_id, owner, target, error_code, error_message, attempt_count) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    f"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?){self.RETURNING}",
                     (
                         created,
                         created,
@@ -968,7 +1036,7 @@ class HistoryStore:
                         row.get("attempt_count", 0),
                     ),
                 )
-                ids.append(int(cur.lastrowid or 0))
+                ids.append(int(cur.fetchone()[0] if self.RETURNING else cur.lastrowid or 0))
             return ids
 
         return list(self._write(run))
@@ -1121,31 +1189,16 @@ class HistoryStore:
             ).fetchall()
         return [self._row(r) for r in rows]
 
-    @staticmethod
     def _where(
+        self,
         text: str | None,
         states: Iterable[State | str] | None,
         env_kind: str | None = None,
         endpoint: str | None = None,
     ) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if env_kind is not None:
-            clauses.append("env_kind = ?")
-            params.append(env_kind)
-        if endpoint is not None:
-            clauses.append("endpoint = ?")
-            params.append(endpoint)
-        if states is not None:
-            values = [State(s).value for s in states]
-            clauses.append(f"state IN ({', '.join('?' for _ in values)})")
-            params.extend(values)
-        if text:
-            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            pattern += "%"
-            clauses.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in _SEARCHABLE) + ")")
-            params.extend([pattern] * len(_SEARCHABLE))
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+        return where_clause(
+            like=self.LIKE, text=text, states=states, env_kind=env_kind, endpoint=endpoint
+        )
 
     def query(
         self,
@@ -1196,12 +1249,27 @@ class HistoryStore:
         return list(reversed([self._row(r) for r in rows]))
 
 
-def open_history(path: Path | str) -> HistoryStore:
-    """Open (creating if needed) the history file; HistoryError says what is wrong."""
+#: What a PostgreSQL history needs that turktui does not install by default.
+NEEDS_PSYCOPG = (
+    "a PostgreSQL history needs psycopg, which is not installed: pip install 'turktui[postgres]'"
+)
+
+
+def open_history(where: Path | str) -> HistoryStore:
+    """Open (creating if needed) the history: a file, or a PostgreSQL database when `where`
+    is a postgresql:// URL (see adapters.config). HistoryError says what is wrong."""
+    if is_database_url(where):
+        try:
+            from turktui.adapters.history_pg import PgHistoryStore
+        except ImportError as exc:
+            if (exc.name or "").split(".")[0] != "psycopg":
+                raise
+            raise HistoryError(NEEDS_PSYCOPG) from None
+        return PgHistoryStore(str(where))
     try:
-        return HistoryStore(path)
+        return HistoryStore(where)
     except OSError as exc:
-        raise HistoryError(f"cannot open the history file {path}: {exc}") from exc
+        raise HistoryError(f"cannot open the history file {where}: {exc}") from exc
 
 
 #: A stored row (columns as in COLUMNS) as a Record / an attempt row as an Attempt; for

@@ -33,7 +33,7 @@ def refuse_read_only(conn: Connection, out: Out, payload: dict[str, Any]) -> int
 
 def open_history_of(conn: Connection) -> HistoryStore:
     """The history of this connection's environment (HistoryError: one line, exit 2)."""
-    return open_history(conn.paths.history_db)
+    return open_history(conn.paths.history)
 
 
 def history_scope(args: argparse.Namespace) -> tuple[str | None, str | None]:

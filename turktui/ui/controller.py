@@ -80,7 +80,7 @@ class Controller:
         if ctx.history is not None:
             return ctx.history  # type: ignore[no-any-return]
         history, problem = ctx.open_history(
-            lambda: _open(ctx.paths.history_db), wait=0 if self._on_ui_thread() else OPEN_WAIT
+            lambda: _open(ctx.paths.history), wait=0 if self._on_ui_thread() else OPEN_WAIT
         )
         if history is None:
             self.notify(f"Request history unavailable: {problem}", severity="error", timeout=15)

@@ -295,7 +295,7 @@ class HistoryScreen(KeyScreen, Screen[None]):
         with self._reader_lock:
             if self._reader is None:
                 self.history = store
-                self._reader = HistoryReader(store.path)
+                self._reader = store.reader()
             return self._reader
 
     def reload(self) -> None:
