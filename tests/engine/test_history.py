@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.engine.conftest import record_row
 from turktui.adapters.history import (
     SCHEMA_VERSION,
     HistoryCorrupt,
@@ -23,19 +24,7 @@ from turktui.domain.records import State, record_to_json
 
 
 def _add(store: HistoryStore, **kw) -> int:
-    values = dict(
-        env_kind="demo",
-        endpoint="http://x",
-        profile=None,
-        hit_id="HIT1",
-        hit_title="Title",
-        n=2,
-        token="turktui-t",
-        max_before=3,
-        expected_after=5,
-    )
-    values.update(kw)
-    return store.create(**values)
+    return store.create(**record_row(**{"endpoint": "http://x", "hit_title": "Title", **kw}))
 
 
 def test_modes_are_private_whatever_the_umask(tmp_path: Path) -> None:

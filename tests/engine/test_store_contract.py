@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import FIXED_NOW
+from tests.engine.conftest import record_row
 from turktui.adapters.history import HistoryStore, open_history
 from turktui.domain.records import IntentBusy, OwnedElsewhere, State, StateChanged
 
@@ -21,19 +22,7 @@ ENDPOINT = "http://127.0.0.1:1/"
 
 
 def _row(**kw: Any) -> dict[str, Any]:
-    values: dict[str, Any] = dict(
-        env_kind="demo",
-        endpoint=ENDPOINT,
-        profile=None,
-        hit_id="HIT1",
-        hit_title="Survey",
-        n=2,
-        token="turktui-t1",
-        max_before=3,
-        expected_after=5,
-    )
-    values.update(kw)
-    return values
+    return record_row(**{"endpoint": ENDPOINT, **kw})
 
 
 def test_one_intent_per_hit(store: HistoryStore) -> None:
