@@ -171,9 +171,9 @@ def history_at(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
 @pytest.fixture
 def store(history_at: Path | str) -> Iterator[Any]:
     """An open history store, once per adapter (see history_at); closed after the test."""
-    from turktui.adapters.history import open_history
+    from turktui.adapters.stores import open_store
 
-    opened = open_history(history_at)
+    opened = open_store(history_at)
     yield opened
     opened.close()
 

@@ -18,8 +18,8 @@ from turktui.adapters.history import (
     HistoryCorrupt,
     HistoryStore,
     HistoryTooNew,
-    open_history,
 )
+from turktui.adapters.stores import open_store
 from turktui.domain.records import State, record_to_json
 
 
@@ -109,8 +109,8 @@ def test_corrupt_file_is_refused_untouched(tmp_path: Path) -> None:
 
 WRITER = """
 import sys
-from turktui.adapters.history import open_history
-store = open_history(sys.argv[1])
+from turktui.adapters.stores import open_store
+store = open_store(sys.argv[1])
 for i in range(int(sys.argv[3])):
     rid = store.create(env_kind="demo", endpoint="e", profile=None, hit_id=sys.argv[2],
                        hit_title="t", n=1, token=f"{sys.argv[2]}-{i}", max_before=1,
@@ -132,7 +132,7 @@ def test_two_processes_write_at_once_and_lose_nothing(history_at: Path | str) ->
     ]
     results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
     assert [code for code, _ in results] == [0, 0], results
-    store = open_history(history_at)
+    store = open_store(history_at)
     assert store.count() == 1000
     assert store.count(text="A-") == 500 and store.count(text="B-") == 500
     assert store.count(states=[State.SUCCEEDED]) == 1000

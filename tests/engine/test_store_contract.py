@@ -15,7 +15,8 @@ import pytest
 
 from tests.conftest import FIXED_NOW
 from tests.engine.conftest import record_row
-from turktui.adapters.history import HistoryStore, open_history
+from turktui.adapters.history import HistoryStore
+from turktui.adapters.stores import open_reader, open_store
 from turktui.domain.records import IntentBusy, OwnedElsewhere, State, StateChanged
 
 ENDPOINT = "http://127.0.0.1:1/"
@@ -139,7 +140,7 @@ def test_reads_by_token_intent_and_filters(store: HistoryStore) -> None:
     assert store.count(text="_odd_") == 1 and store.count(text="x_o") == 0
     assert store.count(env_kind="demo", endpoint=ENDPOINT) == 2
     assert [r.id for r in store.query(limit=1, offset=1)] == [a]
-    reader = store.reader()
+    reader = open_reader(store)
     try:
         from turktui.adapters.history_reader import HistoryQuery
 
@@ -161,10 +162,11 @@ def test_import_many_keeps_times_and_states(store: HistoryStore) -> None:
 # -- processes racing on one record (each its own connection, as two hosts would) ----------
 RACER = """
 import json, sys
-from turktui.adapters.history import current_owner, open_history
+from turktui.adapters.history import current_owner
+from turktui.adapters.stores import open_store
 from turktui.domain.records import IntentBusy, OwnedElsewhere, State, StateChanged
 where, what, rid = sys.argv[1], sys.argv[2], int(sys.argv[3])
-store = open_history(where)
+store = open_store(where)
 print("ready", flush=True)
 sys.stdin.readline()  # the start line: every racer goes at once
 row = dict(env_kind="demo", endpoint="E", profile=None, hit_id="RACE", hit_title="t", n=1,
@@ -220,7 +222,7 @@ def _race(where: Path | str, what: str, rid: int = 0, racers: int = 6) -> list[d
 def test_racing_processes_exactly_one_wins(history_at: Path | str, what: str) -> None:
     """Six processes at once on one HIT / one record: exactly one passes the rule; the
     others are told why, and nothing of theirs is written."""
-    store = open_history(history_at)
+    store = open_store(history_at)
     try:
         rid = 0
         if what != "create":

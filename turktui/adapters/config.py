@@ -130,6 +130,16 @@ def is_database_url(where: object) -> bool:
     return isinstance(where, str) and where.strip().lower().startswith(DATABASE_SCHEMES)
 
 
+def history_label(where: Path | str) -> str:
+    """Which history this is, fit to show anywhere (`turktui paths`, the banner): a file's
+    path, or "shared PostgreSQL history " and the URL without its password."""
+    from turktui.domain.text import one_line, redact
+
+    if is_database_url(where):
+        return f"shared PostgreSQL history {one_line(redact(where))}"
+    return str(where)
+
+
 def check_history_url(url: str, source: str) -> str:
     """A usable postgresql:// URL, as given (libpq resolves the rest: PGHOST, PGSERVICE,
     ~/.pgpass, sslmode); ConfigurationError naming `source` otherwise (never its password)."""

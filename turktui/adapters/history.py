@@ -29,7 +29,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from turktui.adapters.config import is_database_url
 from turktui.domain.records import (
     STATE_VALUES,
     UNSETTLED,
@@ -493,12 +492,6 @@ class HistoryStore:
     def where(self) -> str:
         """Where this history lives, fit to show (a file name; a URL without its password)."""
         return str(self.path)
-
-    def reader(self) -> Any:
-        """A read-only view on its own connection (turktui.adapters.history_reader)."""
-        from turktui.adapters.history_reader import HistoryReader
-
-        return HistoryReader(self.path)
 
     def __init__(self, path: Path | str, *, busy_timeout: float = 15.0) -> None:
         self.path = Path(path)
@@ -1249,23 +1242,9 @@ class HistoryStore:
         return list(reversed([self._row(r) for r in rows]))
 
 
-#: What a PostgreSQL history needs that turktui does not install by default.
-NEEDS_PSYCOPG = (
-    "a PostgreSQL history needs psycopg, which is not installed: pip install 'turktui[postgres]'"
-)
-
-
 def open_history(where: Path | str) -> HistoryStore:
-    """Open (creating if needed) the history: a file, or a PostgreSQL database when `where`
-    is a postgresql:// URL (see adapters.config). HistoryError says what is wrong."""
-    if is_database_url(where):
-        try:
-            from turktui.adapters.history_pg import PgHistoryStore
-        except ImportError as exc:
-            if (exc.name or "").split(".")[0] != "psycopg":
-                raise
-            raise HistoryError(NEEDS_PSYCOPG) from None
-        return PgHistoryStore(str(where))
+    """Open (creating if needed) the history file; HistoryError says what is wrong. (Either
+    store, by location: turktui.adapters.stores.open_store.)"""
     try:
         return HistoryStore(where)
     except OSError as exc:

@@ -189,9 +189,6 @@ class PgHistoryStore(HistoryStore):
     def where(self) -> str:
         return redact(self.path)
 
-    def reader(self) -> PgHistoryReader:
-        return PgHistoryReader(self.path, connect_timeout=self._timeout)
-
     # -- plumbing --------------------------------------------------------------------------
     def _open(self) -> _Connection:
         try:

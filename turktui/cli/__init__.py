@@ -23,6 +23,7 @@ from turktui.cli.lifecycle import (
 )
 from turktui.cli.options import add_connection_options
 from turktui.domain.errors import TurkError
+from turktui.domain.text import redact
 
 DESCRIPTION = """\
 Watch your Amazon Mechanical Turk HITs and add assignments to them safely.
@@ -129,11 +130,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"turktui: hint: {exc.hint}", file=sys.stderr)
         return EXIT_USAGE
     except HistoryError as exc:
-        print(f"turktui: error: {exc}", file=sys.stderr)
+        print(f"turktui: error: {redact(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # last resort: never a traceback in front of an operator
         where = log_crash(exc)
-        print(f"turktui: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"turktui: internal error: {type(exc).__name__}: {redact(exc)}", file=sys.stderr)
         if where:
             print(f"turktui: details were written to {where}", file=sys.stderr)
         return EXIT_INTERNAL

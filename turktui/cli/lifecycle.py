@@ -11,6 +11,8 @@ import sys
 import threading
 from typing import Any
 
+from turktui.domain.text import redact
+
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70  # EX_SOFTWARE
@@ -286,7 +288,8 @@ def log_crash(exc: BaseException) -> str | None:
             os.close(fd)
             return None
         with open(fd, "a", encoding="utf-8", errors="backslashreplace") as handle:
-            traceback.print_exception(exc, file=handle)
+            # Redacted: a message may quote a database URL or an endpoint with its password.
+            handle.write(redact("".join(traceback.format_exception(exc))))
         return str(path)
     except Exception:
         return None

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from turktui.adapters.history import HistoryStore, open_history
+from turktui.adapters.history import HistoryStore
+from turktui.adapters.stores import open_store
 from turktui.cli.options import Connection, open_connection
 from turktui.cli.output import Out
 from turktui.domain.environment import parse_endpoint
@@ -33,7 +34,7 @@ def refuse_read_only(conn: Connection, out: Out, payload: dict[str, Any]) -> int
 
 def open_history_of(conn: Connection) -> HistoryStore:
     """The history of this connection's environment (HistoryError: one line, exit 2)."""
-    return open_history(conn.paths.history)
+    return open_store(conn.paths.history)
 
 
 def history_scope(args: argparse.Namespace) -> tuple[str | None, str | None]:

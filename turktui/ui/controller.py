@@ -25,7 +25,7 @@ from textual.reactive import reactive
 from textual.worker import Worker
 
 from turktui.adapters.history import HistoryError, HistoryStore, OutcomeNotRecorded
-from turktui.adapters.history import open_history as _open
+from turktui.adapters.stores import open_store as _open
 from turktui.domain.bulk import BulkPreview
 from turktui.domain.environment import EnvKind
 from turktui.domain.models import Hit

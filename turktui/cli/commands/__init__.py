@@ -17,6 +17,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         add_help=False,
     )
     paths = sub.add_parser("paths", help="print where config, history and logs live")
+    paths.add_argument(
+        "--history-url",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="as for the other commands: say which history that URL would be",
+    )
     paths.set_defaults(handler=cmd_paths)
     extend.register(sub)
     expire.register(sub)
@@ -26,12 +32,26 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_paths(args: argparse.Namespace) -> int:
-    from turktui.adapters.config import Paths
+    """Where things live; the history is the one in use (a file, or the shared database
+    that --history-url, TURKTUI_HISTORY_URL or the config's history_url names)."""
+    import sys
+
+    from turktui.adapters.config import Paths, history_label
+    from turktui.cli.options import load_config
+    from turktui.domain.errors import ConfigurationError
 
     paths = Paths.default()
+    problem = ""
+    try:
+        _, paths = load_config(args)
+    except ConfigurationError as exc:  # still say where the config is: it may be the cause
+        problem = exc.message
     print(f"config:  {paths.config_file}")
     print(f"data:    {paths.data_dir}")
-    print(f"history: {paths.history_db}")
+    print(f"history: {history_label(paths.history)}")
     print(f"demo:    {paths.demo_history_db}")
     print(f"logs:    {paths.log_dir}  (requests.log)")
+    if problem:
+        print(f"turktui: error: {problem}", file=sys.stderr)
+        return 2
     return 0

@@ -46,7 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from turktui.adapters.history import HistoryError, open_history
+    from turktui.adapters.config import history_label
+    from turktui.adapters.history import HistoryError
+    from turktui.adapters.stores import open_store
     from turktui.cli.options import load_config
     from turktui.domain.records import UNSETTLED, record_to_json
 
@@ -60,7 +62,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     _, paths = load_config(args)
     where = paths.history_for(env_kind or "")
     try:
-        history = open_history(where)
+        history = open_store(where)
     except HistoryError as exc:
         return out.result(EXIT_USAGE, {"records": []}, f"turktui: {exc}")
     try:
@@ -72,7 +74,11 @@ def cmd_history(args: argparse.Namespace) -> int:
             full = [history.get(r.id) or r for r in records]
             return out.result(
                 EXIT_OK,
-                {"count": total, "file": str(where), "records": [record_to_json(r) for r in full]},
+                {
+                    "count": total,
+                    "file": history_label(where),
+                    "records": [record_to_json(r) for r in full],
+                },
                 f"{len(records)} of {total} records",
             )
         for record in records:
@@ -81,7 +87,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         print(
             f"{len(records)} of {total} record{'s' if total != 1 else ''}"
             + (f" on {redact_text(scope_text)}" if scope_text else "")
-            + f" ({where})"
+            + f" ({history_label(where)})"
         )
         if env_kind is None and endpoint is None and paths.demo_history_db.exists():
             print("demo records are kept apart: `turktui history --env demo` lists them")
@@ -92,14 +98,15 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def cmd_history_batch(args: argparse.Namespace) -> int:
     """`turktui history --batch ID`: the members of one batch and their states."""
-    from turktui.adapters.history import HistoryError, open_history
+    from turktui.adapters.history import HistoryError
+    from turktui.adapters.stores import open_store
     from turktui.cli.options import load_config
     from turktui.domain.records import record_to_json
 
     _, paths = load_config(args)
     out = Out(args.json)
     try:
-        history = open_history(history_file(args, paths))
+        history = open_store(history_file(args, paths))
     except HistoryError as exc:
         return out.result(EXIT_USAGE, {"records": []}, f"turktui: {exc}")
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
+from turktui.adapters.config import history_label
 from turktui.domain.environment import EnvKind
 from turktui.domain.rules import format_money
 from turktui.domain.text import one_line, redact
@@ -49,6 +50,8 @@ def banner_text(ctx: AppContext) -> Text:
     )
     text.append(f" \u2502 {one_line(who)}")
     text.append(f" \u2502 {one_line(redact(env.endpoint_url))}")
+    if ctx.paths.history_url:  # team mode: which shared history (the default file is not said)
+        text.append(f" \u2502 {history_label(ctx.paths.history_url)}")
     return text
 
 

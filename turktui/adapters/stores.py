@@ -1,0 +1,106 @@
+"""Which request history: the embedded SQLite file (the default) or a team's shared
+PostgreSQL database, chosen by location (a path, or a postgresql:// URL: see
+adapters.config.choose_history_url). Both are `History`: one interface, two adapters
+(history.HistoryStore and history_pg.PgHistoryStore, which inherits its rules).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from turktui.adapters.config import is_database_url
+from turktui.adapters.history import HistoryError, HistoryStore, open_history
+from turktui.adapters.history_reader import HistoryReader
+from turktui.domain.records import Record, State
+
+#: What a PostgreSQL history needs that turktui does not install by default.
+NEEDS_PSYCOPG = (
+    "a PostgreSQL history needs psycopg, which is not installed: pip install 'turktui[postgres]'"
+)
+
+
+@runtime_checkable
+class History(Protocol):
+    """The request history store, whichever database keeps it. Every write is one
+    transaction; every rule (one intent per HIT, compare-and-set, claims) is decided inside
+    it: IntentBusy, StateChanged, OwnedElsewhere (nothing written); HistoryError when the
+    store cannot be used (one line, fit to show)."""
+
+    path: Any  # the location it was opened with (reopen with the same class)
+
+    @property
+    def where(self) -> str: ...
+    @property
+    def schema_version(self) -> int: ...
+    def close(self) -> None: ...
+    def create(self, **fields: Any) -> int: ...
+    def insert(
+        self,
+        rows: Sequence[dict[str, Any]],
+        *,
+        now: datetime | None = None,
+        allow_second: bool = True,
+    ) -> list[int]: ...
+    def create_many(
+        self,
+        rows: Sequence[dict[str, Any]],
+        *,
+        now: datetime | None = None,
+        allow_second: bool = True,
+    ) -> list[int]: ...
+    def import_many(self, rows: Iterable[dict[str, Any]]) -> int: ...
+    def update(
+        self,
+        record_id: int,
+        *,
+        now: datetime | None = None,
+        expect: State | Iterable[State] | None = None,
+        **values: Any,
+    ) -> None: ...
+    def claim(
+        self,
+        record_id: int,
+        *,
+        expect: State | Iterable[State],
+        owner: str,
+        now: datetime | None = None,
+    ) -> Record: ...
+    def add_attempt(self, record_id: int, **fields: Any) -> int: ...
+    def finish_attempt(self, record_id: int, number: int, **fields: Any) -> None: ...
+    def get(self, record_id: int, *, with_attempts: bool = True) -> Record | None: ...
+    def find_by_token(self, token: str) -> list[Record]: ...
+    def query(self, **filters: Any) -> list[Record]: ...
+    def count(self, **filters: Any) -> int: ...
+    def unsettled(self) -> list[Record]: ...
+    def unsettled_for(self, endpoint: str, hit_ids: Sequence[str]) -> list[Record]: ...
+    def intents_on(
+        self, endpoint: str, hit_id: str, *, since: datetime, exclude: int | None = None
+    ) -> list[Record]: ...
+    def batch_records(self, batch_id: str) -> list[Record]: ...
+    def batch_states(self, batch_id: str) -> dict[State, int]: ...
+
+
+def open_store(where: Path | str) -> HistoryStore:
+    """Open the history at `where`: the PostgreSQL database a postgresql:// URL names, or
+    the file (created if needed). HistoryError (one line, no password) when it cannot be."""
+    if not is_database_url(where):
+        return open_history(where)
+    try:
+        from turktui.adapters.history_pg import PgHistoryStore
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] != "psycopg":
+            raise
+        raise HistoryError(NEEDS_PSYCOPG) from None
+    return PgHistoryStore(str(where))
+
+
+def open_reader(store: HistoryStore) -> HistoryReader:
+    """A read-only view of `store`'s history on its own connection (the UI's workers)."""
+    if is_database_url(store.path):
+        from turktui.adapters.history_pg import PgHistoryReader
+
+        return PgHistoryReader(str(store.path))
+    return HistoryReader(store.path)
