@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.engine.conftest import record_row
 from tests.pg import driver
 from turktui.adapters.history import SCHEMA_VERSION, HistoryError, HistoryStore, HistoryTooNew
 from turktui.adapters.stores import History, open_store
@@ -150,17 +151,7 @@ def test_an_operator_role_with_least_privilege_works(pg_db_url: str) -> None:
             conn.execute(GRANTS)
         store = open_store(as_alice)
         try:
-            row = dict(
-                env_kind="demo",
-                endpoint="E",
-                profile=None,
-                hit_id="H",
-                hit_title="t",
-                n=1,
-                token="t1",
-                max_before=1,
-                expected_after=2,
-            )
+            row = record_row()
             rid = store.create(**row, allow_second=False)
             with pytest.raises(IntentBusy):
                 store.create(**{**row, "token": "t2"}, allow_second=False)
