@@ -14,7 +14,7 @@ os.environ["TEXTUAL_ANIMATIONS"] = "none"
 
 import pytest
 
-from tests.pg import pg_db_url, pg_server, pg_url  # noqa: F401  (the PostgreSQL fixtures)
+from tests.pg import pg_db_url, pg_outage, pg_server, pg_url  # noqa: F401  (PostgreSQL)
 from tests.runcli import cli_env  # noqa: F401  (the one `cli_env` fixture)
 
 #: Every test sees the same moment: snapshots and relative times stay deterministic.
@@ -164,7 +164,7 @@ def history_at(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
     """Where a history lives, once per store adapter: a new file, and a new PostgreSQL
     database (tests/pg.py). Tests of the store's contract take this (or `store`)."""
     if request.param == "sqlite":
-        return tmp_path / "history.sqlite3"
+        return tmp_path / "data" / "history.sqlite3"
     return str(request.getfixturevalue("pg_db_url"))
 
 
@@ -267,12 +267,9 @@ def service(env: Any) -> Any:
 
 
 @pytest.fixture
-def history(tmp_path: Path) -> Iterator[Any]:
-    from turktui.adapters.history import HistoryStore
-
-    store = HistoryStore(tmp_path / "data" / "history.sqlite3")
-    yield store
-    store.close()
+def history(store: Any) -> Any:
+    """The engine's history store: once on a SQLite file, once on PostgreSQL (`store`)."""
+    return store
 
 
 # -- wall-clock tests: alone, after the parallel part ------------------------------------------

@@ -23,6 +23,7 @@ import contextlib
 import glob
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -273,6 +274,82 @@ class PgServer:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+class Outage:
+    """The database away, on demand: a loopback TCP port forwarding to the test server's
+    socket. `cut()` drops every connection and refuses new ones (as a server that went down
+    or a network that broke); `restore()` brings it back on the same port."""
+
+    def __init__(self, server: PgServer, database: str) -> None:
+        import threading
+
+        self._socket_path = str(server.base / f".s.PGSQL.{PORT}")
+        self._lock = threading.Lock()
+        self._open: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+        self.port = 0
+        self._listen()
+        self.url = f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+
+    def _listen(self) -> None:
+        import socket
+        import threading
+
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                upstream.connect(self._socket_path)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with contextlib.suppress(OSError):
+                    end.shutdown(2)
+
+    def cut(self) -> None:
+        with self._lock:
+            listener, self._listener = self._listener, None
+            if listener is not None:
+                listener.close()
+            for end in self._open:
+                with contextlib.suppress(OSError):
+                    end.shutdown(2)
+                end.close()
+            self._open.clear()
+
+    def restore(self) -> None:
+        if self._listener is None:
+            self._listen()
+
+
 def driver():  # type: ignore[no-untyped-def]
     try:
         import psycopg
@@ -306,6 +383,19 @@ def pg_db_url(pg_server: PgServer) -> Iterator[str]:
     try:
         yield pg_server.url_for(name)
     finally:
+        with contextlib.suppress(Exception):
+            pg_server.drop_database(name)
+
+
+@pytest.fixture
+def pg_outage(pg_server: PgServer) -> Iterator[Outage]:
+    """A fresh database reached through an `Outage` (its `url`): cut() / restore()."""
+    name = pg_server.create_database()
+    outage = Outage(pg_server, name)
+    try:
+        yield outage
+    finally:
+        outage.cut()
         with contextlib.suppress(Exception):
             pg_server.drop_database(name)
 

@@ -21,16 +21,26 @@ def _assert_clean(tally: exactly_once.Tally) -> None:
     assert not tally.failures
 
 
-def test_engine_trials_every_fault_kind(emu: EmulatorServer, tmp_path: Path) -> None:
-    tally = exactly_once.run_engine_trials(32, seed=7, workdir=tmp_path, server=emu)
+def test_engine_trials_every_fault_kind(
+    emu: EmulatorServer, tmp_path: Path, history_at: Path | str
+) -> None:
+    tally = exactly_once.run_engine_trials(
+        32, seed=7, workdir=tmp_path, server=emu, history_at=history_at
+    )
     _assert_clean(tally)
     # Every fault kind ran at least once, something was applied, something was resolved.
     assert set(tally.trials) >= set(exactly_once.ENGINE_FAULTS) - {"stale"}
     assert tally.applied > 0 and tally.resolved > 0
 
 
-def test_cli_trials_with_sigkill_and_resolve(emu: EmulatorServer, tmp_path: Path) -> None:
-    tally = exactly_once.run_cli_trials(7, seed=11, home=tmp_path / "home", server=emu)
+@pytest.mark.parametrize("shared", [False, True], ids=["sqlite", "postgres"])
+def test_cli_trials_with_sigkill_and_resolve(
+    emu: EmulatorServer, tmp_path: Path, shared: bool, request: pytest.FixtureRequest
+) -> None:
+    url = request.getfixturevalue("pg_db_url") if shared else None
+    tally = exactly_once.run_cli_trials(
+        7, seed=11, home=tmp_path / "home", server=emu, history_url=url
+    )
     _assert_clean(tally)
     assert {k.removeprefix("cli:") for k in tally.trials} == set(exactly_once.CLI_FAULTS)
     assert tally.killed >= 1  # the crash hook at least; the random kill usually too
