@@ -338,6 +338,8 @@ class Outage:
         with self._lock:
             listener, self._listener = self._listener, None
             if listener is not None:
+                with contextlib.suppress(OSError):
+                    listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() (close alone won't)
                 listener.close()
             for end in self._open:
                 with contextlib.suppress(OSError):

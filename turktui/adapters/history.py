@@ -488,6 +488,11 @@ class HistoryStore:
         if expected and actual not in expected:
             raise StateChanged(record_id, expected, actual)
 
+    def ping(self) -> None:
+        """HistoryError unless the history answers now (team mode checks the database)."""
+        with self._reading() as db:
+            db.execute("SELECT 1").fetchone()
+
     @property
     def where(self) -> str:
         """Where this history lives, fit to show (a file name; a URL without its password)."""

@@ -36,6 +36,9 @@ class SessionState:
     balance_error: str | None = None
     #: why the history could not be opened
     history_error: str | None = None
+    #: team mode: why the shared history cannot be reached now (None: it can; see
+    #: turktui.ui.shared_history); the banner says so
+    history_unreachable: str | None = None
     #: run_app's "settle the requests in flight, then leave" (signals)
     settle_in_flight: Callable[..., Any] | None = None
     #: the signal that asked the app to end
