@@ -344,6 +344,6 @@ def _timing_phase(session: pytest.Session) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Name the run before xdist starts its workers: they share one PostgreSQL template."""
-    from tests.pg import template_dir
+    from tests.pg import name_run
 
-    template_dir()
+    name_run()

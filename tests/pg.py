@@ -114,12 +114,38 @@ def _give_to_server_user(directory: Path, prefix: list[str]) -> None:
         os.chown(directory, entry.pw_uid, entry.pw_gid)
 
 
+def server_tmp() -> Path:
+    """A temporary directory the server's user can reach: TEST_PG_TMP, else the first of
+    the system's temporary directory, /dev/shm and /var/tmp that every user may traverse
+    (as root the server runs as `postgres`: a 0700 /tmp would lock it out)."""
+    given = os.environ.get("TEST_PG_TMP")
+    if given:
+        return Path(given)
+    candidates = [Path(tempfile.gettempdir()), Path("/dev/shm"), Path("/var/tmp")]
+    if os.geteuid() != 0:
+        return candidates[0]
+    for where in candidates:
+        chain = [where, *where.parents]
+        with contextlib.suppress(OSError):
+            if where.is_dir() and all(os.stat(p).st_mode & 0o001 for p in chain):
+                return where
+    pytest.fail(
+        "no temporary directory the `postgres` user can reach (/tmp, /dev/shm and /var/tmp "
+        "are closed to it): set TEST_PG_TMP to one",
+        pytrace=False,
+    )
+
+
 def template_dir() -> Path:
     """One initdb per test run, shared by its xdist workers (they run in parallel: an initdb
     each cost 4 x the CPU of one, and the machine has 2 cores); each worker's server runs
     on a copy. Removed by `remove_template` at the end of the run."""
-    run = os.environ.setdefault(RUN_VARIABLE, uuid.uuid4().hex[:12])
-    return Path(tempfile.gettempdir()) / f"turktui-pg-template-{os.geteuid()}-{run}"
+    return server_tmp() / f"turktui-pg-template-{os.geteuid()}-{name_run()}"
+
+
+def name_run() -> str:
+    """This test run's name (set once, inherited by the xdist workers)."""
+    return os.environ.setdefault(RUN_VARIABLE, uuid.uuid4().hex[:12])
 
 
 def template(bindir: Path, prefix: list[str], timeout: float) -> Path:
@@ -161,7 +187,12 @@ def template(bindir: Path, prefix: list[str], timeout: float) -> Path:
 
 def remove_template() -> None:
     """At the end of the run (the xdist controller, or a run without workers)."""
-    where = template_dir()
+    if RUN_VARIABLE not in os.environ:
+        return
+    try:
+        where = template_dir()
+    except BaseException:  # pytest.fail's: no place was usable, so nothing was made
+        return
     shutil.rmtree(where, ignore_errors=True)
     with contextlib.suppress(OSError):
         os.unlink(str(where) + ".lock")
@@ -172,7 +203,7 @@ class PgServer:
 
     def __init__(self) -> None:
         self.bindir = server_bindir()
-        self.base = Path(tempfile.mkdtemp(prefix="turktui-pg-"))
+        self.base = Path(tempfile.mkdtemp(prefix="turktui-pg-", dir=server_tmp()))
         self._watchdog: subprocess.Popen[bytes] | None = None
         self.startup_seconds = 0.0
 
@@ -188,8 +219,13 @@ class PgServer:
         prefix = _as_server_user()
         _give_to_server_user(self.base, prefix)
         data = self.base / "data"
+        try:
+            cluster = template(self.bindir, prefix, timeout)
+        except BaseException:
+            self.stop()
+            raise
         copy = subprocess.run(
-            ["cp", "-a", str(template(self.bindir, prefix, timeout)), str(data)],
+            ["cp", "-a", str(cluster), str(data)],
             capture_output=True,
             text=True,
         )

@@ -27,11 +27,13 @@ def _row(**kw: Any) -> dict[str, Any]:
 
 
 def test_one_intent_per_hit(store: HistoryStore) -> None:
-    first = store.create(**_row(), allow_second=False, now=FIXED_NOW)
+    first = store.create(**_row(), allow_second=False, now=FIXED_NOW, owner="ops-2|4242|99")
     with pytest.raises(IntentBusy) as busy:
         store.create(**_row(token="turktui-t2"), allow_second=False)
     assert [r.id for r in busy.value.records] == [first]
     assert f"#{first}" in str(busy.value)
+    # Who holds it, where, since when: what the turned-away operator is told.
+    assert "recorded by pid 4242 on ops-2 at 2026-06-15 12:00:00 UTC" in str(busy.value)
     assert store.count() == 1  # nothing written
     # Another endpoint, or another HIT: not the same intent.
     store.create(**_row(endpoint="http://other/", token="x"), allow_second=False)

@@ -80,7 +80,7 @@ class IntentBusy(Exception):
             (
                 f"HIT {first.hit_id} already has an unsettled request #{first.id} "
                 f"({first.state.label}, +{first.n:,}, max {first.max_before:,} → "
-                f"{first.expected_after:,})"
+                f"{first.expected_after:,}; {holder(first)})"
             )
             if len(hits) == 1
             else (
@@ -180,6 +180,13 @@ class OwnedElsewhere(StateChanged):
         self.record_id = record_id
         self.actual = None
         self.owner = owner
+
+
+def holder(record: Record) -> str:
+    """Who holds a record and since when: 'recorded by pid 4242 on ops-2 at 2026-06-15
+    12:00:00 UTC' (told to the operator a one-intent rule turned away)."""
+    who = describe_owner(record.owner) if record.owner else "an unknown process"
+    return f"recorded by {who} at {record.created.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def describe_owner(owner: str) -> str:
