@@ -134,3 +134,29 @@ async def test_the_banner_names_the_shared_history(
     async with app.run_test(size=size) as pilot:
         await wait_loaded(pilot)
         assert "history" not in screen_text(app).split("\n", 3)[0]
+
+
+def test_history_exports_csv_for_an_audit(
+    cli_env: dict[str, str], history_at: Path | str, emulator
+) -> None:
+    """Both stores: the same columns as --json (but the attempts), one row per record."""
+    import csv
+    import io
+
+    from turktui.cli.commands.history import CSV_FIELDS
+
+    env = dict(cli_env)
+    if isinstance(history_at, str):
+        env["TURKTUI_HISTORY_URL"] = history_at
+    hits = [emulator.state.add_hit(MaxAssignments=2, Reward="1.00") for _ in range(2)]
+    for hit in hits:
+        assert run_cli(env, "extend", hit, "1", "--endpoint-url", emulator.url).returncode == 0
+    result = run_cli(env, "history", "--csv", "--limit", "1000")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["hit_id"] for r in rows] == hits[::-1]
+    assert {r["state"] for r in rows} == {"succeeded"} and rows[0]["attempt_count"] == "1"
+    listed = json.loads(run_cli(env, "history", "--json").stdout)["records"][0]
+    assert tuple(listed) == (*CSV_FIELDS, "attempts")
+    both = run_cli(env, "history", "--csv", "--json")
+    assert both.returncode == 2 and "not allowed with" in both.stderr

@@ -8,6 +8,7 @@ import argparse
 import contextlib
 import json
 import sys
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from turktui.adapters.history import HistoryError, OutcomeNotRecorded
@@ -218,3 +219,16 @@ class PerHit:
         except HistoryError as exc:
             self.done(hit_id, EXIT_SERVICE, "failed", f"not sent: {safe(exc)}")
         return None
+
+
+def csv_text(rows: Iterable[dict[str, Any]], fields: Sequence[str], *, header: bool) -> str:
+    """Rows as CSV text (a header row first when asked): `list --csv`, `history --csv`."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    table = csv.DictWriter(buf, fieldnames=list(fields), lineterminator="\n")
+    if header:
+        table.writeheader()
+    table.writerows(rows)
+    return buf.getvalue()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from turktui.cli.options import add_connection_options
-from turktui.cli.output import Out, positive_int, record_line, redact_text, safe
+from turktui.cli.output import Out, csv_text, positive_int, record_line, redact_text, safe
 from turktui.cli.session import (
     history_file,
     history_scope,
@@ -16,6 +16,14 @@ from turktui.pipeline.policy import (
 )
 
 ENV_CHOICES = ("demo", "sandbox", "production", "custom")
+#: --csv's columns: a record's --json fields but its attempts (attempt_count says how many)
+CSV_FIELDS = (
+    *("id", "created", "updated", "environment", "endpoint", "profile", "hit_id", "hit_title"),
+    *("n", "change", "token", "max_before", "expected_after", "expire_at", "state"),
+    *("error_code", "error_message", "attempt_count", "first_sent", "duration", "batch_id"),
+    *("expiry_state", "expiry_error", "note", "owner", "actual_after", "target", "read_at"),
+    *("read_at_server", "expiry_actual"),
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +34,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="List recorded extension requests, newest first.",
         formatter_class=fmt,
     )
-    history.add_argument("--json", action="store_true", help="print one JSON object")
+    fmt = history.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print one JSON object")
+    fmt.add_argument(
+        "--csv",
+        action="store_true",
+        help="CSV for an audit: a header row, one row per record (attempts counted)",
+    )
     history.add_argument("--limit", metavar="N", type=positive_int, default=20)
     history.add_argument("--filter", metavar="TEXT", help="only records mentioning TEXT")
     history.add_argument(
@@ -70,6 +84,10 @@ def cmd_history(args: argparse.Namespace) -> int:
         scope = {"text": args.filter, "states": states, "env_kind": env_kind, "endpoint": endpoint}
         total = history.count(**scope)
         records = history.query(**scope, limit=args.limit)
+        if args.csv:
+            rows = ({k: record_to_json(r)[k] for k in CSV_FIELDS} for r in records)
+            print(redact_text(csv_text(rows, CSV_FIELDS, header=True)), end="")
+            return EXIT_OK
         if args.json:
             full = [history.get(r.id) or r for r in records]
             return out.result(

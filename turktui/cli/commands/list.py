@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
-import io
 import json
 import sys
 from collections.abc import Callable, Iterable
@@ -17,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from turktui.cli.options import add_connection_options
-from turktui.cli.output import safe
+from turktui.cli.output import csv_text, safe
 from turktui.domain.models import Hit
 from turktui.domain.rules import extension_range
 from turktui.pipeline.policy import EXIT_OK, EXIT_SERVICE, EXIT_USAGE
@@ -237,17 +235,14 @@ def _writer(args: argparse.Namespace, out: Any) -> Callable[[list[dict[str, Any]
 
         return array
     if args.csv:
-        buf = io.StringIO()
-        table = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
-        table.writeheader()
+        header = {"due": True}
 
         def comma(rows: list[dict[str, Any]], last: bool) -> None:
-            table.writerows(rows)
-            if buf.tell():
-                out.write(buf.getvalue())
+            text = csv_text(rows, FIELDS, header=header["due"])
+            header["due"] = False
+            if text:
+                out.write(text)
                 out.flush()
-                buf.seek(0)
-                buf.truncate()
 
         return comma
 
