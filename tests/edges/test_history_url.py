@@ -160,3 +160,31 @@ def test_history_exports_csv_for_an_audit(
     assert tuple(listed) == (*CSV_FIELDS, "attempts")
     both = run_cli(env, "history", "--csv", "--json")
     assert both.returncode == 2 and "not allowed with" in both.stderr
+
+
+def test_history_import_moves_a_local_history_in_once(
+    cli_env: dict[str, str], pg_db_url: str, emulator
+) -> None:
+    """Tokens, states, times and attempts kept; a second run imports nothing; the records
+    keep their order; a PATH other than the default file works too."""
+    hits = [emulator.state.add_hit(MaxAssignments=2, Reward="1.00") for _ in range(3)]
+    for hit in hits:  # recorded in this machine's local file
+        assert run_cli(cli_env, "extend", hit, "1", "--endpoint-url", emulator.url).returncode == 0
+    local = json.loads(run_cli(cli_env, "history", "--json").stdout)["records"]
+    env = {**cli_env, "TURKTUI_HISTORY_URL": pg_db_url}
+    first = run_cli(env, "history", "import", "--json")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["imported"] == 3
+    again = run_cli(env, "history", "import")
+    assert again.returncode == 0 and "imported 0 records" in again.stdout
+    assert "(3 already there)" in again.stdout
+    shared = json.loads(run_cli(env, "history", "--json").stdout)["records"]
+    keep = ("hit_id", "token", "state", "created", "updated", "first_sent", "owner", "n")
+    assert [{k: r[k] for k in keep} for r in shared] == [{k: r[k] for k in keep} for r in local]
+    assert [len(r["attempts"]) for r in shared] == [len(r["attempts"]) for r in local]
+    # Another file by PATH; without a shared history, or without the file: one line, exit 2.
+    path = Path(cli_env["XDG_DATA_HOME"]) / "turktui" / "history.sqlite3"
+    assert "imported 0 records" in run_cli(env, "history", "import", str(path)).stdout
+    for bad_env, args in ((cli_env, []), (env, ["/no/such/file.sqlite3"])):
+        bad = run_cli(bad_env, "history", "import", *args)
+        assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr

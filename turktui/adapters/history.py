@@ -421,6 +421,42 @@ _OWN_TABLES = frozenset({"requests", "attempts", "sqlite_sequence", "sqlite_stat
 )
 
 
+def _record_columns(rec: Record) -> dict[str, Any]:
+    """A Record as its stored columns (all but `id`), the inverse of HistoryStore._row."""
+    return _columns(
+        {
+            "created": rec.created,
+            "updated": rec.updated,
+            "env_kind": rec.env_kind,
+            "endpoint": rec.endpoint,
+            "profile": rec.profile,
+            "hit_id": rec.hit_id,
+            "hit_title": rec.hit_title,
+            "n": rec.n,
+            "token": rec.token,
+            "max_before": rec.max_before,
+            "expected_after": rec.expected_after,
+            "expire_at": rec.expire_at,
+            "state": rec.state,
+            "error_code": rec.error_code,
+            "error_message": rec.error_message,
+            "attempt_count": rec.attempt_count,
+            "first_sent": rec.first_sent,
+            "duration": rec.duration,
+            "batch_id": rec.batch_id,
+            "expiry_state": rec.expiry_state,
+            "expiry_error": rec.expiry_error,
+            "note": rec.note,
+            "owner": rec.owner,
+            "actual_after": rec.actual_after,
+            "target": rec.target,
+            "read_at": rec.read_at,
+            "read_at_server": rec.read_at_server,
+            "expiry_actual": rec.expiry_actual,
+        }
+    )
+
+
 def where_clause(
     *,
     like: str = "LIKE",
@@ -1038,6 +1074,50 @@ class HistoryStore:
             return ids
 
         return list(self._write(run))
+
+    def import_records(self, records: Iterable[Record]) -> tuple[int, int]:
+        """Copy records (from another history: `turktui history import`) with their tokens,
+        states, times, owners and attempts, in ONE transaction; a record already here (same
+        endpoint, HIT and token, created within a millisecond) is skipped, so importing
+        twice adds nothing. Returns (added, skipped). New ids are this store's."""
+
+        def run(db: Any) -> tuple[int, int]:
+            added = skipped = 0
+            for rec in records:
+                created = rec.created.timestamp()
+                if db.execute(
+                    "SELECT 1 FROM requests WHERE endpoint = ? AND hit_id = ? AND token = ? "
+                    "AND created BETWEEN ? AND ?",
+                    (rec.endpoint, rec.hit_id, rec.token, created - 0.001, created + 0.001),
+                ).fetchone():
+                    skipped += 1
+                    continue
+                values = _record_columns(rec)
+                cur = db.execute(
+                    f"INSERT INTO requests ({', '.join(values)}) "
+                    f"VALUES ({', '.join('?' for _ in values)}){self.RETURNING}",
+                    tuple(values.values()),
+                )
+                new_id = int(cur.fetchone()[0] if self.RETURNING else cur.lastrowid or 0)
+                for a in rec.attempts:
+                    db.execute(
+                        "INSERT INTO attempts (request_id, number, at, operation, outcome, "
+                        "error_code, error_message, duration) VALUES (?,?,?,?,?,?,?,?)",
+                        (
+                            new_id,
+                            a.number,
+                            a.at.timestamp(),
+                            a.operation,
+                            a.outcome,
+                            a.error_code,
+                            a.error_message,
+                            a.duration,
+                        ),
+                    )
+                added += 1
+            return added, skipped
+
+        return self._write(run)  # type: ignore[no-any-return]
 
     def batch_records(self, batch_id: str) -> list[Record]:
         """Every member of a batch, in the order they were recorded."""

@@ -55,6 +55,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "custom (demo records live in their own file)",
     )
     history.add_argument("--endpoint", metavar="URL", help="only records sent to this endpoint URL")
+    history.add_argument(
+        "action",
+        nargs="?",
+        choices=("import",),
+        metavar="import",
+        help="`turktui history import [PATH]`: copy a local history file (default: this "
+        "machine's) into the shared history; running it again imports nothing new",
+    )
+    history.add_argument("source", nargs="?", metavar="PATH", help=argparse.SUPPRESS)
     add_connection_options(history, suppress=True)
     history.set_defaults(handler=cmd_history)
 
@@ -73,6 +82,12 @@ def cmd_history(args: argparse.Namespace) -> int:
         return out.result(EXIT_USAGE, {"records": []}, f"turktui: {safe(exc)}")
     if getattr(args, "batch", None):
         return cmd_history_batch(args)
+    if args.action == "import":
+        return cmd_history_import(args, out)
+    if args.source is not None:
+        return out.result(
+            EXIT_USAGE, {"records": []}, f"turktui: unexpected argument {safe(args.source)!r}"
+        )
     _, paths = load_config(args)
     where = paths.history_for(env_kind or "")
     try:
@@ -152,3 +167,62 @@ def cmd_history_batch(args: argparse.Namespace) -> int:
         return EXIT_OK
     finally:
         history.close()
+
+
+#: Records copied per transaction by `history import` (a crash loses at most one chunk's
+#: progress; the next run skips what is already there).
+IMPORT_CHUNK = 500
+
+
+def cmd_history_import(args: argparse.Namespace, out: Out) -> int:
+    """`turktui history import [PATH]`: a local history file into the shared one."""
+    from pathlib import Path
+
+    from turktui.adapters.config import history_label, is_database_url
+    from turktui.adapters.history import HistoryError, open_history
+    from turktui.adapters.stores import open_store
+    from turktui.cli.options import load_config
+
+    _, paths = load_config(args)
+    empty = {"imported": 0, "skipped": 0}
+    if not is_database_url(paths.history):
+        return out.result(
+            EXIT_USAGE,
+            empty,
+            "turktui: history import copies a local history into the shared one: name it "
+            "with --history-url, TURKTUI_HISTORY_URL or the config's history_url",
+        )
+    source = Path(args.source) if args.source else paths.history_db
+    if not source.is_file():
+        return out.result(EXIT_USAGE, empty, f"turktui: no history file at {source}")
+    try:
+        local = open_history(source)
+    except HistoryError as exc:
+        return out.result(EXIT_USAGE, empty, f"turktui: {exc}")
+    try:
+        shared = open_store(paths.history)
+    except HistoryError as exc:
+        local.close()
+        return out.result(EXIT_USAGE, empty, f"turktui: {exc}")
+    added = skipped = 0
+    try:
+        ids = [r.id for r in reversed(local.query(limit=max(local.count(), 1)))]
+        for start in range(0, len(ids), IMPORT_CHUNK):
+            chunk = [local.get(i) for i in ids[start : start + IMPORT_CHUNK]]
+            done = shared.import_records(r for r in chunk if r is not None)
+            added, skipped = added + done[0], skipped + done[1]
+    except HistoryError as exc:
+        return out.result(
+            EXIT_USAGE,
+            {"imported": added, "skipped": skipped},
+            f"turktui: imported {added:,} before: {exc}; run it again to go on",
+        )
+    finally:
+        local.close()
+        shared.close()
+    return out.result(
+        EXIT_OK,
+        {"imported": added, "skipped": skipped, "from": str(source)},
+        f"imported {added:,} record{'s' if added != 1 else ''} from {source} into the "
+        f"{history_label(paths.history)} ({skipped:,} already there)",
+    )
