@@ -124,11 +124,14 @@ async def test_the_batch_adds_time_once_per_hit(make_emulator, make_context, num
         report = batch.report
         assert report is not None and report.succeeded == len(report.records), report.summary()
     sent = {"live", "expired"} | (set() if number else {"full"})
-    records = {r.hit_id: r for r in report.records}
-    assert set(records) == {ids[name] for name in sent}  # one record per HIT
-    for name in sent:
-        rec = records[ids[name]]
-        assert rec.n == (2 if number else 0) and rec.expire_at is not None
+    records: dict[str, list] = {}
+    for r in report.records:
+        records.setdefault(r.hit_id, []).append(r)
+    assert set(records) == {ids[name] for name in sent}  # one request per HIT
+    for name in sent:  # issue 21: with assignments, two records (one group), time alone one
+        ops = [r.operation for r in records[ids[name]]]
+        assert ops == (["add_assignments"] if number else []) + ["update_expiration"]
+        assert records[ids[name]][-1].expire_at is not None
     base = {"live": NOW + 2 * DAY, "expired": NOW, "full": NOW + 2 * DAY}
     for name in sent:
         raw = server.state.get_hit_raw(ids[name])

@@ -90,6 +90,7 @@ async def test_unsettled_requests_are_offered_at_start_up(make_emulator, make_co
         state=State.SENDING,
         first_sent=FIXED_NOW,
     )
+    history.update(record_id, read_at_server=FIXED_NOW)  # MTurk's time when sent (issue 21)
     history.close()
     app = TurkTuiApp(ctx)
     async with app.run_test(size=(100, 30)) as pilot:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -184,9 +184,13 @@ def test_expired_hit_also_extended_in_time(emulator, service, engine, history, c
     target = clock() + timedelta(days=2)
     outcome = engine.extend(hit, 2, target)
     assert outcome.succeeded
-    rec = history.get(outcome.record.id)
-    assert rec.expiry_state == "succeeded"
-    assert [a.operation for a in rec.attempts] == [OP, "UpdateExpirationForHIT"]
+    # Two operations, two records (each recorded before it was sent), one group.
+    add, time_part = (history.get(r.id) for r in outcome.records)
+    assert (add.operation, time_part.operation) == ("add_assignments", "update_expiration")
+    assert add.group_id and add.group_id == time_part.group_id
+    assert time_part.state is State.SUCCEEDED and time_part.expire_at is not None
+    assert [a.operation for a in add.attempts] == [OP]
+    assert [a.operation for a in time_part.attempts] == ["UpdateExpirationForHIT"]
     assert outcome.hit.max_assignments == 5
     assert abs((outcome.hit.expiration - target).total_seconds()) < 2
     assert outcome.hit.status == "Assignable"
@@ -228,6 +232,8 @@ def _sending_record(srv, history, clock, n=2, max_before=3):
         expected_after=max_before + n,
         now=clock(),
     )
+    # MTurk's time was read before sending (a re-send needs it, issue 21)
+    history.update(rid, read_at_server=datetime.fromtimestamp(srv.state.now(), timezone.utc))
     history.add_attempt(
         rid, operation=OP, outcome="started", at=clock(), state=State.SENDING, first_sent=clock()
     )

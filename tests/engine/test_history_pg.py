@@ -47,6 +47,11 @@ def test_same_columns_and_version_as_the_sqlite_file(pg_db_url: str, tmp_path: P
 
 def test_both_stores_are_the_one_interface(store: HistoryStore) -> None:
     assert isinstance(store, History)
+    # Every public method of the store is part of the interface (a new one must be added
+    # there too, and so to both adapters' contract).
+    public = {n for n in dir(HistoryStore) if not n.startswith("_") and not n.isupper()}
+    declared = {n for n in dir(History) if not n.startswith("_")}
+    assert public <= declared, sorted(public - declared)
 
 
 def test_a_newer_schema_is_refused_and_left_untouched(pg_db_url: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -89,11 +90,14 @@ def test_dispatch_resolves_what_may_have_been_sent(emulator, engine, history) ->
 
 
 def test_operations_say_what_gethit_must_show() -> None:
-    record = SimpleNamespace(expected_after=7, expire_at=None)
-    assert operations.ADD_ASSIGNMENTS.confirmed(record, SimpleNamespace(max_assignments=7), None)
-    assert not operations.ADD_ASSIGNMENTS.confirmed(
-        record, SimpleNamespace(max_assignments=5), None
-    )
+    record = SimpleNamespace(expected_after=7, max_before=4, expire_at=None)
+    add = operations.ADD_ASSIGNMENTS
+
+    def read(m: int) -> operations.Read:
+        return operations.Read(SimpleNamespace(max_assignments=m), None, datetime.now(UTC))
+
+    assert add.confirm(record, read(7), False).state is State.SUCCEEDED
+    assert add.confirm(record, read(5), True).state is State.CONFLICT
     from turktui.domain.errors import RequestRefused, TokenAlreadyProcessed, TurkError
 
     for op in (operations.ADD_ASSIGNMENTS, operations.UPDATE_EXPIRATION):

@@ -135,8 +135,8 @@ def test_reads_by_token_intent_and_filters(store: HistoryStore) -> None:
     a = store.create(**_row(hit_title="Alpha 100% _odd_", state=State.SUCCEEDED), now=FIXED_NOW)
     b = store.create(**_row(token="turktui-t2"), now=FIXED_NOW + timedelta(seconds=5))
     assert [r.id for r in store.find_by_token("turktui-t1")] == [a]
-    since = store.intents_on(ENDPOINT, "HIT1", since=FIXED_NOW, exclude=a)
-    assert [r.id for r in since] == [b]
+    others = store.intents_on(ENDPOINT, "HIT1", exclude=a)
+    assert [(r.id, sequence) for r, sequence in others] == [(b, 0)]
     assert [r.id for r in store.query(text="ALPHA")] == [a]  # case-insensitive, both
     assert [r.id for r in store.query(text="%")] == [a]  # LIKE's wildcards are literal
     assert store.count(text="_odd_") == 1 and store.count(text="x_o") == 0

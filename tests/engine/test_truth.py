@@ -19,6 +19,7 @@ import pytest
 from turktui.adapters.history import HistoryStore, _proc_start, current_owner, owner_alive
 from turktui.adapters.mturk import MTurkService
 from turktui.domain.bulk import TopUpTo, plan_bulk
+from turktui.domain.errors import TokenAlreadyProcessed
 from turktui.domain.records import State, StateChanged
 from turktui.domain.rules import EXPIRE_NOW
 from turktui.emulator import EmulatorServer
@@ -64,9 +65,9 @@ def test_expiration_repeat_after_a_lost_answer_is_confirmed_not_failed(
     target = clock() + timedelta(days=2)
     emulator.faults.add(OP_EXPIRE, drop=1.0, count=1)  # applied, answer lost
     outcome = engine.extend(hit, 2, target)
-    rec = history.get(outcome.record.id)
-    assert rec.state is State.SUCCEEDED
-    assert rec.expiry_state == "succeeded", rec.expiry_error
+    assert outcome.record.state is State.SUCCEEDED
+    rec = history.get(outcome.records[-1].id)  # the time part: its own record (issue 21)
+    assert rec.state is State.SUCCEEDED, rec.note
     outcomes = [a.outcome for a in rec.attempts if a.operation == OP_EXPIRE]
     assert outcomes == ["error", "already_processed"]
     assert int(emulator.state.get_hit_raw(hit.hit_id)["Expiration"]) == int(target.timestamp())
@@ -85,38 +86,23 @@ def test_expiration_already_processed_but_hit_disagrees_is_a_conflict(
         service,
         3,
         CreationTime=now - 10 * 86400,
-        Expiration=now - 3600,
-        HITStatus="Reviewable",
+        Expiration=now + 3600,
     )
     target = clock() + timedelta(days=2)
-    first = engine.extend(hit, 1, target)
-    assert first.record.expiry_state == "succeeded"
-    emulator.state.get_hit_raw(hit.hit_id)  # the HIT exists
-    # Something else moves the expiration further; then the same intent again (a new
-    # record for the same change: MTurk answers "already processed").
-    raw = emulator.state._hits[hit.hit_id].data
-    with emulator.state.lock:
-        raw["Expiration"] = target.timestamp() + 86400
-        emulator.state._hits[hit.hit_id].changed()
-    record_id = history.create(
-        env_kind="demo",
-        endpoint=engine.env.endpoint_url,
-        profile=None,
-        hit_id=hit.hit_id,
-        hit_title="",
-        n=1,
-        token=new_token(),
-        max_before=4,
-        expected_after=5,
-        expire_at=target.replace(microsecond=0),
-        state=State.SENDING,
-        owner=engine.owner,
-    )
-    engine._update_expiration(history.get(record_id), lambda e: None)
-    rec = history.get(record_id)
-    assert rec.expiry_state == "conflict"
+
+    class Processed:
+        def __getattr__(self, name):
+            return getattr(service, name)
+
+        def update_expiration(self, hit_id, expire_at):
+            raise TokenAlreadyProcessed("The idempotency token has already been processed.")
+
+    liar = Engine(Processed(), history, engine.env, clock=clock, backoff=engine.backoff)
+    outcome = liar.extend(hit, 0, target)
+    rec = history.get(outcome.record.id)
+    assert rec.state is State.CONFLICT, rec.note
     assert rec.expiry_actual is not None
-    assert int(rec.expiry_actual.timestamp()) == int(target.timestamp()) + 86400
+    assert int(rec.expiry_actual.timestamp()) == int(now) + 3600
     assert needs_attention(rec)
 
 
@@ -138,7 +124,7 @@ def test_shortening_is_refused_before_sending_naming_the_current_expiration(
     assert (emulator.state.request_count(OP_EXPIRE), emulator.state.request_count(OP)) == sent
 
 
-def test_expire_now_is_sent_as_epoch_zero_even_with_a_clock_behind(
+def test_expire_now_is_sent_as_a_past_time_even_with_a_clock_behind(
     emulator, service, history, env, clock
 ) -> None:
     """Old engine: refused "expire now" (past times), and a client "now" from a clock behind
@@ -150,9 +136,9 @@ def test_expire_now_is_sent_as_epoch_zero_even_with_a_clock_behind(
     now = emulator.state.now()
     hit = make_hit(emulator, service, 3, Expiration=now + 86400)
     outcome = engine.extend(hit, 1, EXPIRE_NOW)
-    rec = history.get(outcome.record.id)
-    assert rec.expire_at == EXPIRE_NOW
-    assert rec.expiry_state == "succeeded", rec.expiry_error
+    rec = history.get(outcome.records[-1].id)  # the expire-now part (issue 21)
+    assert rec.operation == "expire_now" and rec.expire_at == EXPIRE_NOW
+    assert rec.state is State.SUCCEEDED, rec.note
     raw = emulator.state.get_hit_raw(hit.hit_id)
     assert raw["Expiration"] <= emulator.state.now()
     assert raw["HITStatus"] != "Assignable"
@@ -379,6 +365,7 @@ def _unknown(history, engine, hit, n, *, sent_ago: timedelta, clock) -> int:
         expected_after=hit.max_assignments + n,
         now=clock() - sent_ago,
     )
+    history.update(rid, read_at_server=clock() - sent_ago)  # MTurk's time when sent
     history.add_attempt(
         rid,
         operation=OP,
@@ -486,20 +473,18 @@ def test_skewed_clock_does_not_resend_after_mturk_forgot_the_token(history) -> N
         server.stop()
 
 
-def test_conservative_window_without_mturk_date(emulator, service, engine, history, clock) -> None:
-    """Without MTurk's Date, the local clock alone decides, with an hour's margin."""
+def test_no_window_without_mturk_date(emulator, service, engine, history, clock) -> None:
+    """Issue 21: without MTurk's time (when sent, or now) nothing is re-sent; with both, the
+    window is MTurk's, and the local clock can only take a re-send away."""
     hit = make_hit(emulator, service, 10)
-    rid = _unknown(history, engine, hit, 1, sent_ago=timedelta(hours=23), clock=clock)
-    assert not engine.can_resend(history.get(rid))
-    rid2 = _unknown(
-        history,
-        engine,
-        make_hit(emulator, service, 10),
-        1,
-        sent_ago=timedelta(hours=22),
-        clock=clock,
-    )
-    assert engine.can_resend(history.get(rid2))
+    rid = _unknown(history, engine, hit, 1, sent_ago=timedelta(hours=22), clock=clock)
+    rec = history.get(rid)
+    assert engine.can_resend(rec, clock())
+    assert not engine.can_resend(rec, None)
+    history.update(rid, read_at_server=None)
+    assert not engine.can_resend(history.get(rid), clock())
+    late = _unknown(history, engine, hit, 1, sent_ago=timedelta(hours=23), clock=clock)
+    assert not engine.can_resend(history.get(late), clock())  # local clock: margin
 
 
 def test_history_schema_upgrade_keeps_old_records(tmp_path: Path) -> None:

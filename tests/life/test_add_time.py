@@ -48,7 +48,8 @@ def test_time_only_is_one_record(emulator, service, engine, history) -> None:
     assert outcome.succeeded, outcome.message
     assert server_expiration(emulator, hit.hit_id) == int(target.timestamp())
     rec = history.get(outcome.record.id)
-    assert rec.change_label == "time" and rec.expiry_state == "succeeded"
+    assert rec.change_label == "time" and rec.state is State.SUCCEEDED
+    assert rec.operation == "update_expiration"
     assert emulator.state.get_hit_raw(hit.hit_id)["MaxAssignments"] == 3
     assert [a.operation for a in rec.attempts] == [OP]
 
@@ -58,9 +59,11 @@ def test_assignments_and_time_record_both_outcomes(emulator, service, engine, hi
     target = add_time(hit.expiration, 86400, engine.clock())
     outcome = engine.extend(hit, 2, target)
     assert outcome.succeeded, outcome.message
-    rec = history.get(outcome.record.id)
-    assert rec.state is State.SUCCEEDED and rec.expiry_state == "succeeded"
-    assert rec.change_label == "+2 +time"
+    # Issue 21: two operations, two records, each recorded before it was sent, one group.
+    rec, time_part = (history.get(r.id) for r in outcome.records)
+    assert rec.state is State.SUCCEEDED and time_part.state is State.SUCCEEDED
+    assert (rec.change_label, time_part.change_label) == ("+2", "time")
+    assert rec.group_id is not None and rec.group_id == time_part.group_id
     raw = emulator.state.get_hit_raw(hit.hit_id)
     assert raw["MaxAssignments"] == 5 and int(raw["Expiration"]) == int(target.timestamp())
 

@@ -64,8 +64,10 @@ def test_bulk_add_with_time_each_from_its_own_expiration(emulator, cli_env) -> N
         assert raw["MaxAssignments"] == 14
         assert int(raw["Expiration"]) == before + 86400
     hist = json.loads(run(cli_env, "history", "--json", "--limit", "5").stdout)["records"]
-    assert sorted(r["change"] for r in hist) == ["+2 +time", "+2 +time"]
-    assert {r["expiry_state"] for r in hist} == {"succeeded"}
+    # Issue 21: per HIT two records (the assignments, then the time), one group each.
+    assert sorted(r["change"] for r in hist) == ["+2", "+2", "time", "time"]
+    assert {r["state"] for r in hist} == {"succeeded"}
+    assert len({r["group_id"] for r in hist}) == 2
 
 
 def test_bulk_time_refused_for_one_hit_sends_the_others(emulator, cli_env) -> None:

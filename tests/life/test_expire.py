@@ -34,7 +34,7 @@ def expired_on_server(emulator, hit_id: str) -> bool:
     return raw["Expiration"] <= datetime.now(UTC).timestamp() + 1
 
 
-def test_expire_now_is_one_record_sent_as_the_epoch(emulator, service, engine, history) -> None:
+def test_expire_now_is_one_record_sent_as_a_past_time(emulator, service, engine, history) -> None:
     hit = live_hit(emulator, service)
     sent = emulator.state.request_count(OP)
     added = emulator.state.request_count("CreateAdditionalAssignmentsForHIT")
@@ -44,7 +44,7 @@ def test_expire_now_is_one_record_sent_as_the_epoch(emulator, service, engine, h
     assert emulator.state.request_count(OP) == sent + 1
     assert emulator.state.request_count("CreateAdditionalAssignmentsForHIT") == added
     rec = history.get(outcome.record.id)
-    assert rec.state is State.SUCCEEDED and rec.expiry_state == "succeeded"
+    assert rec.state is State.SUCCEEDED and rec.operation == "expire_now"
     assert rec.expire_at == EXPIRE_NOW and rec.n == 0 and rec.expiry_only
     assert [(a.operation, a.outcome) for a in rec.attempts] == [(OP, "ok")]
     assert emulator.state.get_hit_raw(hit.hit_id)["MaxAssignments"] == 3
@@ -65,7 +65,7 @@ def test_dropped_answer_is_recorded_once_and_right(emulator, service, engine, hi
     assert outcome.succeeded, outcome.message
     assert expired_on_server(emulator, hit.hit_id)
     rec = history.get(outcome.record.id)
-    assert rec.state is State.SUCCEEDED and rec.expiry_state == "succeeded"
+    assert rec.state is State.SUCCEEDED, rec.note
     # The retry carried the same ExpireAt: MTurk's implicit token said "already processed".
     assert [a.outcome for a in rec.attempts] == ["error", "already_processed"]
     assert rec.attempts[0].error_code == "ConnectionLost"
@@ -84,7 +84,7 @@ def test_every_answer_lost_is_unknown_then_resolved(emulator, service, engine, h
     assert expired_on_server(emulator, hit.hit_id)  # the first attempt went through
     settled = engine.resolve(history.get(outcome.record.id))
     assert settled.record.state is State.RESOLVED_SUCCEEDED, settled.message
-    assert settled.record.expiry_state == "succeeded"
+    assert settled.record.operation == "expire_now"
 
 
 def test_refused_when_the_hit_is_gone(emulator, service, engine, history) -> None:
@@ -98,20 +98,19 @@ def test_refused_when_the_hit_is_gone(emulator, service, engine, history) -> Non
     assert "expire HIT" in outcome.message and "+0" not in outcome.message
 
 
-def test_conflict_when_mturk_claims_it_but_the_hit_disagrees(
+def test_a_second_expire_now_after_a_re_open_expires_it_again(
     emulator, service, engine, history
 ) -> None:
-    """A second expire-now within 24 hours reuses MTurk's implicit token (HIT id + epoch):
-    "already processed" while the HIT was re-extended meanwhile is a conflict, not a success."""
+    """Issue 21 (was: a conflict): a second expire-now within 24 hours sends its own past
+    time, so MTurk's implicit token (HIT id + time) does not refuse it, and the HIT that
+    was re-extended meanwhile is expired again, truthfully recorded."""
     hit = live_hit(emulator, service)
     assert engine.extend(hit, 0, EXPIRE_NOW).succeeded
     later = datetime.now(UTC) + timedelta(hours=3)
-    emulator.state.update_hit(hit.hit_id, Expiration=later.timestamp())
+    emulator.state.update_hit(hit.hit_id, Expiration=later.timestamp(), HITStatus="Assignable")
     again = engine.extend(service.get_hit(hit.hit_id), 0, EXPIRE_NOW)
-    assert again.record.state is State.CONFLICT, again.message
-    assert again.record.expiry_state == "conflict"
-    assert "CONFLICT" in again.message
-    assert not expired_on_server(emulator, hit.hit_id)
+    assert again.record.state is State.SUCCEEDED, again.message
+    assert expired_on_server(emulator, hit.hit_id)
 
 
 def test_zero_assignments_without_an_expiration_is_refused(emulator, service, engine) -> None:

@@ -65,7 +65,7 @@ async def test_time_only_on_a_live_hit(emulator, tmp_path) -> None:
     assert raw["MaxAssignments"] == 4
     records = ctx.history.find_by_token(ctx.state.last_outcome.record.token)
     assert len(records) == 1 and records[0].change_label == "time"
-    assert records[0].state is State.SUCCEEDED and records[0].expiry_state == "succeeded"
+    assert records[0].state is State.SUCCEEDED and records[0].operation == "update_expiration"
 
 
 async def test_both_in_one_record_with_both_outcomes(emulator, tmp_path) -> None:
@@ -86,9 +86,11 @@ async def test_both_in_one_record_with_both_outcomes(emulator, tmp_path) -> None
     raw = emulator.state.get_hit_raw(hit.hit_id)
     assert raw["MaxAssignments"] == 7
     assert int(raw["Expiration"]) == int((hit.expiration + timedelta(hours=12)).timestamp())
-    rec = ctx.state.last_outcome.record
-    assert rec.state is State.SUCCEEDED and rec.expiry_state == "succeeded"
-    assert rec.change_label == "+3 +time"
+    # Issue 21: two records (each recorded before it was sent), shown as one outcome.
+    rec, time_part = ctx.state.last_outcome.records
+    assert rec.state is State.SUCCEEDED and time_part.state is State.SUCCEEDED
+    assert (rec.change_label, time_part.change_label) == ("+3", "time")
+    assert rec.group_id == time_part.group_id is not None
 
 
 @pytest.mark.parametrize(

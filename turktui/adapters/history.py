@@ -38,6 +38,7 @@ from turktui.domain.records import (
     Record,
     State,
     StateChanged,
+    infer_operation,
 )
 
 UTC = timezone.utc
@@ -125,7 +126,9 @@ def owner_alive(owner: str, updated: datetime | None = None, now: datetime | Non
         if updated is None:
             return True
         moment = now or datetime.now(UTC)
-        return (moment - updated).total_seconds() < OTHER_HOST_STALE
+        # Another host's clock may run ahead: a time in the future counts as now (`claim`
+        # writes the cap, so it stops counting an hour after it was first seen).
+        return (moment - min(updated, moment)).total_seconds() < OTHER_HOST_STALE
     pid = int(pid_text)
     if pid == os.getpid():
         return start == _proc_start(pid) or not start
@@ -284,6 +287,23 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX IF NOT EXISTS requests_batch ON requests(batch_id);
     """,
+    # 5: every record names its operation (turktui.pipeline.operations registry), carries a
+    # typed payload (JSON, the operation's own fields), its subject (the one-intent key: a
+    # HIT today, an assignment for approve/bonus) and the group of a combined request.
+    # Old records are given the operation they were made as.
+    """
+    ALTER TABLE requests ADD COLUMN operation TEXT NOT NULL DEFAULT '';
+    ALTER TABLE requests ADD COLUMN payload TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE requests ADD COLUMN subject TEXT NOT NULL DEFAULT '';
+    ALTER TABLE requests ADD COLUMN group_id TEXT;
+    UPDATE requests SET subject = hit_id, operation = CASE
+        WHEN n = 0 AND expire_at IS NOT NULL AND target IS NULL AND expire_at <= 0
+            THEN 'expire_now'
+        WHEN n = 0 AND expire_at IS NOT NULL AND target IS NULL THEN 'update_expiration'
+        ELSE 'add_assignments' END;
+    CREATE INDEX requests_subject ON requests(subject);
+    CREATE INDEX requests_group ON requests(group_id);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -291,7 +311,7 @@ _COLUMNS = (
     "id, created, updated, env_kind, endpoint, profile, hit_id, hit_title, n, token, "
     "max_before, expected_after, expire_at, state, error_code, error_message, attempt_count, "
     "first_sent, duration, batch_id, expiry_state, expiry_error, note, owner, actual_after, "
-    "target, read_at, read_at_server, expiry_actual"
+    "target, read_at, read_at_server, expiry_actual, operation, payload, subject, group_id"
 )
 _SEARCHABLE = (
     "hit_id",
@@ -362,6 +382,7 @@ _UPDATABLE = {
     "n",
     "max_before",
     "expected_after",
+    "payload",
 }
 
 
@@ -453,6 +474,10 @@ def _record_columns(rec: Record) -> dict[str, Any]:
             "read_at": rec.read_at,
             "read_at_server": rec.read_at_server,
             "expiry_actual": rec.expiry_actual,
+            "operation": rec.operation,
+            "payload": rec.payload,
+            "subject": rec.subject or rec.hit_id,
+            "group_id": rec.group_id,
         }
     )
 
@@ -807,14 +832,14 @@ class HistoryStore:
         return self.insert([row], now=now, allow_second=allow_second)[0]
 
     def _busy(self, db: sqlite3.Connection, endpoint: str, hit_ids: Sequence[str]) -> list[Record]:
-        """Unsettled records on these HITs (same endpoint), oldest first."""
+        """Unsettled records on these subjects (HITs; same endpoint), oldest first."""
         out: list[Record] = []
         states = [s.value for s in UNSETTLED]
         ids = list(dict.fromkeys(hit_ids))
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             rows = db.execute(
-                f"SELECT {_COLUMNS} FROM requests WHERE endpoint = ? AND hit_id IN "
+                f"SELECT {_COLUMNS} FROM requests WHERE endpoint = ? AND subject IN "
                 f"({', '.join('?' for _ in chunk)}) AND state IN "
                 f"({', '.join('?' for _ in states)}) ORDER BY id",
                 (endpoint, *chunk, *states),
@@ -829,17 +854,24 @@ class HistoryStore:
             return self._busy(db, endpoint, hit_ids)
 
     def intents_on(
-        self, endpoint: str, hit_id: str, *, since: datetime, exclude: int | None = None
-    ) -> list[Record]:
-        """Every record on a HIT at this endpoint created since `since` (comparison needs to
-        know what else may have changed MaxAssignments)."""
+        self, endpoint: str, subject: str, *, exclude: int | None = None
+    ) -> list[tuple[Record, int]]:
+        """Every record on a subject (a HIT) at this endpoint, in history order, each with
+        the sequence number of its last attempt (0: never sent). Comparison needs to know
+        what else may have changed the HIT, judged by the history's order, never by clocks."""
         with self._reading() as db:
             rows = db.execute(
-                f"SELECT {_COLUMNS} FROM requests WHERE endpoint = ? AND hit_id = ? AND "
-                "created >= ? AND id != ? ORDER BY id",
-                (endpoint, hit_id, since.timestamp(), exclude if exclude is not None else -1),
+                f"SELECT {_COLUMNS}, (SELECT coalesce(max(a.id), 0) FROM attempts a "
+                "WHERE a.request_id = requests.id) FROM requests WHERE endpoint = ? AND "
+                "subject = ? AND id != ? ORDER BY id",
+                (endpoint, subject, exclude if exclude is not None else -1),
             ).fetchall()
-        return [self._row(r) for r in rows]
+        return [(self._row(r[:-1]), int(r[-1] or 0)) for r in rows]
+
+    def sequence(self) -> int:
+        """The history's send sequence: the number of the newest attempt (0: none yet)."""
+        with self._reading() as db:
+            return int(db.execute("SELECT coalesce(max(id), 0) FROM attempts").fetchone()[0])
 
     def update(
         self,
@@ -875,13 +907,16 @@ class HistoryStore:
         expect: State | Iterable[State],
         owner: str,
         now: datetime | None = None,
+        take_over: bool = False,
     ) -> Record:
         """Take a record over for sending/settling: a compare-and-set on its state that also
-        refuses (StateChanged) while another live process owns it. Returns it as claimed."""
+        refuses (OwnedElsewhere) while another live process owns it, unless `take_over` (the
+        operator confirmed that process is gone). A record another host stamped in the
+        future is capped to `now` (kept, also when refused). Returns it as claimed."""
         expected = _expected(expect)
         stamp = (now or datetime.now(UTC)).timestamp()
 
-        def run(db: sqlite3.Connection) -> None:
+        def run(db: sqlite3.Connection) -> str:
             row = db.execute(
                 f"SELECT state, owner, updated FROM requests WHERE id = ?{self.FOR_UPDATE}",
                 (record_id,),
@@ -890,13 +925,23 @@ class HistoryStore:
             if row is None or (expected and actual not in expected):
                 raise StateChanged(record_id, expected, actual)
             holder = row[1] or ""
-            if holder and holder != owner and owner_alive(holder, _dt(row[2]), _dt(stamp)):
-                raise OwnedElsewhere(record_id, holder)
+            if (
+                not take_over
+                and holder
+                and holder != owner
+                and owner_alive(holder, _dt(row[2]), _dt(stamp))
+            ):
+                if isinstance(row[2], (int, float)) and row[2] > stamp:
+                    db.execute("UPDATE requests SET updated = ? WHERE id = ?", (stamp, record_id))
+                return holder
             db.execute(
                 "UPDATE requests SET owner = ?, updated = ? WHERE id = ?", (owner, stamp, record_id)
             )
+            return ""
 
-        self._write(run)
+        holder = self._write(run)
+        if holder:
+            raise OwnedElsewhere(record_id, holder)
         record = self.get(record_id, with_attempts=False)
         assert record is not None
         return record
@@ -1035,45 +1080,56 @@ class HistoryStore:
             if not allow_second and rows:
                 by_endpoint: dict[str, list[str]] = {}
                 for row in rows:
-                    by_endpoint.setdefault(row["endpoint"], []).append(row["hit_id"])
-                self._lock_hits(db, ((r["endpoint"], r["hit_id"]) for r in rows))
+                    subject = row.get("subject") or row["hit_id"]
+                    by_endpoint.setdefault(row["endpoint"], []).append(subject)
+                self._lock_hits(
+                    db, ((r["endpoint"], r.get("subject") or r["hit_id"]) for r in rows)
+                )
                 busy = [r for ep, ids in by_endpoint.items() for r in self._busy(db, ep, ids)]
                 if busy:
                     raise IntentBusy(busy)
             ids: list[int] = []
             for row in rows:
                 created = _ts(row.get("created")) or stamp
-                cur = db.execute(
-                    "INSERT INTO requests (created, updated, env_kind, endpoint, profile, "
-                    "hit_id, hit_title, n, token, max_before, expected_after, expire_at, state, "
-                    "batch_id, owner, target, error_code, error_message, attempt_count) "
-                    f"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?){self.RETURNING}",
-                    (
-                        created,
-                        created,
-                        row["env_kind"],
-                        row["endpoint"],
-                        row.get("profile"),
-                        row["hit_id"],
-                        row.get("hit_title", ""),
-                        row["n"],
-                        row["token"],
-                        row["max_before"],
-                        row["expected_after"],
-                        _ts(row.get("expire_at")),
-                        State(row.get("state", State.PLANNED)).value,
-                        row.get("batch_id"),
-                        row.get("owner") or "",
-                        row.get("target"),
-                        row.get("error_code", ""),
-                        row.get("error_message", ""),
-                        row.get("attempt_count", 0),
-                    ),
-                )
-                ids.append(int(cur.fetchone()[0] if self.RETURNING else cur.lastrowid or 0))
+                values = {
+                    "created": created,
+                    "updated": created,
+                    "env_kind": row["env_kind"],
+                    "endpoint": row["endpoint"],
+                    "profile": row.get("profile"),
+                    "hit_id": row["hit_id"],
+                    "hit_title": row.get("hit_title", ""),
+                    "n": row["n"],
+                    "token": row["token"],
+                    "max_before": row["max_before"],
+                    "expected_after": row["expected_after"],
+                    "expire_at": _ts(row.get("expire_at")),
+                    "state": State(row.get("state", State.PLANNED)).value,
+                    "batch_id": row.get("batch_id"),
+                    "owner": row.get("owner") or "",
+                    "target": row.get("target"),
+                    "error_code": row.get("error_code", ""),
+                    "error_message": row.get("error_message", ""),
+                    "attempt_count": row.get("attempt_count", 0),
+                    "operation": row.get("operation")
+                    or infer_operation(row["n"], row.get("expire_at"), row.get("target")),
+                    "payload": row.get("payload") or "{}",
+                    "subject": row.get("subject") or row["hit_id"],
+                    "group_id": row.get("group_id"),
+                }
+                ids.append(self._insert_row(db, values))
             return ids
 
         return list(self._write(run))
+
+    def _insert_row(self, db: Any, values: dict[str, Any]) -> int:
+        """THE statement that adds a record (stored column → value); its new id."""
+        cur = db.execute(
+            f"INSERT INTO requests ({', '.join(values)}) "
+            f"VALUES ({', '.join('?' for _ in values)}){self.RETURNING}",
+            tuple(values.values()),
+        )
+        return int(cur.fetchone()[0] if self.RETURNING else cur.lastrowid or 0)
 
     def import_records(self, records: Iterable[Record]) -> tuple[int, int]:
         """Copy records (from another history: `turktui history import`) with their tokens,
@@ -1092,13 +1148,7 @@ class HistoryStore:
                 ).fetchone():
                     skipped += 1
                     continue
-                values = _record_columns(rec)
-                cur = db.execute(
-                    f"INSERT INTO requests ({', '.join(values)}) "
-                    f"VALUES ({', '.join('?' for _ in values)}){self.RETURNING}",
-                    tuple(values.values()),
-                )
-                new_id = int(cur.fetchone()[0] if self.RETURNING else cur.lastrowid or 0)
+                new_id = self._insert_row(db, _record_columns(rec))
                 for a in rec.attempts:
                     db.execute(
                         "INSERT INTO attempts (request_id, number, at, operation, outcome, "
@@ -1118,6 +1168,22 @@ class HistoryStore:
             return added, skipped
 
         return self._write(run)  # type: ignore[no-any-return]
+
+    def group_records(self, group_id: str) -> list[Record]:
+        """The records of one combined request, in the order they are sent."""
+        with self._reading():
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM requests WHERE group_id = ? ORDER BY id", (group_id,)
+            ).fetchall()
+        return [self._row(r) for r in rows]
+
+    def first_attempt(self, record_id: int) -> int:
+        """The sequence number of a record's first attempt (0: never sent)."""
+        with self._reading() as db:
+            row = db.execute(
+                "SELECT coalesce(min(id), 0) FROM attempts WHERE request_id = ?", (record_id,)
+            ).fetchone()
+        return int(row[0])
 
     def batch_records(self, batch_id: str) -> list[Record]:
         """Every member of a batch, in the order they were recorded."""
@@ -1174,7 +1240,9 @@ class HistoryStore:
             e_error,
             note,
         ) = row[:23]
-        owner, actual, target, read_at, read_srv, e_actual = (tuple(row[23:29]) + (None,) * 6)[:6]
+        owner, actual, target, read_at, read_srv, e_actual, op, payload, subject, group = (
+            tuple(row[23:33]) + (None,) * 10
+        )[:10]
         read = _RowReader()
         epoch = datetime.fromtimestamp(0, UTC)
         if isinstance(state, str) and state in STATE_VALUES:
@@ -1214,6 +1282,11 @@ class HistoryStore:
             read_at=read.moment("read_at", read_at),
             read_at_server=read.moment("read_at_server", read_srv),
             expiry_actual=read.moment("expiry_actual", e_actual),
+            operation=read.text("operation", op)
+            or infer_operation(n if isinstance(n, int) else 0, _dt(expire_at), target),
+            payload=read.text("payload", payload) or "{}",
+            subject=read.text("subject", subject) or read.text("hit_id", hit_id),
+            group_id=read.text("group_id", group, optional=True),
         )
         if not read.bad:
             return record

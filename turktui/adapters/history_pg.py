@@ -110,6 +110,23 @@ MIGRATIONS: tuple[tuple[int, int, str], ...] = (
         CREATE INDEX attempts_request ON {SCHEMA}.attempts(request_id);
         """,
     ),
+    (  # history.MIGRATIONS[4]: the operation, its payload, subject (one-intent key), group
+        4,
+        5,
+        f"""
+        ALTER TABLE {SCHEMA}.requests ADD COLUMN operation text NOT NULL DEFAULT '';
+        ALTER TABLE {SCHEMA}.requests ADD COLUMN payload text NOT NULL DEFAULT '{{}}';
+        ALTER TABLE {SCHEMA}.requests ADD COLUMN subject text NOT NULL DEFAULT '';
+        ALTER TABLE {SCHEMA}.requests ADD COLUMN group_id text;
+        UPDATE {SCHEMA}.requests SET subject = hit_id, operation = CASE
+            WHEN n = 0 AND expire_at IS NOT NULL AND target IS NULL AND expire_at <= 0
+                THEN 'expire_now'
+            WHEN n = 0 AND expire_at IS NOT NULL AND target IS NULL THEN 'update_expiration'
+            ELSE 'add_assignments' END;
+        CREATE INDEX requests_subject ON {SCHEMA}.requests(subject);
+        CREATE INDEX requests_group ON {SCHEMA}.requests(group_id);
+        """,
+    ),
 )
 assert MIGRATIONS[-1][1] == SCHEMA_VERSION, "the PostgreSQL schema lags the SQLite one"
 

@@ -161,7 +161,9 @@ def open_connection(args: argparse.Namespace, *, start_demo: bool = True) -> Con
             sandbox=getattr(args, "sandbox", False),
             production=getattr(args, "production", False),
             endpoint_url=settings.endpoint_url,
-            profile=settings.profile,
+            # The profile boto3 will use, as recorded with every request (resolve signs
+            # with it): --profile or the config's, else AWS_PROFILE.
+            profile=settings.profile or os.environ.get("AWS_PROFILE") or None,
             read_only=settings.read_only,
             default=settings.environment,
             confirm_custom=settings.confirm_custom,

@@ -26,6 +26,7 @@ from turktui.domain.records import State
 from turktui.domain.text import one_line, redact, redact_obj
 from turktui.domain.timefmt import iso
 from turktui.pipeline.engine import Engine, Outcome, Plan, PlanRefused
+from turktui.pipeline.operations import conflict_words, operation_label
 from turktui.pipeline.policy import EXIT_OK, EXIT_REFUSED, EXIT_SERVICE, EXIT_UNKNOWN
 
 
@@ -108,9 +109,10 @@ def record_line(record: Any) -> str:
     return (
         f"#{record.id:<6} {iso(record.created)}  {env_short(record.env_kind)}  "
         f"{record.state.label:<20} "
-        f"{record.change_label:<8} {safe(record.hit_id)}  {title}  "
+        f"{safe(operation_label(record)):<8} {safe(record.hit_id)}  {title}  "
         f"{safe(record.error_code)}"
         + (f"  [{safe(record.batch_id)}]" if record.batch_id else "")
+        + (f"  ({safe(record.group_id)})" if record.group_id else "")
         + conflict_text(record)
     )
 
@@ -121,11 +123,7 @@ def conflict_text(record: Any) -> str:
 
     text = ""
     if record.state is State.CONFLICT:
-        actual = "?" if record.actual_after is None else f"{record.actual_after:,}"
-        text += (
-            f"  CONFLICT: before {record.max_before:,}, expected "
-            f"{record.expected_after:,}, actual {actual}"
-        )
+        text += f"  CONFLICT: {safe(conflict_words(record))}"
     if record.expiry_state == "conflict":
         text += (
             f"  EXPIRATION CONFLICT: expected {iso(record.expire_at)}, actual "

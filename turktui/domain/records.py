@@ -142,9 +142,26 @@ class Record:
     read_at: datetime | None = None  # when max_before was read from GetHIT (local clock)
     read_at_server: datetime | None = None  # the same moment by MTurk's `Date` header
     expiry_actual: datetime | None = None  # the Expiration GetHIT showed (expiry conflict)
+    #: the operation (a name in turktui.pipeline.operations.REGISTRY; schema 5)
+    operation: str = ""
+    #: the operation's own fields, as JSON text (`data` reads it)
+    payload: str = "{}"
+    #: the one-intent key: the HIT for the HIT operations ('' = hit_id)
+    subject: str = ""
+    #: the records of one combined request ("+N and more time") share it
+    group_id: str | None = None
     #: fields of the stored row that could not be read ("" = none): the record is shown as
     #: damaged, with neutral values in those fields, and never crashes a listing
     damaged: str = ""
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The payload as a dict ({} when absent or unreadable)."""
+        try:
+            value = json.loads(self.payload or "{}")
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
 
     @property
     def settled(self) -> bool:
@@ -166,6 +183,19 @@ class Record:
         if self.n == 0 and self.target is None:
             return what
         return f"+{self.n:,} " + ("+time" if what == "time" else what)
+
+
+#: Operation names of the records made before schema 5 (and by imports that name none).
+ADD_ASSIGNMENTS = "add_assignments"
+UPDATE_EXPIRATION = "update_expiration"
+EXPIRE_NOW = "expire_now"
+
+
+def infer_operation(n: int, expire_at: datetime | None, target: int | None) -> str:
+    """The operation a record without one was made as (the same rule as migration 5)."""
+    if n == 0 and expire_at is not None and target is None:
+        return EXPIRE_NOW if expire_at.timestamp() <= 0 else UPDATE_EXPIRATION
+    return ADD_ASSIGNMENTS
 
 
 class OwnedElsewhere(StateChanged):
@@ -233,6 +263,8 @@ def record_to_json(record: Record) -> dict[str, Any]:
         "read_at": iso(record.read_at),
         "read_at_server": iso(record.read_at_server),
         "expiry_actual": iso(record.expiry_actual),
+        "operation": record.operation,
+        "group_id": record.group_id,
         "attempts": [
             {
                 "number": a.number,

@@ -99,8 +99,9 @@ class _Handler(BaseHTTPRequestHandler):
             f"x-amzn-RequestId: {uuid.uuid4()}",
             f"Content-Type: {CONTENT_TYPE}",
             f"Content-Length: {len(body)}",
-            f"Date: {formatdate(self.server.owner.state.now(), usegmt=True)}",
         ]
+        if self.server.owner.date_header:
+            lines.append(f"Date: {formatdate(self.server.owner.state.now(), usegmt=True)}")
         if close or self.close_connection:
             self.close_connection = True
             lines.append("Connection: close")
@@ -255,6 +256,8 @@ class EmulatorServer:
         self.faults = faults if isinstance(faults, FaultInjector) else FaultInjector(faults)
         self.hits = hits
         self.seed = seed
+        #: False: answers carry no `Date` header (a proxy that strips it; see FIDELITY.md).
+        self.date_header = True
         self._timings: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=100_000))
         self._httpd = _HTTPServer((host, port), self)
         self._thread: threading.Thread | None = None

@@ -24,6 +24,7 @@ the engine's, duck-typed).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import uuid
@@ -206,26 +207,11 @@ class BatchRunner:
         plans = [
             self.base.plan(line.hit, line.n or 0, when(line.hit), batch_id=bid) for line in lines
         ]
-        env = self.base.env
         mode = preview.mode
-        rows = [
-            {
-                "env_kind": env.kind.value,
-                "endpoint": env.endpoint_url,
-                "profile": env.profile,
-                "hit_id": p.hit.hit_id,
-                "hit_title": p.hit.title,
-                "n": p.n,
-                "token": p.token,
-                "max_before": p.hit.max_assignments,
-                "expected_after": p.new_max,
-                "expire_at": p.expire_at,
-                "batch_id": bid,
-                "owner": self.base.owner,
-                "target": _target(mode, p.hit.max_assignments, p.new_max),
-            }
-            for p in plans
-        ]
+        rows = []
+        for p in plans:  # each plan's records: the assignments, then the time (one group)
+            target = _target(mode, p.hit.max_assignments, p.new_max)
+            rows += self.base.rows(dataclasses.replace(p, target=target))
         try:
             self.history.create_many(rows, now=self.base.clock(), allow_second=allow_second)
         except IntentBusy as exc:

@@ -59,6 +59,21 @@ def record_exit_code(record: Record) -> int:
     return code
 
 
+#: worst outcome wins: conflict over unknown over service error over refused over ok.
+_SEVERITY = {EXIT_OK: 0, EXIT_REFUSED: 1, EXIT_SERVICE: 2, EXIT_UNKNOWN: 3, EXIT_CONFLICT: 4}
+
+
+def worst_exit_code(codes: Iterable[int]) -> int:
+    """The worst of several outcomes' codes (usage/cancel codes count as the worst)."""
+    return max(codes, key=lambda c: _SEVERITY.get(c, 5), default=EXIT_OK)
+
+
+def outcome_exit_code(outcome: Any) -> int:
+    """One request (an Outcome): the worst of its records (a combined "+N and more time"
+    is two records, each settled on its own)."""
+    return worst_exit_code(record_exit_code(r) for r in outcome.records)
+
+
 def batch_exit_code(report: Any, refused_lines: int = 0) -> int:
     """A batch (a BatchReport): the worst outcome, 6 > 5 > 4 > 3 > 0. Lines refused before
     sending count as refused; "nothing to do" lines do not."""

@@ -12,7 +12,7 @@ both use it.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -152,6 +152,7 @@ def resolve_group(
     on_outcome: Callable[[Outcome], None] | None = None,
     on_event: Callable[[Event], None] | None = None,
     clock: Callable[[], datetime] | None = None,
+    take_over: Collection[int] = (),
 ) -> GroupReport:
     """Settle `records` (all made against `target`) through `service`, which talks to it."""
     report = GroupReport(target, list(records))
@@ -170,7 +171,13 @@ def resolve_group(
         )
         return report
     result = settle(
-        engine, records, allow=allow, on_outcome=on_outcome, on_event=on_event, log=True
+        engine,
+        records,
+        allow=allow,
+        on_outcome=on_outcome,
+        on_event=on_event,
+        log=True,
+        take_over=take_over,
     )
     report.outcomes.extend(result.outcomes)
     report.skipped.extend(result.skipped)
@@ -196,11 +203,13 @@ def settle(
     on_outcome: Callable[[Outcome], None] | None = None,
     on_event: Callable[[Event], None] | None = None,
     log: bool = False,
+    take_over: Collection[int] = (),
 ) -> Settled:
     """THE resolution loop (the CLI's resolve, the app's start-up offer, the history screen
     and a batch's resolve all end here): `engine.resolve` for each record, re-read first;
     a record that is live elsewhere, changed meanwhile or cannot be written is named in
-    `errors` and left as it is. Never re-sends blindly (that is `Engine.resolve`'s rule)."""
+    `errors` and left as it is. Never re-sends blindly (that is `Engine.resolve`'s rule).
+    `take_over`: ids of records the operator took over from another host's process."""
     result = Settled()
     for record in records:
         if allow is not None and not allow(record):
@@ -208,7 +217,7 @@ def settle(
             continue
         full = engine.history.get(record.id) or record
         try:
-            outcome = engine.resolve(full, on_event)
+            outcome = engine.resolve(full, on_event, take_over=record.id in take_over)
         except (PlanRefused, HistoryError) as exc:
             result.errors.append((record.id, str(exc)))
             continue
@@ -248,6 +257,7 @@ def resolve_everywhere(
     on_event: Callable[[Event], None] | None = None,
     clock: Callable[[], datetime] | None = None,
     profile: str | None = None,
+    take_over: Collection[int] = (),
 ) -> list[GroupReport]:
     """One Engine per (environment, endpoint, profile); `reuse` = (env, service) of the
     current session, used for records made against exactly that endpoint and profile.
@@ -274,6 +284,7 @@ def resolve_everywhere(
                 on_outcome=on_outcome,
                 on_event=on_event,
                 clock=clock,
+                take_over=take_over,
             )
         )
     return reports

@@ -241,12 +241,14 @@ class Controller:
         """Tell the operator (UI thread; ControllerApp calls it for OutcomeArrived)."""
         state = outcome.record.state
         self.ctx.state.last_outcome = outcome
-        if needs_attention(outcome.record):
+        if any(needs_attention(r) for r in outcome.records):
             severity, title = "error", "Conflict: check the HIT"
         elif outcome.succeeded:
             severity, title = "information", "Done"
             if outcome.record.expiry_state in ("failed", "unknown"):
                 severity = "warning"
+        elif outcome.record.state.applied:  # the assignments went through, the time did not
+            severity, title = "warning", "Partly done"
         elif state in (State.REFUSED, State.FAILED, State.RESOLVED_NOT_APPLIED):
             severity, title = "error", "Not applied"
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from turktui.cli.commands import expire, extend, history, resolve
+from turktui.cli.commands import expire, extend, extend_bulk, history, resolve
 from turktui.cli.commands import list as list_command
 
 
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="as for the other commands: say which history that URL would be",
     )
     paths.set_defaults(handler=cmd_paths)
-    extend.register(sub)
+    extend.register(sub, bulk=extend_bulk.cmd_extend_bulk)
     expire.register(sub)
     history.register(sub)
     list_command.register(sub)

@@ -1,14 +1,12 @@
 """`turktui expire HIT…`: stop workers from accepting HITs now (work in progress is kept).
 
-Each HIT is one recorded request (expiration only: no assignments), sent as
-UpdateExpirationForHIT with a fixed past ExpireAt (EXPIRE_NOW, the epoch) so a skewed local
-clock cannot turn it into a shortening refusal, retried with the same ExpireAt (MTurk's
-implicit token: HIT id + ExpireAt) and confirmed with GetHIT."""
+Each HIT is one recorded request (the expire_now operation), sent as UpdateExpirationForHIT
+with a past ExpireAt of its own (turktui.pipeline.operations.expire_now), retried with the
+same ExpireAt and confirmed with GetHIT and MTurk's time."""
 
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
 
 from turktui.cli.options import add_connection_options
 from turktui.cli.output import Out, PerHit, StopCommand, record_line, safe
@@ -22,6 +20,7 @@ from turktui.pipeline.policy import (
     EXIT_UNKNOWN,
     EXIT_USAGE,
     record_exit_code,
+    worst_exit_code,
 )
 
 EXPIRE_EPILOG = (
@@ -30,14 +29,13 @@ EXPIRE_EPILOG = (
 Expiring a HIT stops workers from accepting it; work already accepted can still be
 submitted. It is asked for on every environment but --demo (pass --yes in scripts). Each HIT
 is recorded in the history before anything is sent (one record each, shown as "expire"), and
-sent as UpdateExpirationForHIT with a fixed past time (the epoch), so the local clock does not
-matter; a retry sends the same time, which MTurk treats as the same request. A HIT that has
-already expired is left alone (nothing sent). With several HITs the worst outcome wins.
+sent as UpdateExpirationForHIT with a past time of its own, so the local clock does not
+matter; a retry sends the same time, which MTurk treats as the same request. It counts as done
+only when MTurk's answer shows the HIT no longer accepting work. A HIT that has already expired
+by MTurk's clock is left alone (nothing sent); when in doubt it is sent. With several HITs the
+worst outcome wins.
 """
 )
-
-#: worst outcome wins: conflict over unknown over service error over refused over ok.
-_SEVERITY = {0: 0, 3: 1, 4: 2, 5: 3, 6: 4, 2: 5, 1: 5}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -55,15 +53,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=cmd_expire)
 
 
-def worst(codes: list[int]) -> int:
-    return max(codes, key=lambda c: _SEVERITY.get(c, 5)) if codes else EXIT_OK
-
-
 def cmd_expire(args: argparse.Namespace) -> int:
     from turktui.adapters.history import HistoryError
     from turktui.domain.records import record_to_json
     from turktui.domain.rules import EXPIRE_NOW
     from turktui.pipeline.engine import Engine
+    from turktui.pipeline.operations.expire_now import already_expired
 
     out = Out(args.json)
     hit_ids = list(dict.fromkeys(h.strip() for h in args.hit_ids if h.strip()))
@@ -90,7 +85,9 @@ def cmd_expire(args: argparse.Namespace) -> int:
                 hit = per_hit.read_hit(service, hit_id)
                 if hit is None:
                     continue
-                if hit.is_expired(datetime.now(UTC)):
+                dated = getattr(service, "server_date", None)  # MTurk's time of that answer
+                server_now = dated() if callable(dated) else None
+                if already_expired(hit, server_now):
                     done(
                         hit_id,
                         EXIT_OK,
@@ -165,7 +162,7 @@ def cmd_expire(args: argparse.Namespace) -> int:
             history.close()
     finally:
         conn.close()
-    code = worst(codes)
+    code = worst_exit_code(codes)
     ok = sum(1 for c in codes if c == EXIT_OK)
     summary = f"turktui: {ok} of {len(hit_ids)} HIT{'s' if len(hit_ids) != 1 else ''} expired"
     return out.result(code, {"results": results}, summary)

@@ -4,11 +4,11 @@ connection options and history file, so a request made here shows in the app's h
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from turktui.cli.commands import extend_bulk
-from turktui.cli.commands.extend_bulk import BULK_EPILOG, add_bulk_options
+from turktui.cli.bulk_options import BULK_EPILOG, add_bulk_options, is_bulk
 from turktui.cli.options import add_connection_options
 from turktui.cli.output import Out, record_line, safe
 from turktui.cli.prompts import confirm_expire, confirm_spend
@@ -23,7 +23,7 @@ from turktui.pipeline.policy import (
     EXIT_SERVICE,
     EXIT_UNKNOWN,
     EXIT_USAGE,
-    record_exit_code,
+    outcome_exit_code,
 )
 
 EXTEND_EPILOG = (
@@ -39,12 +39,16 @@ later. --add-time DURATION adds DURATION to the current expiration (from now for
 HIT); --expire-in DURATION sets it DURATION from now; `--expire-in now` expires the HIT now.
 Without N only the expiration changes (`turktui extend HIT --add-time 2d`): one record,
 shown as "time" in the history. With N, the assignments are added first, then the
-expiration; both outcomes are recorded separately in the same record.
+expiration: two records (one group), each recorded before it is sent and settled on its
+own; the time is sent only after the assignments went through.
 """
 )
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(
+    sub: argparse._SubParsersAction, bulk: Callable[[argparse.Namespace], int] | None = None
+) -> None:
+    """`bulk`: the handler for several HITs (cli.commands wires extend_bulk's in)."""
     fmt = argparse.RawDescriptionHelpFormatter
     extend = sub.add_parser(
         "extend",
@@ -88,7 +92,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     extend.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     extend.add_argument("--json", action="store_true", help="print one JSON object")
     add_connection_options(extend, suppress=True)
-    extend.set_defaults(handler=cmd_extend)
+
+    def handler(args: argparse.Namespace) -> int:
+        if bulk is not None and is_bulk(args):
+            return bulk(args)
+        return cmd_extend(args)
+
+    extend.set_defaults(handler=handler)
 
 
 def cmd_extend(args: argparse.Namespace) -> int:
@@ -120,8 +130,6 @@ def cmd_extend(args: argparse.Namespace) -> int:
     )
 
     out = Out(args.json)
-    if extend_bulk.is_bulk(args):
-        return extend_bulk.cmd_extend_bulk(args)
     if args.add_time and args.expire_in:
         return out.result(
             EXIT_USAGE, {"state": "usage"}, "turktui: give --add-time or --expire-in, not both"
@@ -316,9 +324,15 @@ def cmd_extend(args: argparse.Namespace) -> int:
         finally:
             history.close()
         record = outcome.record
-        code = record_exit_code(record)
+        code = outcome_exit_code(outcome)
         payload = record_to_json(record)
         payload["record_id"] = payload.pop("id")
+        if outcome.more:  # the time part: its own record, shown with the assignments
+            part = outcome.more[-1].record
+            payload["parts"] = [record_to_json(o.record) for o in outcome.more]
+            payload["expire_at"] = record_to_json(part)["expire_at"]
+            payload["expiry_state"] = "succeeded" if part.state.applied else part.state.value
+            payload["change"] = f"{record.change_label} +{part.change_label.lstrip('+')}"
         payload["max_after"] = outcome.hit.max_assignments if outcome.hit else None
         payload["cost"] = str(plan.cost.total) if plan.cost else None
         message = safe(outcome.message)

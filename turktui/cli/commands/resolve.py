@@ -53,6 +53,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     resolve.add_argument("--json", action="store_true", help="print one JSON object")
     resolve.add_argument("--batch", metavar="ID", help="only the unsettled members of batch ID")
+    resolve.add_argument(
+        "--take-over",
+        metavar="ID",
+        type=int,
+        help="settle request ID although another host's process owns it (that process is "
+        "gone: a renamed machine, a synced history); recorded in its note",
+    )
     add_connection_options(resolve, suppress=True)
     resolve.set_defaults(handler=cmd_resolve)
 
@@ -71,7 +78,15 @@ def cmd_resolve(args: argparse.Namespace) -> int:
         except HistoryError as exc:
             return out.result(EXIT_USAGE, {"records": []}, f"turktui: {exc}")
         try:
-            return resolve_records(args, conn, history, history.unsettled(), out)
+            records = history.unsettled()
+            take = getattr(args, "take_over", None)
+            if take is not None:
+                records = [r for r in records if r.id == take]
+                if not records:
+                    return out.result(
+                        EXIT_USAGE, {"records": []}, f"turktui: no unsettled request #{take}"
+                    )
+            return resolve_records(args, conn, history, records, out)
         finally:
             history.close()
     finally:
@@ -89,7 +104,7 @@ def resolve_records(
 ) -> int:
     """Settle `records` (unsettled) each at its own endpoint: list, confirm, resolve, report.
     Used by `turktui resolve` and `turktui resolve --batch ID`."""
-    from turktui.domain.records import State, describe_owner, record_to_json
+    from turktui.domain.records import State, record_to_json
     from turktui.pipeline.engine import Engine
     from turktui.pipeline.resolving import (
         group_by_target,
@@ -116,15 +131,13 @@ def resolve_records(
         for record in group:
             how = (
                 "re-send with its original token (if MTurk's clock agrees)"
-                if planner.can_resend(record)
-                else "compare MaxAssignments (token window over: no re-send)"
+                if planner.can_resend(record, record.read_at_server)
+                else "compare (no re-send: MTurk's token window is over or unknown)"
             )
             if record.state is State.PLANNED:
                 how = "mark as never sent"
-            if planner.is_live(record):
-                how = (
-                    f"left alone: being sent by a running process ({describe_owner(record.owner)})"
-                )
+            if planner.is_live(record) and record.id != getattr(args, "take_over", None):
+                how = f"left alone: {planner.live_message(record)}"
             out.info(f"  {record_line(record)}  \u2192 {how}")
     allowed = _ask_resolve(args, groups, conn.settings.confirm_custom)
     if isinstance(allowed, int):
@@ -149,6 +162,7 @@ def resolve_records(
         confirm_custom=conn.settings.confirm_custom,
         profile=override,
         allow=lambda r: r.id in allowed,
+        take_over={args.take_over} if getattr(args, "take_over", None) is not None else (),
         on_outcome=lambda o: out.say(f"#{o.record.id}: {safe(o.message)}"),
     )
     results = []

@@ -1,0 +1,132 @@
+"""Expire a HIT now: UpdateExpirationForHIT with a past ExpireAt (workers can no longer
+accept it; work in progress is kept).
+
+MTurk's implicit token for UpdateExpirationForHIT (HIT id + ExpireAt to the second) is
+established for extensions (Dallinger #3109) and unknown for expire-now. The reading safe
+under both: each expire-now request sends its own past time, derived from its token (a retry
+sends the same one, so a lost answer is answered "already processed"; a second expire-now of
+the same HIT, after a re-open, never repeats an earlier one's time). Without a token an
+expire-now is idempotent anyway.
+
+Confirmed only when MTurk's own answer shows the HIT no longer accepting work: its
+Expiration not after MTurk's time (the `Date` of the same answer) and its status not
+Assignable. No tolerance on the open side; without MTurk's time nothing is confirmed."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from turktui.domain.models import Hit
+from turktui.domain.records import EXPIRE_NOW, Record, State
+from turktui.domain.rules import EXPIRE_NOW as EPOCH
+from turktui.pipeline.operations.base import HitOperation, NotSent, Prepared, Read, Verdict, when
+
+DATE_RESOLUTION = timedelta(seconds=1)
+#: The past times expire-now requests send: within the first ten years after the epoch.
+SPREAD = 10 * 365 * 86400
+
+
+def wire_time(token: str) -> datetime:
+    """The ExpireAt this request sends: the epoch plus 1 s to ten years, from its token."""
+    digest = hashlib.sha256(token.encode("utf-8", "replace")).digest()
+    return EPOCH + timedelta(seconds=1 + int.from_bytes(digest[:8], "big") % SPREAD)
+
+
+def closed(hit: Hit, server_now: datetime | None) -> bool | None:
+    """Does MTurk's answer show the HIT no longer accepting work? None: cannot tell (MTurk's
+    time unknown)."""
+    if hit.expiration is None or server_now is None:
+        return None
+    # `Date` has whole seconds (truncated): MTurk's time lies within the second after it.
+    return hit.expiration < server_now + DATE_RESOLUTION and hit.status != "Assignable"
+
+
+def already_expired(hit: Hit, server_now: datetime | None) -> bool:
+    """ "Already expired, nothing to send": only when MTurk's clock says so (in doubt: send,
+    it is idempotent)."""
+    return closed(hit, server_now) is True
+
+
+class ExpireNow(HitOperation):
+    name = EXPIRE_NOW
+    mturk_name = "UpdateExpirationForHIT"
+    touches = frozenset({"expiration"})
+
+    def prepare(self, record: Record, read: Read) -> Prepared | NotSent:
+        return Prepared()  # always a valid request (when in doubt, send: idempotent)
+
+    def send(self, service: Any, record: Record) -> None:
+        service.update_expiration(record.hit_id, wire_time(record.token))
+
+    def confirm(self, record: Record, read: Read, processed: bool) -> Verdict:
+        hit: Hit = read.subject
+        values = {"expiry_actual": hit.expiration}
+        shut = closed(hit, read.server)
+        if shut:
+            return Verdict(
+                State.SUCCEEDED, f"Confirmed: the HIT expires {when(hit.expiration)}.", values
+            )
+        if shut is None:
+            return Verdict(
+                State.UNKNOWN,
+                f"{self.claimed(processed)}, but MTurk's answer carried no time, so whether the "
+                "HIT still accepts work cannot be confirmed; resolve will check again.",
+                values,
+            )
+        return Verdict(
+            State.CONFLICT,
+            f"{self.claimed(processed)}, but the HIT expires {when(hit.expiration)} and is "
+            f"{hit.status or 'open'}: workers can still accept it. It is not recorded as a "
+            "success; check the HIT.",
+            values,
+        )
+
+    def replan(self, record: Record, read: Read) -> str | None:
+        return None  # expiring now is never stale
+
+    def compare(self, record: Record, read: Read) -> Verdict:
+        hit: Hit = read.subject
+        values = {"expiry_actual": hit.expiration}
+        shut = closed(hit, read.server)
+        if shut:
+            return Verdict(
+                State.RESOLVED_SUCCEEDED,
+                f"Settled by comparison: the HIT expired {when(hit.expiration)} by MTurk's "
+                "clock and accepts no work, so it went through.",
+                values,
+            )
+        if shut is None:
+            return Verdict(
+                State.UNKNOWN,
+                "Cannot tell: MTurk's time was not in its answer, so whether the HIT still "
+                "accepts work is unknown.",
+                values,
+            )
+        return Verdict(
+            State.RESOLVED_NOT_APPLIED,
+            f"Settled by comparison: the HIT still accepts work (it expires "
+            f"{when(hit.expiration)}), so it was not applied.",
+            values,
+        )
+
+    def what(self, record: Record) -> str:
+        return f"expire HIT {record.hit_id} now"
+
+    def done(self, record: Record) -> str:
+        return (
+            f"Expired HIT {record.hit_id}: workers can no longer accept it; work in progress "
+            "is kept."
+        )
+
+    def disagree(self, record: Record) -> str:
+        return f"expected expired now, actual {when(record.expiry_actual)}"
+
+    def numbers(self, record: Record, read: Read) -> str:
+        return (
+            f"the HIT expires {when(read.subject.expiration)}; this request asked to expire it now"
+        )
+
+
+OPERATION = ExpireNow()
