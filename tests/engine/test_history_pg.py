@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from tests.engine.conftest import record_row
 from tests.pg import driver
 from turktui.adapters.history import SCHEMA_VERSION, HistoryError, HistoryStore, HistoryTooNew
 from turktui.adapters.stores import History, open_store
+
+UTC = timezone.utc
 
 
 def _columns_pg(url: str, table: str) -> list[str]:
@@ -50,7 +53,7 @@ def test_both_stores_are_the_one_interface(store: HistoryStore) -> None:
     # Every public method of the store is part of the interface (a new one must be added
     # there too, and so to both adapters' contract).
     public = {n for n in dir(HistoryStore) if not n.startswith("_") and not n.isupper()}
-    declared = {n for n in dir(History) if not n.startswith("_")}
+    declared = {n for n in [*dir(History), *History.__annotations__] if not n.startswith("_")}
     assert public <= declared, sorted(public - declared)
 
 
@@ -181,3 +184,55 @@ def test_an_operator_role_with_least_privilege_works(pg_db_url: str) -> None:
             with driver().connect(pg_db_url, autocommit=True) as conn:
                 conn.execute(f"DROP OWNED BY {role} CASCADE")
                 conn.execute(f"DROP ROLE {role}")
+
+
+def _db_now(url: str) -> float:
+    with driver().connect(url) as conn:
+        return float(conn.execute("SELECT extract(epoch from clock_timestamp())").fetchone()[0])
+
+
+def test_leases_on_the_database_clock_decide_another_hosts_claim(pg_db_url: str) -> None:
+    """A record held by a process on another host is live while its lease runs (the
+    database's clock: a client clock far ahead changes nothing); once it lapsed, anyone may
+    take it; a claim starts the claimer's own lease."""
+    from datetime import timedelta
+
+    from turktui.adapters.history import current_owner
+    from turktui.domain.records import OwnedElsewhere, State
+
+    store = open_store(pg_db_url, lease_seconds=30)
+    try:
+        rid = store.create(**record_row(), owner="ops-9|4242|1")
+        lease = store.get(rid).lease_until  # type: ignore[union-attr]
+        assert lease is not None and abs(lease.timestamp() - (_db_now(pg_db_url) + 30)) < 5
+        ahead = datetime.now(UTC) + timedelta(days=2)  # this client's clock, wrong
+        with pytest.raises(OwnedElsewhere):
+            store.claim(rid, expect=State.PLANNED, owner=current_owner(), now=ahead)
+        with driver().connect(pg_db_url, autocommit=True) as conn:  # the holder went silent
+            conn.execute("UPDATE turktui.requests SET lease_until = extract(epoch from now()) - 1")
+        claimed = store.claim(rid, expect=State.PLANNED, owner=current_owner())
+        assert claimed.owner == current_owner()
+        assert claimed.lease_until is not None and claimed.lease_until.timestamp() > _db_now(
+            pg_db_url
+        )
+    finally:
+        store.close()
+
+
+def test_a_running_process_renews_its_leases(pg_db_url: str) -> None:
+    from tests.ui.helpers import wait_until
+    from turktui.adapters.history_pg import PgHistoryStore
+
+    store = PgHistoryStore(pg_db_url, lease_seconds=30, renew_every=0.1)
+    try:
+        from turktui.adapters.history import current_owner
+
+        rid = store.create(**record_row(), owner=current_owner())
+        first = store.get(rid).lease_until  # type: ignore[union-attr]
+        wait_until(
+            lambda: store.get(rid).lease_until > first,  # type: ignore[union-attr,operator]
+            what="a renewed lease",
+        )
+        assert store.renew_leases() == 1
+    finally:
+        store.close()

@@ -33,7 +33,9 @@ def test_one_intent_per_hit(store: HistoryStore) -> None:
     assert [r.id for r in busy.value.records] == [first]
     assert f"#{first}" in str(busy.value)
     # Who holds it, where, since when: what the turned-away operator is told.
-    assert "recorded by pid 4242 on ops-2 at 2026-06-15 12:00:00 UTC" in str(busy.value)
+    assert f"recorded by {store.operator} (pid 4242 on ops-2) at 2026-06-15 12:00:00 UTC" in str(
+        busy.value
+    )
     assert store.count() == 1  # nothing written
     # Another endpoint, or another HIT: not the same intent.
     store.create(**_row(endpoint="http://other/", token="x"), allow_second=False)
@@ -245,3 +247,24 @@ def test_racing_processes_exactly_one_wins(history_at: Path | str, what: str) ->
             assert record.owner or record.note  # the winner's write, and only one
     finally:
         store.close()
+
+
+def test_every_record_names_its_operator(history_at: Path | str) -> None:
+    from turktui.adapters.history import default_operator
+
+    mine = open_store(history_at)
+    alice = open_store(history_at, operator="alice@ops-2")
+    try:
+        assert mine.operator == default_operator() and "@" in mine.operator
+        a = alice.create(**_row(hit_id="A"))
+        m = mine.create(**_row(hit_id="M"))
+        assert alice.get(a).operator == "alice@ops-2"  # type: ignore[union-attr]
+        assert mine.get(m).operator == default_operator()  # type: ignore[union-attr]
+        assert [r.id for r in mine.query(operator="alice@ops-2")] == [a]
+        assert mine.count(operator="nobody") == 0
+        with pytest.raises(IntentBusy) as busy:
+            mine.create(**_row(hit_id="A", token="x"), allow_second=False)
+        assert "recorded by alice@ops-2 (" in str(busy.value)
+    finally:
+        mine.close()
+        alice.close()

@@ -23,7 +23,7 @@ TRIALS = 100
 #: One "host": runs `turktui extend HIT 1` (in this process, the real command) for every HIT
 #: id read from stdin, and answers with its exit code and output.
 HOST = """
-import contextlib, io, json, sys
+import contextlib, io, json, os, sys
 from turktui.cli import main
 url = sys.argv[1]
 print("ready", flush=True)
@@ -31,7 +31,8 @@ for line in sys.stdin:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(["extend", line.strip(), "1", "--endpoint-url", url, "--json"])
-    print(json.dumps({"code": code, "out": out.getvalue(), "err": err.getvalue()}), flush=True)
+    print(json.dumps({"code": code, "out": out.getvalue(), "err": err.getvalue(),
+                      "pid": os.getpid()}), flush=True)
 """
 
 
@@ -88,9 +89,67 @@ def test_two_hosts_racing_on_one_hit_send_exactly_once(
             winner = next(n for n, a in answers.items() if a["code"] == 0)
             loser = next(a for a in answers.values() if a["code"] == 3)
             told = loser["out"] + loser["err"]
-            assert f"on {winner} at " in told and "recorded by pid" in told, where
+            assert f"(pid {answers[winner]['pid']} on {winner}) at " in told, where
             wins[winner] = wins.get(winner, 0) + 1
     finally:
         for proc in hosts.values():
             proc.communicate(timeout=60)
     assert sum(wins.values()) == TRIALS
+
+
+@pytest.mark.timeout(300)
+def test_sigkill_on_one_host_is_resolved_by_another_only_after_the_lease_lapses(
+    make_emulator: Any, pg_db_url: str, tmp_path: Path
+) -> None:
+    """host-a is SIGKILLed right after its request was applied, before the outcome was
+    recorded. host-b's resolve leaves the record alone while host-a's lease runs (the
+    database's clock), then settles it: applied once, never sent twice."""
+    import signal
+
+    from tests.pg import driver
+    from tests.runcli import run_process
+    from tests.seams import crash_after_send
+    from tests.ui.helpers import wait_until
+
+    server = make_emulator(0)
+    hit_id = server.state.add_hit(MaxAssignments=2, Reward="0.10")
+
+    def host(name: str, **extra: str) -> dict[str, str]:
+        home = tmp_path / name
+        config = home / "config" / "turktui" / "config.toml"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text("lease_seconds = 5\n", encoding="utf-8")
+        base = subprocess_env(home, **TEST_KEYS, TURKTUI_HISTORY_URL=pg_db_url)
+        return {**base, **as_host(name, base), **extra}
+
+    a = host("host-a")
+    killed = run_process(
+        a, "extend", hit_id, "2", "--endpoint-url", server.url, extra=crash_after_send(a)
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    assert server.state.get_hit_raw(hit_id)["MaxAssignments"] == 4  # applied, not recorded
+
+    def lease_left() -> float:
+        with driver().connect(pg_db_url) as conn:
+            row = conn.execute(
+                "SELECT lease_until - extract(epoch from clock_timestamp()), state "
+                "FROM turktui.requests"
+            ).fetchone()
+        assert row[1] == "sending"
+        return float(row[0])
+
+    b = host("host-b")
+    assert lease_left() > 1  # host-a's lease still runs: host-b must leave it alone
+    early = run_process(b, "resolve", "--yes", "--json", "--endpoint-url", server.url)
+    assert lease_left() > 0, "the check took longer than the lease: inconclusive"
+    assert "host-a" in early.stdout + early.stderr and "lease" in early.stdout + early.stderr
+    with driver().connect(pg_db_url) as conn:
+        assert conn.execute("SELECT state FROM turktui.requests").fetchone() == ("sending",)
+    wait_until(lambda: lease_left() < 0, timeout=30, what="host-a's lease to lapse")
+    late = run_process(b, "resolve", "--yes", "--json", "--endpoint-url", server.url)
+    assert late.returncode == 0, late.stdout + late.stderr
+    with driver().connect(pg_db_url) as conn:
+        assert conn.execute("SELECT state FROM turktui.requests").fetchone() == (
+            "resolved_succeeded",
+        )
+    assert server.state.get_hit_raw(hit_id)["MaxAssignments"] == 4  # once

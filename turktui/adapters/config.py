@@ -11,6 +11,8 @@ Config example (`turktui paths` prints where it lives):
     auto_refresh = 60           # seconds; 0 turns it off
     demo_hits = 200
     history_url = ""            # postgresql://…: one shared history for a team (default: a file)
+    operator = ""               # who your records are made by (default: user@host)
+    lease_seconds = 60          # shared history: a silent process's records are live this long
 """
 
 from __future__ import annotations
@@ -101,6 +103,11 @@ class Settings:
     request_deadline: float = 20.0
     #: a postgresql:// URL: the shared history (see choose_history_url)
     history_url: str | None = None
+    #: who records are made by (default user@host)
+    operator: str | None = None
+    #: a shared history: a record whose holder stopped renewing its lease this long ago no
+    #: longer counts as live (the database's clock decides)
+    lease_seconds: float = 60.0
 
     def merged(self, **overrides: Any) -> Settings:
         """Command-line values win over the file; None means 'not given'."""
@@ -119,6 +126,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "read_timeout": (int, float),
     "request_deadline": (int, float),
     "history_url": (str,),
+    "operator": (str,),
+    "lease_seconds": (int, float),
 }
 
 #: URL schemes of a shared history (libpq's): anything else is refused.
@@ -213,6 +222,10 @@ def load_settings(path: Path) -> Settings:
         values["profile"] = None
     if values.get("history_url") == "":
         values["history_url"] = None
+    if "operator" in values and not values["operator"].strip():
+        values["operator"] = None
+    if "lease_seconds" in values and not 5 <= values["lease_seconds"] <= 86_400:
+        raise ConfigurationError(f"config file {path}: lease_seconds must be 5 to 86400")
     for key in ("auto_refresh", "connect_timeout", "read_timeout", "request_deadline"):
         if key in values and not 0 <= values[key] < float("inf"):  # also NaN
             raise ConfigurationError(

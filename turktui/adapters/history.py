@@ -106,12 +106,29 @@ def current_owner() -> str:
     return f"{socket.gethostname()}|{pid}|{_proc_start(pid)}"
 
 
+def default_operator() -> str:
+    """Who records are made by when the config names no operator: user@host."""
+    import getpass
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry, no LOGNAME
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
+
+
 #: A record owned by a process on another host cannot be checked: it counts as live until
 #: it has not changed for this long (a send settles within minutes; batches record often).
 OTHER_HOST_STALE = 3600.0
 
 
-def owner_alive(owner: str, updated: datetime | None = None, now: datetime | None = None) -> bool:
+def owner_alive(
+    owner: str,
+    updated: datetime | None = None,
+    now: datetime | None = None,
+    lease_until: datetime | None = None,
+) -> bool:
     """Is the process that owns a record still running? Unknown owners (records from before
     owners were recorded) are not; another host's are until OTHER_HOST_STALE passed."""
     import socket
@@ -123,6 +140,8 @@ def owner_alive(owner: str, updated: datetime | None = None, now: datetime | Non
         return False
     host, pid_text, start = parts
     if host != socket.gethostname():
+        if lease_until is not None:  # a shared history's lease (its database's clock)
+            return lease_until > (now or datetime.now(UTC))
         if updated is None:
             return True
         moment = now or datetime.now(UTC)
@@ -304,6 +323,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX requests_subject ON requests(subject);
     CREATE INDEX requests_group ON requests(group_id);
     """,
+    # 6 (team mode, issue 23): who made each record (`operator`: a configurable name, default
+    # user@host), and the lease of the process holding an unsettled one (epoch seconds on the
+    # database's clock; PostgreSQL stores renew it, a file's stay NULL: pids decide there).
+    """
+    ALTER TABLE requests ADD COLUMN operator TEXT NOT NULL DEFAULT '';
+    ALTER TABLE requests ADD COLUMN lease_until REAL;
+    CREATE INDEX requests_operator ON requests(operator);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -311,7 +338,8 @@ _COLUMNS = (
     "id, created, updated, env_kind, endpoint, profile, hit_id, hit_title, n, token, "
     "max_before, expected_after, expire_at, state, error_code, error_message, attempt_count, "
     "first_sent, duration, batch_id, expiry_state, expiry_error, note, owner, actual_after, "
-    "target, read_at, read_at_server, expiry_actual, operation, payload, subject, group_id"
+    "target, read_at, read_at_server, expiry_actual, operation, payload, subject, group_id, "
+    "operator, lease_until"
 )
 _SEARCHABLE = (
     "hit_id",
@@ -478,6 +506,8 @@ def _record_columns(rec: Record) -> dict[str, Any]:
             "payload": rec.payload,
             "subject": rec.subject or rec.hit_id,
             "group_id": rec.group_id,
+            "operator": rec.operator,
+            "lease_until": rec.lease_until,
         }
     )
 
@@ -490,6 +520,7 @@ def where_clause(
     env_kind: str | None = None,
     endpoint: str | None = None,
     indexed: bool = False,
+    operator: str | None = None,
 ) -> tuple[str, list[Any]]:
     """THE filter of a listing (store and reader): ' WHERE …' and its parameters. `text`
     matches any searchable column (`like` is the dialect's case-insensitive LIKE); indexed:
@@ -502,6 +533,9 @@ def where_clause(
     if endpoint is not None:
         clauses.append("endpoint = ?")
         params.append(endpoint)
+    if operator is not None:
+        clauses.append("operator = ?")
+        params.append(operator)
     if states is not None:
         values = [State(s).value for s in states]
         clauses.append(f"state IN ({', '.join('?' for _ in values)})")
@@ -537,6 +571,25 @@ class HistoryStore:
         """Inside a write transaction, before the one-intent check: serialise every writer
         of these (endpoint, HIT) pairs until it commits. SQLite: its one write lock does."""
 
+    #: who this process's records name as their maker (see default_operator)
+    operator: str = ""
+
+    def _stamp_leases(self, db: Any, ids: Sequence[int]) -> None:
+        """Inside the transaction that took records (insert, claim): start their lease.
+        SQLite: none (the owner's pid is checked on this machine)."""
+
+    def _held(
+        self,
+        db: Any,
+        holder: str,
+        updated: datetime | None,
+        lease_until: datetime | None,
+        stamp: float,
+    ) -> bool:
+        """Inside a claim: does another, live process hold the record? (SQLite: its pid on
+        this host; another host's until OTHER_HOST_STALE after its last change.)"""
+        return owner_alive(holder, updated, _dt(stamp), lease_until)
+
     def _compare(self, db: Any, record_id: int, expected: tuple[State, ...]) -> None:
         """Inside a write transaction: StateChanged unless the record is in `expected` (the
         row stays locked until commit where the database locks rows)."""
@@ -559,8 +612,11 @@ class HistoryStore:
         """Where this history lives, fit to show (a file name; a URL without its password)."""
         return str(self.path)
 
-    def __init__(self, path: Path | str, *, busy_timeout: float = 15.0) -> None:
+    def __init__(
+        self, path: Path | str, *, busy_timeout: float = 15.0, operator: str | None = None
+    ) -> None:
         self.path = Path(path)
+        self.operator = operator or default_operator()
         self._lock = threading.RLock()
         _prepare_dir(self.path.parent)
         _check_regular(self.path)
@@ -918,7 +974,8 @@ class HistoryStore:
 
         def run(db: sqlite3.Connection) -> str:
             row = db.execute(
-                f"SELECT state, owner, updated FROM requests WHERE id = ?{self.FOR_UPDATE}",
+                "SELECT state, owner, updated, lease_until FROM requests WHERE id = ?"
+                f"{self.FOR_UPDATE}",
                 (record_id,),
             ).fetchone()
             actual = _state_or_none(row[0]) if row else None
@@ -929,7 +986,7 @@ class HistoryStore:
                 not take_over
                 and holder
                 and holder != owner
-                and owner_alive(holder, _dt(row[2]), _dt(stamp))
+                and self._held(db, holder, _dt(row[2]), _dt(row[3]), stamp)
             ):
                 if isinstance(row[2], (int, float)) and row[2] > stamp:
                     db.execute("UPDATE requests SET updated = ? WHERE id = ?", (stamp, record_id))
@@ -937,6 +994,7 @@ class HistoryStore:
             db.execute(
                 "UPDATE requests SET owner = ?, updated = ? WHERE id = ?", (owner, stamp, record_id)
             )
+            self._stamp_leases(db, [record_id])
             return ""
 
         holder = self._write(run)
@@ -1116,8 +1174,10 @@ class HistoryStore:
                     "payload": row.get("payload") or "{}",
                     "subject": row.get("subject") or row["hit_id"],
                     "group_id": row.get("group_id"),
+                    "operator": row.get("operator") or self.operator,
                 }
                 ids.append(self._insert_row(db, values))
+            self._stamp_leases(db, ids)
             return ids
 
         return list(self._write(run))
@@ -1240,9 +1300,20 @@ class HistoryStore:
             e_error,
             note,
         ) = row[:23]
-        owner, actual, target, read_at, read_srv, e_actual, op, payload, subject, group = (
-            tuple(row[23:33]) + (None,) * 10
-        )[:10]
+        (
+            owner,
+            actual,
+            target,
+            read_at,
+            read_srv,
+            e_actual,
+            op,
+            payload,
+            subject,
+            group,
+            operator,
+            lease,
+        ) = (tuple(row[23:35]) + (None,) * 12)[:12]
         read = _RowReader()
         epoch = datetime.fromtimestamp(0, UTC)
         if isinstance(state, str) and state in STATE_VALUES:
@@ -1287,6 +1358,8 @@ class HistoryStore:
             payload=read.text("payload", payload) or "{}",
             subject=read.text("subject", subject) or read.text("hit_id", hit_id),
             group_id=read.text("group_id", group, optional=True),
+            operator=read.text("operator", operator),
+            lease_until=read.moment("lease_until", lease),
         )
         if not read.bad:
             return record
@@ -1346,9 +1419,15 @@ class HistoryStore:
         states: Iterable[State | str] | None,
         env_kind: str | None = None,
         endpoint: str | None = None,
+        operator: str | None = None,
     ) -> tuple[str, list[Any]]:
         return where_clause(
-            like=self.LIKE, text=text, states=states, env_kind=env_kind, endpoint=endpoint
+            like=self.LIKE,
+            text=text,
+            states=states,
+            env_kind=env_kind,
+            endpoint=endpoint,
+            operator=operator,
         )
 
     def query(
@@ -1360,10 +1439,11 @@ class HistoryStore:
         offset: int = 0,
         env_kind: str | None = None,
         endpoint: str | None = None,
+        operator: str | None = None,
     ) -> list[Record]:
-        """Newest first, optionally filtered by text (any column), states, environment kind
-        and endpoint (exact, normalised URL)."""
-        where, params = self._where(text, states, env_kind, endpoint)
+        """Newest first, optionally filtered by text (any column), states, environment kind,
+        endpoint (exact, normalised URL) and operator (exact)."""
+        where, params = self._where(text, states, env_kind, endpoint, operator)
         with self._reading():
             rows = self._db.execute(
                 f"SELECT {_COLUMNS} FROM requests{where} ORDER BY created DESC, id DESC "
@@ -1379,8 +1459,9 @@ class HistoryStore:
         states: Iterable[State | str] | None = None,
         env_kind: str | None = None,
         endpoint: str | None = None,
+        operator: str | None = None,
     ) -> int:
-        where, params = self._where(text, states, env_kind, endpoint)
+        where, params = self._where(text, states, env_kind, endpoint, operator)
         with self._reading():
             return int(
                 self._db.execute(f"SELECT count(*) FROM requests{where}", params).fetchone()[0]

@@ -29,8 +29,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import socket
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 import psycopg
@@ -41,12 +43,20 @@ from turktui.adapters.history import (
     HistoryError,
     HistoryStore,
     HistoryTooNew,
+    current_owner,
+    default_operator,
+    owner_alive,
 )
 from turktui.adapters.history_reader import HistoryReader
+from turktui.domain.records import UNSETTLED
 from turktui.domain.text import one_line, redact
 
+UTC = timezone.utc
 #: The PostgreSQL schema (namespace) turktui's tables live in.
 SCHEMA = "turktui"
+#: The database's clock, in the epoch seconds the tables keep: leases are decided by it,
+#: never by a client's (clock_timestamp: the moment of the statement, not the transaction's).
+DB_NOW = "extract(epoch from clock_timestamp())"
 #: pg_advisory_xact_lock key serialising schema creation and migrations.
 _MIGRATION_LOCK = 0x7475726B74756901  # "turktui" + 1
 
@@ -127,6 +137,15 @@ MIGRATIONS: tuple[tuple[int, int, str], ...] = (
         CREATE INDEX requests_group ON {SCHEMA}.requests(group_id);
         """,
     ),
+    (  # history.MIGRATIONS[5]: who made each record, and the lease of the one holding it
+        5,
+        6,
+        f"""
+        ALTER TABLE {SCHEMA}.requests ADD COLUMN operator text NOT NULL DEFAULT '';
+        ALTER TABLE {SCHEMA}.requests ADD COLUMN lease_until double precision;
+        CREATE INDEX requests_operator ON {SCHEMA}.requests(operator);
+        """,
+    ),
 )
 assert MIGRATIONS[-1][1] == SCHEMA_VERSION, "the PostgreSQL schema lags the SQLite one"
 
@@ -188,12 +207,26 @@ class PgHistoryStore(HistoryStore):
     #: a transaction that lost a deadlock or serialisation race is re-run this many times
     RETRIES = 3
 
-    def __init__(self, url: str, *, connect_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        connect_timeout: float = 10.0,
+        operator: str | None = None,
+        lease_seconds: float = 60.0,
+        renew_every: float = 10.0,
+    ) -> None:
         #: the URL or conninfo as given (to reconnect): never shown, see `where`
         self.path = url  # type: ignore[assignment]
         self._lock = threading.RLock()
         self._timeout = max(1, round(connect_timeout))
         self._db: Any = None
+        self.operator = operator or default_operator()
+        #: a record this process holds stays live this long after its last renewal
+        self.lease_seconds = lease_seconds
+        self.renew_every = renew_every
+        self._owner = current_owner()
+        self._closing = threading.Event()
         with self._lock:
             self._db = self._open()
             try:
@@ -201,6 +234,50 @@ class PgHistoryStore(HistoryStore):
             except BaseException:
                 self._db.close()
                 raise
+        threading.Thread(target=self._renew_loop, name="history leases", daemon=True).start()
+
+    # -- leases: liveness across hosts, on the database's clock ------------------------------
+    def _stamp_leases(self, db: Any, ids: Sequence[int]) -> None:
+        if ids:
+            db.execute(
+                f"UPDATE requests SET lease_until = {DB_NOW} + ? WHERE id = ANY(?)",
+                (self.lease_seconds, list(ids)),
+            )
+
+    def _held(
+        self,
+        db: Any,
+        holder: str,
+        updated: datetime | None,
+        lease_until: datetime | None,
+        stamp: float,
+    ) -> bool:
+        """Another process on this host: its pid decides. On another host: its lease, on
+        the database's clock (a record with no lease: the file's rule, by that clock)."""
+        if holder.split("|")[0] == socket.gethostname():
+            return super()._held(db, holder, updated, lease_until, stamp)
+        (now,) = db.execute(f"SELECT {DB_NOW}").fetchone()
+        return owner_alive(holder, updated, datetime.fromtimestamp(float(now), UTC), lease_until)
+
+    def renew_leases(self) -> int:
+        """Extend the lease of every unsettled record this process holds; how many."""
+        states = [s.value for s in UNSETTLED]
+        marks = ", ".join("?" for _ in states)
+
+        def run(db: Any) -> int:
+            cur = db.execute(
+                f"UPDATE requests SET lease_until = {DB_NOW} + ? WHERE owner = ? AND "
+                f"state IN ({marks})",
+                (self.lease_seconds, self._owner, *states),
+            )
+            return int(cur.rowcount or 0)
+
+        return int(self._write(run))
+
+    def _renew_loop(self) -> None:
+        while not self._closing.wait(self.renew_every):
+            with contextlib.suppress(Exception):  # away: the lease lapses, as it should
+                self.renew_leases()
 
     @property
     def where(self) -> str:
@@ -317,6 +394,7 @@ class PgHistoryStore(HistoryStore):
                 ) from exc
 
     def close(self) -> None:
+        self._closing.set()
         with self._lock:
             if self._db is not None:
                 with contextlib.suppress(Exception):

@@ -43,6 +43,7 @@ class HistoryQuery:
     text: str = ""
     states: tuple[State, ...] | None = None
     env_kind: str | None = None
+    operator: str | None = None
 
 
 class HistoryReader:
@@ -101,6 +102,7 @@ class HistoryReader:
             text=query.text,
             states=query.states,
             env_kind=query.env_kind,
+            operator=query.operator,
             indexed=self.indexed and len(query.text) >= TRIGRAM,
         )
 

@@ -30,6 +30,7 @@ class History(Protocol):
     store cannot be used (one line, fit to show)."""
 
     path: Any  # the location it was opened with (reopen with the same class)
+    operator: str  # who this process's records are made by
 
     @property
     def where(self) -> str: ...
@@ -89,18 +90,26 @@ class History(Protocol):
     def batch_states(self, batch_id: str) -> dict[State, int]: ...
 
 
-def open_store(where: Path | str) -> HistoryStore:
+def open_store(
+    where: Path | str, *, operator: str | None = None, lease_seconds: float = 60.0
+) -> HistoryStore:
     """Open the history at `where`: the PostgreSQL database a postgresql:// URL names, or
-    the file (created if needed). HistoryError (one line, no password) when it cannot be."""
+    the file (created if needed). HistoryError (one line, no password) when it cannot be.
+    `operator` names who this process's records are made by (default user@host);
+    `lease_seconds`: how long a record this process holds stays live after its last lease
+    renewal (PostgreSQL: every 10 s while the process runs)."""
     if not is_database_url(where):
-        return open_history(where)
+        try:
+            return HistoryStore(where, operator=operator)
+        except OSError:
+            return open_history(where)  # says it in one line
     try:
         from turktui.adapters.history_pg import PgHistoryStore
     except ImportError as exc:
         if (exc.name or "").split(".")[0] != "psycopg":
             raise
         raise HistoryError(NEEDS_PSYCOPG) from None
-    return PgHistoryStore(str(where))
+    return PgHistoryStore(str(where), operator=operator, lease_seconds=lease_seconds)
 
 
 def open_reader(store: HistoryStore) -> HistoryReader:

@@ -34,7 +34,11 @@ def refuse_read_only(conn: Connection, out: Out, payload: dict[str, Any]) -> int
 
 def open_history_of(conn: Connection) -> HistoryStore:
     """The history of this connection's environment (HistoryError: one line, exit 2)."""
-    return open_store(conn.paths.history)
+    return open_store(
+        conn.paths.history,
+        operator=conn.settings.operator,
+        lease_seconds=conn.settings.lease_seconds,
+    )
 
 
 def history_scope(args: argparse.Namespace) -> tuple[str | None, str | None]:

@@ -63,6 +63,17 @@ class AppContext:
     state: SessionState = field(default_factory=SessionState)
     _history_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def store_opener(self) -> Any:
+        """Opens this session's history store (blocking: workers only): the file, or the
+        shared database, as this operator, with the configured lease."""
+        from turktui.adapters.stores import open_store
+
+        return open_store(
+            self.paths.history,
+            operator=self.settings.operator,
+            lease_seconds=self.settings.lease_seconds,
+        )
+
     def open_history(self, opener: Callable[[], Any], *, wait: float) -> tuple[Any, str]:
         """The history store, opened once: (store, "") or (None, why not).
 

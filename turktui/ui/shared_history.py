@@ -15,7 +15,6 @@ import time
 from typing import Any
 
 from turktui.adapters.history import HistoryError
-from turktui.adapters.stores import open_store
 
 #: What the banner says while the shared history cannot be reached.
 UNREACHABLE = "shared history unreachable \u2014 nothing will be sent"
@@ -45,7 +44,7 @@ class SharedHistoryWatch:
     def _check(self) -> str:
         """'' when the history answers, else why not (one line)."""
         ctx = self.ctx
-        store, problem = ctx.open_history(lambda: open_store(ctx.paths.history), wait=30.0)
+        store, problem = ctx.open_history(ctx.store_opener, wait=30.0)
         if store is None:
             return problem
         try:

@@ -22,7 +22,7 @@ CSV_FIELDS = (
     *("n", "change", "token", "max_before", "expected_after", "expire_at", "state"),
     *("error_code", "error_message", "attempt_count", "first_sent", "duration", "batch_id"),
     *("expiry_state", "expiry_error", "note", "owner", "actual_after", "target", "read_at"),
-    *("read_at_server", "expiry_actual", "operation", "group_id"),
+    *("read_at_server", "expiry_actual", "operation", "group_id", "operator"),
 )
 
 
@@ -55,6 +55,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "custom (demo records live in their own file)",
     )
     history.add_argument("--endpoint", metavar="URL", help="only records sent to this endpoint URL")
+    history.add_argument(
+        "--operator", metavar="NAME", help="only records made by this operator (e.g. alice@ops-2)"
+    )
     history.add_argument(
         "action",
         nargs="?",
@@ -96,7 +99,13 @@ def cmd_history(args: argparse.Namespace) -> int:
         return out.result(EXIT_USAGE, {"records": []}, f"turktui: {exc}")
     try:
         states = UNSETTLED if args.unsettled else None
-        scope = {"text": args.filter, "states": states, "env_kind": env_kind, "endpoint": endpoint}
+        scope = {
+            "text": args.filter,
+            "states": states,
+            "env_kind": env_kind,
+            "endpoint": endpoint,
+            "operator": args.operator,
+        }
         total = history.count(**scope)
         records = history.query(**scope, limit=args.limit)
         if args.csv:
