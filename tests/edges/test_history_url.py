@@ -188,3 +188,20 @@ def test_history_import_moves_a_local_history_in_once(
     for bad_env, args in ((cli_env, []), (env, ["/no/such/file.sqlite3"])):
         bad = run_cli(bad_env, "history", "import", *args)
         assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+
+
+def test_the_configured_operator_is_recorded_and_filters(
+    cli_env: dict[str, str], history_at: Path | str, emulator
+) -> None:
+    env = dict(cli_env)
+    if isinstance(history_at, str):
+        env["TURKTUI_HISTORY_URL"] = history_at
+    _config(env, 'operator = "alice@ops-2"\n')
+    hit = emulator.state.add_hit(MaxAssignments=2, Reward="1.00")
+    assert run_cli(env, "extend", hit, "1", "--endpoint-url", emulator.url).returncode == 0
+    mine = json.loads(run_cli(env, "history", "--json", "--operator", "alice@ops-2").stdout)
+    assert [r["operator"] for r in mine["records"]] == ["alice@ops-2"]
+    assert json.loads(run_cli(env, "history", "--json", "--operator", "bob").stdout)["count"] == 0
+    _config(env, "lease_seconds = 1\n")
+    bad = run_cli(env, "history")
+    assert bad.returncode == 2 and "lease_seconds must be 5 to 86400" in bad.stderr
