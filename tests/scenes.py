@@ -555,7 +555,7 @@ def steady_pipeline(seed: str) -> Iterator[None]:
     """Tokens, batch ids and measured durations the same on every run: the pipeline's
     `uuid.uuid4` is seeded and its `time.monotonic` is a per-thread counter (1 ms a call), so
     a record's token, its duration and its attempts' durations are fixed in the picture."""
-    from turktui.pipeline import batch, engine
+    from turktui.pipeline import batch, engine, model, sending
 
     rng = random.Random(seed)
     lock = threading.Lock()
@@ -574,12 +574,13 @@ def steady_pipeline(seed: str) -> Iterator[None]:
         **{k: getattr(time, k) for k in dir(time) if not k.startswith("__")}
     )
     fake_time.monotonic = monotonic
-    saved = (engine.uuid, batch.uuid, engine.time)
-    engine.uuid, batch.uuid, engine.time = fake_uuid, fake_uuid, fake_time  # type: ignore[assignment]
+    saved = (engine.uuid, batch.uuid, model.uuid, engine.time, sending.time)
+    engine.uuid, batch.uuid, model.uuid = fake_uuid, fake_uuid, fake_uuid  # type: ignore[assignment]
+    engine.time = sending.time = fake_time  # type: ignore[assignment]
     try:
         yield
     finally:
-        engine.uuid, batch.uuid, engine.time = saved  # type: ignore[assignment]
+        engine.uuid, batch.uuid, model.uuid, engine.time, sending.time = saved  # type: ignore[assignment]
 
 
 def render(scene: Scene, size_name: str, data_dir: Path) -> str:

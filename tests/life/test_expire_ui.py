@@ -89,3 +89,32 @@ async def test_x_is_off_when_read_only(emulator: Any, make_context: Any) -> None
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmScreen)
     assert emulator.state.request_count(OP) == sent
+
+
+async def test_x_judges_already_expired_by_mturks_clock(
+    make_emulator: Any, make_context: Any
+) -> None:
+    """Issue 21. Old app: with its clock an hour ahead of MTurk's, `X` said "already
+    expired: nothing to do" while workers could still accept the HIT. Now the fresh read
+    decides, by MTurk's clock (in doubt: sent)."""
+    from tests.conftest import FIXED_NOW
+
+    server = make_emulator(0, now=lambda: FIXED_NOW.timestamp() - 3600)
+    hit_id = server.state.add_hit(
+        MaxAssignments=3,
+        Reward="0.50",
+        Title="Open by MTurk's clock",
+        Expiration=server.state.now() + 1800,
+    )
+    app = TurkTuiApp(make_context(server.url, EnvKind.DEMO))  # its clock: FIXED_NOW
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _cursor_to(pilot, app, hit_id)
+        await pilot.press("X")
+        await wait_for(
+            pilot,
+            lambda: server.state.get_hit_raw(hit_id)["Expiration"] <= server.state.now(),
+            what="the HIT expired by MTurk's clock",
+        )
+        await wait_for(pilot, lambda: app.ctx.state.last_outcome is not None, what="outcome")
+        outcome = app.ctx.state.last_outcome
+        assert outcome.record.state is State.SUCCEEDED, outcome.message

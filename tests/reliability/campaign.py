@@ -285,8 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--truth-trials",
         type=int,
-        default=70,
-        help="truthful-outcome trials, cycling through 7 kinds (70)",
+        default=110,
+        help="truthful-outcome trials, cycling through 11 kinds (110)",
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(

@@ -40,7 +40,7 @@ from turktui.adapters.history import HistoryStore
 from turktui.adapters.mturk import MTurkService
 from turktui.adapters.stores import open_store
 from turktui.domain.environment import Environment, EnvKind
-from turktui.domain.records import Record
+from turktui.domain.records import Record, State
 from turktui.domain.rules import extension_cost, extension_range
 from turktui.emulator import EmulatorServer
 from turktui.pipeline.engine import Backoff, Engine, PlanRefused, new_token
@@ -477,6 +477,11 @@ TRUTH_KINDS = (
     "overlap_topup",
     "second_intent",
     "skewed_clock",
+    # issue 21
+    "stale_resend",
+    "no_mturk_time",
+    "token_rerun",
+    "crash_between_parts",
 )
 
 
@@ -894,6 +899,190 @@ def trial_skewed_clock(
         own.stop()
 
 
+# -- issue 21: stale re-sends, clocks without MTurk's time, token re-runs, crashes between the
+# two parts of a combined request ------------------------------------------------------------
+def _judge_expiration(
+    tally: TruthTally, kind: str, rec: Record | None, shows: bool, text: str
+) -> None:
+    """A time record against what the HIT shows (`shows`: the asked-for change is there)."""
+    if rec is None:
+        return
+    tally.states[f"time {rec.state.value}"] += 1
+    if rec.state.value in ("planned", "sending"):
+        tally.unresolved += 1
+        tally.fail(kind, f"#{rec.id} left {rec.state.value}")
+    elif rec.state.applied is True and not shows:
+        tally.false_success += 1
+        tally.fail(kind, f"#{rec.id} time recorded applied, but {text}")
+    elif rec.state.applied is False and shows:
+        tally.false_failure += 1
+        tally.fail(kind, f"#{rec.id} time recorded not applied, but {text}")
+
+
+def trial_stale_resend(
+    server: EmulatorServer, work: Path, rng: random.Random, tally: TruthTally, kind: str
+) -> None:
+    """An unknown expiration change, while someone else moved the HIT further: resolve must
+    re-plan against a fresh read and never send the old time (it would shorten), and
+    the record must say what the HIT shows."""
+    state = server.state
+    now = state.now()
+    hit_id = _hit(state, rng, Expiration=now + 3600, HITStatus="Assignable")
+    planned = datetime.fromtimestamp(int(now) + 2 * 3600 + rng.randint(0, 3600), UTC)
+    applied = rng.random() < 0.3  # sometimes the lost attempt went through
+    with HistoryStore(work / "stale.sqlite3") as history:
+        engine = _truth_engine(server, history, rng.randrange(2**31))
+        hit = engine.service.get_hit(hit_id)
+        rid = history.create(
+            env_kind="demo",
+            endpoint=server.url,
+            profile=None,
+            hit_id=hit_id,
+            hit_title="",
+            n=0,
+            token=new_token(),
+            max_before=hit.max_assignments,
+            expected_after=hit.max_assignments,
+            expire_at=planned,
+        )
+        sent = datetime.fromtimestamp(now, UTC)
+        history.update(rid, read_at=sent, read_at_server=sent)
+        history.add_attempt(
+            rid,
+            operation="UpdateExpirationForHIT",
+            outcome="error",
+            at=sent,
+            state=State.UNKNOWN,
+            first_sent=sent,
+        )
+        if applied:
+            state.update_hit(hit_id, Expiration=planned.timestamp())
+        else:  # another program extends it to ten hours from now
+            state.update_hit(hit_id, Expiration=now + 10 * 3600)
+        moved = state.get_hit_raw(hit_id)["Expiration"]
+        _settle(engine, history, hit_id)
+        rec = history.get(rid)
+        shows = int(state.get_hit_raw(hit_id)["Expiration"]) == int(planned.timestamp())
+        if state.get_hit_raw(hit_id)["Expiration"] != moved:
+            tally.false_success += 1
+            tally.fail(kind, f"#{rid}: the HIT's expiration was changed by a stale re-send")
+        _judge_expiration(tally, kind, rec, shows, f"the HIT shows {shows=}")
+
+
+def trial_no_mturk_time(
+    server: EmulatorServer, work: Path, rng: random.Random, tally: TruthTally, kind: str
+) -> None:
+    """Every answer lost and no `Date` on any of them: MTurk's time at sending is unknown, so
+    resolve never re-sends (the request must be applied exactly once, recorded as such)."""
+    state = server.state
+    hit_id = _hit(state, rng, MaxAssignments=rng.randint(10, 500))
+    n = rng.randint(1, 5)
+    with HistoryStore(work / "nodate.sqlite3") as history:
+        engine = _truth_engine(server, history, rng.randrange(2**31))
+        before = state.get_hit_raw(hit_id)["MaxAssignments"]
+        server.date_header = False
+        server.faults.add(
+            op="CreateAdditionalAssignmentsForHIT", drop=1.0, seed=rng.randrange(2**31)
+        )
+        try:
+            with contextlib.suppress(PlanRefused):
+                engine.extend(engine.service.get_hit(hit_id), n)
+        finally:
+            server.faults.clear()
+            server.date_header = True
+        _settle(engine, history, hit_id)
+        after = state.get_hit_raw(hit_id)["MaxAssignments"]
+        if after - before > n:
+            tally.double += 1
+            tally.fail(kind, f"HIT {hit_id}: +{after - before} for one +{n}")
+        _judge_records(tally, kind, hit_id, before, after, _records_for(history, hit_id))
+
+
+def trial_token_rerun(
+    server: EmulatorServer, work: Path, rng: random.Random, tally: TruthTally, kind: str
+) -> None:
+    """A script re-runs its request with its own token (and --allow-second) after an unknown
+    outcome: the re-run attaches to the unsettled record, never a second one."""
+    state = server.state
+    hit_id = _hit(state, rng, MaxAssignments=rng.randint(10, 500))
+    n = rng.randint(1, 5)
+    token = f"script-{rng.randrange(10**12)}"
+    with HistoryStore(work / "rerun.sqlite3") as history:
+        engine = _truth_engine(server, history, rng.randrange(2**31))
+        before = state.get_hit_raw(hit_id)["MaxAssignments"]
+        server.faults.add(
+            op="CreateAdditionalAssignmentsForHIT",
+            drop=1.0,
+            count=rng.randint(1, 3),
+            seed=rng.randrange(2**31),
+        )
+        try:
+            for _ in range(2):
+                with contextlib.suppress(PlanRefused):
+                    hit = engine.service.get_hit(hit_id)
+                    engine.execute(engine.plan(hit, n, token=token, allow_second=True))
+        finally:
+            server.faults.clear()
+        _settle(engine, history, hit_id)
+        if len(history.find_by_token(token)) != 1:
+            tally.double += 1
+            tally.fail(kind, f"{len(history.find_by_token(token))} records for one token")
+        after = state.get_hit_raw(hit_id)["MaxAssignments"]
+        _judge_records(tally, kind, hit_id, before, after, _records_for(history, hit_id))
+
+
+class _CrashOnExpiration:
+    """The service, but the process "dies" around the expiration part: before sending it, or
+    right after MTurk applied it."""
+
+    def __init__(self, inner: Any, after: bool) -> None:
+        self.inner, self.after = inner, after
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def update_expiration(self, hit_id: str, expire_at: datetime) -> None:
+        if self.after:
+            self.inner.update_expiration(hit_id, expire_at)
+        raise SystemExit("killed around the expiration part")
+
+
+def trial_crash_between_parts(
+    server: EmulatorServer, work: Path, rng: random.Random, tally: TruthTally, kind: str
+) -> None:
+    """ "+N and more time", killed between the two parts or right after the second: each
+    part is its own record, recorded before it was sent; resolve settles each truthfully."""
+    state = server.state
+    now = state.now()
+    hit_id = _hit(state, rng, MaxAssignments=rng.randint(10, 500), Expiration=now + 3600)
+    n = rng.randint(1, 5)
+    with HistoryStore(work / "parts.sqlite3") as history:
+        engine = _truth_engine(server, history, rng.randrange(2**31))
+        before = state.get_hit_raw(hit_id)["MaxAssignments"]
+        target = datetime.fromtimestamp(int(now) + 86400 * rng.randint(1, 5), UTC)
+        dying = Engine(
+            _CrashOnExpiration(engine.service, rng.random() < 0.5),
+            history,
+            engine.env,
+            backoff=engine.backoff,
+        )
+        with contextlib.suppress(SystemExit):
+            dying.extend(engine.service.get_hit(hit_id), n, target)
+        records = _records_for(history, hit_id)
+        if len(records) != 2:
+            tally.false_success += 1
+            tally.fail(kind, f"HIT {hit_id}: {len(records)} records for two parts")
+        _settle(engine, history, hit_id)
+        records = _records_for(history, hit_id)
+        after = state.get_hit_raw(hit_id)["MaxAssignments"]
+        adds = [r for r in records if r.operation == "add_assignments"]
+        times = [r for r in records if r.operation != "add_assignments"]
+        _judge_records(tally, kind, hit_id, before, after, adds)
+        shows = int(state.get_hit_raw(hit_id)["Expiration"]) == int(target.timestamp())
+        for rec in times:
+            _judge_expiration(tally, kind, rec, shows, f"the HIT shows {shows=}")
+
+
 _TRUTH_TRIALS = {
     "expire_drop": trial_expire_drop,
     "token_reuse": trial_token_reuse,
@@ -902,6 +1091,10 @@ _TRUTH_TRIALS = {
     "overlap_topup": trial_overlap_topup,
     "second_intent": trial_second_intent,
     "skewed_clock": trial_skewed_clock,
+    "stale_resend": trial_stale_resend,
+    "no_mturk_time": trial_no_mturk_time,
+    "token_rerun": trial_token_rerun,
+    "crash_between_parts": trial_crash_between_parts,
 }
 
 

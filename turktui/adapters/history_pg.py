@@ -218,6 +218,7 @@ class PgHistoryStore(HistoryStore):
     ) -> None:
         #: the URL or conninfo as given (to reconnect): never shown, see `where`
         self.path = url  # type: ignore[assignment]
+        self._url = url
         self._lock = threading.RLock()
         self._timeout = max(1, round(connect_timeout))
         self._db: Any = None
@@ -230,7 +231,7 @@ class PgHistoryStore(HistoryStore):
         with self._lock:
             self._db = self._open()
             try:
-                self._migrate()
+                self._migrate_schema()
             except BaseException:
                 self._db.close()
                 raise
@@ -281,12 +282,12 @@ class PgHistoryStore(HistoryStore):
 
     @property
     def where(self) -> str:
-        return redact(self.path)
+        return redact(self._url)
 
     # -- plumbing --------------------------------------------------------------------------
     def _open(self) -> _Connection:
         try:
-            return _Connection(_connect(self.path, connect_timeout=self._timeout))
+            return _Connection(_connect(self._url, connect_timeout=self._timeout))
         except psycopg.Error as exc:
             raise HistoryError(
                 f"shared history unreachable ({self.where}): {describe_pg_error(exc)}"
@@ -317,7 +318,7 @@ class PgHistoryStore(HistoryStore):
             "database was left untouched."
         )
 
-    def _migrate(self) -> None:
+    def _migrate_schema(self) -> None:
         """Create or upgrade the schema (one transaction, under an advisory lock: two hosts
         opening a new database at once create it once). Newer than known: refused."""
         db = self._db

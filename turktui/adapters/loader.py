@@ -65,11 +65,14 @@ def error_to_tuple(exc: BaseException) -> ErrorTuple:
 
 def error_from_tuple(data: ErrorTuple) -> TurkError:
     name, message, code, hint = data
-    cls = getattr(errors, name, None)
-    if not (isinstance(cls, type) and issubclass(cls, TurkError)):
-        cls = TurkError
+    found = getattr(errors, name, None)
     exc: TurkError
-    exc = cls(message, code) if issubclass(cls, errors.RequestRefused) else cls(message)
+    if isinstance(found, type) and issubclass(found, errors.RequestRefused):
+        exc = found(message, code)
+    elif isinstance(found, type) and issubclass(found, TurkError):
+        exc = found(message)
+    else:
+        exc = TurkError(message)
     if hint and hint != exc.hint:
         exc.hint = hint
     return exc

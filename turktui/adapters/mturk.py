@@ -21,12 +21,13 @@ A hostile world in bounded time:
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from turktui import __version__
 from turktui.domain.environment import REGION, Environment, EnvKind
@@ -47,6 +48,7 @@ from turktui.domain.errors import (
     UnexpectedResponse,
 )
 from turktui.domain.models import Assignment, Balance, Hit, to_money
+from turktui.domain.service import TurkService
 
 T = TypeVar("T")
 
@@ -216,7 +218,7 @@ class MTurkService:
             kwargs: dict[str, Any] = {"MaxResults": page_size}
             if token:
                 kwargs["NextToken"] = token
-            response = self._call(lambda kw=kwargs: self.reads.list_hits(**kw))
+            response = self._call(functools.partial(self.reads.list_hits, **kwargs))
             hits = response.get("HITs")
             if hits is None:
                 hits = []
@@ -277,7 +279,7 @@ class MTurkService:
             kwargs: dict[str, Any] = {"HITId": hit_id, "MaxResults": page_size}
             if token:
                 kwargs["NextToken"] = token
-            response = self._call(lambda kw=kwargs: self.reads.list_assignments_for_hit(**kw))
+            response = self._call(functools.partial(self.reads.list_assignments_for_hit, **kwargs))
             raw = response.get("Assignments")
             if raw is None:
                 raw = []
@@ -367,7 +369,7 @@ class MTurkService:
         self._dates.last = box.get("date")
         if "error" in box:
             raise box["error"]
-        return box["value"]  # type: ignore[no-any-return]
+        return cast(T, box["value"])
 
     def _checked(self, fn: Callable[[], T]) -> T:
         try:
@@ -521,3 +523,8 @@ def _map_client_error(exc: Any) -> TurkError:
     if turk_code == "AWS.MechanicalTurk.HITDoesNotExist" or "does not exist" in message:
         return HitNotFound(message, turk_code or code)
     return RequestRefused(message, turk_code or code)
+
+
+def as_service(service: MTurkService) -> TurkService:
+    """(Checked by mypy: MTurkService is the pipeline's TurkService.)"""
+    return service

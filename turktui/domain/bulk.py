@@ -284,6 +284,8 @@ def _wanted(hit: Hit, mode: Mode) -> tuple[int, str]:
             return 0, f"already at {current:,} (target {mode.target:,})"
         # Asked for the full target: a HIT under 10 is then capped at 9 (plan_line says so).
         return mode.target - current, ""
+    if isinstance(mode, TimeOnly):  # (its lines never ask: _assignments_line)
+        return 0, ""
     if current < SMALL_HIT_LIMIT:
         if current >= SMALL_HIT_MAX:
             return 0, f"already at {current:,}, the most a HIT under {SMALL_HIT_LIMIT} can have"

@@ -265,8 +265,9 @@ class Controller:
 
     # -- expire now ----------------------------------------------------------------------------
     def expire(self, hit: Hit | None) -> None:
-        """`X`: plan an expiration-only request (sent as a fixed past time, EXPIRE_NOW),
-        confirm it on every environment but demo, then run it like any request."""
+        """`X`: plan an expire-now request, confirm it on every environment but demo, then
+        run it like any request ("already expired" is judged on the fresh read, by MTurk's
+        clock: the local one may run ahead)."""
         ctx = self.ctx
         if ctx.read_only:
             self.app.notify("Read-only session: expiring is disabled.", severity="warning")
@@ -276,9 +277,6 @@ class Controller:
             return
         if hit.problem:
             self.notify(f"This HIT cannot be changed: {hit.problem}", severity="warning")
-            return
-        if hit.is_expired(ctx.clock()):
-            self.notify(f"HIT {hit.hit_id} has already expired: nothing to do.")
             return
         history = self.history()
         if history is None:

@@ -3,11 +3,10 @@ UniqueRequestToken. Applied when GetHIT shows the MaxAssignments the record expe
 
 from __future__ import annotations
 
-from typing import Any
-
 from turktui.domain.models import Hit
 from turktui.domain.records import ADD_ASSIGNMENTS, Record, State
 from turktui.domain.rules import InputProblem, check_count, extension_range
+from turktui.domain.service import TurkService
 from turktui.pipeline.operations.base import HitOperation, NotSent, Prepared, Read, Verdict
 
 
@@ -51,7 +50,7 @@ class AddAssignments(HitOperation):
             )
         return Prepared({"n": n, "max_before": m, "expected_after": m + n}, note)
 
-    def send(self, service: Any, record: Record) -> None:
+    def send(self, service: TurkService, record: Record) -> None:
         service.create_additional_assignments(record.hit_id, record.n, record.token)
 
     def confirm(self, record: Record, read: Read, processed: bool) -> Verdict:

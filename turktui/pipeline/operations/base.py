@@ -30,6 +30,7 @@ from typing import Any, Literal, Protocol
 
 from turktui.domain.errors import RequestRefused, TokenAlreadyProcessed, TurkError
 from turktui.domain.records import Record, State
+from turktui.domain.service import TurkService
 
 UTC = timezone.utc
 Answer = Literal["applied", "refused", "error"]
@@ -83,11 +84,11 @@ class Operation(Protocol):
     #: comparison ambiguous
     touches: frozenset[str]
 
-    def fetch(self, service: Any, record: Record) -> Any: ...
+    def fetch(self, service: TurkService, record: Record) -> Any: ...
 
     def prepare(self, record: Record, read: Read) -> Prepared | NotSent: ...
 
-    def send(self, service: Any, record: Record) -> None: ...
+    def send(self, service: TurkService, record: Record) -> None: ...
 
     def answer(self, error: TurkError) -> Answer: ...
 
@@ -151,7 +152,7 @@ class TokenOperation:
 class HitOperation(TokenOperation):
     """An operation whose subject is a HIT: its fresh read is GetHIT."""
 
-    def fetch(self, service: Any, record: Record) -> Any:
+    def fetch(self, service: TurkService, record: Record) -> Any:
         return service.get_hit(record.hit_id)
 
 

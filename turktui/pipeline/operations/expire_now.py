@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from typing import Any
 
 from turktui.domain.models import Hit
 from turktui.domain.records import EXPIRE_NOW, Record, State
 from turktui.domain.rules import EXPIRE_NOW as EPOCH
+from turktui.domain.service import TurkService
 from turktui.pipeline.operations.base import HitOperation, NotSent, Prepared, Read, Verdict, when
 
 DATE_RESOLUTION = timedelta(seconds=1)
@@ -55,9 +55,17 @@ class ExpireNow(HitOperation):
     touches = frozenset({"expiration"})
 
     def prepare(self, record: Record, read: Read) -> Prepared | NotSent:
-        return Prepared()  # always a valid request (when in doubt, send: idempotent)
+        hit: Hit = read.subject
+        if already_expired(hit, read.server):  # by MTurk's clock; in doubt: send
+            return NotSent(
+                State.REFUSED,
+                "nothing_to_do",
+                f"the HIT already expired {when(hit.expiration)} by MTurk's clock "
+                f"({when(read.server)}); nothing was sent",
+            )
+        return Prepared()  # a valid request (idempotent)
 
-    def send(self, service: Any, record: Record) -> None:
+    def send(self, service: TurkService, record: Record) -> None:
         service.update_expiration(record.hit_id, wire_time(record.token))
 
     def confirm(self, record: Record, read: Read, processed: bool) -> Verdict:

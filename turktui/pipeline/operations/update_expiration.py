@@ -10,11 +10,11 @@ MTurk as "expire now")."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from turktui.domain.models import Hit
 from turktui.domain.records import UPDATE_EXPIRATION, Record, State
 from turktui.domain.rules import MIN_EXPIRATION_INCREMENT, InputProblem, check_expiration
+from turktui.domain.service import TurkService
 from turktui.pipeline.operations.base import (
     HitOperation,
     NotSent,
@@ -51,7 +51,7 @@ class UpdateExpiration(HitOperation):
             return Prepared()
         return NotSent(State.REFUSED, "expiration", f"{why} Nothing was sent.")
 
-    def send(self, service: Any, record: Record) -> None:
+    def send(self, service: TurkService, record: Record) -> None:
         assert record.expire_at is not None
         service.update_expiration(record.hit_id, record.expire_at)
 
