@@ -125,3 +125,59 @@ async def test_the_app_says_when_the_shared_history_is_away_and_back(
         assert UNREACHABLE not in " ".join(screen_text(app).split())
         titles = [n.title for n in notifications(app)]
         assert "Shared history unreachable" in titles and "Shared history" in titles
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_the_app_sees_another_operators_request_as_it_settles(
+    make_emulator: Any, make_context: Any, pg_db_url: str, size: tuple[int, int]
+) -> None:
+    """LISTEN/NOTIFY: within a second of bob's request settling, a one-line notice says who
+    did what to which HIT, and the HIT's row is read again."""
+    import time
+    from dataclasses import replace
+
+    from tests.engine.conftest import record_row
+    from tests.ui.helpers import notifications, screen_text, wait_for, wait_loaded
+    from turktui.ui.app import TurkTuiApp
+
+    server = make_emulator(3)
+    ctx = make_context(server.url)
+    ctx.paths = replace(ctx.paths, history_url=pg_db_url)
+    app = TurkTuiApp(ctx)
+    bob = open_store(pg_db_url, operator="bob@ops-3")
+    try:
+        async with app.run_test(size=size) as pilot:
+            await wait_loaded(pilot)
+            watch = app.shared_history
+            assert watch is not None
+            await wait_for(pilot, watch.listening.is_set, what="the live history listening")
+            hit_id = app.main_screen.table.rows[0].hit_id
+            before = server.state.get_hit_raw(hit_id)["MaxAssignments"]
+            rid = bob.create(**record_row(hit_id=hit_id, endpoint=server.url, owner="ops-3|77|1"))
+            server.state.update_hit(hit_id, MaxAssignments=before + 7)  # bob's change
+            await pilot.pause()
+            assert not [n for n in notifications(app) if n.title == "Another operator"]
+            settled = time.monotonic()
+            bob.update(rid, state=State.SUCCEEDED)
+            await wait_for(
+                pilot,
+                lambda: any(n.title == "Another operator" for n in notifications(app)),
+                what="the live notice",
+            )
+            assert time.monotonic() - settled < 5  # "within a second", with room for load
+            (notice,) = [n for n in notifications(app) if n.title == "Another operator"]
+            assert str(notice.message) == f"bob@ops-3: +2 on HIT {hit_id} \u2014 succeeded"
+            await wait_for(
+                pilot,
+                lambda: (
+                    next(
+                        r for r in app.main_screen.table.rows if r.hit_id == hit_id
+                    ).max_assignments
+                    == before + 7
+                ),
+                what="the HIT's row read again",
+            )
+            banner_and_rows = " ".join(screen_text(app).split())
+            assert f"Assignable {before + 7} " in banner_and_rows  # the row, as shown
+    finally:
+        bob.close()

@@ -24,7 +24,7 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -601,6 +601,15 @@ class HistoryStore:
         actual = _state_or_none(row[0]) if row else None
         if expected and actual not in expected:
             raise StateChanged(record_id, expected, actual)
+
+    def watch_changes(
+        self,
+        on_change: Callable[[int, str, str], None],
+        stop: threading.Event,
+        ready: threading.Event | None = None,
+    ) -> None:
+        """Other processes' changes as they commit (a shared history: see history_pg). A
+        file announces nothing: returns at once."""
 
     def ping(self) -> None:
         """HistoryError unless the history answers now (team mode checks the database)."""

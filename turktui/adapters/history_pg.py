@@ -31,7 +31,7 @@ import functools
 import hashlib
 import socket
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -57,6 +57,8 @@ SCHEMA = "turktui"
 #: The database's clock, in the epoch seconds the tables keep: leases are decided by it,
 #: never by a client's (clock_timestamp: the moment of the statement, not the transaction's).
 DB_NOW = "extract(epoch from clock_timestamp())"
+#: The NOTIFY channel of record changes ('id|state|owner'; see the announce trigger).
+CHANNEL = "turktui_history"
 #: pg_advisory_xact_lock key serialising schema creation and migrations.
 _MIGRATION_LOCK = 0x7475726B74756901  # "turktui" + 1
 
@@ -144,6 +146,18 @@ MIGRATIONS: tuple[tuple[int, int, str], ...] = (
         ALTER TABLE {SCHEMA}.requests ADD COLUMN operator text NOT NULL DEFAULT '';
         ALTER TABLE {SCHEMA}.requests ADD COLUMN lease_until double precision;
         CREATE INDEX requests_operator ON {SCHEMA}.requests(operator);
+        -- PostgreSQL only (like the file's search index): every new record and every change
+        -- of state is announced to LISTENers (the app's live notice), at commit.
+        CREATE FUNCTION {SCHEMA}.announce() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('{CHANNEL}', NEW.id || '|' || NEW.state || '|' || NEW.owner);
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER requests_announce_insert AFTER INSERT ON {SCHEMA}.requests
+            FOR EACH ROW EXECUTE FUNCTION {SCHEMA}.announce();
+        CREATE TRIGGER requests_announce_state AFTER UPDATE OF state ON {SCHEMA}.requests
+            FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state)
+            EXECUTE FUNCTION {SCHEMA}.announce();
         """,
     ),
 )
@@ -274,6 +288,38 @@ class PgHistoryStore(HistoryStore):
             return int(cur.rowcount or 0)
 
         return int(self._write(run))
+
+    def watch_changes(
+        self,
+        on_change: Callable[[int, str, str], None],
+        stop: threading.Event,
+        ready: threading.Event | None = None,
+    ) -> None:
+        """Blocking (a worker thread), until `stop` is set: on_change(record id, state,
+        owner) for each record another process adds or moves, as it commits (LISTEN, on a
+        connection of its own). HistoryError when the database cannot be reached."""
+        try:
+            conn = _connect(self._url, connect_timeout=self._timeout)
+        except psycopg.Error as exc:
+            raise HistoryError(
+                f"shared history unreachable ({self.where}): {describe_pg_error(exc)}"
+            ) from exc
+        try:
+            conn.execute(f"LISTEN {CHANNEL}")
+            if ready is not None:
+                ready.set()  # from now on no change is missed
+            while not stop.is_set():
+                for note in conn.notifies(timeout=0.5):
+                    rid, state, owner = [*note.payload.split("|", 2), "", ""][:3]
+                    if owner != self._owner and rid.isdigit():
+                        on_change(int(rid), state, owner)
+        except psycopg.Error as exc:
+            raise HistoryError(
+                f"shared history unreachable ({self.where}): {describe_pg_error(exc)}"
+            ) from exc
+        finally:
+            with contextlib.suppress(Exception):
+                conn.close()
 
     def _renew_loop(self) -> None:
         while not self._closing.wait(self.renew_every):

@@ -6,7 +6,8 @@ adapters.config.choose_history_url). Both are `History`: one interface, two adap
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -38,6 +39,12 @@ class History(Protocol):
     def schema_version(self) -> int: ...
     def close(self) -> None: ...
     def ping(self) -> None: ...
+    def watch_changes(
+        self,
+        on_change: Callable[[int, str, str], None],
+        stop: threading.Event,
+        ready: threading.Event | None = None,
+    ) -> None: ...
     def create(self, **fields: Any) -> int: ...
     def insert(
         self,
