@@ -236,3 +236,19 @@ def test_a_running_process_renews_its_leases(pg_db_url: str) -> None:
         assert store.renew_leases() == 1
     finally:
         store.close()
+
+
+def test_a_machine_without_a_server_fails_saying_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Never a silent skip: the tests that need PostgreSQL fail with the install command."""
+    import tests.pg as pg
+
+    monkeypatch.delenv("TEST_PG_BIN", raising=False)
+    monkeypatch.setattr(pg.glob, "glob", lambda pattern: [])
+    monkeypatch.setattr(pg.shutil, "which", lambda name: None)
+    with pytest.raises(pytest.fail.Exception, match="apt-get install postgresql"):
+        pg.server_bindir()
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    with pytest.raises(pytest.fail.Exception, match=r"pip install 'turktui\[postgres\]'"):
+        pg.driver()
