@@ -14,6 +14,7 @@ os.environ["TEXTUAL_ANIMATIONS"] = "none"
 
 import pytest
 
+from tests.pg import pg_db_url, pg_outage, pg_server, pg_url  # noqa: F401  (PostgreSQL)
 from tests.runcli import cli_env  # noqa: F401  (the one `cli_env` fixture)
 from tests.timeout_report import pytest_timeout_set_timer  # noqa: F401  (a hang, named)
 
@@ -167,6 +168,25 @@ def fixed_clock() -> Callable[[], datetime]:
     return lambda: FIXED_NOW
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def history_at(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """Where a history lives, once per store adapter: a new file, and a new PostgreSQL
+    database (tests/pg.py). Tests of the store's contract take this (or `store`)."""
+    if request.param == "sqlite":
+        return tmp_path / "data" / "history.sqlite3"
+    return str(request.getfixturevalue("pg_db_url"))
+
+
+@pytest.fixture
+def store(history_at: Path | str) -> Iterator[Any]:
+    """An open history store, once per adapter (see history_at); closed after the test."""
+    from turktui.adapters.stores import open_store
+
+    opened = open_store(history_at)
+    yield opened
+    opened.close()
+
+
 @pytest.fixture
 def make_emulator() -> Iterator[Callable[..., Any]]:
     """Factory: `make_emulator(hits=200, **kw)` → a started EmulatorServer on a free port,
@@ -256,12 +276,9 @@ def service(env: Any) -> Any:
 
 
 @pytest.fixture
-def history(tmp_path: Path) -> Iterator[Any]:
-    from turktui.adapters.history import HistoryStore
-
-    store = HistoryStore(tmp_path / "data" / "history.sqlite3")
-    yield store
-    store.close()
+def history(store: Any) -> Any:
+    """The engine's history store: once on a SQLite file, once on PostgreSQL (`store`)."""
+    return store
 
 
 # -- wall-clock tests: alone, after the parallel part ------------------------------------------
@@ -309,9 +326,21 @@ def pytest_testnodedown(node: Any, error: object) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """After a parallel run (the README's command): the `timing` tests, alone, in one process
-    with the same arguments. Its failures fail the run; a crash of it is a failure too."""
+    with the same arguments. Its failures fail the run; a crash of it is a failure too.
+    Then the run's PostgreSQL template (tests/pg.py) goes, once every worker has stopped."""
+    if hasattr(session.config, "workerinput"):
+        return
+    try:
+        _timing_phase(session)
+    finally:
+        from tests.pg import remove_template
+
+        remove_template()
+
+
+def _timing_phase(session: pytest.Session) -> None:
     config = session.config
-    if hasattr(config, "workerinput") or not _parallel(config):
+    if not _parallel(config):
         return
     if config.getoption("--timing-phase") or config.getoption("-m"):
         return
@@ -337,3 +366,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if reporter is not None:
             reporter.write_line(f"timing tests failed (exit {proc.returncode})", red=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Name the run before xdist starts its workers: they share one PostgreSQL template."""
+    from tests.pg import name_run
+
+    name_run()

@@ -98,7 +98,7 @@ def test_unusable_endpoint_url_is_a_usage_error(cli_env) -> None:
 # -- URL passwords never stored or printed -----------------------------------------------------
 def test_password_in_endpoint_url_is_never_stored_or_printed(emulator, cli_env) -> None:
     hit_id = emulator.state.add_hit(MaxAssignments=3, Reward="0.10")
-    url = emulator.url.replace("http://", f"http://operator:{SECRET}@")
+    url = emulator.url.replace("http://", f"http://opsuser:{SECRET}@")
     res = run_cli(cli_env, "extend", hit_id, "1", "--json", "--endpoint-url", url)
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["endpoint"] == emulator.url
@@ -106,12 +106,12 @@ def test_password_in_endpoint_url_is_never_stored_or_printed(emulator, cli_env) 
     for args in (["history"], ["history", "--json"], ["resolve", "--yes"]):
         r = run_cli(cli_env, *args)
         outputs.append(r.stdout + r.stderr)
-    dead = f"http://operator:{SECRET}@127.0.0.1:1"  # nothing listens: "cannot reach"
+    dead = f"http://opsuser:{SECRET}@127.0.0.1:1"  # nothing listens: "cannot reach"
     r = run_cli(cli_env, "extend", hit_id, "1", "--endpoint-url", dead)
     assert r.returncode == 4, r.stdout + r.stderr
     outputs.append(r.stdout + r.stderr)
     for text in outputs:
-        assert SECRET not in text and "operator" not in text
+        assert SECRET not in text and "opsuser" not in text
     for path in data_dir(cli_env).rglob("*"):
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), path

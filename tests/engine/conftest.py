@@ -16,6 +16,23 @@ from turktui.pipeline.engine import Backoff, Engine
 UTC = timezone.utc
 
 
+def record_row(**kw: object) -> dict[str, object]:
+    """`HistoryStore.create`'s keywords for a plain record on HIT1 (override any)."""
+    values: dict[str, object] = dict(
+        env_kind="demo",
+        endpoint="http://127.0.0.1:1/",
+        profile=None,
+        hit_id="HIT1",
+        hit_title="Survey",
+        n=2,
+        token="turktui-t1",
+        max_before=3,
+        expected_after=5,
+    )
+    values.update(kw)
+    return values
+
+
 class Clock:
     """A controllable clock shared by the emulator and the engine."""
 

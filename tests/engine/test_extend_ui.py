@@ -51,14 +51,20 @@ def make_ctx(
     *,
     read_only: bool = False,
     balance: str | None = "100.00",
+    history_at: Path | str | None = None,
 ) -> AppContext:
+    """`history_at` (the fixture): a file, or a PostgreSQL URL (the shared history)."""
     env = Environment(kind, url, None, read_only)
     creds = ("AKIDTESTTESTTEST0000", "secret") if kind is not EnvKind.DEMO else None
+    shared = history_at if isinstance(history_at, str) else None
     paths = Paths(
         config_file=tmp_path / "c.toml",
         data_dir=tmp_path / "data",
-        history_db=tmp_path / "data" / "history.sqlite3",
+        history_db=Path(history_at or tmp_path / "data" / "history.sqlite3")
+        if not shared
+        else tmp_path / "data" / "history.sqlite3",
         log_dir=tmp_path / "log",
+        history_url=shared,
     )
     return AppContext(
         env=env,
@@ -251,8 +257,8 @@ async def test_insufficient_balance_disables_submit(emulator, tmp_path) -> None:
         assert screen.query_one("#extend-submit", Button).disabled
 
 
-async def test_submit_success_records_and_updates(emulator, tmp_path) -> None:
-    ctx = make_ctx(emulator.url, tmp_path)
+async def test_submit_success_records_and_updates(emulator, tmp_path, history_at) -> None:
+    ctx = make_ctx(emulator.url, tmp_path, history_at=history_at)
     hit = hit_for(emulator, ctx.service, MaxAssignments=2, Reward="0.25")
     sent = emulator.state.request_count(OP)
     app = Host(ctx)
@@ -408,8 +414,8 @@ def _crashed_record(emulator: Any, ctx: AppContext, history: Any) -> tuple[int, 
     return rid, hit_id
 
 
-async def test_startup_offers_to_resolve_unsettled(emulator, tmp_path) -> None:
-    ctx = make_ctx(emulator.url, tmp_path)
+async def test_startup_offers_to_resolve_unsettled(emulator, tmp_path, history_at) -> None:
+    ctx = make_ctx(emulator.url, tmp_path, history_at=history_at)
     app = Host(ctx)
     history = extend_flow.get_history(app)
     rid, hit_id = _crashed_record(emulator, ctx, history)
@@ -426,8 +432,8 @@ async def test_startup_offers_to_resolve_unsettled(emulator, tmp_path) -> None:
     assert emulator.state.get_hit_raw(hit_id)["MaxAssignments"] == 5
 
 
-async def test_resolve_from_history_screen(emulator, tmp_path) -> None:
-    ctx = make_ctx(emulator.url, tmp_path)
+async def test_resolve_from_history_screen(emulator, tmp_path, history_at) -> None:
+    ctx = make_ctx(emulator.url, tmp_path, history_at=history_at)
     app = Host(ctx)
     history = extend_flow.get_history(app)
     rid, hit_id = _crashed_record(emulator, ctx, history)

@@ -11,24 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from turktui.adapters.history import SCHEMA_VERSION, HistoryCorrupt, HistoryStore, HistoryTooNew
+from tests.engine.conftest import record_row
+from turktui.adapters.history import (
+    SCHEMA_VERSION,
+    HistoryCorrupt,
+    HistoryStore,
+    HistoryTooNew,
+)
+from turktui.adapters.stores import open_store
 from turktui.domain.records import State, record_to_json
 
 
 def _add(store: HistoryStore, **kw) -> int:
-    values = dict(
-        env_kind="demo",
-        endpoint="http://x",
-        profile=None,
-        hit_id="HIT1",
-        hit_title="Title",
-        n=2,
-        token="turktui-t",
-        max_before=3,
-        expected_after=5,
-    )
-    values.update(kw)
-    return store.create(**values)
+    return store.create(**record_row(**{"endpoint": "http://x", "hit_title": "Title", **kw}))
 
 
 def test_modes_are_private_whatever_the_umask(tmp_path: Path) -> None:
@@ -47,8 +42,7 @@ def test_modes_are_private_whatever_the_umask(tmp_path: Path) -> None:
     store.close()
 
 
-def test_roundtrip_query_filter_count(tmp_path: Path) -> None:
-    store = HistoryStore(tmp_path / "h.db")
+def test_roundtrip_query_filter_count(store: HistoryStore) -> None:
     a = _add(store, hit_title="Alpha survey", state=State.SUCCEEDED)
     b = _add(store, hit_title="Beta 100% _odd_", state=State.UNKNOWN)
     store.add_attempt(
@@ -69,7 +63,6 @@ def test_roundtrip_query_filter_count(tmp_path: Path) -> None:
     assert rec.attempt_count == 1 and rec.attempts[0].error_code == "ConnectionLost"
     assert record_to_json(rec)["attempts"][0]["outcome"] == "error"
     assert store.get(999) is None
-    store.close()
 
 
 def test_migrates_old_schema_in_place(tmp_path: Path) -> None:
@@ -115,8 +108,8 @@ def test_corrupt_file_is_refused_untouched(tmp_path: Path) -> None:
 
 WRITER = """
 import sys
-from turktui.adapters.history import HistoryStore
-store = HistoryStore(sys.argv[1])
+from turktui.adapters.stores import open_store
+store = open_store(sys.argv[1])
 for i in range(int(sys.argv[3])):
     rid = store.create(env_kind="demo", endpoint="e", profile=None, hit_id=sys.argv[2],
                        hit_title="t", n=1, token=f"{sys.argv[2]}-{i}", max_before=1,
@@ -127,17 +120,18 @@ store.close()
 """
 
 
-def test_two_processes_write_at_once_and_lose_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "shared" / "h.db"
+def test_two_processes_write_at_once_and_lose_nothing(history_at: Path | str) -> None:
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(path), who, "500"], stderr=subprocess.PIPE, text=True
+            [sys.executable, "-c", WRITER, str(history_at), who, "500"],
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for who in ("A", "B")
     ]
     results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
     assert [code for code, _ in results] == [0, 0], results
-    store = HistoryStore(path)
+    store = open_store(history_at)
     assert store.count() == 1000
     assert store.count(text="A-") == 500 and store.count(text="B-") == 500
     assert store.count(states=[State.SUCCEEDED]) == 1000

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from turktui.adapters.history import HistoryStore
+from turktui.adapters.history import SCHEMA_VERSION, HistoryStore
 from turktui.domain.records import State
 from turktui.pipeline.operations import outcome_message
 
@@ -103,7 +103,7 @@ def test_a_schema_4_file_migrates_and_every_record_reads(tmp_path: Path) -> None
     _old_file(path)
     store = HistoryStore(path)
     try:
-        assert store.schema_version == 5
+        assert store.schema_version == SCHEMA_VERSION
         records = {r.hit_id: r for r in store.query()}
         ops = {hit: r.operation for hit, r in records.items()}
         assert ops == {
@@ -125,6 +125,6 @@ def test_a_schema_4_file_migrates_and_every_record_reads(tmp_path: Path) -> None
         store.close()
     again = HistoryStore(path)  # opening a migrated file changes nothing more
     try:
-        assert again.schema_version == 5 and len(again.query()) == 5
+        assert again.schema_version == SCHEMA_VERSION and len(again.query()) == 5
     finally:
         again.close()

@@ -37,6 +37,7 @@ from tests.runcli import (
 from tests.seams import crash_after_send
 from turktui.adapters.history import HistoryStore
 from turktui.adapters.mturk import MTurkService
+from turktui.adapters.stores import open_store
 from turktui.domain.environment import Environment, EnvKind
 from turktui.domain.records import Record, State
 from turktui.domain.rules import extension_cost, extension_range
@@ -277,9 +278,14 @@ def engine_trial(
 
 
 def run_engine_trials(
-    count: int, seed: int, workdir: Path, server: EmulatorServer | None = None
+    count: int,
+    seed: int,
+    workdir: Path,
+    server: EmulatorServer | None = None,
+    history_at: Path | str | None = None,
 ) -> Tally:
-    """`count` engine trials against one long-lived emulator (faults set per trial)."""
+    """`count` engine trials against one long-lived emulator (faults set per trial), on a
+    history file in `workdir` or the store at `history_at` (a file or a PostgreSQL URL)."""
     own = server is None
     server = server or new_emulator()
     rng = random.Random(seed)
@@ -287,7 +293,7 @@ def run_engine_trials(
     env = Environment(EnvKind.DEMO, server.url)
     service = MTurkService(env, read_timeout=READ_TIMEOUT, connect_timeout=0.5, max_attempts=2)
     workdir.mkdir(parents=True, exist_ok=True)
-    history = HistoryStore(workdir / f"engine-{seed}.sqlite3")
+    history = open_store(history_at or workdir / f"engine-{seed}.sqlite3")
     engine = Engine(
         service,
         history,
@@ -337,8 +343,15 @@ def _cli_faults(server: EmulatorServer, kind: str, rng: random.Random) -> float:
 
 
 def cli_trial(
-    server: EmulatorServer, home: Path, rng: random.Random, tally: Tally, kind: str
+    server: EmulatorServer,
+    home: Path,
+    rng: random.Random,
+    tally: Tally,
+    kind: str,
+    where: Path | str | None = None,
 ) -> None:
+    """One CLI trial; `where`: the history the CLI uses (the config's history_url), else
+    the home's file."""
     state = server.state
     hit_id = state.add_hit(**random_hit_fields(rng, time.time()))
     raw_before = state.get_hit_raw(hit_id)
@@ -378,7 +391,7 @@ def cli_trial(
         if res.returncode == 0:
             break
         tally.resolved += attempt == 0
-    with HistoryStore(history_path(home)) as history:
+    with open_store(where or history_path(home)) as history:
         records = [r for r in history.query(text=hit_id, limit=10) if r.hit_id == hit_id]
         if any(r.attempt_count for r in records) and records[0].state.value.startswith("resolved"):
             tally.resolved += 1
@@ -401,21 +414,24 @@ def run_cli_trials(
     home: Path,
     server: EmulatorServer | None = None,
     kinds: tuple[str, ...] = CLI_FAULTS,
+    history_url: str | None = None,
 ) -> Tally:
     """`count` CLI trials sharing one history (as an operator's machine would): each of
-    `kinds` once, then kinds drawn at random."""
+    `kinds` once, then kinds drawn at random; the home's file, or the shared PostgreSQL
+    history at `history_url`."""
     own = server is None
     server = server or new_emulator()
     rng = random.Random(seed)
     tally = Tally()
     home.mkdir(parents=True, exist_ok=True)
-    write_config(home, f"read_timeout = {CLI_READ_TIMEOUT}\nconnect_timeout = 1\n")
+    shared = f'history_url = "{history_url}"\n' if history_url else ""
+    write_config(home, f"read_timeout = {CLI_READ_TIMEOUT}\nconnect_timeout = 1\n{shared}")
     try:
         for i in range(count):
             kind = kinds[i] if i < len(kinds) else rng.choice(kinds)
             server.faults.clear()
             try:
-                cli_trial(server, home, rng, tally, kind)
+                cli_trial(server, home, rng, tally, kind, history_url)
             except Exception as exc:
                 tally.lost_or_wrong += 1
                 tally.fail(kind, f"trial raised {type(exc).__name__}: {exc}")

@@ -21,9 +21,13 @@ def _assert_clean(tally: exactly_once.Tally) -> None:
     assert not tally.failures
 
 
-def test_engine_trials_every_fault_kind(emu: EmulatorServer, tmp_path: Path) -> None:
+def test_engine_trials_every_fault_kind(
+    emu: EmulatorServer, tmp_path: Path, history_at: Path | str
+) -> None:
     # Each fault kind once, then as many drawn at random (the campaign runs 1,000).
-    tally = exactly_once.run_engine_trials(16, seed=7, workdir=tmp_path, server=emu)
+    tally = exactly_once.run_engine_trials(
+        16, seed=7, workdir=tmp_path, server=emu, history_at=history_at
+    )
     _assert_clean(tally)
     # Every fault kind ran at least once, something was applied, something was resolved.
     assert set(tally.trials) >= set(exactly_once.ENGINE_FAULTS) - {"stale"}
@@ -41,6 +45,18 @@ def test_cli_trial_of_each_kind_then_resolve(
     assert tally.trials == {f"cli:{kind}": 1}
     if kind == "crash_after_send":
         assert tally.killed == 1  # the crash hook (the random SIGKILL may land after the end)
+
+
+def test_cli_trials_on_the_shared_history(
+    emu: EmulatorServer, tmp_path: Path, pg_db_url: str
+) -> None:
+    """Every fault kind once, SIGKILL included, with the history on PostgreSQL."""
+    kinds = exactly_once.CLI_FAULTS
+    tally = exactly_once.run_cli_trials(
+        len(kinds), seed=11, home=tmp_path / "home", server=emu, history_url=pg_db_url
+    )
+    _assert_clean(tally)
+    assert tally.trials == {f"cli:{kind}": 1 for kind in kinds}
 
 
 #: What a truth trial of this kind must have met, besides no violation.

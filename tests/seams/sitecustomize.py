@@ -1,8 +1,40 @@
-"""Test seam (see tests/seams/__init__.py): with TURKTUI_TEST_CRASH_AFTER_SEND=1, wrap the
+"""Test seams (see tests/seams/__init__.py): with TURKTUI_TEST_CRASH_AFTER_SEND=1, wrap the
 request-logged MTurk service so that the process SIGKILLs itself right after
-CreateAdditionalAssignmentsForHIT answered successfully, before the outcome is recorded."""
+CreateAdditionalAssignmentsForHIT answered successfully, before the outcome is recorded.
+With TURKTUI_TEST_HOSTNAME=NAME, socket.gethostname() answers NAME. With
+TURKTUI_TEST_BARRIER=DIR, the Nth record insert of each process waits (up to 10 s) until
+TURKTUI_TEST_PARTIES processes have reached their Nth: they race on the record itself."""
 
 import os
+
+if os.environ.get("TURKTUI_TEST_HOSTNAME"):
+    import socket
+
+    _name = os.environ["TURKTUI_TEST_HOSTNAME"]
+    socket.gethostname = lambda: _name
+
+if os.environ.get("TURKTUI_TEST_BARRIER"):
+    import itertools
+    import time
+    import uuid
+    from pathlib import Path
+
+    from turktui.adapters.history import HistoryStore
+
+    _barrier = Path(os.environ["TURKTUI_TEST_BARRIER"])
+    _parties = int(os.environ.get("TURKTUI_TEST_PARTIES", "2"))
+    _turn = itertools.count()
+    _insert = HistoryStore.insert
+
+    def _insert_together(self, rows, **kw):  # type: ignore[no-untyped-def]
+        n = next(_turn)
+        (_barrier / f"{n}-{uuid.uuid4().hex}").touch()
+        deadline = time.monotonic() + 10
+        while len(list(_barrier.glob(f"{n}-*"))) < _parties and time.monotonic() < deadline:
+            time.sleep(0.002)
+        return _insert(self, rows, **kw)
+
+    HistoryStore.insert = _insert_together  # type: ignore[method-assign]
 
 if os.environ.get("TURKTUI_TEST_CRASH_AFTER_SEND") == "1":
     import signal

@@ -10,6 +10,9 @@ Config example (`turktui paths` prints where it lives):
     read_only = false
     auto_refresh = 60           # seconds; 0 turns it off
     demo_hits = 200
+    history_url = ""            # postgresql://…: one shared history for a team (default: a file)
+    operator = ""               # who your records are made by (default: user@host)
+    lease_seconds = 60          # shared history: a silent process's records are live this long
 """
 
 from __future__ import annotations
@@ -37,15 +40,24 @@ class Paths:
     data_dir: Path
     history_db: Path
     log_dir: Path
+    #: a postgresql:// URL: the shared history (team mode) instead of history_db; see
+    #: choose_history_url. Holds a password when the URL does: show `redact(...)` only.
+    history_url: str | None = None
 
     @property
     def demo_history_db(self) -> Path:
         """Demo records live apart, so a production audit never mixes with play."""
         return self.history_db.with_name("history-demo.sqlite3")
 
-    def history_for(self, env_kind: str) -> Path:
-        """The history file for records of this environment kind ("demo" or any other)."""
-        return self.demo_history_db if env_kind == "demo" else self.history_db
+    @property
+    def history(self) -> Path | str:
+        """Where the history is: the shared database's URL when one is set, else the file."""
+        return self.history_url or self.history_db
+
+    def history_for(self, env_kind: str) -> Path | str:
+        """The history for records of this environment kind: demo records always in their own
+        local file (play never reaches a team's shared history), the others in `history`."""
+        return self.demo_history_db if env_kind == "demo" else self.history
 
     @classmethod
     def default(cls) -> Paths:
@@ -90,6 +102,13 @@ class Settings:
     read_timeout: float = 30.0
     #: overall bound of one request to MTurk (connect + retries + whole answer); 0 = none
     request_deadline: float = 20.0
+    #: a postgresql:// URL: the shared history (see choose_history_url)
+    history_url: str | None = None
+    #: who records are made by (default user@host)
+    operator: str | None = None
+    #: a shared history: a record whose holder stopped renewing its lease this long ago no
+    #: longer counts as live (the database's clock decides)
+    lease_seconds: float = 60.0
 
     def merged(self, **overrides: Any) -> Settings:
         """Command-line values win over the file; None means 'not given'."""
@@ -107,7 +126,69 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "connect_timeout": (int, float),
     "read_timeout": (int, float),
     "request_deadline": (int, float),
+    "history_url": (str,),
+    "operator": (str,),
+    "lease_seconds": (int, float),
 }
+
+#: URL schemes of a shared history (libpq's): anything else is refused.
+DATABASE_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_database_url(where: object) -> bool:
+    """Is this history location a PostgreSQL URL (rather than a file)?"""
+    return isinstance(where, str) and where.strip().lower().startswith(DATABASE_SCHEMES)
+
+
+def history_label(where: Path | str) -> str:
+    """Which history this is, fit to show anywhere (`turktui paths`, the banner): a file's
+    path, or "shared PostgreSQL history " and the URL without its password."""
+    from turktui.domain.text import one_line, redact
+
+    if is_database_url(where):
+        return f"shared PostgreSQL history {one_line(redact(where))}"
+    return str(where)
+
+
+def check_history_url(url: str, source: str) -> str:
+    """A usable postgresql:// URL, as given (libpq resolves the rest: PGHOST, PGSERVICE,
+    ~/.pgpass, sslmode); ConfigurationError naming `source` otherwise (never its password)."""
+    from urllib.parse import urlsplit
+
+    from turktui.domain.text import one_line, redact
+
+    text = url.strip()
+    shown = one_line(redact(text), max_length=120)
+    if not is_database_url(text):
+        raise ConfigurationError(
+            f"{source}: not a PostgreSQL URL ({shown!r}): give "
+            "postgresql://[user@]host[:port]/database, or leave it out for the local file"
+        )
+    try:
+        urlsplit(text).port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError as exc:
+        raise ConfigurationError(f"{source}: not a usable URL ({shown!r}): {exc}") from None
+    return text
+
+
+def choose_history_url(
+    flag: str | None, environ: dict[str, str] | os._Environ[str], settings: Settings, config: Path
+) -> str | None:
+    """The shared history's URL: --history-url > TURKTUI_HISTORY_URL > the config's
+    history_url > none (the local file). An empty variable or setting counts as unset; an
+    empty flag is refused (it must not silently mean "some other history")."""
+    if flag is not None:
+        if not flag.strip():
+            raise ConfigurationError(
+                "--history-url is empty: give a postgresql:// URL, or leave it out"
+            )
+        return check_history_url(flag, "--history-url")
+    variable = environ.get("TURKTUI_HISTORY_URL", "")
+    if variable.strip():
+        return check_history_url(variable, "TURKTUI_HISTORY_URL")
+    if settings.history_url and settings.history_url.strip():
+        return check_history_url(settings.history_url, f"config file {config}: history_url")
+    return None
 
 
 #: The most HITs the demo service is seeded with (config `demo_hits`, `--demo-hits`).
@@ -170,6 +251,12 @@ def load_settings(path: Path) -> Settings:
         values["endpoint_url"] = None
     if values.get("profile") == "":
         values["profile"] = None
+    if values.get("history_url") == "":
+        values["history_url"] = None
+    if "operator" in values and not values["operator"].strip():
+        values["operator"] = None
+    if "lease_seconds" in values and not 5 <= values["lease_seconds"] <= 86_400:
+        raise ConfigurationError(f"config file {path}: lease_seconds must be 5 to 86400")
     for key in ("auto_refresh", "connect_timeout", "read_timeout", "request_deadline"):
         if key in values and not 0 <= values[key] < float("inf"):  # also NaN
             raise ConfigurationError(

@@ -24,7 +24,7 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -122,12 +122,29 @@ def current_owner() -> str:
     return f"{socket.gethostname()}|{pid}|{_proc_start(pid)}"
 
 
+def default_operator() -> str:
+    """Who records are made by when the config names no operator: user@host."""
+    import getpass
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry, no LOGNAME
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
+
+
 #: A record owned by a process on another host cannot be checked: it counts as live until
 #: it has not changed for this long (a send settles within minutes; batches record often).
 OTHER_HOST_STALE = 3600.0
 
 
-def owner_alive(owner: str, updated: datetime | None = None, now: datetime | None = None) -> bool:
+def owner_alive(
+    owner: str,
+    updated: datetime | None = None,
+    now: datetime | None = None,
+    lease_until: datetime | None = None,
+) -> bool:
     """Is the process that owns a record still running? Unknown owners (records from before
     owners were recorded) are not; another host's are until OTHER_HOST_STALE passed."""
     import socket
@@ -139,6 +156,8 @@ def owner_alive(owner: str, updated: datetime | None = None, now: datetime | Non
         return False
     host, pid_text, start = parts
     if host != socket.gethostname():
+        if lease_until is not None:  # a shared history's lease (its database's clock)
+            return lease_until > (now or datetime.now(UTC))
         if updated is None:
             return True
         moment = now or datetime.now(UTC)
@@ -245,16 +264,6 @@ def _expected(expect: State | Iterable[State] | None) -> tuple[State, ...]:
     return tuple(expect)
 
 
-def _compare(db: sqlite3.Connection, record_id: int, expected: tuple[State, ...]) -> None:
-    """Inside a write transaction: StateChanged unless the record is in `expected`."""
-    if not expected:
-        return
-    row = db.execute("SELECT state FROM requests WHERE id = ?", (record_id,)).fetchone()
-    actual = _state_or_none(row[0]) if row else None
-    if actual not in expected:
-        raise StateChanged(record_id, expected, actual)
-
-
 # Append-only: never edit a shipped step; add a new one. Index i upgrades version i → i+1.
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -330,6 +339,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX requests_subject ON requests(subject);
     CREATE INDEX requests_group ON requests(group_id);
     """,
+    # 6 (team mode, issue 23): who made each record (`operator`: a configurable name, default
+    # user@host), and the lease of the process holding an unsettled one (epoch seconds on the
+    # database's clock; PostgreSQL stores renew it, a file's stay NULL: pids decide there).
+    """
+    ALTER TABLE requests ADD COLUMN operator TEXT NOT NULL DEFAULT '';
+    ALTER TABLE requests ADD COLUMN lease_until REAL;
+    CREATE INDEX requests_operator ON requests(operator);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -337,7 +354,8 @@ _COLUMNS = (
     "id, created, updated, env_kind, endpoint, profile, hit_id, hit_title, n, token, "
     "max_before, expected_after, expire_at, state, error_code, error_message, attempt_count, "
     "first_sent, duration, batch_id, expiry_state, expiry_error, note, owner, actual_after, "
-    "target, read_at, read_at_server, expiry_actual, operation, payload, subject, group_id"
+    "target, read_at, read_at_server, expiry_actual, operation, payload, subject, group_id, "
+    "operator, lease_until"
 )
 _SEARCHABLE = (
     "hit_id",
@@ -471,13 +489,168 @@ _OWN_TABLES = frozenset({"requests", "attempts", "sqlite_sequence", "sqlite_stat
 )
 
 
-class HistoryStore:
-    """Thread-safe access to one history file (one connection, guarded by a lock)."""
+def _record_columns(rec: Record) -> dict[str, Any]:
+    """A Record as its stored columns (all but `id`), the inverse of HistoryStore._row."""
+    return _columns(
+        {
+            "created": rec.created,
+            "updated": rec.updated,
+            "env_kind": rec.env_kind,
+            "endpoint": rec.endpoint,
+            "profile": rec.profile,
+            "hit_id": rec.hit_id,
+            "hit_title": rec.hit_title,
+            "n": rec.n,
+            "token": rec.token,
+            "max_before": rec.max_before,
+            "expected_after": rec.expected_after,
+            "expire_at": rec.expire_at,
+            "state": rec.state,
+            "error_code": rec.error_code,
+            "error_message": rec.error_message,
+            "attempt_count": rec.attempt_count,
+            "first_sent": rec.first_sent,
+            "duration": rec.duration,
+            "batch_id": rec.batch_id,
+            "expiry_state": rec.expiry_state,
+            "expiry_error": rec.expiry_error,
+            "note": rec.note,
+            "owner": rec.owner,
+            "actual_after": rec.actual_after,
+            "target": rec.target,
+            "read_at": rec.read_at,
+            "read_at_server": rec.read_at_server,
+            "expiry_actual": rec.expiry_actual,
+            "operation": rec.operation,
+            "payload": rec.payload,
+            "subject": rec.subject or rec.hit_id,
+            "group_id": rec.group_id,
+            "operator": rec.operator,
+            "lease_until": rec.lease_until,
+        }
+    )
 
-    def __init__(self, path: Path | str, *, busy_timeout: float | None = None) -> None:
+
+def where_clause(
+    *,
+    like: str = "LIKE",
+    text: str | None = None,
+    states: Iterable[State | str] | None = None,
+    env_kind: str | None = None,
+    endpoint: str | None = None,
+    indexed: bool = False,
+    operator: str | None = None,
+) -> tuple[str, list[Any]]:
+    """THE filter of a listing (store and reader): ' WHERE …' and its parameters. `text`
+    matches any searchable column (`like` is the dialect's case-insensitive LIKE); indexed:
+    through SQLite's FTS5 trigram index instead (3+ characters, see SEARCH_INDEX)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if env_kind is not None:
+        clauses.append("env_kind = ?")
+        params.append(env_kind)
+    if endpoint is not None:
+        clauses.append("endpoint = ?")
+        params.append(endpoint)
+    if operator is not None:
+        clauses.append("operator = ?")
+        params.append(operator)
+    if states is not None:
+        values = [State(s).value for s in states]
+        clauses.append(f"state IN ({', '.join('?' for _ in values)})")
+        params.extend(values)
+    if text and indexed:
+        clauses.append("id IN (SELECT rowid FROM requests_fts WHERE requests_fts MATCH ?)")
+        params.append('"' + text.replace('"', '""') + '"')
+    elif text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern += "%"
+        clauses.append("(" + " OR ".join(f"{c} {like} ? ESCAPE '\\'" for c in _SEARCHABLE) + ")")
+        params.extend([pattern] * len(_SEARCHABLE))
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+class HistoryStore:
+    """Thread-safe access to one history file (one connection, guarded by a lock).
+
+    The rules (one intent per HIT, compare-and-set, claims, the record mapping) live here
+    once; the PostgreSQL store (turktui.adapters.history_pg) inherits them and overrides
+    only how it connects, runs a transaction and the few hooks below where SQL differs."""
+
+    # -- where the two databases differ (history_pg overrides these) -------------------------
+    #: a case-insensitive substring match (SQLite's LIKE is one, for ASCII)
+    LIKE = "LIKE"
+    #: after the read a compare-and-set decides on: SQLite's BEGIN IMMEDIATE already holds
+    #: the database's one write lock, so nothing can change the row meanwhile
+    FOR_UPDATE = ""
+    #: after an INSERT, when the new id comes back as a row (else cursor.lastrowid)
+    RETURNING = ""
+
+    def _lock_hits(self, db: Any, keys: Iterable[tuple[str, str]]) -> None:
+        """Inside a write transaction, before the one-intent check: serialise every writer
+        of these (endpoint, HIT) pairs until it commits. SQLite: its one write lock does."""
+
+    #: who this process's records name as their maker (see default_operator)
+    operator: str = ""
+
+    def _stamp_leases(self, db: Any, ids: Sequence[int]) -> None:
+        """Inside the transaction that took records (insert, claim): start their lease.
+        SQLite: none (the owner's pid is checked on this machine)."""
+
+    def _held(
+        self,
+        db: Any,
+        holder: str,
+        updated: datetime | None,
+        lease_until: datetime | None,
+        stamp: float,
+    ) -> bool:
+        """Inside a claim: does another, live process hold the record? (SQLite: its pid on
+        this host; another host's until OTHER_HOST_STALE after its last change.)"""
+        return owner_alive(holder, updated, _dt(stamp), lease_until)
+
+    def _compare(self, db: Any, record_id: int, expected: tuple[State, ...]) -> None:
+        """Inside a write transaction: StateChanged unless the record is in `expected` (the
+        row stays locked until commit where the database locks rows)."""
+        if not expected and not self.FOR_UPDATE:
+            return
+        row = db.execute(
+            f"SELECT state FROM requests WHERE id = ?{self.FOR_UPDATE}", (record_id,)
+        ).fetchone()
+        actual = _state_or_none(row[0]) if row else None
+        if expected and actual not in expected:
+            raise StateChanged(record_id, expected, actual)
+
+    def watch_changes(
+        self,
+        on_change: Callable[[int, str, str], None],
+        stop: threading.Event,
+        ready: threading.Event | None = None,
+    ) -> None:
+        """Other processes' changes as they commit (a shared history: see history_pg). A
+        file announces nothing: returns at once."""
+
+    def ping(self) -> None:
+        """HistoryError unless the history answers now (team mode checks the database)."""
+        with self._reading() as db:
+            db.execute("SELECT 1").fetchone()
+
+    @property
+    def where(self) -> str:
+        """Where this history lives, fit to show (a file name; a URL without its password)."""
+        return str(self.path)
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        busy_timeout: float | None = None,
+        operator: str | None = None,
+    ) -> None:
         self.path = Path(path)
         busy_timeout = BUSY_TIMEOUT if busy_timeout is None else busy_timeout
         self._busy_timeout = busy_timeout
+        self.operator = operator or default_operator()
         self._lock = threading.RLock()
         _prepare_dir(self.path.parent)
         _check_regular(self.path)
@@ -810,7 +983,7 @@ class HistoryStore:
         expected = _expected(expect)
 
         def run(db: sqlite3.Connection) -> None:
-            _compare(db, record_id, expected)
+            self._compare(db, record_id, expected)
             assignments = ", ".join(f"{k} = ?" for k in converted)
             sql = f"UPDATE requests SET updated = ?{', ' if converted else ''}{assignments} "
             cur = db.execute(sql + "WHERE id = ?", (stamp, *converted.values(), record_id))
@@ -837,7 +1010,9 @@ class HistoryStore:
 
         def run(db: sqlite3.Connection) -> str:
             row = db.execute(
-                "SELECT state, owner, updated FROM requests WHERE id = ?", (record_id,)
+                "SELECT state, owner, updated, lease_until FROM requests WHERE id = ?"
+                f"{self.FOR_UPDATE}",
+                (record_id,),
             ).fetchone()
             actual = _state_or_none(row[0]) if row else None
             if row is None or (expected and actual not in expected):
@@ -847,7 +1022,7 @@ class HistoryStore:
                 not take_over
                 and holder
                 and holder != owner
-                and owner_alive(holder, _dt(row[2]), _dt(stamp))
+                and self._held(db, holder, _dt(row[2]), _dt(row[3]), stamp)
             ):
                 if isinstance(row[2], (int, float)) and row[2] > stamp:
                     db.execute("UPDATE requests SET updated = ? WHERE id = ?", (stamp, record_id))
@@ -855,6 +1030,7 @@ class HistoryStore:
             db.execute(
                 "UPDATE requests SET owner = ?, updated = ? WHERE id = ?", (owner, stamp, record_id)
             )
+            self._stamp_leases(db, [record_id])
             return ""
 
         holder = self._write(run)
@@ -888,7 +1064,7 @@ class HistoryStore:
         expected = _expected(expect)
 
         def run(db: sqlite3.Connection) -> int:
-            _compare(db, record_id, expected)
+            self._compare(db, record_id, expected)
             row = db.execute(
                 "SELECT coalesce(max(number), 0) FROM attempts WHERE request_id = ?", (record_id,)
             ).fetchone()
@@ -1000,49 +1176,94 @@ class HistoryStore:
                 for row in rows:
                     subject = row.get("subject") or row["hit_id"]
                     by_endpoint.setdefault(row["endpoint"], []).append(subject)
+                self._lock_hits(
+                    db, ((r["endpoint"], r.get("subject") or r["hit_id"]) for r in rows)
+                )
                 busy = [r for ep, ids in by_endpoint.items() for r in self._busy(db, ep, ids)]
                 if busy:
                     raise IntentBusy(busy)
             ids: list[int] = []
             for row in rows:
                 created = _ts(row.get("created")) or stamp
-                cur = db.execute(
-                    "INSERT INTO requests (created, updated, env_kind, endpoint, profile, "
-                    "hit_id, hit_title, n, token, max_before, expected_after, expire_at, state, "
-                    "batch_id, owner, target, error_code, error_message, attempt_count, "
-                    "operation, payload, subject, group_id) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        created,
-                        created,
-                        row["env_kind"],
-                        row["endpoint"],
-                        row.get("profile"),
-                        row["hit_id"],
-                        row.get("hit_title", ""),
-                        row["n"],
-                        row["token"],
-                        row["max_before"],
-                        row["expected_after"],
-                        _ts(row.get("expire_at")),
-                        State(row.get("state", State.PLANNED)).value,
-                        row.get("batch_id"),
-                        row.get("owner") or "",
-                        row.get("target"),
-                        row.get("error_code", ""),
-                        row.get("error_message", ""),
-                        row.get("attempt_count", 0),
-                        row.get("operation")
-                        or infer_operation(row["n"], row.get("expire_at"), row.get("target")),
-                        row.get("payload") or "{}",
-                        row.get("subject") or row["hit_id"],
-                        row.get("group_id"),
-                    ),
-                )
-                ids.append(int(cur.lastrowid or 0))
+                values = {
+                    "created": created,
+                    "updated": created,
+                    "env_kind": row["env_kind"],
+                    "endpoint": row["endpoint"],
+                    "profile": row.get("profile"),
+                    "hit_id": row["hit_id"],
+                    "hit_title": row.get("hit_title", ""),
+                    "n": row["n"],
+                    "token": row["token"],
+                    "max_before": row["max_before"],
+                    "expected_after": row["expected_after"],
+                    "expire_at": _ts(row.get("expire_at")),
+                    "state": State(row.get("state", State.PLANNED)).value,
+                    "batch_id": row.get("batch_id"),
+                    "owner": row.get("owner") or "",
+                    "target": row.get("target"),
+                    "error_code": row.get("error_code", ""),
+                    "error_message": row.get("error_message", ""),
+                    "attempt_count": row.get("attempt_count", 0),
+                    "operation": row.get("operation")
+                    or infer_operation(row["n"], row.get("expire_at"), row.get("target")),
+                    "payload": row.get("payload") or "{}",
+                    "subject": row.get("subject") or row["hit_id"],
+                    "group_id": row.get("group_id"),
+                    "operator": row.get("operator") or self.operator,
+                }
+                ids.append(self._insert_row(db, values))
+            self._stamp_leases(db, ids)
             return ids
 
         return list(self._write(run))
+
+    def _insert_row(self, db: Any, values: dict[str, Any]) -> int:
+        """THE statement that adds a record (stored column → value); its new id."""
+        cur = db.execute(
+            f"INSERT INTO requests ({', '.join(values)}) "
+            f"VALUES ({', '.join('?' for _ in values)}){self.RETURNING}",
+            tuple(values.values()),
+        )
+        return int(cur.fetchone()[0] if self.RETURNING else cur.lastrowid or 0)
+
+    def import_records(self, records: Iterable[Record]) -> tuple[int, int]:
+        """Copy records (from another history: `turktui history import`) with their tokens,
+        states, times, owners and attempts, in ONE transaction; a record already here (same
+        endpoint, HIT and token, created within a millisecond) is skipped, so importing
+        twice adds nothing. Returns (added, skipped). New ids are this store's."""
+
+        def run(db: Any) -> tuple[int, int]:
+            added = skipped = 0
+            for rec in records:
+                created = rec.created.timestamp()
+                if db.execute(
+                    "SELECT 1 FROM requests WHERE endpoint = ? AND hit_id = ? AND token = ? "
+                    "AND created BETWEEN ? AND ?",
+                    (rec.endpoint, rec.hit_id, rec.token, created - 0.001, created + 0.001),
+                ).fetchone():
+                    skipped += 1
+                    continue
+                new_id = self._insert_row(db, _record_columns(rec))
+                for a in rec.attempts:
+                    db.execute(
+                        "INSERT INTO attempts (request_id, number, at, operation, outcome, "
+                        "error_code, error_message, duration) VALUES (?,?,?,?,?,?,?,?)",
+                        (
+                            new_id,
+                            a.number,
+                            a.at.timestamp(),
+                            a.operation,
+                            a.outcome,
+                            a.error_code,
+                            a.error_message,
+                            a.duration,
+                        ),
+                    )
+                added += 1
+            return added, skipped
+
+        return self._write(run)  # type: ignore[no-any-return]
 
     def group_records(self, group_id: str) -> list[Record]:
         """The records of one combined request, in the order they are sent."""
@@ -1115,9 +1336,20 @@ class HistoryStore:
             e_error,
             note,
         ) = row[:23]
-        owner, actual, target, read_at, read_srv, e_actual, op, payload, subject, group = (
-            tuple(row[23:33]) + (None,) * 10
-        )[:10]
+        (
+            owner,
+            actual,
+            target,
+            read_at,
+            read_srv,
+            e_actual,
+            op,
+            payload,
+            subject,
+            group,
+            operator,
+            lease,
+        ) = (tuple(row[23:35]) + (None,) * 12)[:12]
         read = _RowReader()
         epoch = datetime.fromtimestamp(0, UTC)
         if isinstance(state, str) and state in STATE_VALUES:
@@ -1162,6 +1394,8 @@ class HistoryStore:
             payload=read.text("payload", payload) or "{}",
             subject=read.text("subject", subject) or read.text("hit_id", hit_id),
             group_id=read.text("group_id", group, optional=True),
+            operator=read.text("operator", operator),
+            lease_until=read.moment("lease_until", lease),
         )
         if not read.bad:
             return record
@@ -1215,31 +1449,22 @@ class HistoryStore:
             ).fetchall()
         return [self._row(r) for r in rows]
 
-    @staticmethod
     def _where(
+        self,
         text: str | None,
         states: Iterable[State | str] | None,
         env_kind: str | None = None,
         endpoint: str | None = None,
+        operator: str | None = None,
     ) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if env_kind is not None:
-            clauses.append("env_kind = ?")
-            params.append(env_kind)
-        if endpoint is not None:
-            clauses.append("endpoint = ?")
-            params.append(endpoint)
-        if states is not None:
-            values = [State(s).value for s in states]
-            clauses.append(f"state IN ({', '.join('?' for _ in values)})")
-            params.extend(values)
-        if text:
-            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            pattern += "%"
-            clauses.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in _SEARCHABLE) + ")")
-            params.extend([pattern] * len(_SEARCHABLE))
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+        return where_clause(
+            like=self.LIKE,
+            text=text,
+            states=states,
+            env_kind=env_kind,
+            endpoint=endpoint,
+            operator=operator,
+        )
 
     def query(
         self,
@@ -1250,10 +1475,11 @@ class HistoryStore:
         offset: int = 0,
         env_kind: str | None = None,
         endpoint: str | None = None,
+        operator: str | None = None,
     ) -> list[Record]:
-        """Newest first, optionally filtered by text (any column), states, environment kind
-        and endpoint (exact, normalised URL)."""
-        where, params = self._where(text, states, env_kind, endpoint)
+        """Newest first, optionally filtered by text (any column), states, environment kind,
+        endpoint (exact, normalised URL) and operator (exact)."""
+        where, params = self._where(text, states, env_kind, endpoint, operator)
         with self._reading():
             rows = self._db.execute(
                 f"SELECT {_COLUMNS} FROM requests{where} ORDER BY created DESC, id DESC "
@@ -1269,8 +1495,9 @@ class HistoryStore:
         states: Iterable[State | str] | None = None,
         env_kind: str | None = None,
         endpoint: str | None = None,
+        operator: str | None = None,
     ) -> int:
-        where, params = self._where(text, states, env_kind, endpoint)
+        where, params = self._where(text, states, env_kind, endpoint, operator)
         with self._reading():
             return int(
                 self._db.execute(f"SELECT count(*) FROM requests{where}", params).fetchone()[0]
@@ -1310,12 +1537,13 @@ class HistoryStore:
         return list(reversed([self._row(r) for r in rows]))
 
 
-def open_history(path: Path | str) -> HistoryStore:
-    """Open (creating if needed) the history file; HistoryError says what is wrong."""
+def open_history(where: Path | str) -> HistoryStore:
+    """Open (creating if needed) the history file; HistoryError says what is wrong. (Either
+    store, by location: turktui.adapters.stores.open_store.)"""
     try:
-        return HistoryStore(path)
+        return HistoryStore(where)
     except OSError as exc:
-        raise HistoryError(f"cannot open the history file {path}: {exc}") from exc
+        raise HistoryError(f"cannot open the history file {where}: {exc}") from exc
 
 
 #: A stored row (columns as in COLUMNS) as a Record / an attempt row as an Attempt; for

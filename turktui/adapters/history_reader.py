@@ -23,12 +23,12 @@ from urllib.parse import quote
 from turktui.adapters.history import (
     COLUMNS,
     SEARCH_TRIGGERS,
-    SEARCHABLE,
     HistoryError,
     attempt_from_row,
     describe_sqlite_error,
     record_from_row,
     search_index_available,
+    where_clause,
 )
 from turktui.domain.records import Record, State
 
@@ -43,10 +43,14 @@ class HistoryQuery:
     text: str = ""
     states: tuple[State, ...] | None = None
     env_kind: str | None = None
+    operator: str | None = None
 
 
 class HistoryReader:
     """Reads one history file on a private read-only connection (thread-safe, blocking)."""
+
+    #: see HistoryStore.LIKE (history_pg's reader overrides it)
+    LIKE = "LIKE"
 
     def __init__(self, path: Path | str, *, busy_timeout: float = 2.0) -> None:
         self.path = Path(path)
@@ -93,25 +97,14 @@ class HistoryReader:
                 ) from exc
 
     def _where(self, query: HistoryQuery) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if query.env_kind is not None:
-            clauses.append("env_kind = ?")
-            params.append(query.env_kind)
-        if query.states is not None:
-            values = [State(s).value for s in query.states]
-            clauses.append(f"state IN ({', '.join('?' for _ in values)})")
-            params.extend(values)
-        text = query.text
-        if text and self.indexed and len(text) >= TRIGRAM:
-            clauses.append("id IN (SELECT rowid FROM requests_fts WHERE requests_fts MATCH ?)")
-            params.append('"' + text.replace('"', '""') + '"')
-        elif text:
-            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            pattern += "%"
-            clauses.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in SEARCHABLE) + ")")
-            params.extend([pattern] * len(SEARCHABLE))
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+        return where_clause(
+            like=self.LIKE,
+            text=query.text,
+            states=query.states,
+            env_kind=query.env_kind,
+            operator=query.operator,
+            indexed=self.indexed and len(query.text) >= TRIGRAM,
+        )
 
     def page(self, query: HistoryQuery, offset: int, limit: int) -> list[Record]:
         where, params = self._where(query)

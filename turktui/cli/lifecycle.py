@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from turktui.domain.text import redact
 from turktui.pipeline.policy import EXIT_OK, EXIT_UNKNOWN
 
 #: Terminals Textual cannot drive (no cursor addressing): the app refuses to start.
@@ -327,7 +328,8 @@ def log_crash(exc: BaseException) -> str | None:
             os.close(fd)
             return None
         with open(fd, "a", encoding="utf-8", errors="backslashreplace") as handle:
-            traceback.print_exception(exc, file=handle)
+            # Redacted: a message may quote a database URL or an endpoint with its password.
+            handle.write(redact("".join(traceback.format_exception(exc))))
         return str(path)
     except Exception:
         return None

@@ -8,7 +8,13 @@ import sys
 from dataclasses import dataclass, replace
 from typing import Any
 
-from turktui.adapters.config import DEMO_HITS_MAX, Paths, Settings, load_settings
+from turktui.adapters.config import (
+    DEMO_HITS_MAX,
+    Paths,
+    Settings,
+    choose_history_url,
+    load_settings,
+)
 from turktui.domain.environment import Environment, EnvKind, parse_endpoint, resolve_environment
 from turktui.domain.errors import ConfigurationError
 
@@ -73,6 +79,13 @@ def add_connection_options(parser: argparse.ArgumentParser, *, suppress: bool = 
         "is production however it is written; a non-loopback endpoint asks before spending",
     )
     group.add_argument(
+        "--history-url",
+        metavar="URL",
+        default=default,
+        help="keep the request history in this PostgreSQL database, shared by a team "
+        "(postgresql://…; default: TURKTUI_HISTORY_URL, the config's history_url, or a file)",
+    )
+    group.add_argument(
         "--read-only",
         action="store_true",
         default=flag_default,
@@ -120,6 +133,10 @@ def load_config(args: argparse.Namespace) -> tuple[Settings, Paths]:
         )
     paths = Paths.default()
     settings = load_settings(paths.config_file)
+    url = choose_history_url(
+        getattr(args, "history_url", None), os.environ, settings, paths.config_file
+    )
+    paths = replace(paths, history_url=url)
     settings = settings.merged(
         profile=getattr(args, "profile", None),
         endpoint_url=getattr(args, "endpoint_url", None),
@@ -181,7 +198,7 @@ def open_connection(args: argparse.Namespace, *, start_demo: bool = True) -> Con
         )
     if env.kind is EnvKind.DEMO:
         # Demo records live in their own file: a production audit never mixes with play.
-        paths = replace(paths, history_db=paths.demo_history_db)
+        paths = replace(paths, history_db=paths.demo_history_db, history_url=None)
     return Connection(env=env, settings=settings, paths=paths, demo_server=server)
 
 

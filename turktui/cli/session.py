@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from turktui.adapters.history import HistoryStore, open_history
+from turktui.adapters.history import HistoryStore
+from turktui.adapters.stores import open_store
 from turktui.cli import options
 from turktui.cli.options import Connection
 from turktui.cli.output import Out
@@ -42,7 +43,11 @@ def refuse_read_only(conn: Connection, out: Out, payload: dict[str, Any]) -> int
 
 def open_history_of(conn: Connection) -> HistoryStore:
     """The history of this connection's environment (HistoryError: one line, exit 2)."""
-    return open_history(conn.paths.history_db)
+    return open_store(
+        conn.paths.history,
+        operator=conn.settings.operator,
+        lease_seconds=conn.settings.lease_seconds,
+    )
 
 
 def history_scope(args: argparse.Namespace) -> tuple[str | None, str | None]:

@@ -80,7 +80,7 @@ class IntentBusy(Exception):
             (
                 f"HIT {first.hit_id} already has an unsettled request #{first.id} "
                 f"({first.state.label}, +{first.n:,}, max {first.max_before:,} → "
-                f"{first.expected_after:,})"
+                f"{first.expected_after:,}; {holder(first)})"
             )
             if len(hits) == 1
             else (
@@ -150,6 +150,10 @@ class Record:
     subject: str = ""
     #: the records of one combined request ("+N and more time") share it
     group_id: str | None = None
+    #: who made it (a configured name, default user@host; schema 6)
+    operator: str = ""
+    #: until when its holder's lease keeps it live (a shared history, the database's clock)
+    lease_until: datetime | None = None
     #: fields of the stored row that could not be read ("" = none): the record is shown as
     #: damaged, with neutral values in those fields, and never crashes a listing
     damaged: str = ""
@@ -212,6 +216,15 @@ class OwnedElsewhere(StateChanged):
         self.owner = owner
 
 
+def holder(record: Record) -> str:
+    """Who holds a record and since when: 'recorded by pid 4242 on ops-2 at 2026-06-15
+    12:00:00 UTC' (told to the operator a one-intent rule turned away)."""
+    who = describe_owner(record.owner) if record.owner else "an unknown process"
+    if record.operator:
+        who = f"{record.operator} ({who})"
+    return f"recorded by {who} at {record.created.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
 def describe_owner(owner: str) -> str:
     parts = owner.split("|")
     if len(parts) == 3:
@@ -258,6 +271,7 @@ def record_to_json(record: Record) -> dict[str, Any]:
         "expiry_actual": iso(record.expiry_actual),
         "operation": record.operation,
         "group_id": record.group_id,
+        "operator": record.operator,
         "attempts": [
             {
                 "number": a.number,

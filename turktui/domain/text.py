@@ -69,17 +69,23 @@ def one_line(text: object, max_length: int | None = None) -> str:
 # `scheme://` followed by userinfo (`user`, `user:password`) up to the last `@` before the
 # host: dropped entirely. Keys and URL passwords never reach a file or the screen.
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s?#]*@")
+# A password given as a parameter: a URL's `?password=…`/`&password=…` or a libpq conninfo's
+# `password=…` (quoted or not): its value is replaced.
+_PASSWORD = re.compile(r"(?i)\b(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^&\s#;]*)")
 
 
 def redact(text: object) -> str:
-    """`text` with the userinfo (`user:password@`) of every URL in it removed. Pure."""
+    """`text` with the userinfo (`user:password@`) of every URL in it removed, and the value
+    of every `password=` parameter (a database URL's or conninfo's) hidden. Pure."""
     if text is None:
         return ""
     if not isinstance(text, str):
         text = str(text)
-    if "@" not in text:
-        return text
-    return _USERINFO.sub(r"\1", text)
+    if "@" in text:
+        text = _USERINFO.sub(r"\1", text)
+    if "=" in text:
+        text = _PASSWORD.sub(r"\1***", text)
+    return text
 
 
 def redact_obj(value: object) -> object:

@@ -81,13 +81,20 @@ class Settling(Sending):
         return (
             bool(record.owner)
             and record.owner != self.owner
-            and owner_alive(record.owner, record.updated, self.clock())
+            and owner_alive(record.owner, record.updated, self.clock(), record.lease_until)
         )
 
     def live_message(self, record: Record, owner: str | None = None) -> str:
         """Why a record is left alone, with what a person can do about it."""
         holder = owner or record.owner
         host = holder.split("|")[0]
+        if host != self.owner.split("|")[0] and record.lease_until is not None:
+            return (
+                f"request #{record.id} belongs to a process on another host "
+                f"({describe_owner(holder)}); its lease keeps it live until "
+                f"{when(record.lease_until)} (the shared history's clock), renewed while "
+                "that process runs; after that anyone may settle it"
+            )
         if host != self.owner.split("|")[0]:
             until = min(record.updated, self.clock()).timestamp() + OTHER_HOST_STALE
             return (

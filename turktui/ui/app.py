@@ -47,6 +47,7 @@ from turktui.ui.messages import (
 )
 from turktui.ui.screens.detail import DetailScreen
 from turktui.ui.screens.main import MainScreen
+from turktui.ui.shared_history import SharedHistoryWatch
 from turktui.ui.widgets.env_banner import EnvBanner
 
 PAGE_SIZE = 100
@@ -103,6 +104,8 @@ class TurkTuiApp(ControllerApp):
         self._loader: HitLoader | None = None
         #: failures of workers (see on_worker_state_changed), newest last
         self.worker_failures: list[str] = []
+        #: team mode's watch on the shared history (None: a local file)
+        self.shared_history: SharedHistoryWatch | None = None
         if ctx.env.is_production:
             self.add_class("-production")
 
@@ -126,6 +129,10 @@ class TurkTuiApp(ControllerApp):
         self._banners_changed()
 
     def watch_read_only(self) -> None:
+        self._banners_changed()
+
+    def refresh_banners(self) -> None:
+        """The session state the banners show changed (any screen's banner)."""
         self._banners_changed()
 
     def _banners_changed(self) -> None:
@@ -339,8 +346,15 @@ class TurkTuiApp(ControllerApp):
         if loader is not None:
             loader.close()
 
+    def on_mount(self) -> None:
+        if self.ctx.paths.history_url:  # team mode: say when the shared history is away
+            self.shared_history = SharedHistoryWatch(self)
+            self.shared_history.start()
+
     def on_unmount(self) -> None:
         # Never leave a child process (or a worker thread blocked on its pipe) behind.
+        if self.shared_history is not None:
+            self.shared_history.stop()
         self._close_loader()
         if self.ctx.hit_loader is not None:
             self.ctx.hit_loader.close()

@@ -34,6 +34,9 @@ class SessionState:
     balance_error: str | None = None
     #: why the history could not be opened
     history_error: str | None = None
+    #: team mode: why the shared history cannot be reached now (None: it can; see
+    #: turktui.ui.shared_history); the banner says so
+    history_unreachable: str | None = None
     #: run_app's "settle the requests in flight, then leave": (code, history, left
     #: unknown) → the exit code (it may leave the process itself)
     settle_in_flight: Callable[..., Any] | None = None
@@ -62,6 +65,17 @@ class AppContext:
     hit_loader: Any = None
     state: SessionState = field(default_factory=SessionState)
     _history_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def store_opener(self) -> Any:
+        """Opens this session's history store (blocking: workers only): the file, or the
+        shared database, as this operator, with the configured lease."""
+        from turktui.adapters.stores import open_store
+
+        return open_store(
+            self.paths.history,
+            operator=self.settings.operator,
+            lease_seconds=self.settings.lease_seconds,
+        )
 
     def open_history(self, opener: Callable[[], Any], *, wait: float) -> tuple[Any, str]:
         """The history store, opened once: (store, "") or (None, why not).

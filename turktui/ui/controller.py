@@ -26,7 +26,6 @@ from textual.reactive import reactive
 from textual.worker import Worker
 
 from turktui.adapters.history import HistoryError, HistoryStore, OutcomeNotRecorded
-from turktui.adapters.history import open_history as _open
 from turktui.domain.bulk import BulkPreview
 from turktui.domain.environment import EnvKind
 from turktui.domain.models import Hit
@@ -87,7 +86,7 @@ class Controller:
         if ctx.history is not None:
             return ctx.history  # type: ignore[no-any-return]
         history, problem = ctx.open_history(
-            lambda: _open(ctx.paths.history_db), wait=0 if self._on_ui_thread() else OPEN_WAIT
+            ctx.store_opener, wait=0 if self._on_ui_thread() else OPEN_WAIT
         )
         if history is None:
             self.notify(f"Request history unavailable: {problem}", severity="error", timeout=15)

@@ -42,3 +42,22 @@ def test_nothing_a_terminal_acts_on_survives(text: str) -> None:
     shown = one_line(text)
     assert not any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in shown)
     assert not any(0x202A <= ord(ch) <= 0x202E or 0x2066 <= ord(ch) <= 0x2069 for ch in shown)
+
+
+def test_redact_hides_database_passwords_in_urls_and_conninfo() -> None:
+    from turktui.domain.text import redact
+
+    cases = {
+        "postgresql://ops:s3cret@db.example/turk?sslmode=require": (
+            "postgresql://db.example/turk?sslmode=require"
+        ),
+        "postgresql://db/turk?sslmode=require&password=s3cret&x=1": (
+            "postgresql://db/turk?sslmode=require&password=***&x=1"
+        ),
+        "host=db password='s3 cr\\'et' dbname=turk": "host=db password=*** dbname=turk",
+        "PASSWORD = s3cret": "PASSWORD = ***",
+        "no secret = here": "no secret = here",
+    }
+    for text, shown in cases.items():
+        assert redact(text) == shown
+        assert "s3" not in redact(text)

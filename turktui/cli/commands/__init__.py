@@ -7,7 +7,7 @@ import argparse
 
 from turktui.cli.commands import expire, extend, extend_bulk, history, resolve
 from turktui.cli.commands import list as list_command
-from turktui.pipeline.policy import EXIT_CODES, EXIT_OK
+from turktui.pipeline.policy import EXIT_CODES, EXIT_OK, EXIT_USAGE
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,6 +24,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    paths.add_argument(
+        "--history-url",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="as for the other commands: say which history that URL would be",
+    )
     paths.set_defaults(handler=cmd_paths)
     extend.register(sub, bulk=extend_bulk.cmd_extend_bulk)
     expire.register(sub)
@@ -33,14 +39,28 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_paths(args: argparse.Namespace) -> int:
-    from turktui.adapters.config import Paths
-    from turktui.cli.output import Out
+    """Where things live; the history is the one in use (a file, or the shared database
+    that --history-url, TURKTUI_HISTORY_URL or the config's history_url names)."""
+    import sys
+
+    from turktui.adapters.config import Paths, history_label
+    from turktui.cli.options import load_config
+    from turktui.cli.output import Out, emit, safe
+    from turktui.domain.errors import ConfigurationError
 
     paths = Paths.default()
+    problem = ""
+    try:
+        _, paths = load_config(args)
+    except ConfigurationError as exc:  # still say where the config is: it may be the cause
+        problem = exc.message
     out = Out(as_json=False)  # a path from the environment may hold anything: made safe
     out.say(f"config:  {paths.config_file}")
     out.say(f"data:    {paths.data_dir}")
-    out.say(f"history: {paths.history_db}")
+    out.say(f"history: {history_label(paths.history)}")
     out.say(f"demo:    {paths.demo_history_db}")
     out.say(f"logs:    {paths.log_dir}  (requests.log)")
+    if problem:
+        emit(f"turktui: error: {safe(problem)}", sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK

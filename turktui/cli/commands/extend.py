@@ -113,7 +113,7 @@ def cmd_extend(args: argparse.Namespace) -> int:
         RequestRefused,
         TurkError,
     )
-    from turktui.domain.records import record_to_json
+    from turktui.domain.records import holder, record_to_json
     from turktui.domain.rules import (
         EXPIRE_NOW,
         InputProblem,
@@ -238,7 +238,8 @@ def cmd_extend(args: argparse.Namespace) -> int:
             busy = history.unsettled_for(env.endpoint_url, [hit.hit_id])
             for other in busy:
                 out.info(
-                    f"HIT {safe(hit.hit_id)} already has an unsettled request: {record_line(other)}"
+                    f"HIT {safe(hit.hit_id)} already has an unsettled request: "
+                    f"{record_line(other)} ({safe(holder(other))})"
                 )
             if busy and not args.allow_second:
                 return out.result(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,6 +11,7 @@ from turktui.cli.options import add_connection_options
 from turktui.cli.output import (
     RECORD_HEADER,
     Out,
+    csv_rows,
     positive_int,
     record_line,
     redact_text,
@@ -19,6 +21,7 @@ from turktui.cli.session import (
     history_file,
     history_scope,
 )
+from turktui.domain.text import redact_obj
 from turktui.pipeline.policy import (
     EXIT_CODES,
     EXIT_OK,
@@ -26,6 +29,14 @@ from turktui.pipeline.policy import (
 )
 
 ENV_CHOICES = ("demo", "sandbox", "production", "custom")
+#: --csv's columns: a record's --json fields but its attempts (attempt_count says how many)
+CSV_FIELDS = (
+    *("id", "created", "updated", "environment", "endpoint", "profile", "hit_id", "hit_title"),
+    *("n", "change", "token", "max_before", "expected_after", "expire_at", "state"),
+    *("error_code", "error_message", "attempt_count", "first_sent", "duration", "batch_id"),
+    *("expiry_state", "expiry_error", "note", "owner", "actual_after", "target", "read_at"),
+    *("read_at_server", "expiry_actual", "operation", "group_id", "operator"),
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,7 +48,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=EXIT_CODES,
         formatter_class=fmt,
     )
-    history.add_argument("--json", action="store_true", help="print one JSON object")
+    fmt = history.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print one JSON object")
+    fmt.add_argument(
+        "--csv",
+        action="store_true",
+        help="CSV for an audit: a header row, one row per record (attempts counted)",
+    )
     history.add_argument(
         "--limit",
         metavar="N",
@@ -59,12 +76,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         "custom (demo records live in their own file)",
     )
     history.add_argument("--endpoint", metavar="URL", help="only records sent to this endpoint URL")
+    history.add_argument(
+        "--operator", metavar="NAME", help="only records made by this operator (e.g. alice@ops-2)"
+    )
+    history.add_argument(
+        "action",
+        nargs="?",
+        choices=("import",),
+        metavar="import",
+        help="`turktui history import [PATH]`: copy a local history file (default: this "
+        "machine's) into the shared history; running it again imports nothing new",
+    )
+    history.add_argument("source", nargs="?", metavar="PATH", help=argparse.SUPPRESS)
     add_connection_options(history, suppress=True)
     history.set_defaults(handler=cmd_history)
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from turktui.adapters.history import HistoryError, open_history
+    from turktui.adapters.config import history_label
+    from turktui.adapters.history import HistoryError
+    from turktui.adapters.stores import open_store
     from turktui.cli.options import load_config
     from turktui.domain.records import UNSETTLED, record_to_json
 
@@ -75,22 +106,38 @@ def cmd_history(args: argparse.Namespace) -> int:
         return out.result(EXIT_USAGE, {"records": []}, f"turktui: {safe(exc)}")
     if getattr(args, "batch", None):
         return cmd_history_batch(args)
+    if args.action == "import":
+        return cmd_history_import(args, out)
+    if args.source is not None:
+        return out.result(
+            EXIT_USAGE, {"records": []}, f"turktui: unexpected argument {safe(args.source)!r}"
+        )
     _, paths = load_config(args)
     where = paths.history_for(env_kind or "")
     try:
-        history = open_history(where)
+        history = open_store(where)
     except HistoryError as exc:
         return out.history_failure(exc, {"records": []})
     try:
         states = UNSETTLED if args.unsettled else None
-        scope = {"text": args.filter, "states": states, "env_kind": env_kind, "endpoint": endpoint}
+        scope = {
+            "text": args.filter,
+            "states": states,
+            "env_kind": env_kind,
+            "endpoint": endpoint,
+            "operator": args.operator,
+        }
         total = history.count(**scope)
         shown = min(args.limit, total)
         records = _records(history, scope, shown)
+        if args.csv:
+            write = csv_rows(sys.stdout, CSV_FIELDS)
+            write({k: redact_obj(record_to_json(r)[k]) for k in CSV_FIELDS} for r in records)
+            return EXIT_OK
         if args.json:
             return out.result_streamed(
                 EXIT_OK,
-                {"count": total, "file": str(where)},
+                {"count": total, "file": history_label(where)},
                 f"{shown} of {total} records",
                 "records",
                 (record_to_json(history.get(r.id) or r) for r in records),
@@ -103,7 +150,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         out.say(  # the scope and the file name may hold anything: `say` makes them safe
             f"{shown} of {total} record{'s' if total != 1 else ''}"
             + (f" on {scope_text}" if scope_text else "")
-            + f" ({where})"
+            + f" ({history_label(where)})"
         )
         if env_kind is None and endpoint is None and paths.demo_history_db.exists():
             print("demo records are kept apart: `turktui history --env demo` lists them")
@@ -124,14 +171,15 @@ def _records(history: Any, scope: dict[str, Any], count: int) -> Iterator[Any]:
 
 def cmd_history_batch(args: argparse.Namespace) -> int:
     """`turktui history --batch ID`: the members of one batch and their states."""
-    from turktui.adapters.history import HistoryError, open_history
+    from turktui.adapters.history import HistoryError
+    from turktui.adapters.stores import open_store
     from turktui.cli.options import load_config
     from turktui.domain.records import record_to_json
 
     _, paths = load_config(args)
     out = Out(args.json)
     try:
-        history = open_history(history_file(args, paths))
+        history = open_store(history_file(args, paths))
     except HistoryError as exc:
         return out.history_failure(exc, {"records": []})
     try:
@@ -161,3 +209,62 @@ def cmd_history_batch(args: argparse.Namespace) -> int:
         return EXIT_OK
     finally:
         history.close()
+
+
+#: Records copied per transaction by `history import` (a crash loses at most one chunk's
+#: progress; the next run skips what is already there).
+IMPORT_CHUNK = 500
+
+
+def cmd_history_import(args: argparse.Namespace, out: Out) -> int:
+    """`turktui history import [PATH]`: a local history file into the shared one."""
+    from pathlib import Path
+
+    from turktui.adapters.config import history_label, is_database_url
+    from turktui.adapters.history import HistoryError, open_history
+    from turktui.adapters.stores import open_store
+    from turktui.cli.options import load_config
+
+    _, paths = load_config(args)
+    empty = {"imported": 0, "skipped": 0}
+    if not is_database_url(paths.history):
+        return out.result(
+            EXIT_USAGE,
+            empty,
+            "turktui: history import copies a local history into the shared one: name it "
+            "with --history-url, TURKTUI_HISTORY_URL or the config's history_url",
+        )
+    source = Path(args.source) if args.source else paths.history_db
+    if not source.is_file():
+        return out.result(EXIT_USAGE, empty, f"turktui: no history file at {source}")
+    try:
+        local = open_history(source)
+    except HistoryError as exc:
+        return out.result(EXIT_USAGE, empty, f"turktui: {exc}")
+    try:
+        shared = open_store(paths.history)
+    except HistoryError as exc:
+        local.close()
+        return out.result(EXIT_USAGE, empty, f"turktui: {exc}")
+    added = skipped = 0
+    try:
+        ids = [r.id for r in reversed(local.query(limit=max(local.count(), 1)))]
+        for start in range(0, len(ids), IMPORT_CHUNK):
+            chunk = [local.get(i) for i in ids[start : start + IMPORT_CHUNK]]
+            done = shared.import_records(r for r in chunk if r is not None)
+            added, skipped = added + done[0], skipped + done[1]
+    except HistoryError as exc:
+        return out.result(
+            EXIT_USAGE,
+            {"imported": added, "skipped": skipped},
+            f"turktui: imported {added:,} before: {exc}; run it again to go on",
+        )
+    finally:
+        local.close()
+        shared.close()
+    return out.result(
+        EXIT_OK,
+        {"imported": added, "skipped": skipped, "from": str(source)},
+        f"imported {added:,} record{'s' if added != 1 else ''} from {source} into the "
+        f"{history_label(paths.history)} ({skipped:,} already there)",
+    )

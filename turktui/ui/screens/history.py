@@ -25,6 +25,7 @@ from textual.widgets import Footer, Input, Static
 
 from turktui.adapters.history import HistoryError, HistoryStore
 from turktui.adapters.history_reader import HistoryQuery, HistoryReader
+from turktui.adapters.stores import open_reader
 from turktui.domain.environment import EnvKind
 from turktui.domain.listmodel import PagedModel
 from turktui.domain.records import Record, State
@@ -295,7 +296,7 @@ class HistoryScreen(KeyScreen, Screen[None]):
         with self._reader_lock:
             if self._reader is None:
                 self.history = store
-                self._reader = HistoryReader(store.path)
+                self._reader = open_reader(store)
             return self._reader
 
     def reload(self) -> None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
+from turktui.adapters.config import history_label
 from turktui.domain.environment import EnvKind
 from turktui.domain.rules import format_money
 from turktui.domain.text import one_line, redact
 from turktui.ui.context import AppContext
+from turktui.ui.shared_history import UNREACHABLE
 
 KIND_WORDS = {
     EnvKind.DEMO: "DEMO (local emulator, no money)",
@@ -38,6 +40,8 @@ def banner_text(ctx: AppContext) -> Text:
     if env.kind is EnvKind.CUSTOM and env.needs_confirmation:
         words = "\u26a0 CUSTOM endpoint \u2014 not on this machine, may be real money"
     text.append(f" {words} ", style="bold")
+    if ctx.state.history_unreachable is not None:  # first: it decides what can be done
+        text.append(f"\u2502 \u26a0 {UNREACHABLE} ", style="bold reverse")
     if env.read_only:
         text.append("\u2502 READ-ONLY ", style="bold")
     text.append("\u2502 ")
@@ -49,6 +53,8 @@ def banner_text(ctx: AppContext) -> Text:
     )
     text.append(f" \u2502 {one_line(who)}")
     text.append(f" \u2502 {one_line(redact(env.endpoint_url))}")
+    if ctx.paths.history_url:  # team mode: which shared history (the default file is not said)
+        text.append(f" \u2502 {history_label(ctx.paths.history_url)}")
     return text
 
 
