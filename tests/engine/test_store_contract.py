@@ -268,3 +268,18 @@ def test_every_record_names_its_operator(history_at: Path | str) -> None:
     finally:
         mine.close()
         alice.close()
+
+
+def test_every_unsettled_record_is_reached_a_page_at_a_time(store: HistoryStore) -> None:
+    """resolve's reading: oldest first, keyset pages, a record settled meanwhile does not
+    shift the next page (both stores: the same SQL runs on each)."""
+    ids = [
+        store.create(**_row(hit_id=f"P{i}", token=f"p{i}"), allow_second=False) for i in range(7)
+    ]
+    store.update(ids[2], state=State.SUCCEEDED)
+    pages = store.unsettled_pages(page=3)
+    first = next(pages)
+    assert [r.id for r in first] == [ids[0], ids[1], ids[3]]
+    store.update(ids[4], state=State.FAILED)  # settled while the first page is worked on
+    rest = [r.id for page in pages for r in page]
+    assert rest == [ids[5], ids[6]]

@@ -1511,8 +1511,8 @@ class HistoryStore:
         marks = ", ".join("?" for _ in settled)
         after = 0
         while True:
-            with self._reading():
-                rows = self._db.execute(
+            with self._reading() as db:
+                rows = db.execute(
                     f"SELECT {_COLUMNS} FROM requests WHERE state NOT IN ({marks}) AND id > ? "
                     "ORDER BY id LIMIT ?",
                     (*settled, after, page),

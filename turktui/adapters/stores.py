@@ -7,7 +7,7 @@ adapters.config.choose_history_url). Both are `History`: one interface, two adap
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -85,6 +85,7 @@ class History(Protocol):
     def query(self, **filters: Any) -> list[Record]: ...
     def count(self, **filters: Any) -> int: ...
     def unsettled(self) -> list[Record]: ...
+    def unsettled_pages(self, page: int = 1000) -> Iterator[list[Record]]: ...
     def unsettled_for(self, endpoint: str, hit_ids: Sequence[str]) -> list[Record]: ...
     def intents_on(
         self, endpoint: str, subject: str, *, exclude: int | None = None
