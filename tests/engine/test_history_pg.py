@@ -97,6 +97,43 @@ def test_hosts_opening_a_new_database_at_once_create_it_once(pg_db_url: str) -> 
     assert {out.strip() for out, _ in results} == {str(SCHEMA_VERSION)}
 
 
+def test_a_host_that_waited_while_another_created_the_schema_sees_it(pg_db_url: str) -> None:
+    """The race two hosts hit: one waits on the migration lock while the other creates the
+    schema; when it gets the lock it must see the new tables (it used to fail creating them
+    again: "relation schema_version already exists")."""
+    import threading
+
+    from turktui.adapters import history_pg
+
+    opened: list[object] = []
+    with driver().connect(pg_db_url, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (history_pg._MIGRATION_LOCK,))
+        opener = threading.Thread(target=lambda: opened.append(_open_or_error(pg_db_url)))
+        opener.start()
+        waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        deadline = datetime.now(timezone.utc).timestamp() + 30
+        while other.execute(waiting).fetchone()[0] == 0:  # the opener waits on the lock
+            assert datetime.now(timezone.utc).timestamp() < deadline, "the opener never waited"
+        with other.transaction():
+            for _start, end, sql in history_pg.MIGRATIONS:
+                other.execute(sql)
+                other.execute(f"UPDATE {history_pg.SCHEMA}.schema_version SET version = {end}")
+        other.execute("SELECT pg_advisory_unlock(%s)", (history_pg._MIGRATION_LOCK,))
+        opener.join(60)
+    assert opened == [SCHEMA_VERSION], opened
+
+
+def _open_or_error(url: str) -> object:
+    try:
+        store = open_store(url)
+    except HistoryError as exc:
+        return str(exc)
+    try:
+        return store.schema_version
+    finally:
+        store.close()
+
+
 def test_a_role_that_may_not_create_the_schema_is_told(pg_db_url: str) -> None:
     """turktui never half-creates: the message says what to do; nothing was changed."""
     with driver().connect(pg_db_url, autocommit=True) as conn:

@@ -374,17 +374,25 @@ class PgHistoryStore(HistoryStore):
                 return
             if version is not None and version > SCHEMA_VERSION:
                 raise self._too_new(version)
-            with db.conn.transaction():
-                db.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
-                version = self._schema_version(db) or 0
-                if version > SCHEMA_VERSION:
-                    raise self._too_new(version)
-                for start, end, sql in MIGRATIONS:
-                    if start < version:
-                        continue
-                    db.conn.execute(sql)
-                    db.execute(f"UPDATE {SCHEMA}.schema_version SET version = ?", (end,))
-                    version = end
+            # A session lock taken outside the transaction: the transaction that reads the
+            # version again starts after the lock is held, so it sees (catalog caches
+            # included) what another host created meanwhile. Inside one transaction, a
+            # waited-for advisory lock refreshes no catalog cache: the second host would
+            # not see the table the first one created, and fail creating it again.
+            db.execute("SELECT pg_advisory_lock(?)", (_MIGRATION_LOCK,))
+            try:
+                with db.conn.transaction():
+                    version = self._schema_version(db) or 0
+                    if version > SCHEMA_VERSION:
+                        raise self._too_new(version)
+                    for start, end, sql in MIGRATIONS:
+                        if start < version:
+                            continue
+                        db.conn.execute(sql)
+                        db.execute(f"UPDATE {SCHEMA}.schema_version SET version = ?", (end,))
+                        version = end
+            finally:
+                db.execute("SELECT pg_advisory_unlock(?)", (_MIGRATION_LOCK,))
         except pg_errors.InsufficientPrivilege as exc:
             raise HistoryError(
                 f"the shared history {self.where} needs its schema created or upgraded to "
