@@ -116,16 +116,31 @@ def _conflict_extend(w: World) -> Ran:
 
 
 def _conflict_expire(w: World) -> Ran:
+    """MTurk: "already processed"; the HIT disagrees. Since issue 21 a second `expire` sends
+    a past time of its own (the re-opened HIT is expired again, exit 0), so only a retry of
+    the same request meets its own implicit token: the first attempt is applied and its
+    answer lost, the HIT is re-extended while turktui waits to retry, and the retry (same
+    ExpireAt) is answered "already processed" while the HIT accepts work."""
+    from turktui.pipeline.model import Backoff
+
     hit = w.hit()
-    assert w.url("expire", hit, "--yes").returncode == 0
-    w.emulator.state.update_hit(hit, Expiration=time.time() + 3 * 3600)  # re-extended
-    return w.url("expire", hit, "--yes")  # MTurk: "already processed"; the HIT disagrees
+
+    def re_extended_meanwhile(backoff: Backoff, retry: int, rng: Any) -> float:
+        w.emulator.state.update_hit(hit, Expiration=time.time() + 3 * 3600, HITStatus="Assignable")
+        return 0.0
+
+    w.monkeypatch.setattr(Backoff, "delay", re_extended_meanwhile)
+    w.emulator.faults.add(op=EXPIRE, drop=1.0, count=1)  # applied, answer lost
+    return w.url("expire", hit, "--yes")
 
 
 def _conflict_resolve(w: World) -> Ran:
     hit = w.hit()
-    w.unknown_record(hit)
-    w.emulator.state.update_hit(hit, MaxAssignments=9)  # changed by someone else meanwhile
+    w.unknown_record(hit)  # 3 → 5 applied, unknown
+    # Changed by someone else meanwhile (+1). Re-planned on this read, the re-send is valid
+    # (6 + 2 < 10: issue 21 sends none that MTurk's rules refuse, e.g. from 9), so it is sent
+    # with its token: MTurk says "already processed"; the HIT disagrees (6, expected 5).
+    w.emulator.state.update_hit(hit, MaxAssignments=6)
     return w.run("resolve", "--yes")
 
 

@@ -208,6 +208,8 @@ async def test_start_up_offer_resolves_records_of_another_endpoint(
         state=State.SENDING,
         first_sent=FIXED_NOW,
     )
+    # MTurk's time when it was sent: without it no re-send (issue 21), only a comparison.
+    history.update(record_id, read_at_server=FIXED_NOW)
     history.close()
     app = TurkTuiApp(ctx)
     async with app.run_test(size=(100, 30)) as pilot:
