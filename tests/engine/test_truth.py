@@ -18,6 +18,7 @@ import pytest
 
 from turktui.adapters.history import HistoryStore, _proc_start, current_owner, owner_alive
 from turktui.adapters.mturk import MTurkService
+from turktui.adapters.stores import open_store
 from turktui.domain.bulk import TopUpTo, plan_bulk
 from turktui.domain.errors import TokenAlreadyProcessed
 from turktui.domain.records import State, StateChanged
@@ -237,7 +238,7 @@ def test_two_threads_one_hit_only_one_request(emulator, service, history, env, t
     hit = make_hit(emulator, service, 2)
     emulator.faults.add(OP, latency=0.3)
     results: list[object] = []
-    stores = [HistoryStore(history.path) for _ in range(2)]
+    stores = [open_store(history.path) for _ in range(2)]  # the same store: file or database
     barrier = threading.Barrier(2)
 
     def one(store: HistoryStore) -> None:
