@@ -2,8 +2,9 @@
 request-logged MTurk service so that the process SIGKILLs itself right after
 CreateAdditionalAssignmentsForHIT answered successfully, before the outcome is recorded.
 With TURKTUI_TEST_HOSTNAME=NAME, socket.gethostname() answers NAME. With
-TURKTUI_TEST_BARRIER=DIR, the Nth record insert of each process waits (up to 10 s) until
-TURKTUI_TEST_PARTIES processes have reached their Nth: they race on the record itself."""
+TURKTUI_TEST_BARRIER=DIR, a record insert waits (up to 10 s) until TURKTUI_TEST_PARTIES
+processes are inserting a record for the same HIT (or, without one, their Nth insert): they
+race on the record itself."""
 
 import os
 
@@ -27,7 +28,11 @@ if os.environ.get("TURKTUI_TEST_BARRIER"):
     _insert = HistoryStore.insert
 
     def _insert_together(self, rows, **kw):  # type: ignore[no-untyped-def]
-        n = next(_turn)
+        # Keyed by the subject (the HIT) when there is one: processes meet on the same
+        # request even if one of them inserted something else in between (a count per
+        # process drifts apart then, and every later meeting waits out its 10 s alone).
+        first = rows[0] if rows else {}
+        n = first.get("subject") or first.get("hit_id") or next(_turn)
         (_barrier / f"{n}-{uuid.uuid4().hex}").touch()
         deadline = time.monotonic() + 10
         while len(list(_barrier.glob(f"{n}-*"))) < _parties and time.monotonic() < deadline:
