@@ -210,6 +210,15 @@ async def drive_app(
                     )
                     report.extended = True
                 else:
+                    # The first Esc clears the box the count was typed in (the dialog stays);
+                    # Esc on the empty box closes it.
+                    box = app.screen.focused
+                    await pilot.press("escape")
+                    await wait_for(
+                        pilot,
+                        lambda box=box: isinstance(app.screen, ExtendScreen) and not box.value,
+                        what="the dialog's box cleared",
+                    )
                     await pilot.press("escape")
                 await wait_for(pilot, lambda: app.screen is main, what="the main screen")
         _scan(app, report, "table after")
@@ -255,12 +264,14 @@ def terminal_bytes(url: str, home: Path) -> tuple[bytes, list[str]]:
     try:
         term.wait_for("MARKUP", timeout=30)
         seen = []
-        # detail, back, dialog (typing), back, next HIT's detail, back, history, its detail
+        # detail, back, dialog (typing; Esc clears the box, Esc again closes), next HIT's
+        # detail, back, history, its detail
         for keys in (
             "\r",
             "\x1b",
             "e",
             "1",
+            "\x1b",
             "\x1b",
             "j",
             "\r",
