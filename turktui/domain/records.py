@@ -189,6 +189,9 @@ class Record:
 ADD_ASSIGNMENTS = "add_assignments"
 UPDATE_EXPIRATION = "update_expiration"
 EXPIRE_NOW = "expire_now"
+APPROVE = "approve"
+REJECT = "reject"
+BONUS = "bonus"
 
 
 def infer_operation(n: int, expire_at: datetime | None, target: int | None) -> str:

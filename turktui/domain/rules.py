@@ -155,6 +155,42 @@ class InputProblem(ValueError):
     """What the operator typed is not an allowed number; the message says why."""
 
 
+#: RequesterFeedback of ApproveAssignment/RejectAssignment: at most this many characters.
+MAX_FEEDBACK = 1024
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def check_feedback(text: str | None, *, required: bool) -> str | None:
+    """RequesterFeedback as MTurk takes it: required for a rejection (MTurk answers "Value
+    null at 'requesterFeedback'", boto3 #1222), at most 1,024 characters, and no control
+    characters (workers read it). Returns the text (None when absent and allowed)."""
+    if text is None or not text.strip():
+        if required:
+            raise InputProblem("feedback is required: say why the work is rejected")
+        return None
+    if len(text) > MAX_FEEDBACK:
+        raise InputProblem(
+            f"feedback is {len(text):,} characters; MTurk takes at most {MAX_FEEDBACK:,}"
+        )
+    bad = _CONTROL.search(text)
+    if bad:
+        raise InputProblem(
+            f"feedback has a control character (U+{ord(bad.group()):04X}) at position "
+            f"{bad.start() + 1}; workers read it as text"
+        )
+    return text
+
+
+#: MTurk's fee on a bonus: 20% of the amount, at least $0.01 (Mephisto's MTURK_BONUS_FEE).
+BONUS_FEE_RATE = Decimal("0.20")
+MIN_BONUS_FEE = Decimal("0.01")
+
+
+def bonus_fee(amount: Decimal) -> Decimal:
+    """MTurk's fee on a bonus of `amount`: 20%, at least $0.01, to the cent."""
+    return max(amount * BONUS_FEE_RATE, MIN_BONUS_FEE).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 _INT64_MAX = 2**63 - 1
 
 #: What a HIT id may look like (MTurk's are 30 of [A-Z0-9]; lenient on case, - and _).

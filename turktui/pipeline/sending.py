@@ -197,7 +197,11 @@ class Sending:
             result.errors.append(err)
             if answer == "applied":  # an earlier attempt (or process) with this token
                 result.state = State.SUCCEEDED
-                result.note = "MTurk reports this token was already processed."
+                result.note = (
+                    "MTurk reports this token was already processed."
+                    if isinstance(err, TokenAlreadyProcessed)
+                    else f"MTurk answered: {err.message}"
+                )
                 return result
             result.error_code, result.error_message = code, err.message
             if answer == "refused":
