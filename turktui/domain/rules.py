@@ -197,11 +197,12 @@ _INT64_MAX = 2**63 - 1
 _HIT_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
-def check_hit_id(text: str) -> str:
-    """`text` if it can be a HIT id; InputProblem (naming it, made safe) otherwise, before
-    anything is sent: MTurk would answer a validation error, read as a service failure."""
+def check_hit_id(text: str, what: str = "HIT id") -> str:
+    """`text` if it can be a HIT id (or, `what`, an assignment id: the same form);
+    InputProblem (naming it, made safe) otherwise, before anything is sent: MTurk would
+    answer a validation error, read as a service failure."""
     if not _HIT_ID.fullmatch(text):
-        raise InputProblem(f"not a HIT id: {_shown(text, 60)}")
+        raise InputProblem(f"not {'an' if what[0] in 'aeiou' else 'a'} {what}: {_shown(text, 60)}")
     return text
 
 

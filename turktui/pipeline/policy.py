@@ -38,9 +38,9 @@ EXIT_INTERNAL = 70  # EX_SOFTWARE
 EXIT_SIGNAL_BASE = 128
 
 #: The commands, for the table's "who" column (the app is `turktui` without a command).
-COMMANDS = ("extend", "expire", "list", "history", "resolve", "paths")
-_CHANGING = ("extend", "expire", "resolve")
-_SERVICE = ("extend", "expire", "list")
+COMMANDS = ("extend", "expire", "approve", "reject", "list", "history", "resolve", "paths")
+_CHANGING = ("extend", "expire", "approve", "reject", "resolve")
+_SERVICE = ("extend", "expire", "approve", "reject", "list")
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,8 @@ EXIT_TABLE: tuple[ExitCode, ...] = (
     ExitCode(
         (EXIT_OK,),
         "success: everything asked was done (extend: added, or already added by this "
-        "token; expire: the HITs expired or had; list, history, paths: printed; resolve: "
+        "token; expire: the HITs expired or had; approve, reject: every assignment shows the "
+        "asked-for status, or already did; list, history, paths: printed; resolve: "
         "every unsettled request settled)",
         app=True,
     ),
@@ -83,7 +84,7 @@ EXIT_TABLE: tuple[ExitCode, ...] = (
     ExitCode(
         (EXIT_REFUSED,),
         "refused: by turktui's rules (nothing sent) or by MTurk (nothing changed)",
-        ("extend", "expire"),
+        ("extend", "expire", "approve", "reject"),
     ),
     ExitCode(
         (EXIT_SERVICE,),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from turktui.cli.commands import expire, extend, extend_bulk, history, resolve
+from turktui.cli.commands import approve, expire, extend, extend_bulk, history, reject, resolve
 from turktui.cli.commands import list as list_command
 from turktui.pipeline.policy import EXIT_CODES, EXIT_OK
 
@@ -30,6 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     history.register(sub)
     list_command.register(sub)
     resolve.register(sub)
+    approve.register(sub)
+    reject.register(sub)
 
 
 def cmd_paths(args: argparse.Namespace) -> int:
