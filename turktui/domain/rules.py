@@ -160,25 +160,49 @@ MAX_FEEDBACK = 1024
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def check_feedback(text: str | None, *, required: bool) -> str | None:
-    """RequesterFeedback as MTurk takes it: required for a rejection (MTurk answers "Value
-    null at 'requesterFeedback'", boto3 #1222), at most 1,024 characters, and no control
-    characters (workers read it). Returns the text (None when absent and allowed)."""
+def check_feedback(
+    text: str | None,
+    *,
+    required: bool,
+    what: str = "feedback",
+    why: str = "say why the work is rejected",
+) -> str | None:
+    """RequesterFeedback (or a bonus's Reason: `what`) as MTurk takes it: required for a
+    rejection (MTurk answers "Value null at 'requesterFeedback'", boto3 #1222) and a bonus
+    (boto3 #1223), at most 1,024 characters, and no control characters (workers read it).
+    Returns the text (None when absent and allowed)."""
     if text is None or not text.strip():
         if required:
-            raise InputProblem("feedback is required: say why the work is rejected")
+            raise InputProblem(f"{what} is required: {why}")
         return None
     if len(text) > MAX_FEEDBACK:
         raise InputProblem(
-            f"feedback is {len(text):,} characters; MTurk takes at most {MAX_FEEDBACK:,}"
+            f"{what} is {len(text):,} characters; MTurk takes at most {MAX_FEEDBACK:,}"
         )
     bad = _CONTROL.search(text)
     if bad:
         raise InputProblem(
-            f"feedback has a control character (U+{ord(bad.group()):04X}) at position "
+            f"{what} has a control character (U+{ord(bad.group()):04X}) at position "
             f"{bad.start() + 1}; workers read it as text"
         )
     return text
+
+
+#: SendBonus's BonusAmount pattern, as MTurk's ValidationException quotes it (Dallinger #1052).
+BONUS_AMOUNT = re.compile(r"^[0-9]+(\.)?[0-9]{0,2}$")
+
+
+def check_bonus_amount(text: str) -> Decimal:
+    """A bonus amount exactly as MTurk takes it (`^[0-9]+(\\.)?[0-9]{0,2}$`, above zero): no
+    sign, exponent, separator or third decimal; InputProblem naming it otherwise."""
+    if not BONUS_AMOUNT.fullmatch(text) or not text.isascii():
+        raise InputProblem(
+            f"not a bonus amount: {_shown(text, 30)} (dollars with at most 2 decimals, e.g. 1.50)"
+        )
+    amount = Decimal(text)
+    if amount <= 0:
+        raise InputProblem(f"a bonus must be more than $0.00 (got {text})")
+    return amount
 
 
 #: MTurk's fee on a bonus: 20% of the amount, at least $0.01 (Mephisto's MTURK_BONUS_FEE).

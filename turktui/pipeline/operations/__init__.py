@@ -11,6 +11,7 @@ from turktui.domain.records import Record, infer_operation
 from turktui.pipeline.operations import (
     add_assignments,
     approve,
+    bonus,
     expire_now,
     reject,
     update_expiration,
@@ -38,7 +39,7 @@ def register(op: Operation) -> Operation:
     return op
 
 
-for _module in (add_assignments, update_expiration, expire_now, approve, reject):
+for _module in (add_assignments, update_expiration, expire_now, approve, reject, bonus):
     register(_module.OPERATION)
 
 ADD_ASSIGNMENTS = add_assignments.OPERATION
@@ -46,6 +47,7 @@ UPDATE_EXPIRATION = update_expiration.OPERATION
 EXPIRE_NOW = expire_now.OPERATION
 APPROVE = approve.OPERATION
 REJECT = reject.OPERATION
+BONUS = bonus.OPERATION
 
 
 class UnknownOperation(KeyError):
@@ -96,6 +98,7 @@ def outcome_message(record: Record) -> str:
 __all__ = [
     "ADD_ASSIGNMENTS",
     "APPROVE",
+    "BONUS",
     "EXPIRE_NOW",
     "LOCAL_REFUSALS",
     "REGISTRY",

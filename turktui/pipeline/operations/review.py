@@ -104,5 +104,5 @@ class ReviewOperation(TokenOperation):
 
 
 def assignment_of(record: Record) -> str:
-    """The assignment a review/bonus record is about (its subject)."""
-    return record.subject or str(record.data.get("assignment_id", ""))
+    """The assignment a review/bonus record is about (its payload's; else its subject)."""
+    return str(record.data.get("assignment_id") or record.subject)
