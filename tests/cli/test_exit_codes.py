@@ -96,6 +96,8 @@ def _every(code: int, prepare: Callable[[World], None]) -> dict[tuple[int, str],
         "paths": ("paths",),
         "approve": ("approve", "ASSIGNMENT"),
         "reject": ("reject", "ASSIGNMENT", "--feedback", "no", "--yes"),
+        "bonus": ("bonus", "ASSIGNMENT", "1.00", "--reason", "r", "--yes"),
+        "bonuses": ("bonuses", "--hit", "HIT"),
     }
 
     def scenario(command: str) -> Callable[[World], Ran]:
@@ -209,6 +211,10 @@ def _fault(op: str) -> Callable[[World], None]:
     return lambda w: w.emulator.faults.add(op=op, error=1.0)
 
 
+def _fault_drop(op: str) -> Callable[[World], None]:
+    return lambda w: w.emulator.faults.add(op=op, drop=1.0)
+
+
 def _not_visible(w: World) -> None:
     w.emulator.state.assignment_lag = 1e9  # "status of: null"
 
@@ -234,6 +240,16 @@ def _locked_asg(*args: str) -> Callable[[World], Ran]:
 
 
 REJECT = ("reject", "ASG", "--feedback", "Answers were random", "--yes")
+BONUS = ("bonus", "ASG", "1.00", "--reason", "well done")
+
+
+def _bonus_twice(w: World) -> Ran:
+    first = _asg(lambda w: None, *BONUS)(w)
+    assert first.returncode == 0, first.stdout + first.stderr
+    aid = first.args[1]
+    return w.url("bonus", aid, "1.00", "--reason", "again")
+
+
 OK, CANCEL, USAGE, REFUSED = policy.EXIT_OK, policy.EXIT_CANCELLED, policy.EXIT_USAGE, 3
 SCENARIOS: dict[tuple[int, str], Callable[[World], Ran]] = {
     (OK, "extend"): _with(lambda w: None, "extend", "HIT", "1"),
@@ -281,6 +297,16 @@ SCENARIOS: dict[tuple[int, str], Callable[[World], Ran]] = {
         _accepted_not_applied("ApproveAssignment"), "approve", "ASG"
     ),
     (policy.EXIT_CONFLICT, "reject"): _asg(_accepted_not_applied("RejectAssignment"), *REJECT),
+    (OK, "bonus"): _asg(lambda w: None, *BONUS),
+    (OK, "bonuses"): _with(lambda w: None, "bonuses", "--hit", "HIT"),
+    (CANCEL, "bonus"): _asg(lambda w: w.answers(False), *BONUS, "--production"),
+    (USAGE, "bonus"): _asg(lambda w: None, "bonus", "ASG", "1e3", "--reason", "r"),
+    (USAGE, "bonuses"): _no_keys("bonuses", "--hit", "HIT"),
+    (REFUSED, "bonus"): _bonus_twice,
+    (policy.EXIT_SERVICE, "bonus"): _asg(_fault("GetAssignment"), *BONUS),
+    (policy.EXIT_SERVICE, "bonuses"): _faulty("ListBonusPayments", "bonuses", "--hit", "HIT"),
+    (policy.EXIT_UNKNOWN, "bonus"): _asg(_fault_drop("SendBonus"), *BONUS),
+    (policy.EXIT_BUSY, "bonus"): _locked_asg(*BONUS),
     (policy.EXIT_BUSY, "approve"): _locked_asg("approve", "ASG"),
     (policy.EXIT_BUSY, "reject"): _locked_asg(*REJECT),
     **_every(policy.EXIT_INTERNAL, _broken(RuntimeError("a bug"))),

@@ -29,7 +29,7 @@ from turktui.domain.rules import InputProblem, check_hit_id
 from turktui.domain.text import one_line, redact, redact_obj, sanitize, sanitize_data
 from turktui.domain.timefmt import iso
 from turktui.pipeline.engine import Engine, Outcome, Plan, PlanRefused
-from turktui.pipeline.operations import conflict_words, operation_label
+from turktui.pipeline.operations import conflict_words, operation_label, outcome_message
 from turktui.pipeline.policy import (
     EXIT_BUSY,
     EXIT_OK,
@@ -37,6 +37,7 @@ from turktui.pipeline.policy import (
     EXIT_SERVICE,
     EXIT_UNKNOWN,
     EXIT_USAGE,
+    record_exit_code,
 )
 
 
@@ -320,6 +321,21 @@ class PerHit:
             )
         else:
             self.done(subject, EXIT_SERVICE, "failed", f"cannot {what}: {safe(exc.message)}")
+
+    def recorded(self, subject: str, record: Any, **extra: Any) -> None:
+        """The result of a request's record as it ended: its exit code, state, outcome (with
+        `turktui resolve` named while it is unknown) and its fields."""
+        from turktui.domain.records import record_to_json
+
+        code = record_exit_code(record)
+        data = record_to_json(record)
+        data["record_id"] = data.pop("id")
+        for key in ("state", self.key):
+            data.pop(key, None)
+        message = safe(outcome_message(record))
+        if code == EXIT_UNKNOWN:
+            message += " Run `turktui resolve` to settle it."
+        self.done(subject, code, record.state.value, message, **extra, **data)
 
     def read_hit(self, service: Any, hit_id: str) -> Hit | None:
         """GetHIT for one HIT of the command; a failure is this HIT's result (`failed`;

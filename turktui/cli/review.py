@@ -22,9 +22,7 @@ from turktui.pipeline.policy import (
     EXIT_OK,
     EXIT_REFUSED,
     EXIT_SERVICE,
-    EXIT_UNKNOWN,
     EXIT_USAGE,
-    record_exit_code,
     worst,
 )
 
@@ -45,7 +43,6 @@ def run_review(
     one of `hit_id`), each recorded before it is sent. `confirm(env, what, yes)` → Declined
     or None: asked once, after every assignment was read, before anything is recorded."""
     from turktui.adapters.history import HistoryError
-    from turktui.domain.records import record_to_json
     from turktui.domain.rules import extension_cost, format_money
     from turktui.pipeline.engine import Engine
     from turktui.pipeline.model import PlanRefused
@@ -157,17 +154,7 @@ def run_review(
                     )
                     continue
                 assert final is not None
-                from turktui.pipeline.operations import outcome_message
-
-                code = record_exit_code(final)
-                data = record_to_json(final)
-                data["record_id"] = data.pop("id")
-                for key in ("state", "assignment_id"):
-                    data.pop(key, None)
-                message = safe(outcome_message(final))
-                if code == EXIT_UNKNOWN:
-                    message += " Run `turktui resolve` to settle it."
-                results.done(aid, code, final.state.value, message, **data)
+                results.recorded(aid, final)
         except StopCommand as stop:
             return out.result(EXIT_USAGE, usage, stop.message)
         finally:

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import argparse
 
-from turktui.cli.commands import approve, expire, extend, extend_bulk, history, reject, resolve
+from turktui.cli.commands import (
+    approve,
+    bonus,
+    bonuses,
+    expire,
+    extend,
+    extend_bulk,
+    history,
+    reject,
+    resolve,
+)
 from turktui.cli.commands import list as list_command
 from turktui.pipeline.policy import EXIT_CODES, EXIT_OK
 
@@ -32,6 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     resolve.register(sub)
     approve.register(sub)
     reject.register(sub)
+    bonus.register(sub)
+    bonuses.register(sub)
 
 
 def cmd_paths(args: argparse.Namespace) -> int:
