@@ -122,3 +122,33 @@ def test_bonuses_of_a_hit_as_text_and_csv(cli_env: dict[str, str], work: Any) ->
     assert rows[0]["Reason"].startswith('say "hi", ok [tt:')
     unknown = run_cli(cli_env, "bonuses", "--hit", "NOSUCHHIT", *url)
     assert unknown.returncode == 4 and "does not exist" in unknown.stderr
+
+
+def test_sigkill_after_the_bonus_was_sent_then_resolve_pays_nothing_twice(
+    cli_env: dict[str, str], work: Any
+) -> None:
+    import signal
+
+    from tests.runcli import run_process
+    from tests.seams import crash_after_send
+
+    server, _hit, aid = work
+    crashed = run_process(
+        cli_env,
+        "bonus",
+        aid,
+        "1.00",
+        "--reason",
+        "r",
+        "--endpoint-url",
+        server.url,
+        extra=crash_after_send(),
+    )
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    assert len(_bonuses(cli_env, server, aid)) == 1  # it was paid
+    pending = json.loads(run_cli(cli_env, "history", "--json", "--unsettled").stdout)
+    assert [r["state"] for r in pending["records"]] == ["sending"]
+    settled = run_cli(cli_env, "resolve", "--yes", "--json", "--endpoint-url", server.url)
+    assert settled.returncode == 0, settled.stdout + settled.stderr
+    assert [r["state"] for r in json.loads(settled.stdout)["records"]] == ["resolved_succeeded"]
+    assert len(_bonuses(cli_env, server, aid)) == 1  # exactly once

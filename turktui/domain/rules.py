@@ -188,7 +188,7 @@ def check_feedback(
     return text
 
 
-#: SendBonus's BonusAmount pattern, as MTurk's ValidationException quotes it (Dallinger #1052).
+#: A bonus's BonusAmount pattern, as MTurk's ValidationException quotes it (Dallinger #1052).
 BONUS_AMOUNT = re.compile(r"^[0-9]+(\.)?[0-9]{0,2}$")
 
 
