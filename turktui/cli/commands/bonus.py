@@ -37,10 +37,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=BONUS_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("assignment_id", metavar="ASSIGNMENT_ID", help="the assignment")
-    parser.add_argument("amount", metavar="AMOUNT", help="dollars, at most 2 decimals (1.50)")
+    parser.add_argument("assignment_id", metavar="ASSIGNMENT_ID", nargs="?", help="the assignment")
     parser.add_argument(
-        "--reason", metavar="TEXT", required=True, help="why (the worker reads it; required)"
+        "amount", metavar="AMOUNT", nargs="?", help="dollars, at most 2 decimals (1.50)"
+    )
+    parser.add_argument("--reason", metavar="TEXT", help="why (the worker reads it; required)")
+    parser.add_argument(
+        "--csv",
+        metavar="FILE",
+        help="pay the bonuses of FILE (columns assignment_id, amount, reason)",
+    )
+    parser.add_argument(
+        "--send-valid",
+        action="store_true",
+        help="with --csv: pay the valid rows although others have errors",
     )
     parser.add_argument("--token", metavar="T", help="the request's token (default: a new one)")
     parser.add_argument(
@@ -82,6 +92,20 @@ def cmd_bonus(args: argparse.Namespace) -> int:
 
     out = Out(args.json)
     usage: dict[str, Any] = {"state": "usage"}
+    if args.csv is not None:
+        if args.assignment_id or args.amount or args.reason or args.token:
+            return out.result(
+                EXIT_USAGE,
+                usage,
+                "turktui: --csv FILE takes no ASSIGNMENT_ID, AMOUNT, --reason or --token",
+            )
+        from turktui.cli.commands.bonus_file import cmd_bonus_file
+
+        return cmd_bonus_file(args)
+    if not args.assignment_id or not args.amount:
+        return out.result(
+            EXIT_USAGE, usage, "turktui: give ASSIGNMENT_ID AMOUNT --reason TEXT, or --csv FILE"
+        )
     aid = args.assignment_id.strip()
     try:
         check_hit_id(aid, "assignment id")

@@ -51,12 +51,26 @@ def bonus_subject(assignment_id: str) -> str:
 def is_ours(payment: BonusPayment, record: Record) -> bool:
     """Is `payment` this record's: same assignment, worker and amount, and its reference?"""
     data = record.data
+    return matches(
+        payment,
+        assignment_of(record),
+        str(data.get("worker_id", "")),
+        Decimal(str(data.get("amount", "0"))),
+        record.token,
+    )
+
+
+def matches(
+    payment: BonusPayment, assignment_id: str, worker_id: str, amount: Decimal, token: str
+) -> bool:
+    """The one test of "this payment is that intent's": assignment, worker, amount and the
+    reference of its token in the Reason (ListBonusPayments names no token)."""
     return (
-        payment.assignment_id == assignment_of(record)
-        and payment.worker_id == data.get("worker_id")
+        payment.assignment_id == assignment_id
+        and payment.worker_id == worker_id
         and payment.amount is not None
-        and payment.amount == Decimal(str(data.get("amount", "0")))
-        and f"[{reference(record.token)}]" in payment.reason
+        and payment.amount == amount
+        and f"[{reference(token)}]" in payment.reason
     )
 
 
