@@ -11,12 +11,11 @@ from typing import Any
 from turktui.cli.output import (
     Out,
     PerHit,
-    StopCommand,
     history_exit_code,
     refuse_bad_hit_ids,
     safe,
 )
-from turktui.cli.session import open_connection, open_history_of, refuse_read_only
+from turktui.cli.session import changing
 from turktui.domain.errors import TurkError
 from turktui.pipeline.policy import (
     EXIT_OK,
@@ -44,7 +43,6 @@ def run_review(
     or None: asked once, after every assignment was read, before anything is recorded."""
     from turktui.adapters.history import HistoryError
     from turktui.domain.rules import extension_cost, format_money
-    from turktui.pipeline.engine import Engine
     from turktui.pipeline.model import PlanRefused
 
     out = Out(args.json)
@@ -60,109 +58,98 @@ def run_review(
             check_hit_id(assignment_id, "assignment id")
     except InputProblem as exc:
         return out.result(EXIT_USAGE, usage, f"turktui: {exc}")
-    conn = open_connection(args)
     results = PerHit(out, key="assignment_id")
-    try:
-        refused = refuse_read_only(conn, out, usage)
-        if refused is not None:
-            return refused
-        env = conn.env
-        service = conn.service()
-        try:
-            history = open_history_of(conn)
-        except HistoryError as exc:
-            return out.history_failure(exc, usage)
-        try:
-            engine = Engine(service, history, env)
-            if hit_id:
-                try:
-                    listed = service.list_assignments(hit_id)
-                except TurkError as exc:
-                    results.failed(hit_id, exc, "list the HIT's assignments")
-                    return out.result(worst(results.codes), {"results": results.results}, "")
-                ids = [a.assignment_id for a in listed if a.status == "Submitted"]
-                if not ids:
-                    return out.result(
-                        EXIT_OK,
-                        {"results": []},
-                        f"turktui: HIT {safe(hit_id)} has no Submitted assignment; nothing to do",
-                    )
+
+    def body(engine: Any) -> int:
+        nonlocal ids
+        history, service, env = engine.history, engine.service, engine.env
+        if hit_id:
+            try:
+                listed = service.list_assignments(hit_id)
+            except TurkError as exc:
+                results.failed(hit_id, exc, "list the HIT's assignments")
+                return out.result(worst(results.codes), {"results": results.results}, "")
+            ids = [a.assignment_id for a in listed if a.status == "Submitted"]
             if not ids:
-                return out.result(EXIT_USAGE, usage, "turktui: give at least one ASSIGNMENT_ID")
-            reads = []
-            for assignment_id in ids:
-                try:
-                    reads.append(service.get_assignment(assignment_id))
-                except TurkError as exc:
-                    results.failed(assignment_id, exc, "read the assignment")
-            if reads:
-                verb = op.verb
-                charge = sum(
-                    (
-                        extension_cost(hit.reward, 1, hit.max_assignments).total
-                        for a, hit in reads
-                        if a.status == "Submitted" and hit.reward is not None
-                    ),
-                    Decimal(0),
+                return out.result(
+                    EXIT_OK,
+                    {"results": []},
+                    f"turktui: HIT {safe(hit_id)} has no Submitted assignment; nothing to do",
                 )
-                money = (
-                    f" (about {format_money(charge)} with MTurk's fee, paid from the funds held)"
-                    if verb == "approve" and charge
-                    else ""
+        if not ids:
+            return out.result(EXIT_USAGE, usage, "turktui: give at least one ASSIGNMENT_ID")
+        reads = []
+        for assignment_id in ids:
+            try:
+                reads.append(service.get_assignment(assignment_id))
+            except TurkError as exc:
+                results.failed(assignment_id, exc, "read the assignment")
+        if reads:
+            verb = op.verb
+            charge = sum(
+                (
+                    extension_cost(hit.reward, 1, hit.max_assignments).total
+                    for a, hit in reads
+                    if a.status == "Submitted" and hit.reward is not None
+                ),
+                Decimal(0),
+            )
+            money = (
+                f" (about {format_money(charge)} with MTurk's fee, paid from the funds held)"
+                if verb == "approve" and charge
+                else ""
+            )
+            n = len(reads)
+            what = f"{verb.capitalize()} {n} assignment{'s' if n != 1 else ''}{money}"
+            out.info(f"{env.kind.banner}: {what}")
+            declined = confirm(env, what, args.yes)
+            if declined is not None:
+                return out.result(
+                    declined.code,
+                    {"state": declined.state, "results": results.results},
+                    declined.message,
                 )
-                n = len(reads)
-                what = f"{verb.capitalize()} {n} assignment{'s' if n != 1 else ''}{money}"
-                out.info(f"{env.kind.banner}: {what}")
-                declined = confirm(env, what, args.yes)
-                if declined is not None:
-                    return out.result(
-                        declined.code,
-                        {"state": declined.state, "results": results.results},
-                        declined.message,
-                    )
-            for assignment, hit in reads:
-                aid = assignment.assignment_id
-                try:
-                    record = engine.request(
-                        op,
-                        hit,
-                        subject=aid,
-                        payload={
-                            "assignment_id": aid,
-                            "worker_id": assignment.worker_id,
-                            **payload,
-                        },
-                    )
-                    engine.dispatch([record])
-                    final = history.get(record.id)
-                except PlanRefused as exc:
-                    results.done(
-                        aid,
-                        EXIT_REFUSED,
-                        "refused",
-                        f"refused (nothing sent): {safe(exc.message)}; settle it with "
-                        "`turktui resolve` first",
-                        error_code=exc.code,
-                    )
-                    continue
-                except HistoryError as exc:
-                    results.done(
-                        aid,
-                        history_exit_code(exc, EXIT_SERVICE),
-                        "failed",
-                        f"not sent: {safe(exc)}",
-                    )
-                    continue
-                assert final is not None
-                results.recorded(aid, final)
-        except StopCommand as stop:
-            return out.result(EXIT_USAGE, usage, stop.message)
-        finally:
-            history.close()
-    finally:
-        conn.close()
-    code = worst(results.codes)
-    ok = sum(1 for c in results.codes if c == EXIT_OK)
-    total = len(results.codes)
-    summary = f"turktui: {ok} of {total} assignment{'s' if total != 1 else ''} {op.target.lower()}"
-    return out.result(code, {"results": results.results}, summary)
+        for assignment, hit in reads:
+            aid = assignment.assignment_id
+            try:
+                record = engine.request(
+                    op,
+                    hit,
+                    subject=aid,
+                    payload={
+                        "assignment_id": aid,
+                        "worker_id": assignment.worker_id,
+                        **payload,
+                    },
+                )
+                engine.dispatch([record])
+                final = history.get(record.id)
+            except PlanRefused as exc:
+                results.done(
+                    aid,
+                    EXIT_REFUSED,
+                    "refused",
+                    f"refused (nothing sent): {safe(exc.message)}; settle it with "
+                    "`turktui resolve` first",
+                    error_code=exc.code,
+                )
+                continue
+            except HistoryError as exc:
+                results.done(
+                    aid,
+                    history_exit_code(exc, EXIT_SERVICE),
+                    "failed",
+                    f"not sent: {safe(exc)}",
+                )
+                continue
+            assert final is not None
+            results.recorded(aid, final)
+        code = worst(results.codes)
+        ok = sum(1 for c in results.codes if c == EXIT_OK)
+        total = len(results.codes)
+        summary = (
+            f"turktui: {ok} of {total} assignment{'s' if total != 1 else ''} {op.target.lower()}"
+        )
+        return out.result(code, {"results": results.results}, summary)
+
+    return changing(args, out, usage, body)

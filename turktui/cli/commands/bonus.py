@@ -65,10 +65,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_bonus(args: argparse.Namespace) -> int:
-    from turktui.adapters.history import HistoryError
-    from turktui.cli.output import PerHit, StopCommand, history_exit_code, safe
+    from turktui.cli.output import PerHit, safe
     from turktui.cli.prompts import confirm_spend
-    from turktui.cli.session import open_connection, open_history_of, refuse_read_only
+    from turktui.cli.session import changing
     from turktui.domain.errors import TurkError
     from turktui.domain.rules import (
         InputProblem,
@@ -78,14 +77,12 @@ def cmd_bonus(args: argparse.Namespace) -> int:
         check_hit_id,
         format_money,
     )
-    from turktui.pipeline.engine import Engine
     from turktui.pipeline.model import PlanRefused
     from turktui.pipeline.operations import BONUS, when
     from turktui.pipeline.operations.bonus import bonus_subject
     from turktui.pipeline.policy import (
         EXIT_OK,
         EXIT_REFUSED,
-        EXIT_SERVICE,
         EXIT_USAGE,
         worst,
     )
@@ -116,117 +113,100 @@ def cmd_bonus(args: argparse.Namespace) -> int:
     except InputProblem as exc:
         return out.result(EXIT_USAGE, usage, f"turktui: {exc}; nothing was sent")
     fee = bonus_fee(amount)
-    conn = open_connection(args)
     results = PerHit(out, key="assignment_id")
-    try:
-        refused = refuse_read_only(conn, out, usage)
-        if refused is not None:
-            return refused
-        env, service = conn.env, conn.service()
-        try:
-            history = open_history_of(conn)
-        except HistoryError as exc:
-            return out.history_failure(exc, usage)
-        try:
-            engine = Engine(service, history, env)
-            prior = next(
-                (
-                    r
-                    for r in history.find_by_token(args.token or "")
-                    if r.endpoint == env.endpoint_url and r.subject == bonus_subject(aid)
-                ),
-                None,
-            )
-            if prior is None:
-                try:
-                    assignment, hit = service.get_assignment(aid)
-                    earlier = [
-                        p
-                        for p in service.list_bonus_payments(assignment_id=aid)
-                        if p.worker_id == assignment.worker_id
-                    ]
-                    balance = service.get_balance()
-                except TurkError as exc:
-                    results.failed(aid, exc, "read the assignment, its bonuses or the balance")
-                    return out.result(worst(results.codes), {"results": results.results}, "")
-                worker = assignment.worker_id
-                if earlier and not args.allow_second:
-                    first = earlier[0]
-                    results.done(
-                        aid,
-                        EXIT_REFUSED,
-                        "refused",
-                        f"refused (nothing sent): worker {safe(worker)} already has "
-                        f"{len(earlier)} bonus(es) for this assignment (e.g. "
-                        f"{format_money(first.amount)} granted {when(first.grant_time)}, "
-                        f"reason {safe(first.reason)!r}); pass --allow-second to pay another",
-                        error_code="second",
-                    )
-                    return out.result(EXIT_REFUSED, {"results": results.results}, "")
-                if amount + fee > balance.available:
-                    results.done(
-                        aid,
-                        EXIT_REFUSED,
-                        "refused",
-                        f"refused (nothing sent): {format_money(amount + fee)} (bonus + fee) is "
-                        f"more than the available balance {format_money(balance.available)}",
-                        error_code="balance",
-                    )
-                    return out.result(EXIT_REFUSED, {"results": results.results}, "")
-                what = (
-                    f"Bonus {format_money(amount)} to worker {safe(worker)} for assignment "
-                    f"{safe(aid)}: fee {format_money(fee)}, total {format_money(amount + fee)} "
-                    f"(available {format_money(balance.available)})"
+
+    def body(engine: Any) -> int:
+        history, service, env = engine.history, engine.service, engine.env
+        prior = next(
+            (
+                r
+                for r in history.find_by_token(args.token or "")
+                if r.endpoint == env.endpoint_url and r.subject == bonus_subject(aid)
+            ),
+            None,
+        )
+        if prior is None:
+            try:
+                assignment, hit = service.get_assignment(aid)
+                earlier = [
+                    p
+                    for p in service.list_bonus_payments(assignment_id=aid)
+                    if p.worker_id == assignment.worker_id
+                ]
+                balance = service.get_balance()
+            except TurkError as exc:
+                results.failed(aid, exc, "read the assignment, its bonuses or the balance")
+                return out.result(worst(results.codes), {"results": results.results}, "")
+            worker = assignment.worker_id
+            if earlier and not args.allow_second:
+                first = earlier[0]
+                results.done(
+                    aid,
+                    EXIT_REFUSED,
+                    "refused",
+                    f"refused (nothing sent): worker {safe(worker)} already has "
+                    f"{len(earlier)} bonus(es) for this assignment (e.g. "
+                    f"{format_money(first.amount)} granted {when(first.grant_time)}, "
+                    f"reason {safe(first.reason)!r}); pass --allow-second to pay another",
+                    error_code="second",
                 )
-                out.info(f"{env.kind.banner}: {what}")
-                declined = confirm_spend(env, "Pay this bonus", args.yes)
-                if declined is not None:
-                    return out.result(declined.code, {"state": declined.state}, declined.message)
-                try:
-                    record = engine.request(
-                        BONUS,
-                        hit,
-                        token=args.token,
-                        subject=bonus_subject(aid),
-                        allow_second=bool(args.allow_second),
-                        payload={
-                            "assignment_id": aid,
-                            "worker_id": worker,
-                            "amount": str(amount),
-                            "reason": reason,
-                        },
-                    )
-                except PlanRefused as exc:
-                    results.done(
-                        aid,
-                        EXIT_REFUSED,
-                        "refused",
-                        f"refused (nothing sent): {safe(exc.message)}; settle it with "
-                        "`turktui resolve` first, or pass --allow-second",
-                        error_code=exc.code,
-                    )
-                    return out.result(EXIT_REFUSED, {"results": results.results}, "")
-            else:
-                record = prior
-                out.info(f"request #{prior.id} has this token: settling it (never paying twice)")
-            if not record.settled:
-                engine.dispatch([record])
-            final = history.get(record.id)
-            assert final is not None
-            results.recorded(aid, final, fee=str(fee))
-        except StopCommand as stop:
-            return out.result(EXIT_USAGE, usage, stop.message)
-        except HistoryError as exc:
-            results.done(
-                aid, history_exit_code(exc, EXIT_SERVICE), "failed", f"not sent: {safe(exc)}"
+                return out.result(EXIT_REFUSED, {"results": results.results}, "")
+            if amount + fee > balance.available:
+                results.done(
+                    aid,
+                    EXIT_REFUSED,
+                    "refused",
+                    f"refused (nothing sent): {format_money(amount + fee)} (bonus + fee) is "
+                    f"more than the available balance {format_money(balance.available)}",
+                    error_code="balance",
+                )
+                return out.result(EXIT_REFUSED, {"results": results.results}, "")
+            what = (
+                f"Bonus {format_money(amount)} to worker {safe(worker)} for assignment "
+                f"{safe(aid)}: fee {format_money(fee)}, total {format_money(amount + fee)} "
+                f"(available {format_money(balance.available)})"
             )
-        finally:
-            history.close()
-    finally:
-        conn.close()
-    code = worst(results.codes)
-    return out.result(
-        code,
-        {"results": results.results},
-        "turktui: bonus " + ("paid" if code == EXIT_OK else "not confirmed paid"),
-    )
+            out.info(f"{env.kind.banner}: {what}")
+            declined = confirm_spend(env, "Pay this bonus", args.yes)
+            if declined is not None:
+                return out.result(declined.code, {"state": declined.state}, declined.message)
+            try:
+                record = engine.request(
+                    BONUS,
+                    hit,
+                    token=args.token,
+                    subject=bonus_subject(aid),
+                    allow_second=bool(args.allow_second),
+                    payload={
+                        "assignment_id": aid,
+                        "worker_id": worker,
+                        "amount": str(amount),
+                        "reason": reason,
+                    },
+                )
+            except PlanRefused as exc:
+                results.done(
+                    aid,
+                    EXIT_REFUSED,
+                    "refused",
+                    f"refused (nothing sent): {safe(exc.message)}; settle it with "
+                    "`turktui resolve` first, or pass --allow-second",
+                    error_code=exc.code,
+                )
+                return out.result(EXIT_REFUSED, {"results": results.results}, "")
+        else:
+            record = prior
+            out.info(f"request #{prior.id} has this token: settling it (never paying twice)")
+        if not record.settled:
+            engine.dispatch([record])
+        final = history.get(record.id)
+        assert final is not None
+        results.recorded(aid, final, fee=str(fee))
+        code = worst(results.codes)
+        return out.result(
+            code,
+            {"results": results.results},
+            "turktui: bonus " + ("paid" if code == EXIT_OK else "not confirmed paid"),
+        )
+
+    return changing(args, out, usage, body)
