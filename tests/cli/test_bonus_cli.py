@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import FIXED_NOW
+from tests.reviewkit import hit_with_work
 from tests.runcli import run_cli
 
 DAY = 86400.0
@@ -20,14 +21,7 @@ DAY = 86400.0
 @pytest.fixture
 def work(make_emulator: Any) -> tuple[Any, str, str]:
     server = make_emulator(0)
-    now = FIXED_NOW.timestamp()
-    hit_id = server.state.add_hit(
-        CreationTime=now - DAY,
-        Expiration=now + 30 * DAY,
-        MaxAssignments=5,
-        Reward="1.00",
-        NumberOfAssignmentsSubmitted=1,
-    )
+    hit_id = hit_with_work(server, 1)
     from turktui.emulator.assignments import assignment_id
 
     return server, hit_id, assignment_id(hit_id, 0)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import FIXED_NOW
+from tests.reviewkit import hit_with_work
 from tests.runcli import run_cli
 from turktui.domain.bonusfile import read_bonus_file
 from turktui.emulator.assignments import assignment_id
@@ -21,14 +22,7 @@ DAY = 86400.0
 @pytest.fixture
 def work(make_emulator: Any) -> tuple[Any, list[str]]:
     server = make_emulator(0)
-    now = FIXED_NOW.timestamp()
-    hit_id = server.state.add_hit(
-        CreationTime=now - DAY,
-        Expiration=now + 30 * DAY,
-        MaxAssignments=5,
-        Reward="1.00",
-        NumberOfAssignmentsSubmitted=3,
-    )
+    hit_id = hit_with_work(server, 3)
     return server, [assignment_id(hit_id, i) for i in range(3)]
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FIXED_NOW
+from tests.reviewkit import hit_with_work
 from tests.runcli import TEST_KEYS, run_cli
 from turktui.adapters.mturk import MTurkService
 from turktui.domain.environment import Environment, EnvKind
@@ -20,14 +20,7 @@ DAY = 86400.0
 @pytest.fixture
 def work(make_emulator: Any) -> tuple[Any, str, list[str], MTurkService]:
     server = make_emulator(0)
-    now = FIXED_NOW.timestamp()
-    hit_id = server.state.add_hit(
-        CreationTime=now - DAY,
-        Expiration=now + 30 * DAY,
-        MaxAssignments=5,
-        Reward="1.00",
-        NumberOfAssignmentsSubmitted=3,
-    )
+    hit_id = hit_with_work(server, 3)
     service = MTurkService(
         Environment(EnvKind.CUSTOM, server.url), credentials=tuple(TEST_KEYS.values())[:2]
     )

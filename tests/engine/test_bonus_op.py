@@ -14,12 +14,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import FIXED_NOW
-from turktui.adapters.history import HistoryStore
-from turktui.adapters.mturk import MTurkService
-from turktui.domain.environment import Environment, EnvKind
+from tests.reviewkit import engine_on, hit_with_work
 from turktui.domain.records import Record, State
 from turktui.domain.rules import InputProblem, bonus_fee, check_bonus_amount
-from turktui.pipeline.engine import Backoff, Engine
+from turktui.pipeline.engine import Engine
 from turktui.pipeline.operations import BONUS, outcome_message
 from turktui.pipeline.operations.bonus import bonus_subject, reference
 from turktui.pipeline.resolving import settle
@@ -30,30 +28,12 @@ DAY = 86400.0
 @pytest.fixture
 def setup(make_emulator: Any, tmp_path: Path) -> Iterator[tuple[Any, Engine, str]]:
     server = make_emulator(0)
-    env = Environment(EnvKind.CUSTOM, server.url)
-    history = HistoryStore(tmp_path / "history.sqlite3")
-    engine = Engine(
-        MTurkService(
-            env, credentials=("AKIDTEST", "secret"), read_timeout=0.5, connect_timeout=0.5
-        ),
-        history,
-        env,
-        clock=lambda: FIXED_NOW,
-        backoff=Backoff(attempts=3, base=0.01, cap=0.02, total=1),
-    )
-    now = FIXED_NOW.timestamp()
-    hit_id = server.state.add_hit(
-        CreationTime=now - DAY,
-        Expiration=now + 30 * DAY,
-        MaxAssignments=5,
-        Reward="1.00",
-        NumberOfAssignmentsSubmitted=1,
-    )
-    (assignment,) = engine.service.list_assignments(hit_id)
+    engine = engine_on(server, tmp_path / "history.sqlite3", attempts=3)
+    (assignment,) = engine.service.list_assignments(hit_with_work(server))
     try:
         yield server, engine, assignment.assignment_id
     finally:
-        history.close()
+        engine.history.close()
 
 
 def _record(engine: Engine, assignment_id: str, amount: str = "1.25") -> Record:

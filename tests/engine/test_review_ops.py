@@ -12,11 +12,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import FIXED_NOW
+from tests.reviewkit import engine_on, hit_with_work
 from turktui.adapters.history import HistoryStore
-from turktui.adapters.mturk import MTurkService
-from turktui.domain.environment import Environment, EnvKind
 from turktui.domain.records import Record, State
-from turktui.pipeline.engine import Backoff, Engine
+from turktui.pipeline.engine import Engine
 from turktui.pipeline.operations import APPROVE, REJECT, Operation, outcome_message
 from turktui.pipeline.resolving import settle
 
@@ -26,33 +25,15 @@ DAY = 86400.0
 @pytest.fixture
 def setup(make_emulator: Any, tmp_path: Path) -> Iterator[tuple[Any, Engine, HistoryStore]]:
     server = make_emulator(0)
-    env = Environment(EnvKind.CUSTOM, server.url)
-    history = HistoryStore(tmp_path / "history.sqlite3")
-    engine = Engine(
-        MTurkService(
-            env, credentials=("AKIDTEST", "secret"), read_timeout=0.5, connect_timeout=0.5
-        ),
-        history,
-        env,
-        clock=lambda: FIXED_NOW,
-        backoff=Backoff(attempts=2, base=0.01, cap=0.02, total=1),
-    )
+    engine = engine_on(server, tmp_path / "history.sqlite3")
     try:
-        yield server, engine, history
+        yield server, engine, engine.history
     finally:
-        history.close()
+        engine.history.close()
 
 
-def _submitted(server: Any, engine: Engine, n: int = 2, **fields: Any) -> list[str]:
-    now = FIXED_NOW.timestamp()
-    hit_id = server.state.add_hit(
-        CreationTime=now - DAY,
-        Expiration=now + 30 * DAY,
-        MaxAssignments=5,
-        Reward="1.00",
-        NumberOfAssignmentsSubmitted=n,
-        **fields,
-    )
+def _submitted(server: Any, engine: Engine, n: int = 2) -> list[str]:
+    hit_id = hit_with_work(server, n)
     return [a.assignment_id for a in engine.service.list_assignments(hit_id)]
 
 
