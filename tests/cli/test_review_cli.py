@@ -125,6 +125,7 @@ def test_status_null_is_unknown_then_resolve_settles_it(cli_env: dict[str, str],
     result = run_cli(cli_env, "approve", ids[0], "--endpoint-url", server.url)
     assert result.returncode == 5, result.stderr
     assert "turktui resolve" in result.stdout and "failed" not in result.stdout.lower()
+    assert "status of: null" in result.stdout and "may have been applied" not in result.stdout
     server.state.assignment_lag = 0.0
     settled = run_cli(cli_env, "resolve", "--yes", "--endpoint-url", server.url)
     assert settled.returncode == 0, settled.stderr + settled.stdout

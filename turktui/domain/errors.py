@@ -11,6 +11,9 @@ class TurkError(Exception):
     transient: bool = False
     #: True when the request may have been applied although no answer arrived.
     outcome_unknown: bool = False
+    #: Why a request this error leaves unsettled stays so (when the generic "may have been
+    #: applied" would mislead); "" = the generic words.
+    unsettled: str = ""
     hint: str = ""
 
     def __init__(self, message: str, *, hint: str = "") -> None:
@@ -108,6 +111,10 @@ class AssignmentNotVisible(TurkError):
     transient = True
     outcome_unknown = True
     hint = "MTurk is still indexing the submission; run turktui resolve in a minute."
+    unsettled = (
+        'MTurk does not show the submission to review operations yet ("status of: null"); '
+        "nothing was applied now. It stays pending: resolve sends it again once MTurk shows it."
+    )
 
     def __init__(self, message: str, code: str = "", *, hint: str = "") -> None:
         super().__init__(message, hint=hint)

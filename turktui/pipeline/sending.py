@@ -236,7 +236,7 @@ class Sending:
             waited += delay
         result.state = State.UNKNOWN if maybe_applied else State.FAILED
         if maybe_applied:
-            result.note = (
+            result.note = result.errors[-1].unsettled or (
                 f"No answer after {len(result.errors)} attempts; the request may "
                 "have been applied. Resolve will settle it."
             )
