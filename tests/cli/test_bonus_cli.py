@@ -146,3 +146,23 @@ def test_sigkill_after_the_bonus_was_sent_then_resolve_pays_nothing_twice(
     assert settled.returncode == 0, settled.stdout + settled.stderr
     assert [r["state"] for r in json.loads(settled.stdout)["records"]] == ["resolved_succeeded"]
     assert len(_bonuses(cli_env, server, aid)) == 1  # exactly once
+
+
+def test_the_history_names_each_action(cli_env: dict[str, str], work: Any) -> None:
+    server, _hit, aid = work
+    url = ("--endpoint-url", server.url)
+    assert run_cli(cli_env, "approve", aid, *url).returncode == 0
+    assert run_cli(cli_env, "bonus", aid, "1.00", "--reason", "r", *url).returncode == 0
+    listing = run_cli(cli_env, "history", "--limit", "10")
+    assert listing.returncode == 0, listing.stderr
+    lines = [line for line in listing.stdout.splitlines() if line[:2] in ("#1", "#2")]
+    assert len(lines) == 2
+    assert " bonus " in lines[0] and " approve " in lines[1]
+    records = json.loads(run_cli(cli_env, "history", "--json").stdout)["records"]
+    assert [r["operation"] for r in records] == ["bonus", "approve"]
+    bonus, approve = records
+    assert approve["subject"] == aid and approve["data"]["worker_id"]
+    assert (
+        bonus["data"]["amount"] == "1.00"
+        and bonus["data"]["worker_id"] == (approve["data"]["worker_id"])
+    )

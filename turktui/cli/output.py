@@ -295,7 +295,7 @@ class PerHit:
         self.codes: list[int] = []
         self.results: list[dict[str, Any]] = []
 
-    def done(self, subject: str, code: int, state: str, message: str, **extra: Any) -> None:
+    def done(self, subject: str, code: int, state: str, message: str, /, **extra: Any) -> None:
         self.codes.append(code)
         self.results.append(
             {self.key: subject, "exit_code": code, "state": state, "message": message, **extra}
@@ -322,7 +322,7 @@ class PerHit:
         else:
             self.done(subject, EXIT_SERVICE, "failed", f"cannot {what}: {safe(exc.message)}")
 
-    def recorded(self, subject: str, record: Any, **extra: Any) -> None:
+    def recorded(self, subject: str, record: Any, /, **extra: Any) -> None:
         """The result of a request's record as it ended: its exit code, state, outcome (with
         `turktui resolve` named while it is unknown) and its fields."""
         from turktui.domain.records import record_to_json

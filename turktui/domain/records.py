@@ -261,6 +261,10 @@ def record_to_json(record: Record) -> dict[str, Any]:
         "expiry_actual": iso(record.expiry_actual),
         "operation": record.operation,
         "group_id": record.group_id,
+        #: what it acts on (the HIT; an assignment; 'bonus:<assignment>') and the
+        #: operation's own fields (an assignment's worker, a bonus's amount and reason)
+        "subject": record.subject or record.hit_id,
+        "data": record.data,
         "attempts": [
             {
                 "number": a.number,
