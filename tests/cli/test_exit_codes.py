@@ -94,6 +94,10 @@ def _every(code: int, prepare: Callable[[World], None]) -> dict[tuple[int, str],
         "history": ("history",),
         "resolve": ("resolve", "--yes"),
         "paths": ("paths",),
+        "approve": ("approve", "ASSIGNMENT"),
+        "reject": ("reject", "ASSIGNMENT", "--feedback", "no", "--yes"),
+        "bonus": ("bonus", "ASSIGNMENT", "1.00", "--reason", "r", "--yes"),
+        "bonuses": ("bonuses", "--hit", "HIT"),
     }
 
     def scenario(command: str) -> Callable[[World], Ran]:
@@ -201,6 +205,66 @@ def _no_keys(*args: str) -> Callable[[World], Ran]:
     return run
 
 
+def _asg(prepare: Callable[[World], None], *args: str) -> Callable[[World], Ran]:
+    """`turktui ARGS --endpoint-url …` with ASG replaced by a Submitted assignment."""
+
+    def run(w: World) -> Ran:
+        from tests.conftest import FIXED_NOW
+        from turktui.emulator.assignments import assignment_id
+
+        now = FIXED_NOW.timestamp()
+        hit = w.hit(
+            CreationTime=now - 86_400, Expiration=now + 30 * 86_400, NumberOfAssignmentsSubmitted=1
+        )
+        prepare(w)
+        return w.url(*(a.replace("ASG", assignment_id(hit, 0)) for a in args))
+
+    return run
+
+
+def _fault(op: str) -> Callable[[World], None]:
+    return lambda w: w.emulator.faults.add(op=op, error=1.0)
+
+
+def _fault_drop(op: str) -> Callable[[World], None]:
+    return lambda w: w.emulator.faults.add(op=op, drop=1.0)
+
+
+def _not_visible(w: World) -> None:
+    w.emulator.state.assignment_lag = 1e9  # "status of: null"
+
+
+def _accepted_not_applied(op: str) -> Callable[[World], None]:
+    """MTurk answers 200 and the assignment stays Submitted: a conflict, never a success."""
+    from turktui.emulator import server
+
+    return lambda w: w.monkeypatch.setitem(server.OPERATIONS, op, lambda state, p: {})
+
+
+def _locked_asg(*args: str) -> Callable[[World], Ran]:
+    def run(w: World) -> Ran:
+        holder: list[sqlite3.Connection] = []
+        try:
+            return _asg(lambda w: holder.append(w.locked()), *args)(w)
+        finally:
+            for h in holder:
+                h.rollback()
+                h.close()
+
+    return run
+
+
+REJECT = ("reject", "ASG", "--feedback", "Answers were random", "--yes")
+BONUS = ("bonus", "ASG", "1.00", "--reason", "well done")
+
+
+def _bonus_twice(w: World) -> Ran:
+    first = _asg(lambda w: None, *BONUS)(w)
+    assert first.returncode == 0, first.stdout + first.stderr
+    aid = first.args[1]
+    return w.url("bonus", aid, "1.00", "--reason", "again")
+
+
 OK, CANCEL, USAGE, REFUSED = policy.EXIT_OK, policy.EXIT_CANCELLED, policy.EXIT_USAGE, 3
 SCENARIOS: dict[tuple[int, str], Callable[[World], Ran]] = {
     (OK, "extend"): _with(lambda w: None, "extend", "HIT", "1"),
@@ -232,6 +296,34 @@ SCENARIOS: dict[tuple[int, str], Callable[[World], Ran]] = {
     (policy.EXIT_BUSY, "extend"): _locked("extend", "HIT", "1"),
     (policy.EXIT_BUSY, "expire"): _locked("expire", "HIT", "--yes"),
     (policy.EXIT_BUSY, "resolve"): _locked("resolve", "--yes", unknown_first=True),
+    (OK, "approve"): _asg(lambda w: None, "approve", "ASG"),
+    (OK, "reject"): _asg(lambda w: None, *REJECT),
+    (CANCEL, "approve"): _asg(lambda w: w.answers(False), "approve", "ASG", "--production"),
+    (CANCEL, "reject"): _asg(lambda w: w.answers(False), *REJECT[:-1]),
+    (USAGE, "approve"): _asg(lambda w: None, "approve", "ASG", "--read-only"),
+    (USAGE, "reject"): _asg(lambda w: None, "reject", "ASG", "--feedback", "a\x01b", "--yes"),
+    (REFUSED, "approve"): lambda w: w.url("approve", "NOSUCHASSIGNMENT"),
+    (REFUSED, "reject"): lambda w: w.url("reject", "NOSUCHASSIGNMENT", *REJECT[2:]),
+    (policy.EXIT_SERVICE, "approve"): _asg(_fault("GetAssignment"), "approve", "ASG"),
+    (policy.EXIT_SERVICE, "reject"): _asg(_fault("GetAssignment"), *REJECT),
+    (policy.EXIT_UNKNOWN, "approve"): _asg(_not_visible, "approve", "ASG"),
+    (policy.EXIT_UNKNOWN, "reject"): _asg(_not_visible, *REJECT),
+    (policy.EXIT_CONFLICT, "approve"): _asg(
+        _accepted_not_applied("ApproveAssignment"), "approve", "ASG"
+    ),
+    (policy.EXIT_CONFLICT, "reject"): _asg(_accepted_not_applied("RejectAssignment"), *REJECT),
+    (OK, "bonus"): _asg(lambda w: None, *BONUS),
+    (OK, "bonuses"): _with(lambda w: None, "bonuses", "--hit", "HIT"),
+    (CANCEL, "bonus"): _asg(lambda w: w.answers(False), *BONUS, "--production"),
+    (USAGE, "bonus"): _asg(lambda w: None, "bonus", "ASG", "1e3", "--reason", "r"),
+    (USAGE, "bonuses"): _no_keys("bonuses", "--hit", "HIT"),
+    (REFUSED, "bonus"): _bonus_twice,
+    (policy.EXIT_SERVICE, "bonus"): _asg(_fault("GetAssignment"), *BONUS),
+    (policy.EXIT_SERVICE, "bonuses"): _faulty("ListBonusPayments", "bonuses", "--hit", "HIT"),
+    (policy.EXIT_UNKNOWN, "bonus"): _asg(_fault_drop("SendBonus"), *BONUS),
+    (policy.EXIT_BUSY, "bonus"): _locked_asg(*BONUS),
+    (policy.EXIT_BUSY, "approve"): _locked_asg("approve", "ASG"),
+    (policy.EXIT_BUSY, "reject"): _locked_asg(*REJECT),
     **_every(policy.EXIT_INTERNAL, _broken(RuntimeError("a bug"))),
     **_every(128 + signal.SIGINT, _broken(KeyboardInterrupt())),
     **_every(

@@ -1,6 +1,7 @@
 """Test seams (see tests/seams/__init__.py): with TURKTUI_TEST_CRASH_AFTER_SEND=1, wrap the
 request-logged MTurk service so that the process SIGKILLs itself right after
-CreateAdditionalAssignmentsForHIT answered successfully, before the outcome is recorded.
+CreateAdditionalAssignmentsForHIT (or a bonus) answered successfully, before the outcome is
+recorded.
 With TURKTUI_TEST_HOSTNAME=NAME, socket.gethostname() answers NAME. With
 TURKTUI_TEST_BARRIER=DIR, a record insert waits (up to 10 s) until TURKTUI_TEST_PARTIES
 processes are inserting a record for the same HIT (or, without one, their Nth insert): they
@@ -54,3 +55,12 @@ if os.environ.get("TURKTUI_TEST_CRASH_AFTER_SEND") == "1":
         return result
 
     requestlog.LoggedService.create_additional_assignments = _send_then_die  # type: ignore[method-assign]
+
+    _bonus = requestlog.LoggedService.send_bonus
+
+    def _bonus_then_die(self, *args):  # type: ignore[no-untyped-def]
+        result = _bonus(self, *args)
+        os.kill(os.getpid(), signal.SIGKILL)
+        return result
+
+    requestlog.LoggedService.send_bonus = _bonus_then_die  # type: ignore[method-assign]

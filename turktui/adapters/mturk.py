@@ -33,6 +33,8 @@ from turktui import __version__
 from turktui.domain.environment import REGION, Environment, EnvKind
 from turktui.domain.errors import (
     AccessDenied,
+    AssignmentNotFound,
+    AssignmentNotVisible,
     ConfigurationError,
     ConnectionLost,
     CredentialsExpired,
@@ -40,6 +42,7 @@ from turktui.domain.errors import (
     DeadlineExceeded,
     EndpointUnreachable,
     HitNotFound,
+    InvalidAssignmentState,
     RequestRefused,
     ServiceFault,
     Throttled,
@@ -47,7 +50,7 @@ from turktui.domain.errors import (
     TurkError,
     UnexpectedResponse,
 )
-from turktui.domain.models import Assignment, Balance, Hit, to_money
+from turktui.domain.models import Assignment, Balance, BonusPayment, Hit, to_money
 from turktui.domain.service import TurkService
 
 T = TypeVar("T")
@@ -344,6 +347,104 @@ class MTurkService:
     def update_expiration(self, hit_id: str, expire_at: datetime) -> None:
         self._call(lambda: self.writes.update_expiration_for_hit(HITId=hit_id, ExpireAt=expire_at))
 
+    def get_assignment(self, assignment_id: str) -> tuple[Assignment, Hit]:
+        """GetAssignment: the assignment and its HIT, validated (a read: retried)."""
+        response = self._call(lambda: self.reads.get_assignment(AssignmentId=assignment_id))
+        raw, raw_hit = response.get("Assignment"), response.get("HIT")
+        if not isinstance(raw, dict) or not isinstance(raw_hit, dict):
+            raise UnexpectedResponse("GetAssignment answered without the assignment and its HIT")
+        assignment, hit = Assignment.from_api(raw), Hit.from_api(raw_hit)
+        if assignment.assignment_id != assignment_id:
+            raise UnexpectedResponse(
+                f"GetAssignment for {_short(assignment_id)} answered with another assignment "
+                f"({_short(assignment.assignment_id)})"
+            )
+        if assignment.problem:
+            raise UnexpectedResponse(
+                f"GetAssignment for {_short(assignment_id)}: {assignment.problem}"
+            )
+        return assignment, hit
+
+    def approve_assignment(
+        self, assignment_id: str, feedback: str | None = None, *, override_rejection: bool = False
+    ) -> None:
+        """One attempt (no automatic retry), like every write."""
+        kwargs: dict[str, Any] = {"AssignmentId": assignment_id}
+        if feedback:
+            kwargs["RequesterFeedback"] = feedback
+        if override_rejection:
+            kwargs["OverrideRejection"] = True
+        self._call(functools.partial(self.writes.approve_assignment, **kwargs))
+
+    def reject_assignment(self, assignment_id: str, feedback: str) -> None:
+        """One attempt (no automatic retry)."""
+        self._call(
+            lambda: self.writes.reject_assignment(
+                AssignmentId=assignment_id, RequesterFeedback=feedback
+            )
+        )
+
+    def send_bonus(
+        self, worker_id: str, assignment_id: str, amount: str, reason: str, token: str
+    ) -> None:
+        """One attempt with its UniqueRequestToken: botocore's own retries would re-send
+        SendBonus after a timeout or a 5xx; the caller records every attempt instead."""
+        self._call(
+            lambda: self.writes.send_bonus(
+                WorkerId=worker_id,
+                AssignmentId=assignment_id,
+                BonusAmount=amount,
+                Reason=reason,
+                UniqueRequestToken=token,
+            )
+        )
+
+    def list_bonus_payments(
+        self,
+        *,
+        hit_id: str | None = None,
+        assignment_id: str | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> list[BonusPayment]:
+        """Every bonus of a HIT or of an assignment (ListBonusPayments, all pages; both
+        shapes of a listing's end). A repeated page token stops with an error."""
+        if (hit_id is None) == (assignment_id is None):
+            raise ValueError("list_bonus_payments needs a hit_id or an assignment_id")
+        base: dict[str, Any] = (
+            {"HITId": hit_id} if hit_id is not None else {"AssignmentId": assignment_id}
+        )
+        token: str | None = None
+        tokens: set[str] = set()
+        out: list[BonusPayment] = []
+        pages = 0
+        while True:
+            kwargs = {**base, "MaxResults": page_size}
+            if token:
+                kwargs["NextToken"] = token
+            response = self._call(functools.partial(self.reads.list_bonus_payments, **kwargs))
+            raw = response.get("BonusPayments")
+            if raw is None:
+                raw = []
+            if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+                raise UnexpectedResponse(
+                    "ListBonusPayments answered with BonusPayments that are not a list of objects"
+                )
+            pages += 1
+            out.extend(BonusPayment.from_api(item) for item in raw)
+            token = response.get("NextToken")
+            if not token:
+                return out
+            if not isinstance(token, str):
+                raise UnexpectedResponse(
+                    "ListBonusPayments answered with a NextToken that is not text"
+                )
+            if token in tokens or pages >= MAX_PAGES:
+                raise UnexpectedResponse(
+                    f"ListBonusPayments repeated the page token {_short(token)} after {pages} "
+                    "pages: the listing would never end; stopped"
+                )
+            tokens.add(token)
+
     # -- error mapping ---------------------------------------------------------------------
     def _call(self, fn: Callable[[], T]) -> T:
         deadline = self.request_deadline
@@ -526,6 +627,12 @@ def _map_client_error(exc: Any) -> TurkError:
         return ServiceFault(f"MTurk service fault: {message}")
     if "has already been processed" in message:
         return TokenAlreadyProcessed(message, turk_code or code)
+    if "status of: null" in message:
+        return AssignmentNotVisible(message, turk_code or code)
+    if "can be called with a status of" in message:
+        return InvalidAssignmentState(message, turk_code or code)
+    if message.startswith("Assignment ") and "does not exist" in message:
+        return AssignmentNotFound(message, turk_code or code)
     if turk_code == "AWS.MechanicalTurk.HITDoesNotExist" or "does not exist" in message:
         return HitNotFound(message, turk_code or code)
     return RequestRefused(message, turk_code or code)

@@ -161,3 +161,29 @@ class LoggedService:
             f"UpdateExpirationForHIT HIT {one_line(hit_id)} expire at {expire_at.isoformat()}",
             lambda: self._service.update_expiration(hit_id, expire_at),
         )
+
+    def approve_assignment(
+        self, assignment_id: str, feedback: str | None = None, *, override_rejection: bool = False
+    ) -> Any:
+        override = " override rejection" if override_rejection else ""
+        return self._logged(
+            f"ApproveAssignment assignment {one_line(assignment_id)}{override}",
+            lambda: self._service.approve_assignment(
+                assignment_id, feedback, override_rejection=override_rejection
+            ),
+        )
+
+    def reject_assignment(self, assignment_id: str, feedback: str) -> Any:
+        return self._logged(
+            f"RejectAssignment assignment {one_line(assignment_id)}",
+            lambda: self._service.reject_assignment(assignment_id, feedback),
+        )
+
+    def send_bonus(
+        self, worker_id: str, assignment_id: str, amount: str, reason: str, token: str
+    ) -> Any:
+        return self._logged(
+            f"SendBonus assignment {one_line(assignment_id)} worker {one_line(worker_id)} "
+            f"${one_line(amount)} token {token}",
+            lambda: self._service.send_bonus(worker_id, assignment_id, amount, reason, token),
+        )

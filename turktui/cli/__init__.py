@@ -48,6 +48,10 @@ commands:
   turktui extend HIT_ID N      add assignments from the shell (token-protected)
   turktui list                 list HITs for scripts (--json, --json-array, --csv)
   turktui expire HIT_ID...     expire HITs now (recorded; asks unless --demo or --yes)
+  turktui approve ASSIGNMENT_ID...  approve submitted work (recorded; verified)
+  turktui reject ASSIGNMENT_ID... --feedback TEXT  reject submitted work, with feedback
+  turktui bonus ASSIGNMENT_ID AMOUNT --reason TEXT  pay a bonus, exactly once
+  turktui bonuses --hit HIT_ID  list the bonuses paid (--assignment ID; --json, --csv)
   turktui history              list recorded requests
   turktui resolve              settle requests whose outcome is unknown
 

@@ -29,7 +29,7 @@ from turktui.domain.rules import InputProblem, check_hit_id
 from turktui.domain.text import one_line, redact, redact_obj, sanitize, sanitize_data
 from turktui.domain.timefmt import iso
 from turktui.pipeline.engine import Engine, Outcome, Plan, PlanRefused
-from turktui.pipeline.operations import conflict_words, operation_label
+from turktui.pipeline.operations import conflict_words, operation_label, outcome_message
 from turktui.pipeline.policy import (
     EXIT_BUSY,
     EXIT_OK,
@@ -37,6 +37,7 @@ from turktui.pipeline.policy import (
     EXIT_SERVICE,
     EXIT_UNKNOWN,
     EXIT_USAGE,
+    record_exit_code,
 )
 
 
@@ -284,40 +285,65 @@ class StopCommand(Exception):
 
 
 class PerHit:
-    """The results of a command over several HITs, one at a time: each HIT ends with an exit
-    code, a state and one line (stdout when it went through, stderr otherwise)."""
+    """The results of a command over several HITs (or assignments: `key`), one at a time:
+    each ends with an exit code, a state and one line (stdout when it went through, stderr
+    otherwise)."""
 
-    def __init__(self, out: Out) -> None:
+    def __init__(self, out: Out, key: str = "hit_id") -> None:
         self.out = out
+        self.key = key
         self.codes: list[int] = []
         self.results: list[dict[str, Any]] = []
 
-    def done(self, hit_id: str, code: int, state: str, message: str, **extra: Any) -> None:
+    def done(self, subject: str, code: int, state: str, message: str, /, **extra: Any) -> None:
         self.codes.append(code)
         self.results.append(
-            {"hit_id": hit_id, "exit_code": code, "state": state, "message": message, **extra}
+            {self.key: subject, "exit_code": code, "state": state, "message": message, **extra}
         )
-        (self.out.say if code == EXIT_OK else self.out.info)(f"{safe(hit_id)}: {message}")
+        (self.out.say if code == EXIT_OK else self.out.info)(f"{safe(subject)}: {message}")
 
-    def read_hit(self, service: Any, hit_id: str) -> Hit | None:
-        """GetHIT for one HIT of the command; a refusal or a service failure is this HIT's
-        result (None is returned). Configuration and credential problems end the command
-        (StopCommand): every other HIT would meet them too."""
-        try:
-            return service.get_hit(hit_id)  # type: ignore[no-any-return]
-        except RequestRefused as exc:
+    def failed(self, subject: str, exc: TurkError, what: str) -> None:
+        """A refusal or a service failure is this subject's result. Configuration and
+        credential problems end the command (StopCommand): every other one would meet them
+        too."""
+        if isinstance(
+            exc, (ConfigurationError, CredentialsMissing, CredentialsExpired, AccessDenied)
+        ):
+            hint = f"\nturktui: hint: {exc.hint}" if exc.hint else ""
+            raise StopCommand(f"turktui: {safe(exc.message)}{hint}") from None
+        if isinstance(exc, RequestRefused):
             self.done(
-                hit_id,
+                subject,
                 EXIT_REFUSED,
                 "refused",
                 f"refused: {safe(exc.message)}",
                 error_code=exc.code,
             )
-        except (ConfigurationError, CredentialsMissing, CredentialsExpired, AccessDenied) as exc:
-            hint = f"\nturktui: hint: {exc.hint}" if exc.hint else ""
-            raise StopCommand(f"turktui: {safe(exc.message)}{hint}") from None
+        else:
+            self.done(subject, EXIT_SERVICE, "failed", f"cannot {what}: {safe(exc.message)}")
+
+    def recorded(self, subject: str, record: Any, /, **extra: Any) -> None:
+        """The result of a request's record as it ended: its exit code, state, outcome (with
+        `turktui resolve` named while it is unknown) and its fields."""
+        from turktui.domain.records import record_to_json
+
+        code = record_exit_code(record)
+        data = record_to_json(record)
+        data["record_id"] = data.pop("id")
+        for key in ("state", self.key):
+            data.pop(key, None)
+        message = safe(outcome_message(record))
+        if code == EXIT_UNKNOWN:
+            message += " Run `turktui resolve` to settle it."
+        self.done(subject, code, record.state.value, message, **extra, **data)
+
+    def read_hit(self, service: Any, hit_id: str) -> Hit | None:
+        """GetHIT for one HIT of the command; a failure is this HIT's result (`failed`;
+        None is returned)."""
+        try:
+            return service.get_hit(hit_id)  # type: ignore[no-any-return]
         except TurkError as exc:
-            self.done(hit_id, EXIT_SERVICE, "failed", f"cannot read the HIT: {safe(exc.message)}")
+            self.failed(hit_id, exc, "read the HIT")
         return None
 
     def plan(self, engine: Engine, hit: Hit, n: int, expire_at: Any) -> Plan | None:

@@ -57,19 +57,36 @@ def confirm_spend(env: Environment, what: str, yes: bool) -> Declined | None:
 def confirm_expire(env: Environment, what: str, yes: bool) -> Declined | None:
     """Expiring stops workers from accepting the HIT: asked on every environment but demo
     (sandbox and loopback included), unless `--yes`."""
+    return _confirm_everywhere(
+        env,
+        what,
+        yes,
+        "It stops workers from accepting the HIT; work in progress is kept.",
+        "expiring",
+    )
+
+
+def confirm_reject(env: Environment, what: str, yes: bool) -> Declined | None:
+    """Rejecting is final for the worker (their approval rate): asked on every environment
+    but demo, unless `--yes`."""
+    return _confirm_everywhere(
+        env, what, yes, "Workers are not paid for rejected work.", "rejecting"
+    )
+
+
+def _confirm_everywhere(
+    env: Environment, what: str, yes: bool, consequence: str, doing: str
+) -> Declined | None:
     from turktui.domain.environment import EnvKind
 
     if yes or env.kind is EnvKind.DEMO:
         return None
-    answer = ask(
-        f"{what} on {env.kind.value}? It stops workers from accepting the HIT; "
-        "work in progress is kept."
-    )
+    answer = ask(f"{what} on {env.kind.value}? {consequence}")
     if answer is None:
         return Declined(
             EXIT_USAGE,
             "usage",
-            "turktui: expiring needs confirmation: no terminal to ask on, pass --yes to confirm",
+            f"turktui: {doing} needs confirmation: no terminal to ask on, pass --yes to confirm",
         )
     if not answer:
         return Declined(EXIT_CANCELLED, "cancelled", "turktui: cancelled; nothing was sent")

@@ -4,17 +4,19 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from turktui.adapters.history import HistoryStore
 from turktui.adapters.stores import open_store
 from turktui.cli import options
 from turktui.cli.options import Connection
-from turktui.cli.output import Out
+from turktui.cli.output import Out, StopCommand
 from turktui.domain.environment import parse_endpoint
 from turktui.pipeline.policy import EXIT_USAGE
 
 __all__ = [
+    "changing",
     "history_file",
     "history_scope",
     "open_connection",
@@ -48,6 +50,45 @@ def open_history_of(conn: Connection) -> HistoryStore:
         operator=conn.settings.operator,
         lease_seconds=conn.settings.lease_seconds,
     )
+
+
+def changing(
+    args: argparse.Namespace, out: Out, usage: dict[str, Any], body: Callable[[Any], int]
+) -> int:
+    """The prologue and epilogue of a changing command: a connection (refused when
+    read-only), its history and an Engine handed to `body`, whose exit code is returned;
+    a StopCommand from `body` is one line and exit 2, a history failure before anything was
+    sent one line and exit 4 (7 when busy); everything is closed afterwards."""
+    from turktui.adapters.history import HistoryError
+    from turktui.pipeline.engine import Engine
+
+    conn = open_connection(args)
+    try:
+        refused = refuse_read_only(conn, out, usage)
+        if refused is not None:
+            return refused
+        service = conn.service()
+        try:
+            history = open_history_of(conn)
+        except HistoryError as exc:
+            return out.history_failure(exc, usage)
+        try:
+            return body(Engine(service, history, conn.env))
+        except StopCommand as stop:
+            return out.result(EXIT_USAGE, usage, stop.message)
+        except HistoryError as exc:  # e.g. busy while recording: nothing was sent
+            from turktui.cli.output import history_exit_code, safe
+            from turktui.pipeline.policy import EXIT_SERVICE
+
+            return out.result(
+                history_exit_code(exc, EXIT_SERVICE),
+                {"state": "failed"},
+                f"turktui: not sent: {safe(exc)}",
+            )
+        finally:
+            history.close()
+    finally:
+        conn.close()
 
 
 def history_scope(args: argparse.Namespace) -> tuple[str | None, str | None]:

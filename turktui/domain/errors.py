@@ -11,6 +11,9 @@ class TurkError(Exception):
     transient: bool = False
     #: True when the request may have been applied although no answer arrived.
     outcome_unknown: bool = False
+    #: Why a request this error leaves unsettled stays so (when the generic "may have been
+    #: applied" would mislead); "" = the generic words.
+    unsettled: str = ""
     hint: str = ""
 
     def __init__(self, message: str, *, hint: str = "") -> None:
@@ -88,6 +91,34 @@ class RequestRefused(TurkError):
 
 class HitNotFound(RequestRefused):
     pass
+
+
+class AssignmentNotFound(RequestRefused):
+    """MTurk does not show the assignment ("Assignment … does not exist"): unknown, or
+    submitted moments ago and not indexed yet (Mephisto #1081)."""
+
+
+class InvalidAssignmentState(RequestRefused):
+    """ "This operation can be called with a status of: Submitted": the assignment is no
+    longer Submitted (already approved, rejected or auto-approved)."""
+
+
+class AssignmentNotVisible(TurkError):
+    """ "… status of: null": MTurk does not show the submission to review operations yet
+    (ParlAI #2957, psiTurk #424). Nothing was applied now; the request stays unsettled and is
+    settled later (resolve), never recorded as failed."""
+
+    transient = True
+    outcome_unknown = True
+    hint = "MTurk is still indexing the submission; run turktui resolve in a minute."
+    unsettled = (
+        'MTurk does not show the submission to review operations yet ("status of: null"); '
+        "nothing was applied now. It stays pending: resolve sends it again once MTurk shows it."
+    )
+
+    def __init__(self, message: str, code: str = "", *, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
 
 
 class TokenAlreadyProcessed(RequestRefused):

@@ -306,6 +306,38 @@ class Assignment:
         return assignment
 
 
+@dataclass(frozen=True, slots=True)
+class BonusPayment:
+    """One bonus as ListBonusPayments shows it. Nothing in it names the request that paid
+    it: turktui recognises its own by the reference it puts in the Reason."""
+
+    worker_id: str
+    amount: Decimal | None
+    assignment_id: str
+    reason: str = ""
+    grant_time: datetime | None = None
+    #: Why this payment is unreadable ("" = it is fine): shown, never trusted.
+    problem: str = ""
+
+    @classmethod
+    def from_api(cls, raw: dict[str, Any]) -> BonusPayment:
+        check = _Checker()
+        payment = cls(
+            worker_id=check.text(raw, "WorkerId")[:128],
+            amount=check.money(raw, "BonusAmount"),
+            assignment_id=check.text(raw, "AssignmentId")[:128],
+            reason=check.text(raw, "Reason")[:4096],
+            grant_time=check.moment(raw, "GrantTime"),
+        )
+        if payment.amount is None:
+            check.bad.append("BonusAmount")
+        if check.bad:
+            from dataclasses import replace
+
+            payment = replace(payment, problem="unreadable " + ", ".join(dict.fromkeys(check.bad)))
+        return payment
+
+
 def count_by_status(assignments: Iterable[Assignment]) -> dict[str, int]:
     """{status: count}, MTurk's statuses first (zeros included), then any others."""
     counts = dict.fromkeys(ASSIGNMENT_STATUSES, 0)

@@ -193,6 +193,9 @@ class Record:
 ADD_ASSIGNMENTS = "add_assignments"
 UPDATE_EXPIRATION = "update_expiration"
 EXPIRE_NOW = "expire_now"
+APPROVE = "approve"
+REJECT = "reject"
+BONUS = "bonus"
 
 
 def infer_operation(n: int, expire_at: datetime | None, target: int | None) -> str:
@@ -272,6 +275,10 @@ def record_to_json(record: Record) -> dict[str, Any]:
         "operation": record.operation,
         "group_id": record.group_id,
         "operator": record.operator,
+        #: what it acts on (the HIT; an assignment; 'bonus:<assignment>') and the
+        #: operation's own fields (an assignment's worker, a bonus's amount and reason)
+        "subject": record.subject or record.hit_id,
+        "data": record.data,
         "attempts": [
             {
                 "number": a.number,

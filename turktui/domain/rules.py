@@ -155,17 +155,78 @@ class InputProblem(ValueError):
     """What the operator typed is not an allowed number; the message says why."""
 
 
+#: RequesterFeedback of ApproveAssignment/RejectAssignment: at most this many characters.
+MAX_FEEDBACK = 1024
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def check_feedback(
+    text: str | None,
+    *,
+    required: bool,
+    what: str = "feedback",
+    why: str = "say why the work is rejected",
+) -> str | None:
+    """RequesterFeedback (or a bonus's Reason: `what`) as MTurk takes it: required for a
+    rejection (MTurk answers "Value null at 'requesterFeedback'", boto3 #1222) and a bonus
+    (boto3 #1223), at most 1,024 characters, and no control characters (workers read it).
+    Returns the text (None when absent and allowed)."""
+    if text is None or not text.strip():
+        if required:
+            raise InputProblem(f"{what} is required: {why}")
+        return None
+    if len(text) > MAX_FEEDBACK:
+        raise InputProblem(
+            f"{what} is {len(text):,} characters; MTurk takes at most {MAX_FEEDBACK:,}"
+        )
+    bad = _CONTROL.search(text)
+    if bad:
+        raise InputProblem(
+            f"{what} has a control character (U+{ord(bad.group()):04X}) at position "
+            f"{bad.start() + 1}; workers read it as text"
+        )
+    return text
+
+
+#: A bonus's BonusAmount pattern, as MTurk's ValidationException quotes it (Dallinger #1052).
+BONUS_AMOUNT = re.compile(r"^[0-9]+(\.)?[0-9]{0,2}$")
+
+
+def check_bonus_amount(text: str) -> Decimal:
+    """A bonus amount exactly as MTurk takes it (`^[0-9]+(\\.)?[0-9]{0,2}$`, above zero): no
+    sign, exponent, separator or third decimal; InputProblem naming it otherwise."""
+    if not BONUS_AMOUNT.fullmatch(text) or not text.isascii():
+        raise InputProblem(
+            f"not a bonus amount: {_shown(text, 30)} (dollars with at most 2 decimals, e.g. 1.50)"
+        )
+    amount = Decimal(text)
+    if amount <= 0:
+        raise InputProblem(f"a bonus must be more than $0.00 (got {text})")
+    return amount
+
+
+#: MTurk's fee on a bonus: 20% of the amount, at least $0.01 (Mephisto's MTURK_BONUS_FEE).
+BONUS_FEE_RATE = Decimal("0.20")
+MIN_BONUS_FEE = Decimal("0.01")
+
+
+def bonus_fee(amount: Decimal) -> Decimal:
+    """MTurk's fee on a bonus of `amount`: 20%, at least $0.01, to the cent."""
+    return max(amount * BONUS_FEE_RATE, MIN_BONUS_FEE).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 _INT64_MAX = 2**63 - 1
 
 #: What a HIT id may look like (MTurk's are 30 of [A-Z0-9]; lenient on case, - and _).
 _HIT_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
-def check_hit_id(text: str) -> str:
-    """`text` if it can be a HIT id; InputProblem (naming it, made safe) otherwise, before
-    anything is sent: MTurk would answer a validation error, read as a service failure."""
+def check_hit_id(text: str, what: str = "HIT id") -> str:
+    """`text` if it can be a HIT id (or, `what`, an assignment id: the same form);
+    InputProblem (naming it, made safe) otherwise, before anything is sent: MTurk would
+    answer a validation error, read as a service failure."""
     if not _HIT_ID.fullmatch(text):
-        raise InputProblem(f"not a HIT id: {_shown(text, 60)}")
+        raise InputProblem(f"not {'an' if what[0] in 'aeiou' else 'a'} {what}: {_shown(text, 60)}")
     return text
 
 

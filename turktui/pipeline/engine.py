@@ -290,9 +290,11 @@ class Engine(Settling):
         payload: dict[str, Any] | None = None,
         batch_id: str | None = None,
         allow_second: bool = False,
+        subject: str | None = None,
     ) -> Record:
         """Record one request of any registered operation on `hit` (planned, not sent):
-        `dispatch` sends it. The operation's own fields go in `payload`."""
+        `dispatch` sends it. The operation's own fields go in `payload`; `subject` is what
+        it acts on when that is not the HIT itself (an assignment: one intent each)."""
         if self.env.read_only:
             raise PlanRefused("This session is read-only: nothing can be changed.", "read_only")
         row = {
@@ -304,6 +306,8 @@ class Engine(Settling):
             "max_before": hit.max_assignments,
             "expected_after": hit.max_assignments,
         }
+        if subject:
+            row["subject"] = subject
         try:
             (record_id,) = self.history.insert([row], now=self.clock(), allow_second=allow_second)
         except IntentBusy as exc:

@@ -38,9 +38,20 @@ EXIT_INTERNAL = 70  # EX_SOFTWARE
 EXIT_SIGNAL_BASE = 128
 
 #: The commands, for the table's "who" column (the app is `turktui` without a command).
-COMMANDS = ("extend", "expire", "list", "history", "resolve", "paths")
-_CHANGING = ("extend", "expire", "resolve")
-_SERVICE = ("extend", "expire", "list")
+COMMANDS = (
+    "extend",
+    "expire",
+    "approve",
+    "reject",
+    "bonus",
+    "list",
+    "bonuses",
+    "history",
+    "resolve",
+    "paths",
+)
+_CHANGING = ("extend", "expire", "approve", "reject", "bonus", "resolve")
+_SERVICE = ("extend", "expire", "approve", "reject", "bonus", "list", "bonuses")
 
 
 @dataclass(frozen=True)
@@ -66,7 +77,9 @@ EXIT_TABLE: tuple[ExitCode, ...] = (
     ExitCode(
         (EXIT_OK,),
         "success: everything asked was done (extend: added, or already added by this "
-        "token; expire: the HITs expired or had; list, history, paths: printed; resolve: "
+        "token; expire: the HITs expired or had; approve, reject: every assignment shows the "
+        "asked-for status, or already did; bonus: paid, or already paid by this token; list, "
+        "bonuses, history, paths: printed; resolve: "
         "every unsettled request settled)",
         app=True,
     ),
@@ -83,7 +96,7 @@ EXIT_TABLE: tuple[ExitCode, ...] = (
     ExitCode(
         (EXIT_REFUSED,),
         "refused: by turktui's rules (nothing sent) or by MTurk (nothing changed)",
-        ("extend", "expire"),
+        ("extend", "expire", "approve", "reject", "bonus"),
     ),
     ExitCode(
         (EXIT_SERVICE,),
@@ -103,7 +116,7 @@ EXIT_TABLE: tuple[ExitCode, ...] = (
         'conflict: MTurk\'s answer and the HIT disagree (e.g. "already processed" but '
         "MaxAssignments or the expiration is not what the record expected); check the HIT: "
         "`turktui history` shows before / expected / actual",
-        _CHANGING,
+        tuple(c for c in _CHANGING if c != "bonus"),  # a bonus not shown is unknown (5)
     ),
     ExitCode(
         (EXIT_BUSY,),

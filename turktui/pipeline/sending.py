@@ -197,7 +197,11 @@ class Sending:
             result.errors.append(err)
             if answer == "applied":  # an earlier attempt (or process) with this token
                 result.state = State.SUCCEEDED
-                result.note = "MTurk reports this token was already processed."
+                result.note = (
+                    "MTurk reports this token was already processed."
+                    if isinstance(err, TokenAlreadyProcessed)
+                    else f"MTurk answered: {err.message}"
+                )
                 return result
             result.error_code, result.error_message = code, err.message
             if answer == "refused":
@@ -232,7 +236,7 @@ class Sending:
             waited += delay
         result.state = State.UNKNOWN if maybe_applied else State.FAILED
         if maybe_applied:
-            result.note = (
+            result.note = result.errors[-1].unsettled or (
                 f"No answer after {len(result.errors)} attempts; the request may "
                 "have been applied. Resolve will settle it."
             )

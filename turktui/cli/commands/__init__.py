@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import argparse
 
-from turktui.cli.commands import expire, extend, extend_bulk, history, resolve
+from turktui.cli.commands import (
+    approve,
+    bonus,
+    bonuses,
+    expire,
+    extend,
+    extend_bulk,
+    history,
+    reject,
+    resolve,
+)
 from turktui.cli.commands import list as list_command
 from turktui.pipeline.policy import EXIT_CODES, EXIT_OK, EXIT_USAGE
 
@@ -36,6 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     history.register(sub)
     list_command.register(sub)
     resolve.register(sub)
+    approve.register(sub)
+    reject.register(sub)
+    bonus.register(sub)
+    bonuses.register(sub)
 
 
 def cmd_paths(args: argparse.Namespace) -> int:

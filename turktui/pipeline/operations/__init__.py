@@ -8,7 +8,14 @@ the one they were made as (`turktui.domain.records.infer_operation`)."""
 from __future__ import annotations
 
 from turktui.domain.records import Record, infer_operation
-from turktui.pipeline.operations import add_assignments, expire_now, update_expiration
+from turktui.pipeline.operations import (
+    add_assignments,
+    approve,
+    bonus,
+    expire_now,
+    reject,
+    update_expiration,
+)
 from turktui.pipeline.operations.base import (
     LOCAL_REFUSALS,
     Answer,
@@ -32,12 +39,15 @@ def register(op: Operation) -> Operation:
     return op
 
 
-for _module in (add_assignments, update_expiration, expire_now):
+for _module in (add_assignments, update_expiration, expire_now, approve, reject, bonus):
     register(_module.OPERATION)
 
 ADD_ASSIGNMENTS = add_assignments.OPERATION
 UPDATE_EXPIRATION = update_expiration.OPERATION
 EXPIRE_NOW = expire_now.OPERATION
+APPROVE = approve.OPERATION
+REJECT = reject.OPERATION
+BONUS = bonus.OPERATION
 
 
 class UnknownOperation(KeyError):
@@ -87,9 +97,12 @@ def outcome_message(record: Record) -> str:
 
 __all__ = [
     "ADD_ASSIGNMENTS",
+    "APPROVE",
+    "BONUS",
     "EXPIRE_NOW",
     "LOCAL_REFUSALS",
     "REGISTRY",
+    "REJECT",
     "UPDATE_EXPIRATION",
     "Answer",
     "HitOperation",

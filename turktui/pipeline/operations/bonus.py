@@ -1,0 +1,173 @@
+"""Pay a bonus exactly once: SendBonus with one stable UniqueRequestToken per intent,
+recorded before the first send, and a short reference derived from that token in the Reason
+("… [tt:1a2b3c4d]"): ListBonusPayments shows nothing else that ties a payment to a request.
+
+The fresh read is ListBonusPayments for the assignment (every page). A payment to the same
+worker for the same assignment and amount carrying the reference is this intent's payment:
+* before the first send: already paid, nothing sent;
+* after a 200 or "already processed": confirmed only when the listing shows it;
+* an unknown outcome (a dropped answer, a 5xx, a crash after sending) is re-sent with the
+  same token only while MTurk honours it (24 hours by MTurk's clock; the engine checks),
+  otherwise settled by the listing alone — never paid again on a guess."""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from typing import Any
+
+from turktui.domain.errors import AssignmentNotFound, TurkError
+from turktui.domain.models import BonusPayment
+from turktui.domain.records import BONUS, Record, State
+from turktui.domain.rules import format_money
+from turktui.domain.service import TurkService
+from turktui.pipeline.operations.base import (
+    Answer,
+    NotSent,
+    Prepared,
+    Read,
+    TokenOperation,
+    Verdict,
+    when,
+)
+from turktui.pipeline.operations.review import assignment_of
+
+
+def reference(token: str) -> str:
+    """The short reference a bonus's Reason carries ('tt:1a2b3c4d'), from its token."""
+    return "tt:" + hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()[:8]
+
+
+def wire_reason(reason: str, token: str) -> str:
+    """The Reason sent: the operator's text, then the reference in brackets."""
+    return f"{reason} [{reference(token)}]"
+
+
+def bonus_subject(assignment_id: str) -> str:
+    """The one-intent key of a bonus (an assignment can also be approved meanwhile)."""
+    return f"bonus:{assignment_id}"
+
+
+def is_ours(payment: BonusPayment, record: Record) -> bool:
+    """Is `payment` this record's: same assignment, worker and amount, and its reference?"""
+    data = record.data
+    return matches(
+        payment,
+        assignment_of(record),
+        str(data.get("worker_id", "")),
+        Decimal(str(data.get("amount", "0"))),
+        record.token,
+    )
+
+
+def matches(
+    payment: BonusPayment, assignment_id: str, worker_id: str, amount: Decimal, token: str
+) -> bool:
+    """The one test of "this payment is that intent's": assignment, worker, amount and the
+    reference of its token in the Reason (ListBonusPayments names no token)."""
+    return (
+        payment.assignment_id == assignment_id
+        and payment.worker_id == worker_id
+        and payment.amount is not None
+        and payment.amount == amount
+        and f"[{reference(token)}]" in payment.reason
+    )
+
+
+class Bonus(TokenOperation):
+    name = BONUS
+    mturk_name = "SendBonus"
+    touches = frozenset({"bonus"})
+    noun = "the assignment's bonus payments"
+
+    def fetch(self, service: TurkService, record: Record) -> Any:
+        return service.list_bonus_payments(assignment_id=assignment_of(record))
+
+    def _ours(self, read: Read, record: Record) -> BonusPayment | None:
+        return next((p for p in read.subject if is_ours(p, record)), None)
+
+    def prepare(self, record: Record, read: Read) -> Prepared | NotSent:
+        paid = self._ours(read, record)
+        if paid is not None:
+            return NotSent(
+                State.SUCCEEDED,
+                "",
+                "",
+                {"note": f"Already paid ({when(paid.grant_time)}); nothing was sent."},
+            )
+        return Prepared()
+
+    def send(self, service: TurkService, record: Record) -> None:
+        data = record.data
+        service.send_bonus(
+            str(data["worker_id"]),
+            assignment_of(record),
+            str(data["amount"]),
+            wire_reason(str(data["reason"]), record.token),
+            record.token,
+        )
+
+    def answer(self, error: TurkError) -> Answer:
+        if isinstance(error, AssignmentNotFound):
+            return "refused"  # not visible yet or unknown: nothing was paid
+        return super().answer(error)
+
+    def confirm(self, record: Record, read: Read, processed: bool) -> Verdict:
+        paid = self._ours(read, record)
+        if paid is not None:
+            return Verdict(
+                State.SUCCEEDED,
+                f"Confirmed: ListBonusPayments shows it, granted {when(paid.grant_time)}.",
+            )
+        return Verdict(
+            State.UNKNOWN,
+            f"{self.claimed(processed)}, but ListBonusPayments does not show the payment "
+            f"[{reference(record.token)}] yet; resolve will check again (never paying twice).",
+        )
+
+    def replan(self, record: Record, read: Read) -> str | None:
+        if self._ours(read, record) is not None:
+            return "ListBonusPayments already shows it paid"
+        return None
+
+    def compare(self, record: Record, read: Read) -> Verdict:
+        paid = self._ours(read, record)
+        if paid is not None:
+            return Verdict(
+                State.RESOLVED_SUCCEEDED,
+                f"Settled by ListBonusPayments: paid {when(paid.grant_time)} "
+                f"[{reference(record.token)}].",
+            )
+        return Verdict(
+            State.RESOLVED_NOT_APPLIED,
+            f"Settled by ListBonusPayments (every page): no payment [{reference(record.token)}] "
+            "to this worker for this assignment and amount, so it was not paid.",
+        )
+
+    def label(self, record: Record) -> str:
+        return "bonus"
+
+    def _amount(self, record: Record) -> str:
+        return format_money(Decimal(str(record.data.get("amount", "0"))))
+
+    def what(self, record: Record) -> str:
+        return (
+            f"bonus {self._amount(record)} to worker {record.data.get('worker_id', '?')} for "
+            f"assignment {assignment_of(record)}"
+        )
+
+    def done(self, record: Record) -> str:
+        return (
+            f"Paid a bonus of {self._amount(record)} to worker "
+            f"{record.data.get('worker_id', '?')} for assignment {assignment_of(record)} "
+            f"[{reference(record.token)}]."
+        )
+
+    def disagree(self, record: Record) -> str:
+        return f"expected a payment [{reference(record.token)}]"
+
+    def numbers(self, record: Record, read: Read) -> str:
+        return f"ListBonusPayments shows {len(read.subject):,} payment(s) for the assignment"
+
+
+OPERATION = Bonus()

@@ -1,0 +1,57 @@
+"""Reject an assignment: RejectAssignment with the operator's feedback (required), verified by
+GetAssignment showing it Rejected. Refused before sending once its AutoApprovalTime has
+passed by MTurk's clock (the read's server time): MTurk approves it by itself then."""
+
+from __future__ import annotations
+
+from turktui.domain.models import Assignment
+from turktui.domain.records import REJECT, Record, State
+from turktui.domain.rules import InputProblem, check_feedback
+from turktui.domain.service import TurkService
+from turktui.pipeline.operations.base import NotSent, Prepared, Read, when
+from turktui.pipeline.operations.review import ReviewOperation, assignment_of
+
+
+class Reject(ReviewOperation):
+    name = REJECT
+    mturk_name = "RejectAssignment"
+    target = "Rejected"
+    verb = "reject"
+
+    def prepare(self, record: Record, read: Read) -> Prepared | NotSent:
+        a: Assignment = read.subject
+        try:
+            check_feedback(record.data.get("feedback"), required=True)
+        except InputProblem as exc:
+            return NotSent(State.REFUSED, "rules", f"{exc}; nothing was sent")
+        if a.status == "Rejected":
+            return NotSent(State.SUCCEEDED, "", "", {"note": self.already(a)})
+        if a.status == "Approved":
+            return NotSent(
+                State.REFUSED,
+                "rules",
+                f"the assignment was already approved ({when(a.approval_time)}) and can no "
+                "longer be rejected; nothing was sent",
+            )
+        passed = auto_approval_passed(a, read)
+        if passed:
+            return NotSent(State.REFUSED, "rules", f"{passed}: MTurk approves it; nothing was sent")
+        return Prepared()
+
+    def send(self, service: TurkService, record: Record) -> None:
+        service.reject_assignment(assignment_of(record), str(record.data.get("feedback") or ""))
+
+    def replan(self, record: Record, read: Read) -> str | None:
+        return auto_approval_passed(read.subject, read)
+
+
+def auto_approval_passed(a: Assignment, read: Read) -> str | None:
+    """Why a Submitted assignment can no longer be rejected: its AutoApprovalTime has passed
+    by MTurk's clock (the read's server time; never the local one). None: it has not."""
+    auto = a.auto_approval_time
+    if a.status != "Submitted" or auto is None or read.server is None or read.server < auto:
+        return None
+    return f"its AutoApprovalTime {when(auto)} has passed by MTurk's clock ({when(read.server)})"
+
+
+OPERATION = Reject()
