@@ -70,36 +70,50 @@ async def sample_refreshes(
     timeout: float = 600.0,
 ) -> list[Sample]:
     """One sample after each of `count` refreshes of the main list: started by `trigger`
-    (None: the auto-refresh timer), sampled once loaded and the next frame is painted."""
+    (None: the auto-refresh timer), sampled once loaded and the load's collection of what
+    the freezes kept (`heap.listing_done`, after the frame showing the rows) has run —
+    before it, that garbage is still frozen and counted (a transient of a listing's size)."""
     from tests.ui.helpers import wait_for
+    from turktui.ui import heap
 
     main = pilot.app.main_screen
+    collections = [0]
+    listing_done = heap.listing_done
+
+    def counted() -> None:
+        listing_done()
+        collections[0] += 1
+
+    heap.listing_done = counted  # main.py looks it up at the end of each load
     samples = []
     cpu = time.process_time()
-    for _ in range(count):
-        generation = main.generation
-        if trigger is not None:
-            trigger()
-        await wait_for(
-            pilot,
-            lambda g=generation: main.generation > g and not main.is_loading,
-            timeout,
-            "a refresh",
-        )
-        for _ in range(3):  # the frame showing the rows, and what runs after it
-            await pilot.pause()
-        now = time.process_time()
-        samples.append(
-            Sample(
-                rss_mb=rss_mb(),
-                objects=retained_objects(),
-                traced_mb=tracemalloc.get_traced_memory()[0] / 2**20
-                if tracemalloc.is_tracing()
-                else None,
-                cpu_s=now - cpu,
+    try:
+        for _ in range(count):
+            generation, collected = main.generation, collections[0]
+            if trigger is not None:
+                trigger()
+            await wait_for(
+                pilot,
+                lambda g=generation, c=collected: (
+                    main.generation > g and not main.is_loading and collections[0] > c
+                ),
+                timeout,
+                "a refresh and its collection",
             )
-        )
-        cpu = time.process_time()
+            now = time.process_time()
+            samples.append(
+                Sample(
+                    rss_mb=rss_mb(),
+                    objects=retained_objects(),
+                    traced_mb=tracemalloc.get_traced_memory()[0] / 2**20
+                    if tracemalloc.is_tracing()
+                    else None,
+                    cpu_s=now - cpu,
+                )
+            )
+            cpu = time.process_time()
+    finally:
+        heap.listing_done = listing_done
     return samples
 
 

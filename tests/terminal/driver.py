@@ -102,4 +102,11 @@ def terminal_env(home: Path, **extra: str) -> dict[str, str]:
     """A hermetic environment (tests/conftest.py) plus what a real terminal session has."""
     from tests.conftest import subprocess_env
 
-    return subprocess_env(home, **{"TERM": "xterm-256color", "ESCDELAY": "25", **extra})
+    env = subprocess_env(home, **{"TERM": "xterm-256color", "ESCDELAY": "25", **extra})
+    # The pty's size is the terminal's: an inherited $COLUMNS/$LINES (pytest-xdist workers
+    # have COLUMNS=80, LINES=24) would override it (shutil.get_terminal_size, which Textual
+    # asks), and the app would lay out 80x24 in a 200x48 terminal.
+    for var in ("COLUMNS", "LINES"):
+        if var not in extra:
+            env.pop(var, None)
+    return env

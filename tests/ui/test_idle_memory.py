@@ -10,6 +10,7 @@ collection of what the freezes kept (turktui/ui/heap.py). Counts, not wall time:
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -31,8 +32,13 @@ async def test_the_objects_the_app_retains_do_not_grow_per_refresh(
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_ready(pilot)
         # What the auto-refresh timer does (TurkTuiApp._auto_reload_tick), back to back.
-        samples = await sample_refreshes(pilot, WARMUP + 10, trigger=app.reload_hits)
+        samples = await sample_refreshes(pilot, WARMUP + 11, trigger=app.reload_hits)
         assert len(app.main_screen.table.rows) == 2_000
     objects = [s.objects for s in samples[WARMUP:]]
-    assert slope(objects) < 5, objects
-    assert max(objects) - objects[0] < 100, objects
+    # Growth, not a transient: each load's collection runs while its loader thread is still
+    # ending, so what that thread holds then (under load, once in a while, a listing's
+    # worth: +26,000 here) is frozen and freed by the next load's collection. Each count is
+    # judged with the next one (the least of the two): a leak raises both, a transient one.
+    retained = [min(pair) for pair in pairwise(objects)]
+    assert slope(retained) < 5, objects
+    assert max(retained) - retained[0] < 100, objects
