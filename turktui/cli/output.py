@@ -149,6 +149,8 @@ def csv_cell(value: object) -> object:
         return text_value(value)
     if value is None:
         return ""
+    if isinstance(value, dict | list):  # an operation's own fields: one JSON cell
+        value = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
     if isinstance(value, str):
         value = sanitize_data(value)
         if value.startswith(FORMULA_START):

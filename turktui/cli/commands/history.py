@@ -35,7 +35,8 @@ CSV_FIELDS = (
     *("n", "change", "token", "max_before", "expected_after", "expire_at", "state"),
     *("error_code", "error_message", "attempt_count", "first_sent", "duration", "batch_id"),
     *("expiry_state", "expiry_error", "note", "owner", "actual_after", "target", "read_at"),
-    *("read_at_server", "expiry_actual", "operation", "group_id", "operator"),
+    *("read_at_server", "expiry_actual", "operation", "group_id", "operator", "subject"),
+    "data",
 )
 
 
