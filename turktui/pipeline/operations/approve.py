@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from turktui.domain.models import Assignment
 from turktui.domain.records import APPROVE, Record, State
-from turktui.domain.rules import InputProblem, check_feedback
 from turktui.domain.service import TurkService
 from turktui.pipeline.operations.base import NotSent, Prepared, Read, when
 from turktui.pipeline.operations.review import ReviewOperation, assignment_of
@@ -19,12 +18,9 @@ class Approve(ReviewOperation):
 
     def prepare(self, record: Record, read: Read) -> Prepared | NotSent:
         a: Assignment = read.subject
-        try:
-            check_feedback(record.data.get("feedback"), required=False)
-        except InputProblem as exc:
-            return NotSent(State.REFUSED, "rules", f"{exc}; nothing was sent")
-        if a.status == "Approved":
-            return NotSent(State.SUCCEEDED, "", "", {"note": self.already(a)})
+        done = self.precheck(record, a)
+        if done is not None:
+            return done
         if a.status == "Rejected" and not record.data.get("override_rejection"):
             return NotSent(
                 State.REFUSED,

@@ -16,8 +16,9 @@ from typing import Any
 from turktui.domain.errors import InvalidAssignmentState, TurkError
 from turktui.domain.models import Assignment
 from turktui.domain.records import Record, State
+from turktui.domain.rules import InputProblem, check_feedback
 from turktui.domain.service import TurkService
-from turktui.pipeline.operations.base import Answer, TokenOperation, Verdict, when
+from turktui.pipeline.operations.base import Answer, NotSent, TokenOperation, Verdict, when
 
 
 class ReviewOperation(TokenOperation):
@@ -28,9 +29,23 @@ class ReviewOperation(TokenOperation):
     noun = "the assignment"
     touches = frozenset({"status"})
 
+    #: whether this operation needs the operator's feedback (MTurk: reject does)
+    feedback_required = False
+
     def fetch(self, service: TurkService, record: Record) -> Any:
         assignment, _hit = service.get_assignment(assignment_of(record))
         return assignment
+
+    def precheck(self, record: Record, a: Assignment) -> NotSent | None:
+        """What every review checks first on the fresh read: the feedback's rules, then an
+        assignment already in the asked-for status (done: nothing is sent)."""
+        try:
+            check_feedback(record.data.get("feedback"), required=self.feedback_required)
+        except InputProblem as exc:
+            return NotSent(State.REFUSED, "rules", f"{exc}; nothing was sent")
+        if a.status == self.target:
+            return NotSent(State.SUCCEEDED, "", "", {"note": self.already(a)})
+        return None
 
     def answer(self, error: TurkError) -> Answer:
         if isinstance(error, InvalidAssignmentState):
