@@ -13,7 +13,12 @@ import sys
 import textwrap
 from pathlib import Path
 
-import tomllib
+import pytest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,3 +92,13 @@ def test_a_hanging_test_fails_at_its_bound_with_the_timeout_message(tmp_path: Pa
     assert "test_generated.py::test_hangs ran past its timeout (0:00:02)" in ran.stderr, out
     assert "threading.Event().wait()" in ran.stderr, out  # its stack
     assert "1 failed, 1 passed" in out, out
+
+
+def test_a_wait_that_times_out_names_what_it_waited_for() -> None:
+    from tests.ui.helpers import wait_until
+
+    ready: list[int] = []
+    with pytest.raises(AssertionError, match=r"waiting for lambda: bool\(ready\)"):
+        wait_until(lambda: bool(ready), 0.05)
+    with pytest.raises(AssertionError, match="waiting for the batch to settle"):
+        wait_until(lambda: bool(ready), 0.05, what="the batch to settle")
