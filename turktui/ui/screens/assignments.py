@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from turktui.domain.errors import TurkError
 from turktui.domain.listmodel import ListModel
@@ -24,6 +24,7 @@ from turktui.ui import keymap
 from turktui.ui.context import AppContext
 from turktui.ui.keys import KeyScreen
 from turktui.ui.widgets.env_banner import EnvBanner
+from turktui.ui.widgets.key_line import StableFooter
 from turktui.ui.widgets.vtable import Column, VirtualTable
 
 COLUMNS = (
@@ -118,7 +119,7 @@ class AssignmentsScreen(KeyScreen, Screen[None]):
         yield EnvBanner(self.ctx, id="banner")
         yield Static(counts_text(self.hit, None), id="asg-counts")
         yield self.table
-        yield Footer(compact=True, show_command_palette=False)
+        yield StableFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.table.focus()

@@ -21,7 +21,7 @@ from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from turktui.adapters.history import HistoryError, HistoryStore
 from turktui.adapters.history_reader import HistoryQuery, HistoryReader
@@ -33,6 +33,7 @@ from turktui.domain.text import one_line, redact, sanitize
 from turktui.domain.timefmt import iso
 from turktui.ui import keymap
 from turktui.ui.keys import KeyScreen
+from turktui.ui.widgets.key_line import StableFooter
 from turktui.ui.widgets.vtable import Column, PagedTable
 
 PAGE = 200
@@ -263,7 +264,7 @@ class HistoryScreen(KeyScreen, Screen[None]):
         yield RecordList(id="history-list")
         yield Static(Text("Reading the history\u2026"), id="history-count")
         yield Input(placeholder="Filter: HIT id, title, token, state, error…", id="history-filter")
-        yield Footer()
+        yield StableFooter()
 
     def on_mount(self) -> None:
         self.reload()
@@ -713,7 +714,7 @@ class RecordScreen(KeyScreen, ModalScreen[None]):
             yield Static(record_text(self.record), id="record-text", markup=False)
             if self.batch is not None:
                 yield Static(self.batch, id="record-batch", markup=False)
-        yield Footer()
+        yield StableFooter()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "resolve" and self.record.settled:

@@ -136,7 +136,7 @@ class MainScreen(KeyScreen, Screen[None]):
     def on_hits_page(self, message: HitsPage) -> None:
         if message.generation != self.generation:
             return
-        heap.rows_arrived()  # no full GC rescans of the rows while they stream in
+        heap.hold()  # no full GC rescans of the rows while they stream in
         if self.load.streaming:
             self.table.append_rows(message.hits)
         else:
