@@ -13,6 +13,7 @@ worker for the same assignment and amount carrying the reference is this intent'
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -168,6 +169,50 @@ class Bonus(TokenOperation):
 
     def numbers(self, record: Record, read: Read) -> str:
         return f"ListBonusPayments shows {len(read.subject):,} payment(s) for the assignment"
+
+    # -- the words of a preview and its confirmation (the CLI's and the app's) ---------------
+    def preview(
+        self, worker: str, assignment_id: str, amount: Decimal, fee: Decimal, available: Decimal
+    ) -> str:
+        """'Bonus $1.00 to worker W for assignment A: fee $0.20, total $1.20 (available …)'."""
+        return (
+            f"Bonus {format_money(amount)} to worker {worker} for assignment {assignment_id}: "
+            f"fee {format_money(fee)}, total {format_money(amount + fee)} "
+            f"(available {format_money(available)})"
+        )
+
+    def earlier(
+        self,
+        worker: str,
+        payments: Sequence[BonusPayment],
+        records: Sequence[Record] = (),
+    ) -> str:
+        """The earlier bonus a new one would be second to ('' when there is none): what
+        ListBonusPayments shows, else what the history recorded (paid or maybe paid)."""
+        if payments:
+            first = payments[0]
+            return (
+                f"worker {worker} already has {len(payments)} bonus(es) for this assignment "
+                f"(e.g. {format_money(first.amount)} granted {when(first.grant_time)}, "
+                f"reason {first.reason!r})"
+            )
+        if records:
+            first_record = records[0]
+            return (
+                f"the history has {len(records)} bonus request(s) to worker {worker} for this "
+                f"assignment (e.g. #{first_record.id}, {self._amount(first_record)}, "
+                f"{first_record.state.label})"
+            )
+        return ""
+
+    def too_much(self, total: Decimal, available: Decimal) -> str:
+        """Why the balance cannot pay `total` ('' when it can)."""
+        if total <= available:
+            return ""
+        return (
+            f"{format_money(total)} (bonus + fee) is more than the available balance "
+            f"{format_money(available)}"
+        )
 
 
 OPERATION = Bonus()
