@@ -17,7 +17,7 @@ intent per assignment) and send the same way (`Engine.dispatch`); only the askin
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -94,6 +94,10 @@ class BonusQuote:
     def second(self) -> str:
         """The earlier bonus that makes this one a second ('' when there is none)."""
         return BONUS.earlier(self.worker, self.earlier, self.recorded)
+
+    def at(self, amount: Decimal) -> BonusQuote:
+        """The same bonus for another amount (the fee follows)."""
+        return replace(self, amount=amount, fee=bonus_fee(amount))
 
     @property
     def short(self) -> str:

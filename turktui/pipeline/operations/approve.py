@@ -19,6 +19,11 @@ class Approve(ReviewOperation):
     mturk_name = "ApproveAssignment"
     target = "Approved"
     verb = "approve"
+    title = "Approve"
+    consequence = (
+        "Approving pays the reward and MTurk's fee from the funds held for the HIT; "
+        "it cannot be undone."
+    )
 
     def refuses(
         self, a: Assignment, data: Mapping[str, Any], server: datetime | None

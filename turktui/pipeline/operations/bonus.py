@@ -80,6 +80,10 @@ class Bonus(TokenOperation):
     mturk_name = "SendBonus"
     touches = frozenset({"bonus"})
     noun = "the assignment's bonus payments"
+    #: how the app names it (dialogs, results)
+    title = "Bonus"
+    #: the word on the button that sends it
+    send_word = "Pay"
 
     def fetch(self, service: TurkService, record: Record) -> Any:
         return service.list_bonus_payments(assignment_id=assignment_of(record))
@@ -204,6 +208,27 @@ class Bonus(TokenOperation):
                 f"{first_record.state.label})"
             )
         return ""
+
+    #: what it means for the money, said before asking
+    consequence = (
+        "A bonus is paid at once from the balance, plus MTurk's fee (20%, at least $0.01); "
+        "it cannot be taken back."
+    )
+
+    def ask(self, quotes: Sequence[Any]) -> str:
+        """What the confirmation restates: 'Pay 2 bonuses of $1.00: $2.40 with MTurk's fee'
+        (`quotes`: each with its `amount` and `total`)."""
+        total = sum((q.total for q in quotes), Decimal(0))
+        amounts = {q.amount for q in quotes}
+        each = f" of {format_money(next(iter(amounts)))}" if len(amounts) == 1 else ""
+        n = len(quotes)
+        return (
+            f"Pay {n:,} bonus{'es' if n != 1 else ''}{each}: {format_money(total)} with MTurk's fee"
+        )
+
+    def tally(self, done: int, total: int) -> str:
+        """The result of several: 'Paid 2 of 3 bonuses.'"""
+        return f"Paid {done:,} of {total:,} bonus{'es' if total != 1 else ''}."
 
     def too_much(self, total: Decimal, available: Decimal) -> str:
         """Why the balance cannot pay `total` ('' when it can)."""

@@ -20,6 +20,8 @@ class Reject(ReviewOperation):
     mturk_name = "RejectAssignment"
     target = "Rejected"
     verb = "reject"
+    title = "Reject"
+    consequence = "Workers are not paid for rejected work; they read the feedback."
     feedback_required = True
 
     def refuses(
