@@ -45,7 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--csv",
         metavar="FILE",
-        help="pay the bonuses of FILE (columns assignment_id, amount, reason)",
+        help="pay the bonuses of FILE (columns assignment_id, amount, reason; optional "
+        "worker_id, checked against the assignment's worker)",
     )
     parser.add_argument(
         "--send-valid",
