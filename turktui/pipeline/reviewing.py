@@ -75,7 +75,8 @@ class BonusQuote:
     amount: Decimal
     #: MTurk's fee: 20% of the amount, at least $0.01
     fee: Decimal
-    available: Decimal
+    #: the balance's available amount (None: MTurk's answer did not say)
+    available: Decimal | None
     #: bonuses ListBonusPayments shows for this assignment and its worker
     earlier: tuple[BonusPayment, ...] = ()
     #: bonus records of the history on this assignment and worker (this endpoint) that went

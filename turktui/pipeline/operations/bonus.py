@@ -176,7 +176,12 @@ class Bonus(TokenOperation):
 
     # -- the words of a preview and its confirmation (the CLI's and the app's) ---------------
     def preview(
-        self, worker: str, assignment_id: str, amount: Decimal, fee: Decimal, available: Decimal
+        self,
+        worker: str,
+        assignment_id: str,
+        amount: Decimal,
+        fee: Decimal,
+        available: Decimal | None,
     ) -> str:
         """'Bonus $1.00 to worker W for assignment A: fee $0.20, total $1.20 (available …)'."""
         return (
@@ -230,8 +235,10 @@ class Bonus(TokenOperation):
         """The result of several: 'Paid 2 of 3 bonuses.'"""
         return f"Paid {done:,} of {total:,} bonus{'es' if total != 1 else ''}."
 
-    def too_much(self, total: Decimal, available: Decimal) -> str:
+    def too_much(self, total: Decimal, available: Decimal | None) -> str:
         """Why the balance cannot pay `total` ('' when it can)."""
+        if available is None:
+            return "the available balance could not be read"
         if total <= available:
             return ""
         return (

@@ -51,6 +51,9 @@ class ReviewOperation(TokenOperation):
         assignment, _hit = service.get_assignment(assignment_of(record))
         return assignment
 
+    def send(self, service: TurkService, record: Record) -> None:
+        raise NotImplementedError  # each review module sends its own request
+
     def feedback_refusal(self, data: Mapping[str, Any]) -> NotSent | None:
         """The feedback's rules (reject: required; both: at most 1,024 characters, no control
         characters)."""
