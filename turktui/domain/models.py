@@ -262,7 +262,7 @@ ASSIGNMENT_STATUSES = ("Submitted", "Approved", "Rejected")
 
 @dataclass(frozen=True, slots=True)
 class Assignment:
-    """One assignment of a HIT as ListAssignmentsForHIT shows it (read-only)."""
+    """One assignment of a HIT as ListAssignmentsForHIT and GetAssignment show it."""
 
     assignment_id: str
     worker_id: str = ""
