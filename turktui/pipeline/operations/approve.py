@@ -33,7 +33,8 @@ class Approve(ReviewOperation):
                 State.REFUSED,
                 "rules",
                 f"the assignment was rejected ({when(a.rejection_time)}); approving it needs "
-                "an explicit override (--override-rejection); nothing was sent",
+                "an explicit override (--override-rejection; in the app, the override box); "
+                "nothing was sent",
             )
         return None
 
