@@ -17,6 +17,7 @@ from turktui.ui import extend_flow
 from turktui.ui.app import TurkTuiApp
 from turktui.ui.screens.assignments import AssignmentsScreen
 from turktui.ui.screens.confirm import ConfirmScreen
+from turktui.ui.screens.history import record_cells, record_text
 from turktui.ui.screens.review import ReviewScreen
 
 KEYS = ("AKIDTEST", "secret")
@@ -101,6 +102,12 @@ async def test_approve_marked_refusal_shown_then_approve_all_total(
             record = recorded[a.assignment_id]
             assert record.state.value == "succeeded"
             assert record.data["worker_id"] == a.worker_id and record.data["amount"] == "1.00"
+            # the history shows what it did, to whom, for how much
+            cells = record_cells(record, wide=True)
+            assert (cells[4], cells[5]) == ("approve", "\u2014")
+            shown = str(record_text(record))
+            for line in ("Operation", a.assignment_id, a.worker_id, "$1.00"):
+                assert line in shown, line
         statuses = {a.assignment_id: a.status for a in app.ctx.service.list_assignments(hit_id)}
         assert [statuses[a.assignment_id] for a in submitted[:2]] == ["Approved", "Approved"]
 
@@ -178,6 +185,8 @@ async def test_bonus_preview_then_a_second_names_the_first(
         [record] = _records(app, "bonus")
         assert record.data["amount"] == "1.50" and record.data["worker_id"] == target.worker_id
         assert record.data["assignment_id"] == target.assignment_id
+        shown = str(record_text(record))
+        assert "Reason" in shown and "Great work" in shown and "$1.50" in shown
 
         # Again: the dialog names the earlier bonus; nothing goes without the tick.
         await wait_for(pilot, lambda: screen.loaded is not None)
