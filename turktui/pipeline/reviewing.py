@@ -112,19 +112,25 @@ def quote_bonus(
     endpoint: str,
     assignment_id: str,
     amount: Decimal,
+    *,
+    available: Decimal | None = None,
 ) -> BonusQuote:
-    """Read what a bonus preview shows (GetAssignment, ListBonusPayments, GetBalance and the
-    history); TurkError when MTurk cannot be read. Nothing is recorded or sent."""
+    """Read what a bonus preview shows (GetAssignment, ListBonusPayments, the history and —
+    unless `available` is given, read once for several — GetBalance); TurkError when MTurk
+    cannot be read. Nothing is recorded or sent."""
     assignment, hit = service.get_assignment(assignment_id)
     earlier = tuple(
         p
         for p in service.list_bonus_payments(assignment_id=assignment_id)
         if p.worker_id == assignment.worker_id
     )
-    available = service.get_balance().available
+    if available is None:
+        available = service.get_balance().available
     recorded = tuple(
         r
-        for r, _seq in (history.intents_on(endpoint, bonus_subject(assignment_id)) or ())
+        for r, _seq in (
+            history.intents_on(endpoint, bonus_subject(assignment_id)) if history else ()
+        )
         if r.state.applied is True and r.data.get("worker_id") == assignment.worker_id
     )
     return BonusQuote(assignment, hit, amount, bonus_fee(amount), available, earlier, recorded)

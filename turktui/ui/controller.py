@@ -360,6 +360,7 @@ class Controller:
         op = decision.op
         flight = object()
         self._post(FlightChanged(flight, one_line(decision.words, max_length=60)))
+        self.notify(f"{decision.words}\u2026", timeout=4)
         quotes = {q.assignment.assignment_id: q for q in decision.quotes}
         payload = dict(decision.payload)
 

@@ -397,8 +397,16 @@ class AssignmentsScreen(KeyScreen, Screen[None]):
         ctx = self.ctx
         history = self.app.controller.history()  # type: ignore[attr-defined]
         try:
+            available = ctx.service.get_balance().available
             return [
-                quote_bonus(ctx.service, history, ctx.env.endpoint_url, a.assignment_id, Decimal(0))
+                quote_bonus(
+                    ctx.service,
+                    history,
+                    ctx.env.endpoint_url,
+                    a.assignment_id,
+                    Decimal(0),
+                    available=available,
+                )
                 for a in rows
             ]
         except TurkError as exc:
