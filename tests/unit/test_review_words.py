@@ -78,6 +78,9 @@ def test_money_words() -> None:
         (Assignment("A3", status="Submitted"), hit),
     ]
     assert approval_charge(pairs) == Decimal("2.40")  # reward + 20% fee, Submitted only
+    pairs.append((Assignment("A4", status="Rejected"), hit))
+    assert approval_charge(pairs) == Decimal("2.40")
+    assert approval_charge(pairs, override_rejection=True) == Decimal("3.60")
     assert APPROVE.ask(2, Decimal("2.40")).startswith("Approve 2 assignments (about $2.40")
     assert REJECT.ask(1, Decimal(0)) == "Reject 1 assignment"
     quote = BonusQuote(Assignment("A1", worker_id="W1"), hit, Decimal(0), Decimal(0), None)

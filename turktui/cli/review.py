@@ -85,7 +85,12 @@ def run_review(
             except TurkError as exc:
                 results.failed(assignment_id, exc, "read the assignment")
         if reads:
-            charge = approval_charge(reads) if op.verb == "approve" else Decimal(0)
+            override = bool(payload.get("override_rejection"))
+            charge = (
+                approval_charge(reads, override_rejection=override)
+                if op.verb == "approve"
+                else Decimal(0)
+            )
             what = op.ask(len(reads), charge)
             out.info(f"{env.kind.banner}: {what}")
             declined = confirm(env, what, args.yes)

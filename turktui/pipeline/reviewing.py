@@ -31,14 +31,17 @@ from turktui.pipeline.operations.bonus import bonus_subject
 from turktui.pipeline.operations.review import ReviewOperation
 
 
-def approval_charge(pairs: Iterable[tuple[Assignment, Hit]]) -> Decimal:
-    """What approving the Submitted assignments of `pairs` charges: each its HIT's reward
-    plus MTurk's fee (paid from the funds held for the HIT)."""
+def approval_charge(
+    pairs: Iterable[tuple[Assignment, Hit]], *, override_rejection: bool = False
+) -> Decimal:
+    """What approving `pairs` charges: each Submitted assignment (and, with the override,
+    each Rejected one) its HIT's reward plus MTurk's fee (paid from the funds held)."""
+    payable = ("Submitted", "Rejected") if override_rejection else ("Submitted",)
     return sum(
         (
             extension_cost(hit.reward, 1, hit.max_assignments).total
             for a, hit in pairs
-            if a.status == "Submitted" and hit.reward is not None
+            if a.status in payable and hit.reward is not None
         ),
         Decimal(0),
     )

@@ -63,7 +63,9 @@ class ReviewDecision:
         assignments (about $1.80 with MTurk's fee, …)', 'Pay 2 bonuses of $1.00: …')."""
         if isinstance(self.op, Bonus):
             return self.op.ask(self.quotes)
-        charge = approval_charge((a, self.hit) for a in self.rows) if self.op is APPROVE else 0
+        override = bool(self.payload.get("override_rejection"))
+        pairs = ((a, self.hit) for a in self.rows)
+        charge = approval_charge(pairs, override_rejection=override) if self.op is APPROVE else 0
         return self.op.ask(len(self.rows), Decimal(charge))
 
 
