@@ -42,8 +42,8 @@ def run_review(
     one of `hit_id`), each recorded before it is sent. `confirm(env, what, yes)` → Declined
     or None: asked once, after every assignment was read, before anything is recorded."""
     from turktui.adapters.history import HistoryError
-    from turktui.domain.rules import extension_cost, format_money
     from turktui.pipeline.model import PlanRefused
+    from turktui.pipeline.reviewing import approval_charge, review
 
     out = Out(args.json)
     ids = unique_ids(args.assignment_ids)
@@ -62,7 +62,7 @@ def run_review(
 
     def body(engine: Any) -> int:
         nonlocal ids
-        history, service, env = engine.history, engine.service, engine.env
+        service, env = engine.service, engine.env
         if hit_id:
             try:
                 listed = service.list_assignments(hit_id)
@@ -85,22 +85,13 @@ def run_review(
             except TurkError as exc:
                 results.failed(assignment_id, exc, "read the assignment")
         if reads:
-            verb = op.verb
-            charge = sum(
-                (
-                    extension_cost(hit.reward, 1, hit.max_assignments).total
-                    for a, hit in reads
-                    if a.status == "Submitted" and hit.reward is not None
-                ),
-                Decimal(0),
+            override = bool(payload.get("override_rejection"))
+            charge = (
+                approval_charge(reads, override_rejection=override)
+                if op.verb == "approve"
+                else Decimal(0)
             )
-            money = (
-                f" (about {format_money(charge)} with MTurk's fee, paid from the funds held)"
-                if verb == "approve" and charge
-                else ""
-            )
-            n = len(reads)
-            what = f"{verb.capitalize()} {n} assignment{'s' if n != 1 else ''}{money}"
+            what = op.ask(len(reads), charge)
             out.info(f"{env.kind.banner}: {what}")
             declined = confirm(env, what, args.yes)
             if declined is not None:
@@ -112,18 +103,7 @@ def run_review(
         for assignment, hit in reads:
             aid = assignment.assignment_id
             try:
-                record = engine.request(
-                    op,
-                    hit,
-                    subject=aid,
-                    payload={
-                        "assignment_id": aid,
-                        "worker_id": assignment.worker_id,
-                        **payload,
-                    },
-                )
-                engine.dispatch([record])
-                final = history.get(record.id)
+                final = review(engine, op, assignment, hit, payload)
             except PlanRefused as exc:
                 results.done(
                     aid,
@@ -142,7 +122,6 @@ def run_review(
                     f"not sent: {safe(exc)}",
                 )
                 continue
-            assert final is not None
             results.recorded(aid, final)
         code = worst(results.codes)
         ok = sum(1 for c in results.codes if c == EXIT_OK)

@@ -28,13 +28,16 @@ from textual.worker import Worker
 from turktui.adapters.history import HistoryError, HistoryStore, OutcomeNotRecorded
 from turktui.domain.bulk import BulkPreview
 from turktui.domain.environment import EnvKind
-from turktui.domain.models import Hit
+from turktui.domain.models import Assignment, Hit
 from turktui.domain.records import Record, State
 from turktui.domain.rules import EXPIRE_NOW
 from turktui.domain.text import one_line
 from turktui.domain.timefmt import expires_label, iso
 from turktui.pipeline.batch import BatchReport, BatchRunner
 from turktui.pipeline.engine import Engine, Event, Outcome, Plan, PlanRefused, needs_attention
+from turktui.pipeline.operations import REJECT, outcome_message
+from turktui.pipeline.operations.bonus import Bonus
+from turktui.pipeline.reviewing import pay_bonus, review
 from turktui.ui import keymap
 from turktui.ui.context import AppContext
 from turktui.ui.messages import (
@@ -47,6 +50,7 @@ from turktui.ui.messages import (
     OutcomeArrived,
     ResolveBatchWanted,
     ResolveWanted,
+    ReviewsDone,
 )
 from turktui.ui.screens.bulk import (
     BatchScreen,
@@ -58,6 +62,7 @@ from turktui.ui.screens.confirm import ConfirmScreen
 from turktui.ui.screens.extend import ExtendRequest, ExtendScreen, describe_request
 from turktui.ui.screens.history import HistoryScreen
 from turktui.ui.screens.main import READ_ONLY_MESSAGE
+from turktui.ui.screens.review import ReviewDecision
 
 #: Where an unsettled request is resolved, in keys of the key map.
 RESOLVE_HINT = (
@@ -326,6 +331,95 @@ class Controller:
         self.app.push_screen(
             ConfirmScreen(EXPIRE_TITLE, body, yes="Expire now", danger=True), confirmed
         )
+
+    # -- review and pay (the assignments view) -------------------------------------------------
+    def review_confirmation(self, decision: ReviewDecision) -> ConfirmScreen | None:
+        """The confirmation a review needs after its dialog, where the command line asks
+        too: spending on production or a remote custom endpoint; a rejection on every
+        environment but demo. None: the dialog was the confirmation."""
+        env, op = self.ctx.env, decision.op
+        rejecting = op is REJECT and env.kind is not EnvKind.DEMO
+        if not (env.needs_confirmation or rejecting):
+            return None
+        body = f"{env.kind.banner}: {decision.words}\n\n{op.consequence}"
+        return ConfirmScreen(
+            f"Confirm: {env.kind.banner} \u00b7 {op.title}",
+            body,
+            yes=decision.words.split(" ", 1)[0],
+            danger=True,
+        )
+
+    def send_reviews(self, decision: ReviewDecision) -> Worker[None] | None:
+        """Record, send and settle each assignment of `decision` through the engine (the
+        command line's own functions), in a thread worker; the results arrive as one
+        ReviewsDone message."""
+        history = self.history()
+        if history is None:
+            return None
+        engine = self.engine(history)
+        op = decision.op
+        flight = object()
+        self._post(FlightChanged(flight, one_line(decision.words, max_length=60)))
+        self.notify(f"{decision.words}\u2026", timeout=4)
+        quotes = {q.assignment.assignment_id: q for q in decision.quotes}
+        payload = dict(decision.payload)
+
+        def one(a: Assignment) -> Record:
+            if isinstance(op, Bonus):
+                return pay_bonus(
+                    engine,
+                    quotes[a.assignment_id],
+                    str(payload["reason"]),
+                    allow_second=decision.allow_second,
+                )
+            return review(engine, op, a, decision.hit, payload)
+
+        def work() -> None:
+            results: list[tuple[str, Record | None, str]] = []
+            try:
+                for a in decision.rows:
+                    aid = a.assignment_id
+                    try:
+                        final = one(a)
+                    except PlanRefused as exc:
+                        results.append((aid, None, f"Not sent: {exc.message}"))
+                    except OutcomeNotRecorded as exc:
+                        results.append((aid, None, f"The history could not be written: {exc}"))
+                    except HistoryError as exc:
+                        results.append(
+                            (aid, None, f"Not sent: the history could not be written ({exc}).")
+                        )
+                    else:
+                        results.append((aid, final, outcome_message(final)))
+            finally:
+                self._post(FlightChanged(flight, None))
+                self._post(ReviewsDone(op, results))
+
+        return self.app.run_worker(
+            work, thread=True, group="review", exit_on_error=False, name=f"{op.name} assignments"
+        )
+
+    def reviews_done(self, message: ReviewsDone) -> None:
+        """Tell the operator in one line (UI thread; ControllerApp calls it)."""
+        self.note_outcomes(message.records)
+        done = sum(1 for r in message.records if r.state.applied is True)
+        total = len(message.results)
+        problems = [
+            f"{aid}: {text}"
+            for aid, record, text in message.results
+            if record is None or record.state.applied is not True
+        ]
+        line = message.op.tally(done, total)
+        if problems:
+            line += f" {problems[0]}"
+            if len(problems) > 1:
+                line += (
+                    f" (+{len(problems) - 1} more: history, {keymap.key('app.history', 'main')})"
+                )
+        if any(not r.settled for r in message.records):
+            line += f" Resolve what is unknown: {RESOLVE_HINT}."
+        severity = "information" if not problems else ("warning" if done else "error")
+        self.app.notify(one_line(line, max_length=400), severity=severity, markup=False, timeout=20)
 
     # -- history and resolve -------------------------------------------------------------------
     def open_history(self) -> None:
@@ -746,6 +840,15 @@ class ControllerApp(App[int]):
 
     def on_hit_changed(self, message: HitChanged) -> None:
         self.show_hit(message.hit)
+
+    def on_reviews_done(self, message: ReviewsDone) -> None:
+        self.controller.reviews_done(message)
+        self.refresh_balance()
+        self._reload_history_screens()
+        for screen in self.screen_stack:
+            reviewed = getattr(screen, "reviewed", None)
+            if reviewed is not None:
+                reviewed(message)
 
     def on_batch_done(self, message: BatchDone) -> None:
         self.refresh_balance()

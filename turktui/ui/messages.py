@@ -3,7 +3,7 @@ the controller for, and what the controller's workers report back to the app."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
@@ -128,3 +128,18 @@ class BatchDone(Message):
     def __init__(self, report: BatchReport | None) -> None:
         super().__init__()
         self.report = report
+
+
+class ReviewsDone(Message):
+    """Reviews or bonuses of the assignments view were sent and settled: per assignment its
+    final record (None: nothing was recorded) and the one line that says what happened."""
+
+    def __init__(self, op: Any, results: list[tuple[str, Record | None, str]]) -> None:
+        super().__init__()
+        #: the operation (its words say the tally)
+        self.op = op
+        self.results = results
+
+    @property
+    def records(self) -> list[Record]:
+        return [record for _aid, record, _text in self.results if record is not None]

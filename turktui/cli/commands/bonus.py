@@ -45,7 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--csv",
         metavar="FILE",
-        help="pay the bonuses of FILE (columns assignment_id, amount, reason)",
+        help="pay the bonuses of FILE (columns assignment_id, amount, reason; optional "
+        "worker_id, checked against the assignment's worker)",
     )
     parser.add_argument(
         "--send-valid",
@@ -75,10 +76,9 @@ def cmd_bonus(args: argparse.Namespace) -> int:
         check_bonus_amount,
         check_feedback,
         check_hit_id,
-        format_money,
     )
     from turktui.pipeline.model import PlanRefused
-    from turktui.pipeline.operations import BONUS, when
+    from turktui.pipeline.operations import BONUS
     from turktui.pipeline.operations.bonus import bonus_subject
     from turktui.pipeline.policy import (
         EXIT_OK,
@@ -86,6 +86,7 @@ def cmd_bonus(args: argparse.Namespace) -> int:
         EXIT_USAGE,
         worst,
     )
+    from turktui.pipeline.reviewing import pay_bonus, quote_bonus
 
     out = Out(args.json)
     usage: dict[str, Any] = {"state": "usage"}
@@ -125,64 +126,43 @@ def cmd_bonus(args: argparse.Namespace) -> int:
             ),
             None,
         )
-        if prior is None:
+        if prior is not None:
+            out.info(f"request #{prior.id} has this token: settling it (never paying twice)")
+            if not prior.settled:
+                engine.dispatch([prior])
+            final = history.get(prior.id)
+        else:
             try:
-                assignment, hit = service.get_assignment(aid)
-                earlier = [
-                    p
-                    for p in service.list_bonus_payments(assignment_id=aid)
-                    if p.worker_id == assignment.worker_id
-                ]
-                balance = service.get_balance()
+                quote = quote_bonus(service, history, env.endpoint_url, aid, amount)
             except TurkError as exc:
                 results.failed(aid, exc, "read the assignment, its bonuses or the balance")
                 return out.result(worst(results.codes), {"results": results.results}, "")
-            worker = assignment.worker_id
-            if earlier and not args.allow_second:
-                first = earlier[0]
-                results.done(
-                    aid,
-                    EXIT_REFUSED,
-                    "refused",
-                    f"refused (nothing sent): worker {safe(worker)} already has "
-                    f"{len(earlier)} bonus(es) for this assignment (e.g. "
-                    f"{format_money(first.amount)} granted {when(first.grant_time)}, "
-                    f"reason {safe(first.reason)!r}); pass --allow-second to pay another",
-                    error_code="second",
-                )
-                return out.result(EXIT_REFUSED, {"results": results.results}, "")
-            if amount + fee > balance.available:
-                results.done(
-                    aid,
-                    EXIT_REFUSED,
-                    "refused",
-                    f"refused (nothing sent): {format_money(amount + fee)} (bonus + fee) is "
-                    f"more than the available balance {format_money(balance.available)}",
-                    error_code="balance",
-                )
-                return out.result(EXIT_REFUSED, {"results": results.results}, "")
-            what = (
-                f"Bonus {format_money(amount)} to worker {safe(worker)} for assignment "
-                f"{safe(aid)}: fee {format_money(fee)}, total {format_money(amount + fee)} "
-                f"(available {format_money(balance.available)})"
+            refusal, code = (
+                (f"{quote.second}; pass --allow-second to pay another", "second")
+                if quote.second and not args.allow_second
+                else (quote.short, "balance")
             )
+            if refusal:
+                results.done(
+                    aid,
+                    EXIT_REFUSED,
+                    "refused",
+                    f"refused (nothing sent): {safe(refusal)}",
+                    error_code=code,
+                )
+                return out.result(EXIT_REFUSED, {"results": results.results}, "")
+            what = BONUS.preview(safe(quote.worker), safe(aid), amount, quote.fee, quote.available)
             out.info(f"{env.kind.banner}: {what}")
             declined = confirm_spend(env, "Pay this bonus", args.yes)
             if declined is not None:
                 return out.result(declined.code, {"state": declined.state}, declined.message)
             try:
-                record = engine.request(
-                    BONUS,
-                    hit,
+                final = pay_bonus(
+                    engine,
+                    quote,
+                    reason,
                     token=args.token,
-                    subject=bonus_subject(aid),
                     allow_second=bool(args.allow_second),
-                    payload={
-                        "assignment_id": aid,
-                        "worker_id": worker,
-                        "amount": str(amount),
-                        "reason": reason,
-                    },
                 )
             except PlanRefused as exc:
                 results.done(
@@ -194,12 +174,6 @@ def cmd_bonus(args: argparse.Namespace) -> int:
                     error_code=exc.code,
                 )
                 return out.result(EXIT_REFUSED, {"results": results.results}, "")
-        else:
-            record = prior
-            out.info(f"request #{prior.id} has this token: settling it (never paying twice)")
-        if not record.settled:
-            engine.dispatch([record])
-        final = history.get(record.id)
         assert final is not None
         results.recorded(aid, final, fee=str(fee))
         code = worst(results.codes)

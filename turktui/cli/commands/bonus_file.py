@@ -1,4 +1,5 @@
-"""`turktui bonus --csv FILE [--send-valid]`: the bonuses of a file, each its own recorded
+"""`turktui bonus --csv FILE [--send-valid]`: the bonuses of a file (columns assignment_id,
+amount, reason; an optional worker_id must match the assignment's worker), each its own recorded
 request (the bonus operation) with a token derived from its row, so a re-run of the same file
 recognises what was paid (the history, and ListBonusPayments by the reference) and pays
 nothing twice. Every row is previewed with its fee and the file's total before anything is
@@ -89,6 +90,15 @@ def cmd_bonus_file(args: argparse.Namespace) -> int:
             except TurkError as exc:
                 results.failed(f"row {row.row}", exc, "read the assignment")
                 return out.result(worst(results.codes), {"results": results.results}, "")
+            if row.worker_id and row.worker_id != assignment.worker_id:
+                problems.append(
+                    RowProblem(
+                        row.row,
+                        f"worker_id {row.worker_id} is not the worker of assignment "
+                        f"{row.assignment_id} ({assignment.worker_id})",
+                    )
+                )
+                continue
             token = row.token(env.endpoint_url)
             line = Line(row, assignment.worker_id, hit, token)
             payments = listings[row.assignment_id]

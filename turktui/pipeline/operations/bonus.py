@@ -13,6 +13,7 @@ worker for the same assignment and amount carrying the reference is this intent'
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -79,6 +80,10 @@ class Bonus(TokenOperation):
     mturk_name = "SendBonus"
     touches = frozenset({"bonus"})
     noun = "the assignment's bonus payments"
+    #: how the app names it (dialogs, results)
+    title = "Bonus"
+    #: the word on the button that sends it
+    send_word = "Pay"
 
     def fetch(self, service: TurkService, record: Record) -> Any:
         return service.list_bonus_payments(assignment_id=assignment_of(record))
@@ -168,6 +173,78 @@ class Bonus(TokenOperation):
 
     def numbers(self, record: Record, read: Read) -> str:
         return f"ListBonusPayments shows {len(read.subject):,} payment(s) for the assignment"
+
+    # -- the words of a preview and its confirmation (the CLI's and the app's) ---------------
+    def preview(
+        self,
+        worker: str,
+        assignment_id: str,
+        amount: Decimal,
+        fee: Decimal,
+        available: Decimal | None,
+    ) -> str:
+        """'Bonus $1.00 to worker W for assignment A: fee $0.20, total $1.20 (available …)'."""
+        return (
+            f"Bonus {format_money(amount)} to worker {worker} for assignment {assignment_id}: "
+            f"fee {format_money(fee)}, total {format_money(amount + fee)} "
+            f"(available {format_money(available)})"
+        )
+
+    def earlier(
+        self,
+        worker: str,
+        payments: Sequence[BonusPayment],
+        records: Sequence[Record] = (),
+    ) -> str:
+        """The earlier bonus a new one would be second to ('' when there is none): what
+        ListBonusPayments shows, else what the history recorded (paid or maybe paid)."""
+        if payments:
+            first = payments[0]
+            return (
+                f"worker {worker} already has {len(payments)} bonus(es) for this assignment "
+                f"(e.g. {format_money(first.amount)} granted {when(first.grant_time)}, "
+                f"reason {first.reason!r})"
+            )
+        if records:
+            first_record = records[0]
+            return (
+                f"the history has {len(records)} bonus request(s) to worker {worker} for this "
+                f"assignment (e.g. #{first_record.id}, {self._amount(first_record)}, "
+                f"{first_record.state.label})"
+            )
+        return ""
+
+    #: what it means for the money, said before asking
+    consequence = (
+        "A bonus is paid at once from the balance, plus MTurk's fee (20%, at least $0.01); "
+        "it cannot be taken back."
+    )
+
+    def ask(self, quotes: Sequence[Any]) -> str:
+        """What the confirmation restates: 'Pay 2 bonuses of $1.00: $2.40 with MTurk's fee'
+        (`quotes`: each with its `amount` and `total`)."""
+        total = sum((q.total for q in quotes), Decimal(0))
+        amounts = {q.amount for q in quotes}
+        each = f" of {format_money(next(iter(amounts)))}" if len(amounts) == 1 else ""
+        n = len(quotes)
+        return (
+            f"Pay {n:,} bonus{'es' if n != 1 else ''}{each}: {format_money(total)} with MTurk's fee"
+        )
+
+    def tally(self, done: int, total: int) -> str:
+        """The result of several: 'Paid 2 of 3 bonuses.'"""
+        return f"Paid {done:,} of {total:,} bonus{'es' if total != 1 else ''}."
+
+    def too_much(self, total: Decimal, available: Decimal | None) -> str:
+        """Why the balance cannot pay `total` ('' when it can)."""
+        if available is None:
+            return "the available balance could not be read"
+        if total <= available:
+            return ""
+        return (
+            f"{format_money(total)} (bonus + fee) is more than the available balance "
+            f"{format_money(available)}"
+        )
 
 
 OPERATION = Bonus()

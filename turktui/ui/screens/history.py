@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
+from decimal import Decimal
 from functools import partial
 from typing import Any, ClassVar, cast
 
@@ -29,8 +30,10 @@ from turktui.adapters.stores import open_reader
 from turktui.domain.environment import EnvKind
 from turktui.domain.listmodel import PagedModel
 from turktui.domain.records import Record, State
+from turktui.domain.rules import format_money
 from turktui.domain.text import one_line, redact, sanitize
 from turktui.domain.timefmt import iso
+from turktui.pipeline.operations import operation_label
 from turktui.ui import keymap
 from turktui.ui.keys import KeyScreen
 from turktui.ui.widgets.key_line import StableFooter
@@ -85,16 +88,24 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 
+def about_assignment(rec: Record) -> bool:
+    """Is `rec` a review or a bonus (its subject an assignment, not its HIT)?"""
+    return bool(rec.subject) and rec.subject != rec.hit_id
+
+
 def record_cells(rec: Record, wide: bool) -> tuple[str, ...]:
-    """Every column's text for one record (in `COLUMNS` order), made safe."""
+    """Every column's text for one record (in `COLUMNS` order), made safe. A review or a
+    bonus (its subject an assignment) shows its operation ('approve', 'bonus'), no maximum."""
     created = iso(rec.created).removesuffix(" UTC")
+    review = about_assignment(rec)
     return (
         f"{rec.id}",
         created if wide else created[5:16],
         one_line(rec.env_kind) if wide else env_short(rec.env_kind),
         state_label(rec.state),
-        ("\u25a3" if rec.batch_id else "") + rec.change_label,
-        f"{rec.max_before:,}\u2192{rec.expected_after:,}",
+        ("\u25a3" if rec.batch_id else "")
+        + (one_line(operation_label(rec)) if review else rec.change_label),
+        "\u2014" if review else f"{rec.max_before:,}\u2192{rec.expected_after:,}",
         one_line(rec.hit_id),
         one_line(rec.hit_title),
         one_line(rec.error_code),
@@ -620,6 +631,16 @@ def _close_quietly(reader: HistoryReader) -> None:
         reader.close()
 
 
+def _money(value: object) -> str | None:
+    """'$1.50' for a recorded amount (None: none recorded; unreadable: as recorded)."""
+    if value in (None, ""):
+        return None
+    try:
+        return format_money(Decimal(str(value)))
+    except ArithmeticError:
+        return one_line(value)
+
+
 def record_text(rec: Record) -> Text:
     """Every field of a record and its attempts, as literal text."""
     text = Text()
@@ -633,11 +654,23 @@ def record_text(rec: Record) -> Text:
     row("State", state_label(rec.state))
     row("HIT", rec.hit_id)
     row("Title (then)", one_line(rec.hit_title))
-    if rec.expiry_only:
+    review = about_assignment(rec)
+    data = rec.data if review else {}
+    if review:  # a review or a bonus: what it did, to whom, for how much
+        row("Operation", operation_label(rec))
+        row("Assignment", data.get("assignment_id"))
+        row("Worker", data.get("worker_id"))
+        row("Amount", _money(data.get("amount")))
+        for key, label in (("feedback", "Feedback"), ("reason", "Reason")):
+            if data.get(key):
+                row(label, one_line(data[key]))
+        if data.get("override_rejection"):
+            row("Override", "approves a rejected assignment (OverrideRejection)")
+    elif rec.expiry_only:
         row("Change", "expire now" if rec.change_label == "expire" else "expiration only")
     else:
         row("Added", f"+{rec.n:,} (max {rec.max_before:,} \u2192 {rec.expected_after:,})")
-    if rec.actual_after is not None and not rec.expiry_only:
+    if rec.actual_after is not None and not rec.expiry_only and not review:
         row(
             "Actual (GetHIT)",
             f"max {rec.actual_after:,}"

@@ -280,7 +280,7 @@ class MainScreen(KeyScreen, Screen[None]):
         self.post_message(ExpireWanted(self.table.cursor_hit))
 
     def action_assignments(self) -> None:
-        """`A`: the assignments of the HIT under the cursor (read-only)."""
+        """`A`: the assignments of the HIT under the cursor (to review and pay)."""
         from turktui.ui.screens.assignments import open_assignments
 
         open_assignments(self.app, self.table.cursor_hit)
