@@ -5,25 +5,14 @@ reject operation modules), one result line per assignment; the worst outcome win
 from __future__ import annotations
 
 import argparse
-from decimal import Decimal
 from typing import Any
 
-from turktui.cli.output import (
-    Out,
-    PerHit,
-    history_exit_code,
-    refuse_bad_hit_ids,
-    safe,
-)
-from turktui.cli.session import changing
+from turktui.adapters.history import HistoryError
+from turktui.cli.output import Out, PerHit, refuse_bad_hit_ids, safe
+from turktui.cli.session import Session, run
 from turktui.domain.errors import TurkError
-from turktui.pipeline.policy import (
-    EXIT_OK,
-    EXIT_REFUSED,
-    EXIT_SERVICE,
-    EXIT_USAGE,
-    worst,
-)
+from turktui.pipeline.model import PlanRefused
+from turktui.pipeline.policy import EXIT_OK, EXIT_USAGE, worst
 
 
 def unique_ids(values: list[str]) -> list[str]:
@@ -41,10 +30,6 @@ def run_review(
     """Approve or reject (`op`) the assignments of `args.assignment_ids` (or every Submitted
     one of `hit_id`), each recorded before it is sent. `confirm(env, what, yes)` → Declined
     or None: asked once, after every assignment was read, before anything is recorded."""
-    from turktui.adapters.history import HistoryError
-    from turktui.domain.rules import extension_cost, format_money
-    from turktui.pipeline.model import PlanRefused
-
     out = Out(args.json)
     ids = unique_ids(args.assignment_ids)
     usage = {"state": "usage"}
@@ -60,9 +45,9 @@ def run_review(
         return out.result(EXIT_USAGE, usage, f"turktui: {exc}")
     results = PerHit(out, key="assignment_id")
 
-    def body(engine: Any) -> int:
+    def body(session: Session) -> int:
         nonlocal ids
-        history, service, env = engine.history, engine.service, engine.env
+        engine, service, env = session.engine(), session.service(), session.env
         if hit_id:
             try:
                 listed = service.list_assignments(hit_id)
@@ -85,24 +70,8 @@ def run_review(
             except TurkError as exc:
                 results.failed(assignment_id, exc, "read the assignment")
         if reads:
-            verb = op.verb
-            charge = sum(
-                (
-                    extension_cost(hit.reward, 1, hit.max_assignments).total
-                    for a, hit in reads
-                    if a.status == "Submitted" and hit.reward is not None
-                ),
-                Decimal(0),
-            )
-            money = (
-                f" (about {format_money(charge)} with MTurk's fee, paid from the funds held)"
-                if verb == "approve" and charge
-                else ""
-            )
-            n = len(reads)
-            what = f"{verb.capitalize()} {n} assignment{'s' if n != 1 else ''}{money}"
-            out.info(f"{env.kind.banner}: {what}")
-            declined = confirm(env, what, args.yes)
+            out.info(op.confirmation(reads, env.kind.banner))
+            declined = confirm(env, f"{op.verb.capitalize()} these assignments", args.yes)
             if declined is not None:
                 return out.result(
                     declined.code,
@@ -123,25 +92,10 @@ def run_review(
                     },
                 )
                 engine.dispatch([record])
-                final = history.get(record.id)
-            except PlanRefused as exc:
-                results.done(
-                    aid,
-                    EXIT_REFUSED,
-                    "refused",
-                    f"refused (nothing sent): {safe(exc.message)}; settle it with "
-                    "`turktui resolve` first",
-                    error_code=exc.code,
-                )
+            except (PlanRefused, HistoryError) as exc:
+                results.failed(aid, exc, then="; settle it with `turktui resolve` first")
                 continue
-            except HistoryError as exc:
-                results.done(
-                    aid,
-                    history_exit_code(exc, EXIT_SERVICE),
-                    "failed",
-                    f"not sent: {safe(exc)}",
-                )
-                continue
+            final = engine.history.get(record.id)
             assert final is not None
             results.recorded(aid, final)
         code = worst(results.codes)
@@ -152,4 +106,4 @@ def run_review(
         )
         return out.result(code, {"results": results.results}, summary)
 
-    return changing(args, out, usage, body)
+    return run(args, body, payload={"results": results.results}, changing=True)

@@ -7,7 +7,12 @@ the one they were made as (`turktui.domain.records.infer_operation`)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
+
 from turktui.domain.records import Record, infer_operation
+from turktui.domain.rules import is_expire_now
+from turktui.pipeline.model import Plan
 from turktui.pipeline.operations import (
     add_assignments,
     approve,
@@ -95,6 +100,26 @@ def outcome_message(record: Record) -> str:
     return message
 
 
+def confirmation(
+    plan: Plan, banner: str, now: datetime, balance: Decimal | None = None, *, real: bool = False
+) -> list[str]:
+    """What a request to a HIT (+N, +N and time, add time, expire now) will do, before it is
+    sent, in its operation's words: the lines the CLI prints and the app's confirmation
+    shows. `real`: the endpoint spends real money (production; a remote custom one)."""
+    hit = plan.hit
+    if plan.n:
+        lines = add_assignments.confirmation(
+            hit, plan.n, plan.cost, plan.expire_at, banner, now, balance
+        )
+        if real:
+            lines.append("This spends real money and real workers will see it.")
+        return lines
+    assert plan.expire_at is not None, "a plan without assignments changes the expiration"
+    if is_expire_now(plan.expire_at):
+        return expire_now.confirmation([hit], banner, now)
+    return update_expiration.confirmation(hit, plan.expire_at, banner, now)
+
+
 __all__ = [
     "ADD_ASSIGNMENTS",
     "APPROVE",
@@ -113,6 +138,7 @@ __all__ = [
     "TokenOperation",
     "UnknownOperation",
     "Verdict",
+    "confirmation",
     "conflict_words",
     "operation_label",
     "operation_of",

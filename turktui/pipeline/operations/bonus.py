@@ -19,8 +19,9 @@ from typing import Any
 from turktui.domain.errors import AssignmentNotFound, TurkError
 from turktui.domain.models import BonusPayment
 from turktui.domain.records import BONUS, Record, State
-from turktui.domain.rules import format_money
+from turktui.domain.rules import bonus_fee, format_money
 from turktui.domain.service import TurkService
+from turktui.domain.text import one_line
 from turktui.pipeline.operations.base import (
     Answer,
     NotSent,
@@ -71,6 +72,19 @@ def matches(
         and payment.amount is not None
         and payment.amount == amount
         and f"[{reference(token)}]" in payment.reason
+    )
+
+
+def confirmation(
+    assignment_id: str, worker: str, amount: Decimal, available: Decimal | None, banner: str
+) -> str:
+    """What paying this bonus will do, before it is sent: the amount, MTurk's fee, the total
+    and the funds available."""
+    fee = bonus_fee(amount)
+    return (
+        f"{banner}: Bonus {format_money(amount)} to worker {one_line(worker)} for assignment "
+        f"{one_line(assignment_id)}: fee {format_money(fee)}, total {format_money(amount + fee)} "
+        f"(available {format_money(available)})"
     )
 
 

@@ -11,12 +11,13 @@ GetAssignment), a verified transition from Submitted to the asked-for status, an
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from turktui.domain.errors import InvalidAssignmentState, TurkError
-from turktui.domain.models import Assignment
+from turktui.domain.models import Assignment, Hit
 from turktui.domain.records import Record, State
-from turktui.domain.rules import InputProblem, check_feedback
+from turktui.domain.rules import InputProblem, check_feedback, extension_cost, format_money
 from turktui.domain.service import TurkService
 from turktui.pipeline.operations.base import Answer, NotSent, TokenOperation, Verdict, when
 
@@ -116,6 +117,25 @@ class ReviewOperation(TokenOperation):
             if moment
             else f"Already {self.target.lower()}; nothing was sent."
         )
+
+    def confirmation(self, reads: list[tuple[Assignment, Hit]], banner: str) -> str:
+        """What reviewing the assignments read will do, before anything is sent: approving
+        Submitted work pays its reward and MTurk's fee from the funds held."""
+        charge = sum(
+            (
+                extension_cost(hit.reward, 1, hit.max_assignments).total
+                for a, hit in reads
+                if a.status == "Submitted" and hit.reward is not None
+            ),
+            Decimal(0),
+        )
+        money = (
+            f" (about {format_money(charge)} with MTurk's fee, paid from the funds held)"
+            if self.target == "Approved" and charge
+            else ""
+        )
+        n = len(reads)
+        return f"{banner}: {self.verb.capitalize()} {n} assignment{'s' if n != 1 else ''}{money}"
 
 
 def assignment_of(record: Record) -> str:
