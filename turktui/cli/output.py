@@ -10,7 +10,7 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -379,14 +379,24 @@ class PerHit:
             message += " Run `turktui resolve` to settle it."
         self.done(subject, code, record.state.value, message, **extra, **data)
 
-    def read_hit(self, service: Any, hit_id: str) -> Hit | None:
-        """GetHIT for one HIT of the command; a failure is this HIT's result (`failed`;
-        None is returned)."""
-        try:
-            return service.get_hit(hit_id)  # type: ignore[no-any-return]
-        except TurkError as exc:
-            self.failed(hit_id, exc, "read the HIT")
-        return None
+    def send(
+        self, engine: Engine, plans: Iterable[Plan], extra: Callable[[Outcome], dict[str, Any]]
+    ) -> None:
+        """Send each plan (`execute`), one after the other; each one's result is its record
+        as it ended (`recorded`), with `extra(outcome)`."""
+        for plan in plans:
+            outcome = self.execute(engine, plan)
+            if outcome is not None:
+                self.recorded(plan.hit.hit_id, outcome.record, **extra(outcome))
+
+    def read_hits(self, service: Any, hit_ids: Iterable[str]) -> Iterator[Hit]:
+        """GetHIT for each HIT of the command, one after the other; a failure is that HIT's
+        result (`failed`), and the HITs read are yielded."""
+        for hit_id in hit_ids:
+            try:
+                yield service.get_hit(hit_id)
+            except TurkError as exc:
+                self.failed(hit_id, exc, "read the HIT")
 
     def plan(self, engine: Engine, hit: Hit, n: int, expire_at: Any) -> Plan | None:
         """`engine.plan(...)`; a refusal is this HIT's result (None is returned)."""

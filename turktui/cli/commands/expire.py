@@ -7,6 +7,7 @@ same ExpireAt and confirmed with GetHIT and MTurk's time."""
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from turktui.cli.options import add_connection_options
 from turktui.cli.output import Out, PerHit, record_line, refuse_bad_hit_ids, safe
@@ -17,9 +18,7 @@ from turktui.pipeline.policy import (
     EXIT_CODES,
     EXIT_OK,
     EXIT_REFUSED,
-    EXIT_UNKNOWN,
     EXIT_USAGE,
-    record_exit_code,
     worst,
 )
 
@@ -54,7 +53,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_expire(args: argparse.Namespace) -> int:
-    from turktui.domain.records import record_to_json
     from turktui.domain.rules import EXPIRE_NOW
     from turktui.pipeline.operations.expire_now import already_expired, confirmation
 
@@ -71,10 +69,8 @@ def cmd_expire(args: argparse.Namespace) -> int:
     def body(session: Session) -> int:
         env, service, engine = session.env, session.service(), session.engine()
         plans = []
-        for hit_id in hit_ids:
-            hit = per_hit.read_hit(service, hit_id)
-            if hit is None:
-                continue
+        for hit in per_hit.read_hits(service, hit_ids):
+            hit_id = hit.hit_id
             dated = getattr(service, "server_date", None)  # MTurk's time of that answer
             server_now = dated() if callable(dated) else None
             if already_expired(hit, server_now):
@@ -113,30 +109,15 @@ def cmd_expire(args: argparse.Namespace) -> int:
                 return out.result(
                     declined.code, {"state": declined.state, "results": results}, declined.message
                 )
-        for plan in plans:
-            outcome = per_hit.execute(engine, plan)
-            if outcome is None:
-                continue
-            record = outcome.record
-            payload = record_to_json(record)
-            payload["record_id"] = payload.pop("id")
-            for key in ("hit_id", "state"):
-                payload.pop(key, None)
-            code = record_exit_code(record)
-            message = safe(outcome.message)
-            if code == EXIT_UNKNOWN:
-                message += " Run `turktui resolve` to settle it."
-            expiration = outcome.hit.expiration if outcome.hit else None
-            done(
-                plan.hit.hit_id,
-                code,
-                record.state.value,
-                message,
-                expiration=expiration.isoformat() if expiration else None,
-                **payload,
-            )
+        per_hit.send(engine, plans, lambda outcome: {"expiration": _expiration(outcome)})
         ok = sum(1 for c in codes if c == EXIT_OK)
         summary = f"turktui: {ok} of {len(hit_ids)} HIT{'s' if len(hit_ids) != 1 else ''} expired"
         return out.result(worst(codes), {"results": results}, summary)
 
     return run(args, body, payload={"results": results}, changing=True)
+
+
+def _expiration(outcome: Any) -> str | None:
+    """The HIT's expiration as read after the request (ISO 8601), or None."""
+    expiration = outcome.hit.expiration if outcome.hit else None
+    return expiration.isoformat() if expiration else None

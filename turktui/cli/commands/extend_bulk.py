@@ -330,7 +330,7 @@ def _add_time_each(args: argparse.Namespace, out: Out, seconds: float) -> int:
     """`extend HIT1 HIT2 … --add-time D`: time only for each HIT, one record each (shown as
     "time"), sent one after the other; the worst outcome wins."""
     from turktui.pipeline.operations.update_expiration import expiration_line
-    from turktui.pipeline.policy import EXIT_OK, record_exit_code, worst
+    from turktui.pipeline.policy import EXIT_OK, worst
 
     ids = list(dict.fromkeys(args.hit_id or []))
     refused = refuse_bad_hit_ids(out, ids, {"state": "usage"})
@@ -342,20 +342,18 @@ def _add_time_each(args: argparse.Namespace, out: Out, seconds: float) -> int:
         except (OSError, ValueError) as exc:
             return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: --from-file: {safe(exc)}")
     per_hit = PerHit(out)
-    results, codes, done = per_hit.results, per_hit.codes, per_hit.done
+    results, codes = per_hit.results, per_hit.codes
 
     def body(session: Session) -> int:
-        env, service, engine = session.env, session.service(), session.engine()
+        env, engine = session.env, session.engine()
         plans = []
-        for hit_id in ids:
-            hit = per_hit.read_hit(service, hit_id)
-            if hit is None:
-                continue
+        for hit in per_hit.read_hits(session.service(), ids):
             plan = per_hit.plan(engine, hit, 0, add_time(hit.expiration, seconds, engine.clock()))
             if plan is None:
                 continue
             assert plan.expire_at is not None
-            out.info(f"  {safe(hit_id)}: {expiration_line(hit, plan.expire_at, engine.clock())}")
+            when = expiration_line(hit, plan.expire_at, engine.clock())
+            out.info(f"  {safe(hit.hit_id)}: {when}")
             plans.append(plan)
         if plans:
             declined = confirm_spend(
@@ -365,20 +363,7 @@ def _add_time_each(args: argparse.Namespace, out: Out, seconds: float) -> int:
                 return out.result(
                     declined.code, {"state": declined.state, "results": results}, declined.message
                 )
-        for plan in plans:
-            outcome = per_hit.execute(engine, plan)
-            if outcome is None:
-                continue
-            record = outcome.record
-            done(
-                plan.hit.hit_id,
-                record_exit_code(record),
-                record.state.value,
-                safe(outcome.message),
-                record_id=record.id,
-                change=record.change_label,
-                expire_at=record.expire_at.isoformat() if record.expire_at else None,
-            )
+        per_hit.send(engine, plans, lambda outcome: {})
         ok = sum(1 for c in codes if c == EXIT_OK)
         return out.result(
             worst(codes), {"results": results}, f"turktui: time added to {ok} of {len(ids)} HITs"
