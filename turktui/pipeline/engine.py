@@ -57,7 +57,6 @@ from turktui.domain.rules import (
     check_expiration,
     extension_cost,
     extension_range,
-    format_money,
     is_expire_now,
 )
 from turktui.domain.service import TurkService

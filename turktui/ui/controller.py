@@ -34,7 +34,12 @@ from turktui.domain.rules import EXPIRE_NOW
 from turktui.domain.text import one_line
 from turktui.pipeline.batch import BatchReport, BatchRunner
 from turktui.pipeline.engine import Engine, Event, Outcome, Plan, PlanRefused, needs_attention
-from turktui.pipeline.operations import confirmation, expire_now
+from turktui.pipeline.operations import (
+    batch_confirmation,
+    batch_details,
+    confirmation,
+    expire_now,
+)
 from turktui.ui import keymap
 from turktui.ui.context import AppContext
 from turktui.ui.messages import (
@@ -48,12 +53,7 @@ from turktui.ui.messages import (
     ResolveBatchWanted,
     ResolveWanted,
 )
-from turktui.ui.screens.bulk import (
-    BatchScreen,
-    BulkScreen,
-    batch_confirm_details,
-    batch_confirm_text,
-)
+from turktui.ui.screens.bulk import BatchScreen, BulkScreen
 from turktui.ui.screens.confirm import ConfirmScreen
 from turktui.ui.screens.extend import ExtendRequest, ExtendScreen
 from turktui.ui.screens.history import HistoryScreen
@@ -546,13 +546,13 @@ class Controller:
             else:
                 self.notify("Cancelled: nothing was sent.")
 
-        body = batch_confirm_text(preview, env.kind.banner)
+        body = "\n".join(batch_confirmation(preview, env.kind.banner))
         self.app.push_screen(
             ConfirmScreen(
                 f"Confirm: {env.kind.banner} batch",
                 body,
                 danger=True,
-                details=batch_confirm_details(preview),
+                details="\n".join(batch_details(preview)),
             ),
             confirmed,
         )

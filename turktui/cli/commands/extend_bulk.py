@@ -195,6 +195,7 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
     from turktui.domain.bulk import BulkLine, BulkPreview, LineStatus, ModeProblem
     from turktui.domain.models import Hit
     from turktui.pipeline.batch import BatchRunner
+    from turktui.pipeline.operations import batch_confirmation
 
     out = Out(args.json)
     if args.retry_batch:
@@ -274,15 +275,7 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
         preview = BulkPreview(mode, tuple(lines), balance, add_seconds)
         for text in preview_lines(preview, out.info_width()):
             out.info(text)
-        out.info(
-            f"{env.kind.banner}: {mode.describe()}"
-            + (
-                f", and add {safe(args.add_time)} to each expiration (from now if expired)"
-                if add_seconds is not None
-                else ""
-            )
-            + f": {preview.totals_text()}"
-        )
+        out.info(f"{env.kind.banner}: {preview.describe()}: {preview.totals_text()}")
         if not preview.send_count:
             return out.result(
                 EXIT_REFUSED,
@@ -295,12 +288,9 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
                 {"state": "refused", **_preview_only(preview)},
                 "turktui: refused (nothing sent): the balance does not cover the total cost",
             )
-        declined = confirm_spend(
-            env,
-            f"Send {preview.send_count:,} requests (+{preview.total_assignments:,} "
-            f"assignments, {safe(preview.totals_text().split(' · cost ')[-1])})",
-            args.yes,
-        )
+        for line in batch_confirmation(preview, env.kind.banner)[2:]:  # the totals restated
+            out.info(line)
+        declined = confirm_spend(env, "Send these requests", args.yes)
         if declined is not None:
             return out.result(declined.code, {"state": declined.state}, declined.message)
         runner = BatchRunner(session.engine(), workers=args.workers)
