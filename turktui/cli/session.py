@@ -19,6 +19,7 @@ from turktui.cli import options
 from turktui.cli.options import Connection
 from turktui.cli.output import Out, StopCommand, failure, safe
 from turktui.domain.environment import Environment, parse_endpoint
+from turktui.pipeline.engine import Engine
 from turktui.pipeline.policy import EXIT_BUSY, EXIT_USAGE
 
 __all__ = [
@@ -67,7 +68,7 @@ class Session:
         self._conn: Connection | None = None
         self._service: Any = None
         self._stores: dict[str, HistoryStore] = {}
-        self._engine: Any = None
+        self._engine: Engine | None = None
 
     # -- configuration and connection --------------------------------------------------------
     def config(self) -> tuple[Settings, Paths]:
@@ -101,28 +102,25 @@ class Session:
         """The history at `where` (default: the connection's, demo records in their own),
         with this operator and lease; one that cannot be opened ends the command (exit 2,
         7 when another process holds its lock)."""
-        settings, paths = self.config() if where is not None else (None, None)
         if where is None:
-            settings, paths = self.conn.settings, self.conn.paths
-            where = paths.history
-        assert settings is not None
+            where = self.conn.paths.history
+        settings, _ = self.config()
         key = str(where)
         if key not in self._stores:
             try:
                 self._stores[key] = open_store(
                     where, operator=settings.operator, lease_seconds=settings.lease_seconds
                 )
-            except HistoryError as exc:  # busy (7) as judged; anything else: unusable (2)
-                judged = failure(exc)
-                code = EXIT_BUSY if judged is not None and judged.code == EXIT_BUSY else EXIT_USAGE
-                raise StopCommand(f"turktui: {safe(exc)}", code) from exc
+            except HistoryError as exc:  # unusable (2), or busy (7) as judged
+                busy = (judged := failure(exc)) is not None and judged.code == EXIT_BUSY
+                raise StopCommand(
+                    f"turktui: {safe(exc)}", EXIT_BUSY if busy else EXIT_USAGE
+                ) from exc
         return self._stores[key]
 
-    def engine(self) -> Any:
+    def engine(self) -> Engine:
         """The engine over this session's service, history and environment."""
         if self._engine is None:
-            from turktui.pipeline.engine import Engine
-
             self._engine = Engine(self.service(), self.history(), self.env)
         return self._engine
 
@@ -143,11 +141,14 @@ class Session:
         )
 
     def close(self) -> None:
-        for store in self._stores.values():
-            store.close()
-        self._stores.clear()
-        if self._conn is not None:
-            self._conn.close()
+        """Close what was opened: the histories (their leases end), then the connection
+        (the demo service stops) whatever closing them met."""
+        try:
+            while self._stores:
+                self._stores.popitem()[1].close()
+        finally:
+            if self._conn is not None:
+                self._conn.close()
 
 
 def run(
