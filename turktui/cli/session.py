@@ -157,13 +157,17 @@ def run(
     *,
     payload: Mapping[str, Any] | None = None,
     changing: bool = False,
+    as_json: bool | None = None,
 ) -> int:
     """Run a command's `body` in a session and return its exit code. A `changing` command
     is refused in a read-only session (exit 2). Whatever the body (or the session, opening)
     raises that a command expects — a set-up problem, a refusal, MTurk failing, the history
     busy or failing, a StopCommand — ends it with `failure`'s code and line (JSON: `payload`
-    with the state and the error's fields); everything opened is closed."""
-    session = Session(args, Out(bool(getattr(args, "json", False))), payload, changing=changing)
+    with the state and the error's fields; `as_json`: whether the ending is one JSON object,
+    by default `--json`); everything opened is closed."""
+    if as_json is None:
+        as_json = bool(getattr(args, "json", False))
+    session = Session(args, Out(as_json), payload, changing=changing)
     try:
         if changing:
             session.refuse_read_only()

@@ -217,7 +217,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(f"{count:,} HITs", file=sys.stderr)
         return EXIT_OK
 
-    return run(args, body)
+    return run(args, body, as_json=False)  # --json is JSON Lines: an ending is a line on stderr
 
 
 def _writer(args: argparse.Namespace, out: Any) -> Callable[[list[dict[str, Any]], bool], None]:
