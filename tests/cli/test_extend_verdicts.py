@@ -104,3 +104,21 @@ def _cost(reward: str, n: int, new_max: int) -> Any:
     from turktui.domain.rules import extension_cost
 
     return extension_cost(Decimal(reward), n, new_max)
+
+
+def test_a_rerun_with_its_token_settles_its_request(cli_env: dict[str, str], emulator: Any) -> None:
+    """A script re-runs `extend H 2 --token T` after an unknown outcome: the engine attaches
+    the re-run to that record and settles it (issue 21). Was: the command's own "one request
+    per HIT" check refused it first (exit 3), naming the very request it would settle."""
+    hit = str(emulator.state.add_hit(MaxAssignments=3))
+    argv = ("extend", hit, "2", "--token", "T-rerun", "--endpoint-url", emulator.url)
+    emulator.faults.add(op=CREATE, drop=1.0)  # applied, every answer lost
+    try:
+        assert run_cli(cli_env, *argv).returncode == 5
+    finally:
+        emulator.faults.clear()
+    again = run_cli(cli_env, *argv, "--json")
+    assert again.returncode == 0, again.stdout + again.stderr
+    data = json.loads(again.stdout)
+    assert (data["record_id"], data["state"], data["max_after"]) == (1, "resolved_succeeded", 5)
+    assert emulator.state.get_hit_raw(hit)["MaxAssignments"] == 5

@@ -160,7 +160,13 @@ def cmd_extend(args: argparse.Namespace) -> int:
             expire_at = add_time(hit.expiration, seconds["--add-time"], now)
         # The plan's verdict (the rules, the ranges, the time) before anything else.
         plan = engine.plan(hit, n, expire_at, token=args.token, allow_second=args.allow_second)
-        busy = session.history().unsettled_for(env.endpoint_url, [hit.hit_id])
+        # Shown before asking; the one guard is the history's, when recording. A record with
+        # this request's own token is this request: the engine settles it (a script's re-run).
+        busy = [
+            r
+            for r in session.history().unsettled_for(env.endpoint_url, [hit.hit_id])
+            if r.token != plan.token
+        ]
         for other in busy:
             out.info(
                 f"HIT {safe(hit.hit_id)} already has an unsettled request: "
@@ -169,8 +175,12 @@ def cmd_extend(args: argparse.Namespace) -> int:
         if busy and not args.allow_second:
             return out.result(
                 EXIT_REFUSED,
-                {**session.payload, "state": "refused", "error_code": "busy"}
-                | {"unsettled": [r.id for r in busy]},
+                {
+                    **session.payload,
+                    "state": "refused",
+                    "error_code": "busy",
+                    "unsettled": [r.id for r in busy],
+                },
                 f"turktui: refused (nothing sent): HIT {safe(hit.hit_id)} has "
                 f"{len(busy)} unsettled request(s) (#{busy[0].id}). One request per HIT "
                 "at a time: run `turktui resolve`, or pass --allow-second to send anyway.",
