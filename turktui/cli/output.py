@@ -35,6 +35,7 @@ from turktui.pipeline.policy import (
     error_exit_code,
     fitted,
     record_exit_code,
+    worst,
 )
 
 
@@ -344,6 +345,12 @@ class PerHit:
         self.key = key
         self.codes: list[int] = []
         self.results: list[dict[str, Any]] = []
+
+    def ended(self, subject: str, exc: BaseException, what: str) -> int:
+        """`exc` is `subject`'s result (`failed`) and the command ends there: the worst code
+        so far, the results so far."""
+        self.failed(subject, exc, what)
+        return self.out.result(worst(self.codes), {"results": self.results}, "")
 
     def done(self, subject: str, code: int, state: str, message: str, /, **extra: Any) -> None:
         self.codes.append(code)

@@ -52,8 +52,7 @@ def run_review(
             try:
                 listed = service.list_assignments(hit_id)
             except TurkError as exc:
-                results.failed(hit_id, exc, "list the HIT's assignments")
-                return out.result(worst(results.codes), {"results": results.results}, "")
+                return results.ended(hit_id, exc, "list the HIT's assignments")
             ids = [a.assignment_id for a in listed if a.status == "Submitted"]
             if not ids:
                 return out.result(

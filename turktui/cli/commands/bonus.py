@@ -141,8 +141,7 @@ def cmd_bonus(
                 ]
                 balance = service.get_balance()
             except TurkError as exc:
-                results.failed(aid, exc, "read the assignment, its bonuses or the balance")
-                return out.result(worst(results.codes), {"results": results.results}, "")
+                return results.ended(aid, exc, "read the assignment, its bonuses or the balance")
             worker = assignment.worker_id
             if earlier and not args.allow_second:
                 first = earlier[0]

@@ -86,8 +86,7 @@ def cmd_bonus_file(args: argparse.Namespace) -> int:
                 problems.append(RowProblem(row.row, f"MTurk refused it: {exc.message}"))
                 continue
             except TurkError as exc:
-                results.failed(f"row {row.row}", exc, "read the assignment")
-                return out.result(worst(results.codes), {"results": results.results}, "")
+                return results.ended(f"row {row.row}", exc, "read the assignment")
             token = row.token(env.endpoint_url)
             line = Line(row, assignment.worker_id, hit, token)
             payments = listings[row.assignment_id]
@@ -150,8 +149,7 @@ def cmd_bonus_file(args: argparse.Namespace) -> int:
             try:
                 available = service.get_balance().available
             except TurkError as exc:
-                results.failed("balance", exc, "read the balance")
-                return out.result(worst(results.codes), {"results": results.results}, "")
+                return results.ended("balance", exc, "read the balance")
             if amount + fees > available:
                 return out.result(
                     EXIT_REFUSED,
