@@ -106,12 +106,17 @@ def _cost(reward: str, n: int, new_max: int) -> Any:
     return extension_cost(Decimal(reward), n, new_max)
 
 
-def test_a_rerun_with_its_token_settles_its_request(cli_env: dict[str, str], emulator: Any) -> None:
+def test_a_rerun_with_its_token_settles_its_request(
+    cli_env: dict[str, str], emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A script re-runs `extend H 2 --token T` after an unknown outcome: the engine attaches
     the re-run to that record and settles it (issue 21). Was: the command's own "one request
     per HIT" check refused it first (exit 3), naming the very request it would settle."""
     hit = str(emulator.state.add_hit(MaxAssignments=3))
     argv = ("extend", hit, "2", "--token", "T-rerun", "--endpoint-url", emulator.url)
+    from turktui.pipeline.model import Backoff
+
+    monkeypatch.setattr(Backoff, "delay", lambda *a: 0.0)  # the retries: no waiting
     emulator.faults.add(op=CREATE, drop=1.0)  # applied, every answer lost
     try:
         assert run_cli(cli_env, *argv).returncode == 5
