@@ -11,7 +11,7 @@ from turktui.domain.models import Assignment, BonusPayment, Hit
 from turktui.domain.text import answer_text, one_line
 from turktui.domain.timefmt import until_label
 from turktui.pipeline.operations import APPROVE, BONUS, REJECT
-from turktui.pipeline.reviewing import BonusQuote, approval_charge
+from turktui.pipeline.reviewing import BonusQuote
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=timezone.utc)
 
@@ -77,10 +77,10 @@ def test_money_words() -> None:
         (Assignment("A2", status="Approved"), hit),
         (Assignment("A3", status="Submitted"), hit),
     ]
-    assert approval_charge(pairs) == Decimal("2.40")  # reward + 20% fee, Submitted only
+    assert APPROVE.charge(pairs) == Decimal("2.40")  # reward + 20% fee, Submitted only
     pairs.append((Assignment("A4", status="Rejected"), hit))
-    assert approval_charge(pairs) == Decimal("2.40")
-    assert approval_charge(pairs, override_rejection=True) == Decimal("3.60")
+    assert APPROVE.charge(pairs) == Decimal("2.40")
+    assert APPROVE.charge(pairs, override_rejection=True) == Decimal("3.60")
     assert APPROVE.ask(2, Decimal("2.40")).startswith("Approve 2 assignments (about $2.40")
     assert REJECT.ask(1, Decimal(0)) == "Reject 1 assignment"
     quote = BonusQuote(Assignment("A1", worker_id="W1"), hit, Decimal(0), Decimal(0), None)

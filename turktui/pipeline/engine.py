@@ -57,7 +57,6 @@ from turktui.domain.rules import (
     check_expiration,
     extension_cost,
     extension_range,
-    format_money,
     is_expire_now,
 )
 from turktui.domain.service import TurkService
@@ -557,14 +556,3 @@ class Engine(Settling):
 def _applied(record: Record, history: HistoryStore) -> bool:
     current = history.get(record.id, with_attempts=False) or record
     return current.state.applied is True
-
-
-def estimated_cost_text(plan: Plan) -> str:
-    """'$1.20 ($1.00 rewards + $0.20 fee, 20% fee …)' or '?' without a reward."""
-    if plan.cost is None:
-        return "unknown (the HIT's reward is unknown)"
-    c = plan.cost
-    return (
-        f"{format_money(c.total)} ({format_money(c.rewards)} rewards + "
-        f"{format_money(c.fee)} fee, {c.tier})"
-    )

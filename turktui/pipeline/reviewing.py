@@ -3,10 +3,8 @@ the one path from an operator's review or bonus to a recorded request, and the f
 confirmations show. Both read the same way, record the same way (`Engine.request`, one
 intent per assignment) and send the same way (`Engine.dispatch`); only the asking differs.
 
-* `approval_charge(pairs)`: what approving the Submitted ones charges (reward + MTurk's fee
-  each: fees are charged at approval; nothing is charged for a rejection).
-* `review(engine, op, assignment, hit, payload)`: record one approve/reject, send it, settle
-  it; the final record.
+* `review_many(engine, op, pairs, payload, workers=)`: record each approve/reject, then send
+  and settle them a few at a time; `review(...)`: one of them, its final record.
 * `quote_bonus(service, history, endpoint, assignment_id, amount)`: the assignment's worker,
   the fee, the total, the balance and any earlier bonus for that assignment and worker
   (ListBonusPayments or the history): what a bonus preview shows, read before anything is
@@ -16,35 +14,62 @@ intent per assignment) and send the same way (`Engine.dispatch`); only the askin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
+from turktui.adapters.history import HistoryError
 from turktui.domain.models import Assignment, BonusPayment, Hit
 from turktui.domain.records import Record
-from turktui.domain.rules import bonus_fee, extension_cost
+from turktui.domain.rules import bonus_fee
 from turktui.domain.service import TurkService
-from turktui.pipeline.engine import Engine
+from turktui.pipeline.engine import Engine, PlanRefused
 from turktui.pipeline.operations import BONUS
 from turktui.pipeline.operations.bonus import bonus_subject
 from turktui.pipeline.operations.review import ReviewOperation
 
 
-def approval_charge(
-    pairs: Iterable[tuple[Assignment, Hit]], *, override_rejection: bool = False
-) -> Decimal:
-    """What approving `pairs` charges: each Submitted assignment (and, with the override,
-    each Rejected one) its HIT's reward plus MTurk's fee (paid from the funds held)."""
-    payable = ("Submitted", "Rejected") if override_rejection else ("Submitted",)
-    return sum(
-        (
-            extension_cost(hit.reward, 1, hit.max_assignments).total
-            for a, hit in pairs
-            if a.status in payable and hit.reward is not None
-        ),
-        Decimal(0),
-    )
+def review_many(
+    engine: Engine,
+    op: ReviewOperation,
+    pairs: Sequence[tuple[Assignment, Hit]],
+    payload: Mapping[str, Any],
+    *,
+    workers: int = 1,
+) -> list[tuple[Assignment, Record | PlanRefused | HistoryError]]:
+    """Record each review of `pairs` (its own intent: the assignment, its worker and, for an
+    approval, the reward it pays), then send and settle them `workers` at a time. For each
+    assignment, in the order given: its final record, or the PlanRefused (another request
+    on it is unsettled) or HistoryError that kept it from being sent."""
+    ended: dict[str, PlanRefused | HistoryError] = {}
+    records: dict[str, Record] = {}
+    for assignment, hit in pairs:
+        aid = assignment.assignment_id
+        fields: dict[str, Any] = {"assignment_id": aid, "worker_id": assignment.worker_id}
+        if op.target == "Approved" and hit.reward is not None:
+            fields["amount"] = str(hit.reward)
+        try:
+            records[aid] = engine.request(op, hit, subject=aid, payload={**fields, **payload})
+        except (PlanRefused, HistoryError) as exc:
+            ended[aid] = exc
+
+    def failed(record: Record, exc: Exception) -> None:
+        if not isinstance(exc, PlanRefused | HistoryError):
+            raise exc
+        ended[record.subject] = exc
+
+    engine.dispatch(list(records.values()), workers=workers, on_error=failed)
+    results: list[tuple[Assignment, Record | PlanRefused | HistoryError]] = []
+    for assignment, _hit in pairs:
+        aid = assignment.assignment_id
+        if aid in ended:
+            results.append((assignment, ended[aid]))
+        else:
+            final = engine.history.get(records[aid].id)
+            assert final is not None
+            results.append((assignment, final))
+    return results
 
 
 def review(
@@ -54,19 +79,12 @@ def review(
     hit: Hit,
     payload: Mapping[str, Any],
 ) -> Record:
-    """Record one review of `assignment` (its own intent: the assignment, its worker and,
-    for an approval, the reward it pays), send it, settle it: the final record. PlanRefused
-    (another request on it is unsettled) and HistoryError go to the caller: nothing was
-    sent then."""
-    aid = assignment.assignment_id
-    fields: dict[str, Any] = {"assignment_id": aid, "worker_id": assignment.worker_id}
-    if op.target == "Approved" and hit.reward is not None:
-        fields["amount"] = str(hit.reward)
-    record = engine.request(op, hit, subject=aid, payload={**fields, **payload})
-    engine.dispatch([record])
-    final = engine.history.get(record.id)
-    assert final is not None
-    return final
+    """One review (see review_many): the final record; PlanRefused and HistoryError are
+    raised (nothing was sent then)."""
+    ((_assignment, result),) = review_many(engine, op, [(assignment, hit)], payload)
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 @dataclass(frozen=True)

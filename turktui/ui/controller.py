@@ -32,10 +32,16 @@ from turktui.domain.models import Assignment, Hit
 from turktui.domain.records import Record, State
 from turktui.domain.rules import EXPIRE_NOW
 from turktui.domain.text import one_line
-from turktui.domain.timefmt import expires_label, iso
 from turktui.pipeline.batch import BatchReport, BatchRunner
 from turktui.pipeline.engine import Engine, Event, Outcome, Plan, PlanRefused, needs_attention
-from turktui.pipeline.operations import REJECT, outcome_message
+from turktui.pipeline.operations import (
+    REJECT,
+    batch_confirmation,
+    batch_details,
+    confirmation,
+    expire_now,
+    outcome_message,
+)
 from turktui.pipeline.operations.bonus import Bonus
 from turktui.pipeline.reviewing import pay_bonus, review
 from turktui.ui import keymap
@@ -52,14 +58,9 @@ from turktui.ui.messages import (
     ResolveWanted,
     ReviewsDone,
 )
-from turktui.ui.screens.bulk import (
-    BatchScreen,
-    BulkScreen,
-    batch_confirm_details,
-    batch_confirm_text,
-)
+from turktui.ui.screens.bulk import BatchScreen, BulkScreen
 from turktui.ui.screens.confirm import ConfirmScreen
-from turktui.ui.screens.extend import ExtendRequest, ExtendScreen, describe_request
+from turktui.ui.screens.extend import ExtendRequest, ExtendScreen
 from turktui.ui.screens.history import HistoryScreen
 from turktui.ui.screens.main import READ_ONLY_MESSAGE
 from turktui.ui.screens.review import ReviewDecision
@@ -151,7 +152,7 @@ class Controller:
             self.run_plan(plan, engine)
             return
         balance = self.ctx.balance.available if self.ctx.balance is not None else None
-        body = describe_request(request, env.kind.banner, balance)
+        body = "\n".join(confirmation(plan, env.kind.banner, self.ctx.clock(), balance, real=True))
 
         def confirmed(yes: bool | None) -> None:
             if yes:
@@ -327,7 +328,8 @@ class Controller:
             else:
                 self.notify("Cancelled: nothing was sent.")
 
-        body = expire_body(hit, ctx.env.kind.banner, ctx.clock())
+        reopen = f" ({keymap.key('app.extend', 'main')})"
+        body = "\n".join(expire_now.confirmation([hit], ctx.env.kind.banner, ctx.clock(), reopen))
         self.app.push_screen(
             ConfirmScreen(EXPIRE_TITLE, body, yes="Expire now", danger=True), confirmed
         )
@@ -639,13 +641,13 @@ class Controller:
             else:
                 self.notify("Cancelled: nothing was sent.")
 
-        body = batch_confirm_text(preview, env.kind.banner)
+        body = "\n".join(batch_confirmation(preview, env.kind.banner))
         self.app.push_screen(
             ConfirmScreen(
                 f"Confirm: {env.kind.banner} batch",
                 body,
                 danger=True,
-                details=batch_confirm_details(preview),
+                details="\n".join(batch_details(preview)),
             ),
             confirmed,
         )
@@ -751,23 +753,6 @@ def change_text(plan: Plan) -> str:
         return "expire now" if plan.expire_at == EXPIRE_NOW else "add time"
     added = f"+{plan.n:,}"
     return added + " and time" if plan.expire_at is not None else added
-
-
-def expire_body(hit: Hit, env_banner: str, now: Any) -> str:
-    """What the expire-now confirmation says: where, which HIT, what happens, what is kept."""
-    return "\n".join(
-        [
-            f"{env_banner}: expire HIT {one_line(hit.hit_id)}",
-            f"\u201c{one_line(hit.title, max_length=120)}\u201d",
-            f"It expires {iso(hit.expiration)} ({expires_label(hit.expiration, now)}); after "
-            "this it is expired now.",
-            "",
-            "Workers can no longer accept it. Work in progress is kept: assignments already "
-            f"accepted ({hit.pending:,} pending) can still be submitted.",
-            "Recorded in the history before it is sent; add time later "
-            f"({keymap.key('app.extend', 'main')}) to reopen it.",
-        ]
-    )
 
 
 class ControllerApp(App[int]):

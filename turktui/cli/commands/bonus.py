@@ -9,6 +9,7 @@ total) and, on production, a confirmation."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from turktui.cli.options import add_connection_options
@@ -29,7 +30,10 @@ window has passed. A worker who already has a bonus for the assignment gets anot
 )
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(
+    sub: argparse._SubParsersAction, from_file: Callable[[argparse.Namespace], int] | None = None
+) -> None:
+    """`from_file`: the handler of `--csv FILE` (cli.commands wires bonus_file's in)."""
     parser = sub.add_parser(
         "bonus",
         help="pay a bonus for an assignment, exactly once (recorded; verified on MTurk)",
@@ -62,13 +66,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     add_connection_options(parser, suppress=True)
-    parser.set_defaults(handler=cmd_bonus)
+    parser.set_defaults(handler=lambda args: cmd_bonus(args, from_file))
 
 
-def cmd_bonus(args: argparse.Namespace) -> int:
+def cmd_bonus(
+    args: argparse.Namespace, from_file: Callable[[argparse.Namespace], int] | None = None
+) -> int:
     from turktui.cli.output import PerHit, safe
     from turktui.cli.prompts import confirm_spend
-    from turktui.cli.session import changing
+    from turktui.cli.session import Session, run
     from turktui.domain.errors import TurkError
     from turktui.domain.rules import (
         InputProblem,
@@ -97,9 +103,8 @@ def cmd_bonus(args: argparse.Namespace) -> int:
                 usage,
                 "turktui: --csv FILE takes no ASSIGNMENT_ID, AMOUNT, --reason or --token",
             )
-        from turktui.cli.commands.bonus_file import cmd_bonus_file
-
-        return cmd_bonus_file(args)
+        assert from_file is not None, "cli.commands wires bonus_file's handler in"
+        return from_file(args)
     if not args.assignment_id or not args.amount:
         return out.result(
             EXIT_USAGE, usage, "turktui: give ASSIGNMENT_ID AMOUNT --reason TEXT, or --csv FILE"
@@ -116,8 +121,9 @@ def cmd_bonus(args: argparse.Namespace) -> int:
     fee = bonus_fee(amount)
     results = PerHit(out, key="assignment_id")
 
-    def body(engine: Any) -> int:
-        history, service, env = engine.history, engine.service, engine.env
+    def body(session: Session) -> int:
+        engine, service, env = session.engine(), session.service(), session.env
+        history = engine.history
         prior = next(
             (
                 r
@@ -165,13 +171,10 @@ def cmd_bonus(args: argparse.Namespace) -> int:
                     allow_second=bool(args.allow_second),
                 )
             except PlanRefused as exc:
-                results.done(
+                results.failed(
                     aid,
-                    EXIT_REFUSED,
-                    "refused",
-                    f"refused (nothing sent): {safe(exc.message)}; settle it with "
-                    "`turktui resolve` first, or pass --allow-second",
-                    error_code=exc.code,
+                    exc,
+                    then="; settle it with `turktui resolve` first, or pass --allow-second",
                 )
                 return out.result(EXIT_REFUSED, {"results": results.results}, "")
         assert final is not None
@@ -183,4 +186,4 @@ def cmd_bonus(args: argparse.Namespace) -> int:
             "turktui: bonus " + ("paid" if code == EXIT_OK else "not confirmed paid"),
         )
 
-    return changing(args, out, usage, body)
+    return run(args, body, payload={"results": results.results}, changing=True)

@@ -38,9 +38,8 @@ class Line:
 
 def cmd_bonus_file(args: argparse.Namespace) -> int:
     from turktui.adapters.history import HistoryError
-    from turktui.cli.output import history_exit_code
     from turktui.cli.prompts import confirm_spend
-    from turktui.cli.session import changing
+    from turktui.cli.session import Session, run
     from turktui.domain.errors import RequestRefused, TurkError
     from turktui.pipeline.model import PlanRefused
     from turktui.pipeline.operations import BONUS, when
@@ -48,7 +47,6 @@ def cmd_bonus_file(args: argparse.Namespace) -> int:
     from turktui.pipeline.policy import (
         EXIT_OK,
         EXIT_REFUSED,
-        EXIT_SERVICE,
         EXIT_USAGE,
         worst,
     )
@@ -73,8 +71,9 @@ def cmd_bonus_file(args: argparse.Namespace) -> int:
         )
     results = PerHit(out, key="row")
 
-    def body(engine: Any) -> int:
-        history, service, env = engine.history, engine.service, engine.env
+    def body(session: Session) -> int:
+        engine, service, env = session.engine(), session.service(), session.env
+        history = engine.history
         lines: list[Line] = []
         listings: dict[str, list[Any]] = {}
         for row in rows:
@@ -88,8 +87,7 @@ def cmd_bonus_file(args: argparse.Namespace) -> int:
                 problems.append(RowProblem(row.row, f"MTurk refused it: {exc.message}"))
                 continue
             except TurkError as exc:
-                results.failed(f"row {row.row}", exc, "read the assignment")
-                return out.result(worst(results.codes), {"results": results.results}, "")
+                return results.ended(f"row {row.row}", exc, "read the assignment")
             if row.worker_id and row.worker_id != assignment.worker_id:
                 problems.append(
                     RowProblem(
@@ -161,8 +159,7 @@ def cmd_bonus_file(args: argparse.Namespace) -> int:
             try:
                 available = service.get_balance().available
             except TurkError as exc:
-                results.failed("balance", exc, "read the balance")
-                return out.result(worst(results.codes), {"results": results.results}, "")
+                return results.ended("balance", exc, "read the balance")
             if amount + fees > available:
                 return out.result(
                     EXIT_REFUSED,
@@ -201,16 +198,8 @@ def cmd_bonus_file(args: argparse.Namespace) -> int:
                         },
                     )
                 engine.dispatch([record])
-            except PlanRefused as exc:
-                results.done(subject, EXIT_REFUSED, "refused", f"not sent: {safe(exc.message)}")
-                continue
-            except HistoryError as exc:
-                results.done(
-                    subject,
-                    history_exit_code(exc, EXIT_SERVICE),
-                    "failed",
-                    f"not sent: {safe(exc)}",
-                )
+            except (PlanRefused, HistoryError) as exc:
+                results.failed(subject, exc)
                 continue
             final = history.get(record.id)
             assert final is not None
@@ -221,4 +210,4 @@ def cmd_bonus_file(args: argparse.Namespace) -> int:
             code, {"results": results.results, **payload}, f"turktui: {paid} bonus(es) paid now"
         )
 
-    return changing(args, out, usage, body)
+    return run(args, body, payload={"results": results.results}, changing=True)

@@ -20,8 +20,9 @@ from typing import Any
 from turktui.domain.errors import AssignmentNotFound, TurkError
 from turktui.domain.models import BonusPayment
 from turktui.domain.records import BONUS, Record, State
-from turktui.domain.rules import format_money
+from turktui.domain.rules import bonus_fee, format_money
 from turktui.domain.service import TurkService
+from turktui.domain.text import one_line
 from turktui.pipeline.operations.base import (
     Answer,
     NotSent,
@@ -248,3 +249,13 @@ class Bonus(TokenOperation):
 
 
 OPERATION = Bonus()
+
+
+def confirmation(
+    assignment_id: str, worker: str, amount: Decimal, available: Decimal | None, banner: str
+) -> str:
+    """What paying this bonus will do, before it is sent (the preview, with the banner)."""
+    preview = OPERATION.preview(
+        one_line(worker), one_line(assignment_id), amount, bonus_fee(amount), available
+    )
+    return f"{banner}: {preview}"

@@ -11,15 +11,15 @@ GetAssignment), a verified transition from Submitted to the asked-for status, an
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from turktui.domain.errors import InvalidAssignmentState, TurkError
-from turktui.domain.models import Assignment
+from turktui.domain.models import Assignment, Hit
 from turktui.domain.records import Record, State
-from turktui.domain.rules import InputProblem, check_feedback, format_money
+from turktui.domain.rules import InputProblem, check_feedback, extension_cost, format_money
 from turktui.domain.service import TurkService
 from turktui.pipeline.operations.base import (
     Answer,
@@ -177,6 +177,36 @@ class ReviewOperation(TokenOperation):
             if moment
             else f"Already {self.target.lower()}; nothing was sent."
         )
+
+    def charge(
+        self, pairs: Iterable[tuple[Assignment, Hit]], *, override_rejection: bool = False
+    ) -> Decimal:
+        """What doing this to `pairs` charges: approving pays each Submitted assignment (and,
+        with the override, each Rejected one) its HIT's reward plus MTurk's fee, from the
+        funds held; a rejection charges nothing."""
+        if self.target != "Approved":
+            return Decimal(0)
+        payable = ("Submitted", "Rejected") if override_rejection else ("Submitted",)
+        return sum(
+            (
+                extension_cost(hit.reward, 1, hit.max_assignments).total
+                for a, hit in pairs
+                if a.status in payable and hit.reward is not None
+            ),
+            Decimal(0),
+        )
+
+    def confirmation(
+        self,
+        reads: list[tuple[Assignment, Hit]],
+        banner: str,
+        *,
+        override_rejection: bool = False,
+    ) -> str:
+        """What reviewing the assignments read will do, before anything is sent (the CLI's
+        line; the app's dialog shows `ask` with the same charge)."""
+        charge = self.charge(reads, override_rejection=override_rejection)
+        return f"{banner}: {self.ask(len(reads), charge)}"
 
 
 def assignment_of(record: Record) -> str:

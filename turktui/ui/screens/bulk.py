@@ -55,7 +55,7 @@ from turktui.domain.bulk import (
 from turktui.domain.listmodel import ListModel
 from turktui.domain.models import Hit
 from turktui.domain.records import Record, State
-from turktui.domain.rules import InputProblem, format_money, parse_count
+from turktui.domain.rules import InputProblem, parse_count
 from turktui.domain.text import one_line
 from turktui.domain.timefmt import parse_duration
 from turktui.pipeline.batch import BatchProgress, BatchReport, member_status
@@ -834,45 +834,6 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
                 markup=False,
             )
         self.dismiss(None)
-
-
-def batch_confirm_text(preview: BulkPreview, banner: str) -> str:
-    """The confirmation (every environment but demo): the totals restated, the first HITs."""
-    count = preview.send_count
-    what = f"+{preview.total_assignments:,} assignments in all"
-    if preview.add_seconds is not None:
-        what += f"; {preview.time_count:,} new expiration{'s' if preview.time_count != 1 else ''}"
-    lines = [
-        f"{banner}: {preview.describe()}",
-        "",
-        f"Send {count:,} request{'s' if count != 1 else ''} (one token per HIT): {what}.",
-        f"Total cost: {format_money(preview.total_cost)}"
-        + ("" if preview.cost_known else " plus HITs with an unknown reward")
-        + (
-            f"; balance {format_money(preview.balance)}"
-            if preview.balance is not None
-            else "; balance unknown"
-        )
-        + ".",
-    ]
-    if preview.refused_count or preview.nothing_count:
-        lines.append(
-            f"Not sent: {preview.refused_count:,} refused, "
-            f"{preview.nothing_count:,} with nothing to do."
-        )
-    return "\n".join(lines)
-
-
-def batch_confirm_details(preview: BulkPreview) -> str:
-    """The first HITs of the confirmation (under the totals; it may scroll)."""
-    lines = []
-    for line in preview.to_send[:6]:
-        lines.append(f"  {one_line(line.hit.hit_id)}  {line.change_text}  {line.cost_text}")
-        if line.expire_at is not None:
-            lines.append(f"    new expiration {line.expiration_text}")
-    if preview.send_count > 6:
-        lines.append(f"  \u2026 and {preview.send_count - 6:,} more")
-    return "\n".join(lines)
 
 
 def describe_hits(hits: list[Any]) -> str:

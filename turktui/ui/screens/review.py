@@ -35,7 +35,7 @@ from turktui.domain.timefmt import until_label
 from turktui.pipeline.operations import APPROVE, BONUS
 from turktui.pipeline.operations.bonus import Bonus
 from turktui.pipeline.operations.review import ReviewOperation
-from turktui.pipeline.reviewing import BonusQuote, approval_charge
+from turktui.pipeline.reviewing import BonusQuote
 from turktui.ui import keymap
 from turktui.ui.keys import KeyScreen
 from turktui.ui.screens.dialog import dialog_title
@@ -66,8 +66,8 @@ class ReviewDecision:
             return self.op.ask(self.quotes)
         override = bool(self.payload.get("override_rejection"))
         pairs = ((a, self.hit) for a in self.rows)
-        charge = approval_charge(pairs, override_rejection=override) if self.op is APPROVE else 0
-        return self.op.ask(len(self.rows), Decimal(charge))
+        charge = self.op.charge(pairs, override_rejection=override)
+        return self.op.ask(len(self.rows), charge)
 
 
 class ReviewScreen(KeyScreen, ModalScreen[ReviewDecision | None]):
