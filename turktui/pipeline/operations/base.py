@@ -164,7 +164,7 @@ def when(moment: datetime | None) -> str:
 
 
 #: error codes of requests turktui itself did not send (nothing was sent)
-LOCAL_REFUSALS = ("rules", "nothing_to_do", "expiration", "skipped")
+LOCAL_REFUSALS = ("rules", "nothing_to_do", "expiration", "skipped", "second")
 
 
 def summary(op: Operation, state: State, record: Record) -> str:
