@@ -362,9 +362,9 @@ def engine_trial(trial: Trial, kind: str, service: MTurkService, history: Histor
         with contextlib.suppress(SystemExit):
             dying.dispatch([record])
     else:
-        _faults(server, op, kind, rng)
         record = _record(engine, s)
         ids.append(record.id)
+        _faults(server, op, kind, rng)
         engine.dispatch([record])
     rounds = _settle(engine, history, ids, server)
     server.faults.clear()
