@@ -43,6 +43,7 @@ def run_review(
     or None: asked once, after every assignment was read, before anything is recorded."""
     from turktui.adapters.history import HistoryError
     from turktui.domain.rules import extension_cost, format_money
+    from turktui.pipeline.batch import DEFAULT_WORKERS
     from turktui.pipeline.model import PlanRefused
 
     out = Out(args.json)
@@ -63,22 +64,26 @@ def run_review(
     def body(engine: Any) -> int:
         nonlocal ids
         history, service, env = engine.history, engine.service, engine.env
+        reads = []
         if hit_id:
+            # The HIT's listing shows every assignment: one GetHIT (the reward) and the
+            # listing's pages, not a GetAssignment each (each is read again just before it
+            # is sent).
             try:
                 listed = service.list_assignments(hit_id)
+                hit = service.get_hit(hit_id) if listed else None
             except TurkError as exc:
                 results.failed(hit_id, exc, "list the HIT's assignments")
                 return out.result(worst(results.codes), {"results": results.results}, "")
-            ids = [a.assignment_id for a in listed if a.status == "Submitted"]
-            if not ids:
+            reads = [(a, hit) for a in listed if a.status == "Submitted"]
+            if not reads:
                 return out.result(
                     EXIT_OK,
                     {"results": []},
                     f"turktui: HIT {safe(hit_id)} has no Submitted assignment; nothing to do",
                 )
-        if not ids:
+        elif not ids:
             return out.result(EXIT_USAGE, usage, "turktui: give at least one ASSIGNMENT_ID")
-        reads = []
         for assignment_id in ids:
             try:
                 reads.append(service.get_assignment(assignment_id))
@@ -109,41 +114,58 @@ def run_review(
                     {"state": declined.state, "results": results.results},
                     declined.message,
                 )
-        for assignment, hit in reads:
-            aid = assignment.assignment_id
-            try:
-                record = engine.request(
-                    op,
-                    hit,
-                    subject=aid,
-                    payload={
-                        "assignment_id": aid,
-                        "worker_id": assignment.worker_id,
-                        **payload,
-                    },
-                )
-                engine.dispatch([record])
-                final = history.get(record.id)
-            except PlanRefused as exc:
-                results.done(
-                    aid,
+        # Each assignment is recorded before anything is sent, then they are sent a few at a
+        # time (the batch's workers and shared pacing), each read, sent and confirmed on
+        # its own; the results are listed in the order the assignments were read.
+        ended: dict[str, Any] = {}
+        records = []
+
+        def refused(aid: str, exc: Exception) -> None:
+            if isinstance(exc, PlanRefused):
+                ended[aid] = (
                     EXIT_REFUSED,
                     "refused",
                     f"refused (nothing sent): {safe(exc.message)}; settle it with "
                     "`turktui resolve` first",
-                    error_code=exc.code,
+                    {"error_code": exc.code},
                 )
-                continue
-            except HistoryError as exc:
-                results.done(
-                    aid,
-                    history_exit_code(exc, EXIT_SERVICE),
-                    "failed",
-                    f"not sent: {safe(exc)}",
+            else:
+                code = history_exit_code(exc, EXIT_SERVICE)
+                ended[aid] = (code, "failed", f"not sent: {safe(exc)}", {})
+
+        for assignment, hit in reads:
+            aid = assignment.assignment_id
+            try:
+                records.append(
+                    engine.request(
+                        op,
+                        hit,
+                        subject=aid,
+                        payload={
+                            "assignment_id": aid,
+                            "worker_id": assignment.worker_id,
+                            **payload,
+                        },
+                    )
                 )
-                continue
-            assert final is not None
-            results.recorded(aid, final)
+            except (PlanRefused, HistoryError) as exc:
+                refused(aid, exc)
+        engine.dispatch(
+            records,
+            workers=DEFAULT_WORKERS,
+            on_error=lambda record, exc: refused(record.subject, exc),
+        )
+        by_subject = {r.subject: r for r in records}
+        for assignment, _hit in reads:
+            aid = assignment.assignment_id
+            record = by_subject.get(aid)
+            if aid in ended:
+                code, state, message, extra = ended[aid]
+                results.done(aid, code, state, message, **extra)
+            elif record is not None:
+                final = history.get(record.id)
+                assert final is not None
+                results.recorded(aid, final)
         code = worst(results.codes)
         ok = sum(1 for c in results.codes if c == EXIT_OK)
         total = len(results.codes)
