@@ -19,6 +19,7 @@ from turktui.pipeline.operations import (
 from turktui.pipeline.operations.base import (
     LOCAL_REFUSALS,
     Answer,
+    Fetched,
     HitOperation,
     NotSent,
     Operation,
@@ -105,6 +106,7 @@ __all__ = [
     "REJECT",
     "UPDATE_EXPIRATION",
     "Answer",
+    "Fetched",
     "HitOperation",
     "NotSent",
     "Operation",

@@ -18,7 +18,14 @@ from turktui.domain.models import Assignment
 from turktui.domain.records import Record, State
 from turktui.domain.rules import InputProblem, check_feedback
 from turktui.domain.service import TurkService
-from turktui.pipeline.operations.base import Answer, NotSent, TokenOperation, Verdict, when
+from turktui.pipeline.operations.base import (
+    Answer,
+    Fetched,
+    NotSent,
+    TokenOperation,
+    Verdict,
+    when,
+)
 
 
 class ReviewOperation(TokenOperation):
@@ -33,8 +40,8 @@ class ReviewOperation(TokenOperation):
     feedback_required = False
 
     def fetch(self, service: TurkService, record: Record) -> Any:
-        assignment, _hit = service.get_assignment(assignment_of(record))
-        return assignment
+        assignment, hit = service.get_assignment(assignment_of(record))
+        return Fetched(assignment, hit)
 
     def precheck(self, record: Record, a: Assignment) -> NotSent | None:
         """What every review checks first on the fresh read: the feedback's rules, then an
