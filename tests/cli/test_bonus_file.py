@@ -17,6 +17,7 @@ from turktui.domain.bonusfile import read_bonus_file
 from turktui.emulator.assignments import assignment_id, worker_id
 
 DAY = 86400.0
+READS = ("GetAssignment", "ListAssignmentsForHIT", "ListBonusPayments")
 
 
 @pytest.fixture
@@ -134,3 +135,36 @@ def test_a_balance_too_small_for_the_file_sends_nothing(
     ran = run_cli(cli_env, "bonus", "--csv", str(path), "--endpoint-url", server.url)
     assert ran.returncode == 3 and "more than the available balance" in ran.stderr
     assert _paid(server) == 0
+
+
+def test_rows_are_read_a_hit_at_a_time(
+    cli_env: dict[str, str], make_emulator: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A file's rows over two HITs are previewed with one GetAssignment, one assignment
+    listing and one bonus listing per HIT (the 1,000-row preview budget), and an earlier
+    bonus of one row is still found (already paid)."""
+    from turktui.cli import prompts
+
+    server = make_emulator(0)
+    hits = [hit_with_work(server, 12) for _ in range(2)]
+    ids = [assignment_id(h, i) for h in hits for i in range(12)]
+    path = tmp_path / "bonuses.csv"
+    path.write_text(f"assignment_id,amount,reason\n{ids[5]},1.00,first\n")
+    url = ("--endpoint-url", server.url)
+    assert run_cli(cli_env, "bonus", "--csv", str(path), *url).returncode == 0
+    path.write_text("assignment_id,amount,reason\n" + "".join(f"{a},1.00,first\n" for a in ids))
+    before = {op: server.state.request_count(op) for op in READS}
+    monkeypatch.setattr(
+        prompts, "confirm_spend", lambda *a: prompts.Declined(1, "declined", "preview only")
+    )
+    ran = run_cli(cli_env, "bonus", "--csv", str(path), "--json", *url)
+    data = json.loads(ran.stdout)
+    assert data["state"] == "declined" and _paid(server) == 1
+    assert "23 bonus(es) to pay" in ran.stderr + ran.stdout
+    used = {op: server.state.request_count(op) - before[op] for op in READS}
+    pages = -(-12 // 10)  # ListAssignmentsForHIT's pages of 10
+    assert used == {
+        "GetAssignment": 2,
+        "ListAssignmentsForHIT": 2 * pages,
+        "ListBonusPayments": 3,  # the first HIT's listing ends with an empty page
+    }

@@ -14,7 +14,6 @@ from turktui.adapters.history import (
     OTHER_HOST_STALE,
     owner_alive,
 )
-from turktui.domain.models import Hit
 from turktui.domain.records import (
     OwnedElsewhere,
     Record,
@@ -238,5 +237,5 @@ class Settling(Sending):
         emit(Event("done", record.id, note))
         final = self.history.get(record.id)
         assert final is not None
-        hit = read.subject if isinstance(read.subject, Hit) else None
+        hit = read.hit
         return Outcome(final, hit, summary(op, final.state, final) + " " + note)

@@ -15,7 +15,7 @@ from typing import Any
 
 from turktui.cli.output import Out, PerHit, safe
 from turktui.domain.bonusfile import BonusRow, RowProblem, read_bonus_file
-from turktui.domain.models import Hit
+from turktui.domain.models import Assignment, BonusPayment, Hit
 from turktui.domain.records import Record
 from turktui.domain.rules import bonus_fee, format_money
 
@@ -34,6 +34,48 @@ class Line:
     @property
     def fee(self) -> Decimal:
         return bonus_fee(self.row.amount)
+
+
+class Reads:
+    """The rows' assignments and their earlier bonuses, read a HIT at a time: a row of a HIT
+    not read yet costs a GetAssignment, then its HIT's assignments (ListAssignmentsForHIT)
+    and bonuses (ListBonusPayments by HIT, every page) answer the other rows of that HIT —
+    a file of 1,000 rows over a few HITs is previewed in a few dozen requests, not 2,000.
+    An assignment the listing does not show (yet), or a HIT whose bonuses cannot be listed,
+    is read on its own (GetAssignment, ListBonusPayments by assignment)."""
+
+    def __init__(self, service: Any) -> None:
+        self.service = service
+        self.known: dict[str, tuple[Assignment, Hit]] = {}
+        self.paid: dict[str, list[BonusPayment]] = {}  # by assignment, for listed HITs
+        self.listed: set[str] = set()
+
+    def row(self, assignment_id: str) -> tuple[Assignment, Hit, list[BonusPayment]]:
+        """The assignment, its HIT and every bonus paid for it (RequestRefused/TurkError as
+        the service raises them)."""
+        from turktui.domain.errors import RequestRefused
+
+        if assignment_id not in self.known:
+            assignment, hit = self.service.get_assignment(assignment_id)
+            self.known[assignment_id] = (assignment, hit)
+            if hit.hit_id not in self.listed:
+                self.listed.add(hit.hit_id)
+                for other in self.service.list_assignments(hit.hit_id):
+                    self.known.setdefault(other.assignment_id, (other, hit))
+                try:
+                    payments = self.service.list_bonus_payments(hit_id=hit.hit_id)
+                except RequestRefused:
+                    payments = None
+                if payments is not None:
+                    for aid, (_a, of) in self.known.items():
+                        if of.hit_id == hit.hit_id:
+                            self.paid.setdefault(aid, [])
+                    for payment in payments:
+                        self.paid.setdefault(payment.assignment_id, []).append(payment)
+        assignment, hit = self.known[assignment_id]
+        if assignment_id not in self.paid:
+            self.paid[assignment_id] = self.service.list_bonus_payments(assignment_id=assignment_id)
+        return assignment, hit, self.paid[assignment_id]
 
 
 def cmd_bonus_file(args: argparse.Namespace) -> int:
@@ -75,14 +117,10 @@ def cmd_bonus_file(args: argparse.Namespace) -> int:
         engine, service, env = session.engine(), session.service(), session.env
         history = engine.history
         lines: list[Line] = []
-        listings: dict[str, list[Any]] = {}
+        reads = Reads(service)
         for row in rows:
             try:
-                assignment, hit = service.get_assignment(row.assignment_id)
-                if row.assignment_id not in listings:
-                    listings[row.assignment_id] = service.list_bonus_payments(
-                        assignment_id=row.assignment_id
-                    )
+                assignment, hit, payments = reads.row(row.assignment_id)
             except RequestRefused as exc:
                 problems.append(RowProblem(row.row, f"MTurk refused it: {exc.message}"))
                 continue
@@ -99,7 +137,6 @@ def cmd_bonus_file(args: argparse.Namespace) -> int:
                 continue
             token = row.token(env.endpoint_url)
             line = Line(row, assignment.worker_id, hit, token)
-            payments = listings[row.assignment_id]
             line.paid = any(
                 matches(p, row.assignment_id, line.worker, row.amount, token) for p in payments
             )

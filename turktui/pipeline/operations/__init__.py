@@ -26,6 +26,7 @@ from turktui.pipeline.operations import (
 from turktui.pipeline.operations.base import (
     LOCAL_REFUSALS,
     Answer,
+    Fetched,
     HitOperation,
     NotSent,
     Operation,
@@ -168,6 +169,7 @@ __all__ = [
     "REJECT",
     "UPDATE_EXPIRATION",
     "Answer",
+    "Fetched",
     "HitOperation",
     "NotSent",
     "Operation",

@@ -92,6 +92,30 @@ class Bonus(TokenOperation):
     def _ours(self, read: Read, record: Record) -> BonusPayment | None:
         return next((p for p in read.subject if is_ours(p, record)), None)
 
+    def _earlier(self, read: Read, record: Record) -> str | None:
+        """Why this intent may not be paid: the worker already has another bonus for the
+        assignment (paid meanwhile, e.g. by a second process that checked before this one
+        was recorded) and the operator did not confirm a second one. None: it may."""
+        if record.data.get("allow_second"):
+            return None
+        worker, aid = str(record.data.get("worker_id", "")), assignment_of(record)
+        other = next(
+            (
+                p
+                for p in read.subject
+                if p.worker_id == worker and p.assignment_id == aid and not is_ours(p, record)
+            ),
+            None,
+        )
+        if other is None:
+            return None
+        return (
+            f"worker {worker} already has a bonus for assignment {aid} "
+            f"({format_money(other.amount) if other.amount is not None else '?'} granted "
+            f"{when(other.grant_time)}); another needs an explicit confirmation "
+            "(--allow-second)"
+        )
+
     def prepare(self, record: Record, read: Read) -> Prepared | NotSent:
         paid = self._ours(read, record)
         if paid is not None:
@@ -101,6 +125,9 @@ class Bonus(TokenOperation):
                 "",
                 {"note": f"Already paid ({when(paid.grant_time)}); nothing was sent."},
             )
+        earlier = self._earlier(read, record)
+        if earlier is not None:
+            return NotSent(State.REFUSED, "second", f"{earlier}; nothing was sent")
         return Prepared()
 
     def send(self, service: TurkService, record: Record) -> None:
@@ -134,7 +161,7 @@ class Bonus(TokenOperation):
     def replan(self, record: Record, read: Read) -> str | None:
         if self._ours(read, record) is not None:
             return "ListBonusPayments already shows it paid"
-        return None
+        return self._earlier(read, record)
 
     def compare(self, record: Record, read: Read) -> Verdict:
         paid = self._ours(read, record)

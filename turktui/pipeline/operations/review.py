@@ -23,6 +23,7 @@ from turktui.domain.rules import InputProblem, check_feedback, extension_cost, f
 from turktui.domain.service import TurkService
 from turktui.pipeline.operations.base import (
     Answer,
+    Fetched,
     NotSent,
     Prepared,
     Read,
@@ -48,8 +49,8 @@ class ReviewOperation(TokenOperation):
     feedback_required = False
 
     def fetch(self, service: TurkService, record: Record) -> Any:
-        assignment, _hit = service.get_assignment(assignment_of(record))
-        return assignment
+        assignment, hit = service.get_assignment(assignment_of(record))
+        return Fetched(assignment, hit)
 
     def send(self, service: TurkService, record: Record) -> None:
         raise NotImplementedError  # each review module sends its own request
