@@ -110,8 +110,12 @@ class StableFooter(Footer):
             self._composed_for = self._shown()
         for widget in super().compose():
             if isinstance(widget, FooterKey):
-                widget.set_reactive(FooterKey.compact, self.compact)
-                widget.set_class(self.compact, "-compact", update=False)
+                # what it would end with: the footer's value where bound to it (the command
+                # palette's key is not: it stays compact)
+                bound = "compact" in (widget._reactive_connect or {})
+                compact = self.compact if bound else True
+                widget.set_reactive(FooterKey.compact, compact)
+                widget.set_class(compact, "-compact", update=False)
             yield widget
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
