@@ -3,8 +3,10 @@ the same run, on this machine (the throw-away server of tests/pg.py on a Unix so
 
     python -m tests.bench.bench_history_pg [--records N] [--rounds N]
 
-* open: the history screen's open at N records (100,000): its reader connects, counts and
-  reads the first page (newest first) — median over rounds; budget ≤ 1.5× SQLite.
+* open: the history screen's open at N records (100,000), as the screen does it: the store's
+  kept reader (connected as the app starts) lists the first page (newest
+  first), then counts for the line under it — median over rounds to the first page listed;
+  budget ≤ 1.5× SQLite (the first open and the count are reported beside it).
 * submit: extension submit → outcome recorded (Engine.extend against a local emulator:
   record, send, confirm, record the outcome) — median over rounds; budget ≤ SQLite + 10 ms.
 
@@ -23,7 +25,7 @@ from typing import Any
 
 from tests.pg import PgServer, driver, remove_template
 from turktui.adapters.history_reader import HistoryQuery
-from turktui.adapters.stores import open_reader, open_store
+from turktui.adapters.stores import open_store
 
 
 def _fill_sqlite(path: Path, n: int) -> None:
@@ -49,21 +51,32 @@ def _fill_pg(url: str, n: int) -> None:
         conn.execute("ANALYZE turktui.requests")
 
 
-def _open_ms(where: Any, rounds: int) -> float:
+def _open_ms(where: Any, rounds: int) -> dict[str, float]:
+    """What the history screen does when it opens (turktui/ui/screens/history.py): the
+    store's kept reader (connected when the app starts), the first page listed, then the
+    count shown under it. Medians over `rounds` opens; `first`: the session's first open."""
+    from turktui.ui.screens.history import PAGE
+
     store = open_store(where)
-    times = []
+    store.reader()  # as the app does at start in team mode (ui/shared_history.py)
+    listed, counted = [], []
     try:
         for _ in range(rounds):
             t0 = time.perf_counter()
-            reader = open_reader(store)
+            reader = store.reader()
+            page = reader.page(HistoryQuery(), 0, PAGE)
+            t1 = time.perf_counter()
             total = reader.count(HistoryQuery())
-            page = reader.page(HistoryQuery(), 0, 100)
-            times.append((time.perf_counter() - t0) * 1000)
-            reader.close()
-            assert total > 0 and len(page) == 100
+            listed.append((t1 - t0) * 1000)
+            counted.append((time.perf_counter() - t0) * 1000)
+            assert total > 0 and len(page) == PAGE
     finally:
         store.close()
-    return statistics.median(times)
+    return {
+        "first": listed[0],
+        "listed": statistics.median(listed),
+        "counted": statistics.median(counted),
+    }
 
 
 def _submit_ms(where: Any, rounds: int) -> float:
@@ -109,10 +122,16 @@ def main() -> None:
     finally:
         server.stop()
         remove_template()
-    ratio = open_pg / open_lite
+    ratio = open_pg["listed"] / open_lite["listed"]
     print(
-        f"history open at {args.records:,} records: SQLite {open_lite:.1f} ms, PostgreSQL "
-        f"{open_pg:.1f} ms ({ratio:.2f}x; budget 1.5x) {'PASS' if ratio <= 1.5 else 'FAIL'}"
+        f"history open at {args.records:,} records, first page listed: SQLite "
+        f"{open_lite['listed']:.1f} ms, PostgreSQL {open_pg['listed']:.1f} ms ({ratio:.2f}x; "
+        f"budget 1.5x) {'PASS' if ratio <= 1.5 else 'FAIL'}"
+    )
+    print(
+        f"  the session's first open: SQLite {open_lite['first']:.1f} ms, "
+        f"PostgreSQL {open_pg['first']:.1f} ms; counted (the line under the list): SQLite "
+        f"{open_lite['counted']:.1f} ms, PostgreSQL {open_pg['counted']:.1f} ms"
     )
     extra = sub_pg - sub_lite
     print(

@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import FIXED_NOW
 from tests.engine.conftest import record_row
 from turktui.adapters.history import HistoryStore
-from turktui.adapters.stores import open_reader, open_store
+from turktui.adapters.stores import open_store
 from turktui.domain.records import IntentBusy, OwnedElsewhere, State, StateChanged
 
 ENDPOINT = "http://127.0.0.1:1/"
@@ -144,16 +144,14 @@ def test_reads_by_token_intent_and_filters(store: HistoryStore) -> None:
     assert store.count(text="_odd_") == 1 and store.count(text="x_o") == 0
     assert store.count(env_kind="demo", endpoint=ENDPOINT) == 2
     assert [r.id for r in store.query(limit=1, offset=1)] == [a]
-    reader = open_reader(store)
-    try:
-        from turktui.adapters.history_reader import HistoryQuery
+    from turktui.adapters.history_reader import HistoryQuery
 
-        assert reader.count(HistoryQuery(text="alpha")) == 1
-        assert [r.id for r in reader.page(HistoryQuery(), 0, 10)] == [b, a]
-        got = reader.get(a)
-        assert got is not None and got.hit_title == "Alpha 100% _odd_"
-    finally:
-        reader.close()
+    reader = store.reader()  # kept by the store (closed with it)
+    assert store.reader() is reader
+    assert reader.count(HistoryQuery(text="alpha")) == 1
+    assert [r.id for r in reader.page(HistoryQuery(), 0, 10)] == [b, a]
+    got = reader.get(a)
+    assert got is not None and got.hit_title == "Alpha 100% _odd_"
 
 
 def test_import_many_keeps_times_and_states(store: HistoryStore) -> None:

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from turktui.domain.records import (
     STATE_VALUES,
@@ -40,6 +40,9 @@ from turktui.domain.records import (
     StateChanged,
     infer_operation,
 )
+
+if TYPE_CHECKING:
+    from turktui.adapters.history_reader import HistoryReader
 
 UTC = timezone.utc
 
@@ -630,6 +633,32 @@ class HistoryStore:
         """Other processes' changes as they commit (a shared history: see history_pg). A
         file announces nothing: returns at once."""
 
+    #: the kept reader (see `reader`), None until first asked for
+    _reader: HistoryReader | None = None
+
+    def reader(self) -> HistoryReader:
+        """A read-only view of this history on a connection of its own, opened on first use
+        and kept (closed with the store): every history screen of a session lists through
+        it, so reopening one costs no connection (a PostgreSQL one costs more than the first
+        page). Blocking: workers only. HistoryError when it cannot be opened."""
+        with self._reader_lock:
+            if self._reader is None:
+                self._reader = self._new_reader()
+            return self._reader
+
+    def _new_reader(self) -> HistoryReader:
+        from turktui.adapters.history_reader import HistoryReader  # (it imports this module)
+
+        return HistoryReader(self.path)
+
+    def _close_reader(self) -> None:
+        with self._reader_lock:
+            reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.interrupt()
+            with contextlib.suppress(Exception):
+                reader.close()
+
     def ping(self) -> None:
         """HistoryError unless the history answers now (team mode checks the database)."""
         with self._reading() as db:
@@ -652,6 +681,7 @@ class HistoryStore:
         self._busy_timeout = busy_timeout
         self.operator = operator or default_operator()
         self._lock = threading.RLock()
+        self._reader_lock = threading.Lock()
         _prepare_dir(self.path.parent)
         _check_regular(self.path)
         existed = self.path.exists()
@@ -850,6 +880,7 @@ class HistoryStore:
 
     def close(self) -> None:
         """Checkpoint the WAL into the file (so it does not grow across sessions), close."""
+        self._close_reader()
         with self._lock:
             with contextlib.suppress(sqlite3.Error):
                 # Briefly: another process reading or writing keeps its part of the WAL.

@@ -234,6 +234,7 @@ class PgHistoryStore(HistoryStore):
         self.path = url  # type: ignore[assignment]
         self._url = url
         self._lock = threading.RLock()
+        self._reader_lock = threading.Lock()
         self._timeout = max(1, round(connect_timeout))
         self._db: Any = None
         self.operator = operator or default_operator()
@@ -448,8 +449,12 @@ class PgHistoryStore(HistoryStore):
                     f"cannot read the shared history {self.where}: {describe_pg_error(exc)}"
                 ) from exc
 
+    def _new_reader(self) -> PgHistoryReader:
+        return PgHistoryReader(self._url, connect_timeout=self._timeout)
+
     def close(self) -> None:
         self._closing.set()
+        self._close_reader()
         with self._lock:
             if self._db is not None:
                 with contextlib.suppress(Exception):
@@ -462,20 +467,25 @@ class PgHistoryStore(HistoryStore):
 
 
 class PgHistoryReader(HistoryReader):
-    """HistoryReader on its own PostgreSQL connection (the UI's workers). Searches use
-    ILIKE: a reader never waits for a writer (MVCC)."""
+    """HistoryReader on its own PostgreSQL connection (the UI's workers; kept by the store,
+    see HistoryStore.reader), reopened when the last one was lost. Searches use ILIKE: a
+    reader never waits for a writer (MVCC)."""
 
     LIKE = "ILIKE"
 
     def __init__(self, url: str, *, connect_timeout: int = 10) -> None:
         self.path = url  # type: ignore[assignment]
         self._lock = threading.Lock()
+        self._timeout = connect_timeout
         self.indexed = False
+        self._db = self._open()  # type: ignore[assignment]
+
+    def _open(self) -> _Connection:
         try:
-            self._db = _Connection(_connect(url, connect_timeout=connect_timeout))  # type: ignore[assignment]
+            return _Connection(_connect(self.path, connect_timeout=self._timeout))  # type: ignore[arg-type]
         except psycopg.Error as exc:
             raise HistoryError(
-                f"shared history unreachable ({redact(url)}): {describe_pg_error(exc)}"
+                f"shared history unreachable ({redact(self.path)}): {describe_pg_error(exc)}"
             ) from exc
 
     def interrupt(self) -> None:
@@ -487,6 +497,11 @@ class PgHistoryReader(HistoryReader):
     @contextlib.contextmanager
     def _reading(self) -> Iterator[Any]:
         with self._lock:
+            conn = self._db.conn  # type: ignore[attr-defined]
+            if conn.closed or conn.broken:  # a server restart, the network: reconnect
+                with contextlib.suppress(Exception):
+                    conn.close()
+                self._db = self._open()  # type: ignore[assignment]
             try:
                 yield self._db
             except psycopg.Error as exc:

@@ -99,6 +99,7 @@ class SharedHistoryWatch:
             return problem
         try:
             store.ping()
+            store.reader()  # the history screen's connection, made before it is first opened
         except HistoryError as exc:
             return str(exc)
         return ""

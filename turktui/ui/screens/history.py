@@ -8,7 +8,6 @@ ten (Textual's DataTable needs ~0.5 s just to build 500 rows).
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Callable
 from functools import partial
@@ -25,7 +24,6 @@ from textual.widgets import Footer, Input, Static
 
 from turktui.adapters.history import HistoryError, HistoryStore
 from turktui.adapters.history_reader import HistoryQuery, HistoryReader
-from turktui.adapters.stores import open_reader
 from turktui.domain.environment import EnvKind
 from turktui.domain.listmodel import PagedModel
 from turktui.domain.records import Record, State
@@ -271,11 +269,8 @@ class HistoryScreen(KeyScreen, Screen[None]):
 
     def on_unmount(self) -> None:
         reader, self._reader = self._reader, None
-        if reader is not None:  # closed off the UI thread: a worker may still be reading
-            reader.interrupt()
-            threading.Thread(
-                target=_close_quietly, args=(reader,), daemon=True, name="history reader close"
-            ).start()
+        if reader is not None and self.reading:  # a count of ours may be running: stop it
+            reader.interrupt()  # (the store keeps the reader: the next screen lists at once)
 
     @property
     def records(self) -> list[Record]:
@@ -285,7 +280,7 @@ class HistoryScreen(KeyScreen, Screen[None]):
 
     # -- data (read in workers, on the screen's own read-only connection) -------------------
     def _get_reader(self) -> HistoryReader:
-        """Worker threads only: opens the store (first use) and a reader on its file. No
+        """Worker threads only: opens the store (first use) and takes its kept reader. No
         lock is held while the store opens (it may tell the operator via the UI thread)."""
         reader = self._reader
         if reader is not None:
@@ -296,7 +291,7 @@ class HistoryScreen(KeyScreen, Screen[None]):
         with self._reader_lock:
             if self._reader is None:
                 self.history = store
-                self._reader = open_reader(store)
+                self._reader = store.reader()
             return self._reader
 
     def reload(self) -> None:
@@ -612,11 +607,6 @@ def _resolve_off(screen: Screen[None]) -> None:
         )
     else:
         screen.notify("Resolving is not available here.", severity="warning")
-
-
-def _close_quietly(reader: HistoryReader) -> None:
-    with contextlib.suppress(Exception):
-        reader.close()
 
 
 def record_text(rec: Record) -> Text:
