@@ -289,3 +289,32 @@ def test_a_machine_without_a_server_fails_saying_what_to_install(
     monkeypatch.setitem(sys.modules, "psycopg", None)
     with pytest.raises(pytest.fail.Exception, match=r"pip install 'turktui\[postgres\]'"):
         pg.driver()
+
+
+def test_writes_never_notify_their_changes_are_announced_after_commit(pg_db_url: str) -> None:
+    """NOTIFY takes a server-wide lock at commit: a write that notified would wait for every
+    other operator's. Each record added or moved is announced by another session of the
+    store (not the writer's), after the commit; closing the store (a CLI command's end)
+    sends what is still queued; a write that changes no state announces nothing."""
+    from turktui.adapters.history_pg import CHANNEL
+    from turktui.domain.records import State
+
+    psycopg = driver()
+    with psycopg.connect(pg_db_url, autocommit=True) as listener:
+        listener.execute(f"LISTEN {CHANNEL}")
+        store = open_store(pg_db_url)
+        try:
+            writer_pid = store._db.conn.info.backend_pid  # type: ignore[attr-defined]
+            rid = store.create(**record_row(), owner="ops-1|7|1")
+            (added,) = listener.notifies(timeout=5, stop_after=1)
+            store.update(rid, note="no state change")
+            store.update(rid, state=State.SUCCEEDED)
+        finally:
+            store.close()
+        (moved,) = listener.notifies(timeout=5, stop_after=1)
+        assert (added.payload, moved.payload) == (
+            f"{rid}|planned|ops-1|7|1",
+            f"{rid}|succeeded|ops-1|7|1",
+        )
+        assert writer_pid not in (added.pid, moved.pid)  # not in the write's transaction
+        assert list(listener.notifies(timeout=0)) == []  # the note's update: nothing

@@ -596,6 +596,11 @@ class HistoryStore:
     #: who this process's records name as their maker (see default_operator)
     operator: str = ""
 
+    def _changed(self, db: Any, ids: Sequence[int]) -> None:
+        """Inside a write transaction: these records were added or changed state (the ones
+        other operators' apps hear about; PostgreSQL announces them after the commit, see
+        history_pg). SQLite: nothing (a file announces nothing)."""
+
     def _stamp_leases(self, db: Any, ids: Sequence[int]) -> None:
         """Inside the transaction that took records (insert, claim): start their lease.
         SQLite: none (the owner's pid is checked on this machine)."""
@@ -1020,6 +1025,8 @@ class HistoryStore:
             cur = db.execute(sql + "WHERE id = ?", (stamp, *converted.values(), record_id))
             if cur.rowcount != 1:
                 raise HistoryError(f"no history record #{record_id}")
+            if "state" in converted:
+                self._changed(db, [record_id])
 
         self._write(run)
 
@@ -1122,6 +1129,8 @@ class HistoryStore:
                 sets.append(f"{key} = ?")
                 params.append(value)
             db.execute(f"UPDATE requests SET {', '.join(sets)} WHERE id = ?", (*params, record_id))
+            if "state" in converted:
+                self._changed(db, [record_id])
             return number
 
         return int(self._write(run))
@@ -1154,6 +1163,8 @@ class HistoryStore:
                 f"UPDATE requests SET {', '.join(sets)} WHERE id = ?",
                 (stamp, *converted.values(), record_id),
             )
+            if "state" in converted:
+                self._changed(db, [record_id])
 
         self._write(run)
 
@@ -1245,6 +1256,7 @@ class HistoryStore:
                 }
                 ids.append(self._insert_row(db, values))
             self._stamp_leases(db, ids)
+            self._changed(db, ids)
             return ids
 
         return list(self._write(run))
