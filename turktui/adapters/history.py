@@ -25,7 +25,7 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -142,6 +142,28 @@ def default_operator() -> str:
 OTHER_HOST_STALE = 3600.0
 
 
+def other_host(owner: str) -> bool:
+    """Is `owner` ('host|pid|start') a process on another machine than this one?"""
+    import socket
+
+    return bool(owner) and owner.split("|")[0] != socket.gethostname()
+
+
+def live_until(
+    updated: datetime | None, now: datetime, lease_until: datetime | None
+) -> datetime | None:
+    """When a record held by a process on another host stops counting as live: its lease's
+    end on a shared history (the database's clock), else OTHER_HOST_STALE after its last
+    change. Another host's clock may run ahead: a change in the future counts as now
+    (`claim` writes the cap, so it stops counting an hour after it was first seen). None: no
+    time to judge by (live until taken over)."""
+    if lease_until is not None:
+        return lease_until
+    if updated is None:
+        return None
+    return min(updated, now) + timedelta(seconds=OTHER_HOST_STALE)
+
+
 def owner_alive(
     owner: str,
     updated: datetime | None = None,
@@ -150,23 +172,16 @@ def owner_alive(
 ) -> bool:
     """Is the process that owns a record still running? Unknown owners (records from before
     owners were recorded) are not; another host's are until OTHER_HOST_STALE passed."""
-    import socket
-
     if not owner:
         return False
     parts = owner.split("|")
     if len(parts) != 3 or not parts[1].isdigit():
         return False
-    host, pid_text, start = parts
-    if host != socket.gethostname():
-        if lease_until is not None:  # a shared history's lease (its database's clock)
-            return lease_until > (now or datetime.now(UTC))
-        if updated is None:
-            return True
+    _, pid_text, start = parts
+    if other_host(owner):
         moment = now or datetime.now(UTC)
-        # Another host's clock may run ahead: a time in the future counts as now (`claim`
-        # writes the cap, so it stops counting an hour after it was first seen).
-        return (moment - min(updated, moment)).total_seconds() < OTHER_HOST_STALE
+        until = live_until(updated, moment, lease_until)
+        return until is None or until > moment
     pid = int(pid_text)
     if pid == os.getpid():
         return start == _proc_start(pid) or not start

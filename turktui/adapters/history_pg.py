@@ -35,7 +35,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -52,6 +51,7 @@ from turktui.adapters.history import (
     HistoryTooNew,
     current_owner,
     default_operator,
+    other_host,
     owner_alive,
 )
 from turktui.adapters.history_reader import HistoryReader
@@ -351,7 +351,7 @@ class PgHistoryStore(HistoryStore):
     ) -> bool:
         """Another process on this host: its pid decides. On another host: its lease, on
         the database's clock (a record with no lease: the file's rule, by that clock)."""
-        if holder.split("|")[0] == socket.gethostname():
+        if not other_host(holder):
             return super()._held(db, holder, updated, lease_until, stamp)
         (now,) = db.execute(f"SELECT {DB_NOW}").fetchone()
         return owner_alive(holder, updated, datetime.fromtimestamp(float(now), UTC), lease_until)

@@ -10,10 +10,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from turktui.adapters.history import (
-    OTHER_HOST_STALE,
-    owner_alive,
-)
+from turktui.adapters.history import live_until, owner_alive
 from turktui.domain.models import Hit
 from turktui.domain.records import (
     OwnedElsewhere,
@@ -96,12 +93,11 @@ class Settling(Sending):
                 "that process runs; after that anyone may settle it"
             )
         if host != self.owner.split("|")[0]:
-            until = min(record.updated, self.clock()).timestamp() + OTHER_HOST_STALE
             return (
                 f"request #{record.id} belongs to a process on another host "
                 f"({describe_owner(holder)}); it counts as live until "
-                f"{when(datetime.fromtimestamp(until, UTC))} (this clock). If that process "
-                f"is gone, take it over: turktui resolve --take-over {record.id}"
+                f"{when(live_until(record.updated, self.clock(), None))} (this clock). If "
+                f"that process is gone, take it over: turktui resolve --take-over {record.id}"
             )
         return (
             f"request #{record.id} belongs to a running process "
