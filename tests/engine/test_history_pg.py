@@ -161,39 +161,45 @@ def test_unreachable_database_is_one_line_without_the_password(pg_db_url: str) -
     assert "s3cretpw" not in text and "\n" not in text
 
 
-#: The README's least-privilege set-up (keep the two in step): an owner role that creates and
-#: migrates turktui's schema, and operators that may read and write its tables, nothing else.
-LEAST_PRIVILEGE = """
-CREATE ROLE turktui_owner LOGIN;
-CREATE ROLE turktui_ops NOLOGIN;
-CREATE ROLE alice LOGIN IN ROLE turktui_ops;
-REVOKE ALL ON DATABASE {db} FROM PUBLIC;
-REVOKE CREATE ON SCHEMA public FROM PUBLIC;
-GRANT CONNECT ON DATABASE {db} TO turktui_owner, turktui_ops;
-GRANT CREATE ON DATABASE {db} TO turktui_owner;
-"""
-GRANTS = """
-GRANT USAGE ON SCHEMA turktui TO turktui_ops;
-GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA turktui TO turktui_ops;
-ALTER DEFAULT PRIVILEGES FOR ROLE turktui_owner IN SCHEMA turktui
-    GRANT SELECT, INSERT, UPDATE ON TABLES TO turktui_ops;
-"""
+#: docs/team.md, whose least-privilege SQL the test below runs as written there
+TEAM_DOC = Path(__file__).resolve().parents[2] / "docs" / "team.md"
 
 
-def test_an_operator_role_with_least_privilege_works(pg_db_url: str) -> None:
+def _least_privilege_sql(database: str) -> list[str]:
+    """The statements of docs/team.md's least-privilege block, for `database` (psql's
+    `\\connect` line dropped: the test is connected to it already)."""
+    text = TEAM_DOC.read_text("utf-8")
+    block = text.split("<!-- least-privilege-sql:", 1)[1].split("```sql\n", 1)[1]
+    sql = block.split("```", 1)[0].replace(" turk ", f' "{database}" ').replace(" turk\n", "\n")
+    lines = [line for line in sql.splitlines() if not line.startswith("\\")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def test_the_documented_least_privilege_roles_work(pg_db_url: str, cli_env: dict[str, str]) -> None:
+    """docs/team.md's SQL, run as written: an operator's role on the database before the
+    owner ran turktui is refused in one line that says what to do (turktui itself, exit 2,
+    nothing created); the owner creates the tables; then the operator lists, records and
+    reads through the app's reader, and may neither delete nor create."""
+    from tests.runcli import run_cli
+    from turktui.adapters.history_reader import HistoryQuery
     from turktui.domain.records import IntentBusy, State
 
-    db = pg_db_url.split("/")[3].split("?")[0]
+    database = pg_db_url.split("/")[3].split("?")[0]
     as_owner = pg_db_url.replace("turktui_test@", "turktui_owner@")
     as_alice = pg_db_url.replace("turktui_test@", "alice@")
     with driver().connect(pg_db_url, autocommit=True) as conn:
-        conn.execute(LEAST_PRIVILEGE.format(db=db))
+        for statement in _least_privilege_sql(database):
+            conn.execute(statement)
     try:
-        with pytest.raises(HistoryError, match="may not"):
-            open_store(as_alice)  # an operator cannot create the schema: told, not half-done
-        open_store(as_owner).close()  # the owner creates (and later migrates) it
-        with driver().connect(as_owner, autocommit=True) as conn:
-            conn.execute(GRANTS)
+        refused = run_cli(cli_env, "history", "--history-url", as_alice)
+        assert refused.returncode == 2, refused
+        (line,) = refused.stderr.strip().splitlines()
+        assert "this role may not" in line and "docs/team.md" in line, line
+        assert "nothing was changed" in line
+        owner = run_cli(cli_env, "history", "--history-url", as_owner)  # creates the tables
+        assert owner.returncode == 0, owner
+        listed = run_cli(cli_env, "history", "--history-url", as_alice)
+        assert listed.returncode == 0 and "0 of 0 records" in listed.stdout, listed
         store = open_store(as_alice)
         try:
             row = record_row()
@@ -209,6 +215,7 @@ def test_an_operator_role_with_least_privilege_works(pg_db_url: str) -> None:
                 expect=State.PLANNED,
             )
             assert store.get(rid).state is State.SUCCEEDED
+            assert [r.id for r in store.reader().page(HistoryQuery(), 0, 10)] == [rid]
         finally:
             store.close()
         with driver().connect(as_alice, autocommit=True) as conn:

@@ -78,7 +78,12 @@ MIGRATIONS: tuple[tuple[int, int, str], ...] = (
         0,
         4,
         f"""
-        CREATE SCHEMA IF NOT EXISTS {SCHEMA};
+        -- Not CREATE SCHEMA IF NOT EXISTS: that needs CREATE on the database even when the
+        -- schema exists, and the least-privilege owner role (docs/team.md) has a schema a
+        -- superuser made for it, not that.
+        DO $$ BEGIN
+            IF to_regnamespace('{SCHEMA}') IS NULL THEN CREATE SCHEMA {SCHEMA}; END IF;
+        END $$;
         CREATE TABLE {SCHEMA}.schema_version (version integer NOT NULL);
         INSERT INTO {SCHEMA}.schema_version VALUES (0);
         CREATE TABLE {SCHEMA}.requests (
@@ -479,8 +484,8 @@ class PgHistoryStore(HistoryStore):
             raise HistoryError(
                 f"the shared history {self.where} needs its schema created or upgraded to "
                 f"version {SCHEMA_VERSION}, and this role may not ({describe_pg_error(exc)}). "
-                "Run turktui once as the role that owns the database (see the README's "
-                "least-privilege role); nothing was changed."
+                "Run turktui once as the role that owns turktui's schema (the owner role of "
+                "the least-privilege set-up in docs/team.md); nothing was changed."
             ) from exc
         except psycopg.Error as exc:
             raise HistoryError(
