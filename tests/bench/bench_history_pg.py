@@ -4,11 +4,12 @@ the same run, on this machine (the throw-away server of tests/pg.py on a Unix so
     python -m tests.bench.bench_history_pg [--records N] [--rounds N]
 
 * open: the history screen's open at N records (100,000), as the screen does it: the store's
-  kept reader (connected as the app starts) lists the first page (newest
-  first), then counts for the line under it — median over rounds to the first page listed;
-  budget ≤ 1.5× SQLite (the first open and the count are reported beside it).
+  kept reader (made as the app starts) lists the first page (newest first), then counts
+  for the line under it — median over 2×rounds to the first page listed; budget ≤ 1.5×
+  SQLite (the session's first open and the count are reported beside it).
 * submit: extension submit → outcome recorded (Engine.extend against a local emulator:
   record, send, confirm, record the outcome) — median over rounds; budget ≤ SQLite + 10 ms.
+  In both, the two histories take turns round by round: the same machine load for each.
 * operators: 10 operators' processes (each its own emulator and store) extend different
   HITs at once on one shared history; every lock wait over 1 ms is logged by the server
   (log_lock_waits with deadlock_timeout at its finest, 1 ms) and pg_locks is sampled for
@@ -58,57 +59,69 @@ def _fill_pg(url: str, n: int) -> None:
         conn.execute("ANALYZE turktui.requests")
 
 
-def _open_ms(where: Any, rounds: int) -> dict[str, float]:
+def _open_ms(places: dict[str, Any], rounds: int) -> dict[str, dict[str, float]]:
     """What the history screen does when it opens (turktui/ui/screens/history.py): the
-    store's kept reader (connected when the app starts), the first page listed, then the
-    count shown under it. Medians over `rounds` opens; `first`: the session's first open."""
+    store's kept reader (made when the app starts), the first page listed, then the count
+    shown under it. The histories take turns, round by round (the same machine load for
+    both). Medians over `rounds` opens; `first`: the session's first open."""
     from turktui.ui.screens.history import PAGE
 
-    store = open_store(where)
-    store.reader()  # as the app does at start in team mode (ui/shared_history.py)
-    listed, counted = [], []
+    stores = {name: open_store(where) for name, where in places.items()}
+    times: dict[str, dict[str, list[float]]] = {n: {"listed": [], "counted": []} for n in places}
     try:
+        for store in stores.values():
+            store.reader()  # as the app does at start in team mode (ui/shared_history.py)
         for _ in range(rounds):
-            t0 = time.perf_counter()
-            reader = store.reader()
-            page = reader.page(HistoryQuery(), 0, PAGE)
-            t1 = time.perf_counter()
-            total = reader.count(HistoryQuery())
-            listed.append((t1 - t0) * 1000)
-            counted.append((time.perf_counter() - t0) * 1000)
-            assert total > 0 and len(page) == PAGE
+            for name, store in stores.items():
+                t0 = time.perf_counter()
+                reader = store.reader()
+                page = reader.page(HistoryQuery(), 0, PAGE)
+                t1 = time.perf_counter()
+                total = reader.count(HistoryQuery())
+                times[name]["listed"].append((t1 - t0) * 1000)
+                times[name]["counted"].append((time.perf_counter() - t0) * 1000)
+                assert total > 0 and len(page) == PAGE
     finally:
-        store.close()
+        for store in stores.values():
+            store.close()
     return {
-        "first": listed[0],
-        "listed": statistics.median(listed),
-        "counted": statistics.median(counted),
+        name: {
+            "first": got["listed"][0],
+            "listed": statistics.median(got["listed"]),
+            "counted": statistics.median(got["counted"]),
+        }
+        for name, got in times.items()
     }
 
 
-def _submit_ms(where: Any, rounds: int) -> float:
+def _submit_ms(places: dict[str, Any], rounds: int) -> dict[str, float]:
+    """Extension submit -> outcome recorded (Engine.extend against one local emulator),
+    the histories taking turns round by round; medians."""
     from turktui.adapters.mturk import MTurkService
     from turktui.domain.environment import Environment, EnvKind
     from turktui.emulator import EmulatorServer
     from turktui.pipeline.engine import Engine
 
     server = EmulatorServer(host="127.0.0.1", port=0, hits=0, seed=1).start()
-    store = open_store(where)
+    stores = {name: open_store(where) for name, where in places.items()}
     try:
         env = Environment(EnvKind.DEMO, server.url)
         service = MTurkService(env)
-        engine = Engine(service, store, env)
-        times = []
-        for _ in range(rounds):
-            hit = service.get_hit(server.state.add_hit(MaxAssignments=2, Reward="0.10"))
-            t0 = time.perf_counter()
-            outcome = engine.extend(hit, 1)
-            times.append((time.perf_counter() - t0) * 1000)
-            assert outcome.succeeded
+        engines = {name: Engine(service, store, env) for name, store in stores.items()}
+        times: dict[str, list[float]] = {name: [] for name in places}
+        for turn in range(rounds + 1):
+            for name, engine in engines.items():
+                hit = service.get_hit(server.state.add_hit(MaxAssignments=2, Reward="0.10"))
+                t0 = time.perf_counter()
+                outcome = engine.extend(hit, 1)
+                if turn:  # the first: connections and caches warm
+                    times[name].append((time.perf_counter() - t0) * 1000)
+                assert outcome.succeeded
     finally:
-        store.close()
+        for store in stores.values():
+            store.close()
         server.stop()
-    return statistics.median(times)
+    return {name: statistics.median(got) for name, got in times.items()}
 
 
 def _operator(
@@ -243,10 +256,12 @@ def main() -> None:
                 _fill_sqlite(lite, args.records)
                 big = server.url_for(server.create_database())
                 _fill_pg(big, args.records)
-                _report_open(args.records, _open_ms(lite, args.rounds), _open_ms(big, args.rounds))
+                opened = _open_ms({"lite": lite, "pg": big}, args.rounds * 2)
+                _report_open(args.records, opened["lite"], opened["pg"])
             if "submit" in parts:
-                sub_lite = _submit_ms(Path(tmp) / "s.sqlite3", args.rounds)
-                sub_pg = _submit_ms(server.url_for(server.create_database()), args.rounds)
+                pg = server.url_for(server.create_database())
+                submitted = _submit_ms({"lite": Path(tmp) / "s.sqlite3", "pg": pg}, args.rounds)
+                sub_lite, sub_pg = submitted["lite"], submitted["pg"]
                 extra = sub_pg - sub_lite
                 print(
                     f"extension submit -> outcome recorded: SQLite {sub_lite:.1f} ms, "

@@ -54,7 +54,7 @@ from turktui.adapters.history import (
     other_host,
     owner_alive,
 )
-from turktui.adapters.history_reader import HistoryReader
+from turktui.adapters.history_reader import HistoryQuery, HistoryReader
 from turktui.domain.records import UNSETTLED
 from turktui.domain.text import one_line, redact
 
@@ -570,6 +570,9 @@ class PgHistoryReader(HistoryReader):
         self._timeout = connect_timeout
         self.indexed = False
         self._db = self._open()  # type: ignore[assignment]
+        # A new server session reads the catalog on its first query: done now (the app makes
+        # its reader at start), not when the history screen first lists.
+        self.page(HistoryQuery(), 0, 1)
 
     def _open(self) -> _Connection:
         try:
