@@ -1,7 +1,8 @@
 """Team mode in the history screen (issues 23 and 21): `O` shows one operator's requests, a
 record another host's process holds says until when it counts as live, and `T` takes it
 over — asked first (who, where, since when), then settled through the pipeline's one
-resolve path (as `turktui resolve --take-over ID`), the take-over recorded."""
+resolve path (as `turktui resolve --take-over ID`), the take-over recorded. Opened again,
+the screen lists through the store's kept reader."""
 
 from __future__ import annotations
 
@@ -107,3 +108,9 @@ async def test_operator_filter_and_taking_over_another_hosts_record(
             ),
             what="the list read again",
         )
+
+        # opened again, the history lists through the store's kept reader (no new connection)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main_screen, what="the HIT list")
+        again = await show_history(pilot)
+        assert again is not history and again._reader is app.ctx.history.reader()

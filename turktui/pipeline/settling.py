@@ -90,7 +90,8 @@ class Settling(Sending):
                 f"request #{record.id} belongs to a process on another host "
                 f"({describe_owner(holder)}); its lease keeps it live until "
                 f"{when(record.lease_until)} (the shared history's clock), renewed while "
-                "that process runs; after that anyone may settle it"
+                "that process runs; after that anyone may settle it. If that process is "
+                f"gone, take it over sooner: turktui resolve --take-over {record.id}"
             )
         if host != self.owner.split("|")[0]:
             return (
