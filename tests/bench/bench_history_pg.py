@@ -33,7 +33,7 @@ from typing import Any
 
 from tests.pg import PgServer, driver, remove_template
 from turktui.adapters.history_reader import HistoryQuery
-from turktui.adapters.stores import open_store
+from turktui.adapters.stores import open_store, reader_of
 
 
 def _fill_sqlite(path: Path, n: int) -> None:
@@ -70,11 +70,11 @@ def _open_ms(places: dict[str, Any], rounds: int) -> dict[str, dict[str, float]]
     times: dict[str, dict[str, list[float]]] = {n: {"listed": [], "counted": []} for n in places}
     try:
         for store in stores.values():
-            store.reader()  # as the app does at start in team mode (ui/shared_history.py)
+            reader_of(store)  # as the app does at start in team mode (ui/shared_history.py)
         for _ in range(rounds):
             for name, store in stores.items():
                 t0 = time.perf_counter()
-                reader = store.reader()
+                reader = reader_of(store)
                 page = reader.page(HistoryQuery(), 0, PAGE)
                 t1 = time.perf_counter()
                 total = reader.count(HistoryQuery())

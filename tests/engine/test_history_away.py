@@ -11,7 +11,7 @@ import pytest
 from tests.pg import Outage
 from tests.runcli import run_cli
 from turktui.adapters.history import HistoryError, OutcomeNotRecorded
-from turktui.adapters.stores import open_store
+from turktui.adapters.stores import open_store, reader_of
 from turktui.domain.records import State
 from turktui.pipeline.engine import Backoff, Engine
 
@@ -45,7 +45,7 @@ def test_an_open_store_reconnects_and_refuses_meanwhile(pg_outage: Outage) -> No
     store = open_store(pg_outage.url)
     try:
         first = store.create(**record_row())
-        reader = store.reader()
+        reader = reader_of(store)
         assert reader.count(HistoryQuery()) == 1
         pg_outage.cut()
         with pytest.raises(HistoryError, match=r"unreachable|cannot write") as refused:
@@ -58,7 +58,7 @@ def test_an_open_store_reconnects_and_refuses_meanwhile(pg_outage: Outage) -> No
         assert store.get(first) is not None  # the next call reconnects
         store.create(**record_row(hit_id="H2", token="t2"))
         assert store.count() == 2
-        assert store.reader() is reader and reader.count(HistoryQuery()) == 2
+        assert reader_of(store) is reader and reader.count(HistoryQuery()) == 2
     finally:
         store.close()
 

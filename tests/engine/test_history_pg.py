@@ -15,7 +15,7 @@ import pytest
 from tests.engine.conftest import record_row
 from tests.pg import driver
 from turktui.adapters.history import SCHEMA_VERSION, HistoryError, HistoryStore, HistoryTooNew
-from turktui.adapters.stores import History, open_store
+from turktui.adapters.stores import History, open_store, reader_of
 
 UTC = timezone.utc
 
@@ -215,7 +215,7 @@ def test_the_documented_least_privilege_roles_work(pg_db_url: str, cli_env: dict
                 expect=State.PLANNED,
             )
             assert store.get(rid).state is State.SUCCEEDED
-            assert [r.id for r in store.reader().page(HistoryQuery(), 0, 10)] == [rid]
+            assert [r.id for r in reader_of(store).page(HistoryQuery(), 0, 10)] == [rid]
         finally:
             store.close()
         with driver().connect(as_alice, autocommit=True) as conn:

@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import FIXED_NOW
 from tests.engine.conftest import record_row
 from turktui.adapters.history import HistoryStore
-from turktui.adapters.stores import open_store
+from turktui.adapters.stores import open_store, reader_of
 from turktui.domain.records import IntentBusy, OwnedElsewhere, State, StateChanged
 
 ENDPOINT = "http://127.0.0.1:1/"
@@ -146,8 +146,8 @@ def test_reads_by_token_intent_and_filters(store: HistoryStore) -> None:
     assert [r.id for r in store.query(limit=1, offset=1)] == [a]
     from turktui.adapters.history_reader import HistoryQuery
 
-    reader = store.reader()  # kept by the store (closed with it)
-    assert store.reader() is reader
+    reader = reader_of(store)  # kept by the store (closed with it)
+    assert reader_of(store) is reader
     assert reader.count(HistoryQuery(text="alpha")) == 1
     assert [r.id for r in reader.page(HistoryQuery(), 0, 10)] == [b, a]
     got = reader.get(a)

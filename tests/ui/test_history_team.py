@@ -13,7 +13,7 @@ import pytest
 
 from tests.engine.conftest import record_row
 from tests.ui.helpers import screen_text, show_history, wait_for, wait_loaded
-from turktui.adapters.stores import open_store
+from turktui.adapters.stores import open_store, reader_of
 from turktui.domain.records import State
 from turktui.ui.app import TurkTuiApp
 from turktui.ui.screens.confirm import ConfirmScreen
@@ -113,4 +113,4 @@ async def test_operator_filter_and_taking_over_another_hosts_record(
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is app.main_screen, what="the HIT list")
         again = await show_history(pilot)
-        assert again is not history and again._reader is app.ctx.history.reader()
+        assert again is not history and again._reader is reader_of(app.ctx.history)

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from turktui.domain.records import (
     STATE_VALUES,
@@ -40,9 +40,6 @@ from turktui.domain.records import (
     StateChanged,
     infer_operation,
 )
-
-if TYPE_CHECKING:
-    from turktui.adapters.history_reader import HistoryReader
 
 UTC = timezone.utc
 
@@ -653,23 +650,17 @@ class HistoryStore:
         """Other processes' changes as they commit (a shared history: see history_pg). A
         file announces nothing: returns at once."""
 
-    #: the kept reader (see `reader`), None until first asked for
-    _reader: HistoryReader | None = None
+    #: the read-only view kept with the store (see keep_reader), None until first asked for
+    _reader: Any = None
 
-    def reader(self) -> HistoryReader:
-        """A read-only view of this history on a connection of its own, opened on first use
-        and kept (closed with the store): every history screen of a session lists through
-        it, so reopening one costs no connection (a PostgreSQL one costs more than the first
-        page). Blocking: workers only. HistoryError when it cannot be opened."""
+    def keep_reader(self, make: Callable[[], Any]) -> Any:
+        """The read-only view of this history kept with the store: made by `make` on first
+        use, then the same one, closed with the store (adapters.stores.reader_of makes it:
+        every history screen of a session lists through it)."""
         with self._reader_lock:
             if self._reader is None:
-                self._reader = self._new_reader()
+                self._reader = make()
             return self._reader
-
-    def _new_reader(self) -> HistoryReader:
-        from turktui.adapters.history_reader import HistoryReader  # (it imports this module)
-
-        return HistoryReader(self.path)
 
     def _close_reader(self) -> None:
         with self._reader_lock:

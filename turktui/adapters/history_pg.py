@@ -539,9 +539,6 @@ class PgHistoryStore(HistoryStore):
                     f"cannot read the shared history {self.where}: {describe_pg_error(exc)}"
                 ) from exc
 
-    def _new_reader(self) -> PgHistoryReader:
-        return PgHistoryReader(self._url, connect_timeout=self._timeout)
-
     def close(self) -> None:
         self._closing.set()
         self._announcer.close()

@@ -25,6 +25,7 @@ from textual.widgets import Footer, Input, Static
 
 from turktui.adapters.history import HistoryError, HistoryStore, live_until, other_host
 from turktui.adapters.history_reader import HistoryQuery, HistoryReader
+from turktui.adapters.stores import reader_of
 from turktui.domain.environment import EnvKind
 from turktui.domain.listmodel import PagedModel
 from turktui.domain.records import Record, State, describe_owner
@@ -299,7 +300,7 @@ class HistoryScreen(KeyScreen, Screen[None]):
         with self._reader_lock:
             if self._reader is None:
                 self.history = store
-                self._reader = store.reader()
+                self._reader = reader_of(store)
             return self._reader
 
     def reload(self) -> None:
