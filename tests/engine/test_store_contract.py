@@ -154,6 +154,20 @@ def test_reads_by_token_intent_and_filters(store: HistoryStore) -> None:
     assert got is not None and got.hit_title == "Alpha 100% _odd_"
 
 
+def test_a_page_with_its_attempts_is_what_get_reads(store: HistoryStore) -> None:
+    """query(with_attempts=True): each record of the page with its own attempts, in order
+    (one statement for the page's attempts, not one per record)."""
+    a = store.create(**_row(), now=FIXED_NOW)
+    b = store.create(**_row(token="turktui-t2", hit_id="HIT2"), now=FIXED_NOW)
+    c = store.create(**_row(token="turktui-t3", hit_id="HIT3"), now=FIXED_NOW)
+    for rid, outcome in ((a, "x"), (c, "y"), (a, "z")):
+        store.add_attempt(rid, operation="Op", outcome=outcome, at=FIXED_NOW)
+    page = store.query(with_attempts=True, limit=2)  # newest first: c, b
+    assert [r.id for r in page] == [c, b]
+    assert page == [store.get(c), store.get(b)]
+    assert [x.outcome for x in store.query(with_attempts=True, offset=2)[0].attempts] == ["x", "z"]
+
+
 def test_import_many_keeps_times_and_states(store: HistoryStore) -> None:
     moment = FIXED_NOW - timedelta(days=3)
     store.import_many([{"hit_id": "OLD", "n": 1, "token": "old", "created": moment}])

@@ -19,6 +19,7 @@ about. Design points (and why):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sqlite3
 import stat
@@ -1525,17 +1526,30 @@ class HistoryStore:
         env_kind: str | None = None,
         endpoint: str | None = None,
         operator: str | None = None,
+        with_attempts: bool = False,
     ) -> list[Record]:
         """Newest first, optionally filtered by text (any column), states, environment kind,
-        endpoint (exact, normalised URL) and operator (exact)."""
+        endpoint (exact, normalised URL) and operator (exact). `with_attempts`: each with its
+        attempts, read in one more statement for the whole page (not one per record)."""
         where, params = self._where(text, states, env_kind, endpoint, operator)
+        page = f"FROM requests{where} ORDER BY created DESC, id DESC LIMIT ? OFFSET ?"
+        attempts: dict[int, list[Attempt]] = {}
         with self._reading():
             rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM requests{where} ORDER BY created DESC, id DESC "
-                "LIMIT ? OFFSET ?",
-                (*params, limit, offset),
+                f"SELECT {_COLUMNS} {page}", (*params, limit, offset)
             ).fetchall()
-        return [self._row(r) for r in rows]
+            if with_attempts and rows:
+                for row in self._db.execute(
+                    "SELECT request_id, number, at, operation, outcome, error_code, "
+                    f"error_message, duration FROM attempts WHERE request_id IN (SELECT id "
+                    f"{page}) ORDER BY request_id, number",
+                    (*params, limit, offset),
+                ):
+                    attempts.setdefault(int(row[0]), []).append(self._attempt(row[1:]))
+        records = [self._row(r) for r in rows]
+        if not with_attempts:
+            return records
+        return [dataclasses.replace(r, attempts=tuple(attempts.get(r.id, ()))) for r in records]
 
     def count(
         self,

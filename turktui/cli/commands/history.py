@@ -141,7 +141,7 @@ def cmd_history(args: argparse.Namespace) -> int:
                 {"count": total, "file": history_label(where)},
                 f"{shown} of {total} records",
                 "records",
-                (record_to_json(history.get(r.id) or r) for r in _records(history, scope, shown)),
+                (record_to_json(r) for r in _records(history, scope, shown, with_attempts=True)),
             )
         # The records first, the count after them (a shared history counts 100,000 records
         # slower than it reads a page), and only when there may be more than were listed.
@@ -169,11 +169,15 @@ def cmd_history(args: argparse.Namespace) -> int:
 PAGE = 1000
 
 
-def _records(history: Any, scope: dict[str, Any], limit: int) -> Iterator[Any]:
+def _records(
+    history: Any, scope: dict[str, Any], limit: int, *, with_attempts: bool = False
+) -> Iterator[Any]:
     """At most `limit` newest records of `scope`, newest first, read a page at a time (a
-    short page is the last)."""
+    short page is the last); `with_attempts`: with their attempts (two statements a page)."""
     for offset in range(0, limit, PAGE):
-        page = history.query(**scope, limit=min(PAGE, limit - offset), offset=offset)
+        page = history.query(
+            **scope, limit=min(PAGE, limit - offset), offset=offset, with_attempts=with_attempts
+        )
         yield from page
         if len(page) < min(PAGE, limit - offset):
             return
