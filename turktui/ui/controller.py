@@ -2,9 +2,9 @@
 
 `Controller` holds what the flows need (the app to show screens on and run workers in, the
 session context, the one engine) and offers typed methods: `extend(hit)`, `submit(request)`,
-`run_plan(plan)`, `resolve(records)`, `check_unsettled()`, `open_history()`, `bulk(hits)`,
-`submit_bulk(preview)`, `run_batch(preview)`, `retry_batch(runner, screen)`,
-`resolve_batch(batch_id)`.
+`run_plan(plan)`, `resolve(records)`, `take_over(record)`, `check_unsettled()`,
+`open_history()`, `bulk(hits)`, `submit_bulk(preview)`, `run_batch(preview)`,
+`retry_batch(runner, screen)`, `resolve_batch(batch_id)`.
 
 Screens ask for these through Messages (turktui.ui.messages: ExtendWanted, BulkWanted,
 ResolveWanted, ResolveBatchWanted), which `ControllerApp` hands to the controller. Workers
