@@ -257,7 +257,7 @@ class Announcer:
                 ids, self._due, self._busy = sorted(self._due), set(), True
             try:
                 self._send(ids)
-            except Exception:  # away: dropped (the next write announces again)
+            except Exception:  # away: these are dropped (a notice; the history has them)
                 with contextlib.suppress(Exception):
                     if self._conn is not None:
                         self._conn.close()
