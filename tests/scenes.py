@@ -88,8 +88,12 @@ def make_app(
     paths = Paths(
         data_dir / "config.toml", data_dir, data_dir / "history.sqlite3", data_dir / "logs"
     )
-    ctx = AppContext(
-        env=env, service=service, settings=Settings(), paths=paths, clock=lambda: FIXED_NOW
+    ctx = AppContext(  # a named operator: the pictures do not depend on user@host
+        env=env,
+        service=service,
+        settings=Settings(operator="ops@example"),
+        paths=paths,
+        clock=lambda: FIXED_NOW,
     )
     return TurkTuiApp(ctx)
 

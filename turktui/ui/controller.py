@@ -2,9 +2,9 @@
 
 `Controller` holds what the flows need (the app to show screens on and run workers in, the
 session context, the one engine) and offers typed methods: `extend(hit)`, `submit(request)`,
-`run_plan(plan)`, `resolve(records)`, `check_unsettled()`, `open_history()`, `bulk(hits)`,
-`submit_bulk(preview)`, `run_batch(preview)`, `retry_batch(runner, screen)`,
-`resolve_batch(batch_id)`.
+`run_plan(plan)`, `resolve(records)`, `take_over(record)`, `check_unsettled()`,
+`open_history()`, `bulk(hits)`, `submit_bulk(preview)`, `run_batch(preview)`,
+`retry_batch(runner, screen)`, `resolve_batch(batch_id)`.
 
 Screens ask for these through Messages (turktui.ui.messages: ExtendWanted, BulkWanted,
 ResolveWanted, ResolveBatchWanted), which `ControllerApp` hands to the controller. Workers
@@ -61,7 +61,7 @@ from turktui.ui.messages import (
 from turktui.ui.screens.bulk import BatchScreen, BulkScreen
 from turktui.ui.screens.confirm import ConfirmScreen
 from turktui.ui.screens.extend import ExtendRequest, ExtendScreen
-from turktui.ui.screens.history import HistoryScreen
+from turktui.ui.screens.history import HistoryScreen, take_over_body
 from turktui.ui.screens.main import READ_ONLY_MESSAGE
 from turktui.ui.screens.review import ReviewDecision
 
@@ -440,10 +440,40 @@ class Controller:
             return
         resolve = None if ctx.read_only else (lambda rec: app.post_message(ResolveWanted([rec])))
         batch = None if ctx.read_only else (lambda bid: app.post_message(ResolveBatchWanted(bid)))
+        take = (
+            None
+            if ctx.read_only
+            else (lambda rec: app.post_message(ResolveWanted([rec], take_over=True)))
+        )
         source = ctx.history if ctx.history is not None else self.history
-        app.push_screen(HistoryScreen(source, resolve, resolve_batch=batch))
+        app.push_screen(
+            HistoryScreen(source, resolve, resolve_batch=batch, take_over=take, clock=ctx.clock)
+        )
 
-    def resolve(self, records: list[Record], *, confirmed: bool = False) -> Worker[Any] | None:
+    def take_over(self, record: Record) -> None:
+        """`T` in the history: another host's process holds `record`. Asked first (who,
+        where, since when, until when it counts as live); yes: settled here through the
+        same pipeline as `turktui resolve --take-over ID`, which records the take-over."""
+        if self.refused_read_only("taking over (it may re-send requests)"):
+            return
+        body = take_over_body(record, self.ctx.clock())
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.resolve([record], take_over=True)
+            else:
+                self.notify(f"Cancelled: request #{record.id} was left to its owner.")
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Take over request #{record.id}?", body, yes="Take over", no="Cancel", danger=True
+            ),
+            answered,
+        )
+
+    def resolve(
+        self, records: list[Record], *, confirmed: bool = False, take_over: bool = False
+    ) -> Worker[Any] | None:
         """Settle records in a worker, each at its own endpoint with its own profile (see
         turktui.pipeline.resolving). Records whose endpoint may spend real money (production,
         a non-loopback custom endpoint) are confirmed first unless `confirmed`."""
@@ -476,7 +506,7 @@ class Controller:
 
             def answered(yes: bool | None) -> None:
                 if yes:
-                    self.resolve(records, confirmed=True)
+                    self.resolve(records, confirmed=True, take_over=take_over)
                 else:
                     self.notify("Cancelled: nothing was resolved.")
 
@@ -511,6 +541,7 @@ class Controller:
                 confirm_custom=confirm_custom,
                 on_outcome=on_outcome,
                 clock=ctx.clock,
+                take_over={r.id for r in records} if take_over else (),
             )
             outcomes = []
             for report in reports:
@@ -802,6 +833,9 @@ class ControllerApp(App[int]):
         self.controller.bulk(message.hits)
 
     def on_resolve_wanted(self, message: ResolveWanted) -> None:
+        if message.take_over:
+            self.controller.take_over(message.records[0])
+            return
         self.controller.resolve(message.records, confirmed=message.confirmed)
 
     def on_resolve_batch_wanted(self, message: ResolveBatchWanted) -> None:

@@ -255,6 +255,14 @@ KEYMAP: tuple[Key, ...] = (
         command="Next environment",
     ),
     Key(
+        "O",
+        "filter_operator",
+        "Operator",
+        "only the requests of the selected record's operator (again: every operator)",
+        _s("history"),
+        command="Only this operator",
+    ),
+    Key(
         "m",
         "filter_batch",
         "Batch",
@@ -519,6 +527,17 @@ KEYMAP: tuple[Key, ...] = (
         write=True,
         what="resolving",
         command="Resolve batch",
+    ),
+    Key(
+        "T",
+        "take_over",
+        "Take over",
+        "take over the unsettled request another host's process holds (asked first: who, "
+        "where, since when); it is then resolved here, and the take-over recorded",
+        _s("history", "record"),
+        write=True,
+        what="taking over",
+        command="Take over request",
     ),
     # -- confirmation -------------------------------------------------------------------------
     Key(

@@ -81,12 +81,17 @@ class BulkWanted(Message):
 
 
 class ResolveWanted(Message):
-    """Settle these records (history `r`); `confirmed`: the operator already said yes."""
+    """Settle these records (history `R`); `confirmed`: the operator already said yes;
+    `take_over`: take the one record over from another host's process (history `T`: asked
+    first), then settle it."""
 
-    def __init__(self, records: list[Record], confirmed: bool = False) -> None:
+    def __init__(
+        self, records: list[Record], confirmed: bool = False, *, take_over: bool = False
+    ) -> None:
         super().__init__()
         self.records = records
         self.confirmed = confirmed
+        self.take_over = take_over
 
 
 class ResolveBatchWanted(Message):

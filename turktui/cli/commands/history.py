@@ -120,25 +120,30 @@ def cmd_history(args: argparse.Namespace) -> int:
             "endpoint": endpoint,
             "operator": args.operator,
         }
-        total = history.count(**scope)
-        shown = min(args.limit, total)
-        records = _records(history, scope, shown)
-        if args.csv:
+        records = _records(history, scope, args.limit)
+        if args.csv:  # no count: the rows are the answer
             write = csv_rows(sys.stdout, CSV_FIELDS)
             write({k: redact_obj(record_to_json(r)[k]) for k in CSV_FIELDS} for r in records)
             return EXIT_OK
-        if args.json:
+        if args.json:  # the count comes first in the object
+            total = history.count(**scope)
+            shown = min(args.limit, total)
             return out.result_streamed(
                 EXIT_OK,
                 {"count": total, "file": history_label(where)},
                 f"{shown} of {total} records",
                 "records",
-                (record_to_json(history.get(r.id) or r) for r in records),
+                (record_to_json(r) for r in _records(history, scope, shown, with_attempts=True)),
             )
-        if shown:
-            print(RECORD_HEADER)
+        # The records first, the count after them (a shared history counts 100,000 records
+        # slower than it reads a page), and only when there may be more than were listed.
+        shown = 0
         for record in records:
+            if not shown:
+                print(RECORD_HEADER)
             print(redact_text(record_line(record)))
+            shown += 1
+        total = history.count(**scope) if shown == args.limit else shown
         scope_text = " ".join(x for x in (env_kind, endpoint) if x)
         out.say(  # the scope and the file name may hold anything: `say` makes them safe
             f"{shown} of {total} record{'s' if total != 1 else ''}"
@@ -156,10 +161,18 @@ def cmd_history(args: argparse.Namespace) -> int:
 PAGE = 1000
 
 
-def _records(history: Any, scope: dict[str, Any], count: int) -> Iterator[Any]:
-    """The `count` newest records of `scope`, newest first, read a page at a time."""
-    for offset in range(0, count, PAGE):
-        yield from history.query(**scope, limit=min(PAGE, count - offset), offset=offset)
+def _records(
+    history: Any, scope: dict[str, Any], limit: int, *, with_attempts: bool = False
+) -> Iterator[Any]:
+    """At most `limit` newest records of `scope`, newest first, read a page at a time (a
+    short page is the last); `with_attempts`: with their attempts (two statements a page)."""
+    for offset in range(0, limit, PAGE):
+        page = history.query(
+            **scope, limit=min(PAGE, limit - offset), offset=offset, with_attempts=with_attempts
+        )
+        yield from page
+        if len(page) < min(PAGE, limit - offset):
+            return
 
 
 def cmd_history_batch(args: argparse.Namespace) -> int:
