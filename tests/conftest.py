@@ -171,6 +171,25 @@ def _heap_left_to_the_gc(request: pytest.FixtureRequest, monkeypatch: pytest.Mon
     monkeypatch.setattr(turktui.ui.heap, "listing_done", lambda: None)
 
 
+@pytest.fixture(autouse=True)
+def _quick_backoff(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process engines retry as in the product (the same attempts and the same 20 s
+    bound) but wait 10-20 ms between attempts, not 0.25 s doubling to 4 s: an answer lost
+    on every attempt cost each CLI test ~3.75 s of sleeping. Backoff's own delays are
+    tested where they are the subject (tests/unit, `@pytest.mark.real_backoff`), and a
+    subprocess keeps the real ones."""
+    if request.node.get_closest_marker("real_backoff") is not None:
+        return
+    import functools
+
+    import turktui.pipeline.engine
+    from turktui.pipeline.model import Backoff
+
+    monkeypatch.setattr(
+        turktui.pipeline.engine, "Backoff", functools.partial(Backoff, base=0.01, cap=0.02)
+    )
+
+
 @pytest.fixture
 def alone(request: pytest.FixtureRequest) -> bool:
     """Whether this test runs alone (it is marked `timing`, e.g. one case of a parametrised
