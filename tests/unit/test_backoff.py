@@ -19,4 +19,3 @@ def test_an_engine_waits_a_quarter_second_doubling_to_four_within_twenty() -> No
     for retry, raw in ((1, 0.25), (2, 0.5), (3, 1.0), (4, 2.0), (5, 4.0), (9, 4.0)):
         delay = backoff.delay(retry, rng)
         assert raw * 0.8 <= delay <= raw * 1.2, (retry, delay)
-
