@@ -97,15 +97,6 @@ class ResolveBatchWanted(Message):
         self.batch_id = batch_id
 
 
-class FlightChanged(Message):
-    """A request started (`label`) or ended (`label` None); `key` tells flights apart."""
-
-    def __init__(self, key: object, label: str | None) -> None:
-        super().__init__()
-        self.key = key
-        self.label = label
-
-
 class OutcomeArrived(Message):
     """One extension or resolution has an outcome (a single request, or a record resolved)."""
 
