@@ -85,6 +85,17 @@ class KeyScreen(_Base):
     #: says the app's messages on a status line in its decision block, never as toasts
     STATUS_LINE: ClassVar[bool] = False
 
+    _resumed_once = False
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        # The first resume follows the push at once: the screen's styles were applied as it
+        # mounted, so Textual's restyle of every widget on it is skipped (tens of ms for a
+        # dialog with its footer). A later resume (back from a screen above) restyles.
+        if not self._resumed_once:
+            self._resumed_once = True
+            event.refresh_styles = False
+        super()._on_screen_resume(event)  # type: ignore[misc]
+
     # -- read-only ----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if refuses(self, self.KEYMAP_SCREEN, action):
