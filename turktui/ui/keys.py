@@ -88,13 +88,13 @@ class KeyScreen(_Base):
     _resumed_once = False
 
     def _on_screen_resume(self, event: events.ScreenResume) -> None:
-        # The first resume follows the push at once: the screen's styles were applied as it
-        # mounted, so Textual's restyle of every widget on it is skipped (tens of ms for a
-        # dialog with its footer). A later resume (back from a screen above) restyles.
+        # Runs before Screen's own handler (Textual calls each class's handler along the
+        # MRO). The first resume follows the push at once: the screen's styles were applied
+        # as it mounted, so Screen's restyle of every widget on it is skipped (tens of ms
+        # for a dialog with its footer). A later resume (back from a screen above) restyles.
         if not self._resumed_once:
             self._resumed_once = True
             event.refresh_styles = False
-        super()._on_screen_resume(event)  # type: ignore[misc]
 
     # -- read-only ----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
