@@ -24,7 +24,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
 
 from turktui.domain.models import Hit
 from turktui.domain.rules import (
@@ -43,6 +43,7 @@ from turktui.ui import keymap
 from turktui.ui.context import AppContext
 from turktui.ui.keys import KeyScreen, available_balance, read_only
 from turktui.ui.screens.dialog import dialog_title
+from turktui.ui.widgets.key_line import KeyLine
 
 DEFAULT_EXPIRE_IN = "1d"
 NOTHING_YET = "Enter the number of assignments to add, a time to add, or both."
@@ -148,7 +149,7 @@ class ExtendScreen(KeyScreen, ModalScreen[ExtendRequest | None]):
                         "Cancel" if self.rng.extendable or self.time_possible else "Close",
                         id="extend-cancel",
                     )
-        yield Footer()
+        yield KeyLine()  # one widget, not one per key: the dialog opens at every `e`
 
     @property
     def _editable(self) -> bool:
