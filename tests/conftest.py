@@ -155,6 +155,41 @@ def _hits_listed_in_process(
     monkeypatch.setattr(turktui.ui.app, "HitLoader", InProcessLoader)
 
 
+@pytest.fixture(autouse=True)
+def _heap_left_to_the_gc(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app's heap policy (turktui/ui/heap.py) freezes the process's heap while rows stream
+    in and runs one full collection after each load. In the app's own process that scan is the
+    app; in a test worker it is pytest, every test module and every earlier test's leftovers:
+    about 0.3 s of CPU per load, over a third of a Pilot test's CPU. Tests leave the heap to the
+    ordinary GC; the policy itself is tested where it is the subject (`@pytest.mark.real_heap`:
+    tests/ui/test_idle_memory.py, tests/unit/test_heap.py)."""
+    if request.node.get_closest_marker("real_heap") is not None:
+        return
+    import turktui.ui.heap
+
+    monkeypatch.setattr(turktui.ui.heap, "hold", lambda: None)
+    monkeypatch.setattr(turktui.ui.heap, "listing_done", lambda: None)
+
+
+@pytest.fixture(autouse=True)
+def _quick_backoff(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process engines retry as in the product (the same attempts and the same 20 s
+    bound) but wait 10-20 ms between attempts, not 0.25 s doubling to 4 s: an answer lost
+    on every attempt cost each CLI test ~3.75 s of sleeping. Backoff's own delays are
+    tested where they are the subject (tests/unit, `@pytest.mark.real_backoff`), and a
+    subprocess keeps the real ones."""
+    if request.node.get_closest_marker("real_backoff") is not None:
+        return
+    import functools
+
+    import turktui.pipeline.engine
+    from turktui.pipeline.model import Backoff
+
+    monkeypatch.setattr(
+        turktui.pipeline.engine, "Backoff", functools.partial(Backoff, base=0.01, cap=0.02)
+    )
+
+
 @pytest.fixture
 def alone(request: pytest.FixtureRequest) -> bool:
     """Whether this test runs alone (it is marked `timing`, e.g. one case of a parametrised

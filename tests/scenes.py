@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from tests.fit import fit_problems
-from tests.ui.helpers import screen_text, steady_cursor, wait_for, wait_ready, wait_screen
+from tests.ui.helpers import (
+    screen_text,
+    steady_cursor,
+    wait_for,
+    wait_loaded,
+    wait_ready,
+    wait_screen,
+)
 from turktui.adapters.config import Paths, Settings
 from turktui.adapters.mturk import DEMO_CREDENTIALS, MTurkService
 from turktui.domain.environment import PRODUCTION_URL, Environment, EnvKind
@@ -81,8 +88,12 @@ def make_app(
     paths = Paths(
         data_dir / "config.toml", data_dir, data_dir / "history.sqlite3", data_dir / "logs"
     )
-    ctx = AppContext(
-        env=env, service=service, settings=Settings(), paths=paths, clock=lambda: FIXED_NOW
+    ctx = AppContext(  # a named operator: the pictures do not depend on user@host
+        env=env,
+        service=service,
+        settings=Settings(operator="ops@example"),
+        paths=paths,
+        clock=lambda: FIXED_NOW,
     )
     return TurkTuiApp(ctx)
 
@@ -259,6 +270,36 @@ async def _assignments(pilot: Any, server: EmulatorServer) -> None:
     app = pilot.app
     await wait_screen(pilot, "AssignmentsScreen")
     await wait_for(pilot, lambda: app.screen.loads > 0, what="the assignments")
+
+
+async def _review_view(pilot: Any, server: EmulatorServer) -> None:
+    """A HIT with work to review: three Submitted, two Approved; two rows marked."""
+    from tests.reviewkit import hit_with_work
+
+    hit_id = hit_with_work(server, 3, NumberOfAssignmentsCompleted=2, Title="Rate these photos")
+    await wait_ready(pilot)
+    app = pilot.app
+    app.main_screen.action_reload()
+    await wait_for(pilot, lambda: app.main_screen.table.move_to_hit(hit_id), what="the new HIT")
+    await wait_loaded(pilot)
+    await pilot.press("A")
+    await wait_screen(pilot, "AssignmentsScreen")
+    await wait_for(pilot, lambda: app.screen.loads > 0, what="the assignments")
+    await pilot.press("space", "space")
+
+
+async def _review_bonus(pilot: Any, server: EmulatorServer) -> None:
+    """The bonus dialog for the two marked assignments: amount, fee, total, balance."""
+    await _review_view(pilot, server)
+    await pilot.press("dollar_sign")
+    await wait_screen(pilot, "ReviewScreen")
+    app = pilot.app
+    await wait_for(pilot, lambda: app.screen.focused is not None)
+    await pilot.press("1", "full_stop", "5", "0", "tab")
+    for key in "Thanks":
+        await pilot.press(key)
+    await wait_for(pilot, lambda: app.screen.decision is not None, what="a decision")
+    steady_cursor(app)
 
 
 async def _help(pilot: Any, server: EmulatorServer) -> None:
@@ -494,6 +535,12 @@ SCENES: tuple[Scene, ...] = (
         kind=EnvKind.SANDBOX,
     ),
     Scene("assignments", "The assignments of a HIT", _assignments),
+    Scene(
+        "assignments-review",
+        "Reviewing: two assignments marked (Y approve, N reject, $ bonus)",
+        _review_view,
+    ),
+    Scene("review-bonus", "A bonus for the marked assignments: fee, total, balance", _review_bonus),
     Scene("bulk-add", "Bulk: add N to each marked HIT", _bulk_add),
     Scene("bulk-top-up", "Bulk: top up to a target maximum", _bulk_top_up),
     Scene("bulk-nine", "Bulk: top up to 9, add N to HITs at 10+", _bulk_nine),

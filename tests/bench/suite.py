@@ -130,6 +130,15 @@ from tests.bench import bench_bytes as b
 print(json.dumps(b.run(int(sys.argv[1]), int(sys.argv[2]))))
 """
 
+REVIEW = """
+import json, sys, tempfile
+from pathlib import Path
+from tests.bench import bench_review as b
+with tempfile.TemporaryDirectory() as name:
+    b._hermetic(Path(name))
+    print(json.dumps(b.bench(int(sys.argv[1]), int(sys.argv[2]))))
+"""
+
 IDLE = """
 import sys
 from tests.bench import bench_idle as b
@@ -381,6 +390,18 @@ def scenario_idle(hits: int, refreshes: int) -> dict[str, Any] | None:
     return r
 
 
+def scenario_review(assignments: int, rounds: int) -> dict[str, Any] | None:
+    """Approving `assignments` Submitted assignments through turktui beside a boto3 loop of
+    ApproveAssignment, and a bonus file of as many rows previewed
+    (tests/bench/bench_review.py, in a child)."""
+    try:
+        _, r = run_py(REVIEW, str(assignments), str(max(1, rounds)), timeout=3600)
+    except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
+        print(f"review benchmark unavailable: {str(exc)[-500:]}", file=sys.stderr)
+        return None
+    return r
+
+
 # ------------------------------------------------------------------------------- report
 def _row(name: str, value: str, baseline: str, ratio: str, budget: str, ok: bool | None) -> str:
     verdict = "" if ok is None else ("PASS" if ok else "MISS")
@@ -537,6 +558,29 @@ def build_table(r: dict[str, Any], rounds: int) -> str:
     elif "engine" in r:
         lines.append(
             _row("Extension / history screen", "n/a", "", "", "bench_engine.py unavailable", None)
+        )
+    rev = r.get("review")
+    if rev:
+        n = rev["assignments"]
+        lines.append(
+            _row(
+                f"Approve {n:,} Submitted assignments (recorded, confirmed)",
+                s(rev["approve_s"]),
+                f"{s(rev['loop_s'])} (sequential boto3 ApproveAssignment loop)",
+                f"{rev['approve_ratio']:.2f}×",
+                "≤ 1.5×",
+                rev["approve_ratio"] <= 1.5,
+            )
+        )
+        lines.append(
+            _row(
+                f"Bonus file of {n:,} rows previewed (4 HITs)",
+                s(rev["bonus_preview_s"]),
+                "",
+                "",
+                "≤ 1 s",
+                rev["bonus_preview_s"] <= 1,
+            )
         )
     tab = r.get("table")
     if tab:
@@ -699,7 +743,7 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME",
         action="append",
         help="run only this measurement (repeatable): cold, l1k, l10k, l50k, "
-        "latency, cli_list, engine, table, history, bytes, idle",
+        "latency, cli_list, engine, review, table, history, bytes, idle",
     )
     opts = parser.parse_args(argv)
     rounds = 1 if opts.quick else max(1, opts.rounds)
@@ -713,6 +757,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         ("cli_list", lambda: scenario_cli_list(10_000, rounds)),
         ("engine", lambda: scenario_engine(rounds)),
+        ("review", lambda: scenario_review(200 if opts.quick else 1_000, rounds)),
         ("table", lambda: scenario_table(rounds, 10_000 if opts.quick else 50_000)),
         ("history", lambda: scenario_history(rounds)),
         ("bytes", lambda: scenario_bytes(8 if opts.quick else 20)),

@@ -36,12 +36,15 @@ def setup(make_emulator: Any, tmp_path: Path) -> Iterator[tuple[Any, Engine, str
         engine.history.close()
 
 
-def _record(engine: Engine, assignment_id: str, amount: str = "1.25") -> Record:
+def _record(
+    engine: Engine, assignment_id: str, amount: str = "1.25", *, allow_second: bool = False
+) -> Record:
     assignment, hit = engine.service.get_assignment(assignment_id)
     return engine.request(
         BONUS,
         hit,
         subject=bonus_subject(assignment_id),
+        allow_second=allow_second,
         payload={
             "assignment_id": assignment_id,
             "worker_id": assignment.worker_id,
@@ -129,6 +132,42 @@ def test_a_send_that_never_arrived_is_not_paid_past_24_hours(setup: Any) -> None
     result = settle(engine, [_final(engine, record)])
     assert [o.record.state for o in result.outcomes] == [State.RESOLVED_NOT_APPLIED]
     assert _payments(engine, aid) == []
+
+
+def test_a_second_intent_recorded_after_the_first_was_paid_is_refused(setup: Any) -> None:
+    """Two processes: the second checked "no bonus yet" before the first paid, and recorded
+    its own intent once the first had settled (the history's one-intent rule only holds
+    while the first is unsettled). Its fresh read refuses it, unless the operator confirmed
+    a second bonus (the reliability campaign's `second` trials found this double payment)."""
+    _, engine, aid = setup
+    first = _record(engine, aid)
+    engine.dispatch([first])
+    second = _record(engine, aid, "0.50")
+    engine.dispatch([second])
+    final = _final(engine, second)
+    assert final.state is State.REFUSED, outcome_message(final)
+    assert outcome_message(final).startswith("Not sent (bonus $0.50")
+    assert "already has a bonus" in final.error_message and "--allow-second" in final.error_message
+    assert len(_payments(engine, aid)) == 1
+    # nor re-sent: an intent sent earlier (outcome unknown) while another bonus shows now
+    third = _record(engine, aid, "0.80")
+    engine.history.update(
+        third.id,
+        now=FIXED_NOW,
+        expect=State.PLANNED,
+        state=State.UNKNOWN,
+        first_sent=FIXED_NOW,
+        read_at_server=FIXED_NOW,
+    )
+    (outcome,) = settle(engine, [_final(engine, third)]).outcomes
+    assert outcome.record.state.applied is not True  # cannot tell (the first on the subject)
+    assert "It was not re-sent: worker" in outcome.record.note
+    assert len(_payments(engine, aid)) == 1
+    # confirmed explicitly: paid
+    fourth = _record(engine, aid, "0.75", allow_second=True)
+    engine.dispatch([fourth])
+    assert _final(engine, fourth).state is State.SUCCEEDED
+    assert [p.amount for p in _payments(engine, aid)] == [Decimal("1.25"), Decimal("0.75")]
 
 
 @pytest.mark.parametrize("text", ["1.005", "-1", "1e3", "0", "0.00", "", "1,5", " 1", "١"])

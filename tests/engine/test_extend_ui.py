@@ -17,7 +17,7 @@ from turktui.adapters.mturk import MTurkService
 from turktui.domain.environment import Environment, EnvKind
 from turktui.domain.models import Balance, Hit
 from turktui.domain.records import State
-from turktui.pipeline.engine import new_token
+from turktui.pipeline.engine import Engine, new_token
 from turktui.ui import extend_flow
 from turktui.ui.context import AppContext
 from turktui.ui.controller import ControllerApp
@@ -313,6 +313,13 @@ async def test_production_confirmation_restates_and_guards(emulator, tmp_path) -
             "[b]x[/b]",
         ):
             assert part in body, body
+        # The sentence is the operation's, the one `turktui extend` prints (one place).
+        from turktui.pipeline.operations import confirmation
+
+        plan = Engine(ctx.service, None, ctx.env).plan(hit, 2)  # type: ignore[arg-type]
+        balance = ctx.balance.available if ctx.balance else None
+        words = confirmation(plan, "PRODUCTION", ctx.clock(), balance, real=True)
+        assert body == "\n".join(words)
         await pilot.press("enter")  # focus is on Cancel: a stray Enter never sends
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmScreen)

@@ -11,7 +11,7 @@ import pytest
 from tests.pg import Outage
 from tests.runcli import run_cli
 from turktui.adapters.history import HistoryError, OutcomeNotRecorded
-from turktui.adapters.stores import open_store
+from turktui.adapters.stores import open_store, reader_of
 from turktui.domain.records import State
 from turktui.pipeline.engine import Backoff, Engine
 
@@ -37,19 +37,28 @@ def test_cli_sends_nothing_while_the_history_is_away(
 
 
 def test_an_open_store_reconnects_and_refuses_meanwhile(pg_outage: Outage) -> None:
+    """The store and its kept reader (the history screen's) both: refused in one line while
+    the database is away, reconnected by the next call once it is back."""
     from tests.engine.conftest import record_row
+    from turktui.adapters.history_reader import HistoryQuery
 
     store = open_store(pg_outage.url)
     try:
         first = store.create(**record_row())
+        reader = reader_of(store)
+        assert reader.count(HistoryQuery()) == 1
         pg_outage.cut()
         with pytest.raises(HistoryError, match=r"unreachable|cannot write") as refused:
             store.create(**record_row(hit_id="H2", token="t2"))
         assert "\n" not in str(refused.value)
+        with pytest.raises(HistoryError, match=r"cannot read|unreachable") as unread:
+            reader.page(HistoryQuery(), 0, 10)
+        assert "\n" not in str(unread.value)
         pg_outage.restore()
         assert store.get(first) is not None  # the next call reconnects
         store.create(**record_row(hit_id="H2", token="t2"))
         assert store.count() == 2
+        assert reader_of(store) is reader and reader.count(HistoryQuery()) == 2
     finally:
         store.close()
 

@@ -15,7 +15,7 @@ import pytest
 from tests.engine.conftest import record_row
 from tests.pg import driver
 from turktui.adapters.history import SCHEMA_VERSION, HistoryError, HistoryStore, HistoryTooNew
-from turktui.adapters.stores import History, open_store
+from turktui.adapters.stores import History, open_store, reader_of
 
 UTC = timezone.utc
 
@@ -161,39 +161,45 @@ def test_unreachable_database_is_one_line_without_the_password(pg_db_url: str) -
     assert "s3cretpw" not in text and "\n" not in text
 
 
-#: The README's least-privilege set-up (keep the two in step): an owner role that creates and
-#: migrates turktui's schema, and operators that may read and write its tables, nothing else.
-LEAST_PRIVILEGE = """
-CREATE ROLE turktui_owner LOGIN;
-CREATE ROLE turktui_ops NOLOGIN;
-CREATE ROLE alice LOGIN IN ROLE turktui_ops;
-REVOKE ALL ON DATABASE {db} FROM PUBLIC;
-REVOKE CREATE ON SCHEMA public FROM PUBLIC;
-GRANT CONNECT ON DATABASE {db} TO turktui_owner, turktui_ops;
-GRANT CREATE ON DATABASE {db} TO turktui_owner;
-"""
-GRANTS = """
-GRANT USAGE ON SCHEMA turktui TO turktui_ops;
-GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA turktui TO turktui_ops;
-ALTER DEFAULT PRIVILEGES FOR ROLE turktui_owner IN SCHEMA turktui
-    GRANT SELECT, INSERT, UPDATE ON TABLES TO turktui_ops;
-"""
+#: the README, whose least-privilege SQL (Team mode) the test below runs as written there
+TEAM_DOC = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def test_an_operator_role_with_least_privilege_works(pg_db_url: str) -> None:
+def _least_privilege_sql(database: str) -> list[str]:
+    """The statements of the README's least-privilege block, for `database` (psql's
+    `\\connect` line dropped: the test is connected to it already)."""
+    text = TEAM_DOC.read_text("utf-8")
+    block = text.split("<!-- least-privilege-sql:", 1)[1].split("```sql\n", 1)[1]
+    sql = block.split("```", 1)[0].replace(" turk ", f' "{database}" ').replace(" turk\n", "\n")
+    lines = [line for line in sql.splitlines() if not line.startswith("\\")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def test_the_documented_least_privilege_roles_work(pg_db_url: str, cli_env: dict[str, str]) -> None:
+    """The README's SQL, run as written: an operator's role on the database before the
+    owner ran turktui is refused in one line that says what to do (turktui itself, exit 2,
+    nothing created); the owner creates the tables; then the operator lists, records and
+    reads through the app's reader, and may neither delete nor create."""
+    from tests.runcli import run_cli
+    from turktui.adapters.history_reader import HistoryQuery
     from turktui.domain.records import IntentBusy, State
 
-    db = pg_db_url.split("/")[3].split("?")[0]
+    database = pg_db_url.split("/")[3].split("?")[0]
     as_owner = pg_db_url.replace("turktui_test@", "turktui_owner@")
     as_alice = pg_db_url.replace("turktui_test@", "alice@")
     with driver().connect(pg_db_url, autocommit=True) as conn:
-        conn.execute(LEAST_PRIVILEGE.format(db=db))
+        for statement in _least_privilege_sql(database):
+            conn.execute(statement)
     try:
-        with pytest.raises(HistoryError, match="may not"):
-            open_store(as_alice)  # an operator cannot create the schema: told, not half-done
-        open_store(as_owner).close()  # the owner creates (and later migrates) it
-        with driver().connect(as_owner, autocommit=True) as conn:
-            conn.execute(GRANTS)
+        refused = run_cli(cli_env, "history", "--history-url", as_alice)
+        assert refused.returncode == 2, refused
+        (line,) = refused.stderr.strip().splitlines()
+        assert "this role may not" in line and "docs/team.md" in line, line
+        assert "nothing was changed" in line
+        owner = run_cli(cli_env, "history", "--history-url", as_owner)  # creates the tables
+        assert owner.returncode == 0, owner
+        listed = run_cli(cli_env, "history", "--history-url", as_alice)
+        assert listed.returncode == 0 and "0 of 0 records" in listed.stdout, listed
         store = open_store(as_alice)
         try:
             row = record_row()
@@ -209,6 +215,7 @@ def test_an_operator_role_with_least_privilege_works(pg_db_url: str) -> None:
                 expect=State.PLANNED,
             )
             assert store.get(rid).state is State.SUCCEEDED
+            assert [r.id for r in reader_of(store).page(HistoryQuery(), 0, 10)] == [rid]
         finally:
             store.close()
         with driver().connect(as_alice, autocommit=True) as conn:
@@ -289,3 +296,32 @@ def test_a_machine_without_a_server_fails_saying_what_to_install(
     monkeypatch.setitem(sys.modules, "psycopg", None)
     with pytest.raises(pytest.fail.Exception, match=r"pip install 'turktui\[postgres\]'"):
         pg.driver()
+
+
+def test_writes_never_notify_their_changes_are_announced_after_commit(pg_db_url: str) -> None:
+    """NOTIFY takes a server-wide lock at commit: a write that notified would wait for every
+    other operator's. Each record added or moved is announced by another session of the
+    store (not the writer's), after the commit; closing the store (a CLI command's end)
+    sends what is still queued; a write that changes no state announces nothing."""
+    from turktui.adapters.history_pg import CHANNEL
+    from turktui.domain.records import State
+
+    psycopg = driver()
+    with psycopg.connect(pg_db_url, autocommit=True) as listener:
+        listener.execute(f"LISTEN {CHANNEL}")
+        store = open_store(pg_db_url)
+        try:
+            writer_pid = store._db.conn.info.backend_pid  # type: ignore[attr-defined]
+            rid = store.create(**record_row(), owner="ops-1|7|1")
+            (added,) = listener.notifies(timeout=5, stop_after=1)
+            store.update(rid, note="no state change")
+            store.update(rid, state=State.SUCCEEDED)
+        finally:
+            store.close()
+        (moved,) = listener.notifies(timeout=5, stop_after=1)
+        assert (added.payload, moved.payload) == (
+            f"{rid}|planned|ops-1|7|1",
+            f"{rid}|succeeded|ops-1|7|1",
+        )
+        assert writer_pid not in (added.pid, moved.pid)  # not in the write's transaction
+        assert list(listener.notifies(timeout=0)) == []  # the note's update: nothing

@@ -55,6 +55,24 @@ def _status(engine: Engine, assignment_id: str) -> str:
     return engine.service.get_assignment(assignment_id)[0].status
 
 
+def test_the_confirming_read_refreshes_the_hit(setup: Any) -> None:
+    """GetAssignment's answer carries the HIT: the outcome has it (the app refreshes its row)
+    with no GetHIT of its own (the 1,000-approval budget)."""
+    server, engine, _ = setup
+    (aid,) = _submitted(server, engine, 1)
+    assignment, hit = engine.service.get_assignment(aid)
+    record = engine.request(
+        APPROVE, hit, subject=aid, payload={"assignment_id": aid, "worker_id": assignment.worker_id}
+    )
+    gets = server.state.request_count("GetHIT")
+    outcomes: list[Any] = []
+    engine.dispatch([record], on_outcome=lambda _r, outcome: outcomes.append(outcome))
+    (outcome,) = outcomes
+    assert outcome.record.state is State.SUCCEEDED, outcome.message
+    assert outcome.hit is not None and outcome.hit.hit_id == hit.hit_id
+    assert server.state.request_count("GetHIT") == gets
+
+
 def test_approve_is_confirmed_and_a_repeat_is_already_approved(setup: Any) -> None:
     server, engine, _ = setup
     first, _second = _submitted(server, engine)

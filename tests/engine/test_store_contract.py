@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import FIXED_NOW
 from tests.engine.conftest import record_row
 from turktui.adapters.history import HistoryStore
-from turktui.adapters.stores import open_reader, open_store
+from turktui.adapters.stores import open_store, reader_of
 from turktui.domain.records import IntentBusy, OwnedElsewhere, State, StateChanged
 
 ENDPOINT = "http://127.0.0.1:1/"
@@ -144,16 +144,28 @@ def test_reads_by_token_intent_and_filters(store: HistoryStore) -> None:
     assert store.count(text="_odd_") == 1 and store.count(text="x_o") == 0
     assert store.count(env_kind="demo", endpoint=ENDPOINT) == 2
     assert [r.id for r in store.query(limit=1, offset=1)] == [a]
-    reader = open_reader(store)
-    try:
-        from turktui.adapters.history_reader import HistoryQuery
+    from turktui.adapters.history_reader import HistoryQuery
 
-        assert reader.count(HistoryQuery(text="alpha")) == 1
-        assert [r.id for r in reader.page(HistoryQuery(), 0, 10)] == [b, a]
-        got = reader.get(a)
-        assert got is not None and got.hit_title == "Alpha 100% _odd_"
-    finally:
-        reader.close()
+    reader = reader_of(store)  # kept by the store (closed with it)
+    assert reader_of(store) is reader
+    assert reader.count(HistoryQuery(text="alpha")) == 1
+    assert [r.id for r in reader.page(HistoryQuery(), 0, 10)] == [b, a]
+    got = reader.get(a)
+    assert got is not None and got.hit_title == "Alpha 100% _odd_"
+
+
+def test_a_page_with_its_attempts_is_what_get_reads(store: HistoryStore) -> None:
+    """query(with_attempts=True): each record of the page with its own attempts, in order
+    (one statement for the page's attempts, not one per record)."""
+    a = store.create(**_row(), now=FIXED_NOW)
+    b = store.create(**_row(token="turktui-t2", hit_id="HIT2"), now=FIXED_NOW)
+    c = store.create(**_row(token="turktui-t3", hit_id="HIT3"), now=FIXED_NOW)
+    for rid, outcome in ((a, "x"), (c, "y"), (a, "z")):
+        store.add_attempt(rid, operation="Op", outcome=outcome, at=FIXED_NOW)
+    page = store.query(with_attempts=True, limit=2)  # newest first: c, b
+    assert [r.id for r in page] == [c, b]
+    assert page == [store.get(c), store.get(b)]
+    assert [x.outcome for x in store.query(with_attempts=True, offset=2)[0].attempts] == ["x", "z"]
 
 
 def test_import_many_keeps_times_and_states(store: HistoryStore) -> None:

@@ -22,7 +22,7 @@ from turktui.domain.environment import EnvKind
 from turktui.domain.records import State
 from turktui.domain.timefmt import iso
 from turktui.ui.screens.confirm import ConfirmScreen
-from turktui.ui.screens.extend import ExtendRequest, ExtendScreen, describe_request
+from turktui.ui.screens.extend import ExtendScreen
 
 pytestmark = pytest.mark.timeout(60)
 OP = "UpdateExpirationForHIT"
@@ -198,12 +198,14 @@ async def test_production_time_only_is_confirmed_once_and_says_what_happens(
     assert emulator.state.request_count(OP) == sent
 
 
-def test_describe_request_names_both_changes() -> None:
+def test_the_confirmation_names_both_changes() -> None:
     from turktui.domain.models import Hit
+    from turktui.domain.rules import extension_range
+    from turktui.pipeline.model import Plan
+    from turktui.pipeline.operations import confirmation
 
     hit = Hit("H1", title="t", max_assignments=4, expiration=datetime(2026, 6, 1, tzinfo=UTC))
-    text = describe_request(
-        ExtendRequest(hit, 2, datetime(2026, 6, 2, tzinfo=UTC)), "PRODUCTION", None
-    )
+    plan = Plan(hit, 2, "T", extension_range(4, None), None, 6, datetime(2026, 6, 2, tzinfo=UTC))
+    text = "\n".join(confirmation(plan, "PRODUCTION", datetime(2026, 5, 1, tzinfo=UTC)))
     assert "MaxAssignments 4 \u2192 6" in text
-    assert "2026-06-02 00:00:00 UTC (from 2026-06-01 00:00:00 UTC)" in text
+    assert "Expiration 2026-06-01 00:00:00 UTC \u2192 2026-06-02 00:00:00 UTC" in text

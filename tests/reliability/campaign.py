@@ -3,7 +3,8 @@
     python -m tests.reliability.campaign [--trials N] [--cli-trials M] [--truth-trials T]
                                          [--seed S]
                                          [--examples K] [--kills K] [--per-writer W]
-                                         [--world-scale S]
+                                         [--world-scale S] [--review-trials R]
+                                         [--review-process-trials P] [--only NAME ...]
 
 Prints the figures and writes them to `.bench/reliability.md`; exits 1 on any violation.
 The default `pytest` run executes the same functions at a small scale
@@ -29,6 +30,7 @@ from tests.reliability import (
     hostile_data,
     hostile_input,
     hostile_world,
+    review_pay,
 )
 from tests.reliability import secrets_perms as sp
 from tests.reliability.common import Section, StaticResponder, hermetic
@@ -274,6 +276,49 @@ def hostile_world_section(tmp: Path, scale: int, seed: int) -> Section:
     return sec
 
 
+def review_section(tmp: Path, trials: int, process_trials: int, seed: int) -> Section:
+    sec = Section("8. Review and pay exactly once (issue 22)")
+    t0 = time.monotonic()
+    server = exactly_once.new_emulator()
+    try:
+        tally = review_pay.run_engine_trials(trials, seed, tmp / "review", server)
+        tally.merge(review_pay.run_process_trials(process_trials, seed + 1, tmp / "rp", server))
+    finally:
+        server.stop()
+    sec.add("trials (engine + processes)", f"{trials:,} + {process_trials:,}")
+    for kind, count in sorted(tally.trials.items()):
+        sec.add(f"trials: {kind}", count)
+    sec.add("paid / approved / rejected (MTurk shows it)", tally.applied)
+    sec.add("not applied (MTurk shows nothing)", tally.not_applied)
+    sec.add("records settled by resolve", tally.resolved)
+    sec.add("processes SIGKILLed", tally.killed)
+    sec.add("second processes refused (one intent at a time)", tally.refused_second)
+    sec.add("final record states", ", ".join(f"{k} {v:,}" for k, v in sorted(tally.states.items())))
+    sec.add("**double payments** (ListBonusPayments)", tally.double)
+    sec.add("**lost records**", tally.lost)
+    sec.add("**wrong records** (GetAssignment / ListBonusPayments disagree)", tally.wrong)
+    sec.add("**balance moved other than once**", tally.wrong_balance)
+    sec.add("**unknown left**", tally.unknown_left)
+    sec.add("wall time", f"{time.monotonic() - t0:.1f} s")
+    sec.failures += tally.failures
+    return sec
+
+
+#: The categories, by the names --only takes.
+SECTIONS = (
+    "exactly_once",
+    "truth",
+    "durability",
+    "hostile_input",
+    "hostile_data",
+    "environment",
+    "secrets",
+    "hangup",
+    "hostile_world",
+    "review",
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tests.reliability.campaign",
@@ -302,12 +347,28 @@ def main(argv: list[str] | None = None) -> int:
         default=5,
         help="hostile world: multiple of the base case counts (5)",
     )
+    parser.add_argument(
+        "--review-trials", type=int, default=700, help="review-and-pay engine trials (700)"
+    )
+    parser.add_argument(
+        "--review-process-trials",
+        type=int,
+        default=60,
+        help="review-and-pay trials with real processes: SIGKILL, two at once (60)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=SECTIONS,
+        metavar="NAME",
+        help=f"run only this category (repeatable): {', '.join(SECTIONS)}",
+    )
     parser.add_argument("--output", type=Path, default=REPORT)
     args = parser.parse_args(argv)
     started = time.monotonic()
     sections: list[Section] = []
     with hermetic() as tmp:
-        steps: list[Callable[[], Section]] = [
+        every: list[Callable[[], Section]] = [
             lambda: exactly_once_section(tmp, args.trials, args.cli_trials, args.seed),
             lambda: truth_section(tmp, args.truth_trials, args.seed),
             lambda: durability_section(tmp, args.seed, args.kills, args.per_writer),
@@ -317,6 +378,12 @@ def main(argv: list[str] | None = None) -> int:
             lambda: secrets_section(tmp),
             lambda: hangup_section(tmp),
             lambda: hostile_world_section(tmp, args.world_scale, args.seed),
+            lambda: review_section(tmp, args.review_trials, args.review_process_trials, args.seed),
+        ]
+        steps = [
+            step
+            for name, step in zip(SECTIONS, every, strict=True)
+            if name in (args.only or SECTIONS)
         ]
         for number, step in enumerate(steps, 1):
             try:
@@ -340,7 +407,9 @@ def main(argv: list[str] | None = None) -> int:
         f"`python -m tests.reliability.campaign --trials {args.trials} --cli-trials "
         f"{args.cli_trials} --truth-trials {args.truth_trials} --seed {args.seed} "
         f"--examples {args.examples} --kills {args.kills} --per-writer {args.per_writer} "
-        f"--world-scale {args.world_scale}` on {platform.system()} "
+        f"--world-scale {args.world_scale} --review-trials {args.review_trials} "
+        f"--review-process-trials {args.review_process_trials}"
+        f"{''.join(f' --only {n}' for n in args.only or ())}` on {platform.system()} "
         f"{platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; {time.monotonic() - started:.0f} s in all; "
         f"**{total} violations**.\n"

@@ -13,8 +13,9 @@ import json
 import os
 import tempfile
 import threading
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,32 @@ def closed_port() -> int:
 
 
 # -- figures -------------------------------------------------------------------------------
+@dataclass
+class Figures:
+    """What every kind of trial counts: trials by kind, final states, failures (a line per
+    violation); subclasses add their own integer figures. Summed by `merge`."""
+
+    trials: Counter[str] = field(default_factory=Counter)
+    states: Counter[str] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.trials.values())
+
+    def fail(self, kind: str, text: str) -> None:
+        self.failures.append(f"[{kind}] {text}")
+
+    def merge(self, other: Figures) -> None:
+        """Add `other`'s figures (of the same class) to these."""
+        for f in fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(mine, Counter):
+                mine.update(theirs)
+            else:
+                setattr(self, f.name, mine + theirs)
+
+
 @dataclass
 class Section:
     """One category's figures: ordered (name, value) rows plus failures (must be empty)."""

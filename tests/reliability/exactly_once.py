@@ -18,14 +18,13 @@ import itertools
 import random
 import signal
 import time
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tests.reliability.common import FAKE_KEYS, OP_EXTEND, json_out
+from tests.reliability.common import FAKE_KEYS, OP_EXTEND, Figures, json_out
 from tests.runcli import (
     cli_environment,
     history_path,
@@ -52,14 +51,13 @@ READ_TIMEOUT = 0.25
 LATENCY = 0.4
 CLI_READ_TIMEOUT = 1
 CLI_LATENCY = 1.3
+OP_EXPIRE = "UpdateExpirationForHIT"
 
 
 @dataclass
-class Tally:
+class Tally(Figures):
     """Figures of a batch of trials (summed across batches by the campaign)."""
 
-    trials: Counter[str] = field(default_factory=Counter)
-    states: Counter[str] = field(default_factory=Counter)
     applied: int = 0
     not_applied: int = 0
     double: int = 0
@@ -69,11 +67,6 @@ class Tally:
     resolved: int = 0
     killed: int = 0
     invalid_sent: int = 0
-    failures: list[str] = field(default_factory=list)
-
-    @property
-    def total(self) -> int:
-        return sum(self.trials.values())
 
     @property
     def violations(self) -> int:
@@ -84,9 +77,6 @@ class Tally:
             + self.wrong_balance
             + self.invalid_sent
         )
-
-    def fail(self, kind: str, text: str) -> None:
-        self.failures.append(f"[{kind}] {text}")
 
 
 def new_emulator() -> EmulatorServer:
@@ -444,22 +434,8 @@ def run_cli_trials(
 
 def merge(a: Tally, b: Tally) -> Tally:
     out = Tally()
-    for t in (a, b):
-        out.trials.update(t.trials)
-        out.states.update(t.states)
-        for name in (
-            "applied",
-            "not_applied",
-            "double",
-            "lost_or_wrong",
-            "unresolved",
-            "wrong_balance",
-            "resolved",
-            "killed",
-            "invalid_sent",
-        ):
-            setattr(out, name, getattr(out, name) + getattr(t, name))
-        out.failures += t.failures
+    out.merge(a)
+    out.merge(b)
     return out
 
 
@@ -482,12 +458,10 @@ TRUTH_KINDS = (
 
 
 @dataclass
-class TruthTally:
+class TruthTally(Figures):
     """Figures of the truth trials. A violation is a record that claims what MTurk
     contradicts (or a double extension); "cannot tell" with the numbers is honest."""
 
-    trials: Counter[str] = field(default_factory=Counter)
-    states: Counter[str] = field(default_factory=Counter)
     double: int = 0
     false_success: int = 0  # recorded applied/succeeded, reality says otherwise
     false_failure: int = 0  # recorded not applied/failed, reality says it was
@@ -496,11 +470,6 @@ class TruthTally:
     conflicts: int = 0  # conflicts reported (with numbers): honest, not violations
     cannot_tell: int = 0  # comparison refused to conclude (with numbers): honest
     refused_second: int = 0  # second intents refused (one per HIT at a time)
-    failures: list[str] = field(default_factory=list)
-
-    @property
-    def total(self) -> int:
-        return sum(self.trials.values())
 
     @property
     def violations(self) -> int:
@@ -511,9 +480,6 @@ class TruthTally:
             + self.live_overwritten
             + self.unresolved
         )
-
-    def fail(self, kind: str, text: str) -> None:
-        self.failures.append(f"[{kind}] {text}")
 
 
 class _Offset:
@@ -889,17 +855,37 @@ def _judge_expiration(
         tally.fail(kind, f"#{rec.id} time recorded not applied, but {text}")
 
 
+#: How a planned time went stale before its re-send (issue 21): someone moved the HIT later
+#: (the time would shorten it), the time passed (MTurk reads a past time as "expire now"), it
+#: is less than 60 s ahead, or someone expired the HIT so that it lies more than 365 days
+#: after the HIT's expiration; and sometimes the lost attempt went through after all.
+STALE_HOW = ("moved", "passed", "too_soon", "too_far", "applied")
+
+
 def trial_stale_resend(
     server: EmulatorServer, work: Path, rng: random.Random, tally: TruthTally, kind: str
 ) -> None:
-    """An unknown expiration change, while someone else moved the HIT further: resolve must
-    re-plan against a fresh read and never send the old time (it would shorten), and
-    the record must say what the HIT shows."""
+    """An unknown expiration change whose planned time went stale (STALE_HOW): resolve must
+    re-plan against a fresh read and never send the old time, and the record must say what
+    the HIT shows."""
     state = server.state
     now = state.now()
-    hit_id = _hit(state, rng, Expiration=now + 3600, HITStatus="Assignable")
-    planned = datetime.fromtimestamp(int(now) + 2 * 3600 + rng.randint(0, 3600), UTC)
-    applied = rng.random() < 0.3  # sometimes the lost attempt went through
+    how = STALE_HOW[tally.trials[kind] % len(STALE_HOW)]
+    tally.states[f"stale re-send: {how}"] += 1
+    # the HIT as it was when the time was planned (only the stale part is wrong now)
+    current = now + {"too_far": 30 * 86400, "passed": -7200, "too_soon": -600}.get(how, 3600)
+    hit_id = _hit(state, rng, Expiration=current, HITStatus="Assignable")
+    planned = datetime.fromtimestamp(
+        int(now)
+        + {
+            "moved": 2 * 3600 + rng.randint(0, 3600),
+            "applied": 2 * 3600 + rng.randint(0, 3600),
+            "passed": -rng.randint(1, 3000),
+            "too_soon": rng.randint(2, 50),
+            "too_far": 30 * 86400 + 364 * 86400,
+        }[how],
+        UTC,
+    )
     with HistoryStore(work / "stale.sqlite3") as history:
         engine = _truth_engine(server, history, rng.randrange(2**31))
         hit = engine.service.get_hit(hit_id)
@@ -915,7 +901,8 @@ def trial_stale_resend(
             expected_after=hit.max_assignments,
             expire_at=planned,
         )
-        sent = datetime.fromtimestamp(now, UTC)
+        # sent an hour ago (MTurk's time was read then: a re-send would be allowed)
+        sent = datetime.fromtimestamp(now - 3600, UTC)
         history.update(rid, read_at=sent, read_at_server=sent)
         history.add_attempt(
             rid,
@@ -925,38 +912,62 @@ def trial_stale_resend(
             state=State.UNKNOWN,
             first_sent=sent,
         )
-        if applied:
+        if how == "applied":
             state.update_hit(hit_id, Expiration=planned.timestamp())
-        else:  # another program extends it to ten hours from now
+        elif how == "moved":  # another program extends it to ten hours from now
             state.update_hit(hit_id, Expiration=now + 10 * 3600)
+        elif how == "too_far":  # another program expired it
+            state.update_hit(hit_id, Expiration=now - 5, HITStatus="Reviewable")
         moved = state.get_hit_raw(hit_id)["Expiration"]
+        sent_before = state.request_count(OP_EXPIRE)
         _settle(engine, history, hit_id)
         rec = history.get(rid)
         shows = int(state.get_hit_raw(hit_id)["Expiration"]) == int(planned.timestamp())
         if state.get_hit_raw(hit_id)["Expiration"] != moved:
             tally.false_success += 1
-            tally.fail(kind, f"#{rid}: the HIT's expiration was changed by a stale re-send")
+            tally.fail(kind, f"#{rid} ({how}): the HIT's expiration was changed by a re-send")
+        if how != "applied" and state.request_count(OP_EXPIRE) != sent_before:
+            tally.false_success += 1
+            tally.fail(kind, f"#{rid} ({how}): the stale time was re-sent")
         _judge_expiration(tally, kind, rec, shows, f"the HIT shows {shows=}")
 
 
 def trial_no_mturk_time(
     server: EmulatorServer, work: Path, rng: random.Random, tally: TruthTally, kind: str
 ) -> None:
-    """Every answer lost and no `Date` on any of them: MTurk's time at sending is unknown, so
-    resolve never re-sends (the request must be applied exactly once, recorded as such)."""
+    """Every answer lost, and MTurk's time unknown: either no `Date` on any answer (so its
+    time at sending is unknown), or GetHIT failing when resolve runs (its time now is
+    unknown). Resolve never re-sends then: the record stays unknown and says why; once GetHIT
+    answers again it is settled, applied exactly once and recorded as such."""
     state = server.state
     hit_id = _hit(state, rng, MaxAssignments=rng.randint(10, 500))
     n = rng.randint(1, 5)
+    how = ("no_date", "gethit_fails")[tally.trials[kind] % 2]
+    tally.states[f"MTurk's time unknown: {how}"] += 1
     with HistoryStore(work / "nodate.sqlite3") as history:
         engine = _truth_engine(server, history, rng.randrange(2**31))
         before = state.get_hit_raw(hit_id)["MaxAssignments"]
-        server.date_header = False
-        server.faults.add(
-            op="CreateAdditionalAssignmentsForHIT", drop=1.0, seed=rng.randrange(2**31)
-        )
+        server.date_header = how != "no_date"
+        server.faults.add(op=OP_EXTEND, drop=1.0, seed=rng.randrange(2**31))
         try:
             with contextlib.suppress(PlanRefused):
                 engine.extend(engine.service.get_hit(hit_id), n)
+            if how == "gethit_fails":
+                server.faults.add(op="GetHIT", error=1.0)
+                sent = state.request_count(OP_EXTEND)
+                for rec in _records_for(history, hit_id):
+                    full = history.get(rec.id)
+                    assert full is not None
+                    with contextlib.suppress(PlanRefused):
+                        engine.resolve(full)
+                    after = history.get(rec.id)
+                    assert after is not None
+                    if state.request_count(OP_EXTEND) != sent:
+                        tally.double += 1
+                        tally.fail(kind, f"#{rec.id} re-sent while GetHIT was failing")
+                    if after.settled or "not re-sent" not in after.note:
+                        tally.false_success += 1
+                        tally.fail(kind, f"#{rec.id} {after.state.value} while GetHIT failed")
         finally:
             server.faults.clear()
             server.date_header = True

@@ -129,6 +129,18 @@ async def wait_screen(pilot: Any, name: str, timeout: float = 15.0) -> None:
     )
 
 
+async def show_history(pilot: Any, timeout: float = 15.0) -> Any:
+    """`h`, then until the history screen is on top with its first listing shown; it."""
+    await pilot.press("h")
+    await wait_for(
+        pilot,
+        lambda: type(pilot.app.screen).__name__ == "HistoryScreen" and not pilot.app.screen.reading,
+        timeout,
+        "the history screen listed",
+    )
+    return pilot.app.screen
+
+
 def steady_cursor(app: Any) -> None:
     """Neutralise cursor blink: every Input on the screen shows a steady cursor, so a picture
     never depends on when in the blink cycle it was taken."""

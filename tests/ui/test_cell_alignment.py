@@ -23,11 +23,11 @@ from typing import Any
 import pytest
 from rich.cells import cell_len, split_graphemes
 
-from tests.ui.helpers import wait_for, wait_loaded
+from tests.ui.helpers import show_history, wait_for, wait_loaded
 from turktui.adapters.history import open_history
 from turktui.emulator.seed import build_hits, special_case_count
 from turktui.ui.app import TurkTuiApp
-from turktui.ui.screens.history import HistoryScreen, RecordList, record_cells
+from turktui.ui.screens.history import RecordList, record_cells
 from turktui.ui.widgets.hit_table import format_cells
 from turktui.ui.widgets.vtable import VirtualTable, fit
 
@@ -196,11 +196,7 @@ async def test_history_list_columns_line_up_in_cells(
     app = TurkTuiApp(ctx)
     async with app.run_test(size=size) as pilot:
         await wait_loaded(pilot)
-        await pilot.press("h")
-        await wait_for(
-            pilot, lambda: isinstance(app.screen, HistoryScreen) and not app.screen.reading
-        )
-        listing = app.screen.query_one(RecordList)
+        listing = (await show_history(pilot)).query_one(RecordList)
         checked = 0
         top = 0
         while top < len(titles):

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.bulk.test_ui import start
-from tests.ui.helpers import screen_text, wait_for
+from tests.ui.helpers import screen_text, show_history, wait_for
 from turktui.adapters import history as history_module
 from turktui.adapters.history import HistoryStore, open_history
 from turktui.adapters.history_reader import HistoryQuery, HistoryReader
@@ -170,13 +170,7 @@ async def test_history_lists_and_filters_while_the_writer_waits_for_another_proc
         writer.start()
         try:
             await wait_for(pilot, lambda: _held(history._lock), what="the writer to wait")
-            await pilot.press("h")
-            await wait_for(
-                pilot,
-                lambda: isinstance(app.screen, HistoryScreen) and not app.screen.reading,
-                what="the history screen listed",
-            )
-            screen = app.screen
+            screen = await show_history(pilot)
             assert screen.total == 1000
             await pilot.press("end")
             listing = screen.query_one(RecordList)
@@ -233,9 +227,8 @@ async def test_a_failing_worker_is_shown_and_logged(make_emulator: Any, make_con
 # -- the list is the generic table over a paged model -----------------------------------------
 async def _open_history(pilot: Any, app: TurkTuiApp) -> HistoryScreen:
     await start(pilot)
-    await pilot.press("h")
-    await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen) and not app.screen.reading)
-    return app.screen
+    screen: HistoryScreen = await show_history(pilot)
+    return screen
 
 
 async def test_rows_not_read_yet_show_as_reading_until_their_page_comes(

@@ -19,7 +19,7 @@ from tests.bench.bench_idle import sample_refreshes, slope
 from tests.ui.helpers import wait_ready
 from turktui.ui.app import TurkTuiApp
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.real_heap]
 
 WARMUP = 3
 

@@ -23,7 +23,9 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from tests.ui.helpers import notifications, screen_text, wait_for, wait_loaded
+from turktui.domain.models import Assignment
 from turktui.pipeline.engine import new_token
+from turktui.pipeline.operations import APPROVE
 from turktui.ui import extend_flow, keymap
 from turktui.ui.app import TurkTuiApp
 from turktui.ui.commands import app_commands
@@ -35,6 +37,7 @@ from turktui.ui.screens.extend import ExtendScreen
 from turktui.ui.screens.help import HelpScreen
 from turktui.ui.screens.history import HistoryScreen, RecordList, RecordScreen
 from turktui.ui.screens.main import MainScreen
+from turktui.ui.screens.review import ReviewScreen
 from turktui.ui.widgets.vtable import VirtualTable
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -48,6 +51,7 @@ SCREEN_CLASSES: dict[str, type[Screen[Any]]] = {
     "extend": ExtendScreen,
     "bulk": BulkScreen,
     "batch": BatchScreen,
+    "review": ReviewScreen,
     "confirm": ConfirmScreen,
     "help": HelpScreen,
 }
@@ -161,6 +165,9 @@ async def _open(app: TurkTuiApp, pilot: Any, name: str) -> Screen[Any]:
         screen = BulkScreen([hit], ctx)
     elif name == "batch":
         screen = BatchScreen("Batch", on_cancel=lambda: None, on_retry=lambda s: None)
+    elif name == "review":
+        row = Assignment("A1", worker_id="W1", hit_id=hit.hit_id, status="Submitted")
+        screen = ReviewScreen(APPROVE, [row], hit, ctx.env, None, title="Approve 1")
     elif name == "confirm":
         screen = ConfirmScreen("Confirm", "Send it?")
     else:
@@ -271,7 +278,9 @@ async def test_help_shows_the_keys_of_the_screen_it_is_pressed_on(
     app = TurkTuiApp(make_context(emulator.url))
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_loaded(pilot)
-        await _open(app, pilot, name)
+        screen = await _open(app, pilot, name)
+        if name == "review":  # its feedback box takes "?" as text (F1 is the help there)
+            screen.set_focus(None)
         await pilot.press("question_mark")  # with a dialog's number box focused, too
         if name == "help":  # `?` on the help closes it
             await wait_for(pilot, lambda: app.screen is app.main_screen)

@@ -132,6 +132,23 @@ async def test_a_refresh_that_changed_nothing_repaints_no_row(
         assert "DEMO" not in sent and "Quit" not in sent, sent
 
 
+@SIZES
+async def test_the_scroll_range_is_as_wide_as_the_rows_once_listed(
+    app: TurkTuiApp, size: tuple[int, int]
+) -> None:
+    # Taken before the vertical scrollbar showed (or went), the range's width kept (or
+    # lacked) the scrollbar's column: the next sync, at the next unchanged refresh,
+    # corrected it and repainted every row.
+    async with app.run_test(size=size) as pilot:
+        await wait_ready(pilot)
+        table = app.main_screen.table
+        rows = list(table.rows)
+        for shown in ([], rows, rows[:3], rows):
+            table.set_rows(shown)
+            await pilot.pause()
+            assert table.virtual_size.width == table.scrollable_content_region.width, len(shown)
+
+
 PLAIN, BOLD = Style(), Style(bold=True)
 
 

@@ -19,13 +19,14 @@ about. Design points (and why):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sqlite3
 import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,28 @@ def default_operator() -> str:
 OTHER_HOST_STALE = 3600.0
 
 
+def other_host(owner: str) -> bool:
+    """Is `owner` ('host|pid|start') a process on another machine than this one?"""
+    import socket
+
+    return bool(owner) and owner.split("|")[0] != socket.gethostname()
+
+
+def live_until(
+    updated: datetime | None, now: datetime, lease_until: datetime | None
+) -> datetime | None:
+    """When a record held by a process on another host stops counting as live: its lease's
+    end on a shared history (the database's clock), else OTHER_HOST_STALE after its last
+    change. Another host's clock may run ahead: a change in the future counts as now
+    (`claim` writes the cap, so it stops counting an hour after it was first seen). None: no
+    time to judge by (live until taken over)."""
+    if lease_until is not None:
+        return lease_until
+    if updated is None:
+        return None
+    return min(updated, now) + timedelta(seconds=OTHER_HOST_STALE)
+
+
 def owner_alive(
     owner: str,
     updated: datetime | None = None,
@@ -147,23 +170,16 @@ def owner_alive(
 ) -> bool:
     """Is the process that owns a record still running? Unknown owners (records from before
     owners were recorded) are not; another host's are until OTHER_HOST_STALE passed."""
-    import socket
-
     if not owner:
         return False
     parts = owner.split("|")
     if len(parts) != 3 or not parts[1].isdigit():
         return False
-    host, pid_text, start = parts
-    if host != socket.gethostname():
-        if lease_until is not None:  # a shared history's lease (its database's clock)
-            return lease_until > (now or datetime.now(UTC))
-        if updated is None:
-            return True
+    _, pid_text, start = parts
+    if other_host(owner):
         moment = now or datetime.now(UTC)
-        # Another host's clock may run ahead: a time in the future counts as now (`claim`
-        # writes the cap, so it stops counting an hour after it was first seen).
-        return (moment - min(updated, moment)).total_seconds() < OTHER_HOST_STALE
+        until = live_until(updated, moment, lease_until)
+        return until is None or until > moment
     pid = int(pid_text)
     if pid == os.getpid():
         return start == _proc_start(pid) or not start
@@ -593,6 +609,11 @@ class HistoryStore:
     #: who this process's records name as their maker (see default_operator)
     operator: str = ""
 
+    def _changed(self, db: Any, ids: Sequence[int]) -> None:
+        """Inside a write transaction: these records were added or changed state (the ones
+        other operators' apps hear about; PostgreSQL announces them after the commit, see
+        history_pg). SQLite: nothing (a file announces nothing)."""
+
     def _stamp_leases(self, db: Any, ids: Sequence[int]) -> None:
         """Inside the transaction that took records (insert, claim): start their lease.
         SQLite: none (the owner's pid is checked on this machine)."""
@@ -630,6 +651,26 @@ class HistoryStore:
         """Other processes' changes as they commit (a shared history: see history_pg). A
         file announces nothing: returns at once."""
 
+    #: the read-only view kept with the store (see keep_reader), None until first asked for
+    _reader: Any = None
+
+    def keep_reader(self, make: Callable[[], Any]) -> Any:
+        """The read-only view of this history kept with the store: made by `make` on first
+        use, then the same one, closed with the store (adapters.stores.reader_of makes it:
+        every history screen of a session lists through it)."""
+        with self._reader_lock:
+            if self._reader is None:
+                self._reader = make()
+            return self._reader
+
+    def _close_reader(self) -> None:
+        with self._reader_lock:
+            reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.interrupt()
+            with contextlib.suppress(Exception):
+                reader.close()
+
     def ping(self) -> None:
         """HistoryError unless the history answers now (team mode checks the database)."""
         with self._reading() as db:
@@ -652,6 +693,7 @@ class HistoryStore:
         self._busy_timeout = busy_timeout
         self.operator = operator or default_operator()
         self._lock = threading.RLock()
+        self._reader_lock = threading.Lock()
         _prepare_dir(self.path.parent)
         _check_regular(self.path)
         existed = self.path.exists()
@@ -850,6 +892,7 @@ class HistoryStore:
 
     def close(self) -> None:
         """Checkpoint the WAL into the file (so it does not grow across sessions), close."""
+        self._close_reader()
         with self._lock:
             with contextlib.suppress(sqlite3.Error):
                 # Briefly: another process reading or writing keeps its part of the WAL.
@@ -989,6 +1032,8 @@ class HistoryStore:
             cur = db.execute(sql + "WHERE id = ?", (stamp, *converted.values(), record_id))
             if cur.rowcount != 1:
                 raise HistoryError(f"no history record #{record_id}")
+            if "state" in converted:
+                self._changed(db, [record_id])
 
         self._write(run)
 
@@ -1091,6 +1136,8 @@ class HistoryStore:
                 sets.append(f"{key} = ?")
                 params.append(value)
             db.execute(f"UPDATE requests SET {', '.join(sets)} WHERE id = ?", (*params, record_id))
+            if "state" in converted:
+                self._changed(db, [record_id])
             return number
 
         return int(self._write(run))
@@ -1123,6 +1170,8 @@ class HistoryStore:
                 f"UPDATE requests SET {', '.join(sets)} WHERE id = ?",
                 (stamp, *converted.values(), record_id),
             )
+            if "state" in converted:
+                self._changed(db, [record_id])
 
         self._write(run)
 
@@ -1214,6 +1263,7 @@ class HistoryStore:
                 }
                 ids.append(self._insert_row(db, values))
             self._stamp_leases(db, ids)
+            self._changed(db, ids)
             return ids
 
         return list(self._write(run))
@@ -1476,17 +1526,30 @@ class HistoryStore:
         env_kind: str | None = None,
         endpoint: str | None = None,
         operator: str | None = None,
+        with_attempts: bool = False,
     ) -> list[Record]:
         """Newest first, optionally filtered by text (any column), states, environment kind,
-        endpoint (exact, normalised URL) and operator (exact)."""
+        endpoint (exact, normalised URL) and operator (exact). `with_attempts`: each with its
+        attempts, read in one more statement for the whole page (not one per record)."""
         where, params = self._where(text, states, env_kind, endpoint, operator)
+        page = f"FROM requests{where} ORDER BY created DESC, id DESC LIMIT ? OFFSET ?"
+        attempts: dict[int, list[Attempt]] = {}
         with self._reading():
             rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM requests{where} ORDER BY created DESC, id DESC "
-                "LIMIT ? OFFSET ?",
-                (*params, limit, offset),
+                f"SELECT {_COLUMNS} {page}", (*params, limit, offset)
             ).fetchall()
-        return [self._row(r) for r in rows]
+            if with_attempts and rows:
+                for row in self._db.execute(
+                    "SELECT request_id, number, at, operation, outcome, error_code, "
+                    f"error_message, duration FROM attempts WHERE request_id IN (SELECT id "
+                    f"{page}) ORDER BY request_id, number",
+                    (*params, limit, offset),
+                ):
+                    attempts.setdefault(int(row[0]), []).append(self._attempt(row[1:]))
+        records = [self._row(r) for r in rows]
+        if not with_attempts:
+            return records
+        return [dataclasses.replace(r, attempts=tuple(attempts.get(r.id, ()))) for r in records]
 
     def count(
         self,

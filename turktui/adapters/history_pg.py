@@ -22,6 +22,12 @@ record's state, claims, the record mapping. This module supplies only what diffe
       until commit, so two claims or two state changes cannot both pass the same check.
 * Transactions run on an autocommit connection inside `transaction()` blocks (no session is
   ever left idle in a transaction); a lost connection is reopened on the next call.
+* No global lock on the write path: a NOTIFY takes one lock for the whole server at its
+  transaction's commit (held through the commit's flush), so a write that notified would
+  wait for every other operator's notifying commit. Writes never notify; the records a
+  write added or moved are announced after it committed, by a thread of the store on a
+  connection of its own (`Announcer`): the app of another operator hears of them within
+  moments, and no request ever waits for it (close() waits briefly for the last ones).
 """
 
 from __future__ import annotations
@@ -29,8 +35,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import socket
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -45,9 +51,10 @@ from turktui.adapters.history import (
     HistoryTooNew,
     current_owner,
     default_operator,
+    other_host,
     owner_alive,
 )
-from turktui.adapters.history_reader import HistoryReader
+from turktui.adapters.history_reader import HistoryQuery, HistoryReader
 from turktui.domain.records import UNSETTLED
 from turktui.domain.text import one_line, redact
 
@@ -57,8 +64,10 @@ SCHEMA = "turktui"
 #: The database's clock, in the epoch seconds the tables keep: leases are decided by it,
 #: never by a client's (clock_timestamp: the moment of the statement, not the transaction's).
 DB_NOW = "extract(epoch from clock_timestamp())"
-#: The NOTIFY channel of record changes ('id|state|owner'; see the announce trigger).
+#: The NOTIFY channel of record changes ('id|state|owner'; see Announcer).
 CHANNEL = "turktui_history"
+#: The application_name of the session that announces (NOTIFY) what a store changed.
+ANNOUNCER = "turktui announcer"
 #: pg_advisory_xact_lock key serialising schema creation and migrations.
 _MIGRATION_LOCK = 0x7475726B74756901  # "turktui" + 1
 
@@ -69,7 +78,12 @@ MIGRATIONS: tuple[tuple[int, int, str], ...] = (
         0,
         4,
         f"""
-        CREATE SCHEMA IF NOT EXISTS {SCHEMA};
+        -- Not CREATE SCHEMA IF NOT EXISTS: that needs CREATE on the database even when the
+        -- schema exists, and the least-privilege owner role (docs/team.md) has a schema a
+        -- superuser made for it, not that.
+        DO $$ BEGIN
+            IF to_regnamespace('{SCHEMA}') IS NULL THEN CREATE SCHEMA {SCHEMA}; END IF;
+        END $$;
         CREATE TABLE {SCHEMA}.schema_version (version integer NOT NULL);
         INSERT INTO {SCHEMA}.schema_version VALUES (0);
         CREATE TABLE {SCHEMA}.requests (
@@ -146,18 +160,6 @@ MIGRATIONS: tuple[tuple[int, int, str], ...] = (
         ALTER TABLE {SCHEMA}.requests ADD COLUMN operator text NOT NULL DEFAULT '';
         ALTER TABLE {SCHEMA}.requests ADD COLUMN lease_until double precision;
         CREATE INDEX requests_operator ON {SCHEMA}.requests(operator);
-        -- PostgreSQL only (like the file's search index): every new record and every change
-        -- of state is announced to LISTENers (the app's live notice), at commit.
-        CREATE FUNCTION {SCHEMA}.announce() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            PERFORM pg_notify('{CHANNEL}', NEW.id || '|' || NEW.state || '|' || NEW.owner);
-            RETURN NULL;
-        END $$;
-        CREATE TRIGGER requests_announce_insert AFTER INSERT ON {SCHEMA}.requests
-            FOR EACH ROW EXECUTE FUNCTION {SCHEMA}.announce();
-        CREATE TRIGGER requests_announce_state AFTER UPDATE OF state ON {SCHEMA}.requests
-            FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state)
-            EXECUTE FUNCTION {SCHEMA}.announce();
         """,
     ),
 )
@@ -192,10 +194,11 @@ def describe_pg_error(exc: BaseException) -> str:
     return one_line(redact(primary or str(exc) or type(exc).__name__), max_length=300)
 
 
-def _connect(url: str, *, connect_timeout: int) -> psycopg.Connection[Any]:
-    """An autocommit connection with turktui's schema first on its search path."""
+def _connect(url: str, *, connect_timeout: int, name: str = "turktui") -> psycopg.Connection[Any]:
+    """An autocommit connection with turktui's schema first on its search path; `name`
+    is what the server's views (pg_stat_activity) call it."""
     conn = psycopg.connect(
-        url, autocommit=True, connect_timeout=connect_timeout, application_name="turktui"
+        url, autocommit=True, connect_timeout=connect_timeout, application_name=name
     )
     try:
         conn.execute(f"SET search_path TO {SCHEMA}")
@@ -210,6 +213,83 @@ def _hit_lock_key(endpoint: str, hit_id: str) -> int:
     HITs share a lock (they wait on each other), never lets two writers of one HIT pass."""
     digest = hashlib.blake2b(f"{endpoint}\0{hit_id}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+class Announcer:
+    """Announces records (NOTIFY on CHANNEL: 'id|state|owner', their state as it is when
+    sent) from a thread of its own, on a connection of its own, after the writes that
+    changed them committed: the writer never waits for NOTIFY's server-wide lock. Best
+    effort, like a notice: a process killed before announcing leaves the listeners to
+    their next reload."""
+
+    #: how long close() waits for the announcements still queued
+    FLUSH = 2.0
+
+    def __init__(self, url: str, connect_timeout: int) -> None:
+        self._url = url
+        self._timeout = connect_timeout
+        self._due: set[int] = set()
+        self._busy = False
+        self._closed = False
+        self._cond = threading.Condition()
+        self._conn: psycopg.Connection[Any] | None = None
+        self._thread: threading.Thread | None = None
+
+    def announce(self, ids: Iterable[int]) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            self._due.update(ids)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="history announcer", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._due and not self._closed:
+                    self._cond.wait()
+                if not self._due:
+                    return  # closed, nothing left
+                ids, self._due, self._busy = sorted(self._due), set(), True
+            try:
+                self._send(ids)
+            except Exception:  # away: these are dropped (a notice; the history has them)
+                with contextlib.suppress(Exception):
+                    if self._conn is not None:
+                        self._conn.close()
+                self._conn = None
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def _send(self, ids: list[int]) -> None:
+        if self._conn is None or self._conn.closed:
+            self._conn = _connect(self._url, connect_timeout=self._timeout, name=ANNOUNCER)
+        self._conn.execute(
+            f"SELECT pg_notify('{CHANNEL}', id || '|' || state || '|' || owner) "
+            "FROM requests WHERE id = ANY(%s)",
+            (ids,),
+        )
+
+    def close(self) -> None:
+        """Send what is queued (waiting at most FLUSH seconds), then stop."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+            deadline = time.monotonic() + self.FLUSH
+            while (self._due or self._busy) and self._thread is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+        if self._conn is not None and not self._busy:
+            with contextlib.suppress(Exception):
+                self._conn.close()
 
 
 class PgHistoryStore(HistoryStore):
@@ -234,6 +314,7 @@ class PgHistoryStore(HistoryStore):
         self.path = url  # type: ignore[assignment]
         self._url = url
         self._lock = threading.RLock()
+        self._reader_lock = threading.Lock()
         self._timeout = max(1, round(connect_timeout))
         self._db: Any = None
         self.operator = operator or default_operator()
@@ -242,6 +323,9 @@ class PgHistoryStore(HistoryStore):
         self.renew_every = renew_every
         self._owner = current_owner()
         self._closing = threading.Event()
+        #: records the running write transaction added or moved (announced at its commit)
+        self._touched: list[int] = []
+        self._announcer = Announcer(url, self._timeout)
         with self._lock:
             self._db = self._open()
             try:
@@ -259,6 +343,9 @@ class PgHistoryStore(HistoryStore):
                 (self.lease_seconds, list(ids)),
             )
 
+    def _changed(self, db: Any, ids: Sequence[int]) -> None:
+        self._touched.extend(ids)
+
     def _held(
         self,
         db: Any,
@@ -269,7 +356,7 @@ class PgHistoryStore(HistoryStore):
     ) -> bool:
         """Another process on this host: its pid decides. On another host: its lease, on
         the database's clock (a record with no lease: the file's rule, by that clock)."""
-        if holder.split("|")[0] == socket.gethostname():
+        if not other_host(holder):
             return super()._held(db, holder, updated, lease_until, stamp)
         (now,) = db.execute(f"SELECT {DB_NOW}").fetchone()
         return owner_alive(holder, updated, datetime.fromtimestamp(float(now), UTC), lease_until)
@@ -397,8 +484,8 @@ class PgHistoryStore(HistoryStore):
             raise HistoryError(
                 f"the shared history {self.where} needs its schema created or upgraded to "
                 f"version {SCHEMA_VERSION}, and this role may not ({describe_pg_error(exc)}). "
-                "Run turktui once as the role that owns the database (see the README's "
-                "least-privilege role); nothing was changed."
+                "Run turktui once as the role that owns turktui's schema (the owner role of "
+                "the least-privilege set-up in docs/team.md); nothing was changed."
             ) from exc
         except psycopg.Error as exc:
             raise HistoryError(
@@ -417,9 +504,13 @@ class PgHistoryStore(HistoryStore):
         with self._lock:
             for attempt in range(self.RETRIES + 1):
                 db = self._live_or_error("write")
+                self._touched = []
                 try:
                     with db.conn.transaction():
-                        return fn(db)
+                        result = fn(db)
+                    if self._touched:  # committed: others may hear of it now
+                        self._announcer.announce(self._touched)
+                    return result
                 except (pg_errors.DeadlockDetected, pg_errors.SerializationFailure):
                     if attempt == self.RETRIES:
                         raise HistoryError(
@@ -450,6 +541,8 @@ class PgHistoryStore(HistoryStore):
 
     def close(self) -> None:
         self._closing.set()
+        self._announcer.close()
+        self._close_reader()
         with self._lock:
             if self._db is not None:
                 with contextlib.suppress(Exception):
@@ -462,20 +555,28 @@ class PgHistoryStore(HistoryStore):
 
 
 class PgHistoryReader(HistoryReader):
-    """HistoryReader on its own PostgreSQL connection (the UI's workers). Searches use
-    ILIKE: a reader never waits for a writer (MVCC)."""
+    """HistoryReader on its own PostgreSQL connection (the UI's workers; kept by the store,
+    see HistoryStore.reader), reopened when the last one was lost. Searches use ILIKE: a
+    reader never waits for a writer (MVCC)."""
 
     LIKE = "ILIKE"
 
     def __init__(self, url: str, *, connect_timeout: int = 10) -> None:
         self.path = url  # type: ignore[assignment]
         self._lock = threading.Lock()
+        self._timeout = connect_timeout
         self.indexed = False
+        self._db = self._open()  # type: ignore[assignment]
+        # A new server session reads the catalog on its first query: done now (the app makes
+        # its reader at start), not when the history screen first lists.
+        self.page(HistoryQuery(), 0, 1)
+
+    def _open(self) -> _Connection:
         try:
-            self._db = _Connection(_connect(url, connect_timeout=connect_timeout))  # type: ignore[assignment]
+            return _Connection(_connect(self.path, connect_timeout=self._timeout))  # type: ignore[arg-type]
         except psycopg.Error as exc:
             raise HistoryError(
-                f"shared history unreachable ({redact(url)}): {describe_pg_error(exc)}"
+                f"shared history unreachable ({redact(self.path)}): {describe_pg_error(exc)}"
             ) from exc
 
     def interrupt(self) -> None:
@@ -487,6 +588,11 @@ class PgHistoryReader(HistoryReader):
     @contextlib.contextmanager
     def _reading(self) -> Iterator[Any]:
         with self._lock:
+            conn = self._db.conn  # type: ignore[attr-defined]
+            if conn.closed or conn.broken:  # a server restart, the network: reconnect
+                with contextlib.suppress(Exception):
+                    conn.close()
+                self._db = self._open()  # type: ignore[assignment]
             try:
                 yield self._db
             except psycopg.Error as exc:

@@ -1,7 +1,8 @@
 """Which request history: the embedded SQLite file (the default) or a team's shared
 PostgreSQL database, chosen by location (a path, or a postgresql:// URL: see
 adapters.config.choose_history_url). Both are `History`: one interface, two adapters
-(history.HistoryStore and history_pg.PgHistoryStore, which inherits its rules).
+(history.HistoryStore and history_pg.PgHistoryStore, which inherits its rules); each keeps
+its read-only view for the UI (`reader_of`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class History(Protocol):
     def schema_version(self) -> int: ...
     def close(self) -> None: ...
     def ping(self) -> None: ...
+    def keep_reader(self, make: Callable[[], Any]) -> Any: ...
     def watch_changes(
         self,
         on_change: Callable[[int, str, str], None],
@@ -120,10 +122,18 @@ def open_store(
     return PgHistoryStore(str(where), operator=operator, lease_seconds=lease_seconds)
 
 
-def open_reader(store: HistoryStore) -> HistoryReader:
-    """A read-only view of `store`'s history on its own connection (the UI's workers)."""
-    if is_database_url(store.path):
-        from turktui.adapters.history_pg import PgHistoryReader
+def reader_of(store: HistoryStore) -> HistoryReader:
+    """`store`'s read-only view for the UI's workers, on a connection of its own: made on
+    first use, then kept (and closed) with the store, so reopening the history screen costs
+    no connection (a PostgreSQL one costs more than the first page). Blocking: workers
+    only. HistoryError when it cannot be made."""
 
-        return PgHistoryReader(str(store.path))
-    return HistoryReader(store.path)
+    def make() -> HistoryReader:
+        if is_database_url(store.path):
+            from turktui.adapters.history_pg import PgHistoryReader
+
+            return PgHistoryReader(str(store.path))
+        return HistoryReader(store.path)
+
+    reader: HistoryReader = store.keep_reader(make)
+    return reader

@@ -9,7 +9,6 @@ import sys
 from collections.abc import Sequence
 
 from turktui import __version__
-from turktui.adapters.history import HistoryError
 from turktui.cli.lifecycle import (
     install_command_signals,
     install_hangup_handler,
@@ -20,14 +19,13 @@ from turktui.cli.lifecycle import (
     stdout_closed,
 )
 from turktui.cli.options import add_connection_options
-from turktui.cli.output import history_exit_code, safe
-from turktui.domain.errors import TurkError
+from turktui.cli.output import failure, safe
 from turktui.pipeline.policy import (
+    APP,
     EXIT_CODES,
     EXIT_INTERNAL,
     EXIT_OK,
     EXIT_SIGNAL_BASE,
-    error_exit_code,
 )
 
 DESCRIPTION = """\
@@ -155,17 +153,13 @@ def _dispatch(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         return EXIT_SIGNAL_BASE + signum
-    except TurkError as exc:
-        print(f"turktui: error: {safe(exc.message)}", file=sys.stderr)
-        if exc.hint:
-            print(f"turktui: hint: {safe(exc.hint)}", file=sys.stderr)
-        return error_exit_code(exc)
-    except HistoryError as exc:
-        print(f"turktui: error: {safe(exc)}", file=sys.stderr)
-        return history_exit_code(exc)
     except BrokenPipeError:
         raise  # the reader of stdout went away: `main` ends quietly
     except Exception as exc:  # last resort: never a traceback in front of an operator
+        judged = failure(exc, getattr(args, "command", None) or APP)
+        if judged is not None:  # e.g. the app's configuration: the commands' one judgement
+            print(judged.line, file=sys.stderr)
+            return judged.code
         where = log_crash(exc)
         print(f"turktui: internal error: {type(exc).__name__}: {safe(exc)}", file=sys.stderr)
         if where:

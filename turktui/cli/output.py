@@ -10,19 +10,13 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from turktui.adapters.history import HistoryBusy, HistoryError, OutcomeNotRecorded
 from turktui.domain.environment import EnvKind
-from turktui.domain.errors import (
-    AccessDenied,
-    ConfigurationError,
-    CredentialsExpired,
-    CredentialsMissing,
-    RequestRefused,
-    TurkError,
-)
+from turktui.domain.errors import TurkError
 from turktui.domain.models import Hit
 from turktui.domain.records import State
 from turktui.domain.rules import InputProblem, check_hit_id
@@ -31,13 +25,17 @@ from turktui.domain.timefmt import iso
 from turktui.pipeline.engine import Engine, Outcome, Plan, PlanRefused
 from turktui.pipeline.operations import conflict_words, operation_label, outcome_message
 from turktui.pipeline.policy import (
+    CHANGING,
     EXIT_BUSY,
     EXIT_OK,
     EXIT_REFUSED,
     EXIT_SERVICE,
     EXIT_UNKNOWN,
     EXIT_USAGE,
+    error_exit_code,
+    fitted,
     record_exit_code,
+    worst,
 )
 
 
@@ -97,13 +95,6 @@ class Out:
         sys.stdout.flush()
         return code
 
-    def history_failure(
-        self, exc: HistoryError, payload: dict[str, Any], default: int = EXIT_USAGE
-    ) -> int:
-        """The history cannot be used: one line, exit 7 when another process holds its lock
-        (`history_exit_code`), else `default` (2 at open, 4 before sending)."""
-        return self.result(history_exit_code(exc, default), payload, f"turktui: {safe(exc)}")
-
 
 def refuse_bad_hit_ids(out: Out, ids: Iterable[str], payload: dict[str, Any]) -> int | None:
     """The one check of HIT ids given on the command line, before anything is sent: exit 2
@@ -114,11 +105,6 @@ def refuse_bad_hit_ids(out: Out, ids: Iterable[str], payload: dict[str, Any]) ->
         except InputProblem as exc:
             return out.result(EXIT_USAGE, payload, f"turktui: {exc}")
     return None
-
-
-def history_exit_code(exc: BaseException, default: int = EXIT_USAGE) -> int:
-    """7 (`EXIT_BUSY`) when another process held the history's write lock too long."""
-    return EXIT_BUSY if isinstance(exc, HistoryBusy) else default
 
 
 def emit(text: str, stream: Any) -> None:
@@ -277,13 +263,76 @@ def conflict_text(record: Any) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class Failure:
+    """How a failure ends a command (or one subject of it): the exit code (the table's),
+    the state in JSON, one line (made safe; no "turktui: "), the hint, fields for JSON."""
+
+    code: int
+    state: str
+    message: str
+    hint: str = ""
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def line(self) -> str:
+        """The command's last line: 'turktui: …', and its hint on a line of its own."""
+        return f"turktui: {self.message}" + (f"\nturktui: hint: {self.hint}" if self.hint else "")
+
+
 class StopCommand(Exception):
     """The whole command ends here, before anything else is tried (configuration or
-    credentials that no other HIT would get past): the operator's line, with its hint."""
+    credentials that no other subject would get past, a history that cannot be opened)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, code: int = EXIT_USAGE, state: str = "usage") -> None:
         super().__init__(message)
-        self.message = message
+        self.failure = Failure(code, state, message.removeprefix("turktui: "))
+
+
+def failure(
+    exc: BaseException, command: str | None = None, what: str = "", changing: bool | None = None
+) -> Failure | None:
+    """The one judgement of how an error ends a command: its exit code (`policy`'s table:
+    `fitted` to what `command` can end with, `policy.APP` for the app), its state and its
+    line.
+    `what` names what could not be done ("read the HIT"); `changing`: the command changes
+    things (default: by its name), so a history failure says nothing was sent. None: not an
+    error a command expects (a bug: re-raised, it becomes exit 70 with a crash log)."""
+    if isinstance(exc, StopCommand):
+        return exc.failure
+    fields: dict[str, Any] = {}
+    hint = ""
+    if isinstance(exc, PlanRefused):
+        code, state, message = (
+            EXIT_REFUSED,
+            "refused",
+            f"refused (nothing sent): {safe(exc.message)}",
+        )
+        fields["error_code"] = exc.code
+    elif isinstance(exc, OutcomeNotRecorded):
+        code, state = (EXIT_UNKNOWN, "unknown") if exc.maybe_sent else (EXIT_SERVICE, "failed")
+        message = safe(exc)
+        fields["record_id"] = exc.record_id
+    elif isinstance(exc, HistoryError):  # while recording: nothing was sent
+        code = EXIT_BUSY if isinstance(exc, HistoryBusy) else EXIT_SERVICE
+        if changing is None:
+            changing = command is None or command in CHANGING
+        state, message = "failed", f"{'not sent' if changing else 'error'}: {safe(exc)}"
+    elif isinstance(exc, TurkError):
+        code, hint = error_exit_code(exc), safe(exc.hint)
+        if code == EXIT_USAGE:  # the set-up: the operator's to fix, whatever was asked
+            state, message = "usage", f"error: {safe(exc.message)}"
+        elif code == EXIT_REFUSED:
+            state, message = "refused", f"refused: {safe(exc.message)}"
+            fields["error_code"] = getattr(exc, "code", "")
+        else:
+            state = "failed"
+            message = (
+                f"cannot {what}: {safe(exc.message)}" if what else f"error: {safe(exc.message)}"
+            )
+    else:
+        return None
+    return Failure(fitted(code, command), state, message, hint, fields)
 
 
 class PerHit:
@@ -297,6 +346,12 @@ class PerHit:
         self.codes: list[int] = []
         self.results: list[dict[str, Any]] = []
 
+    def ended(self, subject: str, exc: BaseException, what: str) -> int:
+        """`exc` is `subject`'s result (`failed`) and the command ends there: the worst code
+        so far, the results so far."""
+        self.failed(subject, exc, what)
+        return self.out.result(worst(self.codes), {"results": self.results}, "")
+
     def done(self, subject: str, code: int, state: str, message: str, /, **extra: Any) -> None:
         self.codes.append(code)
         self.results.append(
@@ -304,25 +359,17 @@ class PerHit:
         )
         (self.out.say if code == EXIT_OK else self.out.info)(f"{safe(subject)}: {message}")
 
-    def failed(self, subject: str, exc: TurkError, what: str) -> None:
-        """A refusal or a service failure is this subject's result. Configuration and
-        credential problems end the command (StopCommand): every other one would meet them
-        too."""
-        if isinstance(
-            exc, (ConfigurationError, CredentialsMissing, CredentialsExpired, AccessDenied)
-        ):
-            hint = f"\nturktui: hint: {exc.hint}" if exc.hint else ""
-            raise StopCommand(f"turktui: {safe(exc.message)}{hint}") from None
-        if isinstance(exc, RequestRefused):
-            self.done(
-                subject,
-                EXIT_REFUSED,
-                "refused",
-                f"refused: {safe(exc.message)}",
-                error_code=exc.code,
-            )
-        else:
-            self.done(subject, EXIT_SERVICE, "failed", f"cannot {what}: {safe(exc.message)}")
+    def failed(self, subject: str, exc: BaseException, what: str = "", then: str = "") -> None:
+        """An error is this subject's result (`failure`; `then` is added to its line when it
+        was refused). Set-up problems end the command (StopCommand): every other subject
+        would meet them too."""
+        judged = failure(exc, what=what)
+        if judged is None:
+            raise exc
+        if judged.code == EXIT_USAGE:
+            raise StopCommand(judged.line) from None
+        message = judged.message + (then if judged.code == EXIT_REFUSED else "")
+        self.done(subject, judged.code, judged.state, message, **judged.fields)
 
     def recorded(self, subject: str, record: Any, /, **extra: Any) -> None:
         """The result of a request's record as it ended: its exit code, state, outcome (with
@@ -339,53 +386,38 @@ class PerHit:
             message += " Run `turktui resolve` to settle it."
         self.done(subject, code, record.state.value, message, **extra, **data)
 
-    def read_hit(self, service: Any, hit_id: str) -> Hit | None:
-        """GetHIT for one HIT of the command; a failure is this HIT's result (`failed`;
-        None is returned)."""
-        try:
-            return service.get_hit(hit_id)  # type: ignore[no-any-return]
-        except TurkError as exc:
-            self.failed(hit_id, exc, "read the HIT")
-        return None
+    def send(
+        self, engine: Engine, plans: Iterable[Plan], extra: Callable[[Outcome], dict[str, Any]]
+    ) -> None:
+        """Send each plan (`execute`), one after the other; each one's result is its record
+        as it ended (`recorded`), with `extra(outcome)`."""
+        for plan in plans:
+            outcome = self.execute(engine, plan)
+            if outcome is not None:
+                self.recorded(plan.hit.hit_id, outcome.record, **extra(outcome))
+
+    def read_hits(self, service: Any, hit_ids: Iterable[str]) -> Iterator[Hit]:
+        """GetHIT for each HIT of the command, one after the other; a failure is that HIT's
+        result (`failed`), and the HITs read are yielded."""
+        for hit_id in hit_ids:
+            try:
+                yield service.get_hit(hit_id)
+            except TurkError as exc:
+                self.failed(hit_id, exc, "read the HIT")
 
     def plan(self, engine: Engine, hit: Hit, n: int, expire_at: Any) -> Plan | None:
         """`engine.plan(...)`; a refusal is this HIT's result (None is returned)."""
         try:
             return engine.plan(hit, n, expire_at)
         except PlanRefused as exc:
-            self.done(
-                hit.hit_id,
-                EXIT_REFUSED,
-                "refused",
-                f"refused (nothing sent): {safe(exc.message)}",
-                error_code=exc.code,
-            )
+            self.failed(hit.hit_id, exc)
             return None
 
     def execute(self, engine: Engine, plan: Plan) -> Outcome | None:
         """`engine.execute(plan)`; a refusal or a history failure is this HIT's result
         (and None is returned): whether anything may have been sent is said exactly."""
-        hit_id = plan.hit.hit_id
         try:
             return engine.execute(plan)
-        except PlanRefused as exc:
-            self.done(
-                hit_id,
-                EXIT_REFUSED,
-                "refused",
-                f"refused (nothing sent): {safe(exc.message)}",
-                error_code=exc.code,
-            )
-        except OutcomeNotRecorded as exc:
-            self.done(
-                hit_id,
-                EXIT_UNKNOWN if exc.maybe_sent else EXIT_SERVICE,
-                "unknown" if exc.maybe_sent else "failed",
-                safe(exc),
-                record_id=exc.record_id,
-            )
-        except HistoryError as exc:
-            self.done(
-                hit_id, history_exit_code(exc, EXIT_SERVICE), "failed", f"not sent: {safe(exc)}"
-            )
+        except (PlanRefused, HistoryError) as exc:
+            self.failed(plan.hit.hit_id, exc)
         return None

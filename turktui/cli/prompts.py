@@ -69,9 +69,9 @@ def confirm_expire(env: Environment, what: str, yes: bool) -> Declined | None:
 def confirm_reject(env: Environment, what: str, yes: bool) -> Declined | None:
     """Rejecting is final for the worker (their approval rate): asked on every environment
     but demo, unless `--yes`."""
-    return _confirm_everywhere(
-        env, what, yes, "Workers are not paid for rejected work.", "rejecting"
-    )
+    from turktui.pipeline.operations import REJECT
+
+    return _confirm_everywhere(env, what, yes, REJECT.consequence, "rejecting")
 
 
 def _confirm_everywhere(

@@ -1,29 +1,19 @@
-"""What `turktui approve` and `turktui reject` share: read each assignment (GetAssignment),
-show what will happen, ask once, then record and send each as its own request (the approve /
-reject operation modules), one result line per assignment; the worst outcome wins."""
+"""What `turktui approve` and `turktui reject` share: read each assignment (GetAssignment; a
+whole HIT's from its listing), show what will happen, ask once, then record each as its own
+request (the approve / reject operation modules) and send them a few at a time; one result
+line per assignment, in the order read; the worst outcome wins."""
 
 from __future__ import annotations
 
 import argparse
-from decimal import Decimal
 from typing import Any
 
-from turktui.cli.output import (
-    Out,
-    PerHit,
-    history_exit_code,
-    refuse_bad_hit_ids,
-    safe,
-)
-from turktui.cli.session import changing
+from turktui.cli.output import Out, PerHit, refuse_bad_hit_ids, safe
+from turktui.cli.session import Session, run
 from turktui.domain.errors import TurkError
-from turktui.pipeline.policy import (
-    EXIT_OK,
-    EXIT_REFUSED,
-    EXIT_SERVICE,
-    EXIT_USAGE,
-    worst,
-)
+from turktui.pipeline.batch import DEFAULT_WORKERS
+from turktui.pipeline.policy import EXIT_OK, EXIT_USAGE, worst
+from turktui.pipeline.reviewing import review_many
 
 
 def unique_ids(values: list[str]) -> list[str]:
@@ -41,10 +31,6 @@ def run_review(
     """Approve or reject (`op`) the assignments of `args.assignment_ids` (or every Submitted
     one of `hit_id`), each recorded before it is sent. `confirm(env, what, yes)` → Declined
     or None: asked once, after every assignment was read, before anything is recorded."""
-    from turktui.adapters.history import HistoryError
-    from turktui.domain.rules import extension_cost, format_money
-    from turktui.pipeline.model import PlanRefused
-
     out = Out(args.json)
     ids = unique_ids(args.assignment_ids)
     usage = {"state": "usage"}
@@ -60,90 +46,48 @@ def run_review(
         return out.result(EXIT_USAGE, usage, f"turktui: {exc}")
     results = PerHit(out, key="assignment_id")
 
-    def body(engine: Any) -> int:
-        nonlocal ids
-        history, service, env = engine.history, engine.service, engine.env
+    def body(session: Session) -> int:
+        engine, service, env = session.engine(), session.service(), session.env
+        reads = []
         if hit_id:
+            # The HIT's listing shows every assignment: one GetHIT (the reward) and the
+            # listing's pages, not a GetAssignment each (each is read again just before it
+            # is sent).
             try:
                 listed = service.list_assignments(hit_id)
+                hit = service.get_hit(hit_id) if listed else None
             except TurkError as exc:
-                results.failed(hit_id, exc, "list the HIT's assignments")
-                return out.result(worst(results.codes), {"results": results.results}, "")
-            ids = [a.assignment_id for a in listed if a.status == "Submitted"]
-            if not ids:
+                return results.ended(hit_id, exc, "list the HIT's assignments")
+            reads = [(a, hit) for a in listed if a.status == "Submitted"]
+            if not reads:
                 return out.result(
                     EXIT_OK,
                     {"results": []},
                     f"turktui: HIT {safe(hit_id)} has no Submitted assignment; nothing to do",
                 )
-        if not ids:
+        elif not ids:
             return out.result(EXIT_USAGE, usage, "turktui: give at least one ASSIGNMENT_ID")
-        reads = []
         for assignment_id in ids:
             try:
                 reads.append(service.get_assignment(assignment_id))
             except TurkError as exc:
                 results.failed(assignment_id, exc, "read the assignment")
         if reads:
-            verb = op.verb
-            charge = sum(
-                (
-                    extension_cost(hit.reward, 1, hit.max_assignments).total
-                    for a, hit in reads
-                    if a.status == "Submitted" and hit.reward is not None
-                ),
-                Decimal(0),
-            )
-            money = (
-                f" (about {format_money(charge)} with MTurk's fee, paid from the funds held)"
-                if verb == "approve" and charge
-                else ""
-            )
-            n = len(reads)
-            what = f"{verb.capitalize()} {n} assignment{'s' if n != 1 else ''}{money}"
-            out.info(f"{env.kind.banner}: {what}")
-            declined = confirm(env, what, args.yes)
+            override = bool(payload.get("override_rejection"))
+            out.info(op.confirmation(reads, env.kind.banner, override_rejection=override))
+            declined = confirm(env, f"{op.verb.capitalize()} these assignments", args.yes)
             if declined is not None:
                 return out.result(
                     declined.code,
                     {"state": declined.state, "results": results.results},
                     declined.message,
                 )
-        for assignment, hit in reads:
+        for assignment, result in review_many(engine, op, reads, payload, workers=DEFAULT_WORKERS):
             aid = assignment.assignment_id
-            try:
-                record = engine.request(
-                    op,
-                    hit,
-                    subject=aid,
-                    payload={
-                        "assignment_id": aid,
-                        "worker_id": assignment.worker_id,
-                        **payload,
-                    },
-                )
-                engine.dispatch([record])
-                final = history.get(record.id)
-            except PlanRefused as exc:
-                results.done(
-                    aid,
-                    EXIT_REFUSED,
-                    "refused",
-                    f"refused (nothing sent): {safe(exc.message)}; settle it with "
-                    "`turktui resolve` first",
-                    error_code=exc.code,
-                )
-                continue
-            except HistoryError as exc:
-                results.done(
-                    aid,
-                    history_exit_code(exc, EXIT_SERVICE),
-                    "failed",
-                    f"not sent: {safe(exc)}",
-                )
-                continue
-            assert final is not None
-            results.recorded(aid, final)
+            if isinstance(result, Exception):
+                results.failed(aid, result, then="; settle it with `turktui resolve` first")
+            else:
+                results.recorded(aid, result)
         code = worst(results.codes)
         ok = sum(1 for c in results.codes if c == EXIT_OK)
         total = len(results.codes)
@@ -152,4 +96,4 @@ def run_review(
         )
         return out.result(code, {"results": results.results}, summary)
 
-    return changing(args, out, usage, body)
+    return run(args, body, payload={"results": results.results}, changing=True)

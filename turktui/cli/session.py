@@ -1,27 +1,35 @@
-"""The prologue every command shares: connection options → a connection, the history file
-(demo records live in their own), the scope a listing is limited to."""
+"""The one session every command runs in (`run`): what it works with — the configuration,
+the connection (environment, profile, the demo service), the MTurk service, the history
+store (its lock and lease) and the engine — opened when the command first asks for it and
+closed when it ends, and every error it meets turned into an exit code and one line by the
+one judgement (`output.failure`, from `policy`'s table). A new command is a `body(session)`
+handed to `run`."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
-from turktui.adapters.history import HistoryStore
+from turktui.adapters.config import Paths, Settings
+from turktui.adapters.history import HistoryError, HistoryStore
 from turktui.adapters.stores import open_store
 from turktui.cli import options
 from turktui.cli.options import Connection
-from turktui.cli.output import Out, StopCommand
-from turktui.domain.environment import parse_endpoint
-from turktui.pipeline.policy import EXIT_USAGE
+from turktui.cli.output import Out, StopCommand, failure, safe
+from turktui.domain.environment import Environment, parse_endpoint
+from turktui.pipeline.engine import Engine
+from turktui.pipeline.policy import EXIT_BUSY, EXIT_USAGE
 
 __all__ = [
-    "changing",
+    "READ_ONLY",
+    "Session",
+    "explicit_endpoint",
     "history_file",
     "history_scope",
     "open_connection",
-    "open_history_of",
-    "refuse_read_only",
+    "run",
 ]
 
 
@@ -29,66 +37,145 @@ READ_ONLY = "turktui: read-only session: nothing can be changed"
 
 
 def open_connection(args: argparse.Namespace, *, start_demo: bool = True) -> Connection:
-    """`options.open_connection`, looked up when called: the commands bind this name when
-    they are imported, and whoever replaces `options.open_connection` (a test pointing a
-    production environment at the emulator) replaces it for every command, and only while
-    it is replaced (a re-export bound then would keep the replacement for good)."""
+    """`options.open_connection`, looked up when called: whoever replaces it (a test
+    pointing a production environment at the emulator) replaces it for every command, and
+    only while it is replaced (a re-export bound at import would keep the replacement)."""
     return options.open_connection(args, start_demo=start_demo)
 
 
-def refuse_read_only(conn: Connection, out: Out, payload: dict[str, Any]) -> int | None:
-    """The one read-only refusal of the changing commands: exit 2, nothing sent."""
-    if not conn.env.read_only:
-        return None
-    return out.result(EXIT_USAGE, payload, READ_ONLY)
+class Session:
+    """What one command works with; each part is opened on first use, once, and `close`
+    closes what was opened (the history first: its lease ends before the demo service)."""
 
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        out: Out,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        changing: bool = False,
+    ) -> None:
+        self.args = args
+        self.out = out
+        #: the command changes things (refused when read-only; a failure says "not sent")
+        self.changing = changing
+        #: the command's name (`policy`'s table: the codes it can end with)
+        self.command: str | None = getattr(args, "command", None)
+        #: the fields every JSON ending of the command carries (e.g. the HIT id); a body
+        #: adds what it learns (`fail` and `run` use them)
+        self.payload: dict[str, Any] = dict(payload or {})
+        self._config: tuple[Settings, Paths] | None = None
+        self._conn: Connection | None = None
+        self._service: Any = None
+        self._stores: dict[str, HistoryStore] = {}
+        self._engine: Engine | None = None
 
-def open_history_of(conn: Connection) -> HistoryStore:
-    """The history of this connection's environment (HistoryError: one line, exit 2)."""
-    return open_store(
-        conn.paths.history,
-        operator=conn.settings.operator,
-        lease_seconds=conn.settings.lease_seconds,
-    )
+    # -- configuration and connection --------------------------------------------------------
+    def config(self) -> tuple[Settings, Paths]:
+        """The settings and paths (config file, flags, environment); no connection."""
+        if self._conn is not None:
+            return self._conn.settings, self._conn.paths
+        if self._config is None:
+            self._config = options.load_config(self.args)
+        return self._config
 
+    @property
+    def conn(self) -> Connection:
+        """The connection: the environment (and profile) resolved, the demo service
+        started for --demo."""
+        if self._conn is None:
+            self._conn = open_connection(self.args)
+        return self._conn
 
-def changing(
-    args: argparse.Namespace, out: Out, usage: dict[str, Any], body: Callable[[Any], int]
-) -> int:
-    """The prologue and epilogue of a changing command: a connection (refused when
-    read-only), its history and an Engine handed to `body`, whose exit code is returned;
-    a StopCommand from `body` is one line and exit 2, a history failure before anything was
-    sent one line and exit 4 (7 when busy); everything is closed afterwards."""
-    from turktui.adapters.history import HistoryError
-    from turktui.pipeline.engine import Engine
+    @property
+    def env(self) -> Environment:
+        return self.conn.env
 
-    conn = open_connection(args)
-    try:
-        refused = refuse_read_only(conn, out, usage)
-        if refused is not None:
-            return refused
-        service = conn.service()
+    def service(self) -> Any:
+        """The MTurk service of the connection (the adapter, its calls logged)."""
+        if self._service is None:
+            self._service = self.conn.service()
+        return self._service
+
+    # -- the history -------------------------------------------------------------------------
+    def history(self, where: Path | str | None = None) -> HistoryStore:
+        """The history at `where` (default: the connection's, demo records in their own),
+        with this operator and lease; one that cannot be opened ends the command (exit 2,
+        7 when another process holds its lock)."""
+        if where is None:
+            where = self.conn.paths.history
+        settings, _ = self.config()
+        key = str(where)
+        if key not in self._stores:
+            try:
+                self._stores[key] = open_store(
+                    where, operator=settings.operator, lease_seconds=settings.lease_seconds
+                )
+            except HistoryError as exc:  # unusable (2), or busy (7) as judged
+                busy = (judged := failure(exc)) is not None and judged.code == EXIT_BUSY
+                raise StopCommand(
+                    f"turktui: {safe(exc)}", EXIT_BUSY if busy else EXIT_USAGE
+                ) from exc
+        return self._stores[key]
+
+    def engine(self) -> Engine:
+        """The engine over this session's service, history and environment."""
+        if self._engine is None:
+            self._engine = Engine(self.service(), self.history(), self.env)
+        return self._engine
+
+    def refuse_read_only(self) -> None:
+        """A changing command in a read-only session ends here: exit 2, nothing sent."""
+        if self.env.read_only:
+            raise StopCommand(READ_ONLY)
+
+    def fail(self, exc: BaseException, what: str = "") -> int:
+        """End the command on `exc` as `failure` judges it (`what`: what could not be done,
+        "read the HIT"): its exit code, and its line (JSON: the payload, the state, the
+        error's fields). An error no command expects is re-raised (a bug: exit 70)."""
+        judged = failure(exc, self.command, what, self.changing or None)
+        if judged is None:
+            raise exc
+        return self.out.result(
+            judged.code, {**self.payload, "state": judged.state, **judged.fields}, judged.line
+        )
+
+    def close(self) -> None:
+        """Close what was opened: the histories (their leases end), then the connection
+        (the demo service stops) whatever closing them met."""
         try:
-            history = open_history_of(conn)
-        except HistoryError as exc:
-            return out.history_failure(exc, usage)
-        try:
-            return body(Engine(service, history, conn.env))
-        except StopCommand as stop:
-            return out.result(EXIT_USAGE, usage, stop.message)
-        except HistoryError as exc:  # e.g. busy while recording: nothing was sent
-            from turktui.cli.output import history_exit_code, safe
-            from turktui.pipeline.policy import EXIT_SERVICE
-
-            return out.result(
-                history_exit_code(exc, EXIT_SERVICE),
-                {"state": "failed"},
-                f"turktui: not sent: {safe(exc)}",
-            )
+            while self._stores:
+                self._stores.popitem()[1].close()
         finally:
-            history.close()
+            if self._conn is not None:
+                self._conn.close()
+
+
+def run(
+    args: argparse.Namespace,
+    body: Callable[[Session], int],
+    *,
+    payload: Mapping[str, Any] | None = None,
+    changing: bool = False,
+    as_json: bool | None = None,
+) -> int:
+    """Run a command's `body` in a session and return its exit code. A `changing` command
+    is refused in a read-only session (exit 2). Whatever the body (or the session, opening)
+    raises that a command expects — a set-up problem, a refusal, MTurk failing, the history
+    busy or failing, a StopCommand — ends it with `failure`'s code and line (JSON: `payload`
+    with the state and the error's fields; `as_json`: whether the ending is one JSON object,
+    by default `--json`); everything opened is closed."""
+    if as_json is None:
+        as_json = bool(getattr(args, "json", False))
+    session = Session(args, Out(as_json), payload, changing=changing)
+    try:
+        if changing:
+            session.refuse_read_only()
+        return body(session)
+    except Exception as exc:  # a bug is re-raised by `fail`: exit 70 with a crash log
+        return session.fail(exc)
     finally:
-        conn.close()
+        session.close()
 
 
 def history_scope(args: argparse.Namespace) -> tuple[str | None, str | None]:

@@ -1,7 +1,8 @@
 """A bonus file (`turktui bonus --csv FILE`), read as pure code: columns assignment_id,
-amount, reason (any order, a header row; a UTF-8 BOM and CSV quoting are accepted). Every
-row that cannot be paid as written is named with its row number and why; nothing here talks
-to MTurk (the worker, unknown assignments and the balance are checked by the command)."""
+amount, reason and, optionally, worker_id (any order, a header row; a UTF-8 BOM and CSV
+quoting are accepted). Every row that cannot be paid as written is named with its row number
+and why; nothing here talks to MTurk (the assignment's worker — which a worker_id cell must
+match —, unknown assignments and the balance are checked by the command)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from decimal import Decimal
 from turktui.domain.rules import InputProblem, check_bonus_amount, check_feedback, check_hit_id
 
 COLUMNS = ("assignment_id", "amount", "reason")
+#: a column a file may have: the worker the operator means (checked against the assignment's)
+OPTIONAL = ("worker_id",)
 MAX_BYTES = 10_000_000
 
 
@@ -26,6 +29,8 @@ class BonusRow:
     amount: Decimal
     amount_text: str
     reason: str
+    #: the file's worker_id cell ("" when the file has none): must be the assignment's worker
+    worker_id: str = ""
 
     def token(self, endpoint: str) -> str:
         """The row's stable token: the same row of the same file (and endpoint) is the same
@@ -65,7 +70,7 @@ def read_bonus_file(data: bytes) -> tuple[list[BonusRow], list[RowProblem]]:
         return [], [
             RowProblem(1, f"the header lacks {', '.join(missing)} (columns: {', '.join(COLUMNS)})")
         ]
-    where = {c: header.index(c) for c in COLUMNS}
+    where = {c: header.index(c) for c in (*COLUMNS, *OPTIONAL) if c in header}
     rows: list[BonusRow] = []
     problems: list[RowProblem] = []
     seen: dict[tuple[str, str, str], int] = {}
@@ -80,8 +85,11 @@ def read_bonus_file(data: bytes) -> tuple[list[BonusRow], list[RowProblem]]:
         aid = cells[where["assignment_id"]].strip()
         amount_text = cells[where["amount"]].strip()
         reason = cells[where["reason"]]
+        worker = cells[where["worker_id"]].strip() if "worker_id" in where else ""
         try:
             check_hit_id(aid, "assignment id")
+            if worker:
+                check_hit_id(worker, "worker id")
             amount = check_bonus_amount(amount_text)
             check_feedback(reason, required=True, what="reason", why="say what it is for")
         except InputProblem as exc:
@@ -92,7 +100,7 @@ def read_bonus_file(data: bytes) -> tuple[list[BonusRow], list[RowProblem]]:
             problems.append(RowProblem(number, f"the same bonus as row {seen[key]} (a duplicate)"))
             continue
         seen[key] = number
-        rows.append(BonusRow(number, aid, amount, amount_text, reason))
+        rows.append(BonusRow(number, aid, amount, amount_text, reason, worker))
     if not rows and not problems:
         problems.append(RowProblem(0, "the file has no bonus rows"))
     return rows, problems

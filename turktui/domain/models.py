@@ -16,6 +16,8 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from turktui.domain.text import answer_text
+
 UTC = timezone.utc
 
 #: Bounds for what MTurk can send. Anything outside is a broken or hostile answer.
@@ -260,7 +262,7 @@ ASSIGNMENT_STATUSES = ("Submitted", "Approved", "Rejected")
 
 @dataclass(frozen=True, slots=True)
 class Assignment:
-    """One assignment of a HIT as ListAssignmentsForHIT shows it (read-only)."""
+    """One assignment of a HIT as ListAssignmentsForHIT and GetAssignment show it."""
 
     assignment_id: str
     worker_id: str = ""
@@ -272,6 +274,8 @@ class Assignment:
     approval_time: datetime | None = None
     rejection_time: datetime | None = None
     deadline: datetime | None = None
+    #: The text of its Answer (`turktui.domain.text.answer_text`): untrusted, shown literally
+    answer: str = ""
     #: Why this assignment is unreadable ("" = it is fine): shown, never trusted.
     problem: str = ""
 
@@ -296,6 +300,7 @@ class Assignment:
             approval_time=check.moment(raw, "ApprovalTime"),
             rejection_time=check.moment(raw, "RejectionTime"),
             deadline=check.moment(raw, "Deadline"),
+            answer=answer_text(check.text(raw, "Answer")),
         )
         if check.bad:
             from dataclasses import replace

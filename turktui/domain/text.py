@@ -7,6 +7,7 @@ C0/C1 controls (ESC starts CSI/OSC sequences), bidi overrides and invisible form
 
 from __future__ import annotations
 
+import html
 import re
 
 # C0 controls become their visible "control picture" (U+2400 block): ESC shows as ␛.
@@ -97,3 +98,34 @@ def redact_obj(value: object) -> object:
     if isinstance(value, (list, tuple)):
         return [redact_obj(v) for v in value]
     return value
+
+
+# The values of a QuestionFormAnswers document, in order: free text and selections.
+_ANSWER_VALUE = re.compile(
+    r"<(FreeText|SelectionIdentifier|OtherSelectionText)\b[^>]*>(.*?)</\1\s*>", re.S
+)
+_CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.S)
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+#: How much of an Answer document is read (MTurk's answers are small; a hostile one is not)
+ANSWER_READ = 200_000
+#: How much of the answers' text is kept
+ANSWER_KEEP = 4_000
+
+
+def answer_text(document: str) -> str:
+    """The text of an assignment's Answer (a QuestionFormAnswers XML document) for showing:
+    every FreeText and selection in order, joined with " \u00b7 ", entities decoded, each run
+    of whitespace one space. Read with patterns, not an XML parser (nothing is expanded but
+    character references); still untrusted text: show it with `one_line`, never as markup."""
+    values = []
+    for match in _ANSWER_VALUE.finditer(document[:ANSWER_READ]):
+        raw = match.group(2)
+        parts = _CDATA.split(raw)  # odd items: CDATA contents, taken literally
+        text = "".join(
+            part if i % 2 else html.unescape(_TAG.sub("", part)) for i, part in enumerate(parts)
+        )
+        text = _SPACE.sub(" ", text).strip()
+        if text:
+            values.append(text)
+    return " \u00b7 ".join(values)[:ANSWER_KEEP]

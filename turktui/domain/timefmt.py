@@ -30,6 +30,23 @@ def expires_label(expiration: datetime | None, now: datetime) -> str:
     return f"expired {_span(delta)} ago"
 
 
+def until_label(moment: datetime | None, now: datetime) -> str:
+    """'in 2d 3h', 'in 5h 12m', 'in 40m', 'in 20s' before `moment`; 'passed' from then on;
+    '\u2014' when there is none."""
+    if moment is None:
+        return "\u2014"
+    left = int((moment - now).total_seconds())
+    if left <= 0:
+        return "passed"
+    units = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+    i = next(i for i, (_u, size) in enumerate(units) if left >= size)
+    (unit, size), rest = units[i], left % units[i][1]
+    text = f"in {left // size}{unit}"
+    if i + 1 < len(units) and rest >= units[i + 1][1]:
+        text += f" {rest // units[i + 1][1]}{units[i + 1][0]}"
+    return text
+
+
 def ago_label(moment: datetime | None, now: datetime) -> str:
     """'3 d ago' (or 'in 5 min' for a clock-skewed future moment)."""
     if moment is None:

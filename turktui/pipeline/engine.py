@@ -57,7 +57,6 @@ from turktui.domain.rules import (
     check_expiration,
     extension_cost,
     extension_range,
-    format_money,
     is_expire_now,
 )
 from turktui.domain.service import TurkService
@@ -294,13 +293,16 @@ class Engine(Settling):
     ) -> Record:
         """Record one request of any registered operation on `hit` (planned, not sent):
         `dispatch` sends it. The operation's own fields go in `payload`; `subject` is what
-        it acts on when that is not the HIT itself (an assignment: one intent each)."""
+        it acts on when that is not the HIT itself (an assignment: one intent each).
+        `allow_second` (the operator confirmed another intent on the subject) is recorded in
+        the payload too: the operation's plan against its fresh read honours it."""
         if self.env.read_only:
             raise PlanRefused("This session is read-only: nothing can be changed.", "read_only")
+        data = {**(payload or {}), **({"allow_second": True} if allow_second else {})}
         row = {
             **self._row(hit, batch_id),
             "operation": operation.name,
-            "payload": json.dumps(payload or {}, sort_keys=True),
+            "payload": json.dumps(data, sort_keys=True),
             "n": 0,
             "token": token or new_token(),
             "max_before": hit.max_assignments,
@@ -557,14 +559,3 @@ class Engine(Settling):
 def _applied(record: Record, history: HistoryStore) -> bool:
     current = history.get(record.id, with_attempts=False) or record
     return current.state.applied is True
-
-
-def estimated_cost_text(plan: Plan) -> str:
-    """'$1.20 ($1.00 rewards + $0.20 fee, 20% fee …)' or '?' without a reward."""
-    if plan.cost is None:
-        return "unknown (the HIT's reward is unknown)"
-    c = plan.cost
-    return (
-        f"{format_money(c.total)} ({format_money(c.rewards)} rewards + "
-        f"{format_money(c.fee)} fee, {c.tier})"
-    )

@@ -50,7 +50,8 @@ COMMANDS = (
     "resolve",
     "paths",
 )
-_CHANGING = ("extend", "expire", "approve", "reject", "bonus", "resolve")
+#: The commands that can change something (a failure of theirs says what was not sent).
+CHANGING = ("extend", "expire", "approve", "reject", "bonus", "resolve")
 _SERVICE = ("extend", "expire", "approve", "reject", "bonus", "list", "bonuses")
 
 
@@ -83,9 +84,7 @@ EXIT_TABLE: tuple[ExitCode, ...] = (
         "every unsettled request settled)",
         app=True,
     ),
-    ExitCode(
-        (EXIT_CANCELLED,), "cancelled at the confirmation prompt; nothing was sent", _CHANGING
-    ),
+    ExitCode((EXIT_CANCELLED,), "cancelled at the confirmation prompt; nothing was sent", CHANGING),
     ExitCode(
         (EXIT_USAGE,),
         "usage or configuration problem: a bad option or value, no credentials, read-only, "
@@ -108,7 +107,7 @@ EXIT_TABLE: tuple[ExitCode, ...] = (
         (EXIT_UNKNOWN,),
         "outcome unknown: a request may have been applied; run `turktui resolve` (also the "
         "app's code when it was quit with a request left unknown)",
-        _CHANGING,
+        CHANGING,
         app=True,
     ),
     ExitCode(
@@ -116,13 +115,13 @@ EXIT_TABLE: tuple[ExitCode, ...] = (
         'conflict: MTurk\'s answer and the HIT disagree (e.g. "already processed" but '
         "MaxAssignments or the expiration is not what the record expected); check the HIT: "
         "`turktui history` shows before / expected / actual",
-        tuple(c for c in _CHANGING if c != "bonus"),  # a bonus not shown is unknown (5)
+        tuple(c for c in CHANGING if c != "bonus"),  # a bonus not shown is unknown (5)
     ),
     ExitCode(
         (EXIT_BUSY,),
         "history busy: another turktui process held the history file's write lock longer "
         "than turktui waits (15 s); nothing was sent; try again when it is done",
-        _CHANGING,
+        CHANGING,
     ),
     ExitCode(
         (EXIT_INTERNAL,),
@@ -202,6 +201,36 @@ def error_exit_code(exc: TurkError) -> int:
     if isinstance(exc, RequestRefused | HitNotFound):
         return EXIT_REFUSED
     return EXIT_SERVICE
+
+
+#: The app (`turktui` without a command), as `fitted` names it.
+APP = "app"
+
+
+def codes_of(command: str) -> frozenset[int]:
+    """The codes `command` (or APP) can end with, by the table."""
+    return frozenset(
+        code
+        for row in EXIT_TABLE
+        if (row.app if command == APP else command in row.commands)
+        for code in row.codes
+    )
+
+
+#: A code a command cannot end with (the table) is read as the next one it can: a refusal
+#: is a service error for a command that only reads (list, bonuses), a service error a
+#: usage problem for one that does not talk to MTurk (history, paths, the app's start).
+_FALLBACK = {EXIT_REFUSED: EXIT_SERVICE, EXIT_SERVICE: EXIT_USAGE}
+
+
+def fitted(code: int, command: str | None) -> int:
+    """`code` as `command` (or APP) may end with it, by the table."""
+    if command != APP and command not in COMMANDS:
+        return code  # no command named, or not one of the table's (a test's own): as judged
+    allowed = codes_of(command)
+    while code not in allowed and code in _FALLBACK:
+        code = _FALLBACK[code]
+    return code
 
 
 def needs_attention(record: Record) -> bool:

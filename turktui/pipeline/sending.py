@@ -40,6 +40,7 @@ from turktui.pipeline.model import (
 )
 from turktui.pipeline.operations import (
     ADD_ASSIGNMENTS,
+    Fetched,
     Operation,
     Read,
     UnknownOperation,
@@ -90,10 +91,13 @@ class Sending:
     def _read(self, op: Operation, record: Record) -> tuple[Read | None, TurkError | None]:
         """The operation's fresh read, with MTurk's time of that answer."""
         try:
-            subject = self._paced(lambda: op.fetch(self.service, record))
+            got = self._paced(lambda: op.fetch(self.service, record))
         except TurkError as err:
             return None, err
-        return Read(subject, self._server_date(), self.clock()), None
+        subject, hit = (got.subject, got.hit) if isinstance(got, Fetched) else (got, None)
+        if isinstance(subject, Hit):
+            hit = subject
+        return Read(subject, self._server_date(), self.clock(), hit), None
 
     def _settle_unsent(
         self,
@@ -320,7 +324,7 @@ class Sending:
             values["duration"] = time.monotonic() - started
         self.history.update(record.id, now=self.clock(), expect=State.SENDING, **values)
         emit(Event("answered", record.id, summary(op, state, record)))
-        hit = read.subject if read is not None and isinstance(read.subject, Hit) else None
+        hit = read.hit if read is not None else None
         if hit is None:
             hit = self._try_get_hit(record.hit_id)
             if hit is not None:

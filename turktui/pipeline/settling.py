@@ -10,11 +10,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from turktui.adapters.history import (
-    OTHER_HOST_STALE,
-    owner_alive,
-)
-from turktui.domain.models import Hit
+from turktui.adapters.history import live_until, owner_alive
 from turktui.domain.records import (
     OwnedElsewhere,
     Record,
@@ -93,15 +89,15 @@ class Settling(Sending):
                 f"request #{record.id} belongs to a process on another host "
                 f"({describe_owner(holder)}); its lease keeps it live until "
                 f"{when(record.lease_until)} (the shared history's clock), renewed while "
-                "that process runs; after that anyone may settle it"
+                "that process runs; after that anyone may settle it. If that process is "
+                f"gone, take it over sooner: turktui resolve --take-over {record.id}"
             )
         if host != self.owner.split("|")[0]:
-            until = min(record.updated, self.clock()).timestamp() + OTHER_HOST_STALE
             return (
                 f"request #{record.id} belongs to a process on another host "
                 f"({describe_owner(holder)}); it counts as live until "
-                f"{when(datetime.fromtimestamp(until, UTC))} (this clock). If that process "
-                f"is gone, take it over: turktui resolve --take-over {record.id}"
+                f"{when(live_until(record.updated, self.clock(), None))} (this clock). If "
+                f"that process is gone, take it over: turktui resolve --take-over {record.id}"
             )
         return (
             f"request #{record.id} belongs to a running process "
@@ -238,5 +234,5 @@ class Settling(Sending):
         emit(Event("done", record.id, note))
         final = self.history.get(record.id)
         assert final is not None
-        hit = read.subject if isinstance(read.subject, Hit) else None
+        hit = read.hit
         return Outcome(final, hit, summary(op, final.state, final) + " " + note)

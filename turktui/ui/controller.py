@@ -10,16 +10,18 @@ handler, the balance from the loader's messages).
 Every dialog flow is an `@work` coroutine of the app that awaits its screens
 (`push_screen(…, wait_for_dismiss=True)`) and its requests, so what follows an answer is the
 next line of the flow, not a callback: `extend_hit`, `expire_hit`, `bulk_extend`,
-`resolve_records`, `resolve_batch`, `offer_unsettled` (start-up), `send_plan`. Screens ask
-for them by Message (turktui.ui.messages: ExtendWanted, ExpireWanted, BulkWanted,
-ResolveWanted, ResolveBatchWanted): screens never import the app.
+`resolve_records`, `take_over`, `resolve_batch`, `offer_unsettled` (start-up),
+`review_assignments`, `send_plan`. Screens ask for them by Message (turktui.ui.messages:
+ExtendWanted, ExpireWanted, BulkWanted, ResolveWanted, ResolveBatchWanted, ReviewWanted):
+screens never import the app. The confirmations' words are the operations' own
+(turktui.pipeline.operations), the ones the command line prints.
 
 `Controller` holds what the flows share: the session's one history store and engine, the
-read-only gate, notices, and the thread workers that send (`run_plan`, `run_batch`,
-`retry_batch`, …). Those never touch widgets: they post results as Messages to the app
-(OutcomeArrived, HitChanged, BatchDone), thread-safe and never waiting for the UI thread,
-and a batch's rows go to the table with `post_hit` (queued, applied by the UI thread in one
-go).
+read-only gate, notices, and the thread workers that send (`run_plan`, `send_reviews`,
+`run_batch`, `retry_batch`, …). Those never touch widgets: they post results as Messages to
+the app (OutcomeArrived, ReviewsDone, HitChanged, BatchDone), thread-safe and never waiting
+for the UI thread, and a batch's rows go to the table with `post_hit` (queued, applied by the
+UI thread in one go).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import contextlib
 import dataclasses
 import threading
 from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from textual import work
@@ -41,13 +45,26 @@ from turktui.adapters import requestlog
 from turktui.adapters.history import HistoryError, HistoryStore, OutcomeNotRecorded
 from turktui.domain.bulk import BulkPreview
 from turktui.domain.environment import EnvKind
-from turktui.domain.models import Balance, Hit
+from turktui.domain.errors import TurkError
+from turktui.domain.models import Assignment, Balance, Hit
 from turktui.domain.records import Record, State
 from turktui.domain.rules import EXPIRE_NOW
 from turktui.domain.text import one_line
-from turktui.domain.timefmt import expires_label, iso
 from turktui.pipeline.batch import BatchReport, BatchRunner
 from turktui.pipeline.engine import Engine, Event, Outcome, Plan, PlanRefused, needs_attention
+from turktui.pipeline.operations import (
+    APPROVE,
+    BONUS,
+    REJECT,
+    batch_confirmation,
+    batch_details,
+    confirmation,
+    expire_now,
+    outcome_message,
+)
+from turktui.pipeline.operations.bonus import Bonus
+from turktui.pipeline.operations.review import ReviewOperation
+from turktui.pipeline.reviewing import BonusQuote, pay_bonus, quote_bonus, review
 from turktui.ui import keymap
 from turktui.ui.context import AppContext
 from turktui.ui.errors import describe
@@ -61,16 +78,14 @@ from turktui.ui.messages import (
     OutcomeArrived,
     ResolveBatchWanted,
     ResolveWanted,
+    ReviewsDone,
+    ReviewWanted,
 )
-from turktui.ui.screens.bulk import (
-    BatchScreen,
-    BulkScreen,
-    batch_confirm_details,
-    batch_confirm_text,
-)
+from turktui.ui.screens.bulk import BatchScreen, BulkScreen
 from turktui.ui.screens.confirm import ConfirmScreen
-from turktui.ui.screens.extend import ExtendScreen, describe_request
-from turktui.ui.screens.history import HistoryScreen
+from turktui.ui.screens.extend import ExtendScreen
+from turktui.ui.screens.history import HistoryScreen, take_over_body
+from turktui.ui.screens.review import ReviewDecision, ReviewScreen
 
 #: Where an unsettled request is resolved, in keys of the key map.
 RESOLVE_HINT = (
@@ -81,6 +96,8 @@ OPEN_WAIT = 30.0
 #: The worker group of the single requests (extend, add time, expire): while one of its
 #: workers runs, its request is in flight (the status line says so).
 REQUESTS = "extend"
+#: What the read-only gate names, per review operation.
+REVIEWING = {APPROVE.name: "approving", REJECT.name: "rejecting", BONUS.name: "paying bonuses"}
 #: What a flow says when the operator answers no.
 NOTHING_SENT = "Cancelled: nothing was sent."
 
@@ -299,6 +316,132 @@ class Controller:
             timeout=10 if outcome.succeeded else 20,
         )
 
+    # -- review and pay (the assignments view) -------------------------------------------------
+    def review_confirmation(self, decision: ReviewDecision) -> ConfirmScreen | None:
+        """The confirmation a review needs after its dialog, where the command line asks
+        too: spending on production or a remote custom endpoint; a rejection on every
+        environment but demo. None: the dialog was the confirmation."""
+        env, op = self.ctx.env, decision.op
+        rejecting = op is REJECT and env.kind is not EnvKind.DEMO
+        if not (env.needs_confirmation or rejecting):
+            return None
+        body = f"{env.kind.banner}: {decision.words}\n\n{op.consequence}"
+        return ConfirmScreen(
+            f"Confirm: {env.kind.banner} \u00b7 {op.title}",
+            body,
+            yes=decision.words.split(" ", 1)[0],
+            danger=True,
+        )
+
+    def read_quotes(
+        self, rows: list[Assignment], available: Decimal | None
+    ) -> Worker[list[BonusQuote] | str]:
+        """What a bonus preview needs for each assignment, in a thread worker: its worker
+        and earlier bonuses, against the app's balance (`available`; read here once for
+        every row when it is not known yet). A string: why it cannot be read."""
+        ctx = self.ctx
+
+        def work() -> list[BonusQuote] | str:
+            history = self.history()
+            try:
+                money = available
+                if money is None:
+                    money = ctx.service.get_balance().available
+                return [
+                    quote_bonus(
+                        ctx.service,
+                        history,
+                        ctx.env.endpoint_url,
+                        a.assignment_id,
+                        Decimal(0),
+                        available=money,
+                    )
+                    for a in rows
+                ]
+            except TurkError as exc:
+                return f"could not read the assignment, its bonuses or the balance: {exc.message}"
+
+        return self.app.run_worker(
+            work, thread=True, group="quotes", exit_on_error=False, name="bonus quotes"
+        )
+
+    def send_reviews(self, decision: ReviewDecision) -> Worker[ReviewsDone] | None:
+        """Record, send and settle each assignment of `decision` through the engine (the
+        command line's own functions), in a thread worker of group REQUESTS (in flight
+        while it runs); the results arrive as one ReviewsDone message, which the worker
+        also returns."""
+        history = self.history()
+        if history is None:
+            return None
+        engine = self.engine(history)
+        op = decision.op
+        self.notify(f"{decision.words}\u2026", timeout=4)
+        quotes = {q.assignment.assignment_id: q for q in decision.quotes}
+        payload = dict(decision.payload)
+
+        def one(a: Assignment) -> Record:
+            if isinstance(op, Bonus):
+                return pay_bonus(
+                    engine,
+                    quotes[a.assignment_id],
+                    str(payload["reason"]),
+                    allow_second=decision.allow_second,
+                )
+            return review(engine, op, a, decision.hit, payload)
+
+        def work() -> ReviewsDone:
+            results: list[tuple[str, Record | None, str]] = []
+            try:
+                for a in decision.rows:
+                    aid = a.assignment_id
+                    try:
+                        final = one(a)
+                    except PlanRefused as exc:
+                        results.append((aid, None, f"Not sent: {exc.message}"))
+                    except OutcomeNotRecorded as exc:
+                        results.append((aid, None, f"The history could not be written: {exc}"))
+                    except HistoryError as exc:
+                        results.append(
+                            (aid, None, f"Not sent: the history could not be written ({exc}).")
+                        )
+                    else:
+                        results.append((aid, final, outcome_message(final)))
+            finally:
+                done = ReviewsDone(op, results)
+                self._post(done)
+            return done
+
+        return self.app.run_worker(
+            work,
+            thread=True,
+            group=REQUESTS,
+            exit_on_error=False,
+            name=f"{op.name} assignments",
+            description=one_line(decision.words, max_length=60),
+        )
+
+    def reviews_done(self, message: ReviewsDone) -> None:
+        """Tell the operator in one line (UI thread; ControllerApp calls it)."""
+        self.note_outcomes(message.records)
+        done = sum(1 for r in message.records if r.state.applied is True)
+        total = len(message.results)
+        problems = [
+            f"{aid}: {text}"
+            for aid, record, text in message.results
+            if record is None or record.state.applied is not True
+        ]
+        line = message.op.tally(done, total)
+        if problems:
+            line += f" {problems[0]}"
+            if len(problems) > 1:
+                line += (
+                    f" (+{len(problems) - 1} more: history, {keymap.key('app.history', 'main')})"
+                )
+        if any(not r.settled for r in message.records):
+            line += f" Resolve what is unknown: {RESOLVE_HINT}."
+        severity = "information" if not problems else ("warning" if done else "error")
+        self.app.notify(one_line(line, max_length=400), severity=severity, markup=False, timeout=20)
+
     # -- history and resolve -------------------------------------------------------------------
     def open_history(self) -> None:
         """Show the history at once; its worker opens the store (first use) and reads it.
@@ -317,8 +460,15 @@ class Controller:
         read_only = app.read_only
         resolve = None if read_only else (lambda rec: app.post_message(ResolveWanted([rec])))
         batch = None if read_only else (lambda bid: app.post_message(ResolveBatchWanted(bid)))
+        take = (
+            None
+            if read_only
+            else (lambda rec: app.post_message(ResolveWanted([rec], take_over=True)))
+        )
         source = ctx.history if ctx.history is not None else self.history
-        app.push_screen(HistoryScreen(source, resolve, resolve_batch=batch))
+        app.push_screen(
+            HistoryScreen(source, resolve, resolve_batch=batch, take_over=take, clock=ctx.clock)
+        )
 
     def careful(self, records: Iterable[Record]) -> list[Record]:
         """The records whose endpoint may spend real money (production, a non-loopback
@@ -332,9 +482,13 @@ class Controller:
             if Target.of(r).environment(confirm_custom=confirm_custom).needs_confirmation
         ]
 
-    def run_resolve(self, records: list[Record], history: HistoryStore) -> Worker[list[Outcome]]:
+    def run_resolve(
+        self, records: list[Record], history: HistoryStore, *, take_over: bool = False
+    ) -> Worker[list[Outcome]]:
         """Settle records in a thread worker, each at its own endpoint with its own profile
-        (see turktui.pipeline.resolving); each outcome arrives as OutcomeArrived."""
+        (see turktui.pipeline.resolving); each outcome arrives as OutcomeArrived. With
+        `take_over`, records another host's process holds are taken over (and that is
+        recorded), as `turktui resolve --take-over ID` does."""
         ctx = self.ctx
 
         def work() -> list[Outcome]:
@@ -360,6 +514,7 @@ class Controller:
                 confirm_custom=ctx.settings.confirm_custom,
                 on_outcome=on_outcome,
                 clock=ctx.clock,
+                take_over={r.id for r in records} if take_over else (),
             )
             outcomes = []
             for report in reports:
@@ -495,23 +650,6 @@ def change_text(plan: Plan) -> str:
     return added + " and time" if plan.expire_at is not None else added
 
 
-def expire_body(hit: Hit, env_banner: str, now: Any) -> str:
-    """What the expire-now confirmation says: where, which HIT, what happens, what is kept."""
-    return "\n".join(
-        [
-            f"{env_banner}: expire HIT {one_line(hit.hit_id)}",
-            f"\u201c{one_line(hit.title, max_length=120)}\u201d",
-            f"It expires {iso(hit.expiration)} ({expires_label(hit.expiration, now)}); after "
-            "this it is expired now.",
-            "",
-            "Workers can no longer accept it. Work in progress is kept: assignments already "
-            f"accepted ({hit.pending:,} pending) can still be submitted.",
-            "Recorded in the history before it is sent; add time later "
-            f"({keymap.key('app.extend', 'main')}) to reopen it.",
-        ]
-    )
-
-
 def second_request_body(plan: Plan, fact: str) -> str:
     """The question before a second request on a HIT with an unsettled one (`fact`)."""
     return "\n".join(
@@ -639,7 +777,10 @@ class ControllerApp(App[int]):
         plan, engine = planned
         env = self.ctx.env
         if env.needs_confirmation:
-            body = describe_request(request, env.kind.banner, available_balance(self))
+            words = confirmation(
+                plan, env.kind.banner, self.ctx.clock(), available_balance(self), real=True
+            )
+            body = "\n".join(words)
             screen = ConfirmScreen(f"Confirm: {env.kind.banner} request", body, danger=True)
             if not await c.confirmed(screen):
                 return None
@@ -665,7 +806,10 @@ class ControllerApp(App[int]):
         plan, engine = planned
         env = self.ctx.env
         if env.kind is not EnvKind.DEMO:
-            body = expire_body(hit, env.kind.banner, self.ctx.clock())
+            reopen = f" ({keymap.key('app.extend', 'main')})"
+            body = "\n".join(
+                expire_now.confirmation([hit], env.kind.banner, self.ctx.clock(), reopen)
+            )
             screen = ConfirmScreen(EXPIRE_TITLE, body, yes="Expire now", danger=True)
             if not await c.confirmed(screen):
                 return None
@@ -698,9 +842,9 @@ class ControllerApp(App[int]):
         if env.kind is not EnvKind.DEMO:
             screen = ConfirmScreen(
                 f"Confirm: {env.kind.banner} batch",
-                batch_confirm_text(preview, env.kind.banner),
+                "\n".join(batch_confirmation(preview, env.kind.banner)),
                 danger=True,
-                details=batch_confirm_details(preview),
+                details="\n".join(batch_details(preview)),
             )
             if not await c.confirmed(screen):
                 return
@@ -714,7 +858,28 @@ class ControllerApp(App[int]):
         spend real money are confirmed first unless `confirmed`."""
         return await self._resolve(records, confirmed)
 
-    async def _resolve(self, records: list[Record], confirmed: bool) -> list[Outcome] | None:
+    @work(group="flow", exit_on_error=False)
+    async def take_over(self, record: Record) -> list[Outcome] | None:
+        """History `T`: another host's process holds `record`. Asked first (who, where,
+        since when, until when it counts as live); yes: settled here through the same
+        pipeline as `turktui resolve --take-over ID`, which records the take-over."""
+        c = self.controller
+        if c.refused_read_only("taking over"):
+            return None
+        screen = ConfirmScreen(
+            f"Take over request #{record.id}?",
+            take_over_body(record, self.ctx.clock()),
+            yes="Take over",
+            no="Cancel",
+            danger=True,
+        )
+        if not await c.confirmed(screen, f"Cancelled: request #{record.id} was left to its owner."):
+            return None
+        return await self._resolve([record], False, take_over=True)
+
+    async def _resolve(
+        self, records: list[Record], confirmed: bool, *, take_over: bool = False
+    ) -> list[Outcome] | None:
         c = self.controller
         if not records or c.refused_read_only("resolving"):
             return None
@@ -731,7 +896,7 @@ class ControllerApp(App[int]):
             )
             if not await c.confirmed(screen, "Cancelled: nothing was resolved."):
                 return None
-        return await c.outcome(c.run_resolve(records, history))
+        return await c.outcome(c.run_resolve(records, history, take_over=take_over))
 
     @work(group="flow", exit_on_error=False)
     async def resolve_batch(self, batch_id: str) -> BatchReport | None:
@@ -775,6 +940,40 @@ class ControllerApp(App[int]):
             return None
         return await self._resolve(pending, True)
 
+    @work(group="flow", exit_on_error=False)
+    async def review_assignments(
+        self,
+        op: ReviewOperation | Bonus,
+        rows: list[Assignment],
+        hit: Hit,
+        title: str,
+        now: datetime | None = None,
+    ) -> ReviewsDone | None:
+        """The assignments view's Y / N / $ / P: (a bonus's readings,) the review dialog,
+        the confirmation where the command line asks too, then send; nothing is sent
+        unless the operator says so."""
+        c = self.controller
+        if c.refused_read_only(REVIEWING[op.name]):
+            return None
+        quotes: list[BonusQuote] = []
+        if isinstance(op, Bonus):
+            read = await c.outcome(c.read_quotes(rows, available_balance(self)))
+            if read is None:
+                return None
+            if isinstance(read, str):
+                c.notify(f"Not sent: {read}", severity="error")
+                return None
+            quotes = read
+        dialog = ReviewScreen(op, rows, hit, self.ctx.env, now, title=title, quotes=quotes)
+        decision = await c.ask(dialog)
+        if decision is None:
+            c.notify(NOTHING_SENT)
+            return None
+        confirm = c.review_confirmation(decision)
+        if confirm is not None and not await c.confirmed(confirm):
+            return None
+        return await c.outcome(c.send_reviews(decision))
+
     # -- what the screens ask for --------------------------------------------------------------
     def on_extend_wanted(self, message: ExtendWanted) -> None:
         self.extend_hit(message.hit)
@@ -786,7 +985,13 @@ class ControllerApp(App[int]):
         self.bulk_extend(message.hits)
 
     def on_resolve_wanted(self, message: ResolveWanted) -> None:
-        self.resolve_records(message.records, message.confirmed)
+        if message.take_over:
+            self.take_over(message.records[0])
+        else:
+            self.resolve_records(message.records, message.confirmed)
+
+    def on_review_wanted(self, message: ReviewWanted) -> None:
+        self.review_assignments(message.op, message.rows, message.hit, message.title, message.now)
 
     def on_resolve_batch_wanted(self, message: ResolveBatchWanted) -> None:
         self.resolve_batch(message.batch_id)
@@ -833,6 +1038,15 @@ class ControllerApp(App[int]):
 
     def on_hit_changed(self, message: HitChanged) -> None:
         self.show_hit(message.hit)
+
+    def on_reviews_done(self, message: ReviewsDone) -> None:
+        self.controller.reviews_done(message)
+        self.refresh_balance()
+        self._reload_history_screens()
+        for screen in self.screen_stack:
+            reviewed = getattr(screen, "reviewed", None)
+            if reviewed is not None:
+                reviewed(message)
 
     def on_batch_done(self, message: BatchDone) -> None:
         self.refresh_balance()

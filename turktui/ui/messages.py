@@ -3,13 +3,15 @@ the controller for, and what the controller's workers report back to the app."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
-from turktui.domain.models import Balance, Hit
+from turktui.domain.models import Assignment, Balance, Hit
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from turktui.domain.records import Record
     from turktui.pipeline.batch import BatchReport
     from turktui.pipeline.engine import Outcome
@@ -81,12 +83,17 @@ class BulkWanted(Message):
 
 
 class ResolveWanted(Message):
-    """Settle these records (history `r`); `confirmed`: the operator already said yes."""
+    """Settle these records (history `R`); `confirmed`: the operator already said yes;
+    `take_over`: take the one record over from another host's process (history `T`: asked
+    first), then settle it."""
 
-    def __init__(self, records: list[Record], confirmed: bool = False) -> None:
+    def __init__(
+        self, records: list[Record], confirmed: bool = False, *, take_over: bool = False
+    ) -> None:
         super().__init__()
         self.records = records
         self.confirmed = confirmed
+        self.take_over = take_over
 
 
 class ResolveBatchWanted(Message):
@@ -95,6 +102,22 @@ class ResolveBatchWanted(Message):
     def __init__(self, batch_id: str) -> None:
         super().__init__()
         self.batch_id = batch_id
+
+
+class ReviewWanted(Message):
+    """Approve, reject or pay a bonus on these assignments of `hit` (the assignments view's
+    Y / N / $ / P): `op` the operation, `title` the dialog's, `now` MTurk's time as that
+    view knows it (None: its answers carried none)."""
+
+    def __init__(
+        self, op: Any, rows: list[Assignment], hit: Hit, title: str, now: datetime | None
+    ) -> None:
+        super().__init__()
+        self.op = op
+        self.rows = rows
+        self.hit = hit
+        self.title = title
+        self.now = now
 
 
 class OutcomeArrived(Message):
@@ -119,3 +142,18 @@ class BatchDone(Message):
     def __init__(self, report: BatchReport | None) -> None:
         super().__init__()
         self.report = report
+
+
+class ReviewsDone(Message):
+    """Reviews or bonuses of the assignments view were sent and settled: per assignment its
+    final record (None: nothing was recorded) and the one line that says what happened."""
+
+    def __init__(self, op: Any, results: list[tuple[str, Record | None, str]]) -> None:
+        super().__init__()
+        #: the operation (its words say the tally)
+        self.op = op
+        self.results = results
+
+    @property
+    def records(self) -> list[Record]:
+        return [record for _aid, record, _text in self.results if record is not None]

@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 from turktui.adapters.history import HistoryError
+from turktui.adapters.stores import reader_of
 from turktui.domain.records import State, describe_owner
 
 #: The states a notice is given for (a request of another operator has an outcome).
@@ -99,6 +100,7 @@ class SharedHistoryWatch:
             return problem
         try:
             store.ping()
+            reader_of(store)  # the history screen's connection, made before it is first opened
         except HistoryError as exc:
             return str(exc)
         return ""

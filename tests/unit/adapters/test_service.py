@@ -223,3 +223,25 @@ def test_pagers_accept_both_ends_of_a_listing(empty_last_page: bool) -> None:
     with EmulatorServer(hits=0, empty_last_page=empty_last_page) as srv:
         service = MTurkService(resolve_environment(demo_url=srv.url))
         assert list(service.iter_hit_pages(50)) == [[]]
+
+
+def test_a_missing_profile_is_named() -> None:
+    service = MTurkService(Environment(EnvKind.SANDBOX, None, "nope", False))
+    with pytest.raises(errors.ConfigurationError, match="AWS profile 'nope' was not found"):
+        service.get_balance()
+
+
+def test_services_share_one_data_loader_and_each_its_session() -> None:
+    """botocore's service model is parsed once per process, not once per client (each
+    parse cost ~60 ms of CPU), and boto3's data path is on the shared loader once."""
+    first = MTurkService(resolve_environment(sandbox=True), credentials=("AKIDEXAMPLE", "x"))
+    second = MTurkService(resolve_environment(sandbox=True), credentials=("AKIDEXAMPLE", "y"))
+    clients = [first.reads, first.writes, second.reads, second.writes]
+    sessions = {id(first._boto_session), id(second._boto_session)}
+    assert len(sessions) == 2, "one session per service: credentials never mix"
+    loader = first._boto_session._loader
+    assert second._boto_session._loader is loader, "the service model is parsed once"
+    paths = loader.search_paths
+    assert len(paths) == len(set(paths))
+    assert clients[0]._request_signer._credentials.secret_key == "x"
+    assert clients[2]._request_signer._credentials.secret_key == "y"

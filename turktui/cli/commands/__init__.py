@@ -8,6 +8,7 @@ import argparse
 from turktui.cli.commands import (
     approve,
     bonus,
+    bonus_file,
     bonuses,
     expire,
     extend,
@@ -48,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     resolve.register(sub)
     approve.register(sub)
     reject.register(sub)
-    bonus.register(sub)
+    bonus.register(sub, from_file=bonus_file.cmd_bonus_file)
     bonuses.register(sub)
 
 
@@ -58,23 +59,26 @@ def cmd_paths(args: argparse.Namespace) -> int:
     import sys
 
     from turktui.adapters.config import Paths, history_label
-    from turktui.cli.options import load_config
-    from turktui.cli.output import Out, emit, safe
+    from turktui.cli.output import emit, safe
+    from turktui.cli.session import Session, run
     from turktui.domain.errors import ConfigurationError
 
-    paths = Paths.default()
-    problem = ""
-    try:
-        _, paths = load_config(args)
-    except ConfigurationError as exc:  # still say where the config is: it may be the cause
-        problem = exc.message
-    out = Out(as_json=False)  # a path from the environment may hold anything: made safe
-    out.say(f"config:  {paths.config_file}")
-    out.say(f"data:    {paths.data_dir}")
-    out.say(f"history: {history_label(paths.history)}")
-    out.say(f"demo:    {paths.demo_history_db}")
-    out.say(f"logs:    {paths.log_dir}  (requests.log)")
-    if problem:
-        emit(f"turktui: error: {safe(problem)}", sys.stderr)
-        return EXIT_USAGE
-    return EXIT_OK
+    def body(session: Session) -> int:
+        out = session.out  # a path from the environment may hold anything: made safe
+        paths = Paths.default()
+        problem = ""
+        try:
+            _, paths = session.config()
+        except ConfigurationError as exc:  # still say where the config is: it may be the cause
+            problem = exc.message
+        out.say(f"config:  {paths.config_file}")
+        out.say(f"data:    {paths.data_dir}")
+        out.say(f"history: {history_label(paths.history)}")
+        out.say(f"demo:    {paths.demo_history_db}")
+        out.say(f"logs:    {paths.log_dir}  (requests.log)")
+        if problem:
+            emit(f"turktui: error: {safe(problem)}", sys.stderr)
+            return EXIT_USAGE
+        return EXIT_OK
+
+    return run(args, body)

@@ -9,6 +9,7 @@ total) and, on production, a confirmation."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from turktui.cli.options import add_connection_options
@@ -29,7 +30,10 @@ window has passed. A worker who already has a bonus for the assignment gets anot
 )
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(
+    sub: argparse._SubParsersAction, from_file: Callable[[argparse.Namespace], int] | None = None
+) -> None:
+    """`from_file`: the handler of `--csv FILE` (cli.commands wires bonus_file's in)."""
     parser = sub.add_parser(
         "bonus",
         help="pay a bonus for an assignment, exactly once (recorded; verified on MTurk)",
@@ -45,7 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--csv",
         metavar="FILE",
-        help="pay the bonuses of FILE (columns assignment_id, amount, reason)",
+        help="pay the bonuses of FILE (columns assignment_id, amount, reason; optional "
+        "worker_id, checked against the assignment's worker)",
     )
     parser.add_argument(
         "--send-valid",
@@ -61,13 +66,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     add_connection_options(parser, suppress=True)
-    parser.set_defaults(handler=cmd_bonus)
+    parser.set_defaults(handler=lambda args: cmd_bonus(args, from_file))
 
 
-def cmd_bonus(args: argparse.Namespace) -> int:
+def cmd_bonus(
+    args: argparse.Namespace, from_file: Callable[[argparse.Namespace], int] | None = None
+) -> int:
     from turktui.cli.output import PerHit, safe
     from turktui.cli.prompts import confirm_spend
-    from turktui.cli.session import changing
+    from turktui.cli.session import Session, run
     from turktui.domain.errors import TurkError
     from turktui.domain.rules import (
         InputProblem,
@@ -75,10 +82,9 @@ def cmd_bonus(args: argparse.Namespace) -> int:
         check_bonus_amount,
         check_feedback,
         check_hit_id,
-        format_money,
     )
     from turktui.pipeline.model import PlanRefused
-    from turktui.pipeline.operations import BONUS, when
+    from turktui.pipeline.operations import BONUS
     from turktui.pipeline.operations.bonus import bonus_subject
     from turktui.pipeline.policy import (
         EXIT_OK,
@@ -86,6 +92,7 @@ def cmd_bonus(args: argparse.Namespace) -> int:
         EXIT_USAGE,
         worst,
     )
+    from turktui.pipeline.reviewing import pay_bonus, quote_bonus
 
     out = Out(args.json)
     usage: dict[str, Any] = {"state": "usage"}
@@ -96,9 +103,8 @@ def cmd_bonus(args: argparse.Namespace) -> int:
                 usage,
                 "turktui: --csv FILE takes no ASSIGNMENT_ID, AMOUNT, --reason or --token",
             )
-        from turktui.cli.commands.bonus_file import cmd_bonus_file
-
-        return cmd_bonus_file(args)
+        assert from_file is not None, "cli.commands wires bonus_file's handler in"
+        return from_file(args)
     if not args.assignment_id or not args.amount:
         return out.result(
             EXIT_USAGE, usage, "turktui: give ASSIGNMENT_ID AMOUNT --reason TEXT, or --csv FILE"
@@ -115,8 +121,9 @@ def cmd_bonus(args: argparse.Namespace) -> int:
     fee = bonus_fee(amount)
     results = PerHit(out, key="assignment_id")
 
-    def body(engine: Any) -> int:
-        history, service, env = engine.history, engine.service, engine.env
+    def body(session: Session) -> int:
+        engine, service, env = session.engine(), session.service(), session.env
+        history = engine.history
         prior = next(
             (
                 r
@@ -125,81 +132,51 @@ def cmd_bonus(args: argparse.Namespace) -> int:
             ),
             None,
         )
-        if prior is None:
+        if prior is not None:
+            out.info(f"request #{prior.id} has this token: settling it (never paying twice)")
+            if not prior.settled:
+                engine.dispatch([prior])
+            final = history.get(prior.id)
+        else:
             try:
-                assignment, hit = service.get_assignment(aid)
-                earlier = [
-                    p
-                    for p in service.list_bonus_payments(assignment_id=aid)
-                    if p.worker_id == assignment.worker_id
-                ]
-                balance = service.get_balance()
+                quote = quote_bonus(service, history, env.endpoint_url, aid, amount)
             except TurkError as exc:
                 results.failed(aid, exc, "read the assignment, its bonuses or the balance")
                 return out.result(worst(results.codes), {"results": results.results}, "")
-            worker = assignment.worker_id
-            if earlier and not args.allow_second:
-                first = earlier[0]
-                results.done(
-                    aid,
-                    EXIT_REFUSED,
-                    "refused",
-                    f"refused (nothing sent): worker {safe(worker)} already has "
-                    f"{len(earlier)} bonus(es) for this assignment (e.g. "
-                    f"{format_money(first.amount)} granted {when(first.grant_time)}, "
-                    f"reason {safe(first.reason)!r}); pass --allow-second to pay another",
-                    error_code="second",
-                )
-                return out.result(EXIT_REFUSED, {"results": results.results}, "")
-            if amount + fee > balance.available:
-                results.done(
-                    aid,
-                    EXIT_REFUSED,
-                    "refused",
-                    f"refused (nothing sent): {format_money(amount + fee)} (bonus + fee) is "
-                    f"more than the available balance {format_money(balance.available)}",
-                    error_code="balance",
-                )
-                return out.result(EXIT_REFUSED, {"results": results.results}, "")
-            what = (
-                f"Bonus {format_money(amount)} to worker {safe(worker)} for assignment "
-                f"{safe(aid)}: fee {format_money(fee)}, total {format_money(amount + fee)} "
-                f"(available {format_money(balance.available)})"
+            refusal, code = (
+                (f"{quote.second}; pass --allow-second to pay another", "second")
+                if quote.second and not args.allow_second
+                else (quote.short, "balance")
             )
+            if refusal:
+                results.done(
+                    aid,
+                    EXIT_REFUSED,
+                    "refused",
+                    f"refused (nothing sent): {safe(refusal)}",
+                    error_code=code,
+                )
+                return out.result(EXIT_REFUSED, {"results": results.results}, "")
+            what = BONUS.preview(safe(quote.worker), safe(aid), amount, quote.fee, quote.available)
             out.info(f"{env.kind.banner}: {what}")
             declined = confirm_spend(env, "Pay this bonus", args.yes)
             if declined is not None:
                 return out.result(declined.code, {"state": declined.state}, declined.message)
             try:
-                record = engine.request(
-                    BONUS,
-                    hit,
+                final = pay_bonus(
+                    engine,
+                    quote,
+                    reason,
                     token=args.token,
-                    subject=bonus_subject(aid),
                     allow_second=bool(args.allow_second),
-                    payload={
-                        "assignment_id": aid,
-                        "worker_id": worker,
-                        "amount": str(amount),
-                        "reason": reason,
-                    },
                 )
             except PlanRefused as exc:
-                results.done(
+                results.failed(
                     aid,
-                    EXIT_REFUSED,
-                    "refused",
-                    f"refused (nothing sent): {safe(exc.message)}; settle it with "
-                    "`turktui resolve` first, or pass --allow-second",
-                    error_code=exc.code,
+                    exc,
+                    then="; settle it with `turktui resolve` first, or pass --allow-second",
                 )
                 return out.result(EXIT_REFUSED, {"results": results.results}, "")
-        else:
-            record = prior
-            out.info(f"request #{prior.id} has this token: settling it (never paying twice)")
-        if not record.settled:
-            engine.dispatch([record])
-        final = history.get(record.id)
         assert final is not None
         results.recorded(aid, final, fee=str(fee))
         code = worst(results.codes)
@@ -209,4 +186,4 @@ def cmd_bonus(args: argparse.Namespace) -> int:
             "turktui: bonus " + ("paid" if code == EXIT_OK else "not confirmed paid"),
         )
 
-    return changing(args, out, usage, body)
+    return run(args, body, payload={"results": results.results}, changing=True)

@@ -1,4 +1,5 @@
-"""`turktui bonus --csv FILE [--send-valid]`: the bonuses of a file, each its own recorded
+"""`turktui bonus --csv FILE [--send-valid]`: the bonuses of a file (columns assignment_id,
+amount, reason; an optional worker_id must match the assignment's worker), each its own recorded
 request (the bonus operation) with a token derived from its row, so a re-run of the same file
 recognises what was paid (the history, and ListBonusPayments by the reference) and pays
 nothing twice. Every row is previewed with its fee and the file's total before anything is
@@ -14,7 +15,7 @@ from typing import Any
 
 from turktui.cli.output import Out, PerHit, safe
 from turktui.domain.bonusfile import BonusRow, RowProblem, read_bonus_file
-from turktui.domain.models import Hit
+from turktui.domain.models import Assignment, BonusPayment, Hit
 from turktui.domain.records import Record
 from turktui.domain.rules import bonus_fee, format_money
 
@@ -35,11 +36,52 @@ class Line:
         return bonus_fee(self.row.amount)
 
 
+class Reads:
+    """The rows' assignments and their earlier bonuses, read a HIT at a time: a row of a HIT
+    not read yet costs a GetAssignment, then its HIT's assignments (ListAssignmentsForHIT)
+    and bonuses (ListBonusPayments by HIT, every page) answer the other rows of that HIT —
+    a file of 1,000 rows over a few HITs is previewed in a few dozen requests, not 2,000.
+    An assignment the listing does not show (yet), or a HIT whose bonuses cannot be listed,
+    is read on its own (GetAssignment, ListBonusPayments by assignment)."""
+
+    def __init__(self, service: Any) -> None:
+        self.service = service
+        self.known: dict[str, tuple[Assignment, Hit]] = {}
+        self.paid: dict[str, list[BonusPayment]] = {}  # by assignment, for listed HITs
+        self.listed: set[str] = set()
+
+    def row(self, assignment_id: str) -> tuple[Assignment, Hit, list[BonusPayment]]:
+        """The assignment, its HIT and every bonus paid for it (RequestRefused/TurkError as
+        the service raises them)."""
+        from turktui.domain.errors import RequestRefused
+
+        if assignment_id not in self.known:
+            assignment, hit = self.service.get_assignment(assignment_id)
+            self.known[assignment_id] = (assignment, hit)
+            if hit.hit_id not in self.listed:
+                self.listed.add(hit.hit_id)
+                for other in self.service.list_assignments(hit.hit_id):
+                    self.known.setdefault(other.assignment_id, (other, hit))
+                try:
+                    payments = self.service.list_bonus_payments(hit_id=hit.hit_id)
+                except RequestRefused:
+                    payments = None
+                if payments is not None:
+                    for aid, (_a, of) in self.known.items():
+                        if of.hit_id == hit.hit_id:
+                            self.paid.setdefault(aid, [])
+                    for payment in payments:
+                        self.paid.setdefault(payment.assignment_id, []).append(payment)
+        assignment, hit = self.known[assignment_id]
+        if assignment_id not in self.paid:
+            self.paid[assignment_id] = self.service.list_bonus_payments(assignment_id=assignment_id)
+        return assignment, hit, self.paid[assignment_id]
+
+
 def cmd_bonus_file(args: argparse.Namespace) -> int:
     from turktui.adapters.history import HistoryError
-    from turktui.cli.output import history_exit_code
     from turktui.cli.prompts import confirm_spend
-    from turktui.cli.session import changing
+    from turktui.cli.session import Session, run
     from turktui.domain.errors import RequestRefused, TurkError
     from turktui.pipeline.model import PlanRefused
     from turktui.pipeline.operations import BONUS, when
@@ -47,7 +89,6 @@ def cmd_bonus_file(args: argparse.Namespace) -> int:
     from turktui.pipeline.policy import (
         EXIT_OK,
         EXIT_REFUSED,
-        EXIT_SERVICE,
         EXIT_USAGE,
         worst,
     )
@@ -72,26 +113,30 @@ def cmd_bonus_file(args: argparse.Namespace) -> int:
         )
     results = PerHit(out, key="row")
 
-    def body(engine: Any) -> int:
-        history, service, env = engine.history, engine.service, engine.env
+    def body(session: Session) -> int:
+        engine, service, env = session.engine(), session.service(), session.env
+        history = engine.history
         lines: list[Line] = []
-        listings: dict[str, list[Any]] = {}
+        reads = Reads(service)
         for row in rows:
             try:
-                assignment, hit = service.get_assignment(row.assignment_id)
-                if row.assignment_id not in listings:
-                    listings[row.assignment_id] = service.list_bonus_payments(
-                        assignment_id=row.assignment_id
-                    )
+                assignment, hit, payments = reads.row(row.assignment_id)
             except RequestRefused as exc:
                 problems.append(RowProblem(row.row, f"MTurk refused it: {exc.message}"))
                 continue
             except TurkError as exc:
-                results.failed(f"row {row.row}", exc, "read the assignment")
-                return out.result(worst(results.codes), {"results": results.results}, "")
+                return results.ended(f"row {row.row}", exc, "read the assignment")
+            if row.worker_id and row.worker_id != assignment.worker_id:
+                problems.append(
+                    RowProblem(
+                        row.row,
+                        f"worker_id {row.worker_id} is not the worker of assignment "
+                        f"{row.assignment_id} ({assignment.worker_id})",
+                    )
+                )
+                continue
             token = row.token(env.endpoint_url)
             line = Line(row, assignment.worker_id, hit, token)
-            payments = listings[row.assignment_id]
             line.paid = any(
                 matches(p, row.assignment_id, line.worker, row.amount, token) for p in payments
             )
@@ -151,8 +196,7 @@ def cmd_bonus_file(args: argparse.Namespace) -> int:
             try:
                 available = service.get_balance().available
             except TurkError as exc:
-                results.failed("balance", exc, "read the balance")
-                return out.result(worst(results.codes), {"results": results.results}, "")
+                return results.ended("balance", exc, "read the balance")
             if amount + fees > available:
                 return out.result(
                     EXIT_REFUSED,
@@ -191,16 +235,8 @@ def cmd_bonus_file(args: argparse.Namespace) -> int:
                         },
                     )
                 engine.dispatch([record])
-            except PlanRefused as exc:
-                results.done(subject, EXIT_REFUSED, "refused", f"not sent: {safe(exc.message)}")
-                continue
-            except HistoryError as exc:
-                results.done(
-                    subject,
-                    history_exit_code(exc, EXIT_SERVICE),
-                    "failed",
-                    f"not sent: {safe(exc)}",
-                )
+            except (PlanRefused, HistoryError) as exc:
+                results.failed(subject, exc)
                 continue
             final = history.get(record.id)
             assert final is not None
@@ -211,4 +247,4 @@ def cmd_bonus_file(args: argparse.Namespace) -> int:
             code, {"results": results.results, **payload}, f"turktui: {paid} bonus(es) paid now"
         )
 
-    return changing(args, out, usage, body)
+    return run(args, body, payload={"results": results.results}, changing=True)

@@ -38,16 +38,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_bonuses(args: argparse.Namespace) -> int:
     from turktui.cli.output import csv_rows, safe
-    from turktui.cli.session import open_connection
-    from turktui.domain.errors import (
-        ConfigurationError,
-        CredentialsExpired,
-        CredentialsMissing,
-        TurkError,
-    )
+    from turktui.cli.session import Session, run
+    from turktui.domain.errors import TurkError
     from turktui.domain.rules import InputProblem, check_hit_id, format_money
     from turktui.domain.timefmt import iso
-    from turktui.pipeline.policy import EXIT_OK, EXIT_SERVICE, EXIT_USAGE
+    from turktui.pipeline.policy import EXIT_OK, EXIT_USAGE
 
     out = Out(args.json)
     usage: dict[str, Any] = {"state": "usage"}
@@ -56,42 +51,38 @@ def cmd_bonuses(args: argparse.Namespace) -> int:
         check_hit_id(subject, "HIT id" if args.hit else "assignment id")
     except InputProblem as exc:
         return out.result(EXIT_USAGE, usage, f"turktui: {exc}")
-    conn = open_connection(args)
-    try:
-        service = conn.service()
+
+    def body(session: Session) -> int:
+        which = {"hit_id": subject} if args.hit else {"assignment_id": subject}
         try:
-            if args.hit:
-                payments = service.list_bonus_payments(hit_id=subject)
-            else:
-                payments = service.list_bonus_payments(assignment_id=subject)
+            payments = session.service().list_bonus_payments(**which)
         except TurkError as exc:
-            # no credentials, a bad profile: a configuration problem (2), as for `list`
-            setup = isinstance(exc, (ConfigurationError, CredentialsMissing, CredentialsExpired))
-            code = EXIT_USAGE if setup else EXIT_SERVICE
-            hint = f"\nturktui: hint: {exc.hint}" if exc.hint else ""
-            return out.result(code, {"state": "failed"}, f"turktui: {safe(exc.message)}{hint}")
-    finally:
-        conn.close()
-    rows = [
-        {
-            "AssignmentId": p.assignment_id,
-            "WorkerId": p.worker_id,
-            "BonusAmount": None if p.amount is None else str(p.amount),
-            "GrantTime": iso(p.grant_time) if p.grant_time else None,
-            "Reason": p.reason,
-            "Reference": (m.group(1) if (m := _REFERENCE.search(p.reason)) else ""),
-        }
-        for p in payments
-    ]
-    total = sum((p.amount for p in payments if p.amount is not None), Decimal(0))
-    summary = f"{len(rows):,} bonus payment{'s' if len(rows) != 1 else ''}, {format_money(total)}"
-    if args.csv:
-        csv_rows(sys.stdout, FIELDS)(rows)
-        return EXIT_OK
-    if not args.json:
-        for row in rows:
-            out.say(
-                f"{safe(row['GrantTime'] or '?'):<20}  {safe(row['AssignmentId'])}  "
-                f"{safe(row['WorkerId'])}  ${row['BonusAmount'] or '?':>8}  {safe(row['Reason'])}"
-            )
-    return out.result(EXIT_OK, {"payments": rows}, summary)
+            return session.fail(exc, "list the bonuses")
+        rows = [
+            {
+                "AssignmentId": p.assignment_id,
+                "WorkerId": p.worker_id,
+                "BonusAmount": None if p.amount is None else str(p.amount),
+                "GrantTime": iso(p.grant_time) if p.grant_time else None,
+                "Reason": p.reason,
+                "Reference": (m.group(1) if (m := _REFERENCE.search(p.reason)) else ""),
+            }
+            for p in payments
+        ]
+        total = sum((p.amount for p in payments if p.amount is not None), Decimal(0))
+        summary = (
+            f"{len(rows):,} bonus payment{'s' if len(rows) != 1 else ''}, {format_money(total)}"
+        )
+        if args.csv:
+            csv_rows(sys.stdout, FIELDS)(rows)
+            return EXIT_OK
+        if not args.json:
+            for row in rows:
+                out.say(
+                    f"{safe(row['GrantTime'] or '?'):<20}  {safe(row['AssignmentId'])}  "
+                    f"{safe(row['WorkerId'])}  ${row['BonusAmount'] or '?':>8}  "
+                    f"{safe(row['Reason'])}"
+                )
+        return out.result(EXIT_OK, {"payments": rows}, summary)
+
+    return run(args, body, payload={"payments": []})

@@ -7,19 +7,18 @@ same ExpireAt and confirmed with GetHIT and MTurk's time."""
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from turktui.cli.options import add_connection_options
-from turktui.cli.output import Out, PerHit, StopCommand, record_line, refuse_bad_hit_ids, safe
+from turktui.cli.output import Out, PerHit, record_line, refuse_bad_hit_ids, safe
 from turktui.cli.prompts import confirm_expire
-from turktui.cli.session import open_connection, open_history_of, refuse_read_only
+from turktui.cli.session import Session, run
 from turktui.domain.timefmt import iso
 from turktui.pipeline.policy import (
     EXIT_CODES,
     EXIT_OK,
     EXIT_REFUSED,
-    EXIT_UNKNOWN,
     EXIT_USAGE,
-    record_exit_code,
     worst,
 )
 
@@ -54,11 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_expire(args: argparse.Namespace) -> int:
-    from turktui.adapters.history import HistoryError
-    from turktui.domain.records import record_to_json
     from turktui.domain.rules import EXPIRE_NOW
-    from turktui.pipeline.engine import Engine
-    from turktui.pipeline.operations.expire_now import already_expired
+    from turktui.pipeline.operations.expire_now import already_expired, confirmation
 
     out = Out(args.json)
     hit_ids = list(dict.fromkeys(h.strip() for h in args.hit_ids if h.strip()))
@@ -67,105 +63,61 @@ def cmd_expire(args: argparse.Namespace) -> int:
     refused = refuse_bad_hit_ids(out, hit_ids, {"state": "usage"})
     if refused is not None:
         return refused
-    conn = open_connection(args)
     per_hit = PerHit(out)
     results, codes, done = per_hit.results, per_hit.codes, per_hit.done
 
-    try:
-        refused = refuse_read_only(conn, out, {"state": "usage"})
-        if refused is not None:
-            return refused
-        env = conn.env
-        service = conn.service()
-        try:
-            history = open_history_of(conn)
-        except HistoryError as exc:
-            return out.history_failure(exc, {"state": "usage"})
-        try:
-            engine = Engine(service, history, env)
-            plans = []
-            for hit_id in hit_ids:
-                hit = per_hit.read_hit(service, hit_id)
-                if hit is None:
-                    continue
-                dated = getattr(service, "server_date", None)  # MTurk's time of that answer
-                server_now = dated() if callable(dated) else None
-                if already_expired(hit, server_now):
-                    done(
-                        hit_id,
-                        EXIT_OK,
-                        "already_expired",
-                        f"already expired ({iso(hit.expiration)}); nothing was sent",
-                    )
-                    continue
-                busy = history.unsettled_for(env.endpoint_url, [hit.hit_id])
-                if busy:
-                    for other in busy:
-                        out.info(
-                            f"HIT {safe(hit.hit_id)} has an unsettled request: {record_line(other)}"
-                        )
-                    done(
-                        hit_id,
-                        EXIT_REFUSED,
-                        "refused",
-                        f"refused (nothing sent): it has an unsettled request (#{busy[0].id});"
-                        " run `turktui resolve` first",
-                        error_code="busy",
-                    )
-                    continue
-                plan = per_hit.plan(engine, hit, 0, EXPIRE_NOW)
-                if plan is not None:
-                    plans.append(plan)
-            if plans:
-                names = ", ".join(safe(p.hit.hit_id) for p in plans[:3]) + (
-                    f" and {len(plans) - 3} more" if len(plans) > 3 else ""
-                )
-                out.info(
-                    f"{env.kind.banner}: expire {len(plans)} HIT"
-                    f"{'s' if len(plans) != 1 else ''} now: {names}"
-                )
-                declined = confirm_expire(
-                    env, f"Expire {len(plans)} HIT{'s' if len(plans) != 1 else ''} now", args.yes
-                )
-                if declined is not None:
-                    return out.result(
-                        declined.code,
-                        {"state": declined.state, "results": results},
-                        declined.message,
-                    )
-            for plan in plans:
-                hit_id = plan.hit.hit_id
-                outcome = per_hit.execute(engine, plan)
-                if outcome is None:
-                    continue
-                record = outcome.record
-                code = record_exit_code(record)
-                payload = record_to_json(record)
-                payload["record_id"] = payload.pop("id")
-                payload.pop("hit_id", None)
-                payload.pop("state", None)
-                message = safe(outcome.message)
-                if code == EXIT_UNKNOWN:
-                    message += " Run `turktui resolve` to settle it."
+    def body(session: Session) -> int:
+        env, service, engine = session.env, session.service(), session.engine()
+        plans = []
+        for hit in per_hit.read_hits(service, hit_ids):
+            hit_id = hit.hit_id
+            dated = getattr(service, "server_date", None)  # MTurk's time of that answer
+            server_now = dated() if callable(dated) else None
+            if already_expired(hit, server_now):
                 done(
                     hit_id,
-                    code,
-                    record.state.value,
-                    message,
-                    expiration=(
-                        outcome.hit.expiration.isoformat()
-                        if outcome.hit and outcome.hit.expiration
-                        else None
-                    ),
-                    **payload,
+                    EXIT_OK,
+                    "already_expired",
+                    f"already expired ({iso(hit.expiration)}); nothing was sent",
                 )
-        except StopCommand as stop:
-            return out.result(EXIT_USAGE, {"state": "usage"}, stop.message)
-        finally:
-            history.close()
-    finally:
-        conn.close()
-    code = worst(codes)
-    ok = sum(1 for c in codes if c == EXIT_OK)
-    summary = f"turktui: {ok} of {len(hit_ids)} HIT{'s' if len(hit_ids) != 1 else ''} expired"
-    return out.result(code, {"results": results}, summary)
+                continue
+            busy = engine.history.unsettled_for(env.endpoint_url, [hit.hit_id])
+            if busy:
+                for other in busy:
+                    out.info(
+                        f"HIT {safe(hit.hit_id)} has an unsettled request: {record_line(other)}"
+                    )
+                done(
+                    hit_id,
+                    EXIT_REFUSED,
+                    "refused",
+                    f"refused (nothing sent): it has an unsettled request (#{busy[0].id});"
+                    " run `turktui resolve` first",
+                    error_code="busy",
+                )
+                continue
+            plan = per_hit.plan(engine, hit, 0, EXPIRE_NOW)
+            if plan is not None:
+                plans.append(plan)
+        if plans:
+            for line in confirmation([p.hit for p in plans], env.kind.banner, engine.clock()):
+                out.info(line)
+            declined = confirm_expire(
+                env, f"Expire {len(plans)} HIT{'s' if len(plans) != 1 else ''} now", args.yes
+            )
+            if declined is not None:
+                return out.result(
+                    declined.code, {"state": declined.state, "results": results}, declined.message
+                )
+        per_hit.send(engine, plans, lambda outcome: {"expiration": _expiration(outcome)})
+        ok = sum(1 for c in codes if c == EXIT_OK)
+        summary = f"turktui: {ok} of {len(hit_ids)} HIT{'s' if len(hit_ids) != 1 else ''} expired"
+        return out.result(worst(codes), {"results": results}, summary)
+
+    return run(args, body, payload={"results": results}, changing=True)
+
+
+def _expiration(outcome: Any) -> str | None:
+    """The HIT's expiration as read after the request (ISO 8601), or None."""
+    expiration = outcome.hit.expiration if outcome.hit else None
+    return expiration.isoformat() if expiration else None

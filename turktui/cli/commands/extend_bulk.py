@@ -25,25 +25,13 @@ from typing import Any
 from turktui.cli.bulk_options import BULK_EPILOG as BULK_EPILOG
 from turktui.cli.bulk_options import add_bulk_options as add_bulk_options
 from turktui.cli.bulk_options import is_bulk as is_bulk
-from turktui.cli.output import (
-    Out,
-    PerHit,
-    StopCommand,
-    fit,
-    history_exit_code,
-    refuse_bad_hit_ids,
-    safe,
-)
+from turktui.cli.output import Out, PerHit, fit, refuse_bad_hit_ids, safe
 from turktui.cli.prompts import confirm_spend
-from turktui.cli.session import (
-    open_connection,
-    open_history_of,
-    refuse_read_only,
-)
+from turktui.cli.session import Session, run
+from turktui.domain.errors import TurkError
 from turktui.domain.rules import InputProblem, add_time, check_hit_id
 from turktui.pipeline.policy import (
     EXIT_REFUSED,
-    EXIT_SERVICE,
     EXIT_SIGNAL_BASE,
     EXIT_USAGE,
     batch_exit_code,
@@ -204,18 +192,10 @@ def _payload(report: Any, preview: Any = None) -> dict[str, Any]:
 
 
 def cmd_extend_bulk(args: argparse.Namespace) -> int:
-    from turktui.adapters.history import HistoryError
     from turktui.domain.bulk import BulkLine, BulkPreview, LineStatus, ModeProblem
-    from turktui.domain.errors import (
-        AccessDenied,
-        ConfigurationError,
-        CredentialsExpired,
-        CredentialsMissing,
-        TurkError,
-    )
     from turktui.domain.models import Hit
     from turktui.pipeline.batch import BatchRunner
-    from turktui.pipeline.engine import Engine, PlanRefused
+    from turktui.pipeline.operations import batch_confirmation
 
     out = Out(args.json)
     if args.retry_batch:
@@ -269,24 +249,13 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
     ids = list(dict.fromkeys(ids))  # one intent per HIT, in the order given
     if not ids:
         return out.result(EXIT_USAGE, {"state": "usage"}, "turktui: no HIT ids given")
-    conn = open_connection(args)
-    try:
-        env = conn.env
-        refused = refuse_read_only(conn, out, {"state": "usage"})
-        if refused is not None:
-            return refused
-        service = conn.service()
+
+    def body(session: Session) -> int:
+        env, service = session.env, session.service()
         try:
             hits, missing = _fetch(service, ids, args.workers)
-        except (ConfigurationError, CredentialsMissing, CredentialsExpired, AccessDenied) as exc:
-            hint = f"\nturktui: hint: {exc.hint}" if exc.hint else ""
-            return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: {safe(exc.message)}{hint}")
         except TurkError as exc:
-            return out.result(
-                EXIT_SERVICE,
-                {"state": "failed"},
-                f"turktui: cannot read the HITs: {safe(exc.message)}",
-            )
+            return session.fail(exc, "read the HITs")
         balance: Decimal | None
         try:
             balance = service.get_balance().available
@@ -306,15 +275,7 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
         preview = BulkPreview(mode, tuple(lines), balance, add_seconds)
         for text in preview_lines(preview, out.info_width()):
             out.info(text)
-        out.info(
-            f"{env.kind.banner}: {mode.describe()}"
-            + (
-                f", and add {safe(args.add_time)} to each expiration (from now if expired)"
-                if add_seconds is not None
-                else ""
-            )
-            + f": {preview.totals_text()}"
-        )
+        out.info(f"{env.kind.banner}: {preview.describe()}: {preview.totals_text()}")
         if not preview.send_count:
             return out.result(
                 EXIT_REFUSED,
@@ -327,43 +288,21 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
                 {"state": "refused", **_preview_only(preview)},
                 "turktui: refused (nothing sent): the balance does not cover the total cost",
             )
-        declined = confirm_spend(
-            env,
-            f"Send {preview.send_count:,} requests (+{preview.total_assignments:,} "
-            f"assignments, {safe(preview.totals_text().split(' · cost ')[-1])})",
-            args.yes,
-        )
+        for line in batch_confirmation(preview, env.kind.banner)[2:]:  # the totals restated
+            out.info(line)
+        declined = confirm_spend(env, "Send these requests", args.yes)
         if declined is not None:
             return out.result(declined.code, {"state": declined.state}, declined.message)
-        try:
-            history = open_history_of(conn)
-        except HistoryError as exc:
-            return out.history_failure(exc, {"state": "usage"})
-        try:
-            runner = BatchRunner(Engine(service, history, env), workers=args.workers)
-
-            expire_at = preview.expirations()  # each HIT's, as planned and shown
-
-            try:
-                bid, records = runner.record(
-                    preview,
-                    expire_at=expire_at,
-                    allow_second=bool(getattr(args, "allow_second", False)),
-                )
-            except (PlanRefused, HistoryError) as exc:
-                return out.result(
-                    EXIT_REFUSED
-                    if isinstance(exc, PlanRefused)
-                    else history_exit_code(exc, EXIT_SERVICE),
-                    {"state": "failed"},
-                    f"turktui: not sent: {safe(exc)}",
-                )
-            out.info(f"Recorded batch {bid} ({len(records):,} requests); sending\u2026")
-            report, signum = _run(
-                runner, lambda: runner.send(bid, records, member=_member_printer(out)), out
-            )
-        finally:
-            history.close()
+        runner = BatchRunner(session.engine(), workers=args.workers)
+        bid, records = runner.record(
+            preview,
+            expire_at=preview.expirations(),  # each HIT's, as planned and shown
+            allow_second=bool(getattr(args, "allow_second", False)),
+        )
+        out.info(f"Recorded batch {bid} ({len(records):,} requests); sending\u2026")
+        report, signum = _run(
+            runner, lambda: runner.send(bid, records, member=_member_printer(out)), out
+        )
         refused_lines = preview.refused_count
         code = batch_exit_code(report, refused_lines)
         message = f"Batch {bid}: {report.summary()}"
@@ -373,17 +312,15 @@ def cmd_extend_bulk(args: argparse.Namespace) -> int:
             message += f". Retry with `turktui extend --retry-batch {bid}`"
         code, message = _ending(report, code, message, signum)
         return out.result(code, _payload(report, preview), message + ".")
-    finally:
-        conn.close()
+
+    return run(args, body, changing=True)
 
 
 def _add_time_each(args: argparse.Namespace, out: Out, seconds: float) -> int:
     """`extend HIT1 HIT2 … --add-time D`: time only for each HIT, one record each (shown as
     "time"), sent one after the other; the worst outcome wins."""
-    from turktui.adapters.history import HistoryError
-    from turktui.domain.timefmt import iso
-    from turktui.pipeline.engine import Engine
-    from turktui.pipeline.policy import EXIT_OK, record_exit_code, worst
+    from turktui.pipeline.operations.update_expiration import expiration_line
+    from turktui.pipeline.policy import EXIT_OK, worst
 
     ids = list(dict.fromkeys(args.hit_id or []))
     refused = refuse_bad_hit_ids(out, ids, {"state": "usage"})
@@ -395,70 +332,34 @@ def _add_time_each(args: argparse.Namespace, out: Out, seconds: float) -> int:
         except (OSError, ValueError) as exc:
             return out.result(EXIT_USAGE, {"state": "usage"}, f"turktui: --from-file: {safe(exc)}")
     per_hit = PerHit(out)
-    results, codes, done = per_hit.results, per_hit.codes, per_hit.done
+    results, codes = per_hit.results, per_hit.codes
 
-    conn = open_connection(args)
-    try:
-        refused = refuse_read_only(conn, out, {"state": "usage"})
-        if refused is not None:
-            return refused
-        env = conn.env
-        service = conn.service()
-        try:
-            history = open_history_of(conn)
-        except HistoryError as exc:
-            return out.history_failure(exc, {"state": "usage"})
-        try:
-            engine = Engine(service, history, env)
-            plans = []
-            for hit_id in ids:
-                hit = per_hit.read_hit(service, hit_id)
-                if hit is None:
-                    continue
-                plan = per_hit.plan(
-                    engine, hit, 0, add_time(hit.expiration, seconds, engine.clock())
+    def body(session: Session) -> int:
+        env, engine = session.env, session.engine()
+        plans = []
+        for hit in per_hit.read_hits(session.service(), ids):
+            plan = per_hit.plan(engine, hit, 0, add_time(hit.expiration, seconds, engine.clock()))
+            if plan is None:
+                continue
+            assert plan.expire_at is not None
+            when = expiration_line(hit, plan.expire_at, engine.clock())
+            out.info(f"  {safe(hit.hit_id)}: {when}")
+            plans.append(plan)
+        if plans:
+            declined = confirm_spend(
+                env, f"Add {safe(args.add_time)} to {len(plans)} HIT expiration(s)", args.yes
+            )
+            if declined is not None:
+                return out.result(
+                    declined.code, {"state": declined.state, "results": results}, declined.message
                 )
-                if plan is None:
-                    continue
-                out.info(
-                    f"  {safe(hit_id)}: expiration {iso(hit.expiration)} \u2192 "
-                    f"{iso(plan.expire_at)}"
-                )
-                plans.append(plan)
-            if plans:
-                declined = confirm_spend(
-                    env, f"Add {safe(args.add_time)} to {len(plans)} HIT expiration(s)", args.yes
-                )
-                if declined is not None:
-                    return out.result(
-                        declined.code,
-                        {"state": declined.state, "results": results},
-                        declined.message,
-                    )
-            for plan in plans:
-                hit_id = plan.hit.hit_id
-                outcome = per_hit.execute(engine, plan)
-                if outcome is None:
-                    continue
-                record = outcome.record
-                done(
-                    hit_id,
-                    record_exit_code(record),
-                    record.state.value,
-                    safe(outcome.message),
-                    record_id=record.id,
-                    change=record.change_label,
-                    expire_at=record.expire_at.isoformat() if record.expire_at else None,
-                )
-        except StopCommand as stop:
-            return out.result(EXIT_USAGE, {"state": "usage"}, stop.message)
-        finally:
-            history.close()
-    finally:
-        conn.close()
-    code = worst(codes)
-    ok = sum(1 for c in codes if c == EXIT_OK)
-    return out.result(code, {"results": results}, f"turktui: time added to {ok} of {len(ids)} HITs")
+        per_hit.send(engine, plans, lambda outcome: {})
+        ok = sum(1 for c in codes if c == EXIT_OK)
+        return out.result(
+            worst(codes), {"results": results}, f"turktui: time added to {ok} of {len(ids)} HITs"
+        )
+
+    return run(args, body, payload={"results": results}, changing=True)
 
 
 def _preview_only(preview: Any) -> dict[str, Any]:
@@ -476,47 +377,32 @@ class _EmptyReport:
 
 
 def _retry(args: argparse.Namespace, out: Out) -> int:
-    from turktui.adapters.history import HistoryError
     from turktui.pipeline.batch import BatchRunner
-    from turktui.pipeline.engine import Engine
 
-    conn = open_connection(args)
-    try:
-        refused = refuse_read_only(conn, out, {"state": "usage"})
-        if refused is not None:
-            return refused
-        try:
-            history = open_history_of(conn)
-        except HistoryError as exc:
-            return out.history_failure(exc, {"state": "usage"})
-        try:
-            bid = args.retry_batch
-            members = history.batch_records(bid)
-            if not members:
-                return out.result(
-                    EXIT_USAGE, {"state": "usage"}, f"turktui: no batch {safe(bid)} in the history"
-                )
-            runner = BatchRunner(Engine(conn.service(), history, conn.env), workers=args.workers)
-            pending = runner.pending(bid)
-            out.info(
-                f"Batch {safe(bid)}: {len(members):,} members, {len(pending):,} to "
-                "re-send with their recorded tokens"
+    def body(session: Session) -> int:
+        bid = args.retry_batch
+        members = session.history().batch_records(bid)
+        if not members:
+            return out.result(
+                EXIT_USAGE, {"state": "usage"}, f"turktui: no batch {safe(bid)} in the history"
             )
-            declined = (
-                confirm_spend(conn.env, f"Re-send {len(pending):,} requests", args.yes)
-                if pending
-                else None
-            )
-            if declined is not None:
-                return out.result(declined.code, {"state": declined.state}, declined.message)
-            report, signum = _run(
-                runner, lambda: runner.retry(bid, member=_member_printer(out)), out
-            )
-        finally:
-            history.close()
+        runner = BatchRunner(session.engine(), workers=args.workers)
+        pending = runner.pending(bid)
+        out.info(
+            f"Batch {safe(bid)}: {len(members):,} members, {len(pending):,} to "
+            "re-send with their recorded tokens"
+        )
+        declined = (
+            confirm_spend(session.env, f"Re-send {len(pending):,} requests", args.yes)
+            if pending
+            else None
+        )
+        if declined is not None:
+            return out.result(declined.code, {"state": declined.state}, declined.message)
+        report, signum = _run(runner, lambda: runner.retry(bid, member=_member_printer(out)), out)
         code, message = _ending(
             report, batch_exit_code(report, 0), f"Batch {safe(bid)}: {report.summary()}", signum
         )
         return out.result(code, _payload(report), message)
-    finally:
-        conn.close()
+
+    return run(args, body, changing=True)

@@ -17,10 +17,7 @@ from turktui.cli.output import (
     redact_text,
     safe,
 )
-from turktui.cli.session import (
-    history_file,
-    history_scope,
-)
+from turktui.cli.session import Session, history_file, history_scope, run
 from turktui.domain.text import redact_obj
 from turktui.pipeline.policy import (
     EXIT_CODES,
@@ -95,9 +92,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_history(args: argparse.Namespace) -> int:
     from turktui.adapters.config import history_label
-    from turktui.adapters.history import HistoryError
-    from turktui.adapters.stores import open_store
-    from turktui.cli.options import load_config
     from turktui.domain.records import UNSETTLED, record_to_json
 
     out = Out(args.json)
@@ -113,13 +107,11 @@ def cmd_history(args: argparse.Namespace) -> int:
         return out.result(
             EXIT_USAGE, {"records": []}, f"turktui: unexpected argument {safe(args.source)!r}"
         )
-    _, paths = load_config(args)
-    where = paths.history_for(env_kind or "")
-    try:
-        history = open_store(where)
-    except HistoryError as exc:
-        return out.history_failure(exc, {"records": []})
-    try:
+
+    def body(session: Session) -> int:
+        _, paths = session.config()
+        where = paths.history_for(env_kind or "")
+        history = session.history(where)
         states = UNSETTLED if args.unsettled else None
         scope = {
             "text": args.filter,
@@ -128,25 +120,30 @@ def cmd_history(args: argparse.Namespace) -> int:
             "endpoint": endpoint,
             "operator": args.operator,
         }
-        total = history.count(**scope)
-        shown = min(args.limit, total)
-        records = _records(history, scope, shown)
-        if args.csv:
+        records = _records(history, scope, args.limit)
+        if args.csv:  # no count: the rows are the answer
             write = csv_rows(sys.stdout, CSV_FIELDS)
             write({k: redact_obj(record_to_json(r)[k]) for k in CSV_FIELDS} for r in records)
             return EXIT_OK
-        if args.json:
+        if args.json:  # the count comes first in the object
+            total = history.count(**scope)
+            shown = min(args.limit, total)
             return out.result_streamed(
                 EXIT_OK,
                 {"count": total, "file": history_label(where)},
                 f"{shown} of {total} records",
                 "records",
-                (record_to_json(history.get(r.id) or r) for r in records),
+                (record_to_json(r) for r in _records(history, scope, shown, with_attempts=True)),
             )
-        if shown:
-            print(RECORD_HEADER)
+        # The records first, the count after them (a shared history counts 100,000 records
+        # slower than it reads a page), and only when there may be more than were listed.
+        shown = 0
         for record in records:
+            if not shown:
+                print(RECORD_HEADER)
             print(redact_text(record_line(record)))
+            shown += 1
+        total = history.count(**scope) if shown == args.limit else shown
         scope_text = " ".join(x for x in (env_kind, endpoint) if x)
         out.say(  # the scope and the file name may hold anything: `say` makes them safe
             f"{shown} of {total} record{'s' if total != 1 else ''}"
@@ -156,34 +153,35 @@ def cmd_history(args: argparse.Namespace) -> int:
         if env_kind is None and endpoint is None and paths.demo_history_db.exists():
             print("demo records are kept apart: `turktui history --env demo` lists them")
         return EXIT_OK
-    finally:
-        history.close()
+
+    return run(args, body, payload={"records": []})
 
 
 #: Records are read this many at a time: `--limit 1000000` stays bounded in memory.
 PAGE = 1000
 
 
-def _records(history: Any, scope: dict[str, Any], count: int) -> Iterator[Any]:
-    """The `count` newest records of `scope`, newest first, read a page at a time."""
-    for offset in range(0, count, PAGE):
-        yield from history.query(**scope, limit=min(PAGE, count - offset), offset=offset)
+def _records(
+    history: Any, scope: dict[str, Any], limit: int, *, with_attempts: bool = False
+) -> Iterator[Any]:
+    """At most `limit` newest records of `scope`, newest first, read a page at a time (a
+    short page is the last); `with_attempts`: with their attempts (two statements a page)."""
+    for offset in range(0, limit, PAGE):
+        page = history.query(
+            **scope, limit=min(PAGE, limit - offset), offset=offset, with_attempts=with_attempts
+        )
+        yield from page
+        if len(page) < min(PAGE, limit - offset):
+            return
 
 
 def cmd_history_batch(args: argparse.Namespace) -> int:
     """`turktui history --batch ID`: the members of one batch and their states."""
-    from turktui.adapters.history import HistoryError
-    from turktui.adapters.stores import open_store
-    from turktui.cli.options import load_config
     from turktui.domain.records import record_to_json
 
-    _, paths = load_config(args)
-    out = Out(args.json)
-    try:
-        history = open_store(history_file(args, paths))
-    except HistoryError as exc:
-        return out.history_failure(exc, {"records": []})
-    try:
+    def body(session: Session) -> int:
+        out = session.out
+        history = session.history(history_file(args, session.config()[1]))
         members = history.batch_records(args.batch)
         if args.json:
             return out.result(
@@ -208,8 +206,8 @@ def cmd_history_batch(args: argparse.Namespace) -> int:
             f"{'s' if len(members) != 1 else ''}" + (f" ({summary})" if summary else "")
         )
         return EXIT_OK
-    finally:
-        history.close()
+
+    return run(args, body, payload={"records": []})
 
 
 #: Records copied per transaction by `history import` (a crash loses at most one chunk's
@@ -222,50 +220,41 @@ def cmd_history_import(args: argparse.Namespace, out: Out) -> int:
     from pathlib import Path
 
     from turktui.adapters.config import history_label, is_database_url
-    from turktui.adapters.history import HistoryError, open_history
-    from turktui.adapters.stores import open_store
-    from turktui.cli.options import load_config
+    from turktui.adapters.history import HistoryError
 
-    _, paths = load_config(args)
     empty = {"imported": 0, "skipped": 0}
-    if not is_database_url(paths.history):
+
+    def body(session: Session) -> int:
+        _, paths = session.config()
+        if not is_database_url(paths.history):
+            return out.result(
+                EXIT_USAGE,
+                empty,
+                "turktui: history import copies a local history into the shared one: name it "
+                "with --history-url, TURKTUI_HISTORY_URL or the config's history_url",
+            )
+        source = Path(args.source) if args.source else paths.history_db
+        if not source.is_file():
+            return out.result(EXIT_USAGE, empty, f"turktui: no history file at {source}")
+        local, shared = session.history(source), session.history(paths.history)
+        added = skipped = 0
+        try:
+            ids = [r.id for r in reversed(local.query(limit=max(local.count(), 1)))]
+            for start in range(0, len(ids), IMPORT_CHUNK):
+                chunk = [local.get(i) for i in ids[start : start + IMPORT_CHUNK]]
+                done = shared.import_records(r for r in chunk if r is not None)
+                added, skipped = added + done[0], skipped + done[1]
+        except HistoryError as exc:
+            return out.result(
+                EXIT_USAGE,
+                {"imported": added, "skipped": skipped},
+                f"turktui: imported {added:,} before: {exc}; run it again to go on",
+            )
         return out.result(
-            EXIT_USAGE,
-            empty,
-            "turktui: history import copies a local history into the shared one: name it "
-            "with --history-url, TURKTUI_HISTORY_URL or the config's history_url",
+            EXIT_OK,
+            {"imported": added, "skipped": skipped, "from": str(source)},
+            f"imported {added:,} record{'s' if added != 1 else ''} from {source} into the "
+            f"{history_label(paths.history)} ({skipped:,} already there)",
         )
-    source = Path(args.source) if args.source else paths.history_db
-    if not source.is_file():
-        return out.result(EXIT_USAGE, empty, f"turktui: no history file at {source}")
-    try:
-        local = open_history(source)
-    except HistoryError as exc:
-        return out.result(EXIT_USAGE, empty, f"turktui: {exc}")
-    try:
-        shared = open_store(paths.history)
-    except HistoryError as exc:
-        local.close()
-        return out.result(EXIT_USAGE, empty, f"turktui: {exc}")
-    added = skipped = 0
-    try:
-        ids = [r.id for r in reversed(local.query(limit=max(local.count(), 1)))]
-        for start in range(0, len(ids), IMPORT_CHUNK):
-            chunk = [local.get(i) for i in ids[start : start + IMPORT_CHUNK]]
-            done = shared.import_records(r for r in chunk if r is not None)
-            added, skipped = added + done[0], skipped + done[1]
-    except HistoryError as exc:
-        return out.result(
-            EXIT_USAGE,
-            {"imported": added, "skipped": skipped},
-            f"turktui: imported {added:,} before: {exc}; run it again to go on",
-        )
-    finally:
-        local.close()
-        shared.close()
-    return out.result(
-        EXIT_OK,
-        {"imported": added, "skipped": skipped, "from": str(source)},
-        f"imported {added:,} record{'s' if added != 1 else ''} from {source} into the "
-        f"{history_label(paths.history)} ({skipped:,} already there)",
-    )
+
+    return run(args, body, payload=empty)

@@ -17,7 +17,7 @@ from turktui.cli.options import add_connection_options
 from turktui.cli.output import csv_rows, fit, safe, terminal_width
 from turktui.domain.models import Hit
 from turktui.domain.rules import extension_range
-from turktui.pipeline.policy import EXIT_CODES, EXIT_OK, EXIT_USAGE, error_exit_code
+from turktui.pipeline.policy import EXIT_CODES, EXIT_OK, EXIT_USAGE
 
 #: The fields of one HIT in --json/--csv, in order (MTurk's names where MTurk has one).
 FIELDS = (
@@ -172,7 +172,8 @@ def _text_line(row: dict[str, Any], width: int | None) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from turktui.cli.session import open_connection
+    from turktui.cli.output import failure
+    from turktui.cli.session import Session, run
     from turktui.domain.errors import TurkError
 
     if args.filter is not None and not args.filter.strip():
@@ -192,30 +193,31 @@ def cmd_list(args: argparse.Namespace) -> int:
         )
 
     out = sys.stdout
-    conn = open_connection(args)
-    count = 0
-    writer = _writer(args, out)
-    try:
-        service = conn.service()
-        for page in service.iter_hit_pages():
-            chunk = [hit_to_json(hit, now) for hit in page if keep(hit)]
-            count += len(chunk)
-            writer(chunk, False)
-        writer([], True)
-    except TurkError as exc:
-        writer([], True)
-        print(
-            f"turktui: list: {safe(exc.message)} (after {count:,} HITs; the listing is incomplete)",
-            file=sys.stderr,
-        )
-        if exc.hint:
-            print(f"turktui: hint: {safe(exc.hint)}", file=sys.stderr)
-        return error_exit_code(exc)
-    finally:
-        conn.close()
-    if not (args.json or args.json_array or args.csv):
-        print(f"{count:,} HITs", file=sys.stderr)
-    return EXIT_OK
+
+    def body(session: Session) -> int:
+        count = 0
+        writer = _writer(args, out)
+        try:
+            for page in session.service().iter_hit_pages():
+                chunk = [hit_to_json(hit, now) for hit in page if keep(hit)]
+                count += len(chunk)
+                writer(chunk, False)
+            writer([], True)
+        except TurkError as exc:  # what was printed is valid; the listing is incomplete
+            writer([], True)
+            judged = failure(exc, session.command)
+            assert judged is not None
+            print(
+                f"turktui: list: {safe(exc.message)} (after {count:,} HITs; the listing is "
+                "incomplete)" + (f"\nturktui: hint: {judged.hint}" if judged.hint else ""),
+                file=sys.stderr,
+            )
+            return judged.code
+        if not (args.json or args.json_array or args.csv):
+            print(f"{count:,} HITs", file=sys.stderr)
+        return EXIT_OK
+
+    return run(args, body, as_json=False)  # --json is JSON Lines: an ending is a line on stderr
 
 
 def _writer(args: argparse.Namespace, out: Any) -> Callable[[list[dict[str, Any]], bool], None]:

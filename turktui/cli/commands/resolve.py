@@ -8,13 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from turktui.cli.options import add_connection_options
-from turktui.cli.output import Out, record_line, safe
+from turktui.cli.output import record_line, safe
 from turktui.cli.prompts import ask
-from turktui.cli.session import (
-    explicit_endpoint,
-    open_connection,
-    open_history_of,
-)
+from turktui.cli.session import Session, explicit_endpoint, run
 from turktui.pipeline.policy import (
     EXIT_CANCELLED,
     EXIT_CODES,
@@ -73,36 +69,27 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_resolve(args: argparse.Namespace) -> int:
     """Settle every unsettled record at its own endpoint with its own profile."""
-    from turktui.adapters.history import HistoryError
-
     if getattr(args, "batch", None):
         return cmd_resolve_batch(args)
-    out = Out(args.json)
-    conn = open_connection(args)
-    try:
-        try:
-            history = open_history_of(conn)
-        except HistoryError as exc:
-            return out.history_failure(exc, {"records": []})
-        try:
-            take = getattr(args, "take_over", None)
-            if take is not None:
-                record = history.get(take)
-                if record is None or record.settled:
-                    return out.result(
-                        EXIT_USAGE, {"records": []}, f"turktui: no unsettled request #{take}"
-                    )
-                return out.result(*resolve_records(args, conn, history, [record], out).result())
-            endings = []
-            for page in history.unsettled_pages(PAGE):  # every record, oldest first
-                endings.append(resolve_records(args, conn, history, page, out))
-                if endings[-1].code in (EXIT_USAGE, EXIT_CANCELLED):
-                    break  # refused or declined: the later pages would be too
-            return out.result(*Ending.merge(endings).result())
-        finally:
-            history.close()
-    finally:
-        conn.close()
+
+    def body(session: Session) -> int:
+        out, history = session.out, session.history()
+        take = getattr(args, "take_over", None)
+        if take is not None:
+            record = history.get(take)
+            if record is None or record.settled:
+                return out.result(
+                    EXIT_USAGE, {"records": []}, f"turktui: no unsettled request #{take}"
+                )
+            return out.result(*resolve_records(args, session, [record]).result())
+        endings = []
+        for page in history.unsettled_pages(PAGE):  # every record, oldest first
+            endings.append(resolve_records(args, session, page))
+            if endings[-1].code in (EXIT_USAGE, EXIT_CANCELLED):
+                break  # refused or declined: the later pages would be too
+        return out.result(*Ending.merge(endings).result())
+
+    return run(args, body, payload={"records": []})
 
 
 @dataclass
@@ -139,19 +126,12 @@ class Ending:
 
 
 def resolve_records(
-    args: argparse.Namespace,
-    conn: Any,
-    history: Any,
-    records: list[Any],
-    out: Out,
-    *,
-    label: str = "",
+    args: argparse.Namespace, session: Session, records: list[Any], *, label: str = ""
 ) -> Ending:
     """Settle `records` (unsettled) each at its own endpoint: list, confirm, resolve, report.
     Used by `turktui resolve` (a page at a time, or the one record of --take-over) and
     `turktui resolve --batch ID`."""
     from turktui.domain.records import State, record_to_json
-    from turktui.pipeline.engine import Engine
     from turktui.pipeline.resolving import (
         group_by_target,
         like_service_factory,
@@ -159,6 +139,7 @@ def resolve_records(
         same_endpoint,
     )
 
+    out, conn, history = session.out, session.conn, session.history()
     if explicit_endpoint(args):  # only the records made against the endpoint given
         records = [r for r in records if same_endpoint(r.endpoint, conn.env.endpoint_url)]
     if not records:
@@ -171,7 +152,7 @@ def resolve_records(
         )
     override = getattr(args, "profile", None)  # --profile: use it for every record
     groups = group_by_target(records, profile=override)
-    planner = Engine(None, history, conn.env)
+    planner = session.engine()  # its rules: can a record be re-sent, is it live
     for target, group in groups.items():
         out.info(f"{target.label}: {len(group)} unsettled")
         for record in group:
@@ -194,7 +175,7 @@ def resolve_records(
             else "Cancelled."
         )
         return Ending(code, {"records": [record_to_json(r) for r in records]}, message)
-    service = conn.service()
+    service = session.service()
     make = like_service_factory(
         service,
         connect_timeout=conn.settings.connect_timeout,
@@ -283,32 +264,17 @@ def _ask_resolve(
 def cmd_resolve_batch(args: argparse.Namespace) -> int:
     """`turktui resolve --batch ID`: settle the unsettled members of one batch, each at the
     endpoint it was sent to (see `resolve_records`)."""
-    from turktui.adapters.history import HistoryError
 
-    out = Out(args.json)
-    conn = open_connection(args)
-    try:
-        try:
-            history = open_history_of(conn)
-        except HistoryError as exc:
-            return out.history_failure(exc, {"records": []})
-        try:
-            members = history.batch_records(args.batch)
-            if not members:
-                return out.result(
-                    EXIT_USAGE,
-                    {"records": []},
-                    f"turktui: no batch {safe(args.batch)} in the history",
-                )
-            pending = [history.get(r.id) or r for r in members if not r.settled]
-            out.info(
-                f"Batch {safe(args.batch)}: {len(members)} member(s), {len(pending)} unsettled"
+    def body(session: Session) -> int:
+        out, history = session.out, session.history()
+        members = history.batch_records(args.batch)
+        if not members:
+            return out.result(
+                EXIT_USAGE, {"records": []}, f"turktui: no batch {safe(args.batch)} in the history"
             )
-            ending = resolve_records(
-                args, conn, history, pending, out, label=f" in batch {safe(args.batch)}"
-            )
-            return out.result(*ending.result())
-        finally:
-            history.close()
-    finally:
-        conn.close()
+        pending = [history.get(r.id) or r for r in members if not r.settled]
+        out.info(f"Batch {safe(args.batch)}: {len(members)} member(s), {len(pending)} unsettled")
+        ending = resolve_records(args, session, pending, label=f" in batch {safe(args.batch)}")
+        return out.result(*ending.result())
+
+    return run(args, body, payload={"records": []})

@@ -7,7 +7,14 @@ the one they were made as (`turktui.domain.records.infer_operation`)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
+
+from turktui.domain.bulk import BulkPreview
 from turktui.domain.records import Record, infer_operation
+from turktui.domain.rules import format_money, is_expire_now
+from turktui.domain.text import one_line
+from turktui.pipeline.model import Plan
 from turktui.pipeline.operations import (
     add_assignments,
     approve,
@@ -19,6 +26,7 @@ from turktui.pipeline.operations import (
 from turktui.pipeline.operations.base import (
     LOCAL_REFUSALS,
     Answer,
+    Fetched,
     HitOperation,
     NotSent,
     Operation,
@@ -95,6 +103,62 @@ def outcome_message(record: Record) -> str:
     return message
 
 
+def confirmation(
+    plan: Plan, banner: str, now: datetime, balance: Decimal | None = None, *, real: bool = False
+) -> list[str]:
+    """What a request to a HIT (+N, +N and time, add time, expire now) will do, before it is
+    sent, in its operation's words: the lines the CLI prints and the app's confirmation
+    shows. `real`: the endpoint spends real money (production; a remote custom one)."""
+    hit = plan.hit
+    if plan.n:
+        lines = add_assignments.confirmation(
+            hit, plan.n, plan.cost, plan.expire_at, banner, now, balance
+        )
+        if real:
+            lines.append("This spends real money and real workers will see it.")
+        return lines
+    assert plan.expire_at is not None, "a plan without assignments changes the expiration"
+    if is_expire_now(plan.expire_at):
+        return expire_now.confirmation([hit], banner, now)
+    return update_expiration.confirmation(hit, plan.expire_at, banner, now)
+
+
+def batch_confirmation(preview: BulkPreview, banner: str) -> list[str]:
+    """What a batch (+N to each, top-ups, time to each) will do, before it is sent: the
+    totals restated, in the lines `turktui extend HIT… --add N` prints and the app's
+    confirmation shows (`batch_details`: its first HITs, under them)."""
+    count = preview.send_count
+    what = f"+{preview.total_assignments:,} assignments in all"
+    if preview.add_seconds is not None:
+        what += f"; {preview.time_count:,} new expiration{'s' if preview.time_count != 1 else ''}"
+    balance = format_money(preview.balance) if preview.balance is not None else "unknown"
+    unknown = "" if preview.cost_known else " plus HITs with an unknown reward"
+    lines = [
+        f"{banner}: {preview.describe()}",
+        "",
+        f"Send {count:,} request{'s' if count != 1 else ''} (one token per HIT): {what}.",
+        f"Total cost: {format_money(preview.total_cost)}{unknown}; balance {balance}.",
+    ]
+    if preview.refused_count or preview.nothing_count:
+        lines.append(
+            f"Not sent: {preview.refused_count:,} refused, "
+            f"{preview.nothing_count:,} with nothing to do."
+        )
+    return lines
+
+
+def batch_details(preview: BulkPreview, most: int = 6) -> list[str]:
+    """The first `most` HITs of a batch's confirmation (under its totals)."""
+    lines = []
+    for line in preview.to_send[:most]:
+        lines.append(f"  {one_line(line.hit.hit_id)}  {line.change_text}  {line.cost_text}")
+        if line.expire_at is not None:
+            lines.append(f"    new expiration {line.expiration_text}")
+    if preview.send_count > most:
+        lines.append(f"  \u2026 and {preview.send_count - most:,} more")
+    return lines
+
+
 __all__ = [
     "ADD_ASSIGNMENTS",
     "APPROVE",
@@ -105,6 +169,7 @@ __all__ = [
     "REJECT",
     "UPDATE_EXPIRATION",
     "Answer",
+    "Fetched",
     "HitOperation",
     "NotSent",
     "Operation",
@@ -113,6 +178,7 @@ __all__ = [
     "TokenOperation",
     "UnknownOperation",
     "Verdict",
+    "confirmation",
     "conflict_words",
     "operation_label",
     "operation_of",

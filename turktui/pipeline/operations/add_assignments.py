@@ -3,11 +3,16 @@ UniqueRequestToken. Applied when GetHIT shows the MaxAssignments the record expe
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
+
 from turktui.domain.models import Hit
 from turktui.domain.records import ADD_ASSIGNMENTS, Record, State
-from turktui.domain.rules import InputProblem, check_count, extension_range
+from turktui.domain.rules import Cost, InputProblem, check_count, extension_range, format_money
 from turktui.domain.service import TurkService
+from turktui.domain.text import one_line
 from turktui.pipeline.operations.base import HitOperation, NotSent, Prepared, Read, Verdict
+from turktui.pipeline.operations.update_expiration import expiration_line
 
 
 class AddAssignments(HitOperation):
@@ -127,3 +132,40 @@ class AddAssignments(HitOperation):
 
 
 OPERATION = AddAssignments()
+
+
+# -- words before sending: the CLI and the app's confirmation say the same ------------------
+def cost_text(cost: Cost | None) -> str:
+    """'$1.20 ($1.00 rewards + $0.20 fee, 20% fee …)', or why it is unknown."""
+    if cost is None:
+        return "unknown (the HIT's reward is unknown)"
+    return (
+        f"{format_money(cost.total)} ({format_money(cost.rewards)} rewards + "
+        f"{format_money(cost.fee)} fee, {cost.tier})"
+    )
+
+
+def confirmation(
+    hit: Hit,
+    n: int,
+    cost: Cost | None,
+    expire_at: datetime | None,
+    banner: str,
+    now: datetime,
+    balance: Decimal | None = None,
+) -> list[str]:
+    """What adding `n` assignments (and maybe time) will do, before it is sent."""
+    new_max = hit.max_assignments + n
+    lines = [
+        f"{banner}: add {n:,} assignment{'s' if n != 1 else ''} to HIT {one_line(hit.hit_id)}",
+        f"\u201c{one_line(hit.title, max_length=70)}\u201d",
+        f"MaxAssignments {hit.max_assignments:,} \u2192 {new_max:,}.",
+        f"Cost: {cost_text(cost)}.",
+    ]
+    if balance is not None:
+        lines.append(f"Balance available: {format_money(balance)}.")
+    if expire_at is not None:
+        lines.append(expiration_line(hit, expire_at, now))
+    elif hit.is_expired(now):
+        lines.append("The HIT has expired: added assignments will not reopen it.")
+    return lines

@@ -6,7 +6,8 @@ record → send → confirm → settle — asks it, in order:
 
 * `fetch(service, record)`: the fresh read of the operation's subject (GetHIT for the HIT
   operations; an assignment for approve/bonus), made before the first send, to confirm and
-  to settle. The engine adds MTurk's time of that answer (`Read.server`).
+  to settle (`Fetched(subject, hit)` when the answer shows the HIT too). The engine adds
+  MTurk's time of that answer (`Read.server`).
 * `prepare(record, read)`: plan against that read (rules, ranges, the fresh numbers):
   `Prepared` (fields to record before sending) or `NotSent` (why nothing may be sent);
 * `send(service, record)`: the request with its token (a retry sends the same request);
@@ -29,6 +30,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal, Protocol
 
 from turktui.domain.errors import RequestRefused, TokenAlreadyProcessed, TurkError
+from turktui.domain.models import Hit
 from turktui.domain.records import Record, State
 from turktui.domain.service import TurkService
 
@@ -44,6 +46,18 @@ class Read:
     subject: Any
     server: datetime | None
     local: datetime
+    #: the subject's HIT as this answer showed it (the subject itself for the HIT
+    #: operations; GetAssignment's HIT for approve/reject), else None
+    hit: Hit | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """What `fetch` returns when its answer also shows the subject's HIT (GetAssignment):
+    the engine then needs no GetHIT to refresh it."""
+
+    subject: Any
+    hit: Hit
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +178,7 @@ def when(moment: datetime | None) -> str:
 
 
 #: error codes of requests turktui itself did not send (nothing was sent)
-LOCAL_REFUSALS = ("rules", "nothing_to_do", "expiration", "skipped")
+LOCAL_REFUSALS = ("rules", "nothing_to_do", "expiration", "skipped", "second")
 
 
 def summary(op: Operation, state: State, record: Record) -> str:

@@ -21,6 +21,8 @@ from turktui.domain.models import Hit
 from turktui.domain.records import EXPIRE_NOW, Record, State
 from turktui.domain.rules import EXPIRE_NOW as EPOCH
 from turktui.domain.service import TurkService
+from turktui.domain.text import one_line
+from turktui.domain.timefmt import expires_label, iso
 from turktui.pipeline.operations.base import HitOperation, NotSent, Prepared, Read, Verdict, when
 
 DATE_RESOLUTION = timedelta(seconds=1)
@@ -138,3 +140,28 @@ class ExpireNow(HitOperation):
 
 
 OPERATION = ExpireNow()
+
+
+# -- words before sending: the CLI and the app's confirmation say the same ------------------
+def confirmation(hits: list[Hit], banner: str, now: datetime, reopen: str = "") -> list[str]:
+    """What expiring `hits` now will do, before it is sent. `reopen`: how to add time later
+    (the app names its key)."""
+    kept = "Work in progress is kept: assignments already accepted"
+    if len(hits) != 1:
+        names = ", ".join(one_line(h.hit_id) for h in hits[:3])
+        more = f" and {len(hits) - 3:,} more" if len(hits) > 3 else ""
+        return [
+            f"{banner}: expire {len(hits):,} HITs now: {names}{more}",
+            f"Workers can no longer accept them. {kept} can still be submitted.",
+        ]
+    hit = hits[0]
+    return [
+        f"{banner}: expire HIT {one_line(hit.hit_id)}",
+        f"\u201c{one_line(hit.title, max_length=120)}\u201d",
+        f"It expires {iso(hit.expiration)} ({expires_label(hit.expiration, now)}); after "
+        "this it is expired now.",
+        "",
+        f"Workers can no longer accept it. {kept} ({hit.pending:,} pending) can still be "
+        "submitted.",
+        f"Recorded in the history before it is sent; add time later{reopen} to reopen it.",
+    ]

@@ -4,10 +4,14 @@ passed by MTurk's clock (the read's server time): MTurk approves it by itself th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
 from turktui.domain.models import Assignment
 from turktui.domain.records import REJECT, Record, State
 from turktui.domain.service import TurkService
-from turktui.pipeline.operations.base import NotSent, Prepared, Read, when
+from turktui.pipeline.operations.base import NotSent, Read, when
 from turktui.pipeline.operations.review import ReviewOperation, assignment_of
 
 
@@ -16,13 +20,13 @@ class Reject(ReviewOperation):
     mturk_name = "RejectAssignment"
     target = "Rejected"
     verb = "reject"
+    title = "Reject"
+    consequence = "Workers are not paid for rejected work; they read the feedback."
     feedback_required = True
 
-    def prepare(self, record: Record, read: Read) -> Prepared | NotSent:
-        a: Assignment = read.subject
-        done = self.precheck(record, a)
-        if done is not None:
-            return done
+    def refuses(
+        self, a: Assignment, data: Mapping[str, Any], server: datetime | None
+    ) -> NotSent | None:
         if a.status == "Approved":
             return NotSent(
                 State.REFUSED,
@@ -30,25 +34,26 @@ class Reject(ReviewOperation):
                 f"the assignment was already approved ({when(a.approval_time)}) and can no "
                 "longer be rejected; nothing was sent",
             )
-        passed = auto_approval_passed(a, read)
+        passed = auto_approval_passed(a, server)
         if passed:
             return NotSent(State.REFUSED, "rules", f"{passed}: MTurk approves it; nothing was sent")
-        return Prepared()
+        return None
 
     def send(self, service: TurkService, record: Record) -> None:
         service.reject_assignment(assignment_of(record), str(record.data.get("feedback") or ""))
 
     def replan(self, record: Record, read: Read) -> str | None:
-        return auto_approval_passed(read.subject, read)
+        return auto_approval_passed(read.subject, read.server)
 
 
-def auto_approval_passed(a: Assignment, read: Read) -> str | None:
+def auto_approval_passed(a: Assignment, server: datetime | None) -> str | None:
     """Why a Submitted assignment can no longer be rejected: its AutoApprovalTime has passed
-    by MTurk's clock (the read's server time; never the local one). None: it has not."""
+    by MTurk's clock (`server`: a read's server time; never the local one). None: it has
+    not, or MTurk's time is unknown."""
     auto = a.auto_approval_time
-    if a.status != "Submitted" or auto is None or read.server is None or read.server < auto:
+    if a.status != "Submitted" or auto is None or server is None or server < auto:
         return None
-    return f"its AutoApprovalTime {when(auto)} has passed by MTurk's clock ({when(read.server)})"
+    return f"its AutoApprovalTime {when(auto)} has passed by MTurk's clock ({when(server)})"
 
 
 OPERATION = Reject()

@@ -13,8 +13,15 @@ from datetime import datetime, timedelta
 
 from turktui.domain.models import Hit
 from turktui.domain.records import UPDATE_EXPIRATION, Record, State
-from turktui.domain.rules import MIN_EXPIRATION_INCREMENT, InputProblem, check_expiration
+from turktui.domain.rules import (
+    MIN_EXPIRATION_INCREMENT,
+    InputProblem,
+    check_expiration,
+    is_expire_now,
+)
 from turktui.domain.service import TurkService
+from turktui.domain.text import one_line
+from turktui.domain.timefmt import expires_label, iso
 from turktui.pipeline.operations.base import (
     HitOperation,
     NotSent,
@@ -119,3 +126,24 @@ def _same(expected: datetime | None, actual: datetime | None) -> bool:
 
 
 OPERATION = UpdateExpiration()
+
+
+# -- words before sending: the CLI and the app's confirmation say the same ------------------
+def expiration_line(hit: Hit, expire_at: datetime, now: datetime) -> str:
+    """The expiration part of a request, in one sentence."""
+    if is_expire_now(expire_at):
+        return "Then the HIT is expired now: workers can no longer accept it."
+    return (
+        f"Expiration {iso(hit.expiration)} \u2192 {iso(expire_at)} "
+        f"({expires_label(expire_at, now)})."
+    )
+
+
+def confirmation(hit: Hit, expire_at: datetime, banner: str, now: datetime) -> list[str]:
+    """What "add time" (no assignments) will do, before it is sent."""
+    return [
+        f"{banner}: add time to HIT {one_line(hit.hit_id)} (no assignments)",
+        f"\u201c{one_line(hit.title, max_length=70)}\u201d",
+        expiration_line(hit, expire_at, now),
+        "Workers can accept the HIT until then: its open assignments may be spent.",
+    ]

@@ -16,7 +16,6 @@ goes through `one_line` into `Text` objects, never markup.
 from __future__ import annotations
 
 import dataclasses
-import gc
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -35,7 +34,6 @@ from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import (
     Button,
-    Footer,
     Input,
     ProgressBar,
     RadioButton,
@@ -57,15 +55,16 @@ from turktui.domain.bulk import (
 from turktui.domain.listmodel import ListModel
 from turktui.domain.models import Hit
 from turktui.domain.records import Record, State
-from turktui.domain.rules import InputProblem, format_money, parse_count
+from turktui.domain.rules import InputProblem, parse_count
 from turktui.domain.text import one_line
 from turktui.domain.timefmt import parse_duration
 from turktui.pipeline.batch import BatchProgress, BatchReport, member_status
 from turktui.pipeline.engine import Outcome
-from turktui.ui import keymap
+from turktui.ui import heap, keymap
 from turktui.ui.context import AppContext
 from turktui.ui.keys import KeyScreen, available_balance
 from turktui.ui.screens.dialog import dialog_title
+from turktui.ui.widgets.key_line import StableFooter
 from turktui.ui.widgets.vtable import Column, VirtualTable
 
 #: (key, label, placeholder). No amount is ever prefilled: the operator types every digit.
@@ -287,7 +286,7 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
                 with Horizontal(id="bulk-buttons", classes="dialog-buttons"):
                     yield Button("Send (ctrl+s)", id="bulk-send", variant="primary")
                     yield Button("Cancel (Esc)", id="bulk-cancel")
-        yield Footer()
+        yield StableFooter()
 
     def on_mount(self) -> None:
         self.recompute()
@@ -369,7 +368,7 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
             # Tens of thousands of new objects: without this the next full GC pass rescans
             # them all while the UI waits (~80 ms at 10,000 lines, measured). They hold no
             # cycles, so reference counting still frees them (as the HIT pages, see main).
-            gc.freeze()
+            heap.hold()
             self.post_message(self.Planned(generation, preview, _Verdict.of(preview)))
 
         self.run_worker(plan, thread=True, exclusive=True, group="bulk-plan", exit_on_error=False)
@@ -669,7 +668,7 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
                     yield Button("Cancel the rest (C)", id="batch-cancel", variant="error")
                     yield Button("Retry failed (F)", id="batch-retry", variant="primary")
                     yield Button("Close (Esc)", id="batch-close")
-        yield Footer()
+        yield StableFooter()
 
     def on_mount(self) -> None:
         self._buttons()
@@ -832,45 +831,6 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
                 markup=False,
             )
         self.dismiss(None)
-
-
-def batch_confirm_text(preview: BulkPreview, banner: str) -> str:
-    """The confirmation (every environment but demo): the totals restated, the first HITs."""
-    count = preview.send_count
-    what = f"+{preview.total_assignments:,} assignments in all"
-    if preview.add_seconds is not None:
-        what += f"; {preview.time_count:,} new expiration{'s' if preview.time_count != 1 else ''}"
-    lines = [
-        f"{banner}: {preview.describe()}",
-        "",
-        f"Send {count:,} request{'s' if count != 1 else ''} (one token per HIT): {what}.",
-        f"Total cost: {format_money(preview.total_cost)}"
-        + ("" if preview.cost_known else " plus HITs with an unknown reward")
-        + (
-            f"; balance {format_money(preview.balance)}"
-            if preview.balance is not None
-            else "; balance unknown"
-        )
-        + ".",
-    ]
-    if preview.refused_count or preview.nothing_count:
-        lines.append(
-            f"Not sent: {preview.refused_count:,} refused, "
-            f"{preview.nothing_count:,} with nothing to do."
-        )
-    return "\n".join(lines)
-
-
-def batch_confirm_details(preview: BulkPreview) -> str:
-    """The first HITs of the confirmation (under the totals; it may scroll)."""
-    lines = []
-    for line in preview.to_send[:6]:
-        lines.append(f"  {one_line(line.hit.hit_id)}  {line.change_text}  {line.cost_text}")
-        if line.expire_at is not None:
-            lines.append(f"    new expiration {line.expiration_text}")
-    if preview.send_count > 6:
-        lines.append(f"  \u2026 and {preview.send_count - 6:,} more")
-    return "\n".join(lines)
 
 
 def describe_hits(hits: list[Any]) -> str:

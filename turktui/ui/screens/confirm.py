@@ -10,12 +10,13 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
 
 from turktui.domain.text import sanitize
 from turktui.ui import keymap
 from turktui.ui.keys import KeyScreen
 from turktui.ui.screens.dialog import dialog_title
+from turktui.ui.widgets.key_line import StableFooter
 
 
 class ConfirmScreen(KeyScreen, ModalScreen[bool]):
@@ -74,7 +75,7 @@ class ConfirmScreen(KeyScreen, ModalScreen[bool]):
             with Horizontal(id="confirm-buttons", classes="dialog-buttons dialog-decision"):
                 yield Button(self.yes_label + " (y)", id="confirm-yes", variant="error")
                 yield Button(self.no_label + " (Esc)", id="confirm-no")
-        yield Footer()
+        yield StableFooter()
 
     def on_mount(self) -> None:
         # Focus "no": a stray Enter must not spend money.

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import ClassVar
 
 from rich.text import Text
@@ -399,38 +398,3 @@ class ExtendScreen(KeyScreen, ModalScreen[ExtendRequest | None]):
         """Esc: first clear the focused box if it has text; Esc on an empty one closes."""
         if not self.clear_focused_box():
             self.dismiss(None)
-
-
-def describe_request(request: ExtendRequest, env_banner: str, balance: Decimal | None) -> str:
-    """The production confirmation: exactly what will happen and what it costs."""
-    hit = request.hit
-    new_max = hit.max_assignments + request.n
-    if request.n == 0:
-        return "\n".join(
-            [
-                f"{env_banner}: add time to HIT {one_line(hit.hit_id)} (no assignments)",
-                f"\u201c{one_line(hit.title, max_length=70)}\u201d",
-                f"Expiration {iso(hit.expiration)} \u2192 {iso(request.expire_at)}.",
-                "Workers can accept the HIT until then: its open assignments may be spent.",
-            ]
-        )
-    lines = [
-        f"{env_banner}: add {plural(request.n, 'assignment')} to HIT {one_line(hit.hit_id)}",
-        f"\u201c{one_line(hit.title, max_length=70)}\u201d",
-        f"MaxAssignments {hit.max_assignments:,} \u2192 {new_max:,}.",
-    ]
-    if hit.reward is not None:
-        cost = extension_cost(hit.reward, request.n, new_max)
-        lines.append(
-            f"Cost: {format_money(cost.total)} ({format_money(cost.rewards)} rewards "
-            f"+ {format_money(cost.fee)} fee, {cost.tier})."
-        )
-    else:
-        lines.append("Cost: unknown (the HIT's reward is unknown).")
-    lines.append(f"Balance available: {format_money(balance)}.")
-    if request.expire_at is not None:
-        lines.append(
-            f"The expiration will be set to {iso(request.expire_at)} (from {iso(hit.expiration)})."
-        )
-    lines.append("This spends real money and real workers will see it.")
-    return "\n".join(lines)

@@ -8,9 +8,10 @@ ten (Textual's DataTable needs ~0.5 s just to build 500 rows).
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Callable
+from datetime import datetime, timezone
+from decimal import Decimal
 from functools import partial
 from typing import Any, ClassVar, cast
 
@@ -21,18 +22,21 @@ from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
-from turktui.adapters.history import HistoryError, HistoryStore
+from turktui.adapters.history import HistoryError, HistoryStore, live_until, other_host
 from turktui.adapters.history_reader import HistoryQuery, HistoryReader
-from turktui.adapters.stores import open_reader
+from turktui.adapters.stores import reader_of
 from turktui.domain.environment import EnvKind
 from turktui.domain.listmodel import PagedModel
-from turktui.domain.records import Record, State
+from turktui.domain.records import Record, State, describe_owner
+from turktui.domain.rules import format_money
 from turktui.domain.text import one_line, redact, sanitize
 from turktui.domain.timefmt import iso
+from turktui.pipeline.operations import operation_label
 from turktui.ui import keymap
 from turktui.ui.keys import KeyScreen, refused_read_only
+from turktui.ui.widgets.key_line import StableFooter
 from turktui.ui.widgets.vtable import Column, PagedTable
 
 PAGE = 200
@@ -84,16 +88,24 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 
+def about_assignment(rec: Record) -> bool:
+    """Is `rec` a review or a bonus (its subject an assignment, not its HIT)?"""
+    return bool(rec.subject) and rec.subject != rec.hit_id
+
+
 def record_cells(rec: Record, wide: bool) -> tuple[str, ...]:
-    """Every column's text for one record (in `COLUMNS` order), made safe."""
+    """Every column's text for one record (in `COLUMNS` order), made safe. A review or a
+    bonus (its subject an assignment) shows its operation ('approve', 'bonus'), no maximum."""
     created = iso(rec.created).removesuffix(" UTC")
+    review = about_assignment(rec)
     return (
         f"{rec.id}",
         created if wide else created[5:16],
         one_line(rec.env_kind) if wide else env_short(rec.env_kind),
         state_label(rec.state),
-        ("\u25a3" if rec.batch_id else "") + rec.change_label,
-        f"{rec.max_before:,}\u2192{rec.expected_after:,}",
+        ("\u25a3" if rec.batch_id else "")
+        + (one_line(operation_label(rec)) if review else rec.change_label),
+        "\u2014" if review else f"{rec.max_before:,}\u2192{rec.expected_after:,}",
         one_line(rec.hit_id),
         one_line(rec.hit_title),
         one_line(rec.error_code),
@@ -228,10 +240,17 @@ class HistoryScreen(KeyScreen, Screen[None]):
         resolve: Callable[[Record], None] | None = None,
         *,
         resolve_batch: Callable[[str], None] | None = None,
+        take_over: Callable[[Record], None] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ) -> None:
         """`history`: the store, or a function that opens it (called in a worker: opening
-        may create or upgrade the file). The list reads through its own HistoryReader."""
+        may create or upgrade the file). The list reads through the store's reader.
+        `take_over`: `T` on a record another host's process holds (None: off)."""
         super().__init__()
+        self.take_over_cb = take_over
+        self.clock = clock
+        #: only this operator's requests (`O`; None: everyone's)
+        self.operator_filter: str | None = None
         self.history: HistoryStore | None = history if isinstance(history, HistoryStore) else None
         self._open_store = (lambda: history) if isinstance(history, HistoryStore) else history
         self.resolve_cb = resolve
@@ -263,7 +282,7 @@ class HistoryScreen(KeyScreen, Screen[None]):
         yield RecordList(id="history-list")
         yield Static(Text("Reading the history\u2026"), id="history-count")
         yield Input(placeholder="Filter: HIT id, title, token, state, error…", id="history-filter")
-        yield Footer()
+        yield StableFooter()
 
     def on_mount(self) -> None:
         self.reload()
@@ -271,11 +290,8 @@ class HistoryScreen(KeyScreen, Screen[None]):
 
     def on_unmount(self) -> None:
         reader, self._reader = self._reader, None
-        if reader is not None:  # closed off the UI thread: a worker may still be reading
-            reader.interrupt()
-            threading.Thread(
-                target=_close_quietly, args=(reader,), daemon=True, name="history reader close"
-            ).start()
+        if reader is not None and self.reading:  # a count of ours may be running: stop it
+            reader.interrupt()  # (the store keeps the reader: the next screen lists at once)
 
     @property
     def records(self) -> list[Record]:
@@ -285,7 +301,7 @@ class HistoryScreen(KeyScreen, Screen[None]):
 
     # -- data (read in workers, on the screen's own read-only connection) -------------------
     def _get_reader(self) -> HistoryReader:
-        """Worker threads only: opens the store (first use) and a reader on its file. No
+        """Worker threads only: opens the store (first use) and takes its kept reader. No
         lock is held while the store opens (it may tell the operator via the UI thread)."""
         reader = self._reader
         if reader is not None:
@@ -296,14 +312,19 @@ class HistoryScreen(KeyScreen, Screen[None]):
         with self._reader_lock:
             if self._reader is None:
                 self.history = store
-                self._reader = open_reader(store)
+                self._reader = reader_of(store)
             return self._reader
 
     def reload(self) -> None:
         """Re-count and list the newest matching records, in a worker (more on scroll)."""
         states = (State.PLANNED, State.SENDING, State.UNKNOWN) if self.only_unsettled else None
         self.generation += 1
-        self._query = HistoryQuery(text=self.filter_text, states=states, env_kind=self.env_filter)
+        self._query = HistoryQuery(
+            text=self.filter_text,
+            states=states,
+            env_kind=self.env_filter,
+            operator=self.operator_filter,
+        )
         self.reading = True
         if self._reader is not None:
             self._reader.interrupt()  # a search typed past: its answer would be dropped
@@ -401,6 +422,8 @@ class HistoryScreen(KeyScreen, Screen[None]):
             words.append("unsettled only")
         if self.env_filter is not None:
             words.append(f"{self.env_filter} only")
+        if self.operator_filter is not None:
+            words.append(f"by {one_line(self.operator_filter)} only")
         return "no records match " + ", ".join(words) if words else "No records."
 
     def _show_count(self) -> None:
@@ -408,6 +431,8 @@ class HistoryScreen(KeyScreen, Screen[None]):
         if self.env_filter is not None:
             what += f"{self.env_filter} "
         suffix = f" matching \u201c{one_line(self.filter_text)}\u201d" if self.filter_text else ""
+        if self.operator_filter is not None:
+            suffix += f" by {one_line(self.operator_filter)}"
         self.query_one("#history-count", Static).update(
             Text(
                 f"{self.total:,} {what}record{'s' if self.total != 1 else ''}{suffix} \u00b7 "
@@ -495,6 +520,23 @@ class HistoryScreen(KeyScreen, Screen[None]):
         self.only_unsettled = not self.only_unsettled
         self.reload()
 
+    def action_filter_operator(self) -> None:
+        """Only the requests of the selected record's operator; again: everyone's."""
+        if self.operator_filter is not None:
+            self.operator_filter = None
+        else:
+            rec = self.current
+            if rec is None:
+                return
+            if not rec.operator:
+                self.notify(
+                    f"Request #{rec.id} names no operator (recorded before operators were).",
+                    markup=False,
+                )
+                return
+            self.operator_filter = rec.operator
+        self.reload()
+
     def _read_full(self, rec: Record, then: str) -> None:
         """Worker: the record with its attempts (the listed one if the file cannot be read
         now) and, for the detail view, its batch."""
@@ -521,7 +563,17 @@ class HistoryScreen(KeyScreen, Screen[None]):
         if not self.is_current:
             return  # the operator has moved on
         if message.then == "detail":
-            self.app.push_screen(RecordScreen(message.record, self.resolve_cb, batch=message.batch))
+            self.app.push_screen(
+                RecordScreen(
+                    message.record,
+                    self.resolve_cb,
+                    batch=message.batch,
+                    take_over=self.take_over_cb,
+                    now=self.clock(),
+                )
+            )
+        elif message.then == "take_over":
+            _take_over(self, message.record, self.take_over_cb)
         elif self.resolve_cb is not None:
             self.resolve_cb(message.record)
 
@@ -601,19 +653,90 @@ class HistoryScreen(KeyScreen, Screen[None]):
     def _resolve_off(self) -> None:
         _resolve_off(self)
 
+    def action_take_over(self) -> None:
+        """`T`: the record read afresh (its owner now), then asked about (the controller)."""
+        rec = self.current
+        if rec is not None:
+            self._fetch_full(rec, "take_over")
+
+
+def _take_over(
+    screen: Screen[None], rec: Record, take_over: Callable[[Record], None] | None
+) -> None:
+    """`T` on `rec` (as read just now): refused in words unless another host's process holds
+    it and it is unsettled; else handed to `take_over` (it asks first)."""
+    if rec.settled:
+        screen.notify(f"Request #{rec.id} is already settled ({rec.state.label}).", markup=False)
+    elif not other_host(rec.owner):
+        screen.notify(
+            f"Request #{rec.id} is not held by a process on another host: "
+            f"{keymap.key('resolve', 'history')} resolves it.",
+            markup=False,
+        )
+    elif take_over is None:
+        _resolve_off(screen)
+    else:
+        take_over(rec)
+
+
+def holder_rows(rec: Record, now: datetime) -> list[tuple[str, str]]:
+    """Who holds an unsettled record and until when that counts (the detail view, the
+    take-over dialog): [] when it is settled or no one holds it."""
+    if rec.settled or not rec.owner:
+        return []
+    elsewhere = other_host(rec.owner)
+    rows = [("Held by", describe_owner(rec.owner) + (" (another host)" if elsewhere else ""))]
+    if rec.operator:
+        rows.append(("Operator", rec.operator))
+    rows.append(("Since", f"{iso(rec.updated)} (its last change)"))
+    if elsewhere:
+        until = live_until(rec.updated, now, rec.lease_until)
+        how = (
+            "its lease, on the shared history's clock, renewed while that process runs"
+            if rec.lease_until is not None
+            else "an hour after its last change"
+        )
+        if until is None:
+            rows.append(("Live until", "taken over (no time to judge by)"))
+        else:
+            over = " — no longer: anyone may settle it" if until <= now else ""
+            rows.append(("Live until", f"{iso(until)} ({how}){over}"))
+    return rows
+
+
+def take_over_body(rec: Record, now: datetime) -> str:
+    """The take-over dialog's words: the request, who holds it, since and until when, and
+    what taking it over does."""
+    lines = [
+        one_line(f"Request #{rec.id}: {rec.change_label} on HIT {rec.hit_id} ({rec.state.label})"),
+        "",
+        *(f"{label:<11} {one_line(value)}" for label, value in holder_rows(rec, now)),
+        "",
+        "Take it over only if that process is gone (a renamed machine, a synced history). "
+        "It is then settled here — re-sent with its original token within MTurk's "
+        "24-hour window, else compared — and the take-over is recorded with it.",
+    ]
+    return "\n".join(lines)
+
 
 def _resolve_off(screen: Screen[None]) -> None:
     if not refused_read_only(screen, "resolving"):
         screen.notify("Resolving is not available here.", severity="warning")
 
 
-def _close_quietly(reader: HistoryReader) -> None:
-    with contextlib.suppress(Exception):
-        reader.close()
+def _money(value: object) -> str | None:
+    """'$1.50' for a recorded amount (None: none recorded; unreadable: as recorded)."""
+    if value in (None, ""):
+        return None
+    try:
+        return format_money(Decimal(str(value)))
+    except ArithmeticError:
+        return one_line(value)
 
 
-def record_text(rec: Record) -> Text:
-    """Every field of a record and its attempts, as literal text."""
+def record_text(rec: Record, now: datetime | None = None) -> Text:
+    """Every field of a record and its attempts, as literal text (`now`: for until when a
+    record another host holds counts as live)."""
     text = Text()
 
     def row(label: str, value: object) -> None:
@@ -625,11 +748,23 @@ def record_text(rec: Record) -> Text:
     row("State", state_label(rec.state))
     row("HIT", rec.hit_id)
     row("Title (then)", one_line(rec.hit_title))
-    if rec.expiry_only:
+    review = about_assignment(rec)
+    data = rec.data if review else {}
+    if review:  # a review or a bonus: what it did, to whom, for how much
+        row("Operation", operation_label(rec))
+        row("Assignment", data.get("assignment_id"))
+        row("Worker", data.get("worker_id"))
+        row("Amount", _money(data.get("amount")))
+        for key, label in (("feedback", "Feedback"), ("reason", "Reason")):
+            if data.get(key):
+                row(label, one_line(data[key]))
+        if data.get("override_rejection"):
+            row("Override", "approves a rejected assignment (OverrideRejection)")
+    elif rec.expiry_only:
         row("Change", "expire now" if rec.change_label == "expire" else "expiration only")
     else:
         row("Added", f"+{rec.n:,} (max {rec.max_before:,} \u2192 {rec.expected_after:,})")
-    if rec.actual_after is not None and not rec.expiry_only:
+    if rec.actual_after is not None and not rec.expiry_only and not review:
         row(
             "Actual (GetHIT)",
             f"max {rec.actual_after:,}"
@@ -645,6 +780,13 @@ def record_text(rec: Record) -> Text:
         + (f" \u00b7 profile {rec.profile}" if rec.profile else ""),
     )
     row("Token", rec.token)
+    if rec.operator:
+        row("Operator", rec.operator)
+    for label, value in holder_rows(rec, now or datetime.now(timezone.utc)):
+        if label != "Operator":
+            row(label, value)
+    if rec.data.get("taken_over"):
+        row("Taken over from", rec.data["taken_over"])
     row("Created", iso(rec.created))
     row("Updated", iso(rec.updated))
     row("First sent", iso(rec.first_sent) if rec.first_sent else None)
@@ -693,25 +835,38 @@ class RecordScreen(KeyScreen, ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("record")
 
     def __init__(
-        self, record: Record, resolve: Callable[[Record], None] | None, *, batch: Text | None = None
+        self,
+        record: Record,
+        resolve: Callable[[Record], None] | None,
+        *,
+        batch: Text | None = None,
+        take_over: Callable[[Record], None] | None = None,
+        now: datetime | None = None,
     ) -> None:
         super().__init__()
         self.record = record
         self.resolve_cb = resolve
         self.batch = batch
+        self.take_over_cb = take_over
+        self.now = now
 
     def compose(self) -> ComposeResult:
         # app.tcss's `.dialog`: capped to the screen, the banner row uncovered; it scrolls.
         with VerticalScroll(id="record-box", classes="dialog"):
-            yield Static(record_text(self.record), id="record-text", markup=False)
+            yield Static(record_text(self.record, self.now), id="record-text", markup=False)
             if self.batch is not None:
                 yield Static(self.batch, id="record-batch", markup=False)
-        yield Footer()
+        yield StableFooter()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "resolve" and self.record.settled:
+        if action in ("resolve", "take_over") and self.record.settled:
             return False
         return super().check_action(action, parameters)
+
+    def action_take_over(self) -> None:
+        if not self.record.settled and other_host(self.record.owner):
+            self.dismiss(None)
+        _take_over(self, self.record, self.take_over_cb)
 
     def action_back(self) -> None:
         self.dismiss(None)

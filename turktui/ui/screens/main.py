@@ -136,7 +136,7 @@ class MainScreen(KeyScreen, Screen[None]):
     def on_hits_page(self, message: HitsPage) -> None:
         if message.generation != self.generation:
             return
-        heap.rows_arrived()  # no full GC rescans of the rows while they stream in
+        heap.hold()  # no full GC rescans of the rows while they stream in
         if self.load.streaming:
             self.table.append_rows(message.hits)
         else:
@@ -279,7 +279,7 @@ class MainScreen(KeyScreen, Screen[None]):
         self.post_message(ExpireWanted(self.table.cursor_hit))
 
     def action_assignments(self) -> None:
-        """`A`: the assignments of the HIT under the cursor (read-only)."""
+        """`A`: the assignments of the HIT under the cursor (to review and pay)."""
         from turktui.ui.screens.assignments import open_assignments
 
         open_assignments(self.app, self.table.cursor_hit)

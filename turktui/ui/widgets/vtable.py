@@ -435,7 +435,15 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         if self._size_timer is not None:
             self._size_timer.stop()
             self._size_timer = None
-        size = Size(self._content_width(), len(self.model) + 1 + self._preview_lines)
+        height = len(self.model) + 1 + self._preview_lines
+        # The width the rows will have once this size is set: without the vertical
+        # scrollbar's cells when they will overflow. Taken before the scrollbar shows, the
+        # width changed again at the next sync (the next refresh): a full repaint of a list
+        # that had not changed.
+        width = self.content_region.width
+        if height > self.content_region.height and self.styles.overflow_y != "hidden":
+            width -= self.styles.scrollbar_size_vertical
+        size = Size(max(width, 0), height)
         if self.virtual_size != size:
             self.virtual_size = size
 
