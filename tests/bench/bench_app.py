@@ -1,10 +1,18 @@
-"""Benchmark: the app loading 10,000 HITs vs a plain boto3 paginator, against the emulator.
+"""Benchmark: the app loading 10,000 HITs vs a plain boto3 paginator, against the emulator;
+then keypress → frame on every screen with the 10,000 HITs listed.
 
-Run from the repo root: ``python -m tests.bench.bench_app [--hits 10000] [--rounds 5]``.
+Run from the repo root: ``python -m tests.bench.bench_app [--hits 10000] [--rounds 5]
+[--screen-rounds 3] [--only-screens]``.
 The emulator runs in its own subprocess (no shared GIL); each round starts a fresh
 interpreter for (a) a boto3 paginator script and (b) the app driven headless, alternating.
 All times are measured from just before the child process is spawned.
 Budgets: all rows ≤ 1.5× paginator; first page ≤ 1.0 s; keypress ≤ 100 ms; RSS ≤ 250 MB.
+
+Screens (SCREENS, one fresh interpreter per round, HOME in a temporary directory): each key
+is posted to the app as the terminal driver posts it, and timed until its effect is there
+(the cursor moved, the mark set, the list filtered or sorted, the dialog's preview updated,
+the screen shown) and the next frame is painted. Medians and worst per screen, over every
+round; budget ≤ 100 ms each.
 Not collected by pytest.
 """
 
@@ -55,7 +63,7 @@ print(json.dumps({"done": time.time(), "hits": n,
 
 # Drives the real app headless: the same startup path as `turktui --endpoint-url URL`
 # (connection, loader process started, *then* Textual imported), minus the terminal.
-DRIVER = """
+_START = """
 import asyncio, json, resource, statistics, sys, time
 
 def peak_rss_mb():
@@ -80,6 +88,11 @@ loader = start_prefetch(service)
 from textual import events
 from turktui.ui.screens.main import MainScreen
 app = build_app(conn, service, loader)
+"""
+
+DRIVER = (
+    _START
+    + """
 marks = {}
 original_page = MainScreen.on_hits_page
 
@@ -131,9 +144,107 @@ marks["keys"] = len(latencies)
 marks["rss_mb"] = peak_rss_mb()
 print(json.dumps(marks))
 """
+)
+
+# Keypress → frame on each screen, the list loaded (run with HOME in a temporary directory:
+# the history it opens is filled with 5,000 records first).
+SCREENS = (
+    _START
+    + """
+from tests.bench.bench_history import _fill
+from turktui.ui.screens.detail import DetailScreen
+from turktui.ui.screens.extend import ExtendScreen
+from turktui.ui.screens.help import HelpScreen
+from turktui.ui.screens.history import HistoryScreen, RecordList
+
+_fill(app.ctx.paths.history, 5_000)
+N = int(sys.argv[2])
+CHARS = {"space": " ", "slash": "/", "question_mark": "?", "backspace": "\\x7f",
+         "escape": "\\x1b", "enter": "\\r"}
+times = {}  # where -> [(wall ms, CPU ms of the process)]
+
+async def until(cond, timeout=30.0):
+    deadline = time.perf_counter() + timeout
+    while not cond():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the app did not get there")
+        await asyncio.sleep(0)
+
+async def press(where, key, done, record=True):
+    \"\"\"Key posted as the driver posts it → its effect (`done`) → the next frame painted.\"\"\"
+    t0, c0 = time.perf_counter(), time.process_time()
+    char = CHARS.get(key, key if len(key) == 1 else None)
+    app.post_message(events.Key(key, char))
+    await until(done)
+    painted = asyncio.Event()
+    app.screen.call_after_refresh(painted.set)
+    await painted.wait()
+    if record:
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        times.setdefault(where, []).append((wall * 1000, cpu * 1000))
+
+async def main():
+    async with app.run_test(headless=True, size=(120, 40)) as pilot:
+        main = app.main_screen
+        table = main.table
+        await until(lambda: main.generation > 0 and not main.is_loading, 120)
+        await until(lambda: app.balance is not None or app.balance_error is not None)
+        await pilot.pause()
+        for _ in range(N):
+            before = table.cursor
+            await press("main list: move", "down", lambda b=before: table.cursor != b)
+        for _ in range(N):
+            before = len(table.marked)
+            await press("main list: mark", "space", lambda b=before: len(table.marked) != b)
+        await press("", "u", lambda: not table.marked, record=False)
+        await press("", "slash", lambda: main.focused is not table, record=False)
+        box = main.query_one("#filter")
+        for _ in range(max(1, N // 4)):
+            for key, want in (("1", "1"), ("2", "12"), ("backspace", "1"), ("backspace", "")):
+                await press("main list: filter typing", key,
+                            lambda w=want: box.value == w and table.filter_text == w)
+        await press("", "escape", lambda: not box.value and main.focused is table, record=False)
+        for i in range(N):
+            before = (table.sort_key, table.sort_reverse)
+            key = "S" if i % 3 == 2 else "s"
+            await press("main list: sort", key,
+                        lambda b=before: (table.sort_key, table.sort_reverse) != b)
+        # Only HITs that take more assignments (the dialog's count box), the first of them.
+        await press("", "x", lambda: table.extendable_only, record=False)
+        await press("", "home", lambda: table.cursor == 0, record=False)
+        for _ in range(max(1, N // 4)):
+            await press("extend dialog: open", "e", lambda: isinstance(app.screen, ExtendScreen))
+            dialog = app.screen
+            count = dialog.query_one("#extend-count")
+            for key, want in (("1", "1"), ("2", "12"), ("backspace", "1"), ("backspace", "")):
+                await press("extend dialog: typing", key,
+                            lambda w=want: count.value == w and (dialog.count is None) == (w == ""))
+            await press("", "escape", lambda: app.screen is main, record=False)
+        for _ in range(max(1, N // 4)):
+            await press("detail: open", "enter", lambda: isinstance(app.screen, DetailScreen))
+            await press("detail: close", "escape", lambda: app.screen is main)
+        for _ in range(max(1, N // 4)):
+            await press("help: open", "question_mark", lambda: isinstance(app.screen, HelpScreen))
+            await press("help: close", "escape", lambda: app.screen is main)
+        await press("history: open", "h", lambda: isinstance(app.screen, HistoryScreen))
+        history = app.screen
+        await until(lambda: not history.reading)
+        listing = history.query_one(RecordList)
+        for _ in range(N):
+            before = listing.cursor
+            await press("history: move", "down", lambda b=before: listing.cursor != b)
+        await press("history: close", "escape", lambda: app.screen is main)
+
+asyncio.run(main())
+if loader is not None:
+    loader.close()
+conn.close()
+print(json.dumps(times))
+"""
+)
 
 
-def _run(code: str, url: str) -> tuple[float, dict]:
+def _run(code: str, url: str, *args: str, home: str | None = None) -> tuple[float, dict]:
     env = {
         **os.environ,
         "AWS_ACCESS_KEY_ID": "AKIDBENCH",
@@ -143,9 +254,13 @@ def _run(code: str, url: str) -> tuple[float, dict]:
         "PYTHONPATH": str(ROOT),
     }
     env.pop("AWS_PROFILE", None)
+    if home is not None:  # hermetic: its own config, history and logs
+        env["HOME"] = home
+        for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+            env.pop(var, None)
     start = time.time()
     out = subprocess.run(
-        [sys.executable, "-c", code, url],
+        [sys.executable, "-c", code, url, *args],
         capture_output=True,
         text=True,
         env=env,
@@ -161,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hits", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--screen-rounds", type=int, default=3)
+    parser.add_argument("--presses", type=int, default=20, help="keys per screen and round")
+    parser.add_argument("--only-screens", action="store_true", help="skip the load rounds")
     opts = parser.parse_args(argv)
     server = subprocess.Popen(
         [sys.executable, "-c", EMULATOR.format(hits=opts.hits)],
@@ -173,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
         assert server.stdout is not None
         url = server.stdout.readline().strip()
         print(f"emulator at {url} with {opts.hits:,} HITs; {opts.rounds} rounds")
+        screens = _screen_rounds(url, opts.screen_rounds, opts.presses)
+        if opts.only_screens:
+            return _print_screens(screens, opts)
         base: list[float] = []
         base_rss: list[float] = []
         first: list[float] = []
@@ -222,7 +343,50 @@ def main(argv: list[str] | None = None) -> int:
     for name, value, budget, ratio in rows:
         print(f"{name:30} {value:>10} {budget:>22} {ratio:>6}")
     print(f"all rows / paginator = {med(full) / b:.2f}×")
-    return 0
+    return _print_screens(screens, opts)
+
+
+def _screen_rounds(url: str, rounds: int, presses: int) -> dict[str, list[list[float]]]:
+    """Keypress → frame per screen, every round's presses together: [wall ms, CPU ms]. The
+    CPU the app's process spent is what the wall time would be on an idle core: on a busy
+    machine the wall time includes waiting for one."""
+    import tempfile
+
+    times: dict[str, list[list[float]]] = {}
+    for n in range(rounds):
+        with tempfile.TemporaryDirectory(prefix="bench-screens-") as home:
+            _, got = _run(SCREENS, url, str(presses), home=home)
+        for where, values in got.items():
+            times.setdefault(where, []).extend(values)
+        print(
+            f"screens round {n + 1}: "
+            + ", ".join(
+                f"{where} {statistics.median(w for w, _ in v):.0f} ms" for where, v in got.items()
+            )
+        )
+    return times
+
+
+def _print_screens(times: dict[str, list[list[float]]], opts: argparse.Namespace) -> int:
+    print(f"\nkeypress → frame per screen ({opts.hits:,} HITs; {opts.screen_rounds} rounds)")
+    print(
+        f"{'screen: key':30} {'wall median':>12} {'worst':>8} {'CPU median':>11} "
+        f"{'presses':>8} {'budget':>9}"
+    )
+    over = []
+    for where, values in times.items():
+        wall = [w for w, _ in values]
+        cpu = statistics.median(c for _, c in values)
+        median = statistics.median(wall)
+        print(
+            f"{where:30} {median:>9.1f} ms {max(wall):>5.0f} ms {cpu:>8.1f} ms "
+            f"{len(values):>8} {'≤ 100 ms':>9}"
+        )
+        if median > 100:
+            over.append(where)
+    if over:
+        print("OVER BUDGET (wall median): " + ", ".join(over))
+    return 1 if over else 0
 
 
 if __name__ == "__main__":

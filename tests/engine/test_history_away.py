@@ -125,12 +125,12 @@ async def test_the_app_says_when_the_shared_history_is_away_and_back(
         await wait_for(pilot, lambda: watch.checks >= 1, what="a first check")
         assert "unreachable" not in screen_text(app)
         pg_outage.cut()
-        await wait_for(pilot, lambda: ctx.state.history_unreachable, what="the outage seen")
+        await wait_for(pilot, lambda: app.history_unreachable, what="the outage seen")
         flat = " ".join(screen_text(app).split())
         assert f"\u26a0 {UNREACHABLE}" in flat
         assert "HIT" in flat  # HITs are still listed
         pg_outage.restore()
-        await wait_for(pilot, lambda: ctx.state.history_unreachable is None, what="it back")
+        await wait_for(pilot, lambda: app.history_unreachable is None, what="it back")
         assert UNREACHABLE not in " ".join(screen_text(app).split())
         titles = [n.title for n in notifications(app)]
         assert "Shared history unreachable" in titles and "Shared history" in titles

@@ -113,10 +113,10 @@ async def wait_loaded(pilot: Any, timeout: float = 15.0) -> None:
 async def wait_ready(pilot: Any, timeout: float = 15.0) -> None:
     """Loaded, and the balance asked for (answered or failed): the status line is final."""
     await wait_loaded(pilot, timeout)
-    ctx = pilot.app.ctx
+    app = pilot.app
     await wait_for(
         pilot,
-        lambda: ctx.balance is not None or ctx.state.balance_error is not None,
+        lambda: app.balance is not None or app.balance_error is not None,
         timeout,
         "the balance",
     )

@@ -5,13 +5,15 @@ follows the app's reactive state."""
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from tests.ui.helpers import notifications, screen_text, wait_for, wait_loaded
-from turktui.domain.models import Hit
-from turktui.domain.records import State
+from turktui.domain.models import Balance, Hit
+from turktui.domain.records import Record, State
 from turktui.ui.app import TurkTuiApp
 from turktui.ui.controller import ControllerApp
 from turktui.ui.messages import BulkWanted, ExtendWanted, ResolveWanted
@@ -71,14 +73,54 @@ async def test_read_only_controller_refuses_by_message(make_emulator, make_conte
         app.post_message(ExtendWanted(hit))
         app.post_message(BulkWanted([hit]))
         app.post_message(ResolveWanted([]))
-        await pilot.pause()
+        app.post_message(ResolveWanted([_record(hit)]))
+        await wait_for(pilot, lambda: len(notifications(app)) == 3, what="three refusals")
         await pilot.pause()
         assert app.screen is app.screen_stack[0]  # no dialog opened
         said = [n.message for n in notifications(app)]
+        # One gate, one wording (resolving said it its own way before).
         assert said == [
             "read-only: extending is off (started with --read-only or read_only = true)",
             "read-only: bulk extension is off (started with --read-only or read_only = true)",
+            "read-only: resolving is off (started with --read-only or read_only = true)",
         ]
+    assert server.state.get_hit_raw(hit_id)["MaxAssignments"] == 3
+
+
+def _record(hit: Hit) -> Record:
+    now = datetime.now(timezone.utc)
+    return Record(
+        1, now, now, "demo", "http://127.0.0.1:1", None, hit.hit_id, "", 1, "t", 3, 4, State.UNKNOWN
+    )
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_extend_preview_follows_the_balance(size, make_emulator, make_context) -> None:
+    """The dialog's preview watches the app's `balance` (its one owner): a balance that
+    arrives, or changes, while the dialog is open shows at once (it waited for a key)."""
+    server = make_emulator(0)
+    hit_id = server.state.add_hit(MaxAssignments=3, Reward="0.50", Title="Balance")
+    ctx = make_context(server.url)
+    hit = ctx.service.get_hit(hit_id)
+    app = Host(ctx)
+    async with app.run_test(size=size) as pilot:
+        app.post_message(ExtendWanted(hit))
+        await wait_for(pilot, lambda: isinstance(app.screen, ExtendScreen), what="the dialog")
+        dialog = app.screen
+        await pilot.press("2")
+        await wait_for(pilot, lambda: dialog.count == 2, what="2 typed")
+        preview = dialog.query_one("#extend-preview")
+        assert "Balance available: unknown" in str(preview.render())
+        app.balance = Balance(Decimal("0.40"))
+        await pilot.pause()
+        assert "$0.40 \u2014 NOT enough" in str(preview.render())
+        assert dialog.query_one("#extend-submit").disabled
+        app.balance = Balance(Decimal("123.45"))
+        await pilot.pause()
+        assert "$123.45 \u2014 enough" in str(preview.render())
+        assert not dialog.query_one("#extend-submit").disabled
+        await pilot.press("escape", "escape")  # nothing sent
+        await wait_for(pilot, lambda: app.screen is app.screen_stack[0], what="the dialog shut")
     assert server.state.get_hit_raw(hit_id)["MaxAssignments"] == 3
 
 

@@ -230,10 +230,10 @@ async def test_copy_hit_id(demo_context: Any, monkeypatch: pytest.MonkeyPatch) -
 async def test_extend_and_history_call_the_controller(
     demo_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`e` reaches the controller as an ExtendWanted message; `h` opens the history."""
+    """`e` starts the extend flow for the HIT under the cursor; `h` opens the history."""
     calls: list[tuple[str, Any]] = []
     app = TurkTuiApp(demo_context)
-    monkeypatch.setattr(app.controller, "extend", lambda hit: calls.append(("extend", hit)))
+    monkeypatch.setattr(app, "extend_hit", lambda hit: calls.append(("extend", hit)))
     monkeypatch.setattr(app.controller, "open_history", lambda: calls.append(("history", app)))
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_loaded(pilot)
@@ -247,7 +247,7 @@ async def test_read_only_hides_extend(
 ) -> None:
     calls: list[Any] = []
     app = TurkTuiApp(make_context(emulator.url, read_only=True))
-    monkeypatch.setattr(app.controller, "extend", calls.append)
+    monkeypatch.setattr(app, "extend_hit", calls.append)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_loaded(pilot)
         text = screen_text(app)
@@ -322,7 +322,7 @@ async def test_environment_banner(
     app = TurkTuiApp(ctx)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_loaded(pilot)
-        await wait_for(pilot, lambda: ctx.balance is not None)
+        await wait_for(pilot, lambda: app.balance is not None)
         top = "\n".join(screen_text(app).splitlines()[:3])
         assert words in top
         assert "$10,000.00" in top
@@ -340,7 +340,7 @@ async def test_balance_failure_is_shown(make_emulator: Any, make_context: Any) -
     app = TurkTuiApp(ctx)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_loaded(pilot)
-        await wait_for(pilot, lambda: ctx.state.balance_error is not None)
+        await wait_for(pilot, lambda: app.balance_error is not None)
         assert "balance unavailable" in screen_text(app)
         assert len(app.main_screen.table.rows) == 20
 

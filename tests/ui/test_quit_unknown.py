@@ -26,10 +26,13 @@ def no_process_exit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lifecycle.os, "_exit", refuse)
 
 
-@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+# In the app Ctrl-C is a key (the terminal sends no SIGINT) that quits as q does: the
+# README's exit-code table says so (turktui.pipeline.policy).
+@pytest.mark.parametrize("size, key", [((80, 24), "q"), ((160, 48), "ctrl+c")])
 @pytest.mark.parametrize("resolve_first", [False, True])
 async def test_quit_with_a_request_left_unknown_exits_5_and_says_resolve(
     size: tuple[int, int],
+    key: str,
     resolve_first: bool,
     make_emulator: Any,
     make_context: Any,
@@ -52,9 +55,9 @@ async def test_quit_with_a_request_left_unknown_exits_5_and_says_resolve(
         assert ctx.state.last_outcome.record.state is State.UNKNOWN
         if resolve_first:
             server.faults.clear()
-            app.controller.resolve([ctx.state.last_outcome.record])
+            app.resolve_records([ctx.state.last_outcome.record])
             await wait_for(pilot, lambda: ctx.state.last_outcome.record.settled, what="resolve")
-        await pilot.press("q")
+        await pilot.press(key)
 
     await app.run_async(headless=True, size=size, auto_pilot=drive)
     err = capsys.readouterr().err

@@ -5,6 +5,7 @@ is sent; every dialog fits. One app per test, several checks each."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from textual.widgets import Checkbox, Input, Static
@@ -13,6 +14,7 @@ from tests.fit import fit_problems
 from tests.reviewkit import hit_with_work
 from tests.ui.helpers import screen_text, wait_for, wait_loaded, wait_screen
 from turktui.domain.environment import EnvKind
+from turktui.domain.models import Balance
 from turktui.ui import extend_flow
 from turktui.ui.app import TurkTuiApp
 from turktui.ui.screens.assignments import AssignmentsScreen
@@ -170,18 +172,26 @@ async def test_bonus_preview_then_a_second_names_the_first(
         screen = await _open(pilot, hit_id)
         target = screen.table.cursor_row
         assert target is not None
+        # The preview reads the app's balance (its one owner), not a copy of its own.
+        await wait_for(pilot, lambda: app.balance is not None, what="the balance")
+        app.balance = Balance(Decimal("123.45"))
+        flights: list[tuple[str, ...]] = []
+        app.watch(app, "in_flight", lambda now: flights.append(now), init=False)
         await pilot.press("dollar_sign")
         await wait_screen(pilot, "ReviewScreen")
         dialog = app.screen
         await _type(pilot, dialog.query_one("#review-amount", Input), "1.50")
         await _type(pilot, dialog.query_one("#review-text", Input), "Great work")
         body = _text(dialog, "#review-rows")
-        for figure in ("Bonus $1.50", "fee $0.30", "total $1.80", "available $10,000.00"):
+        for figure in ("Bonus $1.50", "fee $0.30", "total $1.80", "available $123.45"):
             assert figure in body, figure
         assert "Pay 1 bonus of $1.50: $1.80 with MTurk's fee" in _text(dialog, "#review-summary")
         assert fit_problems(app) == []
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: "Paid 1 of 1 bonus." in _status(screen))
+        # in flight while it was sent: the app's requests in flight (the status line's)
+        assert any("Pay 1 bonus" in label for now in flights for label in now), flights
+        assert app.in_flight == ()
         [record] = _records(app, "bonus")
         assert record.data["amount"] == "1.50" and record.data["worker_id"] == target.worker_id
         assert record.data["assignment_id"] == target.assignment_id

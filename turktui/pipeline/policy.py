@@ -131,8 +131,10 @@ EXIT_TABLE: tuple[ExitCode, ...] = (
     ),
     ExitCode(
         tuple(EXIT_SIGNAL_BASE + getattr(signal, n) for n in ("SIGHUP", "SIGINT", "SIGTERM")),
-        f"ended by a signal, 128 + its number ({_SIGNALS}; Ctrl-C is SIGINT); a request "
-        "in flight is recorded as unknown and `turktui resolve` is named",
+        f"ended by a signal, 128 + its number ({_SIGNALS}); a request in flight is recorded "
+        "as unknown and `turktui resolve` is named. Ctrl-C in a command is SIGINT (130); in "
+        "the app Ctrl-C is a key that quits as `q` does (0, or 5 with a request left "
+        "unknown)",
         app=True,
     ),
 )

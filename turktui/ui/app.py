@@ -19,28 +19,27 @@ from typing import Any, ClassVar
 
 from textual import events, work
 from textual.binding import BindingType
+from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
-from textual.reactive import reactive
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.screen import Screen
+from textual.widgets._toast import ToastRack
+from textual.worker import get_current_worker
 
-from turktui.adapters import requestlog, screenshots
+from turktui.adapters import screenshots
 from turktui.adapters.loader import HitLoader
 from turktui.domain.errors import TurkError
-from turktui.domain.models import Balance, Hit
+from turktui.domain.models import Hit
 from turktui.domain.text import one_line
 from turktui.pipeline.batch import BatchReport
 from turktui.ui import keymap
 from turktui.ui.commands import TurkCommands
 from turktui.ui.context import AppContext
 from turktui.ui.controller import ControllerApp
-from turktui.ui.errors import describe
-from turktui.ui.keys import COPY_SAID, screen_name
+from turktui.ui.keys import COPY_SAID, refuses, screen_name
 from turktui.ui.messages import (
     BalanceFailed,
     BalanceLoaded,
     BalanceWanted,
-    BulkWanted,
-    ExtendWanted,
     HitsFailed,
     HitsLoaded,
     HitsPage,
@@ -48,7 +47,6 @@ from turktui.ui.messages import (
 from turktui.ui.screens.detail import DetailScreen
 from turktui.ui.screens.main import MainScreen
 from turktui.ui.shared_history import SharedHistoryWatch
-from turktui.ui.widgets.env_banner import EnvBanner
 
 PAGE_SIZE = 100
 #: About nine lines of a toast (app.tcss: 60 columns wide): longer says its first sentences.
@@ -69,17 +67,15 @@ def whole_sentences(text: str, limit: int) -> str:
 
 
 class TurkTuiApp(ControllerApp):
-    """The app. Its typed session state is reactive: the status line and the banners follow
-    it through the `watch_` methods below (nothing calls them to update). What changes with
-    every key or request (`marks`, `in_flight`) does not repaint the screen itself
-    (`repaint=False`: a repaint is bytes to the terminal); its watcher repaints the status
-    line. The balance and the session's mode, rarely changed, repaint the screen: a banner
-    under a dialog shows through it, and only the dialog's screen is drawn anew."""
+    """The app. Its session state is ControllerApp's reactives, and what shows it follows
+    by watching them (nothing calls an update): the banners (turktui.ui.widgets.env_banner)
+    and the main list's status line. What changes with every key or request (`marks`,
+    `in_flight`) does not repaint the screen itself (`repaint=False`: a repaint is bytes to
+    the terminal); the status line's watcher repaints that line only. The balance and the
+    session's mode, rarely changed, repaint the screen: a banner under a dialog shows
+    through it, and only the dialog's screen is drawn anew."""
 
     CSS_PATH = "app.tcss"
-    #: a screen under the one on top (a dialog shows it through): app.tcss hides its toasts
-    #: there, so they are not drawn a second time beneath the dialog's
-    SUSPENDED_SCREEN_CLASS = "-suspended"
     TITLE = "turktui"
     COMMANDS = ControllerApp.COMMANDS | {TurkCommands}
     # Every screen binds its own keys from the key map (turktui.ui.keymap), `?` and `q`
@@ -87,84 +83,15 @@ class TurkTuiApp(ControllerApp):
     # in place of Textual's ctrl+c notice); Textual's ctrl+p stays.
     BINDINGS: ClassVar[list[BindingType]] = keymap.app_bindings()
 
-    #: HITs marked for a bulk extension
-    marks: reactive[int] = reactive(0, repaint=False)
-    #: the account balance (None: not known yet) and why it could not be fetched
-    balance: reactive[Balance | None] = reactive(None)
-    balance_error: reactive[str | None] = reactive(None)
-    #: the session cannot change anything (--read-only or read_only = true)
-    read_only: reactive[bool] = reactive(False)
-
     def __init__(self, ctx: AppContext) -> None:
         super().__init__(ctx)
-        self.set_reactive(TurkTuiApp.read_only, ctx.read_only)
-        self.set_reactive(TurkTuiApp.balance, ctx.balance)
         self.main_screen = MainScreen(ctx)
         self._reload_timer = None
         self._loader: HitLoader | None = None
-        #: failures of workers (see on_worker_state_changed), newest last
-        self.worker_failures: list[str] = []
         #: team mode's watch on the shared history (None: a local file)
         self.shared_history: SharedHistoryWatch | None = None
         if ctx.env.is_production:
             self.add_class("-production")
-
-    # -- reactive state → what shows it ----------------------------------------------------------
-    def _status_changed(self) -> None:
-        with contextlib.suppress(Exception):  # not composed yet / already gone
-            self.main_screen.status_bar.source_changed()
-
-    def watch_in_flight(self) -> None:
-        self._status_changed()
-
-    def watch_marks(self) -> None:
-        self._status_changed()
-
-    def watch_balance(self, balance: Balance | None) -> None:
-        self.ctx.balance = balance
-        self._banners_changed()
-
-    def watch_balance_error(self, error: str | None) -> None:
-        self.ctx.state.balance_error = error
-        self._banners_changed()
-
-    def watch_read_only(self) -> None:
-        self._banners_changed()
-
-    def refresh_banners(self) -> None:
-        """The session state the banners show changed (any screen's banner)."""
-        self._banners_changed()
-
-    def _banners_changed(self) -> None:
-        for screen in self.screen_stack:
-            for banner in screen.query(EnvBanner):
-                banner.state_changed()
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """The one place a worker's failure surfaces: every worker runs with
-        exit_on_error=False, so an exception would otherwise end it silently. The operator
-        is told (title, message, what to do) and the request log keeps the traceback."""
-        if event.state is not WorkerState.ERROR:
-            return
-        error = event.worker.error
-        if error is None:
-            return
-        title, message, hint = describe(error)
-        self.worker_failures.append(f"{event.worker.name or event.worker.group}: {title}")
-        with contextlib.suppress(Exception):
-            requestlog.logger().error(
-                "worker %r failed: %s",
-                event.worker.name or event.worker.group,
-                message,
-                exc_info=error,
-            )
-        self.notify(
-            f"{message} {hint}".strip(),
-            title=f"{title} ({event.worker.group})",
-            severity="error",
-            timeout=20,
-            markup=False,
-        )
 
     async def run_async(self, **kwargs: Any) -> int | None:
         """Run the app; SIGTERM and SIGINT end it cleanly (terminal restored, exit code
@@ -210,10 +137,7 @@ class TurkTuiApp(ControllerApp):
             self._reload_timer = self.set_interval(max(1.0, seconds), self._auto_reload_tick)
         # Requests an earlier session left without an outcome are offered for resolution.
         # Checked at once, before this session can have sent anything of its own.
-        self._check_unsettled()
-
-    def _check_unsettled(self) -> None:
-        self.controller.check_unsettled()
+        self.offer_unsettled()
 
     async def on_event(self, event: events.Event) -> None:
         # A key the key map gives priority on this screen (`?` in the number dialogs) runs
@@ -259,11 +183,8 @@ class TurkTuiApp(ControllerApp):
         """After a batch, the HITs it extended lose their marks (so the same keys cannot
         repeat it); the others keep theirs, and the message says so."""
         table = self.main_screen.table
-        done = {r.hit_id for r in report.records if r.state.applied}
         before = len(table.marked)
-        table.marked.difference_update(done)
-        table.refresh_changed()
-        self.marks = len(table.marked)
+        table.unmark(r.hit_id for r in report.records if r.state.applied)
         cleared, kept = before - len(table.marked), len(table.marked)
         if not cleared:
             return f" {kept:,} HIT(s) stay marked." if kept else ""
@@ -347,9 +268,22 @@ class TurkTuiApp(ControllerApp):
             loader.close()
 
     def on_mount(self) -> None:
+        self.screen_change_signal.subscribe(self, self._screen_changed)
         if self.ctx.paths.history_url:  # team mode: say when the shared history is away
             self.shared_history = SharedHistoryWatch(self)
             self.shared_history.start()
+
+    def _screen_changed(self, screen: Screen[Any]) -> None:
+        """A screen under the one on top (a dialog shows it through) does not draw its
+        toasts a second time beneath the dialog's (app.tcss: `ToastRack.-under`). The class
+        is on its toast rack only: on the whole screen (Textual's SUSPENDED_SCREEN_CLASS) it
+        restyled every widget of the list at each dialog, tens of ms at 10,000 HITs."""
+        for under in self.screen_stack:
+            with contextlib.suppress(NoMatches):  # (a dialog with a status line has none)
+                rack = under.get_child_by_type(ToastRack)
+                if rack.has_class("-under") != (under is not screen):
+                    rack.set_class(under is not screen, "-under")
+                    under.refresh(layout=True)
 
     def on_unmount(self) -> None:
         # Never leave a child process (or a worker thread blocked on its pipe) behind.
@@ -435,11 +369,7 @@ class TurkTuiApp(ControllerApp):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Read-only: the key map's write keys (`e`, `b`, …) are removed outright (not merely
         # dimmed) from the footer; their fallback binding says why (action_read_only).
-        if self.ctx.read_only:
-            name = screen_name(self.screen)
-            if name is not None and action in keymap.write_actions(name):
-                return False
-        return True
+        return not refuses(self, screen_name(self.screen), action)
 
     def action_read_only(self, what: str) -> None:
         """Every refusal says why: a write key in a read-only session. (The same fallback
@@ -461,11 +391,9 @@ class TurkTuiApp(ControllerApp):
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss()
             return
-        self.push_screen(HelpScreen(screen_name(self.screen) or "main", self.ctx.read_only))
+        self.push_screen(HelpScreen(screen_name(self.screen) or "main", self.read_only))
 
     def action_extend(self) -> None:
-        if self.controller.refused_read_only("extending"):
-            return
         hit = self.selected_hit
         if isinstance(self.screen, DetailScreen):
             hit = self.screen.hit
@@ -481,16 +409,14 @@ class TurkTuiApp(ControllerApp):
                 timeout=8,
             )
             return
-        self.post_message(ExtendWanted(hit))
+        self.extend_hit(hit)
 
     def marked_hits(self) -> list[Hit]:
         return self.main_screen.table.marked_hits
 
     def action_bulk(self) -> None:
         """`b`: the bulk dialog for the marked HITs."""
-        if self.controller.refused_read_only("bulk extension"):
-            return
-        self.post_message(BulkWanted(self.marked_hits()))
+        self.bulk_extend(self.marked_hits())
 
     def action_history(self) -> None:
         self.controller.open_history()

@@ -15,7 +15,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from turktui.ui import keymap
 from turktui.ui.host import TurkHost
-from turktui.ui.keys import screen_name
+from turktui.ui.keys import read_only, screen_name
 from turktui.ui.widgets.hit_table import COLUMNS
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ Command = tuple[str, str, Callable[[], object]]
 
 
 def _allowed(app: Any, screen: Screen[Any], key: keymap.Key, name: str) -> bool:
-    if key.write and getattr(app.ctx, "read_only", False):
+    if key.write and read_only(app):
         return False
     namespace, _, action = key.action_on(name).rpartition(".")
     if namespace:  # app.*: the app decides (read-only handled above)

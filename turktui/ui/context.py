@@ -23,20 +23,17 @@ def utc_now() -> datetime:
 
 @dataclass
 class SessionState:
-    """What the session learns while it runs (typed; was a dict of loose keys)."""
+    """What the session's flows keep while it runs (typed). What the screens show (the
+    balance, the marks, the requests in flight, read-only, the shared history's health) is
+    the app's reactive state instead (turktui.ui.controller.ControllerApp)."""
 
     #: the engine the extend/bulk/resolve flows share (rebuilt if the store or service change)
     engine: Engine | None = None
     last_outcome: Outcome | None = None
     last_batch: BatchReport | None = None
     batch_runner: BatchRunner | None = None
-    #: why the balance could not be fetched (None: it could, or not yet tried)
-    balance_error: str | None = None
     #: why the history could not be opened
     history_error: str | None = None
-    #: team mode: why the shared history cannot be reached now (None: it can; see
-    #: turktui.ui.shared_history); the banner says so
-    history_unreachable: str | None = None
     #: run_app's "settle the requests in flight, then leave": (code, history, left
     #: unknown) → the exit code (it may leave the process itself)
     settle_in_flight: Callable[..., Any] | None = None
@@ -59,6 +56,7 @@ class AppContext:
     clock: Callable[[], datetime] = utc_now
     #: the request history store (turktui.adapters.history), None until opened
     history: Any = None
+    #: the balance known when the app starts (the app's `balance` reactive is the live one)
     balance: Balance | None = None
     #: a turktui.adapters.loader.HitLoader started before Textual was imported (by run_app);
     #: the first load takes it over. None: the app starts its own.

@@ -1,12 +1,13 @@
-"""Functions over an app's `Controller` (turktui.ui.controller), for scripts, benchmarks and
+"""Functions over a `ControllerApp` (turktui.ui.controller), for scripts, benchmarks and
 tests that drive the flows directly: `open_extend(app, hit)`, `open_history(app)`,
 `check_unsettled(app)`, `get_history(app)`, `make_engine(app, history)`,
 `run_plan(app, engine, plan)`, `resolve_records(app, records)`. The app is any
-`ControllerApp` (the real one, or a small test host)."""
+`ControllerApp` (the real one, or a small test host). A flow runs as the app's worker: the
+functions that start one return it (`await worker.wait()` for its result)."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from textual.worker import Worker
 
@@ -14,7 +15,10 @@ from turktui.adapters.history import HistoryStore
 from turktui.domain.models import Hit
 from turktui.domain.records import Record
 from turktui.pipeline.engine import Engine, Outcome, Plan
-from turktui.ui.controller import OPEN_WAIT, Controller
+from turktui.ui.controller import OPEN_WAIT
+
+if TYPE_CHECKING:
+    from turktui.ui.controller import ControllerApp
 
 __all__ = [
     "OPEN_WAIT",
@@ -28,35 +32,31 @@ __all__ = [
 ]
 
 
-class HasController(Protocol):
-    controller: Controller
+def open_extend(app: ControllerApp, hit: Hit) -> Worker[Outcome | None]:
+    return app.extend_hit(hit)
 
 
-def open_extend(app: HasController, hit: Hit) -> None:
-    app.controller.extend(hit)
-
-
-def open_history(app: HasController) -> None:
+def open_history(app: ControllerApp) -> None:
     app.controller.open_history()
 
 
-def check_unsettled(app: HasController) -> None:
-    app.controller.check_unsettled()
+def check_unsettled(app: ControllerApp) -> Worker[Any]:
+    return app.offer_unsettled()
 
 
-def get_history(app: HasController) -> HistoryStore | None:
+def get_history(app: ControllerApp) -> HistoryStore | None:
     return app.controller.history()
 
 
-def make_engine(app: HasController, history: HistoryStore) -> Engine:
+def make_engine(app: ControllerApp, history: HistoryStore) -> Engine:
     return app.controller.engine(history)
 
 
-def run_plan(app: HasController, engine: Engine, plan: Plan) -> Worker[Outcome | None] | None:
-    return app.controller.run_plan(plan, engine)
+def run_plan(app: ControllerApp, engine: Engine, plan: Plan) -> Worker[Outcome | None]:
+    return app.send_plan(plan, engine)
 
 
 def resolve_records(
-    app: HasController, records: list[Record], *, confirmed: bool = False
-) -> Worker[Any] | None:
-    return app.controller.resolve(records, confirmed=confirmed)
+    app: ControllerApp, records: list[Record], *, confirmed: bool = False
+) -> Worker[Any]:
+    return app.resolve_records(records, confirmed)

@@ -14,11 +14,14 @@ from turktui.ui.context import AppContext
 
 class TurkHost(Protocol):
     ctx: AppContext
-    # The app's reactive session state (see TurkTuiApp): assigning it redraws what shows it.
+    # The app's reactive session state (see turktui.ui.controller.ControllerApp): what shows
+    # it watches it; assigning it is all it takes.
     marks: int
     balance: Balance | None
     balance_error: str | None
     in_flight: tuple[str, ...]
+    read_only: bool
+    history_unreachable: str | None
 
     def start_up(self) -> None: ...
 

@@ -45,7 +45,15 @@ NAVIGABLE = ALL
 
 #: What `q` does where it does not quit.
 Q_HINT = "q quits from the main list; Esc goes back."
-READ_ONLY_WHY = "read-only session (--read-only or read_only = true)"
+#: How a session is made read-only, as every read-only wording says it.
+READ_ONLY_HOW = "--read-only or read_only = true"
+READ_ONLY_WHY = f"read-only session ({READ_ONLY_HOW})"
+
+
+def read_only_refusal(what: str) -> str:
+    """The one wording of a read-only refusal (a write key, a flow, the palette):
+    'read-only: extending is off (started with --read-only or read_only = true)'."""
+    return f"read-only: {what} is off (started with {READ_ONLY_HOW})"
 
 
 @dataclass(frozen=True, eq=False)

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -44,8 +45,29 @@ def screen_name(screen: object) -> str | None:
 
 
 def read_only(node: Any) -> bool:
-    ctx = getattr(node.app, "ctx", None)
-    return bool(getattr(ctx, "read_only", False))
+    """Whether the session is read-only: the app's `read_only` (the one source)."""
+    return bool(getattr(node.app, "read_only", False))
+
+
+def available_balance(node: Any) -> Decimal | None:
+    """The account's available balance: the app's `balance` (None: not known yet)."""
+    balance = getattr(node.app, "balance", None)
+    return balance.available if balance is not None else None
+
+
+def refuses(node: Any, screen: str | None, action: str) -> bool:
+    """Whether a read-only session refuses `action` on `screen` (a write key of the key
+    map): the one rule behind every `check_action` and the palette."""
+    return screen is not None and read_only(node) and action in keymap.write_actions(screen)
+
+
+def refused_read_only(node: Any, what: str) -> bool:
+    """The one read-only gate of the flows (extend, expire, bulk, resolve): True, and the
+    operator told why in the one wording, when the session is read-only."""
+    if not read_only(node):
+        return False
+    node.app.notify(keymap.read_only_refusal(what), severity="warning", markup=False)
+    return True
 
 
 def _is_view(widget: object) -> bool:
@@ -63,9 +85,20 @@ class KeyScreen(_Base):
     #: says the app's messages on a status line in its decision block, never as toasts
     STATUS_LINE: ClassVar[bool] = False
 
+    _resumed_once = False
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Runs before Screen's own handler (Textual calls each class's handler along the
+        # MRO). The first resume follows the push at once: the screen's styles were applied
+        # as it mounted, so Screen's restyle of every widget on it is skipped (tens of ms
+        # for a dialog with its footer). A later resume (back from a screen above) restyles.
+        if not self._resumed_once:
+            self._resumed_once = True
+            event.refresh_styles = False
+
     # -- read-only ----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if read_only(self) and action in keymap.write_actions(self.KEYMAP_SCREEN):
+        if refuses(self, self.KEYMAP_SCREEN, action):
             return False
         return super().check_action(action, parameters)
 

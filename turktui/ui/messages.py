@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
-from turktui.domain.models import Balance, Hit
+from turktui.domain.models import Assignment, Balance, Hit
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from turktui.domain.records import Record
     from turktui.pipeline.batch import BatchReport
     from turktui.pipeline.engine import Outcome
@@ -102,13 +104,20 @@ class ResolveBatchWanted(Message):
         self.batch_id = batch_id
 
 
-class FlightChanged(Message):
-    """A request started (`label`) or ended (`label` None); `key` tells flights apart."""
+class ReviewWanted(Message):
+    """Approve, reject or pay a bonus on these assignments of `hit` (the assignments view's
+    Y / N / $ / P): `op` the operation, `title` the dialog's, `now` MTurk's time as that
+    view knows it (None: its answers carried none)."""
 
-    def __init__(self, key: object, label: str | None) -> None:
+    def __init__(
+        self, op: Any, rows: list[Assignment], hit: Hit, title: str, now: datetime | None
+    ) -> None:
         super().__init__()
-        self.key = key
-        self.label = label
+        self.op = op
+        self.rows = rows
+        self.hit = hit
+        self.title = title
+        self.now = now
 
 
 class OutcomeArrived(Message):

@@ -111,7 +111,7 @@ class SharedHistoryWatch:
             problem = self._check()
             self.checks += 1
             down = bool(problem)
-            if down != (self.ctx.state.history_unreachable is not None):
+            if down != (self.app.history_unreachable is not None):
                 self.app.call_from_thread(self._changed, problem)
             delay = min(delay * 2, self.CAP) if down else self.FIRST
             deadline = time.monotonic() + (delay if down else self.HEALTHY)
@@ -121,10 +121,10 @@ class SharedHistoryWatch:
                 self._stop.wait(min(0.2, max(0.0, deadline - time.monotonic())))
 
     def _changed(self, problem: str) -> None:
-        """UI thread: the banner follows; a notice says what changed."""
-        was_down = self.ctx.state.history_unreachable is not None
-        self.ctx.state.history_unreachable = problem or None
-        self.app.refresh_banners()
+        """UI thread: the app's `history_unreachable` changes (the banners follow it); a
+        notice says what changed."""
+        was_down = self.app.history_unreachable is not None
+        self.app.history_unreachable = problem or None
         if problem:
             self.app.notify(
                 f"Nothing will be sent until it is back ({problem}); retrying.",

@@ -5,12 +5,12 @@ it and the cursor row's whole answer under it. Opened with `A` from the main lis
 detail view.
 
 Approve (`Y`), reject (`N`) and bonus (`$`) act on the marked rows (the main list's mark
-keys), else on the cursor row; `P` approves every Submitted one. Each is a flow (an `@work`
-coroutine): the review dialog (turktui.ui.screens.review) shows what will happen and what
-cannot, then the controller's confirmation where one is needed, then the controller sends
-it through the engine in a thread worker (the command line's own functions,
-turktui.pipeline.reviewing); the result comes back as a ReviewsDone message, said on this
-screen's one status line, and the rows are read again.
+keys), else on the cursor row; `P` approves every Submitted one. Each asks the app's review
+flow (ReviewWanted; an `@work` coroutine, turktui.ui.controller): the review dialog
+(turktui.ui.screens.review) shows what will happen and what cannot, then the confirmation
+where one is needed, then the controller sends it through the engine in a thread worker (the
+command line's own functions, turktui.pipeline.reviewing); the result comes back as a
+ReviewsDone message, said on this screen's one status line, and the rows are read again.
 
 The listing runs in a thread worker; the UI thread only shows what it brings back."""
 
@@ -19,11 +19,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.message import Message
@@ -38,12 +36,10 @@ from turktui.domain.timefmt import iso, until_label
 from turktui.pipeline.operations import APPROVE, BONUS, REJECT
 from turktui.pipeline.operations.bonus import Bonus
 from turktui.pipeline.operations.review import ReviewOperation
-from turktui.pipeline.reviewing import BonusQuote, quote_bonus
 from turktui.ui import keymap
 from turktui.ui.context import AppContext
 from turktui.ui.keys import KeyScreen
-from turktui.ui.messages import ReviewsDone
-from turktui.ui.screens.review import ReviewScreen
+from turktui.ui.messages import ReviewsDone, ReviewWanted
 from turktui.ui.widgets.env_banner import EnvBanner
 from turktui.ui.widgets.key_line import StableFooter
 from turktui.ui.widgets.vtable import Column, VirtualTable
@@ -353,65 +349,14 @@ class AssignmentsScreen(KeyScreen, Screen[None]):
     def start(
         self, op: ReviewOperation | Bonus, rows: Sequence[Assignment], title: str = ""
     ) -> None:
-        """The one way into a review: the read-only gate, then the flow."""
-        controller = self.app.controller  # type: ignore[attr-defined]
-        if controller.refused_read_only(WHAT[op.name]):
-            return
+        """The one way into a review: the app's flow (its read-only gate, the dialog, the
+        confirmation, the sending) for these rows."""
         if not rows:
             self.notify("No assignment selected.", severity="warning")
             return
         n = len(rows)
-        self.review_flow(op, list(rows), title or f"{op.title} {n:,} assignment{'s' * (n != 1)}")
-
-    @work(exclusive=True, group="review-flow", exit_on_error=False)
-    async def review_flow(
-        self, op: ReviewOperation | Bonus, rows: list[Assignment], title: str
-    ) -> None:
-        """Dialog → (confirmation) → send; nothing is sent unless the operator says so."""
-        app: Any = self.app
-        quotes: list[BonusQuote] = []
-        if isinstance(op, Bonus):
-            reader = self.run_worker(
-                lambda: self._read_quotes(rows), thread=True, group="quotes", exit_on_error=False
-            )
-            read = await reader.wait()
-            if isinstance(read, str):
-                self.notify(f"Not sent: {read}", severity="error", markup=False)
-                return
-            quotes = read
-        dialog = ReviewScreen(
-            op, rows, self.hit, self.ctx.env, self.server_now(), title=title, quotes=quotes
-        )
-        decision = await app.push_screen(dialog, wait_for_dismiss=True)
-        if decision is None:
-            self.notify("Cancelled: nothing was sent.", markup=False)
-            return
-        confirm = app.controller.review_confirmation(decision)
-        if confirm is not None and not await app.push_screen(confirm, wait_for_dismiss=True):
-            self.notify("Cancelled: nothing was sent.", markup=False)
-            return
-        app.controller.send_reviews(decision)
-
-    def _read_quotes(self, rows: list[Assignment]) -> list[BonusQuote] | str:
-        """What a bonus preview needs for each assignment (a thread worker): its worker,
-        earlier bonuses, the balance. A string: why it cannot be read."""
-        ctx = self.ctx
-        history = self.app.controller.history()  # type: ignore[attr-defined]
-        try:
-            available = ctx.service.get_balance().available
-            return [
-                quote_bonus(
-                    ctx.service,
-                    history,
-                    ctx.env.endpoint_url,
-                    a.assignment_id,
-                    Decimal(0),
-                    available=available,
-                )
-                for a in rows
-            ]
-        except TurkError as exc:
-            return f"could not read the assignment, its bonuses or the balance: {exc.message}"
+        title = title or f"{op.title} {n:,} assignment{'s' * (n != 1)}"
+        self.post_message(ReviewWanted(op, list(rows), self.hit, title, self.server_now()))
 
     def reviewed(self, message: ReviewsDone) -> None:
         """Reviews were settled (the app hands it on): unmark what went through, read the
@@ -421,10 +366,6 @@ class AssignmentsScreen(KeyScreen, Screen[None]):
         for key in done & set(model.marked):
             model.marked.discard(key)
         self.load()
-
-
-#: what the read-only gate names, per operation
-WHAT = {APPROVE.name: "approving", REJECT.name: "rejecting", BONUS.name: "paying bonuses"}
 
 
 def open_assignments(app: object, hit: Hit | None) -> None:

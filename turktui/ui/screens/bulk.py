@@ -62,7 +62,7 @@ from turktui.pipeline.batch import BatchProgress, BatchReport, member_status
 from turktui.pipeline.engine import Outcome
 from turktui.ui import heap, keymap
 from turktui.ui.context import AppContext
-from turktui.ui.keys import KeyScreen
+from turktui.ui.keys import KeyScreen, available_balance
 from turktui.ui.screens.dialog import dialog_title
 from turktui.ui.widgets.key_line import StableFooter
 from turktui.ui.widgets.vtable import Column, VirtualTable
@@ -310,9 +310,6 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
             self._lines[i] = line
         return line
 
-    def _balance(self) -> Decimal | None:
-        return self.ctx.balance.available if self.ctx.balance is not None else None
-
     def _read_time(self) -> tuple[float | None, str]:
         """(seconds to add or None, the problem in words)."""
         text = self.query_one("#bulk-time", Input).value
@@ -349,13 +346,13 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
         plan = partial(plan_bulk, add_seconds=self.add_seconds, now=self._now)
         if len(self.hits) <= self.SYNC_LIMIT:
             self.pending = False
-            self.preview = plan(self.hits, self.mode, self._balance())
+            self.preview = plan(self.hits, self.mode, available_balance(self))
             self._verdict = _Verdict.of(self.preview)
             self._show()
             return
         self.pending = True
         self._show()
-        self._plan_in_worker(self._generation, plan, self.mode, self._balance())
+        self._plan_in_worker(self._generation, plan, self.mode, available_balance(self))
 
     def _plan_in_worker(
         self,

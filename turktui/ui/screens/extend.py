@@ -5,9 +5,9 @@ maximum, cost and balance, and the resulting expiration (UTC and relative) on ev
 MTurk's rules: never shorter, 60 seconds to 365 days per change. Each part is optional; the
 whole intent is one confirmation and one history record (both outcomes recorded).
 
-It only collects and validates the operator's intent; `turktui.ui.extend_flow` plans,
-confirms (production) and runs it. Service text is shown through `one_line` in `Text`
-objects, never as markup.
+It only collects and validates the operator's intent; the app's extend flow
+(`ControllerApp.extend_hit`) plans, confirms (production) and runs it. Service text is
+shown through `one_line` in `Text` objects, never as markup.
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ from turktui.domain.text import one_line
 from turktui.domain.timefmt import expires_label, iso, parse_duration
 from turktui.ui import keymap
 from turktui.ui.context import AppContext
-from turktui.ui.keys import KeyScreen
+from turktui.ui.keys import KeyScreen, available_balance, read_only
 from turktui.ui.screens.dialog import dialog_title
-from turktui.ui.widgets.key_line import StableFooter
+from turktui.ui.widgets.key_line import KeyLine
 
 DEFAULT_EXPIRE_IN = "1d"
 NOTHING_YET = "Enter the number of assignments to add, a time to add, or both."
@@ -148,15 +148,15 @@ class ExtendScreen(KeyScreen, ModalScreen[ExtendRequest | None]):
                         "Cancel" if self.rng.extendable or self.time_possible else "Close",
                         id="extend-cancel",
                     )
-        yield StableFooter()
+        yield KeyLine()  # one widget, not one per key: the dialog opens at every `e`
 
     @property
     def _editable(self) -> bool:
-        return not self.ctx.read_only and (self.rng.extendable or self.time_possible)
+        return not read_only(self) and (self.rng.extendable or self.time_possible)
 
     def _compose_fields(self) -> ComposeResult:
-        if self.ctx.read_only:
-            yield Static(Text("Read-only session: nothing can be changed."), id="extend-blocked")
+        if read_only(self):
+            yield Static(Text(keymap.read_only_refusal("extending")), id="extend-blocked")
             return
         if not self.rng.extendable and not self.time_possible:
             yield Static(
@@ -200,7 +200,7 @@ class ExtendScreen(KeyScreen, ModalScreen[ExtendRequest | None]):
         yield Input(placeholder="empty: expiration unchanged", compact=True, id="extend-expire")
 
     def on_mount(self) -> None:
-        if self.expired and self.time_possible and not self.ctx.read_only:
+        if self.expired and self.time_possible and not read_only(self):
             # An expired HIT: time is offered at once (counted from now), when MTurk allows it.
             self._update_expiration(DEFAULT_EXPIRE_IN)
             if self.expire_problem is None:
@@ -209,6 +209,8 @@ class ExtendScreen(KeyScreen, ModalScreen[ExtendRequest | None]):
             else:
                 self.expire_at, self.expire_problem = None, None
         self._refresh()
+        # The preview follows the balance (it may arrive, or change, while the dialog is open).
+        self.watch(self.app, "balance", self._refresh, init=False)
         for selector in ("#extend-count", "#extend-expire", "#extend-cancel"):
             found = self.query(selector)
             if found:
@@ -286,7 +288,7 @@ class ExtendScreen(KeyScreen, ModalScreen[ExtendRequest | None]):
     def preview_text(self) -> Text:
         """New maximum, cost with fee tier, balance and whether it suffices."""
         text = Text()
-        balance = self.ctx.balance.available if self.ctx.balance is not None else None
+        balance = available_balance(self)
         if self.count is None:
             text.append(f"Balance available: {format_money(balance)}")
             text.append(self._expiration_line())
@@ -335,14 +337,14 @@ class ExtendScreen(KeyScreen, ModalScreen[ExtendRequest | None]):
         )
 
     def insufficient(self) -> bool:
-        balance = self.ctx.balance.available if self.ctx.balance is not None else None
+        balance = available_balance(self)
         if self.count is None or balance is None or self.hit.reward is None:
             return False
         new_max = self.hit.max_assignments + self.count
         return extension_cost(self.hit.reward, self.count, new_max).total > balance
 
     def _refresh(self) -> None:
-        if self.ctx.read_only or not self.query("#extend-preview"):
+        if read_only(self) or not self.query("#extend-preview"):
             return
         self.query_one("#extend-preview", Static).update(self.preview_text())
         problem = self.problem

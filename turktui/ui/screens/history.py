@@ -35,7 +35,7 @@ from turktui.domain.text import one_line, redact, sanitize
 from turktui.domain.timefmt import iso
 from turktui.pipeline.operations import operation_label
 from turktui.ui import keymap
-from turktui.ui.keys import KeyScreen
+from turktui.ui.keys import KeyScreen, refused_read_only
 from turktui.ui.widgets.key_line import StableFooter
 from turktui.ui.widgets.vtable import Column, PagedTable
 
@@ -720,14 +720,7 @@ def take_over_body(rec: Record, now: datetime) -> str:
 
 
 def _resolve_off(screen: Screen[None]) -> None:
-    ctx = getattr(screen.app, "ctx", None)
-    if ctx is not None and getattr(ctx, "read_only", False):
-        screen.notify(
-            "read-only: resolving is off (it may re-send requests).",
-            severity="warning",
-            markup=False,
-        )
-    else:
+    if not refused_read_only(screen, "resolving"):
         screen.notify("Resolving is not available here.", severity="warning")
 
 

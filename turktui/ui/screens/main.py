@@ -49,10 +49,6 @@ class LoadState:
     error: BaseException | None = None
 
 
-#: What a write key says in a read-only session (instead of doing nothing).
-READ_ONLY_MESSAGE = "read-only: {what} is off (started with --read-only or read_only = true)"
-
-
 class MainScreen(KeyScreen, Screen[None]):
     # The keys come from the key map (turktui.ui.keymap): footer labels are terse so that
     # the shown ones fit at 80 columns (the key, coloured, right before its label); `?`
@@ -116,6 +112,10 @@ class MainScreen(KeyScreen, Screen[None]):
         self.query_one("#filter", Input).display = False
         self.query_one("#error-panel").display = False
         self.table.focus()
+        # The status line follows the app's state it shows (repainted only if its text
+        # changed: see StatusBar.source_changed).
+        for name in ("marks", "in_flight"):
+            self.watch(self.app, name, self._status_changed, init=False)
         # Paint the first frame before the worker imports boto3 (slow).
         self.call_after_refresh(self.tui.start_up)
 
@@ -154,7 +154,6 @@ class MainScreen(KeyScreen, Screen[None]):
             hit = self.table.cursor_hit
             self.table.set_rows(self._staging, keep_id=hit.hit_id if hit else self._keep_id)
             self._staging = []
-            self.tui.marks = len(self.table.marked)
         else:
             self.table.rebuild()
         self.table.empty_message = "No HITs in this account." if not self.table.rows else ""
@@ -328,18 +327,19 @@ class MainScreen(KeyScreen, Screen[None]):
 
         self.app.push_screen(DetailScreen(self.ctx, hit))
 
-    # Marks: the app's `marks` count follows the table's (its watcher redraws the status).
     def action_toggle_mark(self) -> None:
         self.table.toggle_mark()
-        self.tui.marks = len(self.table.marked)
 
     def action_mark_all(self) -> None:
         self.table.mark_visible()
-        self.tui.marks = len(self.table.marked)
 
     def action_clear_marks(self) -> None:
         self.table.clear_marks()
-        self.tui.marks = len(self.table.marked)
+
+    def on_hit_table_marks_changed(self, message: HitTable.MarksChanged) -> None:
+        """The one writer of the app's `marks`: the table says whenever its marks change
+        (a key, a reload dropping HITs no longer listed, a batch clearing what it extended)."""
+        self.tui.marks = message.count
 
     def action_copy_id(self) -> None:
         self.tui.copy_hit_id(self.table.cursor_hit)

@@ -6,11 +6,14 @@ NO_COLOR and 16-colour terminals.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.widget import Widget
 
 from turktui.adapters.config import history_label
 from turktui.domain.environment import EnvKind
+from turktui.domain.models import Balance
 from turktui.domain.rules import format_money
 from turktui.domain.text import one_line, redact
 from turktui.ui.context import AppContext
@@ -24,28 +27,32 @@ KIND_WORDS = {
 }
 
 
-def balance_text(ctx: AppContext) -> str:
-    problem = ctx.state.balance_error
-    if ctx.balance is not None:
-        return f"balance {format_money(ctx.balance.available)}"
-    if problem:
+#: The app's session state the banner shows (its reactives; the banner watches each).
+SHOWS = ("balance", "balance_error", "read_only", "history_unreachable")
+
+
+def balance_text(balance: Balance | None, error: str | None) -> str:
+    if balance is not None:
+        return f"balance {format_money(balance.available)}"
+    if error:
         return "balance unavailable"
     return "balance \u2026"
 
 
-def banner_text(ctx: AppContext) -> Text:
+def banner_text(ctx: AppContext, state: Any) -> Text:
+    """The banner for the session `ctx`, from the app's reactive `state` (SHOWS)."""
     env = ctx.env
     text = Text(no_wrap=False, overflow="fold")
     words = KIND_WORDS[env.kind]
     if env.kind is EnvKind.CUSTOM and env.needs_confirmation:
         words = "\u26a0 CUSTOM endpoint \u2014 not on this machine, may be real money"
     text.append(f" {words} ", style="bold")
-    if ctx.state.history_unreachable is not None:  # first: it decides what can be done
+    if state.history_unreachable is not None:  # first: it decides what can be done
         text.append(f"\u2502 \u26a0 {UNREACHABLE} ", style="bold reverse")
-    if env.read_only:
+    if state.read_only:
         text.append("\u2502 READ-ONLY ", style="bold")
     text.append("\u2502 ")
-    text.append(balance_text(ctx))
+    text.append(balance_text(state.balance, state.balance_error))
     who = (
         "demo credentials"
         if env.kind is EnvKind.DEMO
@@ -61,8 +68,8 @@ def banner_text(ctx: AppContext) -> Text:
 class EnvBanner(Widget):
     """One (wrapping) line at the top of every screen; coloured by environment kind.
 
-    Rendered from the session's state: the app's `balance` / `balance_error` / `read_only`
-    watchers call `state_changed()`, and the text is built again (layout too: it may wrap)."""
+    Rendered from the app's reactive session state (SHOWS): it watches each, and when one
+    changes the text is built again (layout too: it may wrap)."""
 
     DEFAULT_CSS = "EnvBanner { height: auto; }"
 
@@ -70,12 +77,16 @@ class EnvBanner(Widget):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.ctx = ctx
         self.add_class(f"-{ctx.env.kind.value}")
-        if ctx.env.read_only:
-            self.add_class("-read-only")
+
+    def on_mount(self) -> None:
+        self.set_class(bool(self.app.read_only), "-read-only")  # type: ignore[attr-defined]
+        for name in SHOWS:
+            self.watch(self.app, name, self._state_changed, init=False)
 
     def render(self) -> Text:
-        return banner_text(self.ctx)
+        return banner_text(self.ctx, self.app)
 
-    def state_changed(self) -> None:
+    def _state_changed(self) -> None:
         """The session state it shows changed (the text may wrap to another height)."""
+        self.set_class(bool(self.app.read_only), "-read-only")  # type: ignore[attr-defined]
         self.refresh(layout=True)

@@ -141,6 +141,9 @@ class HitTable(VirtualTable[Hit]):
     class SortChanged(VirtualTable.SortChanged):
         pass
 
+    class MarksChanged(VirtualTable.MarksChanged):
+        pass
+
     def __init__(self, clock: Callable[[], datetime], **kwargs: Any) -> None:
         self._clock = clock
         self._cells_stamp = 0.0

@@ -222,6 +222,13 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     class SortChanged(Message):
         pass
 
+    class MarksChanged(Message):
+        """The set of marked rows changed (`count`: how many are marked now)."""
+
+        def __init__(self, count: int) -> None:
+            super().__init__()
+            self.count = count
+
     class _Drain(Message):
         """Posted (once per batch) by `post_update` from a worker thread."""
 
@@ -302,8 +309,11 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self._appending = []
         self._cells.clear()
         self._fit_cache.clear()
+        marks = len(self.model.marked)
         self.model.set_rows(rows, keep_key=keep_key)
         self._after_view_change(moved=True)
+        if len(self.model.marked) != marks:  # the marks of rows no longer listed went
+            self._marks_changed()
 
     def append_rows(self, rows: Sequence[T]) -> None:
         """Add rows (a page while loading). Off-screen rows cost nothing to show.
@@ -471,16 +481,27 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         if key is None:
             return
         self.model.toggle_mark(key)
-        self.refresh_changed()
+        self._marks_changed()
         self.move_cursor(1)
 
     def mark_visible(self) -> None:
         self.model.mark_shown()
-        self.refresh_changed()
+        self._marks_changed()
 
     def clear_marks(self) -> None:
         self.model.clear_marks()
+        self._marks_changed()
+
+    def unmark(self, keys: Iterable[str]) -> None:
+        """Clear the marks of these rows (e.g. the HITs a batch extended)."""
+        self.model.marked.difference_update(keys)
+        self._marks_changed()
+
+    def _marks_changed(self) -> None:
+        """Every change of the marks ends here: the rows are redrawn and the owner of the
+        session's state is told the count (MarksChanged)."""
         self.refresh_changed()
+        self.post_message(self.MarksChanged(len(self.model.marked)))
 
     # -- cursor -------------------------------------------------------------------------------
     @property
