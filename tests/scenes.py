@@ -1,6 +1,7 @@
 """The app's states, staged deterministically against the demo emulator: the one snapshot layer.
 
-Each scene is rendered once per size per run, by `tests/test_screenshots.py` (which compares
+Each scene is staged once per run at 80x24 and the terminal resized to 160x48 (`render_scene`;
+a scene whose wide picture differs is `restage`d), by `tests/test_screenshots.py` (which compares
 the picture with the committed `screenshots/<scene>-<size>.svg`) and by `python -m
 tests.screenshots` (which writes them). Fixed clock, fixed seed, a fixed endpoint shown in the
 banner (the emulator's real port changes per run), and a steady cursor (no blink phase).
@@ -65,6 +66,9 @@ class Scene:
     keep_notifications: bool = False
     #: Show notifications as toasts (run_test hides them otherwise).
     toasts: bool = False
+    #: Staged again at each size (see `render_scene`): its wide picture differs from the
+    #: 80x24 staging resized (a token seeded by size, a layout chosen while staging).
+    restage: bool = False
 
 
 def make_app(
@@ -520,14 +524,14 @@ SCENES: tuple[Scene, ...] = (
         shown_url=UNREACHABLE_URL,
         sizes=("80x24",),
     ),
-    Scene("extend-add-time", "Adding time only to a live HIT", _extend_add_time),
-    Scene("extend-both", "Adding assignments and time in one request", _extend_both),
+    Scene("extend-add-time", "Adding time only to a live HIT", _extend_add_time, restage=True),
+    Scene("extend-both", "Adding assignments and time in one request", _extend_both, restage=True),
     Scene(
         "extend-time-too-short",
         "A time MTurk would refuse (under a minute)",
         _extend_time_too_short,
     ),
-    Scene("extend-expired", "An expired HIT: time counted from now", _extend_expired),
+    Scene("extend-expired", "An expired HIT: time counted from now", _extend_expired, restage=True),
     Scene(
         "expire-confirm",
         "Expire now: the confirmation (sandbox)",
@@ -551,18 +555,22 @@ SCENES: tuple[Scene, ...] = (
         "Bulk: the totals confirmed (sandbox)",
         _bulk_confirm,
         kind=EnvKind.SANDBOX,
+        restage=True,
     ),
     Scene(
         "bulk-running",
         "Bulk: a batch in progress (the service is slow)",
         _bulk_running,
         faults=({"op": OP, "latency": 2.0},),
+        restage=True,
     ),
-    Scene("bulk-finished", "Bulk: a finished batch", _bulk_finished),
-    Scene("record-detail", "A history record in detail", _record_detail),
+    Scene("bulk-finished", "Bulk: a finished batch", _bulk_finished, restage=True),
+    Scene("record-detail", "A history record in detail", _record_detail, restage=True),
     Scene("help-history", "The help screen over the history", _help_history),
-    Scene("help-detail", "The help screen over a HIT's detail", _help_detail),
-    Scene("help-assignments", "The help screen over the assignments", _help_assignments),
+    Scene("help-detail", "The help screen over a HIT's detail", _help_detail, restage=True),
+    Scene(
+        "help-assignments", "The help screen over the assignments", _help_assignments, restage=True
+    ),
     Scene(
         "read-only-extend",
         "A read-only session: the extend dialog refuses",
@@ -593,6 +601,7 @@ SCENES: tuple[Scene, ...] = (
         _toasts_batch,
         keep_notifications=True,
         toasts=True,
+        restage=True,
     ),
 )
 
@@ -627,8 +636,11 @@ async def prepare(scene: Scene, pilot: Any, server: EmulatorServer) -> None:
     await pilot.pause()
 
 
-async def stage(scene: Scene, server: EmulatorServer, data_dir: Path, size: tuple[int, int]) -> str:
-    """Run the real app headless, stage `scene`, and return the SVG screenshot."""
+async def stage(
+    scene: Scene, server: EmulatorServer, data_dir: Path, sizes: tuple[str, ...]
+) -> dict[str, str]:
+    """Run the real app headless, stage `scene` at the first of `sizes`, and take its SVG
+    screenshot there and at each further size (the terminal resized, as a user would)."""
     app = make_app(
         scene.real_url or server.url,
         data_dir,
@@ -636,12 +648,18 @@ async def stage(scene: Scene, server: EmulatorServer, data_dir: Path, size: tupl
         read_only=scene.read_only,
         shown_url=scene.shown_url,
     )
-    async with app.run_test(size=size, notifications=scene.toasts) as pilot:
+    pictures: dict[str, str] = {}
+    async with app.run_test(size=SIZES[sizes[0]], notifications=scene.toasts) as pilot:
         await prepare(scene, pilot, server)
-        size_name = next((k for k, v in SIZES.items() if v == size), f"{size[0]}x{size[1]}")
-        FIT[(scene.name, size_name)] = fit_problems(app)
-        svg = app.export_screenshot(title=f"turktui — {scene.description}")
-    return svg
+        for size_name in sizes:
+            if pictures:
+                await pilot.resize_terminal(*SIZES[size_name])
+                await pilot.pause()
+                await pilot.pause()
+                await pilot.wait_for_scheduled_animations()
+            FIT[(scene.name, size_name)] = fit_problems(app)
+            pictures[size_name] = app.export_screenshot(title=f"turktui — {scene.description}")
+    return pictures
 
 
 @contextlib.contextmanager
@@ -677,15 +695,28 @@ def steady_pipeline(seed: str) -> Iterator[None]:
         engine.uuid, batch.uuid, model.uuid, engine.time, sending.time = saved  # type: ignore[assignment]
 
 
-def render(scene: Scene, size_name: str, data_dir: Path) -> str:
-    """Stage `scene` at `size_name` against a freshly seeded emulator; the SVG."""
+def render_scene(scene: Scene, data_dir: Path) -> dict[str, str]:
+    """`scene` at every size (SIZES), each against a freshly seeded emulator: its SVG per
+    size name (its fit problems in FIT). Staged once and resized, which draws the same as
+    staging at each size (tests/test_screenshots.py compares every picture), unless the
+    scene is `restage`d or pictured at one size only."""
+    sizes = tuple(SIZES)
+    if scene.restage or scene.sizes != sizes:
+        pictures: dict[str, str] = {}
+        for size_name in sizes:
+            pictures.update(_render(scene, (size_name,), data_dir / size_name))
+        return pictures
+    return _render(scene, sizes, data_dir)
+
+
+def _render(scene: Scene, sizes: tuple[str, ...], data_dir: Path) -> dict[str, str]:
     with (
-        steady_pipeline(f"{scene.name}-{size_name}"),
+        steady_pipeline(f"{scene.name}-{sizes[0]}"),
         EmulatorServer(hits=200, seed=1, now=FIXED_NOW.timestamp) as server,
     ):
         for fault in scene.faults:
             server.faults.add(**fault)
         try:
-            return asyncio.run(stage(scene, server, data_dir, SIZES[size_name]))
+            return asyncio.run(stage(scene, server, data_dir, sizes))
         finally:
             server.faults.clear()

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.scenes import PICTURES, file_name, render
+from tests.scenes import PICTURES, SCENES, file_name, render_scene
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "screenshots"
@@ -42,22 +42,26 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["TZ"] = "UTC"
     time.tzset()
     changed = []
-    for scene, size in PICTURES:
-        name = file_name(scene, size)
-        if args.only and args.only not in name:
+    for scene in SCENES:
+        names = {size: file_name(scene, size) for size in scene.sizes}
+        if args.only and not any(args.only in name for name in names.values()):
             continue
         with tempfile.TemporaryDirectory() as tmp:
-            svg = render(scene, size, Path(tmp))
-        path = OUT / name
-        if path.exists() and path.read_text("utf-8") == svg:
-            continue
-        changed.append(name)
-        if args.check:
-            print(f"out of date: screenshots/{name}")
-        else:
-            OUT.mkdir(exist_ok=True)
-            path.write_text(svg, "utf-8")
-            print(f"wrote screenshots/{name}")
+            pictures = render_scene(scene, Path(tmp))  # as the test renders them
+        for size, name in names.items():
+            if args.only and args.only not in name:
+                continue
+            svg = pictures[size]
+            path = OUT / name
+            if path.exists() and path.read_text("utf-8") == svg:
+                continue
+            changed.append(name)
+            if args.check:
+                print(f"out of date: screenshots/{name}")
+            else:
+                OUT.mkdir(exist_ok=True)
+                path.write_text(svg, "utf-8")
+                print(f"wrote screenshots/{name}")
     stale = [] if args.only else stale_files()
     for name in stale:
         if args.check:
