@@ -47,6 +47,9 @@ async def test_extend_by_message_reports_by_message(make_emulator, make_context)
     hit_id = server.state.add_hit(MaxAssignments=3, Reward="0.50", Title="By message")
     ctx = make_context(server.url)
     hit = ctx.service.get_hit(hit_id)
+    # The answer takes 0.3 s: the request is still in flight when the app hears its worker
+    # start (a request answered at once may be over before that).
+    server.faults.add(op="CreateAdditionalAssignmentsForHIT", latency=0.3)
     app = Host(ctx)
     async with app.run_test(size=(100, 40)) as pilot:
         app.post_message(ExtendWanted(hit))
