@@ -180,6 +180,10 @@ async def test_bonus_preview_then_a_second_names_the_first(
         await pilot.press("dollar_sign")
         await wait_screen(pilot, "ReviewScreen")
         dialog = app.screen
+        await pilot.pause()
+        # No amount yet: nothing previewed as a $0.00 bonus, and it says what is missing.
+        assert "$0.00" not in _text(dialog, "#review-rows")
+        assert "Not yet: enter an amount" in _text(dialog, "#review-summary")
         await _type(pilot, dialog.query_one("#review-amount", Input), "1.50")
         await _type(pilot, dialog.query_one("#review-text", Input), "Great work")
         body = _text(dialog, "#review-rows")

@@ -196,7 +196,7 @@ class ReviewScreen(KeyScreen, ModalScreen[ReviewDecision | None]):
         refused = self.refusals(data)
         sendable = [a for a in self.rows if a.assignment_id not in refused]
         problem = ""
-        amount = Decimal(0)
+        amount: Decimal | None = None
         if self.bonus:
             try:
                 amount = check_bonus_amount(self._value("#review-amount"))
@@ -212,7 +212,10 @@ class ReviewScreen(KeyScreen, ModalScreen[ReviewDecision | None]):
         except InputProblem as exc:
             feedback = None
             problem = problem or str(exc)
-        quotes = tuple(self.quotes[a.assignment_id].at(amount) for a in sendable if self.bonus)
+        # A bonus is previewed (amount, fee, total) once its amount is valid, never as $0.00.
+        quotes = tuple(
+            self.quotes[a.assignment_id].at(amount) for a in sendable if amount is not None
+        )
         total = sum((q.total for q in quotes), Decimal(0))
         if self.bonus and not problem and quotes:
             problem = BONUS.too_much(total, quotes[0].available)
