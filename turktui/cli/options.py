@@ -29,6 +29,13 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def add_sending_options(parser: argparse.ArgumentParser) -> None:
+    """What every command that sends shares: --yes, --json and the connection options."""
+    parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_connection_options(parser, suppress=True)
+
+
 def add_connection_options(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
     """Add --demo/--profile/--sandbox/--production/--endpoint-url/--read-only.
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from turktui.cli.options import add_connection_options
+from turktui.cli.options import add_sending_options
 from turktui.cli.output import Out
 from turktui.pipeline.policy import EXIT_CODES, EXIT_USAGE
 
@@ -46,9 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="with --hit: approve every Submitted assignment of the HIT",
     )
-    parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    add_connection_options(parser, suppress=True)
+    add_sending_options(parser)
     parser.set_defaults(handler=cmd_approve)
 
 

@@ -12,7 +12,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from turktui.cli.options import add_connection_options
+from turktui.cli.options import add_sending_options
 from turktui.cli.output import Out
 from turktui.pipeline.policy import EXIT_CODES
 
@@ -63,9 +63,7 @@ def register(
         action="store_true",
         help="pay although the worker already has a bonus for this assignment",
     )
-    parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    add_connection_options(parser, suppress=True)
+    add_sending_options(parser)
     parser.set_defaults(handler=lambda args: cmd_bonus(args, from_file))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from turktui.cli.options import add_connection_options
+from turktui.cli.options import add_sending_options
 from turktui.cli.output import Out, PerHit, record_line, refuse_bad_hit_ids, safe
 from turktui.cli.prompts import confirm_expire
 from turktui.cli.session import Session, run
@@ -46,9 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("hit_ids", metavar="HIT_ID", nargs="+", help="the HITs to expire")
-    parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    add_connection_options(parser, suppress=True)
+    add_sending_options(parser)
     parser.set_defaults(handler=cmd_expire)
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from turktui.cli.bulk_options import BULK_EPILOG, add_bulk_options, is_bulk
-from turktui.cli.options import add_connection_options
+from turktui.cli.options import add_sending_options
 from turktui.cli.output import Out, record_line, refuse_bad_hit_ids, safe
 from turktui.cli.prompts import confirm_expire, confirm_spend
 from turktui.cli.session import Session, run
@@ -88,9 +88,7 @@ def register(
         help="send even though the HIT already has an unsettled request in "
         "the history (it is shown first)",
     )
-    extend.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
-    extend.add_argument("--json", action="store_true", help="print one JSON object")
-    add_connection_options(extend, suppress=True)
+    add_sending_options(extend)
 
     def handler(args: argparse.Namespace) -> int:
         if bulk is not None and is_bulk(args):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from turktui.cli.options import add_connection_options
+from turktui.cli.options import add_sending_options
 from turktui.cli.output import Out
 from turktui.pipeline.policy import EXIT_CODES, EXIT_USAGE
 
@@ -35,9 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--feedback", metavar="TEXT", required=True, help="why the work is rejected (required)"
     )
-    parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    add_connection_options(parser, suppress=True)
+    add_sending_options(parser)
     parser.set_defaults(handler=cmd_reject)
 
 
