@@ -13,10 +13,18 @@ from typing import Any
 os.environ["TEXTUAL_ANIMATIONS"] = "none"
 
 import pytest
+import textual._wait
 
 from tests.pg import pg_db_url, pg_outage, pg_server, pg_url  # noqa: F401  (PostgreSQL)
 from tests.runcli import cli_env  # noqa: F401  (the one `cli_env` fixture)
 from tests.timeout_report import pytest_timeout_set_timer  # noqa: F401  (a hang, named)
+
+# Pilot's `press` and `pause` wait until the process looks idle: they sleep in windows of 20 ms
+# until one passes with under 1 ms of CPU, at least twice per key. A test that presses 50 keys
+# slept 2 s doing nothing. Windows of 2 ms (and 0.1 ms of CPU: the same ratio) end as soon as the
+# app is idle; what a test then reads it still waits for by condition (tests/ui/helpers.py).
+textual._wait.SLEEP_GRANULARITY = 0.002
+textual._wait.SLEEP_IDLE = textual._wait.SLEEP_GRANULARITY / 20
 
 #: Every test sees the same moment: snapshots and relative times stay deterministic.
 FIXED_NOW = datetime(2026, 6, 15, 12, 0, 0, tzinfo=timezone.utc)
@@ -404,7 +412,12 @@ def _timing_phase(session: pytest.Session) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Name the run before xdist starts its workers: they share one PostgreSQL template."""
+    """Before xdist starts its workers: name the run (they share one PostgreSQL template) and
+    rewrite the test modules' asserts once for all of them (tests/rewrite_cache.py)."""
     from tests.pg import name_run
 
     name_run()
+    if _parallel(config) and not hasattr(config, "workerinput"):
+        from tests.rewrite_cache import rewrite_once
+
+        rewrite_once(config)
