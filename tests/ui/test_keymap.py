@@ -221,43 +221,63 @@ def _focus_for_bindings(screen: Screen[Any]) -> None:
 _READ_ONLY_SCREENS = ("main", "detail", "assignments", "history", "help")
 
 
-@pytest.mark.parametrize(
-    ("name", "read_only"),
-    [(name, False) for name in keymap.SCREENS] + [(name, True) for name in _READ_ONLY_SCREENS],
-    ids=lambda v: ("read-only" if v else "writable") if isinstance(v, bool) else v,
-)
+async def _back_to_the_list(app: TurkTuiApp, pilot: Any) -> None:
+    """Close whatever `_open` put on top (nothing ran on it), back to the main list."""
+    while len(app.screen_stack) > 1:
+        app.pop_screen()
+    await wait_for(pilot, lambda: app.screen is app.main_screen, what="the main list on top")
+
+
+@pytest.mark.parametrize("read_only", [False, True], ids=["writable", "read-only"])
 async def test_every_key_runs_its_mapped_action_on_every_screen(
-    name: str, read_only: bool, emulator: Any, make_context: Any
+    read_only: bool, emulator: Any, make_context: Any
 ) -> None:
+    """Every key of the map, pressed on every screen in turn (one app: nothing runs, so
+    each screen is opened over the list and closed again)."""
     app = TurkTuiApp(make_context(emulator.url, read_only=read_only))
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_loaded(pilot)
-        screen = await _open(app, pilot, name)
-        _focus_for_bindings(screen)
-        await pilot.pause()
-        tried = _record_actions(app)
-        for key in MAP_KEYS:
-            tried.clear()
-            await pilot.press(key)
-            expected = _expected(key, name)
-            if expected is None:
-                assert tried == [], f"{key!r} on {name}: not in the map here, yet ran {tried}"
-                continue
-            destination, action, _params = parse_action(expected)
-            assert tried, f"{key!r} on {name}: should run {expected}, ran nothing"
-            got, target, allowed = tried[0]
-            assert got == action, f"{key!r} on {name}: ran {got!r}, the map says {expected!r}"
-            if destination == "app":
-                assert target is app
-            else:  # the screen, or (its own navigation keys) the focused list
-                assert target is screen or target is screen.focused, (key, name, target)
-            assert callable(getattr(target, f"action_{action}", None)), (name, action)
-            entry = keymap.entry_for(key, name)
-            if read_only and entry is not None and entry.write:
-                # refused, and the fallback says why
-                assert not allowed, f"{key!r} on {name} is allowed in a read-only session"
-                assert [t[0] for t in tried[1:2]] == ["read_only"], tried
-            assert app.screen is screen  # nothing ran: still on the same screen
+        names = _READ_ONLY_SCREENS if read_only else tuple(keymap.SCREENS)
+        for name in names:
+            screen = await _open(app, pilot, name)
+            _focus_for_bindings(screen)
+            await pilot.pause()
+            tried = _record_actions(app)
+            for key in MAP_KEYS:
+                tried.clear()
+                await pilot.press(key)
+                _check_key(app, screen, name, read_only, key, tried)
+            del app.run_action  # the recorder goes: the class's own again
+            await _back_to_the_list(app, pilot)
+
+
+def _check_key(
+    app: TurkTuiApp,
+    screen: Screen[Any],
+    name: str,
+    read_only: bool,
+    key: str,
+    tried: list[tuple[str, object, bool]],
+) -> None:
+    expected = _expected(key, name)
+    if expected is None:
+        assert tried == [], f"{key!r} on {name}: not in the map here, yet ran {tried}"
+        return
+    destination, action, _params = parse_action(expected)
+    assert tried, f"{key!r} on {name}: should run {expected}, ran nothing"
+    got, target, allowed = tried[0]
+    assert got == action, f"{key!r} on {name}: ran {got!r}, the map says {expected!r}"
+    if destination == "app":
+        assert target is app, (key, name, target)
+    else:  # the screen, or (its own navigation keys) the focused list
+        assert target is screen or target is screen.focused, (key, name, target)
+    assert callable(getattr(target, f"action_{action}", None)), (name, action)
+    entry = keymap.entry_for(key, name)
+    if read_only and entry is not None and entry.write:
+        # refused, and the fallback says why
+        assert not allowed, f"{key!r} on {name} is allowed in a read-only session"
+        assert [t[0] for t in tried[1:2]] == ["read_only"], (key, name, tried)
+    assert app.screen is screen, f"{key!r} on {name}: left the screen (nothing should run)"
 
 
 # -- help ---------------------------------------------------------------------------------------
@@ -271,47 +291,53 @@ def _prefix(text: str) -> str:
     return text[:30]
 
 
-@pytest.mark.parametrize("name", list(keymap.SCREENS))
 async def test_help_shows_the_keys_of_the_screen_it_is_pressed_on(
-    name: str, emulator: Any, make_context: Any
+    emulator: Any, make_context: Any
 ) -> None:
+    """`?` on every screen in turn (one app): the help of that screen, fitting 80x24."""
     app = TurkTuiApp(make_context(emulator.url))
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_loaded(pilot)
-        screen = await _open(app, pilot, name)
-        if name == "review":  # its feedback box takes "?" as text (F1 is the help there)
-            screen.set_focus(None)
-        await pilot.press("question_mark")  # with a dialog's number box focused, too
-        if name == "help":  # `?` on the help closes it
-            await wait_for(pilot, lambda: app.screen is app.main_screen)
-            return
-        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
-        help_screen = app.screen
-        assert help_screen.for_screen == name
-        box = help_screen.query_one("#help-box", ScrollableContainer)
+        for name in keymap.SCREENS:
+            await _help_on(app, pilot, name)
+            await _back_to_the_list(app, pilot)
+
+
+async def _help_on(app: TurkTuiApp, pilot: Any, name: str) -> None:
+    screen = await _open(app, pilot, name)
+    if name == "review":  # its feedback box takes "?" as text (F1 is the help there)
+        screen.set_focus(None)
+    await pilot.press("question_mark")  # with a dialog's number box focused, too
+    if name == "help":  # `?` on the help closes it
+        await wait_for(pilot, lambda: app.screen is app.main_screen, what="help closed by ?")
+        return
+    await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what=f"help on {name}")
+    help_screen = app.screen
+    assert help_screen.for_screen == name
+    box = help_screen.query_one("#help-box", ScrollableContainer)
+    await pilot.pause()
+    # It fits 80×24, and scrolls (PgDn) to show every row.
+    assert box.region.x >= 0 and box.region.y >= 0, name
+    assert box.region.right <= 80 and box.region.bottom <= 24, name
+    seen = _box_text(app, box)
+    for _ in range(20):
+        if box.scroll_y >= box.max_scroll_y:
+            break
+        await pilot.press("pagedown")
         await pilot.pause()
-        # It fits 80×24, and scrolls (PgDn) to show every row.
-        assert box.region.x >= 0 and box.region.y >= 0
-        assert box.region.right <= 80 and box.region.bottom <= 24
-        seen = _box_text(app, box)
-        for _ in range(20):
-            if box.scroll_y >= box.max_scroll_y:
-                break
-            await pilot.press("pagedown")
-            await pilot.pause()
-            seen += "\n" + _box_text(app, box)
-        assert f"keys: {keymap.SCREENS[name]}" in seen
-        assert "Esc or ? closes." in seen
-        flat = re.sub(r"\s+", " ", seen)
-        for _keys, what in keymap.help_rows(name):
-            assert _prefix(what) in flat, (name, what)
-        for entry in keymap.KEYMAP:
-            if not entry.applies(name):
-                others = [e for e in keymap.entries(name) if _prefix(e.help) == _prefix(entry.help)]
-                if not others:
-                    assert _prefix(entry.help) not in flat, (name, entry.help)
-        await pilot.press("escape")
-        await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen))
+        seen += "\n" + _box_text(app, box)
+    assert f"keys: {keymap.SCREENS[name]}" in seen, name
+    assert "Esc or ? closes." in seen, name
+    flat = re.sub(r"\s+", " ", seen)
+    for _keys, what in keymap.help_rows(name):
+        assert _prefix(what) in flat, (name, what)
+    for entry in keymap.KEYMAP:
+        if not entry.applies(name):
+            others = [e for e in keymap.entries(name) if _prefix(e.help) == _prefix(entry.help)]
+            if not others:
+                assert _prefix(entry.help) not in flat, (name, entry.help)
+    await pilot.press("escape")
+    await wait_for(pilot, lambda: app.screen is screen, what=f"back on {name} after Esc")
 
 
 async def test_read_only_help_leaves_out_write_keys_and_says_why(
