@@ -56,6 +56,9 @@ class Scene:
     stage: Stage
     kind: EnvKind = EnvKind.DEMO
     faults: tuple[dict[str, Any], ...] = ()
+    #: Operations whose requests the emulator holds, unapplied, until the pictures are taken
+    #: (a request in flight for as long as the scene looks: `FaultInjector.hold`).
+    held: tuple[str, ...] = ()
     sizes: tuple[str, ...] = BOTH
     read_only: bool = False
     #: The app talks to this URL instead of the emulator's (which still runs).
@@ -191,7 +194,7 @@ async def _in_flight(pilot: Any, server: EmulatorServer) -> None:
     await open_dialog(pilot, "One hundred assignments", "20")
     await pilot.press("enter")
     await wait_screen(pilot, "MainScreen")
-    # The request has reached MTurk, which holds it (the scene's latency fault).
+    # The request has reached MTurk, which holds it (the scene's `held`).
     await wait_for(pilot, lambda: server.state.request_count(OP) == 1, what="the request")
 
 
@@ -509,7 +512,7 @@ SCENES: tuple[Scene, ...] = (
         "in-flight",
         "A request in flight (the service is slow)",
         _in_flight,
-        faults=({"op": OP, "latency": 2.0},),
+        held=(OP,),
         keep_notifications=True,
     ),
     Scene("history", "The request history", _history),
@@ -561,11 +564,10 @@ SCENES: tuple[Scene, ...] = (
         "bulk-running",
         "Bulk: a batch in progress (the service is slow)",
         _bulk_running,
-        faults=({"op": OP, "latency": 2.0},),
-        restage=True,
+        held=(OP,),
     ),
-    Scene("bulk-finished", "Bulk: a finished batch", _bulk_finished, restage=True),
-    Scene("record-detail", "A history record in detail", _record_detail, restage=True),
+    Scene("bulk-finished", "Bulk: a finished batch", _bulk_finished),
+    Scene("record-detail", "A history record in detail", _record_detail),
     Scene("help-history", "The help screen over the history", _help_history),
     Scene("help-detail", "The help screen over a HIT's detail", _help_detail, restage=True),
     Scene(
@@ -601,7 +603,6 @@ SCENES: tuple[Scene, ...] = (
         _toasts_batch,
         keep_notifications=True,
         toasts=True,
-        restage=True,
     ),
 )
 
@@ -659,6 +660,7 @@ async def stage(
                 await pilot.wait_for_scheduled_animations()
             FIT[(scene.name, size_name)] = fit_problems(app)
             pictures[size_name] = app.export_screenshot(title=f"turktui — {scene.description}")
+        server.faults.clear()  # held requests land before the app leaves
     return pictures
 
 
@@ -716,6 +718,8 @@ def _render(scene: Scene, sizes: tuple[str, ...], data_dir: Path) -> dict[str, s
     ):
         for fault in scene.faults:
             server.faults.add(**fault)
+        for op in scene.held:
+            server.faults.hold(op)
         try:
             return asyncio.run(stage(scene, server, data_dir, sizes))
         finally:

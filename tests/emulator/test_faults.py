@@ -50,6 +50,37 @@ def test_requests_in_flight_are_counted_until_they_land(srv: EmulatorServer) -> 
     sent.join(timeout=30)
 
 
+def test_a_held_request_waits_unapplied_until_released(srv: EmulatorServer) -> None:
+    """A test holds a request in flight for as long as it looks (no latency to outlast)."""
+    client = make_client(srv.url)
+    hid = srv.state.add_hit(CreationTime=1.7e9, MaxAssignments=2)
+    hold = srv.faults.hold("CreateAdditionalAssignmentsForHIT")
+    sent = threading.Thread(
+        target=lambda: client.create_additional_assignments_for_hit(
+            HITId=hid, NumberOfAdditionalAssignments=3
+        ),
+        daemon=True,
+    )
+    sent.start()
+    assert hold.wait_held(timeout=30)
+    client.list_hits()  # other operations go on
+    assert srv.state.request_count("CreateAdditionalAssignmentsForHIT") == 1
+    assert client.get_hit(HITId=hid)["HIT"]["MaxAssignments"] == 2  # not applied yet
+    hold.release()
+    sent.join(timeout=30)
+    assert not sent.is_alive()
+    assert client.get_hit(HITId=hid)["HIT"]["MaxAssignments"] == 5
+    # clear() lets held requests go; a released hold holds nothing more
+    second = srv.faults.hold()
+    waiter = threading.Thread(target=client.get_account_balance, daemon=True)
+    waiter.start()
+    assert second.wait_held(timeout=30)
+    srv.faults.clear()
+    waiter.join(timeout=30)
+    assert not waiter.is_alive() and srv.faults.holds == []
+    assert client.get_hit(HITId=hid)["HIT"]["MaxAssignments"] == 5
+
+
 def test_throttle_and_error(srv: EmulatorServer) -> None:
     client = make_client(srv.url, retries=0)
     srv.faults.add(op="GetAccountBalance", throttle=1.0, count=1)

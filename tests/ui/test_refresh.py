@@ -31,16 +31,18 @@ async def test_the_cursor_stays_on_the_hit_chosen_during_a_slow_refresh(
         await pilot.press("space")  # marks row 0, moves to row 1
         first_mark = table.rows[table.view[0]].hit_id
         assert table.marked == {first_mark} and table.cursor == 1
-        server.faults.add(op="ListHITs", latency=0.3)  # each page of the refresh is slow
+        held = server.faults.hold("ListHITs")  # MTurk holds the refresh's first page
         await pilot.press("r")
         await wait_for(pilot, lambda: main.is_loading, what="the refresh to start")
+        await wait_for(pilot, lambda: held.waiting == 1, what="the refresh's first page held")
         # While it loads: move, mark another, move on.
         await pilot.press("down", "down", "down", "space", "down", "down")
-        assert main.is_loading, "the refresh ended before the operator moved: slow it more"
+        assert main.is_loading
         chosen = table.cursor_hit
         assert chosen is not None and table.cursor == 7
         second_mark = table.rows[table.view[4]].hit_id
         during = screen_text(app)
+        held.release()
         await wait_loaded(pilot, timeout=30)
         assert table.cursor_hit is not None
         assert table.cursor_hit.hit_id == chosen.hit_id

@@ -44,11 +44,48 @@ class FaultRule:
         self.rng = random.Random(self.seed)
 
 
+class Hold:
+    """Requests of `op` ("*": every operation) wait here, read but not applied, until
+    `release()`: a test holds a request in flight for as long as it looks, instead of a
+    latency that a slow machine can outlast. `timeout` bounds the wait (a forgotten hold
+    never hangs the server: the request then goes on)."""
+
+    def __init__(self, op: str = "*", timeout: float = 30.0) -> None:
+        self.op = op
+        self.timeout = timeout
+        self._open = threading.Event()
+        self._seen = threading.Condition()
+        #: requests waiting at this hold right now
+        self.waiting = 0
+
+    def applies(self, op: str) -> bool:
+        return self.op in ("*", op) and not self._open.is_set()
+
+    def wait(self) -> None:
+        with self._seen:
+            self.waiting += 1
+            self._seen.notify_all()
+        try:
+            self._open.wait(self.timeout)
+        finally:
+            with self._seen:
+                self.waiting -= 1
+
+    def wait_held(self, count: int = 1, timeout: float = 15.0) -> bool:
+        """Until `count` requests wait here; False when `timeout` seconds passed first."""
+        with self._seen:
+            return self._seen.wait_for(lambda: self.waiting >= count, timeout=timeout)
+
+    def release(self) -> None:
+        self._open.set()
+
+
 @dataclass
 class FaultPlan:
     """What to do with one request."""
 
     latency: float = 0.0
+    holds: list[Hold] = field(default_factory=list)
     throttle: bool = False
     error: bool = False
     drop: bool = False
@@ -115,6 +152,7 @@ class FaultInjector:
     def __init__(self, spec: str | None = None) -> None:
         self._lock = threading.Lock()
         self.rules: list[FaultRule] = parse_spec(spec) if spec else []
+        self.holds: list[Hold] = []
         self._idle = threading.Condition()
         #: requests being handled right now (read, delayed, applied, answered)
         self.in_flight = 0
@@ -161,9 +199,21 @@ class FaultInjector:
             self.rules.append(rule)
         return rule
 
+    def hold(self, op: str = "*", timeout: float = 30.0) -> Hold:
+        """Hold every request of `op` from now on, unapplied, until the hold is released
+        (or `clear()`, or `timeout` seconds)."""
+        hold = Hold(op, timeout)
+        with self._lock:
+            self.holds.append(hold)
+        return hold
+
     def clear(self) -> None:
+        """No more faults; held requests go on."""
         with self._lock:
             self.rules = []
+            holds, self.holds = self.holds, []
+        for hold in holds:
+            hold.release()
 
     def parse(self, spec: str) -> None:
         """Replace all rules by those of ``spec``."""
@@ -174,9 +224,10 @@ class FaultInjector:
     def plan(self, op: str) -> FaultPlan:
         """Decide the faults for one request of ``op`` (consumes counts)."""
         plan = FaultPlan()
-        if not self.rules:
+        if not (self.rules or self.holds):
             return plan
         with self._lock:
+            plan.holds = [hold for hold in self.holds if hold.applies(op)]
             for rule in self.rules:
                 if rule.op not in ("*", op):
                     continue

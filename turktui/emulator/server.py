@@ -214,6 +214,8 @@ class _Handler(BaseHTTPRequestHandler):
             drop = plan.drop
             if plan.latency:
                 time.sleep(plan.latency)
+            for hold in plan.holds:
+                hold.wait()
             if plan.throttle:
                 raise throttling()
             if plan.error:
