@@ -235,8 +235,10 @@ async def test_help_screen_lays_its_key_table_out_once_per_width(
             await pilot.resize_terminal(*size)
             await pilot.press("question_mark")
             await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
-            await wait_for(pilot, lambda: "the keys of" in screen_text(app), what="the keys")
-            assert "keys: HIT list" in screen_text(app)
+            keys = app.screen.query_one("#help-keys")
+            await wait_for(pilot, lambda k=keys: k.size.height > 0, what="the keys laid out")
+            text = screen_text(app)
+            assert "keys: HIT list" in text and "the keys of the screen" in text, size
             await pilot.press("escape")
             await wait_for(pilot, lambda: app.screen is app.main_screen)
         assert laid_out, "the help table was never laid out"
