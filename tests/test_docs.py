@@ -45,3 +45,12 @@ def test_every_relative_link_resolves(page: Path) -> None:
         if not dest.exists() or missing_anchor:
             broken.append(target)
     assert not broken, f"{page.name}: links to nothing: {broken}"
+
+
+def test_the_readme_is_a_users_page_of_about_200_lines() -> None:
+    """What it is, the two commands, connecting, the keys, the everyday tasks, where data
+    lives, when things go wrong; architecture, benchmarks and every detail live in docs/."""
+    text = PAGES[0].read_text("utf-8")
+    assert len(text.splitlines()) <= 220, "move detail into docs/ and link to it"
+    headings = re.findall(r"^## (.+)$", text, re.M)
+    assert {"Two commands to start", "Connecting", "Keys", "Exit codes"} <= set(headings)

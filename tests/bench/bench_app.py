@@ -2,7 +2,7 @@
 then keypress → frame on every screen with the 10,000 HITs listed.
 
 Run from the repo root: ``python -m tests.bench.bench_app [--hits 10000] [--rounds 5]
-[--screen-rounds 3] [--only-screens]``.
+[--screen-rounds 3] [--only-screens] [--size 120x40]``.
 The emulator runs in its own subprocess (no shared GIL); each round starts a fresh
 interpreter for (a) a boto3 paginator script and (b) the app driven headless, alternating.
 All times are measured from just before the child process is spawned.
@@ -159,6 +159,7 @@ from turktui.ui.screens.history import HistoryScreen, RecordList
 
 _fill(app.ctx.paths.history, 5_000)
 N = int(sys.argv[2])
+SIZE = tuple(int(n) for n in sys.argv[3].split("x"))
 CHARS = {"space": " ", "slash": "/", "question_mark": "?", "backspace": "\\x7f",
          "escape": "\\x1b", "enter": "\\r"}
 times = {}  # where -> [(wall ms, CPU ms of the process)]
@@ -184,7 +185,7 @@ async def press(where, key, done, record=True):
         times.setdefault(where, []).append((wall * 1000, cpu * 1000))
 
 async def main():
-    async with app.run_test(headless=True, size=(120, 40)) as pilot:
+    async with app.run_test(headless=True, size=SIZE) as pilot:
         main = app.main_screen
         table = main.table
         await until(lambda: main.generation > 0 and not main.is_loading, 120)
@@ -279,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--screen-rounds", type=int, default=3)
     parser.add_argument("--presses", type=int, default=20, help="keys per screen and round")
     parser.add_argument("--only-screens", action="store_true", help="skip the load rounds")
+    parser.add_argument("--size", default="120x40", help="the terminal of the screen rounds")
     opts = parser.parse_args(argv)
     server = subprocess.Popen(
         [sys.executable, "-c", EMULATOR.format(hits=opts.hits)],
@@ -291,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         assert server.stdout is not None
         url = server.stdout.readline().strip()
         print(f"emulator at {url} with {opts.hits:,} HITs; {opts.rounds} rounds")
-        screens = _screen_rounds(url, opts.screen_rounds, opts.presses)
+        screens = _screen_rounds(url, opts.screen_rounds, opts.presses, opts.size)
         if opts.only_screens:
             return _print_screens(screens, opts)
         base: list[float] = []
@@ -346,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     return _print_screens(screens, opts)
 
 
-def _screen_rounds(url: str, rounds: int, presses: int) -> dict[str, list[list[float]]]:
+def _screen_rounds(url: str, rounds: int, presses: int, size: str) -> dict[str, list[list[float]]]:
     """Keypress → frame per screen, every round's presses together: [wall ms, CPU ms]. The
     CPU the app's process spent is what the wall time would be on an idle core: on a busy
     machine the wall time includes waiting for one."""
@@ -355,7 +357,7 @@ def _screen_rounds(url: str, rounds: int, presses: int) -> dict[str, list[list[f
     times: dict[str, list[list[float]]] = {}
     for n in range(rounds):
         with tempfile.TemporaryDirectory(prefix="bench-screens-") as home:
-            _, got = _run(SCREENS, url, str(presses), home=home)
+            _, got = _run(SCREENS, url, str(presses), size, home=home)
         for where, values in got.items():
             times.setdefault(where, []).extend(values)
         print(
@@ -368,7 +370,10 @@ def _screen_rounds(url: str, rounds: int, presses: int) -> dict[str, list[list[f
 
 
 def _print_screens(times: dict[str, list[list[float]]], opts: argparse.Namespace) -> int:
-    print(f"\nkeypress → frame per screen ({opts.hits:,} HITs; {opts.screen_rounds} rounds)")
+    print(
+        f"\nkeypress → frame per screen ({opts.hits:,} HITs; {opts.size}; "
+        f"{opts.screen_rounds} rounds)"
+    )
     print(
         f"{'screen: key':30} {'wall median':>12} {'worst':>8} {'CPU median':>11} "
         f"{'presses':>8} {'budget':>9}"

@@ -161,12 +161,12 @@ def test_unreachable_database_is_one_line_without_the_password(pg_db_url: str) -
     assert "s3cretpw" not in text and "\n" not in text
 
 
-#: the README, whose least-privilege SQL (Team mode) the test below runs as written there
-TEAM_DOC = Path(__file__).resolve().parents[2] / "README.md"
+#: the team mode page, whose least-privilege SQL the test below runs as written there
+TEAM_DOC = Path(__file__).resolve().parents[2] / "docs" / "team.md"
 
 
 def _least_privilege_sql(database: str) -> list[str]:
-    """The statements of the README's least-privilege block, for `database` (psql's
+    """The statements of docs/team.md's least-privilege block, for `database` (psql's
     `\\connect` line dropped: the test is connected to it already)."""
     text = TEAM_DOC.read_text("utf-8")
     block = text.split("<!-- least-privilege-sql:", 1)[1].split("```sql\n", 1)[1]
@@ -176,7 +176,7 @@ def _least_privilege_sql(database: str) -> list[str]:
 
 
 def test_the_documented_least_privilege_roles_work(pg_db_url: str, cli_env: dict[str, str]) -> None:
-    """The README's SQL, run as written: an operator's role on the database before the
+    """docs/team.md's SQL, run as written: an operator's role on the database before the
     owner ran turktui is refused in one line that says what to do (turktui itself, exit 2,
     nothing created); the owner creates the tables; then the operator lists, records and
     reads through the app's reader, and may neither delete nor create."""

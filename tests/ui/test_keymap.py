@@ -4,7 +4,8 @@ Table-driven: for every screen and every key of the map, pressing it on that scr
 action the map gives (or nothing, where the key does not apply), and no key has two meanings.
 Also: each screen's `?` shows that screen's keys (80×24, scrolling), type-ahead after `/` in
 every filter box, navigation keys in the scroll views, the palette per screen, and the
-README's key table is `keymap.markdown_table()`.
+key tables of docs/terminal.md and the README are `keymap.markdown_table()` and
+`keymap.markdown_summary()`.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from turktui.ui.screens.review import ReviewScreen
 from turktui.ui.widgets.vtable import VirtualTable
 
 README = Path(__file__).resolve().parents[2] / "README.md"
+TERMINAL_DOC = README.parent / "docs" / "terminal.md"
 
 SCREEN_CLASSES: dict[str, type[Screen[Any]]] = {
     "main": MainScreen,
@@ -112,11 +114,19 @@ def test_hints_in_messages_name_the_mapped_keys() -> None:
         keymap.key("resolve", "main")
 
 
-def test_readme_key_table_is_the_key_map() -> None:
-    text = README.read_text("utf-8")
-    found = re.search(r"<!-- keys:begin[^>]*-->\n(.*?)<!-- keys:end -->", text, re.S)
-    assert found, "the README has no generated key table"
-    assert found.group(1) == keymap.markdown_table()
+@pytest.mark.parametrize(
+    ("page", "block", "table"),
+    [
+        (TERMINAL_DOC, "keys", keymap.markdown_table),
+        (README, "keys-short", keymap.markdown_summary),
+    ],
+    ids=["docs/terminal.md: every key", "README: the short table"],
+)
+def test_documented_key_tables_are_the_key_map(page: Path, block: str, table: Any) -> None:
+    text = page.read_text("utf-8")
+    found = re.search(rf"<!-- {block}:begin[^>]*-->\n(.*?)<!-- {block}:end -->", text, re.S)
+    assert found, f"{page.name} has no generated key table ({block})"
+    assert found.group(1) == table()
 
 
 # -- opening each screen ------------------------------------------------------------------------

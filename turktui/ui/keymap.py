@@ -1,9 +1,10 @@
 """The key map: every key of every screen, in one table.
 
 Each screen's `BINDINGS` are built from it (`bindings("history")`), and so are the help
-(`?`, per screen), the command palette, the footer (which keys show) and the README's key
-table (`markdown_table()`, checked by tests/ui/test_keymap.py). One key has one meaning on
-every screen where it is bound; a screen where it does not apply does not bind it.
+(`?`, per screen), the command palette, the footer (which keys show), the table of every key
+in docs/terminal.md (`markdown_table()`) and the README's short one (`markdown_summary()`),
+both checked by tests/ui/test_keymap.py. One key has one meaning on every screen where it is
+bound; a screen where it does not apply does not bind it.
 
 `q` quits from the main list only. Elsewhere it is bound to a notice ("q quits from the main
 list; Esc goes back") so that a `q` meant as "back" does nothing surprising; Esc goes back
@@ -703,7 +704,8 @@ def _code(shown: str) -> str:
 
 
 def markdown_table(screens: Iterable[str] = SCREENS) -> str:
-    """The README's key table: one row per key, with the screens where it applies."""
+    """The table of every key (docs/terminal.md): one row per key, with the screens where
+    it applies."""
     order = list(screens)
     lines = ["| key | action | where |", "|---|---|---|"]
     for k in KEYMAP:
@@ -719,5 +721,24 @@ def markdown_table(screens: Iterable[str] = SCREENS) -> str:
     return "\n".join(lines) + "\n"
 
 
-if __name__ == "__main__":  # the README's key table: python -m turktui.ui.keymap
-    print(markdown_table(), end="")
+def _labelled(keys: Iterable[Key], screen: str = "") -> str:
+    return " · ".join(f"{_code(display(k))} {_md(k.labels.get(screen, k.label))}" for k in keys)
+
+
+def markdown_summary(screens: Iterable[str] = SCREENS) -> str:
+    """The README's short key table: the keys of every screen, then each screen's own, with
+    their footer labels (what each does in full: `markdown_table()`)."""
+    common = [k for k in KEYMAP if k.screens == ALL and not k.navigation]
+    lines = ["| where | keys |", "|---|---|", f"| everywhere | {_labelled(common)} |"]
+    lines.append(f"| every list and view | {_labelled(k for k in KEYMAP if k.navigation)} |")
+    for screen in screens:
+        own = [k for k in entries(screen) if k.screens != ALL]
+        if own:
+            lines.append(f"| {SCREENS[screen]} | {_labelled(own, screen)} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # docs/terminal.md's table; with --short, the README's
+    import sys
+
+    print(markdown_summary() if sys.argv[1:] == ["--short"] else markdown_table(), end="")
