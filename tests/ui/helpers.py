@@ -103,10 +103,23 @@ def read_line(stream: IO[str], timeout: float = 15.0, what: str = "a line of out
 
 
 async def wait_loaded(pilot: Any, timeout: float = 15.0) -> None:
-    """Until the current load (started at mount) has finished, successfully or not."""
-    main = pilot.app.main_screen
+    """Until the current load (started at mount) has finished, successfully or not, and the
+    start-up check of unsettled requests (which opens the history) has read the history: a
+    key that needs the history before then is told "still being opened" (on a slow machine,
+    the check can outlast the listing)."""
+    app = pilot.app
+    main = app.main_screen
     await wait_for(
         pilot, lambda: main.generation > 0 and not main.is_loading, timeout, "the HIT list to load"
+    )
+    await wait_for(
+        pilot,
+        lambda: (
+            not app.ctx.history_opening
+            and not any(w.name == "check unsettled" and w.is_running for w in app.workers)
+        ),
+        timeout,
+        "the start-up check of unsettled requests",
     )
 
 
