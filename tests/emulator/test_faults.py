@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 
 from tests.emulator.helpers import make_client, raw_call
+from tests.ui.helpers import wait_until
 from turktui.emulator import EmulatorServer, FaultInjector
 from turktui.emulator.faults import parse_duration, parse_spec
 
@@ -26,6 +28,26 @@ def test_latency_measured(srv: EmulatorServer) -> None:
     fast = time.perf_counter() - started
     assert slow >= 0.15
     assert fast < 0.1
+
+
+def test_requests_in_flight_are_counted_until_they_land(srv: EmulatorServer) -> None:
+    """What a test waits on instead of sleeping: a slow request has landed once the
+    emulator handles none (`wait_idle`)."""
+    client = make_client(srv.url)
+    hid = srv.state.add_hit(CreationTime=1.7e9, MaxAssignments=2)
+    before = client.get_hit(HITId=hid)["HIT"]["Expiration"]
+    assert srv.faults.wait_idle(timeout=30)  # the read's handler ends just after its answer
+    assert srv.faults.in_flight == 0
+    srv.faults.add(op="UpdateExpirationForHIT", latency=0.3, count=1)
+    sent = threading.Thread(
+        target=lambda: client.update_expiration_for_hit(HITId=hid, ExpireAt=0), daemon=True
+    )
+    sent.start()
+    wait_until(lambda: srv.faults.in_flight == 1, what="the slow request arrives")
+    assert srv.faults.wait_idle(timeout=30)
+    assert srv.state.request_count("UpdateExpirationForHIT") == 1
+    assert client.get_hit(HITId=hid)["HIT"]["Expiration"] != before  # it landed
+    sent.join(timeout=30)
 
 
 def test_throttle_and_error(srv: EmulatorServer) -> None:

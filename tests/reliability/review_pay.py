@@ -458,7 +458,8 @@ def process_trial(trial: Trial, kind: str, home: Path) -> None:
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
         killed = proc.returncode == -signal.SIGKILL
-        time.sleep(0.5 if server.faults.rules else 0)  # the slow request lands
+        # a request the killed process sent (the slow one) lands before anything is settled
+        assert server.faults.wait_idle(timeout=30), "the emulator is still handling requests"
     else:  # race: the same command twice at once
         if rng.random() < 0.5:
             server.faults.add(op=OPS[op].mturk_name, latency=0.2, count=1)

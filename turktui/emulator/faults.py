@@ -8,8 +8,10 @@ with keys ``latency`` (``20ms``, ``1.5s``, ``0.2``), ``throttle``, ``error``,
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 _KEYS = ("latency", "throttle", "error", "drop", "count", "seed")
@@ -113,6 +115,27 @@ class FaultInjector:
     def __init__(self, spec: str | None = None) -> None:
         self._lock = threading.Lock()
         self.rules: list[FaultRule] = parse_spec(spec) if spec else []
+        self._idle = threading.Condition()
+        #: requests being handled right now (read, delayed, applied, answered)
+        self.in_flight = 0
+
+    @contextlib.contextmanager
+    def handling(self) -> Iterator[None]:
+        """Count one request while it is handled (its latency included)."""
+        with self._idle:
+            self.in_flight += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self.in_flight -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no request is being handled (a slow one has landed or failed);
+        False when `timeout` seconds passed first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self.in_flight == 0, timeout=timeout)
 
     def add(
         self,

@@ -185,6 +185,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.readline(1024)
 
     def do_POST(self) -> None:
+        with self.server.owner.faults.handling():
+            self._post()
+
+    def _post(self) -> None:
         started = time.perf_counter()
         owner = self.server.owner
         op = ""
