@@ -1,0 +1,258 @@
+"""Many recorded requests of one operation sent together, the history's commits grouped
+(approving or rejecting a HIT's work: `reviewing.review_many`). `Engine` inherits it.
+
+The promise is the one loop's (see engine): every request is recorded — committed —
+before it is sent, every attempt and outcome is recorded, and an unknown outcome is settled
+by MTurk's own answer. Only the number of commits and reads changes:
+
+* The records come in recorded (planned, owned by this process), each planned from a read
+  its caller just made (no fresh read each: the request itself is MTurk's check).
+* Chunk by chunk: the first attempt of every member is recorded ("sending") in ONE
+  transaction before any member of the chunk is sent; they are sent `workers` at a time;
+  their answers are recorded in ONE transaction. A crash in between leaves the chunk
+  "sending": `resolve` settles each by what MTurk shows, as for any interrupted request.
+* Confirmation: the operation's `fetch_many` (a HIT's listing, all pages) reads many
+  subjects in a few calls when that is cheaper than one read each; any member it does not
+  show confirmed is read on its own (`fetch`). The verdicts (the loop's own `_final`) are
+  recorded in ONE transaction.
+* A member whose answer calls for a retry (throttled, 5xx, a dropped answer) leaves the
+  group: the ordinary loop retries it with its token (`_send(tried=...)`) and confirms it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from turktui.adapters.history import HistoryError
+from turktui.domain.errors import TokenAlreadyProcessed, TurkError
+from turktui.domain.records import Record, State, StateChanged
+from turktui.pipeline.flight import IN_FLIGHT, WORKING
+from turktui.pipeline.model import Event, PlanRefused, SendResult
+from turktui.pipeline.operations import Operation, Read
+from turktui.pipeline.settling import Settling
+
+#: members whose first attempts are recorded in one transaction before any is sent
+CHUNK = 100
+#: a listing answers this many subjects a call (ListAssignmentsForHIT's largest page)
+LISTED_PER_CALL = 100
+
+
+class Grouping(Settling):
+    """Sends a group of recorded requests for the engine."""
+
+    def send_group(
+        self,
+        op: Operation,
+        records: Sequence[Record],
+        *,
+        workers: int = 1,
+        on_error: Callable[[Record, Exception], None],
+        on_event: Callable[[Event], None] | None = None,
+    ) -> None:
+        """Send, confirm and settle `records` (planned requests of `op`, recorded by this
+        process) as the module says. A member's PlanRefused/HistoryError goes to
+        `on_error` (a history that cannot be written stops the group: the members not sent
+        yet stay planned, for `resolve`)."""
+        emit = on_event or (lambda event: None)
+        confirm: list[tuple[Record, SendResult, float]] = []
+        retry: list[tuple[Record, SendResult, bool, float]] = []
+        with (
+            contextlib.ExitStack() as held,
+            ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="group") as pool,
+        ):
+            for record in records:
+                held.enter_context(WORKING.hold(self._key(record.id)))
+                flight = held.enter_context(IN_FLIGHT.track())
+                flight.history, flight.record_id, flight.hit_id = (
+                    self.history,
+                    record.id,
+                    record.hit_id,
+                )
+            for i in range(0, len(records), CHUNK):
+                part = records[i : i + CHUNK]
+                try:
+                    self._send_chunk(op, part, pool, confirm, retry)
+                except PlanRefused as exc:
+                    for record in records[i:]:
+                        on_error(record, exc)
+                    break
+                except HistoryError as exc:
+                    for record in records[i:]:
+                        on_error(record, self._not_recorded(record.id, exc))
+                    break
+            self._confirm_group(op, confirm, pool, on_error)
+            for future in [
+                pool.submit(self._retry_member, op, *item, emit, on_error) for item in retry
+            ]:
+                future.result()
+
+    def _send_chunk(
+        self,
+        op: Operation,
+        part: Sequence[Record],
+        pool: ThreadPoolExecutor,
+        confirm: list[tuple[Record, SendResult, float]],
+        retry: list[tuple[Record, SendResult, bool, float]],
+    ) -> None:
+        """Record the chunk's first attempts (one commit), send them, record the answers
+        (one commit). PlanRefused/HistoryError before anything of the chunk was sent; a
+        HistoryError afterwards is OutcomeNotRecorded (the chunk stays "sending")."""
+        history = self.history
+        now = self.clock()
+        try:
+            numbers = history.together(
+                [
+                    history.add_attempt_step(
+                        r.id,
+                        operation=op.mturk_name,
+                        outcome="started",
+                        at=now,
+                        state=State.SENDING,
+                        expect=State.PLANNED,
+                        first_sent=now,
+                    )
+                    for r in part
+                ]
+            )
+        except StateChanged as exc:
+            raise PlanRefused(str(exc), "changed") from exc
+        started = time.monotonic()
+        answers = list(pool.map(lambda r: self._send_once(op, r), part))
+        steps: list[Callable[[Any], Any]] = []
+        answered = self.clock()
+        for record, number, (err, took) in zip(part, numbers, answers, strict=True):
+            result = SendResult(State.SUCCEEDED)
+            if err is None:
+                steps.append(
+                    history.finish_attempt_step(
+                        record.id, number, outcome="ok", duration=took, now=answered
+                    )
+                )
+                confirm.append((record, result, started))
+                continue
+            outcome, code, final, maybe = self._answered(op, err, result, False)
+            steps.append(
+                history.finish_attempt_step(
+                    record.id,
+                    number,
+                    outcome=outcome,
+                    error_code=code,
+                    error_message=err.message,
+                    duration=took,
+                    now=answered,
+                )
+            )
+            if not final:
+                retry.append((record, result, maybe, started))
+            elif result.state is State.SUCCEEDED:  # a question: confirmed below
+                confirm.append((record, result, started))
+            else:  # refused, or failed for good: nothing to read
+                values, _read = self._final(op, record, result, lambda: None)
+                values["duration"] = time.monotonic() - started
+                steps.append(
+                    history.update_step(record.id, now=answered, expect=State.SENDING, **values)
+                )
+        try:
+            history.together(steps)
+        except HistoryError as exc:
+            raise self._not_recorded(part[0].id, exc) from exc
+
+    def _send_once(self, op: Operation, record: Record) -> tuple[TurkError | None, float]:
+        t0 = time.monotonic()
+        try:
+            self._paced(lambda: op.send(self.service, record))
+        except TurkError as exc:
+            return exc, time.monotonic() - t0
+        return None, time.monotonic() - t0
+
+    def _confirm_group(
+        self,
+        op: Operation,
+        members: list[tuple[Record, SendResult, float]],
+        pool: ThreadPoolExecutor,
+        on_error: Callable[[Record, Exception], None],
+    ) -> None:
+        """Read what MTurk shows for `members` (listings first, then one read each for
+        what they do not confirm) and record every verdict in one transaction."""
+        if not members:
+            return
+        reads: dict[int, Read | None] = {}
+
+        def fresh(record: Record) -> Read | None:
+            return self._read(op, record)[0]
+
+        by_hit: dict[str, list[tuple[Record, SendResult, float]]] = {}
+        for member in members:
+            by_hit.setdefault(member[0].hit_id, []).append(member)
+        fetch_many = getattr(op, "fetch_many", None)
+        key = getattr(op, "key", None)
+        for hit_id, group in by_hit.items():
+            calls = -(-max(group[0][0].max_before, 1) // LISTED_PER_CALL)
+            if fetch_many is None or key is None or len(group) <= calls:
+                continue
+            try:
+                listed = self._paced(functools.partial(fetch_many, self.service, hit_id))
+            except TurkError:
+                continue  # each is read on its own below
+            server, local = self._server_date(), self.clock()
+            for record, result, _started in group:
+                subject = listed.get(key(record))
+                if subject is None:
+                    continue
+                read = Read(subject, server, local)
+                processed = any(isinstance(e, TokenAlreadyProcessed) for e in result.errors)
+                if op.confirm(record, read, processed).state is State.SUCCEEDED:
+                    reads[record.id] = read
+        unread = [m[0] for m in members if m[0].id not in reads]
+        reads.update(zip([r.id for r in unread], pool.map(fresh, unread), strict=True))
+        history = self.history
+        now = self.clock()
+        finals: list[tuple[Record, dict[str, Any]]] = []
+        for record, result, started in members:
+            values, _read = self._final(op, record, result, functools.partial(reads.get, record.id))
+            values["duration"] = time.monotonic() - started
+            finals.append((record, values))
+        try:
+            history.together(
+                [
+                    history.update_step(r.id, now=now, expect=State.SENDING, **values)
+                    for r, values in finals
+                ]
+            )
+        except StateChanged:
+            # another part of the program changed one of them: each on its own
+            for record, values in finals:
+                try:
+                    history.update(record.id, now=now, expect=State.SENDING, **values)
+                except StateChanged as exc:
+                    on_error(record, PlanRefused(str(exc), "changed"))
+                except HistoryError as exc:
+                    on_error(record, self._not_recorded(record.id, exc))
+        except HistoryError as exc:
+            for record, _values in finals:
+                on_error(record, self._not_recorded(record.id, exc))
+
+    def _retry_member(
+        self,
+        op: Operation,
+        record: Record,
+        result: SendResult,
+        maybe_applied: bool,
+        started: float,
+        emit: Callable[[Event], None],
+        on_error: Callable[[Record, Exception], None],
+    ) -> None:
+        """A member whose first answer calls for a retry: the ordinary loop goes on."""
+        try:
+            current = self.history.get(record.id, with_attempts=False) or record
+            sent = self._send(op, current, emit, maybe_applied=maybe_applied, tried=result)
+            self._after_send(op, current, sent, emit, started=started)
+        except StateChanged as exc:
+            on_error(record, PlanRefused(str(exc), "changed"))
+        except (PlanRefused, HistoryError) as exc:
+            on_error(record, exc)
