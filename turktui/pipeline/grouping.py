@@ -25,7 +25,7 @@ import contextlib
 import functools
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from turktui.adapters.history import HistoryError
@@ -73,17 +73,34 @@ class Grouping(Settling):
                     record.id,
                     record.hit_id,
                 )
-            for i in range(0, len(records), CHUNK):
+            # chunk k+1's attempts are recorded while chunk k is sent, and chunk k's answers
+            # while chunk k+1 is: the commits overlap the requests, never precede-and-follow
+            # a request they do not cover
+            sending: tuple[Sequence[Record], list[int], list[Future[Any]], float] | None = None
+            for i in range(0, len(records) + CHUNK, CHUNK):
                 part = records[i : i + CHUNK]
-                try:
-                    self._send_chunk(op, part, pool, confirm, retry)
-                except PlanRefused as exc:
-                    for record in records[i:]:
-                        on_error(record, exc)
-                    break
-                except HistoryError as exc:
-                    for record in records[i:]:
-                        on_error(record, self._not_recorded(record.id, exc))
+                nxt = None
+                if part:
+                    try:
+                        numbers = self._start_chunk(op, part)
+                    except (PlanRefused, HistoryError) as exc:
+                        for record in records[i:]:
+                            on_error(record, self._unsent(record, exc))
+                        part = []
+                    else:
+                        futures = [pool.submit(self._send_once, op, r) for r in part]
+                        nxt = (part, numbers, futures, time.monotonic())
+                if sending is not None:
+                    try:
+                        self._finish_chunk(op, *sending, confirm, retry)
+                    except HistoryError as exc:
+                        for record in sending[0]:
+                            on_error(record, self._not_recorded(record.id, exc))
+                    except StateChanged as exc:  # another part of the program took one
+                        for record in sending[0]:
+                            on_error(record, PlanRefused(str(exc), "changed"))
+                sending = nxt
+                if not part:
                     break
             self._confirm_group(op, confirm, pool, on_error)
             for future in [
@@ -91,21 +108,19 @@ class Grouping(Settling):
             ]:
                 future.result()
 
-    def _send_chunk(
-        self,
-        op: Operation,
-        part: Sequence[Record],
-        pool: ThreadPoolExecutor,
-        confirm: list[tuple[Record, SendResult, float]],
-        retry: list[tuple[Record, SendResult, bool, float]],
-    ) -> None:
-        """Record the chunk's first attempts (one commit), send them, record the answers
-        (one commit). PlanRefused/HistoryError before anything of the chunk was sent; a
-        HistoryError afterwards is OutcomeNotRecorded (the chunk stays "sending")."""
+    def _unsent(self, record: Record, exc: PlanRefused | HistoryError) -> Exception:
+        """Why a member was not sent (its chunk's attempts could not be recorded)."""
+        if isinstance(exc, HistoryError):
+            return self._not_recorded(record.id, exc)
+        return exc
+
+    def _start_chunk(self, op: Operation, part: Sequence[Record]) -> list[int]:
+        """Record the chunk's first attempts ("sending") in one commit, before any of it
+        is sent; their numbers. PlanRefused/HistoryError: nothing of it was recorded."""
         history = self.history
         now = self.clock()
         try:
-            numbers = history.together(
+            return history.together(
                 [
                     history.add_attempt_step(
                         r.id,
@@ -121,9 +136,25 @@ class Grouping(Settling):
             )
         except StateChanged as exc:
             raise PlanRefused(str(exc), "changed") from exc
-        started = time.monotonic()
-        answers = list(pool.map(lambda r: self._send_once(op, r), part))
+
+    def _finish_chunk(
+        self,
+        op: Operation,
+        part: Sequence[Record],
+        numbers: list[int],
+        futures: list[Future[Any]],
+        started: float,
+        confirm: list[tuple[Record, SendResult, float]],
+        retry: list[tuple[Record, SendResult, bool, float]],
+    ) -> None:
+        """Record the chunk's answers in one commit (a refusal settles its record); the
+        members to confirm or to retry are added to `confirm` / `retry`. HistoryError:
+        nothing of it was recorded (the chunk stays "sending", for resolve)."""
+        history = self.history
+        answers = [f.result() for f in futures]
         steps: list[Callable[[Any], Any]] = []
+        later_confirm: list[tuple[Record, SendResult, float]] = []
+        later_retry: list[tuple[Record, SendResult, bool, float]] = []
         answered = self.clock()
         for record, number, (err, took) in zip(part, numbers, answers, strict=True):
             result = SendResult(State.SUCCEEDED)
@@ -133,7 +164,7 @@ class Grouping(Settling):
                         record.id, number, outcome="ok", duration=took, now=answered
                     )
                 )
-                confirm.append((record, result, started))
+                later_confirm.append((record, result, started))
                 continue
             outcome, code, final, maybe = self._answered(op, err, result, False)
             steps.append(
@@ -148,19 +179,18 @@ class Grouping(Settling):
                 )
             )
             if not final:
-                retry.append((record, result, maybe, started))
+                later_retry.append((record, result, maybe, started))
             elif result.state is State.SUCCEEDED:  # a question: confirmed below
-                confirm.append((record, result, started))
+                later_confirm.append((record, result, started))
             else:  # refused, or failed for good: nothing to read
                 values, _read = self._final(op, record, result, lambda: None)
                 values["duration"] = time.monotonic() - started
                 steps.append(
                     history.update_step(record.id, now=answered, expect=State.SENDING, **values)
                 )
-        try:
-            history.together(steps)
-        except HistoryError as exc:
-            raise self._not_recorded(part[0].id, exc) from exc
+        history.together(steps)
+        confirm.extend(later_confirm)
+        retry.extend(later_retry)
 
     def _send_once(self, op: Operation, record: Record) -> tuple[TurkError | None, float]:
         t0 = time.monotonic()

@@ -1,10 +1,11 @@
 """What the command line (`approve`, `reject`, `bonus`) and the app's assignments view share:
 the one path from an operator's review or bonus to a recorded request, and the figures their
-confirmations show. Both read the same way, record the same way (`Engine.request`, one
-intent per assignment) and send the same way (`Engine.dispatch`); only the asking differs.
+confirmations show. Both read the same way, record the same way (one intent per
+assignment) and send the same way; only the asking differs.
 
-* `review_many(engine, op, pairs, payload, workers=)`: record each approve/reject, then send
-  and settle them a few at a time; `review(...)`: one of them, its final record.
+* `review_many(engine, op, pairs, payload, workers=, server=)`: approve/reject each of
+  `pairs` as read: all recorded in one transaction, then sent, confirmed (the HIT's listing)
+  and settled as a group (`Engine.send_group`), one assignment or a thousand.
 * `quote_bonus(service, history, endpoint, assignment_id, amount)`: the assignment's worker,
   the fee, the total, the balance and any earlier bonus for that assignment and worker
   (ListBonusPayments or the history): what a bonus preview shows, read before anything is
@@ -143,21 +144,6 @@ def _insert(
         except HistoryError as exc:
             ended[aid] = exc
     return out
-
-
-def review(
-    engine: Engine,
-    op: ReviewOperation,
-    assignment: Assignment,
-    hit: Hit,
-    payload: Mapping[str, Any],
-) -> Record:
-    """One review (see review_many): the final record; PlanRefused and HistoryError are
-    raised (nothing was sent then)."""
-    ((_assignment, result),) = review_many(engine, op, [(assignment, hit)], payload)
-    if isinstance(result, Exception):
-        raise result
-    return result
 
 
 @dataclass(frozen=True)
