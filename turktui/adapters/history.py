@@ -1231,13 +1231,17 @@ class HistoryStore:
         *,
         now: datetime | None = None,
         allow_second: bool = True,
+        started: str = "",
     ) -> list[int]:
         """THE insert path: every new record (one request, a bulk batch, an import) goes
         through here, in ONE transaction: all are recorded, or none (so a batch is never
         half-recorded). Each row takes `create`'s keywords, plus optionally `created`
-        (an import's own time), `error_code`, `error_message` and `attempt_count`.
+        (an import's own time), `error_code`, `error_message`, `attempt_count`, `note`,
+        `first_sent`, `read_at` and `read_at_server`.
         allow_second=False: IntentBusy (nothing written) if any HIT has an unsettled record
-        on the row's endpoint (or appears twice among the rows)."""
+        on the row's endpoint (or appears twice among the rows).
+        `started` (an MTurk operation): every row is about to be sent — its first attempt
+        is recorded with it, "started" (give the rows state sending and first_sent)."""
         stamp = (now or datetime.now(UTC)).timestamp()
 
         def run(db: sqlite3.Connection) -> list[int]:
@@ -1284,8 +1288,17 @@ class HistoryStore:
                     "note": row.get("note", ""),
                     "read_at": _ts(row.get("read_at")),
                     "read_at_server": _ts(row.get("read_at_server")),
+                    "first_sent": _ts(row.get("first_sent")),
                 }
+                if started:
+                    values["attempt_count"] = 1
                 ids.append(self._insert_row(db, values))
+                if started:
+                    db.execute(
+                        "INSERT INTO attempts (request_id, number, at, operation, outcome, "
+                        "error_code, error_message) VALUES (?, 1, ?, ?, 'started', '', '')",
+                        (ids[-1], created, started),
+                    )
             self._stamp_leases(db, ids)
             self._changed(db, ids)
             return ids

@@ -54,6 +54,7 @@ class History(Protocol):
         *,
         now: datetime | None = None,
         allow_second: bool = True,
+        started: str = "",
     ) -> list[int]: ...
     def create_many(
         self,

@@ -1,16 +1,18 @@
-"""Many recorded requests of one operation sent together, the history's commits grouped
+"""Many requests of one operation recorded and sent together, the history's commits grouped
 (approving or rejecting a HIT's work: `reviewing.review_many`). `Engine` inherits it.
 
 The promise is the one loop's (see engine): every request is recorded — committed —
 before it is sent, every attempt and outcome is recorded, and an unknown outcome is settled
 by MTurk's own answer. Only the number of commits and reads changes:
 
-* The records come in recorded (planned, owned by this process), each planned from a read
-  its caller just made (no fresh read each: the request itself is MTurk's check).
-* Chunk by chunk: the first attempt of every member is recorded ("sending") in ONE
-  transaction before any member of the chunk is sent; they are sent `workers` at a time;
-  their answers are recorded in ONE transaction. A crash in between leaves the chunk
-  "sending": `resolve` settles each by what MTurk shows, as for any interrupted request.
+* The requests come in planned (`request_row`s), each from a read its caller just made
+  (no fresh read each: the request itself is MTurk's check).
+* Chunk by chunk: the chunk's requests are recorded, each with its first attempt started
+  ("sending"), in ONE transaction before any of them is sent (one intent per subject, as
+  always); they are sent `workers` at a time; their answers are recorded in ONE
+  transaction. The next chunk is recorded while this one is sent. A crash in between
+  leaves the chunk "sending": `resolve` settles each by what MTurk shows, as for any
+  interrupted request; the requests of chunks not recorded yet were never sent.
 * Confirmation: the operation's `fetch_many` (a HIT's listing, all pages) reads many
   subjects in a few calls when that is cheaper than one read each; any member it does not
   show confirmed is read on its own (`fetch`). The verdicts (the loop's own `_final`) are
@@ -30,7 +32,7 @@ from typing import Any
 
 from turktui.adapters.history import HistoryError
 from turktui.domain.errors import TokenAlreadyProcessed, TurkError
-from turktui.domain.records import Record, State, StateChanged
+from turktui.domain.records import IntentBusy, Record, State, StateChanged
 from turktui.pipeline.flight import IN_FLIGHT, WORKING
 from turktui.pipeline.model import Event, PlanRefused, SendResult
 from turktui.pipeline.operations import Operation, Read
@@ -43,62 +45,65 @@ LISTED_PER_CALL = 100
 
 
 class Grouping(Settling):
-    """Sends a group of recorded requests for the engine."""
+    """Records and sends a group of requests for the engine."""
 
     def send_group(
         self,
         op: Operation,
-        records: Sequence[Record],
+        rows: Sequence[dict[str, Any]],
         *,
         workers: int = 1,
-        on_error: Callable[[Record, Exception], None],
+        on_error: Callable[[str, Exception], None],
         on_event: Callable[[Event], None] | None = None,
-    ) -> None:
-        """Send, confirm and settle `records` (planned requests of `op`, recorded by this
-        process) as the module says. A member's PlanRefused/HistoryError goes to
-        `on_error` (a history that cannot be written stops the group: the members not sent
-        yet stay planned, for `resolve`)."""
+    ) -> dict[str, int]:
+        """Record, send, confirm and settle the requests `rows` describe (`request_row`s
+        of `op`, one subject each, planned by the caller) as the module says; the ids of
+        those recorded, by subject. Why one was not sent (PlanRefused: another request on
+        its subject is unsettled; HistoryError: the history cannot be written, which stops
+        the group) goes to `on_error` with its subject."""
         emit = on_event or (lambda event: None)
+        ids: dict[str, int] = {}
         confirm: list[tuple[Record, SendResult, float]] = []
         retry: list[tuple[Record, SendResult, bool, float]] = []
         with (
             contextlib.ExitStack() as held,
             ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="group") as pool,
         ):
-            for record in records:
-                held.enter_context(WORKING.hold(self._key(record.id)))
-                flight = held.enter_context(IN_FLIGHT.track())
-                flight.history, flight.record_id, flight.hit_id = (
-                    self.history,
-                    record.id,
-                    record.hit_id,
-                )
-            # chunk k+1's attempts are recorded while chunk k is sent, and chunk k's answers
-            # while chunk k+1 is: the commits overlap the requests, never precede-and-follow
-            # a request they do not cover
-            sending: tuple[Sequence[Record], list[int], list[Future[Any]], float] | None = None
-            for i in range(0, len(records) + CHUNK, CHUNK):
-                part = records[i : i + CHUNK]
+            # chunk k+1 is recorded while chunk k is sent, and chunk k's answers while chunk
+            # k+1 is: the commits overlap the requests, and each request is recorded before
+            # it is sent and answered after
+            sending: tuple[list[Record], list[Future[Any]], float] | None = None
+            for i in range(0, len(rows) + CHUNK, CHUNK):
+                part = rows[i : i + CHUNK]
                 nxt = None
                 if part:
                     try:
-                        numbers = self._start_chunk(op, part)
-                    except (PlanRefused, HistoryError) as exc:
-                        for record in records[i:]:
-                            on_error(record, self._unsent(record, exc))
+                        records = self._start_chunk(op, part, on_error)
+                    except HistoryError as exc:
+                        for row in rows[i:]:
+                            on_error(row["subject"], exc)
                         part = []
                     else:
-                        futures = [pool.submit(self._send_once, op, r) for r in part]
-                        nxt = (part, numbers, futures, time.monotonic())
+                        for record in records:
+                            ids[record.subject] = record.id
+                            held.enter_context(WORKING.hold(self._key(record.id)))
+                            flight = held.enter_context(IN_FLIGHT.track())
+                            flight.history, flight.record_id, flight.hit_id = (
+                                self.history,
+                                record.id,
+                                record.hit_id,
+                            )
+                        futures = [pool.submit(self._send_once, op, r) for r in records]
+                        nxt = (records, futures, time.monotonic())
                 if sending is not None:
                     try:
                         self._finish_chunk(op, *sending, confirm, retry)
                     except HistoryError as exc:
                         for record in sending[0]:
-                            on_error(record, self._not_recorded(record.id, exc))
+                            on_error(record.subject, self._not_recorded(record.id, exc))
                     except StateChanged as exc:  # another part of the program took one
                         for record in sending[0]:
-                            on_error(record, PlanRefused(str(exc), "changed"))
+                            on_error(record.subject, PlanRefused(str(exc), "changed"))
                 sending = nxt
                 if not part:
                     break
@@ -107,41 +112,37 @@ class Grouping(Settling):
                 pool.submit(self._retry_member, op, *item, emit, on_error) for item in retry
             ]:
                 future.result()
+        return ids
 
-    def _unsent(self, record: Record, exc: PlanRefused | HistoryError) -> Exception:
-        """Why a member was not sent (its chunk's attempts could not be recorded)."""
-        if isinstance(exc, HistoryError):
-            return self._not_recorded(record.id, exc)
-        return exc
-
-    def _start_chunk(self, op: Operation, part: Sequence[Record]) -> list[int]:
-        """Record the chunk's first attempts ("sending") in one commit, before any of it
-        is sent; their numbers. PlanRefused/HistoryError: nothing of it was recorded."""
+    def _start_chunk(
+        self,
+        op: Operation,
+        part: Sequence[dict[str, Any]],
+        on_error: Callable[[str, Exception], None],
+    ) -> list[Record]:
+        """Record the chunk's requests, each with its first attempt started ("sending"), in
+        one commit before any of it is sent (one intent per subject: when another run
+        recorded one meanwhile, one by one, that one refused). HistoryError: nothing of the
+        chunk was recorded."""
         history = self.history
         now = self.clock()
+        chunk = [{**row, "state": State.SENDING, "first_sent": now} for row in part]
         try:
-            return history.together(
-                [
-                    history.add_attempt_step(
-                        r.id,
-                        operation=op.mturk_name,
-                        outcome="started",
-                        at=now,
-                        state=State.SENDING,
-                        expect=State.PLANNED,
-                        first_sent=now,
-                    )
-                    for r in part
-                ]
-            )
-        except StateChanged as exc:
-            raise PlanRefused(str(exc), "changed") from exc
+            ids = history.insert(chunk, now=now, allow_second=False, started=op.mturk_name)
+        except IntentBusy:
+            ids = []
+            for row in chunk:
+                try:
+                    ids += history.insert([row], now=now, allow_second=False, started=op.mturk_name)
+                except IntentBusy as exc:
+                    on_error(row["subject"], PlanRefused(str(exc), "busy"))
+        recorded = history.get_many(ids)
+        return [recorded[i] for i in ids]
 
     def _finish_chunk(
         self,
         op: Operation,
         part: Sequence[Record],
-        numbers: list[int],
         futures: list[Future[Any]],
         started: float,
         confirm: list[tuple[Record, SendResult, float]],
@@ -156,7 +157,8 @@ class Grouping(Settling):
         later_confirm: list[tuple[Record, SendResult, float]] = []
         later_retry: list[tuple[Record, SendResult, bool, float]] = []
         answered = self.clock()
-        for record, number, (err, took) in zip(part, numbers, answers, strict=True):
+        number = 1  # each member's first attempt (recorded with it)
+        for record, (err, took) in zip(part, answers, strict=True):
             result = SendResult(State.SUCCEEDED)
             if err is None:
                 steps.append(
@@ -205,7 +207,7 @@ class Grouping(Settling):
         op: Operation,
         members: list[tuple[Record, SendResult, float]],
         pool: ThreadPoolExecutor,
-        on_error: Callable[[Record, Exception], None],
+        on_error: Callable[[str, Exception], None],
     ) -> None:
         """Read what MTurk shows for `members` (listings first, then one read each for
         what they do not confirm) and record every verdict in one transaction."""
@@ -260,12 +262,12 @@ class Grouping(Settling):
                 try:
                     history.update(record.id, now=now, expect=State.SENDING, **values)
                 except StateChanged as exc:
-                    on_error(record, PlanRefused(str(exc), "changed"))
+                    on_error(record.subject, PlanRefused(str(exc), "changed"))
                 except HistoryError as exc:
-                    on_error(record, self._not_recorded(record.id, exc))
+                    on_error(record.subject, self._not_recorded(record.id, exc))
         except HistoryError as exc:
             for record, _values in finals:
-                on_error(record, self._not_recorded(record.id, exc))
+                on_error(record.subject, self._not_recorded(record.id, exc))
 
     def _retry_member(
         self,
@@ -275,7 +277,7 @@ class Grouping(Settling):
         maybe_applied: bool,
         started: float,
         emit: Callable[[Event], None],
-        on_error: Callable[[Record, Exception], None],
+        on_error: Callable[[str, Exception], None],
     ) -> None:
         """A member whose first answer calls for a retry: the ordinary loop goes on."""
         try:
@@ -283,6 +285,6 @@ class Grouping(Settling):
             sent = self._send(op, current, emit, maybe_applied=maybe_applied, tried=result)
             self._after_send(op, current, sent, emit, started=started)
         except StateChanged as exc:
-            on_error(record, PlanRefused(str(exc), "changed"))
+            on_error(record.subject, PlanRefused(str(exc), "changed"))
         except (PlanRefused, HistoryError) as exc:
-            on_error(record, exc)
+            on_error(record.subject, exc)

@@ -4,7 +4,7 @@ confirmations show. Both read the same way, record the same way (one intent per
 assignment) and send the same way; only the asking differs.
 
 * `review_many(engine, op, pairs, payload, workers=, server=)`: approve/reject each of
-  `pairs` as read: all recorded in one transaction, then sent, confirmed (the HIT's listing)
+  `pairs` as read: recorded a chunk per transaction, sent, confirmed (the HIT's listing)
   and settled as a group (`Engine.send_group`), one assignment or a thousand.
 * `quote_bonus(service, history, endpoint, assignment_id, amount)`: the assignment's worker,
   the fee, the total, the balance and any earlier bonus for that assignment and worker
@@ -24,7 +24,7 @@ from typing import Any
 
 from turktui.adapters.history import HistoryError
 from turktui.domain.models import Assignment, BonusPayment, Hit
-from turktui.domain.records import IntentBusy, Record, State
+from turktui.domain.records import IntentBusy, Record
 from turktui.domain.rules import bonus_fee
 from turktui.domain.service import TurkService
 from turktui.pipeline.engine import Engine, PlanRefused
@@ -47,10 +47,11 @@ def review_many(
 
     Planned from those reads (`server`: MTurk's time of them, None when unknown): the
     operation's rules on each (already in the asked-for status: done, nothing sent; its
-    own refusals), no fresh read each — the request itself is MTurk's check. Every
-    request is recorded in ONE transaction before any is sent (one with an unsettled
-    request on its assignment is refused), then sent, confirmed and settled as a group
-    (`Engine.send_group`: a few commits and a HIT listing, not one each). For each
+    own refusals), no fresh read each — the request itself is MTurk's check. Then
+    recorded, sent, confirmed and settled as a group (`Engine.send_group`: each chunk of
+    requests recorded in ONE transaction before any of it is sent, a few commits and a HIT
+    listing in all, not several each; one with an unsettled request on its assignment is
+    refused). For each
     assignment, in the order given: its final record, or the PlanRefused / HistoryError
     that kept it from being sent."""
     history = engine.history
@@ -98,17 +99,19 @@ def review_many(
                 note=str(refused.values.get("note", "")),
             )
         rows[aid] = row
-    ids = _insert(engine, rows, ended)
-    planned = history.get_many(list(ids.values()))
+    settled = {aid: row for aid, row in rows.items() if "state" in row}
+    ids = _insert(engine, settled, ended) if settled else {}
 
-    def failed(record: Record, exc: Exception) -> None:
-        ended[record.subject] = exc  # type: ignore[assignment]
+    def failed(subject: str, exc: Exception) -> None:
+        ended[subject] = exc  # type: ignore[assignment]
 
-    engine.send_group(
-        op,
-        [r for r in planned.values() if r.state is State.PLANNED],
-        workers=workers,
-        on_error=failed,
+    ids.update(
+        engine.send_group(
+            op,
+            [row for aid, row in rows.items() if aid not in settled],
+            workers=workers,
+            on_error=failed,
+        )
     )
     finals = history.get_many(list(ids.values()))
     results: list[tuple[Assignment, Record | PlanRefused | HistoryError]] = []
