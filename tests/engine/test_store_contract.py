@@ -139,6 +139,19 @@ def test_writes_together_are_one_transaction_all_or_none(store: HistoryStore) ->
     store.together([store.update_step(rid, state=State.SUCCEEDED) for rid in (a, b)])
     assert {r.state for r in store.get_many([a, b]).values()} == {State.SUCCEEDED}
     assert store.together([]) == []
+    # records about to be sent: inserted with their first attempt started, in one commit
+    (c,) = store.insert(
+        [_row(hit_id="H3", token="t3", state=State.SENDING, first_sent=FIXED_NOW)],
+        now=FIXED_NOW,
+        allow_second=False,
+        started="ApproveAssignment",
+    )
+    sending = store.get(c)
+    assert sending is not None and sending.state is State.SENDING
+    assert sending.first_sent == FIXED_NOW and sending.attempt_count == 1
+    assert [(a.number, a.operation, a.outcome) for a in sending.attempts] == [
+        (1, "ApproveAssignment", "started")
+    ]
 
 
 def test_claim_refuses_a_live_owner_and_takes_a_dead_ones(store: HistoryStore) -> None:
