@@ -136,3 +136,24 @@ def test_a_crash_before_or_while_sending_is_settled_by_mturks_answer(
 def _relist(engine: Engine, pairs: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
     hit = pairs[0][1]
     return [(a, hit) for a in engine.service.list_assignments(hit.hit_id)]
+
+
+def test_a_member_answered_by_a_fault_is_retried_with_the_ordinary_loop(setup: Any) -> None:
+    """Throttled, a 5xx, a dropped answer (applied, the answer lost): that member leaves the
+    group, is sent again (the same request) and confirmed; each assignment approved once."""
+    server, engine, history = setup
+    for fault in ({"throttle": 1.0}, {"error": 1.0}, {"drop": 1.0}):
+        pairs = _listed(engine, 3, server)
+        before = server.state.request_count("ApproveAssignment")
+        server.faults.add(op="ApproveAssignment", count=1, **fault)
+        results = review_many(engine, APPROVE, pairs, {})
+        records = [r for _a, r in results]
+        assert all(isinstance(r, Record) for r in records), (fault, records)
+        assert [r.state for r in records] == [State.SUCCEEDED] * 3, fault  # type: ignore[union-attr]
+        assert server.state.request_count("ApproveAssignment") - before == 4, fault
+        retried = [history.get(r.id) for r in records if r.attempt_count == 2]  # type: ignore[union-attr]
+        (again,) = retried
+        assert again is not None and again.attempts[0].outcome == "error", fault
+        assert again.attempts[1].outcome in ("ok", "already_processed"), fault
+        statuses = {a.status for a, _ in _relist(engine, pairs)}
+        assert statuses == {"Approved"}, fault
