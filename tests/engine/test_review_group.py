@@ -18,6 +18,7 @@ from turktui.domain.records import Record, State
 from turktui.pipeline import grouping
 from turktui.pipeline.engine import Engine
 from turktui.pipeline.operations import APPROVE
+from turktui.pipeline.pacing import AdaptiveRate
 from turktui.pipeline.resolving import settle
 from turktui.pipeline.reviewing import review_many
 
@@ -143,6 +144,7 @@ def test_a_member_answered_by_a_fault_is_retried_with_the_ordinary_loop(setup: A
     group, is sent again (the same request) and confirmed; each assignment approved once."""
     server, engine, history = setup
     for fault in ({"throttle": 1.0}, {"error": 1.0}, {"drop": 1.0}):
+        engine.pacer = AdaptiveRate(min_rate=1000, fallback_rate=1000)  # no slowing down here
         pairs = _listed(engine, 3, server)
         before = server.state.request_count("ApproveAssignment")
         server.faults.add(op="ApproveAssignment", count=1, **fault)
