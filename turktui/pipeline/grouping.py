@@ -38,8 +38,22 @@ from turktui.pipeline.model import Event, PlanRefused, SendResult
 from turktui.pipeline.operations import Operation, Read
 from turktui.pipeline.settling import Settling
 
-#: members whose first attempts are recorded in one transaction before any is sent
-CHUNK = 100
+#: the first chunk's size (recorded in one transaction before any of it is sent); each next
+#: chunk is twice as large, up to CHUNK_MAX: the sending starts soon, and a thousand
+#: requests take a handful of commits (each costs an fsync, slow on a busy disk)
+CHUNK = 50
+CHUNK_MAX = 400
+
+
+def chunks(n: int) -> list[tuple[int, int]]:
+    """The (start, end) of each chunk of `n` members."""
+    out, start, size = [], 0, CHUNK
+    while start < n:
+        out.append((start, min(n, start + size)))
+        start, size = start + size, min(CHUNK_MAX, size * 2)
+    return out
+
+
 #: a listing answers this many subjects a call (ListAssignmentsForHIT's largest page)
 LISTED_PER_CALL = 100
 
@@ -73,8 +87,8 @@ class Grouping(Settling):
             # k+1 is: the commits overlap the requests, and each request is recorded before
             # it is sent and answered after
             sending: tuple[list[Record], list[Future[Any]], float] | None = None
-            for i in range(0, len(rows) + CHUNK, CHUNK):
-                part = rows[i : i + CHUNK]
+            for i, end in [*chunks(len(rows)), (len(rows), len(rows))]:
+                part = rows[i:end]
                 nxt = None
                 if part:
                     try:
