@@ -9,14 +9,16 @@ by MTurk's own answer. Only the number of commits and reads changes:
   (no fresh read each: the request itself is MTurk's check).
 * Chunk by chunk: the chunk's requests are recorded, each with its first attempt started
   ("sending"), in ONE transaction before any of them is sent (one intent per subject, as
-  always); they are sent `workers` at a time; their answers are recorded in ONE
-  transaction. The next chunk is recorded while this one is sent. A crash in between
-  leaves the chunk "sending": `resolve` settles each by what MTurk shows, as for any
-  interrupted request; the requests of chunks not recorded yet were never sent.
+  always); they are sent `workers` at a time; an answer other than a plain OK (a refusal,
+  an error) is recorded at once, the chunk's in ONE transaction; an OK answer is recorded
+  with the verdict on it (below). The next chunk is recorded while this one is sent. A
+  crash before a request's outcome is recorded leaves it "sending": `resolve` settles it by
+  what MTurk shows, as for any interrupted request; the requests of chunks not recorded
+  yet were never sent.
 * Confirmation: the operation's `fetch_many` (a HIT's listing, all pages) reads many
   subjects in a few calls when that is cheaper than one read each; any member it does not
-  show confirmed is read on its own (`fetch`). The verdicts (the loop's own `_final`) are
-  recorded in ONE transaction.
+  show confirmed is read on its own (`fetch`). The verdicts (the loop's own `_final`), with
+  the OK answers they judge, are recorded in ONE transaction.
 * A member whose answer calls for a retry (throttled, 5xx, a dropped answer) leaves the
   group: the ordinary loop retries it with its token (`_send(tried=...)`) and confirms it.
 """
@@ -77,7 +79,7 @@ class Grouping(Settling):
         the group) goes to `on_error` with its subject."""
         emit = on_event or (lambda event: None)
         ids: dict[str, int] = {}
-        confirm: list[tuple[Record, SendResult, float]] = []
+        confirm: list[tuple[Record, SendResult, float, float | None]] = []
         retry: list[tuple[Record, SendResult, bool, float]] = []
         with (
             contextlib.ExitStack() as held,
@@ -159,7 +161,7 @@ class Grouping(Settling):
         part: Sequence[Record],
         futures: list[Future[Any]],
         started: float,
-        confirm: list[tuple[Record, SendResult, float]],
+        confirm: list[tuple[Record, SendResult, float, float | None]],
         retry: list[tuple[Record, SendResult, bool, float]],
     ) -> None:
         """Record the chunk's answers in one commit (a refusal settles its record); the
@@ -168,19 +170,14 @@ class Grouping(Settling):
         history = self.history
         answers = [f.result() for f in futures]
         steps: list[Callable[[Any], Any]] = []
-        later_confirm: list[tuple[Record, SendResult, float]] = []
+        later_confirm: list[tuple[Record, SendResult, float, float | None]] = []
         later_retry: list[tuple[Record, SendResult, bool, float]] = []
         answered = self.clock()
         number = 1  # each member's first attempt (recorded with it)
         for record, (err, took) in zip(part, answers, strict=True):
             result = SendResult(State.SUCCEEDED)
-            if err is None:
-                steps.append(
-                    history.finish_attempt_step(
-                        record.id, number, outcome="ok", duration=took, now=answered
-                    )
-                )
-                later_confirm.append((record, result, started))
+            if err is None:  # recorded with its verdict (a crash before: still "sending")
+                later_confirm.append((record, result, started, took))
                 continue
             outcome, code, final, maybe = self._answered(op, err, result, False)
             steps.append(
@@ -197,7 +194,7 @@ class Grouping(Settling):
             if not final:
                 later_retry.append((record, result, maybe, started))
             elif result.state is State.SUCCEEDED:  # a question: confirmed below
-                later_confirm.append((record, result, started))
+                later_confirm.append((record, result, started, None))
             else:  # refused, or failed for good: nothing to read
                 values, _read = self._final(op, record, result, lambda: None)
                 values["duration"] = time.monotonic() - started
@@ -219,7 +216,7 @@ class Grouping(Settling):
     def _confirm_group(
         self,
         op: Operation,
-        members: list[tuple[Record, SendResult, float]],
+        members: list[tuple[Record, SendResult, float, float | None]],
         pool: ThreadPoolExecutor,
         on_error: Callable[[str, Exception], None],
     ) -> None:
@@ -232,7 +229,7 @@ class Grouping(Settling):
         def fresh(record: Record) -> Read | None:
             return self._read(op, record)[0]
 
-        by_hit: dict[str, list[tuple[Record, SendResult, float]]] = {}
+        by_hit: dict[str, list[tuple[Record, SendResult, float, float | None]]] = {}
         for member in members:
             by_hit.setdefault(member[0].hit_id, []).append(member)
         fetch_many = getattr(op, "fetch_many", None)
@@ -246,7 +243,7 @@ class Grouping(Settling):
             except TurkError:
                 continue  # each is read on its own below
             server, local = self._server_date(), self.clock()
-            for record, result, _started in group:
+            for record, result, _started, _took in group:
                 subject = listed.get(key(record))
                 if subject is None:
                     continue
@@ -258,29 +255,30 @@ class Grouping(Settling):
         reads.update(zip([r.id for r in unread], pool.map(fresh, unread), strict=True))
         history = self.history
         now = self.clock()
-        finals: list[tuple[Record, dict[str, Any]]] = []
-        for record, result, started in members:
+        finals: list[tuple[Record, list[Callable[[Any], Any]]]] = []
+        for record, result, started, took in members:
             values, _read = self._final(op, record, result, functools.partial(reads.get, record.id))
             values["duration"] = time.monotonic() - started
-            finals.append((record, values))
+            steps: list[Callable[[Any], Any]] = []
+            if took is not None:  # its OK answer, recorded with the verdict on it
+                steps.append(
+                    history.finish_attempt_step(record.id, 1, outcome="ok", duration=took, now=now)
+                )
+            steps.append(history.update_step(record.id, now=now, expect=State.SENDING, **values))
+            finals.append((record, steps))
         try:
-            history.together(
-                [
-                    history.update_step(r.id, now=now, expect=State.SENDING, **values)
-                    for r, values in finals
-                ]
-            )
+            history.together([step for _record, steps in finals for step in steps])
         except StateChanged:
             # another part of the program changed one of them: each on its own
-            for record, values in finals:
+            for record, steps in finals:
                 try:
-                    history.update(record.id, now=now, expect=State.SENDING, **values)
+                    history.together(steps)
                 except StateChanged as exc:
                     on_error(record.subject, PlanRefused(str(exc), "changed"))
                 except HistoryError as exc:
                     on_error(record.subject, self._not_recorded(record.id, exc))
         except HistoryError as exc:
-            for record, _values in finals:
+            for record, _steps in finals:
                 on_error(record.subject, self._not_recorded(record.id, exc))
 
     def _retry_member(
