@@ -164,9 +164,10 @@ class Grouping(Settling):
         confirm: list[tuple[Record, SendResult, float, float | None]],
         retry: list[tuple[Record, SendResult, bool, float]],
     ) -> None:
-        """Record the chunk's answers in one commit (a refusal settles its record); the
-        members to confirm or to retry are added to `confirm` / `retry`. HistoryError:
-        nothing of it was recorded (the chunk stays "sending", for resolve)."""
+        """Record the chunk's answers other than a plain OK in one commit (a refusal settles
+        its record); the members to confirm (with their OK answer, recorded with the
+        verdict) or to retry are added to `confirm` / `retry`. HistoryError: nothing of it
+        was recorded (the chunk stays "sending", for resolve)."""
         history = self.history
         answers = [f.result() for f in futures]
         steps: list[Callable[[Any], Any]] = []
