@@ -159,3 +159,26 @@ def test_a_member_answered_by_a_fault_is_retried_with_the_ordinary_loop(setup: A
         assert again.attempts[1].outcome in ("ok", "already_processed"), fault
         statuses = {a.status for a, _ in _relist(engine, pairs)}
         assert statuses == {"Approved"}, fault
+
+
+def test_a_stop_sends_nothing_more(setup: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C (or a signal) while a chunk is being sent: the requests of the chunk not
+    started yet are never sent; each stays "sending" for resolve."""
+    server, engine, history = setup
+    pairs = _listed(engine, 4, server)
+    real_send = grouping.Grouping._send_once
+    calls: list[str] = []
+
+    def stop_at_the_first(self: Engine, op: Any, record: Record) -> Any:
+        calls.append(record.subject)
+        if len(calls) == 1:
+            raise _Crash
+        return real_send(self, op, record)
+
+    monkeypatch.setattr(grouping.Grouping, "_send_once", stop_at_the_first)
+    approvals = server.state.request_count("ApproveAssignment")
+    with pytest.raises(_Crash):
+        review_many(engine, APPROVE, pairs, {}, workers=1)
+    assert calls == [pairs[0][0].assignment_id]
+    assert server.state.request_count("ApproveAssignment") == approvals
+    assert {r.state for r in history.unsettled()} == {State.SENDING}

@@ -60,6 +60,14 @@ def chunks(n: int) -> list[tuple[int, int]]:
 LISTED_PER_CALL = 100
 
 
+def _stop_unstarted(pool: ThreadPoolExecutor, kind: type | None, *_: object) -> None:
+    """Stopped (Ctrl-C, a signal, an error): the requests not started yet are never sent
+    (each stays "sending" for resolve to settle by reading), instead of all being sent
+    while nobody waits for their answers."""
+    if kind is not None:
+        pool.shutdown(cancel_futures=True)
+
+
 class Grouping(Settling):
     """Records and sends a group of requests for the engine."""
 
@@ -82,9 +90,10 @@ class Grouping(Settling):
         confirm: list[tuple[Record, SendResult, float, float | None]] = []
         retry: list[tuple[Record, SendResult, bool, float]] = []
         with (
-            contextlib.ExitStack() as held,
             ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="group") as pool,
+            contextlib.ExitStack() as held,
         ):
+            held.push(functools.partial(_stop_unstarted, pool))
             # chunk k+1 is recorded while chunk k is sent, and chunk k's answers while chunk
             # k+1 is: the commits overlap the requests, and each request is recorded before
             # it is sent and answered after
