@@ -52,16 +52,21 @@ def test_approve_then_again_is_already_approved(cli_env: dict[str, str], work: A
 def test_approve_all_submitted_of_a_hit(cli_env: dict[str, str], work: Any) -> None:
     server, hit_id, ids, service = work
     reads = server.state.request_count("GetAssignment")
+    listings = server.state.request_count("ListAssignmentsForHIT")
     done = run_cli(
         cli_env, "approve", "--hit", hit_id, "--all-submitted", "--endpoint-url", server.url
     )
     assert done.returncode == 0, done.stderr
     assert "3 of 3 assignments approved" in done.stdout
     assert "Approve 3 assignments (about $3.60 with MTurk's fee" in done.stdout
-    # in the order listed; previewed from the HIT's listing: each assignment is read only
-    # just before it is sent and to confirm it (the 1,000-approval budget)
+    assert "Confirmed: the assignment is Approved" in done.stdout
+    # in the order listed; planned from the HIT's listing and confirmed by listing it again
+    # (the 1,000-approval budget): no GetAssignment each
     assert sorted(ids, key=done.stdout.index) == ids
-    assert server.state.request_count("GetAssignment") - reads == 2 * len(ids)
+    assert server.state.request_count("GetAssignment") == reads
+    # two listings (the preview's, the confirmation's): a page each and the empty page that
+    # ends it
+    assert server.state.request_count("ListAssignmentsForHIT") - listings == 4
     assert {_status(service, a) for a in ids} == {"Approved"}
     none_left = run_cli(
         cli_env, "approve", "--hit", hit_id, "--all-submitted", "--endpoint-url", server.url

@@ -113,6 +113,47 @@ def test_attempts_are_numbered_and_finished(store: HistoryStore) -> None:
     assert record.state is State.SUCCEEDED and record.first_sent == FIXED_NOW
 
 
+def test_writes_together_are_one_transaction_all_or_none(store: HistoryStore) -> None:
+    a, b = store.create_many([_row(hit_id="H1", token="t1"), _row(hit_id="H2", token="t2")])
+    assert store.get_many([b, a, 999_999]).keys() == {a, b}
+    start = [
+        store.add_attempt_step(
+            rid, operation="X", outcome="started", at=FIXED_NOW, state=State.SENDING,
+            expect=State.PLANNED, first_sent=FIXED_NOW,
+        )
+        for rid in (a, b)
+    ]  # fmt: skip
+    assert store.together(start) == [1, 1]
+    # one step's compare-and-set fails: nothing of the group is written
+    with pytest.raises(StateChanged):
+        store.together(
+            [
+                store.finish_attempt_step(a, 1, outcome="ok", duration=0.1),
+                store.update_step(a, state=State.SUCCEEDED, expect=State.SENDING),
+                store.update_step(b, state=State.SUCCEEDED, expect=State.PLANNED),
+            ]
+        )
+    got = store.get_many([a, b])
+    assert {r.state for r in got.values()} == {State.SENDING}
+    assert store.get(a).attempts[0].outcome == "started"  # type: ignore[union-attr]
+    store.together([store.update_step(rid, state=State.SUCCEEDED) for rid in (a, b)])
+    assert {r.state for r in store.get_many([a, b]).values()} == {State.SUCCEEDED}
+    assert store.together([]) == []
+    # records about to be sent: inserted with their first attempt started, in one commit
+    (c,) = store.insert(
+        [_row(hit_id="H3", token="t3", state=State.SENDING, first_sent=FIXED_NOW)],
+        now=FIXED_NOW,
+        allow_second=False,
+        started="ApproveAssignment",
+    )
+    sending = store.get(c)
+    assert sending is not None and sending.state is State.SENDING
+    assert sending.first_sent == FIXED_NOW and sending.attempt_count == 1
+    assert [(a.number, a.operation, a.outcome) for a in sending.attempts] == [
+        (1, "ApproveAssignment", "started")
+    ]
+
+
 def test_claim_refuses_a_live_owner_and_takes_a_dead_ones(store: HistoryStore) -> None:
     from turktui.adapters.history import current_owner
 

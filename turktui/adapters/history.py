@@ -1008,24 +1008,27 @@ class HistoryStore:
         with self._reading() as db:
             return int(db.execute("SELECT coalesce(max(id), 0) FROM attempts").fetchone()[0])
 
-    def update(
+    def update(self, record_id: int, **fields: Any) -> None:
+        """Change some fields of a record (state, error_*, note, ...); `now=`, and
+        `expect=`: a compare-and-set: write only if the record is still in (one of) these
+        states, else StateChanged and nothing is written (see `update_step`)."""
+        self._write(self.update_step(record_id, **fields))
+
+    def update_step(
         self,
         record_id: int,
         *,
         now: datetime | None = None,
         expect: State | Iterable[State] | None = None,
         **values: Any,
-    ) -> None:
-        """Change some fields of a record (state, error_*, note, ...).
-
-        `expect`: a compare-and-set: write only if the record is still in (one of) these
-        states, else StateChanged and nothing is written."""
+    ) -> Callable[[Any], None]:
+        """`update` as one step of `together` (nothing is written until then)."""
         _check_updatable(values)
         stamp = (now or datetime.now(UTC)).timestamp()
         converted = _columns(values)
         expected = _expected(expect)
 
-        def run(db: sqlite3.Connection) -> None:
+        def run(db: Any) -> None:
             self._compare(db, record_id, expected)
             assignments = ", ".join(f"{k} = ?" for k in converted)
             sql = f"UPDATE requests SET updated = ?{', ' if converted else ''}{assignments} "
@@ -1035,7 +1038,15 @@ class HistoryStore:
             if "state" in converted:
                 self._changed(db, [record_id])
 
-        self._write(run)
+        return run
+
+    def together(self, steps: Sequence[Callable[[Any], Any]]) -> list[Any]:
+        """Several writes (`update_step`, `add_attempt_step`, `finish_attempt_step`) in ONE
+        transaction, one commit: all are written, or none (a StateChanged in any of them
+        leaves every one unwritten). Their results, in order."""
+        if not steps:
+            return []
+        return list(self._write(lambda db: [step(db) for step in steps]))
 
     def claim(
         self,
@@ -1085,7 +1096,13 @@ class HistoryStore:
         assert record is not None
         return record
 
-    def add_attempt(
+    def add_attempt(self, record_id: int, **fields: Any) -> int:
+        """Record one attempt and (in the same transaction) the record's new state/fields
+        (`expect`: compare-and-set on the state, as in `update`); its number. The fields:
+        `add_attempt_step`'s."""
+        return int(self._write(self.add_attempt_step(record_id, **fields)))
+
+    def add_attempt_step(
         self,
         record_id: int,
         *,
@@ -1099,16 +1116,15 @@ class HistoryStore:
         count: bool = True,
         expect: State | Iterable[State] | None = None,
         **values: Any,
-    ) -> int:
-        """Record one attempt and (in the same transaction) the record's new state/fields
-        (`expect`: compare-and-set on the state, as in `update`)."""
+    ) -> Callable[[Any], int]:
+        """`add_attempt` as one step of `together`."""
         _check_updatable(values)
         if state is not None:
             values["state"] = state
         converted = _columns(values)
         expected = _expected(expect)
 
-        def run(db: sqlite3.Connection) -> int:
+        def run(db: Any) -> int:
             self._compare(db, record_id, expected)
             row = db.execute(
                 "SELECT coalesce(max(number), 0) FROM attempts WHERE request_id = ?", (record_id,)
@@ -1140,9 +1156,14 @@ class HistoryStore:
                 self._changed(db, [record_id])
             return number
 
-        return int(self._write(run))
+        return run
 
-    def finish_attempt(
+    def finish_attempt(self, record_id: int, number: int, **fields: Any) -> None:
+        """Fill in a started attempt's result and the record's new fields in one commit
+        (the fields: `finish_attempt_step`'s)."""
+        self._write(self.finish_attempt_step(record_id, number, **fields))
+
+    def finish_attempt_step(
         self,
         record_id: int,
         number: int,
@@ -1153,13 +1174,13 @@ class HistoryStore:
         duration: float | None = None,
         now: datetime | None = None,
         **values: Any,
-    ) -> None:
-        """Fill in a started attempt's result and the record's new fields in one commit."""
+    ) -> Callable[[Any], None]:
+        """`finish_attempt` as one step of `together`."""
         _check_updatable(values)
         stamp = (now or datetime.now(UTC)).timestamp()
         converted = _columns(values)
 
-        def run(db: sqlite3.Connection) -> None:
+        def run(db: Any) -> None:
             db.execute(
                 "UPDATE attempts SET outcome = ?, error_code = ?, error_message = ?, "
                 "duration = ? WHERE request_id = ? AND number = ?",
@@ -1173,7 +1194,7 @@ class HistoryStore:
             if "state" in converted:
                 self._changed(db, [record_id])
 
-        self._write(run)
+        return run
 
     def import_many(self, rows: Iterable[dict[str, Any]]) -> int:
         """Bulk insert of finished records (tests, benchmarks, future imports) in one
@@ -1210,13 +1231,17 @@ class HistoryStore:
         *,
         now: datetime | None = None,
         allow_second: bool = True,
+        started: str = "",
     ) -> list[int]:
         """THE insert path: every new record (one request, a bulk batch, an import) goes
         through here, in ONE transaction: all are recorded, or none (so a batch is never
         half-recorded). Each row takes `create`'s keywords, plus optionally `created`
-        (an import's own time), `error_code`, `error_message` and `attempt_count`.
+        (an import's own time), `error_code`, `error_message`, `attempt_count`, `note`,
+        `first_sent`, `read_at` and `read_at_server`.
         allow_second=False: IntentBusy (nothing written) if any HIT has an unsettled record
-        on the row's endpoint (or appears twice among the rows)."""
+        on the row's endpoint (or appears twice among the rows).
+        `started` (an MTurk operation): every row is about to be sent — its first attempt
+        is recorded with it, "started" (give the rows state sending and first_sent)."""
         stamp = (now or datetime.now(UTC)).timestamp()
 
         def run(db: sqlite3.Connection) -> list[int]:
@@ -1260,8 +1285,20 @@ class HistoryStore:
                     "subject": row.get("subject") or row["hit_id"],
                     "group_id": row.get("group_id"),
                     "operator": row.get("operator") or self.operator,
+                    "note": row.get("note", ""),
+                    "read_at": _ts(row.get("read_at")),
+                    "read_at_server": _ts(row.get("read_at_server")),
+                    "first_sent": _ts(row.get("first_sent")),
                 }
+                if started:
+                    values["attempt_count"] = 1
                 ids.append(self._insert_row(db, values))
+                if started:
+                    db.execute(
+                        "INSERT INTO attempts (request_id, number, at, operation, outcome, "
+                        "error_code, error_message) VALUES (?, 1, ?, ?, 'started', '', '')",
+                        (ids[-1], created, started),
+                    )
             self._stamp_leases(db, ids)
             self._changed(db, ids)
             return ids
@@ -1491,6 +1528,24 @@ class HistoryStore:
                     )
                 )
             return self._row(row, attempts)
+
+    def get_many(self, record_ids: Sequence[int]) -> dict[int, Record]:
+        """Several records (without their attempts) by id, read at once; absent ids are
+        left out."""
+        out: dict[int, Record] = {}
+        ids = list(dict.fromkeys(record_ids))
+        with self._reading() as db:
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                rows = db.execute(
+                    f"SELECT {_COLUMNS} FROM requests WHERE id IN "
+                    f"({', '.join('?' for _ in chunk)})",
+                    tuple(chunk),
+                ).fetchall()
+                for row in rows:
+                    record = self._row(row)
+                    out[record.id] = record
+        return out
 
     def find_by_token(self, token: str) -> list[Record]:
         with self._reading():

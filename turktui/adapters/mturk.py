@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import json
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -500,10 +501,10 @@ class MTurkService:
                 done.set()
 
         started = time.monotonic()
-        threading.Thread(target=run, name="mturk-request", daemon=True).start()
+        _RUNNERS.run(run)
         if not done.wait(deadline):
-            # The thread is left to finish or fail on its own (daemon: it never keeps the
-            # process alive); its answer, if any, is ignored.
+            # The call is left to finish or fail on its own thread (a daemon: it never keeps
+            # the process alive); its answer, if any, is ignored.
             raise DeadlineExceeded(
                 f"MTurk did not answer completely within {deadline:g} s "
                 f"(request_deadline; waited {time.monotonic() - started:.1f} s)"
@@ -523,6 +524,36 @@ class MTurkService:
         if isinstance(response, dict) and _BAD_BODY in response:
             raise UnexpectedResponse(f"MTurk answered 200 with {response[_BAD_BODY]}")
         return response
+
+
+class _Runners:
+    """The daemon threads `_call` runs requests on (so the caller can stop waiting at the
+    deadline). Kept and reused: starting a thread per request costs as much as the request
+    to a nearby endpoint. A call with no idle thread starts one more (a call abandoned at
+    its deadline keeps its thread until it ends), so a call never waits for another."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle = 0
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+
+    def run(self, job: Callable[[], None]) -> None:
+        with self._lock:
+            spare = self._idle > 0
+            if spare:
+                self._idle -= 1
+        self._jobs.put(job)
+        if not spare:
+            threading.Thread(target=self._serve, name="mturk-request", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            self._jobs.get()()
+            with self._lock:
+                self._idle += 1
+
+
+_RUNNERS = _Runners()
 
 
 def _short(text: object, limit: int = 40) -> str:

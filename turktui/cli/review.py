@@ -82,7 +82,9 @@ def run_review(
                     {"state": declined.state, "results": results.results},
                     declined.message,
                 )
-        for assignment, result in review_many(engine, op, reads, payload, workers=DEFAULT_WORKERS):
+        server = service.server_date() if hasattr(service, "server_date") else None
+        reviewed = review_many(engine, op, reads, payload, workers=DEFAULT_WORKERS, server=server)
+        for assignment, result in reviewed:
             aid = assignment.assignment_id
             if isinstance(result, Exception):
                 results.failed(aid, result, then="; settle it with `turktui resolve` first")

@@ -5,6 +5,7 @@ between states; the UI and CLI show them."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -160,12 +161,9 @@ class Record:
 
     @property
     def data(self) -> dict[str, Any]:
-        """The payload as a dict ({} when absent or unreadable)."""
-        try:
-            value = json.loads(self.payload or "{}")
-        except ValueError:
-            return {}
-        return value if isinstance(value, dict) else {}
+        """The payload as a dict ({} when absent or unreadable): a copy of its one parse
+        (a record's payload is read many times while it is sent and shown)."""
+        return dict(_payload(self.payload))
 
     @property
     def settled(self) -> bool:
@@ -187,6 +185,17 @@ class Record:
         if self.n == 0 and self.target is None:
             return what
         return f"+{self.n:,} " + ("+time" if what == "time" else what)
+
+
+@functools.lru_cache(maxsize=4096)
+def _payload(text: str) -> dict[str, Any]:
+    """A payload's JSON object, parsed once ({} when absent or unreadable). Callers get a
+    copy (`Record.data`): never change this one."""
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 #: Operation names of the records made before schema 5 (and by imports that name none).

@@ -62,6 +62,7 @@ from turktui.domain.rules import (
 from turktui.domain.service import TurkService
 from turktui.pipeline.flight import IN_FLIGHT as IN_FLIGHT
 from turktui.pipeline.flight import WORKING
+from turktui.pipeline.grouping import Grouping
 from turktui.pipeline.model import CLOCK_MARGIN as CLOCK_MARGIN
 from turktui.pipeline.model import MAX_TOKEN_LENGTH as MAX_TOKEN_LENGTH
 from turktui.pipeline.model import TOKEN_PREFIX as TOKEN_PREFIX
@@ -84,7 +85,6 @@ from turktui.pipeline.operations import LOCAL_REFUSALS as LOCAL_REFUSALS
 from turktui.pipeline.operations import outcome_message as outcome_message
 from turktui.pipeline.pacing import AdaptiveRate
 from turktui.pipeline.policy import needs_attention as needs_attention  # (re-exported)
-from turktui.pipeline.settling import Settling
 
 UTC = timezone.utc
 OP_EXTEND = ADD_ASSIGNMENTS.mturk_name
@@ -92,7 +92,7 @@ OP_EXPIRE = UPDATE_EXPIRATION.mturk_name
 OP_GET = "GetHIT"
 
 
-class Engine(Settling):
+class Engine(Grouping):
     """Plans, records, sends, confirms and settles requests for one environment."""
 
     def __init__(
@@ -280,7 +280,24 @@ class Engine(Settling):
             records.append(record)
         return records
 
-    def request(
+    def request(self, operation: Operation, hit: Hit, **options: Any) -> Record:
+        """Record one request of any registered operation on `hit` (planned, not sent):
+        `dispatch` sends it. The options are `request_row`'s: the operation's own fields go
+        in `payload`; `subject` is what it acts on when that is not the HIT itself (an
+        assignment: one intent each). `allow_second` (the operator confirmed another
+        intent on the subject) is recorded in the payload too: the operation's plan against
+        its fresh read honours it."""
+        row = self.request_row(operation, hit, **options)
+        allow_second = bool(options.get("allow_second"))
+        try:
+            (record_id,) = self.history.insert([row], now=self.clock(), allow_second=allow_second)
+        except IntentBusy as exc:
+            raise PlanRefused(str(exc), "busy") from exc
+        record = self.history.get(record_id, with_attempts=False)
+        assert record is not None
+        return record
+
+    def request_row(
         self,
         operation: Operation,
         hit: Hit,
@@ -290,12 +307,8 @@ class Engine(Settling):
         batch_id: str | None = None,
         allow_second: bool = False,
         subject: str | None = None,
-    ) -> Record:
-        """Record one request of any registered operation on `hit` (planned, not sent):
-        `dispatch` sends it. The operation's own fields go in `payload`; `subject` is what
-        it acts on when that is not the HIT itself (an assignment: one intent each).
-        `allow_second` (the operator confirmed another intent on the subject) is recorded in
-        the payload too: the operation's plan against its fresh read honours it."""
+    ) -> dict[str, Any]:
+        """The history row `request` inserts (PlanRefused on a read-only session)."""
         if self.env.read_only:
             raise PlanRefused("This session is read-only: nothing can be changed.", "read_only")
         data = {**(payload or {}), **({"allow_second": True} if allow_second else {})}
@@ -310,13 +323,7 @@ class Engine(Settling):
         }
         if subject:
             row["subject"] = subject
-        try:
-            (record_id,) = self.history.insert([row], now=self.clock(), allow_second=allow_second)
-        except IntentBusy as exc:
-            raise PlanRefused(str(exc), "busy") from exc
-        record = self.history.get(record_id, with_attempts=False)
-        assert record is not None
-        return record
+        return row
 
     # -- the dispatcher --------------------------------------------------------------------
     def dispatch(

@@ -35,7 +35,8 @@ class _InFlight:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._count = 0
-        self._flights: list[_Flight] = []
+        #: in the order they started (a dict: a group's thousand end in O(1) each)
+        self._flights: dict[int, _Flight] = {}
         #: flights left by KeyboardInterrupt/SystemExit (a signal): their records may still
         #: say "sending"
         self._interrupted: list[_Flight] = []
@@ -46,7 +47,7 @@ class _InFlight:
         flight = _Flight()
         with self._cond:
             self._count += 1
-            self._flights.append(flight)
+            self._flights[id(flight)] = flight
         outer = getattr(self._local, "flight", None)
         self._local.flight = flight
         try:
@@ -60,7 +61,7 @@ class _InFlight:
             self._local.flight = outer
             with self._cond:
                 self._count -= 1
-                self._flights.remove(flight)
+                del self._flights[id(flight)]
                 self._cond.notify_all()
 
     def attach(self, history: Any, record_id: int, hit_id: str) -> None:
@@ -77,7 +78,7 @@ class _InFlight:
     def hit_ids(self) -> list[str]:
         """The HITs of the operations in flight (for "waiting for the request to HIT …")."""
         with self._cond:
-            return [f.hit_id for f in self._flights if f.hit_id]
+            return [f.hit_id for f in self._flights.values() if f.hit_id]
 
     def wait_idle(self, timeout: float) -> bool:
         """True when nothing is in flight (waits at most `timeout` seconds)."""
@@ -89,7 +90,7 @@ class _InFlight:
         says "sending" as "unknown", with `reason` in its note; returns their record ids.
         A record that meanwhile got its real outcome is left alone. Never raises."""
         with self._cond:
-            flights = [*self._flights, *self._interrupted]
+            flights = [*self._flights.values(), *self._interrupted]
             self._interrupted.clear()
         marked: list[int] = []
         for flight in flights:

@@ -1,10 +1,11 @@
 """What the command line (`approve`, `reject`, `bonus`) and the app's assignments view share:
 the one path from an operator's review or bonus to a recorded request, and the figures their
-confirmations show. Both read the same way, record the same way (`Engine.request`, one
-intent per assignment) and send the same way (`Engine.dispatch`); only the asking differs.
+confirmations show. Both read the same way, record the same way (one intent per
+assignment) and send the same way; only the asking differs.
 
-* `review_many(engine, op, pairs, payload, workers=)`: record each approve/reject, then send
-  and settle them a few at a time; `review(...)`: one of them, its final record.
+* `review_many(engine, op, pairs, payload, workers=, server=)`: approve/reject each of
+  `pairs` as read: recorded a chunk per transaction, sent, confirmed (the HIT's listing)
+  and settled as a group (`Engine.send_group`), one assignment or a thousand.
 * `quote_bonus(service, history, endpoint, assignment_id, amount)`: the assignment's worker,
   the fee, the total, the balance and any earlier bonus for that assignment and worker
   (ListBonusPayments or the history): what a bonus preview shows, read before anything is
@@ -14,14 +15,16 @@ intent per assignment) and send the same way (`Engine.dispatch`); only the askin
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from turktui.adapters.history import HistoryError
 from turktui.domain.models import Assignment, BonusPayment, Hit
-from turktui.domain.records import Record
+from turktui.domain.records import IntentBusy, Record
 from turktui.domain.rules import bonus_fee
 from turktui.domain.service import TurkService
 from turktui.pipeline.engine import Engine, PlanRefused
@@ -37,54 +40,113 @@ def review_many(
     payload: Mapping[str, Any],
     *,
     workers: int = 1,
+    server: datetime | None = None,
 ) -> list[tuple[Assignment, Record | PlanRefused | HistoryError]]:
-    """Record each review of `pairs` (its own intent: the assignment, its worker and, for an
-    approval, the reward it pays), then send and settle them `workers` at a time. For each
-    assignment, in the order given: its final record, or the PlanRefused (another request
-    on it is unsettled) or HistoryError that kept it from being sent."""
+    """Review `pairs` (each assignment as its caller just read it, with its HIT), each its
+    own request: the assignment, its worker and, for an approval, the reward it pays.
+
+    Planned from those reads (`server`: MTurk's time of them, None when unknown): the
+    operation's rules on each (already in the asked-for status: done, nothing sent; its
+    own refusals), no fresh read each — the request itself is MTurk's check. Then
+    recorded, sent, confirmed and settled as a group (`Engine.send_group`: each chunk of
+    requests recorded in ONE transaction before any of it is sent, a few commits and a HIT
+    listing in all, not several each; one with an unsettled request on its assignment is
+    refused). For each
+    assignment, in the order given: its final record, or the PlanRefused / HistoryError
+    that kept it from being sent."""
+    history = engine.history
     ended: dict[str, PlanRefused | HistoryError] = {}
-    records: dict[str, Record] = {}
+    if not pairs:
+        return []
+    endpoint = engine.env.endpoint_url
+    try:
+        busy = {
+            r.subject: r
+            for r in history.unsettled_for(endpoint, [a.assignment_id for a, _ in pairs])
+        }
+        seq = history.sequence()
+    except HistoryError as exc:
+        return [(a, exc) for a, _hit in pairs]
+    now = engine.clock()
+    rows: dict[str, dict[str, Any]] = {}
     for assignment, hit in pairs:
         aid = assignment.assignment_id
+        if aid in busy:
+            ended[aid] = PlanRefused(str(IntentBusy([busy[aid]])), "busy")
+            continue
+        if aid in rows:
+            continue
         fields: dict[str, Any] = {"assignment_id": aid, "worker_id": assignment.worker_id}
         if op.target == "Approved" and hit.reward is not None:
             fields["amount"] = str(hit.reward)
+        data = {**fields, **payload}
         try:
-            records[aid] = engine.request(op, hit, subject=aid, payload={**fields, **payload})
-        except (PlanRefused, HistoryError) as exc:
+            row = engine.request_row(op, hit, subject=aid, payload=data)
+        except PlanRefused as exc:
             ended[aid] = exc
+            continue
+        row.update(
+            payload=json.dumps({**data, "read_seq": seq, "open_at_read": []}, sort_keys=True),
+            read_at=now,
+            read_at_server=server,
+        )
+        refused = op.refusal(assignment, data, server)
+        if refused is not None:  # settled as it is recorded: nothing is sent
+            row.update(
+                state=refused.state,
+                error_code=refused.code,
+                error_message=refused.message.rstrip("."),
+                note=str(refused.values.get("note", "")),
+            )
+        rows[aid] = row
+    settled = {aid: row for aid, row in rows.items() if "state" in row}
+    ids = _insert(engine, settled, ended) if settled else {}
 
-    def failed(record: Record, exc: Exception) -> None:
-        if not isinstance(exc, PlanRefused | HistoryError):
-            raise exc
-        ended[record.subject] = exc
+    def failed(subject: str, exc: Exception) -> None:
+        ended[subject] = exc  # type: ignore[assignment]
 
-    engine.dispatch(list(records.values()), workers=workers, on_error=failed)
+    ids.update(
+        engine.send_group(
+            op,
+            [row for aid, row in rows.items() if aid not in settled],
+            workers=workers,
+            on_error=failed,
+        )
+    )
+    finals = history.get_many(list(ids.values()))
     results: list[tuple[Assignment, Record | PlanRefused | HistoryError]] = []
     for assignment, _hit in pairs:
         aid = assignment.assignment_id
         if aid in ended:
             results.append((assignment, ended[aid]))
         else:
-            final = engine.history.get(records[aid].id)
-            assert final is not None
-            results.append((assignment, final))
+            results.append((assignment, finals[ids[aid]]))
     return results
 
 
-def review(
-    engine: Engine,
-    op: ReviewOperation,
-    assignment: Assignment,
-    hit: Hit,
-    payload: Mapping[str, Any],
-) -> Record:
-    """One review (see review_many): the final record; PlanRefused and HistoryError are
-    raised (nothing was sent then)."""
-    ((_assignment, result),) = review_many(engine, op, [(assignment, hit)], payload)
-    if isinstance(result, Exception):
-        raise result
-    return result
+def _insert(
+    engine: Engine, rows: dict[str, dict[str, Any]], ended: dict[str, Any]
+) -> dict[str, int]:
+    """Record the rows in one transaction (one intent per assignment); when another run
+    recorded one of them meanwhile, one by one. Their ids, by assignment."""
+    history = engine.history
+    try:
+        ids = history.insert(list(rows.values()), now=engine.clock(), allow_second=False)
+        return dict(zip(rows, ids, strict=True))
+    except IntentBusy:
+        pass
+    except HistoryError as exc:
+        ended.update(dict.fromkeys(rows, exc))
+        return {}
+    out: dict[str, int] = {}
+    for aid, row in rows.items():
+        try:
+            (out[aid],) = history.insert([row], now=engine.clock(), allow_second=False)
+        except IntentBusy as exc:
+            ended[aid] = PlanRefused(str(exc), "busy")
+        except HistoryError as exc:
+            ended[aid] = exc
+    return out
 
 
 @dataclass(frozen=True)

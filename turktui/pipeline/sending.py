@@ -145,15 +145,40 @@ class Sending:
         emit: Callable[[Event], None],
         *,
         maybe_applied: bool = False,
+        tried: SendResult | None = None,
     ) -> SendResult:
         """THE retry loop (every operation). Every attempt is recorded before it is sent and
         after it answers. maybe_applied: an earlier attempt (another run) may have gone
-        through."""
-        result = SendResult(State.FAILED)
+        through. `tried`: the answer to a first attempt already made and recorded (a group's
+        send, see grouping) that needs retries: this loop goes on from it."""
+        result = tried or SendResult(State.FAILED)
         waited = 0.0
         first_sent = record.first_sent
         expect = record.state  # compare-and-set: the state this record was read in
-        for attempt in range(1, self.backoff.attempts + 1):
+
+        def again(attempt: int, err: TurkError) -> bool:
+            """Wait before the next attempt; False when the retries are used up."""
+            nonlocal waited
+            delay = self.backoff.delay(attempt, self._rng)
+            if attempt >= self.backoff.attempts or waited + delay > self.backoff.total:
+                return False
+            emit(
+                Event(
+                    "retry",
+                    record.id,
+                    f"Attempt {attempt} failed ({err.message}); retrying in "
+                    f"{delay:.1f} s with the same token",
+                    attempt,
+                )
+            )
+            self.sleep(delay)
+            waited += delay
+            return True
+
+        done = len(result.errors)
+        if done and not again(done, result.errors[-1]):
+            return self._gave_up(result, maybe_applied)
+        for attempt in range(done + 1, self.backoff.attempts + 1):
             now = self.clock()
             extra: dict[str, Any] = {}
             if first_sent is None:
@@ -187,57 +212,62 @@ class Sending:
                 result.state = State.SUCCEEDED
                 result.error_code = result.error_message = ""
                 return result
-            answer = op.answer(err)
-            code = getattr(err, "code", "") if answer != "error" else type(err).__name__
+            outcome, code, final, maybe_applied = self._answered(op, err, result, maybe_applied)
             self.history.finish_attempt(
                 record.id,
                 number,
-                outcome={"applied": "already_processed", "refused": "refused"}.get(answer, "error"),
+                outcome=outcome,
                 error_code=code,
                 error_message=err.message,
                 duration=time.monotonic() - t0,
                 now=self.clock(),
             )
-            result.errors.append(err)
-            if answer == "applied":  # an earlier attempt (or process) with this token
-                result.state = State.SUCCEEDED
-                result.note = (
-                    "MTurk reports this token was already processed."
-                    if isinstance(err, TokenAlreadyProcessed)
-                    else f"MTurk answered: {err.message}"
-                )
+            if final:
                 return result
-            result.error_code, result.error_message = code, err.message
-            if answer == "refused":
-                if maybe_applied:
-                    # An earlier attempt may have gone through and this answer cannot tell.
-                    result.state = State.UNKNOWN
-                    result.note = (
-                        "An earlier attempt's answer was lost and a retry was "
-                        "refused; resolve will check the HIT."
-                    )
-                else:
-                    result.state = State.REFUSED
-                return result
-            if err.outcome_unknown or isinstance(err, UnexpectedResponse):
-                maybe_applied = True
-            if not err.transient:
-                result.state = State.UNKNOWN if maybe_applied else State.FAILED
-                return result
-            delay = self.backoff.delay(attempt, self._rng)
-            if attempt == self.backoff.attempts or waited + delay > self.backoff.total:
+            if not again(attempt, err):
                 break
-            emit(
-                Event(
-                    "retry",
-                    record.id,
-                    f"Attempt {attempt} failed ({err.message}); retrying in "
-                    f"{delay:.1f} s with the same token",
-                    attempt,
-                )
+        return self._gave_up(result, maybe_applied)
+
+    def _answered(
+        self, op: Operation, err: TurkError, result: SendResult, maybe_applied: bool
+    ) -> tuple[str, str, bool, bool]:
+        """One attempt's error answer, into `result`: (the attempt's recorded outcome, its
+        error code, whether `result` now holds the final answer (else: retry if allowed),
+        whether an attempt may have gone through)."""
+        answer = op.answer(err)
+        code = getattr(err, "code", "") if answer != "error" else type(err).__name__
+        outcome = {"applied": "already_processed", "refused": "refused"}.get(answer, "error")
+        result.errors.append(err)
+        if answer == "applied":  # an earlier attempt (or process) with this token
+            result.state = State.SUCCEEDED
+            result.note = (
+                "MTurk reports this token was already processed."
+                if isinstance(err, TokenAlreadyProcessed)
+                else f"MTurk answered: {err.message}"
             )
-            self.sleep(delay)
-            waited += delay
+            return outcome, code, True, maybe_applied
+        result.error_code, result.error_message = code, err.message
+        if answer == "refused":
+            if maybe_applied:
+                # An earlier attempt may have gone through and this answer cannot tell.
+                result.state = State.UNKNOWN
+                result.note = (
+                    "An earlier attempt's answer was lost and a retry was "
+                    "refused; resolve will check the HIT."
+                )
+            else:
+                result.state = State.REFUSED
+            return outcome, code, True, maybe_applied
+        if err.outcome_unknown or isinstance(err, UnexpectedResponse):
+            maybe_applied = True
+        if not err.transient:
+            result.state = State.UNKNOWN if maybe_applied else State.FAILED
+            return outcome, code, True, maybe_applied
+        return outcome, code, False, maybe_applied
+
+    @staticmethod
+    def _gave_up(result: SendResult, maybe_applied: bool) -> SendResult:
+        """No final answer after the attempts allowed."""
         result.state = State.UNKNOWN if maybe_applied else State.FAILED
         if maybe_applied:
             result.note = result.errors[-1].unsettled or (
@@ -257,16 +287,46 @@ class Sending:
         started: float | None = None,
     ) -> Outcome:
         """Confirm on a fresh read and record the final state (a compare-and-set on
-        `sending`). A 200, a "token already processed" and a re-send are all questions:
-        the record says succeeded only when the operation's confirmation holds on the read;
-        a disagreement is a `conflict`, never a success."""
+        `sending`): see `_final`."""
+        values, read = self._final(
+            op, record, result, lambda: self._read(op, record)[0], resolved=resolved
+        )
+        if started is not None:
+            values["duration"] = time.monotonic() - started
+        self.history.update(record.id, now=self.clock(), expect=State.SENDING, **values)
+        emit(Event("answered", record.id, summary(op, values["state"], record)))
+        hit = read.hit if read is not None else None
+        if hit is None:
+            hit = self._try_get_hit(record.hit_id)
+            if hit is not None:
+                emit(Event("refreshed", record.id, "HIT refreshed"))
+        final = self.history.get(record.id)
+        assert final is not None
+        message = outcome_message(final)
+        emit(Event("done", record.id, message))
+        return Outcome(record=final, hit=hit, message=message)
+
+    def _final(
+        self,
+        op: Operation,
+        record: Record,
+        result: SendResult,
+        fresh: Callable[[], Read | None],
+        *,
+        resolved: bool = False,
+    ) -> tuple[dict[str, Any], Read | None]:
+        """The final fields of a sent record (state, error, note) and the read they were
+        judged on. A 200, a "token already processed" and a re-send are all questions: the
+        record says succeeded only when the operation's confirmation holds on the fresh read
+        (`fresh()`: None when the subject could not be read); a disagreement is a
+        `conflict`, never a success."""
         read: Read | None = None
         note = result.note
         state = result.state
         values: dict[str, Any] = {}
         processed = any(isinstance(e, TokenAlreadyProcessed) for e in result.errors)
         if state is State.SUCCEEDED:
-            read, _ = self._read(op, record)
+            read = fresh()
             if read is None:
                 if processed:
                     state = State.UNKNOWN
@@ -286,7 +346,7 @@ class Sending:
         ):
             # A re-send was refused, yet the original attempt may have gone through: only
             # a fresh read can tell (and only if nothing else explains it).
-            read, _ = self._read(op, record)
+            read = fresh()
             if read is not None:
                 verdict = self._judge(op, record, read)
                 state = verdict.state
@@ -320,20 +380,7 @@ class Sending:
             error_message=result.error_message,
             note=note.strip(),
         )
-        if started is not None:
-            values["duration"] = time.monotonic() - started
-        self.history.update(record.id, now=self.clock(), expect=State.SENDING, **values)
-        emit(Event("answered", record.id, summary(op, state, record)))
-        hit = read.hit if read is not None else None
-        if hit is None:
-            hit = self._try_get_hit(record.hit_id)
-            if hit is not None:
-                emit(Event("refreshed", record.id, "HIT refreshed"))
-        final = self.history.get(record.id)
-        assert final is not None
-        message = outcome_message(final)
-        emit(Event("done", record.id, message))
-        return Outcome(record=final, hit=hit, message=message)
+        return values, read
 
     def _server_date(self) -> datetime | None:
         dated = getattr(self.service, "server_date", None)

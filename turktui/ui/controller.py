@@ -50,7 +50,7 @@ from turktui.domain.models import Assignment, Balance, Hit
 from turktui.domain.records import Record, State
 from turktui.domain.rules import EXPIRE_NOW
 from turktui.domain.text import one_line
-from turktui.pipeline.batch import BatchReport, BatchRunner
+from turktui.pipeline.batch import DEFAULT_WORKERS, BatchReport, BatchRunner
 from turktui.pipeline.engine import Engine, Event, Outcome, Plan, PlanRefused, needs_attention
 from turktui.pipeline.operations import (
     APPROVE,
@@ -64,7 +64,7 @@ from turktui.pipeline.operations import (
 )
 from turktui.pipeline.operations.bonus import Bonus
 from turktui.pipeline.operations.review import ReviewOperation
-from turktui.pipeline.reviewing import BonusQuote, pay_bonus, quote_bonus, review
+from turktui.pipeline.reviewing import BonusQuote, pay_bonus, quote_bonus, review_many
 from turktui.ui import keymap
 from turktui.ui.context import AppContext
 from turktui.ui.errors import describe
@@ -379,33 +379,41 @@ class Controller:
         quotes = {q.assignment.assignment_id: q for q in decision.quotes}
         payload = dict(decision.payload)
 
-        def one(a: Assignment) -> Record:
-            if isinstance(op, Bonus):
-                return pay_bonus(
-                    engine,
-                    quotes[a.assignment_id],
-                    str(payload["reason"]),
-                    allow_second=decision.allow_second,
-                )
-            return review(engine, op, a, decision.hit, payload)
+        def said(aid: str, got: Record | Exception) -> tuple[str, Record | None, str]:
+            if isinstance(got, Record):
+                return (aid, got, outcome_message(got))
+            if isinstance(got, PlanRefused):
+                return (aid, None, f"Not sent: {got.message}")
+            if isinstance(got, OutcomeNotRecorded):
+                return (aid, None, f"The history could not be written: {got}")
+            if isinstance(got, HistoryError):
+                return (aid, None, f"Not sent: the history could not be written ({got}).")
+            raise got
+
+        def bonuses() -> list[tuple[str, Record | None, str]]:
+            out = []
+            for a in decision.rows:
+                try:
+                    got: Record | Exception = pay_bonus(
+                        engine,
+                        quotes[a.assignment_id],
+                        str(payload["reason"]),
+                        allow_second=decision.allow_second,
+                    )
+                except (PlanRefused, HistoryError) as exc:
+                    got = exc
+                out.append(said(a.assignment_id, got))
+            return out
 
         def work() -> ReviewsDone:
             results: list[tuple[str, Record | None, str]] = []
             try:
-                for a in decision.rows:
-                    aid = a.assignment_id
-                    try:
-                        final = one(a)
-                    except PlanRefused as exc:
-                        results.append((aid, None, f"Not sent: {exc.message}"))
-                    except OutcomeNotRecorded as exc:
-                        results.append((aid, None, f"The history could not be written: {exc}"))
-                    except HistoryError as exc:
-                        results.append(
-                            (aid, None, f"Not sent: the history could not be written ({exc}).")
-                        )
-                    else:
-                        results.append((aid, final, outcome_message(final)))
+                if isinstance(op, Bonus):
+                    results = bonuses()
+                else:  # the command line's own path: recorded, sent and confirmed as a group
+                    pairs = [(a, decision.hit) for a in decision.rows]
+                    reviewed = review_many(engine, op, pairs, payload, workers=DEFAULT_WORKERS)
+                    results = [said(a.assignment_id, got) for a, got in reviewed]
             finally:
                 done = ReviewsDone(op, results)
                 self._post(done)

@@ -13,9 +13,10 @@ from turktui.pipeline.policy import EXIT_CODES, EXIT_USAGE
 APPROVE_EPILOG = (
     EXIT_CODES
     + """
-Each assignment is read (GetAssignment), recorded in the history, then sent as
-ApproveAssignment; it counts as done only when MTurk shows it Approved. One already approved
-is reported as such (nothing sent). A Rejected assignment is approved only with
+Each assignment is read (GetAssignment; with --hit, the HIT's listing), recorded in the
+history (all of them before any is sent), then sent as ApproveAssignment; it counts as done
+only when MTurk shows it Approved (the HIT's listing, else GetAssignment). One already
+approved is reported as such (nothing sent). A Rejected assignment is approved only with
 --override-rejection. "status of: null" (MTurk has not indexed the submission yet) leaves the
 request unsettled: `turktui resolve` settles it later. Spending on production (or a remote
 custom endpoint) is asked for first (pass --yes in scripts).

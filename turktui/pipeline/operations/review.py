@@ -52,6 +52,15 @@ class ReviewOperation(TokenOperation):
         assignment, hit = service.get_assignment(assignment_of(record))
         return Fetched(assignment, hit)
 
+    def fetch_many(self, service: TurkService, hit_id: str) -> dict[str, Assignment]:
+        """Many subjects in a few calls: the HIT's assignments (ListAssignmentsForHIT, all
+        pages, 100 a page), by id (see grouping: it confirms a group's members)."""
+        return {a.assignment_id: a for a in service.list_assignments(hit_id)}
+
+    def key(self, record: Record) -> str:
+        """The record's subject as `fetch_many` names it."""
+        return assignment_of(record)
+
     def send(self, service: TurkService, record: Record) -> None:
         raise NotImplementedError  # each review module sends its own request
 
