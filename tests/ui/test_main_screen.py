@@ -475,7 +475,7 @@ async def test_columns_adapt_to_width(demo_context: Any) -> None:
         # The id is cut in its column; the preview line under the rows shows it whole.
         assert table.rows[0].hit_id in screen_text(app)
         await pilot.resize_terminal(160, 48)
-        await pilot.pause()
+        await wait_for(pilot, lambda: table.region.width == 160, what="the list laid out at 160")
         wide = table.visible_columns()
         # Optional columns give way before the title gets narrower than TITLE_WANT:
         # at 160 columns Created (the last by priority) is left out.
@@ -493,7 +493,7 @@ async def test_columns_adapt_to_width(demo_context: Any) -> None:
         ]
         assert {key: w for key, _x, w in table.column_spans()}["title"] >= 36
         await pilot.resize_terminal(200, 48)
-        await pilot.pause()
+        await wait_for(pilot, lambda: table.region.width == 200, what="the list laid out at 200")
         assert "created" in table.visible_columns()
         full_id = table.rows[0].hit_id
         assert full_id in screen_text(app)
