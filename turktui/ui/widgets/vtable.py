@@ -22,8 +22,6 @@ history): a row whose page is not held yet is drawn as "… reading" while a wor
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
@@ -31,7 +29,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
-from textual import events, on
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -39,6 +37,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from turktui.domain.listmodel import PagedModel, TableModel
+from turktui.ui.inbox import Inbox
 
 T = TypeVar("T")
 
@@ -229,9 +228,6 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
             super().__init__()
             self.count = count
 
-    class _Drain(Message):
-        """Posted (once per batch) by `post_update` from a worker thread."""
-
     def __init__(
         self,
         model: TableModel[T],
@@ -255,15 +251,14 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self.reading_message = "#{n:,} \u2026 reading"
         self._columns_cache: tuple[int, list[tuple[int, Column, int]]] | None = None
         self._size_timer: Any = None
-        self._pending: list[T] = []
-        self._pending_lock = threading.Lock()
+        self._inbox: Inbox[T] = Inbox(self, self.update_rows, self.DRAIN_INTERVAL)
         self._appending: list[T] = []
         self._append_timer: Any = None
-        self._last_drain = 0.0
-        self._drain_timer: Any = None
         self._cursor_said: tuple[str | None, int, int] | None = None
         #: content line -> the strip last rendered there (see `refresh_changed`)
         self._painted: dict[int, Strip] = {}
+        #: the table's style during a rendering pass (`render_lines`)
+        self._pass_style: Style | None = None
         #: the width of the line being rendered (for `before_render`, without measuring)
         self.line_width = 0
 
@@ -379,34 +374,14 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         return count
 
     def post_update(self, row: T) -> None:
-        """Thread-safe and non-blocking: queue `row`; the UI applies queued rows together."""
-        with self._pending_lock:
-            first = not self._pending
-            self._pending.append(row)
-        if first:
-            self.post_message(self._Drain())
+        """Thread-safe and non-blocking: queue `row`; the UI applies queued rows together,
+        at most once per `DRAIN_INTERVAL` (a fast batch does not keep the UI thread, and
+        the GIL its workers need, busy repainting)."""
+        self._inbox.put(row)
 
     def drain_updates(self) -> int:
-        with self._pending_lock:
-            rows, self._pending = self._pending, []
-        return self.update_rows(rows) if rows else 0
-
-    @on(_Drain)
-    def _drain_posted(self, message: _Drain) -> None:
-        message.stop()
-        # At most one drain (and so one repaint) per DRAIN_INTERVAL: a fast batch does not
-        # keep the UI thread (and the GIL its workers need) busy repainting.
-        wait = self._last_drain + self.DRAIN_INTERVAL - time.monotonic()
-        if wait > 0:
-            if self._drain_timer is None:
-                self._drain_timer = self.set_timer(wait, self._timed_drain)
-            return
-        self._timed_drain()
-
-    def _timed_drain(self) -> None:
-        self._drain_timer = None
-        self._last_drain = time.monotonic()
-        self.drain_updates()
+        """Apply the rows queued by `post_update` now."""
+        return self._inbox.flush()
 
     def _changed(self) -> None:
         """After in-place updates: the lines they changed repainted, a cursor message if its
@@ -424,6 +399,15 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self.flush_appends()
         self.model.rebuild(keep_key=keep_key)
         self._after_view_change(moved=True)
+
+    def invalidate_rows(self, keys: Iterable[str]) -> None:
+        """Format these rows again (e.g. a spinner's next frame); only the lines that
+        changed are repainted."""
+        for key in keys:
+            index = self.model.index_of(key)
+            if index is not None:
+                self._cells.pop(index, None)
+        self.refresh_changed()
 
     def invalidate_cells(self) -> None:
         self._cells.clear()
@@ -686,10 +670,11 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
             self.refresh()
             return
         region = self.scrollable_content_region
+        base = self.rich_style
         dirty = []
         for y in range(region.height):
             old = self._painted.get(y)
-            new = self._line(y, region)
+            new = self._line(y, region, base)
             if old is None:
                 dirty.append(Region(0, y, region.width, 1))
             elif old != new:
@@ -697,16 +682,25 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         if dirty:
             self.refresh(*dirty)
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The table's style is read once per pass, not per line: `rich_style` walks every
+        # ancestor's styles (profiled: most of a repaint's time).
+        self._pass_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._pass_style = None
+
     def render_line(self, y: int) -> Strip:
-        strip = self._line(y, self.scrollable_content_region)
+        base = self._pass_style or self.rich_style
+        strip = self._line(y, self.scrollable_content_region, base)
         self._painted[y] = strip
         return strip
 
-    def _line(self, y: int, region: Region) -> Strip:
-        """Content line `y` as it is to be drawn now."""
+    def _line(self, y: int, region: Region, base: Style) -> Strip:
+        """Content line `y` as it is to be drawn now (`base`: the table's style)."""
         width = self.line_width = region.width
         layout = self._layout(width)
-        base = self.rich_style
         if y == 0:
             return self._header(layout, width, base)
         model = self.model
