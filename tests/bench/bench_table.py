@@ -12,13 +12,15 @@ Run from the repo root: ``python -m tests.bench.bench_table [bulk|rows] [--round
   app's progress screen (`BatchScreen`) on top, fed as the app feeds it (`BatchScreen.watch`:
   each member's start and outcome, each outcome's HIT posted to the table). Reported: the UI
   time per row update (time in `update_rows` / rows), the longest time a worker spent
-  handing a row over, and the batch wall time with the app vs. without.
+  handing a row over, the CPU the app's UI thread used during the batch, and the batch
+  wall time with the app vs. without.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import gc
 import json
 import os
@@ -169,6 +171,7 @@ def bench_batch_rows(batch: int, rows: int, rounds: int, tmp: Path) -> dict[str,
     with_app: list[float] = []
     per_update: list[float] = []
     handover: list[float] = []
+    ui_cpu: list[float] = []
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
@@ -267,10 +270,20 @@ def bench_batch_rows(batch: int, rows: int, rounds: int, tmp: Path) -> dict[str,
                         screen.post_message(BatchScreen.Finished(report))
 
                     thread = threading.Thread(target=work)
+                    # BENCH_PROFILE=file: the UI thread's CPU profile during the batch.
+                    profile = os.environ.get("BENCH_PROFILE")
+                    profiler = cProfile.Profile(time.thread_time) if profile else None
+                    cpu = time.thread_time()  # this thread runs the app's event loop
+                    if profiler is not None:
+                        profiler.enable()
                     thread.start()
                     # Wait without polling: a 100 Hz wake-up of the harness would be charged
                     # to the app (it competes for the GIL with the batch's workers).
                     await asyncio.get_running_loop().run_in_executor(None, thread.join)
+                    result["ui_cpu"] = time.thread_time() - cpu
+                    if profiler is not None:
+                        profiler.disable()
+                        profiler.dump_stats(f"{profile}.{len(with_app)}")
                     deadline = time.perf_counter() + 10
                     while (spent[1] < batch or screen.running) and time.perf_counter() < deadline:
                         await pilot.pause(0.01)
@@ -288,6 +301,7 @@ def bench_batch_rows(batch: int, rows: int, rounds: int, tmp: Path) -> dict[str,
             assert result["report"].all_succeeded, result["report"].summary()
             with_app.append(result["wall"])
             per_update.append(spent[0] / max(1, spent[1]))
+            ui_cpu.append(result["ui_cpu"])
             handover.append(max(waits) if waits else 0.0)
             if round_no % 2 == 1:
                 batch_alone()
@@ -304,6 +318,7 @@ def bench_batch_rows(batch: int, rows: int, rounds: int, tmp: Path) -> dict[str,
         "slowdown": med(with_app) / med(alone),
         "ui_ms_per_update": med(per_update) * 1000,
         "worker_handover_max_ms": max(handover) * 1000,
+        "ui_cpu_s": med(ui_cpu),
     }
 
 

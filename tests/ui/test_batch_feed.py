@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from rich.style import Style
 from textual.app import App
+from textual.screen import ModalScreen
 from textual.widgets import Static
 
 import turktui.ui
@@ -24,6 +25,7 @@ from turktui.domain.records import Record, State
 from turktui.pipeline.engine import Outcome
 from turktui.ui.inbox import Inbox
 from turktui.ui.screens.bulk import SENDING, SPINNER, BatchScreen, MemberTable
+from turktui.ui.widgets.hit_table import HitTable
 from turktui.ui.widgets.vtable import VirtualTable
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)
@@ -64,9 +66,10 @@ async def test_worker_rows_are_shown_together_in_one_repaint(
         deliveries: list[int] = []
         update_rows = table.update_rows
 
-        def counted(rows: Any) -> int:
-            deliveries.append(len(rows))
-            return update_rows(rows)
+        def counted(rows: Any, **kw: Any) -> int:
+            if rows:  # (a frame may only turn the spinner)
+                deliveries.append(len(rows))
+            return update_rows(rows, **kw)
 
         monkeypatch.setattr(table, "update_rows", counted)
         posted: list[Hit] = []
@@ -140,3 +143,34 @@ async def test_inbox_delivers_in_order_and_flush_does_not_wait() -> None:
         assert len(got) == 1
         assert inbox.flush() == 1 and got[-1] == [100]  # e.g. before a final state
         assert inbox.flush() == 0 and len(got) == 2
+
+
+async def test_rows_posted_under_a_dialog_are_applied_less_often(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under a dialog (e.g. the batch's progress), the list applies posted rows at its
+    covered pace: each change under a dialog costs Textual a repaint of the whole
+    terminal. Nothing is lost: they show as soon as the dialog closes."""
+    monkeypatch.setattr(VirtualTable, "DRAIN_INTERVAL", 0)
+    monkeypatch.setattr(VirtualTable, "COVERED_DRAIN_INTERVAL", 60)
+
+    class ListHost(Host):
+        def compose(self) -> Any:
+            yield HitTable(lambda: NOW)
+
+    def hit(hit_id: str, most: int) -> Hit:
+        return Hit(hit_id, title=hit_id, max_assignments=most)
+
+    app = ListHost()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(HitTable)
+        table.set_rows([hit("A", 1), hit("B", 1)])
+        shown = lambda key: table.rows[table.model.index_of(key)].max_assignments  # noqa: E731
+        _in_thread(lambda: table.post_hit(hit("A", 2)))
+        await wait_for(pilot, lambda: shown("A") == 2, what="A applied at once")
+        await app.push_screen(ModalScreen())
+        _in_thread(lambda: table.post_hit(hit("B", 2)))
+        await pilot.pause()
+        assert shown("B") == 1  # held: the list is covered
+        app.pop_screen()
+        await wait_for(pilot, lambda: shown("B") == 2, what="B applied once uncovered")

@@ -1,13 +1,15 @@
-"""Results handed over by worker threads, applied by the UI thread together, at most once
-per interval.
+"""Results handed over by worker threads to the UI thread, shown together at most once per
+interval.
 
 A worker that posts one Message per result makes the UI thread handle (and repaint for)
 every one of them: during a fast batch that is hundreds of handlings a second, each taking
 the GIL the batch's own workers need. `Inbox.put` only queues the item (a lock held for an
-append: the worker never waits on the UI); the first item queued since the last delivery
-wakes the owner, which applies everything queued in one call, no sooner than `interval`
-after the previous one (`FRAME`: about one frame of a terminal). What is applied is always
-the latest: items are applied in the order they were put.
+append: the worker never waits on the UI). Then either the first item queued since the
+last delivery wakes the owner, which delivers everything queued in one call, no sooner
+than `interval` (seconds, or a function that says) after the previous delivery
+(`Inbox(owner, deliver)`); or the owner takes
+what is queued on a clock of its own (`Inbox()`, `take`), e.g. a screen whose timer
+already repaints it. Items come out in the order they were put.
 """
 
 from __future__ import annotations
@@ -26,14 +28,14 @@ FRAME = 0.05
 
 
 class Inbox(Generic[T]):
-    """Items put from any thread; `deliver(items)` runs on `owner`'s thread (the UI), at
-    most once per `interval`, with every item put since the last delivery."""
+    """Items put from any thread, taken on the UI thread: by `deliver(items)` on `owner`'s
+    thread at most once per `interval` (with an owner), or by the owner's `take`."""
 
     def __init__(
         self,
-        owner: MessagePump,
-        deliver: Callable[[list[T]], Any],
-        interval: float = FRAME,
+        owner: MessagePump | None = None,
+        deliver: Callable[[list[T]], Any] | None = None,
+        interval: float | Callable[[], float] = FRAME,
     ) -> None:
         self._owner = owner
         self._deliver = deliver
@@ -48,14 +50,21 @@ class Inbox(Generic[T]):
         with self._lock:
             first = not self._items
             self._items.append(item)
-        if first:
+        if first and self._owner is not None:
             self._owner.call_later(self._due)
 
+    def take(self) -> list[T]:
+        """Everything queued, in the order put (the queue is empty after)."""
+        with self._lock:
+            items, self._items = self._items, []
+        return items
+
     def _due(self) -> None:
-        wait = self._last + self.interval - time.monotonic()
+        interval = self.interval() if callable(self.interval) else self.interval
+        wait = self._last + interval - time.monotonic()
         if wait <= 0:
             self.flush()
-        elif self._timer is None:
+        elif self._timer is None and self._owner is not None:
             self._timer = self._owner.set_timer(wait, self.flush)
 
     def flush(self) -> int:
@@ -65,8 +74,7 @@ class Inbox(Generic[T]):
             self._timer.stop()
             self._timer = None
         self._last = time.monotonic()
-        with self._lock:
-            items, self._items = self._items, []
-        if items:
+        items = self.take()
+        if items and self._deliver is not None:
             self._deliver(items)
         return len(items)

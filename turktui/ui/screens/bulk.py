@@ -493,7 +493,9 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
 
 #: The spinner of a member on the wire (one frame per tick while any is).
 SPINNER = "\u280b\u2819\u2839\u2838\u283c\u2834\u2826\u2827\u2807\u280f"
-SPIN_INTERVAL = 0.12
+#: The progress screen's frame (seconds): the rows the workers queued since the last one
+#: and the spinner's next turn are shown together, in one repaint.
+TICK = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -583,6 +585,8 @@ def update_line(static: Static, text: Text) -> None:
     """Show `text` in `static`, laying the screen out again only when that changes the
     static's height (it wraps): during a batch, a layout of the whole dialog per update of
     the counts was most of the UI thread's time (profiled)."""
+    if static.content == text:
+        return
     static.update(text, layout=False)
     size = static.content_size
     if not size.width or static.get_content_height(size, size, size.width) != size.height:
@@ -642,8 +646,8 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
         self._counts: Counter[State] = Counter()
         #: set by C: how many were on the wire then (None: not cancelled)
         self.cancelled_with: int | None = None
-        #: rows made by the workers (`watch`), shown together at most once per frame
-        self._inbox: Inbox[MemberRow] = Inbox(self, self._show_rows)
+        #: rows made by the workers (`watch`), shown together once per frame (`TICK`)
+        self._inbox: Inbox[MemberRow] = Inbox()
 
     def compose(self) -> ComposeResult:
         with Vertical(id="batch-dialog", classes="dialog") as dialog:
@@ -668,8 +672,8 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
 
     def on_mount(self) -> None:
         self._buttons()
-        #: turns the spinner of the members on the wire
-        self.spinner = self.set_interval(SPIN_INTERVAL, self._spin)
+        #: the screen's frame: shows what the workers queued, turns the spinner
+        self.ticker = self.set_interval(TICK, self._tick)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_batch":
@@ -685,9 +689,9 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
         self.refresh_bindings()
 
     # -- the members' states -------------------------------------------------------------------
-    def _show_rows(self, rows: Iterable[MemberRow]) -> None:
+    def _show_rows(self, rows: Iterable[MemberRow], spin: bool = False) -> None:
         """Show `rows` (members of this batch only; a member's last row wins), keeping the
-        counts."""
+        counts; `spin`: the spinner of the members on the wire turns too (one repaint)."""
         shown = []
         for row in {row.record_id: row for row in rows}.values():
             before = self.states.get(row.record_id)
@@ -697,8 +701,13 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
             self._counts[row.state] += 1
             self.states[row.record_id] = row.state
             shown.append(row)
-        if shown:
-            self.query_one(MemberTable).update_rows(shown)
+        table = self.query_one(MemberTable)
+        turning: list[str] = []
+        if spin and self.sending:
+            table.frame += 1
+            turning = [str(rid) for rid, state in self.states.items() if state is State.SENDING]
+        if shown or turning:
+            table.update_rows(shown, reformat=turning)
         self._show_counts()
 
     @property
@@ -732,21 +741,16 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
             return  # the summary of the run stays
         update_line(self.query_one("#batch-counts", Static), Text(self.counts_text()))
 
-    def _spin(self) -> None:
-        if self.sending:
-            table = self.query_one(MemberTable)
-            table.frame += 1
-            table.invalidate_rows(
-                str(rid) for rid, state in self.states.items() if state is State.SENDING
-            )
+    def _tick(self) -> None:
+        self._show_rows(self._inbox.take(), spin=True)
 
     # -- updates from the worker threads --------------------------------------------------------
     def watch(self, post_hit: Callable[[Hit], None]) -> dict[str, Any]:
         """The callbacks of a batch run (`BatchRunner.send`'s `progress`, `member`,
         `started`) that show it here; `post_hit` hands each HIT a member changed to the
         list. Called from the batch's worker threads, they never wait on the UI: each row
-        is made there and queued (`Inbox`), and the screen shows what is queued at most
-        once per frame, in one repaint (a message per row kept the UI thread, and the GIL
+        is made there and queued (`Inbox`), and the screen shows what is queued once per
+        frame (`TICK`), in one repaint (a message per row kept the UI thread, and the GIL
         the workers need, busy: profiled, the batch took 2.7x as long as alone)."""
 
         def started(record: Record) -> None:
@@ -775,7 +779,7 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
         self._show_counts()
 
     def on_batch_screen_finished(self, message: Finished) -> None:
-        self._inbox.flush()  # what the workers said before the end, shown before it
+        self._show_rows(self._inbox.take())  # what the workers said before the end, first
         self.running = False
         self.report = message.report
         counts = self.query_one("#batch-counts", Static)

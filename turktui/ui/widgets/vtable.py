@@ -31,8 +31,10 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.dom import NoScreen
 from textual.geometry import Region, Size
 from textual.message import Message
+from textual.screen import Screen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -193,8 +195,12 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     VirtualTable > .vtable--empty { color: $text-muted; text-style: italic; }
     VirtualTable > .vtable--preview { background: $panel; }
     """
-    #: Rows posted from workers are applied at most this often (seconds).
+    #: Rows posted from workers are applied at most this often (seconds)...
     DRAIN_INTERVAL = 0.1
+    #: ...and this often while a dialog covers the table's screen (it shows dimmed around
+    #: the dialog): Textual repaints the whole terminal after each change under a dialog
+    #: (profiled during a batch: a full repaint per change, most of the app's cost).
+    COVERED_DRAIN_INTERVAL = 1.0
     #: Terminal widths below this use each column's `narrow` width.
     narrow_below = 0
     flex_min = 20
@@ -251,7 +257,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self.reading_message = "#{n:,} \u2026 reading"
         self._columns_cache: tuple[int, list[tuple[int, Column, int]]] | None = None
         self._size_timer: Any = None
-        self._inbox: Inbox[T] = Inbox(self, self.update_rows, self.DRAIN_INTERVAL)
+        self._inbox: Inbox[T] = Inbox(self, self.update_rows, self._drain_interval)
         self._appending: list[T] = []
         self._append_timer: Any = None
         self._cursor_said: tuple[str | None, int, int] | None = None
@@ -357,10 +363,14 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self._changed()
         return True
 
-    def update_rows(self, rows: Iterable[T]) -> int:
-        """Many updates, one repaint."""
+    def update_rows(self, rows: Iterable[T], reformat: Iterable[str] = ()) -> int:
+        """Many updates, one repaint; the rows keyed `reformat` are formatted again too
+        (e.g. a spinner's next frame)."""
         if self._appending:
             self.flush_appends()
+        forget = [i for i in map(self.model.index_of, reformat) if i is not None]
+        for index in forget:
+            self._cells.pop(index, None)
         count = 0
         for row in rows:
             index = self.model.index_of(self.model.key_of(row))
@@ -369,7 +379,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
             self._cells.pop(index, None)
             self.model.update(row)
             count += 1
-        if count:
+        if count or forget:
             self._changed()
         return count
 
@@ -378,6 +388,20 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         at most once per `DRAIN_INTERVAL` (a fast batch does not keep the UI thread, and
         the GIL its workers need, busy repainting)."""
         self._inbox.put(row)
+
+    def on_mount(self) -> None:
+        self.app.screen_change_signal.subscribe(self, self._screen_changed)
+
+    def _screen_changed(self, screen: Screen[Any]) -> None:
+        if screen is self.screen:  # uncovered: what was held for it shows now
+            self._inbox.flush()
+
+    def _drain_interval(self) -> float:
+        try:
+            covered = not self.screen.is_active
+        except NoScreen:
+            covered = False
+        return self.COVERED_DRAIN_INTERVAL if covered else self.DRAIN_INTERVAL
 
     def drain_updates(self) -> int:
         """Apply the rows queued by `post_update` now."""
@@ -399,15 +423,6 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self.flush_appends()
         self.model.rebuild(keep_key=keep_key)
         self._after_view_change(moved=True)
-
-    def invalidate_rows(self, keys: Iterable[str]) -> None:
-        """Format these rows again (e.g. a spinner's next frame); only the lines that
-        changed are repainted."""
-        for key in keys:
-            index = self.model.index_of(key)
-            if index is not None:
-                self._cells.pop(index, None)
-        self.refresh_changed()
 
     def invalidate_cells(self) -> None:
         self._cells.clear()
