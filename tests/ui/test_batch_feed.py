@@ -6,6 +6,7 @@ from a thread, with records made here."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -29,7 +30,7 @@ from turktui.ui.widgets.hit_table import HitTable
 from turktui.ui.widgets.vtable import VirtualTable
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)
-MEMBERS = 40
+MEMBERS = 60  # more than a window shows at 160x48
 
 
 def _record(i: int, state: State = State.PLANNED) -> Record:
@@ -128,6 +129,17 @@ async def test_worker_rows_are_shown_together_in_one_repaint(
         assert screen.query_one("#batch-bar").progress == MEMBERS
         assert not any(layouts), "the counts kept their height: no layout of the dialog"
         assert f"{MEMBERS} succeeded" in screen_text(app)
+
+        # A row below the window changes: nothing drawn is compared or repainted.
+        lines: list[int] = []
+        line = table._line
+        monkeypatch.setattr(table, "_line", lambda y, *a: lines.append(y) or line(y, *a))
+        table.update_rows([dataclasses.replace(table.rows[-1], status="below")])
+        assert lines == []
+        table.update_rows([dataclasses.replace(table.rows[0], status="in the window")])
+        assert lines, "a row in the window is compared and repainted"
+        await pilot.pause()
+        assert "in the window" in screen_text(app)
 
 
 async def test_inbox_delivers_in_order_and_flush_does_not_wait() -> None:

@@ -368,19 +368,19 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         (e.g. a spinner's next frame)."""
         if self._appending:
             self.flush_appends()
-        forget = [i for i in map(self.model.index_of, reformat) if i is not None]
-        for index in forget:
-            self._cells.pop(index, None)
+        slots = [i for i in map(self.model.index_of, reformat) if i is not None]
         count = 0
         for row in rows:
             index = self.model.index_of(self.model.key_of(row))
             if index is None:
                 continue
-            self._cells.pop(index, None)
             self.model.update(row)
+            slots.append(index)
             count += 1
-        if count or forget:
-            self._changed()
+        for index in slots:
+            self._cells.pop(index, None)
+        if slots:
+            self._changed(slots)
         return count
 
     def post_update(self, row: T) -> None:
@@ -407,16 +407,30 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         """Apply the rows queued by `post_update` now."""
         return self._inbox.flush()
 
-    def _changed(self) -> None:
-        """After in-place updates: the lines they changed repainted, a cursor message if its
-        row moved."""
+    def _changed(self, slots: Sequence[int] | None = None) -> None:
+        """After in-place updates (of the rows at `slots`, None: any): the lines they
+        changed repainted, a cursor message if its row moved."""
         if self._size_timer is None:
             self._size_timer = self.set_timer(0.05, self._sync_size)
-        self.refresh_changed()
+        if slots is None or self._may_show(slots):
+            self.refresh_changed()
         self.scroll_to_cursor()
         model = self.model
         if self._cursor_said != (model.cursor_key, model.cursor, len(model)):
             self._post_cursor()
+
+    def _may_show(self, slots: Sequence[int]) -> bool:
+        """Whether changing the rows at `slots` may change what is drawn: rows that keep
+        their places (no sort, no filter) only where the window shows them (e.g. a batch
+        whose members finish below the window repaints nothing)."""
+        model = self.model
+        if model.sort_name is not None or model.predicate is not None:
+            return True  # a row that moves shifts the others
+        top = int(self.scroll_y)
+        shown = set(model.view[top : top + self.size.height])
+        if 0 <= model.cursor < len(model):
+            shown.add(model.slot(model.cursor))  # (the preview line)
+        return not shown.isdisjoint(slots)
 
     def rebuild(self, keep_key: str | None = None) -> None:
         """Recompute the view (filter + sort), keeping the cursor on the same row."""
