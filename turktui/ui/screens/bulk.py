@@ -493,9 +493,9 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
 
 #: The spinner of a member on the wire (one frame per tick while any is).
 SPINNER = "\u280b\u2819\u2839\u2838\u283c\u2834\u2826\u2827\u2807\u280f"
-#: The progress screen's frame (seconds): the rows the workers queued since the last one
-#: and the spinner's next turn are shown together, in one repaint.
-TICK = 0.1
+#: The progress screen's frame (seconds; the spinner's pace): the rows the workers queued
+#: since the last one and the spinner's next turn are shown together, in one repaint.
+TICK = 0.12
 
 
 @dataclass(frozen=True, slots=True)
