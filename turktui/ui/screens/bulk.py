@@ -708,7 +708,8 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
             turning = [str(rid) for rid, state in self.states.items() if state is State.SENDING]
         if shown or turning:
             table.update_rows(shown, reformat=turning)
-        self._show_counts()
+        if shown:
+            self._show_counts()
 
     @property
     def settled(self) -> int:
