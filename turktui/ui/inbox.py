@@ -7,9 +7,9 @@ the GIL the batch's own workers need. `Inbox.put` only queues the item (a lock h
 append: the worker never waits on the UI). Then either the first item queued since the
 last delivery wakes the owner, which delivers everything queued in one call, no sooner
 than `interval` (seconds, or a function that says) after the previous delivery
-(`Inbox(owner, deliver)`); or the owner takes
-what is queued on a clock of its own (`Inbox()`, `take`), e.g. a screen whose timer
-already repaints it. Items come out in the order they were put.
+(`Inbox(owner, deliver)`); or the owner takes what is queued on a clock of its own
+(`Inbox()`, `take`), e.g. a screen whose timer already repaints it. Items come out in the
+order they were put.
 """
 
 from __future__ import annotations
