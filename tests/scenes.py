@@ -394,7 +394,7 @@ async def _bulk_running(pilot: Any, server: EmulatorServer) -> None:
         ),
         what="every member on the wire",
     )
-    screen.spinner.pause()  # one frame of the spinner in the picture
+    screen.ticker.pause()  # one frame of the spinner in the picture
     table = screen.query_one("#batch-members")
     table.frame = 0
     table.invalidate_cells()

@@ -8,16 +8,19 @@ Run from the repo root: ``python -m tests.bench.bench_table [bulk|rows] [--round
   and one frame painted); then a digit is typed and timed until the preview (lines on screen
   and the full plan with totals) is updated, and the longest UI-thread stall meanwhile.
 - rows: the same 500-HIT batch (`BatchRunner`, emulator in its own process) twice: alone,
-  and inside a headless app whose `HitTable` holds 50,000 rows sorted by title, each
-  outcome's HIT posted to the table (`post_hit`, as the bulk flow does). Reported: the UI
+  and inside a headless app whose `HitTable` holds 50,000 rows sorted by title, with the
+  app's progress screen (`BatchScreen`) on top, fed as the app feeds it (`BatchScreen.watch`:
+  each member's start and outcome, each outcome's HIT posted to the table). Reported: the UI
   time per row update (time in `update_rows` / rows), the longest time a worker spent
-  handing a row over, and the batch wall time with the app vs. without.
+  handing a row over, the CPU the app's UI thread used during the batch, and the batch
+  wall time with the app vs. without.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import gc
 import json
 import os
@@ -151,8 +154,10 @@ def bench_batch_rows(batch: int, rows: int, rounds: int, tmp: Path) -> dict[str,
     from turktui.domain.bulk import AddEach, plan_bulk
     from turktui.domain.environment import Environment, EnvKind
     from turktui.domain.models import Hit
+    from turktui.domain.records import State
     from turktui.pipeline.batch import BatchRunner
-    from turktui.pipeline.engine import Engine, Outcome
+    from turktui.pipeline.engine import Engine
+    from turktui.ui.screens.bulk import BatchScreen, MemberTable
     from turktui.ui.widgets.hit_table import HitTable
 
     proc = subprocess.Popen(
@@ -166,6 +171,7 @@ def bench_batch_rows(batch: int, rows: int, rounds: int, tmp: Path) -> dict[str,
     with_app: list[float] = []
     per_update: list[float] = []
     handover: list[float] = []
+    ui_cpu: list[float] = []
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
@@ -206,6 +212,8 @@ def bench_batch_rows(batch: int, rows: int, rounds: int, tmp: Path) -> dict[str,
             fill = _hits(rows - batch, prefix="F")
 
             class Host(App[None]):
+                CSS_PATH = str(ROOT / "turktui" / "ui" / "app.tcss")
+
                 def compose(self) -> ComposeResult:
                     yield HitTable(lambda: datetime.now(timezone.utc), id="hits")
 
@@ -238,26 +246,46 @@ def bench_batch_rows(batch: int, rows: int, rounds: int, tmp: Path) -> dict[str,
                         spent[1] += n
                         return n
 
-                    table.update_rows = timed  # type: ignore[method-assign]
+                    # The rows the workers posted are applied by the table's inbox.
+                    table._inbox._deliver = timed
 
-                    def member(outcome: Outcome) -> None:
-                        if outcome.hit is not None:
-                            s = time.perf_counter()
-                            table.post_hit(outcome.hit)
-                            waits.append(time.perf_counter() - s)
+                    def post_hit(hit: Hit) -> None:
+                        s = time.perf_counter()
+                        table.post_hit(hit)
+                        waits.append(time.perf_counter() - s)
+
+                    # The app's progress screen, fed as the app feeds it (`Controller.run_batch`).
+                    runner = BatchRunner(engine)
+                    screen = BatchScreen("bench", on_cancel=runner.cancel, on_retry=print)
+                    await app.push_screen(screen)
+                    await pilot.pause()
 
                     def work() -> None:
                         t = time.perf_counter()
-                        result["report"] = BatchRunner(engine).run(preview, member=member)
+                        bid, records = runner.record(preview)
+                        screen.post_message(BatchScreen.Recorded(bid, records))
+                        report = runner.send(bid, records, **screen.watch(post_hit))
                         result["wall"] = time.perf_counter() - t
+                        result["report"] = report
+                        screen.post_message(BatchScreen.Finished(report))
 
                     thread = threading.Thread(target=work)
+                    # BENCH_PROFILE=file: the UI thread's CPU profile during the batch.
+                    profile = os.environ.get("BENCH_PROFILE")
+                    profiler = cProfile.Profile(time.thread_time) if profile else None
+                    cpu = time.thread_time()  # this thread runs the app's event loop
+                    if profiler is not None:
+                        profiler.enable()
                     thread.start()
                     # Wait without polling: a 100 Hz wake-up of the harness would be charged
                     # to the app (it competes for the GIL with the batch's workers).
                     await asyncio.get_running_loop().run_in_executor(None, thread.join)
+                    result["ui_cpu"] = time.thread_time() - cpu
+                    if profiler is not None:
+                        profiler.disable()
+                        profiler.dump_stats(f"{profile}.{len(with_app)}")
                     deadline = time.perf_counter() + 10
-                    while spent[1] < batch and time.perf_counter() < deadline:
+                    while (spent[1] < batch or screen.running) and time.perf_counter() < deadline:
                         await pilot.pause(0.01)
                     moved = [
                         table.rows[i].max_assignments
@@ -265,12 +293,15 @@ def bench_batch_rows(batch: int, rows: int, rounds: int, tmp: Path) -> dict[str,
                         if table.rows[i].title.startswith("bench")
                     ]
                     assert moved == [21] * batch, "rows not updated in place"
+                    shown = screen.query_one(MemberTable).rows
+                    assert [r.state for r in shown] == [State.SUCCEEDED] * batch, "members"
                     app.exit()
 
             asyncio.run(run())
             assert result["report"].all_succeeded, result["report"].summary()
             with_app.append(result["wall"])
             per_update.append(spent[0] / max(1, spent[1]))
+            ui_cpu.append(result["ui_cpu"])
             handover.append(max(waits) if waits else 0.0)
             if round_no % 2 == 1:
                 batch_alone()
@@ -287,6 +318,7 @@ def bench_batch_rows(batch: int, rows: int, rounds: int, tmp: Path) -> dict[str,
         "slowdown": med(with_app) / med(alone),
         "ui_ms_per_update": med(per_update) * 1000,
         "worker_handover_max_ms": max(handover) * 1000,
+        "ui_cpu_s": med(ui_cpu),
     }
 
 

@@ -625,6 +625,17 @@ def build_table(r: dict[str, Any], rounds: int) -> str:
                 None,
             )
         )
+        if "ui_cpu_s" in w:
+            lines.append(
+                _row(
+                    "… the app's UI thread: CPU during the batch",
+                    s(w["ui_cpu_s"]),
+                    "",
+                    f"{w['ui_cpu_s'] / w['alone_s']:.0%} of the batch alone",
+                    "",
+                    None,
+                )
+            )
         lines.append(
             _row(
                 "… batch wall time with the app",

@@ -35,6 +35,7 @@ def test_table_rows_render() -> None:
             "slowdown": 1.025,
             "ui_ms_per_update": 0.2,
             "worker_handover_max_ms": 5.0,
+            "ui_cpu_s": 0.2,
         },
     }
     table = suite.build_table(
@@ -44,3 +45,5 @@ def test_table_rows_render() -> None:
     assert (
         "| … batch wall time with the app | 4.10 s | 4.00 s (same batch, no app) | 1.02× |" in table
     )
+    ui = "| … the app's UI thread: CPU during the batch | 0.20 s |  | 5% of the batch alone |"
+    assert ui in table

@@ -566,22 +566,6 @@ class Controller:
         )
 
     # -- bulk ----------------------------------------------------------------------------------
-    def _member(self, screen: BatchScreen) -> Any:
-        def member(outcome: Outcome) -> None:
-            screen.post_message(BatchScreen.Member(outcome))
-            if outcome.hit is not None:
-                self.app.post_hit(outcome.hit)  # queued: the worker never waits on the UI
-
-        return member
-
-    def _watch(self, screen: BatchScreen) -> dict[str, Any]:
-        """The callbacks of a batch run that show it on `screen` (from worker threads)."""
-        return {
-            "progress": lambda p: screen.post_message(BatchScreen.Progress(p)),
-            "member": self._member(screen),
-            "started": lambda rec: screen.post_message(BatchScreen.Started(rec)),
-        }
-
     def run_batch(self, preview: BulkPreview) -> BatchScreen | None:
         """Record every member (one token each), then send them in a thread worker."""
         history = self.history()
@@ -605,7 +589,7 @@ class Controller:
                 self.notify(f"Not sent: {exc}", severity="error")
                 return None
             screen.post_message(BatchScreen.Recorded(bid, records))
-            report = runner.send(bid, records, **self._watch(screen))
+            report = runner.send(bid, records, **screen.watch(self.app.post_hit))
             error = "; ".join(one_line(e) for e in list(report.errors.values())[:1])
             screen.post_message(BatchScreen.Finished(report, error))
             self._post(BatchDone(report))
@@ -622,7 +606,7 @@ class Controller:
         screen.start_retry()
 
         def work() -> BatchReport:
-            report = runner.retry(bid, **self._watch(screen))
+            report = runner.retry(bid, **screen.watch(self.app.post_hit))
             screen.post_message(BatchScreen.Finished(report))
             self._post(BatchDone(report))
             return report

@@ -22,8 +22,6 @@ history): a row whose page is not held yet is drawn as "… reading" while a wor
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
@@ -31,14 +29,17 @@ from typing import Any, ClassVar, Generic, TypeVar
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
-from textual import events, on
+from textual import events
 from textual.binding import Binding, BindingType
+from textual.dom import NoScreen
 from textual.geometry import Region, Size
 from textual.message import Message
+from textual.screen import Screen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from turktui.domain.listmodel import PagedModel, TableModel
+from turktui.ui.inbox import Inbox
 
 T = TypeVar("T")
 
@@ -194,8 +195,12 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     VirtualTable > .vtable--empty { color: $text-muted; text-style: italic; }
     VirtualTable > .vtable--preview { background: $panel; }
     """
-    #: Rows posted from workers are applied at most this often (seconds).
+    #: Rows posted from workers are applied at most this often (seconds)...
     DRAIN_INTERVAL = 0.1
+    #: ...and this often while a dialog covers the table's screen (it shows dimmed around
+    #: the dialog): Textual repaints the whole terminal after each change under a dialog
+    #: (profiled during a batch: a full repaint per change, most of the app's cost).
+    COVERED_DRAIN_INTERVAL = 1.0
     #: Terminal widths below this use each column's `narrow` width.
     narrow_below = 0
     flex_min = 20
@@ -229,9 +234,6 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
             super().__init__()
             self.count = count
 
-    class _Drain(Message):
-        """Posted (once per batch) by `post_update` from a worker thread."""
-
     def __init__(
         self,
         model: TableModel[T],
@@ -255,15 +257,14 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self.reading_message = "#{n:,} \u2026 reading"
         self._columns_cache: tuple[int, list[tuple[int, Column, int]]] | None = None
         self._size_timer: Any = None
-        self._pending: list[T] = []
-        self._pending_lock = threading.Lock()
+        self._inbox: Inbox[T] = Inbox(self, self.update_rows, self._drain_interval)
         self._appending: list[T] = []
         self._append_timer: Any = None
-        self._last_drain = 0.0
-        self._drain_timer: Any = None
         self._cursor_said: tuple[str | None, int, int] | None = None
         #: content line -> the strip last rendered there (see `refresh_changed`)
         self._painted: dict[int, Strip] = {}
+        #: the table's style during a rendering pass (`render_lines`)
+        self._pass_style: Style | None = None
         #: the width of the line being rendered (for `before_render`, without measuring)
         self.line_width = 0
 
@@ -362,62 +363,74 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self._changed()
         return True
 
-    def update_rows(self, rows: Iterable[T]) -> int:
-        """Many updates, one repaint."""
+    def update_rows(self, rows: Iterable[T], reformat: Iterable[str] = ()) -> int:
+        """Many updates, one repaint; the rows keyed `reformat` are formatted again too
+        (e.g. a spinner's next frame)."""
         if self._appending:
             self.flush_appends()
+        slots = [i for i in map(self.model.index_of, reformat) if i is not None]
         count = 0
         for row in rows:
             index = self.model.index_of(self.model.key_of(row))
             if index is None:
                 continue
-            self._cells.pop(index, None)
             self.model.update(row)
+            slots.append(index)
             count += 1
-        if count:
-            self._changed()
+        for index in slots:
+            self._cells.pop(index, None)
+        if slots:
+            self._changed(slots)
         return count
 
     def post_update(self, row: T) -> None:
-        """Thread-safe and non-blocking: queue `row`; the UI applies queued rows together."""
-        with self._pending_lock:
-            first = not self._pending
-            self._pending.append(row)
-        if first:
-            self.post_message(self._Drain())
+        """Thread-safe and non-blocking: queue `row`; the UI applies queued rows together,
+        at most once per `DRAIN_INTERVAL` (a fast batch does not keep the UI thread, and
+        the GIL its workers need, busy repainting)."""
+        self._inbox.put(row)
+
+    def on_mount(self) -> None:
+        self.app.screen_change_signal.subscribe(self, self._screen_changed)
+
+    def _screen_changed(self, screen: Screen[Any]) -> None:
+        if screen is self.screen:  # uncovered: what was held for it shows now
+            self._inbox.flush()
+
+    def _drain_interval(self) -> float:
+        try:
+            covered = not self.screen.is_active
+        except NoScreen:
+            covered = False
+        return self.COVERED_DRAIN_INTERVAL if covered else self.DRAIN_INTERVAL
 
     def drain_updates(self) -> int:
-        with self._pending_lock:
-            rows, self._pending = self._pending, []
-        return self.update_rows(rows) if rows else 0
+        """Apply the rows queued by `post_update` now."""
+        return self._inbox.flush()
 
-    @on(_Drain)
-    def _drain_posted(self, message: _Drain) -> None:
-        message.stop()
-        # At most one drain (and so one repaint) per DRAIN_INTERVAL: a fast batch does not
-        # keep the UI thread (and the GIL its workers need) busy repainting.
-        wait = self._last_drain + self.DRAIN_INTERVAL - time.monotonic()
-        if wait > 0:
-            if self._drain_timer is None:
-                self._drain_timer = self.set_timer(wait, self._timed_drain)
-            return
-        self._timed_drain()
-
-    def _timed_drain(self) -> None:
-        self._drain_timer = None
-        self._last_drain = time.monotonic()
-        self.drain_updates()
-
-    def _changed(self) -> None:
-        """After in-place updates: the lines they changed repainted, a cursor message if its
-        row moved."""
+    def _changed(self, slots: Sequence[int] | None = None) -> None:
+        """After in-place updates (of the rows at `slots`, None: any): the lines they
+        changed repainted, a cursor message if its row moved."""
         if self._size_timer is None:
             self._size_timer = self.set_timer(0.05, self._sync_size)
-        self.refresh_changed()
+        if slots is None or self._may_show(slots):
+            self.refresh_changed()
         self.scroll_to_cursor()
         model = self.model
         if self._cursor_said != (model.cursor_key, model.cursor, len(model)):
             self._post_cursor()
+
+    def _may_show(self, slots: Sequence[int]) -> bool:
+        """Whether changing the rows at `slots` may change what is drawn: rows that keep
+        their places (no sort, no filter) only where the window shows them (e.g. a batch
+        whose members finish below the window repaints nothing)."""
+        model = self.model
+        if model.sort_name is not None or model.predicate is not None:
+            return True  # a row that moves shifts the others
+        top = int(self.scroll_y)
+        shown = set(model.view[top : top + self.size.height])
+        if 0 <= model.cursor < len(model):
+            shown.add(model.slot(model.cursor))  # (the preview line)
+        return not shown.isdisjoint(slots)
 
     def rebuild(self, keep_key: str | None = None) -> None:
         """Recompute the view (filter + sort), keeping the cursor on the same row."""
@@ -686,10 +699,11 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
             self.refresh()
             return
         region = self.scrollable_content_region
+        base = self.rich_style
         dirty = []
         for y in range(region.height):
             old = self._painted.get(y)
-            new = self._line(y, region)
+            new = self._line(y, region, base)
             if old is None:
                 dirty.append(Region(0, y, region.width, 1))
             elif old != new:
@@ -697,16 +711,25 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         if dirty:
             self.refresh(*dirty)
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The table's style is read once per pass, not per line: `rich_style` walks every
+        # ancestor's styles (profiled: most of a repaint's time).
+        self._pass_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._pass_style = None
+
     def render_line(self, y: int) -> Strip:
-        strip = self._line(y, self.scrollable_content_region)
+        base = self._pass_style or self.rich_style
+        strip = self._line(y, self.scrollable_content_region, base)
         self._painted[y] = strip
         return strip
 
-    def _line(self, y: int, region: Region) -> Strip:
-        """Content line `y` as it is to be drawn now."""
+    def _line(self, y: int, region: Region, base: Style) -> Strip:
+        """Content line `y` as it is to be drawn now (`base`: the table's style)."""
         width = self.line_width = region.width
         layout = self._layout(width)
-        base = self.rich_style
         if y == 0:
             return self._header(layout, width, base)
         model = self.model

@@ -1,0 +1,188 @@
+"""A batch's workers feed the progress screen without a message per row: rows are queued
+(`Inbox`) and shown together, at most once per frame, in one repaint of what changed.
+
+No emulator: the screen is fed as `Controller.run_batch` feeds it (`BatchScreen.watch`),
+from a thread, with records made here."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.style import Style
+from textual.app import App
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+import turktui.ui
+from tests.ui.helpers import screen_text, wait_for
+from turktui.domain.models import Hit
+from turktui.domain.records import Record, State
+from turktui.pipeline.engine import Outcome
+from turktui.ui.inbox import Inbox
+from turktui.ui.screens.bulk import SENDING, SPINNER, BatchScreen, MemberTable
+from turktui.ui.widgets.hit_table import HitTable
+from turktui.ui.widgets.vtable import VirtualTable
+
+NOW = datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)
+MEMBERS = 60  # more than a window shows at 160x48
+
+
+def _record(i: int, state: State = State.PLANNED) -> Record:
+    return Record(
+        i, NOW, NOW, "demo", "http://127.0.0.1:1", None, f"H{i:029d}", "", 1, f"t{i}", 3, 4,
+        state, batch_id="batch-1",
+    )  # fmt: skip
+
+
+class Host(App[None]):
+    CSS_PATH = str(Path(turktui.ui.__file__).parent / "app.tcss")
+
+
+def _in_thread(work: Callable[[], object]) -> None:
+    """Run `work` in a thread to its end while the UI thread is held: everything it queues
+    is queued before the UI can show any of it."""
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_worker_rows_are_shown_together_in_one_repaint(
+    size: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = [_record(i) for i in range(1, MEMBERS + 1)]
+    app = Host()
+    async with app.run_test(size=size) as pilot:
+        screen = BatchScreen("test", on_cancel=lambda: 0, on_retry=lambda s: None)
+        await app.push_screen(screen)
+        screen.post_message(BatchScreen.Recorded("batch-1", records))
+        table = screen.query_one(MemberTable)
+        await wait_for(pilot, lambda: len(table.rows) == MEMBERS)
+        deliveries: list[int] = []
+        update_rows = table.update_rows
+
+        def counted(rows: Any, **kw: Any) -> int:
+            if rows:  # (a frame may only turn the spinner)
+                deliveries.append(len(rows))
+            return update_rows(rows, **kw)
+
+        monkeypatch.setattr(table, "update_rows", counted)
+        posted: list[Hit] = []
+        feed = screen.watch(posted.append)
+
+        # Two members taken by workers: shown sending (a spinner), in one delivery.
+        _in_thread(lambda: [feed["started"](rec) for rec in records[:2]])
+        await wait_for(pilot, lambda: screen.sending == 2, what="2 sending")
+        assert deliveries == [2]
+        text = screen_text(app)
+        assert SENDING in text and any(frame in text for frame in SPINNER)
+        assert "2 sending" in screen.counts_text()
+
+        # The spinner turns: only the rows on the wire are formatted again.
+        formats: list[int] = []
+        fmt = table._format
+        monkeypatch.setattr(table, "_format", lambda row: formats.append(row.record_id) or fmt(row))
+        frame = table.frame
+        await wait_for(pilot, lambda: table.frame > frame, what="a spinner tick")
+        assert set(formats) <= {1, 2}
+
+        # Every member goes out and comes back: one delivery, one repaint, one read of the
+        # table's style for all the lines it repaints (not one per line).
+        reads = [0]
+        style = VirtualTable.rich_style
+
+        def counting(self: Any) -> Style:
+            reads[0] += 1
+            return style.fget(self)  # type: ignore[attr-defined,no-any-return]
+
+        monkeypatch.setattr(VirtualTable, "rich_style", property(counting))
+        counts = screen.query_one("#batch-counts", Static)
+        layouts: list[bool] = []
+        refresh = counts.refresh
+
+        def counted_refresh(*regions: Any, **kw: Any) -> Any:
+            layouts.append(bool(kw.get("layout")))
+            return refresh(*regions, **kw)
+
+        monkeypatch.setattr(counts, "refresh", counted_refresh)
+
+        def send_all() -> None:
+            for rec in records:
+                feed["started"](rec)
+                done = _record(rec.id, State.SUCCEEDED)
+                feed["member"](Outcome(done, Hit(rec.hit_id, max_assignments=4), "ok"))
+
+        _in_thread(send_all)
+        await wait_for(pilot, lambda: screen.settled == MEMBERS, what="every member settled")
+        await pilot.pause()
+        assert deliveries == [2, MEMBERS]
+        assert {row.state for row in table.rows} == {State.SUCCEEDED}
+        assert len(posted) == MEMBERS  # each HIT handed to the list
+        assert reads[0] <= 3, reads  # refresh_changed, then one per rendering pass
+        assert screen.counts_text() == f"{MEMBERS} of {MEMBERS} settled \u00b7 {MEMBERS} succeeded"
+        assert screen.query_one("#batch-bar").progress == MEMBERS
+        assert not any(layouts), "the counts kept their height: no layout of the dialog"
+        assert f"{MEMBERS} succeeded" in screen_text(app)
+
+        # A row below the window changes: nothing drawn is compared or repainted.
+        lines: list[int] = []
+        line = table._line
+        monkeypatch.setattr(table, "_line", lambda y, *a: lines.append(y) or line(y, *a))
+        table.update_rows([dataclasses.replace(table.rows[-1], status="below")])
+        assert lines == []
+        table.update_rows([dataclasses.replace(table.rows[0], status="in the window")])
+        assert lines, "a row in the window is compared and repainted"
+        await pilot.pause()
+        assert "in the window" in screen_text(app)
+
+
+async def test_inbox_delivers_in_order_and_flush_does_not_wait() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        got: list[list[int]] = []
+        inbox: Inbox[int] = Inbox(app, got.append, interval=60)
+        _in_thread(lambda: [inbox.put(i) for i in range(100)])
+        await wait_for(pilot, lambda: got)
+        assert got == [list(range(100))]  # one delivery, in the order put
+        inbox.put(100)  # right after a delivery: held back for the interval
+        await pilot.pause()
+        assert len(got) == 1
+        assert inbox.flush() == 1 and got[-1] == [100]  # e.g. before a final state
+        assert inbox.flush() == 0 and len(got) == 2
+
+
+async def test_rows_posted_under_a_dialog_are_applied_less_often(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under a dialog (e.g. the batch's progress), the list applies posted rows at its
+    covered pace: each change under a dialog costs Textual a repaint of the whole
+    terminal. Nothing is lost: they show as soon as the dialog closes."""
+    monkeypatch.setattr(VirtualTable, "DRAIN_INTERVAL", 0)
+    monkeypatch.setattr(VirtualTable, "COVERED_DRAIN_INTERVAL", 60)
+
+    class ListHost(Host):
+        def compose(self) -> Any:
+            yield HitTable(lambda: NOW)
+
+    def hit(hit_id: str, most: int) -> Hit:
+        return Hit(hit_id, title=hit_id, max_assignments=most)
+
+    app = ListHost()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(HitTable)
+        table.set_rows([hit("A", 1), hit("B", 1)])
+        shown = lambda key: table.rows[table.model.index_of(key)].max_assignments  # noqa: E731
+        _in_thread(lambda: table.post_hit(hit("A", 2)))
+        await wait_for(pilot, lambda: shown("A") == 2, what="A applied at once")
+        await app.push_screen(ModalScreen())
+        _in_thread(lambda: table.post_hit(hit("B", 2)))
+        await pilot.pause()
+        assert shown("B") == 1  # held: the list is covered
+        app.pop_screen()
+        await wait_for(pilot, lambda: shown("B") == 2, what="B applied once uncovered")
