@@ -44,6 +44,9 @@ class SharedHistoryWatch:
         self.checks = 0
         #: set while other operators' changes are being listened to
         self.listening = threading.Event()
+        #: (record id, state) already told: a record's NOTIFY carries its state as it is when
+        #: sent, so the announcement of its creation, sent late, can say "succeeded" too
+        self._told: set[tuple[int, str]] = set()
 
     def start(self) -> None:
         self.app.run_worker(
@@ -66,8 +69,9 @@ class SharedHistoryWatch:
     def _changed_elsewhere(self, record_id: int, state: str, owner: str) -> None:
         """Worker: another process's record moved; once settled, say so and re-read its
         HIT (a record still in flight is announced when it settles)."""
-        if state not in SETTLED:
+        if state not in SETTLED or (record_id, state) in self._told:
             return
+        self._told.add((record_id, state))
         store = self.ctx.history
         try:
             record = store.get(record_id, with_attempts=False) if store is not None else None
