@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -421,3 +422,17 @@ def pytest_configure(config: pytest.Config) -> None:
         from tests.rewrite_cache import rewrite_once
 
         rewrite_once(config)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """After each test: collect its garbage, then freeze what is left (`gc.freeze`).
+
+    A worker runs hundreds of tests, and what they leave alive (imports, caches, fixtures of
+    wider scope) only grows. Python's full collections scanned all of it again each time the
+    heap grew by a quarter: a third of the CPU of the Pilot tests. Frozen, the survivors are
+    never scanned again; this collection scans only what the test made. (Garbage that a frozen
+    object makes later is not collected: in a test worker that costs memory, not time.) The
+    tests whose subject is the GC (`real_heap`) unfreeze and re-freeze as the app does."""
+    gc.collect()
+    gc.freeze()
