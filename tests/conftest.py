@@ -173,6 +173,9 @@ def _heap_left_to_the_gc(request: pytest.FixtureRequest, monkeypatch: pytest.Mon
     ordinary GC; the policy itself is tested where it is the subject (`@pytest.mark.real_heap`:
     tests/ui/test_idle_memory.py, tests/unit/test_heap.py)."""
     if request.node.get_closest_marker("real_heap") is not None:
+        # As in the app's own process: nothing frozen by earlier tests (pytest_runtest_teardown).
+        gc.unfreeze()
+        gc.collect()
         return
     import turktui.ui.heap
 
