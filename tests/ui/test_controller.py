@@ -205,3 +205,21 @@ async def test_status_line_follows_reactive_state(make_emulator, make_context) -
         app.balance = None
         await pilot.pause()
         assert "balance unavailable" in screen_text(app)
+
+
+async def test_a_row_that_arrives_as_the_app_quits_is_dropped_quietly(
+    emulator: Any, make_context: Any
+) -> None:
+    """An outcome can arrive while the app closes (its request was in flight when `q` was
+    pressed): the list is gone by then, and showing the HIT's row must not raise (it did:
+    NoMatches for HitTable, a traceback at exit). The history has the outcome."""
+    from turktui.ui.widgets.hit_table import HitTable
+
+    app = TurkTuiApp(make_context(emulator.url))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        hit = app.main_screen.table.rows[0]
+        await app.main_screen.query_one(HitTable).remove()  # as when the app tears down
+        app.show_hit(hit)
+        app.post_hit(hit)
+        await pilot.pause()

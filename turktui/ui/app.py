@@ -170,14 +170,19 @@ class TurkTuiApp(ControllerApp):
 
     # -- the controller's hooks ----------------------------------------------------------------
     def show_hit(self, hit: Hit) -> None:
-        self.main_screen.table.update_hit(hit)
+        try:
+            table = self.main_screen.table
+        except NoMatches:  # the app is closing (an outcome that arrived as it quit): no list
+            return
+        table.update_hit(hit)
         for screen in self.screen_stack:
             if isinstance(screen, DetailScreen) and screen.hit.hit_id == hit.hit_id:
                 screen.show_hit(hit)
 
     def post_hit(self, hit: Hit) -> None:
         """From a worker: the row is queued and applied with the others (never waits)."""
-        self.main_screen.table.post_hit(hit)
+        with contextlib.suppress(NoMatches):  # the app is closing: no list to show it in
+            self.main_screen.table.post_hit(hit)
 
     def after_batch(self, report: BatchReport) -> str:
         """After a batch, the HITs it extended lose their marks (so the same keys cannot
