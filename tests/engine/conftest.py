@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,3 +77,18 @@ def engine(service: MTurkService, history: HistoryStore, env: Environment, clock
         backoff=Backoff(attempts=5, base=0.01, cap=0.05, total=2.0),
         seed=1,
     )
+
+
+@pytest.fixture(name="setup")
+def review_setup(make_emulator: Any, tmp_path: Path) -> Iterator[tuple[Any, Engine, HistoryStore]]:
+    """The review tests' world (test_review_ops, test_review_group): an empty emulator, an
+    engine on it (tests/reviewkit.engine_on) and its history, closed afterwards. A module that
+    defines its own `setup` keeps it."""
+    from tests.reviewkit import engine_on
+
+    server = make_emulator(0)
+    engine = engine_on(server, tmp_path / "history.sqlite3")
+    try:
+        yield server, engine, engine.history
+    finally:
+        engine.history.close()

@@ -6,14 +6,11 @@ answer."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.reviewkit import engine_on, hit_with_work
-from turktui.adapters.history import HistoryStore
+from tests.reviewkit import hit_with_work
 from turktui.domain.records import Record, State
 from turktui.pipeline import grouping
 from turktui.pipeline.engine import Engine
@@ -21,16 +18,6 @@ from turktui.pipeline.operations import APPROVE
 from turktui.pipeline.pacing import AdaptiveRate
 from turktui.pipeline.resolving import settle
 from turktui.pipeline.reviewing import review_many
-
-
-@pytest.fixture
-def setup(make_emulator: Any, tmp_path: Path) -> Iterator[tuple[Any, Engine, HistoryStore]]:
-    server = make_emulator(0)
-    engine = engine_on(server, tmp_path / "history.sqlite3")
-    try:
-        yield server, engine, engine.history
-    finally:
-        engine.history.close()
 
 
 def _listed(engine: Engine, n: int, server: Any) -> list[tuple[Any, Any]]:

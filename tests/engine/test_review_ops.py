@@ -5,31 +5,16 @@ AutoApprovalTime by MTurk's clock, a rejected assignment is approved only with a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.conftest import FIXED_NOW
-from tests.reviewkit import engine_on, hit_with_work
-from turktui.adapters.history import HistoryStore
+from tests.reviewkit import hit_with_work
 from turktui.domain.records import Record, State
 from turktui.pipeline.engine import Engine
 from turktui.pipeline.operations import APPROVE, REJECT, Operation, outcome_message
 from turktui.pipeline.resolving import settle
 
 DAY = 86400.0
-
-
-@pytest.fixture
-def setup(make_emulator: Any, tmp_path: Path) -> Iterator[tuple[Any, Engine, HistoryStore]]:
-    server = make_emulator(0)
-    engine = engine_on(server, tmp_path / "history.sqlite3")
-    try:
-        yield server, engine, engine.history
-    finally:
-        engine.history.close()
 
 
 def _submitted(server: Any, engine: Engine, n: int = 2) -> list[str]:
