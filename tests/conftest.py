@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 from collections.abc import Callable, Iterator
@@ -261,9 +262,11 @@ def emulator(make_emulator: Callable[..., Any]) -> Any:
 
 
 @pytest.fixture
-def make_context(tmp_path: Path) -> Callable[..., Any]:
+def make_context(tmp_path: Path) -> Iterator[Callable[..., Any]]:
     """Factory: `make_context(url, kind=EnvKind.DEMO, read_only=False, ...)` → AppContext
-    with a fixed clock and paths under tmp_path."""
+    with a fixed clock and paths under tmp_path. Each context's history is closed after
+    the test, as `turktui` closes it when the app ends (a shared history's lease thread
+    and connections do not outlive the test)."""
     from turktui.adapters.config import Paths, Settings
     from turktui.adapters.mturk import MTurkService
     from turktui.domain.environment import Environment, EnvKind
@@ -288,15 +291,22 @@ def make_context(tmp_path: Path) -> Callable[..., Any]:
             history_db=tmp_path / "data" / "history.sqlite3",
             log_dir=tmp_path / "logs",
         )
-        return AppContext(
+        ctx = AppContext(
             env=env,
             service=service,
             settings=settings or Settings(),
             paths=paths,
             clock=lambda: FIXED_NOW,
         )
+        made.append(ctx)
+        return ctx
 
-    return make
+    made: list[AppContext] = []
+    yield make
+    for ctx in made:
+        if ctx.history is not None:
+            with contextlib.suppress(Exception):
+                ctx.history.close()
 
 
 @pytest.fixture
