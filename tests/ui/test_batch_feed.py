@@ -161,8 +161,8 @@ async def test_rows_posted_under_a_dialog_are_applied_less_often(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Under a dialog (e.g. the batch's progress), the list applies posted rows at its
-    covered pace: each change under a dialog costs Textual a repaint of the whole
-    terminal. Nothing is lost: they show as soon as the dialog closes."""
+    covered pace, to its data only: each repaint under a dialog costs Textual a repaint
+    of the whole terminal. Nothing is lost: they show as soon as the dialog closes."""
     monkeypatch.setattr(VirtualTable, "DRAIN_INTERVAL", 0)
     monkeypatch.setattr(VirtualTable, "COVERED_DRAIN_INTERVAL", 60)
 
@@ -184,5 +184,24 @@ async def test_rows_posted_under_a_dialog_are_applied_less_often(
         _in_thread(lambda: table.post_hit(hit("B", 2)))
         await pilot.pause()
         assert shown("B") == 1  # held: the list is covered
+        repaints: list[object] = []
+        refresh = table.refresh
+        monkeypatch.setattr(
+            table, "refresh", lambda *a, **kw: repaints.append(a) or refresh(*a, **kw)
+        )
+        lines: list[int] = []
+        line = table._line
+        monkeypatch.setattr(table, "_line", lambda y, *a: lines.append(y) or line(y, *a))
+        assert table.drain_updates() == 1  # the covered pace's delivery
+        assert shown("B") == 2  # in the table's data...
+        assert repaints == [] and lines == []  # ...but nothing compared or repainted
+        _in_thread(lambda: table.post_hit(hit("A", 3)))
         app.pop_screen()
-        await wait_for(pilot, lambda: shown("B") == 2, what="B applied once uncovered")
+        await wait_for(pilot, lambda: shown("A") == 3, what="A applied once uncovered")
+        assert repaints, "uncovered: the rows that changed are repainted"
+
+        def maxima() -> dict[str, str]:
+            rows = [ln.split() for ln in screen_text(app).splitlines()[1:3]]
+            return {cells[-5]: cells[-3] for cells in rows}
+
+        await wait_for(pilot, lambda: maxima() == {"A": "3", "B": "2"}, what="both drawn")

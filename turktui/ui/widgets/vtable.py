@@ -198,8 +198,10 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     #: Rows posted from workers are applied at most this often (seconds)...
     DRAIN_INTERVAL = 0.1
     #: ...and this often while a dialog covers the table's screen (it shows dimmed around
-    #: the dialog): Textual repaints the whole terminal after each change under a dialog
-    #: (profiled during a batch: a full repaint per change, most of the app's cost).
+    #: the dialog). Applied there, they change the table's data only: the table is not
+    #: repainted until its screen is on top again (`refresh_changed`), since Textual
+    #: repaints the whole terminal after any change under a dialog (profiled during a
+    #: batch: a full repaint per change).
     COVERED_DRAIN_INTERVAL = 1.0
     #: Terminal widths below this use each column's `narrow` width.
     narrow_below = 0
@@ -267,6 +269,8 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self._pass_style: Style | None = None
         #: the width of the line being rendered (for `before_render`, without measuring)
         self.line_width = 0
+        #: a repaint held while the table's screen is covered (`refresh_changed`)
+        self._paint_held = False
 
     # -- model passthrough -------------------------------------------------------------------
     @property
@@ -395,13 +399,19 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     def _screen_changed(self, screen: Screen[Any]) -> None:
         if screen is self.screen:  # uncovered: what was held for it shows now
             self._inbox.flush()
+            if self._paint_held:
+                self.refresh_changed()
+
+    @property
+    def covered(self) -> bool:
+        """Whether another screen (e.g. a dialog) is over the table's."""
+        try:
+            return not self.screen.is_active
+        except NoScreen:
+            return False
 
     def _drain_interval(self) -> float:
-        try:
-            covered = not self.screen.is_active
-        except NoScreen:
-            covered = False
-        return self.COVERED_DRAIN_INTERVAL if covered else self.DRAIN_INTERVAL
+        return self.COVERED_DRAIN_INTERVAL if self.covered else self.DRAIN_INTERVAL
 
     def drain_updates(self) -> int:
         """Apply the rows queued by `post_update` now."""
@@ -694,7 +704,14 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         """Repaint only the lines whose text or style changed since they were drawn, each
         up to its last changed cell. Over SSH every byte is latency: a cursor move changes
         two rows (and perhaps the preview), a reload that changed nothing changes none.
-        Lines are compared as rendered, so nothing that shows can be missed."""
+        Lines are compared as rendered, so nothing that shows can be missed.
+
+        Under a dialog nothing is compared or repainted: the lines are compared once the
+        table's screen is on top again (`_screen_changed`)."""
+        if self.covered:
+            self._paint_held = True
+            return
+        self._paint_held = False
         if not self._painted:
             self.refresh()
             return
