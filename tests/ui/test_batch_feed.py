@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from rich.style import Style
 from textual.app import App
+from textual.geometry import Region
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -27,6 +28,7 @@ from turktui.pipeline.engine import Outcome
 from turktui.ui.inbox import Inbox
 from turktui.ui.screens.bulk import SENDING, SPINNER, BatchScreen, MemberTable
 from turktui.ui.widgets.hit_table import HitTable
+from turktui.ui.widgets.progress_line import ProgressLine
 from turktui.ui.widgets.vtable import VirtualTable
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)
@@ -52,6 +54,16 @@ def _in_thread(work: Callable[[], object]) -> None:
     thread.join()
 
 
+async def _batch_of(pilot: Any, records: list[Record]) -> tuple[BatchScreen, MemberTable]:
+    """The progress screen on top, its members `records` listed (planned)."""
+    screen = BatchScreen("test", on_cancel=lambda: 0, on_retry=lambda s: None)
+    await pilot.app.push_screen(screen)
+    screen.post_message(BatchScreen.Recorded("batch-1", records))
+    table = screen.query_one(MemberTable)
+    await wait_for(pilot, lambda: len(table.rows) == len(records))
+    return screen, table
+
+
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
 async def test_worker_rows_are_shown_together_in_one_repaint(
     size: tuple[int, int], monkeypatch: pytest.MonkeyPatch
@@ -59,11 +71,7 @@ async def test_worker_rows_are_shown_together_in_one_repaint(
     records = [_record(i) for i in range(1, MEMBERS + 1)]
     app = Host()
     async with app.run_test(size=size) as pilot:
-        screen = BatchScreen("test", on_cancel=lambda: 0, on_retry=lambda s: None)
-        await app.push_screen(screen)
-        screen.post_message(BatchScreen.Recorded("batch-1", records))
-        table = screen.query_one(MemberTable)
-        await wait_for(pilot, lambda: len(table.rows) == MEMBERS)
+        screen, table = await _batch_of(pilot, records)
         deliveries: list[int] = []
         update_rows = table.update_rows
 
@@ -205,3 +213,53 @@ async def test_rows_posted_under_a_dialog_are_applied_less_often(
             return {cells[-5]: cells[-3] for cells in rows}
 
         await wait_for(pilot, lambda: maxima() == {"A": "3", "B": "2"}, what="both drawn")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_a_frame_of_members_below_the_window_repaints_the_dialogs_foot_only(
+    size: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Members settling below the window change the bar and the counts only: both are at
+    the dialog's foot, so a frame repaints those lines, not the dialog from top to foot
+    (Textual repaints the union of what changed), and the bar is one line redrawn only
+    when a cell or its percentage changes."""
+    records = [_record(i) for i in range(1, MEMBERS + 1)]
+    app = Host()
+    async with app.run_test(size=size) as pilot:
+        screen, table = await _batch_of(pilot, records)
+        await pilot.pause()
+        crops: list[Region] = []
+        compositor = screen._compositor
+        partial = compositor.render_partial_update
+
+        def spied() -> Any:
+            if compositor._dirty_regions:
+                crops.append(Region.from_union(list(compositor._dirty_regions)))
+            return partial()
+
+        monkeypatch.setattr(compositor, "render_partial_update", spied)
+        feed = screen.watch(lambda hit: None)
+        below = records[-10:]
+        assert not {str(r.id) for r in below} & {
+            str(table.rows[i].record_id) for i in range(int(table.scroll_y), table.size.height)
+        }
+        done = [Outcome(_record(r.id, State.SUCCEEDED), None, "ok") for r in below]
+        _in_thread(lambda: [feed["member"](outcome) for outcome in done])
+        await wait_for(pilot, lambda: screen.settled == 10, what="10 settled")
+        bar = screen.query_one("#batch-bar", ProgressLine)
+        counts = screen.query_one("#batch-counts", Static)
+        await wait_for(pilot, lambda: bool(crops), what="the frame painted")
+        foot = bar.region.union(counts.region)
+        assert foot.height == 2 and not foot.overlaps(table.region)
+        assert all(foot.contains_region(crop) for crop in crops), (foot, crops)
+
+        width = bar.size.width
+        cells = width - 5
+        filled = cells * 10 // MEMBERS
+        assert bar.render_line(0).text == "\u2588" * filled + "\u2591" * (cells - filled) + "  16%"
+        repaints: list[object] = []
+        monkeypatch.setattr(bar, "refresh", lambda *a, **kw: repaints.append(a))
+        bar.update(total=MEMBERS, progress=10)  # what it shows already
+        assert repaints == []
+        bar.update(total=MEMBERS, progress=MEMBERS)
+        assert repaints

@@ -35,7 +35,6 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import (
     Button,
     Input,
-    ProgressBar,
     RadioButton,
     RadioSet,
     Static,
@@ -66,6 +65,7 @@ from turktui.ui.inbox import Inbox
 from turktui.ui.keys import KeyScreen, available_balance
 from turktui.ui.screens.dialog import dialog_title
 from turktui.ui.widgets.key_line import StableFooter
+from turktui.ui.widgets.progress_line import ProgressLine
 from turktui.ui.widgets.vtable import Column, VirtualTable
 
 #: (key, label, placeholder). No amount is ever prefilled: the operator types every digit.
@@ -607,7 +607,6 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
     DEFAULT_CSS = """
     BatchScreen { align: center middle; }
     BatchScreen #batch-title { text-style: bold; }
-    BatchScreen #batch-bar { width: 100%; }
     BatchScreen #batch-members { height: 1fr; }
     """
     KEYMAP_SCREEN = "batch"
@@ -655,9 +654,11 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
             if env is not None:
                 dialog.border_title = dialog_title("Batch", env)
             yield Static(Text(one_line(self.title_text)), id="batch-title")
-            yield ProgressBar(id="batch-bar", show_eta=False)
             yield MemberTable(id="batch-members")
             with Vertical(id="batch-decision", classes="dialog-decision"):
+                # The bar beside the counts: a frame that changes only these two lines
+                # repaints a strip at the dialog's foot, not the dialog from top to foot.
+                yield ProgressLine(id="batch-bar")
                 yield Static(
                     Text("Recording the batch\u2026"),
                     id="batch-counts",
@@ -737,7 +738,7 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
 
     def _show_counts(self) -> None:
         total = len(self.states)
-        self.query_one("#batch-bar", ProgressBar).update(total=max(1, total), progress=self.settled)
+        self.query_one("#batch-bar", ProgressLine).update(total=total, progress=self.settled)
         if not self.running:
             return  # the summary of the run stays
         update_line(self.query_one("#batch-counts", Static), Text(self.counts_text()))
