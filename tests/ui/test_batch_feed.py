@@ -54,6 +54,19 @@ def _in_thread(work: Callable[[], object]) -> None:
     thread.join()
 
 
+def _count_style_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """From now on, each read of a table's style (`rich_style`) is counted in the list."""
+    reads = [0]
+    style = VirtualTable.rich_style
+
+    def counting(self: Any) -> Style:
+        reads[0] += 1
+        return style.fget(self)  # type: ignore[attr-defined,no-any-return]
+
+    monkeypatch.setattr(VirtualTable, "rich_style", property(counting))
+    return reads
+
+
 async def _batch_of(pilot: Any, records: list[Record]) -> tuple[BatchScreen, MemberTable]:
     """The progress screen on top, its members `records` listed (planned)."""
     screen = BatchScreen("test", on_cancel=lambda: 0, on_retry=lambda s: None)
@@ -102,14 +115,7 @@ async def test_worker_rows_are_shown_together_in_one_repaint(
 
         # Every member goes out and comes back: one delivery, one repaint, one read of the
         # table's style for all the lines it repaints (not one per line).
-        reads = [0]
-        style = VirtualTable.rich_style
-
-        def counting(self: Any) -> Style:
-            reads[0] += 1
-            return style.fget(self)  # type: ignore[attr-defined,no-any-return]
-
-        monkeypatch.setattr(VirtualTable, "rich_style", property(counting))
+        reads = _count_style_reads(monkeypatch)
         counts = screen.query_one("#batch-counts", Static)
         layouts: list[bool] = []
         refresh = counts.refresh
@@ -238,6 +244,11 @@ async def test_a_frame_of_members_below_the_window_repaints_the_dialogs_foot_onl
             return partial()
 
         monkeypatch.setattr(compositor, "render_partial_update", spied)
+        passes: list[Region] = []
+        render_lines = table.render_lines
+        monkeypatch.setattr(
+            table, "render_lines", lambda crop: passes.append(crop) or render_lines(crop)
+        )
         feed = screen.watch(lambda hit: None)
         below = records[-10:]
         assert not {str(r.id) for r in below} & {
@@ -252,6 +263,12 @@ async def test_a_frame_of_members_below_the_window_repaints_the_dialogs_foot_onl
         foot = bar.region.union(counts.region)
         assert foot.height == 2 and not foot.overlaps(table.region)
         assert all(foot.contains_region(crop) for crop in crops), (foot, crops)
+        assert passes == [], "the members' lines are not read again for a frame at the foot"
+
+        # A pass over the table's lines that renders none (all cached) reads no style.
+        reads = _count_style_reads(monkeypatch)
+        assert len(render_lines(Region(0, 0, *table.size))) == table.size.height
+        assert reads == [0]
 
         width = bar.size.width
         cells = width - 5

@@ -607,6 +607,7 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
     DEFAULT_CSS = """
     BatchScreen { align: center middle; }
     BatchScreen #batch-title { text-style: bold; }
+    BatchScreen #batch-body { height: 1fr; }
     BatchScreen #batch-members { height: 1fr; }
     """
     KEYMAP_SCREEN = "batch"
@@ -654,7 +655,10 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
             if env is not None:
                 dialog.border_title = dialog_title("Batch", env)
             yield Static(Text(one_line(self.title_text)), id="batch-title")
-            yield MemberTable(id="batch-members")
+            # In a box of their own: Textual re-reads every line of each widget whose box
+            # (clip) meets what it repaints, and a frame mostly repaints the foot only.
+            with Vertical(id="batch-body"):
+                yield MemberTable(id="batch-members")
             with Vertical(id="batch-decision", classes="dialog-decision"):
                 # The bar beside the counts: a frame that changes only these two lines
                 # repaints a strip at the dialog's foot, not the dialog from top to foot.

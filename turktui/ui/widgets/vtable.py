@@ -265,8 +265,9 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self._cursor_said: tuple[str | None, int, int] | None = None
         #: content line -> the strip last rendered there (see `refresh_changed`)
         self._painted: dict[int, Strip] = {}
-        #: the table's style during a rendering pass (`render_lines`)
+        #: the table's style during a rendering pass (`render_lines`), once a line needed it
         self._pass_style: Style | None = None
+        self._in_pass = False
         #: the width of the line being rendered (for `before_render`, without measuring)
         self.line_width = 0
         #: a repaint held while the table's screen is covered (`refresh_changed`)
@@ -729,16 +730,23 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
             self.refresh(*dirty)
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        # The table's style is read once per pass, not per line: `rich_style` walks every
-        # ancestor's styles (profiled: most of a repaint's time).
-        self._pass_style = self.rich_style
+        # The table's style is read at most once per pass, not per line, and only when a
+        # line is rendered: `rich_style` walks every ancestor's styles (profiled: most of
+        # a repaint's time), and Textual asks for every line of the table, from its cache,
+        # whenever anything in the dialog around it is repainted.
+        self._in_pass = True
         try:
             return super().render_lines(crop)
         finally:
+            self._in_pass = False
             self._pass_style = None
 
     def render_line(self, y: int) -> Strip:
-        base = self._pass_style or self.rich_style
+        base = self._pass_style
+        if base is None:
+            base = self.rich_style
+            if self._in_pass:
+                self._pass_style = base
         strip = self._line(y, self.scrollable_content_region, base)
         self._painted[y] = strip
         return strip
