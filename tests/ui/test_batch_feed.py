@@ -220,6 +220,12 @@ async def test_rows_posted_under_a_dialog_are_applied_less_often(
 
         await wait_for(pilot, lambda: maxima() == {"A": "3", "B": "2"}, what="both drawn")
 
+        # A row that enters the filter changes the scroll range (soon after, not per row).
+        table.set_filter("A")
+        height = table.virtual_size.height
+        table.update_hit(Hit("B", title="AB", max_assignments=2))
+        await wait_for(pilot, lambda: table.virtual_size.height == height + 1, what="resized")
+
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
 async def test_a_frame_of_members_below_the_window_repaints_the_dialogs_foot_only(
@@ -244,6 +250,11 @@ async def test_a_frame_of_members_below_the_window_repaints_the_dialogs_foot_onl
             return partial()
 
         monkeypatch.setattr(compositor, "render_partial_update", spied)
+        timers: list[object] = []
+        set_timer = table.set_timer
+        monkeypatch.setattr(
+            table, "set_timer", lambda *a, **kw: timers.append(a) or set_timer(*a, **kw)
+        )
         passes: list[Region] = []
         render_lines = table.render_lines
         monkeypatch.setattr(
@@ -264,6 +275,7 @@ async def test_a_frame_of_members_below_the_window_repaints_the_dialogs_foot_onl
         assert foot.height == 2 and not foot.overlaps(table.region)
         assert all(foot.contains_region(crop) for crop in crops), (foot, crops)
         assert passes == [], "the members' lines are not read again for a frame at the foot"
+        assert timers == [], "rows updated in place: the scroll range is not measured again"
 
         # A pass over the table's lines that renders none (all cached) reads no style.
         reads = _count_style_reads(monkeypatch)

@@ -364,8 +364,9 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         if index is None:
             return False
         self._cells.pop(index, None)
+        shown = len(self.model)
         self.model.update(row)
-        self._changed()
+        self._changed(resized=len(self.model) != shown)
         return True
 
     def update_rows(self, rows: Iterable[T], reformat: Iterable[str] = ()) -> int:
@@ -374,6 +375,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         if self._appending:
             self.flush_appends()
         slots = [i for i in map(self.model.index_of, reformat) if i is not None]
+        shown = len(self.model)
         count = 0
         for row in rows:
             index = self.model.index_of(self.model.key_of(row))
@@ -385,7 +387,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         for index in slots:
             self._cells.pop(index, None)
         if slots:
-            self._changed(slots)
+            self._changed(slots, resized=len(self.model) != shown)
         return count
 
     def post_update(self, row: T) -> None:
@@ -418,10 +420,12 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         """Apply the rows queued by `post_update` now."""
         return self._inbox.flush()
 
-    def _changed(self, slots: Sequence[int] | None = None) -> None:
+    def _changed(self, slots: Sequence[int] | None = None, *, resized: bool) -> None:
         """After in-place updates (of the rows at `slots`, None: any): the lines they
-        changed repainted, a cursor message if its row moved."""
-        if self._size_timer is None:
+        changed repainted, a cursor message if its row moved; the scroll range soon after
+        when the number of rows shown changed (`resized`: a row left or entered the
+        filter), not per update (a timer each: a batch's frames made one every 0.12 s)."""
+        if resized and self._size_timer is None:
             self._size_timer = self.set_timer(0.05, self._sync_size)
         if slots is None or self._may_show(slots):
             self.refresh_changed()
