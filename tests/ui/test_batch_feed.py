@@ -292,3 +292,22 @@ async def test_a_frame_of_members_below_the_window_repaints_the_dialogs_foot_onl
         assert repaints == []
         bar.update(total=MEMBERS, progress=MEMBERS)
         assert repaints
+
+        # No spinner in the window: a frame every other tick; one in it: every tick.
+        screen.ticker.pause()
+        shows: list[int] = []
+        show_rows = screen._show_rows
+        monkeypatch.setattr(
+            screen, "_show_rows", lambda *a, **kw: shows.append(1) or show_rows(*a, **kw)
+        )
+        for _ in range(4):
+            screen._tick()
+        assert len(shows) == 2
+        _in_thread(lambda: feed["started"](records[0]))
+        screen._tick()  # (may be the skipped one: the row is not shown sending yet)
+        screen._tick()
+        assert table.spinning()
+        shows.clear()
+        for _ in range(4):
+            screen._tick()
+        assert len(shows) == 4
