@@ -13,7 +13,9 @@ Run from the repo root: ``python -m tests.bench.bench_table [bulk|rows] [--round
   each member's start and outcome, each outcome's HIT posted to the table). Reported: the UI
   time per row update (time in `update_rows` / rows), the longest time a worker spent
   handing a row over, the CPU the app's UI thread used during the batch, and the batch
-  wall time with the app vs. without.
+  wall time with the app vs. without. `--idle-app`: the same, the app shown but fed nothing
+  (no member, no row): what the ratio measures when the app does no work, i.e. the
+  machine's noise at the load of the moment.
 """
 
 from __future__ import annotations
@@ -146,7 +148,9 @@ def bench_bulk_dialog(marks: int, rounds: int) -> dict[str, float]:
 
 
 # ----------------------------------------------------------------------------------- rows
-def bench_batch_rows(batch: int, rows: int, rounds: int, tmp: Path) -> dict[str, float]:
+def bench_batch_rows(
+    batch: int, rows: int, rounds: int, tmp: Path, idle_app: bool = False
+) -> dict[str, float]:
     from textual.app import App, ComposeResult
 
     from turktui.adapters.history import HistoryStore
@@ -184,10 +188,12 @@ def bench_batch_rows(batch: int, rows: int, rounds: int, tmp: Path) -> dict[str,
         def preview_for() -> tuple[Any, list[Hit]]:
             ids = _ask(proc, op="hits", n=batch)["ids"]
             created = datetime.now(timezone.utc)
+            # Listed as the service lists them (the emulator's titles, tests/bench/bench_bulk):
+            # an outcome's HIT then keeps its place in the list sorted by title, as in the app.
             listed = [
                 Hit(
                     h,
-                    title=f"bench {i:05d}",
+                    title=f"bench {i}",
                     max_assignments=20,
                     reward=Decimal("0.01"),
                     created=created,
@@ -264,7 +270,8 @@ def bench_batch_rows(batch: int, rows: int, rounds: int, tmp: Path) -> dict[str,
                         t = time.perf_counter()
                         bid, records = runner.record(preview)
                         screen.post_message(BatchScreen.Recorded(bid, records))
-                        report = runner.send(bid, records, **screen.watch(post_hit))
+                        feed = {} if idle_app else screen.watch(post_hit)
+                        report = runner.send(bid, records, **feed)
                         result["wall"] = time.perf_counter() - t
                         result["report"] = report
                         screen.post_message(BatchScreen.Finished(report))
@@ -285,8 +292,13 @@ def bench_batch_rows(batch: int, rows: int, rounds: int, tmp: Path) -> dict[str,
                         profiler.disable()
                         profiler.dump_stats(f"{profile}.{len(with_app)}")
                     deadline = time.perf_counter() + 10
-                    while (spent[1] < batch or screen.running) and time.perf_counter() < deadline:
+                    while (
+                        (spent[1] < batch and not idle_app) or screen.running
+                    ) and time.perf_counter() < deadline:
                         await pilot.pause(0.01)
+                    if idle_app:
+                        app.exit()
+                        return
                     moved = [
                         table.rows[i].max_assignments
                         for i in table.view
@@ -330,6 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--marks", type=int, default=10_000)
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument(
+        "--idle-app", action="store_true", help="rows: the app fed nothing (the noise floor)"
+    )
     args = parser.parse_args(argv)
     rounds = 1 if args.quick else max(1, args.rounds)
     which = args.which or ["bulk", "rows"]
@@ -342,7 +357,9 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"bulk": bench_bulk_dialog(args.marks, rounds)}), flush=True)
         if "rows" in which:
             print(
-                json.dumps({"rows": bench_batch_rows(args.batch, args.rows, rounds, tmp)}),
+                json.dumps(
+                    {"rows": bench_batch_rows(args.batch, args.rows, rounds, tmp, args.idle_app)}
+                ),
                 flush=True,
             )
     return 0

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from rich.style import Style
 from textual.app import App
+from textual.geometry import Region
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -27,6 +28,7 @@ from turktui.pipeline.engine import Outcome
 from turktui.ui.inbox import Inbox
 from turktui.ui.screens.bulk import SENDING, SPINNER, BatchScreen, MemberTable
 from turktui.ui.widgets.hit_table import HitTable
+from turktui.ui.widgets.progress_line import ProgressLine
 from turktui.ui.widgets.vtable import VirtualTable
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)
@@ -52,6 +54,29 @@ def _in_thread(work: Callable[[], object]) -> None:
     thread.join()
 
 
+def _count_style_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """From now on, each read of a table's style (`rich_style`) is counted in the list."""
+    reads = [0]
+    style = VirtualTable.rich_style
+
+    def counting(self: Any) -> Style:
+        reads[0] += 1
+        return style.fget(self)  # type: ignore[attr-defined,no-any-return]
+
+    monkeypatch.setattr(VirtualTable, "rich_style", property(counting))
+    return reads
+
+
+async def _batch_of(pilot: Any, records: list[Record]) -> tuple[BatchScreen, MemberTable]:
+    """The progress screen on top, its members `records` listed (planned)."""
+    screen = BatchScreen("test", on_cancel=lambda: 0, on_retry=lambda s: None)
+    await pilot.app.push_screen(screen)
+    screen.post_message(BatchScreen.Recorded("batch-1", records))
+    table = screen.query_one(MemberTable)
+    await wait_for(pilot, lambda: len(table.rows) == len(records))
+    return screen, table
+
+
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
 async def test_worker_rows_are_shown_together_in_one_repaint(
     size: tuple[int, int], monkeypatch: pytest.MonkeyPatch
@@ -59,11 +84,7 @@ async def test_worker_rows_are_shown_together_in_one_repaint(
     records = [_record(i) for i in range(1, MEMBERS + 1)]
     app = Host()
     async with app.run_test(size=size) as pilot:
-        screen = BatchScreen("test", on_cancel=lambda: 0, on_retry=lambda s: None)
-        await app.push_screen(screen)
-        screen.post_message(BatchScreen.Recorded("batch-1", records))
-        table = screen.query_one(MemberTable)
-        await wait_for(pilot, lambda: len(table.rows) == MEMBERS)
+        screen, table = await _batch_of(pilot, records)
         deliveries: list[int] = []
         update_rows = table.update_rows
 
@@ -94,14 +115,7 @@ async def test_worker_rows_are_shown_together_in_one_repaint(
 
         # Every member goes out and comes back: one delivery, one repaint, one read of the
         # table's style for all the lines it repaints (not one per line).
-        reads = [0]
-        style = VirtualTable.rich_style
-
-        def counting(self: Any) -> Style:
-            reads[0] += 1
-            return style.fget(self)  # type: ignore[attr-defined,no-any-return]
-
-        monkeypatch.setattr(VirtualTable, "rich_style", property(counting))
+        reads = _count_style_reads(monkeypatch)
         counts = screen.query_one("#batch-counts", Static)
         layouts: list[bool] = []
         refresh = counts.refresh
@@ -161,8 +175,8 @@ async def test_rows_posted_under_a_dialog_are_applied_less_often(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Under a dialog (e.g. the batch's progress), the list applies posted rows at its
-    covered pace: each change under a dialog costs Textual a repaint of the whole
-    terminal. Nothing is lost: they show as soon as the dialog closes."""
+    covered pace, to its data only: each repaint under a dialog costs Textual a repaint
+    of the whole terminal. Nothing is lost: they show as soon as the dialog closes."""
     monkeypatch.setattr(VirtualTable, "DRAIN_INTERVAL", 0)
     monkeypatch.setattr(VirtualTable, "COVERED_DRAIN_INTERVAL", 60)
 
@@ -184,5 +198,116 @@ async def test_rows_posted_under_a_dialog_are_applied_less_often(
         _in_thread(lambda: table.post_hit(hit("B", 2)))
         await pilot.pause()
         assert shown("B") == 1  # held: the list is covered
+        repaints: list[object] = []
+        refresh = table.refresh
+        monkeypatch.setattr(
+            table, "refresh", lambda *a, **kw: repaints.append(a) or refresh(*a, **kw)
+        )
+        lines: list[int] = []
+        line = table._line
+        monkeypatch.setattr(table, "_line", lambda y, *a: lines.append(y) or line(y, *a))
+        assert table.drain_updates() == 1  # the covered pace's delivery
+        assert shown("B") == 2  # in the table's data...
+        assert repaints == [] and lines == []  # ...but nothing compared or repainted
+        _in_thread(lambda: table.post_hit(hit("A", 3)))
         app.pop_screen()
-        await wait_for(pilot, lambda: shown("B") == 2, what="B applied once uncovered")
+        await wait_for(pilot, lambda: shown("A") == 3, what="A applied once uncovered")
+        assert repaints, "uncovered: the rows that changed are repainted"
+
+        def maxima() -> dict[str, str]:
+            rows = [ln.split() for ln in screen_text(app).splitlines()[1:3]]
+            return {cells[-5]: cells[-3] for cells in rows}
+
+        await wait_for(pilot, lambda: maxima() == {"A": "3", "B": "2"}, what="both drawn")
+
+        # A row that enters the filter changes the scroll range (soon after, not per row).
+        table.set_filter("A")
+        height = table.virtual_size.height
+        table.update_hit(Hit("B", title="AB", max_assignments=2))
+        await wait_for(pilot, lambda: table.virtual_size.height == height + 1, what="resized")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_a_frame_of_members_below_the_window_repaints_the_dialogs_foot_only(
+    size: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Members settling below the window change the bar and the counts only: both are at
+    the dialog's foot, so a frame repaints those lines, not the dialog from top to foot
+    (Textual repaints the union of what changed), and the bar is one line redrawn only
+    when a cell or its percentage changes."""
+    records = [_record(i) for i in range(1, MEMBERS + 1)]
+    app = Host()
+    async with app.run_test(size=size) as pilot:
+        screen, table = await _batch_of(pilot, records)
+        await pilot.pause()
+        crops: list[Region] = []
+        compositor = screen._compositor
+        partial = compositor.render_partial_update
+
+        def spied() -> Any:
+            if compositor._dirty_regions:
+                crops.append(Region.from_union(list(compositor._dirty_regions)))
+            return partial()
+
+        monkeypatch.setattr(compositor, "render_partial_update", spied)
+        timers: list[object] = []
+        set_timer = table.set_timer
+        monkeypatch.setattr(
+            table, "set_timer", lambda *a, **kw: timers.append(a) or set_timer(*a, **kw)
+        )
+        passes: list[Region] = []
+        render_lines = table.render_lines
+        monkeypatch.setattr(
+            table, "render_lines", lambda crop: passes.append(crop) or render_lines(crop)
+        )
+        feed = screen.watch(lambda hit: None)
+        below = records[-10:]
+        assert not {str(r.id) for r in below} & {
+            str(table.rows[i].record_id) for i in range(int(table.scroll_y), table.size.height)
+        }
+        done = [Outcome(_record(r.id, State.SUCCEEDED), None, "ok") for r in below]
+        _in_thread(lambda: [feed["member"](outcome) for outcome in done])
+        await wait_for(pilot, lambda: screen.settled == 10, what="10 settled")
+        bar = screen.query_one("#batch-bar", ProgressLine)
+        counts = screen.query_one("#batch-counts", Static)
+        await wait_for(pilot, lambda: bool(crops), what="the frame painted")
+        foot = bar.region.union(counts.region)
+        assert foot.height == 2 and not foot.overlaps(table.region)
+        assert all(foot.contains_region(crop) for crop in crops), (foot, crops)
+        assert passes == [], "the members' lines are not read again for a frame at the foot"
+        assert timers == [], "rows updated in place: the scroll range is not measured again"
+
+        # A pass over the table's lines that renders none (all cached) reads no style.
+        reads = _count_style_reads(monkeypatch)
+        assert len(render_lines(Region(0, 0, *table.size))) == table.size.height
+        assert reads == [0]
+
+        width = bar.size.width
+        cells = width - 5
+        filled = cells * 10 // MEMBERS
+        assert bar.render_line(0).text == "\u2588" * filled + "\u2591" * (cells - filled) + "  16%"
+        repaints: list[object] = []
+        monkeypatch.setattr(bar, "refresh", lambda *a, **kw: repaints.append(a))
+        bar.update(total=MEMBERS, progress=10)  # what it shows already
+        assert repaints == []
+        bar.update(total=MEMBERS, progress=MEMBERS)
+        assert repaints
+
+        # No spinner in the window: a frame every other tick; one in it: every tick.
+        screen.ticker.pause()
+        shows: list[int] = []
+        show_rows = screen._show_rows
+        monkeypatch.setattr(
+            screen, "_show_rows", lambda *a, **kw: shows.append(1) or show_rows(*a, **kw)
+        )
+        for _ in range(4):
+            screen._tick()
+        assert len(shows) == 2
+        _in_thread(lambda: feed["started"](records[0]))
+        screen._tick()  # (may be the skipped one: the row is not shown sending yet)
+        screen._tick()
+        assert table.spinning()
+        shows.clear()
+        for _ in range(4):
+            screen._tick()
+        assert len(shows) == 4

@@ -35,7 +35,6 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import (
     Button,
     Input,
-    ProgressBar,
     RadioButton,
     RadioSet,
     Static,
@@ -66,6 +65,7 @@ from turktui.ui.inbox import Inbox
 from turktui.ui.keys import KeyScreen, available_balance
 from turktui.ui.screens.dialog import dialog_title
 from turktui.ui.widgets.key_line import StableFooter
+from turktui.ui.widgets.progress_line import ProgressLine
 from turktui.ui.widgets.vtable import Column, VirtualTable
 
 #: (key, label, placeholder). No amount is ever prefilled: the operator types every digit.
@@ -549,6 +549,12 @@ class MemberTable(VirtualTable[MemberRow]):
             return ""
         return f"#{row.record_id} {one_line(row.hit_id)}: {one_line(row.status, max_length=400)}"
 
+    def spinning(self) -> bool:
+        """Whether a member on the wire is in the window (a spinner shows)."""
+        top = int(self.scroll_y)
+        rows = self.model.rows
+        return any(rows[i].state is State.SENDING for i in self.view[top : top + self.size.height])
+
 
 SENDING = "sending\u2026"
 PLANNED = "planned"
@@ -607,7 +613,7 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
     DEFAULT_CSS = """
     BatchScreen { align: center middle; }
     BatchScreen #batch-title { text-style: bold; }
-    BatchScreen #batch-bar { width: 100%; }
+    BatchScreen #batch-body { height: 1fr; }
     BatchScreen #batch-members { height: 1fr; }
     """
     KEYMAP_SCREEN = "batch"
@@ -648,6 +654,7 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
         self.cancelled_with: int | None = None
         #: rows made by the workers (`watch`), shown together once per frame (`TICK`)
         self._inbox: Inbox[MemberRow] = Inbox()
+        self._ticks = 0
 
     def compose(self) -> ComposeResult:
         with Vertical(id="batch-dialog", classes="dialog") as dialog:
@@ -655,9 +662,14 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
             if env is not None:
                 dialog.border_title = dialog_title("Batch", env)
             yield Static(Text(one_line(self.title_text)), id="batch-title")
-            yield ProgressBar(id="batch-bar", show_eta=False)
-            yield MemberTable(id="batch-members")
+            # In a box of their own: Textual re-reads every line of each widget whose box
+            # (clip) meets what it repaints, and a frame mostly repaints the foot only.
+            with Vertical(id="batch-body"):
+                yield MemberTable(id="batch-members")
             with Vertical(id="batch-decision", classes="dialog-decision"):
+                # The bar beside the counts: a frame that changes only these two lines
+                # repaints a strip at the dialog's foot, not the dialog from top to foot.
+                yield ProgressLine(id="batch-bar")
                 yield Static(
                     Text("Recording the batch\u2026"),
                     id="batch-counts",
@@ -737,12 +749,19 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
 
     def _show_counts(self) -> None:
         total = len(self.states)
-        self.query_one("#batch-bar", ProgressBar).update(total=max(1, total), progress=self.settled)
+        self.query_one("#batch-bar", ProgressLine).update(total=total, progress=self.settled)
         if not self.running:
             return  # the summary of the run stays
         update_line(self.query_one("#batch-counts", Static), Text(self.counts_text()))
 
     def _tick(self) -> None:
+        """A frame: what the workers queued, and the spinner's turn. With no spinner in the
+        window (most of a large batch: the members on the wire are below it), every other
+        tick only: the rows, the counts and the bar at ~4 frames a second, each frame a
+        repaint of the dialog's foot."""
+        self._ticks += 1
+        if self._ticks % 2 and not self.query_one(MemberTable).spinning():
+            return
         self._show_rows(self._inbox.take(), spin=True)
 
     # -- updates from the worker threads --------------------------------------------------------

@@ -198,8 +198,10 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     #: Rows posted from workers are applied at most this often (seconds)...
     DRAIN_INTERVAL = 0.1
     #: ...and this often while a dialog covers the table's screen (it shows dimmed around
-    #: the dialog): Textual repaints the whole terminal after each change under a dialog
-    #: (profiled during a batch: a full repaint per change, most of the app's cost).
+    #: the dialog). Applied there, they change the table's data only: the table is not
+    #: repainted until its screen is on top again (`refresh_changed`), since Textual
+    #: repaints the whole terminal after any change under a dialog (profiled during a
+    #: batch: a full repaint per change).
     COVERED_DRAIN_INTERVAL = 1.0
     #: Terminal widths below this use each column's `narrow` width.
     narrow_below = 0
@@ -263,10 +265,13 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self._cursor_said: tuple[str | None, int, int] | None = None
         #: content line -> the strip last rendered there (see `refresh_changed`)
         self._painted: dict[int, Strip] = {}
-        #: the table's style during a rendering pass (`render_lines`)
+        #: the table's style during a rendering pass (`render_lines`), once a line needed it
         self._pass_style: Style | None = None
+        self._in_pass = False
         #: the width of the line being rendered (for `before_render`, without measuring)
         self.line_width = 0
+        #: a repaint held while the table's screen is covered (`refresh_changed`)
+        self._paint_held = False
 
     # -- model passthrough -------------------------------------------------------------------
     @property
@@ -359,8 +364,9 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         if index is None:
             return False
         self._cells.pop(index, None)
+        shown = len(self.model)
         self.model.update(row)
-        self._changed()
+        self._changed(resized=len(self.model) != shown)
         return True
 
     def update_rows(self, rows: Iterable[T], reformat: Iterable[str] = ()) -> int:
@@ -369,6 +375,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         if self._appending:
             self.flush_appends()
         slots = [i for i in map(self.model.index_of, reformat) if i is not None]
+        shown = len(self.model)
         count = 0
         for row in rows:
             index = self.model.index_of(self.model.key_of(row))
@@ -380,7 +387,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         for index in slots:
             self._cells.pop(index, None)
         if slots:
-            self._changed(slots)
+            self._changed(slots, resized=len(self.model) != shown)
         return count
 
     def post_update(self, row: T) -> None:
@@ -395,22 +402,30 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     def _screen_changed(self, screen: Screen[Any]) -> None:
         if screen is self.screen:  # uncovered: what was held for it shows now
             self._inbox.flush()
+            if self._paint_held:
+                self.refresh_changed()
+
+    @property
+    def covered(self) -> bool:
+        """Whether another screen (e.g. a dialog) is over the table's."""
+        try:
+            return not self.screen.is_active
+        except NoScreen:
+            return False
 
     def _drain_interval(self) -> float:
-        try:
-            covered = not self.screen.is_active
-        except NoScreen:
-            covered = False
-        return self.COVERED_DRAIN_INTERVAL if covered else self.DRAIN_INTERVAL
+        return self.COVERED_DRAIN_INTERVAL if self.covered else self.DRAIN_INTERVAL
 
     def drain_updates(self) -> int:
         """Apply the rows queued by `post_update` now."""
         return self._inbox.flush()
 
-    def _changed(self, slots: Sequence[int] | None = None) -> None:
+    def _changed(self, slots: Sequence[int] | None = None, *, resized: bool) -> None:
         """After in-place updates (of the rows at `slots`, None: any): the lines they
-        changed repainted, a cursor message if its row moved."""
-        if self._size_timer is None:
+        changed repainted, a cursor message if its row moved; the scroll range soon after
+        when the number of rows shown changed (`resized`: a row left or entered the
+        filter), not per update (a timer each: a batch's frames made one every 0.12 s)."""
+        if resized and self._size_timer is None:
             self._size_timer = self.set_timer(0.05, self._sync_size)
         if slots is None or self._may_show(slots):
             self.refresh_changed()
@@ -694,7 +709,14 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         """Repaint only the lines whose text or style changed since they were drawn, each
         up to its last changed cell. Over SSH every byte is latency: a cursor move changes
         two rows (and perhaps the preview), a reload that changed nothing changes none.
-        Lines are compared as rendered, so nothing that shows can be missed."""
+        Lines are compared as rendered, so nothing that shows can be missed.
+
+        Under a dialog nothing is compared or repainted: the lines are compared once the
+        table's screen is on top again (`_screen_changed`)."""
+        if self.covered:
+            self._paint_held = True
+            return
+        self._paint_held = False
         if not self._painted:
             self.refresh()
             return
@@ -712,16 +734,23 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
             self.refresh(*dirty)
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        # The table's style is read once per pass, not per line: `rich_style` walks every
-        # ancestor's styles (profiled: most of a repaint's time).
-        self._pass_style = self.rich_style
+        # The table's style is read at most once per pass, not per line, and only when a
+        # line is rendered: `rich_style` walks every ancestor's styles (profiled: most of
+        # a repaint's time), and Textual asks for every line of the table, from its cache,
+        # whenever anything in the dialog around it is repainted.
+        self._in_pass = True
         try:
             return super().render_lines(crop)
         finally:
+            self._in_pass = False
             self._pass_style = None
 
     def render_line(self, y: int) -> Strip:
-        base = self._pass_style or self.rich_style
+        base = self._pass_style
+        if base is None:
+            base = self.rich_style
+            if self._in_pass:
+                self._pass_style = base
         strip = self._line(y, self.scrollable_content_region, base)
         self._painted[y] = strip
         return strip
