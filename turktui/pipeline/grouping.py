@@ -264,31 +264,45 @@ class Grouping(Settling):
         unread = [m[0] for m in members if m[0].id not in reads]
         reads.update(zip([r.id for r in unread], pool.map(fresh, unread), strict=True))
         history = self.history
-        now = self.clock()
-        finals: list[tuple[Record, list[Callable[[Any], Any]]]] = []
+        now, ended = self.clock(), time.monotonic()
+        finals: list[tuple[Record, list[Callable[[Any], Any]], dict[str, Any]]] = []
+        # the verdicts, alike ones together: one statement each (a chunk's members share
+        # their start, so a thousand approvals confirmed are a handful of statements)
+        alike: dict[str, tuple[dict[str, Any], list[int]]] = {}
         for record, result, started, took in members:
             values, _read = self._final(op, record, result, functools.partial(reads.get, record.id))
-            values["duration"] = time.monotonic() - started
+            values["duration"] = ended - started
             steps: list[Callable[[Any], Any]] = []
             if took is not None:  # its OK answer, recorded with the verdict on it
                 steps.append(
                     history.finish_attempt_step(record.id, 1, outcome="ok", duration=took, now=now)
                 )
-            steps.append(history.update_step(record.id, now=now, expect=State.SENDING, **values))
-            finals.append((record, steps))
+            finals.append((record, steps, values))
+            alike.setdefault(repr(sorted(values.items())), (values, []))[1].append(record.id)
         try:
-            history.together([step for _record, steps in finals for step in steps])
+            history.together(
+                [step for _record, steps, _values in finals for step in steps]
+                + [
+                    history.update_many_step(ids, now=now, expect=State.SENDING, **values)
+                    for values, ids in alike.values()
+                ]
+            )
         except StateChanged:
             # another part of the program changed one of them: each on its own
-            for record, steps in finals:
+            for record, steps, values in finals:
                 try:
-                    history.together(steps)
+                    history.together(
+                        [
+                            *steps,
+                            history.update_step(record.id, now=now, expect=State.SENDING, **values),
+                        ]
+                    )
                 except StateChanged as exc:
                     on_error(record.subject, PlanRefused(str(exc), "changed"))
                 except HistoryError as exc:
                     on_error(record.subject, self._not_recorded(record.id, exc))
         except HistoryError as exc:
-            for record, _steps in finals:
+            for record, _steps, _values in finals:
                 on_error(record.subject, self._not_recorded(record.id, exc))
 
     def _retry_member(
