@@ -88,10 +88,12 @@ class _UTCFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
+_log = logging.getLogger(LOGGER_NAME)
+_log.propagate = False
+
+
 def logger() -> logging.Logger:
-    log = logging.getLogger(LOGGER_NAME)
-    log.propagate = False
-    return log
+    return _log
 
 
 def setup(log_dir: Path, *, max_bytes: int = MAX_BYTES, backups: int = BACKUPS) -> Path | None:
