@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 import sqlite3
 import stat
@@ -214,8 +215,12 @@ def _columns(values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=4096, typed=True)
 def _dt(value: float | None) -> datetime | None:
-    """A stored timestamp; None when absent or unreadable (text, 1e300, NaN)."""
+    """A stored timestamp; None when absent or unreadable (text, 1e300, NaN). Remembered
+    (by value and type): records written or read together share their times (a group's
+    thousand records hold a handful of moments), and a conversion cost as much as the rest
+    of reading a record."""
     if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     try:
