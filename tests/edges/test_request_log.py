@@ -70,3 +70,39 @@ def test_unwritable_log_directory_never_stops_the_program(tmp_path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     assert requestlog.setup(blocker / "log") is None
+
+
+def test_the_log_is_opened_and_checked_once_not_per_line(tmp_path, monkeypatch) -> None:
+    """A thousand approvals write a thousand lines: the file is opened (O_NOFOLLOW) and
+    checked once, then each line is one write: no lookup of the file's name per line (the
+    standard handler stats it twice and formats each line twice)."""
+    import os
+
+    from turktui.adapters import requestlog
+    from turktui.domain.environment import Environment, EnvKind
+
+    env = Environment(EnvKind.PRODUCTION, "https://mturk-requester.us-east-1.amazonaws.com")
+    path = requestlog.setup(tmp_path / "log")
+    assert path is not None
+    by_name: list[str] = []
+    real_open, real_stat = os.open, os.stat
+
+    def counted_open(name, *args, **kwargs):  # type: ignore[no-untyped-def]
+        by_name.append(f"open {name}")
+        return real_open(name, *args, **kwargs)
+
+    def counted_stat(name, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if str(name).startswith(str(path)):
+            by_name.append(f"stat {name}")
+        return real_stat(name, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", counted_open)
+    monkeypatch.setattr(os, "stat", counted_stat)
+    try:
+        for i in range(50):
+            requestlog.note(env, f"ApproveAssignment assignment A{i} -> ok")
+    finally:
+        requestlog.teardown()
+    assert by_name == [f"open {path}"]
+    lines = path.read_text().splitlines()
+    assert len(lines) == 50 and lines[-1].endswith("ApproveAssignment assignment A49 -> ok")

@@ -136,3 +136,25 @@ def test_two_processes_write_at_once_and_lose_nothing(history_at: Path | str) ->
     assert store.count(text="A-") == 500 and store.count(text="B-") == 500
     assert store.count(states=[State.SUCCEEDED]) == 1000
     store.close()
+
+
+def test_stored_times_are_converted_once_each_and_by_type(tmp_path: Path) -> None:
+    """Records read together share their times: each stored time is converted once (a
+    group's thousand records hold a handful), and a stored 1 and True never share a
+    conversion (True is no time: the record is damaged)."""
+    from datetime import UTC, datetime
+
+    from turktui.adapters.history import _dt
+
+    assert _dt(1) == _dt(1.0) == datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)
+    assert _dt(True) is None and _dt(1) is not None
+    store = HistoryStore(tmp_path / "h.sqlite3")
+    now = datetime(2026, 6, 15, 12, 0, 0, 123456, tzinfo=UTC)
+    ids = store.insert(
+        [record_row(hit_id=f"H{i}", token=f"t-{i}", first_sent=now) for i in range(200)], now=now
+    )
+    before = _dt.cache_info()
+    records = store.get_many(ids)
+    after = _dt.cache_info()
+    assert len(records) == 200 and {r.first_sent for r in records.values()} == {now}
+    assert after.misses - before.misses <= 2 and after.hits - before.hits >= 590

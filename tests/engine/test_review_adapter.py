@@ -48,3 +48,28 @@ def test_review_errors_are_typed(make_emulator: Any, tmp_path: Path) -> None:
             engine.service.reject_assignment(aid, "late")
     finally:
         engine.history.close()
+
+
+def test_mturks_date_is_read_as_a_time_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A thousand approvals carry a thousand `Date` headers: each is kept as it came (the
+    after-call hook), and read as a time only for the answer whose time is asked for."""
+    from types import SimpleNamespace
+
+    from turktui.adapters import mturk
+    from turktui.domain.environment import Environment, EnvKind
+
+    parsed: list[str] = []
+    real = mturk.parsedate_to_datetime
+    monkeypatch.setattr(mturk, "parsedate_to_datetime", lambda t: parsed.append(t) or real(t))
+    service = mturk.MTurkService(Environment(EnvKind.DEMO, "http://127.0.0.1:1/"))
+    for second in range(3):
+        answer = SimpleNamespace(headers={"Date": f"Mon, 07 Dec 2026 20:00:0{second} GMT"})
+        service._take_date(http_response=answer)
+    assert parsed == []
+    moment = service.server_date()
+    assert parsed == ["Mon, 07 Dec 2026 20:00:02 GMT"] and moment is not None
+    assert moment.second == 2 and moment.tzinfo is not None
+    service._take_date(http_response=SimpleNamespace(headers={"Date": "not a date"}))
+    assert service.server_date() is None
+    service._take_date(http_response=None)
+    assert service.server_date() is None

@@ -27,9 +27,17 @@ def _listed(engine: Engine, n: int, server: Any) -> list[tuple[Any, Any]]:
 
 
 def test_a_group_is_confirmed_by_the_listing_and_what_it_does_not_show_by_a_read(
-    setup: Any,
+    setup: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server, engine, history = setup
+    judged: list[str] = []
+    real_confirm = APPROVE.confirm
+
+    def confirm(record: Record, read: Any, processed: bool) -> Any:
+        judged.append(read.subject.assignment_id)
+        return real_confirm(record, read, processed)
+
+    monkeypatch.setattr(APPROVE, "confirm", confirm)
     pairs = _listed(engine, 5, server)
     ids = [a.assignment_id for a, _ in pairs]
     # after the listing was read: one approved, one rejected by someone else
@@ -57,12 +65,16 @@ def test_a_group_is_confirmed_by_the_listing_and_what_it_does_not_show_by_a_read
     assert 1 <= server.state.request_count("ListAssignmentsForHIT") - lists <= 2
     # the requests with their first attempts (one insert); the two answers that were not a
     # plain OK; the verdicts with the three OK answers: three commits for five requests
-    assert commits == [2, 3 * 2 + 2]
+    # (the verdicts in one statement each kind: confirmed, already approved, refused)
+    assert commits == [2, 3 + 3]
     for aid in ids:
         record = history.get(finals[aid].id)  # type: ignore[union-attr]
         assert [a.outcome for a in record.attempts] in (["ok"], ["already_processed"])
         assert record.first_sent is not None and isinstance(record.data["read_seq"], int)
     assert "Confirmed: the assignment is Approved" in finals[ids[0]].note  # type: ignore[union-attr]
+    # each judged once on the read that confirms it: the one the listing shows Rejected
+    # again on its own read
+    assert sorted(judged) == sorted([*ids, ids[2]])
 
 
 class _Crash(BaseException):

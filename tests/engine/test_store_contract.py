@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import FIXED_NOW
 from tests.engine.conftest import record_row
-from turktui.adapters.history import HistoryStore
+from turktui.adapters.history import HistoryError, HistoryStore
 from turktui.adapters.stores import open_store, reader_of
 from turktui.domain.records import IntentBusy, OwnedElsewhere, State, StateChanged
 
@@ -152,6 +152,19 @@ def test_writes_together_are_one_transaction_all_or_none(store: HistoryStore) ->
     assert [(a.number, a.operation, a.outcome) for a in sending.attempts] == [
         (1, "ApproveAssignment", "started")
     ]
+    # alike verdicts of several records: one step, its compare-and-set over all of them
+    with pytest.raises(StateChanged) as changed:
+        store.together(
+            [store.update_many_step([a, b, c], state=State.REFUSED, expect=State.SUCCEEDED)]
+        )
+    assert changed.value.record_id == c and changed.value.actual is State.SENDING
+    assert {r.state for r in store.get_many([a, b]).values()} == {State.SUCCEEDED}
+    store.together(
+        [store.update_many_step([a, b], state=State.REFUSED, note="n", expect=State.SUCCEEDED)]
+    )
+    assert {(r.state, r.note) for r in store.get_many([a, b]).values()} == {(State.REFUSED, "n")}
+    with pytest.raises(HistoryError, match="no history record #999999"):
+        store.together([store.update_many_step([a, 999_999], note="m")])
 
 
 def test_claim_refuses_a_live_owner_and_takes_a_dead_ones(store: HistoryStore) -> None:

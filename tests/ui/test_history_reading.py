@@ -22,7 +22,7 @@ from turktui.adapters import history as history_module
 from turktui.adapters.history import HistoryStore, open_history
 from turktui.adapters.history_reader import HistoryQuery, HistoryReader
 from turktui.domain.listmodel import PageCache
-from turktui.domain.records import State
+from turktui.domain.records import State, StateChanged
 from turktui.ui import extend_flow
 from turktui.ui.app import TurkTuiApp
 from turktui.ui.screens.history import HistoryScreen, RecordList
@@ -74,6 +74,7 @@ def test_search_index_finds_what_like_finds(store: HistoryStore, text: str) -> N
     store.update(
         7, state=State.FAILED, error_code="ThrottlingException", error_message="Rate exceeded"
     )
+    store.update(12, state=State.SENDING)  # being sent: out of the index, found by LIKE
     reader = HistoryReader(store.path)
     assert reader.indexed
     query = HistoryQuery(text=text)
@@ -94,6 +95,100 @@ def test_search_index_follows_updates(store: HistoryStore) -> None:
     store.update(3, error_code="")
     assert reader.count(HistoryQuery(text="throttling")) == 0
     reader.close()
+
+
+def _indexed(path: Path, *, all_settled: bool = False) -> int:
+    """How many records the search index holds; `all_settled` (none being sent): and it
+    holds exactly what the records say (FTS5's integrity check, rank 1: the content too)."""
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        if all_settled:
+            con.execute(
+                "INSERT INTO requests_fts(requests_fts, rank) VALUES ('integrity-check', 1)"
+            )
+        return int(con.execute("SELECT count(*) FROM requests_fts_docsize").fetchone()[0])
+    finally:
+        con.close()
+
+
+def _sending(count: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "env_kind": "sandbox",
+            "endpoint": "https://mturk-requester-sandbox.us-east-1.amazonaws.com",
+            "hit_id": "HITGROUP",
+            "subject": f"ASSIGN{i:04d}",
+            "n": 0,
+            "token": f"turktui-group-{i:04d}",
+            "max_before": count,
+            "expected_after": count,
+            "operation": "approve",
+            "state": State.SENDING,
+        }
+        for i in range(count)
+    ]
+
+
+def test_a_group_is_indexed_once_at_its_verdict_in_one_statement(store: HistoryStore) -> None:
+    """Issue 22's thousand approvals: a group's records, written "sending", are indexed
+    once, when their verdict is written (one statement for alike verdicts), not at insert
+    and again at the verdict; a search finds them all along."""
+    _fill(store, 5)
+    ids = store.insert(_sending(60), allow_second=False, started="ApproveAssignment")
+    reader = HistoryReader(store.path)
+    assert reader.indexed
+    assert _indexed(store.path) == 5  # being sent: not indexed, yet found
+    assert reader.count(HistoryQuery(text="turktui-group-00")) == 60
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    try:
+        store.together(
+            [store.update_many_step(ids, expect=State.SENDING, state=State.SUCCEEDED, note="Okay")]
+        )
+    finally:
+        store._db.set_trace_callback(None)
+    # one statement (traced once more at each row its triggers run for)
+    assert len({s for s in statements if s.startswith("UPDATE requests")}) == 1
+    assert _indexed(store.path, all_settled=True) == 65
+    assert reader.count(HistoryQuery(text="turktui-group-00")) == 60
+    assert reader.count(HistoryQuery(text="okay")) == 60
+    # the compare-and-set holds for all: one changed meanwhile, nothing is written
+    store.update(ids[0], state=State.UNKNOWN)
+    with pytest.raises(StateChanged):
+        store.together([store.update_many_step(ids, expect=State.SUCCEEDED, note="Later")])
+    assert reader.count(HistoryQuery(text="later")) == 0
+    reader.close()
+
+
+def test_an_earlier_turktuis_search_triggers_are_replaced(tmp_path: Path) -> None:
+    """A file whose index an earlier turktui kept (records being sent indexed too) gets
+    this version's triggers and an index that matches them when opened."""
+    path = tmp_path / "h" / "history.sqlite3"
+    store = open_history(path)
+    ids = store.insert(_sending(3), allow_second=False, started="ApproveAssignment")
+    store.close()
+    s, new, old = history_module._S, history_module._NEW, history_module._OLD
+    earlier = (
+        f"CREATE TRIGGER requests_fts_insert AFTER INSERT ON requests BEGIN "
+        f"INSERT INTO requests_fts(rowid, {s}) VALUES (new.id, {new}); END",
+        f"CREATE TRIGGER requests_fts_update AFTER UPDATE OF {s} ON requests BEGIN "
+        f"INSERT INTO requests_fts(requests_fts, rowid, {s}) VALUES ('delete', old.id, {old});"
+        f" INSERT INTO requests_fts(rowid, {s}) VALUES (new.id, {new}); END",
+    )
+    con = sqlite3.connect(path, isolation_level=None)
+    for name in ("requests_fts_insert", "requests_fts_update"):
+        con.execute(f"DROP TRIGGER {name}")
+    for statement in earlier:
+        con.execute(statement)
+    con.execute("INSERT INTO requests_fts(requests_fts) VALUES ('rebuild')")
+    con.close()
+    store = open_history(path)
+    try:
+        assert _indexed(path) == 0  # the records being sent left the index
+        store.together([store.update_many_step(ids, state=State.SUCCEEDED)])
+        assert _indexed(path, all_settled=True) == 3
+    finally:
+        store.close()
 
 
 def test_without_fts5_the_triggers_go_and_come_back(

@@ -7,6 +7,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+import pytest
+
+from turktui.domain import models
 from turktui.domain.models import Assignment, BonusPayment, Hit
 from turktui.domain.text import answer_text, one_line
 from turktui.domain.timefmt import until_label
@@ -38,6 +41,23 @@ def test_answer_text_is_the_free_text_literally() -> None:
     assert len(answer_text(_doc("<FreeText>" + "x" * 10_000 + "</FreeText>"))) == 4_000
     raw = {"AssignmentId": "A1", "AssignmentStatus": "Submitted", "Answer": doc}
     assert Assignment.from_api(raw).answer == text
+
+
+def test_answer_read_only_when_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Listing a HIT's work (approving it all reads 2,000 assignments) reads no answer; the
+    text is read once, the first time it is shown, and is the same as read at once."""
+    calls: list[str] = []
+
+    def counted(document: str) -> str:
+        calls.append(document)
+        return answer_text(document)
+
+    monkeypatch.setattr(models, "answer_text", counted)
+    doc = _doc("<FreeText>yes</FreeText>")
+    listed = [Assignment.from_api({"AssignmentId": f"A{i}", "Answer": doc}) for i in range(3)]
+    assert calls == []
+    assert listed[0].answer == listed[0].answer == "yes" and len(calls) == 1
+    assert listed[0] == Assignment.from_api({"AssignmentId": "A0", "Answer": doc})  # read or not
 
 
 def test_time_to_auto_approval() -> None:

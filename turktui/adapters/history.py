@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 import sqlite3
 import stat
@@ -214,8 +215,12 @@ def _columns(values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=4096, typed=True)
 def _dt(value: float | None) -> datetime | None:
-    """A stored timestamp; None when absent or unreadable (text, 1e300, NaN)."""
+    """A stored timestamp; None when absent or unreadable (text, 1e300, NaN). Remembered
+    (by value and type): records written or read together share their times (a group's
+    thousand records hold a handful of moments), and a conversion cost as much as the rest
+    of reading a record."""
     if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     try:
@@ -386,24 +391,40 @@ _SEARCHABLE = (
 #: Substring search over _SEARCHABLE: an external-content FTS5 table with the trigram
 #: tokenizer (matches like LIKE '%text%' for 3+ characters), kept by triggers. Optional: not
 #: a schema step (an SQLite without FTS5 must still open the file); see _ensure_search.
+#: A record being sent (UNINDEXED_STATE) is left out of the index: such records are few
+#: (requests on the wire) and a search finds them by LIKE (where_clause). A group of a
+#: thousand approvals is recorded "sending" and settled moments later: each record is
+#: indexed once, as settled, in its verdict's one statement (FTS5 work is cheap in bulk and
+#: dear per statement), not at its insert and again (removed, re-added) at its verdict. An
+#: update that changes no searchable value re-indexes nothing.
+UNINDEXED_STATE = State.SENDING.value
 _S = ", ".join(_SEARCHABLE)
 _NEW = ", ".join("new." + c for c in _SEARCHABLE)
 _OLD = ", ".join("old." + c for c in _SEARCHABLE)
+_CHANGED = " OR ".join(f"old.{c} IS NOT new.{c}" for c in _SEARCHABLE)
+_SEARCH_TRIGGER_SQL: dict[str, str] = {
+    "requests_fts_insert": f"""CREATE TRIGGER requests_fts_insert AFTER INSERT ON requests
+        WHEN new.state != '{UNINDEXED_STATE}' BEGIN
+        INSERT INTO requests_fts(rowid, {_S}) VALUES (new.id, {_NEW});
+    END""",
+    "requests_fts_delete": f"""CREATE TRIGGER requests_fts_delete AFTER DELETE ON requests
+        WHEN old.state != '{UNINDEXED_STATE}' BEGIN
+        INSERT INTO requests_fts(requests_fts, rowid, {_S}) VALUES ('delete', old.id, {_OLD});
+    END""",
+    "requests_fts_update": f"""CREATE TRIGGER requests_fts_update AFTER UPDATE OF {_S} ON requests
+        WHEN {_CHANGED} BEGIN
+        INSERT INTO requests_fts(requests_fts, rowid, {_S})
+            SELECT 'delete', old.id, {_OLD} WHERE old.state != '{UNINDEXED_STATE}';
+        INSERT INTO requests_fts(rowid, {_S})
+            SELECT new.id, {_NEW} WHERE new.state != '{UNINDEXED_STATE}';
+    END""",
+}
 SEARCH_INDEX: tuple[str, ...] = (
     f"""CREATE VIRTUAL TABLE IF NOT EXISTS requests_fts USING fts5({_S},
         content='requests', content_rowid='id', tokenize='trigram')""",
-    f"""CREATE TRIGGER requests_fts_insert AFTER INSERT ON requests BEGIN
-        INSERT INTO requests_fts(rowid, {_S}) VALUES (new.id, {_NEW});
-    END""",
-    f"""CREATE TRIGGER requests_fts_delete AFTER DELETE ON requests BEGIN
-        INSERT INTO requests_fts(requests_fts, rowid, {_S}) VALUES ('delete', old.id, {_OLD});
-    END""",
-    f"""CREATE TRIGGER requests_fts_update AFTER UPDATE OF {_S} ON requests BEGIN
-        INSERT INTO requests_fts(requests_fts, rowid, {_S}) VALUES ('delete', old.id, {_OLD});
-        INSERT INTO requests_fts(rowid, {_S}) VALUES (new.id, {_NEW});
-    END""",
+    *_SEARCH_TRIGGER_SQL.values(),
 )
-_SEARCH_TRIGGERS = frozenset({"requests_fts_insert", "requests_fts_delete", "requests_fts_update"})
+_SEARCH_TRIGGERS = frozenset(_SEARCH_TRIGGER_SQL)
 _search_available: bool | None = None
 
 
@@ -575,13 +596,18 @@ def where_clause(
         values = [State(s).value for s in states]
         clauses.append(f"state IN ({', '.join('?' for _ in values)})")
         params.extend(values)
-    if text and indexed:
-        clauses.append("id IN (SELECT rowid FROM requests_fts WHERE requests_fts MATCH ?)")
-        params.append('"' + text.replace('"', '""') + '"')
-    elif text:
+    if text:
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern += "%"
-        clauses.append("(" + " OR ".join(f"{c} {like} ? ESCAPE '\\'" for c in _SEARCHABLE) + ")")
+        matches = "(" + " OR ".join(f"{c} {like} ? ESCAPE '\\'" for c in _SEARCHABLE) + ")"
+        if indexed:  # the index, and the few records it leaves out (being sent) by LIKE
+            clauses.append(
+                "(id IN (SELECT rowid FROM requests_fts WHERE requests_fts MATCH ?) OR "
+                f"(state = ? AND {matches}))"
+            )
+            params.extend(['"' + text.replace('"', '""') + '"', UNINDEXED_STATE])
+        else:
+            clauses.append(matches)
         params.extend([pattern] * len(_SEARCHABLE))
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
@@ -630,17 +656,23 @@ class HistoryStore:
         this host; another host's until OTHER_HOST_STALE after its last change.)"""
         return owner_alive(holder, updated, _dt(stamp), lease_until)
 
-    def _compare(self, db: Any, record_id: int, expected: tuple[State, ...]) -> None:
-        """Inside a write transaction: StateChanged unless the record is in `expected` (the
-        row stays locked until commit where the database locks rows)."""
+    def _compare(self, db: Any, record_ids: Sequence[int], expected: tuple[State, ...]) -> None:
+        """Inside a write transaction: StateChanged unless every record is in `expected`
+        (the first that is not is named; the rows stay locked until commit where the
+        database locks rows)."""
         if not expected and not self.FOR_UPDATE:
             return
-        row = db.execute(
-            f"SELECT state FROM requests WHERE id = ?{self.FOR_UPDATE}", (record_id,)
-        ).fetchone()
-        actual = _state_or_none(row[0]) if row else None
-        if expected and actual not in expected:
-            raise StateChanged(record_id, expected, actual)
+        marks = ", ".join("?" for _ in record_ids)
+        found = dict(
+            db.execute(
+                f"SELECT id, state FROM requests WHERE id IN ({marks}){self.FOR_UPDATE}",
+                tuple(record_ids),
+            ).fetchall()
+        )
+        for record_id in record_ids:
+            actual = _state_or_none(found[record_id]) if record_id in found else None
+            if expected and actual not in expected:
+                raise StateChanged(record_id, expected, actual)
 
     def watch_changes(
         self,
@@ -830,13 +862,18 @@ class HistoryStore:
 
         Without FTS5 (or its trigram tokenizer) the triggers are dropped so writes never fail
         on a missing module; searches then use LIKE, and the index is rebuilt the next time
-        an SQLite with FTS5 opens the file. Another process writing right now: try next time."""
+        an SQLite with FTS5 opens the file. Triggers of another definition (an earlier
+        turktui's, which indexed records being sent too) are replaced and the index rebuilt
+        to match. Another process writing right now: try next time."""
         have = search_index_available()
         triggers = {
-            str(r[0])
-            for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            str(r[0]): str(r[1])
+            for r in self._db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
         }
-        if have == _SEARCH_TRIGGERS.issubset(triggers):
+        if have:
+            if all(triggers.get(name) == sql for name, sql in _SEARCH_TRIGGER_SQL.items()):
+                return
+        elif not _SEARCH_TRIGGERS & triggers.keys():
             return
         self._db.execute("PRAGMA busy_timeout = 100")
         try:
@@ -851,6 +888,11 @@ class HistoryStore:
                 for statement in SEARCH_INDEX:
                     self._db.execute(statement)
                 self._db.execute("INSERT INTO requests_fts(requests_fts) VALUES ('rebuild')")
+                self._db.execute(
+                    f"INSERT INTO requests_fts(requests_fts, rowid, {_S}) "
+                    f"SELECT 'delete', id, {_S} FROM requests WHERE state = ?",
+                    (UNINDEXED_STATE,),
+                )
             self._db.execute("COMMIT")
         except sqlite3.Error:  # read-only file, full disk, a damaged row: searches use LIKE
             with contextlib.suppress(sqlite3.Error):
@@ -1023,20 +1065,51 @@ class HistoryStore:
         **values: Any,
     ) -> Callable[[Any], None]:
         """`update` as one step of `together` (nothing is written until then)."""
+        return self.update_many_step([record_id], now=now, expect=expect, **values)
+
+    #: records one statement of `update_many_step` changes at most (bound parameters stay
+    #: under SQLite's oldest limit, 999)
+    UPDATE_MANY = 500
+
+    def update_many_step(
+        self,
+        record_ids: Sequence[int],
+        *,
+        now: datetime | None = None,
+        expect: State | Iterable[State] | None = None,
+        **values: Any,
+    ) -> Callable[[Any], None]:
+        """`update_step` for several records given the same values (a group's verdicts):
+        one statement for up to UPDATE_MANY of them, not one each. The search index's
+        upkeep costs SQLite's FTS5 about as much for one row as for hundreds in one
+        statement. `expect` is checked for all first: StateChanged (nothing written) names
+        the first record that is not in it."""
         _check_updatable(values)
         stamp = (now or datetime.now(UTC)).timestamp()
         converted = _columns(values)
         expected = _expected(expect)
+        ids = list(dict.fromkeys(record_ids))
+        sets = ", ".join(["updated = ?", *(f"{k} = ?" for k in converted)])
 
         def run(db: Any) -> None:
-            self._compare(db, record_id, expected)
-            assignments = ", ".join(f"{k} = ?" for k in converted)
-            sql = f"UPDATE requests SET updated = ?{', ' if converted else ''}{assignments} "
-            cur = db.execute(sql + "WHERE id = ?", (stamp, *converted.values(), record_id))
-            if cur.rowcount != 1:
-                raise HistoryError(f"no history record #{record_id}")
+            for start in range(0, len(ids), self.UPDATE_MANY):
+                part = ids[start : start + self.UPDATE_MANY]
+                self._compare(db, part, expected)
+                marks = ", ".join("?" for _ in part)
+                cur = db.execute(
+                    f"UPDATE requests SET {sets} WHERE id IN ({marks})",
+                    (stamp, *converted.values(), *part),
+                )
+                if cur.rowcount != len(part):
+                    missing = set(part) - {
+                        int(r[0])
+                        for r in db.execute(
+                            f"SELECT id FROM requests WHERE id IN ({marks})", tuple(part)
+                        )
+                    }
+                    raise HistoryError(f"no history record #{min(missing, default=part[0])}")
             if "state" in converted:
-                self._changed(db, [record_id])
+                self._changed(db, ids)
 
         return run
 
@@ -1125,7 +1198,7 @@ class HistoryStore:
         expected = _expected(expect)
 
         def run(db: Any) -> int:
-            self._compare(db, record_id, expected)
+            self._compare(db, [record_id], expected)
             row = db.execute(
                 "SELECT coalesce(max(number), 0) FROM attempts WHERE request_id = ?", (record_id,)
             ).fetchone()

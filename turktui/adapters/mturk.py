@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar, cast
 
 from turktui import __version__
@@ -220,18 +221,18 @@ class MTurkService:
             raise ConfigurationError(f"Cannot set up the MTurk client: {exc}") from exc
 
     def _take_date(self, http_response: Any = None, **_: Any) -> None:
-        """Keep MTurk's `Date` header of this thread's last answer (its clock, not ours)."""
-        from email.utils import parsedate_to_datetime
-
-        try:
-            text = http_response.headers.get("Date") if http_response is not None else None
-            self._dates.last = parsedate_to_datetime(text) if text else None
-        except (TypeError, ValueError, AttributeError):
-            self._dates.last = None
+        """Keep MTurk's `Date` header of this thread's last answer (its clock, not ours) as
+        it came: read as a time only when asked (`server_date`), not for every answer."""
+        headers = getattr(http_response, "headers", None)
+        self._dates.last = headers.get("Date") if headers is not None else None
 
     def server_date(self) -> datetime | None:
         """MTurk's time (its `Date` header) on this thread's last answered call, or None."""
-        return getattr(self._dates, "last", None)
+        text = getattr(self._dates, "last", None)
+        try:
+            return parsedate_to_datetime(text) if isinstance(text, str) and text else None
+        except (TypeError, ValueError):
+            return None
 
     @property
     def reads(self) -> Any:

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from turktui.domain.text import answer_text
+from turktui.domain.text import ANSWER_READ, answer_text
 
 UTC = timezone.utc
 
@@ -274,10 +274,23 @@ class Assignment:
     approval_time: datetime | None = None
     rejection_time: datetime | None = None
     deadline: datetime | None = None
-    #: The text of its Answer (`turktui.domain.text.answer_text`): untrusted, shown literally
-    answer: str = ""
+    #: Its Answer as MTurk sent it (a QuestionFormAnswers document, the first ANSWER_READ
+    #: characters): read into text only when shown (`answer`), not for every assignment
+    #: listed (approving a HIT's work lists it twice and shows none of it)
+    answer_document: str = ""
     #: Why this assignment is unreadable ("" = it is fine): shown, never trusted.
     problem: str = ""
+    _answer: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def answer(self) -> str:
+        """The text of its Answer (`turktui.domain.text.answer_text`): untrusted, shown
+        literally. Read from the document the first time it is asked for."""
+        text = self._answer
+        if text is None:
+            text = answer_text(self.answer_document)
+            object.__setattr__(self, "_answer", text)  # a cache: the value is the document's
+        return text
 
     @classmethod
     def from_api(cls, raw: dict[str, Any]) -> Assignment:
@@ -300,7 +313,7 @@ class Assignment:
             approval_time=check.moment(raw, "ApprovalTime"),
             rejection_time=check.moment(raw, "RejectionTime"),
             deadline=check.moment(raw, "Deadline"),
-            answer=answer_text(check.text(raw, "Answer")),
+            answer_document=check.text(raw, "Answer")[:ANSWER_READ],
         )
         if check.bad:
             from dataclasses import replace

@@ -82,19 +82,32 @@ def redact(text: object) -> str:
         return ""
     if not isinstance(text, str):
         text = str(text)
-    if "@" in text:
+    if "@" in text and "://" in text:  # userinfo is only ever a URL's
         text = _USERINFO.sub(r"\1", text)
     if "=" in text:
         text = _PASSWORD.sub(r"\1***", text)
     return text
 
 
+#: values `redact_obj` passes as they are (nothing in them to redact)
+_PLAIN = frozenset({int, float, bool, type(None)})
+
+
 def redact_obj(value: object) -> object:
-    """`redact` applied to every string inside dicts/lists/tuples (for JSON output)."""
+    """`redact` applied to every string inside dicts/lists/tuples (for JSON output). A
+    command's output is thousands of small values: the plain ones (numbers, None, text
+    with neither "@" nor "=") are taken as they are, without a call each."""
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
-        return {k: redact_obj(v) for k, v in value.items()}
+        out = {}
+        for k, v in value.items():
+            kind = type(v)
+            if kind in _PLAIN or (kind is str and "@" not in v and "=" not in v):
+                out[k] = v
+            else:
+                out[k] = redact_obj(v)
+        return out
     if isinstance(value, (list, tuple)):
         return [redact_obj(v) for v in value]
     return value

@@ -37,7 +37,7 @@ from turktui.domain.errors import TokenAlreadyProcessed, TurkError
 from turktui.domain.records import IntentBusy, Record, State, StateChanged
 from turktui.pipeline.flight import IN_FLIGHT, WORKING
 from turktui.pipeline.model import Event, PlanRefused, SendResult
-from turktui.pipeline.operations import Operation, Read
+from turktui.pipeline.operations import Operation, Read, Verdict
 from turktui.pipeline.settling import Settling
 
 #: the first chunk's size (recorded in one transaction before any of it is sent); each next
@@ -235,6 +235,8 @@ class Grouping(Settling):
         if not members:
             return
         reads: dict[int, Read | None] = {}
+        # the listing's verdicts: each member is judged once on the read that confirms it
+        judged: dict[int, Verdict] = {}
 
         def fresh(record: Record) -> Read | None:
             return self._read(op, record)[0]
@@ -259,36 +261,57 @@ class Grouping(Settling):
                     continue
                 read = Read(subject, server, local)
                 processed = any(isinstance(e, TokenAlreadyProcessed) for e in result.errors)
-                if op.confirm(record, read, processed).state is State.SUCCEEDED:
-                    reads[record.id] = read
+                verdict = op.confirm(record, read, processed)
+                if verdict.state is State.SUCCEEDED:
+                    reads[record.id], judged[record.id] = read, verdict
         unread = [m[0] for m in members if m[0].id not in reads]
         reads.update(zip([r.id for r in unread], pool.map(fresh, unread), strict=True))
         history = self.history
-        now = self.clock()
-        finals: list[tuple[Record, list[Callable[[Any], Any]]]] = []
+        now, ended = self.clock(), time.monotonic()
+        finals: list[tuple[Record, list[Callable[[Any], Any]], dict[str, Any]]] = []
+        # the verdicts, alike ones together: one statement each (a chunk's members share
+        # their start, so a thousand approvals confirmed are a handful of statements)
+        alike: dict[str, tuple[dict[str, Any], list[int]]] = {}
         for record, result, started, took in members:
-            values, _read = self._final(op, record, result, functools.partial(reads.get, record.id))
-            values["duration"] = time.monotonic() - started
+            values, _read = self._final(
+                op,
+                record,
+                result,
+                functools.partial(reads.get, record.id),
+                judged=judged.get(record.id),
+            )
+            values["duration"] = ended - started
             steps: list[Callable[[Any], Any]] = []
             if took is not None:  # its OK answer, recorded with the verdict on it
                 steps.append(
                     history.finish_attempt_step(record.id, 1, outcome="ok", duration=took, now=now)
                 )
-            steps.append(history.update_step(record.id, now=now, expect=State.SENDING, **values))
-            finals.append((record, steps))
+            finals.append((record, steps, values))
+            alike.setdefault(repr(sorted(values.items())), (values, []))[1].append(record.id)
         try:
-            history.together([step for _record, steps in finals for step in steps])
+            history.together(
+                [step for _record, steps, _values in finals for step in steps]
+                + [
+                    history.update_many_step(ids, now=now, expect=State.SENDING, **values)
+                    for values, ids in alike.values()
+                ]
+            )
         except StateChanged:
             # another part of the program changed one of them: each on its own
-            for record, steps in finals:
+            for record, steps, values in finals:
                 try:
-                    history.together(steps)
+                    history.together(
+                        [
+                            *steps,
+                            history.update_step(record.id, now=now, expect=State.SENDING, **values),
+                        ]
+                    )
                 except StateChanged as exc:
                     on_error(record.subject, PlanRefused(str(exc), "changed"))
                 except HistoryError as exc:
                     on_error(record.subject, self._not_recorded(record.id, exc))
         except HistoryError as exc:
-            for record, _steps in finals:
+            for record, _steps, _values in finals:
                 on_error(record.subject, self._not_recorded(record.id, exc))
 
     def _retry_member(

@@ -314,12 +314,14 @@ class Sending:
         fresh: Callable[[], Read | None],
         *,
         resolved: bool = False,
+        judged: Verdict | None = None,
     ) -> tuple[dict[str, Any], Read | None]:
         """The final fields of a sent record (state, error, note) and the read they were
         judged on. A 200, a "token already processed" and a re-send are all questions: the
         record says succeeded only when the operation's confirmation holds on the fresh read
         (`fresh()`: None when the subject could not be read); a disagreement is a
-        `conflict`, never a success."""
+        `conflict`, never a success. `judged`: the operation's confirmation already given on
+        the read `fresh()` returns (a group's listing), not asked again."""
         read: Read | None = None
         note = result.note
         state = result.state
@@ -334,7 +336,7 @@ class Sending:
                 else:
                     note += " (Not confirmed: the HIT could not be read afterwards.)"
             else:
-                verdict = op.confirm(record, read, processed)
+                verdict = judged if judged is not None else op.confirm(record, read, processed)
                 state = verdict.state
                 values.update(verdict.values)
                 joined = f"{note} {verdict.note}".strip()

@@ -61,3 +61,48 @@ def test_redact_hides_database_passwords_in_urls_and_conninfo() -> None:
     for text, shown in cases.items():
         assert redact(text) == shown
         assert "s3" not in redact(text)
+
+
+class _Text(str):
+    """A str subclass (a StrEnum value, say): redacted like any text."""
+
+
+_leaf = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.sampled_from(["ops@host", "https://u:p@h/x", "password=s3", "a=b", "http://x", "plain", ""]),
+    st.text(alphabet="ab:/@=? p", max_size=12),
+    st.builds(_Text, st.sampled_from(["https://u:p@h/", "password=x", "ok"])),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.recursive(
+        _leaf,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=4),
+            st.tuples(inner, inner),
+            st.dictionaries(st.text(max_size=3), inner, max_size=4),
+        ),
+        max_leaves=20,
+    )
+)
+def test_redact_obj_redacts_every_text_as_redact_does(value: object) -> None:
+    """redact_obj (which takes plain values as they are, without a call each) gives what
+    `redact` applied to every text inside gives."""
+    from turktui.domain.text import redact, redact_obj
+
+    def each(v: object) -> object:
+        if isinstance(v, str):
+            return redact(v)
+        if isinstance(v, dict):
+            return {k: each(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [each(x) for x in v]
+        return v
+
+    assert redact_obj(value) == each(value)
+    assert "p@" not in str(redact_obj({"k": "https://u:p@h/"}))
