@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import events
-from textual.containers import ScrollableContainer, Vertical
+from textual.containers import ScrollableContainer
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Input, Static
@@ -68,6 +68,14 @@ def refused_read_only(node: Any, what: str) -> bool:
         return False
     node.app.notify(keymap.read_only_refusal(what), severity="warning", markup=False)
     return True
+
+
+def status_line(id: str | None = None) -> Static:
+    """The status line of a screen with `STATUS_LINE` (hidden until a message comes), composed
+    with it (a dialog's first in its decision block): opening the screen mounts nothing more."""
+    line = Static(Text(""), id=id, classes="dialog-status", markup=False)
+    line.display = False
+    return line
 
 
 def _is_view(widget: object) -> bool:
@@ -152,25 +160,11 @@ class KeyScreen(_Base):
         if self.STATUS_LINE:
             widgets[:] = [w for w in widgets if type(w).__name__ != "ToastRack"]
 
-    def on_mount(self) -> None:
-        # (Textual runs every class's on_mount: the screens' own run too.)
-        if self.STATUS_LINE:
-            self._status_line()
-
     def _status_line(self) -> Static | None:
-        """A dialog's status line: the first line of its decision block (made on first
-        use). None: this screen shows its messages as toasts."""
+        """A dialog's status line (`status_line()`, composed first in its decision block).
+        None: this screen shows its messages as toasts."""
         found = self.query(".dialog-status")
-        if found:
-            return found.first(Static)
-        blocks = self.query(".dialog-decision")
-        block = blocks.first(Widget) if blocks else None
-        if not isinstance(block, Vertical):
-            return None
-        line = Static(Text(""), classes="dialog-status", markup=False)
-        line.display = False
-        block.mount(line, before=0)
-        return line
+        return found.first(Static) if found else None
 
     def show_status(self, message: str, title: str, severity: str, timeout: float) -> bool:
         """Show a message on the dialog's status line instead of a toast over its content

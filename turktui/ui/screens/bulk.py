@@ -63,7 +63,7 @@ from turktui.pipeline.engine import Outcome
 from turktui.ui import heap, keymap
 from turktui.ui.context import AppContext
 from turktui.ui.inbox import Inbox
-from turktui.ui.keys import KeyScreen, available_balance
+from turktui.ui.keys import KeyScreen, available_balance, status_line
 from turktui.ui.screens.dialog import dialog_title
 from turktui.ui.widgets.key_line import StableFooter
 from turktui.ui.widgets.vtable import Column, VirtualTable
@@ -282,6 +282,7 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
             # The cursor row whole (the columns cut the id, the title and the reason).
             yield Static(Text(""), id="bulk-detail", markup=False)
             with Vertical(id="bulk-decision", classes="dialog-decision"):
+                yield status_line()
                 yield Static(Text(""), id="bulk-totals", markup=False, classes="decision")
                 yield Static(Text(""), id="bulk-problem", markup=False, classes="decision")
                 with Horizontal(id="bulk-buttons", classes="dialog-buttons"):
@@ -658,6 +659,7 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
             yield ProgressBar(id="batch-bar", show_eta=False)
             yield MemberTable(id="batch-members")
             with Vertical(id="batch-decision", classes="dialog-decision"):
+                yield status_line()
                 yield Static(
                     Text("Recording the batch\u2026"),
                     id="batch-counts",

@@ -37,7 +37,7 @@ from turktui.pipeline.operations.bonus import Bonus
 from turktui.pipeline.operations.review import ReviewOperation
 from turktui.pipeline.reviewing import BonusQuote
 from turktui.ui import keymap
-from turktui.ui.keys import KeyScreen
+from turktui.ui.keys import KeyScreen, status_line
 from turktui.ui.screens.dialog import dialog_title
 from turktui.ui.widgets.key_line import StableFooter
 
@@ -145,6 +145,7 @@ class ReviewScreen(KeyScreen, ModalScreen[ReviewDecision | None]):
                         compact=True,
                     )
             with Vertical(id="review-decision", classes="dialog-decision"):
+                yield status_line()
                 yield Static(Text(""), id="review-summary", classes="decision")
                 with Horizontal(classes="dialog-buttons"):
                     yield Button("Send (ctrl+s)", id="review-send", variant="error")

@@ -1,0 +1,93 @@
+"""Opening the extend dialog (at every `e`) is one pass of Textual's work, counted rather than
+timed (its time is the benchmark's: tests/bench/bench_app.py, "extend dialog: open"):
+- it is composed with its final content (range, preview, problem, the button's label, the
+  status line), so nothing is updated or mounted after it mounts;
+- the focus goes straight to its first box: not first to the scrolling body (Textual's
+  default) and then moved, each move restyling the widgets under it;
+At 80x24 and 160x48, the list under the dialog, as in the app."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.css.stylesheet import Stylesheet
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Input, Static
+
+from tests.conftest import FIXED_NOW
+from tests.ui.helpers import wait_for
+from turktui.domain.models import Hit
+from turktui.ui.screens.extend import ExtendScreen
+
+HIT = Hit(
+    "3HITOPENEDINONEPASS0",
+    "A survey",
+    "Assignable",
+    max_assignments=12,
+    available=3,
+    reward=Decimal("0.50"),
+    created=FIXED_NOW - timedelta(days=1),
+    expiration=FIXED_NOW + timedelta(days=2),
+)
+
+
+class Host(App[None]):
+    """The dialog over a screenful of rows (what the HIT list is under it)."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("\n".join(f"row {n}" for n in range(60)))
+
+
+def spy(monkeypatch: pytest.MonkeyPatch, cls: type, name: str, calls: list[Any]) -> None:
+    """Every call of `cls.name` recorded in `calls` (its first argument after self)."""
+    original = getattr(cls, name)
+
+    def recorded(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(args[0] if args else self)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, name, recorded)
+
+
+async def test_the_extend_dialog_opens_in_one_pass(
+    make_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx = make_context("http://127.0.0.1:9")  # (never asked: the dialog only opens)
+    focused: list[Widget | None] = []
+    styled: list[Any] = []
+    layouts: list[Any] = []
+    updated: list[Any] = []
+    spy(monkeypatch, Screen, "set_focus", focused)
+    spy(monkeypatch, Stylesheet, "apply", styled)
+    spy(monkeypatch, Screen, "_refresh_layout", layouts)
+    spy(monkeypatch, Static, "update", updated)
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        for size in ((80, 24), (160, 48)):
+            await pilot.resize_terminal(*size)
+            await wait_for(pilot, lambda s=size: app.screen.outer_size == s)
+            focused.clear()
+            styled.clear()
+            layouts.clear()
+            updated.clear()
+            dialog = ExtendScreen(HIT, ctx)
+            app.push_screen(dialog)
+            await wait_for(pilot, lambda d=dialog: d.is_mounted and d.focused is not None)
+            box = dialog.query_one("#extend-count", Input)
+            assert [w for w in focused if w is not None] == [box], size
+            # Each line of the dialog styled once, as it mounts: none again for a focus move
+            # (the boxes and buttons are restyled by Textual as they are made and focused).
+            mine = [n for n in styled if isinstance(n, Widget) and n.screen is dialog]
+            again = {type(n).__name__ for n in mine if mine.count(n) > 1}
+            assert again <= {"Input", "Button"}, (size, again)
+            # Composed final: nothing updated after it mounted, and it says what to do.
+            assert updated == [], size
+            problem = dialog.query_one("#extend-problem", Static)
+            assert "Enter the number of assignments" in str(problem.render())
+            app.pop_screen()
+            await wait_for(pilot, lambda: not isinstance(app.screen, ExtendScreen))
