@@ -4,6 +4,8 @@ timed (its time is the benchmark's: tests/bench/bench_app.py, "extend dialog: op
   status line), so nothing is updated or mounted after it mounts;
 - the focus goes straight to its first box: not first to the scrolling body (Textual's
   default) and then moved, each move restyling the widgets under it;
+- the screens are laid out once for the push and once for the sizes of the new widgets,
+  not again for the Resize that the first layout sends the new screen (nor the list under it).
 At 80x24 and 160x48, the list under the dialog, as in the app."""
 
 from __future__ import annotations
@@ -85,6 +87,7 @@ async def test_the_extend_dialog_opens_in_one_pass(
             mine = [n for n in styled if isinstance(n, Widget) and n.screen is dialog]
             again = {type(n).__name__ for n in mine if mine.count(n) > 1}
             assert again <= {"Input", "Button"}, (size, again)
+            assert len(layouts) == 2, (size, layouts)
             # Composed final: nothing updated after it mounted, and it says what to do.
             assert updated == [], size
             problem = dialog.query_one("#extend-problem", Static)

@@ -104,6 +104,22 @@ class KeyScreen(_Base):
             self._resumed_once = True
             event.refresh_styles = False
 
+    def _on_resize(self, event: events.Resize) -> None:
+        # Runs before Screen's own handler, as above. A screen just pushed is laid out as it
+        # resumes; that layout then sends the screen a Resize (it was "shown"), and Screen's
+        # handler lays it out again, and every screen under it, at the sizes they already
+        # have: a second layout and frame for nothing at each open (an eighth of the extend
+        # dialog's). Skipped when no laid-out size (`outer_size`) would change (and no
+        # breakpoint classes depend on it); a real resize goes on to Screen's handler.
+        app = self.app
+        if (
+            event.size == self.outer_size
+            and all(screen.outer_size == event.size for screen in app._background_screens)
+            and not (self.HORIZONTAL_BREAKPOINTS or app.HORIZONTAL_BREAKPOINTS)
+            and not (self.VERTICAL_BREAKPOINTS or app.VERTICAL_BREAKPOINTS)
+        ):
+            event.prevent_default()
+
     # -- read-only ----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if refuses(self, self.KEYMAP_SCREEN, action):
