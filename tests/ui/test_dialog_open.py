@@ -5,24 +5,29 @@ timed (its time is the benchmark's: tests/bench/bench_app.py, "extend dialog: op
 - the focus goes straight to its first box: not first to the scrolling body (Textual's
   default) and then moved, each move restyling the widgets under it;
 - the screens are laid out once for the push and once for the sizes of the new widgets,
-  not again for the Resize that the first layout sends the new screen (nor the list under it).
+  not again for the Resize that the first layout sends the new screen (nor the list under it);
+- the list under it is dimmed once, not again at each repaint of the dialog's screen, and
+  again as soon as it changes.
 At 80x24 and 160x48, the list under the dialog, as in the app."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.app import App, ComposeResult
 from textual.css.stylesheet import Stylesheet
+from textual.renderables.background_screen import BackgroundScreen
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
+import turktui.ui.app
 from tests.conftest import FIXED_NOW
-from tests.ui.helpers import wait_for
+from tests.ui.helpers import screen_text, wait_for
 from turktui.domain.models import Hit
 from turktui.ui.screens.extend import ExtendScreen
 
@@ -39,10 +44,12 @@ HIT = Hit(
 
 
 class Host(App[None]):
-    """The dialog over a screenful of rows (what the HIT list is under it)."""
+    """The dialog over a screenful of rows (what the HIT list is under it), in the app's CSS."""
+
+    CSS_PATH = Path(turktui.ui.app.__file__).with_name("app.tcss")
 
     def compose(self) -> ComposeResult:
-        yield Static("\n".join(f"row {n}" for n in range(60)))
+        yield Static("\n".join(f"row {n}" for n in range(60)), id="rows")
 
 
 def spy(monkeypatch: pytest.MonkeyPatch, cls: type, name: str, calls: list[Any]) -> None:
@@ -64,10 +71,12 @@ async def test_the_extend_dialog_opens_in_one_pass(
     styled: list[Any] = []
     layouts: list[Any] = []
     updated: list[Any] = []
+    dimmed: list[Any] = []
     spy(monkeypatch, Screen, "set_focus", focused)
     spy(monkeypatch, Stylesheet, "apply", styled)
     spy(monkeypatch, Screen, "_refresh_layout", layouts)
     spy(monkeypatch, Static, "update", updated)
+    spy(monkeypatch, BackgroundScreen, "__rich_console__", dimmed)
     app = Host()
     async with app.run_test(size=(80, 24)) as pilot:
         for size in ((80, 24), (160, 48)):
@@ -92,5 +101,16 @@ async def test_the_extend_dialog_opens_in_one_pass(
             assert updated == [], size
             problem = dialog.query_one("#extend-problem", Static)
             assert "Enter the number of assignments" in str(problem.render())
+            # A repaint of the dialog's screen (each layout that reaches it is one) does
+            # not dim the list under it again...
+            dimmed.clear()
+            dialog.refresh(layout=True)
+            await pilot.pause()
+            assert dimmed == [], size
+            if size == (160, 48):  # (at 80x24 the dialog covers it all)
+                # ...but what changes under it shows through at once, dimmed.
+                assert "row 0" in screen_text(app)
+                app.query_one("#rows", Static).update("changed under the dialog")
+                await wait_for(pilot, lambda: "changed under the dialog" in screen_text(app))
             app.pop_screen()
             await wait_for(pilot, lambda: not isinstance(app.screen, ExtendScreen))

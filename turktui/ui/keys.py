@@ -18,17 +18,23 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import events
+from textual.app import RenderResult
 from textual.containers import ScrollableContainer
+from textual.geometry import Region
+from textual.renderables.background_screen import BackgroundScreen
 from textual.timer import Timer
+from textual.visual import visualize
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from turktui.domain.text import one_line
 from turktui.ui import keymap
+from turktui.ui.backdrop import Backdrop
 from turktui.ui.widgets.vtable import VirtualTable
 
 if TYPE_CHECKING:
     from textual.screen import Screen
+    from typing_extensions import Self
 
     _Base = Screen[Any]
 else:
@@ -94,6 +100,8 @@ class KeyScreen(_Base):
     STATUS_LINE: ClassVar[bool] = False
 
     _resumed_once = False
+    #: a dialog's dimmed copy of the screen under it (see turktui.ui.backdrop)
+    _backdrop: Backdrop | None = None
 
     def _on_screen_resume(self, event: events.ScreenResume) -> None:
         # Runs before Screen's own handler (Textual calls each class's handler along the
@@ -119,6 +127,23 @@ class KeyScreen(_Base):
             and not (self.VERTICAL_BREAKPOINTS or app.VERTICAL_BREAKPOINTS)
         ):
             event.prevent_default()
+
+    # -- the dimmed screen under a dialog -----------------------------------------------------
+    def render(self) -> RenderResult:
+        rendered = super().render()
+        if not isinstance(rendered, BackgroundScreen):
+            return rendered  # an opaque screen: its background colour
+        key = (rendered.screen, rendered.color)
+        if self._backdrop is None or self._backdrop.key != key:
+            self._backdrop = Backdrop(key, visualize(self, rendered))
+        return self._backdrop
+
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+    ) -> Self:
+        if regions:  # the screen under this one changed there (Textual repaints it here)
+            self._backdrop = None
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     # -- read-only ----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
