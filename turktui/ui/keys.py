@@ -9,9 +9,9 @@
 - type-ahead: after `/`, keys typed before the focus has reached the filter box (a paste, a
   fast typist, tmux send-keys) go into the box, not to bindings. The app calls
   `capture_typeahead` before it checks bindings;
-- opening it costs one pass of Textual's work: styles applied once as it mounts, one layout
-  for the push (not another for the Resize that layout sends it), and a dialog's dimmed copy
-  of the screen under it kept until that screen repaints (`turktui.ui.backdrop`).
+- opening it costs one pass of Textual's work: styles applied once as it mounts, the screens
+  under it not laid out again for the Resize its first layout sends it, and a dialog's
+  dimmed copy of the screen under it kept until that screen repaints (`turktui.ui.backdrop`).
 """
 
 from __future__ import annotations
@@ -118,10 +118,12 @@ class KeyScreen(_Base):
     def _on_resize(self, event: events.Resize) -> None:
         # Runs before Screen's own handler, as above. A screen just pushed is laid out as it
         # resumes; that layout then sends the screen a Resize (it was "shown"), and Screen's
-        # handler lays it out again, and every screen under it, at the sizes they already
-        # have: a second layout and frame for nothing at each open (a seventh of the extend
-        # dialog's). Skipped when no laid-out size (`outer_size`) would change (and no
-        # breakpoint classes depend on it); a real resize goes on to Screen's handler.
+        # handler lays it out again (its second pass: sizes that depend on the first, before
+        # the next key) and also every screen under it, at the sizes they already have: the
+        # HIT list under a dialog laid out again for nothing at each open (a tenth of the
+        # extend dialog's). When no laid-out size (`outer_size`) changes (and no breakpoint
+        # classes depend on it) only this screen is laid out; a real resize goes on to
+        # Screen's handler.
         app = self.app
         if (
             event.size == self.outer_size
@@ -129,6 +131,7 @@ class KeyScreen(_Base):
             and not (self.HORIZONTAL_BREAKPOINTS or app.HORIZONTAL_BREAKPOINTS)
             and not (self.VERTICAL_BREAKPOINTS or app.VERTICAL_BREAKPOINTS)
         ):
+            self._screen_resized(event.size)
             event.prevent_default()
 
     # -- the dimmed screen under a dialog -----------------------------------------------------
