@@ -28,8 +28,12 @@ from textual.widgets import Input, Static
 import turktui.ui.app
 from tests.conftest import FIXED_NOW
 from tests.ui.helpers import screen_text, wait_for
-from turktui.domain.models import Hit
+from turktui.domain.models import Assignment, Hit
+from turktui.pipeline.operations import APPROVE
+from turktui.ui.screens.bulk import BulkScreen
+from turktui.ui.screens.confirm import ConfirmScreen
 from turktui.ui.screens.extend import ExtendScreen
+from turktui.ui.screens.review import ReviewScreen
 
 HIT = Hit(
     "3HITOPENEDINONEPASS0",
@@ -117,3 +121,29 @@ async def test_the_extend_dialog_opens_in_one_pass(
                 await wait_for(pilot, lambda: "changed under the dialog" in screen_text(app))
             app.pop_screen()
             await wait_for(pilot, lambda: not isinstance(app.screen, ExtendScreen))
+
+
+async def test_the_other_dialogs_get_their_focus_at_once(
+    make_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The confirmation (on Cancel: a stray Enter never sends), the bulk dialog and the review
+    dialog (their first box) have the focus where it belongs as they mount, not first on
+    their scrolling body or mode and then moved (each move restyles)."""
+    ctx = make_context("http://127.0.0.1:9")
+    focused: list[Widget | None] = []
+    spy(monkeypatch, Screen, "set_focus", focused)
+    row = Assignment("A1", worker_id="W1", hit_id=HIT.hit_id, status="Submitted")
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        dialogs: list[tuple[Screen[Any], str]] = [
+            (ConfirmScreen("Confirm", "Send it?"), "#confirm-no"),
+            (BulkScreen([HIT], ctx), "#bulk-number"),
+            (ReviewScreen(APPROVE, [row], HIT, ctx.env, None, title="Approve 1"), "#review-text"),
+        ]
+        for dialog, target in dialogs:
+            focused.clear()
+            app.push_screen(dialog)
+            await wait_for(pilot, lambda d=dialog: d.is_mounted and d.focused is not None)
+            assert [w for w in focused if w is not None] == [dialog.query_one(target)], target
+            app.pop_screen()
+            await wait_for(pilot, lambda d=dialog: app.screen is not d)

@@ -212,6 +212,8 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
     BulkScreen #bulk-problem { color: $error; }
     BulkScreen #bulk-totals { text-style: bold; }
     """
+    #: the number box has the focus as the dialog mounts (not the mode first, then moved)
+    AUTO_FOCUS = "#bulk-number"
     KEYMAP_SCREEN = "bulk"
     STATUS_LINE = True
     BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("bulk")
@@ -292,7 +294,6 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
 
     def on_mount(self) -> None:
         self.recompute()
-        self.query_one("#bulk-number", Input).focus()
 
     # -- preview -----------------------------------------------------------------------------
     def line(self, i: int) -> BulkLine:

@@ -80,6 +80,8 @@ class ReviewScreen(KeyScreen, ModalScreen[ReviewDecision | None]):
     ReviewScreen #review-rows { height: auto; }
     """
 
+    #: the first box (a bonus's amount, else the text) has the focus as the dialog mounts
+    AUTO_FOCUS = "#review-amount, #review-text"
     KEYMAP_SCREEN = "review"
     STATUS_LINE = True
     BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("review")
@@ -153,7 +155,6 @@ class ReviewScreen(KeyScreen, ModalScreen[ReviewDecision | None]):
         yield StableFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#review-amount" if self.bonus else "#review-text", Input).focus()
         self._update()
 
     @property
