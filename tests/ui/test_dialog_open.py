@@ -100,7 +100,7 @@ async def test_the_extend_dialog_opens_in_one_pass(
             assert [w for w in focused if w is not None] == [box], size
             # Each line of the dialog styled once, as it mounts: none again for a focus move
             # (the boxes and buttons are restyled by Textual as they are made and focused).
-            mine = [n for n in styled if isinstance(n, Widget) and n.screen is dialog]
+            mine = [n for n in styled if isinstance(n, Widget) and dialog in n.ancestors]
             again = {type(n).__name__ for n in mine if mine.count(n) > 1}
             assert again <= {"Input", "Button"}, (size, again)
             assert layouts and all(screen is dialog for screen in layouts), (size, layouts)
