@@ -8,7 +8,10 @@
   footer and the palette; the fallback binding says why);
 - type-ahead: after `/`, keys typed before the focus has reached the filter box (a paste, a
   fast typist, tmux send-keys) go into the box, not to bindings. The app calls
-  `capture_typeahead` before it checks bindings.
+  `capture_typeahead` before it checks bindings;
+- opening it costs one pass of Textual's work: styles applied once as it mounts, the screens
+  under it not laid out again for the Resize its first layout sends it, and a dialog's
+  dimmed copy of the screen under it kept until that screen repaints (`turktui.ui.backdrop`).
 """
 
 from __future__ import annotations
@@ -18,17 +21,23 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import events
-from textual.containers import ScrollableContainer, Vertical
+from textual.app import RenderResult
+from textual.containers import ScrollableContainer
+from textual.geometry import Region
+from textual.renderables.background_screen import BackgroundScreen
 from textual.timer import Timer
+from textual.visual import visualize
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from turktui.domain.text import one_line
 from turktui.ui import keymap
+from turktui.ui.backdrop import Backdrop
 from turktui.ui.widgets.vtable import VirtualTable
 
 if TYPE_CHECKING:
     from textual.screen import Screen
+    from typing_extensions import Self
 
     _Base = Screen[Any]
 else:
@@ -70,6 +79,14 @@ def refused_read_only(node: Any, what: str) -> bool:
     return True
 
 
+def status_line(id: str | None = None) -> Static:
+    """The status line of a screen with `STATUS_LINE` (hidden until a message comes), composed
+    with it (a dialog's first in its decision block): opening the screen mounts nothing more."""
+    line = Static(Text(""), id=id, classes="dialog-status", markup=False)
+    line.display = False
+    return line
+
+
 def _is_view(widget: object) -> bool:
     # (Textual's Input is a ScrollableContainer too: it scrolls its own line)
     return isinstance(widget, ScrollableContainer) and not isinstance(widget, Input)
@@ -86,6 +103,8 @@ class KeyScreen(_Base):
     STATUS_LINE: ClassVar[bool] = False
 
     _resumed_once = False
+    #: a dialog's dimmed copy of the screen under it (see turktui.ui.backdrop)
+    _backdrop: Backdrop | None = None
 
     def _on_screen_resume(self, event: events.ScreenResume) -> None:
         # Runs before Screen's own handler (Textual calls each class's handler along the
@@ -95,6 +114,42 @@ class KeyScreen(_Base):
         if not self._resumed_once:
             self._resumed_once = True
             event.refresh_styles = False
+
+    def _on_resize(self, event: events.Resize) -> None:
+        # Runs before Screen's own handler, as above. A screen just pushed is laid out as it
+        # resumes; that layout then sends the screen a Resize (it was "shown"), and Screen's
+        # handler lays it out again (its second pass: sizes that depend on the first, before
+        # the next key) and also every screen under it, at the sizes they already have: the
+        # HIT list under a dialog laid out again for nothing at each open (a tenth of the
+        # extend dialog's). When no laid-out size (`outer_size`) changes (and no breakpoint
+        # classes depend on it) only this screen is laid out; a real resize goes on to
+        # Screen's handler.
+        app = self.app
+        if (
+            event.size == self.outer_size
+            and all(screen.outer_size == event.size for screen in app._background_screens)
+            and not (self.HORIZONTAL_BREAKPOINTS or app.HORIZONTAL_BREAKPOINTS)
+            and not (self.VERTICAL_BREAKPOINTS or app.VERTICAL_BREAKPOINTS)
+        ):
+            self._screen_resized(event.size)
+            event.prevent_default()
+
+    # -- the dimmed screen under a dialog -----------------------------------------------------
+    def render(self) -> RenderResult:
+        rendered = super().render()
+        if not isinstance(rendered, BackgroundScreen):
+            return rendered  # an opaque screen: its background colour
+        key = (rendered.screen, rendered.color)
+        if self._backdrop is None or self._backdrop.key != key:
+            self._backdrop = Backdrop(key, visualize(self, rendered))
+        return self._backdrop
+
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+    ) -> Self:
+        if regions:  # the screen under this one changed there (Textual repaints it here)
+            self._backdrop = None
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     # -- read-only ----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -152,25 +207,11 @@ class KeyScreen(_Base):
         if self.STATUS_LINE:
             widgets[:] = [w for w in widgets if type(w).__name__ != "ToastRack"]
 
-    def on_mount(self) -> None:
-        # (Textual runs every class's on_mount: the screens' own run too.)
-        if self.STATUS_LINE:
-            self._status_line()
-
     def _status_line(self) -> Static | None:
-        """A dialog's status line: the first line of its decision block (made on first
-        use). None: this screen shows its messages as toasts."""
+        """A dialog's status line (`status_line()`, composed first in its decision block).
+        None: this screen shows its messages as toasts."""
         found = self.query(".dialog-status")
-        if found:
-            return found.first(Static)
-        blocks = self.query(".dialog-decision")
-        block = blocks.first(Widget) if blocks else None
-        if not isinstance(block, Vertical):
-            return None
-        line = Static(Text(""), classes="dialog-status", markup=False)
-        line.display = False
-        block.mount(line, before=0)
-        return line
+        return found.first(Static) if found else None
 
     def show_status(self, message: str, title: str, severity: str, timeout: float) -> bool:
         """Show a message on the dialog's status line instead of a toast over its content

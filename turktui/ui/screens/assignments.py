@@ -38,7 +38,7 @@ from turktui.pipeline.operations.bonus import Bonus
 from turktui.pipeline.operations.review import ReviewOperation
 from turktui.ui import keymap
 from turktui.ui.context import AppContext
-from turktui.ui.keys import KeyScreen
+from turktui.ui.keys import KeyScreen, status_line
 from turktui.ui.messages import ReviewsDone, ReviewWanted
 from turktui.ui.widgets.env_banner import EnvBanner
 from turktui.ui.widgets.key_line import StableFooter
@@ -183,9 +183,7 @@ class AssignmentsScreen(KeyScreen, Screen[None]):
         yield Static(counts_text(self.hit, None), id="asg-counts")
         yield self.table
         yield Static(Text(""), id="asg-answer")
-        status = Static(Text(""), id="asg-status", classes="dialog-status", markup=False)
-        status.display = False
-        yield status
+        yield status_line(id="asg-status")
         yield StableFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:

@@ -62,7 +62,7 @@ from turktui.pipeline.engine import Outcome
 from turktui.ui import heap, keymap
 from turktui.ui.context import AppContext
 from turktui.ui.inbox import Inbox
-from turktui.ui.keys import KeyScreen, available_balance
+from turktui.ui.keys import KeyScreen, available_balance, status_line
 from turktui.ui.screens.dialog import dialog_title
 from turktui.ui.widgets.key_line import StableFooter
 from turktui.ui.widgets.progress_line import ProgressLine
@@ -212,6 +212,8 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
     BulkScreen #bulk-problem { color: $error; }
     BulkScreen #bulk-totals { text-style: bold; }
     """
+    #: the number box has the focus as the dialog mounts (not the mode first, then moved)
+    AUTO_FOCUS = "#bulk-number"
     KEYMAP_SCREEN = "bulk"
     STATUS_LINE = True
     BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("bulk")
@@ -282,6 +284,7 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
             # The cursor row whole (the columns cut the id, the title and the reason).
             yield Static(Text(""), id="bulk-detail", markup=False)
             with Vertical(id="bulk-decision", classes="dialog-decision"):
+                yield status_line()
                 yield Static(Text(""), id="bulk-totals", markup=False, classes="decision")
                 yield Static(Text(""), id="bulk-problem", markup=False, classes="decision")
                 with Horizontal(id="bulk-buttons", classes="dialog-buttons"):
@@ -291,7 +294,6 @@ class BulkScreen(KeyScreen, ModalScreen[BulkPreview | None]):
 
     def on_mount(self) -> None:
         self.recompute()
-        self.query_one("#bulk-number", Input).focus()
 
     # -- preview -----------------------------------------------------------------------------
     def line(self, i: int) -> BulkLine:
@@ -667,6 +669,7 @@ class BatchScreen(KeyScreen, ModalScreen[None]):
             with Vertical(id="batch-body"):
                 yield MemberTable(id="batch-members")
             with Vertical(id="batch-decision", classes="dialog-decision"):
+                yield status_line()
                 # The bar beside the counts: a frame that changes only these two lines
                 # repaints a strip at the dialog's foot, not the dialog from top to foot.
                 yield ProgressLine(id="batch-bar")

@@ -29,6 +29,9 @@ class ConfirmScreen(KeyScreen, ModalScreen[bool]):
     ConfirmScreen #confirm-details { margin-top: 1; }
     """
 
+    #: The focus on "no" from the start: a stray Enter must not spend money. (Set as it
+    #: mounts, not moved there from the scrolling body afterwards: each move restyles.)
+    AUTO_FOCUS = "#confirm-no"
     KEYMAP_SCREEN = "confirm"
     BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("confirm")
 
@@ -76,10 +79,6 @@ class ConfirmScreen(KeyScreen, ModalScreen[bool]):
                 yield Button(self.yes_label + " (y)", id="confirm-yes", variant="error")
                 yield Button(self.no_label + " (Esc)", id="confirm-no")
         yield StableFooter()
-
-    def on_mount(self) -> None:
-        # Focus "no": a stray Enter must not spend money.
-        self.query_one("#confirm-no", Button).focus()
 
     @on(Button.Pressed, "#confirm-yes")
     def action_yes(self) -> None:

@@ -40,7 +40,7 @@ from turktui.domain.text import one_line
 from turktui.domain.timefmt import expires_label, iso, parse_duration
 from turktui.ui import keymap
 from turktui.ui.context import AppContext
-from turktui.ui.keys import KeyScreen, available_balance, read_only
+from turktui.ui.keys import KeyScreen, available_balance, read_only, status_line
 from turktui.ui.screens.dialog import dialog_title
 from turktui.ui.widgets.key_line import KeyLine
 
@@ -55,6 +55,20 @@ class ExtendRequest:
     hit: Hit
     n: int
     expire_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the decision lines and the submit button show for the dialog's state."""
+
+    preview: Text
+    #: why it cannot be sent yet (None: it can)
+    problem: str | None
+    label: str
+
+    @property
+    def problem_text(self) -> Text:
+        return Text(one_line(self.problem or ""))
 
 
 class CountValidator(Validator):
@@ -93,6 +107,9 @@ class ExtendScreen(KeyScreen, ModalScreen[ExtendRequest | None]):
     ExtendScreen Input { width: 100%; }
     """
 
+    #: The focus at once on the first box there is (else Cancel/Close), as the screen mounts:
+    #: not first on the scrolling body (Textual's "*") and then moved (each move restyles).
+    AUTO_FOCUS = "#extend-count, #extend-expire, #extend-cancel"
     KEYMAP_SCREEN = "extend"
     STATUS_LINE = True
     BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("extend")
@@ -112,6 +129,15 @@ class ExtendScreen(KeyScreen, ModalScreen[ExtendRequest | None]):
         #: Can any time be added at all? (a HIT that expired over a year ago cannot: MTurk
         #: moves an expiration by at most 365 days, measured from the current one)
         self.time_possible = self._time_possible()
+        #: what the time box holds when the dialog opens
+        self.expire_text = ""
+        if self.expired and self.time_possible:
+            # An expired HIT: time is offered at once (counted from now), when MTurk allows it.
+            self._update_expiration(DEFAULT_EXPIRE_IN)
+            if self.expire_problem is None:
+                self.expire_text = DEFAULT_EXPIRE_IN
+            else:
+                self.expire_at, self.expire_problem = None, None
         if ctx.env.is_production:
             self.add_class("-production")
 
@@ -131,18 +157,21 @@ class ExtendScreen(KeyScreen, ModalScreen[ExtendRequest | None]):
                 yield Static(self._hit_text(), id="extend-hit", markup=False)
                 yield from self._compose_fields()
             with Vertical(id="extend-decision", classes="dialog-decision"):
+                yield status_line()
+                # Composed with their final content: the dialog is laid out and drawn once.
+                decision = self._decision() if self._editable else None
                 if self._editable and self.rng.extendable:
                     yield Static(Text(range_text(self.rng)), id="extend-range", classes="decision")
-                if self._editable:
-                    yield Static(Text(""), id="extend-preview", classes="decision")
-                    yield Static(Text(""), id="extend-problem", classes="decision")
+                if decision is not None:
+                    yield Static(decision.preview, id="extend-preview", classes="decision")
+                    yield Static(decision.problem_text, id="extend-problem", classes="decision")
                 with Horizontal(id="extend-buttons", classes="dialog-buttons"):
-                    if self._editable:
+                    if decision is not None:
                         yield Button(
-                            "Extend" if not self.rng.extendable else "Add assignments",
+                            decision.label,
                             id="extend-submit",
                             variant="primary",
-                            disabled=True,
+                            disabled=decision.problem is not None,
                         )
                     yield Button(
                         "Cancel" if self.rng.extendable or self.time_possible else "Close",
@@ -197,25 +226,18 @@ class ExtendScreen(KeyScreen, ModalScreen[ExtendRequest | None]):
             ),
             classes="field-label -tight" if self.rng.extendable else "field-label",
         )
-        yield Input(placeholder="empty: expiration unchanged", compact=True, id="extend-expire")
+        with self.prevent(Input.Changed):  # its value is the state __init__ worked out
+            expire = Input(
+                self.expire_text,
+                placeholder="empty: expiration unchanged",
+                compact=True,
+                id="extend-expire",
+            )
+        yield expire
 
     def on_mount(self) -> None:
-        if self.expired and self.time_possible and not read_only(self):
-            # An expired HIT: time is offered at once (counted from now), when MTurk allows it.
-            self._update_expiration(DEFAULT_EXPIRE_IN)
-            if self.expire_problem is None:
-                with self.prevent(Input.Changed):
-                    self.query_one("#extend-expire", Input).value = DEFAULT_EXPIRE_IN
-            else:
-                self.expire_at, self.expire_problem = None, None
-        self._refresh()
         # The preview follows the balance (it may arrive, or change, while the dialog is open).
         self.watch(self.app, "balance", self._refresh, init=False)
-        for selector in ("#extend-count", "#extend-expire", "#extend-cancel"):
-            found = self.query(selector)
-            if found:
-                found.first().focus()
-                break
 
     def _time_possible(self) -> bool:
         now = self.ctx.clock()
@@ -343,10 +365,8 @@ class ExtendScreen(KeyScreen, ModalScreen[ExtendRequest | None]):
         new_max = self.hit.max_assignments + self.count
         return extension_cost(self.hit.reward, self.count, new_max).total > balance
 
-    def _refresh(self) -> None:
-        if read_only(self) or not self.query("#extend-preview"):
-            return
-        self.query_one("#extend-preview", Static).update(self.preview_text())
+    def _decision(self) -> Decision:
+        """What the decision lines and the submit button say for what is typed now."""
         problem = self.problem
         if (
             problem is None
@@ -359,15 +379,23 @@ class ExtendScreen(KeyScreen, ModalScreen[ExtendRequest | None]):
             problem = f"Expiration: {self.expire_problem}"
         if problem is None and self.insufficient():
             problem = "The available balance does not cover this cost."
-        self.query_one("#extend-problem", Static).update(Text(one_line(problem or "")))
-        button = self.query_one("#extend-submit", Button)
-        button.disabled = problem is not None
         if self.count is not None and self.expire_at is not None:
-            button.label = "Add both"
+            label = "Add both"
         elif self.count is None and self.expire_at is not None:
-            button.label = "Add time"
+            label = "Add time"
         else:
-            button.label = "Add assignments"
+            label = "Add assignments"
+        return Decision(self.preview_text(), problem, label)
+
+    def _refresh(self) -> None:
+        if read_only(self) or not self.query("#extend-preview"):
+            return
+        decision = self._decision()
+        self.query_one("#extend-preview", Static).update(decision.preview)
+        self.query_one("#extend-problem", Static).update(decision.problem_text)
+        button = self.query_one("#extend-submit", Button)
+        button.disabled = decision.problem is not None
+        button.label = decision.label
 
     @property
     def can_submit(self) -> bool:

@@ -37,7 +37,7 @@ from turktui.pipeline.operations.bonus import Bonus
 from turktui.pipeline.operations.review import ReviewOperation
 from turktui.pipeline.reviewing import BonusQuote
 from turktui.ui import keymap
-from turktui.ui.keys import KeyScreen
+from turktui.ui.keys import KeyScreen, status_line
 from turktui.ui.screens.dialog import dialog_title
 from turktui.ui.widgets.key_line import StableFooter
 
@@ -80,6 +80,8 @@ class ReviewScreen(KeyScreen, ModalScreen[ReviewDecision | None]):
     ReviewScreen #review-rows { height: auto; }
     """
 
+    #: the first box (a bonus's amount, else the text) has the focus as the dialog mounts
+    AUTO_FOCUS = "#review-amount, #review-text"
     KEYMAP_SCREEN = "review"
     STATUS_LINE = True
     BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("review")
@@ -145,6 +147,7 @@ class ReviewScreen(KeyScreen, ModalScreen[ReviewDecision | None]):
                         compact=True,
                     )
             with Vertical(id="review-decision", classes="dialog-decision"):
+                yield status_line()
                 yield Static(Text(""), id="review-summary", classes="decision")
                 with Horizontal(classes="dialog-buttons"):
                     yield Button("Send (ctrl+s)", id="review-send", variant="error")
@@ -152,7 +155,6 @@ class ReviewScreen(KeyScreen, ModalScreen[ReviewDecision | None]):
         yield StableFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#review-amount" if self.bonus else "#review-text", Input).focus()
         self._update()
 
     @property
