@@ -20,7 +20,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from turktui.domain.environment import Environment
 from turktui.domain.text import one_line, redact
@@ -70,7 +70,7 @@ class _PrivateRotatingHandler(logging.handlers.RotatingFileHandler):
                 self.doRollover()
                 if self.stream is None:
                     self.stream = self._open()
-            self.stream.write(line)
+            cast(BinaryIO, self.stream).write(line)  # opened binary (_open)
             self._size += len(line)
         except Exception:
             self.handleError(record)
