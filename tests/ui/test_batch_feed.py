@@ -54,6 +54,19 @@ def _in_thread(work: Callable[[], object]) -> None:
     thread.join()
 
 
+def _spy(monkeypatch: pytest.MonkeyPatch, obj: object, name: str) -> list[tuple[Any, ...]]:
+    """The positional arguments of each call to `obj.name` from now on (which still runs)."""
+    calls: list[tuple[Any, ...]] = []
+    real = getattr(obj, name)
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(obj, name, spy)
+    return calls
+
+
 def _count_style_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """From now on, each read of a table's style (`rich_style`) is counted in the list."""
     reads = [0]
@@ -145,9 +158,7 @@ async def test_worker_rows_are_shown_together_in_one_repaint(
         assert f"{MEMBERS} succeeded" in screen_text(app)
 
         # A row below the window changes: nothing drawn is compared or repainted.
-        lines: list[int] = []
-        line = table._line
-        monkeypatch.setattr(table, "_line", lambda y, *a: lines.append(y) or line(y, *a))
+        lines = _spy(monkeypatch, table, "_line")
         table.update_rows([dataclasses.replace(table.rows[-1], status="below")])
         assert lines == []
         table.update_rows([dataclasses.replace(table.rows[0], status="in the window")])
@@ -198,14 +209,8 @@ async def test_rows_posted_under_a_dialog_are_applied_less_often(
         _in_thread(lambda: table.post_hit(hit("B", 2)))
         await pilot.pause()
         assert shown("B") == 1  # held: the list is covered
-        repaints: list[object] = []
-        refresh = table.refresh
-        monkeypatch.setattr(
-            table, "refresh", lambda *a, **kw: repaints.append(a) or refresh(*a, **kw)
-        )
-        lines: list[int] = []
-        line = table._line
-        monkeypatch.setattr(table, "_line", lambda y, *a: lines.append(y) or line(y, *a))
+        repaints = _spy(monkeypatch, table, "refresh")
+        lines = _spy(monkeypatch, table, "_line")
         assert table.drain_updates() == 1  # the covered pace's delivery
         assert shown("B") == 2  # in the table's data...
         assert repaints == [] and lines == []  # ...but nothing compared or repainted
@@ -250,16 +255,8 @@ async def test_a_frame_of_members_below_the_window_repaints_the_dialogs_foot_onl
             return partial()
 
         monkeypatch.setattr(compositor, "render_partial_update", spied)
-        timers: list[object] = []
-        set_timer = table.set_timer
-        monkeypatch.setattr(
-            table, "set_timer", lambda *a, **kw: timers.append(a) or set_timer(*a, **kw)
-        )
-        passes: list[Region] = []
-        render_lines = table.render_lines
-        monkeypatch.setattr(
-            table, "render_lines", lambda crop: passes.append(crop) or render_lines(crop)
-        )
+        timers = _spy(monkeypatch, table, "set_timer")
+        passes = _spy(monkeypatch, table, "render_lines")
         feed = screen.watch(lambda hit: None)
         below = records[-10:]
         assert not {str(r.id) for r in below} & {
@@ -279,7 +276,7 @@ async def test_a_frame_of_members_below_the_window_repaints_the_dialogs_foot_onl
 
         # A pass over the table's lines that renders none (all cached) reads no style.
         reads = _count_style_reads(monkeypatch)
-        assert len(render_lines(Region(0, 0, *table.size))) == table.size.height
+        assert len(table.render_lines(Region(0, 0, *table.size))) == table.size.height
         assert reads == [0]
 
         width = bar.size.width
@@ -295,11 +292,7 @@ async def test_a_frame_of_members_below_the_window_repaints_the_dialogs_foot_onl
 
         # No spinner in the window: a frame every other tick; one in it: every tick.
         screen.ticker.pause()
-        shows: list[int] = []
-        show_rows = screen._show_rows
-        monkeypatch.setattr(
-            screen, "_show_rows", lambda *a, **kw: shows.append(1) or show_rows(*a, **kw)
-        )
+        shows = _spy(monkeypatch, screen, "_show_rows")
         for _ in range(4):
             screen._tick()
         assert len(shows) == 2
