@@ -378,7 +378,21 @@ async def _bulk_finished(pilot: Any, server: EmulatorServer) -> None:
     await pilot.press("ctrl+s")
     await wait_screen(pilot, "BatchScreen")
     screen = pilot.app.screen
-    await wait_for(pilot, lambda: not screen.running, what="the batch")
+    status = screen.query_one(".dialog-status")
+    app = pilot.app
+    # The batch's end reaches the screen (its counts) and the app (the marks it clears, said
+    # on the status line, and the balance read again in a worker) as separate messages: the
+    # picture waits for each.
+    await wait_for(
+        pilot,
+        lambda: (
+            not screen.running
+            and "Marks cleared" in str(status.render())
+            and app.balance is not None
+            and app.balance.available == server.state.balance
+        ),
+        what="the batch, its notice and the balance after it",
+    )
 
 
 async def _bulk_running(pilot: Any, server: EmulatorServer) -> None:
