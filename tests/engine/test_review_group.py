@@ -90,7 +90,7 @@ def test_a_crash_before_or_while_sending_is_settled_by_mturks_answer(
     # anything is sent
     early = _listed(engine, 2, server)
 
-    def stop_before_sending(self: Engine, op: Any, record: Record) -> Any:
+    def stop_before_sending(self: Engine, op: Any, record: Record, *_: Any) -> Any:
         raise _Crash
 
     monkeypatch.setattr(grouping.Grouping, "_send_once", stop_before_sending)
@@ -100,10 +100,10 @@ def test_a_crash_before_or_while_sending_is_settled_by_mturks_answer(
     late = _listed(engine, 2, server)
     sent: list[str] = []
 
-    def send_then_stop(self: Engine, op: Any, record: Record) -> Any:
+    def send_then_stop(self: Engine, op: Any, record: Record, *rest: Any) -> Any:
         if not sent:
             sent.append(record.subject)
-            real_send(self, op, record)
+            real_send(self, op, record, *rest)
         raise _Crash
 
     monkeypatch.setattr(grouping.Grouping, "_send_once", send_then_stop)
@@ -168,11 +168,11 @@ def test_a_stop_sends_nothing_more(setup: Any, monkeypatch: pytest.MonkeyPatch) 
     real_send = grouping.Grouping._send_once
     calls: list[str] = []
 
-    def stop_at_the_first(self: Engine, op: Any, record: Record) -> Any:
+    def stop_at_the_first(self: Engine, op: Any, record: Record, *rest: Any) -> Any:
         calls.append(record.subject)
         if len(calls) == 1:
             raise _Crash
-        return real_send(self, op, record)
+        return real_send(self, op, record, *rest)
 
     monkeypatch.setattr(grouping.Grouping, "_send_once", stop_at_the_first)
     approvals = server.state.request_count("ApproveAssignment")

@@ -102,6 +102,9 @@ class Settings:
     read_timeout: float = 30.0
     #: overall bound of one request to MTurk (connect + retries + whole answer); 0 = none
     request_deadline: float = 20.0
+    #: a command's large group of writes (a thousand approvals) shared with a forked child
+    #: process, so both cores send (Linux; adapters/offload.py); false: one process sends
+    second_sender: bool = True
     #: a postgresql:// URL: the shared history (see choose_history_url)
     history_url: str | None = None
     #: who records are made by (default user@host)
@@ -126,6 +129,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "connect_timeout": (int, float),
     "read_timeout": (int, float),
     "request_deadline": (int, float),
+    "second_sender": (bool,),
     "history_url": (str,),
     "operator": (str,),
     "lease_seconds": (int, float),

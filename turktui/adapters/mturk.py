@@ -21,6 +21,7 @@ A hostile world in bounded time:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import queue
@@ -125,8 +126,11 @@ class MTurkService:
         read_timeout: float = 30.0,
         max_attempts: int = 3,
         request_deadline: float = REQUEST_DEADLINE,
+        second_sender: bool = False,
     ) -> None:
         self.env = env
+        #: a large group of writes may be shared with a forked child (`offloaded`)
+        self.second_sender = second_sender
         self._credentials = credentials or (DEMO_CREDENTIALS if env.kind is EnvKind.DEMO else None)
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
@@ -233,6 +237,33 @@ class MTurkService:
             return parsedate_to_datetime(text) if isinstance(text, str) and text else None
         except (TypeError, ValueError):
             return None
+
+    def note_date(self, text: str | None) -> None:
+        """Keep `text` as this thread's last answer's Date (an answer another process read)."""
+        self._dates.last = text
+
+    def last_date(self) -> str | None:
+        """This thread's last answer's Date header as it came (None: none)."""
+        return getattr(self._dates, "last", None)
+
+    @contextlib.contextmanager
+    def offloaded(self, requests: int) -> Iterator[Any]:
+        """This service for a group of `requests` writes, each recorded before it is sent:
+        when they are many and this service may (`second_sender`), one that shares them
+        with a forked child process (`turktui.adapters.offload`: both cores send); this
+        very service otherwise, or when the child cannot start."""
+        from turktui.adapters import offload
+
+        started = None
+        if self.second_sender and requests >= offload.OFFLOAD_AT:
+            started = offload.Offload.start(functools.partial(_child_service, self.spec()))
+        if started is None:
+            yield self
+            return
+        try:
+            yield offload.OffloadedService(self, started)
+        finally:
+            started.close()
 
     @property
     def reads(self) -> Any:
@@ -555,6 +586,20 @@ class _Runners:
 
 
 _RUNNERS = _Runners()
+
+
+def _child_service(spec: dict[str, Any]) -> MTurkService:
+    """In a child forked to send (adapters.offload): a service like the parent's `spec`,
+    with its own client (its own connections), built before the child says it is ready.
+    Locks and request threads of its own first: another thread of the parent may have held
+    the loader's lock at the fork, and the request threads stayed there. No deadline
+    thread: the parent bounds its wait for each answer."""
+    global _LOADER_LOCK, _RUNNERS
+    _LOADER_LOCK = threading.Lock()
+    _RUNNERS = _Runners()
+    service = MTurkService.from_spec({**spec, "request_deadline": 0})
+    service.writes  # noqa: B018
+    return service
 
 
 def _short(text: object, limit: int = 40) -> str:

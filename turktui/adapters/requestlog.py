@@ -12,12 +12,14 @@ passed in. Writing the log never stops the program: a full disk only loses log l
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import os
 import stat
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -154,6 +156,22 @@ class LoggedService:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._service, name)
+
+    @contextlib.contextmanager
+    def offloaded(self, requests: int) -> Iterator[Any]:
+        """The wrapped service's `offloaded` (a second sender for a large group of writes),
+        each write still logged here with its outcome."""
+        offloaded = getattr(self._service, "offloaded", None)
+        if offloaded is None:
+            yield self
+            return
+        with offloaded(requests) as service:
+            if service is self._service:
+                yield self
+                return
+            logged = object.__new__(LoggedService)
+            logged.__dict__.update(self.__dict__, _service=service)
+            yield logged
 
     def _logged(self, what: str, call: Any) -> Any:
         log = logger()

@@ -121,6 +121,8 @@ class Connection:
                 connect_timeout=self.settings.connect_timeout,
                 read_timeout=self.settings.read_timeout,
                 request_deadline=self.settings.request_deadline,
+                # a command's large group of writes may use both cores (adapters.offload)
+                second_sender=self.settings.second_sender,
             ),
             self.env,
         )

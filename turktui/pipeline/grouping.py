@@ -89,7 +89,11 @@ class Grouping(Settling):
         ids: dict[str, int] = {}
         confirm: list[tuple[Record, SendResult, float, float | None]] = []
         retry: list[tuple[Record, SendResult, bool, float]] = []
+        offloaded = getattr(self.service, "offloaded", None)
         with (
+            # many requests may be shared with a second sender (the service decides: a
+            # forked child, both cores sending); each is still recorded before it is sent
+            offloaded(len(rows)) if offloaded else contextlib.nullcontext(self.service) as service,
             ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="group") as pool,
             contextlib.ExitStack() as held,
         ):
@@ -118,7 +122,7 @@ class Grouping(Settling):
                                 record.id,
                                 record.hit_id,
                             )
-                        futures = [pool.submit(self._send_once, op, r) for r in records]
+                        futures = [pool.submit(self._send_once, op, r, service) for r in records]
                         nxt = (records, futures, time.monotonic())
                 if sending is not None:
                     try:
@@ -215,10 +219,12 @@ class Grouping(Settling):
         confirm.extend(later_confirm)
         retry.extend(later_retry)
 
-    def _send_once(self, op: Operation, record: Record) -> tuple[TurkError | None, float]:
+    def _send_once(
+        self, op: Operation, record: Record, service: Any
+    ) -> tuple[TurkError | None, float]:
         t0 = time.monotonic()
         try:
-            self._paced(lambda: op.send(self.service, record))
+            self._paced(lambda: op.send(service, record))
         except TurkError as exc:
             return exc, time.monotonic() - t0
         return None, time.monotonic() - t0
