@@ -6,7 +6,8 @@ The emulator runs in its own subprocess (no shared GIL); each round gets fresh H
 
 1. Approving N Submitted assignments through turktui — `turktui approve --hit H
    --all-submitted --yes --json`, in this process (the real command: the listing, the preview,
-   each approval recorded before it is sent, sent, confirmed by GetAssignment, its outcome
+   each approval recorded before it is sent, sent — shared with the child the command forks
+   from 200 requests on, `second_sender` — confirmed by the HIT's listing, its outcome
    recorded) — against a plain sequential boto3 loop of ApproveAssignment over the same
    number of assignments (ids known beforehand), alternating. Budget ≤ 1.5× the loop.
 2. A bonus CSV of N rows (N assignments of 4 HITs) previewed: `turktui bonus --csv FILE
