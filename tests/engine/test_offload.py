@@ -231,3 +231,26 @@ def test_closing_with_requests_still_with_the_child_kills_it_before_it_sends_the
     assert server.faults.wait_idle(10)
     # the one on the wire reached MTurk (unknown: it may be applied); the others never left
     assert server.state.request_count("ApproveAssignment") == 1
+
+
+def test_the_child_keeps_no_descriptor_of_this_process_open(
+    make_emulator: Any, tmp_path: Path
+) -> None:
+    """Anything of the parent held open in the child (a pipe's writing end, another
+    child's jobs) would hide its closing: a reader here would wait for an end that never
+    comes while the child lives."""
+    import select
+
+    server = make_emulator(0)
+    env = engine_on(server, tmp_path / "h.sqlite3").env
+    service = MTurkService(env, credentials=("AKIDTEST", "secret"), second_sender=True)
+    read_end, write_end = os.pipe()
+    try:
+        with service.offloaded(offload.OFFLOAD_AT) as shared_service:
+            assert shared_service is not service  # the child is up, forked with both ends
+            os.close(write_end)
+            readable, _, _ = select.select([read_end], [], [], 10)
+            assert readable and os.read(read_end, 1) == b""  # the end, while the child lives
+            assert shared_service.offload.alive
+    finally:
+        os.close(read_end)

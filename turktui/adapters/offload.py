@@ -77,8 +77,6 @@ READY_WITHIN = 5.0
 #: how long `close` waits for the child to leave before killing it
 LEAVE_WITHIN = 2.0
 
-_MAX_FD = os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 65536
-
 LOST = (
     "The answer was not handed back by turktui's second sender (it stopped): the request "
     "may have been applied; MTurk's own answer settles it."
@@ -307,10 +305,12 @@ def _child(jobs_fd: int, answers_fd: int, build: Callable[[], Any]) -> None:
     gc.freeze()  # the parent's objects: never scanned (nor copied) here
     # Only its two pipes stay open: another child's pipe (or anything else of the parent)
     # held open here would hide that end's closing.
-    low, high = sorted((jobs_fd, answers_fd))
-    os.closerange(3, low)
-    os.closerange(low + 1, high)
-    os.closerange(high + 1, _MAX_FD)
+    # (Those open, as Linux lists them: a range up to the limit may be a billion closes.)
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2 and fd not in (jobs_fd, answers_fd):
+            with contextlib.suppress(OSError):  # the listing's own, closed already
+                os.close(fd)
     jobs, answers = os.fdopen(jobs_fd, "rb"), os.fdopen(answers_fd, "wb")
     service = build()
     write_frame(answers, "ready")
