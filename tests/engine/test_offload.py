@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,9 +116,11 @@ def test_the_child_killed_while_it_holds_requests_loses_nothing_and_applies_noth
     )
     thread.start()
     try:
-        # the child's requests and the workers' own, all held unapplied at the service
-        assert hold.wait_held(offload.DEPTH + 2), "the requests never reached the service"
+        # the child's request on the wire (the next ones in its pipe) and the two other
+        # workers' own, held unapplied at the service
+        assert hold.wait_held(1 + 6 - offload.DEPTH), "the requests never reached the service"
         (child,) = started
+        assert child.handed == offload.DEPTH
         os.kill(child.pid, signal.SIGKILL)
     finally:
         hold.release()
@@ -142,7 +143,7 @@ def test_a_group_is_sent_here_alone_where_no_child_can_be_forked(
     shared: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server, engine, started = shared
-    monkeypatch.setattr(sys, "platform", "darwin")
+    monkeypatch.setattr(offload, "available", lambda: False)
     pairs = _listed(engine, 4, server)
     results = review_many(engine, APPROVE, pairs, {}, workers=2)
     assert started == []
@@ -254,3 +255,32 @@ def test_the_child_keeps_no_descriptor_of_this_process_open(
             assert shared_service.offload.alive
     finally:
         os.close(read_end)
+
+
+def test_past_its_deadline_the_caller_stops_waiting_and_the_child_takes_nothing_more(
+    make_emulator: Any, tmp_path: Path
+) -> None:
+    from turktui.domain.errors import DeadlineExceeded
+
+    server = make_emulator(0)
+    hit_id = hit_with_work(server, 2, MaxAssignments=2)
+    env = engine_on(server, tmp_path / "h.sqlite3").env
+    service = MTurkService(env, credentials=("AKIDTEST", "secret"), second_sender=True)
+    ids = [a.assignment_id for a in service.list_assignments(hit_id)]
+    hold = server.faults.hold("ApproveAssignment")
+    try:
+        with service.offloaded(offload.OFFLOAD_AT) as shared_service:
+            child = shared_service.offload
+            service.request_deadline = 0.05
+            with pytest.raises(DeadlineExceeded):
+                shared_service.approve_assignment(ids[0])
+            assert not child.room  # it may be stuck on that one: nothing more goes there
+            hold.release()
+            service.request_deadline = 10
+            shared_service.approve_assignment(ids[1])  # sent here
+            assert child.handed == 1
+        assert _ended(child.pid)
+    finally:
+        hold.release()
+    statuses = {a.assignment_id: a.status for a in service.list_assignments(hit_id)}
+    assert statuses[ids[1]] == "Approved"

@@ -97,7 +97,8 @@ class Offload:
         self._answers = answers
         self._lock = threading.Lock()
         self._pending: dict[int, Future[Any]] = {}
-        self._next = 0
+        #: requests handed to the child (each job's number)
+        self.handed = 0
         #: False once the child stopped, broke a promise of time, or was closed
         self.alive = True
         #: requests the child answered (for the notes and the tests)
@@ -166,8 +167,8 @@ class Offload:
         with self._lock:
             if not self.alive:
                 raise ConnectionLost(LOST)
-            self._next += 1
-            job = self._next
+            self.handed += 1
+            job = self.handed
             self._pending[job] = future
             try:
                 # Not sent on a broken pipe: the caller knows nothing left this process.
