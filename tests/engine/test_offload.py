@@ -11,7 +11,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -55,6 +55,26 @@ def shared(
     monkeypatch.setattr(offload.Offload, "start", start)
     yield server, engine, started
     engine.history.close()
+
+
+class Alone(NamedTuple):
+    """A service that may fork a second sender, on an emulator with one HIT of 3 Submitted
+    assignments (`ids`), outside any engine."""
+
+    server: Any
+    service: MTurkService
+    hit_id: str
+    ids: list[str]
+
+
+@pytest.fixture
+def alone(make_emulator: Any, tmp_path: Path) -> Alone:
+    server = make_emulator(0)
+    hit_id = hit_with_work(server, 3, MaxAssignments=3)
+    env = engine_on(server, tmp_path / "h.sqlite3").env
+    service = MTurkService(env, credentials=("AKIDTEST", "secret"), second_sender=True)
+    ids = [a.assignment_id for a in service.list_assignments(hit_id)]
+    return Alone(server, service, hit_id, ids)
 
 
 def _listed(engine: Engine, n: int, server: Any) -> list[tuple[Any, Any]]:
@@ -151,14 +171,12 @@ def test_a_group_is_sent_here_alone_where_no_child_can_be_forked(
 
 
 def test_the_offloaded_service_reads_here_writes_there_and_logs_every_write(
-    make_emulator: Any, tmp_path: Path
+    alone: Alone, tmp_path: Path
 ) -> None:
     from turktui.adapters import requestlog
 
-    server = make_emulator(0)
-    hit_id = hit_with_work(server, 3, MaxAssignments=3)
-    env = engine_on(server, tmp_path / "h.sqlite3").env
-    service = MTurkService(env, credentials=("AKIDTEST", "secret"), second_sender=True)
+    server, service, hit_id, _ids = alone
+    env = service.env
     log = requestlog.setup(tmp_path / "log")
     assert log is not None
     try:
@@ -206,16 +224,12 @@ def test_the_config_decides_whether_a_command_may_fork_a_second_sender(
 
 
 def test_closing_with_requests_still_with_the_child_kills_it_before_it_sends_them(
-    make_emulator: Any, tmp_path: Path
+    alone: Alone,
 ) -> None:
     """An interrupted group (Ctrl-C, a deadline): the child holds one request on the wire
     and more in its pipe. It is killed at once: the callers learn their answers are lost,
     and nothing waiting in its pipe is ever sent."""
-    server = make_emulator(0)
-    hit_id = hit_with_work(server, 3, MaxAssignments=3)
-    env = engine_on(server, tmp_path / "h.sqlite3").env
-    service = MTurkService(env, credentials=("AKIDTEST", "secret"), second_sender=True)
-    ids = [a.assignment_id for a in service.list_assignments(hit_id)]
+    server, service, _hit_id, ids = alone
     hold = server.faults.hold("ApproveAssignment")
     try:
         with service.offloaded(offload.OFFLOAD_AT) as shared_service:
@@ -234,17 +248,13 @@ def test_closing_with_requests_still_with_the_child_kills_it_before_it_sends_the
     assert server.state.request_count("ApproveAssignment") == 1
 
 
-def test_the_child_keeps_no_descriptor_of_this_process_open(
-    make_emulator: Any, tmp_path: Path
-) -> None:
+def test_the_child_keeps_no_descriptor_of_this_process_open(alone: Alone) -> None:
     """Anything of the parent held open in the child (a pipe's writing end, another
     child's jobs) would hide its closing: a reader here would wait for an end that never
     comes while the child lives."""
     import select
 
-    server = make_emulator(0)
-    env = engine_on(server, tmp_path / "h.sqlite3").env
-    service = MTurkService(env, credentials=("AKIDTEST", "secret"), second_sender=True)
+    service = alone.service
     read_end, write_end = os.pipe()
     try:
         with service.offloaded(offload.OFFLOAD_AT) as shared_service:
@@ -258,15 +268,11 @@ def test_the_child_keeps_no_descriptor_of_this_process_open(
 
 
 def test_past_its_deadline_the_caller_stops_waiting_and_the_child_takes_nothing_more(
-    make_emulator: Any, tmp_path: Path
+    alone: Alone,
 ) -> None:
     from turktui.domain.errors import DeadlineExceeded
 
-    server = make_emulator(0)
-    hit_id = hit_with_work(server, 2, MaxAssignments=2)
-    env = engine_on(server, tmp_path / "h.sqlite3").env
-    service = MTurkService(env, credentials=("AKIDTEST", "secret"), second_sender=True)
-    ids = [a.assignment_id for a in service.list_assignments(hit_id)]
+    server, service, hit_id, ids = alone
     hold = server.faults.hold("ApproveAssignment")
     try:
         with service.offloaded(offload.OFFLOAD_AT) as shared_service:
