@@ -19,6 +19,7 @@ from tests.reviewkit import engine_on, hit_with_work
 from turktui.adapters import offload
 from turktui.adapters.mturk import MTurkService
 from turktui.adapters.requestlog import LoggedService
+from turktui.domain.environment import Environment, EnvKind
 from turktui.domain.errors import ConnectionLost, InvalidAssignmentState
 from turktui.domain.records import Record, State
 from turktui.pipeline.engine import Engine
@@ -68,10 +69,10 @@ class Alone(NamedTuple):
 
 
 @pytest.fixture
-def alone(make_emulator: Any, tmp_path: Path) -> Alone:
+def alone(make_emulator: Any) -> Alone:
     server = make_emulator(0)
     hit_id = hit_with_work(server, 3, MaxAssignments=3)
-    env = engine_on(server, tmp_path / "h.sqlite3").env
+    env = Environment(EnvKind.CUSTOM, server.url)
     service = MTurkService(env, credentials=("AKIDTEST", "secret"), second_sender=True)
     ids = [a.assignment_id for a in service.list_assignments(hit_id)]
     return Alone(server, service, hit_id, ids)
@@ -211,7 +212,6 @@ def test_the_config_decides_whether_a_command_may_fork_a_second_sender(
 ) -> None:
     from turktui.adapters.config import Paths, Settings, load_settings
     from turktui.cli.options import Connection
-    from turktui.domain.environment import Environment, EnvKind
 
     config = tmp_path / "config.toml"
     config.write_text(f"second_sender = {str(configured).lower()}\n", "utf-8")

@@ -45,6 +45,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -121,7 +122,13 @@ class Offload:
         except OSError:
             return None
         try:
-            pid = os.fork()
+            with warnings.catch_warnings():
+                # Python 3.12+ warns of forking a threaded process: the child uses no lock,
+                # connection or thread of this one (its own client; the module's note).
+                warnings.filterwarnings(
+                    "ignore", message=r".*use of fork\(\) may lead", category=DeprecationWarning
+                )
+                pid = os.fork()
         except OSError:
             for fd in (jobs_r, jobs_w, answers_r, answers_w):
                 os.close(fd)
