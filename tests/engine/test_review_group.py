@@ -86,6 +86,13 @@ def test_a_crash_before_or_while_sending_is_settled_by_mturks_answer(
 ) -> None:
     server, engine, history = setup
     real_send = grouping.Grouping._send_once
+    # A crash runs nothing more of the process (a stop that unwinds records what it never
+    # sent: test_a_stop_sends_nothing_more_and_says_what_was_never_sent).
+    monkeypatch.setattr(
+        grouping.Grouping,
+        "_stop_unstarted",
+        lambda self, pool, unsent, kind, *_: pool.shutdown(cancel_futures=True),
+    )
     # 1. the chunk recorded ("sending", its attempts started), the process stops before
     # anything is sent
     early = _listed(engine, 2, server)
@@ -160,24 +167,38 @@ def test_a_member_answered_by_a_fault_is_retried_with_the_ordinary_loop(setup: A
         assert statuses == {"Approved"}, fault
 
 
-def test_a_stop_sends_nothing_more(setup: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_stop_sends_nothing_more_and_says_what_was_never_sent(
+    setup: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Ctrl-C (or a signal) while a chunk is being sent: the requests of the chunk not
-    started yet are never sent; each stays "sending" for resolve."""
+    started yet are never sent, and their records say so (settled, nothing applied: resolve
+    will not send them later); the one on the wire stays "sending" for resolve."""
     server, engine, history = setup
     pairs = _listed(engine, 4, server)
-    real_send = grouping.Grouping._send_once
+    service = engine.service
     calls: list[str] = []
 
-    def stop_at_the_first(self: Engine, op: Any, record: Record, *rest: Any) -> Any:
-        calls.append(record.subject)
-        if len(calls) == 1:
-            raise _Crash
-        return real_send(self, op, record, *rest)
+    def stop_at_the_first(assignment_id: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(assignment_id)
+        raise _Crash  # Ctrl-C while the first request is on the wire
 
-    monkeypatch.setattr(grouping.Grouping, "_send_once", stop_at_the_first)
+    monkeypatch.setattr(service, "approve_assignment", stop_at_the_first)
     approvals = server.state.request_count("ApproveAssignment")
     with pytest.raises(_Crash):
         review_many(engine, APPROVE, pairs, {}, workers=1)
     assert calls == [pairs[0][0].assignment_id]
     assert server.state.request_count("ApproveAssignment") == approvals
-    assert {r.state for r in history.unsettled()} == {State.SENDING}
+    records = {r.subject: r for r in history.query(limit=10)}
+    first, *rest = (records[a.assignment_id] for a, _ in pairs)
+    assert first.state is State.SENDING  # it may have reached MTurk: resolve reads it
+    for record in rest:
+        assert record.state is State.RESOLVED_NOT_APPLIED
+        assert grouping.NEVER_SENT in record.note
+        assert record.first_sent is None
+        full = history.get(record.id)
+        assert full is not None and [a.outcome for a in full.attempts] == ["not_sent"]
+    # resolve leaves them as they are: nothing is sent after the stop
+    settle(engine, history.unsettled())
+    monkeypatch.undo()
+    assert server.state.request_count("ApproveAssignment") == approvals
+    assert {a.status for a, _ in _relist(engine, pairs)} == {"Submitted"}

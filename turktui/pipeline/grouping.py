@@ -14,7 +14,9 @@ by MTurk's own answer. Only the number of commits and reads changes:
   with the verdict on it (below). The next chunk is recorded while this one is sent. A
   crash before a request's outcome is recorded leaves it "sending": `resolve` settles it by
   what MTurk shows, as for any interrupted request; the requests of chunks not recorded
-  yet were never sent.
+  yet were never sent. A stop (Ctrl-C, a signal) sends nothing more: the recorded requests
+  not started yet are recorded "never sent" (settled, nothing applied), the ones on the
+  wire finish.
 * Confirmation: the operation's `fetch_many` (a HIT's listing, all pages) reads many
   subjects in a few calls when that is cheaper than one read each; any member it does not
   show confirmed is read on its own (`fetch`). The verdicts (the loop's own `_final`), with
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -60,12 +63,37 @@ def chunks(n: int) -> list[tuple[int, int]]:
 LISTED_PER_CALL = 100
 
 
-def _stop_unstarted(pool: ThreadPoolExecutor, kind: type | None, *_: object) -> None:
-    """Stopped (Ctrl-C, a signal, an error): the requests not started yet are never sent
-    (each stays "sending" for resolve to settle by reading), instead of all being sent
-    while nobody waits for their answers."""
-    if kind is not None:
-        pool.shutdown(cancel_futures=True)
+#: what a request a stop kept from being sent says
+NEVER_SENT = (
+    "Never sent: the command was stopped before this request was sent; nothing was applied."
+)
+
+
+class _NotSent(Exception):
+    """A member's worker started after the group was stopped: it sent nothing."""
+
+
+class _Unsent:
+    """The group's recorded requests whose sending has not started: each leaves as its
+    worker takes it (and only a worker that took it sends it), so what a stop takes is
+    known never sent."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: dict[int, Record] = {}
+
+    def add(self, records: Sequence[Record]) -> None:
+        with self._lock:
+            self._records.update((r.id, r) for r in records)
+
+    def take(self, record_id: int) -> bool:
+        with self._lock:
+            return self._records.pop(record_id, None) is not None
+
+    def take_all(self) -> list[Record]:
+        with self._lock:
+            left, self._records = list(self._records.values()), {}
+            return left
 
 
 class Grouping(Settling):
@@ -97,7 +125,8 @@ class Grouping(Settling):
             ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="group") as pool,
             contextlib.ExitStack() as held,
         ):
-            held.push(functools.partial(_stop_unstarted, pool))
+            unsent = _Unsent()
+            held.push(functools.partial(self._stop_unstarted, pool, unsent))
             # chunk k+1 is recorded while chunk k is sent, and chunk k's answers while chunk
             # k+1 is: the commits overlap the requests, and each request is recorded before
             # it is sent and answered after
@@ -122,7 +151,10 @@ class Grouping(Settling):
                                 record.id,
                                 record.hit_id,
                             )
-                        futures = [pool.submit(self._send_once, op, r, service) for r in records]
+                        unsent.add(records)
+                        futures = [
+                            pool.submit(self._send_once, op, r, service, unsent) for r in records
+                        ]
                         nxt = (records, futures, time.monotonic())
                 if sending is not None:
                     try:
@@ -219,9 +251,42 @@ class Grouping(Settling):
         confirm.extend(later_confirm)
         retry.extend(later_retry)
 
+    def _stop_unstarted(
+        self, pool: ThreadPoolExecutor, unsent: _Unsent, kind: type | None, *_: object
+    ) -> None:
+        """Stopped (Ctrl-C, a signal, an error): the requests not started yet are never
+        sent, instead of all being sent while nobody waits for their answers, and their
+        records say so (in one transaction; if it cannot be written they stay "sending",
+        for resolve to settle by what MTurk shows). The requests on the wire finish."""
+        if kind is None:
+            return
+        pool.shutdown(wait=False, cancel_futures=True)
+        never = unsent.take_all()  # from here on, a worker that starts sends nothing
+        pool.shutdown(wait=True)
+        if not never:
+            return
+        history, now = self.history, self.clock()
+        steps: list[Callable[[Any], Any]] = []
+        for record in never:
+            steps.append(history.finish_attempt_step(record.id, 1, outcome="not_sent", now=now))
+            steps.append(
+                history.update_step(
+                    record.id,
+                    now=now,
+                    expect=State.SENDING,
+                    state=State.RESOLVED_NOT_APPLIED,
+                    first_sent=None,
+                    note=f"{record.note} {NEVER_SENT}".strip(),
+                )
+            )
+        with contextlib.suppress(Exception):  # already stopping: never a second failure
+            history.together(steps)
+
     def _send_once(
-        self, op: Operation, record: Record, service: Any
+        self, op: Operation, record: Record, service: Any, unsent: _Unsent
     ) -> tuple[TurkError | None, float]:
+        if not unsent.take(record.id):
+            raise _NotSent  # the group was stopped before this one started
         t0 = time.monotonic()
         try:
             self._paced(lambda: op.send(service, record))
