@@ -389,8 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--group-trials",
         type=int,
-        default=28,
-        help="large-group trials with the second sender: real processes, faults, kills (28)",
+        default=56,
+        help="large-group trials with the second sender: real processes, faults, kills (56)",
     )
     parser.add_argument(
         "--only",

@@ -3,7 +3,7 @@
 SIGKILLed while the group is sent; then resolve. Nothing lost, wrong, unknown or paid twice,
 and no process left behind.
 
-`TURKTUI_GROUP_TRIALS=28 pytest tests/reliability/test_group_send.py` runs every operation
+`TURKTUI_GROUP_TRIALS=56 pytest tests/reliability/test_group_send.py` runs every operation
 and fault at the campaign's group sizes (the campaign: `python -m tests.reliability.campaign
 --only group`)."""
 
