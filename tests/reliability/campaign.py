@@ -4,7 +4,8 @@
                                          [--seed S]
                                          [--examples K] [--kills K] [--per-writer W]
                                          [--world-scale S] [--review-trials R]
-                                         [--review-process-trials P] [--only NAME ...]
+                                         [--review-process-trials P] [--group-trials G]
+                                         [--only NAME ...]
 
 Prints the figures and writes them to `.bench/reliability.md`; exits 1 on any violation.
 The default `pytest` run executes the same functions at a small scale
@@ -27,6 +28,7 @@ from tests.reliability import (
     durability,
     environment,
     exactly_once,
+    group_send,
     hostile_data,
     hostile_input,
     hostile_world,
@@ -58,13 +60,12 @@ def exactly_once_section(tmp: Path, trials: int, cli_trials: int, seed: int) -> 
         server.stop()
     both = exactly_once.merge(eng, cli)
     sec.add("trials (engine + CLI)", f"{eng.total:,} + {cli.total:,} = {both.total:,}")
-    for kind, count in sorted(both.trials.items()):
-        sec.add(f"trials: {kind}", count)
+    sec.add_each("trials", both.trials)
     sec.add("extensions applied (exactly once)", both.applied)
     sec.add("not applied (refused / failed / never sent)", both.not_applied)
     sec.add("records settled by resolve", both.resolved)
     sec.add("CLI processes SIGKILLed (hook or random moment)", cli.killed)
-    sec.add("final record states", ", ".join(f"{k} {v:,}" for k, v in sorted(both.states.items())))
+    sec.add_states(both.states)
     sec.add("**double extensions**", both.double)
     sec.add("**lost or wrong history records**", both.lost_or_wrong)
     sec.add("**unknown outcomes left unresolved**", both.unresolved)
@@ -80,9 +81,8 @@ def truth_section(tmp: Path, trials: int, seed: int) -> Section:
     t0 = time.monotonic()
     tally = exactly_once.run_truth_trials(trials, seed, tmp / "truth")
     sec.add("trials", f"{tally.total:,}")
-    for kind, count in sorted(tally.trials.items()):
-        sec.add(f"trials: {kind}", count)
-    sec.add("final record states", ", ".join(f"{k} {v:,}" for k, v in sorted(tally.states.items())))
+    sec.add_each("trials", tally.trials)
+    sec.add_states(tally.states)
     sec.add("second requests refused (one per HIT at a time)", tally.refused_second)
     sec.add("conflicts reported with before/expected/actual", tally.conflicts)
     sec.add('comparisons that said "cannot tell" (another request on the HIT)', tally.cannot_tell)
@@ -286,19 +286,48 @@ def review_section(tmp: Path, trials: int, process_trials: int, seed: int) -> Se
     finally:
         server.stop()
     sec.add("trials (engine + processes)", f"{trials:,} + {process_trials:,}")
-    for kind, count in sorted(tally.trials.items()):
-        sec.add(f"trials: {kind}", count)
+    sec.add_each("trials", tally.trials)
     sec.add("paid / approved / rejected (MTurk shows it)", tally.applied)
     sec.add("not applied (MTurk shows nothing)", tally.not_applied)
     sec.add("records settled by resolve", tally.resolved)
     sec.add("processes SIGKILLed", tally.killed)
     sec.add("second processes refused (one intent at a time)", tally.refused_second)
-    sec.add("final record states", ", ".join(f"{k} {v:,}" for k, v in sorted(tally.states.items())))
+    sec.add_states(tally.states)
     sec.add("**double payments** (ListBonusPayments)", tally.double)
     sec.add("**lost records**", tally.lost)
     sec.add("**wrong records** (GetAssignment / ListBonusPayments disagree)", tally.wrong)
     sec.add("**balance moved other than once**", tally.wrong_balance)
     sec.add("**unknown left**", tally.unknown_left)
+    sec.add("wall time", f"{time.monotonic() - t0:.1f} s")
+    sec.failures += tally.failures
+    return sec
+
+
+def group_section(tmp: Path, trials: int, seed: int) -> Section:
+    sec = Section("8b. Large groups with the second sender (issue 22)")
+    t0 = time.monotonic()
+    server = exactly_once.new_emulator()
+    try:
+        tally = group_send.run_group_trials(trials, seed, tmp / "group", server)
+    finally:
+        server.stop()
+    low, high = group_send.SIZES
+    sec.add("trials (`turktui approve --hit … --all-submitted` / `reject IDS…`)", f"{trials:,}")
+    sec.add_each("trials", tally.trials)
+    sec.add(f"assignments (groups of {low}-{high} Submitted)", tally.assignments)
+    sec.add("approved / rejected (MTurk shows it)", tally.applied)
+    sec.add("left Submitted (the command stopped before them)", tally.not_applied)
+    sec.add("records settled by resolve", tally.resolved)
+    sec.add("commands SIGKILLed / interrupted (SIGINT)", f"{tally.killed} / {tally.interrupted}")
+    sec.add("second senders seen / SIGKILLed", f"{tally.senders_seen} / {tally.senders_killed}")
+    sec.add("exit codes", ", ".join(f"{k} ×{v}" for k, v in sorted(tally.exits.items())))
+    sec.add_states(tally.states)
+    sec.add("**lost records**", tally.lost)
+    sec.add("**wrong records** (ListAssignmentsForHIT disagrees)", tally.wrong)
+    sec.add("**funds moved other than once per approval**", tally.wrong_balance)
+    sec.add("**unknown left**", tally.unknown_left)
+    sec.add("**second senders left behind**", tally.left_behind)
+    sec.add("**hangs / tracebacks or internal errors**", f"{tally.hangs} / {tally.crashes}")
     sec.add("wall time", f"{time.monotonic() - t0:.1f} s")
     sec.failures += tally.failures
     return sec
@@ -316,6 +345,7 @@ SECTIONS = (
     "hangup",
     "hostile_world",
     "review",
+    "group",
 )
 
 
@@ -357,6 +387,12 @@ def main(argv: list[str] | None = None) -> int:
         help="review-and-pay trials with real processes: SIGKILL, two at once (60)",
     )
     parser.add_argument(
+        "--group-trials",
+        type=int,
+        default=56,
+        help="large-group trials with the second sender: real processes, faults, kills (56)",
+    )
+    parser.add_argument(
         "--only",
         action="append",
         choices=SECTIONS,
@@ -379,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
             lambda: hangup_section(tmp),
             lambda: hostile_world_section(tmp, args.world_scale, args.seed),
             lambda: review_section(tmp, args.review_trials, args.review_process_trials, args.seed),
+            lambda: group_section(tmp, args.group_trials, args.seed + 2),
         ]
         steps = [
             step
@@ -408,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.cli_trials} --truth-trials {args.truth_trials} --seed {args.seed} "
         f"--examples {args.examples} --kills {args.kills} --per-writer {args.per_writer} "
         f"--world-scale {args.world_scale} --review-trials {args.review_trials} "
-        f"--review-process-trials {args.review_process_trials}"
+        f"--review-process-trials {args.review_process_trials} --group-trials {args.group_trials}"
         f"{''.join(f' --only {n}' for n in args.only or ())}` on {platform.system()} "
         f"{platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; {time.monotonic() - started:.0f} s in all; "

@@ -160,6 +160,15 @@ class Section:
     def fail(self, text: str) -> None:
         self.failures.append(text)
 
+    def add_each(self, name: str, counts: Counter[str]) -> None:
+        """A row per key of `counts` ("name: key"), in key order."""
+        for key, count in sorted(counts.items()):
+            self.add(f"{name}: {key}", count)
+
+    def add_states(self, counts: Counter[str]) -> None:
+        """One row: the records' final states and how many ended in each."""
+        self.add("final record states", ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())))
+
     def markdown(self) -> str:
         lines = [f"### {self.title}", "", "| figure | value |", "|---|---|"]
         for name, value in self.rows:

@@ -102,20 +102,30 @@ class Truth:
     def status(self, aid: str) -> str:
         return str(self.client.get_assignment(AssignmentId=aid)["Assignment"]["AssignmentStatus"])
 
-    def payments(self, aid: str) -> list[dict[str, Any]]:
-        """ListBonusPayments for the assignment, every page (MaxResults 1: pages exercised)."""
-        out: list[dict[str, Any]] = []
+    def _every(self, call: Callable[..., Any], items: str, **kwargs: Any) -> list[Any]:
+        """Every page of a listing (`items` of each page)."""
+        out: list[Any] = []
         token: str | None = None
         for _ in range(10_000):
-            kwargs: dict[str, Any] = {"AssignmentId": aid, "MaxResults": 1}
-            if token:
-                kwargs["NextToken"] = token
-            page = self.client.list_bonus_payments(**kwargs)
-            out += page.get("BonusPayments", [])
+            page = call(**kwargs, **({"NextToken": token} if token else {}))
+            out += page.get(items, [])
             token = page.get("NextToken")
             if not token:
                 return out
-        raise AssertionError("ListBonusPayments never ended")
+        raise AssertionError(f"{items}: the listing never ended")
+
+    def payments(self, aid: str) -> list[dict[str, Any]]:
+        """ListBonusPayments for the assignment, every page (MaxResults 1: pages exercised)."""
+        return self._every(
+            self.client.list_bonus_payments, "BonusPayments", AssignmentId=aid, MaxResults=1
+        )
+
+    def statuses(self, hit_id: str) -> dict[str, str]:
+        """ListAssignmentsForHIT, every page: each assignment's status, by id."""
+        listed = self._every(
+            self.client.list_assignments_for_hit, "Assignments", HITId=hit_id, MaxResults=100
+        )
+        return {str(a["AssignmentId"]): str(a["AssignmentStatus"]) for a in listed}
 
     def money(self) -> tuple[Decimal, Decimal]:
         """(available, available + on hold)."""
@@ -141,20 +151,26 @@ class Subject:
         return bonus_subject(self.aid) if self.op == "bonus" else self.aid
 
 
-def new_subject(server: EmulatorServer, truth: Truth, rng: random.Random, op: str) -> Subject:
-    """A fresh HIT (created a day ago, open 30 days) with one Submitted assignment."""
+def new_hit(server: EmulatorServer, rng: random.Random, n: int) -> tuple[str, Decimal]:
+    """A fresh HIT (created a day ago, open 30 days) with `n` Submitted assignments (ids
+    `assignment_id(hit, j)`, j < n); its id and reward (each approval's cost a whole number
+    of cents at either fee rate)."""
     now = server.state.now()
     reward = Decimal(rng.choice(["0.01", "0.05", "0.50", "1.25", "3.00"]))
-    hit_id = str(
-        server.state.add_hit(
-            CreationTime=now - DAY,
-            Expiration=now + 30 * DAY,
-            MaxAssignments=1,
-            NumberOfAssignmentsSubmitted=1,
-            Reward=str(reward),
-            Title=f"review trial {rng.randrange(10**9)}",
-        )
+    hit_id = server.state.add_hit(
+        CreationTime=now - DAY,
+        Expiration=now + 30 * DAY,
+        MaxAssignments=n,
+        NumberOfAssignmentsSubmitted=n,
+        Reward=str(reward),
+        Title=f"review trial {rng.randrange(10**9)}",
     )
+    return str(hit_id), reward
+
+
+def new_subject(server: EmulatorServer, truth: Truth, rng: random.Random, op: str) -> Subject:
+    """A fresh HIT with one Submitted assignment (`new_hit`)."""
+    hit_id, reward = new_hit(server, rng, 1)
     aid = assignment_id(hit_id, 0)
     worker = truth.client.get_assignment(AssignmentId=aid)["Assignment"]["WorkerId"]
     cents = rng.choice([1, 50, 125, 300, rng.randint(1, 5000)])
@@ -163,13 +179,77 @@ def new_subject(server: EmulatorServer, truth: Truth, rng: random.Random, op: st
 
 class Trial(NamedTuple):
     """One trial's world: the emulator, MTurk's truth, the seeded draws, the figures and
-    the assignment it works on."""
+    what it works on (a `Subject` here; a group of assignments in group_send)."""
 
     server: EmulatorServer
     truth: Truth
     rng: random.Random
-    tally: ReviewTally
-    subject: Subject
+    tally: Any
+    subject: Any
+
+
+def check_settled(tally: ReviewTally, kind: str, op: str, records: list[Record]) -> None:
+    """Count the records' final states; one left unsettled is a violation."""
+    for rec in records:
+        tally.states[f"{op} {rec.state.value}"] += 1
+        if not rec.settled:
+            tally.unknown_left += 1
+            tally.fail(kind, f"{op} #{rec.id} left {rec.state.value}: {rec.note[:200]}")
+
+
+def check_review(
+    tally: ReviewTally, kind: str, op: str, aid: str, status: str, records: list[Record]
+) -> bool:
+    """An approval's or rejection's records (`op`) against the status MTurk shows for the
+    assignment: a record applied that MTurk contradicts, or MTurk's change with every record
+    settled and none saying so, is a wrong record. Whether MTurk shows the change."""
+    target = TARGET[op]
+    changed = status == target
+    if status not in ("Submitted", target):
+        tally.wrong += 1
+        tally.fail(kind, f"{op} {aid}: the assignment is {status}")
+    for rec in records:
+        if rec.state.applied is True and not changed:
+            tally.wrong += 1
+            tally.fail(kind, f"{op} #{rec.id} {rec.state.value}, MTurk shows {status}")
+    settled = records and all(r.settled for r in records)
+    if changed and settled and not any(r.state.applied for r in records):
+        tally.wrong += 1
+        tally.fail(kind, f"{op} {aid}: MTurk shows {status}, no record says so")
+    return changed
+
+
+def check_found(
+    tally: ReviewTally, kind: str, op: str, changed: int, records: list[Record], allow_missing: bool
+) -> None:
+    """Count the change; a change MTurk shows with no record of it is a lost record (none at
+    all is allowed only with `allow_missing`: the process died before recording)."""
+    tally.applied += changed > 0
+    tally.not_applied += changed == 0
+    if not records and (changed or not allow_missing):
+        tally.lost += 1
+        tally.fail(kind, f"{op}: no record (MTurk changed: {bool(changed)})")
+
+
+def check_funds(
+    tally: ReviewTally,
+    kind: str,
+    op: str,
+    before: Decimal,
+    after: Decimal,
+    changed: int,
+    *,
+    reward: Decimal,
+    max_assignments: int,
+) -> None:
+    """The funds (available + on hold, `before` and `after`) moved by one approval's cost
+    (the reward and MTurk's fee for the HIT's size) per approval MTurk shows (`changed`),
+    by nothing for rejections: else a violation (a double charge shows here)."""
+    one = extension_cost(reward, 1, max_assignments).total if op == "approve" else Decimal(0)
+    spent = before - after
+    if spent != one * changed:
+        tally.wrong_balance += 1
+        tally.fail(kind, f"{op}: funds moved by {spent}, expected {one * changed} ({changed})")
 
 
 def judge(
@@ -183,11 +263,7 @@ def judge(
 ) -> None:
     """MTurk's truth against every record of the trial's HIT; count violations."""
     available, total = truth.money()
-    for rec in records:
-        tally.states[f"{s.op} {rec.state.value}"] += 1
-        if not rec.settled:
-            tally.unknown_left += 1
-            tally.fail(kind, f"{s.op} #{rec.id} left {rec.state.value}: {rec.note[:200]}")
+    check_settled(tally, kind, s.op, records)
     if s.op == "bonus":
         paid = truth.payments(s.aid)
         changed = len(paid)
@@ -211,30 +287,11 @@ def judge(
             tally.wrong_balance += 1
             tally.fail(kind, f"bonus: available moved by {spent} for {changed} payment(s)")
     else:
-        status = truth.status(s.aid)
-        target = TARGET[s.op]
-        changed = int(status == target)
-        if status not in ("Submitted", target):
-            tally.wrong += 1
-            tally.fail(kind, f"{s.op}: the assignment is {status}")
-        for rec in records:
-            if rec.state.applied is True and status != target:
-                tally.wrong += 1
-                tally.fail(kind, f"{s.op} #{rec.id} {rec.state.value}, MTurk shows {status}")
-        settled = records and all(r.settled for r in records)
-        if changed and settled and not any(r.state.applied for r in records):
-            tally.wrong += 1
-            tally.fail(kind, f"{s.op}: MTurk shows {status}, no record says so")
-        cost = extension_cost(s.reward, 1, 1).total if s.op == "approve" else Decimal(0)
-        spent = s.before[1] - total
-        if spent != cost * changed:
-            tally.wrong_balance += 1
-            tally.fail(kind, f"{s.op}: funds moved by {spent}, expected {cost * changed}")
-    tally.applied += changed > 0
-    tally.not_applied += changed == 0
-    if not records and (changed or not allow_missing):
-        tally.lost += 1
-        tally.fail(kind, f"{s.op}: no record (MTurk changed: {bool(changed)})")
+        changed = int(check_review(tally, kind, s.op, s.aid, truth.status(s.aid), records))
+        check_funds(
+            tally, kind, s.op, s.before[1], total, changed, reward=s.reward, max_assignments=1
+        )
+    check_found(tally, kind, s.op, changed, records, allow_missing)
 
 
 # -- engine trials -----------------------------------------------------------------------
@@ -379,20 +436,24 @@ def _pairs(ops: tuple[str, ...], kinds: tuple[str, ...]) -> list[tuple[str, str]
     return [(ops[(j + k) % len(ops)], kinds[k]) for j in range(len(ops)) for k in range(len(kinds))]
 
 
-def _run(
+def run_trials(
     count: int,
     seed: int,
     server: EmulatorServer | None,
     ops: tuple[str, ...],
     kinds: tuple[str, ...],
     trial: Callable[[Trial, str], None],
+    *,
+    tally: ReviewTally | None = None,
+    make: Callable[[EmulatorServer, Truth, random.Random, str], Any] = new_subject,
 ) -> ReviewTally:
     """`count` trials on one long-lived emulator: every (operation, kind) pair once in turn,
-    then drawn at random; faults cleared around each; a trial that raises is a finding."""
+    then drawn at random, each on a fresh subject (`make`); faults cleared around each; a
+    trial that raises is a finding. The figures are added to `tally` (a fresh ReviewTally)."""
     own = server is None
     server = server or new_emulator()
     rng = random.Random(seed)
-    tally = ReviewTally()
+    tally = ReviewTally() if tally is None else tally
     truth = Truth(server)
     pairs = _pairs(ops, kinds)
     try:
@@ -401,7 +462,7 @@ def _run(
             server.faults.clear()
             try:
                 tally.trials[f"{op}:{kind}"] += 1
-                trial(Trial(server, truth, rng, tally, new_subject(server, truth, rng, op)), kind)
+                trial(Trial(server, truth, rng, tally, make(server, truth, rng, op)), kind)
             except Exception as exc:  # a crash of the pipeline is a finding
                 tally.wrong += 1
                 tally.fail(f"{op}:{kind}", f"trial raised {type(exc).__name__}: {exc}")
@@ -430,7 +491,7 @@ def run_engine_trials(
             services[trial.server.url] = service
             engine_trial(trial, kind, service, history)
 
-        return _run(count, seed, server, ops, kinds, one)
+        return run_trials(count, seed, server, ops, kinds, one)
 
 
 # -- process trials: SIGKILL at a random moment, two processes at once ---------------------
@@ -442,6 +503,29 @@ def _argv(s: Subject, url: str) -> list[str]:
     else:
         head = ["reject", s.aid, "--feedback", FEEDBACK]
     return [*head, "--endpoint-url", url, "--yes", "--json"]
+
+
+def hit_records(home: Path, hit_id: str, op: str, limit: int = 10) -> list[Record]:
+    """The history's records of `op` on the HIT (the history of commands run under `home`)."""
+    with HistoryStore(history_path(home)) as history:
+        return [
+            r
+            for r in history.query(text=hit_id, limit=limit)
+            if r.hit_id == hit_id and r.operation == OPS[op].name
+        ]
+
+
+def cli_resolve(
+    env: dict[str, str], url: str, *, until: Callable[[], bool] = lambda: True
+) -> list[int]:
+    """`turktui resolve --yes --json` (in this process) until it exits 0 and `until()` holds,
+    at most 4 times; the exit codes."""
+    codes: list[int] = []
+    for _ in range(4):
+        codes.append(run_cli(env, "resolve", "--yes", "--json", "--endpoint-url", url).returncode)
+        if codes[-1] == 0 and until():
+            break
+    return codes
 
 
 def process_trial(trial: Trial, kind: str, home: Path) -> None:
@@ -469,17 +553,8 @@ def process_trial(trial: Trial, kind: str, home: Path) -> None:
             tally.refused_second += p.returncode == 3  # busy: the other one holds it
     tally.killed += killed
     server.faults.clear()
-    for attempt in range(4):
-        res = run_cli(env, "resolve", "--yes", "--json", "--endpoint-url", server.url)
-        if res.returncode == 0:
-            break
-        tally.resolved += attempt == 0
-    with HistoryStore(history_path(home)) as history:
-        records = [
-            r
-            for r in history.query(text=s.hit_id, limit=10)
-            if r.hit_id == s.hit_id and r.operation == OPS[op].name
-        ]
+    tally.resolved += cli_resolve(env, server.url)[0] != 0
+    records = hit_records(home, s.hit_id, op)
     judge(tally, label, s, truth, records, allow_missing=killed or kind == "race")
 
 
@@ -496,6 +571,6 @@ def run_process_trials(
     home.mkdir(parents=True, exist_ok=True)
     write_config(home, "read_timeout = 1\nconnect_timeout = 1\n")
 
-    return _run(
+    return run_trials(
         count, seed, server, ops, kinds, lambda trial, kind: process_trial(trial, kind, home)
     )
