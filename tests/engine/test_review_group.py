@@ -202,3 +202,31 @@ def test_a_stop_sends_nothing_more_and_says_what_was_never_sent(
     monkeypatch.undo()
     assert server.state.request_count("ApproveAssignment") == approvals
     assert {a.status for a, _ in _relist(engine, pairs)} == {"Submitted"}
+
+
+def test_a_stop_right_after_a_chunk_is_recorded_sends_none_of_it(
+    setup: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C lands just after a chunk's insert committed (reading it back): every member of
+    it is known never sent, and says so."""
+    server, engine, history = setup
+    pairs = _listed(engine, 3, server)
+    real_get_many = history.get_many
+    reads: list[int] = []
+
+    def stop_at_the_first_read(ids: Any) -> Any:
+        reads.append(len(ids))
+        if len(reads) == 1:
+            raise _Crash
+        return real_get_many(ids)
+
+    monkeypatch.setattr(history, "get_many", stop_at_the_first_read)
+    approvals = server.state.request_count("ApproveAssignment")
+    with pytest.raises(_Crash):
+        review_many(engine, APPROVE, pairs, {}, workers=2)
+    monkeypatch.undo()
+    records = [r for r in history.query(limit=10) if r.hit_id == pairs[0][1].hit_id]
+    assert len(records) == 3
+    assert {r.state for r in records} == {State.RESOLVED_NOT_APPLIED}
+    assert all(grouping.NEVER_SENT in r.note for r in records)
+    assert server.state.request_count("ApproveAssignment") == approvals

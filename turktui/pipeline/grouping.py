@@ -74,25 +74,28 @@ class _NotSent(Exception):
 
 
 class _Unsent:
-    """The group's recorded requests whose sending has not started: each leaves as its
-    worker takes it (and only a worker that took it sends it), so what a stop takes is
-    known never sent."""
+    """The ids of the group's recorded requests whose sending has not started: each is
+    added as soon as its insert returns, and leaves as its worker takes it (only a worker
+    that took it sends it), so what a stop takes is known never sent."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._records: dict[int, Record] = {}
+        self._ids: set[int] = set()
 
-    def add(self, records: Sequence[Record]) -> None:
+    def add(self, ids: Sequence[int]) -> None:
         with self._lock:
-            self._records.update((r.id, r) for r in records)
+            self._ids.update(ids)
 
     def take(self, record_id: int) -> bool:
         with self._lock:
-            return self._records.pop(record_id, None) is not None
+            if record_id not in self._ids:
+                return False
+            self._ids.discard(record_id)
+            return True
 
-    def take_all(self) -> list[Record]:
+    def take_all(self) -> list[int]:
         with self._lock:
-            left, self._records = list(self._records.values()), {}
+            left, self._ids = sorted(self._ids), set()
             return left
 
 
@@ -136,7 +139,7 @@ class Grouping(Settling):
                 nxt = None
                 if part:
                     try:
-                        records = self._start_chunk(op, part, on_error)
+                        records = self._start_chunk(op, part, on_error, unsent)
                     except HistoryError as exc:
                         for row in rows[i:]:
                             on_error(row["subject"], exc)
@@ -151,7 +154,6 @@ class Grouping(Settling):
                                 record.id,
                                 record.hit_id,
                             )
-                        unsent.add(records)
                         futures = [
                             pool.submit(self._send_once, op, r, service, unsent) for r in records
                         ]
@@ -180,23 +182,28 @@ class Grouping(Settling):
         op: Operation,
         part: Sequence[dict[str, Any]],
         on_error: Callable[[str, Exception], None],
+        unsent: _Unsent,
     ) -> list[Record]:
         """Record the chunk's requests, each with its first attempt started ("sending"), in
         one commit before any of it is sent (one intent per subject: when another run
-        recorded one meanwhile, one by one, that one refused). HistoryError: nothing of the
-        chunk was recorded."""
+        recorded one meanwhile, one by one, that one refused); each id goes to `unsent` as
+        soon as its insert returns. HistoryError: nothing of the chunk was recorded."""
         history = self.history
         now = self.clock()
         chunk = [{**row, "state": State.SENDING, "first_sent": now} for row in part]
         try:
             ids = history.insert(chunk, now=now, allow_second=False, started=op.mturk_name)
+            unsent.add(ids)
         except IntentBusy:
             ids = []
             for row in chunk:
                 try:
-                    ids += history.insert([row], now=now, allow_second=False, started=op.mturk_name)
+                    one = history.insert([row], now=now, allow_second=False, started=op.mturk_name)
                 except IntentBusy as exc:
                     on_error(row["subject"], PlanRefused(str(exc), "busy"))
+                else:
+                    unsent.add(one)
+                    ids += one
         recorded = history.get_many(ids)
         return [recorded[i] for i in ids]
 
@@ -265,21 +272,22 @@ class Grouping(Settling):
         pool.shutdown(wait=True)
         if not never:
             return
-        history, now = self.history, self.clock()
-        steps: list[Callable[[Any], Any]] = []
-        for record in never:
-            steps.append(history.finish_attempt_step(record.id, 1, outcome="not_sent", now=now))
-            steps.append(
-                history.update_step(
-                    record.id,
-                    now=now,
-                    expect=State.SENDING,
-                    state=State.RESOLVED_NOT_APPLIED,
-                    first_sent=None,
-                    note=f"{record.note} {NEVER_SENT}".strip(),
-                )
-            )
+        history = self.history
         with contextlib.suppress(Exception):  # already stopping: never a second failure
+            now = self.clock()
+            steps: list[Callable[[Any], Any]] = []
+            for record in history.get_many(never).values():
+                steps.append(history.finish_attempt_step(record.id, 1, outcome="not_sent", now=now))
+                steps.append(
+                    history.update_step(
+                        record.id,
+                        now=now,
+                        expect=State.SENDING,
+                        state=State.RESOLVED_NOT_APPLIED,
+                        first_sent=None,
+                        note=f"{record.note} {NEVER_SENT}".strip(),
+                    )
+                )
             history.together(steps)
 
     def _send_once(
