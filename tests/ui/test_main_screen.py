@@ -373,6 +373,42 @@ async def test_balance_failure_is_shown(make_emulator: Any, make_context: Any) -
         assert len(app.main_screen.table.rows) == 20
 
 
+async def test_an_earlier_balance_answer_never_replaces_a_later_one(
+    make_emulator: Any, make_context: Any
+) -> None:
+    """Balance reads answer in any order (a read started before a batch ended may come back
+    after the one started after it): the latest asked is shown, never an earlier one after
+    it, and an earlier read's failure does not mark a later read's balance unavailable."""
+    from decimal import Decimal
+
+    from turktui.domain.models import Balance
+    from turktui.ui.messages import BalanceFailed, BalanceLoaded
+
+    server = make_emulator(3)
+    app = TurkTuiApp(make_context(server.url))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        await wait_for(pilot, lambda: app.balance is not None, what="the first balance")
+        judged: list[int] = []
+        judge = app.balance_answer_is_latest
+
+        def counted(asked: int) -> bool:
+            judged.append(asked)
+            return judge(asked)
+
+        app.balance_answer_is_latest = counted  # type: ignore[method-assign]
+        before, after = app._ask_balance(), app._ask_balance()
+        screen = app.main_screen
+        screen.post_message(BalanceLoaded(Balance(Decimal("9998.16")), after))
+        screen.post_message(BalanceLoaded(Balance(Decimal("10000.00")), before))
+        screen.post_message(BalanceFailed(RuntimeError("late"), before))
+        await wait_for(pilot, lambda: len(judged) == 3, what="the three answers")
+        assert app.balance == Balance(Decimal("9998.16"))
+        assert app.balance_error is None
+        await pilot.pause()
+        assert "$9,998.16" in screen_text(app)
+
+
 async def test_service_error_then_retry(make_emulator: Any, make_context: Any) -> None:
     server = make_emulator(30)
     server.faults.add(op="ListHITs", error=1.0)

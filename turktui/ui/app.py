@@ -88,6 +88,10 @@ class TurkTuiApp(ControllerApp):
         self.main_screen = MainScreen(ctx)
         self._reload_timer = None
         self._loader: HitLoader | None = None
+        #: balance requests asked, and the latest whose answer was shown (answers come back
+        #: in any order: `balance_answer_is_latest`)
+        self._balance_asked = 0
+        self._balance_shown = 0
         #: team mode's watch on the shared history (None: a local file)
         self.shared_history: SharedHistoryWatch | None = None
         if ctx.env.is_production:
@@ -131,7 +135,7 @@ class TurkTuiApp(ControllerApp):
         # does not import boto3 while rows stream in.
         generation = self.main_screen.begin_load()
         loader, self.ctx.hit_loader = self.ctx.hit_loader, None
-        self._start_load(generation, loader, with_balance=True)
+        self._start_load(generation, loader, with_balance=self._ask_balance())
         seconds = float(self.ctx.settings.auto_refresh or 0)
         if seconds > 0:
             self._reload_timer = self.set_interval(max(1.0, seconds), self._auto_reload_tick)
@@ -200,10 +204,24 @@ class TurkTuiApp(ControllerApp):
     def reload_hits(self) -> None:
         """Fetch every HIT again; the cursor stays on the same HIT."""
         generation = self.main_screen.begin_load()
-        self._start_load(generation, None, with_balance=False)
+        self._start_load(generation, None, with_balance=0)
 
     def refresh_balance(self) -> None:
-        self._load_balance()
+        self._load_balance(self._ask_balance())
+
+    def _ask_balance(self) -> int:
+        """The number of a new balance request (in the order asked)."""
+        self._balance_asked += 1
+        return self._balance_asked
+
+    def balance_answer_is_latest(self, asked: int) -> bool:
+        """Whether the answer to request `asked` may be shown: none asked later has been
+        shown already (answers come back in any order: a read started before a batch's end
+        may arrive after the one started after it, and would show a balance before it)."""
+        if asked < self._balance_shown:
+            return False
+        self._balance_shown = asked
+        return True
 
     def copy_hit_id(self, hit: Hit | None) -> None:
         if hit is None:
@@ -261,7 +279,9 @@ class TurkTuiApp(ControllerApp):
         self.notify(f"Saved to {saved}", title="Screenshot", markup=False)
 
     # -- workers -----------------------------------------------------------------------------
-    def _start_load(self, generation: int, loader: HitLoader | None, with_balance: bool) -> None:
+    def _start_load(self, generation: int, loader: HitLoader | None, with_balance: int) -> None:
+        """List every HIT (generation `generation`); `with_balance`: the number of the
+        balance request the listing answers too (0: none)."""
         # Stop a running load now: its worker is blocked on the pipe, and killing the child
         # is what unblocks it.
         self._close_loader()
@@ -307,7 +327,7 @@ class TurkTuiApp(ControllerApp):
         yield "done", pages
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
-    def _load_hits(self, generation: int, loader: HitLoader | None, with_balance: bool) -> None:
+    def _load_hits(self, generation: int, loader: HitLoader | None, with_balance: int) -> None:
         worker = get_current_worker()
         target = self.main_screen
         pages = 0
@@ -317,7 +337,7 @@ class TurkTuiApp(ControllerApp):
         try:
             spec = getattr(self.ctx.service, "spec", None)
             if loader is None and spec is not None:
-                loader = HitLoader(spec(), page_size=PAGE_SIZE, balance=with_balance)
+                loader = HitLoader(spec(), page_size=PAGE_SIZE, balance=bool(with_balance))
             if loader is not None:
                 if worker.is_cancelled:
                     return
@@ -337,10 +357,10 @@ class TurkTuiApp(ControllerApp):
                         batch, last_post = [], now
                 elif kind == "balance":
                     balance_seen = True
-                    target.post_message(BalanceLoaded(payload))
+                    target.post_message(BalanceLoaded(payload, with_balance))
                 elif kind == "balance_error":
                     balance_seen = True
-                    target.post_message(BalanceFailed(payload))
+                    target.post_message(BalanceFailed(payload, with_balance))
                 elif kind == "done":
                     if batch:
                         target.post_message(HitsPage(generation, pages, batch))
@@ -357,12 +377,12 @@ class TurkTuiApp(ControllerApp):
             target.post_message(BalanceWanted())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="balance")
-    def _load_balance(self) -> None:
+    def _load_balance(self, asked: int) -> None:
         target = self.main_screen
         try:
-            target.post_message(BalanceLoaded(self.ctx.service.get_balance()))
+            target.post_message(BalanceLoaded(self.ctx.service.get_balance(), asked))
         except Exception as exc:  # TurkError or worse: the banner says "unavailable"
-            target.post_message(BalanceFailed(exc))
+            target.post_message(BalanceFailed(exc, asked))
 
     def _auto_reload_tick(self) -> None:
         # Paused while a dialog or another screen is open, and while a load is running.

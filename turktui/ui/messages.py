@@ -42,15 +42,20 @@ class HitsFailed(Message):
 
 
 class BalanceLoaded(Message):
-    def __init__(self, balance: Balance) -> None:
+    """A balance read; `asked`: the number of the request it answers (a later request's
+    answer may come first: the app shows the latest asked, never an earlier one after it)."""
+
+    def __init__(self, balance: Balance, asked: int = 0) -> None:
         super().__init__()
         self.balance = balance
+        self.asked = asked
 
 
 class BalanceFailed(Message):
-    def __init__(self, error: BaseException) -> None:
+    def __init__(self, error: BaseException, asked: int = 0) -> None:
         super().__init__()
         self.error = error
+        self.asked = asked
 
 
 class BalanceWanted(Message):

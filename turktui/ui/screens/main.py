@@ -199,14 +199,16 @@ class MainScreen(KeyScreen, Screen[None]):
         panel.focus()
 
     def on_balance_loaded(self, message: BalanceLoaded) -> None:
-        self.tui.balance = message.balance
-        self.tui.balance_error = None
+        if self.tui.balance_answer_is_latest(message.asked):
+            self.tui.balance = message.balance
+            self.tui.balance_error = None
 
     def on_balance_wanted(self, message: BalanceWanted) -> None:
         self.tui.refresh_balance()
 
     def on_balance_failed(self, message: BalanceFailed) -> None:
-        self.tui.balance_error = one_line_summary(message.error)
+        if self.tui.balance_answer_is_latest(message.asked):
+            self.tui.balance_error = one_line_summary(message.error)
 
     # -- status ------------------------------------------------------------------------------
     def status_text(self) -> tuple[str, str]:
