@@ -290,3 +290,13 @@ def test_past_its_deadline_the_caller_stops_waiting_and_the_child_takes_nothing_
         hold.release()
     statuses = {a.assignment_id: a.status for a in service.list_assignments(hit_id)}
     assert statuses[ids[1]] == "Approved"
+
+
+def test_what_a_second_sender_may_send_is_the_services_writes_each_one_logged() -> None:
+    from turktui.domain.service import TurkService
+
+    assert MTurkService.WRITES
+    for name in MTurkService.WRITES:
+        assert callable(getattr(MTurkService, name)), name
+        assert name in vars(LoggedService), f"{name} is not logged"  # each write, logged
+        assert hasattr(TurkService, name), name

@@ -117,6 +117,17 @@ class MTurkService:
     update expiration) are single-shot so the engine can record every attempt itself.
     """
 
+    #: the methods that change something (one attempt each): what a second sender may send
+    WRITES = frozenset(
+        {
+            "create_additional_assignments",
+            "update_expiration",
+            "approve_assignment",
+            "reject_assignment",
+            "send_bonus",
+        }
+    )
+
     def __init__(
         self,
         env: Environment,

@@ -54,16 +54,6 @@ from typing import IO, Any
 from turktui.adapters.loader import read_frame, write_frame
 from turktui.domain.errors import ConnectionLost, DeadlineExceeded, TurkError
 
-#: the writes a child may send (the service's methods that change something)
-WRITES = frozenset(
-    {
-        "approve_assignment",
-        "reject_assignment",
-        "send_bonus",
-        "create_additional_assignments",
-        "update_expiration",
-    }
-)
 #: a group of at least this many writes is shared with a child (fewer: the fork, about
 #: 10 ms, and the child's client, about 30 ms, would cost more than they save)
 OFFLOAD_AT = 200
@@ -266,9 +256,9 @@ class Offload:
 
 
 class OffloadedService:
-    """A service whose writes go to the child while it has room (the caller waits for the
-    answer as for its own call) and are sent here otherwise; everything else is the
-    service's own."""
+    """A service whose writes (its `WRITES`: the methods that change something) go to the
+    child while it has room (the caller waits for the answer as for its own call) and are
+    sent here otherwise; everything else is the service's own."""
 
     def __init__(self, service: Any, offload: Offload) -> None:
         self._service = service
@@ -280,7 +270,7 @@ class OffloadedService:
 
     def __getattr__(self, name: str) -> Any:
         found = getattr(self._service, name)
-        if name not in WRITES:
+        if name not in self._service.WRITES:
             return found
 
         def write(*args: Any, **kwargs: Any) -> Any:
@@ -340,7 +330,7 @@ def _send(service: Any, job: Any, answers: IO[bytes]) -> None:
     error: BaseException | None = None
     service.note_date(None)
     try:
-        if method not in WRITES:
+        if method not in service.WRITES:
             raise TurkError(f"turktui's second sender does not send {method!r}")
         value = getattr(service, method)(*args, **kwargs)
     except TurkError as exc:
