@@ -316,7 +316,7 @@ def group_section(tmp: Path, trials: int, seed: int) -> Section:
     sec.add_each("trials", tally.trials)
     sec.add(f"assignments (groups of {low}-{high} Submitted)", tally.assignments)
     sec.add("approved / rejected (MTurk shows it)", tally.applied)
-    sec.add("left Submitted (the command stopped before them)", tally.not_applied)
+    sec.add("left Submitted (never sent: the command stopped first)", tally.not_applied)
     sec.add("records settled by resolve", tally.resolved)
     sec.add("commands SIGKILLed / interrupted (SIGINT)", f"{tally.killed} / {tally.interrupted}")
     sec.add("second senders seen / SIGKILLed", f"{tally.senders_seen} / {tally.senders_killed}")

@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import select
 import signal
 import subprocess
 import time
@@ -144,12 +145,19 @@ class Sender:
         return stat is not None and stat[2] == self.start and stat[0] not in "ZX"
 
     def left(self, within: float) -> bool:
-        ends = time.monotonic() + within
-        while self.alive():
-            if time.monotonic() >= ends:
-                return False
-            time.sleep(POLL)
-        return True
+        """Whether it leaves within `within` seconds: waits on its exit itself (a pidfd is
+        readable once the process has ended), checked against its start time."""
+        try:
+            fd = os.pidfd_open(self.pid)
+        except ProcessLookupError:
+            return True  # gone already
+        try:
+            if not self.alive():  # ended, or the pid is another process's now
+                return True
+            readable, _, _ = select.select([fd], [], [], within)
+            return bool(readable)
+        finally:
+            os.close(fd)
 
 
 def find_sender(pid: int) -> Sender | None:
