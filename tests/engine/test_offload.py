@@ -300,3 +300,44 @@ def test_what_a_second_sender_may_send_is_the_services_writes_each_one_logged() 
         assert callable(getattr(MTurkService, name)), name
         assert name in vars(LoggedService), f"{name} is not logged"  # each write, logged
         assert hasattr(TurkService, name), name
+
+
+def test_a_command_on_a_shared_history_forks_its_second_sender_and_records_every_approval(
+    make_emulator: Any, pg_db_url: str, cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real command, in team mode: the fork happens with the shared history's
+    connection and its lease thread alive in this process; the child touches neither, and
+    every approval is recorded in PostgreSQL."""
+    import json
+
+    from tests.runcli import run_cli
+    from turktui.adapters.stores import open_store
+
+    server = make_emulator(0)
+    n = offload.OFFLOAD_AT
+    hit_id = hit_with_work(server, n, MaxAssignments=n)
+    children: list[offload.Offload] = []
+    real = offload.Offload.start
+
+    def start(build: Any) -> offload.Offload | None:
+        child = real(build)
+        if child is not None:
+            children.append(child)
+        return child
+
+    monkeypatch.setattr(offload.Offload, "start", start)
+    out = run_cli(
+        cli_env, "approve", "--hit", hit_id, "--all-submitted", "--yes", "--json",
+        "--endpoint-url", server.url, "--history-url", pg_db_url,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    (child,) = children
+    assert child.answered > 0 and _ended(child.pid)
+    assert {r["state"] for r in json.loads(out.stdout)["results"]} == {"succeeded"}
+    store = open_store(pg_db_url)
+    try:
+        records = [r for r in store.query(limit=n + 10) if r.hit_id == hit_id]
+    finally:
+        store.close()
+    assert len(records) == n and {r.state for r in records} == {State.SUCCEEDED}
+    assert server.state.request_count("ApproveAssignment") == n  # each sent once
