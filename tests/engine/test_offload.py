@@ -44,6 +44,12 @@ def shared(
     engine.service.second_sender = True
     engine.pacer = AdaptiveRate(min_rate=1000, fallback_rate=1000)
     monkeypatch.setattr(offload, "OFFLOAD_AT", 2)
+    yield server, engine, _children(monkeypatch)
+    engine.history.close()
+
+
+def _children(monkeypatch: pytest.MonkeyPatch) -> list[offload.Offload]:
+    """The second senders started from now on (the list fills as they start)."""
     started: list[offload.Offload] = []
     real = offload.Offload.start
 
@@ -54,8 +60,7 @@ def shared(
         return child
 
     monkeypatch.setattr(offload.Offload, "start", start)
-    yield server, engine, started
-    engine.history.close()
+    return started
 
 
 class Alone(NamedTuple):
@@ -316,16 +321,7 @@ def test_a_command_on_a_shared_history_forks_its_second_sender_and_records_every
     server = make_emulator(0)
     n = offload.OFFLOAD_AT
     hit_id = hit_with_work(server, n, MaxAssignments=n)
-    children: list[offload.Offload] = []
-    real = offload.Offload.start
-
-    def start(build: Any) -> offload.Offload | None:
-        child = real(build)
-        if child is not None:
-            children.append(child)
-        return child
-
-    monkeypatch.setattr(offload.Offload, "start", start)
+    children = _children(monkeypatch)
     out = run_cli(
         cli_env, "approve", "--hit", hit_id, "--all-submitted", "--yes", "--json",
         "--endpoint-url", server.url, "--history-url", pg_db_url,
