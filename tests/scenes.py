@@ -381,17 +381,17 @@ async def _bulk_finished(pilot: Any, server: EmulatorServer) -> None:
     status = screen.query_one(".dialog-status")
     app = pilot.app
     # The batch's end reaches the screen (its counts) and the app (the marks it clears, said
-    # on the status line, and the balance read again in a worker) as separate messages: the
-    # picture waits for each.
+    # on the status line, and the balance read again in a worker) as separate messages, and
+    # the list's banner under the dialog is drawn again at that screen's next frame: the
+    # picture waits for each, the balance as it is drawn.
     await wait_for(
         pilot,
         lambda: (
             not screen.running
             and "Marks cleared" in str(status.render())
-            and app.balance is not None
-            and app.balance.available == server.state.balance
+            and f"balance ${server.state.balance:,.2f}" in screen_text(app)
         ),
-        what="the batch, its notice and the balance after it",
+        what="the batch, its notice and the balance after it, drawn",
     )
 
 

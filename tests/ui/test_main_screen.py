@@ -709,3 +709,36 @@ async def test_severity_is_said_in_words(make_emulator: Any, make_context: Any) 
     assert notes[0].severity == "warning" and notes[0].title == "Warning", notes
     assert ("it broke", "Error") in [(n.message, n.title) for n in notes]
     assert ("all good", "") in [(n.message, n.title) for n in notes]
+
+
+async def test_the_banner_under_a_dialog_is_drawn_again_after_a_batch_update(
+    make_emulator: Any, make_context: Any
+) -> None:
+    """Textual skips a screen's frame that falls inside a batch update and pauses its timer
+    until the screen is next idle: the list under a dialog, given no other message, kept the
+    old balance in the dialog's dimmed copy of it (the finished-batch picture, under load)."""
+    from decimal import Decimal
+
+    from turktui.domain.models import Balance
+
+    server = make_emulator(3)
+    app = TurkTuiApp(make_context(server.url))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        await wait_for(pilot, lambda: app.balance is not None, what="the first balance")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: app.screen is not app.main_screen, what="the dialog")
+        screen = app.main_screen
+        timer = screen._update_timer
+        with app.batch_update():
+            app.balance = Balance(Decimal("1234.56"))
+            # the list's next frame comes and is skipped (inside the batch): its timer
+            # stops with the banner still to draw
+            await wait_for(
+                pilot,
+                lambda: bool(screen._dirty_widgets) and not timer._active.is_set(),
+                what="the list's frame skipped in the batch",
+            )
+        await wait_for(
+            pilot, lambda: "balance $1,234.56" in screen_text(app), what="the new balance drawn"
+        )

@@ -206,6 +206,18 @@ class TurkTuiApp(ControllerApp):
         generation = self.main_screen.begin_load()
         self._start_load(generation, None, with_balance=0)
 
+    def _end_batch(self) -> None:
+        super()._end_batch()
+        if not self._batch_count:
+            # Textual skips a screen's frame that falls inside a batch update (a mount, a
+            # notification) and pauses that screen's update timer until the screen is next
+            # idle. A screen under a dialog may get no message of its own to make it so:
+            # the list's banner, given a new balance under the batch dialog, was then never
+            # drawn again in the dialog's dimmed copy of it. Each screen under the top one
+            # is asked to look again (nothing is done where nothing changed).
+            for screen in self._background_screens:
+                screen.check_idle()
+
     def refresh_balance(self) -> None:
         self._load_balance(self._ask_balance())
 
