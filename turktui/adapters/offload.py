@@ -41,6 +41,7 @@ import contextlib
 import gc
 import os
 import pickle
+import select
 import signal
 import sys
 import threading
@@ -144,8 +145,6 @@ class Offload:
 
     def _ready(self) -> bool:
         """The child's first frame says it is ready; a bounded wait for it."""
-        import select
-
         try:
             readable, _, _ = select.select([self._answers], [], [], READY_WITHIN)
             return bool(readable) and read_frame(self._answers) == "ready"
